@@ -1,0 +1,105 @@
+#include "api/api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Route data of a wrapped route: which handler, for which app. Allocated once per route at start-up
+ * and kept for the process lifetime (the router borrows it). */
+typedef struct api_route {
+    api_app *app;
+    api_handler_fn fn;
+} api_route;
+
+#define API_MAX_ROUTES 256
+static api_route api_routes[API_MAX_ROUTES];
+static size_t api_nroutes;
+
+static api_route *route_data(api_app *app, api_handler_fn fn)
+{
+    if (api_nroutes == API_MAX_ROUTES) return NULL;
+    api_route *r = &api_routes[api_nroutes++];
+    r->app = app;
+    r->fn = fn;
+    return r;
+}
+
+static void v1_entry(http_req *req, http_res *res, void *data)
+{
+    api_route *r = data;
+    api_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.app = r->app;
+    ctx.caller = API_CALLER_KEY;
+    bs_err err;
+    bs_err_clear(&err);
+    if (keyauth_verify(r->app->keys, http_req_header(req, "X-API-Key"), &ctx.key, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    r->fn(&ctx, req, res);
+}
+
+/* Management credential: "Authorization: Bearer bt_..." or an environment's "X-API-Key: sk_...". */
+static void admin_entry(http_req *req, http_res *res, void *data)
+{
+    api_route *r = data;
+    api_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.app = r->app;
+    bs_err err;
+    bs_err_clear(&err);
+    const char *auth = http_req_header(req, "Authorization");
+    const char *key = http_req_header(req, "X-API-Key");
+    int rc;
+    if (auth) {
+        ctx.caller = API_CALLER_OPERATOR;
+        rc = strncasecmp(auth, "Bearer ", 7) == 0 ? keyauth_verify_operator(r->app->keys, auth + 7, &ctx.token, &err)
+                                                 : bs_err_set(&err, 401, "auth/unauthorized", "Authorization must be a Bearer token");
+    } else if (key && strncmp(key, "sk_", 3) == 0) {
+        ctx.caller = API_CALLER_ENV_SECRET;
+        rc = keyauth_verify(r->app->keys, key, &ctx.key, &err);
+        if (rc < 0 && err.status == 401) bs_err_set(&err, 401, "auth/unauthorized", "%s", err.message);
+    } else {
+        rc = bs_err_set(&err, 401, "auth/unauthorized", "An operator token (Authorization: Bearer bt_...) or a secret key is required");
+    }
+    if (rc < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    r->fn(&ctx, req, res);
+}
+
+int api_route_v1(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
+                 const http_route_opts *opts)
+{
+    api_route *r = route_data(app, fn);
+    return r ? http_router_add(router, methods, pattern, v1_entry, r, opts) : -1;
+}
+
+int api_route_admin(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
+                    const http_route_opts *opts)
+{
+    api_route *r = route_data(app, fn);
+    return r ? http_router_add(router, methods, pattern, admin_entry, r, opts) : -1;
+}
+
+/* Authenticated but unknown: the credential is checked first (it counts as an API call), then 404. */
+static void unknown_route(api_ctx *ctx, http_req *req, http_res *res)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "No route for %s %.128s", http_req_method_name(req), http_req_path(req));
+    http_res_error(res, 404, "common/not-found", msg);
+}
+
+#define ALL_METHODS (HTTP_GET | HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)
+
+int api_register(http_router *router, api_app *app)
+{
+    http_route_opts raw = {.body = HTTP_BODY_RAW};
+    if (api_health_register(router, app) < 0) return -1;
+    if (api_route_v1(router, app, ALL_METHODS, "/v1/*rest", unknown_route, &raw) < 0) return -1;
+    if (api_route_admin(router, app, ALL_METHODS, "/admin/v1/*rest", unknown_route, &raw) < 0) return -1;
+    return 0;
+}

@@ -1,0 +1,52 @@
+/* api: the surfaces of Basalt (client API /v1, management API /admin/v1, health, metrics, console) on
+ * top of the router. Each /v1 route is wrapped so that the API key is verified before its handler runs,
+ * and each /admin/v1 route so that the operator credential is; the handler then gets an api_ctx with
+ * the caller's tenant context.
+ * Ownership: api_app holds borrowed pointers set up by the serve command; everything it points to
+ * outlives the server. */
+#ifndef BASALT_API_API_H
+#define BASALT_API_API_H
+
+#include <stdint.h>
+
+#include "core/keyauth.h"
+#include "http/metrics.h"
+#include "http/request.h"
+#include "http/router.h"
+#include "http/static.h"
+#include "store/control.h"
+
+typedef struct api_app {
+    store_control *control;
+    keyauth *keys;
+    http_metrics *metrics;     /* set after routes are registered (it is sized by them) */
+    http_static *console;      /* NULL when no console directory was found */
+    int64_t started_ms;
+    _Atomic int ready;         /* 0 until start-up (bootstrap) finished: /healthz answers 503 */
+} api_app;
+
+typedef enum api_caller { API_CALLER_KEY = 1, API_CALLER_OPERATOR, API_CALLER_ENV_SECRET } api_caller;
+
+/* What a handler knows about its caller. */
+typedef struct api_ctx {
+    api_app *app;
+    api_caller caller;
+    store_key_context key;       /* API_CALLER_KEY and API_CALLER_ENV_SECRET */
+    store_token_context token;   /* API_CALLER_OPERATOR */
+} api_ctx;
+
+typedef void (*api_handler_fn)(api_ctx *ctx, http_req *req, http_res *res);
+
+/* Registers every route of every surface. 0, or -1 when the router is full. */
+int api_register(http_router *router, api_app *app);
+
+/* Route helpers for the surfaces' files. */
+int api_route_v1(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
+                 const http_route_opts *opts);
+int api_route_admin(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
+                    const http_route_opts *opts);
+
+/* Surfaces (one file each). */
+int api_health_register(http_router *router, api_app *app);
+
+#endif

@@ -1,0 +1,61 @@
+/* health: /healthz (the control store answers), /metrics (Prometheus text), / (what this is) and the
+ * console's static files under /console/. None needs a credential. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "util/clock.h"
+#include "util/strbuf.h"
+
+static void healthz(http_req *req, http_res *res, void *data)
+{
+    api_app *app = data;
+    bs_err err;
+    bs_err_clear(&err);
+    http_res_header(res, "Cache-Control", "no-store");
+    if (!app->ready) {
+        http_res_error(res, 503, "common/unavailable", "Starting up");
+        return;
+    }
+    if (store_control_ping(app->control, &err) < 0) {
+        http_res_error(res, 503, "common/unavailable", "The control store does not answer");
+        return;
+    }
+    strbuf *b = http_res_buffer(res);
+    strbuf_appendf(b, "{\"status\":\"ok\",\"version\":\"%s\",\"uptimeSeconds\":%lld}", BASALT_VERSION,
+                   (long long)((clock_now_ms() - app->started_ms) / 1000));
+    http_res_status(res, 200);
+}
+
+static void metrics(http_req *req, http_res *res, void *data)
+{
+    api_app *app = data;
+    http_res_content_type(res, "text/plain; version=0.0.4; charset=utf-8");
+    if (!app->metrics || http_metrics_render(app->metrics, http_res_buffer(res)) < 0) {
+        http_res_error(res, 500, "common/internal-error", "Internal server error");
+        return;
+    }
+    http_res_status(res, 200);
+}
+
+static void root(http_req *req, http_res *res, void *data)
+{
+    strbuf *b = http_res_buffer(res);
+    strbuf_appendf(b, "{\"name\":\"basalt\",\"version\":\"%s\",\"clientApi\":\"/v1\",\"managementApi\":\"/admin/v1\","
+                      "\"console\":\"/console/\",\"health\":\"/healthz\"}", BASALT_VERSION);
+    http_res_status(res, 200);
+}
+
+static void console_missing(http_req *req, http_res *res, void *data)
+{
+    http_res_error(res, 404, "common/not-found", "The console is not installed (see --console-dir)");
+}
+
+int api_health_register(http_router *router, api_app *app)
+{
+    if (http_router_add(router, HTTP_GET, "/healthz", healthz, app, NULL) < 0) return -1;
+    if (http_router_add(router, HTTP_GET, "/metrics", metrics, app, NULL) < 0) return -1;
+    if (http_router_add(router, HTTP_GET, "/", root, app, NULL) < 0) return -1;
+    if (app->console) return http_router_add(router, HTTP_GET, "/console/*path", http_static_handler, app->console, NULL);
+    return http_router_add(router, HTTP_GET, "/console/*path", console_missing, app, NULL);
+}

@@ -1,0 +1,182 @@
+#include "app/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef enum opt_type { OPT_STRING, OPT_LONG } opt_type;
+
+typedef struct opt_def {
+    const char *flag;      /* without the leading "--"; also the INI key */
+    const char *env;
+    opt_type type;
+    size_t offset;
+    const char *def;       /* NULL = derived or none */
+    long min, max;
+    const char *help;
+} opt_def;
+
+#define S(field) OPT_STRING, offsetof(basalt_config, field)
+#define L(field) OPT_LONG, offsetof(basalt_config, field)
+
+static const opt_def opts[] = {
+    {"listen", "BASALT_LISTEN", S(listen), "127.0.0.1:8080", 0, 0, "ADDR:PORT to listen on ([::1]:PORT for IPv6, port 0 = any free port)"},
+    {"data", "BASALT_DATA", S(data_dir), "./basalt-data", 0, 0, "data directory (control store, environments, files, bootstrap.json)"},
+    {"control", "BASALT_CONTROL", S(control), NULL, 0, 0, "control store: sqlite:PATH (default sqlite:DATA/control.db)"},
+    {"console-dir", "BASALT_CONSOLE_DIR", S(console_dir), NULL, 0, 0, "directory of the web console (default: web/console beside the binary or the working directory)"},
+    {"public-url", "BASALT_PUBLIC_URL", S(public_url), NULL, 0, 0, "URL clients use to reach this server (default http://LISTEN)"},
+    {"log-level", "BASALT_LOG_LEVEL", S(log_level), "info", 0, 0, "debug | info | warn | error (JSON lines on stderr)"},
+    {"threads", "BASALT_THREADS", L(threads), "0", 0, 256, "HTTP worker threads (0 = one per core)"},
+    {"max-connections", "BASALT_MAX_CONNECTIONS", L(max_connections), "4096", 1, 1000000, "concurrent client connections"},
+    {"idle-timeout", "BASALT_IDLE_TIMEOUT", L(idle_timeout), "60", 1, 86400, "seconds an idle connection stays open"},
+    {"max-body", "BASALT_MAX_BODY", L(max_body), "1048576", 1024, 1073741824, "default request body limit in bytes"},
+    {"header-memory", "BASALT_HEADER_MEMORY", L(header_memory), "65536", 8192, 1048576, "bytes per connection for the request line and headers"},
+    {"json-max-depth", "BASALT_JSON_MAX_DEPTH", L(json_max_depth), "64", 2, 1000, "deepest JSON nesting accepted"},
+    {"key-cache-ms", "BASALT_KEY_CACHE_MS", L(key_cache_ms), "1000", 1, 60000, "how long a verified API key is trusted before re-reading it (revocation delay)"},
+    {"shutdown-timeout", "BASALT_SHUTDOWN_TIMEOUT", L(shutdown_timeout), "10", 0, 3600, "seconds to let requests in flight finish on SIGTERM/SIGINT"},
+    {"config", "BASALT_CONFIG", S(config_file), NULL, 0, 0, "INI file to read (default ./basalt.conf when it exists)"},
+};
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+static int opt_set(basalt_config *cfg, const opt_def *o, const char *value, const char *source, bs_err *err)
+{
+    char *base = (char *)cfg;
+    if (o->type == OPT_STRING) {
+        char **slot = (char **)(void *)(base + o->offset);
+        char *copy = strdup(value);
+        if (!copy) return bs_err_internal(err);
+        free(*slot);
+        *slot = copy;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno || end == value || *end || v < o->min || v > o->max)
+        return bs_err_set(err, 400, "config/invalid", "%s: %s wants a whole number from %ld to %ld, got '%s'", source,
+                          o->flag, o->min, o->max, value);
+    *(long *)(void *)(base + o->offset) = v;
+    return 0;
+}
+
+static const opt_def *opt_find(const char *name)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        const char *a = opts[i].flag, *b = name;
+        while (*a && (*a == *b || (*a == '-' && *b == '_'))) { a++; b++; }
+        if (!*a && !*b) return &opts[i];
+    }
+    return NULL;
+}
+
+typedef struct ini_state {
+    basalt_config *cfg;
+    bs_err *err;
+    int failed;
+} ini_state;
+
+static int ini_entry(void *user, const char *section, const char *name, const char *value)
+{
+    ini_state *st = user;
+    const opt_def *o = opt_find(name);
+    if (!o || o->offset == offsetof(basalt_config, config_file)) {
+        bs_err_set(st->err, 400, "config/invalid", "basalt.conf: unknown setting '%s' in [%s]", name, section);
+        st->failed = 1;
+        return 0;
+    }
+    if (opt_set(st->cfg, o, value, "basalt.conf", st->err) < 0) {
+        st->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+/* Finds --config among the flags first, since the file is read before the other flags apply. */
+static const char *config_path(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) return argv[i + 1];
+        if (strncmp(argv[i], "--config=", 9) == 0) return argv[i] + 9;
+    }
+    const char *env = getenv("BASALT_CONFIG");
+    if (env && *env) return env;
+    return access("basalt.conf", R_OK) == 0 ? "basalt.conf" : NULL;
+}
+
+static int load_file(basalt_config *cfg, const char *path, bs_err *err)
+{
+    ini_state st = {cfg, err, 0};
+    int rc = ini_parse(path, ini_entry, &st);
+    if (st.failed) return -1;
+    if (rc < 0) return bs_err_set(err, 400, "config/invalid", "cannot read config file '%s'", path);
+    if (rc > 0) return bs_err_set(err, 400, "config/invalid", "%s: syntax error on line %d", path, rc);
+    return 0;
+}
+
+static int load_flags(basalt_config *cfg, int argc, char **argv, FILE *out, bs_err *err)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            config_print_help(out);
+            return 1;
+        }
+        if (strncmp(arg, "--", 2) != 0) return bs_err_set(err, 400, "config/invalid", "unexpected argument '%s'", arg);
+        char name[64];
+        const char *eq = strchr(arg, '=');
+        size_t n = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+        if (n >= sizeof name) return bs_err_set(err, 400, "config/invalid", "unknown option '%s'", arg);
+        memcpy(name, arg + 2, n);
+        name[n] = '\0';
+        const opt_def *o = opt_find(name);
+        if (!o) return bs_err_set(err, 400, "config/invalid", "unknown option '--%s' (see basalt serve --help)", name);
+        const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!value) return bs_err_set(err, 400, "config/invalid", "--%s needs a value", name);
+        if (opt_set(cfg, o, value, "flag", err) < 0) return -1;
+    }
+    return 0;
+}
+
+int config_load(basalt_config *cfg, int argc, char **argv, FILE *out, bs_err *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < NOPTS; i++)
+        if (opts[i].def && opt_set(cfg, &opts[i], opts[i].def, "default", err) < 0) return -1;
+    const char *file = config_path(argc, argv);
+    if (file && load_file(cfg, file, err) < 0) return -1;
+    for (size_t i = 0; i < NOPTS; i++) {
+        const char *v = getenv(opts[i].env);
+        if (v && *v && opts[i].offset != offsetof(basalt_config, config_file) &&
+            opt_set(cfg, &opts[i], v, opts[i].env, err) < 0)
+            return -1;
+    }
+    return load_flags(cfg, argc, argv, out, err);
+}
+
+void config_free(basalt_config *cfg)
+{
+    char *base = (char *)cfg;
+    for (size_t i = 0; i < NOPTS; i++) {
+        if (opts[i].type != OPT_STRING) continue;
+        char **slot = (char **)(void *)(base + opts[i].offset);
+        free(*slot);
+        *slot = NULL;
+    }
+}
+
+void config_print_help(FILE *out)
+{
+    fprintf(out, "Usage: basalt serve [OPTIONS]\n\n"
+                 "Runs the HTTP server: client API /v1, management API /admin/v1, /healthz, /metrics, /console/.\n"
+                 "Each option also reads from its environment variable and from basalt.conf (INI, same names,\n"
+                 "any section); flags win over variables, variables over the file.\n\nOptions:\n");
+    for (size_t i = 0; i < NOPTS; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s %s", opts[i].flag, opts[i].type == OPT_LONG ? "N" : "VALUE");
+        fprintf(out, "  %-28s %s\n  %-28s [%s%s%s]\n", left, opts[i].help, "", opts[i].env,
+                opts[i].def ? ", default " : "", opts[i].def ? opts[i].def : "");
+    }
+    fprintf(out, "  %-28s %s\n", "--help", "show this help");
+}

@@ -1,0 +1,38 @@
+/* config: the serve command's settings, from (weakest to strongest) built-in defaults, the INI file
+ * (basalt.conf, parsed with libinih), BASALT_* environment variables and command-line flags.
+ * Every option has one row in the table in config.c: its flag, variable, INI key, default and help,
+ * so `basalt serve --help` and docs/configuration.md list the same thing.
+ * Ownership: config_free releases every string a config_load filled in. */
+#ifndef BASALT_APP_CONFIG_H
+#define BASALT_APP_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "util/err.h"
+
+typedef struct basalt_config {
+    char *listen;
+    char *data_dir;
+    char *control;          /* control store location; default sqlite:DATA/control.db */
+    char *console_dir;
+    char *public_url;
+    char *log_level;
+    char *config_file;
+    long threads;
+    long max_connections;
+    long idle_timeout;
+    long max_body;
+    long header_memory;
+    long json_max_depth;
+    long key_cache_ms;
+    long shutdown_timeout;
+} basalt_config;
+
+/* Fills cfg from all sources for argv (the arguments after "serve"). Returns 0, 1 when --help was
+ * asked (help already printed to out), or -1 with err filled. */
+int config_load(basalt_config *cfg, int argc, char **argv, FILE *out, bs_err *err);
+void config_free(basalt_config *cfg);
+void config_print_help(FILE *out);
+
+#endif

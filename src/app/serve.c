@@ -1,0 +1,229 @@
+#include "app/serve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "app/config.h"
+#include "core/bootstrap.h"
+#include "http/server.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+
+typedef struct serve_state {
+    basalt_config cfg;
+    store_control *control;
+    keyauth *keys;
+    http_router *router;
+    http_metrics *metrics;
+    http_static *console;
+    http_server *server;
+    api_app app;
+    char url[256];
+} serve_state;
+
+static int dir_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* --console-dir, else web/console in the working directory, beside the binary, or in the source tree. */
+static void find_console(serve_state *s)
+{
+    char path[PATH_MAX];
+    if (s->cfg.console_dir) {
+        if (dir_exists(s->cfg.console_dir)) s->console = http_static_new(s->cfg.console_dir);
+        else log_warn("console directory %s does not exist", s->cfg.console_dir);
+        return;
+    }
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 32);
+    const char *candidates[3] = {"web/console", NULL, BASALT_SOURCE_DIR "/web/console"};
+    char beside[PATH_MAX];
+    if (n > 0) {
+        path[n] = '\0';
+        char *slash = strrchr(path, '/');
+        if (slash) *slash = '\0';
+        snprintf(beside, sizeof beside, "%.*s/../web/console", (int)(sizeof beside - 20), path);
+        candidates[1] = beside;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (candidates[i] && dir_exists(candidates[i])) {
+            s->console = http_static_new(candidates[i]);
+            return;
+        }
+    }
+}
+
+static int open_store(serve_state *s, bs_err *err)
+{
+    if (mkdir(s->cfg.data_dir, 0700) < 0 && errno != EEXIST)
+        return bs_err_set(err, 500, "config/invalid", "cannot create data directory %s: %s", s->cfg.data_dir, strerror(errno));
+    char location[PATH_MAX + 16];
+    if (s->cfg.control) snprintf(location, sizeof location, "%s", s->cfg.control);
+    else snprintf(location, sizeof location, "sqlite:%s/control.db", s->cfg.data_dir);
+    s->control = store_control_open(location, err);
+    return s->control ? 0 : -1;
+}
+
+static int start_http(serve_state *s, bs_err *err)
+{
+    s->router = http_router_new();
+    s->keys = keyauth_new(s->control, (int)s->cfg.key_cache_ms);
+    if (!s->router || !s->keys) return bs_err_internal(err);
+    find_console(s);
+    s->app = (api_app){.control = s->control, .keys = s->keys, .console = s->console, .started_ms = clock_now_ms()};
+    if (api_register(s->router, &s->app) < 0) return bs_err_set(err, 500, "common/internal-error", "route table full");
+    s->metrics = http_metrics_new(s->router);
+    if (!s->metrics) return bs_err_internal(err);
+    s->app.metrics = s->metrics;
+    http_server_config hc;
+    http_server_config_defaults(&hc);
+    hc.listen = s->cfg.listen;
+    hc.threads = (unsigned)s->cfg.threads;
+    hc.max_connections = (unsigned)s->cfg.max_connections;
+    hc.idle_timeout_s = (unsigned)s->cfg.idle_timeout;
+    hc.max_body = (size_t)s->cfg.max_body;
+    hc.header_memory = (size_t)s->cfg.header_memory;
+    hc.json_max_depth = (int)s->cfg.json_max_depth;
+    s->server = http_server_new(&hc, s->router, s->metrics, err);
+    return s->server ? 0 : -1;
+}
+
+static void make_url(serve_state *s)
+{
+    if (s->cfg.public_url) {
+        snprintf(s->url, sizeof s->url, "%s", s->cfg.public_url);
+        return;
+    }
+    char host[128];
+    const char *colon = strrchr(s->cfg.listen, ':');
+    size_t n = colon ? (size_t)(colon - s->cfg.listen) : 0;
+    if (n >= sizeof host) n = sizeof host - 1;
+    memcpy(host, s->cfg.listen, n);
+    host[n] = '\0';
+    if (n == 0 || strcmp(host, "0.0.0.0") == 0) snprintf(host, sizeof host, "127.0.0.1");
+    if (strcmp(host, "[::]") == 0) snprintf(host, sizeof host, "[::1]");
+    snprintf(s->url, sizeof s->url, "http://%s:%u", host, http_server_port(s->server));
+}
+
+static int write_bootstrap_file(const serve_state *s, const bootstrap_result *b, bs_err *err)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    snprintf(path, sizeof path, "%s/bootstrap.json", s->cfg.data_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    strbuf sb;
+    strbuf_init(&sb, 0);
+    strbuf_appendf(&sb,
+                   "{\n  \"organizationId\": \"%s\",\n  \"projectId\": \"%s\",\n  \"environment\": \"%s\",\n"
+                   "  \"publishableKey\": \"%s\",\n  \"secretKey\": \"%s\",\n  \"operatorToken\": \"%s\",\n  \"url\": ",
+                   b->organization_id, b->project_id, b->environment, b->publishable_key, b->secret_key,
+                   b->operator_token);
+    strbuf_append_json_string(&sb, s->url, strlen(s->url));
+    strbuf_append_str(&sb, "\n}\n");
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int ok = fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, sb.data, sb.len) == (ssize_t)sb.len && fsync(fd) == 0;
+    if (fd >= 0) close(fd);
+    strbuf_release(&sb);
+    if (!ok || rename(tmp, path) < 0) {
+        unlink(tmp);
+        return bs_err_set(err, 500, "common/internal-error", "cannot write %s: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+static int run_bootstrap(serve_state *s, bs_err *err)
+{
+    bootstrap_result b;
+    if (bootstrap_run(s->control, &b, err) < 0) return -1;
+    if (!b.created) return 0;
+    printf("Basalt bootstrap: created organization 'default', project 'default', environment 'dev'.\n"
+           "These secrets are shown once (also in %s/bootstrap.json, mode 0600):\n"
+           "  publishable key  %s\n  secret key       %s\n  operator token   %s\n  url              %s\n",
+           s->cfg.data_dir, b.publishable_key, b.secret_key, b.operator_token, s->url);
+    fflush(stdout);
+    int rc = write_bootstrap_file(s, &b, err);
+    memset(&b, 0, sizeof b);
+    return rc;
+}
+
+static void serve_cleanup(serve_state *s)
+{
+    http_server_free(s->server);
+    http_metrics_free(s->metrics);
+    http_router_free(s->router);
+    http_static_free(s->console);
+    keyauth_free(s->keys);
+    store_control_free(s->control);
+    config_free(&s->cfg);
+}
+
+static int wait_for_signal(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0) {}
+    return sig;
+}
+
+static void shutdown_gracefully(serve_state *s, int sig)
+{
+    log_info("received %s: draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    http_server_quiesce(s->server);
+    long left = http_server_drain(s->server, (int)s->cfg.shutdown_timeout * 1000);
+    if (left) log_warn("%ld requests still in flight after %lds: closing them", left, s->cfg.shutdown_timeout);
+    http_server_free(s->server);
+    s->server = NULL;
+    log_info("stopped");
+}
+
+int serve_main(int argc, char **argv)
+{
+    serve_state s;
+    memset(&s, 0, sizeof s);
+    bs_err err;
+    bs_err_clear(&err);
+    int rc = config_load(&s.cfg, argc, argv, stdout, &err);
+    if (rc != 0) {
+        if (rc < 0) fprintf(stderr, "basalt serve: %s\n", err.message);
+        config_free(&s.cfg);
+        return rc < 0 ? 2 : 0;
+    }
+    log_level level = LOG_INFO;
+    if (log_level_parse(s.cfg.log_level, &level) < 0) {
+        fprintf(stderr, "basalt serve: --log-level must be debug, info, warn or error\n");
+        config_free(&s.cfg);
+        return 2;
+    }
+    log_set_level(level);
+    /* Block the termination signals in every thread; only the main thread takes them, with sigwait. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (open_store(&s, &err) < 0 || start_http(&s, &err) < 0 || (make_url(&s), run_bootstrap(&s, &err)) < 0) {
+        log_error("cannot start: %s", err.message);
+        serve_cleanup(&s);
+        return 1;
+    }
+    s.app.ready = 1;
+    log_info("listening on %s (data %s)", s.url, s.cfg.data_dir);
+    int sig = wait_for_signal();
+    shutdown_gracefully(&s, sig);
+    serve_cleanup(&s);
+    return 0;
+}

@@ -1,0 +1,60 @@
+/* exchange: the private layout of http_req and http_res, shared by the files of http/ only.
+ * Nothing outside src/http/ includes this header. */
+#ifndef BASALT_HTTP_EXCHANGE_H
+#define BASALT_HTTP_EXCHANGE_H
+
+#include <stdint.h>
+
+#include "http/request.h"
+#include "http/router.h"
+
+struct MHD_Connection;
+
+struct http_res {
+    int status;
+    char content_type[64];
+    http_kv headers[HTTP_MAX_RES_HEADERS];
+    int nheaders;
+    strbuf body;
+    int fd;                 /* >= 0: answer with this file instead of body */
+    uint64_t fd_size;
+};
+
+typedef enum exchange_state { EXCHANGE_NEW = 0, EXCHANGE_BODY, EXCHANGE_DONE } exchange_state;
+
+struct http_req {
+    struct MHD_Connection *conn;
+    http_method method;
+    const char *method_name;   /* borrowed from the server library */
+    char *target;              /* raw request target as received (owned) */
+    char *path;                /* decoded path (owned) */
+    char *seg_buf;             /* decoded segments, NUL-separated (owned) */
+    char *segs[HTTP_MAX_SEGMENTS];
+    int nseg;
+    http_kv query[HTTP_MAX_QUERY_PARAMS]; /* owned strings */
+    size_t nquery;
+    http_match match;
+    char *params[HTTP_MAX_PATH_PARAMS];   /* owned, decoded */
+    strbuf body;
+    struct json_object *json;  /* owned */
+    char request_id[HTTP_REQUEST_ID_MAX];
+    char client_ip[48];
+    int64_t start_us;
+    void *user;
+    exchange_state state;
+    bs_err early;              /* an error found before dispatch; status 0 = none */
+    size_t body_limit;
+    uint64_t body_bytes;
+    uint64_t bytes_out;
+    int draining;              /* answer with Connection: close */
+    http_res res;
+};
+
+/* Parses req->target into path, segments and query. Fills req->early on bad input. */
+void exchange_parse_target(http_req *req);
+/* Copies the captured path parameters out of the segments. */
+int exchange_bind_params(http_req *req);
+void exchange_free(http_req *req);
+http_method exchange_method_parse(const char *name);
+
+#endif

@@ -1,0 +1,297 @@
+#include "http/exchange.h"
+
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "util/json.h"
+
+http_method exchange_method_parse(const char *name)
+{
+    static const struct { const char *name; http_method m; } methods[] = {
+        {"GET", HTTP_GET}, {"POST", HTTP_POST}, {"PATCH", HTTP_PATCH}, {"DELETE", HTTP_DELETE},
+        {"PUT", HTTP_PUT}, {"HEAD", HTTP_HEAD}, {"OPTIONS", HTTP_OPTIONS}};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strcmp(name, methods[i].name) == 0) return methods[i].m;
+    return HTTP_OTHER;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes src[0..len) into dst (at least len + 1 bytes). plus_space: '+' means ' '.
+ * Returns the decoded length, or -1 on a bad escape or an encoded NUL. */
+static long url_decode(const char *src, size_t len, char *dst, int plus_space)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = src[i];
+        if (c == '%') {
+            if (i + 2 >= len) return -1;
+            int hi = hex_value(src[i + 1]);
+            int lo = hex_value(src[i + 2]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return -1;
+            dst[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            dst[o++] = plus_space && c == '+' ? ' ' : c;
+        }
+    }
+    dst[o] = '\0';
+    return (long)o;
+}
+
+static int parse_segments(http_req *req, const char *raw, size_t len)
+{
+    req->seg_buf = malloc(len + 1);
+    req->path = malloc(len + 2);
+    if (!req->seg_buf || !req->path) return bs_err_internal(&req->early);
+    size_t o = 0, p = 0;
+    req->path[p++] = '/';
+    size_t i = 0;
+    while (i < len && raw[i] == '/') i++;
+    while (i < len) {
+        size_t start = i;
+        while (i < len && raw[i] != '/') i++;
+        if (req->nseg == HTTP_MAX_SEGMENTS)
+            return bs_err_set(&req->early, 404, "common/not-found", "No such route: too many path segments");
+        long n = url_decode(raw + start, i - start, req->seg_buf + o, 0);
+        if (n < 0) return bs_err_set(&req->early, 400, "common/invalid-parameters", "Malformed percent-encoding in the path");
+        req->segs[req->nseg++] = req->seg_buf + o;
+        if (p > 1) req->path[p++] = '/';
+        memcpy(req->path + p, req->seg_buf + o, (size_t)n);
+        p += (size_t)n;
+        o += (size_t)n + 1;
+        while (i < len && raw[i] == '/') i++;
+    }
+    req->path[p] = '\0';
+    return 0;
+}
+
+static int parse_query(http_req *req, const char *q)
+{
+    while (*q) {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        if (len) {
+            if (req->nquery == HTTP_MAX_QUERY_PARAMS)
+                return bs_err_set(&req->early, 400, "common/invalid-parameters", "Too many query parameters (at most %d)",
+                                  HTTP_MAX_QUERY_PARAMS);
+            const char *eq = memchr(q, '=', len);
+            size_t klen = eq ? (size_t)(eq - q) : len;
+            size_t vlen = eq ? len - klen - 1 : 0;
+            http_kv *kv = &req->query[req->nquery];
+            kv->name = malloc(klen + 1);
+            kv->value = malloc(vlen + 1);
+            if (!kv->name || !kv->value) { free(kv->name); free(kv->value); return bs_err_internal(&req->early); }
+            req->nquery++;
+            if (url_decode(q, klen, kv->name, 1) < 0 || url_decode(eq ? eq + 1 : "", vlen, kv->value, 1) < 0)
+                return bs_err_set(&req->early, 400, "common/invalid-parameters", "Malformed percent-encoding in the query");
+        }
+        q += len + (amp ? 1 : 0);
+    }
+    return 0;
+}
+
+void exchange_parse_target(http_req *req)
+{
+    const char *t = req->target ? req->target : "/";
+    size_t len = strlen(t);
+    if (len > HTTP_MAX_PATH) {
+        bs_err_set(&req->early, 414, "common/uri-too-long", "The request target is longer than %d bytes", HTTP_MAX_PATH);
+        return;
+    }
+    const char *qmark = strchr(t, '?');
+    const char *hash = strchr(t, '#');
+    size_t plen = qmark ? (size_t)(qmark - t) : hash ? (size_t)(hash - t) : len;
+    if (t[0] != '/') {
+        bs_err_set(&req->early, 400, "common/invalid-parameters", "The request target must be an absolute path");
+        return;
+    }
+    if (parse_segments(req, t, plen) < 0) return;
+    if (qmark) {
+        char *q = strdup(qmark + 1);
+        if (!q) { bs_err_internal(&req->early); return; }
+        char *h = strchr(q, '#');
+        if (h) *h = '\0';
+        parse_query(req, q);
+        free(q);
+    }
+}
+
+int exchange_bind_params(http_req *req)
+{
+    for (int i = 0; i < req->match.nparams; i++) {
+        int seg = req->match.params[i].seg;
+        if (!req->match.params[i].tail) {
+            req->params[i] = strdup(seg < req->nseg ? req->segs[seg] : "");
+        } else {
+            size_t need = 1;
+            for (int s = seg; s < req->nseg; s++) need += strlen(req->segs[s]) + 1;
+            req->params[i] = malloc(need);
+            if (req->params[i]) {
+                req->params[i][0] = '\0';
+                for (int s = seg; s < req->nseg; s++) {
+                    if (s > seg) strcat(req->params[i], "/");
+                    strcat(req->params[i], req->segs[s]);
+                }
+            }
+        }
+        if (!req->params[i]) return -1;
+    }
+    return 0;
+}
+
+void exchange_free(http_req *req)
+{
+    if (!req) return;
+    free(req->target);
+    free(req->path);
+    free(req->seg_buf);
+    for (size_t i = 0; i < req->nquery; i++) {
+        free(req->query[i].name);
+        free(req->query[i].value);
+    }
+    for (int i = 0; i < HTTP_MAX_PATH_PARAMS; i++) free(req->params[i]);
+    strbuf_release(&req->body);
+    if (req->json) json_object_put(req->json);
+    for (int i = 0; i < req->res.nheaders; i++) {
+        free(req->res.headers[i].name);
+        free(req->res.headers[i].value);
+    }
+    strbuf_release(&req->res.body);
+    if (req->res.fd >= 0) close(req->res.fd);
+    free(req);
+}
+
+/* ---- request accessors ---- */
+
+http_method http_req_method(const http_req *req) { return req->method; }
+const char *http_req_method_name(const http_req *req) { return req->method_name; }
+const char *http_req_path(const http_req *req) { return req->path ? req->path : "/"; }
+const char *http_req_id(const http_req *req) { return req->request_id; }
+const char *http_req_client_ip(const http_req *req) { return req->client_ip; }
+void http_req_set_user(http_req *req, void *user) { req->user = user; }
+void *http_req_user(const http_req *req) { return req->user; }
+struct json_object *http_req_json_borrow(const http_req *req) { return req->json; }
+size_t http_req_query_count(const http_req *req) { return req->nquery; }
+
+const http_kv *http_req_query_at(const http_req *req, size_t i)
+{
+    return i < req->nquery ? &req->query[i] : NULL;
+}
+
+const char *http_req_header(const http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_req_query(const http_req *req, const char *name)
+{
+    for (size_t i = 0; i < req->nquery; i++)
+        if (strcmp(req->query[i].name, name) == 0) return req->query[i].value;
+    return NULL;
+}
+
+const char *http_req_param(const http_req *req, const char *name)
+{
+    for (int i = 0; i < req->match.nparams; i++)
+        if (strcmp(req->match.params[i].name, name) == 0) return req->params[i];
+    return NULL;
+}
+
+const char *http_req_body(const http_req *req, size_t *len)
+{
+    if (len) *len = req->body.len;
+    return req->body.data ? req->body.data : "";
+}
+
+/* ---- response ---- */
+
+void http_res_status(http_res *res, int status) { res->status = status; }
+int http_res_get_status(const http_res *res) { return res->status; }
+strbuf *http_res_buffer(http_res *res) { return &res->body; }
+
+void http_res_content_type(http_res *res, const char *content_type)
+{
+    size_t n = strlen(content_type);
+    if (n >= sizeof res->content_type) n = sizeof res->content_type - 1;
+    memcpy(res->content_type, content_type, n);
+    res->content_type[n] = '\0';
+}
+
+int http_res_header(http_res *res, const char *name, const char *value)
+{
+    for (int i = 0; i < res->nheaders; i++) {
+        if (strcasecmp(res->headers[i].name, name) == 0) {
+            char *v = strdup(value);
+            if (!v) return -1;
+            free(res->headers[i].value);
+            res->headers[i].value = v;
+            return 0;
+        }
+    }
+    if (res->nheaders == HTTP_MAX_RES_HEADERS) return -1;
+    char *n = strdup(name), *v = strdup(value);
+    if (!n || !v) { free(n); free(v); return -1; }
+    res->headers[res->nheaders].name = n;
+    res->headers[res->nheaders].value = v;
+    res->nheaders++;
+    return 0;
+}
+
+int http_res_body(http_res *res, int status, const char *content_type, const char *data, size_t len)
+{
+    res->status = status;
+    http_res_content_type(res, content_type);
+    strbuf_reset(&res->body);
+    return strbuf_append(&res->body, data, len);
+}
+
+int http_res_json(http_res *res, int status, struct json_object *obj)
+{
+    res->status = status;
+    http_res_content_type(res, "application/json; charset=utf-8");
+    strbuf_reset(&res->body);
+    return json_append(&res->body, obj);
+}
+
+void http_res_error(http_res *res, int status, const char *code, const char *message)
+{
+    res->status = status;
+    http_res_content_type(res, "application/json; charset=utf-8");
+    strbuf *b = &res->body;
+    strbuf_reset(b);
+    strbuf_appendf(b, "{\"success\":false,\"statusCode\":%d,\"error\":{\"code\":", status);
+    strbuf_append_json_string(b, code, strlen(code));
+    strbuf_append_str(b, ",\"message\":");
+    strbuf_append_json_string(b, message, strlen(message));
+    strbuf_append_str(b, "},\"message\":");
+    strbuf_append_json_string(b, message, strlen(message));
+    strbuf_append_char(b, '}');
+}
+
+void http_res_error_from(http_res *res, const bs_err *err)
+{
+    if (!err || err->status == 0) {
+        http_res_error(res, 500, "common/internal-error", "Internal server error");
+        return;
+    }
+    http_res_error(res, err->status, err->code, err->message);
+}
+
+void http_res_file(http_res *res, int status, const char *content_type, int fd, uint64_t size)
+{
+    if (res->fd >= 0) close(res->fd);
+    res->status = status;
+    http_res_content_type(res, content_type);
+    res->fd = fd;
+    res->fd_size = size;
+}

@@ -1,0 +1,73 @@
+/* request/response: what a handler sees of one HTTP exchange, independent of the server library.
+ * Ownership: the server owns every http_req and http_res and frees them when the exchange completes;
+ * handlers borrow both for the duration of the call and must not keep pointers into them. Strings
+ * returned by the accessors are borrowed from the request. */
+#ifndef BASALT_HTTP_REQUEST_H
+#define BASALT_HTTP_REQUEST_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+#include "util/strbuf.h"
+
+#define HTTP_MAX_PATH 2048         /* bytes of the request target (path + query) */
+#define HTTP_MAX_SEGMENTS 16       /* path segments */
+#define HTTP_MAX_QUERY_PARAMS 64   /* query parameters kept; more answer 400 */
+#define HTTP_MAX_PATH_PARAMS 8
+#define HTTP_MAX_RES_HEADERS 16
+#define HTTP_REQUEST_ID_MAX 65     /* accepted X-Request-Id: up to 64 of [A-Za-z0-9._-] */
+
+typedef enum http_method {
+    HTTP_GET = 1 << 0, HTTP_HEAD = 1 << 1, HTTP_POST = 1 << 2, HTTP_PUT = 1 << 3,
+    HTTP_PATCH = 1 << 4, HTTP_DELETE = 1 << 5, HTTP_OPTIONS = 1 << 6, HTTP_OTHER = 1 << 7
+} http_method;
+
+typedef struct http_kv {
+    char *name;   /* decoded */
+    char *value;  /* decoded */
+} http_kv;
+
+typedef struct http_req http_req;
+
+http_method http_req_method(const http_req *req);
+const char *http_req_method_name(const http_req *req);
+const char *http_req_path(const http_req *req);          /* decoded path, without the query */
+const char *http_req_id(const http_req *req);            /* X-Request-Id as echoed */
+const char *http_req_client_ip(const http_req *req);
+/* Header value by case-insensitive name, NULL when absent. */
+const char *http_req_header(const http_req *req, const char *name);
+/* Query parameter (first occurrence, decoded with '+' as space), NULL when absent. */
+const char *http_req_query(const http_req *req, const char *name);
+size_t http_req_query_count(const http_req *req);
+const http_kv *http_req_query_at(const http_req *req, size_t i);
+/* Path parameter captured by the route pattern (":name" or "*name"), NULL when absent. */
+const char *http_req_param(const http_req *req, const char *name);
+/* Raw body bytes (buffered routes only) and the parsed JSON body (JSON routes; NULL for no body). */
+const char *http_req_body(const http_req *req, size_t *len);
+struct json_object *http_req_json_borrow(const http_req *req);
+/* A slot for the layer above (the api context); the server never touches it. */
+void http_req_set_user(http_req *req, void *user);
+void *http_req_user(const http_req *req);
+
+typedef struct http_res http_res;
+
+void http_res_status(http_res *res, int status);
+int http_res_get_status(const http_res *res);
+/* Adds a response header (copied). Returns -1 when the header table is full. */
+int http_res_header(http_res *res, const char *name, const char *value);
+/* Sets the body to a copy of the bytes with the given content type. */
+int http_res_body(http_res *res, int status, const char *content_type, const char *data, size_t len);
+/* The body buffer, for building a body in place; content type defaults to JSON. */
+strbuf *http_res_buffer(http_res *res);
+void http_res_content_type(http_res *res, const char *content_type);
+/* 2xx JSON answer from a json-c value (borrowed). */
+int http_res_json(http_res *res, int status, struct json_object *obj);
+/* The error envelope of client-api.md §1.6. */
+void http_res_error(http_res *res, int status, const char *code, const char *message);
+void http_res_error_from(http_res *res, const bs_err *err);
+/* Answer with a file: the server takes ownership of fd (closes it). */
+void http_res_file(http_res *res, int status, const char *content_type, int fd, uint64_t size);
+
+#endif

@@ -1,0 +1,488 @@
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http/exchange.h"
+#include "util/clock.h"
+#include "util/crypto.h"
+#include "util/json.h"
+#include "util/log.h"
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    http_router *router;
+    http_metrics *metrics;
+    http_server_config cfg;
+    uint16_t port;
+    _Atomic long inflight;
+    _Atomic int draining;
+};
+
+void http_server_config_defaults(http_server_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->listen = "127.0.0.1:8080";
+    cfg->max_connections = 4096;
+    cfg->idle_timeout_s = 60;
+    cfg->header_memory = 64 * 1024;
+    cfg->max_body = 1024 * 1024;
+    cfg->json_max_depth = JSON_DEFAULT_MAX_DEPTH;
+    cfg->json_max_string = JSON_DEFAULT_MAX_STRING;
+}
+
+/* ---- request ids ---- */
+
+static _Thread_local uint64_t rid_state[2];
+
+static uint64_t rid_next(void)
+{
+    if (!rid_state[0] && !rid_state[1]) {
+        if (crypto_random_bytes(rid_state, sizeof rid_state) < 0 || (!rid_state[0] && !rid_state[1]))
+            rid_state[0] = (uint64_t)clock_mono_us() | 1;
+    }
+    uint64_t s1 = rid_state[0];
+    const uint64_t s0 = rid_state[1];
+    rid_state[0] = s0;
+    s1 ^= s1 << 23;
+    rid_state[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+    return rid_state[1] + s0;
+}
+
+static int request_id_valid(const char *id)
+{
+    size_t n = 0;
+    for (; id[n]; n++) {
+        char c = id[n];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                 c == '_' || c == '.';
+        if (!ok || n >= HTTP_REQUEST_ID_MAX - 1) return 0;
+    }
+    return n > 0;
+}
+
+static void request_id_assign(http_req *req)
+{
+    const char *given = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Request-Id");
+    if (given && request_id_valid(given)) {
+        snprintf(req->request_id, sizeof req->request_id, "%s", given);
+        return;
+    }
+    uint64_t a = rid_next(), b = rid_next();
+    snprintf(req->request_id, sizeof req->request_id, "%016llx%016llx", (unsigned long long)a,
+             (unsigned long long)b);
+}
+
+static void client_ip_fill(http_req *req)
+{
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!info || !info->client_addr) return;
+    const struct sockaddr *sa = info->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, req->client_ip, sizeof req->client_ip);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, req->client_ip,
+                  sizeof req->client_ip);
+}
+
+/* ---- MHD callbacks ---- */
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    http_server *server = cls;
+    http_req *req = calloc(1, sizeof *req);
+    if (!req) return NULL;
+    req->conn = conn;
+    req->start_us = clock_mono_us();
+    req->target = strdup(uri ? uri : "/");
+    req->res.fd = -1;
+    if (!req->target) bs_err_internal(&req->early);
+    atomic_fetch_add(&server->inflight, 1);
+    return req;
+}
+
+static int content_type_is_json(const char *ct)
+{
+    if (!ct) return 1; /* no type given: try JSON */
+    while (*ct == ' ') ct++;
+    size_t n = strcspn(ct, "; ");
+    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0) return 1;
+    return n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
+static int body_is_blank(const strbuf *b)
+{
+    for (size_t i = 0; i < b->len; i++)
+        if (b->data[i] != ' ' && b->data[i] != '\n' && b->data[i] != '\r' && b->data[i] != '\t') return 0;
+    return 1;
+}
+
+static void prepare_json_body(http_server *server, http_req *req)
+{
+    if (body_is_blank(&req->body)) return;
+    const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!content_type_is_json(ct)) {
+        bs_err_set(&req->early, 415, "common/unsupported-media-type", "Request bodies must be application/json");
+        return;
+    }
+    json_limits limits = {server->cfg.json_max_depth, server->cfg.json_max_string};
+    int is_null = 0;
+    req->json = json_parse_strict(req->body.data, req->body.len, &limits, &is_null, &req->early);
+}
+
+/* First call: headers are known, no body yet. Route now so body limits and modes apply. */
+static void exchange_begin(http_server *server, http_req *req, const char *method)
+{
+    req->method_name = method;
+    req->method = exchange_method_parse(method);
+    request_id_assign(req);
+    client_ip_fill(req);
+    req->body_limit = server->cfg.max_body;
+    strbuf_init(&req->body, 0);
+    strbuf_init(&req->res.body, 0);
+    if (req->early.status) return;
+    exchange_parse_target(req);
+    if (req->early.status) return;
+    http_method m = req->method == HTTP_OPTIONS ? HTTP_GET : req->method;
+    if (http_router_match(server->router, m, req->segs, req->nseg, &req->match)) {
+        const http_route *r = req->match.route;
+        if (r->opts.max_body) req->body_limit = r->opts.max_body;
+        if (exchange_bind_params(req) < 0) bs_err_internal(&req->early);
+    }
+    req->body.max = req->body_limit;
+    const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoull(cl, NULL, 10) > req->body_limit)
+        bs_err_set(&req->early, 413, "common/payload-too-large", "Request body is larger than %zu bytes", req->body_limit);
+}
+
+static int exchange_streams(const http_req *req)
+{
+    return req->match.route && req->match.route->opts.body == HTTP_BODY_STREAM && !req->early.status;
+}
+
+/* Body bytes. Returns 1 when an answer must go out now (limit exceeded or stream refused). */
+static int exchange_body(http_req *req, const char *data, size_t size)
+{
+    req->body_bytes += size;
+    if (req->early.status) return req->early.status == 413;
+    if (exchange_streams(req)) {
+        const http_route *r = req->match.route;
+        if (r->opts.on_chunk(req, data, size, r->data, &req->early) < 0) return 1;
+        return 0;
+    }
+    if (req->body_bytes > req->body_limit || strbuf_append(&req->body, data, size) < 0) {
+        bs_err_set(&req->early, 413, "common/payload-too-large", "Request body is larger than %zu bytes", req->body_limit);
+        return 1;
+    }
+    return 0;
+}
+
+static void answer_preflight(http_req *req)
+{
+    http_res *res = &req->res;
+    res->status = 204;
+    const char *asked = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Access-Control-Request-Headers");
+    http_res_header(res, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+    http_res_header(res, "Access-Control-Allow-Headers",
+                    asked && strlen(asked) < 1024 ? asked
+                                                   : "Content-Type, X-API-Key, Authorization, X-Request-Id, If-Match, If-None-Match");
+    http_res_header(res, "Access-Control-Max-Age", "86400");
+}
+
+static void dispatch(http_server *server, http_req *req)
+{
+    http_res *res = &req->res;
+    if (!req->early.status && req->method == HTTP_OPTIONS) {
+        answer_preflight(req);
+        return;
+    }
+    if (!req->early.status && !req->match.route) {
+        if (req->match.allowed) {
+            char allow[128];
+            http_methods_format(req->match.allowed | HTTP_OPTIONS, allow, sizeof allow);
+            http_res_header(res, "Allow", allow);
+            bs_err_set(&req->early, 405, "common/method-not-allowed", "Method %s is not allowed here", req->method_name);
+        } else {
+            bs_err_set(&req->early, 404, "common/not-found", "No route for %s %s", req->method_name,
+                       req->path ? req->path : "/");
+        }
+    }
+    if (!req->early.status && req->match.route->opts.body == HTTP_BODY_JSON) prepare_json_body(server, req);
+    if (req->early.status) {
+        http_res_error_from(res, &req->early);
+        return;
+    }
+    const http_route *route = req->match.route;
+    route->handler(req, res, route->data);
+    if (res->status < 100 || res->status > 599) {
+        log_error("handler for %s left no status", route->pattern);
+        http_res_error(res, 500, "common/internal-error", "Internal server error");
+    }
+}
+
+static void add_common_headers(http_server *server, http_req *req, struct MHD_Response *mr)
+{
+    http_res *res = &req->res;
+    if (res->fd >= 0 || res->body.len || res->status != 204)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                res->content_type[0] ? res->content_type : "application/json; charset=utf-8");
+    MHD_add_response_header(mr, "X-Request-Id", req->request_id);
+    const char *origin = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Origin");
+    if (origin && strlen(origin) < 512) {
+        int has_acao = 0;
+        for (int i = 0; i < res->nheaders; i++)
+            if (strcasecmp(res->headers[i].name, "Access-Control-Allow-Origin") == 0) has_acao = 1;
+        if (!has_acao) {
+            MHD_add_response_header(mr, "Access-Control-Allow-Origin", origin);
+            MHD_add_response_header(mr, "Vary", "Origin");
+            MHD_add_response_header(mr, "Access-Control-Expose-Headers",
+                                    "ETag, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id");
+        }
+    }
+    for (int i = 0; i < res->nheaders; i++)
+        MHD_add_response_header(mr, res->headers[i].name, res->headers[i].value);
+    if (atomic_load(&server->draining)) MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+static enum MHD_Result queue_answer(http_server *server, http_req *req)
+{
+    http_res *res = &req->res;
+    struct MHD_Response *mr;
+    if (res->fd >= 0) {
+        mr = MHD_create_response_from_fd64(res->fd_size, res->fd);
+        if (mr) res->fd = -1; /* the response owns it now */
+        req->bytes_out = res->fd_size;
+    } else {
+        size_t len = res->body.len;
+        char *body = len ? strbuf_steal(&res->body, &len) : NULL;
+        mr = MHD_create_response_from_buffer(len, body, body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+        if (!mr) free(body);
+        req->bytes_out = len;
+    }
+    req->state = EXCHANGE_DONE;
+    if (!mr) return MHD_NO;
+    add_common_headers(server, req, mr);
+    enum MHD_Result rc = MHD_queue_response(req->conn, (unsigned)res->status, mr);
+    MHD_destroy_response(mr);
+    return rc;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    http_server *server = cls;
+    http_req *req = *con_cls;
+    if (!req) return MHD_NO; /* out of memory in on_uri */
+    if (req->state == EXCHANGE_NEW) {
+        /* Reply on a later call: queueing now would drop keep-alive in this libmicrohttpd version. */
+        exchange_begin(server, req, method);
+        req->state = EXCHANGE_BODY;
+        if (req->early.status == 413) {
+            http_res_error_from(&req->res, &req->early);
+            return queue_answer(server, req);
+        }
+        return MHD_YES;
+    }
+    if (req->state == EXCHANGE_DONE) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        int stop = exchange_body(req, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        if (stop) {
+            http_res_error_from(&req->res, &req->early);
+            return queue_answer(server, req);
+        }
+        return MHD_YES;
+    }
+    if (exchange_streams(req) && req->match.route->opts.on_chunk(req, NULL, 0, req->match.route->data, &req->early) < 0) {
+        http_res_error_from(&req->res, &req->early);
+        return queue_answer(server, req);
+    }
+    dispatch(server, req);
+    return queue_answer(server, req);
+}
+
+static void access_log(const http_req *req, int status, int64_t micros)
+{
+    if (!log_enabled(LOG_INFO)) return;
+    char members[1024];
+    strbuf sb;
+    strbuf_init_stack(&sb, members, sizeof members);
+    strbuf_appendf(&sb, "\"id\":\"%s\",\"method\":", req->request_id);
+    const char *m = req->method_name ? req->method_name : "-";
+    strbuf_append_json_string(&sb, m, strlen(m));
+    const char *route = req->match.route ? req->match.route->pattern : "unmatched";
+    strbuf_append_str(&sb, ",\"route\":");
+    strbuf_append_json_string(&sb, route, strlen(route));
+    strbuf_append_str(&sb, ",\"path\":");
+    const char *p = req->path ? req->path : "-";
+    strbuf_append_json_string(&sb, p, strlen(p) > 256 ? 256 : strlen(p));
+    strbuf_appendf(&sb, ",\"status\":%d,\"bytes\":%llu,\"us\":%lld,\"ip\":\"%s\"", status,
+                   (unsigned long long)req->bytes_out, (long long)micros, req->client_ip);
+    log_fields(LOG_INFO, "request", sb.data);
+    strbuf_release(&sb);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    http_server *server = cls;
+    http_req *req = *con_cls;
+    if (!req) return;
+    *con_cls = NULL;
+    int status = req->state == EXCHANGE_DONE ? req->res.status : 499; /* 499: client went away first */
+    int64_t micros = clock_mono_us() - req->start_us;
+    if (req->method_name) {
+        http_metrics_record(server->metrics, req->match.route ? req->match.route->id : -1, status, micros,
+                            req->bytes_out);
+        access_log(req, status, micros);
+    }
+    exchange_free(req);
+    atomic_fetch_sub(&server->inflight, 1);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    http_server *server = cls;
+    http_metrics_connection(server->metrics, toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    log_debug("libmicrohttpd: %s", msg);
+}
+
+/* Parses "HOST:PORT", "[V6]:PORT" or ":PORT" into a socket address. */
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len, int *v6, bs_err *err)
+{
+    char host[128];
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon - listen >= (long)sizeof host)
+        return bs_err_set(err, 400, "config/invalid", "--listen wants ADDR:PORT, got '%s'", listen);
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || colon[1] == '\0' || port < 0 || port > 65535)
+        return bs_err_set(err, 400, "config/invalid", "--listen has a bad port in '%s'", listen);
+    size_t hlen = (size_t)(colon - listen);
+    memcpy(host, listen, hlen);
+    host[hlen] = '\0';
+    memset(ss, 0, sizeof *ss);
+    if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+        host[hlen - 1] = '\0';
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
+            return bs_err_set(err, 400, "config/invalid", "--listen has a bad IPv6 address in '%s'", listen);
+        *len = sizeof *a;
+        *v6 = 1;
+        return 0;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    if (hlen == 0 || strcmp(host, "0.0.0.0") == 0) a->sin_addr.s_addr = htonl(INADDR_ANY);
+    else if (strcmp(host, "localhost") == 0) a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    else if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+        return bs_err_set(err, 400, "config/invalid", "--listen has a bad IPv4 address in '%s'", listen);
+    *len = sizeof *a;
+    *v6 = 0;
+    return 0;
+}
+
+static unsigned default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 && n < 256 ? (unsigned)n : 2;
+}
+
+http_server *http_server_new(const http_server_config *cfg, http_router *router, http_metrics *metrics,
+                             bs_err *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen = 0;
+    int v6 = 0;
+    if (parse_listen(cfg->listen, &ss, &sslen, &v6, err) < 0) return NULL;
+    http_server *server = calloc(1, sizeof *server);
+    if (!server) { bs_err_internal(err); return NULL; }
+    server->cfg = *cfg;
+    server->router = router;
+    server->metrics = metrics;
+    unsigned threads = cfg->threads ? cfg->threads : default_threads();
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+    if (v6) flags |= MHD_USE_IPv6;
+    server->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, server,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->header_memory,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, server,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, server,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, server,
+        MHD_OPTION_END);
+    if (!server->daemon) {
+        free(server);
+        bs_err_set(err, 500, "server/listen-failed", "Cannot listen on %s (address in use or not permitted)", cfg->listen);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    server->port = info ? info->port : 0;
+    return server;
+}
+
+uint16_t http_server_port(const http_server *server)
+{
+    return server->port;
+}
+
+void http_server_quiesce(http_server *server)
+{
+    atomic_store(&server->draining, 1);
+    MHD_socket fd = MHD_quiesce_daemon(server->daemon);
+    if (fd != MHD_INVALID_SOCKET) close(fd);
+}
+
+long http_server_inflight(const http_server *server)
+{
+    return atomic_load(&((http_server *)server)->inflight);
+}
+
+long http_server_drain(http_server *server, int timeout_ms)
+{
+    int64_t deadline = clock_mono_us() + (int64_t)timeout_ms * 1000;
+    long n;
+    while ((n = atomic_load(&server->inflight)) > 0 && clock_mono_us() < deadline) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return n;
+}
+
+void http_server_free(http_server *server)
+{
+    if (!server) return;
+    if (server->daemon) MHD_stop_daemon(server->daemon);
+    free(server);
+}

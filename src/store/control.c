@@ -1,0 +1,182 @@
+/* control: driver selection and dispatch for the control store (see control.h). The handle is a driver
+ * ops table plus the driver's own opaque handle; every public call forwards to the ops table. */
+#include "store/control.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/control_driver.h"
+#include "store/sqlite/control_sqlite.h"
+
+struct store_control {
+    const store_control_ops *ops;
+    void *driver;
+};
+
+/* Locations the control store understands; the first matching prefix wins. A location with no known
+ * prefix and no "scheme://" is a SQLite file path. */
+static const struct {
+    const char *prefix;
+    const store_control_ops *ops; /* NULL: recognised but not built yet */
+} control_schemes[] = {
+    {"sqlite:", &store_sqlite_control_ops},
+    {"postgres://", NULL},
+    {"postgresql://", NULL},
+};
+
+static int control_no_store(bs_err *err)
+{
+    return bs_err_internal(err);
+}
+
+/* Finds the driver for location and the target text it receives. -1 with err filled when none fits. */
+static int control_pick(const char *location, const store_control_ops **ops, const char **target,
+                        bs_err *err)
+{
+    if (!location || !*location)
+        return bs_err_set(err, 500, "common/internal-error", "control store location is empty");
+    for (size_t i = 0; i < sizeof control_schemes / sizeof control_schemes[0]; i++) {
+        size_t n = strlen(control_schemes[i].prefix);
+        if (strncmp(location, control_schemes[i].prefix, n) != 0) continue;
+        if (!control_schemes[i].ops)
+            return bs_err_set(err, 500, "common/internal-error", "PostgreSQL control store not built yet");
+        *ops = control_schemes[i].ops;
+        *target = location + n;
+        return 0;
+    }
+    const char *sep = strstr(location, "://");
+    if (sep && !memchr(location, '/', (size_t)(sep - location)))
+        return bs_err_set(err, 500, "common/internal-error", "unsupported control store location scheme");
+    *ops = &store_sqlite_control_ops;
+    *target = location;
+    return 0;
+}
+
+store_control *store_control_open(const char *location, bs_err *err)
+{
+    const store_control_ops *ops = NULL;
+    const char *target = NULL;
+    if (control_pick(location, &ops, &target, err) != 0) return NULL;
+    if (!*target) {
+        bs_err_set(err, 500, "common/internal-error", "control store path is empty");
+        return NULL;
+    }
+    store_control *store = calloc(1, sizeof *store);
+    if (!store) {
+        bs_err_internal(err);
+        return NULL;
+    }
+    store->ops = ops;
+    store->driver = ops->open(target, err);
+    if (!store->driver) {
+        free(store);
+        return NULL;
+    }
+    return store;
+}
+
+void store_control_free(store_control *store)
+{
+    if (!store) return;
+    store->ops->free(store->driver);
+    free(store);
+}
+
+int store_control_ping(store_control *store, bs_err *err)
+{
+    if (!store) return control_no_store(err);
+    return store->ops->ping(store->driver, err);
+}
+
+int store_control_version(store_control *store, int *version, bs_err *err)
+{
+    if (!store || !version) return control_no_store(err);
+    return store->ops->version(store->driver, version, err);
+}
+
+int store_control_is_empty(store_control *store, int *empty, bs_err *err)
+{
+    if (!store || !empty) return control_no_store(err);
+    return store->ops->is_empty(store->driver, empty, err);
+}
+
+int store_control_bootstrap(store_control *store, const store_bootstrap *b, bs_err *err)
+{
+    if (!store || !b) return control_no_store(err);
+    return store->ops->bootstrap(store->driver, b, err);
+}
+
+int store_control_org_insert(store_control *store, const store_org *org, bs_err *err)
+{
+    if (!store || !org) return control_no_store(err);
+    return store->ops->org_insert(store->driver, org, err);
+}
+
+int store_control_project_insert(store_control *store, const store_project *project, bs_err *err)
+{
+    if (!store || !project) return control_no_store(err);
+    return store->ops->project_insert(store->driver, project, err);
+}
+
+int store_control_env_insert(store_control *store, const store_env *env, bs_err *err)
+{
+    if (!store || !env) return control_no_store(err);
+    return store->ops->env_insert(store->driver, env, err);
+}
+
+int store_control_api_key_insert(store_control *store, const store_api_key *key, bs_err *err)
+{
+    if (!store || !key) return control_no_store(err);
+    return store->ops->api_key_insert(store->driver, key, err);
+}
+
+int store_control_operator_token_insert(store_control *store, const store_operator_token *tok, bs_err *err)
+{
+    if (!store || !tok) return control_no_store(err);
+    return store->ops->operator_token_insert(store->driver, tok, err);
+}
+
+int store_control_org_get(store_control *store, const char *id, store_org *out, int *found, bs_err *err)
+{
+    if (!store || !id || !out || !found) return control_no_store(err);
+    return store->ops->org_get(store->driver, id, out, found, err);
+}
+
+int store_control_env_get(store_control *store, const char *id, store_env *out, int *found, bs_err *err)
+{
+    if (!store || !id || !out || !found) return control_no_store(err);
+    return store->ops->env_get(store->driver, id, out, found, err);
+}
+
+int store_control_api_key_revoke(store_control *store, const char *key_id, int64_t at, int *found, bs_err *err)
+{
+    if (!store || !key_id || !found) return control_no_store(err);
+    return store->ops->api_key_revoke(store->driver, key_id, at, found, err);
+}
+
+int store_control_operator_token_revoke(store_control *store, const char *token_id, int64_t at, int *found,
+                                        bs_err *err)
+{
+    if (!store || !token_id || !found) return control_no_store(err);
+    return store->ops->operator_token_revoke(store->driver, token_id, at, found, err);
+}
+
+int store_control_env_delete(store_control *store, const char *env_id, int *found, bs_err *err)
+{
+    if (!store || !env_id || !found) return control_no_store(err);
+    return store->ops->env_delete(store->driver, env_id, found, err);
+}
+
+int store_control_key_lookup(store_control *store, const char *hash_hex, store_key_context *out, int *found,
+                             bs_err *err)
+{
+    if (!store || !hash_hex || !out || !found) return control_no_store(err);
+    return store->ops->key_lookup(store->driver, hash_hex, out, found, err);
+}
+
+int store_control_token_lookup(store_control *store, const char *hash_hex, store_token_context *out,
+                               int *found, bs_err *err)
+{
+    if (!store || !hash_hex || !out || !found) return control_no_store(err);
+    return store->ops->token_lookup(store->driver, hash_hex, out, found, err);
+}

@@ -1,0 +1,148 @@
+/* control: the control store, the platform's own records (organizations, projects, environments, API
+ * keys, operator tokens). Driver-neutral: callers see only the types below; the SQLite driver lives in
+ * store/sqlite/ and a PostgreSQL driver will implement the same ops table (store/control_driver.h).
+ *
+ * Ownership: store_control_open returns a handle the caller frees with store_control_free. Row structs
+ * are plain fixed-size values filled into caller memory; nothing returned here must be freed except the
+ * handle. Secrets are never stored: keys and tokens are looked up by their SHA-256 hex digest.
+ * Thread safety: every function may be called from any thread at the same time (the driver keeps one
+ * connection per thread). Timestamps are Unix epoch milliseconds (util/clock.h). */
+#ifndef BASALT_STORE_CONTROL_H
+#define BASALT_STORE_CONTROL_H
+
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define STORE_ID_MAX 40        /* ids such as "org_" + 20 hex, with room to spare */
+#define STORE_NAME_MAX 101     /* names: at most 100 characters (platform.md §2.1) */
+#define STORE_SLUG_MAX 51      /* slugs: 3–50 characters */
+#define STORE_ENUM_MAX 16      /* plan, status, type, role */
+#define STORE_HASH_HEX 65      /* SHA-256 as 64 lowercase hex characters + NUL */
+#define STORE_KEY_HINT_MAX 16  /* what may be shown of a key after creation: "pk_1a2b…" prefix */
+
+typedef struct store_control store_control;
+
+typedef struct store_org {
+    char id[STORE_ID_MAX];
+    char name[STORE_NAME_MAX];
+    char slug[STORE_SLUG_MAX];
+    char plan[STORE_ENUM_MAX];   /* free | starter | growth | enterprise */
+    char status[STORE_ENUM_MAX]; /* active | suspended | deleted */
+    int64_t created_at, updated_at;
+} store_org;
+
+typedef struct store_project {
+    char id[STORE_ID_MAX];
+    char organization_id[STORE_ID_MAX];
+    char name[STORE_NAME_MAX];
+    char slug[STORE_SLUG_MAX];
+    char status[STORE_ENUM_MAX]; /* active | inactive | deleted */
+    int64_t created_at, updated_at;
+} store_project;
+
+typedef struct store_env {
+    char id[STORE_ID_MAX];
+    char project_id[STORE_ID_MAX];
+    char name[STORE_SLUG_MAX];   /* unique within the project: dev, staging, prod, ... */
+    char type[STORE_ENUM_MAX];   /* dev | staging | prod | custom */
+    char status[STORE_ENUM_MAX]; /* creating | ready | active | failed | deleting | shutdown */
+    int64_t created_at, updated_at;
+} store_env;
+
+typedef struct store_api_key {
+    char id[STORE_ID_MAX];
+    char environment_id[STORE_ID_MAX];
+    char type[STORE_ENUM_MAX];        /* publishable | secret */
+    char name[STORE_NAME_MAX];
+    char hash[STORE_HASH_HEX];        /* SHA-256 hex of the whole key text */
+    char hint[STORE_KEY_HINT_MAX];    /* first characters of the key, for display */
+    const char *scopes_json;          /* borrowed on insert; JSON array text or NULL (= all scopes) */
+    int64_t expires_at;               /* 0 = never */
+    int64_t created_at;
+} store_api_key;
+
+typedef struct store_operator_token {
+    char id[STORE_ID_MAX];
+    char organization_id[STORE_ID_MAX];
+    char name[STORE_NAME_MAX];
+    char role[STORE_ENUM_MAX];        /* owner | admin | member | billing */
+    char hash[STORE_HASH_HEX];
+    char hint[STORE_KEY_HINT_MAX];
+    int64_t expires_at;               /* 0 = never */
+    int64_t created_at;
+} store_operator_token;
+
+/* What an API key resolves to: everything a /v1 request needs to know about its tenant. */
+typedef struct store_key_context {
+    char key_id[STORE_ID_MAX];
+    char key_type[STORE_ENUM_MAX];
+    char organization_id[STORE_ID_MAX];
+    char organization_status[STORE_ENUM_MAX];
+    char plan[STORE_ENUM_MAX];
+    char project_id[STORE_ID_MAX];
+    char environment_id[STORE_ID_MAX];
+    char environment[STORE_SLUG_MAX];  /* the environment's name */
+    char scopes_json[1024];            /* JSON array text, "" when the key has every scope */
+    int64_t expires_at;                /* 0 = never */
+    int64_t revoked_at;                /* 0 = not revoked */
+    int environment_exists;            /* 0 when the environment (or its project) was deleted */
+} store_key_context;
+
+/* What an operator token resolves to. */
+typedef struct store_token_context {
+    char token_id[STORE_ID_MAX];
+    char organization_id[STORE_ID_MAX];
+    char role[STORE_ENUM_MAX];
+    int64_t expires_at;
+    int64_t revoked_at;
+} store_token_context;
+
+/* Everything the first start creates, in one transaction (core/bootstrap.c fills it). */
+typedef struct store_bootstrap {
+    store_org org;
+    store_project project;
+    store_env env;
+    store_api_key publishable, secret;
+    store_operator_token operator_token;
+} store_bootstrap;
+
+/* Opens (creating when missing) the control store named by `location`: a SQLite file path, or
+ * "sqlite:PATH". Runs pending migrations. NULL on failure, with err filled. */
+store_control *store_control_open(const char *location, bs_err *err);
+void store_control_free(store_control *store);
+
+/* 0 when the store answers a trivial query. */
+int store_control_ping(store_control *store, bs_err *err);
+/* The migration version the store is at. */
+int store_control_version(store_control *store, int *version, bs_err *err);
+/* Sets *empty to 1 when no organization exists yet (first start). */
+int store_control_is_empty(store_control *store, int *empty, bs_err *err);
+
+/* Creates all rows of b atomically; on any failure nothing is written. */
+int store_control_bootstrap(store_control *store, const store_bootstrap *b, bs_err *err);
+
+int store_control_org_insert(store_control *store, const store_org *org, bs_err *err);
+int store_control_project_insert(store_control *store, const store_project *project, bs_err *err);
+int store_control_env_insert(store_control *store, const store_env *env, bs_err *err);
+int store_control_api_key_insert(store_control *store, const store_api_key *key, bs_err *err);
+int store_control_operator_token_insert(store_control *store, const store_operator_token *tok, bs_err *err);
+
+/* Reads by id; *found is 0 when there is no such row (not an error). */
+int store_control_org_get(store_control *store, const char *id, store_org *out, int *found, bs_err *err);
+int store_control_env_get(store_control *store, const char *id, store_env *out, int *found, bs_err *err);
+
+/* Revocation: sets revoked_at (idempotent). *found is 0 when no such key/token. */
+int store_control_api_key_revoke(store_control *store, const char *key_id, int64_t at, int *found, bs_err *err);
+int store_control_operator_token_revoke(store_control *store, const char *token_id, int64_t at, int *found,
+                                        bs_err *err);
+/* Deleting an environment (foundation scope: the row and its keys). */
+int store_control_env_delete(store_control *store, const char *env_id, int *found, bs_err *err);
+
+/* Lookups on the request path: by SHA-256 hex of the presented key/token. *found = 0 when unknown. */
+int store_control_key_lookup(store_control *store, const char *hash_hex, store_key_context *out, int *found,
+                             bs_err *err);
+int store_control_token_lookup(store_control *store, const char *hash_hex, store_token_context *out,
+                               int *found, bs_err *err);
+
+#endif

@@ -1,0 +1,47 @@
+/* control_driver: the ops table a control-store driver implements (store/sqlite/ today, store/postgres/
+ * later). store/control.c picks a driver from the location and forwards every public store_control_*
+ * call to the matching function pointer here, so adding a driver touches no caller.
+ *
+ * Contract: `open` receives the location with its scheme prefix removed (for SQLite, the file path) and
+ * returns the driver's own handle (opaque to control.c) or NULL with err filled; `free` releases it.
+ * Every other function receives that handle and has exactly the semantics documented in store/control.h
+ * (0 on success, -1 with err filled on failure; *found = 0 is not an error). Drivers must be callable
+ * from any thread at the same time. No driver type (sqlite3, PGconn, ...) may appear in this header. */
+#ifndef BASALT_STORE_CONTROL_DRIVER_H
+#define BASALT_STORE_CONTROL_DRIVER_H
+
+#include <stdint.h>
+
+#include "store/control.h"
+#include "util/err.h"
+
+typedef struct store_control_ops {
+    const char *name; /* "sqlite", "postgres": for logs */
+
+    void *(*open)(const char *target, bs_err *err);
+    void (*free)(void *driver);
+
+    int (*ping)(void *driver, bs_err *err);
+    int (*version)(void *driver, int *version, bs_err *err);
+    int (*is_empty)(void *driver, int *empty, bs_err *err);
+    int (*bootstrap)(void *driver, const store_bootstrap *b, bs_err *err);
+
+    int (*org_insert)(void *driver, const store_org *org, bs_err *err);
+    int (*project_insert)(void *driver, const store_project *project, bs_err *err);
+    int (*env_insert)(void *driver, const store_env *env, bs_err *err);
+    int (*api_key_insert)(void *driver, const store_api_key *key, bs_err *err);
+    int (*operator_token_insert)(void *driver, const store_operator_token *tok, bs_err *err);
+
+    int (*org_get)(void *driver, const char *id, store_org *out, int *found, bs_err *err);
+    int (*env_get)(void *driver, const char *id, store_env *out, int *found, bs_err *err);
+
+    int (*api_key_revoke)(void *driver, const char *key_id, int64_t at, int *found, bs_err *err);
+    int (*operator_token_revoke)(void *driver, const char *token_id, int64_t at, int *found, bs_err *err);
+    int (*env_delete)(void *driver, const char *env_id, int *found, bs_err *err);
+
+    int (*key_lookup)(void *driver, const char *hash_hex, store_key_context *out, int *found, bs_err *err);
+    int (*token_lookup)(void *driver, const char *hash_hex, store_token_context *out, int *found,
+                        bs_err *err);
+} store_control_ops;
+
+#endif

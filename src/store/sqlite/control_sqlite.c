@@ -1,0 +1,672 @@
+/* control_sqlite: see control_sqlite.h.
+ *
+ * Connections. SQLite connections are opened with SQLITE_OPEN_NOMUTEX and never shared: each thread gets
+ * its own on first use, found again through a per-store pthread key, with its prepared statements cached
+ * in an array indexed by stmt_id (prepared lazily, once, with SQLITE_PREPARE_PERSISTENT; every use ends
+ * with reset + clear bindings).
+ *
+ * Closing. A connection is closed either by its thread's exit (the key destructor) or by the driver's
+ * free. Both paths unlink it from one process-wide registry under one process-wide mutex before
+ * closing, so exactly one of them closes it. The mutex and registry are global rather than per store
+ * because a thread's destructor may run after (or while) the store that created the key is freed: free
+ * calls pthread_key_delete first, after which no new destructor starts for that key, and a destructor
+ * already under way finds its connection gone from the registry and does nothing. The destructor only
+ * claims a registered connection that belongs to the calling thread, so an address reused by another
+ * thread's new connection is never mistaken for its own. */
+#include "store/sqlite/control_sqlite.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sqlite/migrations.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#define SQ_BUSY_TIMEOUT_MS 5000
+#define SQ_SETUP_SQL                                                                                          \
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "                            \
+    "PRAGMA mmap_size=268435456;"
+
+typedef enum stmt_id {
+    ST_PING,
+    ST_VERSION,
+    ST_IS_EMPTY,
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_ORG_INSERT,
+    ST_PROJECT_INSERT,
+    ST_ENV_INSERT,
+    ST_KEY_INSERT,
+    ST_TOKEN_INSERT,
+    ST_ORG_GET,
+    ST_ENV_GET,
+    ST_KEY_REVOKE,
+    ST_TOKEN_REVOKE,
+    ST_ENV_DELETE,
+    ST_KEY_LOOKUP,
+    ST_TOKEN_LOOKUP,
+    ST_COUNT
+} stmt_id;
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_PING] = "SELECT 1",
+    [ST_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+    [ST_IS_EMPTY] = "SELECT NOT EXISTS (SELECT 1 FROM organizations)",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_ORG_INSERT] = "INSERT INTO organizations (id, name, slug, display_name, plan, status, created_at,"
+                      " updated_at) VALUES (?1, ?2, ?3, ?2, ?4, ?5, ?6, ?7)",
+    [ST_PROJECT_INSERT] = "INSERT INTO projects (id, organization_id, name, slug, status, created_at,"
+                          " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [ST_ENV_INSERT] = "INSERT INTO environments (id, project_id, name, type, status, created_at, updated_at)"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [ST_KEY_INSERT] = "INSERT INTO api_keys (id, environment_id, type, name, key_hash, key_hint, scopes,"
+                      " expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_TOKEN_INSERT] = "INSERT INTO operator_tokens (id, organization_id, name, role, token_hash, token_hint,"
+                        " expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_ORG_GET] = "SELECT id, name, slug, plan, status, created_at, updated_at FROM organizations WHERE id = ?",
+    [ST_ENV_GET] = "SELECT id, project_id, name, type, status, created_at, updated_at FROM environments"
+                   " WHERE id = ?",
+    [ST_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+    [ST_TOKEN_REVOKE] = "UPDATE operator_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+    [ST_ENV_DELETE] = "DELETE FROM environments WHERE id = ?",
+    /* LEFT JOINs so that a key whose environment or project is gone still resolves, with
+     * environment_exists = 0 (last column). */
+    [ST_KEY_LOOKUP] = "SELECT k.id, k.type, k.scopes, k.expires_at, k.revoked_at, k.environment_id, e.name,"
+                      " p.id, o.id, o.status, o.plan,"
+                      " (e.id IS NOT NULL AND p.id IS NOT NULL AND e.status <> 'deleting'"
+                      "  AND p.status <> 'deleted')"
+                      " FROM api_keys k"
+                      " LEFT JOIN environments e ON e.id = k.environment_id"
+                      " LEFT JOIN projects p ON p.id = e.project_id"
+                      " LEFT JOIN organizations o ON o.id = p.organization_id"
+                      " WHERE k.key_hash = ?",
+    [ST_TOKEN_LOOKUP] = "SELECT id, organization_id, role, expires_at, revoked_at FROM operator_tokens"
+                        " WHERE token_hash = ?",
+};
+
+typedef struct sq_store sq_store;
+
+typedef struct sq_conn {
+    sqlite3 *db;
+    sqlite3_stmt *stmts[ST_COUNT];
+    sq_store *store;                /* the store that opened it; compared, never dereferenced on close */
+    pthread_t thread;               /* the only thread that uses it */
+    struct sq_conn *prev, *next;    /* the global registry */
+} sq_conn;
+
+struct sq_store {
+    char *path;
+    pthread_key_t key; /* this thread's sq_conn */
+};
+
+static pthread_mutex_t sq_registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static sq_conn *sq_registry; /* every open connection of every store */
+
+/* ---- errors ---- */
+
+/* Unique-constraint columns as SQLite names them in its message, and what the client is told. */
+static const struct {
+    const char *column;
+    const char *message;
+} sq_conflicts[] = {
+    {"organizations.slug", "organization slug already taken"},
+    {"organizations.id", "organization id already exists"},
+    {"projects.slug", "project slug already taken in this organization"},
+    {"projects.id", "project id already exists"},
+    {"environments.name", "environment name already taken in this project"},
+    {"environments.id", "environment id already exists"},
+    {"api_keys.key_hash", "API key already exists"},
+    {"api_keys.id", "API key id already exists"},
+    {"operator_tokens.token_hash", "operator token already exists"},
+    {"operator_tokens.id", "operator token id already exists"},
+};
+
+static const char *sq_conflict_message(const char *sqlite_message)
+{
+    for (size_t i = 0; i < sizeof sq_conflicts / sizeof sq_conflicts[0]; i++)
+        if (strstr(sqlite_message, sq_conflicts[i].column)) return sq_conflicts[i].message;
+    return "a record with the same unique value already exists";
+}
+
+/* Maps the connection's last error to a bs_err: unique violations are 409 conflicts naming the clash, a
+ * missing parent row is a 409 too, everything else is an internal error (logged, not shown). */
+static int sq_fail(sq_conn *c, const char *what, bs_err *err)
+{
+    int code = sqlite3_extended_errcode(c->db);
+    const char *message = sqlite3_errmsg(c->db);
+    if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return bs_err_set(err, 409, "common/conflict", "%s", sq_conflict_message(message));
+    if (code == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return bs_err_set(err, 409, "common/conflict", "the record it belongs to does not exist");
+    log_error("control store: %s failed: %s (%d)", what, message, code);
+    return bs_err_internal(err);
+}
+
+/* ---- connections ---- */
+
+static void sq_conn_close(sq_conn *c)
+{
+    for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(c->stmts[i]);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+/* Opens and configures a connection: busy timeout first, then WAL and the other pragmas. */
+static int sq_db_open(const char *path, sqlite3 **out, bs_err *err)
+{
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path, &db, flags, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_busy_timeout(db, SQ_BUSY_TIMEOUT_MS);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, SQ_SETUP_SQL, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        log_error("control store: cannot open %s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return bs_err_internal(err);
+    }
+    *out = db;
+    return 0;
+}
+
+static void sq_registry_link(sq_conn *c)
+{
+    c->prev = NULL;
+    c->next = sq_registry;
+    if (sq_registry) sq_registry->prev = c;
+    sq_registry = c;
+}
+
+static void sq_registry_unlink(sq_conn *c)
+{
+    if (c->prev) c->prev->next = c->next;
+    else sq_registry = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+}
+
+/* The pthread key destructor: runs at the exit of a thread that used the store. */
+static void sq_conn_destructor(void *value)
+{
+    uintptr_t addr = (uintptr_t)value;
+    sq_conn *mine = NULL;
+    pthread_mutex_lock(&sq_registry_lock);
+    for (sq_conn *c = sq_registry; c; c = c->next) {
+        if ((uintptr_t)c == addr && pthread_equal(c->thread, pthread_self())) {
+            sq_registry_unlink(c);
+            mine = c;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&sq_registry_lock);
+    if (mine) sq_conn_close(mine);
+}
+
+/* This thread's connection to s, opened on first use. */
+static sq_conn *sq_conn_get(sq_store *s, bs_err *err)
+{
+    sq_conn *c = pthread_getspecific(s->key);
+    if (c) return c;
+    c = calloc(1, sizeof *c);
+    if (!c) {
+        bs_err_internal(err);
+        return NULL;
+    }
+    if (sq_db_open(s->path, &c->db, err) != 0) {
+        free(c);
+        return NULL;
+    }
+    c->store = s;
+    c->thread = pthread_self();
+    pthread_mutex_lock(&sq_registry_lock);
+    sq_registry_link(c);
+    pthread_mutex_unlock(&sq_registry_lock);
+    if (pthread_setspecific(s->key, c) != 0) {
+        pthread_mutex_lock(&sq_registry_lock);
+        sq_registry_unlink(c);
+        pthread_mutex_unlock(&sq_registry_lock);
+        sq_conn_close(c);
+        bs_err_internal(err);
+        return NULL;
+    }
+    return c;
+}
+
+/* The cached statement id of c, prepared on first use. */
+static sqlite3_stmt *sq_stmt(sq_conn *c, stmt_id id, bs_err *err)
+{
+    if (c->stmts[id]) return c->stmts[id];
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        sq_fail(c, "prepare", err);
+        return NULL;
+    }
+    c->stmts[id] = st;
+    return st;
+}
+
+static void sq_stmt_done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* ---- binding and reading ---- */
+
+/* Binds a fixed-size text field, reading no further than its buffer even when it lacks a NUL. */
+static int sq_bind_text(sqlite3_stmt *st, int idx, const char *text, size_t cap)
+{
+    return sqlite3_bind_text(st, idx, text, (int)strnlen(text, cap), SQLITE_STATIC);
+}
+
+#define SQ_BIND_FIELD(st, idx, field) sq_bind_text((st), (idx), (field), sizeof(field))
+
+/* 0 = never / not revoked, stored as NULL. */
+static int sq_bind_time(sqlite3_stmt *st, int idx, int64_t ms)
+{
+    return ms == 0 ? sqlite3_bind_null(st, idx) : sqlite3_bind_int64(st, idx, ms);
+}
+
+/* Copies a text column (NULL reads as "") into buf; -1 when it does not fit. */
+static int sq_read_text(sqlite3_stmt *st, int col, char *buf, size_t cap)
+{
+    const unsigned char *text = sqlite3_column_text(st, col);
+    size_t n = text ? (size_t)sqlite3_column_bytes(st, col) : 0;
+    if (n >= cap) return -1;
+    if (n) memcpy(buf, text, n);
+    buf[n] = '\0';
+    return 0;
+}
+
+#define SQ_READ_FIELD(st, col, field) sq_read_text((st), (col), (field), sizeof(field))
+
+/* Steps a statement that returns no row and releases it. */
+static int sq_run(sq_conn *c, sqlite3_stmt *st, const char *what, bs_err *err)
+{
+    int rc = sqlite3_step(st);
+    int ret = rc == SQLITE_DONE ? 0 : sq_fail(c, what, err);
+    sq_stmt_done(st);
+    return ret;
+}
+
+static int sq_bind_failed(sq_conn *c, sqlite3_stmt *st, bs_err *err)
+{
+    sq_fail(c, "bind", err);
+    sq_stmt_done(st);
+    return -1;
+}
+
+static int sq_exec_id(sq_conn *c, stmt_id id, const char *what, bs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(c, id, err);
+    return st ? sq_run(c, st, what, err) : -1;
+}
+
+/* Runs a one-row, one-integer query without parameters. */
+static int sq_query_int(sq_conn *c, stmt_id id, int *out, bs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(c, id, err);
+    if (!st) return -1;
+    int rc = sqlite3_step(st);
+    int ret = 0;
+    if (rc == SQLITE_ROW) *out = sqlite3_column_int(st, 0);
+    else ret = rc == SQLITE_DONE ? bs_err_internal(err) : sq_fail(c, "query", err);
+    sq_stmt_done(st);
+    return ret;
+}
+
+/* ---- inserts (on a given connection, so bootstrap can group them in one transaction) ---- */
+
+static int sq_org_insert_on(sq_conn *c, const store_org *o, bs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(c, ST_ORG_INSERT, err);
+    if (!st) return -1;
+    int rc = SQ_BIND_FIELD(st, 1, o->id) | SQ_BIND_FIELD(st, 2, o->name) | SQ_BIND_FIELD(st, 3, o->slug) |
+             SQ_BIND_FIELD(st, 4, o->plan) | SQ_BIND_FIELD(st, 5, o->status) |
+             sqlite3_bind_int64(st, 6, o->created_at) | sqlite3_bind_int64(st, 7, o->updated_at);
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_run(c, st, "insert organization", err);
+}
+
+static int sq_project_insert_on(sq_conn *c, const store_project *p, bs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(c, ST_PROJECT_INSERT, err);
+    if (!st) return -1;
+    int rc = SQ_BIND_FIELD(st, 1, p->id) | SQ_BIND_FIELD(st, 2, p->organization_id) |
+             SQ_BIND_FIELD(st, 3, p->name) | SQ_BIND_FIELD(st, 4, p->slug) | SQ_BIND_FIELD(st, 5, p->status) |
+             sqlite3_bind_int64(st, 6, p->created_at) | sqlite3_bind_int64(st, 7, p->updated_at);
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_run(c, st, "insert project", err);
+}
+
+static int sq_env_insert_on(sq_conn *c, const store_env *e, bs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(c, ST_ENV_INSERT, err);
+    if (!st) return -1;
+    int rc = SQ_BIND_FIELD(st, 1, e->id) | SQ_BIND_FIELD(st, 2, e->project_id) | SQ_BIND_FIELD(st, 3, e->name) |
+             SQ_BIND_FIELD(st, 4, e->type) | SQ_BIND_FIELD(st, 5, e->status) |
+             sqlite3_bind_int64(st, 6, e->created_at) | sqlite3_bind_int64(st, 7, e->updated_at);
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_run(c, st, "insert environment", err);
+}
+
+static int sq_key_insert_on(sq_conn *c, const store_api_key *k, bs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(c, ST_KEY_INSERT, err);
+    if (!st) return -1;
+    int rc = SQ_BIND_FIELD(st, 1, k->id) | SQ_BIND_FIELD(st, 2, k->environment_id) |
+             SQ_BIND_FIELD(st, 3, k->type) | SQ_BIND_FIELD(st, 4, k->name) | SQ_BIND_FIELD(st, 5, k->hash) |
+             SQ_BIND_FIELD(st, 6, k->hint) |
+             (k->scopes_json ? sqlite3_bind_text(st, 7, k->scopes_json, -1, SQLITE_STATIC)
+                             : sqlite3_bind_null(st, 7)) |
+             sq_bind_time(st, 8, k->expires_at) | sqlite3_bind_int64(st, 9, k->created_at);
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_run(c, st, "insert api key", err);
+}
+
+static int sq_token_insert_on(sq_conn *c, const store_operator_token *t, bs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(c, ST_TOKEN_INSERT, err);
+    if (!st) return -1;
+    int rc = SQ_BIND_FIELD(st, 1, t->id) | SQ_BIND_FIELD(st, 2, t->organization_id) |
+             SQ_BIND_FIELD(st, 3, t->name) | SQ_BIND_FIELD(st, 4, t->role) | SQ_BIND_FIELD(st, 5, t->hash) |
+             SQ_BIND_FIELD(st, 6, t->hint) | sq_bind_time(st, 7, t->expires_at) |
+             sqlite3_bind_int64(st, 8, t->created_at);
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_run(c, st, "insert operator token", err);
+}
+
+/* ---- ops: lifecycle ---- */
+
+static void *sq_open(const char *path, bs_err *err)
+{
+    sq_store *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        bs_err_internal(err);
+        return NULL;
+    }
+    sqlite3 *db = NULL;
+    int version = 0;
+    int rc = sq_db_open(path, &db, err);
+    if (rc == 0) rc = store_sqlite_migrate(db, &version, err);
+    sqlite3_close(db);
+    if (rc == 0 && pthread_key_create(&s->key, sq_conn_destructor) != 0) rc = bs_err_internal(err);
+    if (rc != 0) {
+        free(s->path);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void sq_free(void *driver)
+{
+    sq_store *s = driver;
+    if (!s) return;
+    /* No destructor starts for this key after this; see the comment at the top of the file. */
+    pthread_key_delete(s->key);
+    sq_conn *closing = NULL;
+    pthread_mutex_lock(&sq_registry_lock);
+    sq_conn *c = sq_registry;
+    while (c) {
+        sq_conn *next = c->next;
+        if (c->store == s) {
+            sq_registry_unlink(c);
+            c->next = closing;
+            closing = c;
+        }
+        c = next;
+    }
+    pthread_mutex_unlock(&sq_registry_lock);
+    while (closing) {
+        sq_conn *next = closing->next;
+        sq_conn_close(closing);
+        closing = next;
+    }
+    free(s->path);
+    free(s);
+}
+
+static int sq_ping(void *driver, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    int one = 0;
+    if (!c || sq_query_int(c, ST_PING, &one, err) != 0) return -1;
+    return one == 1 ? 0 : bs_err_internal(err);
+}
+
+static int sq_version(void *driver, int *version, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    return c ? sq_query_int(c, ST_VERSION, version, err) : -1;
+}
+
+static int sq_is_empty(void *driver, int *empty, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    return c ? sq_query_int(c, ST_IS_EMPTY, empty, err) : -1;
+}
+
+static int sq_bootstrap(void *driver, const store_bootstrap *b, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    if (!c || sq_exec_id(c, ST_BEGIN, "begin", err) != 0) return -1;
+    int rc = sq_org_insert_on(c, &b->org, err);
+    if (rc == 0) rc = sq_project_insert_on(c, &b->project, err);
+    if (rc == 0) rc = sq_env_insert_on(c, &b->env, err);
+    if (rc == 0) rc = sq_key_insert_on(c, &b->publishable, err);
+    if (rc == 0) rc = sq_key_insert_on(c, &b->secret, err);
+    if (rc == 0) rc = sq_token_insert_on(c, &b->operator_token, err);
+    if (rc == 0) rc = sq_exec_id(c, ST_COMMIT, "commit", err);
+    if (rc != 0 && !sqlite3_get_autocommit(c->db)) {
+        bs_err ignored;
+        sq_exec_id(c, ST_ROLLBACK, "rollback", &ignored);
+    }
+    return rc;
+}
+
+/* ---- ops: inserts ---- */
+
+static int sq_org_insert(void *driver, const store_org *org, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    return c ? sq_org_insert_on(c, org, err) : -1;
+}
+
+static int sq_project_insert(void *driver, const store_project *project, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    return c ? sq_project_insert_on(c, project, err) : -1;
+}
+
+static int sq_env_insert(void *driver, const store_env *env, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    return c ? sq_env_insert_on(c, env, err) : -1;
+}
+
+static int sq_api_key_insert(void *driver, const store_api_key *key, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    return c ? sq_key_insert_on(c, key, err) : -1;
+}
+
+static int sq_operator_token_insert(void *driver, const store_operator_token *tok, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    return c ? sq_token_insert_on(c, tok, err) : -1;
+}
+
+/* ---- ops: reads by id ---- */
+
+/* Binds the text key of a single-row query and steps it: 1 with a row to read, 0 for no row, -1 on
+ * error (statement already released). On 1 the caller reads and then calls sq_stmt_done. */
+static int sq_fetch_by(sq_conn *c, sqlite3_stmt *st, const char *key, bs_err *err)
+{
+    if (sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK) return sq_bind_failed(c, st, err);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) return 1;
+    int ret = rc == SQLITE_DONE ? 0 : sq_fail(c, "select", err);
+    sq_stmt_done(st);
+    return ret;
+}
+
+static int sq_org_get(void *driver, const char *id, store_org *out, int *found, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_ORG_GET, err) : NULL;
+    if (!st) return -1;
+    memset(out, 0, sizeof *out);
+    int rc = sq_fetch_by(c, st, id, err);
+    *found = rc == 1;
+    if (rc <= 0) return rc;
+    int bad = SQ_READ_FIELD(st, 0, out->id) | SQ_READ_FIELD(st, 1, out->name) | SQ_READ_FIELD(st, 2, out->slug) |
+              SQ_READ_FIELD(st, 3, out->plan) | SQ_READ_FIELD(st, 4, out->status);
+    out->created_at = sqlite3_column_int64(st, 5);
+    out->updated_at = sqlite3_column_int64(st, 6);
+    sq_stmt_done(st);
+    if (bad) *found = 0;
+    return bad ? bs_err_internal(err) : 0;
+}
+
+static int sq_env_get(void *driver, const char *id, store_env *out, int *found, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_ENV_GET, err) : NULL;
+    if (!st) return -1;
+    memset(out, 0, sizeof *out);
+    int rc = sq_fetch_by(c, st, id, err);
+    *found = rc == 1;
+    if (rc <= 0) return rc;
+    int bad = SQ_READ_FIELD(st, 0, out->id) | SQ_READ_FIELD(st, 1, out->project_id) |
+              SQ_READ_FIELD(st, 2, out->name) | SQ_READ_FIELD(st, 3, out->type) | SQ_READ_FIELD(st, 4, out->status);
+    out->created_at = sqlite3_column_int64(st, 5);
+    out->updated_at = sqlite3_column_int64(st, 6);
+    sq_stmt_done(st);
+    if (bad) *found = 0;
+    return bad ? bs_err_internal(err) : 0;
+}
+
+/* ---- ops: revocation and deletion ---- */
+
+/* Runs an UPDATE/DELETE by id and reports whether a row matched. at: second parameter when >= 0. */
+static int sq_change_by_id(void *driver, stmt_id id, const char *key, int64_t at, int *found, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, id, err) : NULL;
+    *found = 0;
+    if (!st) return -1;
+    int rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (at >= 0) rc |= sqlite3_bind_int64(st, 2, at);
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    if (sq_run(c, st, "update", err) != 0) return -1;
+    *found = sqlite3_changes(c->db) > 0;
+    return 0;
+}
+
+/* Revoking at 0 ("not revoked") would be a no-op, so 0 means now. */
+static int64_t sq_revoke_time(int64_t at)
+{
+    return at > 0 ? at : clock_now_ms();
+}
+
+static int sq_api_key_revoke(void *driver, const char *key_id, int64_t at, int *found, bs_err *err)
+{
+    return sq_change_by_id(driver, ST_KEY_REVOKE, key_id, sq_revoke_time(at), found, err);
+}
+
+static int sq_operator_token_revoke(void *driver, const char *token_id, int64_t at, int *found, bs_err *err)
+{
+    return sq_change_by_id(driver, ST_TOKEN_REVOKE, token_id, sq_revoke_time(at), found, err);
+}
+
+static int sq_env_delete(void *driver, const char *env_id, int *found, bs_err *err)
+{
+    return sq_change_by_id(driver, ST_ENV_DELETE, env_id, -1, found, err);
+}
+
+/* ---- ops: request-path lookups ---- */
+
+static int sq_key_read(sqlite3_stmt *st, store_key_context *out)
+{
+    int bad = SQ_READ_FIELD(st, 0, out->key_id) | SQ_READ_FIELD(st, 1, out->key_type) |
+              SQ_READ_FIELD(st, 2, out->scopes_json) | SQ_READ_FIELD(st, 5, out->environment_id) |
+              SQ_READ_FIELD(st, 6, out->environment) | SQ_READ_FIELD(st, 7, out->project_id) |
+              SQ_READ_FIELD(st, 8, out->organization_id) | SQ_READ_FIELD(st, 9, out->organization_status) |
+              SQ_READ_FIELD(st, 10, out->plan);
+    out->expires_at = sqlite3_column_int64(st, 3);
+    out->revoked_at = sqlite3_column_int64(st, 4);
+    out->environment_exists = sqlite3_column_int(st, 11) != 0;
+    return bad ? -1 : 0;
+}
+
+static int sq_key_lookup(void *driver, const char *hash_hex, store_key_context *out, int *found, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_KEY_LOOKUP, err) : NULL;
+    *found = 0;
+    if (!st) return -1;
+    memset(out, 0, sizeof *out);
+    int rc = sq_fetch_by(c, st, hash_hex, err);
+    if (rc <= 0) return rc;
+    int bad = sq_key_read(st, out);
+    sq_stmt_done(st);
+    if (bad) {
+        log_error("control store: api key row does not fit store_key_context (scopes too long?)");
+        memset(out, 0, sizeof *out);
+        return bs_err_internal(err);
+    }
+    *found = 1;
+    return 0;
+}
+
+static int sq_token_lookup(void *driver, const char *hash_hex, store_token_context *out, int *found,
+                           bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_TOKEN_LOOKUP, err) : NULL;
+    *found = 0;
+    if (!st) return -1;
+    memset(out, 0, sizeof *out);
+    int rc = sq_fetch_by(c, st, hash_hex, err);
+    if (rc <= 0) return rc;
+    int bad = SQ_READ_FIELD(st, 0, out->token_id) | SQ_READ_FIELD(st, 1, out->organization_id) |
+              SQ_READ_FIELD(st, 2, out->role);
+    out->expires_at = sqlite3_column_int64(st, 3);
+    out->revoked_at = sqlite3_column_int64(st, 4);
+    sq_stmt_done(st);
+    if (bad) {
+        memset(out, 0, sizeof *out);
+        return bs_err_internal(err);
+    }
+    *found = 1;
+    return 0;
+}
+
+const store_control_ops store_sqlite_control_ops = {
+    .name = "sqlite",
+    .open = sq_open,
+    .free = sq_free,
+    .ping = sq_ping,
+    .version = sq_version,
+    .is_empty = sq_is_empty,
+    .bootstrap = sq_bootstrap,
+    .org_insert = sq_org_insert,
+    .project_insert = sq_project_insert,
+    .env_insert = sq_env_insert,
+    .api_key_insert = sq_api_key_insert,
+    .operator_token_insert = sq_operator_token_insert,
+    .org_get = sq_org_get,
+    .env_get = sq_env_get,
+    .api_key_revoke = sq_api_key_revoke,
+    .operator_token_revoke = sq_operator_token_revoke,
+    .env_delete = sq_env_delete,
+    .key_lookup = sq_key_lookup,
+    .token_lookup = sq_token_lookup,
+};

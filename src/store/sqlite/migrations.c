@@ -1,0 +1,175 @@
+#include "store/sqlite/migrations.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/clock.h"
+#include "util/log.h"
+
+typedef struct migration_step {
+    int version;
+    const char *sql;
+} migration_step;
+
+/* Version 1: tenancy and credentials. Timestamps are epoch milliseconds; a NULL expires_at/revoked_at
+ * means never/not revoked (the C side maps it to 0). */
+static const char migration_v1[] =
+    "CREATE TABLE organizations ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  slug TEXT NOT NULL UNIQUE,"
+    "  display_name TEXT NOT NULL DEFAULT '',"
+    "  description TEXT NOT NULL DEFAULT '',"
+    "  notification_email TEXT,"
+    "  plan TEXT NOT NULL DEFAULT 'free',"
+    "  status TEXT NOT NULL DEFAULT 'active',"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE projects ("
+    "  id TEXT PRIMARY KEY,"
+    "  organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  slug TEXT NOT NULL,"
+    "  description TEXT NOT NULL DEFAULT '',"
+    "  primary_cloud TEXT,"
+    "  primary_region TEXT,"
+    "  status TEXT NOT NULL DEFAULT 'active',"
+    "  settings TEXT NOT NULL DEFAULT '{}',"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  UNIQUE (organization_id, slug)"
+    ");"
+    "CREATE TABLE environments ("
+    "  id TEXT PRIMARY KEY,"
+    "  project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  cluster TEXT,"
+    "  last_access_at INTEGER,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  UNIQUE (project_id, name)"
+    ");"
+    "CREATE TABLE api_keys ("
+    "  id TEXT PRIMARY KEY,"
+    "  environment_id TEXT NOT NULL REFERENCES environments(id) ON DELETE CASCADE,"
+    "  type TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  key_hash TEXT NOT NULL UNIQUE,"
+    "  key_hint TEXT NOT NULL,"
+    "  scopes TEXT,"
+    "  expires_at INTEGER,"
+    "  revoked_at INTEGER,"
+    "  created_by TEXT,"
+    "  created_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX api_keys_environment ON api_keys (environment_id);"
+    "CREATE TABLE operator_tokens ("
+    "  id TEXT PRIMARY KEY,"
+    "  organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  role TEXT NOT NULL,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  token_hint TEXT NOT NULL,"
+    "  expires_at INTEGER,"
+    "  revoked_at INTEGER,"
+    "  created_by TEXT,"
+    "  created_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX operator_tokens_organization ON operator_tokens (organization_id);";
+
+/* Append only; versions ascend by one from 1. */
+static const migration_step migration_steps[] = {
+    {1, migration_v1},
+};
+
+#define MIGRATION_COUNT ((int)(sizeof migration_steps / sizeof migration_steps[0]))
+
+int store_sqlite_migrations_latest(void)
+{
+    return migration_steps[MIGRATION_COUNT - 1].version;
+}
+
+static int migration_fail(sqlite3 *db, const char *what, bs_err *err)
+{
+    log_error("control store migration: %s failed: %s (%d)", what, sqlite3_errmsg(db),
+              sqlite3_extended_errcode(db));
+    return bs_err_internal(err);
+}
+
+static int migration_exec(sqlite3 *db, const char *sql, const char *what, bs_err *err)
+{
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) return migration_fail(db, what, err);
+    return 0;
+}
+
+/* Runs a one-row, one-integer query with an optional integer parameter (-1: none). */
+static int migration_query_int(sqlite3 *db, const char *sql, int param, int *out, bs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return migration_fail(db, "prepare", err);
+    if (param >= 0) sqlite3_bind_int(st, 1, param);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *out = sqlite3_column_int(st, 0);
+    else migration_fail(db, "query", err);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int migration_record(sqlite3 *db, int version, bs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    const char *sql = "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return migration_fail(db, "prepare", err);
+    sqlite3_bind_int(st, 1, version);
+    sqlite3_bind_int64(st, 2, clock_now_ms());
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE) migration_fail(db, "record version", err);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Applies one step in its own transaction unless already applied. */
+static int migration_apply(sqlite3 *db, const migration_step *step, bs_err *err)
+{
+    if (migration_exec(db, "BEGIN IMMEDIATE", "begin", err) != 0) return -1;
+    int applied = 0;
+    int rc = migration_query_int(db, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", step->version,
+                                 &applied, err);
+    if (rc == 0 && !applied) {
+        rc = migration_exec(db, step->sql, "schema step", err);
+        if (rc == 0) rc = migration_record(db, step->version, err);
+    }
+    if (rc == 0) rc = migration_exec(db, "COMMIT", "commit", err);
+    if (rc != 0) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+int store_sqlite_migrate(sqlite3 *db, int *version, bs_err *err)
+{
+    const char *create = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                         "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)";
+    if (migration_exec(db, "BEGIN IMMEDIATE", "begin", err) != 0) return -1;
+    if (migration_exec(db, create, "create schema_migrations", err) != 0 ||
+        migration_exec(db, "COMMIT", "commit", err) != 0) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    int current = 0;
+    const char *max_sql = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+    if (migration_query_int(db, max_sql, -1, &current, err) != 0) return -1;
+    if (current > store_sqlite_migrations_latest())
+        return bs_err_set(err, 500, "common/internal-error",
+                          "control store schema version %d is newer than this build supports (%d)", current,
+                          store_sqlite_migrations_latest());
+    for (int i = 0; i < MIGRATION_COUNT; i++) {
+        if (migration_steps[i].version <= current) continue;
+        if (migration_apply(db, &migration_steps[i], err) != 0) return -1;
+    }
+    return migration_query_int(db, max_sql, -1, version, err);
+}

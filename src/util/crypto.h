@@ -1,0 +1,22 @@
+/* crypto: the few primitives Basalt needs from OpenSSL, behind names that say what they are for.
+ * All output buffers are caller-owned with the sizes given; nothing allocates. */
+#ifndef BASALT_UTIL_CRYPTO_H
+#define BASALT_UTIL_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CRYPTO_SHA256_LEN 32
+#define CRYPTO_SHA256_HEX 65 /* 64 hex characters + NUL */
+
+/* Fills out with n bytes from the operating system's CSPRNG. 0, or -1 when it is unavailable. */
+int crypto_random_bytes(void *out, size_t n);
+/* Writes 2*n lowercase hex characters from the CSPRNG plus a NUL into out (2*n + 1 bytes). */
+int crypto_random_hex(char *out, size_t n);
+void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN]);
+void crypto_sha256_hex(const void *data, size_t len, char out[CRYPTO_SHA256_HEX]);
+/* Compares in time that depends only on n. 1 when equal. */
+int crypto_equal(const void *a, const void *b, size_t n);
+void crypto_hex(const uint8_t *bytes, size_t n, char *out);
+
+#endif

@@ -1,0 +1,574 @@
+/* Unit tests of the control store (store/control.h) on its SQLite driver. Each test opens a fresh store
+ * in its own mkdtemp directory. Built with AddressSanitizer by the test build, so the thread tests also
+ * check that every per-thread connection is closed exactly once. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/control.h"
+
+#define LOOKUP_THREADS 4
+#define LOOKUPS_PER_THREAD 2000
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+    store_control *store;
+} fixture;
+
+/* ---- helpers ---- */
+
+static void fake_hash(char out[STORE_HASH_HEX], char fill)
+{
+    memset(out, fill, STORE_HASH_HEX - 1);
+    out[STORE_HASH_HEX - 1] = '\0';
+}
+
+static void make_bootstrap(store_bootstrap *b)
+{
+    memset(b, 0, sizeof *b);
+    int64_t t = 1736937000000;
+    store_org *o = &b->org;
+    snprintf(o->id, sizeof o->id, "org_00000000000000000001");
+    snprintf(o->name, sizeof o->name, "Default");
+    snprintf(o->slug, sizeof o->slug, "default");
+    snprintf(o->plan, sizeof o->plan, "free");
+    snprintf(o->status, sizeof o->status, "active");
+    o->created_at = o->updated_at = t;
+    store_project *p = &b->project;
+    snprintf(p->id, sizeof p->id, "prj_00000000000000000001");
+    snprintf(p->organization_id, sizeof p->organization_id, "%s", o->id);
+    snprintf(p->name, sizeof p->name, "Default");
+    snprintf(p->slug, sizeof p->slug, "default");
+    snprintf(p->status, sizeof p->status, "active");
+    p->created_at = p->updated_at = t;
+    store_env *e = &b->env;
+    snprintf(e->id, sizeof e->id, "env_00000000000000000001");
+    snprintf(e->project_id, sizeof e->project_id, "%s", p->id);
+    snprintf(e->name, sizeof e->name, "dev");
+    snprintf(e->type, sizeof e->type, "dev");
+    snprintf(e->status, sizeof e->status, "active");
+    e->created_at = e->updated_at = t;
+    store_api_key *pk = &b->publishable, *sk = &b->secret;
+    snprintf(pk->id, sizeof pk->id, "key_00000000000000000001");
+    snprintf(pk->environment_id, sizeof pk->environment_id, "%s", e->id);
+    snprintf(pk->type, sizeof pk->type, "publishable");
+    snprintf(pk->name, sizeof pk->name, "Default publishable key");
+    fake_hash(pk->hash, 'a');
+    snprintf(pk->hint, sizeof pk->hint, "pk_1a2b");
+    pk->created_at = t;
+    *sk = *pk;
+    snprintf(sk->id, sizeof sk->id, "key_00000000000000000002");
+    snprintf(sk->type, sizeof sk->type, "secret");
+    snprintf(sk->name, sizeof sk->name, "Default secret key");
+    fake_hash(sk->hash, 'b');
+    snprintf(sk->hint, sizeof sk->hint, "sk_3c4d");
+    store_operator_token *tok = &b->operator_token;
+    snprintf(tok->id, sizeof tok->id, "tok_00000000000000000001");
+    snprintf(tok->organization_id, sizeof tok->organization_id, "%s", o->id);
+    snprintf(tok->name, sizeof tok->name, "Bootstrap token");
+    snprintf(tok->role, sizeof tok->role, "owner");
+    fake_hash(tok->hash, 'c');
+    snprintf(tok->hint, sizeof tok->hint, "bt_5e6f");
+    tok->created_at = t;
+}
+
+static void bootstrap_default(store_control *store)
+{
+    store_bootstrap b;
+    make_bootstrap(&b);
+    bs_err err = {0};
+    assert_int_equal(store_control_bootstrap(store, &b, &err), 0);
+}
+
+static store_api_key make_key(const char *id, const char *env_id, char hash_fill)
+{
+    store_api_key k;
+    memset(&k, 0, sizeof k);
+    snprintf(k.id, sizeof k.id, "%s", id);
+    snprintf(k.environment_id, sizeof k.environment_id, "%s", env_id);
+    snprintf(k.type, sizeof k.type, "secret");
+    snprintf(k.name, sizeof k.name, "extra");
+    fake_hash(k.hash, hash_fill);
+    snprintf(k.hint, sizeof k.hint, "sk_x");
+    k.created_at = 1;
+    return k;
+}
+
+static int lookup_found(store_control *store, char fill, store_key_context *ctx)
+{
+    char hash[STORE_HASH_HEX];
+    fake_hash(hash, fill);
+    int found = -1;
+    bs_err err = {0};
+    assert_int_equal(store_control_key_lookup(store, hash, ctx, &found, &err), 0);
+    return found;
+}
+
+static int is_empty(store_control *store)
+{
+    int empty = -1;
+    bs_err err = {0};
+    assert_int_equal(store_control_is_empty(store, &empty, &err), 0);
+    return empty;
+}
+
+/* Runs a one-value text query on the store's file through a separate connection. */
+static void raw_query(const char *path, const char *sql, char *out, size_t cap)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/basalt-control-XXXXXX");
+    if (!mkdtemp(f->dir)) return -1;
+    snprintf(f->path, sizeof f->path, "%s/control.db", f->dir);
+    bs_err err = {0};
+    f->store = store_control_open(f->path, &err);
+    if (!f->store) return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    store_control_free(f->store);
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char p[160];
+        snprintf(p, sizeof p, "%s%s", f->path, suffixes[i]);
+        unlink(p);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- tests ---- */
+
+static void test_open_creates_and_migrates(void **state)
+{
+    fixture *f = *state;
+    struct stat sb;
+    assert_int_equal(stat(f->path, &sb), 0);
+    bs_err err = {0};
+    int version = 0;
+    assert_int_equal(store_control_version(f->store, &version, &err), 0);
+    assert_int_equal(version, 1);
+    assert_int_equal(store_control_ping(f->store, &err), 0);
+    assert_int_equal(is_empty(f->store), 1);
+    char text[64];
+    raw_query(f->path, "PRAGMA journal_mode", text, sizeof text);
+    assert_string_equal(text, "wal");
+    raw_query(f->path, "SELECT group_concat(version) FROM schema_migrations", text, sizeof text);
+    assert_string_equal(text, "1");
+}
+
+static void test_reopen_keeps_version_and_data(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    store_control_free(f->store);
+    f->store = NULL;
+    char location[160];
+    snprintf(location, sizeof location, "sqlite:%s", f->path);
+    bs_err err = {0};
+    f->store = store_control_open(location, &err);
+    assert_non_null(f->store);
+    int version = 0;
+    assert_int_equal(store_control_version(f->store, &version, &err), 0);
+    assert_int_equal(version, 1);
+    char text[64];
+    raw_query(f->path, "SELECT count(*) FROM schema_migrations", text, sizeof text);
+    assert_string_equal(text, "1");
+    assert_int_equal(is_empty(f->store), 0);
+    store_key_context ctx;
+    assert_int_equal(lookup_found(f->store, 'a', &ctx), 1);
+}
+
+static void test_bootstrap_and_key_lookup(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    assert_int_equal(is_empty(f->store), 0);
+    store_key_context ctx;
+    assert_int_equal(lookup_found(f->store, 'a', &ctx), 1);
+    assert_string_equal(ctx.key_id, "key_00000000000000000001");
+    assert_string_equal(ctx.key_type, "publishable");
+    assert_string_equal(ctx.organization_id, "org_00000000000000000001");
+    assert_string_equal(ctx.organization_status, "active");
+    assert_string_equal(ctx.plan, "free");
+    assert_string_equal(ctx.project_id, "prj_00000000000000000001");
+    assert_string_equal(ctx.environment_id, "env_00000000000000000001");
+    assert_string_equal(ctx.environment, "dev");
+    assert_string_equal(ctx.scopes_json, "");
+    assert_int_equal(ctx.expires_at, 0);
+    assert_int_equal(ctx.revoked_at, 0);
+    assert_int_equal(ctx.environment_exists, 1);
+    assert_int_equal(lookup_found(f->store, 'b', &ctx), 1);
+    assert_string_equal(ctx.key_type, "secret");
+
+    char hash[STORE_HASH_HEX];
+    fake_hash(hash, 'c');
+    store_token_context tctx;
+    int found = 0;
+    bs_err err = {0};
+    assert_int_equal(store_control_token_lookup(f->store, hash, &tctx, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(tctx.token_id, "tok_00000000000000000001");
+    assert_string_equal(tctx.organization_id, "org_00000000000000000001");
+    assert_string_equal(tctx.role, "owner");
+
+    store_org org;
+    assert_int_equal(store_control_org_get(f->store, "org_00000000000000000001", &org, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(org.slug, "default");
+    assert_int_equal(org.created_at, 1736937000000);
+    store_env env;
+    assert_int_equal(store_control_env_get(f->store, "env_00000000000000000001", &env, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(env.project_id, "prj_00000000000000000001");
+    assert_string_equal(env.type, "dev");
+}
+
+static void test_unknown_hash_not_found(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    store_key_context ctx;
+    assert_int_equal(lookup_found(f->store, 'f', &ctx), 0);
+    store_token_context tctx;
+    char hash[STORE_HASH_HEX];
+    fake_hash(hash, 'f');
+    int found = 1;
+    bs_err err = {0};
+    assert_int_equal(store_control_token_lookup(f->store, hash, &tctx, &found, &err), 0);
+    assert_int_equal(found, 0);
+    store_org org;
+    assert_int_equal(store_control_org_get(f->store, "org_missing", &org, &found, &err), 0);
+    assert_int_equal(found, 0);
+}
+
+static void test_revoke_visible_in_lookup(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    bs_err err = {0};
+    int found = 0;
+    assert_int_equal(store_control_api_key_revoke(f->store, "key_00000000000000000001", 5000, &found, &err), 0);
+    assert_int_equal(found, 1);
+    store_key_context ctx;
+    assert_int_equal(lookup_found(f->store, 'a', &ctx), 1);
+    assert_int_equal(ctx.revoked_at, 5000);
+    /* Idempotent: a second revocation keeps the first time. */
+    assert_int_equal(store_control_api_key_revoke(f->store, "key_00000000000000000001", 9000, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(lookup_found(f->store, 'a', &ctx), 1);
+    assert_int_equal(ctx.revoked_at, 5000);
+    assert_int_equal(lookup_found(f->store, 'b', &ctx), 1);
+    assert_int_equal(ctx.revoked_at, 0);
+    assert_int_equal(store_control_api_key_revoke(f->store, "key_missing", 5000, &found, &err), 0);
+    assert_int_equal(found, 0);
+
+    assert_int_equal(store_control_operator_token_revoke(f->store, "tok_00000000000000000001", 7000, &found, &err),
+                     0);
+    assert_int_equal(found, 1);
+    char hash[STORE_HASH_HEX];
+    fake_hash(hash, 'c');
+    store_token_context tctx;
+    assert_int_equal(store_control_token_lookup(f->store, hash, &tctx, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(tctx.revoked_at, 7000);
+}
+
+static void test_expiry_and_scopes_round_trip(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    store_api_key k = make_key("key_expiring", "env_00000000000000000001", 'd');
+    k.expires_at = 1893456000123;
+    k.scopes_json = "[\"data:read\",\"files:read\"]";
+    bs_err err = {0};
+    assert_int_equal(store_control_api_key_insert(f->store, &k, &err), 0);
+    store_key_context ctx;
+    assert_int_equal(lookup_found(f->store, 'd', &ctx), 1);
+    assert_int_equal(ctx.expires_at, 1893456000123);
+    assert_string_equal(ctx.scopes_json, "[\"data:read\",\"files:read\"]");
+    assert_int_equal(lookup_found(f->store, 'a', &ctx), 1);
+    assert_int_equal(ctx.expires_at, 0);
+}
+
+static void test_scopes_too_long_is_internal_error(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    char scopes[2048];
+    memset(scopes, 'x', sizeof scopes - 1);
+    scopes[sizeof scopes - 1] = '\0';
+    store_api_key k = make_key("key_wide", "env_00000000000000000001", 'e');
+    k.scopes_json = scopes;
+    bs_err err = {0};
+    assert_int_equal(store_control_api_key_insert(f->store, &k, &err), 0);
+    char hash[STORE_HASH_HEX];
+    fake_hash(hash, 'e');
+    store_key_context ctx;
+    int found = 1;
+    assert_int_equal(store_control_key_lookup(f->store, hash, &ctx, &found, &err), -1);
+    assert_int_equal(found, 0);
+    assert_int_equal(err.status, 500);
+    assert_string_equal(err.code, "common/internal-error");
+}
+
+static void test_duplicate_slug_conflict(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    store_bootstrap b;
+    make_bootstrap(&b);
+    snprintf(b.org.id, sizeof b.org.id, "org_other");
+    bs_err err = {0};
+    assert_int_equal(store_control_org_insert(f->store, &b.org, &err), -1);
+    assert_int_equal(err.status, 409);
+    assert_string_equal(err.code, "common/conflict");
+    assert_non_null(strstr(err.message, "slug already taken"));
+
+    snprintf(b.project.id, sizeof b.project.id, "prj_other");
+    bs_err_clear(&err);
+    assert_int_equal(store_control_project_insert(f->store, &b.project, &err), -1);
+    assert_int_equal(err.status, 409);
+    assert_non_null(strstr(err.message, "project slug already taken"));
+
+    snprintf(b.env.id, sizeof b.env.id, "env_other");
+    bs_err_clear(&err);
+    assert_int_equal(store_control_env_insert(f->store, &b.env, &err), -1);
+    assert_int_equal(err.status, 409);
+    assert_non_null(strstr(err.message, "environment name"));
+
+    /* Same slug in another organization is fine. */
+    snprintf(b.org.slug, sizeof b.org.slug, "other");
+    assert_int_equal(store_control_org_insert(f->store, &b.org, &err), 0);
+    snprintf(b.project.organization_id, sizeof b.project.organization_id, "org_other");
+    assert_int_equal(store_control_project_insert(f->store, &b.project, &err), 0);
+}
+
+static void test_missing_parent_conflict(void **state)
+{
+    fixture *f = *state;
+    store_api_key k = make_key("key_orphan", "env_missing", 'd');
+    bs_err err = {0};
+    assert_int_equal(store_control_api_key_insert(f->store, &k, &err), -1);
+    assert_int_equal(err.status, 409);
+    assert_string_equal(err.code, "common/conflict");
+}
+
+static void test_bootstrap_failure_leaves_store_empty(void **state)
+{
+    fixture *f = *state;
+    store_bootstrap b;
+    make_bootstrap(&b);
+    memcpy(b.secret.hash, b.publishable.hash, sizeof b.secret.hash);
+    bs_err err = {0};
+    assert_int_equal(store_control_bootstrap(f->store, &b, &err), -1);
+    assert_int_equal(err.status, 409);
+    assert_string_equal(err.code, "common/conflict");
+    assert_int_equal(is_empty(f->store), 1);
+    store_key_context ctx;
+    assert_int_equal(lookup_found(f->store, 'a', &ctx), 0);
+    /* The connection is usable again: a correct bootstrap now succeeds. */
+    bootstrap_default(f->store);
+    assert_int_equal(is_empty(f->store), 0);
+}
+
+static void test_env_delete_cascades(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    bs_err err = {0};
+    int found = 0;
+    assert_int_equal(store_control_env_delete(f->store, "env_00000000000000000001", &found, &err), 0);
+    assert_int_equal(found, 1);
+    store_key_context ctx;
+    assert_int_equal(lookup_found(f->store, 'a', &ctx), 0);
+    assert_int_equal(lookup_found(f->store, 'b', &ctx), 0);
+    store_env env;
+    assert_int_equal(store_control_env_get(f->store, "env_00000000000000000001", &env, &found, &err), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(store_control_env_delete(f->store, "env_00000000000000000001", &found, &err), 0);
+    assert_int_equal(found, 0);
+}
+
+static void test_deleting_env_does_not_exist(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    store_bootstrap b;
+    make_bootstrap(&b);
+    snprintf(b.env.id, sizeof b.env.id, "env_going");
+    snprintf(b.env.name, sizeof b.env.name, "staging");
+    snprintf(b.env.status, sizeof b.env.status, "deleting");
+    bs_err err = {0};
+    assert_int_equal(store_control_env_insert(f->store, &b.env, &err), 0);
+    store_api_key k = make_key("key_going", "env_going", 'd');
+    assert_int_equal(store_control_api_key_insert(f->store, &k, &err), 0);
+    store_key_context ctx;
+    assert_int_equal(lookup_found(f->store, 'd', &ctx), 1);
+    assert_int_equal(ctx.environment_exists, 0);
+}
+
+static void test_open_locations(void **state)
+{
+    (void)state;
+    bs_err err = {0};
+    assert_null(store_control_open("postgres://localhost/basalt", &err));
+    assert_int_equal(err.status, 500);
+    assert_string_equal(err.code, "common/internal-error");
+    assert_string_equal(err.message, "PostgreSQL control store not built yet");
+    bs_err_clear(&err);
+    assert_null(store_control_open("", &err));
+    assert_int_equal(err.status, 500);
+    bs_err_clear(&err);
+    assert_null(store_control_open("/nonexistent-dir-for-basalt/x/control.db", &err));
+    assert_int_equal(err.status, 500);
+    assert_string_equal(err.code, "common/internal-error");
+}
+
+/* ---- threads ---- */
+
+typedef struct lookup_job {
+    store_control *store;
+    int failures;
+    pthread_barrier_t *used;  /* NULL: exit straight after the lookups */
+    pthread_barrier_t *freed;
+} lookup_job;
+
+static void *lookup_thread(void *arg)
+{
+    lookup_job *job = arg;
+    char hash[STORE_HASH_HEX];
+    for (int i = 0; i < LOOKUPS_PER_THREAD; i++) {
+        fake_hash(hash, (i & 1) ? 'a' : 'b');
+        store_key_context ctx;
+        int found = 0;
+        bs_err err = {0};
+        if (store_control_key_lookup(job->store, hash, &ctx, &found, &err) != 0 || !found ||
+            strcmp(ctx.project_id, "prj_00000000000000000001") != 0)
+            job->failures++;
+    }
+    if (job->used) {
+        pthread_barrier_wait(job->used);  /* the store is freed while this thread is alive ... */
+        pthread_barrier_wait(job->freed); /* ... and the thread exits only afterwards */
+    }
+    return NULL;
+}
+
+static void run_lookup_threads(store_control *store, pthread_barrier_t *used, pthread_barrier_t *freed,
+                               lookup_job jobs[LOOKUP_THREADS], pthread_t tids[LOOKUP_THREADS])
+{
+    for (int i = 0; i < LOOKUP_THREADS; i++) {
+        jobs[i] = (lookup_job){.store = store, .used = used, .freed = freed};
+        assert_int_equal(pthread_create(&tids[i], NULL, lookup_thread, &jobs[i]), 0);
+    }
+}
+
+static void test_concurrent_lookups(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    lookup_job jobs[LOOKUP_THREADS];
+    pthread_t tids[LOOKUP_THREADS];
+    run_lookup_threads(f->store, NULL, NULL, jobs, tids);
+    for (int i = 0; i < LOOKUP_THREADS; i++) {
+        pthread_join(tids[i], NULL);
+        assert_int_equal(jobs[i].failures, 0);
+    }
+}
+
+/* Threads use the store and are still alive when it is freed; they exit afterwards. Their connections
+ * must be closed by store_control_free, once, and not again by their exit. */
+static void test_free_while_threads_alive(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    store_key_context ctx;
+    assert_int_equal(lookup_found(f->store, 'a', &ctx), 1); /* the main thread's connection too */
+    pthread_barrier_t used, freed;
+    pthread_barrier_init(&used, NULL, LOOKUP_THREADS + 1);
+    pthread_barrier_init(&freed, NULL, LOOKUP_THREADS + 1);
+    lookup_job jobs[LOOKUP_THREADS];
+    pthread_t tids[LOOKUP_THREADS];
+    run_lookup_threads(f->store, &used, &freed, jobs, tids);
+    pthread_barrier_wait(&used);
+    store_control_free(f->store);
+    f->store = NULL;
+    pthread_barrier_wait(&freed);
+    for (int i = 0; i < LOOKUP_THREADS; i++) {
+        pthread_join(tids[i], NULL);
+        assert_int_equal(jobs[i].failures, 0);
+    }
+    pthread_barrier_destroy(&used);
+    pthread_barrier_destroy(&freed);
+    /* A new store on the same file from the same threads' successors works. */
+    bs_err err = {0};
+    f->store = store_control_open(f->path, &err);
+    assert_non_null(f->store);
+    assert_int_equal(lookup_found(f->store, 'a', &ctx), 1);
+}
+
+/* Threads use the store and exit before it is freed: their exit closes their connections. */
+static void test_free_after_threads_exited(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    lookup_job jobs[LOOKUP_THREADS];
+    pthread_t tids[LOOKUP_THREADS];
+    run_lookup_threads(f->store, NULL, NULL, jobs, tids);
+    for (int i = 0; i < LOOKUP_THREADS; i++) pthread_join(tids[i], NULL);
+    store_control_free(f->store);
+    f->store = NULL;
+    for (int i = 0; i < LOOKUP_THREADS; i++) assert_int_equal(jobs[i].failures, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_creates_and_migrates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_version_and_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bootstrap_and_key_lookup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_hash_not_found, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revoke_visible_in_lookup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expiry_and_scopes_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scopes_too_long_is_internal_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_slug_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_parent_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bootstrap_failure_leaves_store_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_env_delete_cascades, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleting_env_does_not_exist, setup, teardown),
+        cmocka_unit_test(test_open_locations),
+        cmocka_unit_test_setup_teardown(test_concurrent_lookups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_free_while_threads_alive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_free_after_threads_exited, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("control_store", tests, NULL, NULL);
+}
