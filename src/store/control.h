@@ -139,6 +139,26 @@ int store_control_operator_token_revoke(store_control *store, const char *token_
 /* Deleting an environment (foundation scope: the row and its keys). */
 int store_control_env_delete(store_control *store, const char *env_id, int *found, bs_err *err);
 
+/* Environment keys, as listed by the management API (the hash is never returned above store/). */
+#define STORE_MAX_KEYS_PER_ENV 100
+typedef struct store_api_key_row {
+    store_api_key key;                /* key.scopes_json points at `scopes` below (or is NULL) */
+    char scopes[1024];
+    int64_t revoked_at;               /* 0 = active */
+} store_api_key_row;
+
+int store_control_project_get(store_control *store, const char *id, store_project *out, int *found, bs_err *err);
+/* The environment named `name` of a project; *found = 0 when there is none. */
+int store_control_env_find(store_control *store, const char *project_id, const char *name, store_env *out,
+                           int *found, bs_err *err);
+/* Keys of one environment (revoked ones included), oldest first, at most `max` into out. */
+int store_control_api_key_list(store_control *store, const char *env_id, store_api_key_row *out, size_t max,
+                               size_t *count, bs_err *err);
+/* Number of keys of an environment that are not revoked. */
+int store_control_api_key_count(store_control *store, const char *env_id, size_t *count, bs_err *err);
+int store_control_api_key_get(store_control *store, const char *key_id, store_api_key_row *out, int *found,
+                              bs_err *err);
+
 /* Lookups on the request path: by SHA-256 hex of the presented key/token. *found = 0 when unknown. */
 int store_control_key_lookup(store_control *store, const char *hash_hex, store_key_context *out, int *found,
                              bs_err *err);
