@@ -16,6 +16,15 @@ typedef struct api_route {
 static api_route api_routes[API_MAX_ROUTES];
 static size_t api_nroutes;
 
+/* Wrapped routes parse their JSON body after authenticating, so a stranger learns nothing from it. */
+static http_route_opts wrapped_opts(const http_route_opts *opts)
+{
+    http_route_opts o = {0};
+    if (opts) o = *opts;
+    o.json_by_handler = 1;
+    return o;
+}
+
 static api_route *route_data(api_app *app, api_handler_fn fn)
 {
     if (api_nroutes == API_MAX_ROUTES) return NULL;
@@ -35,6 +44,10 @@ static void v1_entry(http_req *req, http_res *res, void *data)
     bs_err err;
     bs_err_clear(&err);
     if (keyauth_verify(r->app->keys, http_req_header(req, "X-API-Key"), &ctx.key, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    if (http_req_parse_json(req, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -64,7 +77,7 @@ static void admin_entry(http_req *req, http_res *res, void *data)
     } else {
         rc = bs_err_set(&err, 401, "auth/unauthorized", "An operator token (Authorization: Bearer bt_...) or a secret key is required");
     }
-    if (rc < 0) {
+    if (rc < 0 || http_req_parse_json(req, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -75,14 +88,16 @@ int api_route_v1(http_router *router, api_app *app, unsigned methods, const char
                  const http_route_opts *opts)
 {
     api_route *r = route_data(app, fn);
-    return r ? http_router_add(router, methods, pattern, v1_entry, r, opts) : -1;
+    http_route_opts o = wrapped_opts(opts);
+    return r ? http_router_add(router, methods, pattern, v1_entry, r, &o) : -1;
 }
 
 int api_route_admin(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
                     const http_route_opts *opts)
 {
     api_route *r = route_data(app, fn);
-    return r ? http_router_add(router, methods, pattern, admin_entry, r, opts) : -1;
+    http_route_opts o = wrapped_opts(opts);
+    return r ? http_router_add(router, methods, pattern, admin_entry, r, &o) : -1;
 }
 
 /* Authenticated but unknown: the credential is checked first (it counts as an API call), then 404. */
@@ -99,6 +114,7 @@ int api_register(http_router *router, api_app *app)
 {
     http_route_opts raw = {.body = HTTP_BODY_RAW};
     if (api_health_register(router, app) < 0) return -1;
+    if (api_admin_keys_register(router, app) < 0) return -1;
     if (api_route_v1(router, app, ALL_METHODS, "/v1/*rest", unknown_route, &raw) < 0) return -1;
     if (api_route_admin(router, app, ALL_METHODS, "/admin/v1/*rest", unknown_route, &raw) < 0) return -1;
     return 0;

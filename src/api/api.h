@@ -15,6 +15,7 @@
 #include "http/router.h"
 #include "http/static.h"
 #include "store/control.h"
+#include "util/json.h"
 
 typedef struct api_app {
     store_control *control;
@@ -48,5 +49,6 @@ int api_route_admin(http_router *router, api_app *app, unsigned methods, const c
 
 /* Surfaces (one file each). */
 int api_health_register(http_router *router, api_app *app);
+int api_admin_keys_register(http_router *router, api_app *app);
 
 #endif

@@ -47,6 +47,10 @@ struct http_req {
     uint64_t body_bytes;
     uint64_t bytes_out;
     int draining;              /* answer with Connection: close */
+    int json_parsed;           /* http_req_parse_json ran */
+    bs_err json_err;           /* what it found wrong, status 0 = nothing */
+    int json_max_depth;
+    size_t json_max_string;
     http_res res;
 };
 

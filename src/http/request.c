@@ -213,6 +213,41 @@ const char *http_req_body(const http_req *req, size_t *len)
     return req->body.data ? req->body.data : "";
 }
 
+static int content_type_is_json(const char *ct)
+{
+    if (!ct) return 1; /* no type given: try JSON */
+    while (*ct == ' ') ct++;
+    size_t n = strcspn(ct, "; ");
+    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0) return 1;
+    return n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
+static int body_is_blank(const strbuf *b)
+{
+    for (size_t i = 0; i < b->len; i++)
+        if (b->data[i] != ' ' && b->data[i] != '\n' && b->data[i] != '\r' && b->data[i] != '\t') return 0;
+    return 1;
+}
+
+int http_req_parse_json(http_req *req, bs_err *err)
+{
+    if (!req->match.route || req->match.route->opts.body != HTTP_BODY_JSON) return 0;
+    if (!req->json_parsed) {
+        req->json_parsed = 1;
+        if (body_is_blank(&req->body)) return 0;
+        const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        int is_null = 0;
+        json_limits limits = {req->json_max_depth, req->json_max_string};
+        if (!content_type_is_json(ct))
+            bs_err_set(&req->json_err, 415, "common/unsupported-media-type", "Request bodies must be application/json");
+        else
+            req->json = json_parse_strict(req->body.data, req->body.len, &limits, &is_null, &req->json_err);
+    }
+    if (!req->json_err.status) return 0;
+    if (err) *err = req->json_err;
+    return -1;
+}
+
 /* ---- response ---- */
 
 void http_res_status(http_res *res, int status) { res->status = status; }

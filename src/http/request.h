@@ -47,6 +47,9 @@ const char *http_req_param(const http_req *req, const char *name);
 /* Raw body bytes (buffered routes only) and the parsed JSON body (JSON routes; NULL for no body). */
 const char *http_req_body(const http_req *req, size_t *len);
 struct json_object *http_req_json_borrow(const http_req *req);
+/* Checks the content type and parses the buffered body as JSON (strict, with the server's limits);
+ * idempotent. -1 with err: 415 common/unsupported-media-type or 400 common/invalid-parameters. */
+int http_req_parse_json(http_req *req, bs_err *err);
 /* A slot for the layer above (the api context); the server never touches it. */
 void http_req_set_user(http_req *req, void *user);
 void *http_req_user(const http_req *req);

@@ -30,6 +30,8 @@ typedef struct http_route_opts {
     http_body_mode body;
     size_t max_body;        /* 0 = the server default */
     http_chunk_fn on_chunk; /* HTTP_BODY_STREAM only */
+    int json_by_handler;    /* HTTP_BODY_JSON: the handler calls http_req_parse_json itself (after it
+                               authenticated the caller) instead of the server parsing before dispatch */
 } http_route_opts;
 
 typedef struct http_route {

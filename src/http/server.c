@@ -110,35 +110,6 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     return req;
 }
 
-static int content_type_is_json(const char *ct)
-{
-    if (!ct) return 1; /* no type given: try JSON */
-    while (*ct == ' ') ct++;
-    size_t n = strcspn(ct, "; ");
-    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0) return 1;
-    return n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0;
-}
-
-static int body_is_blank(const strbuf *b)
-{
-    for (size_t i = 0; i < b->len; i++)
-        if (b->data[i] != ' ' && b->data[i] != '\n' && b->data[i] != '\r' && b->data[i] != '\t') return 0;
-    return 1;
-}
-
-static void prepare_json_body(http_server *server, http_req *req)
-{
-    if (body_is_blank(&req->body)) return;
-    const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-    if (!content_type_is_json(ct)) {
-        bs_err_set(&req->early, 415, "common/unsupported-media-type", "Request bodies must be application/json");
-        return;
-    }
-    json_limits limits = {server->cfg.json_max_depth, server->cfg.json_max_string};
-    int is_null = 0;
-    req->json = json_parse_strict(req->body.data, req->body.len, &limits, &is_null, &req->early);
-}
-
 /* First call: headers are known, no body yet. Route now so body limits and modes apply. */
 static void exchange_begin(http_server *server, http_req *req, const char *method)
 {
@@ -147,6 +118,8 @@ static void exchange_begin(http_server *server, http_req *req, const char *metho
     request_id_assign(req);
     client_ip_fill(req);
     req->body_limit = server->cfg.max_body;
+    req->json_max_depth = server->cfg.json_max_depth;
+    req->json_max_string = server->cfg.json_max_string;
     strbuf_init(&req->body, 0);
     strbuf_init(&req->res.body, 0);
     if (req->early.status) return;
@@ -216,7 +189,8 @@ static void dispatch(http_server *server, http_req *req)
                        req->path ? req->path : "/");
         }
     }
-    if (!req->early.status && req->match.route->opts.body == HTTP_BODY_JSON) prepare_json_body(server, req);
+    if (!req->early.status && req->match.route->opts.body == HTTP_BODY_JSON && !req->match.route->opts.json_by_handler)
+        http_req_parse_json(req, &req->early);
     if (req->early.status) {
         http_res_error_from(res, &req->early);
         return;

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what Basalt needs to build, run and test on Debian 12, from Debian's packages only.
+# Idempotent and quiet when everything is present (no apt-get update then). Run as root.
+#   scripts/install-deps.sh          build + run dependencies
+#   scripts/install-deps.sh --test   also what the tests and benchmarks need
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config libmicrohttpd-dev libjson-c-dev libsqlite3-dev libinih-dev
+          libssl-dev ca-certificates)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(libcmocka-dev wrk curl)
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,231 @@
+/* admin_keys: an environment's API keys through the management API:
+ *   GET    /admin/v1/projects/:projectId/environments/:env/keys          list (hints only)
+ *   POST   /admin/v1/projects/:projectId/environments/:env/keys          create; the key is shown once
+ *   DELETE /admin/v1/projects/:projectId/environments/:env/keys/:keyId   revoke (effective at once here,
+ *                                                                        within the key cache TTL elsewhere)
+ * Callers: an operator token of the project's organization (owner/admin change, member reads), or the
+ * environment's own secret key. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "core/keys.h"
+#include "util/clock.h"
+
+#define KEY_MAX_SCOPES 50
+#define KEY_SCOPE_MAX_LEN 128
+
+/* Resolves :projectId/:env and checks the caller may act on it. */
+static int resolve_env(api_ctx *ctx, http_req *req, int writes, store_env *env, bs_err *err)
+{
+    const char *pid = http_req_param(req, "projectId"), *name = http_req_param(req, "env");
+    store_project project;
+    int found = 0;
+    if (store_control_project_get(ctx->app->control, pid, &project, &found, err) < 0) return -1;
+    int allowed = found;
+    if (found && ctx->caller == API_CALLER_OPERATOR)
+        allowed = strcmp(project.organization_id, ctx->token.organization_id) == 0;
+    if (found && ctx->caller == API_CALLER_ENV_SECRET)
+        allowed = strcmp(ctx->key.project_id, pid) == 0 && strcmp(ctx->key.environment, name) == 0;
+    if (!allowed) return bs_err_set(err, 404, "org/project-not-found", "Project not found");
+    if (store_control_env_find(ctx->app->control, pid, name, env, &found, err) < 0) return -1;
+    if (!found) return bs_err_set(err, 404, "data/environment-not-found", "Environment not found");
+    if (ctx->caller == API_CALLER_OPERATOR) {
+        const char *role = ctx->token.role;
+        int may_write = strcmp(role, "owner") == 0 || strcmp(role, "admin") == 0;
+        if (strcmp(role, "billing") == 0 || (writes && !may_write))
+            return bs_err_set(err, 403, "org/permission-denied", "Your role may not manage API keys");
+    }
+    return 0;
+}
+
+static void add_time(struct json_object *o, const char *name, int64_t ms)
+{
+    char iso[CLOCK_ISO_LEN];
+    if (!ms) {
+        json_object_object_add(o, name, NULL);
+        return;
+    }
+    clock_iso8601(ms, iso);
+    json_object_object_add(o, name, json_object_new_string(iso));
+}
+
+static struct json_object *key_json(const store_api_key_row *row, const char *env_name, const char *project_id)
+{
+    struct json_object *o = json_object_new_object();
+    const store_api_key *k = &row->key;
+    json_object_object_add(o, "id", json_object_new_string(k->id));
+    json_object_object_add(o, "type", json_object_new_string(k->type));
+    json_object_object_add(o, "name", json_object_new_string(k->name));
+    json_object_object_add(o, "keyHint", json_object_new_string(k->hint));
+    json_object_object_add(o, "projectId", json_object_new_string(project_id));
+    json_object_object_add(o, "environment", json_object_new_string(env_name));
+    struct json_object *scopes = k->scopes_json ? json_tokener_parse(k->scopes_json) : NULL;
+    json_object_object_add(o, "scopes", scopes);
+    const char *status = row->revoked_at ? "revoked"
+                         : k->expires_at && k->expires_at <= clock_now_ms() ? "expired" : "active";
+    json_object_object_add(o, "status", json_object_new_string(status));
+    add_time(o, "expiresAt", k->expires_at);
+    add_time(o, "revokedAt", row->revoked_at);
+    add_time(o, "createdAt", k->created_at);
+    return o;
+}
+
+static void list_keys(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    store_env env;
+    static _Thread_local store_api_key_row rows[STORE_MAX_KEYS_PER_ENV];
+    size_t n = 0;
+    if (resolve_env(ctx, req, 0, &env, &err) < 0 ||
+        store_control_api_key_list(ctx->app->control, env.id, rows, STORE_MAX_KEYS_PER_ENV, &n, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *items = json_object_new_array();
+    for (size_t i = 0; i < n; i++) json_object_array_add(items, key_json(&rows[i], env.name, env.project_id));
+    struct json_object *out = json_object_new_object();
+    json_object_object_add(out, "items", items);
+    json_object_object_add(out, "total", json_object_new_int64((int64_t)n));
+    http_res_json(res, 200, out);
+    json_object_put(out);
+}
+
+static int scope_valid(const char *s)
+{
+    const char *colon = strchr(s, ':');
+    if (!colon || colon == s || strlen(s) > KEY_SCOPE_MAX_LEN) return 0;
+    size_t tlen = (size_t)(colon - s);
+    if (!(tlen == 1 && s[0] == '*'))
+        for (size_t i = 0; i < tlen; i++)
+            if (!(s[i] == '_' || s[i] == '-' || (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+                  (s[i] >= 'A' && s[i] <= 'Z')))
+                return 0;
+    static const char *const ops[] = {"*", "create", "read", "list", "update", "delete"};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (strcmp(colon + 1, ops[i]) == 0) return 1;
+    return 0;
+}
+
+/* Checks the body and fills the new key's fields; scopes_text receives the normalized JSON array. */
+static int parse_create(struct json_object *body, store_api_key *key, keys_kind *kind, char *scopes_text,
+                        size_t scopes_size, bs_err *err)
+{
+    if (!body || !json_object_is_type(body, json_type_object))
+        return bs_err_set(err, 400, "common/invalid-parameters", "A JSON object body is required");
+    const char *type = json_get_string(body, "type");
+    if (!type || (strcmp(type, "publishable") != 0 && strcmp(type, "secret") != 0))
+        return bs_err_set(err, 400, "common/invalid-parameters", "type must be \"publishable\" or \"secret\"");
+    *kind = type[0] == 'p' ? KEYS_PUBLISHABLE : KEYS_SECRET;
+    struct json_object *v;
+    const char *name = type;
+    if (json_object_object_get_ex(body, "name", &v)) {
+        name = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+        if (!name || !*name || strlen(name) > 100)
+            return bs_err_set(err, 400, "common/invalid-parameters", "name must be a string of 1 to 100 characters");
+    }
+    snprintf(key->name, sizeof key->name, "%s", name);
+    key->scopes_json = NULL;
+    if (json_object_object_get_ex(body, "scopes", &v) && v) {
+        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > KEY_MAX_SCOPES)
+            return bs_err_set(err, 400, "common/invalid-parameters", "scopes must be an array of at most %d \"table:operation\" strings", KEY_MAX_SCOPES);
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            struct json_object *s = json_object_array_get_idx(v, i);
+            if (!json_object_is_type(s, json_type_string) || !scope_valid(json_object_get_string(s)))
+                return bs_err_set(err, 400, "common/invalid-parameters", "scope %zu is not \"table:operation\" (operation: create, read, list, update, delete or *)", i);
+        }
+        const char *text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+        if (strlen(text) >= scopes_size) return bs_err_set(err, 400, "common/invalid-parameters", "scopes are too long");
+        snprintf(scopes_text, scopes_size, "%s", text);
+        key->scopes_json = scopes_text;
+    }
+    key->expires_at = 0;
+    if (json_object_object_get_ex(body, "expiresAt", &v) && v) {
+        if (!json_object_is_type(v, json_type_string) || clock_parse_iso8601(json_object_get_string(v), &key->expires_at) < 0)
+            return bs_err_set(err, 400, "common/invalid-parameters", "expiresAt must be an ISO 8601 UTC time such as 2030-01-01T00:00:00.000Z");
+        if (key->expires_at <= clock_now_ms())
+            return bs_err_set(err, 400, "common/invalid-parameters", "expiresAt must be in the future");
+    }
+    return 0;
+}
+
+static void create_key(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    store_env env;
+    store_api_key_row row;
+    memset(&row, 0, sizeof row);
+    store_api_key *key = &row.key;
+    keys_kind kind = KEYS_INVALID;
+    char text[KEYS_TEXT_MAX];
+    size_t active = 0;
+    if (resolve_env(ctx, req, 1, &env, &err) < 0 ||
+        parse_create(http_req_json_borrow(req), key, &kind, row.scopes, sizeof row.scopes, &err) < 0 ||
+        store_control_api_key_count(ctx->app->control, env.id, &active, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    if (active >= STORE_MAX_KEYS_PER_ENV) {
+        http_res_error(res, 409, "common/limit-reached", "An environment has at most 100 active keys; revoke one first");
+        return;
+    }
+    if (keys_generate(kind, text) < 0 || keys_new_id("key", key->id) < 0) {
+        http_res_error(res, 500, "common/internal-error", "Internal server error");
+        return;
+    }
+    snprintf(key->environment_id, sizeof key->environment_id, "%s", env.id);
+    snprintf(key->type, sizeof key->type, "%s", keys_kind_name(kind));
+    keys_hash(text, key->hash);
+    keys_hint(text, key->hint);
+    key->created_at = clock_now_ms();
+    if (store_control_api_key_insert(ctx->app->control, key, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *out = key_json(&row, env.name, env.project_id);
+    json_object_object_add(out, "key", json_object_new_string(text));
+    http_res_json(res, 201, out);
+    json_object_put(out);
+}
+
+static void revoke_key(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    store_env env;
+    store_api_key_row row;
+    int found = 0;
+    if (resolve_env(ctx, req, 1, &env, &err) < 0 ||
+        store_control_api_key_get(ctx->app->control, http_req_param(req, "keyId"), &row, &found, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    if (!found || strcmp(row.key.environment_id, env.id) != 0) {
+        http_res_error(res, 404, "auth/api-key-not-found", "API key not found");
+        return;
+    }
+    if (!row.revoked_at) {
+        row.revoked_at = clock_now_ms();
+        if (store_control_api_key_revoke(ctx->app->control, row.key.id, row.revoked_at, &found, &err) < 0) {
+            http_res_error_from(res, &err);
+            return;
+        }
+    }
+    keyauth_forget(ctx->app->keys, row.key.hash);
+    struct json_object *out = key_json(&row, env.name, env.project_id);
+    json_object_object_add(out, "success", json_object_new_boolean(1));
+    http_res_json(res, 200, out);
+    json_object_put(out);
+}
+
+int api_admin_keys_register(http_router *router, api_app *app)
+{
+    const char *base = "/admin/v1/projects/:projectId/environments/:env/keys";
+    http_route_opts json = {.body = HTTP_BODY_JSON, .max_body = 64 * 1024};
+    if (api_route_admin(router, app, HTTP_GET, base, list_keys, NULL) < 0) return -1;
+    if (api_route_admin(router, app, HTTP_POST, base, create_key, &json) < 0) return -1;
+    return api_route_admin(router, app, HTTP_DELETE, "/admin/v1/projects/:projectId/environments/:env/keys/:keyId",
+                           revoke_key, NULL);
+}
