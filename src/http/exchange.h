@@ -45,6 +45,8 @@ struct http_req {
     bs_err early;              /* an error found before dispatch; status 0 = none */
     size_t body_limit;
     uint64_t body_bytes;
+    uint64_t discarded;        /* body bytes dropped after an error */
+    int answer_now;            /* the error must go out before the body is read */
     uint64_t bytes_out;
     int draining;              /* answer with Connection: close */
     int json_parsed;           /* http_req_parse_json ran */

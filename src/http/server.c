@@ -4,6 +4,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,9 @@
 #include "util/crypto.h"
 #include "util/json.h"
 #include "util/log.h"
+
+/* Bytes of a refused body read and dropped before answering (see exchange_body). */
+#define HTTP_DISCARD_MAX (16u * 1024 * 1024)
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -131,10 +135,17 @@ static void exchange_begin(http_server *server, http_req *req, const char *metho
         if (r->opts.max_body) req->body_limit = r->opts.max_body;
         if (exchange_bind_params(req) < 0) bs_err_internal(&req->early);
     }
+    if (req->match.route && req->match.route->opts.body == HTTP_BODY_STREAM && !req->match.route->opts.max_body)
+        req->body_limit = SIZE_MAX; /* the sink decides */
     req->body.max = req->body_limit;
     const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl && strtoull(cl, NULL, 10) > req->body_limit)
+    unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+    if (declared > req->body_limit) {
         bs_err_set(&req->early, 413, "common/payload-too-large", "Request body is larger than %zu bytes", req->body_limit);
+        /* A client waiting for "100 Continue" gets the refusal instead; one far over is not read. */
+        req->answer_now = declared - req->body_limit > HTTP_DISCARD_MAX ||
+                          MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT) != NULL;
+    }
 }
 
 static int exchange_streams(const http_req *req)
@@ -142,19 +153,24 @@ static int exchange_streams(const http_req *req)
     return req->match.route && req->match.route->opts.body == HTTP_BODY_STREAM && !req->early.status;
 }
 
-/* Body bytes. Returns 1 when an answer must go out now (limit exceeded or stream refused). */
+/* Body bytes. Returns 1 when an answer must go out now. After an error (limit exceeded, stream
+ * refused) the rest of the body is read and dropped, up to HTTP_DISCARD_MAX bytes, so that the client
+ * is not reset mid-send and reads the answer; past that the answer goes out and the connection closes. */
 static int exchange_body(http_req *req, const char *data, size_t size)
 {
     req->body_bytes += size;
-    if (req->early.status) return req->early.status == 413;
+    if (req->early.status) {
+        req->discarded += size;
+        return req->discarded > HTTP_DISCARD_MAX;
+    }
     if (exchange_streams(req)) {
         const http_route *r = req->match.route;
-        if (r->opts.on_chunk(req, data, size, r->data, &req->early) < 0) return 1;
+        r->opts.on_chunk(req, data, size, r->data, &req->early);
         return 0;
     }
     if (req->body_bytes > req->body_limit || strbuf_append(&req->body, data, size) < 0) {
         bs_err_set(&req->early, 413, "common/payload-too-large", "Request body is larger than %zu bytes", req->body_limit);
-        return 1;
+        strbuf_release(&req->body);
     }
     return 0;
 }
@@ -261,7 +277,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         /* Reply on a later call: queueing now would drop keep-alive in this libmicrohttpd version. */
         exchange_begin(server, req, method);
         req->state = EXCHANGE_BODY;
-        if (req->early.status == 413) {
+        if (req->answer_now) {
             http_res_error_from(&req->res, &req->early);
             return queue_answer(server, req);
         }
@@ -274,16 +290,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         int stop = exchange_body(req, upload_data, *upload_data_size);
         *upload_data_size = 0;
-        if (stop) {
+        if (stop || req->answer_now) {
             http_res_error_from(&req->res, &req->early);
             return queue_answer(server, req);
         }
         return MHD_YES;
     }
-    if (exchange_streams(req) && req->match.route->opts.on_chunk(req, NULL, 0, req->match.route->data, &req->early) < 0) {
-        http_res_error_from(&req->res, &req->early);
-        return queue_answer(server, req);
-    }
+    if (exchange_streams(req)) req->match.route->opts.on_chunk(req, NULL, 0, req->match.route->data, &req->early);
     dispatch(server, req);
     return queue_answer(server, req);
 }
@@ -404,8 +417,9 @@ http_server *http_server_new(const http_server_config *cfg, http_router *router,
     if (v6) flags |= MHD_USE_IPv6;
     server->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, server,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, server,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
         MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->header_memory,
@@ -414,7 +428,6 @@ http_server *http_server_new(const http_server_config *cfg, http_router *router,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, server,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, server,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, server,
         MHD_OPTION_END);
     if (!server->daemon) {
         free(server);
