@@ -29,7 +29,10 @@ void keys_hash(const char *text, char out_hex[65])
 {
     char lower[KEYS_TEXT_MAX];
     size_t n = strlen(text);
-    if (n > KEYS_TEXT_LEN) n = KEYS_TEXT_LEN;
+    if (n > KEYS_TEXT_LEN) { /* not a key: hash it as given, so it can never match one */
+        crypto_sha256_hex(text, n, out_hex);
+        return;
+    }
     for (size_t i = 0; i < n; i++) lower[i] = (char)tolower((unsigned char)text[i]);
     crypto_sha256_hex(lower, n, out_hex);
 }

@@ -42,7 +42,10 @@ static int route_split(http_route *route)
         if (*p == '*') route->tail = 1;
         while (*p && *p != '/') p++;
     }
-    return *p == '\0' ? 0 : -1;
+    int params = 0;
+    for (int i = 0; i < route->nseg; i++)
+        if (route->segments[i][0] == ':' || route->segments[i][0] == '*') params++;
+    return *p == '\0' && params <= HTTP_MAX_PATH_PARAMS ? 0 : -1;
 }
 
 int http_router_add(http_router *router, unsigned methods, const char *pattern, http_handler_fn handler,
@@ -150,8 +153,9 @@ void http_methods_format(unsigned methods, char *out, size_t size)
     if (methods & HTTP_GET) methods |= HTTP_HEAD;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (!(methods & names[i].bit)) continue;
-        int n = snprintf(out + used, size - used, "%s%s", used ? ", " : "", names[i].name);
-        if (n < 0 || (size_t)n >= size - used) break;
-        used += (size_t)n;
+        size_t need = strlen(names[i].name) + (used ? 2 : 0);
+        if (used + need >= size) break; /* only whole names */
+        snprintf(out + used, size - used, "%s%s", used ? ", " : "", names[i].name);
+        used += need;
     }
 }

@@ -40,23 +40,46 @@ void clock_iso8601(int64_t ms, char out[CLOCK_ISO_LEN])
     out[CLOCK_ISO_LEN - 1] = '\0';
 }
 
+/* Reads exactly n decimal digits (no sign, no space). */
+static int fixed_digits(const char *p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int days_in_month(int year, int month)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
 int clock_parse_iso8601(const char *text, int64_t *ms)
 {
-    int y, mo, d, h, mi, s, frac = 0, n = 0;
-    if (!text || sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &n) != 6 || n != 19)
+    int y, mo, d, h, mi, s, frac = 0;
+    if (!text || strlen(text) < 20) return -1;
+    const char *t = text;
+    if (fixed_digits(t, 4, &y) || t[4] != '-' || fixed_digits(t + 5, 2, &mo) || t[7] != '-' ||
+        fixed_digits(t + 8, 2, &d) || t[10] != 'T' || fixed_digits(t + 11, 2, &h) || t[13] != ':' ||
+        fixed_digits(t + 14, 2, &mi) || t[16] != ':' || fixed_digits(t + 17, 2, &s))
         return -1;
-    const char *p = text + n;
+    const char *p = text + 19;
     if (*p == '.') {
-        int digits = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-            if (digits < 3) frac = frac * 10 + (*p - '0');
-        if (digits == 0) return -1;
-        for (; digits < 3; digits++) frac *= 10;
+        int ndigits = 0;
+        for (p++; *p >= '0' && *p <= '9'; p++, ndigits++)
+            if (ndigits < 3) frac = frac * 10 + (*p - '0');
+        if (ndigits == 0 || ndigits > 9) return -1;
+        for (; ndigits < 3; ndigits++) frac *= 10;
     }
     if (strcmp(p, "Z") != 0) return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 59) return -1;
     struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = s};
-    time_t t = timegm(&tm);
-    *ms = (int64_t)t * 1000 + frac;
+    time_t secs = timegm(&tm);
+    *ms = (int64_t)secs * 1000 + frac;
     return 0;
 }

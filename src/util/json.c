@@ -1,143 +1,331 @@
+/* json: see json.h. Parsing is two passes over the text:
+ *   1. json_validate (below): a strict RFC 8259 recognizer that json-c's own "strict" mode is not (it
+ *      lets NaN, single quotes, "1.", raw control bytes and some invalid UTF-8 through). It enforces the
+ *      limits, refuses what would not round-trip (integers outside 64 bits, "\u0000", lone surrogates),
+ *      and records, for every object in document order, its member count and where it starts.
+ *   2. json-c builds the tree from the validated text; the tree's object sizes are compared with the
+ *      recorded member counts: json-c keeps one member per key, so a smaller object had a duplicate. */
 #include "util/json.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Counts the members of every object in document order (pre-order by opening brace). The text has
- * already been validated by json-c, so this scan only needs to skip strings correctly. Each member has
- * exactly one ':' at its object's own level. */
-typedef struct member_counts {
-    uint32_t *counts;
-    size_t n;
-} member_counts;
+typedef struct scan {
+    const char *p;
+    size_t len, pos;
+    int depth, max_depth;
+    size_t max_string;
+    /* per object, in order of its opening brace */
+    uint32_t *members;
+    size_t *starts;
+    size_t nobjects, cap;
+    bs_err *err;
+} scan;
 
-static int count_members(const char *text, size_t len, int max_depth, member_counts *mc)
+static int scan_fail(scan *s, const char *what)
 {
-    size_t objects = 0;
-    for (size_t i = 0; i < len; i++) if (text[i] == '{') objects++; /* upper bound (braces in strings) */
-    mc->counts = calloc(objects ? objects : 1, sizeof *mc->counts);
-    if (!mc->counts) return -1;
-    long *stack = malloc(sizeof(long) * (size_t)(max_depth + 2));
-    if (!stack) { free(mc->counts); return -1; }
-    int top = -1;
-    mc->n = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = text[i];
-        if (c == '"') {
-            for (i++; i < len && text[i] != '"'; i++) if (text[i] == '\\') i++;
-        } else if (c == '{' || c == '[') {
-            if (top + 1 > max_depth) break; /* json-c has rejected this already */
-            stack[++top] = c == '{' ? (long)mc->n++ : -1;
-        } else if (c == '}' || c == ']') {
-            if (top >= 0) top--;
-        } else if (c == ':' && top >= 0 && stack[top] >= 0) {
-            mc->counts[stack[top]]++;
-        }
+    return bs_err_set(s->err, 400, "common/invalid-parameters", "Malformed JSON at byte %zu: %s", s->pos, what);
+}
+
+static void skip_ws(scan *s)
+{
+    while (s->pos < s->len) {
+        char c = s->p[s->pos];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
+        s->pos++;
     }
-    free(stack);
+}
+
+static int hex4(scan *s, unsigned *out)
+{
+    if (s->len - s->pos < 4) return -1;
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = s->p[s->pos + (size_t)i];
+        v <<= 4;
+        if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
+        else return -1;
+    }
+    s->pos += 4;
+    *out = v;
     return 0;
 }
 
-/* Walks the tree in the same pre-order and checks member counts and string lengths. */
-static int check_tree(struct json_object *obj, const member_counts *mc, size_t *next, size_t max_string,
-                      bs_err *err)
+/* After a backslash: checks the escape and adds the bytes it decodes to into *decoded. */
+static int scan_escape(scan *s, size_t *decoded)
 {
-    switch (json_object_get_type(obj)) {
-    case json_type_object: {
-        size_t idx = (*next)++;
-        if (idx >= mc->n || (size_t)json_object_object_length(obj) != mc->counts[idx])
-            return bs_err_set(err, 400, "common/invalid-parameters", "Malformed JSON: duplicate object key");
-        json_object_object_foreach(obj, key, val) {
-            if (strlen(key) > max_string)
-                return bs_err_set(err, 400, "common/invalid-parameters",
-                                  "Malformed JSON: a key is longer than %zu bytes", max_string);
-            if (val && check_tree(val, mc, next, max_string, err) < 0) return -1;
-        }
-        return 0;
+    char c = s->pos < s->len ? s->p[s->pos++] : '\0';
+    *decoded += 1;
+    if (strchr("\"\\/bfnrt", c) && c) return 0;
+    if (c != 'u') return scan_fail(s, "bad escape in a string");
+    unsigned u;
+    if (hex4(s, &u) < 0) return scan_fail(s, "bad \\u escape");
+    if (u == 0) return scan_fail(s, "\\u0000 is not accepted in strings");
+    if (u >= 0xDC00 && u <= 0xDFFF) return scan_fail(s, "unpaired surrogate escape");
+    *decoded += u < 0x80 ? 0 : u < 0x800 ? 1 : 2;
+    if (u >= 0xD800 && u <= 0xDBFF) {
+        unsigned lo;
+        if (s->len - s->pos < 2 || s->p[s->pos] != '\\' || s->p[s->pos + 1] != 'u') return scan_fail(s, "unpaired surrogate escape");
+        s->pos += 2;
+        if (hex4(s, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF) return scan_fail(s, "unpaired surrogate escape");
+        *decoded += 1; /* a pair is 4 bytes in UTF-8: 3 counted above */
     }
-    case json_type_array: {
+    return 0;
+}
+
+/* One UTF-8 sequence starting with byte c (>= 0x80) at s->pos - 1: well-formed, shortest, <= U+10FFFF,
+ * not a surrogate (RFC 3629). */
+static int scan_utf8(scan *s, unsigned char c)
+{
+    int n;
+    unsigned lo = 0x80, hi = 0xBF;
+    size_t lead = s->pos - 1;
+    if (c >= 0xC2 && c <= 0xDF) n = 1;
+    else if (c >= 0xE0 && c <= 0xEF) { n = 2; if (c == 0xE0) lo = 0xA0; if (c == 0xED) hi = 0x9F; }
+    else if (c >= 0xF0 && c <= 0xF4) { n = 3; if (c == 0xF0) lo = 0x90; if (c == 0xF4) hi = 0x8F; }
+    else n = 0;
+    for (int i = 0; i < n; i++) {
+        unsigned char b = s->pos < s->len ? (unsigned char)s->p[s->pos] : 0;
+        if (b < (i == 0 ? lo : 0x80) || b > (i == 0 ? hi : 0xBF)) { n = 0; break; }
+        s->pos++;
+    }
+    if (n == 0) {
+        s->pos = lead;
+        return scan_fail(s, "invalid UTF-8");
+    }
+    return 0;
+}
+
+static int scan_string(scan *s)
+{
+    size_t start = ++s->pos; /* past the quote */
+    size_t decoded = 0;      /* bytes of the string once unescaped */
+    for (;;) {
+        if (s->pos >= s->len) return scan_fail(s, "unterminated string");
+        size_t at = s->pos;
+        unsigned char c = (unsigned char)s->p[s->pos++];
+        if (c == '"') break;
+        if (c < 0x20) return scan_fail(s, "control character in a string");
+        if (c == '\\') {
+            if (scan_escape(s, &decoded) < 0) return -1;
+            continue;
+        }
+        if (c >= 0x80 && scan_utf8(s, c) < 0) return -1;
+        decoded += s->pos - at;
+    }
+    if (decoded > s->max_string)
+        return bs_err_set(s->err, 400, "common/invalid-parameters",
+                          "Malformed JSON at byte %zu: a string is longer than %zu bytes", start - 1, s->max_string);
+    return 0;
+}
+
+static size_t digits(scan *s)
+{
+    size_t n = 0;
+    while (s->pos < s->len && s->p[s->pos] >= '0' && s->p[s->pos] <= '9') { s->pos++; n++; }
+    return n;
+}
+
+/* Integers must fit json-c's 64 bits: -2^63 .. 2^64-1. */
+static int integer_fits(const char *p, size_t n, int negative)
+{
+    const char *max = negative ? "9223372036854775808" : "18446744073709551615";
+    size_t mlen = strlen(max);
+    if (n != mlen) return n < mlen;
+    return memcmp(p, max, n) <= 0;
+}
+
+static int scan_number(scan *s)
+{
+    size_t start = s->pos;
+    int negative = s->p[s->pos] == '-';
+    if (negative) s->pos++;
+    size_t int_start = s->pos;
+    size_t n = digits(s);
+    if (n == 0) return scan_fail(s, "bad number");
+    if (n > 1 && s->p[int_start] == '0') return scan_fail(s, "leading zero in a number");
+    int integral = 1;
+    if (s->pos < s->len && s->p[s->pos] == '.') {
+        s->pos++;
+        integral = 0;
+        if (digits(s) == 0) return scan_fail(s, "bad number: digits must follow the point");
+    }
+    if (s->pos < s->len && (s->p[s->pos] == 'e' || s->p[s->pos] == 'E')) {
+        s->pos++;
+        integral = 0;
+        if (s->pos < s->len && (s->p[s->pos] == '+' || s->p[s->pos] == '-')) s->pos++;
+        if (digits(s) == 0) return scan_fail(s, "bad number exponent");
+    }
+    if (integral && !integer_fits(s->p + int_start, n, negative)) {
+        s->pos = start;
+        return scan_fail(s, "integer outside the 64-bit range (send it as a string)");
+    }
+    return 0;
+}
+
+static int scan_literal(scan *s, const char *word)
+{
+    size_t n = strlen(word);
+    if (s->len - s->pos < n || memcmp(s->p + s->pos, word, n) != 0) return scan_fail(s, "unexpected character");
+    s->pos += n;
+    return 0;
+}
+
+static int scan_value(scan *s);
+
+static int scan_enter(scan *s)
+{
+    if (++s->depth > s->max_depth) {
+        return bs_err_set(s->err, 400, "common/invalid-parameters",
+                          "Malformed JSON at byte %zu: nested deeper than %d", s->pos, s->max_depth);
+    }
+    return 0;
+}
+
+static size_t record_object(scan *s)
+{
+    if (s->nobjects == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        uint32_t *m = realloc(s->members, cap * sizeof *m);
+        if (m) s->members = m;
+        size_t *st = realloc(s->starts, cap * sizeof *st);
+        if (st) s->starts = st;
+        if (!m || !st) return SIZE_MAX;
+        s->cap = cap;
+    }
+    s->members[s->nobjects] = 0;
+    s->starts[s->nobjects] = s->pos;
+    return s->nobjects++;
+}
+
+static int scan_object(scan *s)
+{
+    if (scan_enter(s) < 0) return -1;
+    size_t idx = record_object(s);
+    if (idx == SIZE_MAX) return bs_err_internal(s->err);
+    s->pos++;
+    skip_ws(s);
+    if (s->pos < s->len && s->p[s->pos] == '}') { s->pos++; s->depth--; return 0; }
+    for (;;) {
+        skip_ws(s);
+        if (s->pos >= s->len || s->p[s->pos] != '"') return scan_fail(s, "expected a string key");
+        if (scan_string(s) < 0) return -1;
+        skip_ws(s);
+        if (s->pos >= s->len || s->p[s->pos] != ':') return scan_fail(s, "expected ':'");
+        s->pos++;
+        if (scan_value(s) < 0) return -1;
+        s->members[idx]++;
+        skip_ws(s);
+        if (s->pos < s->len && s->p[s->pos] == ',') { s->pos++; continue; }
+        if (s->pos < s->len && s->p[s->pos] == '}') { s->pos++; s->depth--; return 0; }
+        return scan_fail(s, "expected ',' or '}'");
+    }
+}
+
+static int scan_array(scan *s)
+{
+    if (scan_enter(s) < 0) return -1;
+    s->pos++;
+    skip_ws(s);
+    if (s->pos < s->len && s->p[s->pos] == ']') { s->pos++; s->depth--; return 0; }
+    for (;;) {
+        if (scan_value(s) < 0) return -1;
+        skip_ws(s);
+        if (s->pos < s->len && s->p[s->pos] == ',') { s->pos++; continue; }
+        if (s->pos < s->len && s->p[s->pos] == ']') { s->pos++; s->depth--; return 0; }
+        return scan_fail(s, "expected ',' or ']'");
+    }
+}
+
+static int scan_value(scan *s)
+{
+    skip_ws(s);
+    if (s->pos >= s->len) return scan_fail(s, "unexpected end of input");
+    char c = s->p[s->pos];
+    switch (c) {
+    case '{': return scan_object(s);
+    case '[': return scan_array(s);
+    case '"': return scan_string(s);
+    case 't': return scan_literal(s, "true");
+    case 'f': return scan_literal(s, "false");
+    case 'n': return scan_literal(s, "null");
+    default:
+        if (c == '-' || (c >= '0' && c <= '9')) return scan_number(s);
+        return scan_fail(s, "unexpected character");
+    }
+}
+
+/* Compares json-c's object sizes, in the same pre-order, with the counted members. */
+static int check_members(struct json_object *obj, const scan *s, size_t *next, bs_err *err)
+{
+    enum json_type t = json_object_get_type(obj);
+    if (t == json_type_object) {
+        size_t idx = (*next)++;
+        if (idx >= s->nobjects || (size_t)json_object_object_length(obj) != s->members[idx])
+            return bs_err_set(err, 400, "common/invalid-parameters", "Malformed JSON at byte %zu: duplicate key in this object",
+                              idx < s->nobjects ? s->starts[idx] : 0);
+        json_object_object_foreach(obj, key, val) {
+            (void)key;
+            if (val && check_members(val, s, next, err) < 0) return -1;
+        }
+    } else if (t == json_type_array) {
         size_t n = json_object_array_length(obj);
         for (size_t i = 0; i < n; i++) {
             struct json_object *v = json_object_array_get_idx(obj, i);
-            if (v && check_tree(v, mc, next, max_string, err) < 0) return -1;
+            if (v && check_members(v, s, next, err) < 0) return -1;
         }
-        return 0;
     }
-    case json_type_string:
-        if ((size_t)json_object_get_string_len(obj) > max_string)
-            return bs_err_set(err, 400, "common/invalid-parameters",
-                              "Malformed JSON: a string is longer than %zu bytes", max_string);
-        return 0;
-    default:
-        return 0;
-    }
+    return 0;
 }
 
-static int only_whitespace(const char *p, size_t n)
+static struct json_object *build_tree(const char *text, size_t len, int depth, bs_err *err)
 {
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r') return 0;
-    return 1;
-}
-
-static struct json_object *tokenize(const char *text, size_t len, int depth, bs_err *err)
-{
-    if (len > (size_t)INT32_MAX) {
-        bs_err_set(err, 400, "common/invalid-parameters", "Malformed JSON: document too large");
-        return NULL;
-    }
-    struct json_tokener *tok = json_tokener_new_ex(depth);
+    struct json_tokener *tok = json_tokener_new_ex(depth + 1); /* json-c counts the innermost scalar too */
     if (!tok) { bs_err_internal(err); return NULL; }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     struct json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t used = json_tokener_get_parse_end(tok);
+    if (json_tokener_get_error(tok) == json_tokener_continue) obj = json_tokener_parse_ex(tok, "", 1); /* end of input */
+    if (json_tokener_get_error(tok) != json_tokener_success) {
+        json_object_put(obj);
+        obj = NULL;
+        bs_err_internal(err); /* validated text that json-c refuses: a bug of ours, not the client's */
+    }
     json_tokener_free(tok);
-    if (jerr != json_tokener_success) {
-        json_object_put(obj);
-        const char *why = jerr == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(jerr);
-        bs_err_set(err, 400, "common/invalid-parameters", "Malformed JSON at byte %zu: %s", used, why);
-        return NULL;
-    }
-    if (!only_whitespace(text + used, len - used)) {
-        json_object_put(obj);
-        bs_err_set(err, 400, "common/invalid-parameters", "Malformed JSON at byte %zu: trailing characters", used);
-        return NULL;
-    }
     return obj;
 }
 
 struct json_object *json_parse_strict(const char *text, size_t len, const json_limits *limits, int *is_null,
                                       bs_err *err)
 {
-    int depth = limits && limits->max_depth > 0 ? limits->max_depth : JSON_DEFAULT_MAX_DEPTH;
-    size_t max_string = limits && limits->max_string ? limits->max_string : JSON_DEFAULT_MAX_STRING;
-    if (is_null) *is_null = 0;
-    if (memchr(text, '\0', len)) {
-        bs_err_set(err, 400, "common/invalid-parameters", "Malformed JSON: NUL byte in the document");
-        return NULL;
-    }
     bs_err local;
     bs_err_clear(&local);
-    struct json_object *obj = tokenize(text, len, depth, &local);
-    if (!obj) {
-        if (local.status) { *err = local; return NULL; }
-        if (is_null) *is_null = 1; /* the document was the literal null */
-        return NULL;
+    if (!err) err = &local;
+    if (is_null) *is_null = 0;
+    scan s = {.p = text, .len = len, .err = err};
+    s.max_depth = limits && limits->max_depth > 0 ? limits->max_depth : JSON_DEFAULT_MAX_DEPTH;
+    s.max_string = limits && limits->max_string ? limits->max_string : JSON_DEFAULT_MAX_STRING;
+    struct json_object *obj = NULL;
+    if (len > (size_t)INT32_MAX) {
+        bs_err_set(err, 400, "common/invalid-parameters", "Malformed JSON: document too large");
+    } else if (scan_value(&s) == 0) {
+        skip_ws(&s);
+        if (s.pos != len) {
+            scan_fail(&s, "trailing characters");
+        } else {
+            obj = build_tree(text, len, s.max_depth, err);
+            size_t next = 0;
+            if (obj && check_members(obj, &s, &next, err) < 0) {
+                json_object_put(obj);
+                obj = NULL;
+            } else if (!obj && !err->status && is_null) {
+                *is_null = 1; /* the document was the literal null */
+            }
+        }
     }
-    member_counts mc;
-    if (count_members(text, len, depth, &mc) < 0) {
-        json_object_put(obj);
-        bs_err_internal(err);
-        return NULL;
-    }
-    size_t next = 0;
-    int rc = check_tree(obj, &mc, &next, max_string, err);
-    free(mc.counts);
-    if (rc < 0) {
-        json_object_put(obj);
-        return NULL;
-    }
+    free(s.members);
+    free(s.starts);
     return obj;
 }
 
