@@ -148,6 +148,39 @@ int store_control_env_get(store_control *store, const char *id, store_env *out, 
     return store->ops->env_get(store->driver, id, out, found, err);
 }
 
+int store_control_project_get(store_control *store, const char *id, store_project *out, int *found, bs_err *err)
+{
+    if (!store || !id || !out || !found) return control_no_store(err);
+    return store->ops->project_get(store->driver, id, out, found, err);
+}
+
+int store_control_env_find(store_control *store, const char *project_id, const char *name, store_env *out,
+                           int *found, bs_err *err)
+{
+    if (!store || !project_id || !name || !out || !found) return control_no_store(err);
+    return store->ops->env_find(store->driver, project_id, name, out, found, err);
+}
+
+int store_control_api_key_list(store_control *store, const char *env_id, store_api_key_row *out, size_t max,
+                               size_t *count, bs_err *err)
+{
+    if (!store || !env_id || !out || !count) return control_no_store(err);
+    return store->ops->api_key_list(store->driver, env_id, out, max, count, err);
+}
+
+int store_control_api_key_count(store_control *store, const char *env_id, size_t *count, bs_err *err)
+{
+    if (!store || !env_id || !count) return control_no_store(err);
+    return store->ops->api_key_count(store->driver, env_id, count, err);
+}
+
+int store_control_api_key_get(store_control *store, const char *key_id, store_api_key_row *out, int *found,
+                              bs_err *err)
+{
+    if (!store || !key_id || !out || !found) return control_no_store(err);
+    return store->ops->api_key_get(store->driver, key_id, out, found, err);
+}
+
 int store_control_api_key_revoke(store_control *store, const char *key_id, int64_t at, int *found, bs_err *err)
 {
     if (!store || !key_id || !found) return control_no_store(err);

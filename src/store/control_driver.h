@@ -10,6 +10,7 @@
 #ifndef BASALT_STORE_CONTROL_DRIVER_H
 #define BASALT_STORE_CONTROL_DRIVER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "store/control.h"
@@ -42,6 +43,14 @@ typedef struct store_control_ops {
     int (*key_lookup)(void *driver, const char *hash_hex, store_key_context *out, int *found, bs_err *err);
     int (*token_lookup)(void *driver, const char *hash_hex, store_token_context *out, int *found,
                         bs_err *err);
+
+    int (*project_get)(void *driver, const char *id, store_project *out, int *found, bs_err *err);
+    int (*env_find)(void *driver, const char *project_id, const char *name, store_env *out, int *found,
+                    bs_err *err);
+    int (*api_key_list)(void *driver, const char *env_id, store_api_key_row *out, size_t max, size_t *count,
+                        bs_err *err);
+    int (*api_key_count)(void *driver, const char *env_id, size_t *count, bs_err *err);
+    int (*api_key_get)(void *driver, const char *key_id, store_api_key_row *out, int *found, bs_err *err);
 } store_control_ops;
 
 #endif

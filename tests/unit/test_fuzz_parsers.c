@@ -728,7 +728,7 @@ typedef struct oracle_result {
 static oracle_result oracle_match(const oroute *table, int n, http_method method, char *const *segs, int nseg)
 {
     oracle_result res = {-1, 0};
-    int best[HTTP_MAX_SEGMENTS], d[HTTP_MAX_SEGMENTS], have = 0;
+    int best[HTTP_MAX_SEGMENTS] = {0}, d[HTTP_MAX_SEGMENTS] = {0}, have = 0;
     for (int i = 0; i < n; i++) {
         if (!oracle_digits(&table[i], segs, nseg, d)) continue;
         int c = have ? digits_cmp(d, best) : 1;

@@ -49,6 +49,11 @@ typedef enum stmt_id {
     ST_ENV_DELETE,
     ST_KEY_LOOKUP,
     ST_TOKEN_LOOKUP,
+    ST_PROJECT_GET,
+    ST_ENV_FIND,
+    ST_KEY_LIST,
+    ST_KEY_COUNT,
+    ST_KEY_GET,
     ST_COUNT
 } stmt_id;
 
@@ -88,6 +93,15 @@ static const char *const stmt_sql[ST_COUNT] = {
                       " WHERE k.key_hash = ?",
     [ST_TOKEN_LOOKUP] = "SELECT id, organization_id, role, expires_at, revoked_at FROM operator_tokens"
                         " WHERE token_hash = ?",
+    [ST_PROJECT_GET] = "SELECT id, organization_id, name, slug, status, created_at, updated_at FROM projects"
+                       " WHERE id = ?",
+    [ST_ENV_FIND] = "SELECT id, project_id, name, type, status, created_at, updated_at FROM environments"
+                    " WHERE project_id = ?1 AND name = ?2",
+#define SQ_KEY_COLUMNS "id, environment_id, type, name, key_hash, key_hint, scopes, expires_at, created_at, revoked_at"
+    [ST_KEY_LIST] = "SELECT " SQ_KEY_COLUMNS " FROM api_keys WHERE environment_id = ?1"
+                    " ORDER BY created_at, id LIMIT ?2",
+    [ST_KEY_COUNT] = "SELECT count(*) FROM api_keys WHERE environment_id = ? AND revoked_at IS NULL",
+    [ST_KEY_GET] = "SELECT " SQ_KEY_COLUMNS " FROM api_keys WHERE id = ?",
 };
 
 typedef struct sq_store sq_store;
@@ -553,6 +567,108 @@ static int sq_env_get(void *driver, const char *id, store_env *out, int *found, 
     return bad ? bs_err_internal(err) : 0;
 }
 
+static int sq_project_get(void *driver, const char *id, store_project *out, int *found, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_PROJECT_GET, err) : NULL;
+    if (!st) return -1;
+    memset(out, 0, sizeof *out);
+    int rc = sq_fetch_by(c, st, id, err);
+    *found = rc == 1;
+    if (rc <= 0) return rc;
+    int bad = SQ_READ_FIELD(st, 0, out->id) | SQ_READ_FIELD(st, 1, out->organization_id) |
+              SQ_READ_FIELD(st, 2, out->name) | SQ_READ_FIELD(st, 3, out->slug) | SQ_READ_FIELD(st, 4, out->status);
+    out->created_at = sqlite3_column_int64(st, 5);
+    out->updated_at = sqlite3_column_int64(st, 6);
+    sq_stmt_done(st);
+    if (bad) *found = 0;
+    return bad ? bs_err_internal(err) : 0;
+}
+
+static int sq_env_find(void *driver, const char *project_id, const char *name, store_env *out, int *found,
+                       bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_ENV_FIND, err) : NULL;
+    if (!st) return -1;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK) return sq_bind_failed(c, st, err);
+    int rc = sq_fetch_by(c, st, project_id, err);
+    *found = rc == 1;
+    if (rc <= 0) return rc;
+    int bad = SQ_READ_FIELD(st, 0, out->id) | SQ_READ_FIELD(st, 1, out->project_id) |
+              SQ_READ_FIELD(st, 2, out->name) | SQ_READ_FIELD(st, 3, out->type) | SQ_READ_FIELD(st, 4, out->status);
+    out->created_at = sqlite3_column_int64(st, 5);
+    out->updated_at = sqlite3_column_int64(st, 6);
+    sq_stmt_done(st);
+    if (bad) *found = 0;
+    return bad ? bs_err_internal(err) : 0;
+}
+
+/* Reads one row of SQ_KEY_COLUMNS; -1 when a value does not fit its buffer. */
+static int sq_key_row_read(sqlite3_stmt *st, store_api_key_row *row)
+{
+    memset(row, 0, sizeof *row);
+    store_api_key *k = &row->key;
+    int bad = SQ_READ_FIELD(st, 0, k->id) | SQ_READ_FIELD(st, 1, k->environment_id) | SQ_READ_FIELD(st, 2, k->type) |
+              SQ_READ_FIELD(st, 3, k->name) | SQ_READ_FIELD(st, 4, k->hash) | SQ_READ_FIELD(st, 5, k->hint) |
+              SQ_READ_FIELD(st, 6, row->scopes);
+    k->scopes_json = sqlite3_column_type(st, 6) == SQLITE_NULL ? NULL : row->scopes;
+    k->expires_at = sqlite3_column_int64(st, 7);
+    k->created_at = sqlite3_column_int64(st, 8);
+    row->revoked_at = sqlite3_column_int64(st, 9);
+    return bad ? -1 : 0;
+}
+
+static int sq_api_key_list(void *driver, const char *env_id, store_api_key_row *out, size_t max, size_t *count,
+                           bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_KEY_LIST, err) : NULL;
+    if (!st) return -1;
+    *count = 0;
+    if (sqlite3_bind_text(st, 1, env_id, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)max) != SQLITE_OK)
+        return sq_bind_failed(c, st, err);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *count < max) {
+        if (sq_key_row_read(st, &out[*count]) < 0) {
+            sq_stmt_done(st);
+            return bs_err_internal(err);
+        }
+        (*count)++;
+    }
+    int ret = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_fail(c, "select", err);
+    sq_stmt_done(st);
+    return ret;
+}
+
+static int sq_api_key_count(void *driver, const char *env_id, size_t *count, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_KEY_COUNT, err) : NULL;
+    if (!st) return -1;
+    int rc = sq_fetch_by(c, st, env_id, err);
+    if (rc < 0) return -1;
+    *count = rc == 1 ? (size_t)sqlite3_column_int64(st, 0) : 0;
+    if (rc == 1) sq_stmt_done(st);
+    return 0;
+}
+
+static int sq_api_key_get(void *driver, const char *key_id, store_api_key_row *out, int *found, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_KEY_GET, err) : NULL;
+    if (!st) return -1;
+    int rc = sq_fetch_by(c, st, key_id, err);
+    *found = rc == 1;
+    if (rc <= 0) return rc;
+    int bad = sq_key_row_read(st, out);
+    sq_stmt_done(st);
+    if (bad) *found = 0;
+    return bad ? bs_err_internal(err) : 0;
+}
+
 /* ---- ops: revocation and deletion ---- */
 
 /* Runs an UPDATE/DELETE by id and reports whether a row matched. at: second parameter when >= 0. */
@@ -669,4 +785,9 @@ const store_control_ops store_sqlite_control_ops = {
     .env_delete = sq_env_delete,
     .key_lookup = sq_key_lookup,
     .token_lookup = sq_token_lookup,
+    .project_get = sq_project_get,
+    .env_find = sq_env_find,
+    .api_key_list = sq_api_key_list,
+    .api_key_count = sq_api_key_count,
+    .api_key_get = sq_api_key_get,
 };
