@@ -222,6 +222,8 @@ int serve_main(int argc, char **argv)
     }
     s.app.ready = 1;
     log_info("listening on %s (data %s)", s.url, s.cfg.data_dir);
+    printf("Basalt %s listening on %s\n", BASALT_VERSION, s.url); /* always, whatever the log level */
+    fflush(stdout);
     int sig = wait_for_signal();
     shutdown_gracefully(&s, sig);
     serve_cleanup(&s);

@@ -55,6 +55,7 @@ static int parse_segments(http_req *req, const char *raw, size_t len)
     if (!req->seg_buf || !req->path) return bs_err_internal(&req->early);
     size_t o = 0, p = 0;
     req->path[p++] = '/';
+    req->path[p] = '\0'; /* kept terminated at every step: the access log reads it after errors too */
     size_t i = 0;
     while (i < len && raw[i] == '/') i++;
     while (i < len) {
@@ -68,6 +69,7 @@ static int parse_segments(http_req *req, const char *raw, size_t len)
         if (p > 1) req->path[p++] = '/';
         memcpy(req->path + p, req->seg_buf + o, (size_t)n);
         p += (size_t)n;
+        req->path[p] = '\0';
         o += (size_t)n + 1;
         while (i < len && raw[i] == '/') i++;
     }
