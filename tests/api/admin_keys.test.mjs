@@ -57,6 +57,28 @@ test('revocation takes effect at once', async () => {
     'auth/api-key-not-found');
 });
 
+test('a revocation made by another instance applies within the 1 s key cache', async () => {
+  // A second server on the same data directory (SQLite WAL allows several processes): it caches the key,
+  // the first server revokes it, and the second refuses it after at most --key-cache-ms (1000).
+  const other = await startServer({ dataDir: srv.dataDir, keep: true });
+  try {
+    const r = await create({ type: 'publishable', name: 'shared' });
+    expectError(assert, await req(other, 'GET', '/v1/x', { key: r.json.key }), 404, 'common/not-found');
+    const revokedAt = Date.now();
+    assert.equal((await req(srv, 'DELETE', `${base}/${r.json.id}`, { token: b.operatorToken })).status, 200);
+    let refusedAfter = null;
+    while (Date.now() - revokedAt < 3000) {
+      const probe = await req(other, 'GET', '/v1/x', { key: r.json.key });
+      if (probe.status === 401) { refusedAfter = Date.now() - revokedAt; break; }
+      await sleep(50);
+    }
+    assert.ok(refusedAfter !== null, 'the other instance refuses the key');
+    assert.ok(refusedAfter <= 1300, `refused after ${refusedAfter} ms`);
+  } finally {
+    await other.stop({ removeDir: false });
+  }
+});
+
 test('a key stops working when it expires', async () => {
   const expiresAt = new Date(Date.now() + 1500).toISOString();
   const r = await create({ type: 'publishable', expiresAt });

@@ -62,6 +62,11 @@ static void hello(http_req *req, http_res *res, void *data)
     http_res_body(res, 200, "application/json", "{}", 2);
 }
 
+static void forgets_to_answer(http_req *req, http_res *res, void *data)
+{
+    (void)req; (void)res; (void)data; /* a handler bug: no status set */
+}
+
 typedef struct fixture {
     http_router *router;
     http_metrics *metrics;
@@ -79,6 +84,7 @@ static int setup(void **state)
     http_router_add(f->router, HTTP_PUT, "/upload", upload_done, &upload_sink, &stream);
     http_router_add(f->router, HTTP_POST, "/small", echo_len, NULL, &raw);
     http_router_add(f->router, HTTP_GET, "/hello", hello, NULL, NULL);
+    http_router_add(f->router, HTTP_GET, "/buggy", forgets_to_answer, NULL, NULL);
     f->metrics = http_metrics_new(f->router);
     http_server_config cfg;
     http_server_config_defaults(&cfg);
@@ -301,6 +307,20 @@ static void test_quiesce_refuses_new_and_finishes_inflight(void **state)
     close(fd);
 }
 
+static void test_handler_without_answer_is_500_envelope(void **state)
+{
+    fixture *f = *state;
+    int fd = connect_to(f);
+    const char *get = "GET /buggy HTTP/1.1\r\nHost: x\r\n\r\n";
+    send_all(fd, get, strlen(get));
+    char res[4096];
+    assert_int_equal(read_response(fd, res, sizeof res), 500);
+    assert_non_null(strstr(res, "\"code\":\"common/internal-error\""));
+    assert_non_null(strstr(res, "\"message\":\"Internal server error\""));
+    assert_non_null(strcasestr(res, "Content-Type: application/json; charset=utf-8"));
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +330,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_content_length_over_limit_refused_before_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversize_body_is_drained_and_connection_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keep_alive_two_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_handler_without_answer_is_500_envelope, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stalled_client_does_not_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quiesce_refuses_new_and_finishes_inflight, setup, teardown),
     };

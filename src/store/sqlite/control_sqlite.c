@@ -531,84 +531,43 @@ static int sq_fetch_by(sq_conn *c, sqlite3_stmt *st, const char *key, bs_err *er
     return ret;
 }
 
-static int sq_org_get(void *driver, const char *id, store_org *out, int *found, bs_err *err)
+/* Row readers: fill out from the current row; -1 when a value does not fit its buffer. */
+typedef int (*sq_row_reader)(sqlite3_stmt *st, void *out);
+
+static int sq_org_read(sqlite3_stmt *st, void *dst)
 {
-    sq_conn *c = sq_conn_get(driver, err);
-    sqlite3_stmt *st = c ? sq_stmt(c, ST_ORG_GET, err) : NULL;
-    if (!st) return -1;
-    memset(out, 0, sizeof *out);
-    int rc = sq_fetch_by(c, st, id, err);
-    *found = rc == 1;
-    if (rc <= 0) return rc;
+    store_org *out = dst;
     int bad = SQ_READ_FIELD(st, 0, out->id) | SQ_READ_FIELD(st, 1, out->name) | SQ_READ_FIELD(st, 2, out->slug) |
               SQ_READ_FIELD(st, 3, out->plan) | SQ_READ_FIELD(st, 4, out->status);
     out->created_at = sqlite3_column_int64(st, 5);
     out->updated_at = sqlite3_column_int64(st, 6);
-    sq_stmt_done(st);
-    if (bad) *found = 0;
-    return bad ? bs_err_internal(err) : 0;
+    return bad ? -1 : 0;
 }
 
-static int sq_env_get(void *driver, const char *id, store_env *out, int *found, bs_err *err)
+static int sq_project_read(sqlite3_stmt *st, void *dst)
 {
-    sq_conn *c = sq_conn_get(driver, err);
-    sqlite3_stmt *st = c ? sq_stmt(c, ST_ENV_GET, err) : NULL;
-    if (!st) return -1;
-    memset(out, 0, sizeof *out);
-    int rc = sq_fetch_by(c, st, id, err);
-    *found = rc == 1;
-    if (rc <= 0) return rc;
-    int bad = SQ_READ_FIELD(st, 0, out->id) | SQ_READ_FIELD(st, 1, out->project_id) |
-              SQ_READ_FIELD(st, 2, out->name) | SQ_READ_FIELD(st, 3, out->type) | SQ_READ_FIELD(st, 4, out->status);
-    out->created_at = sqlite3_column_int64(st, 5);
-    out->updated_at = sqlite3_column_int64(st, 6);
-    sq_stmt_done(st);
-    if (bad) *found = 0;
-    return bad ? bs_err_internal(err) : 0;
-}
-
-static int sq_project_get(void *driver, const char *id, store_project *out, int *found, bs_err *err)
-{
-    sq_conn *c = sq_conn_get(driver, err);
-    sqlite3_stmt *st = c ? sq_stmt(c, ST_PROJECT_GET, err) : NULL;
-    if (!st) return -1;
-    memset(out, 0, sizeof *out);
-    int rc = sq_fetch_by(c, st, id, err);
-    *found = rc == 1;
-    if (rc <= 0) return rc;
+    store_project *out = dst;
     int bad = SQ_READ_FIELD(st, 0, out->id) | SQ_READ_FIELD(st, 1, out->organization_id) |
               SQ_READ_FIELD(st, 2, out->name) | SQ_READ_FIELD(st, 3, out->slug) | SQ_READ_FIELD(st, 4, out->status);
     out->created_at = sqlite3_column_int64(st, 5);
     out->updated_at = sqlite3_column_int64(st, 6);
-    sq_stmt_done(st);
-    if (bad) *found = 0;
-    return bad ? bs_err_internal(err) : 0;
+    return bad ? -1 : 0;
 }
 
-static int sq_env_find(void *driver, const char *project_id, const char *name, store_env *out, int *found,
-                       bs_err *err)
+static int sq_env_read(sqlite3_stmt *st, void *dst)
 {
-    sq_conn *c = sq_conn_get(driver, err);
-    sqlite3_stmt *st = c ? sq_stmt(c, ST_ENV_FIND, err) : NULL;
-    if (!st) return -1;
-    memset(out, 0, sizeof *out);
-    if (sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK) return sq_bind_failed(c, st, err);
-    int rc = sq_fetch_by(c, st, project_id, err);
-    *found = rc == 1;
-    if (rc <= 0) return rc;
+    store_env *out = dst;
     int bad = SQ_READ_FIELD(st, 0, out->id) | SQ_READ_FIELD(st, 1, out->project_id) |
               SQ_READ_FIELD(st, 2, out->name) | SQ_READ_FIELD(st, 3, out->type) | SQ_READ_FIELD(st, 4, out->status);
     out->created_at = sqlite3_column_int64(st, 5);
     out->updated_at = sqlite3_column_int64(st, 6);
-    sq_stmt_done(st);
-    if (bad) *found = 0;
-    return bad ? bs_err_internal(err) : 0;
+    return bad ? -1 : 0;
 }
 
-/* Reads one row of SQ_KEY_COLUMNS; -1 when a value does not fit its buffer. */
-static int sq_key_row_read(sqlite3_stmt *st, store_api_key_row *row)
+/* Reads one row of SQ_KEY_COLUMNS. */
+static int sq_key_row_read(sqlite3_stmt *st, void *dst)
 {
-    memset(row, 0, sizeof *row);
+    store_api_key_row *row = dst;
     store_api_key *k = &row->key;
     int bad = SQ_READ_FIELD(st, 0, k->id) | SQ_READ_FIELD(st, 1, k->environment_id) | SQ_READ_FIELD(st, 2, k->type) |
               SQ_READ_FIELD(st, 3, k->name) | SQ_READ_FIELD(st, 4, k->hash) | SQ_READ_FIELD(st, 5, k->hint) |
@@ -619,6 +578,56 @@ static int sq_key_row_read(sqlite3_stmt *st, store_api_key_row *row)
     row->revoked_at = sqlite3_column_int64(st, 9);
     return bad ? -1 : 0;
 }
+
+/* Runs a single-row query keyed by key1 (and key2 when not NULL) and reads the row into out (size
+ * bytes, zeroed first). *found = 0 when there is no such row. */
+static int sq_get_row(void *driver, stmt_id id, const char *key1, const char *key2, sq_row_reader reader,
+                      void *out, size_t size, int *found, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, id, err) : NULL;
+    if (!st) return -1;
+    memset(out, 0, size);
+    if (key2 && sqlite3_bind_text(st, 2, key2, -1, SQLITE_STATIC) != SQLITE_OK) return sq_bind_failed(c, st, err);
+    int rc = sq_fetch_by(c, st, key1, err);
+    *found = rc == 1;
+    if (rc <= 0) return rc;
+    int bad = reader(st, out);
+    sq_stmt_done(st);
+    if (bad) *found = 0;
+    return bad ? bs_err_internal(err) : 0;
+}
+
+static int sq_org_get(void *driver, const char *id, store_org *out, int *found, bs_err *err)
+{
+    return sq_get_row(driver, ST_ORG_GET, id, NULL, sq_org_read, out, sizeof *out, found, err);
+}
+
+static int sq_env_get(void *driver, const char *id, store_env *out, int *found, bs_err *err)
+{
+    return sq_get_row(driver, ST_ENV_GET, id, NULL, sq_env_read, out, sizeof *out, found, err);
+}
+
+static int sq_project_get(void *driver, const char *id, store_project *out, int *found, bs_err *err)
+{
+    return sq_get_row(driver, ST_PROJECT_GET, id, NULL, sq_project_read, out, sizeof *out, found, err);
+}
+
+static int sq_env_find(void *driver, const char *project_id, const char *name, store_env *out, int *found,
+                       bs_err *err)
+{
+    return sq_get_row(driver, ST_ENV_FIND, project_id, name, sq_env_read, out, sizeof *out, found, err);
+}
+
+static int sq_api_key_get(void *driver, const char *key_id, store_api_key_row *out, int *found, bs_err *err)
+{
+    return sq_get_row(driver, ST_KEY_GET, key_id, NULL, sq_key_row_read, out, sizeof *out, found, err);
+}
+
+
+
+
+
 
 static int sq_api_key_list(void *driver, const char *env_id, store_api_key_row *out, size_t max, size_t *count,
                            bs_err *err)
@@ -632,6 +641,7 @@ static int sq_api_key_list(void *driver, const char *env_id, store_api_key_row *
         return sq_bind_failed(c, st, err);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && *count < max) {
+        memset(&out[*count], 0, sizeof out[*count]);
         if (sq_key_row_read(st, &out[*count]) < 0) {
             sq_stmt_done(st);
             return bs_err_internal(err);
@@ -655,19 +665,6 @@ static int sq_api_key_count(void *driver, const char *env_id, size_t *count, bs_
     return 0;
 }
 
-static int sq_api_key_get(void *driver, const char *key_id, store_api_key_row *out, int *found, bs_err *err)
-{
-    sq_conn *c = sq_conn_get(driver, err);
-    sqlite3_stmt *st = c ? sq_stmt(c, ST_KEY_GET, err) : NULL;
-    if (!st) return -1;
-    int rc = sq_fetch_by(c, st, key_id, err);
-    *found = rc == 1;
-    if (rc <= 0) return rc;
-    int bad = sq_key_row_read(st, out);
-    sq_stmt_done(st);
-    if (bad) *found = 0;
-    return bad ? bs_err_internal(err) : 0;
-}
 
 /* ---- ops: revocation and deletion ---- */
 
