@@ -168,6 +168,50 @@ test('keep-alive: 200 requests reuse one connection', async () => {
   assert.equal(sockets.size, 1);
 });
 
+function openSocket(port) {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1');
+    c.once('connect', () => resolve(c));
+    c.once('error', reject);
+  });
+}
+
+function closedWithin(sock, ms) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    sock.once('close', () => { clearTimeout(timer); resolve(true); });
+    sock.on('error', () => {});
+    sock.resume();
+  });
+}
+
+test('idle connections are closed after --idle-timeout', async () => {
+  const s = await startServer({ args: ['--idle-timeout', '1'] });
+  try {
+    const idle = await openSocket(s.port);
+    const started = Date.now();
+    assert.equal(await closedWithin(idle, 5000), true, 'closed by the server');
+    assert.ok(Date.now() - started >= 900, 'not before the timeout');
+  } finally { await s.stop(); }
+});
+
+test('connections beyond --max-connections wait until a slot frees', async () => {
+  const s = await startServer({ args: ['--max-connections', '2', '--threads', '1'] });
+  try {
+    const a = await openSocket(s.port), b = await openSocket(s.port);
+    const c = await openSocket(s.port); // accepted by the kernel, not yet by the server
+    let answer = '';
+    c.on('data', (d) => { answer += d; });
+    c.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(answer, '', 'not served while two connections are open');
+    a.destroy(); b.destroy();
+    for (let i = 0; i < 40 && !answer.includes('"status":"ok"'); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(answer, /^HTTP\/1\.1 200/);
+    c.destroy();
+  } finally { await s.stop(); }
+});
+
 test('console static files are served, traversal is not', async () => {
   const page = await req(srv, 'GET', '/console/');
   assert.equal(page.status, 200);
