@@ -15,41 +15,6 @@
 #define KEY_MAX_SCOPES 50
 #define KEY_SCOPE_MAX_LEN 128
 
-/* Resolves :projectId/:env and checks the caller may act on it. */
-static int resolve_env(api_ctx *ctx, http_req *req, int writes, store_env *env, bs_err *err)
-{
-    const char *pid = http_req_param(req, "projectId"), *name = http_req_param(req, "env");
-    store_project project;
-    int found = 0;
-    if (store_control_project_get(ctx->app->control, pid, &project, &found, err) < 0) return -1;
-    int allowed = found;
-    if (found && ctx->caller == API_CALLER_OPERATOR)
-        allowed = strcmp(project.organization_id, ctx->token.organization_id) == 0;
-    if (found && ctx->caller == API_CALLER_ENV_SECRET)
-        allowed = strcmp(ctx->key.project_id, pid) == 0 && strcmp(ctx->key.environment, name) == 0;
-    if (!allowed) return bs_err_set(err, 404, "org/project-not-found", "Project not found");
-    if (store_control_env_find(ctx->app->control, pid, name, env, &found, err) < 0) return -1;
-    if (!found) return bs_err_set(err, 404, "data/environment-not-found", "Environment not found");
-    if (ctx->caller == API_CALLER_OPERATOR) {
-        const char *role = ctx->token.role;
-        int may_write = strcmp(role, "owner") == 0 || strcmp(role, "admin") == 0;
-        if (strcmp(role, "billing") == 0 || (writes && !may_write))
-            return bs_err_set(err, 403, "org/permission-denied", "Your role may not manage API keys");
-    }
-    return 0;
-}
-
-static void add_time(struct json_object *o, const char *name, int64_t ms)
-{
-    char iso[CLOCK_ISO_LEN];
-    if (!ms) {
-        json_object_object_add(o, name, NULL);
-        return;
-    }
-    clock_iso8601(ms, iso);
-    json_object_object_add(o, name, json_object_new_string(iso));
-}
-
 static struct json_object *key_json(const store_api_key_row *row, const char *env_name, const char *project_id)
 {
     struct json_object *o = json_object_new_object();
@@ -65,9 +30,9 @@ static struct json_object *key_json(const store_api_key_row *row, const char *en
     const char *status = row->revoked_at ? "revoked"
                          : k->expires_at && k->expires_at <= clock_now_ms() ? "expired" : "active";
     json_object_object_add(o, "status", json_object_new_string(status));
-    add_time(o, "expiresAt", k->expires_at);
-    add_time(o, "revokedAt", row->revoked_at);
-    add_time(o, "createdAt", k->created_at);
+    api_json_time(o, "expiresAt", k->expires_at);
+    api_json_time(o, "revokedAt", row->revoked_at);
+    api_json_time(o, "createdAt", k->created_at);
     return o;
 }
 
@@ -78,7 +43,7 @@ static void list_keys(api_ctx *ctx, http_req *req, http_res *res)
     store_env env;
     static _Thread_local store_api_key_row rows[STORE_MAX_KEYS_PER_ENV];
     size_t n = 0;
-    if (resolve_env(ctx, req, 0, &env, &err) < 0 ||
+    if (api_admin_env(ctx, req, 0, &env, &err) < 0 ||
         store_control_api_key_list(ctx->app->control, env.id, rows, STORE_MAX_KEYS_PER_ENV, &n, &err) < 0) {
         http_res_error_from(res, &err);
         return;
@@ -122,7 +87,7 @@ static int parse_create(struct json_object *body, store_api_key *key, keys_kind 
     const char *name = type;
     if (json_object_object_get_ex(body, "name", &v)) {
         name = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-        if (!name || !*name || strlen(name) > 100)
+        if (!name || !*name || json_utf8_chars(name) > 100)
             return bs_err_set(err, 400, "common/invalid-parameters", "name must be a string of 1 to 100 characters");
     }
     snprintf(key->name, sizeof key->name, "%s", name);
@@ -161,7 +126,7 @@ static void create_key(api_ctx *ctx, http_req *req, http_res *res)
     keys_kind kind = KEYS_INVALID;
     char text[KEYS_TEXT_MAX];
     size_t active = 0;
-    if (resolve_env(ctx, req, 1, &env, &err) < 0 ||
+    if (api_admin_env(ctx, req, 1, &env, &err) < 0 ||
         parse_create(http_req_json_borrow(req), key, &kind, row.scopes, sizeof row.scopes, &err) < 0 ||
         store_control_api_key_count(ctx->app->control, env.id, &active, &err) < 0) {
         http_res_error_from(res, &err);
@@ -197,7 +162,7 @@ static void revoke_key(api_ctx *ctx, http_req *req, http_res *res)
     store_env env;
     store_api_key_row row;
     int found = 0;
-    if (resolve_env(ctx, req, 1, &env, &err) < 0 ||
+    if (api_admin_env(ctx, req, 1, &env, &err) < 0 ||
         store_control_api_key_get(ctx->app->control, http_req_param(req, "keyId"), &row, &found, &err) < 0) {
         http_res_error_from(res, &err);
         return;

@@ -73,7 +73,11 @@ static void admin_entry(http_req *req, http_res *res, void *data)
     } else if (key && strncmp(key, "sk_", 3) == 0) {
         ctx.caller = API_CALLER_ENV_SECRET;
         rc = keyauth_verify(r->app->keys, key, &ctx.key, &err);
-        if (rc < 0 && err.status == 401) bs_err_set(&err, 401, "auth/unauthorized", "%s", err.message);
+        if (rc < 0 && err.status == 401) {
+            char why[BS_ERR_MESSAGE_MAX];
+            memcpy(why, err.message, sizeof why);
+            bs_err_set(&err, 401, "auth/unauthorized", "%s", why);
+        }
     } else {
         rc = bs_err_set(&err, 401, "auth/unauthorized", "An operator token (Authorization: Bearer bt_...) or a secret key is required");
     }
@@ -115,6 +119,8 @@ int api_register(http_router *router, api_app *app)
     http_route_opts raw = {.body = HTTP_BODY_RAW};
     if (api_health_register(router, app) < 0) return -1;
     if (api_admin_keys_register(router, app) < 0) return -1;
+    if (api_admin_tables_register(router, app) < 0) return -1;
+    if (api_data_register(router, app) < 0) return -1;
     if (api_route_v1(router, app, ALL_METHODS, "/v1/*rest", unknown_route, &raw) < 0) return -1;
     if (api_route_admin(router, app, ALL_METHODS, "/admin/v1/*rest", unknown_route, &raw) < 0) return -1;
     return 0;

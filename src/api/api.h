@@ -15,10 +15,12 @@
 #include "http/router.h"
 #include "http/static.h"
 #include "store/control.h"
+#include "store/docs.h"
 #include "util/json.h"
 
 typedef struct api_app {
     store_control *control;
+    store_docs *docs;
     keyauth *keys;
     http_metrics *metrics;     /* set after routes are registered (it is sized by them) */
     http_static *console;      /* NULL when no console directory was found */
@@ -47,8 +49,19 @@ int api_route_v1(http_router *router, api_app *app, unsigned methods, const char
 int api_route_admin(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
                     const http_route_opts *opts);
 
+/* Resolves the :projectId/:env of an admin path and checks the caller may act on it (writes: change
+ * it). 404 org/project-not-found, 404 data/environment-not-found, 403 org/permission-denied. */
+int api_admin_env(api_ctx *ctx, http_req *req, int writes, store_env *env, bs_err *err);
+
+/* Adds name: ISO 8601 time of ms (null when ms is 0) to a JSON object. */
+void api_json_time(struct json_object *obj, const char *name, int64_t ms);
+/* A table's effective permissions document (its own, or the defaults); a new reference. */
+struct json_object *api_table_permissions(const store_table *t);
+
 /* Surfaces (one file each). */
 int api_health_register(http_router *router, api_app *app);
 int api_admin_keys_register(http_router *router, api_app *app);
+int api_admin_tables_register(http_router *router, api_app *app);
+int api_data_register(http_router *router, api_app *app);
 
 #endif

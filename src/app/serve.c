@@ -22,6 +22,7 @@
 typedef struct serve_state {
     basalt_config cfg;
     store_control *control;
+    store_docs *docs;
     keyauth *keys;
     http_router *router;
     http_metrics *metrics;
@@ -72,7 +73,9 @@ static int open_store(serve_state *s, bs_err *err)
     if (s->cfg.control) snprintf(location, sizeof location, "%s", s->cfg.control);
     else snprintf(location, sizeof location, "sqlite:%s/control.db", s->cfg.data_dir);
     s->control = store_control_open(location, err);
-    return s->control ? 0 : -1;
+    if (!s->control) return -1;
+    s->docs = store_docs_open(s->cfg.data_dir, err);
+    return s->docs ? 0 : -1;
 }
 
 static int start_http(serve_state *s, bs_err *err)
@@ -81,7 +84,7 @@ static int start_http(serve_state *s, bs_err *err)
     s->keys = keyauth_new(s->control, (int)s->cfg.key_cache_ms);
     if (!s->router || !s->keys) return bs_err_internal(err);
     find_console(s);
-    s->app = (api_app){.control = s->control, .keys = s->keys, .console = s->console, .started_ms = clock_now_ms()};
+    s->app = (api_app){.control = s->control, .docs = s->docs, .keys = s->keys, .console = s->console, .started_ms = clock_now_ms()};
     if (api_register(s->router, &s->app) < 0) return bs_err_set(err, 500, "common/internal-error", "route table full");
     s->metrics = http_metrics_new(s->router);
     if (!s->metrics) return bs_err_internal(err);
@@ -163,6 +166,7 @@ static void serve_cleanup(serve_state *s)
     http_router_free(s->router);
     http_static_free(s->console);
     keyauth_free(s->keys);
+    store_docs_free(s->docs);
     store_control_free(s->control);
     config_free(&s->cfg);
 }

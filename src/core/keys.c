@@ -4,6 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "util/clock.h"
 #include "util/crypto.h"
 
 static const char *const key_prefixes[] = {NULL, "pk_", "sk_", "bt_"};
@@ -48,6 +52,25 @@ int keys_new_id(const char *prefix, char out[KEYS_ID_MAX])
     if (crypto_random_hex(hex, 10) < 0) return -1;
     int n = snprintf(out, KEYS_ID_MAX, "%s_%s", prefix, hex);
     return n > 0 && n < KEYS_ID_MAX ? 0 : -1;
+}
+
+int keys_record_id(char out[KEYS_RECORD_ID_LEN + 1])
+{
+    static _Atomic unsigned counter;
+    static _Thread_local uint8_t rnd[5];
+    static _Thread_local int seeded;
+    if (!seeded) {
+        if (crypto_random_bytes(rnd, sizeof rnd) < 0) return -1;
+        seeded = 1;
+    }
+    unsigned n = atomic_fetch_add(&counter, 1);
+    uint8_t bytes[12];
+    uint32_t secs = (uint32_t)(clock_now_ms() / 1000);
+    bytes[0] = (uint8_t)(secs >> 24); bytes[1] = (uint8_t)(secs >> 16); bytes[2] = (uint8_t)(secs >> 8); bytes[3] = (uint8_t)secs;
+    memcpy(bytes + 4, rnd, 5);
+    bytes[9] = (uint8_t)(n >> 16); bytes[10] = (uint8_t)(n >> 8); bytes[11] = (uint8_t)n;
+    crypto_hex(bytes, sizeof bytes, out);
+    return 0;
 }
 
 const char *keys_kind_name(keys_kind kind)

@@ -32,5 +32,9 @@ void keys_hint(const char *text, char out[KEYS_HINT_LEN + 1]);
 /* A new id "<prefix>_<20 hex>" into out (KEYS_ID_MAX bytes). */
 int keys_new_id(const char *prefix, char out[KEYS_ID_MAX]);
 const char *keys_kind_name(keys_kind kind);
+/* A record id: 24 lowercase hex, time-ordered (8 hex of Unix seconds, then 16 random-and-counter hex),
+ * so that ids sort roughly by creation time. */
+#define KEYS_RECORD_ID_LEN 24
+int keys_record_id(char out[KEYS_RECORD_ID_LEN + 1]);
 
 #endif

@@ -12,7 +12,7 @@
 #include "util/err.h"
 #include "util/strbuf.h"
 
-#define HTTP_MAX_PATH 2048         /* bytes of the request target (path + query) */
+#define HTTP_MAX_PATH 32768        /* bytes of the request target (path + query: filters can be long) */
 #define HTTP_MAX_SEGMENTS 16       /* path segments */
 #define HTTP_MAX_QUERY_PARAMS 64   /* query parameters kept; more answer 400 */
 #define HTTP_MAX_PATH_PARAMS 8

@@ -121,6 +121,19 @@ int http_router_match(const http_router *router, http_method method, char *const
         m->allowed |= route->methods;
         if (!hit && (route->methods & (unsigned)method)) hit = route;
     }
+    /* A less specific route that takes this method (a catch-all such as /v1/ *rest, which authenticates
+     * first) is preferred over a 405, so that anonymous callers do not learn which routes exist. */
+    unsigned long fallback = 0;
+    for (size_t i = 0; i < router->count && !hit; i++) {
+        const http_route *route = router->routes[i];
+        if (!(route->methods & (unsigned)method) || !route->tail) continue;
+        unsigned long score = route_score(route, segs, nseg);
+        if (score > fallback) fallback = score;
+    }
+    for (size_t i = 0; i < router->count && !hit && fallback; i++)
+        if (router->routes[i]->tail && (router->routes[i]->methods & (unsigned)method) &&
+            route_score(router->routes[i], segs, nseg) == fallback)
+            hit = router->routes[i];
     /* HEAD is served by GET routes. */
     if (!hit && method == HTTP_HEAD && (m->allowed & HTTP_GET)) {
         for (size_t i = 0; i < router->count && !hit; i++)

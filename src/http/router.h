@@ -1,7 +1,8 @@
 /* router: maps (method, path) to a handler. Patterns are literal segments, ":name" parameters (one
  * segment) and a final "*name" capturing the rest of the path. When several patterns match a path the
- * most specific wins: comparing segment by segment, a literal beats a parameter beats a tail. A path that
- * matches only with other methods gives 405 and the Allow list.
+ * most specific wins: comparing segment by segment, a literal beats a parameter beats a tail. When the
+ * winning pattern does not take the method, the most specific matching "*tail" route that does take it
+ * answers instead (a catch-all that authenticates first); only without one is it 405 with the Allow list.
  * Ownership: the router copies patterns; route data pointers are borrowed for the router's lifetime. */
 #ifndef BASALT_HTTP_ROUTER_H
 #define BASALT_HTTP_ROUTER_H

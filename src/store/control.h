@@ -15,7 +15,7 @@
 #include "util/err.h"
 
 #define STORE_ID_MAX 40        /* ids such as "org_" + 20 hex, with room to spare */
-#define STORE_NAME_MAX 101     /* names: at most 100 characters (platform.md §2.1) */
+#define STORE_NAME_MAX 401     /* names: at most 100 characters (platform.md §2.1), 4 UTF-8 bytes each */
 #define STORE_SLUG_MAX 51      /* slugs: 3–50 characters */
 #define STORE_ENUM_MAX 16      /* plan, status, type, role */
 #define STORE_HASH_HEX 65      /* SHA-256 as 64 lowercase hex characters + NUL */

@@ -344,3 +344,10 @@ const char *json_get_string(struct json_object *obj, const char *key)
         return NULL;
     return json_object_get_string(v);
 }
+
+size_t json_utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}

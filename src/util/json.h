@@ -31,6 +31,9 @@ struct json_object *json_parse_strict(const char *text, size_t len, const json_l
  * onto sb. */
 int json_append(strbuf *sb, struct json_object *obj);
 
+/* Characters (code points) of a valid UTF-8 string. */
+size_t json_utf8_chars(const char *s);
+
 /* Borrowed lookups that check the type; NULL when absent or of another type. */
 const char *json_get_string(struct json_object *obj, const char *key);
 

@@ -1,9 +1,17 @@
-// harness.mjs: starts real basalt servers for the API tests and talks to them.
-// startServer() runs BASALT_BIN (default build-test/basalt, the sanitizer build) on a free port with a
-// fresh data directory, waits for /healthz, and returns a handle whose stop() sends SIGTERM and checks
-// that the process exits 0 (with AddressSanitizer, a leak or an error makes the exit code non-zero).
+// harness.mjs: starts real basalt servers for the black-box API tests and talks to them over HTTP.
+//
+// startServer() runs BASALT_BIN (default <repo>/build-test/basalt, the ASan+UBSan build) with
+// `serve --listen 127.0.0.1:0 --data DIR`, reads the port from the "listening on http://..." line,
+// waits until /healthz answers 200 and returns a handle. stop() sends SIGTERM (or the given signal),
+// waits for the exit and throws, with the server's stderr, unless the exit code is 0: with the
+// sanitizers a leak or an error report makes the exit code non-zero.
+//
+// Only Node built-ins (Node 18.19+ and 20): node:test, node:assert, fetch, child_process, fs, net, os.
+import nodeTest from 'node:test';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,80 +19,184 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..');
 export const BIN = process.env.BASALT_BIN || path.join(repoRoot, 'build-test', 'basalt');
+export const START_TIMEOUT_MS = 15000;
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export function tempDir(prefix = 'basalt-test-') {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+// The servers' environment: the caller's, without any BASALT_* setting that would change what is
+// tested (a developer's BASALT_LOG_LEVEL or BASALT_CONFIG must not leak in), plus the given additions.
+function serverEnv(extra) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BASALT_')) env[k] = v;
+  return { ...env, ...extra };
+}
 
-// Runs the binary to completion (for --help and bad flags). Returns {code, stdout, stderr}.
-export function runOnce(args, { env = {}, cwd } = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(BIN, args, { env: { ...process.env, ...env }, cwd });
+// ---- bookkeeping: every child is killed at exit; a failing test shows the servers' logs ----
+
+const live = new Set();      // handles of servers not stopped yet
+let startedInTest = [];      // handles started while the current harness test() runs
+
+process.on('exit', () => {
+  for (const s of live) { try { s.child.kill('SIGKILL'); } catch { /* gone */ } }
+});
+
+function tail(text, lines = 40) {
+  const all = text.split('\n');
+  return all.slice(Math.max(0, all.length - lines)).join('\n');
+}
+
+export function serverLogs(servers = new Set([...live, ...startedInTest])) {
+  let out = '';
+  for (const s of servers) {
+    out += `\n--- basalt on port ${s.port || '?'} (data ${s.dataDir}) stderr, last lines ---\n${tail(s.stderr())}`;
+    const so = s.stdout();
+    if (so) out += `\n--- stdout ---\n${tail(so, 10)}`;
+  }
+  return out;
+}
+
+// node:test's test(), but a failure carries the stderr of the servers that were running (or were
+// started by the test). Use it like test(name, fn) or test(name, options, fn).
+export function test(name, options, fn) {
+  if (typeof options === 'function') { fn = options; options = {}; }
+  return nodeTest(name, options, async (t) => {
+    startedInTest = [];
+    try {
+      await fn(t);
+    } catch (e) {
+      const logs = serverLogs();
+      if (logs && e && typeof e === 'object') {
+        try { e.message = `${e.message}\n${logs}`; } catch { /* read-only message */ }
+      }
+      throw e;
+    } finally {
+      startedInTest = [];
+    }
+  });
+}
+
+// Runs the binary to completion (for --help and bad flags). Returns {code, signal, stdout, stderr}.
+export function runOnce(args, { env = {}, cwd, timeoutMs = 10000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, args, { env: serverEnv(env), cwd: cwd || os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '', stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
     child.stderr.on('data', (d) => { stderr += d; });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
   });
 }
 
+// A GET on a connection of its own that is closed afterwards (Connection: close), so that polling
+// leaves no idle keep-alive connection behind (tests read the open-connections gauge).
+export function getOnce(url, { timeoutMs = 2000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const r = http.get(url, { agent: false, headers: { Connection: 'close' }, timeout: timeoutMs }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
+      res.on('error', reject);
+    });
+    r.on('timeout', () => r.destroy(new Error('timeout')));
+    r.on('error', reject);
+  });
+}
+
+const LISTENING = /listening on http:\/\/(?:\[[^\]]+\]|[^:/\s]+):(\d+)/;
+
+// Options: dataDir (default: a fresh temp dir, removed after stop unless keep), args (extra flags),
+// env (extra variables), cwd (default: the data dir, so no ./basalt.conf is picked up), keep,
+// listen (default '127.0.0.1:0'; null passes no --listen flag, e.g. to test the config file).
 export async function startServer({ dataDir, args = [], env = {}, cwd, keep = false, listen = '127.0.0.1:0' } = {}) {
   const dir = dataDir || tempDir();
   const ownDir = !dataDir;
-  const child = spawn(BIN, ['serve', '--listen', listen, '--data', dir, ...args], {
-    env: { ...process.env, ...env }, cwd: cwd || dir, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const argv = ['serve'];
+  if (listen !== null) argv.push('--listen', listen);
+  argv.push('--data', dir, ...args);
+  const child = spawn(BIN, argv, { env: serverEnv(env), cwd: cwd || dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '', stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
   child.stderr.on('data', (d) => { stderr += d; });
+  let spawnError = null;
+  child.on('error', (e) => { spawnError = e; });
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  let port = 0;
-  for (let i = 0; i < 300 && !port; i++) {
-    const m = /listening on http:\/\/[^:]+:(\d+)/.exec(stdout) || /listening on http:\/\/[^:]+:(\d+)/.exec(stderr);
-    if (m) port = Number(m[1]);
-    else if (child.exitCode !== null) break;
-    else await sleep(50);
-  }
-  if (!port) {
-    child.kill('SIGKILL');
-    throw new Error(`server did not start (exit ${child.exitCode}):\n${stderr}\n${stdout}`);
-  }
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    try { if ((await fetch(url + '/healthz')).status === 200) break; } catch { /* not yet */ }
-    await sleep(50);
-  }
-  const bootPath = path.join(dir, 'bootstrap.json');
-  const bootstrap = fs.existsSync(bootPath) ? JSON.parse(fs.readFileSync(bootPath, 'utf8')) : null;
-  let stopped = null;
-  return {
-    url, port, dataDir: dir, bootstrap, child,
+
+  const handle = {
+    url: null, port: 0, dataDir: dir, bootstrap: null, child,
     stdout: () => stdout,
     stderr: () => stderr,
-    async stop({ signal = 'SIGTERM', removeDir = !keep && ownDir } = {}) {
-      if (!stopped) {
-        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-        const timer = setTimeout(() => child.kill('SIGKILL'), 20000);
-        stopped = await exited;
-        clearTimeout(timer);
-        if (removeDir) fs.rmSync(dir, { recursive: true, force: true });
-        if (stopped.code !== 0) {
-          throw new Error(`server exited with ${stopped.code ?? stopped.signal}; stderr tail:\n${stderr.slice(-4000)}`);
-        }
-      }
-      return stopped;
-    },
+    exited,
   };
+  live.add(handle);
+  startedInTest.push(handle);
+
+  const fail = async (why) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    live.delete(handle);
+    if (ownDir && !keep) fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error(`basalt did not start (${why}; exit ${child.exitCode ?? child.signalCode}; bin ${BIN})\n` +
+      `--- stderr ---\n${tail(stderr, 60)}\n--- stdout ---\n${tail(stdout, 20)}`);
+  };
+
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let port = 0;
+  while (!port) {
+    const m = LISTENING.exec(stderr) || LISTENING.exec(stdout);
+    if (m) { port = Number(m[1]); break; }
+    if (spawnError) return fail(`cannot run: ${spawnError.message}`);
+    if (child.exitCode !== null || child.signalCode !== null) return fail('exited before listening');
+    if (Date.now() > deadline) return fail('no "listening on" line');
+    await sleep(20);
+  }
+  handle.port = port;
+  handle.url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    try { if ((await getOnce(handle.url + '/healthz')).status === 200) break; } catch { /* not yet */ }
+    if (child.exitCode !== null || child.signalCode !== null) return fail('exited before /healthz answered');
+    if (Date.now() > deadline) return fail('/healthz did not answer 200');
+    await sleep(20);
+  }
+  const bootPath = path.join(dir, 'bootstrap.json');
+  handle.bootstrap = fs.existsSync(bootPath) ? JSON.parse(fs.readFileSync(bootPath, 'utf8')) : null;
+
+  let stopped = null;
+  // stop({signal, removeDir}) → {code, signal}; throws (with stderr) unless the process exited 0.
+  handle.stop = async ({ signal = 'SIGTERM', removeDir = ownDir && !keep, timeoutMs = 20000 } = {}) => {
+    if (!stopped) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      stopped = await exited;
+      clearTimeout(timer);
+      live.delete(handle);
+      if (removeDir) fs.rmSync(dir, { recursive: true, force: true });
+      if (stopped.code !== 0) {
+        throw new Error(`basalt (port ${port}) exited with ${stopped.code ?? stopped.signal} after ${signal}, expected 0;` +
+          ` stderr tail:\n${tail(stderr, 80)}`);
+      }
+    }
+    return stopped;
+  };
+  return handle;
 }
 
-// One request. Returns {status, headers, text, json}. body: object (sent as JSON) or string/Buffer (raw).
-export async function req(server, method, p, { headers = {}, body, key, token } = {}) {
+// One request with fetch. Returns {status, headers, text, json}.
+//   body: an object/array (sent as JSON with Content-Type: application/json unless one is given)
+//         or a string/Buffer (sent as is); raw: a string/Buffer sent as is (wins over body).
+//   key: sets X-API-Key; token: sets Authorization: Bearer <token>.
+export async function req(server, method, p, { headers = {}, body, raw, key, token } = {}) {
   const h = { ...headers };
-  if (key) h['X-API-Key'] = key;
-  if (token) h.Authorization = `Bearer ${token}`;
+  if (key !== undefined) h['X-API-Key'] = key;
+  if (token !== undefined) h.Authorization = `Bearer ${token}`;
   let payload;
-  if (body !== undefined) {
+  if (raw !== undefined) payload = raw;
+  else if (body !== undefined) {
     if (typeof body === 'string' || Buffer.isBuffer(body)) payload = body;
     else {
       payload = JSON.stringify(body);
@@ -98,14 +210,60 @@ export async function req(server, method, p, { headers = {}, body, key, token } 
   return { status: res.status, headers: res.headers, text, json };
 }
 
-// Asserts the error envelope of client-api.md §1.6 with the given status and code.
+// Asserts the error envelope of client-api.md §1.6 with the given status and code (code may be an
+// array of acceptable codes).
 export function expectError(assert, res, status, code) {
-  assert.equal(res.status, status, `status ${res.status} body ${res.text}`);
-  assert.match(res.headers.get('content-type') || '', /^application\/json; charset=utf-8/);
-  assert.equal(res.json?.success, false, res.text);
-  assert.equal(res.json.statusCode, status);
-  assert.equal(res.json.error?.code, code, res.text);
-  assert.equal(typeof res.json.error.message, 'string');
-  assert.equal(typeof res.json.message, 'string');
-  assert.ok(res.json.message.length > 0);
+  assert.equal(res.status, status, `status ${res.status}, expected ${status}; body ${res.text}`);
+  assert.match(res.headers.get('content-type') || '', /^application\/json; charset=utf-8$/, `content type of ${res.text}`);
+  assert.ok(res.json && typeof res.json === 'object' && !Array.isArray(res.json), `a JSON object: ${res.text}`);
+  assert.equal(res.json.success, false, res.text);
+  assert.equal(res.json.statusCode, status, res.text);
+  assert.ok(res.json.error && typeof res.json.error === 'object', `error is an object: ${res.text}`);
+  if (Array.isArray(code)) assert.ok(code.includes(res.json.error.code), `code ${res.json.error.code} not in ${code}: ${res.text}`);
+  else assert.equal(res.json.error.code, code, res.text);
+  assert.equal(typeof res.json.error.message, 'string', res.text);
+  assert.ok(res.json.error.message.length > 0, `error.message must not be empty: ${res.text}`);
+  assert.equal(typeof res.json.message, 'string', res.text);
+  assert.ok(res.json.message.length > 0, `message must not be empty: ${res.text}`);
+}
+
+// A /v1 request whose credential was accepted: no route answers it yet (or the data API says the
+// table does not exist), so the answer is a 404 envelope, and in any case never a 401.
+export const AUTHENTICATED_404 = ['common/not-found', 'data/table-not-found'];
+export function expectAuthenticated(assert, res) {
+  assert.notEqual(res.status, 401, `credential refused: ${res.text}`);
+  expectError(assert, res, 404, AUTHENTICATED_404);
+}
+
+// A free TCP port on 127.0.0.1 (closed again; a small race with other processes is accepted).
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// Sends raw bytes on a new connection and collects everything until the server closes it (or ms).
+export function rawExchange(port, data, { ms = 3000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1');
+    const chunks = [];
+    const timer = setTimeout(() => { c.destroy(); resolve(Buffer.concat(chunks).toString('latin1')); }, ms);
+    c.on('connect', () => c.write(data));
+    c.on('data', (d) => chunks.push(d));
+    c.on('error', (e) => { clearTimeout(timer); if (chunks.length) resolve(Buffer.concat(chunks).toString('latin1')); else reject(e); });
+    c.on('close', () => { clearTimeout(timer); resolve(Buffer.concat(chunks).toString('latin1')); });
+  });
+}
+
+// Reads one sample of a Prometheus text exposition: metric{labels} value → number, or undefined.
+export function metricValue(text, name, labels = '') {
+  const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`^${esc(name)}${labels ? esc(`{${labels}}`) : ''} (\\S+)$`, 'm');
+  const m = re.exec(text);
+  return m ? Number(m[1]) : undefined;
 }

@@ -454,6 +454,307 @@ static void test_open_locations(void **state)
     assert_string_equal(err.code, "common/internal-error");
 }
 
+/* ---- management reads: projects, environments, key listing ---- */
+
+#define BOOT_TIME 1736937000000
+#define BOOT_ENV "env_00000000000000000001"
+
+static void test_project_get(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    store_project p;
+    int found = 0;
+    bs_err err = {0};
+    assert_int_equal(store_control_project_get(f->store, "prj_00000000000000000001", &p, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(p.id, "prj_00000000000000000001");
+    assert_string_equal(p.organization_id, "org_00000000000000000001");
+    assert_string_equal(p.name, "Default");
+    assert_string_equal(p.slug, "default");
+    assert_string_equal(p.status, "active");
+    assert_int_equal(p.created_at, BOOT_TIME);
+    assert_int_equal(p.updated_at, BOOT_TIME);
+    found = 1;
+    assert_int_equal(store_control_project_get(f->store, "prj_missing", &p, &found, &err), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(err.status, 0);
+}
+
+static void test_env_find(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    /* A second project with an environment of the same name, and a second environment in the first. */
+    store_bootstrap b;
+    make_bootstrap(&b);
+    snprintf(b.project.id, sizeof b.project.id, "prj_other");
+    snprintf(b.project.slug, sizeof b.project.slug, "other");
+    bs_err err = {0};
+    assert_int_equal(store_control_project_insert(f->store, &b.project, &err), 0);
+    snprintf(b.env.id, sizeof b.env.id, "env_other_dev");
+    snprintf(b.env.project_id, sizeof b.env.project_id, "prj_other");
+    assert_int_equal(store_control_env_insert(f->store, &b.env, &err), 0);
+    make_bootstrap(&b);
+    snprintf(b.env.id, sizeof b.env.id, "env_prod");
+    snprintf(b.env.name, sizeof b.env.name, "prod");
+    snprintf(b.env.type, sizeof b.env.type, "prod");
+    snprintf(b.env.status, sizeof b.env.status, "ready");
+    b.env.created_at = 1000;
+    b.env.updated_at = 2000;
+    assert_int_equal(store_control_env_insert(f->store, &b.env, &err), 0);
+
+    store_env env;
+    int found = 0;
+    assert_int_equal(store_control_env_find(f->store, "prj_00000000000000000001", "dev", &env, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(env.id, BOOT_ENV);
+    assert_string_equal(env.project_id, "prj_00000000000000000001");
+    assert_string_equal(env.name, "dev");
+    assert_string_equal(env.type, "dev");
+    assert_string_equal(env.status, "active");
+    assert_int_equal(env.created_at, BOOT_TIME);
+    assert_int_equal(env.updated_at, BOOT_TIME);
+    assert_int_equal(store_control_env_find(f->store, "prj_other", "dev", &env, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(env.id, "env_other_dev");
+    assert_string_equal(env.project_id, "prj_other");
+    assert_int_equal(store_control_env_find(f->store, "prj_00000000000000000001", "prod", &env, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(env.id, "env_prod");
+    assert_string_equal(env.type, "prod");
+    assert_string_equal(env.status, "ready");
+    assert_int_equal(env.created_at, 1000);
+    assert_int_equal(env.updated_at, 2000);
+
+    found = 1;
+    assert_int_equal(store_control_env_find(f->store, "prj_other", "prod", &env, &found, &err), 0);
+    assert_int_equal(found, 0);
+    found = 1;
+    assert_int_equal(store_control_env_find(f->store, "prj_missing", "dev", &env, &found, &err), 0);
+    assert_int_equal(found, 0);
+    found = 1;
+    assert_int_equal(store_control_env_find(f->store, "prj_00000000000000000001", "DEV", &env, &found, &err), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(err.status, 0);
+}
+
+static void test_api_key_get(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    store_api_key_row row;
+    int found = 0;
+    bs_err err = {0};
+    assert_int_equal(store_control_api_key_get(f->store, "key_00000000000000000001", &row, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(row.key.id, "key_00000000000000000001");
+    assert_string_equal(row.key.environment_id, BOOT_ENV);
+    assert_string_equal(row.key.type, "publishable");
+    assert_string_equal(row.key.name, "Default publishable key");
+    char hash[STORE_HASH_HEX];
+    fake_hash(hash, 'a');
+    assert_string_equal(row.key.hash, hash);
+    assert_string_equal(row.key.hint, "pk_1a2b");
+    assert_null(row.key.scopes_json); /* NULL column: every scope */
+    assert_string_equal(row.scopes, "");
+    assert_int_equal(row.key.expires_at, 0);
+    assert_int_equal(row.key.created_at, BOOT_TIME);
+    assert_int_equal(row.revoked_at, 0);
+
+    /* Scopes, expiry and revocation round-trip; scopes_json points into the row itself. */
+    store_api_key k = make_key("key_scoped", BOOT_ENV, 'd');
+    k.expires_at = 1893456000123;
+    k.created_at = 42;
+    k.scopes_json = "[\"data:read\",\"files:read\"]";
+    assert_int_equal(store_control_api_key_insert(f->store, &k, &err), 0);
+    assert_int_equal(store_control_api_key_revoke(f->store, "key_scoped", 5000, &found, &err), 0);
+    assert_int_equal(store_control_api_key_get(f->store, "key_scoped", &row, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(row.key.type, "secret");
+    assert_string_equal(row.key.name, "extra");
+    assert_string_equal(row.key.hint, "sk_x");
+    assert_ptr_equal(row.key.scopes_json, row.scopes);
+    assert_string_equal(row.scopes, "[\"data:read\",\"files:read\"]");
+    assert_int_equal(row.key.expires_at, 1893456000123);
+    assert_int_equal(row.key.created_at, 42);
+    assert_int_equal(row.revoked_at, 5000);
+
+    /* An empty scopes array is not NULL. */
+    store_api_key none = make_key("key_noscope", BOOT_ENV, 'e');
+    none.scopes_json = "[]";
+    assert_int_equal(store_control_api_key_insert(f->store, &none, &err), 0);
+    assert_int_equal(store_control_api_key_get(f->store, "key_noscope", &row, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_ptr_equal(row.key.scopes_json, row.scopes);
+    assert_string_equal(row.key.scopes_json, "[]");
+
+    found = 1;
+    assert_int_equal(store_control_api_key_get(f->store, "key_missing", &row, &found, &err), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(err.status, 0);
+}
+
+/* Scopes of exactly sizeof row.scopes - 1 bytes fit; one more byte is an internal error. */
+static void test_api_key_scopes_limit(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    store_api_key_row row;
+    char fits[sizeof row.scopes], wide[sizeof row.scopes + 1];
+    memset(fits, 'x', sizeof fits - 1);
+    fits[sizeof fits - 1] = '\0';
+    memset(wide, 'y', sizeof wide - 1);
+    wide[sizeof wide - 1] = '\0';
+    store_api_key k = make_key("key_fits", BOOT_ENV, 'd');
+    k.scopes_json = fits;
+    bs_err err = {0};
+    assert_int_equal(store_control_api_key_insert(f->store, &k, &err), 0);
+    int found = 0;
+    assert_int_equal(store_control_api_key_get(f->store, "key_fits", &row, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(row.key.scopes_json, fits);
+
+    k = make_key("key_wide", BOOT_ENV, 'e');
+    k.scopes_json = wide;
+    k.created_at = BOOT_TIME + 1; /* the newest key */
+    assert_int_equal(store_control_api_key_insert(f->store, &k, &err), 0);
+    found = 1;
+    assert_int_equal(store_control_api_key_get(f->store, "key_wide", &row, &found, &err), -1);
+    assert_int_equal(found, 0);
+    assert_int_equal(err.status, 500);
+    assert_string_equal(err.code, "common/internal-error");
+
+    /* The list fails as a whole, and the connection stays usable. */
+    store_api_key_row rows[8];
+    size_t count = 99;
+    bs_err_clear(&err);
+    assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, rows, 8, &count, &err), -1);
+    assert_int_equal(count, 0);
+    assert_int_equal(err.status, 500);
+    assert_string_equal(err.code, "common/internal-error");
+    bs_err_clear(&err);
+    assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, rows, 3, &count, &err), 0);
+    assert_int_equal(count, 3); /* max stops before the wide key, the newest */
+    assert_string_equal(rows[0].key.id, "key_fits");
+    assert_string_equal(rows[2].key.id, "key_00000000000000000002");
+}
+
+/* Inserts a secret key of env with a given creation time and, when scopes is not NULL, scopes. */
+static void insert_key_at(store_control *store, const char *id, const char *env_id, char hash_fill,
+                          int64_t created_at, const char *scopes)
+{
+    store_api_key k = make_key(id, env_id, hash_fill);
+    k.created_at = created_at;
+    k.scopes_json = scopes;
+    bs_err err = {0};
+    assert_int_equal(store_control_api_key_insert(store, &k, &err), 0);
+}
+
+static void test_api_key_list_order_and_max(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store); /* key_...01 and key_...02, both at BOOT_TIME */
+    insert_key_at(f->store, "key_late", BOOT_ENV, 'd', BOOT_TIME + 10, "[\"data:read\"]");
+    insert_key_at(f->store, "key_early_b", BOOT_ENV, 'e', 100, NULL);
+    insert_key_at(f->store, "key_early_a", BOOT_ENV, 'f', 100, "[\"files:write\"]");
+    bs_err err = {0};
+    int found = 0;
+    assert_int_equal(store_control_api_key_revoke(f->store, "key_00000000000000000002", 7000, &found, &err), 0);
+    /* Another environment's key is never listed. */
+    store_bootstrap b;
+    make_bootstrap(&b);
+    snprintf(b.env.id, sizeof b.env.id, "env_prod");
+    snprintf(b.env.name, sizeof b.env.name, "prod");
+    assert_int_equal(store_control_env_insert(f->store, &b.env, &err), 0);
+    insert_key_at(f->store, "key_prod", "env_prod", '1', 1, NULL);
+
+    const char *expected[] = {"key_early_a", "key_early_b", "key_00000000000000000001", "key_00000000000000000002",
+                              "key_late"};
+    store_api_key_row rows[STORE_MAX_KEYS_PER_ENV];
+    size_t count = 0;
+    assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, rows, STORE_MAX_KEYS_PER_ENV, &count, &err),
+                     0);
+    assert_int_equal(count, 5);
+    for (size_t i = 0; i < count; i++) {
+        assert_string_equal(rows[i].key.id, expected[i]);
+        assert_string_equal(rows[i].key.environment_id, BOOT_ENV);
+        /* Each row's scopes pointer is into that row, or NULL. */
+        if (rows[i].key.scopes_json) assert_ptr_equal(rows[i].key.scopes_json, rows[i].scopes);
+    }
+    assert_string_equal(rows[0].key.scopes_json, "[\"files:write\"]");
+    assert_int_equal(rows[0].key.created_at, 100);
+    assert_null(rows[1].key.scopes_json);
+    assert_string_equal(rows[2].key.type, "publishable");
+    char hash[STORE_HASH_HEX];
+    fake_hash(hash, 'a');
+    assert_string_equal(rows[2].key.hash, hash);
+    assert_string_equal(rows[2].key.hint, "pk_1a2b");
+    assert_int_equal(rows[2].revoked_at, 0);
+    assert_int_equal(rows[3].revoked_at, 7000); /* revoked keys are listed */
+    assert_string_equal(rows[4].key.scopes_json, "[\"data:read\"]");
+    assert_int_equal(rows[4].key.created_at, BOOT_TIME + 10);
+
+    /* max truncates to the oldest; rows past max are not written. */
+    store_api_key_row two[3];
+    memset(two, 0x5a, sizeof two);
+    assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, two, 2, &count, &err), 0);
+    assert_int_equal(count, 2);
+    assert_string_equal(two[0].key.id, "key_early_a");
+    assert_string_equal(two[1].key.id, "key_early_b");
+    assert_int_equal((unsigned char)two[2].key.id[0], 0x5a);
+    count = 99;
+    assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, two, 0, &count, &err), 0);
+    assert_int_equal(count, 0);
+    /* Exactly as many as there are. */
+    assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, rows, 5, &count, &err), 0);
+    assert_int_equal(count, 5);
+    assert_string_equal(rows[4].key.id, "key_late");
+
+    assert_int_equal(store_control_api_key_list(f->store, "env_prod", rows, STORE_MAX_KEYS_PER_ENV, &count, &err),
+                     0);
+    assert_int_equal(count, 1);
+    assert_string_equal(rows[0].key.id, "key_prod");
+    count = 99;
+    assert_int_equal(store_control_api_key_list(f->store, "env_missing", rows, STORE_MAX_KEYS_PER_ENV, &count, &err),
+                     0);
+    assert_int_equal(count, 0);
+    assert_int_equal(err.status, 0);
+}
+
+static size_t key_count(store_control *store, const char *env_id)
+{
+    size_t count = 99;
+    bs_err err = {0};
+    assert_int_equal(store_control_api_key_count(store, env_id, &count, &err), 0);
+    return count;
+}
+
+static void test_api_key_count(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(key_count(f->store, BOOT_ENV), 0);
+    bootstrap_default(f->store);
+    assert_int_equal(key_count(f->store, BOOT_ENV), 2);
+    insert_key_at(f->store, "key_more", BOOT_ENV, 'd', 5, NULL);
+    assert_int_equal(key_count(f->store, BOOT_ENV), 3);
+    bs_err err = {0};
+    int found = 0;
+    assert_int_equal(store_control_api_key_revoke(f->store, "key_00000000000000000001", 5000, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(key_count(f->store, BOOT_ENV), 2);
+    assert_int_equal(store_control_api_key_revoke(f->store, "key_more", 0, &found, &err), 0);
+    assert_int_equal(key_count(f->store, BOOT_ENV), 1);
+    /* Revoking again changes nothing; the list still has all three. */
+    assert_int_equal(store_control_api_key_revoke(f->store, "key_more", 9000, &found, &err), 0);
+    assert_int_equal(key_count(f->store, BOOT_ENV), 1);
+    store_api_key_row rows[4];
+    size_t count = 0;
+    assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, rows, 4, &count, &err), 0);
+    assert_int_equal(count, 3);
+    assert_int_equal(key_count(f->store, "env_missing"), 0);
+}
+
 /* ---- threads ---- */
 
 typedef struct lookup_job {
@@ -566,6 +867,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_env_delete_cascades, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deleting_env_does_not_exist, setup, teardown),
         cmocka_unit_test(test_open_locations),
+        cmocka_unit_test_setup_teardown(test_project_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_env_find, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api_key_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api_key_scopes_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api_key_list_order_and_max, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api_key_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_lookups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_while_threads_alive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_after_threads_exited, setup, teardown),

@@ -737,6 +737,16 @@ static oracle_result oracle_match(const oroute *table, int n, http_method method
         res.allowed |= table[i].methods;
         if (res.hit < 0 && (table[i].methods & (unsigned)method)) res.hit = i;
     }
+    /* no route of the best pattern takes the method: the most specific tail route that does wins */
+    int fb[HTTP_MAX_SEGMENTS] = {0}, have_fb = 0;
+    for (int i = 0; i < n && res.hit < 0; i++) {
+        if (!table[i].tail || !(table[i].methods & (unsigned)method) || !oracle_digits(&table[i], segs, nseg, d)) continue;
+        if (!have_fb || digits_cmp(d, fb) > 0) { memcpy(fb, d, sizeof fb); have_fb = 1; }
+    }
+    for (int i = 0; i < n && res.hit < 0 && have_fb; i++)
+        if (table[i].tail && (table[i].methods & (unsigned)method) && oracle_digits(&table[i], segs, nseg, d) &&
+            digits_cmp(d, fb) == 0)
+            res.hit = i;
     if (res.hit < 0 && method == HTTP_HEAD && (res.allowed & HTTP_GET)) {
         for (int i = 0; i < n && res.hit < 0; i++)
             if (oracle_digits(&table[i], segs, nseg, d) && digits_cmp(d, best) == 0 && (table[i].methods & HTTP_GET))

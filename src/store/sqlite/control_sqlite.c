@@ -57,6 +57,10 @@ typedef enum stmt_id {
     ST_COUNT
 } stmt_id;
 
+/* The columns sq_key_row_read expects, in its order. */
+#define SQ_KEY_COLUMNS                                                                                        \
+    "id, environment_id, type, name, key_hash, key_hint, scopes, expires_at, created_at, revoked_at"
+
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_PING] = "SELECT 1",
     [ST_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
@@ -97,7 +101,6 @@ static const char *const stmt_sql[ST_COUNT] = {
                        " WHERE id = ?",
     [ST_ENV_FIND] = "SELECT id, project_id, name, type, status, created_at, updated_at FROM environments"
                     " WHERE project_id = ?1 AND name = ?2",
-#define SQ_KEY_COLUMNS "id, environment_id, type, name, key_hash, key_hint, scopes, expires_at, created_at, revoked_at"
     [ST_KEY_LIST] = "SELECT " SQ_KEY_COLUMNS " FROM api_keys WHERE environment_id = ?1"
                     " ORDER BY created_at, id LIMIT ?2",
     [ST_KEY_COUNT] = "SELECT count(*) FROM api_keys WHERE environment_id = ? AND revoked_at IS NULL",
@@ -584,18 +587,22 @@ static int sq_key_row_read(sqlite3_stmt *st, void *dst)
 static int sq_get_row(void *driver, stmt_id id, const char *key1, const char *key2, sq_row_reader reader,
                       void *out, size_t size, int *found, bs_err *err)
 {
+    *found = 0;
+    memset(out, 0, size);
     sq_conn *c = sq_conn_get(driver, err);
     sqlite3_stmt *st = c ? sq_stmt(c, id, err) : NULL;
     if (!st) return -1;
-    memset(out, 0, size);
     if (key2 && sqlite3_bind_text(st, 2, key2, -1, SQLITE_STATIC) != SQLITE_OK) return sq_bind_failed(c, st, err);
     int rc = sq_fetch_by(c, st, key1, err);
-    *found = rc == 1;
     if (rc <= 0) return rc;
     int bad = reader(st, out);
     sq_stmt_done(st);
-    if (bad) *found = 0;
-    return bad ? bs_err_internal(err) : 0;
+    if (bad) {
+        memset(out, 0, size);
+        return bs_err_internal(err);
+    }
+    *found = 1;
+    return 0;
 }
 
 static int sq_org_get(void *driver, const char *id, store_org *out, int *found, bs_err *err)
@@ -624,47 +631,51 @@ static int sq_api_key_get(void *driver, const char *key_id, store_api_key_row *o
     return sq_get_row(driver, ST_KEY_GET, key_id, NULL, sq_key_row_read, out, sizeof *out, found, err);
 }
 
+/* ---- ops: key listing ---- */
 
-
-
-
-
+/* Reads up to max rows, oldest first; LIMIT keeps SQLite from producing more. A row that does not fit
+ * its buffers (scopes over 1023 bytes) fails the whole call with *count = 0. */
 static int sq_api_key_list(void *driver, const char *env_id, store_api_key_row *out, size_t max, size_t *count,
                            bs_err *err)
 {
+    *count = 0;
     sq_conn *c = sq_conn_get(driver, err);
     sqlite3_stmt *st = c ? sq_stmt(c, ST_KEY_LIST, err) : NULL;
     if (!st) return -1;
-    *count = 0;
+    sqlite3_int64 limit = max > (size_t)INT64_MAX ? -1 : (sqlite3_int64)max; /* -1: no limit */
     if (sqlite3_bind_text(st, 1, env_id, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)max) != SQLITE_OK)
+        sqlite3_bind_int64(st, 2, limit) != SQLITE_OK)
         return sq_bind_failed(c, st, err);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *count < max) {
-        memset(&out[*count], 0, sizeof out[*count]);
-        if (sq_key_row_read(st, &out[*count]) < 0) {
+    size_t n = 0;
+    int rc = SQLITE_DONE;
+    while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&out[n], 0, sizeof out[n]);
+        if (sq_key_row_read(st, &out[n]) != 0) {
             sq_stmt_done(st);
+            memset(&out[n], 0, sizeof out[n]);
             return bs_err_internal(err);
         }
-        (*count)++;
+        n++;
     }
     int ret = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_fail(c, "select", err);
     sq_stmt_done(st);
+    if (ret == 0) *count = n;
     return ret;
 }
 
 static int sq_api_key_count(void *driver, const char *env_id, size_t *count, bs_err *err)
 {
+    *count = 0;
     sq_conn *c = sq_conn_get(driver, err);
     sqlite3_stmt *st = c ? sq_stmt(c, ST_KEY_COUNT, err) : NULL;
     if (!st) return -1;
     int rc = sq_fetch_by(c, st, env_id, err);
-    if (rc < 0) return -1;
-    *count = rc == 1 ? (size_t)sqlite3_column_int64(st, 0) : 0;
-    if (rc == 1) sq_stmt_done(st);
+    if (rc <= 0) return rc; /* count(*) always yields a row; 0 here would mean none */
+    sqlite3_int64 n = sqlite3_column_int64(st, 0);
+    sq_stmt_done(st);
+    *count = n > 0 ? (size_t)n : 0;
     return 0;
 }
-
 
 /* ---- ops: revocation and deletion ---- */
 

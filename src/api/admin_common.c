@@ -1,0 +1,41 @@
+/* admin_common: pieces every /admin/v1 surface of an environment shares. */
+#include <string.h>
+
+#include "api/api.h"
+#include "util/clock.h"
+
+/* Resolves :projectId/:env and checks the caller may act on it. */
+int api_admin_env(api_ctx *ctx, http_req *req, int writes, store_env *env, bs_err *err)
+{
+    const char *pid = http_req_param(req, "projectId"), *name = http_req_param(req, "env");
+    store_project project;
+    int found = 0;
+    if (store_control_project_get(ctx->app->control, pid, &project, &found, err) < 0) return -1;
+    int allowed = found;
+    if (found && ctx->caller == API_CALLER_OPERATOR)
+        allowed = strcmp(project.organization_id, ctx->token.organization_id) == 0;
+    if (found && ctx->caller == API_CALLER_ENV_SECRET)
+        allowed = strcmp(ctx->key.project_id, pid) == 0 && strcmp(ctx->key.environment, name) == 0;
+    if (!allowed) return bs_err_set(err, 404, "org/project-not-found", "Project not found");
+    if (store_control_env_find(ctx->app->control, pid, name, env, &found, err) < 0) return -1;
+    if (!found) return bs_err_set(err, 404, "data/environment-not-found", "Environment not found");
+    if (ctx->caller == API_CALLER_OPERATOR) {
+        const char *role = ctx->token.role;
+        int may_write = strcmp(role, "owner") == 0 || strcmp(role, "admin") == 0;
+        if (strcmp(role, "billing") == 0 || (writes && !may_write))
+            return bs_err_set(err, 403, "org/permission-denied", "Your role may not change this environment");
+    }
+    return 0;
+}
+
+
+void api_json_time(struct json_object *obj, const char *name, int64_t ms)
+{
+    char iso[CLOCK_ISO_LEN];
+    if (!ms) {
+        json_object_object_add(obj, name, NULL);
+        return;
+    }
+    clock_iso8601(ms, iso);
+    json_object_object_add(obj, name, json_object_new_string(iso));
+}

@@ -1,0 +1,313 @@
+/* data: the client data API (client-api.md §2), under /v1/data/:table and the /v1/:table shorthand:
+ *   POST   create (an object, or an array for an all-or-nothing batch)   GET    list
+ *   GET    /:id   PATCH /:id   DELETE /:id                               GET    /spec
+ * Each request: table exists (404) → key scope (403) → group permission (403) → row (404) → owner (403).
+ * Stored JSON is written into answers as it is: gets and lists never parse records again. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "core/access.h"
+#include "core/keys.h"
+#include "core/query.h"
+#include "core/schema.h"
+#include "util/clock.h"
+
+/* Everything a data request resolved before its operation runs. */
+typedef struct data_req {
+    api_ctx *ctx;
+    const char *table;
+    store_table def;
+    schema *schema;               /* compiled, owned */
+    access_group group;
+    const char *user_id;          /* "" until end-user auth lands: no caller is a signed-in user yet */
+    access_verdict verdict;
+} data_req;
+
+static void data_req_release(data_req *d)
+{
+    schema_free(d->schema);
+    store_table_release(&d->def);
+}
+
+static int reserved_first_segment(const char *name)
+{
+    return strcmp(name, "auth") == 0 || strcmp(name, "users") == 0 || strcmp(name, "files") == 0 ||
+           strcmp(name, "data") == 0 || strcmp(name, "batch") == 0;
+}
+
+/* Resolves the table and decides the operation; fills err with the client's answer on refusal. */
+static int data_begin(data_req *d, api_ctx *ctx, http_req *req, access_op op, bs_err *err)
+{
+    memset(d, 0, sizeof *d);
+    d->ctx = ctx;
+    d->user_id = "";
+    d->table = http_req_param(req, "table");
+    const char *shorthand = http_req_param(req, "shorttable");
+    if (shorthand) {
+        if (reserved_first_segment(shorthand)) return bs_err_set(err, 404, "common/not-found", "No route for this path");
+        d->table = shorthand;
+    }
+    int found = 0;
+    if (!d->table || strlen(d->table) > STORE_TABLE_NAME_MAX ||
+        store_docs_table_get(ctx->app->docs, ctx->key.environment_id, d->table, &d->def, &found, err) < 0 || !found) {
+        if (!err->status) bs_err_set(err, 404, "data/table-not-found", "Table %.64s not found", d->table ? d->table : "");
+        return -1;
+    }
+    struct json_object *schema_doc = json_tokener_parse(d->def.schema_json);
+    d->schema = schema_compile(schema_doc, err);
+    json_object_put(schema_doc);
+    if (!d->schema) return bs_err_internal(err);
+    if (access_check_scope(ctx->key.scopes_json, d->table, op, err) < 0) return -1;
+    d->group = strcmp(ctx->key.key_type, "secret") == 0 ? ACCESS_ADMIN : ACCESS_GUEST;
+    struct json_object *perms = d->def.permissions_json ? json_tokener_parse(d->def.permissions_json) : NULL;
+    d->verdict = access_decide(d->table, perms, d->group, d->user_id[0] != '\0', op, err);
+    json_object_put(perms);
+    return d->verdict == ACCESS_DENY ? -1 : 0;
+}
+
+static int owner_allowed(const data_req *d, const char *created_by, bs_err *err)
+{
+    if (d->verdict != ACCESS_OWN_ROWS || (d->user_id[0] && strcmp(created_by, d->user_id) == 0)) return 0;
+    return bs_err_set(err, 403, "data/permission-denied", "Permission denied: the record belongs to another user");
+}
+
+/* ---- create ---- */
+
+/* Validates one element and fills its record; doc_out receives the JSON text (owned). */
+static int prepare_record(data_req *d, struct json_object *body, size_t index, int batch, store_record *rec,
+                          char *id, char *now, char **doc_out, bs_err *err)
+{
+    if (!json_object_is_type(body, json_type_object)) {
+        if (batch) return bs_err_set(err, 400, "data/validation-error", "[%zu] each record must be a JSON object", index);
+        return bs_err_set(err, 400, "data/validation-error", "The body must be a JSON object");
+    }
+    if (schema_apply(d->schema, body, SCHEMA_CREATE, err) < 0) {
+        if (batch) {
+            char msg[BS_ERR_MESSAGE_MAX];
+            snprintf(msg, sizeof msg, "[%zu] %.200s", index, err->message);
+            memcpy(err->message, msg, sizeof msg);
+        }
+        return -1;
+    }
+    if (keys_record_id(id) < 0) return bs_err_internal(err);
+    json_object_object_add(body, "id", json_object_new_string(id));
+    json_object_object_add(body, "createdBy", json_object_new_string(d->user_id));
+    json_object_object_add(body, "createdAt", json_object_new_string(now));
+    json_object_object_add(body, "updatedAt", json_object_new_string(now));
+    *doc_out = strdup(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    if (!*doc_out) return bs_err_internal(err);
+    *rec = (store_record){.id = id, .created_by = d->user_id, .created_at = now, .updated_at = now, .doc = *doc_out};
+    return 0;
+}
+
+static void create_records(data_req *d, http_req *req, http_res *res, bs_err *err)
+{
+    struct json_object *body = http_req_json_borrow(req);
+    int batch = body && json_object_is_type(body, json_type_array);
+    size_t n = batch ? json_object_array_length(body) : 1;
+    if (!body || n == 0 || n > STORE_MAX_BATCH) {
+        http_res_error(res, 400, "data/validation-error", batch ? "A batch holds 1 to 1000 records" : "A JSON object body is required");
+        return;
+    }
+    char now[CLOCK_ISO_LEN];
+    clock_iso8601(clock_now_ms(), now);
+    store_record *recs = calloc(n, sizeof *recs);
+    char (*ids)[KEYS_RECORD_ID_LEN + 1] = calloc(n, sizeof *ids);
+    char **docs = calloc(n, sizeof *docs);
+    int rc = recs && ids && docs ? 0 : bs_err_internal(err);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = prepare_record(d, batch ? json_object_array_get_idx(body, i) : body, i, batch, &recs[i], ids[i], now, &docs[i], err);
+    size_t failed = 0;
+    if (rc == 0) rc = store_docs_insert(d->ctx->app->docs, d->ctx->key.environment_id, d->table, recs, n, &failed, err);
+    if (rc < 0 && batch && err->status == 409) snprintf(err->message, sizeof err->message, "[%zu] A record with the same unique value already exists", failed);
+    if (rc < 0) {
+        http_res_error_from(res, err);
+    } else {
+        strbuf *out = http_res_buffer(res);
+        if (batch) strbuf_append_char(out, '[');
+        for (size_t i = 0; i < n; i++) {
+            if (i) strbuf_append_char(out, ',');
+            strbuf_append_str(out, docs[i]);
+        }
+        if (batch) strbuf_append_char(out, ']');
+        http_res_status(res, 201);
+    }
+    for (size_t i = 0; docs && i < n; i++) free(docs[i]);
+    free(docs);
+    free(ids);
+    free(recs);
+}
+
+/* ---- read, update, delete ---- */
+
+static void get_record(data_req *d, http_req *req, http_res *res, bs_err *err)
+{
+    char owner[65] = "";
+    int found = 0;
+    strbuf *out = http_res_buffer(res);
+    if (store_docs_get(d->ctx->app->docs, d->ctx->key.environment_id, d->table, http_req_param(req, "id"), out, owner,
+                       &found, err) < 0 ||
+        (!found && bs_err_set(err, 404, "data/not-found", "Record not found") < 0) || owner_allowed(d, owner, err) < 0) {
+        http_res_error_from(res, err);
+        return;
+    }
+    http_res_status(res, 200);
+}
+
+typedef struct patch_ctx {
+    data_req *d;
+    struct json_object *changes;   /* validated body, borrowed */
+    const char *now;
+} patch_ctx;
+
+static int apply_patch(const char *current, size_t len, const char *created_by, strbuf *next, void *ptr, bs_err *err)
+{
+    patch_ctx *p = ptr;
+    if (owner_allowed(p->d, created_by, err) < 0) return -1;
+    struct json_object *doc = json_tokener_parse(current);
+    if (!doc) return bs_err_internal(err);
+    json_object_object_foreach(p->changes, key, val) json_object_object_add(doc, key, json_object_get(val));
+    json_object_object_add(doc, "updatedAt", json_object_new_string(p->now));
+    int rc = json_append(next, doc);
+    json_object_put(doc);
+    return rc < 0 ? bs_err_internal(err) : 0;
+}
+
+static void patch_record(data_req *d, http_req *req, http_res *res, bs_err *err)
+{
+    struct json_object *body = http_req_json_borrow(req);
+    if (!body || !json_object_is_type(body, json_type_object)) {
+        http_res_error(res, 400, "data/validation-error", "A JSON object body is required");
+        return;
+    }
+    char now[CLOCK_ISO_LEN];
+    clock_iso8601(clock_now_ms(), now);
+    patch_ctx p = {d, body, now};
+    int found = 0;
+    if (schema_apply(d->schema, body, SCHEMA_UPDATE, err) < 0 ||
+        store_docs_update(d->ctx->app->docs, d->ctx->key.environment_id, d->table, http_req_param(req, "id"), now,
+                          apply_patch, &p, http_res_buffer(res), &found, err) < 0 ||
+        (!found && bs_err_set(err, 404, "data/not-found", "Record not found") < 0)) {
+        http_res_error_from(res, err);
+        return;
+    }
+    http_res_status(res, 200);
+}
+
+static void delete_record(data_req *d, http_req *req, http_res *res, bs_err *err)
+{
+    const char *id = http_req_param(req, "id");
+    int found = 0;
+    if (d->verdict == ACCESS_OWN_ROWS) {
+        char owner[65] = "";
+        strbuf scratch;
+        strbuf_init(&scratch, 0);
+        int rc = store_docs_get(d->ctx->app->docs, d->ctx->key.environment_id, d->table, id, &scratch, owner, &found, err);
+        strbuf_release(&scratch);
+        if (rc < 0 || (!found && bs_err_set(err, 404, "data/not-found", "Record not found") < 0) ||
+            owner_allowed(d, owner, err) < 0) {
+            http_res_error_from(res, err);
+            return;
+        }
+    }
+    if (store_docs_delete(d->ctx->app->docs, d->ctx->key.environment_id, d->table, id, &found, err) < 0 ||
+        (!found && bs_err_set(err, 404, "data/not-found", "Record not found") < 0)) {
+        http_res_error_from(res, err);
+        return;
+    }
+    http_res_body(res, 200, "application/json; charset=utf-8", "{\"success\":true}", 16);
+}
+
+/* ---- list ---- */
+
+static void append_pagination(strbuf *out, int64_t total, int64_t page, int64_t limit)
+{
+    int64_t pages = total == 0 ? 0 : (total + limit - 1) / limit;
+    const char *next = page < pages ? "true" : "false", *prev = page > 1 ? "true" : "false";
+    strbuf_appendf(out, ",\"pagination\":{\"total\":%lld,\"page\":%lld,\"limit\":%lld,\"totalPages\":%lld,"
+                        "\"hasNext\":%s,\"hasPrev\":%s,\"hasNextPage\":%s,\"hasPrevPage\":%s}}",
+                   (long long)total, (long long)page, (long long)limit, (long long)pages, next, prev, next, prev);
+}
+
+static void list_records(data_req *d, http_req *req, http_res *res, bs_err *err)
+{
+    query_params params = {
+        .page = http_req_query(req, "page"), .limit = http_req_query(req, "limit"),
+        .sort_by = http_req_query(req, "sortBy"), .sort_direction = http_req_query(req, "sortDirection"),
+        .search = http_req_query(req, "search"), .search_type = http_req_query(req, "searchType"),
+        .and_filters = http_req_query(req, "andFilters"), .or_filters = http_req_query(req, "orFilters"),
+        .select = http_req_query(req, "select")};
+    static _Thread_local query_plan plan;
+    int64_t total = 0;
+    strbuf *out = http_res_buffer(res);
+    strbuf_append_str(out, "{\"items\":");
+    const char *owner = d->verdict == ACCESS_OWN_ROWS ? d->user_id : NULL;
+    if (query_plan_parse(&plan, &params, d->schema, err) < 0 ||
+        store_docs_list(d->ctx->app->docs, d->ctx->key.environment_id, d->table, &plan, owner, out, &total, err) < 0) {
+        query_plan_release(&plan);
+        http_res_error_from(res, err);
+        return;
+    }
+    append_pagination(out, total, plan.page, plan.limit);
+    query_plan_release(&plan);
+    http_res_status(res, 200);
+}
+
+/* ---- spec ---- */
+
+static void table_spec(data_req *d, http_req *req, http_res *res, bs_err *err)
+{
+    struct json_object *out = json_object_new_object();
+    json_object_object_add(out, "tableName", json_object_new_string(d->table));
+    json_object_object_add(out, "schema", json_tokener_parse(d->def.schema_json));
+    json_object_object_add(out, "indexes", json_tokener_parse(
+        "[{\"key\":{\"id\":1},\"name\":\"_id_\",\"unique\":true},{\"key\":{\"createdAt\":-1},\"name\":\"idx_createdAt_desc\"},"
+        "{\"key\":{\"updatedAt\":-1},\"name\":\"idx_updatedAt_desc\"},{\"key\":{\"createdBy\":1},\"name\":\"idx_createdBy\"}]"));
+    json_object_object_add(out, "permissions", api_table_permissions(&d->def));
+    http_res_json(res, 200, out);
+    json_object_put(out);
+}
+
+/* ---- routing ---- */
+
+typedef void (*data_op_fn)(data_req *d, http_req *req, http_res *res, bs_err *err);
+
+static void run(api_ctx *ctx, http_req *req, http_res *res, access_op op, data_op_fn fn)
+{
+    data_req d;
+    bs_err err;
+    bs_err_clear(&err);
+    if (data_begin(&d, ctx, req, op, &err) < 0) http_res_error_from(res, &err);
+    else fn(&d, req, res, &err);
+    data_req_release(&d);
+}
+
+static void on_create(api_ctx *c, http_req *q, http_res *r) { run(c, q, r, ACCESS_CREATE, create_records); }
+static void on_list(api_ctx *c, http_req *q, http_res *r) { run(c, q, r, ACCESS_LIST, list_records); }
+static void on_get(api_ctx *c, http_req *q, http_res *r) { run(c, q, r, ACCESS_READ, get_record); }
+static void on_patch(api_ctx *c, http_req *q, http_res *r) { run(c, q, r, ACCESS_UPDATE, patch_record); }
+static void on_delete(api_ctx *c, http_req *q, http_res *r) { run(c, q, r, ACCESS_DELETE, delete_record); }
+static void on_spec(api_ctx *c, http_req *q, http_res *r) { run(c, q, r, ACCESS_READ, table_spec); }
+
+static int register_family(http_router *router, api_app *app, const char *base, const char *param)
+{
+    char col[96], one[96], spec[96];
+    snprintf(col, sizeof col, "%s/:%s", base, param);
+    snprintf(one, sizeof one, "%s/:%s/:id", base, param);
+    snprintf(spec, sizeof spec, "%s/:%s/spec", base, param);
+    http_route_opts json = {.body = HTTP_BODY_JSON};
+    if (api_route_v1(router, app, HTTP_POST, col, on_create, &json) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_GET, col, on_list, NULL) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_GET, one, on_get, NULL) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_PATCH, one, on_patch, &json) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_DELETE, one, on_delete, NULL) < 0) return -1;
+    return api_route_v1(router, app, HTTP_GET, spec, on_spec, NULL);
+}
+
+int api_data_register(http_router *router, api_app *app)
+{
+    if (register_family(router, app, "/v1/data", "table") < 0) return -1;
+    return register_family(router, app, "/v1", "shorttable");
+}

@@ -1,0 +1,99 @@
+/* docs: the environment data stores (design.md §3): each environment's tables, one SQL table per user
+ * table, each row the whole record as JSON plus the system columns used for sorting and filtering
+ * (id, created_by, created_at, updated_at). Driver-neutral: callers see only the types below; the SQLite
+ * driver is store/sqlite/docs_sqlite.c (one database file per environment for now: placement on shared
+ * and dedicated clusters comes with the platform work and changes only the driver's env → file mapping).
+ *
+ * Each environment database also holds its table catalog (name, schema, permissions, versions), so a
+ * table and its definition are created and dropped in one transaction.
+ *
+ * Ownership: store_docs_open returns a handle freed with store_docs_free. store_table values filled by
+ * this module own their strings: release them with store_table_release. List and get answers are
+ * written into caller-owned strbufs. Thread-safe: any thread may call anything at any time. */
+#ifndef BASALT_STORE_DOCS_H
+#define BASALT_STORE_DOCS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/query.h"
+#include "util/err.h"
+#include "util/strbuf.h"
+
+#define STORE_TABLE_NAME_MAX 64
+#define STORE_RECORD_ID_MAX 64
+#define STORE_MAX_TABLES 1000        /* tables per environment */
+#define STORE_MAX_BATCH 1000         /* records per insert call */
+
+typedef struct store_docs store_docs;
+
+typedef struct store_table {
+    char id[40];
+    char name[STORE_TABLE_NAME_MAX + 1];
+    char *schema_json;           /* owned; "{}" when none */
+    char *permissions_json;      /* owned; NULL when the table has no permissions document */
+    char *display_name;          /* owned, may be NULL */
+    char *description;           /* owned, may be NULL */
+    int schema_version, index_version;
+    int64_t created_at, updated_at;
+} store_table;
+
+void store_table_release(store_table *t);
+
+/* One record to write. All strings borrowed. */
+typedef struct store_record {
+    const char *id;
+    const char *created_by;
+    const char *created_at;      /* ISO 8601 with milliseconds */
+    const char *updated_at;
+    const char *doc;             /* the whole record, system fields included, as JSON text */
+} store_record;
+
+store_docs *store_docs_open(const char *data_dir, bs_err *err);
+void store_docs_free(store_docs *docs);
+
+/* ---- catalog ---- */
+/* 409 data/table-already-exists when the name is taken; creates the SQL table and default indexes. */
+int store_docs_table_create(store_docs *docs, const char *env_id, const store_table *t, bs_err *err);
+int store_docs_table_get(store_docs *docs, const char *env_id, const char *name, store_table *out, int *found,
+                         bs_err *err);
+/* All tables of an environment, by name; *out is an array of *count tables freed with store_table_list_free. */
+int store_docs_table_list(store_docs *docs, const char *env_id, store_table **out, size_t *count, bs_err *err);
+void store_table_list_free(store_table *tables, size_t count);
+/* Writes display_name, description, schema_json, permissions_json and the versions of t. */
+int store_docs_table_update(store_docs *docs, const char *env_id, const store_table *t, int *found, bs_err *err);
+int store_docs_table_drop(store_docs *docs, const char *env_id, const char *name, int *found, bs_err *err);
+int store_docs_count(store_docs *docs, const char *env_id, const char *table, int64_t *count, bs_err *err);
+/* Drops the environment's whole database (environment deletion). */
+int store_docs_env_drop(store_docs *docs, const char *env_id, bs_err *err);
+
+/* ---- records ---- */
+/* Inserts n records in one transaction: all or none. A duplicate id or a unique index violation is
+ * 409 data/duplicate-value (with *failed_index set to the element, when given). */
+int store_docs_insert(store_docs *docs, const char *env_id, const char *table, const store_record *records,
+                      size_t n, size_t *failed_index, bs_err *err);
+/* The record's JSON appended to out; *found = 0 when no such id. created_by (optional, 65 bytes) gets
+ * the owner for permission checks. */
+int store_docs_get(store_docs *docs, const char *env_id, const char *table, const char *id, strbuf *out,
+                   char *created_by, int *found, bs_err *err);
+
+/* Read-modify-write of one record inside one write transaction. `mutate` gets the current JSON and the
+ * owner and appends the new JSON to `next` (or returns -1 with err to abort: nothing is written). The
+ * new JSON is appended to out on success. */
+typedef int (*store_docs_mutate_fn)(const char *current, size_t len, const char *created_by, strbuf *next,
+                                    void *ctx, bs_err *err);
+int store_docs_update(store_docs *docs, const char *env_id, const char *table, const char *id,
+                      const char *updated_at, store_docs_mutate_fn mutate, void *ctx, strbuf *out, int *found,
+                      bs_err *err);
+/* Deletes one record; owner_only (when not NULL) makes it delete only a row created by that user, and
+ * *found reports whether a row existed at all (so callers can tell 404 from 403). */
+int store_docs_delete(store_docs *docs, const char *env_id, const char *table, const char *id, int *found,
+                      bs_err *err);
+
+/* Runs a list: appends the items as a JSON array to items ("[{...},{...}]") and sets *total to the
+ * number of rows matching the filters (before paging). created_by_filter (NULL = none) adds
+ * createdBy = value (the `self` rule). The plan's select, when set, is done by the database. */
+int store_docs_list(store_docs *docs, const char *env_id, const char *table, const query_plan *plan,
+                    const char *created_by_filter, strbuf *items, int64_t *total, bs_err *err);
+
+#endif

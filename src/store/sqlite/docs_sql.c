@@ -1,0 +1,253 @@
+#include "store/sqlite/docs_sql.h"
+
+#include <string.h>
+
+void docs_sql_table(strbuf *sql, const char *table)
+{
+    strbuf_appendf(sql, "\"d_%s\"", table);
+}
+
+void docs_sql_field(strbuf *sql, const query_field *f)
+{
+    switch (f->kind) {
+    case QUERY_FIELD_ID: strbuf_append_str(sql, "id"); return;
+    case QUERY_FIELD_CREATED_BY: strbuf_append_str(sql, "created_by"); return;
+    case QUERY_FIELD_CREATED_AT: strbuf_append_str(sql, "created_at"); return;
+    case QUERY_FIELD_UPDATED_AT: strbuf_append_str(sql, "updated_at"); return;
+    default: strbuf_appendf(sql, "json_extract(doc,'$.%s')", f->path);
+    }
+}
+
+static void json_type_expr(strbuf *sql, const query_field *f)
+{
+    strbuf_appendf(sql, "json_type(doc,'$.%s')", f->path);
+}
+
+static int bind_value(docs_binds *b, struct json_object *v)
+{
+    if (b->n >= DOCS_SQL_MAX_BINDS) return -1;
+    b->values[b->n] = v;
+    b->texts[b->n] = NULL;
+    b->n++;
+    return 0;
+}
+
+static int bind_text(docs_binds *b, const char *text)
+{
+    if (b->n >= DOCS_SQL_MAX_BINDS) return -1;
+    b->values[b->n] = NULL;
+    b->texts[b->n] = text;
+    b->n++;
+    return 0;
+}
+
+/* A type guard so that ordering compares like with like (JSON type first, then value). */
+static void type_guard(strbuf *sql, const query_field *f, struct json_object *v)
+{
+    if (f->kind != QUERY_FIELD_DOC) return;
+    enum json_type t = json_object_get_type(v);
+    json_type_expr(sql, f);
+    if (t == json_type_int || t == json_type_double) strbuf_append_str(sql, " IN ('integer','real') AND ");
+    else if (t == json_type_boolean) strbuf_append_str(sql, " IN ('true','false') AND ");
+    else strbuf_append_str(sql, " = 'text' AND ");
+}
+
+static int cond_eq(strbuf *sql, docs_binds *b, const query_cond *c, int negate)
+{
+    enum json_type t = json_object_get_type(c->value);
+    const query_field *f = &c->field;
+    if (f->kind != QUERY_FIELD_DOC) {
+        if (t == json_type_null) { strbuf_append_str(sql, negate ? "1" : "0"); return 0; }
+        strbuf_append_str(sql, negate ? "(" : "");
+        docs_sql_field(sql, f);
+        strbuf_append_str(sql, negate ? " IS NOT ?)" : " IS ?");
+        return bind_value(b, c->value);
+    }
+    if (t == json_type_null) {
+        strbuf_append_str(sql, negate ? "(" : "(");
+        json_type_expr(sql, f);
+        strbuf_append_str(sql, negate ? " IS NOT NULL AND " : " IS NULL OR ");
+        json_type_expr(sql, f);
+        strbuf_append_str(sql, negate ? " <> 'null')" : " = 'null')");
+        return 0;
+    }
+    if (t == json_type_boolean) {
+        strbuf_append_str(sql, negate ? "(" : "");
+        json_type_expr(sql, f);
+        strbuf_appendf(sql, " IS '%s'", json_object_get_boolean(c->value) ? "true" : "false");
+        strbuf_append_str(sql, negate ? " IS NOT 1)" : "");
+        return 0;
+    }
+    strbuf_append_str(sql, "(");
+    if (!negate) type_guard(sql, f, c->value);
+    docs_sql_field(sql, f);
+    if (t == json_type_object || t == json_type_array) {
+        strbuf_append_str(sql, negate ? " IS NOT json(?))" : " = json(?))");
+        return bind_text(b, json_object_to_json_string_ext(c->value, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    }
+    strbuf_append_str(sql, negate ? " IS NOT ?" : " = ?");
+    if (negate) {
+        /* $ne also matches a value of another JSON type with the same SQL value ("1" vs 1) */
+        strbuf_append_str(sql, " OR ");
+        json_type_expr(sql, f);
+        strbuf_append_str(sql, t == json_type_string ? " IS NOT 'text')" : " NOT IN ('integer','real'))");
+        return bind_value(b, c->value);
+    }
+    strbuf_append_char(sql, ')');
+    return bind_value(b, c->value);
+}
+
+static int cond_in(strbuf *sql, docs_binds *b, const query_cond *c, int negate)
+{
+    size_t n = json_object_array_length(c->value);
+    int has_null = 0;
+    strbuf_append_str(sql, "(");
+    if (negate) {
+        docs_sql_field(sql, &c->field);
+        strbuf_append_str(sql, " IS NULL OR ");
+    }
+    docs_sql_field(sql, &c->field);
+    strbuf_append_str(sql, negate ? " NOT IN (" : " IN (");
+    int first = 1;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *v = json_object_array_get_idx(c->value, i);
+        if (!v || json_object_is_type(v, json_type_null)) { has_null = 1; continue; }
+        strbuf_append_str(sql, first ? "?" : ",?");
+        first = 0;
+        if (bind_value(b, v) < 0) return -1;
+    }
+    if (first) strbuf_append_str(sql, "NULL");
+    strbuf_append_char(sql, ')');
+    if (has_null && c->field.kind == QUERY_FIELD_DOC) {
+        strbuf_append_str(sql, negate ? " AND " : " OR ");
+        json_type_expr(sql, &c->field);
+        strbuf_append_str(sql, negate ? " IS NOT NULL AND " : " IS NULL OR ");
+        json_type_expr(sql, &c->field);
+        strbuf_append_str(sql, negate ? " <> 'null'" : " = 'null'");
+    }
+    strbuf_append_char(sql, ')');
+    return 0;
+}
+
+static int cond_sql(strbuf *sql, docs_binds *b, const query_cond *c)
+{
+    static const char *const ops[] = {[QUERY_GT] = " > ?", [QUERY_GTE] = " >= ?", [QUERY_LT] = " < ?", [QUERY_LTE] = " <= ?"};
+    switch (c->op) {
+    case QUERY_EQ: return cond_eq(sql, b, c, 0);
+    case QUERY_NE: return cond_eq(sql, b, c, 1);
+    case QUERY_IN: return cond_in(sql, b, c, 0);
+    case QUERY_NIN: return cond_in(sql, b, c, 1);
+    case QUERY_EXISTS:
+        if (c->field.kind != QUERY_FIELD_DOC) {
+            strbuf_append_str(sql, json_object_get_boolean(c->value) ? "1" : "0");
+            return 0;
+        }
+        json_type_expr(sql, &c->field);
+        strbuf_append_str(sql, json_object_get_boolean(c->value) ? " IS NOT NULL" : " IS NULL");
+        return 0;
+    case QUERY_REGEX:
+        strbuf_appendf(sql, "basalt_regexp(?, %d, ", c->regex_icase);
+        docs_sql_field(sql, &c->field);
+        strbuf_append_char(sql, ')');
+        return bind_value(b, c->value);
+    default:
+        strbuf_append_char(sql, '(');
+        type_guard(sql, &c->field, c->value);
+        docs_sql_field(sql, &c->field);
+        strbuf_append_str(sql, ops[c->op]);
+        strbuf_append_char(sql, ')');
+        return bind_value(b, c->value);
+    }
+}
+
+static int group_sql(strbuf *sql, docs_binds *b, const query_plan *plan, const query_group *g)
+{
+    strbuf_append_char(sql, '(');
+    for (size_t i = 0; i < g->count; i++) {
+        if (i) strbuf_append_str(sql, " AND ");
+        if (cond_sql(sql, b, &plan->conds[g->first + i]) < 0) return -1;
+    }
+    strbuf_append_char(sql, ')');
+    return 0;
+}
+
+static void search_sql(strbuf *sql, docs_binds *b, const query_plan *plan)
+{
+    strbuf_append_char(sql, '(');
+    if (plan->has_search_field) {
+        strbuf_append_str(sql, "instr(lower(");
+        docs_sql_field(sql, &plan->search_field);
+        strbuf_append_str(sql, "), lower(?)) > 0");
+        bind_text(b, plan->search);
+    } else {
+        /* every string value of the record but the system fields */
+        strbuf_append_str(sql, "EXISTS (SELECT 1 FROM json_tree(doc) AS t WHERE t.type = 'text' "
+                               "AND NOT (t.path = '$' AND t.key IN ('id','createdBy','createdAt','updatedAt')) "
+                               "AND instr(lower(t.value), lower(?)) > 0)");
+        bind_text(b, plan->search);
+    }
+    strbuf_append_char(sql, ')');
+}
+
+int docs_sql_where(strbuf *sql, docs_binds *b, const query_plan *plan, const char *created_by_filter)
+{
+    int terms = 0;
+    const char *glue = " WHERE ";
+    if (plan && plan->and_group.count) {
+        strbuf_append_str(sql, glue);
+        if (group_sql(sql, b, plan, &plan->and_group) < 0) return -1;
+        glue = " AND ";
+        terms++;
+    }
+    if (plan && plan->nor) {
+        strbuf_append_str(sql, glue);
+        strbuf_append_char(sql, '(');
+        for (size_t i = 0; i < plan->nor; i++) {
+            if (i) strbuf_append_str(sql, " OR ");
+            if (group_sql(sql, b, plan, &plan->or_groups[i]) < 0) return -1;
+        }
+        strbuf_append_char(sql, ')');
+        glue = " AND ";
+        terms++;
+    }
+    if (plan && plan->search[0]) {
+        strbuf_append_str(sql, glue);
+        search_sql(sql, b, plan);
+        glue = " AND ";
+    }
+    if (created_by_filter) {
+        strbuf_append_str(sql, glue);
+        strbuf_append_str(sql, "created_by = ?");
+        if (bind_text(b, created_by_filter) < 0) return -1;
+    }
+    (void)terms;
+    return sql->overflow ? -1 : 0;
+}
+
+void docs_sql_order(strbuf *sql, const query_plan *plan)
+{
+    const char *dir = plan->sort_desc ? "DESC" : "ASC";
+    strbuf_append_str(sql, " ORDER BY ");
+    docs_sql_field(sql, &plan->sort);
+    strbuf_appendf(sql, " %s", dir);
+    if (plan->sort.kind != QUERY_FIELD_ID) strbuf_appendf(sql, ", id %s", dir);
+}
+
+void docs_sql_projection(strbuf *sql, const query_plan *plan)
+{
+    if (!plan || plan->nselect == 0) {
+        strbuf_append_str(sql, "doc");
+        return;
+    }
+    strbuf_append_str(sql, "json_object('id',id,'createdBy',created_by,'createdAt',created_at,'updatedAt',updated_at");
+    for (size_t i = 0; i < plan->nselect; i++) {
+        const char *path = plan->select[i].path;
+        size_t top = strcspn(path, ".");
+        int dup = 0;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = strncmp(plan->select[j].path, path, top) == 0 && strcspn(plan->select[j].path, ".") == top;
+        if (dup) continue;
+        strbuf_appendf(sql, ",'%.*s',doc->'$.%.*s'", (int)top, path, (int)top, path);
+    }
+    strbuf_append_char(sql, ')');
+}

@@ -1,0 +1,711 @@
+/* docs_sqlite: the SQLite driver of store/docs.h. One database file per environment under
+ * DATA/envs/<env_id>.db, opened on first use. Each environment keeps a small pool of connections
+ * (borrowed for one call, returned after), each with a cache of prepared statements keyed by SQL text,
+ * so the same list shape is prepared once per connection. */
+#include "store/docs.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/sqlite/docs_sql.h"
+#include "util/log.h"
+#include "util/regex.h"
+
+#define DOCS_POOL_MAX 16
+#define DOCS_STMT_CACHE 64
+#define DOCS_MAX_ENVS 4096
+#define DOCS_BUSY_TIMEOUT_MS 5000
+
+typedef struct dconn {
+    sqlite3 *db;
+    struct { char *sql; sqlite3_stmt *st; } cache[DOCS_STMT_CACHE];
+    int ncache, evict;
+} dconn;
+
+typedef struct denv {
+    char id[64];
+    char path[PATH_MAX];
+    dconn *idle[DOCS_POOL_MAX];
+    int nidle;
+} denv;
+
+struct store_docs {
+    char *dir;
+    pthread_mutex_t lock;
+    denv *envs[DOCS_MAX_ENVS];
+    int nenvs;
+};
+
+static const char *const catalog_sql =
+    "CREATE TABLE IF NOT EXISTS _basalt_tables ("
+    " name TEXT PRIMARY KEY NOT NULL, id TEXT NOT NULL, schema TEXT NOT NULL DEFAULT '{}', permissions TEXT,"
+    " display_name TEXT, description TEXT, schema_version INTEGER NOT NULL DEFAULT 1,"
+    " index_version INTEGER NOT NULL DEFAULT 1, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)";
+
+/* ---- regex function: basalt_regexp(pattern, icase, value) ---- */
+
+static void regexp_free_aux(void *p) { regex_free(p); }
+
+static void sql_regexp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    if (sqlite3_value_type(argv[2]) != SQLITE_TEXT) { sqlite3_result_int(ctx, 0); return; }
+    regex *re = sqlite3_get_auxdata(ctx, 0);
+    if (!re) {
+        const char *pat = (const char *)sqlite3_value_text(argv[0]);
+        bs_err err;
+        re = pat ? regex_compile(pat, (size_t)sqlite3_value_bytes(argv[0]), sqlite3_value_int(argv[1]), "$regex", &err) : NULL;
+        if (!re) { sqlite3_result_error(ctx, "bad regex", -1); return; }
+        sqlite3_set_auxdata(ctx, 0, re, regexp_free_aux);
+        re = sqlite3_get_auxdata(ctx, 0);
+        if (!re) { sqlite3_result_error_nomem(ctx); return; }
+    }
+    int rc = regex_match(re, (const char *)sqlite3_value_text(argv[2]), (size_t)sqlite3_value_bytes(argv[2]));
+    sqlite3_result_int(ctx, rc == 1);
+}
+
+/* ---- connections ---- */
+
+static int docs_fail(sqlite3 *db, const char *what, bs_err *err)
+{
+    int code = db ? sqlite3_extended_errcode(db) : SQLITE_ERROR;
+    if (code == SQLITE_CONSTRAINT_PRIMARYKEY || code == SQLITE_CONSTRAINT_UNIQUE)
+        return bs_err_set(err, 409, "data/duplicate-value", "A record with the same unique value already exists");
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+        return bs_err_set(err, 503, "common/unavailable", "The database is busy; retry");
+    log_error("docs store: %s: %s", what, db ? sqlite3_errmsg(db) : "no connection");
+    return bs_err_internal(err);
+}
+
+static void dconn_close(dconn *c)
+{
+    if (!c) return;
+    for (int i = 0; i < c->ncache; i++) {
+        sqlite3_finalize(c->cache[i].st);
+        free(c->cache[i].sql);
+    }
+    sqlite3_close_v2(c->db);
+    free(c);
+}
+
+static dconn *dconn_open(const char *path, bs_err *err)
+{
+    dconn *c = calloc(1, sizeof *c);
+    if (!c) { bs_err_internal(err); return NULL; }
+    int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(c->db, DOCS_BUSY_TIMEOUT_MS);
+        rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=268435456;",
+                          NULL, NULL, NULL);
+    }
+    if (rc == SQLITE_OK) rc = sqlite3_exec(c->db, catalog_sql, NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function_v2(c->db, "basalt_regexp", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                        sql_regexp, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        docs_fail(c->db, "open", err);
+        dconn_close(c);
+        return NULL;
+    }
+    return c;
+}
+
+static sqlite3_stmt *dconn_stmt(dconn *c, const char *sql, bs_err *err)
+{
+    for (int i = 0; i < c->ncache; i++)
+        if (strcmp(c->cache[i].sql, sql) == 0) return c->cache[i].st;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        docs_fail(c->db, "prepare", err);
+        return NULL;
+    }
+    int slot = c->ncache < DOCS_STMT_CACHE ? c->ncache++ : c->evict++ % DOCS_STMT_CACHE;
+    if (c->cache[slot].st) {
+        sqlite3_finalize(c->cache[slot].st);
+        free(c->cache[slot].sql);
+    }
+    c->cache[slot].sql = strdup(sql);
+    c->cache[slot].st = st;
+    if (!c->cache[slot].sql) {
+        sqlite3_finalize(st);
+        c->cache[slot].st = NULL;
+        c->ncache = slot; /* drop the slot */
+        bs_err_internal(err);
+        return NULL;
+    }
+    return st;
+}
+
+static void stmt_done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+static int env_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n >= 64) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= '0' && id[i] <= '9') || id[i] == '_'))
+            return 0;
+    return 1;
+}
+
+static denv *env_find_locked(store_docs *d, const char *env_id)
+{
+    for (int i = 0; i < d->nenvs; i++)
+        if (strcmp(d->envs[i]->id, env_id) == 0) return d->envs[i];
+    if (d->nenvs == DOCS_MAX_ENVS) return NULL;
+    denv *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    snprintf(e->id, sizeof e->id, "%s", env_id);
+    snprintf(e->path, sizeof e->path, "%s/envs/%s.db", d->dir, env_id);
+    d->envs[d->nenvs++] = e;
+    return e;
+}
+
+/* Borrows a connection to the environment's database (opening it, and the file, when needed). */
+static dconn *conn_borrow(store_docs *d, const char *env_id, denv **env_out, bs_err *err)
+{
+    if (!env_id_ok(env_id)) {
+        bs_err_set(err, 404, "data/environment-not-found", "Environment not found");
+        return NULL;
+    }
+    pthread_mutex_lock(&d->lock);
+    denv *e = env_find_locked(d, env_id);
+    dconn *c = e && e->nidle ? e->idle[--e->nidle] : NULL;
+    pthread_mutex_unlock(&d->lock);
+    if (!e) { bs_err_internal(err); return NULL; }
+    *env_out = e;
+    return c ? c : dconn_open(e->path, err);
+}
+
+static void conn_return(store_docs *d, denv *e, dconn *c)
+{
+    if (!c) return;
+    if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    pthread_mutex_lock(&d->lock);
+    if (e->nidle < DOCS_POOL_MAX) {
+        e->idle[e->nidle++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&d->lock);
+    dconn_close(c);
+}
+
+store_docs *store_docs_open(const char *data_dir, bs_err *err)
+{
+    store_docs *d = calloc(1, sizeof *d);
+    char envs[PATH_MAX];
+    snprintf(envs, sizeof envs, "%s/envs", data_dir);
+    if (!d || !(d->dir = strdup(data_dir)) || (mkdir(envs, 0700) < 0 && errno != EEXIST)) {
+        if (d) free(d->dir);
+        free(d);
+        bs_err_set(err, 500, "common/internal-error", "cannot create %s", envs);
+        return NULL;
+    }
+    pthread_mutex_init(&d->lock, NULL);
+    return d;
+}
+
+void store_docs_free(store_docs *d)
+{
+    if (!d) return;
+    for (int i = 0; i < d->nenvs; i++) {
+        for (int j = 0; j < d->envs[i]->nidle; j++) dconn_close(d->envs[i]->idle[j]);
+        free(d->envs[i]);
+    }
+    pthread_mutex_destroy(&d->lock);
+    free(d->dir);
+    free(d);
+}
+
+/* ---- catalog ---- */
+
+void store_table_release(store_table *t)
+{
+    if (!t) return;
+    free(t->schema_json);
+    free(t->permissions_json);
+    free(t->display_name);
+    free(t->description);
+    t->schema_json = t->permissions_json = t->display_name = t->description = NULL;
+}
+
+void store_table_list_free(store_table *tables, size_t count)
+{
+    for (size_t i = 0; i < count; i++) store_table_release(&tables[i]);
+    free(tables);
+}
+
+static char *column_dup(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+#define TABLE_COLUMNS "name, id, schema, permissions, display_name, description, schema_version, index_version, created_at, updated_at"
+
+static int table_read(sqlite3_stmt *st, store_table *t)
+{
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", (const char *)sqlite3_column_text(st, 0));
+    snprintf(t->id, sizeof t->id, "%s", (const char *)sqlite3_column_text(st, 1));
+    t->schema_json = column_dup(st, 2);
+    t->permissions_json = column_dup(st, 3);
+    t->display_name = column_dup(st, 4);
+    t->description = column_dup(st, 5);
+    t->schema_version = sqlite3_column_int(st, 6);
+    t->index_version = sqlite3_column_int(st, 7);
+    t->created_at = sqlite3_column_int64(st, 8);
+    t->updated_at = sqlite3_column_int64(st, 9);
+    return t->schema_json ? 0 : -1;
+}
+
+static int exec_sql(dconn *c, const char *sql, bs_err *err)
+{
+    return sqlite3_exec(c->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : docs_fail(c->db, "exec", err);
+}
+
+static void bind_opt_text(sqlite3_stmt *st, int idx, const char *text)
+{
+    if (text) sqlite3_bind_text(st, idx, text, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(st, idx);
+}
+
+static int create_sql_table(dconn *c, const char *name, bs_err *err)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE \"d_%s\" (id TEXT PRIMARY KEY NOT NULL, created_by TEXT NOT NULL DEFAULT '',"
+             " created_at TEXT NOT NULL, updated_at TEXT NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID;"
+             "CREATE INDEX \"d_%s__createdAt\" ON \"d_%s\"(created_at DESC, id DESC);"
+             "CREATE INDEX \"d_%s__updatedAt\" ON \"d_%s\"(updated_at DESC, id DESC);"
+             "CREATE INDEX \"d_%s__createdBy\" ON \"d_%s\"(created_by, created_at DESC);",
+             name, name, name, name, name, name, name);
+    return exec_sql(c, sql, err);
+}
+
+int store_docs_table_create(store_docs *d, const char *env_id, const store_table *t, bs_err *err)
+{
+    denv *e;
+    dconn *c = conn_borrow(d, env_id, &e, err);
+    if (!c) return -1;
+    int rc = exec_sql(c, "BEGIN IMMEDIATE", err);
+    sqlite3_stmt *st = rc == 0 ? dconn_stmt(c, "INSERT INTO _basalt_tables (" TABLE_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?)", err) : NULL;
+    if (st) {
+        sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, t->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, t->schema_json ? t->schema_json : "{}", -1, SQLITE_STATIC);
+        bind_opt_text(st, 4, t->permissions_json);
+        bind_opt_text(st, 5, t->display_name);
+        bind_opt_text(st, 6, t->description);
+        sqlite3_bind_int(st, 7, t->schema_version ? t->schema_version : 1);
+        sqlite3_bind_int(st, 8, t->index_version ? t->index_version : 1);
+        sqlite3_bind_int64(st, 9, t->created_at);
+        sqlite3_bind_int64(st, 10, t->updated_at);
+        int step = sqlite3_step(st);
+        if (step != SQLITE_DONE)
+            rc = sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_PRIMARYKEY
+                     ? bs_err_set(err, 409, "data/table-already-exists", "Table %s already exists", t->name)
+                     : docs_fail(c->db, "insert table", err);
+        stmt_done(st);
+    } else {
+        rc = -1;
+    }
+    if (rc == 0) rc = create_sql_table(c, t->name, err);
+    if (rc == 0) rc = exec_sql(c, "COMMIT", err);
+    conn_return(d, e, c); /* rolls back when the transaction is still open */
+    return rc;
+}
+
+int store_docs_table_get(store_docs *d, const char *env_id, const char *name, store_table *out, int *found,
+                         bs_err *err)
+{
+    denv *e;
+    *found = 0;
+    memset(out, 0, sizeof *out);
+    dconn *c = conn_borrow(d, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = dconn_stmt(c, "SELECT " TABLE_COLUMNS " FROM _basalt_tables WHERE name = ?", err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            *found = 1;
+            if (table_read(st, out) < 0) rc = bs_err_internal(err);
+        } else if (step != SQLITE_DONE) {
+            rc = docs_fail(c->db, "select table", err);
+        }
+        stmt_done(st);
+    }
+    conn_return(d, e, c);
+    return rc;
+}
+
+int store_docs_table_list(store_docs *d, const char *env_id, store_table **out, size_t *count, bs_err *err)
+{
+    denv *e;
+    *out = NULL;
+    *count = 0;
+    dconn *c = conn_borrow(d, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = dconn_stmt(c, "SELECT " TABLE_COLUMNS " FROM _basalt_tables ORDER BY name LIMIT 1000", err);
+    int rc = st ? 0 : -1;
+    store_table *tables = st ? calloc(STORE_MAX_TABLES, sizeof *tables) : NULL;
+    if (st && !tables) rc = bs_err_internal(err);
+    int step;
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW && *count < STORE_MAX_TABLES)
+        if (table_read(st, &tables[(*count)++]) < 0) rc = bs_err_internal(err);
+    if (st) stmt_done(st);
+    conn_return(d, e, c);
+    if (rc < 0) { store_table_list_free(tables, *count); *count = 0; return -1; }
+    *out = tables;
+    return 0;
+}
+
+int store_docs_table_update(store_docs *d, const char *env_id, const store_table *t, int *found, bs_err *err)
+{
+    denv *e;
+    *found = 0;
+    dconn *c = conn_borrow(d, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = dconn_stmt(c, "UPDATE _basalt_tables SET schema = ?, permissions = ?, display_name = ?,"
+                                     " description = ?, schema_version = ?, index_version = ?, updated_at = ? WHERE name = ?", err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, t->schema_json ? t->schema_json : "{}", -1, SQLITE_STATIC);
+        bind_opt_text(st, 2, t->permissions_json);
+        bind_opt_text(st, 3, t->display_name);
+        bind_opt_text(st, 4, t->description);
+        sqlite3_bind_int(st, 5, t->schema_version);
+        sqlite3_bind_int(st, 6, t->index_version);
+        sqlite3_bind_int64(st, 7, t->updated_at);
+        sqlite3_bind_text(st, 8, t->name, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) rc = docs_fail(c->db, "update table", err);
+        else *found = sqlite3_changes(c->db) > 0;
+        stmt_done(st);
+    }
+    conn_return(d, e, c);
+    return rc;
+}
+
+int store_docs_table_drop(store_docs *d, const char *env_id, const char *name, int *found, bs_err *err)
+{
+    denv *e;
+    *found = 0;
+    dconn *c = conn_borrow(d, env_id, &e, err);
+    if (!c) return -1;
+    int rc = exec_sql(c, "BEGIN IMMEDIATE", err);
+    sqlite3_stmt *st = rc == 0 ? dconn_stmt(c, "DELETE FROM _basalt_tables WHERE name = ?", err) : NULL;
+    if (st) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) rc = docs_fail(c->db, "drop table", err);
+        else *found = sqlite3_changes(c->db) > 0;
+        stmt_done(st);
+    } else {
+        rc = -1;
+    }
+    if (rc == 0 && *found) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "DROP TABLE \"d_%s\"", name);
+        for (int i = 0; i < c->ncache; i++) { /* statements on the dropped table must not linger */
+            sqlite3_finalize(c->cache[i].st);
+            free(c->cache[i].sql);
+            c->cache[i].st = NULL;
+            c->cache[i].sql = NULL;
+        }
+        c->ncache = 0;
+        c->evict = 0;
+        rc = exec_sql(c, sql, err);
+    }
+    if (rc == 0) rc = exec_sql(c, "COMMIT", err);
+    conn_return(d, e, c);
+    return rc;
+}
+
+int store_docs_env_drop(store_docs *d, const char *env_id, bs_err *err)
+{
+    if (!env_id_ok(env_id)) return 0;
+    pthread_mutex_lock(&d->lock);
+    denv *e = env_find_locked(d, env_id);
+    if (e) {
+        for (int j = 0; j < e->nidle; j++) dconn_close(e->idle[j]);
+        e->nidle = 0;
+        char path[PATH_MAX + 8];
+        unlink(e->path);
+        snprintf(path, sizeof path, "%s-wal", e->path);
+        unlink(path);
+        snprintf(path, sizeof path, "%s-shm", e->path);
+        unlink(path);
+    }
+    pthread_mutex_unlock(&d->lock);
+    return 0;
+}
+
+/* ---- records ---- */
+
+static int table_name_ok(const char *t)
+{
+    size_t n = strlen(t);
+    if (n == 0 || n > STORE_TABLE_NAME_MAX) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = t[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* SQL text "<before>"d_<table>"<after>": the name was checked by table_name_ok. */
+static int table_sql(char *out, size_t size, const char *before, const char *table, const char *after, bs_err *err)
+{
+    if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
+    int n = snprintf(out, size, "%s\"d_%s\"%s", before, table, after);
+    return n > 0 && (size_t)n < size ? 0 : bs_err_internal(err);
+}
+
+static int insert_one(dconn *c, sqlite3_stmt *st, const store_record *r, bs_err *err)
+{
+    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->created_by ? r->created_by : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, r->created_at, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, r->updated_at, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, r->doc, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, "insert", err);
+    stmt_done(st);
+    return rc;
+}
+
+int store_docs_insert(store_docs *d, const char *env_id, const char *table, const store_record *records,
+                      size_t n, size_t *failed_index, bs_err *err)
+{
+    char sql[256];
+    if (n == 0 || n > STORE_MAX_BATCH) return bs_err_set(err, 400, "data/validation-error", "Between 1 and %d records per call", STORE_MAX_BATCH);
+    if (table_sql(sql, sizeof sql, "INSERT INTO ", table, " (id, created_by, created_at, updated_at, doc) VALUES (?,?,?,?,?)", err) < 0)
+        return -1;
+    denv *e;
+    dconn *c = conn_borrow(d, env_id, &e, err);
+    if (!c) return -1;
+    int rc = n > 1 ? exec_sql(c, "BEGIN IMMEDIATE", err) : 0;
+    sqlite3_stmt *st = rc == 0 ? dconn_stmt(c, sql, err) : NULL;
+    if (!st) rc = -1;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = insert_one(c, st, &records[i], err);
+        if (rc < 0 && failed_index) *failed_index = i;
+    }
+    if (rc == 0 && n > 1) rc = exec_sql(c, "COMMIT", err);
+    conn_return(d, e, c);
+    return rc;
+}
+
+int store_docs_get(store_docs *d, const char *env_id, const char *table, const char *id, strbuf *out,
+                   char *created_by, int *found, bs_err *err)
+{
+    char sql[256];
+    *found = 0;
+    if (table_sql(sql, sizeof sql, "SELECT doc, created_by FROM ", table, " WHERE id = ?", err) < 0) return -1;
+    denv *e;
+    dconn *c = conn_borrow(d, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = dconn_stmt(c, sql, err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            *found = 1;
+            strbuf_append(out, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+            if (created_by) snprintf(created_by, 65, "%s", (const char *)sqlite3_column_text(st, 1));
+        } else if (step != SQLITE_DONE) {
+            rc = docs_fail(c->db, "get", err);
+        }
+        stmt_done(st);
+    }
+    conn_return(d, e, c);
+    return rc;
+}
+
+static int update_locked(dconn *c, const char *table, const char *id, const char *updated_at,
+                         store_docs_mutate_fn mutate, void *ctx, strbuf *out, int *found, bs_err *err)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT doc, created_by FROM \"d_%s\" WHERE id = ?", table);
+    sqlite3_stmt *st = dconn_stmt(c, sql, err);
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st), rc = 0;
+    strbuf next;
+    strbuf_init(&next, 0);
+    if (step == SQLITE_ROW) {
+        *found = 1;
+        char owner[65];
+        snprintf(owner, sizeof owner, "%s", (const char *)sqlite3_column_text(st, 1));
+        rc = mutate((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), owner, &next, ctx, err);
+    } else if (step != SQLITE_DONE) {
+        rc = docs_fail(c->db, "get for update", err);
+    }
+    stmt_done(st);
+    if (rc == 0 && *found) {
+        snprintf(sql, sizeof sql, "UPDATE \"d_%s\" SET doc = ?, updated_at = ? WHERE id = ?", table);
+        st = dconn_stmt(c, sql, err);
+        if (!st) rc = -1;
+        if (st) {
+            sqlite3_bind_text(st, 1, next.data, (int)next.len, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, updated_at, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+            rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, "update", err);
+            stmt_done(st);
+        }
+        if (rc == 0) strbuf_append(out, next.data, next.len);
+    }
+    strbuf_release(&next);
+    return rc;
+}
+
+int store_docs_update(store_docs *d, const char *env_id, const char *table, const char *id,
+                      const char *updated_at, store_docs_mutate_fn mutate, void *ctx, strbuf *out, int *found,
+                      bs_err *err)
+{
+    *found = 0;
+    if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
+    denv *e;
+    dconn *c = conn_borrow(d, env_id, &e, err);
+    if (!c) return -1;
+    int rc = exec_sql(c, "BEGIN IMMEDIATE", err);
+    if (rc == 0) rc = update_locked(c, table, id, updated_at, mutate, ctx, out, found, err);
+    if (rc == 0) rc = exec_sql(c, "COMMIT", err);
+    conn_return(d, e, c);
+    return rc;
+}
+
+int store_docs_delete(store_docs *d, const char *env_id, const char *table, const char *id, int *found, bs_err *err)
+{
+    char sql[256];
+    *found = 0;
+    if (table_sql(sql, sizeof sql, "DELETE FROM ", table, " WHERE id = ?", err) < 0) return -1;
+    denv *e;
+    dconn *c = conn_borrow(d, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = dconn_stmt(c, sql, err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) rc = docs_fail(c->db, "delete", err);
+        else *found = sqlite3_changes(c->db) > 0;
+        stmt_done(st);
+    }
+    conn_return(d, e, c);
+    return rc;
+}
+
+int store_docs_count(store_docs *d, const char *env_id, const char *table, int64_t *count, bs_err *err)
+{
+    char sql[256];
+    *count = 0;
+    if (table_sql(sql, sizeof sql, "SELECT count(*) FROM ", table, "", err) < 0) return -1;
+    denv *e;
+    dconn *c = conn_borrow(d, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = dconn_stmt(c, sql, err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        if (sqlite3_step(st) == SQLITE_ROW) *count = sqlite3_column_int64(st, 0);
+        else rc = docs_fail(c->db, "count", err);
+        stmt_done(st);
+    }
+    conn_return(d, e, c);
+    return rc;
+}
+
+/* ---- lists ---- */
+
+static int bind_all(sqlite3_stmt *st, const docs_binds *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        struct json_object *v = b->values[i];
+        int idx = i + 1;
+        if (!v) { sqlite3_bind_text(st, idx, b->texts[i], -1, SQLITE_STATIC); continue; }
+        switch (json_object_get_type(v)) {
+        case json_type_int: sqlite3_bind_int64(st, idx, json_object_get_int64(v)); break;
+        case json_type_double: sqlite3_bind_double(st, idx, json_object_get_double(v)); break;
+        case json_type_boolean: sqlite3_bind_int(st, idx, json_object_get_boolean(v)); break;
+        case json_type_string: sqlite3_bind_text(st, idx, json_object_get_string(v), json_object_get_string_len(v), SQLITE_STATIC); break;
+        default: sqlite3_bind_null(st, idx);
+        }
+    }
+    return 0;
+}
+
+static int run_count(dconn *c, const char *sql, const docs_binds *b, int64_t *total, bs_err *err)
+{
+    sqlite3_stmt *st = dconn_stmt(c, sql, err);
+    if (!st) return -1;
+    bind_all(st, b);
+    int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : docs_fail(c->db, "count", err);
+    if (rc == 0) *total = sqlite3_column_int64(st, 0);
+    stmt_done(st);
+    return rc;
+}
+
+static int run_page(dconn *c, const char *sql, const docs_binds *b, int64_t limit, int64_t offset, strbuf *items,
+                    bs_err *err)
+{
+    sqlite3_stmt *st = dconn_stmt(c, sql, err);
+    if (!st) return -1;
+    bind_all(st, b);
+    sqlite3_bind_int64(st, b->n + 1, limit);
+    sqlite3_bind_int64(st, b->n + 2, offset);
+    strbuf_append_char(items, '[');
+    int step, n = 0;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n++) strbuf_append_char(items, ',');
+        strbuf_append(items, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    }
+    strbuf_append_char(items, ']');
+    int rc = step == SQLITE_DONE ? 0 : docs_fail(c->db, "list", err);
+    stmt_done(st);
+    return rc;
+}
+
+int store_docs_list(store_docs *d, const char *env_id, const char *table, const query_plan *plan,
+                    const char *created_by_filter, strbuf *items, int64_t *total, bs_err *err)
+{
+    if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
+    static _Thread_local docs_binds binds;
+    binds.n = 0;
+    strbuf where, count_sql, page_sql;
+    strbuf_init(&where, 256 * 1024);
+    strbuf_init(&count_sql, 0);
+    strbuf_init(&page_sql, 0);
+    int rc = docs_sql_where(&where, &binds, plan, created_by_filter);
+    if (rc < 0) rc = bs_err_set(err, 400, "data/validation-error", "The filters are too large");
+    strbuf_append_str(&count_sql, "SELECT count(*) FROM ");
+    docs_sql_table(&count_sql, table);
+    strbuf_append(&count_sql, where.data ? where.data : "", where.len);
+    strbuf_append_str(&page_sql, "SELECT ");
+    docs_sql_projection(&page_sql, plan);
+    strbuf_append_str(&page_sql, " FROM ");
+    docs_sql_table(&page_sql, table);
+    strbuf_append(&page_sql, where.data ? where.data : "", where.len);
+    docs_sql_order(&page_sql, plan);
+    strbuf_append_str(&page_sql, " LIMIT ? OFFSET ?");
+    denv *e = NULL;
+    dconn *c = rc == 0 ? conn_borrow(d, env_id, &e, err) : NULL;
+    if (rc == 0 && !c) rc = -1;
+    if (rc == 0) rc = run_count(c, count_sql.data, &binds, total, err);
+    if (rc == 0) rc = run_page(c, page_sql.data, &binds, plan->limit, (plan->page - 1) * plan->limit, items, err);
+    if (c) conn_return(d, e, c);
+    strbuf_release(&where);
+    strbuf_release(&count_sql);
+    strbuf_release(&page_sql);
+    return rc;
+}

@@ -1,0 +1,220 @@
+// The data API (client-api.md §2, §5 boolean mode, §6.1): tables created through the management API,
+// records through /v1/data/:table and the /v1/:table shorthand.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, req, expectError } from './harness.mjs';
+
+let srv, b, admin, tables;
+before(async () => {
+  srv = await startServer();
+  b = srv.bootstrap;
+  admin = { token: b.operatorToken };
+  tables = `/admin/v1/projects/${b.projectId}/environments/dev/tables`;
+  const posts = await req(srv, 'POST', tables, { ...admin, body: {
+    tableName: 'posts',
+    schema: { bsonType: 'object', required: ['title'], properties: {
+      title: { bsonType: 'string', minLength: 1, maxLength: 200 },
+      views: { bsonType: 'int', minimum: 0 },
+      status: { bsonType: 'string', enum: ['draft', 'published', 'archived'] },
+      published: { bsonType: 'bool' },
+      date: { bsonType: 'string' },
+      when: { bsonType: 'date' },
+      tags: { bsonType: 'array', items: { bsonType: 'string' } } } },
+    permissions: { user: { create: true, read: true, list: true }, guest: { read: true, list: true, create: true } },
+  } });
+  assert.equal(posts.status, 201, posts.text);
+});
+after(async () => { await srv?.stop(); });
+
+const pk = () => ({ key: b.publishableKey });
+const sk = () => ({ key: b.secretKey });
+
+test('table management: create, get, list, duplicate, bad names and schemas', async () => {
+  const t = await req(srv, 'GET', `${tables}/posts`, admin);
+  assert.equal(t.status, 200);
+  assert.equal(t.json.tableName, 'posts');
+  assert.match(t.json.id, /^tbl_/);
+  assert.equal(t.json.schemaVersion, 1);
+  assert.deepEqual(t.json.indexes.map((i) => i.name), ['_id_', 'idx_createdAt_desc', 'idx_updatedAt_desc', 'idx_createdBy']);
+  const list = await req(srv, 'GET', tables, admin);
+  assert.ok(list.json.items.some((x) => x.tableName === 'posts'));
+  expectError(assert, await req(srv, 'POST', tables, { ...admin, body: { tableName: 'posts' } }), 409, 'data/table-already-exists');
+  for (const tableName of ['', '1abc', 'a b', 'a"b', 'x'.repeat(65), 'a/b', 7]) {
+    expectError(assert, await req(srv, 'POST', tables, { ...admin, body: { tableName } }), 400, 'data/validation-error');
+  }
+  expectError(assert, await req(srv, 'POST', tables, { ...admin, body: { tableName: 'bad', schema: { properties: { a: { bsonType: 'nope' } } } } }),
+    400, 'data/validation-error');
+  expectError(assert, await req(srv, 'GET', `${tables}/nope`, admin), 404, 'data/table-not-found');
+  expectError(assert, await req(srv, 'POST', tables, { key: b.publishableKey, body: { tableName: 'x' } }), 401, 'auth/unauthorized');
+});
+
+test('create, get, patch, delete a record (and the shorthand)', async () => {
+  const c = await req(srv, 'POST', '/v1/data/posts', { ...pk(), body: { title: 'Hi', views: '12', published: 'true',
+    id: 'forged', createdBy: 'someone', createdAt: '1999-01-01T00:00:00.000Z', price: 18.99 } });
+  assert.equal(c.status, 201, c.text);
+  const r = c.json;
+  assert.match(r.id, /^[0-9a-f]{24}$/);
+  assert.equal(r.title, 'Hi');
+  assert.equal(r.views, 12, 'numeric string coerced');
+  assert.equal(r.published, true);
+  assert.equal(r.createdBy, '');
+  assert.equal(r.createdAt, r.updatedAt);
+  assert.match(r.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.ok(c.text.includes('"price":18.99'), 'number text kept');
+  const g = await req(srv, 'GET', `/v1/data/posts/${r.id}`, pk());
+  assert.equal(g.status, 200);
+  assert.deepEqual(g.json, r);
+  const short = await req(srv, 'GET', `/v1/posts/${r.id}`, pk());
+  assert.deepEqual(short.json, r);
+  await new Promise((res) => setTimeout(res, 5));
+  const p = await req(srv, 'PATCH', `/v1/data/posts/${r.id}`, { ...sk(), body: { views: 13, extra: null, createdBy: 'x' } });
+  assert.equal(p.status, 200, p.text);
+  assert.equal(p.json.views, 13);
+  assert.equal(p.json.title, 'Hi');
+  assert.equal(p.json.extra, null);
+  assert.equal(p.json.createdBy, '');
+  assert.ok(p.json.updatedAt > r.updatedAt);
+  expectError(assert, await req(srv, 'PATCH', `/v1/data/posts/${r.id}`, { ...sk(), body: { title: null } }), 400, 'data/validation-error');
+  const d = await req(srv, 'DELETE', `/v1/posts/${r.id}`, sk());
+  assert.equal(d.status, 200);
+  assert.deepEqual(d.json, { success: true });
+  expectError(assert, await req(srv, 'GET', `/v1/data/posts/${r.id}`, pk()), 404, 'data/not-found');
+  expectError(assert, await req(srv, 'DELETE', `/v1/data/posts/${r.id}`, sk()), 404, 'data/not-found');
+  expectError(assert, await req(srv, 'PATCH', `/v1/data/posts/${r.id}`, { ...sk(), body: { views: 1 } }), 404, 'data/not-found');
+});
+
+test('validation errors and unknown tables', async () => {
+  expectError(assert, await req(srv, 'POST', '/v1/data/posts', { ...pk(), body: { views: 1 } }), 400, 'data/validation-error');
+  expectError(assert, await req(srv, 'POST', '/v1/data/posts', { ...pk(), body: { title: 'x', views: 'many' } }), 400, 'data/validation-error');
+  expectError(assert, await req(srv, 'POST', '/v1/data/posts', { ...pk(), body: { title: 'x', status: 'gone' } }), 400, 'data/validation-error');
+  expectError(assert, await req(srv, 'POST', '/v1/data/posts', { ...pk(), body: { title: 'x', $where: 1 } }), 400, 'data/validation-error');
+  expectError(assert, await req(srv, 'POST', '/v1/data/posts', { ...pk(), body: { title: 'x', 'a.b': 1 } }), 400, 'data/validation-error');
+  expectError(assert, await req(srv, 'POST', '/v1/data/posts', { ...pk(), body: 'null', headers: { 'Content-Type': 'application/json' } }), 400, 'data/validation-error');
+  expectError(assert, await req(srv, 'POST', '/v1/data/posts', { ...pk(), body: [1] }), 400, 'data/validation-error');
+  expectError(assert, await req(srv, 'GET', '/v1/data/nope', pk()), 404, 'data/table-not-found');
+  expectError(assert, await req(srv, 'GET', '/v1/data/nope/abc', pk()), 404, 'data/table-not-found');
+  expectError(assert, await req(srv, 'GET', '/v1/nope', pk()), 404, 'data/table-not-found');
+  expectError(assert, await req(srv, 'GET', '/v1/data/' + 'x'.repeat(40000), pk()), 414, 'common/uri-too-long');
+  expectError(assert, await req(srv, 'GET', '/v1/data/a"b', pk()), 404, 'data/table-not-found');
+});
+
+test('batch create is all-or-nothing', async () => {
+  const before = (await req(srv, 'GET', '/v1/data/posts?limit=1', pk())).json.pagination.total;
+  const bad = await req(srv, 'POST', '/v1/data/posts', { ...pk(), body: [{ title: 'a' }, { title: 'b' }, { views: 3 }] });
+  expectError(assert, bad, 400, 'data/validation-error');
+  assert.match(bad.json.message, /^\[2\]/);
+  assert.equal((await req(srv, 'GET', '/v1/data/posts?limit=1', pk())).json.pagination.total, before);
+  const ok = await req(srv, 'POST', '/v1/data/posts', { ...pk(), body: [{ title: 'a' }, { title: 'b' }] });
+  assert.equal(ok.status, 201);
+  assert.equal(ok.json.length, 2);
+  assert.notEqual(ok.json[0].id, ok.json[1].id);
+});
+
+test('lists: pagination, sort, filters, select, search', async () => {
+  await req(srv, 'POST', tables, { ...admin, body: { tableName: 'items', schema: { properties: {
+    n: { bsonType: 'int' }, status: { bsonType: 'string' }, day: { bsonType: 'string' }, at: { bsonType: 'date' } } } } });
+  const rows = [];
+  for (let i = 0; i < 45; i++) {
+    rows.push({ n: i, status: ['draft', 'published', 'archived'][i % 3], day: `2025-01-${String(10 + (i % 20)).padStart(2, '0')}`,
+      title: `Item number ${i}`, at: `2025-02-${String(1 + (i % 28)).padStart(2, '0')}`, tags: ['t' + (i % 2)], ...(i % 5 === 0 ? { opt: i } : {}) });
+  }
+  assert.equal((await req(srv, 'POST', '/v1/data/items', { ...sk(), body: rows })).status, 201);
+  const p2 = await req(srv, 'GET', '/v1/data/items?page=2&limit=20&sortBy=n&sortDirection=asc', pk());
+  assert.equal(p2.status, 200, p2.text);
+  assert.deepEqual(p2.json.pagination, { total: 45, page: 2, limit: 20, totalPages: 3, hasNext: true, hasPrev: true, hasNextPage: true, hasPrevPage: true });
+  assert.deepEqual(p2.json.items.map((x) => x.n), Array.from({ length: 20 }, (_, i) => 20 + i));
+  const clamp = await req(srv, 'GET', '/v1/data/items?limit=200&page=0', pk());
+  assert.equal(clamp.json.pagination.limit, 100);
+  assert.equal(clamp.json.pagination.page, 1);
+  assert.equal((await req(srv, 'GET', '/v1/data/items?limit=-1', pk())).json.pagination.limit, 20);
+  const past = await req(srv, 'GET', '/v1/data/items?page=9', pk());
+  assert.deepEqual(past.json.items, []);
+  assert.equal(past.json.pagination.total, 45);
+  const q = (o) => encodeURIComponent(JSON.stringify(o));
+  const pub = await req(srv, 'GET', `/v1/data/items?andFilters=${q({ status: 'published', n: { $gte: 10, $lt: 30 } })}&sortBy=n&sortDirection=asc`, pk());
+  assert.deepEqual(pub.json.items.map((x) => x.n), [10, 13, 16, 19, 22, 25, 28]);
+  const ors = await req(srv, 'GET', `/v1/data/items?orFilters=${q({ n: 1, status: 'archived' })}&limit=100`, pk());
+  assert.equal(ors.json.pagination.total, 16);
+  const inq = await req(srv, 'GET', `/v1/data/items?andFilters=${q({ n: { $in: [1, 2, 99] } })}`, pk());
+  assert.equal(inq.json.pagination.total, 2);
+  const nin = await req(srv, 'GET', `/v1/data/items?andFilters=${q({ n: { $nin: [1, 2] } })}`, pk());
+  assert.equal(nin.json.pagination.total, 43);
+  const ne = await req(srv, 'GET', `/v1/data/items?andFilters=${q({ status: { $ne: 'draft' } })}`, pk());
+  assert.equal(ne.json.pagination.total, 30);
+  const ex = await req(srv, 'GET', `/v1/data/items?andFilters=${q({ opt: { $exists: true } })}`, pk());
+  assert.equal(ex.json.pagination.total, 9);
+  const dates = await req(srv, 'GET', `/v1/data/items?andFilters=${q({ day: { $gte: '2025-01-13', $lte: '2025-01-15' } })}`, pk());
+  assert.equal(dates.json.pagination.total, 8, 'plain strings compare lexicographically');
+  const re = await req(srv, 'GET', `/v1/data/items?andFilters=${q({ title: { $regex: '^item number 4\\d?$', $options: 'i' } })}`, pk());
+  assert.equal(re.json.pagination.total, 6);
+  const sel = await req(srv, 'GET', '/v1/data/items?select=n,status&limit=1', pk());
+  assert.deepEqual(Object.keys(sel.json.items[0]).sort(), ['createdAt', 'createdBy', 'id', 'n', 'status', 'updatedAt']);
+  const s = await req(srv, 'GET', '/v1/data/items?search=NUMBER%204&searchType=title', pk());
+  assert.equal(s.json.pagination.total, 6);
+  const sAll = await req(srv, 'GET', '/v1/data/items?search=number+44', pk());
+  assert.equal(sAll.json.pagination.total, 1);
+  const sys = await req(srv, 'GET', `/v1/data/items?andFilters=${q({ createdBy: { $in: ['', 'u1'] } })}&limit=1`, pk());
+  assert.equal(sys.json.pagination.total, 45);
+});
+
+test('hostile filters get 400 data/validation-error, never 5xx', async () => {
+  const q = (o) => encodeURIComponent(typeof o === 'string' ? o : JSON.stringify(o));
+  const bad = [
+    { n: { $where: 'sleep(1)' } }, { n: { $gt: 1, plain: 2 } }, { 'a"b': 1 }, { 'a[0]': 1 }, { $or: [] }, { ['x'.repeat(1000)]: 1 },
+    { n: { $in: Array.from({ length: 1001 }, (_, i) => i) } }, { n: { $exists: 'yes' } }, { title: { $regex: '(' } },
+    { a: { b: { c: { d: { e: { f: { g: { h: { i: { j: 1 } } } } } } } } } }, '{"__proto__":1,"ok":1}', '{', '[1,]', '"x"',
+  ];
+  for (const f of bad) {
+    const r = await req(srv, 'GET', `/v1/data/items?andFilters=${q(f)}`, pk());
+    expectError(assert, r, 400, 'data/validation-error');
+  }
+  const slow = await req(srv, 'GET', `/v1/data/items?andFilters=${q({ title: { $regex: '^(a+)+$' } })}`, pk());
+  assert.equal(slow.status, 200, 'catastrophic regex is bounded');
+  expectError(assert, await req(srv, 'GET', '/v1/data/items?sortBy=a%22b', pk()), 400, 'data/validation-error');
+  expectError(assert, await req(srv, 'GET', '/v1/data/items?sortDirection=sideways', pk()), 400, 'data/validation-error');
+  assert.equal((await req(srv, 'GET', '/v1/data/items?page=1e9', pk())).status, 200);
+});
+
+test('permissions: guest defaults, full replacement, system tables, scopes', async () => {
+  await req(srv, 'POST', tables, { ...admin, body: { tableName: 'notes' } });
+  const made = await req(srv, 'POST', '/v1/data/notes', { ...sk(), body: { text: 'x' } });
+  assert.equal(made.status, 201);
+  assert.equal((await req(srv, 'GET', '/v1/data/notes', pk())).status, 200, 'guest may list by default');
+  expectError(assert, await req(srv, 'POST', '/v1/data/notes', { ...pk(), body: { text: 'y' } }), 403, 'data/permission-denied');
+  expectError(assert, await req(srv, 'DELETE', `/v1/data/notes/${made.json.id}`, pk()), 403, 'data/permission-denied');
+  const put = await req(srv, 'PUT', `${tables}/notes/permissions`, { ...admin, body: { guest: {} } });
+  assert.equal(put.status, 200, put.text);
+  expectError(assert, await req(srv, 'GET', '/v1/data/notes', pk()), 403, 'data/permission-denied');
+  expectError(assert, await req(srv, 'GET', `/v1/data/notes/${made.json.id}`, pk()), 403, 'data/permission-denied');
+  assert.equal((await req(srv, 'GET', '/v1/data/notes', sk())).status, 200, 'admin is never restricted');
+  expectError(assert, await req(srv, 'PUT', `${tables}/notes/permissions`, { ...admin, body: { guest: { read: 'yes' } } }), 400, 'data/validation-error');
+  await req(srv, 'POST', tables, { ...admin, body: { tableName: '_secrets' } });
+  expectError(assert, await req(srv, 'GET', '/v1/data/_secrets', pk()), 403, 'data/system-table-access');
+  assert.equal((await req(srv, 'GET', '/v1/data/_secrets', sk())).status, 200);
+  const scoped = await req(srv, 'POST', `/admin/v1/projects/${b.projectId}/environments/dev/keys`, { ...admin,
+    body: { type: 'secret', scopes: ['posts:read', 'posts:list'] } });
+  const key = scoped.json.key;
+  assert.equal((await req(srv, 'GET', '/v1/data/posts', { key })).status, 200);
+  const denied = await req(srv, 'POST', '/v1/data/posts', { key, body: { title: 'x' } });
+  expectError(assert, denied, 403, 'data/scope-insufficient');
+  assert.match(denied.json.message, /posts:create/);
+  expectError(assert, await req(srv, 'GET', '/v1/data/notes', { key }), 403, 'data/scope-insufficient');
+});
+
+test('/spec and the reserved shorthand names', async () => {
+  const spec = await req(srv, 'GET', '/v1/data/posts/spec', pk());
+  assert.equal(spec.status, 200);
+  assert.equal(spec.json.tableName, 'posts');
+  assert.deepEqual(spec.json.schema.required, ['title']);
+  assert.ok(Array.isArray(spec.json.indexes));
+  assert.ok(spec.json.permissions.guest);
+  for (const p of ['/v1/auth', '/v1/users', '/v1/files']) {
+    expectError(assert, await req(srv, 'GET', p, pk()), 404, 'common/not-found');
+  }
+});
+
+test('tables and records are isolated per environment key', async () => {
+  const del = await req(srv, 'DELETE', `${tables}/items`, admin);
+  assert.equal(del.status, 200);
+  expectError(assert, await req(srv, 'GET', '/v1/data/items', pk()), 404, 'data/table-not-found');
+});
