@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/table_cache.h"
 #include "core/access.h"
 #include "core/keys.h"
 #include "core/schema.h"
@@ -147,6 +148,7 @@ static void create_table(api_ctx *ctx, http_req *req, http_res *res)
         store_table_release(&t);
         return;
     }
+    api_table_cache_bump();
     struct json_object *out = table_json(ctx, &env, &t);
     http_res_json(res, 201, out);
     json_object_put(out);
@@ -202,6 +204,7 @@ static void patch_table(api_ctx *ctx, http_req *req, http_res *res)
         store_table_release(&t);
         return;
     }
+    api_table_cache_bump();
     answer_table(ctx, res, &env, &t, 200);
 }
 
@@ -220,6 +223,7 @@ static void put_permissions(api_ctx *ctx, http_req *req, http_res *res)
         store_table_release(&t);
         return;
     }
+    api_table_cache_bump();
     answer_table(ctx, res, &env, &t, 200);
 }
 
@@ -234,6 +238,7 @@ static void delete_table(api_ctx *ctx, http_req *req, http_res *res)
         store_table_release(&t);
         return;
     }
+    api_table_cache_bump();
     char body[160];
     int n = snprintf(body, sizeof body, "{\"success\":true,\"tableName\":\"%s\"}", t.name);
     http_res_body(res, 200, "application/json; charset=utf-8", body, (size_t)n);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/table_cache.h"
 #include "core/access.h"
 #include "core/keys.h"
 #include "core/query.h"
@@ -18,18 +19,12 @@
 typedef struct data_req {
     api_ctx *ctx;
     const char *table;
-    store_table def;
-    schema *schema;               /* compiled, owned */
+    const table_entry *t;         /* borrowed from this thread's table cache for the request */
     access_group group;
     const char *user_id;          /* "" until end-user auth lands: no caller is a signed-in user yet */
     access_verdict verdict;
 } data_req;
 
-static void data_req_release(data_req *d)
-{
-    schema_free(d->schema);
-    store_table_release(&d->def);
-}
 
 static int reserved_first_segment(const char *name)
 {
@@ -49,21 +44,11 @@ static int data_begin(data_req *d, api_ctx *ctx, http_req *req, access_op op, bs
         if (reserved_first_segment(shorthand)) return bs_err_set(err, 404, "common/not-found", "No route for this path");
         d->table = shorthand;
     }
-    int found = 0;
-    if (!d->table || strlen(d->table) > STORE_TABLE_NAME_MAX ||
-        store_docs_table_get(ctx->app->docs, ctx->key.environment_id, d->table, &d->def, &found, err) < 0 || !found) {
-        if (!err->status) bs_err_set(err, 404, "data/table-not-found", "Table %.64s not found", d->table ? d->table : "");
-        return -1;
-    }
-    struct json_object *schema_doc = json_tokener_parse(d->def.schema_json);
-    d->schema = schema_compile(schema_doc, err);
-    json_object_put(schema_doc);
-    if (!d->schema) return bs_err_internal(err);
+    d->t = api_table_lookup(ctx->app->docs, ctx->key.environment_id, d->table, err);
+    if (!d->t) return -1;
     if (access_check_scope(ctx->key.scopes_json, d->table, op, err) < 0) return -1;
     d->group = strcmp(ctx->key.key_type, "secret") == 0 ? ACCESS_ADMIN : ACCESS_GUEST;
-    struct json_object *perms = d->def.permissions_json ? json_tokener_parse(d->def.permissions_json) : NULL;
-    d->verdict = access_decide(d->table, perms, d->group, d->user_id[0] != '\0', op, err);
-    json_object_put(perms);
+    d->verdict = access_decide(d->table, d->t->permissions, d->group, d->user_id[0] != '\0', op, err);
     return d->verdict == ACCESS_DENY ? -1 : 0;
 }
 
@@ -83,7 +68,7 @@ static int prepare_record(data_req *d, struct json_object *body, size_t index, i
         if (batch) return bs_err_set(err, 400, "data/validation-error", "[%zu] each record must be a JSON object", index);
         return bs_err_set(err, 400, "data/validation-error", "The body must be a JSON object");
     }
-    if (schema_apply(d->schema, body, SCHEMA_CREATE, err) < 0) {
+    if (schema_apply(d->t->schema, body, SCHEMA_CREATE, err) < 0) {
         if (batch) {
             char msg[BS_ERR_MESSAGE_MAX];
             snprintf(msg, sizeof msg, "[%zu] %.200s", index, err->message);
@@ -186,7 +171,7 @@ static void patch_record(data_req *d, http_req *req, http_res *res, bs_err *err)
     clock_iso8601(clock_now_ms(), now);
     patch_ctx p = {d, body, now};
     int found = 0;
-    if (schema_apply(d->schema, body, SCHEMA_UPDATE, err) < 0 ||
+    if (schema_apply(d->t->schema, body, SCHEMA_UPDATE, err) < 0 ||
         store_docs_update(d->ctx->app->docs, d->ctx->key.environment_id, d->table, http_req_param(req, "id"), now,
                           apply_patch, &p, http_res_buffer(res), &found, err) < 0 ||
         (!found && bs_err_set(err, 404, "data/not-found", "Record not found") < 0)) {
@@ -244,7 +229,7 @@ static void list_records(data_req *d, http_req *req, http_res *res, bs_err *err)
     strbuf *out = http_res_buffer(res);
     strbuf_append_str(out, "{\"items\":");
     const char *owner = d->verdict == ACCESS_OWN_ROWS ? d->user_id : NULL;
-    if (query_plan_parse(&plan, &params, d->schema, err) < 0 ||
+    if (query_plan_parse(&plan, &params, d->t->schema, err) < 0 ||
         store_docs_list(d->ctx->app->docs, d->ctx->key.environment_id, d->table, &plan, owner, out, &total, err) < 0) {
         query_plan_release(&plan);
         http_res_error_from(res, err);
@@ -261,11 +246,11 @@ static void table_spec(data_req *d, http_req *req, http_res *res, bs_err *err)
 {
     struct json_object *out = json_object_new_object();
     json_object_object_add(out, "tableName", json_object_new_string(d->table));
-    json_object_object_add(out, "schema", json_tokener_parse(d->def.schema_json));
+    json_object_object_add(out, "schema", json_tokener_parse(d->t->def.schema_json));
     json_object_object_add(out, "indexes", json_tokener_parse(
         "[{\"key\":{\"id\":1},\"name\":\"_id_\",\"unique\":true},{\"key\":{\"createdAt\":-1},\"name\":\"idx_createdAt_desc\"},"
         "{\"key\":{\"updatedAt\":-1},\"name\":\"idx_updatedAt_desc\"},{\"key\":{\"createdBy\":1},\"name\":\"idx_createdBy\"}]"));
-    json_object_object_add(out, "permissions", api_table_permissions(&d->def));
+    json_object_object_add(out, "permissions", api_table_permissions(&d->t->def));
     http_res_json(res, 200, out);
     json_object_put(out);
 }
@@ -281,7 +266,6 @@ static void run(api_ctx *ctx, http_req *req, http_res *res, access_op op, data_o
     bs_err_clear(&err);
     if (data_begin(&d, ctx, req, op, &err) < 0) http_res_error_from(res, &err);
     else fn(&d, req, res, &err);
-    data_req_release(&d);
 }
 
 static void on_create(api_ctx *c, http_req *q, http_res *r) { run(c, q, r, ACCESS_CREATE, create_records); }
