@@ -187,18 +187,16 @@ static void get_table(api_ctx *ctx, http_req *req, http_res *res)
     answer_table(ctx, res, &env, &t, 200);
 }
 
-static void patch_table(api_ctx *ctx, http_req *req, http_res *res)
+/* A change to a table's definition: load it, let `change` edit it from the body, save, answer. */
+typedef int (*table_change_fn)(struct json_object *body, store_table *t, bs_err *err);
+
+static void change_table(api_ctx *ctx, http_req *req, http_res *res, table_change_fn change)
 {
     bs_err err;
     store_env env;
     store_table t;
     int found = 0;
-    struct json_object *body = http_req_json_borrow(req);
-    if (load_table(ctx, req, 1, &env, &t, &err) < 0 ||
-        (!json_object_is_type(body, json_type_object) &&
-         bs_err_set(&err, 400, "data/validation-error", "A JSON object body is required") < 0) ||
-        optional_text(body, "displayName", 100, &t.display_name, &err) < 0 ||
-        optional_text(body, "description", TABLE_DESCRIPTION_MAX, &t.description, &err) < 0 ||
+    if (load_table(ctx, req, 1, &env, &t, &err) < 0 || change(http_req_json_borrow(req), &t, &err) < 0 ||
         (t.updated_at = clock_now_ms(), store_docs_table_update(ctx->app->docs, env.id, &t, &found, &err)) < 0) {
         http_res_error_from(res, &err);
         store_table_release(&t);
@@ -208,24 +206,22 @@ static void patch_table(api_ctx *ctx, http_req *req, http_res *res)
     answer_table(ctx, res, &env, &t, 200);
 }
 
-static void put_permissions(api_ctx *ctx, http_req *req, http_res *res)
+static int change_texts(struct json_object *body, store_table *t, bs_err *err)
 {
-    bs_err err;
-    store_env env;
-    store_table t;
-    int found = 0;
-    struct json_object *body = http_req_json_borrow(req);
-    if (load_table(ctx, req, 1, &env, &t, &err) < 0 ||
-        (!body && bs_err_set(&err, 400, "data/validation-error", "A permissions document is required") < 0) ||
-        take_permissions(body, &t, &err) < 0 ||
-        (t.updated_at = clock_now_ms(), store_docs_table_update(ctx->app->docs, env.id, &t, &found, &err)) < 0) {
-        http_res_error_from(res, &err);
-        store_table_release(&t);
-        return;
-    }
-    api_table_cache_bump();
-    answer_table(ctx, res, &env, &t, 200);
+    if (!json_object_is_type(body, json_type_object))
+        return bs_err_set(err, 400, "data/validation-error", "A JSON object body is required");
+    if (optional_text(body, "displayName", 100, &t->display_name, err) < 0) return -1;
+    return optional_text(body, "description", TABLE_DESCRIPTION_MAX, &t->description, err);
 }
+
+static int change_permissions(struct json_object *body, store_table *t, bs_err *err)
+{
+    if (!body) return bs_err_set(err, 400, "data/validation-error", "A permissions document is required");
+    return take_permissions(body, t, err);
+}
+
+static void patch_table(api_ctx *ctx, http_req *req, http_res *res) { change_table(ctx, req, res, change_texts); }
+static void put_permissions(api_ctx *ctx, http_req *req, http_res *res) { change_table(ctx, req, res, change_permissions); }
 
 static void delete_table(api_ctx *ctx, http_req *req, http_res *res)
 {

@@ -473,6 +473,35 @@ static int table_sql(char *out, size_t size, const char *before, const char *tab
     return n > 0 && (size_t)n < size ? 0 : bs_err_internal(err);
 }
 
+/* One statement on one table of one environment: the SQL text, a borrowed connection, the prepared
+ * statement. call_begin fills it (or fails with err); call_end resets the statement and returns the
+ * connection. */
+typedef struct docs_call {
+    denv *env;
+    dconn *conn;
+    sqlite3_stmt *st;
+} docs_call;
+
+static int call_begin(store_docs *d, const char *env_id, const char *before, const char *table, const char *after,
+                      docs_call *call, bs_err *err)
+{
+    char sql[256];
+    memset(call, 0, sizeof *call);
+    if (table_sql(sql, sizeof sql, before, table, after, err) < 0) return -1;
+    call->conn = conn_borrow(d, env_id, &call->env, err);
+    if (!call->conn) return -1;
+    call->st = dconn_stmt(call->conn, sql, err);
+    if (call->st) return 0;
+    conn_return(d, call->env, call->conn);
+    return -1;
+}
+
+static void call_end(store_docs *d, docs_call *call)
+{
+    stmt_done(call->st);
+    conn_return(d, call->env, call->conn);
+}
+
 static int insert_one(dconn *c, sqlite3_stmt *st, const store_record *r, bs_err *err)
 {
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
@@ -510,27 +539,19 @@ int store_docs_insert(store_docs *d, const char *env_id, const char *table, cons
 int store_docs_get(store_docs *d, const char *env_id, const char *table, const char *id, strbuf *out,
                    char *created_by, int *found, bs_err *err)
 {
-    char sql[256];
+    docs_call call;
     *found = 0;
-    if (table_sql(sql, sizeof sql, "SELECT doc, created_by FROM ", table, " WHERE id = ?", err) < 0) return -1;
-    denv *e;
-    dconn *c = conn_borrow(d, env_id, &e, err);
-    if (!c) return -1;
-    sqlite3_stmt *st = dconn_stmt(c, sql, err);
-    int rc = st ? 0 : -1;
-    if (st) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            *found = 1;
-            strbuf_append(out, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-            if (created_by) snprintf(created_by, 65, "%s", (const char *)sqlite3_column_text(st, 1));
-        } else if (step != SQLITE_DONE) {
-            rc = docs_fail(c->db, "get", err);
-        }
-        stmt_done(st);
+    if (call_begin(d, env_id, "SELECT doc, created_by FROM ", table, " WHERE id = ?", &call, err) < 0) return -1;
+    sqlite3_bind_text(call.st, 1, id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(call.st), rc = 0;
+    if (step == SQLITE_ROW) {
+        *found = 1;
+        strbuf_append(out, (const char *)sqlite3_column_text(call.st, 0), (size_t)sqlite3_column_bytes(call.st, 0));
+        if (created_by) snprintf(created_by, 65, "%s", (const char *)sqlite3_column_text(call.st, 1));
+    } else if (step != SQLITE_DONE) {
+        rc = docs_fail(call.conn->db, "get", err);
     }
-    conn_return(d, e, c);
+    call_end(d, &call);
     return rc;
 }
 
@@ -589,40 +610,26 @@ int store_docs_update(store_docs *d, const char *env_id, const char *table, cons
 
 int store_docs_delete(store_docs *d, const char *env_id, const char *table, const char *id, int *found, bs_err *err)
 {
-    char sql[256];
+    docs_call call;
     *found = 0;
-    if (table_sql(sql, sizeof sql, "DELETE FROM ", table, " WHERE id = ?", err) < 0) return -1;
-    denv *e;
-    dconn *c = conn_borrow(d, env_id, &e, err);
-    if (!c) return -1;
-    sqlite3_stmt *st = dconn_stmt(c, sql, err);
-    int rc = st ? 0 : -1;
-    if (st) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) rc = docs_fail(c->db, "delete", err);
-        else *found = sqlite3_changes(c->db) > 0;
-        stmt_done(st);
-    }
-    conn_return(d, e, c);
+    if (call_begin(d, env_id, "DELETE FROM ", table, " WHERE id = ?", &call, err) < 0) return -1;
+    sqlite3_bind_text(call.st, 1, id, -1, SQLITE_STATIC);
+    int rc = 0;
+    if (sqlite3_step(call.st) != SQLITE_DONE) rc = docs_fail(call.conn->db, "delete", err);
+    else *found = sqlite3_changes(call.conn->db) > 0;
+    call_end(d, &call);
     return rc;
 }
 
 int store_docs_count(store_docs *d, const char *env_id, const char *table, int64_t *count, bs_err *err)
 {
-    char sql[256];
+    docs_call call;
     *count = 0;
-    if (table_sql(sql, sizeof sql, "SELECT count(*) FROM ", table, "", err) < 0) return -1;
-    denv *e;
-    dconn *c = conn_borrow(d, env_id, &e, err);
-    if (!c) return -1;
-    sqlite3_stmt *st = dconn_stmt(c, sql, err);
-    int rc = st ? 0 : -1;
-    if (st) {
-        if (sqlite3_step(st) == SQLITE_ROW) *count = sqlite3_column_int64(st, 0);
-        else rc = docs_fail(c->db, "count", err);
-        stmt_done(st);
-    }
-    conn_return(d, e, c);
+    if (call_begin(d, env_id, "SELECT count(*) FROM ", table, "", &call, err) < 0) return -1;
+    int rc = 0;
+    if (sqlite3_step(call.st) == SQLITE_ROW) *count = sqlite3_column_int64(call.st, 0);
+    else rc = docs_fail(call.conn->db, "count", err);
+    call_end(d, &call);
     return rc;
 }
 
