@@ -14,6 +14,7 @@
 #include "core/query.h"
 #include "core/schema.h"
 #include "util/clock.h"
+#include "util/crypto.h"
 
 /* Everything a data request resolved before its operation runs. */
 typedef struct data_req {
@@ -50,6 +51,53 @@ static int data_begin(data_req *d, api_ctx *ctx, http_req *req, access_op op, bs
     d->group = strcmp(ctx->key.key_type, "secret") == 0 ? ACCESS_ADMIN : ACCESS_GUEST;
     d->verdict = access_decide(d->table, d->t->permissions, d->group, d->user_id[0] != '\0', op, err);
     return d->verdict == ACCESS_DENY ? -1 : 0;
+}
+
+/* ---- conditional requests: ETag = a strong validator of the exact JSON the record or list answers ---- */
+
+#define DATA_ETAG_MAX 48
+
+static void etag_of(const char *body, size_t len, char out[DATA_ETAG_MAX])
+{
+    char hex[CRYPTO_SHA256_HEX];
+    crypto_sha256_hex(body, len, hex);
+    snprintf(out, DATA_ETAG_MAX, "\"%.32s\"", hex);
+}
+
+/* 1 when the header (If-None-Match / If-Match) lists this ETag or is "*". */
+static int etag_listed(const char *header, const char *etag)
+{
+    if (!header) return 0;
+    if (strcmp(header, "*") == 0) return 1;
+    const char *p = strstr(header, etag);
+    return p != NULL;
+}
+
+/* Sets ETag on a 200 answer already in the buffer; turns it into 304 when the client has it. */
+static void answer_cached(http_req *req, http_res *res)
+{
+    strbuf *out = http_res_buffer(res);
+    char etag[DATA_ETAG_MAX];
+    etag_of(out->data ? out->data : "", out->len, etag);
+    http_res_header(res, "ETag", etag);
+    http_res_header(res, "Cache-Control", "private, no-cache");
+    if (etag_listed(http_req_header(req, "If-None-Match"), etag)) {
+        strbuf_reset(out);
+        http_res_status(res, 304);
+        return;
+    }
+    http_res_status(res, 200);
+}
+
+/* If-Match against the current record text: 412 data/precondition-failed when it changed. */
+static int check_if_match(http_req *req, const char *current, size_t len, bs_err *err)
+{
+    const char *want = http_req_header(req, "If-Match");
+    if (!want) return 0;
+    char etag[DATA_ETAG_MAX];
+    etag_of(current, len, etag);
+    if (etag_listed(want, etag)) return 0;
+    return bs_err_set(err, 412, "data/precondition-failed", "The record changed since it was read (If-Match)");
 }
 
 static int owner_allowed(const data_req *d, const char *created_by, bs_err *err)
@@ -138,11 +186,12 @@ static void get_record(data_req *d, http_req *req, http_res *res, bs_err *err)
         http_res_error_from(res, err);
         return;
     }
-    http_res_status(res, 200);
+    answer_cached(req, res);
 }
 
 typedef struct patch_ctx {
     data_req *d;
+    http_req *req;
     struct json_object *changes;   /* validated body, borrowed */
     const char *now;
 } patch_ctx;
@@ -150,7 +199,7 @@ typedef struct patch_ctx {
 static int apply_patch(const char *current, size_t len, const char *created_by, strbuf *next, void *ptr, bs_err *err)
 {
     patch_ctx *p = ptr;
-    if (owner_allowed(p->d, created_by, err) < 0) return -1;
+    if (owner_allowed(p->d, created_by, err) < 0 || check_if_match(p->req, current, len, err) < 0) return -1;
     struct json_object *doc = json_tokener_parse(current);
     if (!doc) return bs_err_internal(err);
     json_object_object_foreach(p->changes, key, val) json_object_object_add(doc, key, json_object_get(val));
@@ -169,7 +218,7 @@ static void patch_record(data_req *d, http_req *req, http_res *res, bs_err *err)
     }
     char now[CLOCK_ISO_LEN];
     clock_iso8601(clock_now_ms(), now);
-    patch_ctx p = {d, body, now};
+    patch_ctx p = {d, req, body, now};
     int found = 0;
     if (schema_apply(d->t->schema, body, SCHEMA_UPDATE, err) < 0 ||
         store_docs_update(d->ctx->app->docs, d->ctx->key.environment_id, d->table, http_req_param(req, "id"), now,
@@ -178,6 +227,10 @@ static void patch_record(data_req *d, http_req *req, http_res *res, bs_err *err)
         http_res_error_from(res, err);
         return;
     }
+    strbuf *out = http_res_buffer(res);
+    char etag[DATA_ETAG_MAX];
+    etag_of(out->data, out->len, etag);
+    http_res_header(res, "ETag", etag);
     http_res_status(res, 200);
 }
 
@@ -185,11 +238,12 @@ static void delete_record(data_req *d, http_req *req, http_res *res, bs_err *err
 {
     const char *id = http_req_param(req, "id");
     int found = 0;
-    if (d->verdict == ACCESS_OWN_ROWS) {
+    if (d->verdict == ACCESS_OWN_ROWS || http_req_header(req, "If-Match")) {
         char owner[65] = "";
         strbuf scratch;
         strbuf_init(&scratch, 0);
         int rc = store_docs_get(d->ctx->app->docs, d->ctx->key.environment_id, d->table, id, &scratch, owner, &found, err);
+        if (rc == 0 && found) rc = check_if_match(req, scratch.data, scratch.len, err);
         strbuf_release(&scratch);
         if (rc < 0 || (!found && bs_err_set(err, 404, "data/not-found", "Record not found") < 0) ||
             owner_allowed(d, owner, err) < 0) {
@@ -237,7 +291,7 @@ static void list_records(data_req *d, http_req *req, http_res *res, bs_err *err)
     }
     append_pagination(out, total, plan.page, plan.limit);
     query_plan_release(&plan);
-    http_res_status(res, 200);
+    answer_cached(req, res);
 }
 
 /* ---- spec ---- */

@@ -222,7 +222,7 @@ static void dispatch(http_server *server, http_req *req)
 static void add_common_headers(http_server *server, http_req *req, struct MHD_Response *mr)
 {
     http_res *res = &req->res;
-    if (res->fd >= 0 || res->body.len || res->status != 204)
+    if (res->fd >= 0 || res->body.len || (res->status != 204 && res->status != 304))
         MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 res->content_type[0] ? res->content_type : "application/json; charset=utf-8");
     MHD_add_response_header(mr, "X-Request-Id", req->request_id);

@@ -201,6 +201,32 @@ test('permissions: guest defaults, full replacement, system tables, scopes', asy
   expectError(assert, await req(srv, 'GET', '/v1/data/notes', { key }), 403, 'data/scope-insufficient');
 });
 
+test('ETag: 304 on If-None-Match, 412 on a stale If-Match', async () => {
+  const c = await req(srv, 'POST', '/v1/data/posts', { ...sk(), body: { title: 'etag' } });
+  const g = await req(srv, 'GET', `/v1/data/posts/${c.json.id}`, pk());
+  const etag = g.headers.get('etag');
+  assert.match(etag, /^"[0-9a-f]{32}"$/);
+  const again = await req(srv, 'GET', `/v1/data/posts/${c.json.id}`, { ...pk(), headers: { 'If-None-Match': etag } });
+  assert.equal(again.status, 304);
+  assert.equal(again.text, '');
+  assert.equal(again.headers.get('etag'), etag);
+  const list = await req(srv, 'GET', '/v1/data/posts?limit=5', pk());
+  const letag = list.headers.get('etag');
+  assert.ok(letag);
+  assert.equal((await req(srv, 'GET', '/v1/data/posts?limit=5', { ...pk(), headers: { 'If-None-Match': letag } })).status, 304);
+  const p = await req(srv, 'PATCH', `/v1/data/posts/${c.json.id}`, { ...sk(), headers: { 'If-Match': etag }, body: { views: 1 } });
+  assert.equal(p.status, 200, p.text);
+  const newEtag = p.headers.get('etag');
+  assert.notEqual(newEtag, etag);
+  assert.equal((await req(srv, 'GET', `/v1/data/posts/${c.json.id}`, { ...pk(), headers: { 'If-None-Match': etag } })).status, 200);
+  expectError(assert, await req(srv, 'PATCH', `/v1/data/posts/${c.json.id}`, { ...sk(), headers: { 'If-Match': etag }, body: { views: 2 } }),
+    412, 'data/precondition-failed');
+  assert.equal((await req(srv, 'GET', `/v1/data/posts/${c.json.id}`, pk())).json.views, 1, 'the stale write changed nothing');
+  expectError(assert, await req(srv, 'DELETE', `/v1/data/posts/${c.json.id}`, { ...sk(), headers: { 'If-Match': etag } }), 412,
+    'data/precondition-failed');
+  assert.equal((await req(srv, 'DELETE', `/v1/data/posts/${c.json.id}`, { ...sk(), headers: { 'If-Match': newEtag } })).status, 200);
+});
+
 test('/spec and the reserved shorthand names', async () => {
   const spec = await req(srv, 'GET', '/v1/data/posts/spec', pk());
   assert.equal(spec.status, 200);
