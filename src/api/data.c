@@ -261,13 +261,48 @@ static void delete_record(data_req *d, http_req *req, http_res *res, bs_err *err
 
 /* ---- list ---- */
 
-static void append_pagination(strbuf *out, int64_t total, int64_t page, int64_t limit)
+#define DATA_CURSOR_MAX 1024   /* characters of a cursor parameter */
+
+/* Decodes a cursor (base64url of the JSON [sortValue, id] this server handed out as nextCursor). */
+static struct json_object *cursor_decode(const char *text, bs_err *err)
 {
-    int64_t pages = total == 0 ? 0 : (total + limit - 1) / limit;
-    const char *next = page < pages ? "true" : "false", *prev = page > 1 ? "true" : "false";
-    strbuf_appendf(out, ",\"pagination\":{\"total\":%lld,\"page\":%lld,\"limit\":%lld,\"totalPages\":%lld,"
-                        "\"hasNext\":%s,\"hasPrev\":%s,\"hasNextPage\":%s,\"hasPrevPage\":%s}}",
-                   (long long)total, (long long)page, (long long)limit, (long long)pages, next, prev, next, prev);
+    size_t len = strlen(text);
+    uint8_t raw[DATA_CURSOR_MAX];
+    long n = len <= DATA_CURSOR_MAX ? crypto_base64url_decode(text, len, raw) : -1;
+    struct json_object *v = n > 0 ? json_parse_strict((const char *)raw, (size_t)n, NULL, NULL, err) : NULL;
+    if (v && json_object_is_type(v, json_type_array) && json_object_array_length(v) == 2 &&
+        json_object_is_type(json_object_array_get_idx(v, 1), json_type_string)) {
+        enum json_type t = json_object_get_type(json_object_array_get_idx(v, 0));
+        if (t != json_type_object && t != json_type_array) return v;
+    }
+    json_object_put(v);
+    bs_err_set(err, 400, "data/validation-error", "cursor: not a cursor this server handed out (nextCursor)");
+    return NULL;
+}
+
+static void append_pagination(strbuf *out, int64_t total, const query_plan *plan, const store_docs_paging *pg,
+                              const strbuf *next_after)
+{
+    int64_t page = plan->page, limit = plan->limit;
+    int64_t pages = total <= 0 ? 0 : (total + limit - 1) / limit;
+    int more = total >= 0 && !pg->after ? page < pages : pg->has_more;
+    const char *next = more ? "true" : "false", *prev = page > 1 || pg->after ? "true" : "false";
+    if (total >= 0) strbuf_appendf(out, ",\"pagination\":{\"total\":%lld,", (long long)total);
+    else strbuf_append_str(out, ",\"pagination\":{\"total\":null,");
+    strbuf_appendf(out, "\"page\":%lld,\"limit\":%lld,", (long long)page, (long long)limit);
+    if (total >= 0) strbuf_appendf(out, "\"totalPages\":%lld,", (long long)pages);
+    else strbuf_append_str(out, "\"totalPages\":null,");
+    strbuf_appendf(out, "\"hasNext\":%s,\"hasPrev\":%s,\"hasNextPage\":%s,\"hasPrevPage\":%s,\"nextCursor\":", next, prev,
+                   next, prev);
+    if (pg->has_more && next_after->len) {
+        char enc[DATA_CURSOR_MAX];
+        if (next_after->len * 4 / 3 + 4 < sizeof enc) {
+            crypto_base64url_encode(next_after->data, next_after->len, enc);
+            strbuf_appendf(out, "\"%s\"}}", enc);
+            return;
+        }
+    }
+    strbuf_append_str(out, "null}}");
 }
 
 static void list_records(data_req *d, http_req *req, http_res *res, bs_err *err)
@@ -280,17 +315,25 @@ static void list_records(data_req *d, http_req *req, http_res *res, bs_err *err)
         .select = http_req_query(req, "select")};
     static _Thread_local query_plan plan;
     int64_t total = 0;
+    strbuf next_after;
+    strbuf_init(&next_after, 4096);
+    const char *skip = http_req_query(req, "skipTotal"), *cursor = http_req_query(req, "cursor");
+    store_docs_paging paging = {.skip_total = skip && strcmp(skip, "true") == 0, .next_after = &next_after};
     strbuf *out = http_res_buffer(res);
     strbuf_append_str(out, "{\"items\":");
     const char *owner = d->verdict == ACCESS_OWN_ROWS ? d->user_id : NULL;
-    if (query_plan_parse(&plan, &params, d->t->schema, err) < 0 ||
-        store_docs_list(d->ctx->app->docs, d->ctx->key.environment_id, d->table, &plan, owner, out, &total, err) < 0) {
-        query_plan_release(&plan);
+    int rc = query_plan_parse(&plan, &params, d->t->schema, err);
+    if (rc == 0 && cursor && *cursor && !(paging.after = cursor_decode(cursor, err))) rc = -1;
+    if (rc == 0)
+        rc = store_docs_list(d->ctx->app->docs, d->ctx->key.environment_id, d->table, &plan, owner, &paging, out, &total, err);
+    if (rc == 0) append_pagination(out, total, &plan, &paging, &next_after);
+    json_object_put(paging.after);
+    strbuf_release(&next_after);
+    query_plan_release(&plan);
+    if (rc < 0) {
         http_res_error_from(res, err);
         return;
     }
-    append_pagination(out, total, plan.page, plan.limit);
-    query_plan_release(&plan);
     answer_cached(req, res);
 }
 

@@ -90,10 +90,20 @@ int store_docs_update(store_docs *docs, const char *env_id, const char *table, c
 int store_docs_delete(store_docs *docs, const char *env_id, const char *table, const char *id, int *found,
                       bs_err *err);
 
+/* Paging beyond page/limit: keyset cursors and skipping the count. */
+typedef struct store_docs_paging {
+    int skip_total;                 /* in: do not count (total is then -1) */
+    struct json_object *after;      /* in: [sortValue, id] of the last row already seen, or NULL; the plan's
+                                       page is then ignored */
+    int has_more;                   /* out: rows exist after this page */
+    strbuf *next_after;             /* out, when not NULL: JSON [sortValue, id] of this page's last row */
+} store_docs_paging;
+
 /* Runs a list: appends the items as a JSON array to items ("[{...},{...}]") and sets *total to the
  * number of rows matching the filters (before paging). created_by_filter (NULL = none) adds
  * createdBy = value (the `self` rule). The plan's select, when set, is done by the database. */
 int store_docs_list(store_docs *docs, const char *env_id, const char *table, const query_plan *plan,
-                    const char *created_by_filter, strbuf *items, int64_t *total, bs_err *err);
+                    const char *created_by_filter, store_docs_paging *paging, strbuf *items, int64_t *total,
+                    bs_err *err);
 
 #endif

@@ -1,6 +1,9 @@
 #include "util/crypto.h"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -48,4 +51,34 @@ void crypto_sha256_hex(const void *data, size_t len, char out[CRYPTO_SHA256_HEX]
 int crypto_equal(const void *a, const void *b, size_t n)
 {
     return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+size_t crypto_base64url_encode(const void *data, size_t n, char *out)
+{
+    int len = EVP_EncodeBlock((unsigned char *)out, data, (int)n);
+    while (len > 0 && out[len - 1] == '=') len--;
+    for (int i = 0; i < len; i++) out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+    out[len] = '\0';
+    return (size_t)len;
+}
+
+long crypto_base64url_decode(const char *text, size_t len, uint8_t *out)
+{
+    if (len % 4 == 1) return -1;
+    size_t padded = (len + 3) / 4 * 4;
+    char *tmp = malloc(padded + 1);
+    if (!tmp) return -1;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+            free(tmp);
+            return -1;
+        }
+        tmp[i] = c == '-' ? '+' : c == '_' ? '/' : c;
+    }
+    memset(tmp + len, '=', padded - len);
+    int n = EVP_DecodeBlock(out, (unsigned char *)tmp, (int)padded);
+    free(tmp);
+    if (n < 0) return -1;
+    return n - (long)(padded - len); /* EVP_DecodeBlock counts the padding as zero bytes */
 }

@@ -18,5 +18,9 @@ void crypto_sha256_hex(const void *data, size_t len, char out[CRYPTO_SHA256_HEX]
 /* Compares in time that depends only on n. 1 when equal. */
 int crypto_equal(const void *a, const void *b, size_t n);
 void crypto_hex(const uint8_t *bytes, size_t n, char *out);
+/* Base64url without padding (RFC 4648 §5). encode: out needs 4*ceil(n/3)+1 bytes; returns the length.
+ * decode: out needs 3*ceil(len/4) bytes; returns the decoded length or -1 on bad input. */
+size_t crypto_base64url_encode(const void *data, size_t n, char *out);
+long crypto_base64url_decode(const char *text, size_t len, uint8_t *out);
 
 #endif

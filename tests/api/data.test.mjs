@@ -121,7 +121,9 @@ test('lists: pagination, sort, filters, select, search', async () => {
   assert.equal((await req(srv, 'POST', '/v1/data/items', { ...sk(), body: rows })).status, 201);
   const p2 = await req(srv, 'GET', '/v1/data/items?page=2&limit=20&sortBy=n&sortDirection=asc', pk());
   assert.equal(p2.status, 200, p2.text);
-  assert.deepEqual(p2.json.pagination, { total: 45, page: 2, limit: 20, totalPages: 3, hasNext: true, hasPrev: true, hasNextPage: true, hasPrevPage: true });
+  const { nextCursor, ...flags } = p2.json.pagination;
+  assert.deepEqual(flags, { total: 45, page: 2, limit: 20, totalPages: 3, hasNext: true, hasPrev: true, hasNextPage: true, hasPrevPage: true });
+  assert.match(nextCursor, /^[A-Za-z0-9_-]+$/);
   assert.deepEqual(p2.json.items.map((x) => x.n), Array.from({ length: 20 }, (_, i) => 20 + i));
   const clamp = await req(srv, 'GET', '/v1/data/items?limit=200&page=0', pk());
   assert.equal(clamp.json.pagination.limit, 100);
@@ -153,6 +155,30 @@ test('lists: pagination, sort, filters, select, search', async () => {
   assert.equal(s.json.pagination.total, 6);
   const sAll = await req(srv, 'GET', '/v1/data/items?search=number+44', pk());
   assert.equal(sAll.json.pagination.total, 1);
+  // keyset cursors walk the same order without offsets; skipTotal skips the count
+  const seen = [];
+  let cursor = null;
+  for (let i = 0; i < 10; i++) {
+    const page = await req(srv, 'GET', `/v1/data/items?limit=20&sortBy=n&sortDirection=desc${cursor ? `&cursor=${cursor}` : ''}`, pk());
+    assert.equal(page.status, 200, page.text);
+    seen.push(...page.json.items.map((x) => x.n));
+    cursor = page.json.pagination.nextCursor;
+    if (!cursor) break;
+  }
+  assert.deepEqual(seen, Array.from({ length: 45 }, (_, i) => 44 - i));
+  const byDate = [];
+  cursor = null;
+  for (let i = 0; i < 10; i++) {
+    const page = await req(srv, 'GET', `/v1/data/items?limit=7&skipTotal=true${cursor ? `&cursor=${cursor}` : ''}`, pk());
+    assert.equal(page.json.pagination.total, null);
+    assert.equal(page.json.pagination.hasNext, page.json.pagination.nextCursor !== null);
+    byDate.push(...page.json.items.map((x) => x.id));
+    cursor = page.json.pagination.nextCursor;
+    if (!cursor) break;
+  }
+  assert.equal(new Set(byDate).size, 45, 'every record once, default order (createdAt desc, id desc)');
+  expectError(assert, await req(srv, 'GET', '/v1/data/items?cursor=%21%21', pk()), 400, 'data/validation-error');
+  expectError(assert, await req(srv, 'GET', `/v1/data/items?cursor=${Buffer.from('{"a":1}').toString('base64url')}`, pk()), 400, 'data/validation-error');
   const sys = await req(srv, 'GET', `/v1/data/items?andFilters=${q({ createdBy: { $in: ['', 'u1'] } })}&limit=1`, pk());
   assert.equal(sys.json.pagination.total, 45);
 });

@@ -189,7 +189,25 @@ static void search_sql(strbuf *sql, docs_binds *b, const query_plan *plan)
     strbuf_append_char(sql, ')');
 }
 
-int docs_sql_where(strbuf *sql, docs_binds *b, const query_plan *plan, const char *created_by_filter)
+/* (sort < v OR (sort = v AND id < last)) for descending order, > for ascending. */
+static int after_sql(strbuf *sql, docs_binds *b, const query_plan *plan, struct json_object *after)
+{
+    const char *op = plan->sort_desc ? "<" : ">";
+    struct json_object *v = json_object_array_get_idx(after, 0), *id = json_object_array_get_idx(after, 1);
+    strbuf_append_char(sql, '(');
+    if (plan->sort.kind == QUERY_FIELD_ID) {
+        strbuf_appendf(sql, "id %s ?)", op);
+        return bind_value(b, id);
+    }
+    docs_sql_field(sql, &plan->sort);
+    strbuf_appendf(sql, " %s ? OR (", op);
+    docs_sql_field(sql, &plan->sort);
+    strbuf_appendf(sql, " = ? AND id %s ?))", op);
+    return bind_value(b, v) < 0 || bind_value(b, v) < 0 ? -1 : bind_value(b, id);
+}
+
+int docs_sql_where(strbuf *sql, docs_binds *b, const query_plan *plan, const char *created_by_filter,
+                   struct json_object *after)
 {
     int terms = 0;
     const char *glue = " WHERE ";
@@ -219,6 +237,11 @@ int docs_sql_where(strbuf *sql, docs_binds *b, const query_plan *plan, const cha
         strbuf_append_str(sql, glue);
         strbuf_append_str(sql, "created_by = ?");
         if (bind_text(b, created_by_filter) < 0) return -1;
+        glue = " AND ";
+    }
+    if (after) {
+        strbuf_append_str(sql, glue);
+        if (after_sql(sql, b, plan, after) < 0) return -1;
     }
     (void)terms;
     return sql->overflow ? -1 : 0;

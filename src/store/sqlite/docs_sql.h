@@ -23,8 +23,10 @@ typedef struct docs_binds {
 void docs_sql_table(strbuf *sql, const char *table);
 /* Appends the SQL expression of a field: a system column, or json_extract(doc,'$.path'). */
 void docs_sql_field(strbuf *sql, const query_field *f);
-/* Appends " WHERE ..." (or nothing) for the plan's filters, search and the optional owner filter. */
-int docs_sql_where(strbuf *sql, docs_binds *b, const query_plan *plan, const char *created_by_filter);
+/* Appends " WHERE ..." (or nothing) for the plan's filters, search, the optional owner filter and the
+ * optional keyset position `after` ([sortValue, id]: rows strictly after it in the plan's order). */
+int docs_sql_where(strbuf *sql, docs_binds *b, const query_plan *plan, const char *created_by_filter,
+                   struct json_object *after);
 /* Appends " ORDER BY ..." (sort field, then id in the same direction). */
 void docs_sql_order(strbuf *sql, const query_plan *plan);
 /* Appends the selected columns: "doc", or json_object(...) of the system fields and the selection. */

@@ -663,28 +663,57 @@ static int run_count(dconn *c, const char *sql, const docs_binds *b, int64_t *to
     return rc;
 }
 
+/* Writes column col of the current row as a JSON value. */
+static void column_json(sqlite3_stmt *st, int col, strbuf *out)
+{
+    switch (sqlite3_column_type(st, col)) {
+    case SQLITE_INTEGER: strbuf_appendf(out, "%lld", (long long)sqlite3_column_int64(st, col)); break;
+    case SQLITE_FLOAT: strbuf_appendf(out, "%.17g", sqlite3_column_double(st, col)); break;
+    case SQLITE_TEXT:
+        strbuf_append_json_string(out, (const char *)sqlite3_column_text(st, col), (size_t)sqlite3_column_bytes(st, col));
+        break;
+    default: strbuf_append_str(out, "null");
+    }
+}
+
+/* Reads up to limit rows (one more is asked for, to know whether more exist). Columns: the item, the
+ * sort value, the id. */
 static int run_page(dconn *c, const char *sql, const docs_binds *b, int64_t limit, int64_t offset, strbuf *items,
-                    bs_err *err)
+                    store_docs_paging *paging, bs_err *err)
 {
     sqlite3_stmt *st = dconn_stmt(c, sql, err);
     if (!st) return -1;
     bind_all(st, b);
-    sqlite3_bind_int64(st, b->n + 1, limit);
+    sqlite3_bind_int64(st, b->n + 1, limit + 1);
     sqlite3_bind_int64(st, b->n + 2, offset);
     strbuf_append_char(items, '[');
-    int step, n = 0;
+    int step;
+    int64_t n = 0;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == limit) {
+            if (paging) paging->has_more = 1;
+            break;
+        }
         if (n++) strbuf_append_char(items, ',');
         strbuf_append(items, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+        if (paging && paging->next_after) {
+            strbuf_reset(paging->next_after);
+            strbuf_append_char(paging->next_after, '[');
+            column_json(st, 1, paging->next_after);
+            strbuf_append_char(paging->next_after, ',');
+            column_json(st, 2, paging->next_after);
+            strbuf_append_char(paging->next_after, ']');
+        }
     }
     strbuf_append_char(items, ']');
-    int rc = step == SQLITE_DONE ? 0 : docs_fail(c->db, "list", err);
+    int rc = step == SQLITE_DONE || step == SQLITE_ROW ? 0 : docs_fail(c->db, "list", err);
     stmt_done(st);
     return rc;
 }
 
 int store_docs_list(store_docs *d, const char *env_id, const char *table, const query_plan *plan,
-                    const char *created_by_filter, strbuf *items, int64_t *total, bs_err *err)
+                    const char *created_by_filter, store_docs_paging *paging, strbuf *items, int64_t *total,
+                    bs_err *err)
 {
     if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
     static _Thread_local docs_binds binds;
@@ -693,25 +722,36 @@ int store_docs_list(store_docs *d, const char *env_id, const char *table, const 
     strbuf_init(&where, 256 * 1024);
     strbuf_init(&count_sql, 0);
     strbuf_init(&page_sql, 0);
-    int rc = docs_sql_where(&where, &binds, plan, created_by_filter);
+    struct json_object *after = paging ? paging->after : NULL;
+    int rc = docs_sql_where(&where, &binds, plan, created_by_filter, NULL);
+    strbuf page_where;
+    strbuf_init(&page_where, 256 * 1024);
+    static _Thread_local docs_binds page_binds;
+    page_binds.n = 0;
+    if (rc == 0) rc = docs_sql_where(&page_where, &page_binds, plan, created_by_filter, after);
     if (rc < 0) rc = bs_err_set(err, 400, "data/validation-error", "The filters are too large");
     strbuf_append_str(&count_sql, "SELECT count(*) FROM ");
     docs_sql_table(&count_sql, table);
     strbuf_append(&count_sql, where.data ? where.data : "", where.len);
     strbuf_append_str(&page_sql, "SELECT ");
     docs_sql_projection(&page_sql, plan);
-    strbuf_append_str(&page_sql, " FROM ");
+    strbuf_append_str(&page_sql, ", ");
+    docs_sql_field(&page_sql, &plan->sort);
+    strbuf_append_str(&page_sql, ", id FROM ");
     docs_sql_table(&page_sql, table);
-    strbuf_append(&page_sql, where.data ? where.data : "", where.len);
+    strbuf_append(&page_sql, page_where.data ? page_where.data : "", page_where.len);
     docs_sql_order(&page_sql, plan);
     strbuf_append_str(&page_sql, " LIMIT ? OFFSET ?");
     denv *e = NULL;
     dconn *c = rc == 0 ? conn_borrow(d, env_id, &e, err) : NULL;
     if (rc == 0 && !c) rc = -1;
-    if (rc == 0) rc = run_count(c, count_sql.data, &binds, total, err);
-    if (rc == 0) rc = run_page(c, page_sql.data, &binds, plan->limit, (plan->page - 1) * plan->limit, items, err);
+    *total = -1;
+    if (rc == 0 && !(paging && paging->skip_total)) rc = run_count(c, count_sql.data, &binds, total, err);
+    int64_t offset = after ? 0 : (plan->page - 1) * plan->limit;
+    if (rc == 0) rc = run_page(c, page_sql.data, &page_binds, plan->limit, offset, items, paging, err);
     if (c) conn_return(d, e, c);
     strbuf_release(&where);
+    strbuf_release(&page_where);
     strbuf_release(&count_sql);
     strbuf_release(&page_sql);
     return rc;
