@@ -33,6 +33,8 @@ static int reserved_first_segment(const char *name)
            strcmp(name, "data") == 0 || strcmp(name, "batch") == 0;
 }
 
+static int data_prepare(data_req *d, access_op op, bs_err *err);
+
 /* Resolves the table and decides the operation; fills err with the client's answer on refusal. */
 static int data_begin(data_req *d, api_ctx *ctx, http_req *req, access_op op, bs_err *err)
 {
@@ -45,6 +47,13 @@ static int data_begin(data_req *d, api_ctx *ctx, http_req *req, access_op op, bs
         if (reserved_first_segment(shorthand)) return bs_err_set(err, 404, "common/not-found", "No route for this path");
         d->table = shorthand;
     }
+    return data_prepare(d, op, err);
+}
+
+/* Table, scope and group decision for d->table (d->ctx set). */
+static int data_prepare(data_req *d, access_op op, bs_err *err)
+{
+    api_ctx *ctx = d->ctx;
     d->t = api_table_lookup(ctx->app->docs, ctx->key.environment_id, d->table, err);
     if (!d->t) return -1;
     if (access_check_scope(ctx->key.scopes_json, d->table, op, err) < 0) return -1;
@@ -92,7 +101,7 @@ static void answer_cached(http_req *req, http_res *res)
 /* If-Match against the current record text: 412 data/precondition-failed when it changed. */
 static int check_if_match(http_req *req, const char *current, size_t len, bs_err *err)
 {
-    const char *want = http_req_header(req, "If-Match");
+    const char *want = req ? http_req_header(req, "If-Match") : NULL;
     if (!want) return 0;
     char etag[DATA_ETAG_MAX];
     etag_of(current, len, etag);
@@ -352,6 +361,96 @@ static void table_spec(data_req *d, http_req *req, http_res *res, bs_err *err)
     json_object_put(out);
 }
 
+/* ---- POST /v1/batch: up to 100 creates, updates and deletes in one transaction ---- */
+
+#define BATCH_MAX_OPS 100
+
+static int batch_delete_check(const char *current, size_t len, const char *owner, strbuf *next, void *ptr, bs_err *err)
+{
+    return owner_allowed(ptr, owner, err);
+}
+
+/* Runs one operation inside the transaction and appends {"status":..,"data":..} to results. */
+static int batch_one(api_ctx *ctx, store_docs_tx *tx, struct json_object *op, const char *now, strbuf *results, bs_err *err)
+{
+    const char *method = json_get_string(op, "method"), *table = json_get_string(op, "table");
+    const char *id = json_get_string(op, "id");
+    struct json_object *data = NULL;
+    json_object_object_get_ex(op, "data", &data);
+    int kind = !method ? -1 : strcmp(method, "create") == 0 ? 0 : strcmp(method, "update") == 0 ? 1 : strcmp(method, "delete") == 0 ? 2 : -1;
+    if (kind < 0 || !table) return bs_err_set(err, 400, "data/validation-error", "method (create, update, delete) and table are required");
+    if (kind > 0 && !id) return bs_err_set(err, 400, "data/validation-error", "id is required for %s", method);
+    if (kind < 2 && !json_object_is_type(data, json_type_object)) return bs_err_set(err, 400, "data/validation-error", "data must be an object");
+    static const access_op ops[] = {ACCESS_CREATE, ACCESS_UPDATE, ACCESS_DELETE};
+    data_req d = {.ctx = ctx, .user_id = "", .table = table};
+    if (data_prepare(&d, ops[kind], err) < 0) return -1;
+    int found = 1;
+    if (kind == 0) {
+        store_record rec;
+        char rid[KEYS_RECORD_ID_LEN + 1], *doc = NULL;
+        char stamp[CLOCK_ISO_LEN];
+        memcpy(stamp, now, CLOCK_ISO_LEN);
+        int rc = prepare_record(&d, data, 0, 0, &rec, rid, stamp, &doc, err);
+        if (rc == 0) rc = store_docs_tx_insert(tx, table, &rec, err);
+        if (rc == 0) strbuf_appendf(results, "{\"status\":201,\"data\":%s}", doc);
+        free(doc);
+        return rc;
+    }
+    if (kind == 1) {
+        patch_ctx p = {&d, NULL, data, now};
+        strbuf_append_str(results, "{\"status\":200,\"data\":");
+        if (schema_apply(d.t->schema, data, SCHEMA_UPDATE, err) < 0 ||
+            store_docs_tx_update(tx, table, id, now, apply_patch, &p, results, &found, err) < 0)
+            return -1;
+    } else {
+        if (store_docs_tx_delete(tx, table, id, batch_delete_check, &d, &found, err) < 0) return -1;
+        strbuf_append_str(results, "{\"status\":200,\"data\":{\"success\":true}");
+    }
+    if (!found) return bs_err_set(err, 404, "data/not-found", "Record not found");
+    strbuf_append_char(results, '}');
+    return 0;
+}
+
+static void on_batch(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    struct json_object *body = http_req_json_borrow(req), *ops = body;
+    if (body && json_object_is_type(body, json_type_object)) json_object_object_get_ex(body, "operations", &ops);
+    size_t n = ops && json_object_is_type(ops, json_type_array) ? json_object_array_length(ops) : 0;
+    if (n == 0 || n > BATCH_MAX_OPS) {
+        http_res_error(res, 400, "data/validation-error", "operations must be an array of 1 to 100 operations");
+        return;
+    }
+    char now[CLOCK_ISO_LEN];
+    clock_iso8601(clock_now_ms(), now);
+    store_docs_tx *tx = store_docs_tx_begin(ctx->app->docs, ctx->key.environment_id, &err);
+    strbuf *out = http_res_buffer(res);
+    strbuf_append_str(out, "{\"results\":[");
+    size_t i = 0;
+    int rc = tx ? 0 : -1;
+    for (; rc == 0 && i < n; i++) {
+        if (i) strbuf_append_char(out, ',');
+        struct json_object *op = json_object_array_get_idx(ops, i);
+        rc = json_object_is_type(op, json_type_object) ? batch_one(ctx, tx, op, now, out, &err)
+                                                       : bs_err_set(&err, 400, "data/validation-error", "each operation must be an object");
+    }
+    if (rc < 0) {
+        store_docs_tx_abort(tx);
+        char msg[BS_ERR_MESSAGE_MAX];
+        snprintf(msg, sizeof msg, "operations[%zu]: %.200s", i ? i - 1 : 0, err.message);
+        memcpy(err.message, msg, sizeof msg);
+        http_res_error_from(res, &err);
+        return;
+    }
+    if (store_docs_tx_commit(tx, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    strbuf_append_str(out, "]}");
+    http_res_status(res, 200);
+}
+
 /* ---- routing ---- */
 
 typedef void (*data_op_fn)(data_req *d, http_req *req, http_res *res, bs_err *err);
@@ -389,6 +488,8 @@ static int register_family(http_router *router, api_app *app, const char *base, 
 
 int api_data_register(http_router *router, api_app *app)
 {
+    http_route_opts json = {.body = HTTP_BODY_JSON};
+    if (api_route_v1(router, app, HTTP_POST, "/v1/batch", on_batch, &json) < 0) return -1;
     if (register_family(router, app, "/v1/data", "table") < 0) return -1;
     return register_family(router, app, "/v1", "shorttable");
 }

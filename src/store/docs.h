@@ -90,6 +90,21 @@ int store_docs_update(store_docs *docs, const char *env_id, const char *table, c
 int store_docs_delete(store_docs *docs, const char *env_id, const char *table, const char *id, int *found,
                       bs_err *err);
 
+/* ---- transactions: several writes on one environment, all or none ---- */
+typedef struct store_docs_tx store_docs_tx;
+/* Starts a write transaction (NULL with err on failure). */
+store_docs_tx *store_docs_tx_begin(store_docs *docs, const char *env_id, bs_err *err);
+/* Commits and frees the transaction; on failure everything is rolled back. */
+int store_docs_tx_commit(store_docs_tx *tx, bs_err *err);
+/* Rolls back and frees. */
+void store_docs_tx_abort(store_docs_tx *tx);
+int store_docs_tx_insert(store_docs_tx *tx, const char *table, const store_record *record, bs_err *err);
+int store_docs_tx_update(store_docs_tx *tx, const char *table, const char *id, const char *updated_at,
+                         store_docs_mutate_fn mutate, void *ctx, strbuf *out, int *found, bs_err *err);
+/* Deletes one record; the mutate-style `check` (may be NULL) sees it first and may refuse. */
+int store_docs_tx_delete(store_docs_tx *tx, const char *table, const char *id, store_docs_mutate_fn check,
+                         void *ctx, int *found, bs_err *err);
+
 /* Paging beyond page/limit: keyset cursors and skipping the count. */
 typedef struct store_docs_paging {
     int skip_total;                 /* in: do not count (total is then -1) */

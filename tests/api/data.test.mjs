@@ -253,6 +253,44 @@ test('ETag: 304 on If-None-Match, 412 on a stale If-Match', async () => {
   assert.equal((await req(srv, 'DELETE', `/v1/data/posts/${c.json.id}`, { ...sk(), headers: { 'If-Match': newEtag } })).status, 200);
 });
 
+test('POST /v1/batch: creates, updates and deletes in one transaction', async () => {
+  const seed = await req(srv, 'POST', '/v1/data/posts', { ...sk(), body: [{ title: 'one' }, { title: 'two' }] });
+  const [a, bRec] = seed.json;
+  const ok = await req(srv, 'POST', '/v1/batch', { ...sk(), body: { operations: [
+    { method: 'create', table: 'posts', data: { title: 'three', views: '3' } },
+    { method: 'update', table: 'posts', id: a.id, data: { views: 7 } },
+    { method: 'delete', table: 'posts', id: bRec.id },
+  ] } });
+  assert.equal(ok.status, 200, ok.text);
+  assert.deepEqual(ok.json.results.map((r) => r.status), [201, 200, 200]);
+  assert.equal(ok.json.results[0].data.views, 3);
+  assert.equal(ok.json.results[1].data.views, 7);
+  assert.deepEqual(ok.json.results[2].data, { success: true });
+  expectError(assert, await req(srv, 'GET', `/v1/data/posts/${bRec.id}`, pk()), 404, 'data/not-found');
+  // a failing operation rolls every earlier one back
+  const total = async () => (await req(srv, 'GET', '/v1/data/posts?limit=1', pk())).json.pagination.total;
+  const before = await total();
+  const bad = await req(srv, 'POST', '/v1/batch', { ...sk(), body: { operations: [
+    { method: 'create', table: 'posts', data: { title: 'rolled back' } },
+    { method: 'update', table: 'posts', id: a.id, data: { views: 99 } },
+    { method: 'delete', table: 'posts', id: 'nope' },
+  ] } });
+  expectError(assert, bad, 404, 'data/not-found');
+  assert.match(bad.json.message, /^operations\[2\]/);
+  assert.equal(await total(), before);
+  assert.equal((await req(srv, 'GET', `/v1/data/posts/${a.id}`, pk())).json.views, 7);
+  expectError(assert, await req(srv, 'POST', '/v1/batch', { ...sk(), body: { operations: [] } }), 400, 'data/validation-error');
+  expectError(assert, await req(srv, 'POST', '/v1/batch', { ...sk(), body: { operations: Array(101).fill({ method: 'delete', table: 'posts', id: 'x' }) } }),
+    400, 'data/validation-error');
+  expectError(assert, await req(srv, 'POST', '/v1/batch', { ...sk(), body: { operations: [{ method: 'drop', table: 'posts' }] } }), 400,
+    'data/validation-error');
+  expectError(assert, await req(srv, 'POST', '/v1/batch', { ...sk(), body: { operations: [{ method: 'create', table: 'nope', data: {} }] } }), 404,
+    'data/table-not-found');
+  expectError(assert, await req(srv, 'POST', '/v1/batch', { ...pk(), body: { operations: [{ method: 'delete', table: 'posts', id: a.id }] } }), 403,
+    'data/permission-denied');
+  expectError(assert, await req(srv, 'POST', '/v1/batch', { body: { operations: [] } }), 401, 'data/invalid-header');
+});
+
 test('/spec and the reserved shorthand names', async () => {
   const spec = await req(srv, 'GET', '/v1/data/posts/spec', pk());
   assert.equal(spec.status, 200);

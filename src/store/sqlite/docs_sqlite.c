@@ -756,3 +756,91 @@ int store_docs_list(store_docs *d, const char *env_id, const char *table, const 
     strbuf_release(&page_sql);
     return rc;
 }
+
+/* ---- transactions ---- */
+
+struct store_docs_tx {
+    store_docs *docs;
+    denv *env;
+    dconn *conn;
+};
+
+store_docs_tx *store_docs_tx_begin(store_docs *d, const char *env_id, bs_err *err)
+{
+    store_docs_tx *tx = calloc(1, sizeof *tx);
+    if (!tx) { bs_err_internal(err); return NULL; }
+    tx->docs = d;
+    tx->conn = conn_borrow(d, env_id, &tx->env, err);
+    if (!tx->conn || exec_sql(tx->conn, "BEGIN IMMEDIATE", err) < 0) {
+        if (tx->conn) conn_return(d, tx->env, tx->conn);
+        free(tx);
+        return NULL;
+    }
+    return tx;
+}
+
+int store_docs_tx_commit(store_docs_tx *tx, bs_err *err)
+{
+    int rc = exec_sql(tx->conn, "COMMIT", err);
+    conn_return(tx->docs, tx->env, tx->conn); /* rolls back when COMMIT failed */
+    free(tx);
+    return rc;
+}
+
+void store_docs_tx_abort(store_docs_tx *tx)
+{
+    if (!tx) return;
+    conn_return(tx->docs, tx->env, tx->conn);
+    free(tx);
+}
+
+int store_docs_tx_insert(store_docs_tx *tx, const char *table, const store_record *record, bs_err *err)
+{
+    char sql[256];
+    if (table_sql(sql, sizeof sql, "INSERT INTO ", table, " (id, created_by, created_at, updated_at, doc) VALUES (?,?,?,?,?)", err) < 0)
+        return -1;
+    sqlite3_stmt *st = dconn_stmt(tx->conn, sql, err);
+    return st ? insert_one(tx->conn, st, record, err) : -1;
+}
+
+int store_docs_tx_update(store_docs_tx *tx, const char *table, const char *id, const char *updated_at,
+                         store_docs_mutate_fn mutate, void *ctx, strbuf *out, int *found, bs_err *err)
+{
+    *found = 0;
+    if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
+    return update_locked(tx->conn, table, id, updated_at, mutate, ctx, out, found, err);
+}
+
+int store_docs_tx_delete(store_docs_tx *tx, const char *table, const char *id, store_docs_mutate_fn check,
+                         void *ctx, int *found, bs_err *err)
+{
+    char sql[256];
+    *found = 0;
+    if (table_sql(sql, sizeof sql, "SELECT doc, created_by FROM ", table, " WHERE id = ?", err) < 0) return -1;
+    sqlite3_stmt *st = dconn_stmt(tx->conn, sql, err);
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st), rc = 0;
+    if (step == SQLITE_ROW) {
+        *found = 1;
+        if (check) {
+            strbuf scratch;
+            strbuf_init(&scratch, 0);
+            char owner[65];
+            snprintf(owner, sizeof owner, "%s", (const char *)sqlite3_column_text(st, 1));
+            rc = check((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), owner, &scratch, ctx, err);
+            strbuf_release(&scratch);
+        }
+    } else if (step != SQLITE_DONE) {
+        rc = docs_fail(tx->conn->db, "get for delete", err);
+    }
+    stmt_done(st);
+    if (rc < 0 || !*found) return rc;
+    snprintf(sql, sizeof sql, "DELETE FROM \"d_%s\" WHERE id = ?", table);
+    st = dconn_stmt(tx->conn, sql, err);
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(tx->conn->db, "delete", err);
+    stmt_done(st);
+    return rc;
+}
