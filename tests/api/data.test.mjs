@@ -291,6 +291,51 @@ test('POST /v1/batch: creates, updates and deletes in one transaction', async ()
   expectError(assert, await req(srv, 'POST', '/v1/batch', { body: { operations: [] } }), 401, 'data/invalid-header');
 });
 
+// Structural OpenAPI 3.0 checks: required members, operations with described responses, every $ref
+// resolving inside the document, every schema type one of OpenAPI's.
+function checkOpenApi(doc) {
+  assert.equal(doc.openapi, '3.0.0');
+  assert.equal(typeof doc.info.title, 'string');
+  assert.equal(typeof doc.info.version, 'string');
+  const types = new Set(['string', 'number', 'integer', 'boolean', 'object', 'array']);
+  const walk = (node) => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!node || typeof node !== 'object') return;
+    if (typeof node.$ref === 'string') {
+      const target = node.$ref.replace(/^#\//, '').split('/').reduce((o, k) => o?.[k], doc);
+      assert.ok(target, `unresolved ${node.$ref}`);
+    }
+    if (typeof node.type === 'string' && !('in' in node)) assert.ok(types.has(node.type), `type ${node.type}`);
+    Object.values(node).forEach(walk);
+  };
+  for (const [p, item] of Object.entries(doc.paths)) {
+    assert.match(p, /^\//);
+    for (const [method, op] of Object.entries(item)) {
+      assert.ok(['get', 'post', 'patch', 'delete', 'put'].includes(method));
+      assert.ok(Object.keys(op.responses).length > 0);
+      for (const r of Object.values(op.responses)) assert.equal(typeof r.description, 'string');
+      for (const prm of op.parameters || []) if (prm.in === 'path') assert.ok(p.includes(`{${prm.name}}`) && prm.required === true);
+    }
+  }
+  walk(doc);
+}
+
+test('GET .../openapi is a valid OpenAPI 3.0 document built from the schema', async () => {
+  const r = await req(srv, 'GET', '/v1/data/posts/openapi', pk());
+  assert.equal(r.status, 200, r.text);
+  checkOpenApi(r.json);
+  assert.equal(r.json.info.title, 'posts API');
+  assert.ok(r.json.paths['/v1/data/posts'].get && r.json.paths['/v1/data/posts'].post);
+  assert.ok(r.json.paths['/v1/data/posts/{id}'].patch);
+  const rec = r.json.components.schemas.posts;
+  assert.deepEqual(rec.required, ['title']);
+  assert.equal(rec.properties.views.type, 'integer');
+  assert.equal(rec.properties.when.format, 'date-time');
+  assert.equal(rec.properties.tags.items.type, 'string');
+  assert.equal(rec.properties.id.readOnly, true);
+  assert.equal((await req(srv, 'GET', '/v1/posts/openapi', pk())).status, 200);
+});
+
 test('/spec and the reserved shorthand names', async () => {
   const spec = await req(srv, 'GET', '/v1/data/posts/spec', pk());
   assert.equal(spec.status, 200);
