@@ -34,6 +34,7 @@ typedef struct store_table {
     char *permissions_json;      /* owned; NULL when the table has no permissions document */
     char *display_name;          /* owned, may be NULL */
     char *description;           /* owned, may be NULL */
+    char *indexes_json;          /* owned: JSON array of the custom index definitions ("[]" when none) */
     int schema_version, index_version;
     int64_t created_at, updated_at;
 } store_table;
@@ -64,6 +65,25 @@ void store_table_list_free(store_table *tables, size_t count);
 int store_docs_table_update(store_docs *docs, const char *env_id, const store_table *t, int *found, bs_err *err);
 int store_docs_table_drop(store_docs *docs, const char *env_id, const char *name, int *found, bs_err *err);
 int store_docs_count(store_docs *docs, const char *env_id, const char *table, int64_t *count, bs_err *err);
+/* A custom index to create: 1..STORE_INDEX_MAX_FIELDS fields (checked paths), each ascending or not. */
+#define STORE_INDEX_MAX_FIELDS 8
+#define STORE_INDEX_NAME_MAX 64
+typedef struct store_index_def {
+    char name[STORE_INDEX_NAME_MAX + 1];
+    query_field fields[STORE_INDEX_MAX_FIELDS];
+    int desc[STORE_INDEX_MAX_FIELDS];
+    size_t nfields;
+    int unique;
+    int sparse;                  /* only records that have the first field */
+} store_index_def;
+
+/* In one transaction: drops the named indexes, creates the new ones (a unique index over existing
+ * duplicates fails with 409 data/duplicate-value and changes nothing), and stores the table's new
+ * indexes_json and index_version. *found = 0 when the table does not exist. */
+int store_docs_indexes_change(store_docs *docs, const char *env_id, const char *table, const store_index_def *create,
+                              size_t ncreate, const char *const *drop, size_t ndrop, const char *indexes_json,
+                              int index_version, int *found, bs_err *err);
+
 /* Drops the environment's whole database (environment deletion). */
 int store_docs_env_drop(store_docs *docs, const char *env_id, bs_err *err);
 

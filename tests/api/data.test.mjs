@@ -336,6 +336,44 @@ test('GET .../openapi is a valid OpenAPI 3.0 document built from the schema', as
   assert.equal((await req(srv, 'GET', '/v1/posts/openapi', pk())).status, 200);
 });
 
+test('custom indexes: add, unique violations, protected defaults, remove', async () => {
+  await req(srv, 'POST', tables, { ...admin, body: { tableName: 'users2', schema: { properties: { email: { bsonType: 'string' }, age: { bsonType: 'int' } } } } });
+  const ix = `${tables}/users2/indexes`;
+  const add = await req(srv, 'POST', ix, { ...admin, body: { indexesToAdd: [
+    { name: 'email_unique', fields: { email: 1 }, unique: true },
+    { name: 'age_created', fields: { age: 1, createdAt: -1 }, sparse: true }] } });
+  assert.equal(add.status, 200, add.text);
+  assert.equal(add.json.indexVersion, 2);
+  assert.deepEqual(add.json.indexes.map((i) => i.name),
+    ['_id_', 'idx_createdAt_desc', 'idx_updatedAt_desc', 'idx_createdBy', 'email_unique', 'age_created']);
+  const got = await req(srv, 'GET', ix, admin);
+  assert.equal(got.json.indexes.length, 6);
+  assert.equal((await req(srv, 'POST', '/v1/data/users2', { ...sk(), body: { email: 'a@x.io', age: 3 } })).status, 201);
+  expectError(assert, await req(srv, 'POST', '/v1/data/users2', { ...sk(), body: { email: 'a@x.io' } }), 409, 'data/duplicate-value');
+  const batch = await req(srv, 'POST', '/v1/data/users2', { ...sk(), body: [{ email: 'b@x.io' }, { email: 'b@x.io' }] });
+  expectError(assert, batch, 409, 'data/duplicate-value');
+  assert.match(batch.json.message, /^\[1\]/);
+  const q = encodeURIComponent(JSON.stringify({ age: 3 }));
+  assert.equal((await req(srv, 'GET', `/v1/data/users2?andFilters=${q}&sortBy=createdAt`, pk())).json.pagination.total, 1);
+  expectError(assert, await req(srv, 'POST', ix, { ...admin, body: { indexesToRemove: ['idx_createdBy'] } }), 400, 'data/index-protected');
+  expectError(assert, await req(srv, 'POST', ix, { ...admin, body: { indexesToAdd: [{ name: 'email_unique', fields: { email: 1 } }] } }), 409,
+    'data/index-already-exists');
+  expectError(assert, await req(srv, 'POST', ix, { ...admin, body: { indexesToAdd: [{ name: 'bad', fields: { 'a"b': 1 } }] } }), 400,
+    'data/validation-error');
+  expectError(assert, await req(srv, 'POST', ix, { ...admin, body: { indexesToAdd: [{ name: 'bad', fields: { email: 2 } }] } }), 400,
+    'data/validation-error');
+  expectError(assert, await req(srv, 'POST', ix, { ...admin, body: { indexesToRemove: ['nope'] } }), 404, 'data/index-not-found');
+  // a unique index over existing duplicates is refused and changes nothing
+  await req(srv, 'POST', '/v1/data/users2', { ...sk(), body: [{ email: 'c@x.io', age: 9 }, { email: 'd@x.io', age: 9 }] });
+  expectError(assert, await req(srv, 'POST', ix, { ...admin, body: { indexesToAdd: [{ name: 'age_u', fields: { age: 1 }, unique: true }] } }),
+    409, 'data/duplicate-value');
+  assert.equal((await req(srv, 'GET', ix, admin)).json.indexVersion, 2);
+  const rm = await req(srv, 'POST', ix, { ...admin, body: { indexesToRemove: ['email_unique'] } });
+  assert.equal(rm.status, 200);
+  assert.equal(rm.json.indexVersion, 3);
+  assert.equal((await req(srv, 'POST', '/v1/data/users2', { ...sk(), body: { email: 'a@x.io' } })).status, 201);
+});
+
 test('/spec and the reserved shorthand names', async () => {
   const spec = await req(srv, 'GET', '/v1/data/posts/spec', pk());
   assert.equal(spec.status, 200);

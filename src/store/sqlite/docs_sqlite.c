@@ -47,7 +47,8 @@ static const char *const catalog_sql =
     "CREATE TABLE IF NOT EXISTS _basalt_tables ("
     " name TEXT PRIMARY KEY NOT NULL, id TEXT NOT NULL, schema TEXT NOT NULL DEFAULT '{}', permissions TEXT,"
     " display_name TEXT, description TEXT, schema_version INTEGER NOT NULL DEFAULT 1,"
-    " index_version INTEGER NOT NULL DEFAULT 1, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)";
+    " index_version INTEGER NOT NULL DEFAULT 1, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    " indexes TEXT NOT NULL DEFAULT '[]')";
 
 /* ---- regex function: basalt_regexp(pattern, icase, value) ---- */
 
@@ -236,7 +237,8 @@ void store_table_release(store_table *t)
     free(t->permissions_json);
     free(t->display_name);
     free(t->description);
-    t->schema_json = t->permissions_json = t->display_name = t->description = NULL;
+    free(t->indexes_json);
+    t->schema_json = t->permissions_json = t->display_name = t->description = t->indexes_json = NULL;
 }
 
 void store_table_list_free(store_table *tables, size_t count)
@@ -251,7 +253,7 @@ static char *column_dup(sqlite3_stmt *st, int col)
     return t ? strdup((const char *)t) : NULL;
 }
 
-#define TABLE_COLUMNS "name, id, schema, permissions, display_name, description, schema_version, index_version, created_at, updated_at"
+#define TABLE_COLUMNS "name, id, schema, permissions, display_name, description, schema_version, index_version, created_at, updated_at, indexes"
 
 static int table_read(sqlite3_stmt *st, store_table *t)
 {
@@ -266,7 +268,8 @@ static int table_read(sqlite3_stmt *st, store_table *t)
     t->index_version = sqlite3_column_int(st, 7);
     t->created_at = sqlite3_column_int64(st, 8);
     t->updated_at = sqlite3_column_int64(st, 9);
-    return t->schema_json ? 0 : -1;
+    t->indexes_json = column_dup(st, 10);
+    return t->schema_json && t->indexes_json ? 0 : -1;
 }
 
 static int exec_sql(dconn *c, const char *sql, bs_err *err)
@@ -299,7 +302,7 @@ int store_docs_table_create(store_docs *d, const char *env_id, const store_table
     dconn *c = conn_borrow(d, env_id, &e, err);
     if (!c) return -1;
     int rc = exec_sql(c, "BEGIN IMMEDIATE", err);
-    sqlite3_stmt *st = rc == 0 ? dconn_stmt(c, "INSERT INTO _basalt_tables (" TABLE_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?)", err) : NULL;
+    sqlite3_stmt *st = rc == 0 ? dconn_stmt(c, "INSERT INTO _basalt_tables (" TABLE_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,'[]')", err) : NULL;
     if (st) {
         sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, t->id, -1, SQLITE_STATIC);
@@ -842,5 +845,69 @@ int store_docs_tx_delete(store_docs_tx *tx, const char *table, const char *id, s
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(tx->conn->db, "delete", err);
     stmt_done(st);
+    return rc;
+}
+
+/* ---- custom indexes ---- */
+
+static void index_sql(strbuf *sql, const char *table, const store_index_def *ix)
+{
+    strbuf_appendf(sql, "CREATE %sINDEX \"d_%s__x_%s\" ON \"d_%s\"(", ix->unique ? "UNIQUE " : "", table, ix->name, table);
+    for (size_t i = 0; i < ix->nfields; i++) {
+        if (i) strbuf_append_char(sql, ',');
+        docs_sql_field(sql, &ix->fields[i]); /* spelled exactly as queries spell it, so the planner uses it */
+        strbuf_append_str(sql, ix->desc[i] ? " DESC" : " ASC");
+    }
+    /* lists break ties by id in the sort's direction: with id last, a sorted page is read straight from
+     * the index (not for unique indexes, whose uniqueness is over the listed fields only) */
+    if (!ix->unique && ix->fields[ix->nfields - 1].kind != QUERY_FIELD_ID)
+        strbuf_append_str(sql, ix->desc[ix->nfields - 1] ? ", id DESC" : ", id ASC");
+    strbuf_append_char(sql, ')');
+    if (ix->sparse && ix->fields[0].kind == QUERY_FIELD_DOC)
+        strbuf_appendf(sql, " WHERE json_type(doc,'$.%s') IS NOT NULL", ix->fields[0].path);
+}
+
+static int indexes_apply(dconn *c, const char *table, const store_index_def *create, size_t ncreate,
+                         const char *const *drop, size_t ndrop, bs_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < ndrop; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "DROP INDEX IF EXISTS \"d_%s__x_%s\"", table, drop[i]);
+        rc = exec_sql(c, sql, err);
+    }
+    for (size_t i = 0; rc == 0 && i < ncreate; i++) {
+        strbuf sql;
+        strbuf_init(&sql, 0);
+        index_sql(&sql, table, &create[i]);
+        rc = sql.overflow ? bs_err_internal(err) : exec_sql(c, sql.data, err);
+        strbuf_release(&sql);
+    }
+    return rc;
+}
+
+int store_docs_indexes_change(store_docs *d, const char *env_id, const char *table, const store_index_def *create,
+                              size_t ncreate, const char *const *drop, size_t ndrop, const char *indexes_json,
+                              int index_version, int *found, bs_err *err)
+{
+    *found = 0;
+    if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
+    denv *e;
+    dconn *c = conn_borrow(d, env_id, &e, err);
+    if (!c) return -1;
+    int rc = exec_sql(c, "BEGIN IMMEDIATE", err);
+    sqlite3_stmt *st = rc == 0 ? dconn_stmt(c, "UPDATE _basalt_tables SET indexes = ?, index_version = ? WHERE name = ?", err) : NULL;
+    if (rc == 0 && !st) rc = -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, indexes_json, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, index_version);
+        sqlite3_bind_text(st, 3, table, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) rc = docs_fail(c->db, "update indexes", err);
+        else *found = sqlite3_changes(c->db) > 0;
+        stmt_done(st);
+    }
+    if (rc == 0 && *found) rc = indexes_apply(c, table, create, ncreate, drop, ndrop, err);
+    if (rc == 0) rc = exec_sql(c, "COMMIT", err);
+    conn_return(d, e, c);
     return rc;
 }
