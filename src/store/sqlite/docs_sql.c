@@ -41,15 +41,21 @@ static int bind_text(docs_binds *b, const char *text)
     return 0;
 }
 
-/* A type guard so that ordering compares like with like (JSON type first, then value). */
+/* A type guard so that ordering compares like with like (JSON type first, then value). It is spelled on
+ * the field expression itself so an index on that expression still serves the query: in SQLite every
+ * TEXT value sorts above every number, and '' is the smallest TEXT, so "is a string" is expr >= '' and
+ * "is a number" is expr < '' (json_extract returns true/false as 1/0: booleans count as numbers here). */
 static void type_guard(strbuf *sql, const query_field *f, struct json_object *v)
 {
     if (f->kind != QUERY_FIELD_DOC) return;
     enum json_type t = json_object_get_type(v);
-    json_type_expr(sql, f);
-    if (t == json_type_int || t == json_type_double) strbuf_append_str(sql, " IN ('integer','real') AND ");
-    else if (t == json_type_boolean) strbuf_append_str(sql, " IN ('true','false') AND ");
-    else strbuf_append_str(sql, " = 'text' AND ");
+    if (t == json_type_boolean) {
+        json_type_expr(sql, f);
+        strbuf_append_str(sql, " IN ('true','false') AND ");
+        return;
+    }
+    docs_sql_field(sql, f);
+    strbuf_append_str(sql, t == json_type_int || t == json_type_double ? " < '' AND " : " >= '' AND ");
 }
 
 static int cond_eq(strbuf *sql, docs_binds *b, const query_cond *c, int negate)
@@ -79,8 +85,7 @@ static int cond_eq(strbuf *sql, docs_binds *b, const query_cond *c, int negate)
         return 0;
     }
     strbuf_append_str(sql, "(");
-    if (!negate) type_guard(sql, f, c->value);
-    docs_sql_field(sql, f);
+    docs_sql_field(sql, f); /* equality needs no guard: a TEXT value never equals a number */
     if (t == json_type_object || t == json_type_array) {
         strbuf_append_str(sql, negate ? " IS NOT json(?))" : " = json(?))");
         return bind_text(b, json_object_to_json_string_ext(c->value, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# run-data.sh: the data API workloads of the data API issue against build/basalt on a fresh data
+# directory: 100,000 posts (status, createdAt) index, then create, get by id, indexed list, list with
+# select, update; one line per measure (same format as run-parse.sh). Usage: bench/run-data.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+N=${N:-100000}
+scripts/build.sh Release >/dev/null
+DATA=$(mktemp -d "$WORK/data.XXXX")
+build/basalt serve --listen 127.0.0.1:18093 --data "$DATA" --log-level warn >/dev/null 2>&1 & PID=$!
+trap 'kill $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
+wait_http http://127.0.0.1:18093/healthz
+get() { sed -n "s/.*\"$1\": \"\(.*\)\".*/\1/p" "$DATA/bootstrap.json"; }
+SK=$(get secretKey); TOKEN=$(get operatorToken); PROJECT=$(get projectId)
+ADMIN=http://127.0.0.1:18093/admin/v1/projects/$PROJECT/environments/dev/tables
+curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"tableName":"posts","schema":{"bsonType":"object","required":["title"],"properties":{"title":{"bsonType":"string"},"status":{"bsonType":"string"},"views":{"bsonType":"int"}}}}' "$ADMIN" >/dev/null
+curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"indexesToAdd":[{"name":"status_createdAt","fields":{"status":1,"createdAt":-1}}]}' "$ADMIN/posts/indexes" >/dev/null
+machine
+t0=$(date +%s.%N)
+node -e '
+const [url, key, n] = [process.argv[1], process.argv[2], +process.argv[3]], st = ["draft", "published", "archived"];
+const lorem = "lorem ipsum dolor sit amet ".repeat(8);
+(async () => { for (let a = 0; a < n; a += 1000) {
+  const body = []; for (let i = a; i < Math.min(n, a + 1000); i++) body.push({ title: "Post number " + i, content: lorem, status: st[i % 3], views: i, tags: ["alpha", "beta"] });
+  const r = await fetch(url, { method: "POST", headers: { "X-API-Key": key, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  if (r.status !== 201) throw new Error(await r.text()); } })();' http://127.0.0.1:18093/v1/data/posts "$SK" "$N"
+t1=$(date +%s.%N)
+echo "seed_${N}_batch1000 seconds=$(awk "BEGIN{printf \"%.1f\", $t1 - $t0}")"
+curl -sf -H "X-API-Key: $SK" "http://127.0.0.1:18093/v1/data/posts?limit=100&select=title" | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4 > "$WORK/ids.txt"
+U=http://127.0.0.1:18093
+bench create_post -s bench/data.lua $U -- create "$SK"
+bench get_by_id -s bench/data.lua $U -- get "$SK" "$WORK/ids.txt"
+bench list_published_idx_status_createdAt -s bench/data.lua $U -- list "$SK"
+bench list_published_select_title_views -s bench/data.lua $U -- select "$SK"
+bench update_views_100ids -s bench/data.lua $U -- update "$SK" "$WORK/ids.txt"
+echo "server_peak_rss_mb $(peak_rss_mb $PID)"
