@@ -70,7 +70,7 @@ static int cond_eq(strbuf *sql, docs_binds *b, const query_cond *c, int negate)
         return bind_value(b, c->value);
     }
     if (t == json_type_null) {
-        strbuf_append_str(sql, negate ? "(" : "(");
+        strbuf_append_char(sql, '(');
         json_type_expr(sql, f);
         strbuf_append_str(sql, negate ? " IS NOT NULL AND " : " IS NULL OR ");
         json_type_expr(sql, f);
@@ -214,13 +214,11 @@ static int after_sql(strbuf *sql, docs_binds *b, const query_plan *plan, struct 
 int docs_sql_where(strbuf *sql, docs_binds *b, const query_plan *plan, const char *created_by_filter,
                    struct json_object *after)
 {
-    int terms = 0;
     const char *glue = " WHERE ";
     if (plan && plan->and_group.count) {
         strbuf_append_str(sql, glue);
         if (group_sql(sql, b, plan, &plan->and_group) < 0) return -1;
         glue = " AND ";
-        terms++;
     }
     if (plan && plan->nor) {
         strbuf_append_str(sql, glue);
@@ -231,7 +229,6 @@ int docs_sql_where(strbuf *sql, docs_binds *b, const query_plan *plan, const cha
         }
         strbuf_append_char(sql, ')');
         glue = " AND ";
-        terms++;
     }
     if (plan && plan->search[0]) {
         strbuf_append_str(sql, glue);
@@ -248,7 +245,6 @@ int docs_sql_where(strbuf *sql, docs_binds *b, const query_plan *plan, const cha
         strbuf_append_str(sql, glue);
         if (after_sql(sql, b, plan, after) < 0) return -1;
     }
-    (void)terms;
     return sql->overflow ? -1 : 0;
 }
 
