@@ -28,7 +28,7 @@ static const opt_def opts[] = {
     {"console-dir", "BASALT_CONSOLE_DIR", S(console_dir), NULL, 0, 0, "directory of the web console (default: web/console beside the binary or the working directory)"},
     {"public-url", "BASALT_PUBLIC_URL", S(public_url), NULL, 0, 0, "URL clients use to reach this server (default http://LISTEN)"},
     {"log-level", "BASALT_LOG_LEVEL", S(log_level), "info", 0, 0, "debug | info | warn | error (JSON lines on stderr)"},
-    {"threads", "BASALT_THREADS", L(threads), "0", 0, 256, "HTTP worker threads (0 = one per core)"},
+    {"threads", "BASALT_THREADS", L(threads), "0", 0, 256, "HTTP worker threads (0 = two per core)"},
     {"max-connections", "BASALT_MAX_CONNECTIONS", L(max_connections), "4096", 1, 1000000, "concurrent client connections"},
     {"idle-timeout", "BASALT_IDLE_TIMEOUT", L(idle_timeout), "60", 1, 86400, "seconds an idle connection stays open"},
     {"max-body", "BASALT_MAX_BODY", L(max_body), "1048576", 1024, 1073741824, "default request body limit in bytes"},

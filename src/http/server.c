@@ -394,10 +394,13 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
     return 0;
 }
 
+/* Two per core: handlers block on the database (a write waits for its group commit, a read for a page
+ * fault), and a connection stays on the thread that accepted it, so one thread per core leaves cores
+ * idle; more than two per core stretches tail latency (BENCHMARKS.md, data API group commit). */
 static unsigned default_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 && n < 256 ? (unsigned)n : 2;
+    return n > 0 && n < 128 ? 2 * (unsigned)n : 4;
 }
 
 http_server *http_server_new(const http_server_config *cfg, http_router *router, http_metrics *metrics,

@@ -16,7 +16,7 @@
 
 typedef struct http_server_config {
     const char *listen;          /* "127.0.0.1:8080", "[::1]:8080", ":8080", port 0 = any free port */
-    unsigned threads;            /* worker threads; 0 = one per core */
+    unsigned threads;            /* worker threads; 0 = two per core */
     unsigned max_connections;    /* concurrent connections accepted */
     unsigned idle_timeout_s;     /* a connection idle this long is closed */
     size_t header_memory;        /* per-connection memory for the request line and headers */

@@ -391,3 +391,31 @@ test('tables and records are isolated per environment key', async () => {
   assert.equal(del.status, 200);
   expectError(assert, await req(srv, 'GET', '/v1/data/items', pk()), 404, 'data/table-not-found');
 });
+
+test('list totals follow every kind of write (counts are cached per write generation)', async () => {
+  const t = await req(srv, 'POST', tables, { ...admin, body: { tableName: 'counted' } });
+  assert.equal(t.status, 201, t.text);
+  const total = async (q = '') => {
+    const r = await req(srv, 'GET', `/v1/data/counted?limit=1&andFilters=${encodeURIComponent('{"k":"a"}')}${q}`, sk());
+    assert.equal(r.status, 200, r.text);
+    return r.json.pagination.total;
+  };
+  const many = await req(srv, 'POST', '/v1/data/counted', { ...sk(), body: Array.from({ length: 5 }, () => ({ k: 'a' })) });
+  assert.equal(many.status, 201, many.text);
+  assert.equal(await total(), 5);
+  assert.equal(await total(), 5, 'a repeated count (served from the cache) is the same');
+  assert.equal(await total('&page=9'), 5, 'a page past the end still reports the total');
+  const one = await req(srv, 'POST', '/v1/data/counted', { ...sk(), body: { k: 'a' } });
+  assert.equal(await total(), 6, 'create');
+  assert.equal((await req(srv, 'PATCH', `/v1/data/counted/${one.json.id}`, { ...sk(), body: { k: 'b' } })).status, 200);
+  assert.equal(await total(), 5, 'update moves a record out of the filter');
+  assert.equal((await req(srv, 'DELETE', `/v1/data/counted/${many.json[0].id}`, sk())).status, 200);
+  assert.equal(await total(), 4, 'delete');
+  const batch = await req(srv, 'POST', '/v1/batch', { ...sk(), body: { operations: [
+    { method: 'create', table: 'counted', data: { k: 'a' } }, { method: 'create', table: 'counted', data: { k: 'a' } }] } });
+  assert.equal(batch.status, 200, batch.text);
+  assert.equal(await total(), 6, 'POST /v1/batch');
+  const last = await req(srv, 'GET', '/v1/data/counted?limit=100', sk());
+  assert.equal(last.json.pagination.total, 7, 'a single page counts its rows');
+  assert.equal(last.json.items.length, 7);
+});

@@ -275,3 +275,26 @@ void docs_sql_projection(strbuf *sql, const query_plan *plan)
     }
     strbuf_append_char(sql, ')');
 }
+
+void docs_sql_binds_key(strbuf *key, const docs_binds *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        struct json_object *v = b->values[i];
+        if (!v) {
+            const char *t = b->texts[i];
+            strbuf_appendf(key, "\nt%zu:", strlen(t));
+            strbuf_append_str(key, t);
+            continue;
+        }
+        switch (json_object_get_type(v)) {
+        case json_type_int: strbuf_appendf(key, "\ni%lld", (long long)json_object_get_int64(v)); break;
+        case json_type_double: strbuf_appendf(key, "\nd%.17g", json_object_get_double(v)); break;
+        case json_type_boolean: strbuf_appendf(key, "\nb%d", json_object_get_boolean(v)); break;
+        case json_type_string:
+            strbuf_appendf(key, "\ns%d:", json_object_get_string_len(v));
+            strbuf_append(key, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+            break;
+        default: strbuf_append_str(key, "\nn");
+        }
+    }
+}

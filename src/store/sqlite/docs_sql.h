@@ -32,4 +32,7 @@ void docs_sql_order(strbuf *sql, const query_plan *plan);
 /* Appends the selected columns: "doc", or json_object(...) of the system fields and the selection. */
 void docs_sql_projection(strbuf *sql, const query_plan *plan);
 
+/* Appends a text that identifies the bound values (type and value of each), for cache keys. */
+void docs_sql_binds_key(strbuf *key, const docs_binds *b);
+
 #endif

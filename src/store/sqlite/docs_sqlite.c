@@ -7,13 +7,16 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "store/count_cache.h"
 #include "store/sqlite/docs_sql.h"
 #include "util/log.h"
 #include "util/regex.h"
@@ -22,6 +25,7 @@
 #define DOCS_STMT_CACHE 64
 #define DOCS_MAX_ENVS 4096
 #define DOCS_BUSY_TIMEOUT_MS 5000
+#define DOCS_COUNT_CACHE_SLOTS 1024
 
 typedef struct dconn {
     sqlite3 *db;
@@ -34,6 +38,14 @@ typedef struct denv {
     char path[PATH_MAX];
     dconn *idle[DOCS_POOL_MAX];
     int nidle;
+    pthread_mutex_t wlock;       /* one writer at a time in this process: no SQLite busy-wait sleeps */
+    _Atomic uint64_t gen;        /* bumped after every write: the count cache's validity */
+    pthread_mutex_t qlock;       /* the queue of grouped writes (see group_submit) */
+    pthread_cond_t qcond;
+    struct wop *qhead, *qtail;
+    int leader;
+    struct store_docs *docs;     /* the owner, for the WAL hook */
+    _Atomic int checkpoint_wanted;
 } denv;
 
 struct store_docs {
@@ -41,6 +53,11 @@ struct store_docs {
     pthread_mutex_t lock;
     denv *envs[DOCS_MAX_ENVS];
     int nenvs;
+    count_cache *counts;
+    pthread_t checkpointer;      /* checkpoints the WALs off the request path (see wal_hook) */
+    pthread_mutex_t ck_lock;
+    pthread_cond_t ck_cond;
+    int ck_stop, ck_running;
 };
 
 static const char *const catalog_sql =
@@ -95,20 +112,43 @@ static void dconn_close(dconn *c)
     free(c);
 }
 
-static dconn *dconn_open(const char *path, bs_err *err)
+/* Checkpoints: SQLite's default copies the WAL back into the database inside the commit that crosses
+ * 1,000 frames, fsync included, while that writer (and every write queued behind it) waits. Instead each
+ * connection's WAL hook asks the store's checkpointer thread for a PASSIVE checkpoint (it runs beside
+ * readers and writers); only when the WAL outgrows DOCS_WAL_INLINE_FRAMES, i.e. the thread cannot keep
+ * up, does the committing writer checkpoint itself, so the file stays bounded. */
+#define DOCS_WAL_CHECKPOINT_FRAMES 1000
+#define DOCS_WAL_INLINE_FRAMES 20000
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
+    denv *e = arg;
+    if (frames >= DOCS_WAL_INLINE_FRAMES) {
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    } else if (frames >= DOCS_WAL_CHECKPOINT_FRAMES && !atomic_exchange(&e->checkpoint_wanted, 1)) {
+        pthread_mutex_lock(&e->docs->ck_lock);
+        pthread_cond_signal(&e->docs->ck_cond);
+        pthread_mutex_unlock(&e->docs->ck_lock);
+    }
+    return SQLITE_OK;
+}
+
+static dconn *dconn_open(denv *e, bs_err *err)
+{
+    const char *path = e->path;
     dconn *c = calloc(1, sizeof *c);
     if (!c) { bs_err_internal(err); return NULL; }
     int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(c->db, DOCS_BUSY_TIMEOUT_MS);
-        rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=268435456;",
+        rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;",
                           NULL, NULL, NULL);
     }
     if (rc == SQLITE_OK) rc = sqlite3_exec(c->db, catalog_sql, NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function_v2(c->db, "basalt_regexp", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                                         sql_regexp, NULL, NULL, NULL);
+    if (rc == SQLITE_OK) sqlite3_wal_hook(c->db, wal_hook, e);
     if (rc != SQLITE_OK) {
         docs_fail(c->db, "open", err);
         dconn_close(c);
@@ -168,12 +208,16 @@ static denv *env_find_locked(store_docs *d, const char *env_id)
     if (!e) return NULL;
     snprintf(e->id, sizeof e->id, "%s", env_id);
     snprintf(e->path, sizeof e->path, "%s/envs/%s.db", d->dir, env_id);
+    pthread_mutex_init(&e->wlock, NULL);
+    e->docs = d;
+    pthread_mutex_init(&e->qlock, NULL);
+    pthread_cond_init(&e->qcond, NULL);
     d->envs[d->nenvs++] = e;
     return e;
 }
 
-/* Borrows a connection to the environment's database (opening it, and the file, when needed). */
-static dconn *conn_borrow(store_docs *d, const char *env_id, denv **env_out, bs_err *err)
+/* The environment's entry (created on first use; entries live as long as the store). */
+static denv *env_get(store_docs *d, const char *env_id, bs_err *err)
 {
     if (!env_id_ok(env_id)) {
         bs_err_set(err, 404, "data/environment-not-found", "Environment not found");
@@ -181,11 +225,21 @@ static dconn *conn_borrow(store_docs *d, const char *env_id, denv **env_out, bs_
     }
     pthread_mutex_lock(&d->lock);
     denv *e = env_find_locked(d, env_id);
-    dconn *c = e && e->nidle ? e->idle[--e->nidle] : NULL;
     pthread_mutex_unlock(&d->lock);
-    if (!e) { bs_err_internal(err); return NULL; }
+    if (!e) bs_err_internal(err);
+    return e;
+}
+
+/* Borrows a connection to the environment's database (opening it, and the file, when needed). */
+static dconn *conn_borrow(store_docs *d, const char *env_id, denv **env_out, bs_err *err)
+{
+    denv *e = env_get(d, env_id, err);
+    if (!e) return NULL;
+    pthread_mutex_lock(&d->lock);
+    dconn *c = e->nidle ? e->idle[--e->nidle] : NULL;
+    pthread_mutex_unlock(&d->lock);
     *env_out = e;
-    return c ? c : dconn_open(e->path, err);
+    return c ? c : dconn_open(e, err);
 }
 
 static void conn_return(store_docs *d, denv *e, dconn *c)
@@ -201,6 +255,68 @@ static void conn_return(store_docs *d, denv *e, dconn *c)
     dconn_close(c);
 }
 
+/* Writers of one environment take turns in this process (the database allows one writer anyway; waiting
+ * on a mutex beats SQLite's busy handler, which sleeps). write_end bumps the generation after the write
+ * is committed or rolled back, so counts cached before it are not served again. */
+static void write_begin(denv *e) { pthread_mutex_lock(&e->wlock); }
+
+static void write_end(denv *e)
+{
+    atomic_fetch_add(&e->gen, 1);
+    pthread_mutex_unlock(&e->wlock);
+}
+
+/* Borrows a connection and takes the environment's write turn. */
+static dconn *conn_borrow_writer(store_docs *d, const char *env_id, denv **env_out, bs_err *err)
+{
+    dconn *c = conn_borrow(d, env_id, env_out, err);
+    if (c) write_begin(*env_out);
+    return c;
+}
+
+static void conn_return_writer(store_docs *d, denv *e, dconn *c)
+{
+    conn_return(d, e, c); /* rolls back an unfinished transaction before the turn passes */
+    write_end(e);
+}
+
+/* One PASSIVE checkpoint of every environment whose WAL hook asked for one. */
+static void checkpoint_wanted_envs(store_docs *d)
+{
+    pthread_mutex_lock(&d->lock);
+    int n = d->nenvs;
+    pthread_mutex_unlock(&d->lock);
+    for (int i = 0; i < n; i++) {
+        denv *e = d->envs[i]; /* entries are never freed before the store */
+        if (!atomic_exchange(&e->checkpoint_wanted, 0)) continue;
+        bs_err err;
+        denv *same;
+        dconn *c = conn_borrow(d, e->id, &same, &err);
+        if (!c) continue;
+        int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY) log_warn("docs store: checkpoint of %s: %s", e->id, sqlite3_errmsg(c->db));
+        conn_return(d, e, c);
+    }
+}
+
+static void *checkpointer_main(void *arg)
+{
+    store_docs *d = arg;
+    pthread_mutex_lock(&d->ck_lock);
+    while (!d->ck_stop) {
+        pthread_mutex_unlock(&d->ck_lock);
+        checkpoint_wanted_envs(d);
+        pthread_mutex_lock(&d->ck_lock);
+        if (d->ck_stop) break;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1; /* also wakes now and then, in case a signal was missed */
+        pthread_cond_timedwait(&d->ck_cond, &d->ck_lock, &until);
+    }
+    pthread_mutex_unlock(&d->ck_lock);
+    return NULL;
+}
+
 store_docs *store_docs_open(const char *data_dir, bs_err *err)
 {
     store_docs *d = calloc(1, sizeof *d);
@@ -213,17 +329,35 @@ store_docs *store_docs_open(const char *data_dir, bs_err *err)
         return NULL;
     }
     pthread_mutex_init(&d->lock, NULL);
+    pthread_mutex_init(&d->ck_lock, NULL);
+    pthread_cond_init(&d->ck_cond, NULL);
+    d->counts = count_cache_new(DOCS_COUNT_CACHE_SLOTS);
+    d->ck_running = pthread_create(&d->checkpointer, NULL, checkpointer_main, d) == 0;
+    if (!d->ck_running) log_warn("docs store: no checkpointer thread; commits will checkpoint inline");
     return d;
 }
 
 void store_docs_free(store_docs *d)
 {
     if (!d) return;
+    if (d->ck_running) {
+        pthread_mutex_lock(&d->ck_lock);
+        d->ck_stop = 1;
+        pthread_cond_signal(&d->ck_cond);
+        pthread_mutex_unlock(&d->ck_lock);
+        pthread_join(d->checkpointer, NULL);
+    }
     for (int i = 0; i < d->nenvs; i++) {
         for (int j = 0; j < d->envs[i]->nidle; j++) dconn_close(d->envs[i]->idle[j]);
+        pthread_mutex_destroy(&d->envs[i]->wlock);
+        pthread_mutex_destroy(&d->envs[i]->qlock);
+        pthread_cond_destroy(&d->envs[i]->qcond);
         free(d->envs[i]);
     }
     pthread_mutex_destroy(&d->lock);
+    pthread_mutex_destroy(&d->ck_lock);
+    pthread_cond_destroy(&d->ck_cond);
+    count_cache_free(d->counts);
     free(d->dir);
     free(d);
 }
@@ -299,7 +433,7 @@ static int create_sql_table(dconn *c, const char *name, bs_err *err)
 int store_docs_table_create(store_docs *d, const char *env_id, const store_table *t, bs_err *err)
 {
     denv *e;
-    dconn *c = conn_borrow(d, env_id, &e, err);
+    dconn *c = conn_borrow_writer(d, env_id, &e, err);
     if (!c) return -1;
     int rc = exec_sql(c, "BEGIN IMMEDIATE", err);
     sqlite3_stmt *st = rc == 0 ? dconn_stmt(c, "INSERT INTO _basalt_tables (" TABLE_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,'[]')", err) : NULL;
@@ -325,7 +459,7 @@ int store_docs_table_create(store_docs *d, const char *env_id, const store_table
     }
     if (rc == 0) rc = create_sql_table(c, t->name, err);
     if (rc == 0) rc = exec_sql(c, "COMMIT", err);
-    conn_return(d, e, c); /* rolls back when the transaction is still open */
+    conn_return_writer(d, e, c); /* rolls back when the transaction is still open */
     return rc;
 }
 
@@ -379,7 +513,7 @@ int store_docs_table_update(store_docs *d, const char *env_id, const store_table
 {
     denv *e;
     *found = 0;
-    dconn *c = conn_borrow(d, env_id, &e, err);
+    dconn *c = conn_borrow_writer(d, env_id, &e, err);
     if (!c) return -1;
     sqlite3_stmt *st = dconn_stmt(c, "UPDATE _basalt_tables SET schema = ?, permissions = ?, display_name = ?,"
                                      " description = ?, schema_version = ?, index_version = ?, updated_at = ? WHERE name = ?", err);
@@ -397,7 +531,7 @@ int store_docs_table_update(store_docs *d, const char *env_id, const store_table
         else *found = sqlite3_changes(c->db) > 0;
         stmt_done(st);
     }
-    conn_return(d, e, c);
+    conn_return_writer(d, e, c);
     return rc;
 }
 
@@ -405,7 +539,7 @@ int store_docs_table_drop(store_docs *d, const char *env_id, const char *name, i
 {
     denv *e;
     *found = 0;
-    dconn *c = conn_borrow(d, env_id, &e, err);
+    dconn *c = conn_borrow_writer(d, env_id, &e, err);
     if (!c) return -1;
     int rc = exec_sql(c, "BEGIN IMMEDIATE", err);
     sqlite3_stmt *st = rc == 0 ? dconn_stmt(c, "DELETE FROM _basalt_tables WHERE name = ?", err) : NULL;
@@ -431,7 +565,7 @@ int store_docs_table_drop(store_docs *d, const char *env_id, const char *name, i
         rc = exec_sql(c, sql, err);
     }
     if (rc == 0) rc = exec_sql(c, "COMMIT", err);
-    conn_return(d, e, c);
+    conn_return_writer(d, e, c);
     return rc;
 }
 
@@ -443,6 +577,7 @@ int store_docs_env_drop(store_docs *d, const char *env_id, bs_err *err)
     if (e) {
         for (int j = 0; j < e->nidle; j++) dconn_close(e->idle[j]);
         e->nidle = 0;
+        atomic_fetch_add(&e->gen, 1);
         char path[PATH_MAX + 8];
         unlink(e->path);
         snprintf(path, sizeof path, "%s-wal", e->path);
@@ -517,26 +652,121 @@ static int insert_one(dconn *c, sqlite3_stmt *st, const store_record *r, bs_err 
     return rc;
 }
 
+/* ---- grouped writes ----
+ * Single-call writes (insert, update, delete) of one environment that arrive while another is being
+ * written are queued and committed together: the first caller becomes the leader, runs every queued
+ * write in one transaction, each inside its own savepoint (a failing write is rolled back alone and
+ * gets its own error), commits once and wakes the others. The commit, the WAL append of the shared
+ * pages and the lock round trips are then paid once per group instead of once per request. A leader
+ * serves groups (each at most DOCS_GROUP_MAX writes, in arrival order) while writes are queued, then
+ * hands over: waking another thread to lead costs a scheduling delay that a busy leader avoids. */
+#define DOCS_GROUP_MAX 64
+#define DOCS_LEADER_ROUNDS 16
+
+typedef int (*wop_fn)(dconn *c, void *arg, bs_err *err);
+
+typedef struct wop {
+    wop_fn fn;
+    void *arg;
+    bs_err *err;
+    int rc, done;
+    struct wop *next;
+} wop;
+
+static int step_sql(dconn *c, const char *sql, bs_err *err)
+{
+    sqlite3_stmt *st = dconn_stmt(c, sql, err);
+    if (!st) return -1;
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, sql, err);
+    stmt_done(st);
+    return rc;
+}
+
+/* Runs one group in one transaction; sets each op's rc (and err). */
+static void group_run(store_docs *d, denv *e, wop *ops)
+{
+    bs_err begin_err;
+    dconn *c = conn_borrow(d, e->id, &e, &begin_err);
+    if (c) write_begin(e);
+    int rc = c ? step_sql(c, "BEGIN IMMEDIATE", &begin_err) : -1;
+    for (wop *op = ops; op; op = op->next) {
+        if (rc < 0) { *op->err = begin_err; op->rc = -1; continue; }
+        op->rc = step_sql(c, "SAVEPOINT w", op->err);
+        if (op->rc == 0) op->rc = op->fn(c, op->arg, op->err);
+        if (op->rc < 0) step_sql(c, "ROLLBACK TO w", &begin_err);
+        step_sql(c, "RELEASE w", &begin_err);
+    }
+    bs_err commit_err;
+    if (rc == 0 && step_sql(c, "COMMIT", &commit_err) < 0)
+        for (wop *op = ops; op; op = op->next)
+            if (op->rc == 0) { op->rc = -1; *op->err = commit_err; }
+    if (c) conn_return_writer(d, e, c);
+}
+
+/* Queues op on the environment and returns when it is committed (or failed). */
+static int group_submit(store_docs *d, const char *env_id, wop *op)
+{
+    denv *e = env_get(d, env_id, op->err);
+    if (!e) return -1;
+    pthread_mutex_lock(&e->qlock);
+    if (e->qtail) e->qtail->next = op; else e->qhead = op;
+    e->qtail = op;
+    while (!op->done) {
+        if (e->leader) {
+            pthread_cond_wait(&e->qcond, &e->qlock);
+            continue;
+        }
+        e->leader = 1; /* lead while writes are queued, up to DOCS_LEADER_ROUNDS groups, then hand over */
+        for (int round = 0; e->qhead && round < DOCS_LEADER_ROUNDS; round++) {
+            wop *group = e->qhead, *last = group;
+            for (int n = 1; n < DOCS_GROUP_MAX && last->next; n++) last = last->next;
+            e->qhead = last->next;
+            if (!e->qhead) e->qtail = NULL;
+            last->next = NULL;
+            pthread_mutex_unlock(&e->qlock);
+            group_run(d, e, group);
+            pthread_mutex_lock(&e->qlock);
+            for (wop *w = group, *next; w; w = next) {
+                next = w->next; /* read before done: a done op's owner may return and free it */
+                w->done = 1;
+            }
+            pthread_cond_broadcast(&e->qcond); /* the served return */
+        }
+        e->leader = 0;
+        pthread_cond_broadcast(&e->qcond); /* one of the waiting leads next */
+    }
+    pthread_mutex_unlock(&e->qlock);
+    return op->rc;
+}
+
+typedef struct insert_args {
+    char sql[256];
+    const store_record *records;
+    size_t n, *failed_index;
+} insert_args;
+
+static int insert_run(dconn *c, void *arg, bs_err *err)
+{
+    insert_args *a = arg;
+    sqlite3_stmt *st = dconn_stmt(c, a->sql, err);
+    if (!st) return -1;
+    for (size_t i = 0; i < a->n; i++)
+        if (insert_one(c, st, &a->records[i], err) < 0) {
+            if (a->failed_index) *a->failed_index = i;
+            return -1;
+        }
+    return 0;
+}
+
 int store_docs_insert(store_docs *d, const char *env_id, const char *table, const store_record *records,
                       size_t n, size_t *failed_index, bs_err *err)
 {
-    char sql[256];
+    insert_args a = {.records = records, .n = n, .failed_index = failed_index};
     if (n == 0 || n > STORE_MAX_BATCH) return bs_err_set(err, 400, "data/validation-error", "Between 1 and %d records per call", STORE_MAX_BATCH);
-    if (table_sql(sql, sizeof sql, "INSERT INTO ", table, " (id, created_by, created_at, updated_at, doc) VALUES (?,?,?,?,?)", err) < 0)
+    if (table_sql(a.sql, sizeof a.sql, "INSERT INTO ", table, " (id, created_by, created_at, updated_at, doc) VALUES (?,?,?,?,?)", err) < 0)
         return -1;
-    denv *e;
-    dconn *c = conn_borrow(d, env_id, &e, err);
-    if (!c) return -1;
-    int rc = n > 1 ? exec_sql(c, "BEGIN IMMEDIATE", err) : 0;
-    sqlite3_stmt *st = rc == 0 ? dconn_stmt(c, sql, err) : NULL;
-    if (!st) rc = -1;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = insert_one(c, st, &records[i], err);
-        if (rc < 0 && failed_index) *failed_index = i;
-    }
-    if (rc == 0 && n > 1) rc = exec_sql(c, "COMMIT", err);
-    conn_return(d, e, c);
-    return rc;
+    wop op = {.fn = insert_run, .arg = &a, .err = err};
+    return group_submit(d, env_id, &op);
 }
 
 int store_docs_get(store_docs *d, const char *env_id, const char *table, const char *id, strbuf *out,
@@ -595,33 +825,56 @@ static int update_locked(dconn *c, const char *table, const char *id, const char
     return rc;
 }
 
+typedef struct update_args {
+    const char *table, *id, *updated_at;
+    store_docs_mutate_fn mutate;
+    void *ctx;
+    strbuf *out;
+    int *found;
+} update_args;
+
+static int update_run(dconn *c, void *arg, bs_err *err)
+{
+    update_args *a = arg;
+    return update_locked(c, a->table, a->id, a->updated_at, a->mutate, a->ctx, a->out, a->found, err);
+}
+
 int store_docs_update(store_docs *d, const char *env_id, const char *table, const char *id,
                       const char *updated_at, store_docs_mutate_fn mutate, void *ctx, strbuf *out, int *found,
                       bs_err *err)
 {
     *found = 0;
     if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
-    denv *e;
-    dconn *c = conn_borrow(d, env_id, &e, err);
-    if (!c) return -1;
-    int rc = exec_sql(c, "BEGIN IMMEDIATE", err);
-    if (rc == 0) rc = update_locked(c, table, id, updated_at, mutate, ctx, out, found, err);
-    if (rc == 0) rc = exec_sql(c, "COMMIT", err);
-    conn_return(d, e, c);
+    update_args a = {table, id, updated_at, mutate, ctx, out, found};
+    wop op = {.fn = update_run, .arg = &a, .err = err};
+    return group_submit(d, env_id, &op);
+}
+
+typedef struct delete_args {
+    char sql[256];
+    const char *id;
+    int *found;
+} delete_args;
+
+static int delete_run(dconn *c, void *arg, bs_err *err)
+{
+    delete_args *a = arg;
+    sqlite3_stmt *st = dconn_stmt(c, a->sql, err);
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, "delete", err);
+    if (rc == 0) *a->found = sqlite3_changes(c->db) > 0;
+    stmt_done(st);
     return rc;
 }
 
 int store_docs_delete(store_docs *d, const char *env_id, const char *table, const char *id, int *found, bs_err *err)
 {
-    docs_call call;
+    delete_args a = {.id = id, .found = found};
     *found = 0;
-    if (call_begin(d, env_id, "DELETE FROM ", table, " WHERE id = ?", &call, err) < 0) return -1;
-    sqlite3_bind_text(call.st, 1, id, -1, SQLITE_STATIC);
-    int rc = 0;
-    if (sqlite3_step(call.st) != SQLITE_DONE) rc = docs_fail(call.conn->db, "delete", err);
-    else *found = sqlite3_changes(call.conn->db) > 0;
-    call_end(d, &call);
-    return rc;
+    if (table_sql(a.sql, sizeof a.sql, "DELETE FROM ", table, " WHERE id = ?", err) < 0) return -1;
+    wop op = {.fn = delete_run, .arg = &a, .err = err};
+    return group_submit(d, env_id, &op);
 }
 
 int store_docs_count(store_docs *d, const char *env_id, const char *table, int64_t *count, bs_err *err)
@@ -657,12 +910,33 @@ static int bind_all(sqlite3_stmt *st, const docs_binds *b)
 
 static int run_count(dconn *c, const char *sql, const docs_binds *b, int64_t *total, bs_err *err)
 {
+    *total = -1;
     sqlite3_stmt *st = dconn_stmt(c, sql, err);
     if (!st) return -1;
     bind_all(st, b);
     int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : docs_fail(c->db, "count", err);
     if (rc == 0) *total = sqlite3_column_int64(st, 0);
     stmt_done(st);
+    return rc;
+}
+
+/* The number of rows matching count_sql, from the count cache when no write happened since it was
+ * stored. The key is the environment, the SQL and the bound values. */
+static int count_cached(store_docs *d, denv *e, dconn *c, strbuf *count_sql, const docs_binds *b, uint64_t gen,
+                        int64_t *total, bs_err *err)
+{
+    strbuf key;
+    strbuf_init(&key, COUNT_CACHE_MAX_KEY + 1);
+    strbuf_append_str(&key, e->id);
+    strbuf_append_char(&key, '\n');
+    strbuf_append(&key, count_sql->data, count_sql->len);
+    docs_sql_binds_key(&key, b);
+    int cacheable = !key.overflow, rc = 0;
+    if (!cacheable || !count_cache_get(d->counts, key.data, key.len, gen, total)) {
+        rc = run_count(c, count_sql->data, b, total, err);
+        if (rc == 0 && cacheable) count_cache_put(d->counts, key.data, key.len, gen, *total);
+    }
+    strbuf_release(&key);
     return rc;
 }
 
@@ -682,7 +956,7 @@ static void column_json(sqlite3_stmt *st, int col, strbuf *out)
 /* Reads up to limit rows (one more is asked for, to know whether more exist). Columns: the item, the
  * sort value, the id. */
 static int run_page(dconn *c, const char *sql, const docs_binds *b, int64_t limit, int64_t offset, strbuf *items,
-                    store_docs_paging *paging, bs_err *err)
+                    store_docs_paging *paging, int64_t *rows, int *more, bs_err *err)
 {
     sqlite3_stmt *st = dconn_stmt(c, sql, err);
     if (!st) return -1;
@@ -694,7 +968,7 @@ static int run_page(dconn *c, const char *sql, const docs_binds *b, int64_t limi
     int64_t n = 0;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         if (n == limit) {
-            if (paging) paging->has_more = 1;
+            *more = 1;
             break;
         }
         if (n++) strbuf_append_char(items, ',');
@@ -709,6 +983,7 @@ static int run_page(dconn *c, const char *sql, const docs_binds *b, int64_t limi
         }
     }
     strbuf_append_char(items, ']');
+    *rows = n;
     int rc = step == SQLITE_DONE || step == SQLITE_ROW ? 0 : docs_fail(c->db, "list", err);
     stmt_done(st);
     return rc;
@@ -749,9 +1024,15 @@ int store_docs_list(store_docs *d, const char *env_id, const char *table, const 
     dconn *c = rc == 0 ? conn_borrow(d, env_id, &e, err) : NULL;
     if (rc == 0 && !c) rc = -1;
     *total = -1;
-    if (rc == 0 && !(paging && paging->skip_total)) rc = run_count(c, count_sql.data, &binds, total, err);
-    int64_t offset = after ? 0 : (plan->page - 1) * plan->limit;
-    if (rc == 0) rc = run_page(c, page_sql.data, &page_binds, plan->limit, offset, items, paging, err);
+    int64_t offset = after ? 0 : (plan->page - 1) * plan->limit, rows = 0;
+    int more = 0;
+    uint64_t gen = e ? atomic_load(&e->gen) : 0; /* read before counting: see store/count_cache.h */
+    if (rc == 0) rc = run_page(c, page_sql.data, &page_binds, plan->limit, offset, items, paging, &rows, &more, err);
+    if (paging) paging->has_more = more;
+    if (rc == 0 && !(paging && paging->skip_total)) {
+        if (!after && !more && (rows > 0 || offset == 0)) *total = offset + rows; /* the last page tells */
+        else rc = count_cached(d, e, c, &count_sql, &binds, gen, total, err);
+    }
     if (c) conn_return(d, e, c);
     strbuf_release(&where);
     strbuf_release(&page_where);
@@ -773,9 +1054,9 @@ store_docs_tx *store_docs_tx_begin(store_docs *d, const char *env_id, bs_err *er
     store_docs_tx *tx = calloc(1, sizeof *tx);
     if (!tx) { bs_err_internal(err); return NULL; }
     tx->docs = d;
-    tx->conn = conn_borrow(d, env_id, &tx->env, err);
+    tx->conn = conn_borrow_writer(d, env_id, &tx->env, err);
     if (!tx->conn || exec_sql(tx->conn, "BEGIN IMMEDIATE", err) < 0) {
-        if (tx->conn) conn_return(d, tx->env, tx->conn);
+        if (tx->conn) conn_return_writer(d, tx->env, tx->conn);
         free(tx);
         return NULL;
     }
@@ -785,7 +1066,7 @@ store_docs_tx *store_docs_tx_begin(store_docs *d, const char *env_id, bs_err *er
 int store_docs_tx_commit(store_docs_tx *tx, bs_err *err)
 {
     int rc = exec_sql(tx->conn, "COMMIT", err);
-    conn_return(tx->docs, tx->env, tx->conn); /* rolls back when COMMIT failed */
+    conn_return_writer(tx->docs, tx->env, tx->conn); /* rolls back when COMMIT failed */
     free(tx);
     return rc;
 }
@@ -793,7 +1074,7 @@ int store_docs_tx_commit(store_docs_tx *tx, bs_err *err)
 void store_docs_tx_abort(store_docs_tx *tx)
 {
     if (!tx) return;
-    conn_return(tx->docs, tx->env, tx->conn);
+    conn_return_writer(tx->docs, tx->env, tx->conn);
     free(tx);
 }
 
@@ -893,7 +1174,7 @@ int store_docs_indexes_change(store_docs *d, const char *env_id, const char *tab
     *found = 0;
     if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
     denv *e;
-    dconn *c = conn_borrow(d, env_id, &e, err);
+    dconn *c = conn_borrow_writer(d, env_id, &e, err);
     if (!c) return -1;
     int rc = exec_sql(c, "BEGIN IMMEDIATE", err);
     sqlite3_stmt *st = rc == 0 ? dconn_stmt(c, "UPDATE _basalt_tables SET indexes = ?, index_version = ? WHERE name = ?", err) : NULL;
@@ -908,6 +1189,6 @@ int store_docs_indexes_change(store_docs *d, const char *env_id, const char *tab
     }
     if (rc == 0 && *found) rc = indexes_apply(c, table, create, ncreate, drop, ndrop, err);
     if (rc == 0) rc = exec_sql(c, "COMMIT", err);
-    conn_return(d, e, c);
+    conn_return_writer(d, e, c);
     return rc;
 }
