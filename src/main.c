@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "app/serve.h"
+#include "app/token_cmd.h"
 
 static void usage(FILE *out)
 {
@@ -10,6 +11,7 @@ static void usage(FILE *out)
                  "A self-hosted backend-as-a-service, wire-compatible with the bkend client API.\n\n"
                  "Commands:\n"
                  "  serve      run the HTTP server (client API, management API, console, metrics)\n"
+                 "  token      sign an end user's access token for an environment (testing, debugging)\n"
                  "  version    print the version\n"
                  "  help       show this help\n\n"
                  "`basalt serve --help` lists every server option.\n");
@@ -22,6 +24,7 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "serve") == 0) return serve_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "token") == 0) return token_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("basalt %s\n", BASALT_VERSION);
         return 0;

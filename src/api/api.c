@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/clock.h"
+
 /* Route data of a wrapped route: which handler, for which app. Allocated once per route at start-up
  * and kept for the process lifetime (the router borrows it). */
 typedef struct api_route {
@@ -34,6 +36,22 @@ static api_route *route_data(api_app *app, api_handler_fn fn)
     return r;
 }
 
+/* The end user of a /v1 request: an "Authorization: Bearer" access token of the key's environment.
+ * Without one the caller is the key alone; with a bad or expired one the request is refused (401), so
+ * that clients refresh instead of silently acting as a guest. Other schemes are ignored. */
+static int v1_user(api_app *app, http_req *req, api_ctx *ctx, bs_err *err)
+{
+    const char *auth = http_req_header(req, "Authorization");
+    if (!auth || strncasecmp(auth, "Bearer", 6) != 0 || (auth[6] != ' ' && auth[6] != '\0')) return 0;
+    const char *jwt = auth + 6;
+    while (*jwt == ' ') jwt++;
+    if (userauth_verify(app->users, ctx->key.environment_id, ctx->key.project_id, jwt, clock_now_ms() / 1000,
+                        &ctx->user, err) < 0)
+        return -1;
+    ctx->has_user = 1;
+    return 0;
+}
+
 static void v1_entry(http_req *req, http_res *res, void *data)
 {
     api_route *r = data;
@@ -47,7 +65,7 @@ static void v1_entry(http_req *req, http_res *res, void *data)
         http_res_error_from(res, &err);
         return;
     }
-    if (http_req_parse_json(req, &err) < 0) {
+    if (v1_user(r->app, req, &ctx, &err) < 0 || http_req_parse_json(req, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/keyauth.h"
+#include "core/userauth.h"
 #include "http/metrics.h"
 #include "http/request.h"
 #include "http/router.h"
@@ -22,6 +23,7 @@ typedef struct api_app {
     store_control *control;
     store_docs *docs;
     keyauth *keys;
+    userauth *users;
     http_metrics *metrics;     /* set after routes are registered (it is sized by them) */
     http_static *console;      /* NULL when no console directory was found */
     int64_t started_ms;
@@ -36,6 +38,8 @@ typedef struct api_ctx {
     api_caller caller;
     store_key_context key;       /* API_CALLER_KEY and API_CALLER_ENV_SECRET */
     store_token_context token;   /* API_CALLER_OPERATOR */
+    int has_user;                /* /v1 with a valid "Authorization: Bearer <access token>" */
+    token_claims user;           /* its claims: sub = user id, role */
 } api_ctx;
 
 typedef void (*api_handler_fn)(api_ctx *ctx, http_req *req, http_res *res);

@@ -22,7 +22,7 @@ typedef struct data_req {
     const char *table;
     const table_entry *t;         /* borrowed from this thread's table cache for the request */
     access_group group;
-    const char *user_id;          /* "" until end-user auth lands: no caller is a signed-in user yet */
+    const char *user_id;          /* the signed-in user's id, "" without one */
     access_verdict verdict;
 } data_req;
 
@@ -35,12 +35,21 @@ static int reserved_first_segment(const char *name)
 
 static int data_prepare(data_req *d, access_op op, bs_err *err);
 
+/* client-api.md §1.4: a secret key is admin; with a publishable key the user's role decides (admin,
+ * user, guest), and no user means guest. */
+static access_group caller_group(const api_ctx *ctx)
+{
+    if (strcmp(ctx->key.key_type, "secret") == 0) return ACCESS_ADMIN;
+    if (!ctx->has_user) return ACCESS_GUEST;
+    if (strcmp(ctx->user.role, "admin") == 0) return ACCESS_ADMIN;
+    return strcmp(ctx->user.role, "guest") == 0 ? ACCESS_GUEST : ACCESS_USER;
+}
+
 /* Resolves the table and decides the operation; fills err with the client's answer on refusal. */
 static int data_begin(data_req *d, api_ctx *ctx, http_req *req, access_op op, bs_err *err)
 {
     memset(d, 0, sizeof *d);
     d->ctx = ctx;
-    d->user_id = "";
     d->table = http_req_param(req, "table");
     const char *shorthand = http_req_param(req, "shorttable");
     if (shorthand) {
@@ -57,7 +66,8 @@ static int data_prepare(data_req *d, access_op op, bs_err *err)
     d->t = api_table_lookup(ctx->app->docs, ctx->key.environment_id, d->table, err);
     if (!d->t) return -1;
     if (access_check_scope(ctx->key.scopes_json, d->table, op, err) < 0) return -1;
-    d->group = strcmp(ctx->key.key_type, "secret") == 0 ? ACCESS_ADMIN : ACCESS_GUEST;
+    d->user_id = ctx->has_user ? ctx->user.sub : "";
+    d->group = caller_group(ctx);
     d->verdict = access_decide(d->table, d->t->permissions, d->group, d->user_id[0] != '\0', op, err);
     return d->verdict == ACCESS_DENY ? -1 : 0;
 }
@@ -493,7 +503,7 @@ static int batch_one(api_ctx *ctx, store_docs_tx *tx, struct json_object *op, co
     if (kind > 0 && !id) return bs_err_set(err, 400, "data/validation-error", "id is required for %s", method);
     if (kind < 2 && !json_object_is_type(data, json_type_object)) return bs_err_set(err, 400, "data/validation-error", "data must be an object");
     static const access_op ops[] = {ACCESS_CREATE, ACCESS_UPDATE, ACCESS_DELETE};
-    data_req d = {.ctx = ctx, .user_id = "", .table = table};
+    data_req d = {.ctx = ctx, .table = table};
     if (data_prepare(&d, ops[kind], err) < 0) return -1;
     int found = 1;
     if (kind == 0) {

@@ -24,6 +24,7 @@ typedef struct serve_state {
     store_control *control;
     store_docs *docs;
     keyauth *keys;
+    userauth *users;
     http_router *router;
     http_metrics *metrics;
     http_static *console;
@@ -82,9 +83,10 @@ static int start_http(serve_state *s, bs_err *err)
 {
     s->router = http_router_new();
     s->keys = keyauth_new(s->control, (int)s->cfg.key_cache_ms);
-    if (!s->router || !s->keys) return bs_err_internal(err);
+    s->users = userauth_new(s->control);
+    if (!s->router || !s->keys || !s->users) return bs_err_internal(err);
     find_console(s);
-    s->app = (api_app){.control = s->control, .docs = s->docs, .keys = s->keys, .console = s->console, .started_ms = clock_now_ms()};
+    s->app = (api_app){.control = s->control, .docs = s->docs, .keys = s->keys, .users = s->users, .console = s->console, .started_ms = clock_now_ms()};
     if (api_register(s->router, &s->app) < 0) return bs_err_set(err, 500, "common/internal-error", "route table full");
     s->metrics = http_metrics_new(s->router);
     if (!s->metrics) return bs_err_internal(err);
@@ -166,6 +168,7 @@ static void serve_cleanup(serve_state *s)
     http_router_free(s->router);
     http_static_free(s->console);
     keyauth_free(s->keys);
+    userauth_free(s->users);
     store_docs_free(s->docs);
     store_control_free(s->control);
     config_free(&s->cfg);

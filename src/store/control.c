@@ -7,6 +7,7 @@
 
 #include "store/control_driver.h"
 #include "store/sqlite/control_sqlite.h"
+#include "util/crypto.h"
 
 struct store_control {
     const store_control_ops *ops;
@@ -166,6 +167,15 @@ int store_control_api_key_list(store_control *store, const char *env_id, store_a
 {
     if (!store || !env_id || !out || !count) return control_no_store(err);
     return store->ops->api_key_list(store->driver, env_id, out, max, count, err);
+}
+
+int store_control_env_secret(store_control *store, const char *env_id, const char *kind,
+                             uint8_t out[STORE_ENV_SECRET_LEN], bs_err *err)
+{
+    if (!store || !env_id || !kind || !out) return control_no_store(err);
+    uint8_t fresh[STORE_ENV_SECRET_LEN];
+    if (crypto_random_bytes(fresh, sizeof fresh) < 0) return bs_err_internal(err);
+    return store->ops->env_secret(store->driver, env_id, kind, fresh, sizeof fresh, out, err);
 }
 
 int store_control_api_key_count(store_control *store, const char *env_id, size_t *count, bs_err *err)

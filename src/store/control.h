@@ -158,6 +158,11 @@ int store_control_api_key_list(store_control *store, const char *env_id, store_a
 int store_control_api_key_count(store_control *store, const char *env_id, size_t *count, bs_err *err);
 int store_control_api_key_get(store_control *store, const char *key_id, store_api_key_row *out, int *found,
                               bs_err *err);
+/* An environment's signing secret of one kind ("jwt": end-user tokens), created from the CSPRNG on
+ * first use; every caller and every instance gets the same STORE_ENV_SECRET_LEN bytes. */
+#define STORE_ENV_SECRET_LEN 32
+int store_control_env_secret(store_control *store, const char *env_id, const char *kind,
+                             uint8_t out[STORE_ENV_SECRET_LEN], bs_err *err);
 
 /* Lookups on the request path: by SHA-256 hex of the presented key/token. *found = 0 when unknown. */
 int store_control_key_lookup(store_control *store, const char *hash_hex, store_key_context *out, int *found,

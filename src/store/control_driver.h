@@ -51,6 +51,8 @@ typedef struct store_control_ops {
                         bs_err *err);
     int (*api_key_count)(void *driver, const char *env_id, size_t *count, bs_err *err);
     int (*api_key_get)(void *driver, const char *key_id, store_api_key_row *out, int *found, bs_err *err);
+    int (*env_secret)(void *driver, const char *env_id, const char *kind, const uint8_t *fresh, size_t len,
+                      uint8_t *out, bs_err *err);
 } store_control_ops;
 
 #endif

@@ -267,3 +267,15 @@ export function metricValue(text, name, labels = '') {
   const m = re.exec(text);
   return m ? Number(m[1]) : undefined;
 }
+
+// An end user's access token for the server's bootstrap environment, signed by `basalt token` with the
+// environment's secret (the code the server verifies with).
+export async function userToken(server, sub, { role = 'user', issuedAgo = 0, ttl } = {}) {
+  const args = ['token', '--data', server.dataDir, '--project', server.bootstrap.projectId,
+    '--env', server.bootstrap.environment, '--sub', sub, '--role', role];
+  if (issuedAgo) args.push('--issued-ago', String(issuedAgo));
+  if (ttl) args.push('--ttl', String(ttl));
+  const r = await runOnce(args);
+  if (r.code !== 0) throw new Error(`basalt token failed (${r.code}): ${r.stderr}`);
+  return r.stdout.trim();
+}

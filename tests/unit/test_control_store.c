@@ -176,14 +176,14 @@ static void test_open_creates_and_migrates(void **state)
     bs_err err = {0};
     int version = 0;
     assert_int_equal(store_control_version(f->store, &version, &err), 0);
-    assert_int_equal(version, 1);
+    assert_int_equal(version, 2);
     assert_int_equal(store_control_ping(f->store, &err), 0);
     assert_int_equal(is_empty(f->store), 1);
     char text[64];
     raw_query(f->path, "PRAGMA journal_mode", text, sizeof text);
     assert_string_equal(text, "wal");
     raw_query(f->path, "SELECT group_concat(version) FROM schema_migrations", text, sizeof text);
-    assert_string_equal(text, "1");
+    assert_string_equal(text, "1,2");
 }
 
 static void test_reopen_keeps_version_and_data(void **state)
@@ -199,13 +199,38 @@ static void test_reopen_keeps_version_and_data(void **state)
     assert_non_null(f->store);
     int version = 0;
     assert_int_equal(store_control_version(f->store, &version, &err), 0);
-    assert_int_equal(version, 1);
+    assert_int_equal(version, 2);
     char text[64];
     raw_query(f->path, "SELECT count(*) FROM schema_migrations", text, sizeof text);
-    assert_string_equal(text, "1");
+    assert_string_equal(text, "2");
     assert_int_equal(is_empty(f->store), 0);
     store_key_context ctx;
     assert_int_equal(lookup_found(f->store, 'a', &ctx), 1);
+}
+
+/* The first secret stored for (env, kind) is the one everyone gets, across reopening; kinds and
+ * environments have their own. */
+static void test_env_secret_created_once(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    bs_err err = {0};
+    uint8_t a[STORE_ENV_SECRET_LEN], b[STORE_ENV_SECRET_LEN], c[STORE_ENV_SECRET_LEN], zero[STORE_ENV_SECRET_LEN] = {0};
+    assert_int_equal(store_control_env_secret(f->store, "env_00000000000000000001", "jwt", a, &err), 0);
+    assert_memory_not_equal(a, zero, sizeof a);
+    assert_int_equal(store_control_env_secret(f->store, "env_00000000000000000001", "jwt", b, &err), 0);
+    assert_memory_equal(a, b, sizeof a);
+    assert_int_equal(store_control_env_secret(f->store, "env_00000000000000000001", "other", c, &err), 0);
+    assert_memory_not_equal(a, c, sizeof a);
+    store_control_free(f->store);
+    char location[160];
+    snprintf(location, sizeof location, "sqlite:%s", f->path);
+    f->store = store_control_open(location, &err);
+    assert_non_null(f->store);
+    assert_int_equal(store_control_env_secret(f->store, "env_00000000000000000001", "jwt", b, &err), 0);
+    assert_memory_equal(a, b, sizeof a);
+    assert_int_equal(store_control_env_secret(NULL, "env_00000000000000000001", "jwt", b, &err), -1);
+    assert_int_equal(store_control_env_secret(f->store, "env_missing", "jwt", b, &err), -1); /* no such env */
 }
 
 static void test_bootstrap_and_key_lookup(void **state)
@@ -856,6 +881,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_creates_and_migrates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_version_and_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_env_secret_created_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap_and_key_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_hash_not_found, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoke_visible_in_lookup, setup, teardown),

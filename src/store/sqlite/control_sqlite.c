@@ -54,6 +54,8 @@ typedef enum stmt_id {
     ST_KEY_LIST,
     ST_KEY_COUNT,
     ST_KEY_GET,
+    ST_SECRET_ADD,
+    ST_SECRET_GET,
     ST_COUNT
 } stmt_id;
 
@@ -105,6 +107,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                     " ORDER BY created_at, id LIMIT ?2",
     [ST_KEY_COUNT] = "SELECT count(*) FROM api_keys WHERE environment_id = ? AND revoked_at IS NULL",
     [ST_KEY_GET] = "SELECT " SQ_KEY_COLUMNS " FROM api_keys WHERE id = ?",
+    [ST_SECRET_ADD] = "INSERT OR IGNORE INTO environment_secrets (environment_id, kind, secret, created_at)"
+                      " VALUES (?, ?, ?, ?)",
+    [ST_SECRET_GET] = "SELECT secret FROM environment_secrets WHERE environment_id = ? AND kind = ?",
 };
 
 typedef struct sq_store sq_store;
@@ -677,6 +682,32 @@ static int sq_api_key_count(void *driver, const char *env_id, size_t *count, bs_
     return 0;
 }
 
+/* The secret of (env, kind): inserts `fresh` unless one exists (first writer wins, so every instance
+ * and the CLI agree), then reads whichever is stored. */
+static int sq_env_secret(void *driver, const char *env_id, const char *kind, const uint8_t *fresh, size_t len,
+                         uint8_t *out, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_SECRET_ADD, err) : NULL;
+    if (!st) return -1;
+    if (sqlite3_bind_text(st, 1, env_id, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_blob(st, 3, fresh, (int)len, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 4, clock_now_ms()) != SQLITE_OK)
+        return sq_bind_failed(c, st, err);
+    if (sq_run(c, st, "insert secret", err) != 0) return -1;
+    st = sq_stmt(c, ST_SECRET_GET, err);
+    if (!st) return -1;
+    if (sqlite3_bind_text(st, 1, env_id, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC) != SQLITE_OK)
+        return sq_bind_failed(c, st, err);
+    int rc = sqlite3_step(st), ret = 0;
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == (int)len) memcpy(out, sqlite3_column_blob(st, 0), len);
+    else ret = rc == SQLITE_ROW || rc == SQLITE_DONE ? bs_err_internal(err) : sq_fail(c, "select secret", err);
+    sq_stmt_done(st);
+    return ret;
+}
+
 /* ---- ops: revocation and deletion ---- */
 
 /* Runs an UPDATE/DELETE by id and reports whether a row matched. at: second parameter when >= 0. */
@@ -797,5 +828,6 @@ const store_control_ops store_sqlite_control_ops = {
     .env_find = sq_env_find,
     .api_key_list = sq_api_key_list,
     .api_key_count = sq_api_key_count,
+    .env_secret = sq_env_secret,
     .api_key_get = sq_api_key_get,
 };

@@ -81,8 +81,19 @@ static const char migration_v1[] =
     "CREATE INDEX operator_tokens_organization ON operator_tokens (organization_id);";
 
 /* Append only; versions ascend by one from 1. */
+/* v2: per-environment signing secrets (end-user JWTs). */
+static const char migration_v2[] =
+    "CREATE TABLE environment_secrets ("
+    " environment_id TEXT NOT NULL REFERENCES environments(id) ON DELETE CASCADE,"
+    " kind TEXT NOT NULL,"
+    " secret BLOB NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " PRIMARY KEY (environment_id, kind)"
+    ");";
+
 static const migration_step migration_steps[] = {
     {1, migration_v1},
+    {2, migration_v2},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migration_steps / sizeof migration_steps[0]))

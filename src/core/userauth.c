@@ -1,0 +1,80 @@
+#include "core/userauth.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define USERAUTH_SLOTS 256   /* environments whose secret is kept; direct-mapped by id */
+
+typedef struct secret_slot {
+    char env_id[64];
+    uint8_t secret[STORE_ENV_SECRET_LEN];
+} secret_slot;
+
+struct userauth {
+    store_control *store;
+    pthread_mutex_t lock;
+    secret_slot slots[USERAUTH_SLOTS];
+};
+
+userauth *userauth_new(store_control *store)
+{
+    userauth *ua = calloc(1, sizeof *ua);
+    if (!ua) return NULL;
+    ua->store = store;
+    pthread_mutex_init(&ua->lock, NULL);
+    return ua;
+}
+
+void userauth_free(userauth *ua)
+{
+    if (!ua) return;
+    pthread_mutex_destroy(&ua->lock);
+    free(ua);
+}
+
+static secret_slot *slot_of(userauth *ua, const char *env_id)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = env_id; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+    return &ua->slots[h % USERAUTH_SLOTS];
+}
+
+static int env_secret(userauth *ua, const char *env_id, uint8_t out[STORE_ENV_SECRET_LEN], bs_err *err)
+{
+    if (strlen(env_id) >= sizeof ua->slots[0].env_id) return bs_err_set(err, 401, "auth/invalid-token", "Invalid token");
+    secret_slot *slot = slot_of(ua, env_id);
+    pthread_mutex_lock(&ua->lock);
+    int hit = strcmp(slot->env_id, env_id) == 0;
+    if (hit) memcpy(out, slot->secret, STORE_ENV_SECRET_LEN);
+    pthread_mutex_unlock(&ua->lock);
+    if (hit) return 0;
+    if (store_control_env_secret(ua->store, env_id, "jwt", out, err) < 0) return -1;
+    pthread_mutex_lock(&ua->lock);
+    snprintf(slot->env_id, sizeof slot->env_id, "%s", env_id);
+    memcpy(slot->secret, out, STORE_ENV_SECRET_LEN);
+    pthread_mutex_unlock(&ua->lock);
+    return 0;
+}
+
+int userauth_sign(userauth *ua, const token_claims *claims, strbuf *out, bs_err *err)
+{
+    uint8_t secret[STORE_ENV_SECRET_LEN];
+    if (!claims->env[0] || !claims->pid[0]) return bs_err_set(err, 500, "common/internal-error", "token without environment");
+    if (env_secret(ua, claims->env, secret, err) < 0) return -1;
+    return token_sign(claims, secret, sizeof secret, out, err);
+}
+
+int userauth_verify(userauth *ua, const char *env_id, const char *project_id, const char *jwt, int64_t now,
+                    token_claims *out, bs_err *err)
+{
+    uint8_t secret[STORE_ENV_SECRET_LEN];
+    if (env_secret(ua, env_id, secret, err) < 0) return -1;
+    if (token_verify(jwt, strlen(jwt), secret, sizeof secret, now, out, err) < 0) return -1;
+    if (strcmp(out->env, env_id) != 0 || strcmp(out->pid, project_id) != 0)
+        return bs_err_set(err, 401, "auth/invalid-token", "The token was issued for another environment");
+    if (strcmp(out->typ, "access") != 0)
+        return bs_err_set(err, 401, "auth/invalid-token", "Not an access token");
+    return 0;
+}

@@ -1,0 +1,92 @@
+// Signed-in callers and the permission modes of client-api.md §1.4 and §5: user/guest/admin groups
+// from the JWT role, `self` (own rows, list filtered by owner), bad and expired tokens.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, req, expectError, userToken } from './harness.mjs';
+
+let srv, b, admin, tables, alice, bob, boss, guestUser;
+before(async () => {
+  srv = await startServer();
+  b = srv.bootstrap;
+  admin = { token: b.operatorToken };
+  tables = `/admin/v1/projects/${b.projectId}/environments/dev/tables`;
+  const notes = await req(srv, 'POST', tables, { ...admin, body: {
+    tableName: 'notes',
+    schema: { bsonType: 'object', properties: { text: { bsonType: 'string' }, topic: { bsonType: 'string' } } },
+    permissions: { user: { create: true }, self: { read: true, list: true, update: true, delete: true } },
+  } });
+  assert.equal(notes.status, 201, notes.text);
+  [alice, bob, boss, guestUser] = await Promise.all([userToken(srv, 'user_alice'), userToken(srv, 'user_bob'),
+    userToken(srv, 'user_boss', { role: 'admin' }), userToken(srv, 'user_guest', { role: 'guest' })]);
+});
+after(async () => { await srv?.stop(); });
+
+const as = (token) => ({ key: b.publishableKey, token });
+
+test('a user token makes the caller a signed-in user: createdBy is the token sub', async () => {
+  const r = await req(srv, 'POST', '/v1/data/notes', { ...as(alice), body: { text: 'a1', createdBy: 'forged' } });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.json.createdBy, 'user_alice');
+  expectError(assert, await req(srv, 'POST', '/v1/data/notes', { key: b.publishableKey, body: { text: 'anon' } }),
+    403, 'data/permission-denied');
+  const withSecret = await req(srv, 'POST', '/v1/data/notes', { key: b.secretKey, token: bob, body: { text: 'by secret key' } });
+  assert.equal(withSecret.status, 201, withSecret.text);
+  assert.equal(withSecret.json.createdBy, 'user_bob', 'a secret key with a user token writes as that user');
+});
+
+test('self: own rows only, and lists are filtered by owner', async () => {
+  const mine = await req(srv, 'POST', '/v1/data/notes', { ...as(alice), body: { text: 'alice note', topic: 't' } });
+  const theirs = await req(srv, 'POST', '/v1/data/notes', { ...as(bob), body: { text: 'bob note', topic: 't' } });
+  assert.equal(mine.status, 201);
+  assert.equal(theirs.status, 201);
+  assert.equal((await req(srv, 'GET', `/v1/data/notes/${mine.json.id}`, as(alice))).status, 200);
+  expectError(assert, await req(srv, 'GET', `/v1/data/notes/${theirs.json.id}`, as(alice)), 403, 'data/permission-denied');
+  expectError(assert, await req(srv, 'PATCH', `/v1/data/notes/${theirs.json.id}`, { ...as(alice), body: { text: 'x' } }),
+    403, 'data/permission-denied');
+  expectError(assert, await req(srv, 'DELETE', `/v1/data/notes/${theirs.json.id}`, as(alice)), 403, 'data/permission-denied');
+  const patched = await req(srv, 'PATCH', `/v1/data/notes/${mine.json.id}`, { ...as(alice), body: { text: 'edited' } });
+  assert.equal(patched.status, 200, patched.text);
+  assert.equal(patched.json.text, 'edited');
+  const list = await req(srv, 'GET', '/v1/data/notes?limit=100', as(alice));
+  assert.equal(list.status, 200);
+  assert.ok(list.json.items.length >= 2);
+  assert.ok(list.json.items.every((n) => n.createdBy === 'user_alice'), 'only alice\'s notes');
+  assert.equal(list.json.pagination.total, list.json.items.length);
+  const filtered = await req(srv, 'GET', `/v1/data/notes?andFilters=${encodeURIComponent('{"topic":"t"}')}`, as(bob));
+  assert.deepEqual(filtered.json.items.map((n) => n.text), ['bob note']);
+  expectError(assert, await req(srv, 'GET', '/v1/data/notes', { key: b.publishableKey }), 403, 'data/permission-denied');
+  assert.equal((await req(srv, 'DELETE', `/v1/data/notes/${theirs.json.id}`, as(bob))).status, 200);
+});
+
+test('roles: admin users see everything, guest-role users are guests that still own rows', async () => {
+  const all = await req(srv, 'GET', '/v1/data/notes?limit=100', as(boss));
+  assert.equal(all.status, 200);
+  const owners = new Set(all.json.items.map((n) => n.createdBy));
+  assert.ok(owners.has('user_alice') && owners.has('user_bob'), 'an admin-role user lists every row');
+  expectError(assert, await req(srv, 'POST', '/v1/data/notes', { ...as(guestUser), body: { text: 'g' } }), 403, 'data/permission-denied');
+  const t = await req(srv, 'POST', tables, { ...admin, body: { tableName: 'guestbook',
+    permissions: { guest: { create: true }, self: { read: true } } } });
+  assert.equal(t.status, 201, t.text);
+  const g = await req(srv, 'POST', '/v1/data/guestbook', { ...as(guestUser), body: { line: 'hi' } });
+  assert.equal(g.status, 201, g.text);
+  assert.equal(g.json.createdBy, 'user_guest');
+  assert.equal((await req(srv, 'GET', `/v1/data/guestbook/${g.json.id}`, as(guestUser))).status, 200, 'self applies to a guest-role user');
+  expectError(assert, await req(srv, 'GET', `/v1/data/guestbook/${g.json.id}`, { key: b.publishableKey }), 403, 'data/permission-denied');
+});
+
+test('bad bearer tokens are refused with 401, never treated as guests', async () => {
+  const r = await req(srv, 'POST', '/v1/data/notes', { ...as(alice), body: { text: 'x' } });
+  const id = r.json.id;
+  const [h, p, s] = alice.split('.');
+  const flipped = `${h}.${p}.${s.slice(0, -2)}${s.at(-2) === 'A' ? 'B' : 'A'}${s.at(-1)}`;
+  const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${p}.`;
+  const forged = { ...JSON.parse(Buffer.from(p, 'base64url').toString()), sub: 'user_bob' };
+  const swapped = `${h}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${s}`;
+  for (const token of [flipped, none, swapped, 'not-a-jwt', `${alice}.extra`, '']) {
+    expectError(assert, await req(srv, 'GET', `/v1/data/notes/${id}`, as(token)), 401, 'auth/invalid-token');
+  }
+  const expired = await userToken(srv, 'user_alice', { issuedAgo: 7200, ttl: 3600 });
+  expectError(assert, await req(srv, 'GET', `/v1/data/notes/${id}`, as(expired)), 401, 'auth/token-expired');
+  const basic = await req(srv, 'GET', `/v1/data/notes/${id}`, { key: b.publishableKey, headers: { Authorization: 'Basic dTpw' } });
+  expectError(assert, basic, 403, 'data/permission-denied'); // another scheme is not a user token: a guest
+});
