@@ -88,13 +88,36 @@ static int optional_text(struct json_object *body, const char *key, size_t max, 
     return *out ? 0 : bs_err_internal(err);
 }
 
+/* Row filters use the list filter syntax: each is parsed against the table's schema now, so a bad one is
+ * refused here rather than failing every list later. */
+static int check_row_filters(struct json_object *perms, const store_table *t, bs_err *err)
+{
+    struct json_object *rows;
+    if (!json_object_object_get_ex(perms, "rowFilters", &rows)) return 0;
+    struct json_object *schema_doc = json_tokener_parse(t->schema_json ? t->schema_json : "{}");
+    schema *s = schema_compile(schema_doc, err);
+    json_object_put(schema_doc);
+    if (!s) return -1;
+    static _Thread_local query_plan scratch;
+    memset(&scratch, 0, sizeof scratch);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < json_object_array_length(rows); i++) {
+        struct json_object *f;
+        json_object_object_get_ex(json_object_array_get_idx(rows, i), "filter", &f);
+        rc = query_plan_add_row_filter(&scratch, f, s, "user", err);
+        query_plan_release(&scratch);
+    }
+    schema_free(s);
+    return rc;
+}
+
 /* Checks a permissions value from a body and stores its text in t (NULL value = back to defaults). */
 static int take_permissions(struct json_object *v, store_table *t, bs_err *err)
 {
     free(t->permissions_json);
     t->permissions_json = NULL;
     if (!v) return 0;
-    if (access_validate_document(v, err) < 0) return -1;
+    if (access_validate_document(v, err) < 0 || check_row_filters(v, t, err) < 0) return -1;
     t->permissions_json = strdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
     return t->permissions_json ? 0 : bs_err_internal(err);
 }

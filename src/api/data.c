@@ -21,9 +21,11 @@ typedef struct data_req {
     api_ctx *ctx;
     const char *table;
     const table_entry *t;         /* borrowed from this thread's table cache for the request */
-    access_group group;
-    const char *user_id;          /* the signed-in user's id, "" without one */
+    access_caller who;            /* group, user id ("" without a user), role */
+    const char *user_id;          /* = who.user_id */
     access_verdict verdict;
+    int strip;                    /* some columns are unreadable for this caller: see cols */
+    access_columns cols;
 } data_req;
 
 
@@ -66,10 +68,32 @@ static int data_prepare(data_req *d, access_op op, bs_err *err)
     d->t = api_table_lookup(ctx->app->docs, ctx->key.environment_id, d->table, err);
     if (!d->t) return -1;
     if (access_check_scope(ctx->key.scopes_json, d->table, op, err) < 0) return -1;
-    d->user_id = ctx->has_user ? ctx->user.sub : "";
-    d->group = caller_group(ctx);
-    d->verdict = access_decide(d->table, d->t->permissions, d->group, d->user_id[0] != '\0', op, err);
-    return d->verdict == ACCESS_DENY ? -1 : 0;
+    d->who = (access_caller){caller_group(ctx), ctx->has_user, ctx->has_user ? ctx->user.sub : "",
+                             ctx->has_user ? ctx->user.role : ""};
+    d->user_id = d->who.user_id;
+    d->verdict = access_decide(d->table, d->t->permissions, &d->who, op, err);
+    if (d->verdict == ACCESS_DENY) return -1;
+    d->strip = access_read_columns(d->t->permissions, &d->who, &d->cols);
+    return 0;
+}
+
+/* Removes the columns the caller may not read from the answer text at out[from..] (one record or an
+ * array of records). Only callers with column rules against them pay for parsing the answer. */
+static int strip_answer(const data_req *d, strbuf *out, size_t from, bs_err *err)
+{
+    if (!d->strip || out->len <= from) return 0;
+    struct json_object *v = json_tokener_parse(out->data + from);
+    if (!v) return bs_err_internal(err);
+    if (json_object_is_type(v, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            access_strip_record(&d->cols, &d->who, json_object_array_get_idx(v, i));
+    else
+        access_strip_record(&d->cols, &d->who, v);
+    out->len = from;
+    out->data[from] = '\0';
+    int rc = json_append(out, v);
+    json_object_put(v);
+    return rc < 0 ? bs_err_internal(err) : 0;
 }
 
 /* ---- conditional requests: ETag = a strong validator of the exact JSON the record or list answers ---- */
@@ -92,12 +116,14 @@ static int etag_listed(const char *header, const char *etag)
     return p != NULL;
 }
 
-/* Sets ETag on a 200 answer already in the buffer; turns it into 304 when the client has it. */
-static void answer_cached(http_req *req, http_res *res)
+/* Sets ETag (of the answer, or given) on a 200 answer already in the buffer; turns it into 304 when the
+ * client has it. */
+static void answer_cached(http_req *req, http_res *res, const char *given)
 {
     strbuf *out = http_res_buffer(res);
     char etag[DATA_ETAG_MAX];
-    etag_of(out->data ? out->data : "", out->len, etag);
+    if (given) snprintf(etag, sizeof etag, "%s", given);
+    else etag_of(out->data ? out->data : "", out->len, etag);
     http_res_header(res, "ETag", etag);
     http_res_header(res, "Cache-Control", "private, no-cache");
     if (etag_listed(http_req_header(req, "If-None-Match"), etag)) {
@@ -135,7 +161,8 @@ static int prepare_record(data_req *d, struct json_object *body, size_t index, i
         if (batch) return bs_err_set(err, 400, "data/validation-error", "[%zu] each record must be a JSON object", index);
         return bs_err_set(err, 400, "data/validation-error", "The body must be a JSON object");
     }
-    if (schema_apply(d->t->schema, body, SCHEMA_CREATE, err) < 0) {
+    if (access_check_write(d->t->permissions, &d->who, body, NULL, err) < 0 ||
+        schema_apply(d->t->schema, body, SCHEMA_CREATE, err) < 0) {
         if (batch) {
             char msg[BS_ERR_MESSAGE_MAX];
             snprintf(msg, sizeof msg, "[%zu] %.200s", index, err->message);
@@ -184,7 +211,8 @@ static void create_records(data_req *d, http_req *req, http_res *res, bs_err *er
             strbuf_append_str(out, docs[i]);
         }
         if (batch) strbuf_append_char(out, ']');
-        http_res_status(res, 201);
+        if (strip_answer(d, out, 0, err) < 0) http_res_error_from(res, err);
+        else http_res_status(res, 201);
     }
     for (size_t i = 0; docs && i < n; i++) free(docs[i]);
     free(docs);
@@ -205,7 +233,13 @@ static void get_record(data_req *d, http_req *req, http_res *res, bs_err *err)
         http_res_error_from(res, err);
         return;
     }
-    answer_cached(req, res);
+    char etag[DATA_ETAG_MAX]; /* of the stored record, whatever the caller may see of it: If-Match compares it */
+    etag_of(out->data, out->len, etag);
+    if (strip_answer(d, out, 0, err) < 0) {
+        http_res_error_from(res, err);
+        return;
+    }
+    answer_cached(req, res, etag);
 }
 
 typedef struct patch_ctx {
@@ -218,7 +252,9 @@ typedef struct patch_ctx {
 static int apply_patch(const char *current, size_t len, const char *created_by, strbuf *next, void *ptr, bs_err *err)
 {
     patch_ctx *p = ptr;
-    if (owner_allowed(p->d, created_by, err) < 0 || check_if_match(p->req, current, len, err) < 0) return -1;
+    if (owner_allowed(p->d, created_by, err) < 0 || check_if_match(p->req, current, len, err) < 0 ||
+        access_check_write(p->d->t->permissions, &p->d->who, p->changes, created_by, err) < 0)
+        return -1;
     struct json_object *doc = json_tokener_parse(current);
     if (!doc) return bs_err_internal(err);
     json_object_object_foreach(p->changes, key, val) json_object_object_add(doc, key, json_object_get(val));
@@ -249,6 +285,10 @@ static void patch_record(data_req *d, http_req *req, http_res *res, bs_err *err)
     strbuf *out = http_res_buffer(res);
     char etag[DATA_ETAG_MAX];
     etag_of(out->data, out->len, etag);
+    if (strip_answer(d, out, 0, err) < 0) {
+        http_res_error_from(res, err);
+        return;
+    }
     http_res_header(res, "ETag", etag);
     http_res_status(res, 200);
 }
@@ -340,11 +380,17 @@ static void list_records(data_req *d, http_req *req, http_res *res, bs_err *err)
     store_docs_paging paging = {.skip_total = skip && strcmp(skip, "true") == 0, .next_after = &next_after};
     strbuf *out = http_res_buffer(res);
     strbuf_append_str(out, "{\"items\":");
+    size_t items_at = out->len;
     const char *owner = d->verdict == ACCESS_OWN_ROWS ? d->user_id : NULL;
     int rc = query_plan_parse(&plan, &params, d->t->schema, err);
+    struct json_object *row_filters[ACCESS_MAX_ROW_FILTERS];
+    size_t nrf = rc == 0 ? access_row_filters(d->t->permissions, &d->who, row_filters, ACCESS_MAX_ROW_FILTERS) : 0;
+    for (size_t i = 0; rc == 0 && i < nrf; i++)
+        rc = query_plan_add_row_filter(&plan, row_filters[i], d->t->schema, d->user_id, err);
     if (rc == 0 && cursor && *cursor && !(paging.after = cursor_decode(cursor, err))) rc = -1;
     if (rc == 0)
         rc = store_docs_list(d->ctx->app->docs, d->ctx->key.environment_id, d->table, &plan, owner, &paging, out, &total, err);
+    if (rc == 0) rc = strip_answer(d, out, items_at, err);
     if (rc == 0) append_pagination(out, total, &plan, &paging, &next_after);
     json_object_put(paging.after);
     strbuf_release(&next_after);
@@ -353,7 +399,7 @@ static void list_records(data_req *d, http_req *req, http_res *res, bs_err *err)
         http_res_error_from(res, err);
         return;
     }
-    answer_cached(req, res);
+    answer_cached(req, res, NULL);
 }
 
 /* ---- spec ---- */
@@ -513,15 +559,24 @@ static int batch_one(api_ctx *ctx, store_docs_tx *tx, struct json_object *op, co
         memcpy(stamp, now, CLOCK_ISO_LEN);
         int rc = prepare_record(&d, data, 0, 0, &rec, rid, stamp, &doc, err);
         if (rc == 0) rc = store_docs_tx_insert(tx, table, &rec, err);
-        if (rc == 0) strbuf_appendf(results, "{\"status\":201,\"data\":%s}", doc);
+        size_t at = 0;
+        if (rc == 0) {
+            strbuf_append_str(results, "{\"status\":201,\"data\":");
+            at = results->len;
+            strbuf_append_str(results, doc);
+        }
+        if (rc == 0) rc = strip_answer(&d, results, at, err);
+        if (rc == 0) strbuf_append_char(results, '}');
         free(doc);
         return rc;
     }
     if (kind == 1) {
         patch_ctx p = {&d, NULL, data, now};
         strbuf_append_str(results, "{\"status\":200,\"data\":");
+        size_t at = results->len;
         if (schema_apply(d.t->schema, data, SCHEMA_UPDATE, err) < 0 ||
-            store_docs_tx_update(tx, table, id, now, apply_patch, &p, results, &found, err) < 0)
+            store_docs_tx_update(tx, table, id, now, apply_patch, &p, results, &found, err) < 0 ||
+            strip_answer(&d, results, at, err) < 0)
             return -1;
     } else {
         if (store_docs_tx_delete(tx, table, id, batch_delete_check, &d, &found, err) < 0) return -1;

@@ -624,4 +624,46 @@ void query_plan_release(query_plan *plan)
     plan->nconds = 0;
     plan->and_group.count = 0;
     plan->nor = 0;
+    plan->nrow = 0;
+}
+
+/* A copy of v with every string "$userId" replaced by user_id (a new reference). */
+static struct json_object *with_user_id(struct json_object *v, const char *user_id)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_string:
+        if (strcmp(json_object_get_string(v), "$userId") == 0) return json_object_new_string(user_id);
+        return json_object_get(v);
+    case json_type_object: {
+        struct json_object *out = json_object_new_object();
+        json_object_object_foreach(v, k, child) json_object_object_add(out, k, with_user_id(child, user_id));
+        return out;
+    }
+    case json_type_array: {
+        struct json_object *out = json_object_new_array();
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            json_object_array_add(out, with_user_id(json_object_array_get_idx(v, i), user_id));
+        return out;
+    }
+    default: return json_object_get(v);
+    }
+}
+
+int query_plan_add_row_filter(query_plan *plan, struct json_object *filter, const schema *s, const char *user_id,
+                              bs_err *err)
+{
+    if (!json_object_is_type(filter, json_type_object))
+        return bs_err_set(err, 400, QUERY_VERR, "rowFilters: a filter must be a JSON object");
+    if (plan->nrow >= QUERY_MAX_ROW_FILTERS)
+        return bs_err_set(err, 400, QUERY_VERR, "rowFilters: more than %d filters", QUERY_MAX_ROW_FILTERS);
+    fctx c = {plan, s, "rowFilters", err};
+    size_t first = plan->nconds;
+    struct json_object *bound = with_user_id(filter, user_id ? user_id : "");
+    int rc = add_object(&c, bound);
+    json_object_put(bound);
+    if (rc != 0) return -1;
+    plan->row_groups[plan->nrow].first = first;
+    plan->row_groups[plan->nrow].count = plan->nconds - first;
+    plan->nrow++;
+    return 0;
 }

@@ -40,6 +40,7 @@
 #define QUERY_FIELD_MAX 128
 #define QUERY_MAX_TERMS 64       /* conditions in andFilters + orFilters together */
 #define QUERY_MAX_OR_GROUPS 16
+#define QUERY_MAX_ROW_FILTERS 8
 #define QUERY_MAX_IN 1000
 #define QUERY_MAX_DEPTH 8
 #define QUERY_REGEX_MAX 256
@@ -84,6 +85,8 @@ typedef struct query_plan {
     query_group or_groups[QUERY_MAX_OR_GROUPS]; /* orFilters: OR of these groups; an object form gives one
                                                    group per key (each key one alternative) */
     size_t nor;
+    query_group row_groups[QUERY_MAX_ROW_FILTERS]; /* permission row filters: OR of these groups, ANDed */
+    size_t nrow;
     query_field sort;
     int sort_desc;
     query_field select[QUERY_MAX_SELECT];
@@ -103,6 +106,11 @@ typedef struct query_params {
 /* Parses and checks params against the table's schema (NULL = no schema). 0, or -1 with err filled. */
 int query_plan_parse(query_plan *plan, const query_params *params, const schema *s, bs_err *err);
 void query_plan_release(query_plan *plan);
+/* Adds one permission row filter (an andFilters-style object) as an alternative of the plan's row-filter
+ * clause; string values "$userId" stand for user_id. Same checks as andFilters ("rowFilters" in
+ * messages); an empty object matches every row. */
+int query_plan_add_row_filter(query_plan *plan, struct json_object *filter, const schema *s, const char *user_id,
+                              bs_err *err);
 /* Checks one field name against the rules above and resolves it; used for sortBy, select, indexes. */
 int query_field_resolve(const char *name, const schema *s, query_field *out, bs_err *err);
 

@@ -90,3 +90,76 @@ test('bad bearer tokens are refused with 401, never treated as guests', async ()
   const basic = await req(srv, 'GET', `/v1/data/notes/${id}`, { key: b.publishableKey, headers: { Authorization: 'Basic dTpw' } });
   expectError(assert, basic, 403, 'data/permission-denied'); // another scheme is not a user token: a guest
 });
+
+test('expression permissions: terms, |, &, self, and custom roles', async () => {
+  const t = await req(srv, 'POST', tables, { ...admin, body: { tableName: 'wiki', permissions: {
+    expressionPermissions: { create: 'user', read: 'public', list: 'public', update: 'self | role:editor', delete: 'admin' } } } });
+  assert.equal(t.status, 201, t.text);
+  const page = await req(srv, 'POST', '/v1/data/wiki', { ...as(alice), body: { title: 'Home' } });
+  assert.equal(page.status, 201, page.text);
+  assert.equal((await req(srv, 'GET', `/v1/data/wiki/${page.json.id}`, { key: b.publishableKey })).status, 200, 'public read');
+  expectError(assert, await req(srv, 'POST', '/v1/data/wiki', { key: b.publishableKey, body: { title: 'x' } }), 403, 'data/permission-denied');
+  expectError(assert, await req(srv, 'PATCH', `/v1/data/wiki/${page.json.id}`, { ...as(bob), body: { title: 'y' } }),
+    403, 'data/permission-denied');
+  const editor = await userToken(srv, 'user_ed', { role: 'user' });
+  expectError(assert, await req(srv, 'PATCH', `/v1/data/wiki/${page.json.id}`, { ...as(editor), body: { title: 'y' } }),
+    403, 'data/permission-denied');
+  assert.equal((await req(srv, 'PATCH', `/v1/data/wiki/${page.json.id}`, { ...as(alice), body: { title: 'Home 2' } })).status, 200, 'self');
+  expectError(assert, await req(srv, 'DELETE', `/v1/data/wiki/${page.json.id}`, as(alice)), 403, 'data/permission-denied');
+  assert.equal((await req(srv, 'DELETE', `/v1/data/wiki/${page.json.id}`, as(boss))).status, 200);
+  for (const bad of ['users', 'user |', 'user && self', '(user)', 'role:', 'role:a b']) {
+    expectError(assert, await req(srv, 'PUT', `${tables}/wiki/permissions`, { ...admin, body: { expressionPermissions: { read: bad } } }),
+      400, 'data/validation-error');
+  }
+});
+
+test('column permissions: unreadable fields vanish from every answer, unwritable ones are refused', async () => {
+  const t = await req(srv, 'POST', tables, { ...admin, body: { tableName: 'staff', permissions: {
+    user: { create: true, read: true, list: true, update: true },
+    columnPermissions: { salary: { read: 'admin | self', write: 'admin' }, notes: { read: 'admin' }, bio: { write: 'self' } } } } });
+  assert.equal(t.status, 201, t.text);
+  expectError(assert, await req(srv, 'POST', '/v1/data/staff', { ...as(alice), body: { name: 'A', salary: 10 } }), 403, 'data/permission-denied');
+  const made = await req(srv, 'POST', '/v1/data/staff', { key: b.secretKey, token: alice, body: { name: 'A', salary: 10, notes: 'n', bio: 'hi' } });
+  assert.equal(made.status, 201, made.text);
+  assert.equal(made.json.createdBy, 'user_alice');
+  const own = await req(srv, 'GET', `/v1/data/staff/${made.json.id}`, as(alice));
+  assert.equal(own.status, 200);
+  assert.equal(own.json.salary, 10, 'self may read its own salary');
+  assert.equal(own.json.notes, undefined, 'admin-only column hidden');
+  const other = await req(srv, 'GET', `/v1/data/staff/${made.json.id}`, as(bob));
+  assert.equal(other.json.salary, undefined);
+  assert.equal(other.json.notes, undefined);
+  assert.equal(other.json.name, 'A');
+  const list = await req(srv, 'GET', '/v1/data/staff', as(bob));
+  assert.ok(list.json.items.every((r) => r.salary === undefined && r.notes === undefined));
+  const listSelect = await req(srv, 'GET', '/v1/data/staff?select=salary,name', as(bob));
+  assert.ok(listSelect.json.items.every((r) => r.salary === undefined && r.name === 'A'), 'select cannot reveal a hidden column');
+  const full = await req(srv, 'GET', `/v1/data/staff/${made.json.id}`, { key: b.secretKey });
+  assert.equal(full.json.notes, 'n');
+  // the ETag is the stored record's: If-Match works for callers who see less of it
+  const bio = await req(srv, 'PATCH', `/v1/data/staff/${made.json.id}`, { ...as(alice), headers: { 'If-Match': own.headers.get('etag') }, body: { bio: 'new' } });
+  assert.equal(bio.status, 200, bio.text);
+  assert.equal(bio.json.notes, undefined);
+  expectError(assert, await req(srv, 'PATCH', `/v1/data/staff/${made.json.id}`, { ...as(bob), body: { bio: 'hijack' } }), 403, 'data/permission-denied');
+  expectError(assert, await req(srv, 'PATCH', `/v1/data/staff/${made.json.id}`, { ...as(alice), body: { salary: 99 } }), 403, 'data/permission-denied');
+});
+
+test('row filters: matching entries OR-combined, $userId bound, admins unfiltered', async () => {
+  const t = await req(srv, 'POST', tables, { ...admin, body: { tableName: 'tickets', permissions: {
+    user: { create: true, list: true, read: true }, guest: { list: true },
+    rowFilters: [{ expression: 'user', filter: { assignee: '$userId' } }, { expression: 'guest', filter: { public: true } }] } } });
+  assert.equal(t.status, 201, t.text);
+  const seed = await req(srv, 'POST', '/v1/data/tickets', { key: b.secretKey, body: [
+    { title: 'for alice', assignee: 'user_alice', public: false }, { title: 'for bob', assignee: 'user_bob', public: false },
+    { title: 'open', assignee: 'nobody', public: true }] });
+  assert.equal(seed.status, 201, seed.text);
+  const titles = async (opts, q = '') => (await req(srv, 'GET', `/v1/data/tickets?sortBy=title&sortDirection=asc${q}`, opts)).json.items.map((x) => x.title);
+  assert.deepEqual(await titles(as(alice)), ['for alice', 'open'], 'user: own assignments OR public (guest = everyone)');
+  assert.deepEqual(await titles({ key: b.publishableKey }), ['open']);
+  assert.deepEqual(await titles(as(alice), `&andFilters=${encodeURIComponent('{"public":true}')}`), ['open'], 'ANDed with the client filters');
+  assert.deepEqual(await titles(as(boss)), ['for alice', 'for bob', 'open']);
+  const count = await req(srv, 'GET', '/v1/data/tickets?limit=1', as(bob));
+  assert.equal(count.json.pagination.total, 2, 'the total counts the filtered rows');
+  expectError(assert, await req(srv, 'PUT', `${tables}/tickets/permissions`, { ...admin, body: {
+    rowFilters: [{ expression: 'user', filter: { assignee: { $bogus: 1 } } }] } }), 400, 'data/validation-error');
+});

@@ -167,6 +167,10 @@ static int cond_sql(strbuf *sql, docs_binds *b, const query_cond *c)
 
 static int group_sql(strbuf *sql, docs_binds *b, const query_plan *plan, const query_group *g)
 {
+    if (g->count == 0) {
+        strbuf_append_str(sql, "(1)"); /* an empty row filter: every row */
+        return 0;
+    }
     strbuf_append_char(sql, '(');
     for (size_t i = 0; i < g->count; i++) {
         if (i) strbuf_append_str(sql, " AND ");
@@ -226,6 +230,16 @@ int docs_sql_where(strbuf *sql, docs_binds *b, const query_plan *plan, const cha
         for (size_t i = 0; i < plan->nor; i++) {
             if (i) strbuf_append_str(sql, " OR ");
             if (group_sql(sql, b, plan, &plan->or_groups[i]) < 0) return -1;
+        }
+        strbuf_append_char(sql, ')');
+        glue = " AND ";
+    }
+    if (plan && plan->nrow) {
+        strbuf_append_str(sql, glue);
+        strbuf_append_char(sql, '(');
+        for (size_t i = 0; i < plan->nrow; i++) {
+            if (i) strbuf_append_str(sql, " OR ");
+            if (group_sql(sql, b, plan, &plan->row_groups[i]) < 0) return -1;
         }
         strbuf_append_char(sql, ')');
         glue = " AND ";
