@@ -1,6 +1,7 @@
 /* admin_common: pieces every /admin/v1 surface of an environment shares. */
 #include <string.h>
 
+#include "api/admin_tables.h"
 #include "api/api.h"
 #include "util/clock.h"
 
@@ -28,6 +29,11 @@ int api_admin_env(api_ctx *ctx, http_req *req, int writes, store_env *env, bs_er
     return 0;
 }
 
+
+const char *api_admin_actor(const api_ctx *ctx)
+{
+    return ctx->caller == API_CALLER_OPERATOR ? ctx->token.token_id : ctx->key.key_id;
+}
 
 void api_json_time(struct json_object *obj, const char *name, int64_t ms)
 {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/admin_tables.h"
 #include "api/api.h"
 #include "api/table_cache.h"
 #include "core/access.h"
@@ -50,7 +51,7 @@ struct json_object *api_table_permissions(const store_table *t)
                               "\"guest\":{\"read\":true,\"list\":true}}");
 }
 
-static struct json_object *table_json(api_ctx *ctx, const store_env *env, const store_table *t)
+struct json_object *api_table_json(api_ctx *ctx, const store_env *env, const store_table *t)
 {
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_string(t->id));
@@ -88,15 +89,21 @@ static int optional_text(struct json_object *body, const char *key, size_t max, 
     return *out ? 0 : bs_err_internal(err);
 }
 
+schema *api_table_schema_new(const store_table *t, bs_err *err)
+{
+    struct json_object *doc = json_tokener_parse(t->schema_json ? t->schema_json : "{}");
+    schema *s = schema_compile(doc, err);
+    json_object_put(doc);
+    return s;
+}
+
 /* Row filters use the list filter syntax: each is parsed against the table's schema now, so a bad one is
  * refused here rather than failing every list later. */
 static int check_row_filters(struct json_object *perms, const store_table *t, bs_err *err)
 {
     struct json_object *rows;
     if (!json_object_object_get_ex(perms, "rowFilters", &rows)) return 0;
-    struct json_object *schema_doc = json_tokener_parse(t->schema_json ? t->schema_json : "{}");
-    schema *s = schema_compile(schema_doc, err);
-    json_object_put(schema_doc);
+    schema *s = api_table_schema_new(t, err);
     if (!s) return -1;
     static _Thread_local query_plan scratch;
     memset(&scratch, 0, sizeof scratch);
@@ -154,7 +161,7 @@ static void list_tables(api_ctx *ctx, http_req *req, http_res *res)
         return;
     }
     struct json_object *items = json_object_new_array(), *out = json_object_new_object();
-    for (size_t i = 0; i < n; i++) json_object_array_add(items, table_json(ctx, &env, &tables[i]));
+    for (size_t i = 0; i < n; i++) json_object_array_add(items, api_table_json(ctx, &env, &tables[i]));
     json_object_object_add(out, "items", items);
     json_object_object_add(out, "total", json_object_new_int64((int64_t)n));
     http_res_json(res, 200, out);
@@ -171,20 +178,20 @@ static void create_table(api_ctx *ctx, http_req *req, http_res *res)
     t.created_at = t.updated_at = clock_now_ms();
     t.schema_version = t.index_version = 1;
     if (api_admin_env(ctx, req, 1, &env, &err) < 0 || parse_create(http_req_json_borrow(req), &t, &err) < 0 ||
-        keys_new_id("tbl", t.id) < 0 || store_docs_table_create(ctx->app->docs, env.id, &t, &err) < 0) {
+        keys_new_id("tbl", t.id) < 0 || store_docs_table_create(ctx->app->docs, env.id, &t, api_admin_actor(ctx), &err) < 0) {
         http_res_error_from(res, &err);
         store_table_release(&t);
         return;
     }
     api_table_cache_bump();
-    struct json_object *out = table_json(ctx, &env, &t);
+    struct json_object *out = api_table_json(ctx, &env, &t);
     http_res_json(res, 201, out);
     json_object_put(out);
     store_table_release(&t);
 }
 
 /* Loads :tableName of the resolved environment; 404 data/table-not-found. */
-static int load_table(api_ctx *ctx, http_req *req, int writes, store_env *env, store_table *t, bs_err *err)
+int api_table_load(api_ctx *ctx, http_req *req, int writes, store_env *env, store_table *t, bs_err *err)
 {
     int found = 0;
     memset(t, 0, sizeof *t);
@@ -195,9 +202,9 @@ static int load_table(api_ctx *ctx, http_req *req, int writes, store_env *env, s
     return found ? 0 : bs_err_set(err, 404, "data/table-not-found", "Table %s not found", name);
 }
 
-static void answer_table(api_ctx *ctx, http_res *res, const store_env *env, store_table *t, int status)
+void api_table_answer(api_ctx *ctx, http_res *res, const store_env *env, store_table *t, int status)
 {
-    struct json_object *out = table_json(ctx, env, t);
+    struct json_object *out = api_table_json(ctx, env, t);
     http_res_json(res, status, out);
     json_object_put(out);
     store_table_release(t);
@@ -208,11 +215,11 @@ static void get_table(api_ctx *ctx, http_req *req, http_res *res)
     bs_err err;
     store_env env;
     store_table t;
-    if (load_table(ctx, req, 0, &env, &t, &err) < 0) {
+    if (api_table_load(ctx, req, 0, &env, &t, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
-    answer_table(ctx, res, &env, &t, 200);
+    api_table_answer(ctx, res, &env, &t, 200);
 }
 
 /* A change to a table's definition: load it, let `change` edit it from the body, save, answer. */
@@ -224,14 +231,14 @@ static void change_table(api_ctx *ctx, http_req *req, http_res *res, table_chang
     store_env env;
     store_table t;
     int found = 0;
-    if (load_table(ctx, req, 1, &env, &t, &err) < 0 || change(http_req_json_borrow(req), &t, &err) < 0 ||
+    if (api_table_load(ctx, req, 1, &env, &t, &err) < 0 || change(http_req_json_borrow(req), &t, &err) < 0 ||
         (t.updated_at = clock_now_ms(), store_docs_table_update(ctx->app->docs, env.id, &t, &found, &err)) < 0) {
         http_res_error_from(res, &err);
         store_table_release(&t);
         return;
     }
     api_table_cache_bump();
-    answer_table(ctx, res, &env, &t, 200);
+    api_table_answer(ctx, res, &env, &t, 200);
 }
 
 static int change_texts(struct json_object *body, store_table *t, bs_err *err)
@@ -257,7 +264,7 @@ static void delete_table(api_ctx *ctx, http_req *req, http_res *res)
     store_env env;
     store_table t;
     int found = 0;
-    if (load_table(ctx, req, 1, &env, &t, &err) < 0 || store_docs_table_drop(ctx->app->docs, env.id, t.name, &found, &err) < 0) {
+    if (api_table_load(ctx, req, 1, &env, &t, &err) < 0 || store_docs_table_drop(ctx->app->docs, env.id, t.name, &found, &err) < 0) {
         http_res_error_from(res, &err);
         store_table_release(&t);
         return;
@@ -266,164 +273,6 @@ static void delete_table(api_ctx *ctx, http_req *req, http_res *res)
     char body[160];
     int n = snprintf(body, sizeof body, "{\"success\":true,\"tableName\":\"%s\"}", t.name);
     http_res_body(res, 200, "application/json; charset=utf-8", body, (size_t)n);
-    store_table_release(&t);
-}
-
-/* ---- custom indexes: POST .../indexes {indexesToAdd:[{name, fields:{f:1|-1}, unique?, sparse?}], indexesToRemove:[name]} ---- */
-
-#define TABLE_MAX_INDEXES 32
-
-static const char *const default_index_names[] = {"_id_", "idx_createdAt_desc", "idx_updatedAt_desc", "idx_createdBy"};
-
-static int index_name_valid(const char *n)
-{
-    size_t len = n ? strlen(n) : 0;
-    if (len == 0 || len > STORE_INDEX_NAME_MAX) return 0;
-    for (size_t i = 0; i < len; i++)
-        if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= 'A' && n[i] <= 'Z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '_')) return 0;
-    return 1;
-}
-
-static int is_default_index(const char *name)
-{
-    for (size_t i = 0; i < 4; i++)
-        if (strcmp(name, default_index_names[i]) == 0) return 1;
-    return 0;
-}
-
-static struct json_object *find_index(struct json_object *list, const char *name, size_t *at)
-{
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
-        struct json_object *ix = json_object_array_get_idx(list, i);
-        if (strcmp(json_get_string(ix, "name") ? json_get_string(ix, "name") : "", name) == 0) {
-            if (at) *at = i;
-            return ix;
-        }
-    }
-    return NULL;
-}
-
-/* Checks one index definition against the schema and fills def; the stored JSON form goes to *stored. */
-static int parse_index(struct json_object *in, const schema *sch, store_index_def *def, struct json_object **stored, bs_err *err)
-{
-    memset(def, 0, sizeof *def);
-    const char *name = json_get_string(in, "name");
-    struct json_object *fields, *v;
-    if (!index_name_valid(name)) return bs_err_set(err, 400, "data/validation-error", "index name: 1 to 64 letters, digits or '_'");
-    if (is_default_index(name)) return bs_err_set(err, 400, "data/index-protected", "%s is a default index", name);
-    snprintf(def->name, sizeof def->name, "%s", name);
-    if (!json_object_object_get_ex(in, "fields", &fields) || !json_object_is_type(fields, json_type_object) ||
-        json_object_object_length(fields) < 1 || json_object_object_length(fields) > STORE_INDEX_MAX_FIELDS)
-        return bs_err_set(err, 400, "data/validation-error", "%s: fields must map 1 to 8 field names to 1 or -1", name);
-    json_object_object_foreach(fields, field, dir) {
-        int d = json_object_is_type(dir, json_type_int) ? json_object_get_int(dir) : 0;
-        if (d != 1 && d != -1) return bs_err_set(err, 400, "data/validation-error", "%s: direction must be 1 or -1", name);
-        if (query_field_resolve(field, sch, &def->fields[def->nfields], err) < 0) return -1;
-        def->desc[def->nfields++] = d < 0;
-    }
-    def->unique = json_object_object_get_ex(in, "unique", &v) && json_object_get_boolean(v);
-    def->sparse = json_object_object_get_ex(in, "sparse", &v) && json_object_get_boolean(v);
-    *stored = json_object_new_object();
-    json_object_object_add(*stored, "name", json_object_new_string(name));
-    json_object_object_add(*stored, "fields", json_object_get(fields));
-    json_object_object_add(*stored, "unique", json_object_new_boolean(def->unique));
-    json_object_object_add(*stored, "sparse", json_object_new_boolean(def->sparse));
-    return 0;
-}
-
-typedef struct index_change {
-    store_index_def create[TABLE_MAX_INDEXES];
-    size_t ncreate;
-    const char *drop[TABLE_MAX_INDEXES];
-    size_t ndrop;
-} index_change;
-
-static int plan_index_change(struct json_object *body, const store_table *t, struct json_object *list, index_change *ch, bs_err *err)
-{
-    struct json_object *add = NULL, *rm = NULL;
-    if (!json_object_is_type(body, json_type_object)) return bs_err_set(err, 400, "data/validation-error", "A JSON object body is required");
-    json_object_object_get_ex(body, "indexesToAdd", &add);
-    json_object_object_get_ex(body, "indexesToRemove", &rm);
-    if ((add && !json_object_is_type(add, json_type_array)) || (rm && !json_object_is_type(rm, json_type_array)) || (!add && !rm))
-        return bs_err_set(err, 400, "data/validation-error", "indexesToAdd and indexesToRemove must be arrays (at least one given)");
-    for (size_t i = 0; rm && i < json_object_array_length(rm); i++) {
-        const char *name = json_object_get_string(json_object_array_get_idx(rm, i));
-        size_t at;
-        if (name && is_default_index(name)) return bs_err_set(err, 400, "data/index-protected", "%s is a default index and cannot be removed", name);
-        if (!name || !find_index(list, name, &at)) return bs_err_set(err, 404, "data/index-not-found", "No index %.64s", name ? name : "");
-        if (ch->ndrop == TABLE_MAX_INDEXES) return bs_err_set(err, 400, "data/validation-error", "too many indexes");
-        ch->drop[ch->ndrop++] = name;
-        json_object_array_del_idx(list, at, 1);
-    }
-    struct json_object *sdoc = json_tokener_parse(t->schema_json);
-    schema *sch = schema_compile(sdoc, err);
-    json_object_put(sdoc);
-    int rc = sch ? 0 : -1;
-    for (size_t i = 0; rc == 0 && add && i < json_object_array_length(add); i++) {
-        struct json_object *stored = NULL;
-        if (ch->ncreate == TABLE_MAX_INDEXES || json_object_array_length(list) >= TABLE_MAX_INDEXES)
-            rc = bs_err_set(err, 400, "data/validation-error", "a table has at most %d custom indexes", TABLE_MAX_INDEXES);
-        else if ((rc = parse_index(json_object_array_get_idx(add, i), sch, &ch->create[ch->ncreate], &stored, err)) == 0) {
-            if (find_index(list, ch->create[ch->ncreate].name, NULL)) {
-                json_object_put(stored);
-                rc = bs_err_set(err, 409, "data/index-already-exists", "Index %s already exists", ch->create[ch->ncreate].name);
-            } else {
-                json_object_array_add(list, stored);
-                ch->ncreate++;
-            }
-        }
-    }
-    schema_free(sch);
-    return rc;
-}
-
-static void post_indexes(api_ctx *ctx, http_req *req, http_res *res)
-{
-    bs_err err;
-    store_env env;
-    store_table t;
-    static _Thread_local index_change ch;
-    memset(&ch, 0, sizeof ch);
-    int found = 0;
-    if (load_table(ctx, req, 1, &env, &t, &err) < 0) {
-        http_res_error_from(res, &err);
-        return;
-    }
-    struct json_object *list = json_tokener_parse(t.indexes_json);
-    int rc = list ? plan_index_change(http_req_json_borrow(req), &t, list, &ch, &err) : bs_err_internal(&err);
-    if (rc == 0) {
-        free(t.indexes_json);
-        t.indexes_json = strdup(json_object_to_json_string_ext(list, JSON_C_TO_STRING_PLAIN));
-        t.index_version++;
-        rc = store_docs_indexes_change(ctx->app->docs, env.id, t.name, ch.create, ch.ncreate, ch.drop, ch.ndrop,
-                                       t.indexes_json, t.index_version, &found, &err);
-    }
-    json_object_put(list);
-    if (rc < 0) {
-        http_res_error_from(res, &err);
-        store_table_release(&t);
-        return;
-    }
-    api_table_cache_bump();
-    answer_table(ctx, res, &env, &t, 200);
-}
-
-static void get_indexes(api_ctx *ctx, http_req *req, http_res *res)
-{
-    bs_err err;
-    store_env env;
-    store_table t;
-    if (load_table(ctx, req, 0, &env, &t, &err) < 0) {
-        http_res_error_from(res, &err);
-        return;
-    }
-    struct json_object *full = table_json(ctx, &env, &t), *out = json_object_new_object(), *v;
-    json_object_object_get_ex(full, "indexes", &v);
-    json_object_object_add(out, "indexes", json_object_get(v));
-    json_object_object_add(out, "indexVersion", json_object_new_int(t.index_version));
-    http_res_json(res, 200, out);
-    json_object_put(out);
-    json_object_put(full);
     store_table_release(&t);
 }
 
@@ -437,9 +286,7 @@ int api_admin_tables_register(http_router *router, api_app *app)
     if (api_route_admin(router, app, HTTP_GET, one, get_table, NULL) < 0) return -1;
     if (api_route_admin(router, app, HTTP_PATCH, one, patch_table, &json) < 0) return -1;
     if (api_route_admin(router, app, HTTP_DELETE, one, delete_table, NULL) < 0) return -1;
-    const char *ix = "/admin/v1/projects/:projectId/environments/:env/tables/:tableName/indexes";
-    if (api_route_admin(router, app, HTTP_GET, ix, get_indexes, NULL) < 0) return -1;
-    if (api_route_admin(router, app, HTTP_POST, ix, post_indexes, &json) < 0) return -1;
+    if (api_admin_indexes_register(router, app) < 0 || api_admin_schema_register(router, app) < 0) return -1;
     return api_route_admin(router, app, HTTP_PUT,
                            "/admin/v1/projects/:projectId/environments/:env/tables/:tableName/permissions",
                            put_permissions, &json);

@@ -54,14 +54,17 @@ store_docs *store_docs_open(const char *data_dir, bs_err *err);
 void store_docs_free(store_docs *docs);
 
 /* ---- catalog ---- */
-/* 409 data/table-already-exists when the name is taken; creates the SQL table and default indexes. */
-int store_docs_table_create(store_docs *docs, const char *env_id, const store_table *t, bs_err *err);
+/* 409 data/table-already-exists when the name is taken; creates the SQL table and default indexes and
+ * records schema version 1 and index version 1 (created_by: who, may be NULL). */
+int store_docs_table_create(store_docs *docs, const char *env_id, const store_table *t, const char *created_by,
+                            bs_err *err);
 int store_docs_table_get(store_docs *docs, const char *env_id, const char *name, store_table *out, int *found,
                          bs_err *err);
 /* All tables of an environment, by name; *out is an array of *count tables freed with store_table_list_free. */
 int store_docs_table_list(store_docs *docs, const char *env_id, store_table **out, size_t *count, bs_err *err);
 void store_table_list_free(store_table *tables, size_t count);
-/* Writes display_name, description, schema_json, permissions_json and the versions of t. */
+/* Writes display_name, description, schema_json, permissions_json and the versions of t (no version
+ * history entry: schema and index changes go through store_docs_schema_change / _indexes_change). */
 int store_docs_table_update(store_docs *docs, const char *env_id, const store_table *t, int *found, bs_err *err);
 int store_docs_table_drop(store_docs *docs, const char *env_id, const char *name, int *found, bs_err *err);
 int store_docs_count(store_docs *docs, const char *env_id, const char *table, int64_t *count, bs_err *err);
@@ -82,7 +85,33 @@ typedef struct store_index_def {
  * indexes_json and index_version. *found = 0 when the table does not exist. */
 int store_docs_indexes_change(store_docs *docs, const char *env_id, const char *table, const store_index_def *create,
                               size_t ncreate, const char *const *drop, size_t ndrop, const char *indexes_json,
-                              int index_version, int *found, bs_err *err);
+                              int index_version, const char *created_by, int *found, bs_err *err);
+
+/* ---- schema and index versions (platform.md §11.5–11.6) ----
+ * Every table keeps the history of its schema and of its custom index list: version 1 at creation,
+ * one more per change. Versions are never deleted (a rollback writes a new version), except with the
+ * table. */
+typedef enum store_version_kind { STORE_VERSION_SCHEMA = 0, STORE_VERSION_INDEXES } store_version_kind;
+
+typedef struct store_version {
+    int version;
+    char *body;                  /* owned: the schema, or the custom index list, as JSON */
+    char created_by[64];         /* who made the change (operator token or key id), "" unknown */
+    int64_t created_at;
+} store_version;
+
+void store_version_list_free(store_version *v, size_t n);
+void store_version_release(store_version *v);  /* one version filled by store_docs_version_get */
+/* The versions of one kind, newest first (at most 1000); *out freed with store_version_list_free. */
+int store_docs_versions(store_docs *docs, const char *env_id, const char *table, store_version_kind kind,
+                        store_version **out, size_t *count, bs_err *err);
+/* One version; *found = 0 when it does not exist. Release out with store_version_release. */
+int store_docs_version_get(store_docs *docs, const char *env_id, const char *table, store_version_kind kind,
+                           int version, store_version *out, int *found, bs_err *err);
+/* In one transaction: sets the table's schema and schema_version (= the previous + 1, checked: a
+ * concurrent change makes this fail with 409 data/conflict) and records the version. */
+int store_docs_schema_change(store_docs *docs, const char *env_id, const char *table, const char *schema_json,
+                             int new_version, const char *created_by, int *found, bs_err *err);
 
 /* Drops the environment's whole database (environment deletion). */
 int store_docs_env_drop(store_docs *docs, const char *env_id, bs_err *err);

@@ -18,6 +18,7 @@
 
 #include "store/count_cache.h"
 #include "store/sqlite/docs_sql.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/regex.h"
 
@@ -65,7 +66,11 @@ static const char *const catalog_sql =
     " name TEXT PRIMARY KEY NOT NULL, id TEXT NOT NULL, schema TEXT NOT NULL DEFAULT '{}', permissions TEXT,"
     " display_name TEXT, description TEXT, schema_version INTEGER NOT NULL DEFAULT 1,"
     " index_version INTEGER NOT NULL DEFAULT 1, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
-    " indexes TEXT NOT NULL DEFAULT '[]')";
+    " indexes TEXT NOT NULL DEFAULT '[]');"
+    "CREATE TABLE IF NOT EXISTS _basalt_versions ("
+    " table_name TEXT NOT NULL, kind INTEGER NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL,"
+    " created_by TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL,"
+    " PRIMARY KEY (table_name, kind, version)) WITHOUT ROWID";
 
 /* ---- regex function: basalt_regexp(pattern, icase, value) ---- */
 
@@ -430,7 +435,25 @@ static int create_sql_table(dconn *c, const char *name, bs_err *err)
     return exec_sql(c, sql, err);
 }
 
-int store_docs_table_create(store_docs *d, const char *env_id, const store_table *t, bs_err *err)
+/* Records one version of a table's schema or index list (inside the caller's transaction). */
+static int version_add(dconn *c, const char *table, store_version_kind kind, int version, const char *body,
+                       const char *created_by, bs_err *err)
+{
+    sqlite3_stmt *st = dconn_stmt(c, "INSERT OR REPLACE INTO _basalt_versions (table_name, kind, version, body, created_by,"
+                                     " created_at) VALUES (?,?,?,?,?,?)", err);
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, (int)kind);
+    sqlite3_bind_int(st, 3, version);
+    sqlite3_bind_text(st, 4, body, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, created_by ? created_by : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, clock_now_ms());
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, "insert version", err);
+    stmt_done(st);
+    return rc;
+}
+
+int store_docs_table_create(store_docs *d, const char *env_id, const store_table *t, const char *created_by, bs_err *err)
 {
     denv *e;
     dconn *c = conn_borrow_writer(d, env_id, &e, err);
@@ -458,6 +481,8 @@ int store_docs_table_create(store_docs *d, const char *env_id, const store_table
         rc = -1;
     }
     if (rc == 0) rc = create_sql_table(c, t->name, err);
+    if (rc == 0) rc = version_add(c, t->name, STORE_VERSION_SCHEMA, 1, t->schema_json ? t->schema_json : "{}", created_by, err);
+    if (rc == 0) rc = version_add(c, t->name, STORE_VERSION_INDEXES, 1, "[]", created_by, err);
     if (rc == 0) rc = exec_sql(c, "COMMIT", err);
     conn_return_writer(d, e, c); /* rolls back when the transaction is still open */
     return rc;
@@ -550,6 +575,15 @@ int store_docs_table_drop(store_docs *d, const char *env_id, const char *name, i
         stmt_done(st);
     } else {
         rc = -1;
+    }
+    if (rc == 0 && *found) {
+        sqlite3_stmt *vst = dconn_stmt(c, "DELETE FROM _basalt_versions WHERE table_name = ?", err);
+        if (!vst) rc = -1;
+        if (vst) {
+            sqlite3_bind_text(vst, 1, name, -1, SQLITE_STATIC);
+            if (sqlite3_step(vst) != SQLITE_DONE) rc = docs_fail(c->db, "drop versions", err);
+            stmt_done(vst);
+        }
     }
     if (rc == 0 && *found) {
         char sql[256];
@@ -1169,7 +1203,7 @@ static int indexes_apply(dconn *c, const char *table, const store_index_def *cre
 
 int store_docs_indexes_change(store_docs *d, const char *env_id, const char *table, const store_index_def *create,
                               size_t ncreate, const char *const *drop, size_t ndrop, const char *indexes_json,
-                              int index_version, int *found, bs_err *err)
+                              int index_version, const char *created_by, int *found, bs_err *err)
 {
     *found = 0;
     if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
@@ -1188,6 +1222,117 @@ int store_docs_indexes_change(store_docs *d, const char *env_id, const char *tab
         stmt_done(st);
     }
     if (rc == 0 && *found) rc = indexes_apply(c, table, create, ncreate, drop, ndrop, err);
+    if (rc == 0 && *found) rc = version_add(c, table, STORE_VERSION_INDEXES, index_version, indexes_json, created_by, err);
+    if (rc == 0) rc = exec_sql(c, "COMMIT", err);
+    conn_return_writer(d, e, c);
+    return rc;
+}
+
+/* ---- versions ---- */
+
+void store_version_list_free(store_version *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) free(v[i].body);
+    free(v);
+}
+
+void store_version_release(store_version *v)
+{
+    if (v) free(v->body);
+}
+
+static void version_read(sqlite3_stmt *st, store_version *v)
+{
+    v->version = sqlite3_column_int(st, 0);
+    v->body = column_dup(st, 1);
+    snprintf(v->created_by, sizeof v->created_by, "%s", (const char *)sqlite3_column_text(st, 2));
+    v->created_at = sqlite3_column_int64(st, 3);
+}
+
+int store_docs_versions(store_docs *d, const char *env_id, const char *table, store_version_kind kind,
+                        store_version **out, size_t *count, bs_err *err)
+{
+    *out = NULL;
+    *count = 0;
+    denv *e;
+    dconn *c = conn_borrow(d, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = dconn_stmt(c, "SELECT version, body, created_by, created_at FROM _basalt_versions"
+                                     " WHERE table_name = ? AND kind = ? ORDER BY version DESC LIMIT 1000", err);
+    store_version *list = st ? calloc(1000, sizeof *list) : NULL;
+    int rc = list ? 0 : (st ? bs_err_internal(err) : -1), step = SQLITE_DONE;
+    if (list) {
+        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, (int)kind);
+        while (*count < 1000 && (step = sqlite3_step(st)) == SQLITE_ROW) version_read(st, &list[(*count)++]);
+        if (step != SQLITE_ROW && step != SQLITE_DONE) rc = docs_fail(c->db, "versions", err);
+    }
+    if (st) stmt_done(st);
+    conn_return(d, e, c);
+    if (rc < 0) {
+        for (size_t i = 0; list && i < *count; i++) free(list[i].body);
+        free(list);
+        *count = 0;
+        return -1;
+    }
+    *out = list;
+    return 0;
+}
+
+int store_docs_version_get(store_docs *d, const char *env_id, const char *table, store_version_kind kind,
+                           int version, store_version *out, int *found, bs_err *err)
+{
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    denv *e;
+    dconn *c = conn_borrow(d, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = dconn_stmt(c, "SELECT version, body, created_by, created_at FROM _basalt_versions"
+                                     " WHERE table_name = ? AND kind = ? AND version = ?", err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, (int)kind);
+        sqlite3_bind_int(st, 3, version);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            version_read(st, out);
+            *found = 1;
+            if (!out->body) rc = bs_err_internal(err);
+        } else if (step != SQLITE_DONE) {
+            rc = docs_fail(c->db, "version", err);
+        }
+        stmt_done(st);
+    }
+    conn_return(d, e, c);
+    return rc;
+}
+
+int store_docs_schema_change(store_docs *d, const char *env_id, const char *table, const char *schema_json,
+                             int new_version, const char *created_by, int *found, bs_err *err)
+{
+    *found = 0;
+    if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
+    denv *e;
+    dconn *c = conn_borrow_writer(d, env_id, &e, err);
+    if (!c) return -1;
+    int rc = exec_sql(c, "BEGIN IMMEDIATE", err);
+    sqlite3_stmt *st = rc == 0 ? dconn_stmt(c, "UPDATE _basalt_tables SET schema = ?, schema_version = ?, updated_at = ?"
+                                                " WHERE name = ? AND schema_version = ?", err) : NULL;
+    if (rc == 0 && !st) rc = -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, schema_json, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, new_version);
+        sqlite3_bind_int64(st, 3, clock_now_ms());
+        sqlite3_bind_text(st, 4, table, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 5, new_version - 1);
+        if (sqlite3_step(st) != SQLITE_DONE) rc = docs_fail(c->db, "schema change", err);
+        else *found = sqlite3_changes(c->db) > 0;
+        stmt_done(st);
+    }
+    if (rc == 0 && !*found)
+        rc = bs_err_set(err, 409, "data/conflict", "The table changed meanwhile (or is gone); reload it and retry");
+    if (rc == 0) rc = version_add(c, table, STORE_VERSION_SCHEMA, new_version, schema_json, created_by, err);
     if (rc == 0) rc = exec_sql(c, "COMMIT", err);
     conn_return_writer(d, e, c);
     return rc;
