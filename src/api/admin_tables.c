@@ -286,7 +286,9 @@ int api_admin_tables_register(http_router *router, api_app *app)
     if (api_route_admin(router, app, HTTP_GET, one, get_table, NULL) < 0) return -1;
     if (api_route_admin(router, app, HTTP_PATCH, one, patch_table, &json) < 0) return -1;
     if (api_route_admin(router, app, HTTP_DELETE, one, delete_table, NULL) < 0) return -1;
-    if (api_admin_indexes_register(router, app) < 0 || api_admin_schema_register(router, app) < 0) return -1;
+    if (api_admin_indexes_register(router, app) < 0 || api_admin_schema_register(router, app) < 0 ||
+        api_admin_query_register(router, app) < 0)
+        return -1;
     return api_route_admin(router, app, HTTP_PUT,
                            "/admin/v1/projects/:projectId/environments/:env/tables/:tableName/permissions",
                            put_permissions, &json);

@@ -25,5 +25,6 @@ void api_versions_answer(api_ctx *ctx, http_req *req, http_res *res, store_versi
 /* Registers the index and schema routes (admin_indexes.c, admin_schema.c) and query analysis. */
 int api_admin_indexes_register(http_router *router, api_app *app);
 int api_admin_schema_register(http_router *router, api_app *app);
+int api_admin_query_register(http_router *router, api_app *app);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/keyauth.h"
+#include "core/querystats.h"
 #include "core/userauth.h"
 #include "http/metrics.h"
 #include "http/request.h"
@@ -24,6 +25,7 @@ typedef struct api_app {
     store_docs *docs;
     keyauth *keys;
     userauth *users;
+    querystats *stats;         /* NULL when --query-stats 0 */
     http_metrics *metrics;     /* set after routes are registered (it is sized by them) */
     http_static *console;      /* NULL when no console directory was found */
     int64_t started_ms;

@@ -35,6 +35,7 @@ static const opt_def opts[] = {
     {"header-memory", "BASALT_HEADER_MEMORY", L(header_memory), "65536", 8192, 1048576, "bytes per connection for the request line and headers"},
     {"json-max-depth", "BASALT_JSON_MAX_DEPTH", L(json_max_depth), "64", 2, 1000, "deepest JSON nesting accepted"},
     {"key-cache-ms", "BASALT_KEY_CACHE_MS", L(key_cache_ms), "1000", 1, 60000, "how long a verified API key is trusted before re-reading it (revocation delay)"},
+    {"query-stats", "BASALT_QUERY_STATS", L(query_stats), "1", 0, 1, "record per-shape list statistics (GET .../query-stats): 1 on, 0 off"},
     {"shutdown-timeout", "BASALT_SHUTDOWN_TIMEOUT", L(shutdown_timeout), "10", 0, 3600, "seconds to let requests in flight finish on SIGTERM/SIGINT"},
     {"config", "BASALT_CONFIG", S(config_file), NULL, 0, 0, "INI file to read (default ./basalt.conf when it exists)"},
 };

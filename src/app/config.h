@@ -26,6 +26,7 @@ typedef struct basalt_config {
     long header_memory;
     long json_max_depth;
     long key_cache_ms;
+    long query_stats;
     long shutdown_timeout;
 } basalt_config;
 

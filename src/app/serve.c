@@ -25,6 +25,7 @@ typedef struct serve_state {
     store_docs *docs;
     keyauth *keys;
     userauth *users;
+    querystats *stats;
     http_router *router;
     http_metrics *metrics;
     http_static *console;
@@ -84,9 +85,10 @@ static int start_http(serve_state *s, bs_err *err)
     s->router = http_router_new();
     s->keys = keyauth_new(s->control, (int)s->cfg.key_cache_ms);
     s->users = userauth_new(s->control);
-    if (!s->router || !s->keys || !s->users) return bs_err_internal(err);
+    s->stats = s->cfg.query_stats ? querystats_new() : NULL;
+    if (!s->router || !s->keys || !s->users || (s->cfg.query_stats && !s->stats)) return bs_err_internal(err);
     find_console(s);
-    s->app = (api_app){.control = s->control, .docs = s->docs, .keys = s->keys, .users = s->users, .console = s->console, .started_ms = clock_now_ms()};
+    s->app = (api_app){.control = s->control, .docs = s->docs, .keys = s->keys, .users = s->users, .stats = s->stats, .console = s->console, .started_ms = clock_now_ms()};
     if (api_register(s->router, &s->app) < 0) return bs_err_set(err, 500, "common/internal-error", "route table full");
     s->metrics = http_metrics_new(s->router);
     if (!s->metrics) return bs_err_internal(err);
@@ -169,6 +171,7 @@ static void serve_cleanup(serve_state *s)
     http_static_free(s->console);
     keyauth_free(s->keys);
     userauth_free(s->users);
+    querystats_free(s->stats);
     store_docs_free(s->docs);
     store_control_free(s->control);
     config_free(&s->cfg);

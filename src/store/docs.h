@@ -161,6 +161,8 @@ typedef struct store_docs_paging {
                                        page is then ignored */
     int has_more;                   /* out: rows exist after this page */
     strbuf *next_after;             /* out, when not NULL: JSON [sortValue, id] of this page's last row */
+    int64_t rows;                   /* out: rows answered */
+    int64_t scanned;                /* out: rows the page query stepped through in full scans (SQLite counter) */
 } store_docs_paging;
 
 /* Runs a list: appends the items as a JSON array to items ("[{...},{...}]") and sets *total to the
@@ -169,5 +171,19 @@ typedef struct store_docs_paging {
 int store_docs_list(store_docs *docs, const char *env_id, const char *table, const query_plan *plan,
                     const char *created_by_filter, store_docs_paging *paging, strbuf *items, int64_t *total,
                     bs_err *err);
+
+/* How the database runs a list (EXPLAIN QUERY PLAN of the very page query store_docs_list would run). */
+typedef struct store_explain {
+    char index[STORE_INDEX_NAME_MAX + 1];  /* API name of the index the page is read through ("_id_", a
+                                              default or custom index name), "" for none */
+    int full_scan;                         /* a whole table or index is walked */
+    int sorts;                             /* rows are sorted after reading: no index gives the order */
+    int64_t matching;                      /* rows matching the filters (an exact count) */
+    struct json_object *steps;             /* owned: JSON array of the plan's lines */
+} store_explain;
+
+int store_docs_explain(store_docs *docs, const char *env_id, const char *table, const query_plan *plan,
+                       const char *created_by_filter, store_explain *out, bs_err *err);
+void store_explain_release(store_explain *e);
 
 #endif

@@ -312,3 +312,31 @@ void docs_sql_binds_key(strbuf *key, const docs_binds *b)
         }
     }
 }
+
+int docs_sql_list(docs_list_sql *q, const char *table, const query_plan *plan, const char *created_by_filter,
+                  struct json_object *after)
+{
+    strbuf_init(&q->count, 256 * 1024);
+    strbuf_init(&q->page, 256 * 1024);
+    q->count_binds.n = 0;
+    q->page_binds.n = 0;
+    strbuf_append_str(&q->count, "SELECT count(*) FROM ");
+    docs_sql_table(&q->count, table);
+    int rc = docs_sql_where(&q->count, &q->count_binds, plan, created_by_filter, NULL);
+    strbuf_append_str(&q->page, "SELECT ");
+    docs_sql_projection(&q->page, plan);
+    strbuf_append_str(&q->page, ", ");
+    docs_sql_field(&q->page, &plan->sort);
+    strbuf_append_str(&q->page, ", id FROM ");
+    docs_sql_table(&q->page, table);
+    if (rc == 0) rc = docs_sql_where(&q->page, &q->page_binds, plan, created_by_filter, after);
+    docs_sql_order(&q->page, plan);
+    strbuf_append_str(&q->page, " LIMIT ? OFFSET ?");
+    return rc < 0 || q->count.overflow || q->page.overflow ? -1 : 0;
+}
+
+void docs_sql_list_release(docs_list_sql *q)
+{
+    strbuf_release(&q->count);
+    strbuf_release(&q->page);
+}

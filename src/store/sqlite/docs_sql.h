@@ -32,6 +32,19 @@ void docs_sql_order(strbuf *sql, const query_plan *plan);
 /* Appends the selected columns: "doc", or json_object(...) of the system fields and the selection. */
 void docs_sql_projection(strbuf *sql, const query_plan *plan);
 
+/* The two statements of a list: the count (filters only) and the page (filters, keyset position, order,
+ * LIMIT ? OFFSET ? left to bind after page_binds). */
+typedef struct docs_list_sql {
+    strbuf count, page;
+    docs_binds count_binds, page_binds;
+} docs_list_sql;
+
+/* Fills q (its strbufs are re-initialized; release with docs_sql_list_release); -1 when the SQL would
+ * be too large. */
+int docs_sql_list(docs_list_sql *q, const char *table, const query_plan *plan, const char *created_by_filter,
+                  struct json_object *after);
+void docs_sql_list_release(docs_list_sql *q);
+
 /* Appends a text that identifies the bound values (type and value of each), for cache keys. */
 void docs_sql_binds_key(strbuf *key, const docs_binds *b);
 

@@ -1018,6 +1018,7 @@ static int run_page(dconn *c, const char *sql, const docs_binds *b, int64_t limi
     }
     strbuf_append_char(items, ']');
     *rows = n;
+    if (paging) paging->scanned += sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
     int rc = step == SQLITE_DONE || step == SQLITE_ROW ? 0 : docs_fail(c->db, "list", err);
     stmt_done(st);
     return rc;
@@ -1028,32 +1029,11 @@ int store_docs_list(store_docs *d, const char *env_id, const char *table, const 
                     bs_err *err)
 {
     if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
-    static _Thread_local docs_binds binds;
-    binds.n = 0;
-    strbuf where, count_sql, page_sql;
-    strbuf_init(&where, 256 * 1024);
-    strbuf_init(&count_sql, 0);
-    strbuf_init(&page_sql, 0);
+    static _Thread_local docs_list_sql q;
     struct json_object *after = paging ? paging->after : NULL;
-    int rc = docs_sql_where(&where, &binds, plan, created_by_filter, NULL);
-    strbuf page_where;
-    strbuf_init(&page_where, 256 * 1024);
-    static _Thread_local docs_binds page_binds;
-    page_binds.n = 0;
-    if (rc == 0) rc = docs_sql_where(&page_where, &page_binds, plan, created_by_filter, after);
-    if (rc < 0) rc = bs_err_set(err, 400, "data/validation-error", "The filters are too large");
-    strbuf_append_str(&count_sql, "SELECT count(*) FROM ");
-    docs_sql_table(&count_sql, table);
-    strbuf_append(&count_sql, where.data ? where.data : "", where.len);
-    strbuf_append_str(&page_sql, "SELECT ");
-    docs_sql_projection(&page_sql, plan);
-    strbuf_append_str(&page_sql, ", ");
-    docs_sql_field(&page_sql, &plan->sort);
-    strbuf_append_str(&page_sql, ", id FROM ");
-    docs_sql_table(&page_sql, table);
-    strbuf_append(&page_sql, page_where.data ? page_where.data : "", page_where.len);
-    docs_sql_order(&page_sql, plan);
-    strbuf_append_str(&page_sql, " LIMIT ? OFFSET ?");
+    int rc = docs_sql_list(&q, table, plan, created_by_filter, after) < 0
+                 ? bs_err_set(err, 400, "data/validation-error", "The filters are too large")
+                 : 0;
     denv *e = NULL;
     dconn *c = rc == 0 ? conn_borrow(d, env_id, &e, err) : NULL;
     if (rc == 0 && !c) rc = -1;
@@ -1061,17 +1041,17 @@ int store_docs_list(store_docs *d, const char *env_id, const char *table, const 
     int64_t offset = after ? 0 : (plan->page - 1) * plan->limit, rows = 0;
     int more = 0;
     uint64_t gen = e ? atomic_load(&e->gen) : 0; /* read before counting: see store/count_cache.h */
-    if (rc == 0) rc = run_page(c, page_sql.data, &page_binds, plan->limit, offset, items, paging, &rows, &more, err);
-    if (paging) paging->has_more = more;
+    if (rc == 0) rc = run_page(c, q.page.data, &q.page_binds, plan->limit, offset, items, paging, &rows, &more, err);
+    if (paging) {
+        paging->has_more = more;
+        paging->rows = rows;
+    }
     if (rc == 0 && !(paging && paging->skip_total)) {
         if (!after && !more && (rows > 0 || offset == 0)) *total = offset + rows; /* the last page tells */
-        else rc = count_cached(d, e, c, &count_sql, &binds, gen, total, err);
+        else rc = count_cached(d, e, c, &q.count, &q.count_binds, gen, total, err);
     }
     if (c) conn_return(d, e, c);
-    strbuf_release(&where);
-    strbuf_release(&page_where);
-    strbuf_release(&count_sql);
-    strbuf_release(&page_sql);
+    docs_sql_list_release(&q);
     return rc;
 }
 
@@ -1335,5 +1315,78 @@ int store_docs_schema_change(store_docs *d, const char *env_id, const char *tabl
     if (rc == 0) rc = version_add(c, table, STORE_VERSION_SCHEMA, new_version, schema_json, created_by, err);
     if (rc == 0) rc = exec_sql(c, "COMMIT", err);
     conn_return_writer(d, e, c);
+    return rc;
+}
+
+/* ---- query analysis ---- */
+
+void store_explain_release(store_explain *e)
+{
+    if (e) json_object_put(e->steps);
+}
+
+/* The API name of a SQL index of table (see create_sql_table and index_sql). */
+static void index_api_name(const char *table, const char *sql_name, size_t len, char *out, size_t size)
+{
+    char prefix[STORE_TABLE_NAME_MAX + 8];
+    int n = snprintf(prefix, sizeof prefix, "d_%s__", table);
+    const char *rest = len > (size_t)n && strncmp(sql_name, prefix, (size_t)n) == 0 ? sql_name + n : NULL;
+    size_t rest_len = rest ? len - (size_t)n : 0;
+    if (!rest) snprintf(out, size, "%.*s", (int)len, sql_name);
+    else if (rest_len > 2 && strncmp(rest, "x_", 2) == 0) snprintf(out, size, "%.*s", (int)(rest_len - 2), rest + 2);
+    else if (rest_len == 9 && strncmp(rest, "createdAt", 9) == 0) snprintf(out, size, "idx_createdAt_desc");
+    else if (rest_len == 9 && strncmp(rest, "updatedAt", 9) == 0) snprintf(out, size, "idx_updatedAt_desc");
+    else if (rest_len == 9 && strncmp(rest, "createdBy", 9) == 0) snprintf(out, size, "idx_createdBy");
+    else snprintf(out, size, "%.*s", (int)len, sql_name);
+}
+
+/* Reads one EXPLAIN QUERY PLAN line into out. */
+static void explain_line(const char *table, const char *detail, store_explain *out)
+{
+    json_object_array_add(out->steps, json_object_new_string(detail));
+    if (strncmp(detail, "USE TEMP B-TREE FOR ORDER BY", 28) == 0) out->sorts = 1;
+    int scan = strncmp(detail, "SCAN ", 5) == 0, search = strncmp(detail, "SEARCH ", 7) == 0;
+    if (!scan && !search) return;
+    if (scan && !strstr(detail, "json_tree")) out->full_scan = 1;
+    const char *ix = strstr(detail, "USING COVERING INDEX ");
+    size_t skip = 21;
+    if (!ix) { ix = strstr(detail, "USING INDEX "); skip = 12; }
+    if (ix && !out->index[0]) {
+        const char *name = ix + skip;
+        index_api_name(table, name, strcspn(name, " "), out->index, sizeof out->index);
+    } else if (strstr(detail, "USING PRIMARY KEY") && !out->index[0]) {
+        snprintf(out->index, sizeof out->index, "_id_");
+    }
+}
+
+int store_docs_explain(store_docs *d, const char *env_id, const char *table, const query_plan *plan,
+                       const char *created_by_filter, store_explain *out, bs_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
+    static _Thread_local docs_list_sql q;
+    int rc = docs_sql_list(&q, table, plan, created_by_filter, NULL) < 0
+                 ? bs_err_set(err, 400, "data/validation-error", "The filters are too large")
+                 : 0;
+    strbuf sql;
+    strbuf_init(&sql, 0);
+    strbuf_append_str(&sql, "EXPLAIN QUERY PLAN ");
+    strbuf_append(&sql, q.page.data, q.page.len);
+    denv *e = NULL;
+    dconn *c = rc == 0 ? conn_borrow(d, env_id, &e, err) : NULL;
+    if (rc == 0 && !c) rc = -1;
+    out->steps = json_object_new_array();
+    sqlite3_stmt *st = NULL;
+    if (rc == 0 && sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) rc = docs_fail(c->db, "explain", err);
+    if (rc == 0) {
+        bind_all(st, &q.page_binds);
+        while (sqlite3_step(st) == SQLITE_ROW) explain_line(table, (const char *)sqlite3_column_text(st, 3), out);
+    }
+    sqlite3_finalize(st);
+    uint64_t gen = e ? atomic_load(&e->gen) : 0;
+    if (rc == 0) rc = count_cached(d, e, c, &q.count, &q.count_binds, gen, &out->matching, err);
+    if (c) conn_return(d, e, c);
+    strbuf_release(&sql);
+    docs_sql_list_release(&q);
     return rc;
 }
