@@ -86,7 +86,9 @@ typedef struct index_change {
 static int drop_add(index_change *ch, const char *name, bs_err *err)
 {
     if (ch->ndrop == TABLE_MAX_INDEXES) return bs_err_set(err, 400, "data/validation-error", "too many indexes");
-    snprintf(ch->drop[ch->ndrop++], STORE_INDEX_NAME_MAX + 1, "%s", name);
+    size_t len = strnlen(name, STORE_INDEX_NAME_MAX);
+    memmove(ch->drop[ch->ndrop], name, len); /* name may live in ch itself (a definition being replaced) */
+    ch->drop[ch->ndrop++][len] = '\0';
     return 0;
 }
 
