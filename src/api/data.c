@@ -15,6 +15,7 @@
 #include "core/schema.h"
 #include "util/clock.h"
 #include "util/crypto.h"
+#include "util/hash.h"
 
 /* Everything a data request resolved before its operation runs. */
 typedef struct data_req {
@@ -102,9 +103,9 @@ static int strip_answer(const data_req *d, strbuf *out, size_t from, bs_err *err
 
 static void etag_of(const char *body, size_t len, char out[DATA_ETAG_MAX])
 {
-    char hex[CRYPTO_SHA256_HEX];
-    crypto_sha256_hex(body, len, hex);
-    snprintf(out, DATA_ETAG_MAX, "\"%.32s\"", hex);
+    char hex[HASH128_HEX];
+    hash128_hex(body, len, hex);
+    snprintf(out, DATA_ETAG_MAX, "\"%s\"", hex);
 }
 
 /* 1 when the header (If-None-Match / If-Match) lists this ETag or is "*". */

@@ -30,7 +30,7 @@
 
 typedef struct dconn {
     sqlite3 *db;
-    struct { char *sql; sqlite3_stmt *st; } cache[DOCS_STMT_CACHE];
+    struct { char *sql; uint64_t hash; sqlite3_stmt *st; } cache[DOCS_STMT_CACHE];
     int ncache, evict;
 } dconn;
 
@@ -146,7 +146,7 @@ static dconn *dconn_open(denv *e, bs_err *err)
     int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(c->db, DOCS_BUSY_TIMEOUT_MS);
-        rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;",
+        rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=0; PRAGMA temp_store=MEMORY;",
                           NULL, NULL, NULL);
     }
     if (rc == SQLITE_OK) rc = sqlite3_exec(c->db, catalog_sql, NULL, NULL, NULL);
@@ -162,10 +162,18 @@ static dconn *dconn_open(denv *e, bs_err *err)
     return c;
 }
 
+static uint64_t sql_hash(const char *sql)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = sql; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+    return h;
+}
+
 static sqlite3_stmt *dconn_stmt(dconn *c, const char *sql, bs_err *err)
 {
+    uint64_t h = sql_hash(sql); /* list statements share long prefixes: compare hashes first */
     for (int i = 0; i < c->ncache; i++)
-        if (strcmp(c->cache[i].sql, sql) == 0) return c->cache[i].st;
+        if (c->cache[i].hash == h && strcmp(c->cache[i].sql, sql) == 0) return c->cache[i].st;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
         docs_fail(c->db, "prepare", err);
@@ -177,6 +185,7 @@ static sqlite3_stmt *dconn_stmt(dconn *c, const char *sql, bs_err *err)
         free(c->cache[slot].sql);
     }
     c->cache[slot].sql = strdup(sql);
+    c->cache[slot].hash = h;
     c->cache[slot].st = st;
     if (!c->cache[slot].sql) {
         sqlite3_finalize(st);
@@ -1007,7 +1016,7 @@ static int run_page(dconn *c, const char *sql, const docs_binds *b, int64_t limi
         }
         if (n++) strbuf_append_char(items, ',');
         strbuf_append(items, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-        if (paging && paging->next_after) {
+        if (paging && paging->next_after && n == limit) { /* the cursor is the last row's (sort value, id) */
             strbuf_reset(paging->next_after);
             strbuf_append_char(paging->next_after, '[');
             column_json(st, 1, paging->next_after);
