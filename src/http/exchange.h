@@ -3,6 +3,7 @@
 #ifndef BASALT_HTTP_EXCHANGE_H
 #define BASALT_HTTP_EXCHANGE_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "http/request.h"
@@ -20,7 +21,7 @@ struct http_res {
     uint64_t fd_size;
 };
 
-typedef enum exchange_state { EXCHANGE_NEW = 0, EXCHANGE_BODY, EXCHANGE_DONE } exchange_state;
+typedef enum exchange_state { EXCHANGE_NEW = 0, EXCHANGE_BODY, EXCHANGE_SUSPENDED, EXCHANGE_DONE } exchange_state;
 
 struct http_req {
     struct MHD_Connection *conn;
@@ -54,6 +55,10 @@ struct http_req {
     int json_max_depth;
     size_t json_max_string;
     http_res res;
+    int deferred;              /* the handler called http_req_defer */
+    pthread_mutex_t defer_lock; /* initialized by http_req_defer: orders suspend and resume */
+    int defer_done;            /* http_req_resume ran */
+    int suspended;             /* the server suspended the connection */
 };
 
 /* Parses req->target into path, segments and query. Fills req->early on bad input. */

@@ -151,6 +151,11 @@ int exchange_bind_params(http_req *req)
     return 0;
 }
 
+http_res *http_req_res_borrow(http_req *req)
+{
+    return &req->res;
+}
+
 void exchange_free(http_req *req)
 {
     if (!req) return;
@@ -170,6 +175,7 @@ void exchange_free(http_req *req)
     }
     strbuf_release(&req->res.body);
     if (req->res.fd >= 0) close(req->res.fd);
+    if (req->deferred) pthread_mutex_destroy(&req->defer_lock);
     free(req);
 }
 

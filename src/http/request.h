@@ -50,6 +50,16 @@ struct json_object *http_req_json_borrow(const http_req *req);
 /* Checks the content type and parses the buffered body as JSON (strict, with the server's limits);
  * idempotent. -1 with err: 415 common/unsupported-media-type or 400 common/invalid-parameters. */
 int http_req_parse_json(http_req *req, bs_err *err);
+/* Deferred answers: a handler that waits on something slow but not CPU-bound (a grouped database
+ * write) calls http_req_defer and returns without a status, and its worker thread goes on with other
+ * connections. Later any thread fills the response (http_res_*) and calls http_req_resume exactly once;
+ * the answer then goes out from a worker thread. Between the two calls only the finishing code may touch
+ * req and res; the request's parameters, headers and JSON body stay valid until the answer is sent. */
+void http_req_defer(http_req *req);
+void http_req_resume(http_req *req);
+typedef struct http_res http_res;
+/* The response of req, for the code that finishes a deferred answer. */
+http_res *http_req_res_borrow(http_req *req);
 /* A slot for the layer above (the api context); the server never touches it. */
 void http_req_set_user(http_req *req, void *user);
 void *http_req_user(const http_req *req);

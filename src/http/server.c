@@ -187,6 +187,48 @@ static void answer_preflight(http_req *req)
     http_res_header(res, "Access-Control-Max-Age", "86400");
 }
 
+static enum MHD_Result queue_answer(http_server *server, http_req *req);
+
+static void check_status(http_req *req)
+{
+    http_res *res = &req->res;
+    if (res->status >= 100 && res->status <= 599) return;
+    log_error("handler for %s left no status", req->match.route ? req->match.route->pattern : "?");
+    http_res_error(res, 500, "common/internal-error", "Internal server error");
+}
+
+void http_req_defer(http_req *req)
+{
+    if (req->deferred) return;
+    pthread_mutex_init(&req->defer_lock, NULL);
+    req->deferred = 1;
+}
+
+void http_req_resume(http_req *req)
+{
+    pthread_mutex_lock(&req->defer_lock);
+    req->defer_done = 1;
+    if (req->suspended) MHD_resume_connection(req->conn); /* MHD calls on_request again, which answers */
+    pthread_mutex_unlock(&req->defer_lock);
+}
+
+/* After a handler deferred: suspend the connection unless the answer is already there (resume and
+ * suspend are ordered by defer_lock, so a fast completion never resumes a connection not suspended). */
+static enum MHD_Result after_defer(http_server *server, http_req *req)
+{
+    pthread_mutex_lock(&req->defer_lock);
+    int done = req->defer_done;
+    if (!done) {
+        MHD_suspend_connection(req->conn);
+        req->suspended = 1;
+        req->state = EXCHANGE_SUSPENDED;
+    }
+    pthread_mutex_unlock(&req->defer_lock);
+    if (!done) return MHD_YES;
+    check_status(req);
+    return queue_answer(server, req);
+}
+
 static void dispatch(http_server *server, http_req *req)
 {
     http_res *res = &req->res;
@@ -213,10 +255,7 @@ static void dispatch(http_server *server, http_req *req)
     }
     const http_route *route = req->match.route;
     route->handler(req, res, route->data);
-    if (res->status < 100 || res->status > 599) {
-        log_error("handler for %s left no status", route->pattern);
-        http_res_error(res, 500, "common/internal-error", "Internal server error");
-    }
+    if (!req->deferred) check_status(req);
 }
 
 static void add_common_headers(http_server *server, http_req *req, struct MHD_Response *mr)
@@ -287,6 +326,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (req->state == EXCHANGE_SUSPENDED) { /* resumed: the deferred answer is ready */
+        *upload_data_size = 0;
+        check_status(req);
+        return queue_answer(server, req);
+    }
     if (*upload_data_size) {
         int stop = exchange_body(req, upload_data, *upload_data_size);
         *upload_data_size = 0;
@@ -298,6 +342,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (exchange_streams(req)) req->match.route->opts.on_chunk(req, NULL, 0, req->match.route->data, &req->early);
     dispatch(server, req);
+    if (req->deferred) return after_defer(server, req);
     return queue_answer(server, req);
 }
 
@@ -416,7 +461,8 @@ http_server *http_server_new(const http_server_config *cfg, http_router *router,
     server->router = router;
     server->metrics = metrics;
     unsigned threads = cfg->threads ? cfg->threads : default_threads();
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     if (v6) flags |= MHD_USE_IPv6;
     server->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, server,

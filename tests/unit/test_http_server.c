@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "http/server.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 typedef struct sink {
@@ -67,6 +68,34 @@ static void forgets_to_answer(http_req *req, http_res *res, void *data)
     (void)req; (void)res; (void)data; /* a handler bug: no status set */
 }
 
+/* Deferred answers: /later is finished by another thread after 300 ms, /now before its handler returns. */
+static void *finish_later(void *arg)
+{
+    http_req *req = arg;
+    usleep(300 * 1000);
+    http_res *res = http_req_res_borrow(req);
+    http_res_body(res, 202, "application/json", "{\"later\":true}", 14);
+    http_req_resume(req);
+    return NULL;
+}
+
+static void deferred_later(http_req *req, http_res *res, void *data)
+{
+    (void)res; (void)data;
+    http_req_defer(req);
+    pthread_t t;
+    pthread_create(&t, NULL, finish_later, req);
+    pthread_detach(t);
+}
+
+static void deferred_now(http_req *req, http_res *res, void *data)
+{
+    (void)data;
+    http_req_defer(req);
+    http_res_body(res, 201, "application/json", "{\"now\":true}", 12);
+    http_req_resume(req);
+}
+
 typedef struct fixture {
     http_router *router;
     http_metrics *metrics;
@@ -85,6 +114,8 @@ static int setup(void **state)
     http_router_add(f->router, HTTP_POST, "/small", echo_len, NULL, &raw);
     http_router_add(f->router, HTTP_GET, "/hello", hello, NULL, NULL);
     http_router_add(f->router, HTTP_GET, "/buggy", forgets_to_answer, NULL, NULL);
+    http_router_add(f->router, HTTP_GET, "/later", deferred_later, NULL, NULL);
+    http_router_add(f->router, HTTP_GET, "/now", deferred_now, NULL, NULL);
     f->metrics = http_metrics_new(f->router);
     http_server_config cfg;
     http_server_config_defaults(&cfg);
@@ -321,6 +352,32 @@ static void test_handler_without_answer_is_500_envelope(void **state)
     close(fd);
 }
 
+static void test_deferred_answers(void **state)
+{
+    fixture *f = *state; /* one worker thread: it must serve others while /later waits */
+    int waiting = connect_to(f), fd = connect_to(f);
+    char res[4096];
+    const char *later = "GET /later HTTP/1.1\r\nHost: x\r\n\r\n", *hello_req = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+    send_all(waiting, later, strlen(later));
+    usleep(50 * 1000);
+    int64_t t0 = clock_mono_us();
+    send_all(fd, hello_req, strlen(hello_req));
+    assert_int_equal(read_response(fd, res, sizeof res), 200);
+    assert_true(clock_mono_us() - t0 < 200 * 1000); /* not stuck behind the deferred request */
+    assert_int_equal(read_response(waiting, res, sizeof res), 202);
+    assert_non_null(strstr(res, "{\"later\":true}"));
+    send_all(waiting, later, strlen(later)); /* keep-alive holds across a deferred answer */
+    assert_int_equal(read_response(waiting, res, sizeof res), 202);
+    const char *now = "GET /now HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (int i = 0; i < 50; i++) {
+        send_all(fd, now, strlen(now));
+        assert_int_equal(read_response(fd, res, sizeof res), 201);
+    }
+    close(fd);
+    close(waiting);
+    assert_int_equal(http_server_drain(f->server, 2000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +390,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_handler_without_answer_is_500_envelope, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stalled_client_does_not_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quiesce_refuses_new_and_finishes_inflight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_answers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
