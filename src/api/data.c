@@ -182,6 +182,83 @@ static int prepare_record(data_req *d, struct json_object *body, size_t index, i
     return 0;
 }
 
+/* A create in flight: the validated records and their JSON, owned until the answer is written. */
+typedef struct create_job {
+    http_req *req;
+    int batch;
+    size_t n, failed;
+    store_record *recs;
+    char (*ids)[KEYS_RECORD_ID_LEN + 1];
+    char **docs;
+    char now[CLOCK_ISO_LEN];
+    char owner[TOKEN_SUB_MAX];   /* createdBy of every record (the caller outlives nothing here) */
+    bs_err err;
+} create_job;
+
+static void create_job_free(create_job *j)
+{
+    for (size_t i = 0; j->docs && i < j->n; i++) free(j->docs[i]);
+    free(j->docs);
+    free(j->ids);
+    free(j->recs);
+    free(j);
+}
+
+/* Writes the answer of a finished create (d: the request's context, NULL from a writer thread, where
+ * no column rules apply: creates that need them are not deferred). */
+static void create_answer(create_job *j, const data_req *d, http_res *res, int rc)
+{
+    if (rc < 0 && j->batch && j->err.status == 409)
+        snprintf(j->err.message, sizeof j->err.message, "[%zu] A record with the same unique value already exists", j->failed);
+    if (rc < 0) {
+        http_res_error_from(res, &j->err);
+        return;
+    }
+    strbuf *out = http_res_buffer(res);
+    if (j->batch) strbuf_append_char(out, '[');
+    for (size_t i = 0; i < j->n; i++) {
+        if (i) strbuf_append_char(out, ',');
+        strbuf_append_str(out, j->docs[i]);
+    }
+    if (j->batch) strbuf_append_char(out, ']');
+    if (d && strip_answer(d, out, 0, &j->err) < 0) http_res_error_from(res, &j->err);
+    else http_res_status(res, 201);
+}
+
+/* The grouped insert committed (on a store writer thread): answer and let the connection go on. */
+static void create_done(void *ctx, int rc)
+{
+    create_job *j = ctx;
+    http_req *req = j->req;
+    create_answer(j, NULL, http_req_res_borrow(req), rc);
+    create_job_free(j);
+    http_req_resume(req); /* req may be gone right after: nothing touches it below */
+}
+
+static create_job *create_job_new(data_req *d, http_req *req, struct json_object *body, int batch, size_t n, bs_err *err)
+{
+    create_job *j = calloc(1, sizeof *j);
+    if (!j) { bs_err_internal(err); return NULL; }
+    j->req = req;
+    j->batch = batch;
+    j->n = n;
+    bs_err_clear(&j->err);
+    clock_iso8601(clock_now_ms(), j->now);
+    snprintf(j->owner, sizeof j->owner, "%s", d->user_id);
+    j->recs = calloc(n, sizeof *j->recs);
+    j->ids = calloc(n, sizeof *j->ids);
+    j->docs = calloc(n, sizeof *j->docs);
+    int rc = j->recs && j->ids && j->docs ? 0 : bs_err_internal(err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = prepare_record(d, batch ? json_object_array_get_idx(body, i) : body, i, batch, &j->recs[i], j->ids[i], j->now,
+                            &j->docs[i], err);
+        if (rc == 0) j->recs[i].created_by = j->owner;
+    }
+    if (rc == 0) return j;
+    create_job_free(j);
+    return NULL;
+}
+
 static void create_records(data_req *d, http_req *req, http_res *res, bs_err *err)
 {
     struct json_object *body = http_req_json_borrow(req);
@@ -191,34 +268,24 @@ static void create_records(data_req *d, http_req *req, http_res *res, bs_err *er
         http_res_error(res, 400, "data/validation-error", batch ? "A batch holds 1 to 1000 records" : "A JSON object body is required");
         return;
     }
-    char now[CLOCK_ISO_LEN];
-    clock_iso8601(clock_now_ms(), now);
-    store_record *recs = calloc(n, sizeof *recs);
-    char (*ids)[KEYS_RECORD_ID_LEN + 1] = calloc(n, sizeof *ids);
-    char **docs = calloc(n, sizeof *docs);
-    int rc = recs && ids && docs ? 0 : bs_err_internal(err);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = prepare_record(d, batch ? json_object_array_get_idx(body, i) : body, i, batch, &recs[i], ids[i], now, &docs[i], err);
-    size_t failed = 0;
-    if (rc == 0) rc = store_docs_insert(d->ctx->app->docs, d->ctx->key.environment_id, d->table, recs, n, &failed, err);
-    if (rc < 0 && batch && err->status == 409) snprintf(err->message, sizeof err->message, "[%zu] A record with the same unique value already exists", failed);
-    if (rc < 0) {
+    create_job *j = create_job_new(d, req, body, batch, n, err);
+    if (!j) {
         http_res_error_from(res, err);
-    } else {
-        strbuf *out = http_res_buffer(res);
-        if (batch) strbuf_append_char(out, '[');
-        for (size_t i = 0; i < n; i++) {
-            if (i) strbuf_append_char(out, ',');
-            strbuf_append_str(out, docs[i]);
-        }
-        if (batch) strbuf_append_char(out, ']');
-        if (strip_answer(d, out, 0, err) < 0) http_res_error_from(res, err);
-        else http_res_status(res, 201);
+        return;
     }
-    for (size_t i = 0; docs && i < n; i++) free(docs[i]);
-    free(docs);
-    free(ids);
-    free(recs);
+    store_docs *docs = d->ctx->app->docs;
+    const char *env = d->ctx->key.environment_id;
+    if (!d->strip) { /* answer when the group commits; the worker thread serves others meanwhile */
+        http_req_defer(req);
+        if (store_docs_insert_async(docs, env, d->table, j->recs, n, &j->failed, &j->err, create_done, j) == 0) return;
+        create_answer(j, NULL, res, -1);
+        create_job_free(j);
+        http_req_resume(req);
+        return;
+    }
+    int rc = store_docs_insert(docs, env, d->table, j->recs, n, &j->failed, &j->err);
+    create_answer(j, d, res, rc);
+    create_job_free(j);
 }
 
 /* ---- read, update, delete ---- */

@@ -208,8 +208,11 @@ void http_req_resume(http_req *req)
 {
     pthread_mutex_lock(&req->defer_lock);
     req->defer_done = 1;
-    if (req->suspended) MHD_resume_connection(req->conn); /* MHD calls on_request again, which answers */
+    struct MHD_Connection *conn = req->suspended ? req->conn : NULL;
     pthread_mutex_unlock(&req->defer_lock);
+    /* Outside the lock: once resumed, a worker answers and frees req (and its lock) at once. While
+     * suspended, nothing else can free it, so conn is still good here. */
+    if (conn) MHD_resume_connection(conn); /* MHD calls on_request again, which answers */
 }
 
 /* After a handler deferred: suspend the connection unless the answer is already there (resume and

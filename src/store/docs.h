@@ -139,6 +139,21 @@ int store_docs_update(store_docs *docs, const char *env_id, const char *table, c
 int store_docs_delete(store_docs *docs, const char *env_id, const char *table, const char *id, int *found,
                       bs_err *err);
 
+/* ---- writes without waiting ----
+ * The grouped writes above block their caller until the group commits. These queue the write and return
+ * 0 at once; done(ctx, rc) then runs exactly once, on a store writer thread, with rc and *err telling
+ * the outcome (as the blocking call would have returned). -1 with err when nothing was queued (done
+ * never runs). Everything passed stays borrowed until done runs. done must not call blocking writes of
+ * this store (it runs on the thread that would serve them). */
+typedef void (*store_docs_done_fn)(void *ctx, int rc);
+int store_docs_insert_async(store_docs *docs, const char *env_id, const char *table, const store_record *records,
+                            size_t n, size_t *failed_index, bs_err *err, store_docs_done_fn done, void *ctx);
+/* Replaces the record's JSON only if it is still exactly `expected` (what the caller read): *replaced = 1
+ * then, 0 when the record changed or went away meanwhile (read it again and retry). */
+int store_docs_replace_async(store_docs *docs, const char *env_id, const char *table, const char *id,
+                             const char *expected, const char *doc, const char *updated_at, int *replaced,
+                             bs_err *err, store_docs_done_fn done, void *ctx);
+
 /* ---- transactions: several writes on one environment, all or none ---- */
 typedef struct store_docs_tx store_docs_tx;
 /* Starts a write transaction (NULL with err on failure). */

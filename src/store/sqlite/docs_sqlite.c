@@ -27,6 +27,7 @@
 #define DOCS_MAX_ENVS 4096
 #define DOCS_BUSY_TIMEOUT_MS 5000
 #define DOCS_COUNT_CACHE_SLOTS 1024
+#define DOCS_WRITERS 2
 
 typedef struct dconn {
     sqlite3 *db;
@@ -42,9 +43,10 @@ typedef struct denv {
     pthread_mutex_t wlock;       /* one writer at a time in this process: no SQLite busy-wait sleeps */
     _Atomic uint64_t gen;        /* bumped after every write: the count cache's validity */
     pthread_mutex_t qlock;       /* the queue of grouped writes (see group_submit) */
-    pthread_cond_t qcond;
     struct wop *qhead, *qtail;
-    int leader;
+    int leader;                  /* a writer thread is running a group of this environment */
+    int in_ready;                /* on the writers' queue */
+    struct denv *ready_next;
     struct store_docs *docs;     /* the owner, for the WAL hook */
     _Atomic int checkpoint_wanted;
 } denv;
@@ -56,6 +58,11 @@ struct store_docs {
     int nenvs;
     count_cache *counts;
     pthread_t checkpointer;      /* checkpoints the WALs off the request path (see wal_hook) */
+    pthread_t writers[DOCS_WRITERS]; /* run the grouped writes (see group_run) */
+    int nwriters, writers_stop;
+    pthread_mutex_t ready_lock;  /* environments with queued writes, in order */
+    pthread_cond_t ready_cond;
+    struct denv *ready_head, *ready_tail;
     pthread_mutex_t ck_lock;
     pthread_cond_t ck_cond;
     int ck_stop, ck_running;
@@ -225,7 +232,6 @@ static denv *env_find_locked(store_docs *d, const char *env_id)
     pthread_mutex_init(&e->wlock, NULL);
     e->docs = d;
     pthread_mutex_init(&e->qlock, NULL);
-    pthread_cond_init(&e->qcond, NULL);
     d->envs[d->nenvs++] = e;
     return e;
 }
@@ -331,6 +337,8 @@ static void *checkpointer_main(void *arg)
     return NULL;
 }
 
+static void *writer_main(void *arg);
+
 store_docs *store_docs_open(const char *data_dir, bs_err *err)
 {
     store_docs *d = calloc(1, sizeof *d);
@@ -346,6 +354,14 @@ store_docs *store_docs_open(const char *data_dir, bs_err *err)
     pthread_mutex_init(&d->ck_lock, NULL);
     pthread_cond_init(&d->ck_cond, NULL);
     d->counts = count_cache_new(DOCS_COUNT_CACHE_SLOTS);
+    pthread_mutex_init(&d->ready_lock, NULL);
+    pthread_cond_init(&d->ready_cond, NULL);
+    while (d->nwriters < DOCS_WRITERS && pthread_create(&d->writers[d->nwriters], NULL, writer_main, d) == 0) d->nwriters++;
+    if (d->nwriters == 0) {
+        bs_err_set(err, 500, "common/internal-error", "cannot start the store's writer threads");
+        store_docs_free(d);
+        return NULL;
+    }
     d->ck_running = pthread_create(&d->checkpointer, NULL, checkpointer_main, d) == 0;
     if (!d->ck_running) log_warn("docs store: no checkpointer thread; commits will checkpoint inline");
     return d;
@@ -354,6 +370,11 @@ store_docs *store_docs_open(const char *data_dir, bs_err *err)
 void store_docs_free(store_docs *d)
 {
     if (!d) return;
+    pthread_mutex_lock(&d->ready_lock);
+    d->writers_stop = 1; /* writers finish what is queued, then exit */
+    pthread_cond_broadcast(&d->ready_cond);
+    pthread_mutex_unlock(&d->ready_lock);
+    for (int i = 0; i < d->nwriters; i++) pthread_join(d->writers[i], NULL);
     if (d->ck_running) {
         pthread_mutex_lock(&d->ck_lock);
         d->ck_stop = 1;
@@ -365,12 +386,13 @@ void store_docs_free(store_docs *d)
         for (int j = 0; j < d->envs[i]->nidle; j++) dconn_close(d->envs[i]->idle[j]);
         pthread_mutex_destroy(&d->envs[i]->wlock);
         pthread_mutex_destroy(&d->envs[i]->qlock);
-        pthread_cond_destroy(&d->envs[i]->qcond);
         free(d->envs[i]);
     }
     pthread_mutex_destroy(&d->lock);
     pthread_mutex_destroy(&d->ck_lock);
     pthread_cond_destroy(&d->ck_cond);
+    pthread_mutex_destroy(&d->ready_lock);
+    pthread_cond_destroy(&d->ready_cond);
     count_cache_free(d->counts);
     free(d->dir);
     free(d);
@@ -696,15 +718,16 @@ static int insert_one(dconn *c, sqlite3_stmt *st, const store_record *r, bs_err 
 }
 
 /* ---- grouped writes ----
- * Single-call writes (insert, update, delete) of one environment that arrive while another is being
- * written are queued and committed together: the first caller becomes the leader, runs every queued
- * write in one transaction, each inside its own savepoint (a failing write is rolled back alone and
- * gets its own error), commits once and wakes the others. The commit, the WAL append of the shared
- * pages and the lock round trips are then paid once per group instead of once per request. A leader
- * serves groups (each at most DOCS_GROUP_MAX writes, in arrival order) while writes are queued, then
- * hands over: waking another thread to lead costs a scheduling delay that a busy leader avoids. */
+ * Single-call writes (insert, update, delete) of one environment are queued and committed in groups by
+ * the store's writer threads: a writer takes every queued write of an environment (at most
+ * DOCS_GROUP_MAX, in arrival order), runs them in one transaction, each inside its own savepoint (a
+ * failing write is rolled back alone and gets its own error), commits once and reports to each caller.
+ * The commit, the WAL append of shared pages and the lock round trips are paid once per group. Callers
+ * either wait (store_docs_insert, _update, _delete) or get a callback (the _async calls), so an HTTP
+ * worker need not block while its write waits for the group: with deferred answers, groups grow with the
+ * number of connections writing instead of the number of worker threads. One writer per environment at a
+ * time (a single-writer database); several environments are written in parallel. */
 #define DOCS_GROUP_MAX 64
-#define DOCS_LEADER_ROUNDS 16
 
 typedef int (*wop_fn)(dconn *c, void *arg, bs_err *err);
 
@@ -712,7 +735,9 @@ typedef struct wop {
     wop_fn fn;
     void *arg;
     bs_err *err;
-    int rc, done;
+    int rc;
+    store_docs_done_fn done;     /* runs once on the writer thread after the group */
+    void *done_ctx;
     struct wop *next;
 } wop;
 
@@ -746,40 +771,141 @@ static void group_run(store_docs *d, denv *e, wop *ops)
     if (c) conn_return_writer(d, e, c);
 }
 
-/* Queues op on the environment and returns when it is committed (or failed). */
-static int group_submit(store_docs *d, const char *env_id, wop *op)
+/* Puts e on the writers' queue (e->qlock held). */
+static void ready_push_locked(store_docs *d, denv *e)
+{
+    if (e->in_ready || e->leader) return;
+    e->in_ready = 1;
+    pthread_mutex_lock(&d->ready_lock);
+    e->ready_next = NULL;
+    if (d->ready_tail) d->ready_tail->ready_next = e; else d->ready_head = e;
+    d->ready_tail = e;
+    pthread_cond_signal(&d->ready_cond);
+    pthread_mutex_unlock(&d->ready_lock);
+}
+
+/* One group of e: taken from its queue, run, reported; e goes back on the queue if more arrived. */
+static void writer_serve(store_docs *d, denv *e)
+{
+    pthread_mutex_lock(&e->qlock);
+    e->in_ready = 0;
+    e->leader = 1;
+    wop *group = e->qhead, *last = group;
+    for (int n = 1; last && n < DOCS_GROUP_MAX && last->next; n++) last = last->next;
+    e->qhead = last ? last->next : NULL;
+    if (!e->qhead) e->qtail = NULL;
+    if (last) last->next = NULL;
+    pthread_mutex_unlock(&e->qlock);
+    if (group) group_run(d, e, group);
+    for (wop *w = group, *next; w; w = next) {
+        next = w->next; /* read first: done may free the op */
+        w->done(w->done_ctx, w->rc);
+    }
+    pthread_mutex_lock(&e->qlock);
+    e->leader = 0;
+    if (e->qhead) ready_push_locked(d, e);
+    pthread_mutex_unlock(&e->qlock);
+}
+
+static void *writer_main(void *arg)
+{
+    store_docs *d = arg;
+    pthread_mutex_lock(&d->ready_lock);
+    for (;;) {
+        while (!d->ready_head && !d->writers_stop) pthread_cond_wait(&d->ready_cond, &d->ready_lock);
+        if (!d->ready_head) break; /* stopping, and nothing left */
+        denv *e = d->ready_head;
+        d->ready_head = e->ready_next;
+        if (!d->ready_head) d->ready_tail = NULL;
+        pthread_mutex_unlock(&d->ready_lock);
+        writer_serve(d, e);
+        pthread_mutex_lock(&d->ready_lock);
+    }
+    pthread_mutex_unlock(&d->ready_lock);
+    return NULL;
+}
+
+/* Queues op on the environment: 0, or -1 with op->err (unknown environment; done is not called). */
+static int group_enqueue(store_docs *d, const char *env_id, wop *op)
 {
     denv *e = env_get(d, env_id, op->err);
     if (!e) return -1;
+    op->next = NULL;
     pthread_mutex_lock(&e->qlock);
     if (e->qtail) e->qtail->next = op; else e->qhead = op;
     e->qtail = op;
-    while (!op->done) {
-        if (e->leader) {
-            pthread_cond_wait(&e->qcond, &e->qlock);
-            continue;
-        }
-        e->leader = 1; /* lead while writes are queued, up to DOCS_LEADER_ROUNDS groups, then hand over */
-        for (int round = 0; e->qhead && round < DOCS_LEADER_ROUNDS; round++) {
-            wop *group = e->qhead, *last = group;
-            for (int n = 1; n < DOCS_GROUP_MAX && last->next; n++) last = last->next;
-            e->qhead = last->next;
-            if (!e->qhead) e->qtail = NULL;
-            last->next = NULL;
-            pthread_mutex_unlock(&e->qlock);
-            group_run(d, e, group);
-            pthread_mutex_lock(&e->qlock);
-            for (wop *w = group, *next; w; w = next) {
-                next = w->next; /* read before done: a done op's owner may return and free it */
-                w->done = 1;
-            }
-            pthread_cond_broadcast(&e->qcond); /* the served return */
-        }
-        e->leader = 0;
-        pthread_cond_broadcast(&e->qcond); /* one of the waiting leads next */
-    }
+    ready_push_locked(d, e);
     pthread_mutex_unlock(&e->qlock);
-    return op->rc;
+    return 0;
+}
+
+typedef struct sync_wait {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done;
+} sync_wait;
+
+static void sync_done(void *ctx, int rc)
+{
+    (void)rc;
+    sync_wait *w = ctx;
+    pthread_mutex_lock(&w->lock);
+    w->done = 1;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Queues op and waits for its group. */
+static int group_submit(store_docs *d, const char *env_id, wop *op)
+{
+    sync_wait w = {.done = 0};
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.cond, NULL);
+    op->done = sync_done;
+    op->done_ctx = &w;
+    int rc = group_enqueue(d, env_id, op);
+    if (rc == 0) {
+        pthread_mutex_lock(&w.lock);
+        while (!w.done) pthread_cond_wait(&w.cond, &w.lock);
+        pthread_mutex_unlock(&w.lock);
+        rc = op->rc;
+    }
+    pthread_mutex_destroy(&w.lock);
+    pthread_cond_destroy(&w.cond);
+    return rc;
+}
+
+/* An op owned by the store until its callback ran: the op, its arguments, the caller's callback. */
+typedef struct async_op {
+    wop op;
+    store_docs_done_fn done;
+    void *ctx;
+    _Alignas(16) char args[];    /* the argument struct of op.fn */
+} async_op;
+
+static void async_done(void *ctx, int rc)
+{
+    async_op *a = ctx;
+    a->done(a->ctx, rc);
+    free(a);
+}
+
+/* A heap op for fn with an argument struct of args_size bytes (zeroed): NULL when out of memory. */
+static async_op *async_new(wop_fn fn, size_t args_size, bs_err *err, store_docs_done_fn done, void *ctx)
+{
+    async_op *a = calloc(1, sizeof *a + args_size);
+    if (!a) { bs_err_internal(err); return NULL; }
+    a->op = (wop){.fn = fn, .arg = a->args, .err = err, .done = async_done, .done_ctx = a};
+    a->done = done;
+    a->ctx = ctx;
+    return a;
+}
+
+static int async_enqueue(store_docs *d, const char *env_id, async_op *a)
+{
+    if (group_enqueue(d, env_id, &a->op) == 0) return 0;
+    free(a);
+    return -1;
 }
 
 typedef struct insert_args {
@@ -810,6 +936,59 @@ int store_docs_insert(store_docs *d, const char *env_id, const char *table, cons
         return -1;
     wop op = {.fn = insert_run, .arg = &a, .err = err};
     return group_submit(d, env_id, &op);
+}
+
+int store_docs_insert_async(store_docs *d, const char *env_id, const char *table, const store_record *records,
+                            size_t n, size_t *failed_index, bs_err *err, store_docs_done_fn done, void *ctx)
+{
+    if (n == 0 || n > STORE_MAX_BATCH) return bs_err_set(err, 400, "data/validation-error", "Between 1 and %d records per call", STORE_MAX_BATCH);
+    async_op *op = async_new(insert_run, sizeof(insert_args), err, done, ctx);
+    if (!op) return -1;
+    insert_args *a = (insert_args *)op->args;
+    *a = (insert_args){.records = records, .n = n, .failed_index = failed_index};
+    if (table_sql(a->sql, sizeof a->sql, "INSERT INTO ", table, " (id, created_by, created_at, updated_at, doc) VALUES (?,?,?,?,?)", err) < 0) {
+        free(op);
+        return -1;
+    }
+    return async_enqueue(d, env_id, op);
+}
+
+/* UPDATE ... WHERE the record is still exactly what the caller read: a compare-and-swap on the text. */
+typedef struct replace_args {
+    char sql[256];
+    const char *id, *expected, *doc, *updated_at;
+    int *replaced;
+} replace_args;
+
+static int replace_run(dconn *c, void *arg, bs_err *err)
+{
+    replace_args *a = arg;
+    sqlite3_stmt *st = dconn_stmt(c, a->sql, err);
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, a->doc, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, a->updated_at, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, a->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, a->expected, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, "replace", err);
+    if (rc == 0) *a->replaced = sqlite3_changes(c->db) > 0;
+    stmt_done(st);
+    return rc;
+}
+
+int store_docs_replace_async(store_docs *d, const char *env_id, const char *table, const char *id,
+                             const char *expected, const char *doc, const char *updated_at, int *replaced,
+                             bs_err *err, store_docs_done_fn done, void *ctx)
+{
+    *replaced = 0;
+    async_op *op = async_new(replace_run, sizeof(replace_args), err, done, ctx);
+    if (!op) return -1;
+    replace_args *a = (replace_args *)op->args;
+    *a = (replace_args){.id = id, .expected = expected, .doc = doc, .updated_at = updated_at, .replaced = replaced};
+    if (table_sql(a->sql, sizeof a->sql, "UPDATE ", table, " SET doc = ?, updated_at = ? WHERE id = ? AND doc = ?", err) < 0) {
+        free(op);
+        return -1;
+    }
+    return async_enqueue(d, env_id, op);
 }
 
 int store_docs_get(store_docs *d, const char *env_id, const char *table, const char *id, strbuf *out,
