@@ -419,3 +419,21 @@ test('list totals follow every kind of write (counts are cached per write genera
   assert.equal(last.json.pagination.total, 7, 'a single page counts its rows');
   assert.equal(last.json.items.length, 7);
 });
+
+test('concurrent creates are grouped but isolated: one unique violation fails only its own request', async () => {
+  const t = await req(srv, 'POST', tables, { ...admin, body: { tableName: 'grouped' } });
+  assert.equal(t.status, 201, t.text);
+  const ix = await req(srv, 'POST', `${tables}/grouped/indexes`, { ...admin, body: { indexesToAdd: [{ name: 'slug_u', fields: { slug: 1 }, unique: true }] } });
+  assert.equal(ix.status, 200, ix.text);
+  const bodies = Array.from({ length: 120 }, (_, i) => ({ slug: i % 12 === 0 ? 'same' : `s${i}`, n: i }));
+  const answers = await Promise.all(bodies.map((body) => req(srv, 'POST', '/v1/data/grouped', { ...sk(), body })));
+  const created = answers.filter((a) => a.status === 201), dup = answers.filter((a) => a.status === 409);
+  assert.equal(dup.length, 9, 'ten requests share a slug: exactly one wins');
+  assert.equal(created.length, 111);
+  assert.ok(dup.every((a) => a.json.error.code === 'data/duplicate-value'));
+  assert.ok(created.every((a, i) => a.json.id && typeof a.json.n === 'number'));
+  const list = await req(srv, 'GET', '/v1/data/grouped?limit=1', sk());
+  assert.equal(list.json.pagination.total, 111);
+  const ns = new Set(created.map((a) => a.json.n));
+  assert.equal(ns.size, 111, 'each answer carries its own record');
+});
