@@ -146,10 +146,15 @@ static int check_if_match(http_req *req, const char *current, size_t len, bs_err
     return bs_err_set(err, 412, "data/precondition-failed", "The record changed since it was read (If-Match)");
 }
 
+static int owner_ok(access_verdict verdict, const char *user_id, const char *created_by, bs_err *err)
+{
+    if (verdict != ACCESS_OWN_ROWS || (user_id[0] && strcmp(created_by, user_id) == 0)) return 0;
+    return bs_err_set(err, 403, "data/permission-denied", "Permission denied: the record belongs to another user");
+}
+
 static int owner_allowed(const data_req *d, const char *created_by, bs_err *err)
 {
-    if (d->verdict != ACCESS_OWN_ROWS || (d->user_id[0] && strcmp(created_by, d->user_id) == 0)) return 0;
-    return bs_err_set(err, 403, "data/permission-denied", "Permission denied: the record belongs to another user");
+    return owner_ok(d->verdict, d->user_id, created_by, err);
 }
 
 /* ---- create ---- */
@@ -310,18 +315,26 @@ static void get_record(data_req *d, http_req *req, http_res *res, bs_err *err)
     answer_cached(req, res, etag);
 }
 
+/* What a PATCH needs to turn the current record into the next one; everything borrowed. */
 typedef struct patch_ctx {
-    data_req *d;
-    http_req *req;
-    struct json_object *changes;   /* validated body, borrowed */
+    access_verdict verdict;
+    access_caller who;
+    struct json_object *perms;     /* the table's permissions (column write rules), NULL = none */
+    http_req *req;                 /* for If-Match; NULL in a batch */
+    struct json_object *changes;   /* validated body */
     const char *now;
 } patch_ctx;
+
+static patch_ctx patch_ctx_of(const data_req *d, http_req *req, struct json_object *changes, const char *now)
+{
+    return (patch_ctx){d->verdict, d->who, d->t->permissions, req, changes, now};
+}
 
 static int apply_patch(const char *current, size_t len, const char *created_by, strbuf *next, void *ptr, bs_err *err)
 {
     patch_ctx *p = ptr;
-    if (owner_allowed(p->d, created_by, err) < 0 || check_if_match(p->req, current, len, err) < 0 ||
-        access_check_write(p->d->t->permissions, &p->d->who, p->changes, created_by, err) < 0)
+    if (owner_ok(p->verdict, p->who.user_id, created_by, err) < 0 || check_if_match(p->req, current, len, err) < 0 ||
+        access_check_write(p->perms, &p->who, p->changes, created_by, err) < 0)
         return -1;
     struct json_object *doc = json_tokener_parse(current);
     if (!doc) return bs_err_internal(err);
@@ -330,6 +343,94 @@ static int apply_patch(const char *current, size_t len, const char *created_by, 
     int rc = json_append(next, doc);
     json_object_put(doc);
     return rc < 0 ? bs_err_internal(err) : 0;
+}
+
+/* A PATCH answered when its write commits, without holding a worker thread: read the record, build the
+ * next version here, and let the store replace it only if it is still what was read (compare-and-swap);
+ * when another write got there first, read and build again (at most PATCH_ATTEMPTS times). Only for
+ * tables without column rules, so nothing of the table definition is needed after the handler returns. */
+#define PATCH_ATTEMPTS 8
+
+typedef struct patch_job {
+    http_req *req;
+    store_docs *docs;
+    patch_ctx p;                   /* who.user_id/role point into user/role below */
+    char user[TOKEN_SUB_MAX], role[TOKEN_ROLE_MAX];
+    char env[STORE_ID_MAX], table[STORE_TABLE_NAME_MAX + 1], id[STORE_RECORD_ID_MAX + 1];
+    char now[CLOCK_ISO_LEN];
+    strbuf current, next;
+    int replaced, attempts;
+    bs_err err;
+} patch_job;
+
+static void patch_finish(patch_job *j, int rc)
+{
+    http_req *req = j->req;
+    http_res *res = http_req_res_borrow(req);
+    if (rc < 0) {
+        http_res_error_from(res, &j->err);
+    } else {
+        char etag[DATA_ETAG_MAX];
+        etag_of(j->next.data, j->next.len, etag);
+        http_res_body(res, 200, "application/json; charset=utf-8", j->next.data, j->next.len);
+        http_res_header(res, "ETag", etag);
+    }
+    strbuf_release(&j->current);
+    strbuf_release(&j->next);
+    free(j);
+    http_req_resume(req); /* req may be gone right after */
+}
+
+static void patch_done(void *ctx, int rc);
+
+/* One read-build-replace round; the replace's outcome arrives in patch_done. */
+static void patch_attempt(patch_job *j)
+{
+    char owner[65] = "";
+    int found = 0;
+    strbuf_reset(&j->current);
+    strbuf_reset(&j->next);
+    if (store_docs_get(j->docs, j->env, j->table, j->id, &j->current, owner, &found, &j->err) < 0 ||
+        (!found && bs_err_set(&j->err, 404, "data/not-found", "Record not found") < 0) ||
+        apply_patch(j->current.data, j->current.len, owner, &j->next, &j->p, &j->err) < 0 ||
+        store_docs_replace_async(j->docs, j->env, j->table, j->id, j->current.data, j->next.data, j->now, &j->replaced,
+                                 &j->err, patch_done, j) < 0)
+        patch_finish(j, -1);
+}
+
+static void patch_done(void *ctx, int rc)
+{
+    patch_job *j = ctx;
+    if (rc < 0 || j->replaced) patch_finish(j, rc);
+    else if (++j->attempts < PATCH_ATTEMPTS) patch_attempt(j);
+    else patch_finish(j, bs_err_set(&j->err, 409, "data/conflict", "The record kept changing; retry"));
+}
+
+static void patch_deferred(data_req *d, http_req *req, struct json_object *changes, const char *now)
+{
+    patch_job *j = calloc(1, sizeof *j);
+    http_req_defer(req);
+    if (!j) {
+        http_res_error(http_req_res_borrow(req), 500, "common/internal-error", "Internal server error");
+        http_req_resume(req);
+        return;
+    }
+    j->req = req;
+    j->docs = d->ctx->app->docs;
+    snprintf(j->user, sizeof j->user, "%s", d->who.user_id);
+    snprintf(j->role, sizeof j->role, "%s", d->who.role);
+    snprintf(j->env, sizeof j->env, "%s", d->ctx->key.environment_id);
+    snprintf(j->table, sizeof j->table, "%s", d->table);
+    snprintf(j->id, sizeof j->id, "%s", http_req_param(req, "id"));
+    snprintf(j->now, sizeof j->now, "%s", now);
+    j->p = patch_ctx_of(d, req, changes, j->now);
+    j->p.who.user_id = j->user;
+    j->p.who.role = j->role;
+    j->p.perms = NULL; /* no column rules: see patch_record */
+    strbuf_init(&j->current, 0);
+    strbuf_init(&j->next, 0);
+    bs_err_clear(&j->err);
+    patch_attempt(j);
 }
 
 static void patch_record(data_req *d, http_req *req, http_res *res, bs_err *err)
@@ -341,10 +442,17 @@ static void patch_record(data_req *d, http_req *req, http_res *res, bs_err *err)
     }
     char now[CLOCK_ISO_LEN];
     clock_iso8601(clock_now_ms(), now);
-    patch_ctx p = {d, req, body, now};
+    if (schema_apply(d->t->schema, body, SCHEMA_UPDATE, err) < 0) {
+        http_res_error_from(res, err);
+        return;
+    }
+    if (!d->strip && !json_object_object_get_ex(d->t->permissions, "columnPermissions", NULL)) {
+        patch_deferred(d, req, body, now);
+        return;
+    }
+    patch_ctx p = patch_ctx_of(d, req, body, now);
     int found = 0;
-    if (schema_apply(d->t->schema, body, SCHEMA_UPDATE, err) < 0 ||
-        store_docs_update(d->ctx->app->docs, d->ctx->key.environment_id, d->table, http_req_param(req, "id"), now,
+    if (store_docs_update(d->ctx->app->docs, d->ctx->key.environment_id, d->table, http_req_param(req, "id"), now,
                           apply_patch, &p, http_res_buffer(res), &found, err) < 0 ||
         (!found && bs_err_set(err, 404, "data/not-found", "Record not found") < 0)) {
         http_res_error_from(res, err);
@@ -662,7 +770,7 @@ static int batch_one(api_ctx *ctx, store_docs_tx *tx, struct json_object *op, co
         return rc;
     }
     if (kind == 1) {
-        patch_ctx p = {&d, NULL, data, now};
+        patch_ctx p = patch_ctx_of(&d, NULL, data, now);
         strbuf_append_str(results, "{\"status\":200,\"data\":");
         size_t at = results->len;
         if (schema_apply(d.t->schema, data, SCHEMA_UPDATE, err) < 0 ||
