@@ -146,6 +146,14 @@ static int check_if_match(http_req *req, const char *current, size_t len, bs_err
     return bs_err_set(err, 412, "data/precondition-failed", "The record changed since it was read (If-Match)");
 }
 
+/* Schema validation and coercion (§2.3), then integral numbers as integers (§1.8). */
+static int validate_body(const schema *s, struct json_object *body, schema_mode mode, bs_err *err)
+{
+    if (schema_apply(s, body, mode, err) < 0) return -1;
+    json_normalize_integers(body);
+    return 0;
+}
+
 static int owner_ok(access_verdict verdict, const char *user_id, const char *created_by, bs_err *err)
 {
     if (verdict != ACCESS_OWN_ROWS || (user_id[0] && strcmp(created_by, user_id) == 0)) return 0;
@@ -164,15 +172,24 @@ static int prepare_record(data_req *d, struct json_object *body, size_t index, i
                           char *id, char *now, char **doc_out, bs_err *err)
 {
     if (!json_object_is_type(body, json_type_object)) {
-        if (batch) return bs_err_set(err, 400, "data/validation-error", "[%zu] each record must be a JSON object", index);
+        if (batch) {
+            bs_err_set(err, 400, "data/validation-error", "[%zu] each record must be a JSON object", index);
+            char field[32];
+            snprintf(field, sizeof field, "[%zu]", index);
+            bs_err_field(err, field, "must be a JSON object");
+            return -1;
+        }
         return bs_err_set(err, 400, "data/validation-error", "The body must be a JSON object");
     }
     if (access_check_write(d->t->permissions, &d->who, body, NULL, err) < 0 ||
-        schema_apply(d->t->schema, body, SCHEMA_CREATE, err) < 0) {
-        if (batch) {
-            char msg[BS_ERR_MESSAGE_MAX];
+        validate_body(d->t->schema, body, SCHEMA_CREATE, err) < 0) {
+        if (batch) { /* name the element: "[2] n: must be an integer", details field "[2].n" */
+            char msg[BS_ERR_MESSAGE_MAX], field[BS_ERR_FIELD_MAX];
             snprintf(msg, sizeof msg, "[%zu] %.200s", index, err->message);
             memcpy(err->message, msg, sizeof msg);
+            snprintf(field, sizeof field, "[%zu]%s%.100s", index, err->field[0] ? "." : "", err->field);
+            memcpy(err->field, field, sizeof field);
+            if (!err->reason[0]) snprintf(err->reason, sizeof err->reason, "%.200s", msg);
         }
         return -1;
     }
@@ -442,7 +459,7 @@ static void patch_record(data_req *d, http_req *req, http_res *res, bs_err *err)
     }
     char now[CLOCK_ISO_LEN];
     clock_iso8601(clock_now_ms(), now);
-    if (schema_apply(d->t->schema, body, SCHEMA_UPDATE, err) < 0) {
+    if (validate_body(d->t->schema, body, SCHEMA_UPDATE, err) < 0) {
         http_res_error_from(res, err);
         return;
     }
@@ -773,7 +790,7 @@ static int batch_one(api_ctx *ctx, store_docs_tx *tx, struct json_object *op, co
         patch_ctx p = patch_ctx_of(&d, NULL, data, now);
         strbuf_append_str(results, "{\"status\":200,\"data\":");
         size_t at = results->len;
-        if (schema_apply(d.t->schema, data, SCHEMA_UPDATE, err) < 0 ||
+        if (validate_body(d.t->schema, data, SCHEMA_UPDATE, err) < 0 ||
             store_docs_tx_update(tx, table, id, now, apply_patch, &p, results, &found, err) < 0 ||
             strip_answer(&d, results, at, err) < 0)
             return -1;

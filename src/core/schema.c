@@ -53,7 +53,9 @@ static int vfail(bs_err *err, const char *path, const char *fmt, va_list ap)
 {
     char reason[BS_ERR_MESSAGE_MAX];
     vsnprintf(reason, sizeof reason, fmt, ap);
-    return bs_err_set(err, 400, SCHEMA_CODE, "%s: %s", path && *path ? path : "body", reason);
+    bs_err_set(err, 400, SCHEMA_CODE, "%s: %s", path && *path ? path : "body", reason);
+    bs_err_field(err, path && *path ? path : "body", reason);
+    return -1;
 }
 
 static int fail(vctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

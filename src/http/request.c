@@ -306,7 +306,9 @@ int http_res_json(http_res *res, int status, struct json_object *obj)
     return json_append(&res->body, obj);
 }
 
-void http_res_error(http_res *res, int status, const char *code, const char *message)
+/* The error envelope of client-api.md §1.6, with error.details when a field is named. */
+static void error_body(http_res *res, int status, const char *code, const char *message, const char *field,
+                       const char *reason)
 {
     res->status = status;
     http_res_content_type(res, "application/json; charset=utf-8");
@@ -316,9 +318,21 @@ void http_res_error(http_res *res, int status, const char *code, const char *mes
     strbuf_append_json_string(b, code, strlen(code));
     strbuf_append_str(b, ",\"message\":");
     strbuf_append_json_string(b, message, strlen(message));
+    if (field) {
+        strbuf_append_str(b, ",\"details\":[{\"field\":");
+        strbuf_append_json_string(b, field, strlen(field));
+        strbuf_append_str(b, ",\"reason\":");
+        strbuf_append_json_string(b, reason, strlen(reason));
+        strbuf_append_str(b, "}]");
+    }
     strbuf_append_str(b, "},\"message\":");
     strbuf_append_json_string(b, message, strlen(message));
     strbuf_append_char(b, '}');
+}
+
+void http_res_error(http_res *res, int status, const char *code, const char *message)
+{
+    error_body(res, status, code, message, NULL, NULL);
 }
 
 void http_res_error_from(http_res *res, const bs_err *err)
@@ -327,7 +341,8 @@ void http_res_error_from(http_res *res, const bs_err *err)
         http_res_error(res, 500, "common/internal-error", "Internal server error");
         return;
     }
-    http_res_error(res, err->status, err->code, err->message);
+    const char *reason = err->reason[0] ? err->reason : err->message;
+    error_body(res, err->status, err->code, err->message, err->field[0] ? err->field : NULL, reason);
 }
 
 void http_res_file(http_res *res, int status, const char *content_type, int fd, uint64_t size)

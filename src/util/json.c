@@ -351,3 +351,38 @@ size_t json_utf8_chars(const char *s)
     for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
     return n;
 }
+
+/* The integer an integral double stands for, when it fits int64 exactly. */
+static int integral_double(struct json_object *v, int64_t *out)
+{
+    double d = json_object_get_double(v);
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != (double)(int64_t)d) return 0;
+    *out = (int64_t)d;
+    return 1;
+}
+
+void json_normalize_integers(struct json_object *v)
+{
+    int64_t n;
+    if (json_object_is_type(v, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            struct json_object *el = json_object_array_get_idx(v, i);
+            if (json_object_is_type(el, json_type_double) && integral_double(el, &n))
+                json_object_array_put_idx(v, i, json_object_new_int64(n));
+            else
+                json_normalize_integers(el);
+        }
+        return;
+    }
+    if (!json_object_is_type(v, json_type_object)) return;
+    struct lh_entry *e;
+    for (e = json_object_get_object(v)->head; e; e = e->next) {
+        struct json_object *val = (struct json_object *)lh_entry_v(e);
+        if (json_object_is_type(val, json_type_double) && integral_double(val, &n)) {
+            json_object_put(val); /* the entry is replaced in place: iteration stays valid */
+            lh_entry_set_val(e, json_object_new_int64(n));
+        } else {
+            json_normalize_integers(val);
+        }
+    }
+}

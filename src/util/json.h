@@ -36,5 +36,9 @@ size_t json_utf8_chars(const char *s);
 
 /* Borrowed lookups that check the type; NULL when absent or of another type. */
 const char *json_get_string(struct json_object *obj, const char *key);
+/* client-api.md §1.8: integral numbers are written as integers. Replaces, at every depth of v, each
+ * number that was written with a fraction or exponent but holds an integral value within int64
+ * (30.0, 3e1) by that integer; other numbers keep the client's own text. */
+void json_normalize_integers(struct json_object *v);
 
 #endif

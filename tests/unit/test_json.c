@@ -685,6 +685,18 @@ static void test_json_append_respects_strbuf_cap(void **state)
     json_object_put(o);
 }
 
+static void test_normalize_integers(void **state)
+{
+    (void)state;
+    const char *in = "{\"a\":30.0,\"b\":3e1,\"c\":18.99,\"d\":[1.0,2.5,{\"e\":-4.000}],\"f\":\"30.0\",\"g\":1e300,\"h\":7}";
+    struct json_object *v = json_parse_strict(in, strlen(in), NULL, NULL, NULL);
+    assert_non_null(v);
+    json_normalize_integers(v);
+    assert_string_equal(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+                        "{\"a\":30,\"b\":30,\"c\":18.99,\"d\":[1,2.5,{\"e\":-4}],\"f\":\"30.0\",\"g\":1e300,\"h\":7}");
+    json_object_put(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -730,6 +742,7 @@ int main(void)
         cmocka_unit_test(test_is_null_cleared_on_error_and_success),
         cmocka_unit_test(test_json_get_string),
         cmocka_unit_test(test_json_append_respects_strbuf_cap),
+        cmocka_unit_test(test_normalize_integers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,7 @@
 #define DOCS_MAX_ENVS 4096
 #define DOCS_BUSY_TIMEOUT_MS 5000
 #define DOCS_COUNT_CACHE_SLOTS 1024
+#define DOCS_REGEX_LIMIT_MSG "basalt: $regex over its match limit"
 #define DOCS_WRITERS 2
 
 typedef struct dconn {
@@ -97,6 +98,10 @@ static void sql_regexp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         if (!re) { sqlite3_result_error_nomem(ctx); return; }
     }
     int rc = regex_match(re, (const char *)sqlite3_value_text(argv[2]), (size_t)sqlite3_value_bytes(argv[2]));
+    if (rc < 0) { /* over the match limit: refuse the query rather than answer a wrong "no match" */
+        sqlite3_result_error(ctx, DOCS_REGEX_LIMIT_MSG, -1);
+        return;
+    }
     sqlite3_result_int(ctx, rc == 1);
 }
 
@@ -109,6 +114,9 @@ static int docs_fail(sqlite3 *db, const char *what, bs_err *err)
         return bs_err_set(err, 409, "data/duplicate-value", "A record with the same unique value already exists");
     if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
         return bs_err_set(err, 503, "common/unavailable", "The database is busy; retry");
+    if (db && strcmp(sqlite3_errmsg(db), DOCS_REGEX_LIMIT_MSG) == 0)
+        return bs_err_set(err, 400, "data/validation-error",
+                          "$regex: the pattern needs too much backtracking on this data; simplify it");
     log_error("docs store: %s: %s", what, db ? sqlite3_errmsg(db) : "no connection");
     return bs_err_internal(err);
 }
