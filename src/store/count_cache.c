@@ -11,7 +11,10 @@ typedef struct count_slot {
     size_t len;
 } count_slot;
 
+#define COUNT_CACHE_FLIGHTS 64
+
 struct count_cache {
+    pthread_mutex_t flights[COUNT_CACHE_FLIGHTS];
     pthread_mutex_t lock;
     size_t nslots;
     count_slot *slots;
@@ -36,6 +39,7 @@ count_cache *count_cache_new(size_t slots)
     }
     cc->nslots = slots;
     pthread_mutex_init(&cc->lock, NULL);
+    for (int i = 0; i < COUNT_CACHE_FLIGHTS; i++) pthread_mutex_init(&cc->flights[i], NULL);
     return cc;
 }
 
@@ -45,6 +49,7 @@ void count_cache_free(count_cache *cc)
     for (size_t i = 0; i < cc->nslots; i++) free(cc->slots[i].key);
     free(cc->slots);
     pthread_mutex_destroy(&cc->lock);
+    for (int i = 0; i < COUNT_CACHE_FLIGHTS; i++) pthread_mutex_destroy(&cc->flights[i]);
     free(cc);
 }
 
@@ -88,4 +93,14 @@ void count_cache_put(count_cache *cc, const char *key, size_t len, uint64_t gen,
     }
     pthread_mutex_unlock(&cc->lock);
     free(old);
+}
+
+void count_cache_flight_begin(count_cache *cc, const char *key, size_t len)
+{
+    if (cc) pthread_mutex_lock(&cc->flights[key_hash(key, len) % COUNT_CACHE_FLIGHTS]);
+}
+
+void count_cache_flight_end(count_cache *cc, const char *key, size_t len)
+{
+    if (cc) pthread_mutex_unlock(&cc->flights[key_hash(key, len) % COUNT_CACHE_FLIGHTS]);
 }

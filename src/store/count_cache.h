@@ -8,6 +8,9 @@
  * a write that commits while the count runs bumps the generation, so the possibly stale count is never
  * served.
  *
+ * Concurrent misses of one key are serialized by count_cache_flight_*, so a burst of identical cold
+ * lists runs one count, not one per request.
+ *
  * Bounded: a fixed number of slots (direct-mapped by hash; a new key replaces the old one), keys longer
  * than COUNT_CACHE_MAX_KEY are not cached. Thread-safe (one mutex held for a hash-slot compare).
  * Ownership: count_cache_new / count_cache_free; keys are copied. */
@@ -26,5 +29,10 @@ void count_cache_free(count_cache *cc);
 /* 1 and *count when key was stored at generation gen; 0 otherwise. */
 int count_cache_get(count_cache *cc, const char *key, size_t len, uint64_t gen, int64_t *count);
 void count_cache_put(count_cache *cc, const char *key, size_t len, uint64_t gen, int64_t count);
+/* Single flight: callers that missed the same key take this lock around "look again, count, put", so
+ * that many concurrent lists of a new query count it once instead of each reading every match.
+ * (Striped: unrelated keys may share a lock.) */
+void count_cache_flight_begin(count_cache *cc, const char *key, size_t len);
+void count_cache_flight_end(count_cache *cc, const char *key, size_t len);
 
 #endif

@@ -1162,9 +1162,15 @@ static int count_cached(store_docs *d, denv *e, dconn *c, strbuf *count_sql, con
     strbuf_append(&key, count_sql->data, count_sql->len);
     docs_sql_binds_key(&key, b);
     int cacheable = !key.overflow, rc = 0;
-    if (!cacheable || !count_cache_get(d->counts, key.data, key.len, gen, total)) {
+    if (!cacheable) {
         rc = run_count(c, count_sql->data, b, total, err);
-        if (rc == 0 && cacheable) count_cache_put(d->counts, key.data, key.len, gen, *total);
+    } else if (!count_cache_get(d->counts, key.data, key.len, gen, total)) {
+        count_cache_flight_begin(d->counts, key.data, key.len);
+        if (!count_cache_get(d->counts, key.data, key.len, gen, total)) { /* nobody counted it meanwhile */
+            rc = run_count(c, count_sql->data, b, total, err);
+            if (rc == 0) count_cache_put(d->counts, key.data, key.len, gen, *total);
+        }
+        count_cache_flight_end(d->counts, key.data, key.len);
     }
     strbuf_release(&key);
     return rc;
