@@ -192,15 +192,29 @@ static int by_count_desc(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* A number with at most `decimals` decimals, written without trailing zeros ("0.143", "1", "2.5"). */
+static struct json_object *short_number(double v, int decimals)
+{
+    char text[48];
+    snprintf(text, sizeof text, "%.*f", decimals, v);
+    char *dot = strchr(text, '.');
+    if (dot) {
+        char *end = text + strlen(text) - 1;
+        while (end > dot && *end == '0') *end-- = '\0';
+        if (end == dot) *end = '\0';
+    }
+    return json_object_new_double_s(strtod(text, NULL), text);
+}
+
 static struct json_object *slot_json(const qs_slot *s, const char *shape)
 {
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "shape", json_object_new_string(shape));
     json_object_object_add(o, "count", json_object_new_int64(s->count));
-    json_object_object_add(o, "meanMs", json_object_new_double(round((double)s->total_us / (double)s->count) / 1000.0));
-    json_object_object_add(o, "p95Ms", json_object_new_double(round(p95_ms(s) * 1000.0) / 1000.0));
+    json_object_object_add(o, "meanMs", short_number((double)s->total_us / (double)s->count / 1000.0, 3));
+    json_object_object_add(o, "p95Ms", short_number(p95_ms(s), 3));
     double per = (double)(s->scanned + s->returned) / (double)(s->returned ? s->returned : 1);
-    json_object_object_add(o, "rowsScannedPerRowReturned", json_object_new_double(round(per * 100.0) / 100.0));
+    json_object_object_add(o, "rowsScannedPerRowReturned", short_number(per, 2));
     json_object_object_add(o, "index", s->index_version >= 0 && s->index[0] ? json_object_new_string(s->index) : NULL);
     json_object_object_add(o, "fullScan", json_object_new_boolean(s->full_scan));
     char iso[CLOCK_ISO_LEN];
