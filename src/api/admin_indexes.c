@@ -234,10 +234,7 @@ static void post_indexes(api_ctx *ctx, http_req *req, http_res *res)
     bs_err err;
     store_env env;
     store_table t;
-    if (api_table_load(ctx, req, 1, &env, &t, &err) < 0) {
-        http_res_error_from(res, &err);
-        return;
-    }
+    if (api_table_open(ctx, req, res, 1, &env, &t) < 0) return;
     index_change *ch = change_new();
     struct json_object *list = json_tokener_parse(t.indexes_json);
     if ((list ? plan_index_change(http_req_json_borrow(req), &t, list, ch, &err) : bs_err_internal(&err)) < 0) {
@@ -256,19 +253,8 @@ static void rollback_indexes(api_ctx *ctx, http_req *req, http_res *res)
     bs_err err;
     store_env env;
     store_table t;
-    store_version v = {0};
-    int found = 0, version = api_version_param(http_req_json_borrow(req));
-    if (api_table_load(ctx, req, 1, &env, &t, &err) < 0) {
-        http_res_error_from(res, &err);
-        return;
-    }
-    if (version < 1 || store_docs_version_get(ctx->app->docs, env.id, t.name, STORE_VERSION_INDEXES, version, &v, &found, &err) < 0 ||
-        (!found && bs_err_set(&err, 404, "table/index-version-not-found", "No index version %d", version) < 0)) {
-        if (version < 1) bs_err_set(&err, 400, "data/validation-error", "version (a positive integer) is required");
-        http_res_error_from(res, &err);
-        store_table_release(&t);
-        return;
-    }
+    store_version v;
+    if (api_rollback_target(ctx, req, res, STORE_VERSION_INDEXES, &env, &t, &v) < 0) return;
     index_change *ch = change_new();
     struct json_object *target = json_tokener_parse(v.body), *current = json_tokener_parse(t.indexes_json);
     if (!target || !current || plan_rollback(target, &t, current, ch, &err) < 0) {
@@ -291,13 +277,9 @@ static void index_versions(api_ctx *ctx, http_req *req, http_res *res)
 
 static void get_indexes(api_ctx *ctx, http_req *req, http_res *res)
 {
-    bs_err err;
     store_env env;
     store_table t;
-    if (api_table_load(ctx, req, 0, &env, &t, &err) < 0) {
-        http_res_error_from(res, &err);
-        return;
-    }
+    if (api_table_open(ctx, req, res, 0, &env, &t) < 0) return;
     struct json_object *full = api_table_json(ctx, &env, &t), *out = json_object_new_object(), *v;
     json_object_object_get_ex(full, "indexes", &v);
     json_object_object_add(out, "indexes", json_object_get(v));

@@ -127,13 +127,9 @@ static void explain(api_ctx *ctx, http_req *req, http_res *res)
 
 static void query_stats(api_ctx *ctx, http_req *req, http_res *res)
 {
-    bs_err err;
     store_env env;
     store_table t;
-    if (api_table_load(ctx, req, 0, &env, &t, &err) < 0) {
-        http_res_error_from(res, &err);
-        return;
-    }
+    if (api_table_open(ctx, req, res, 0, &env, &t) < 0) return;
     struct json_object *out = querystats_json(ctx->app->stats, env.id, t.name);
     json_object_object_add(out, "tableName", json_object_new_string(t.name));
     json_object_object_add(out, "enabled", json_object_new_boolean(ctx->app->stats != NULL));

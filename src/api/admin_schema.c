@@ -25,6 +25,27 @@ int api_version_param(struct json_object *body)
     return n >= 1 && n <= 1000000000 ? (int)n : 0;
 }
 
+int api_rollback_target(api_ctx *ctx, http_req *req, http_res *res, store_version_kind kind, store_env *env,
+                        store_table *t, store_version *v)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    int found = 0, version = api_version_param(http_req_json_borrow(req));
+    memset(v, 0, sizeof *v);
+    if (api_table_open(ctx, req, res, 1, env, t) < 0) return -1;
+    const char *what = kind == STORE_VERSION_SCHEMA ? "schema" : "index";
+    if (version < 1) bs_err_set(&err, 400, "data/validation-error", "version (a positive integer) is required");
+    if (version >= 1 && store_docs_version_get(ctx->app->docs, env->id, t->name, kind, version, v, &found, &err) == 0 && found)
+        return 0;
+    if (version >= 1 && !found && err.status == 0)
+        bs_err_set(&err, 404, kind == STORE_VERSION_SCHEMA ? "table/schema-version-not-found" : "table/index-version-not-found",
+                   "No %s version %d", what, version);
+    http_res_error_from(res, &err);
+    store_version_release(v);
+    store_table_release(t);
+    return -1;
+}
+
 static struct json_object *version_json(const store_version *v, store_version_kind kind, int current)
 {
     struct json_object *o = json_object_new_object();
@@ -264,21 +285,11 @@ static void rollback_schema(api_ctx *ctx, http_req *req, http_res *res)
     bs_err err;
     store_env env;
     store_table t;
-    store_version v = {0};
-    int found = 0, version = api_version_param(http_req_json_borrow(req));
-    if (api_table_load(ctx, req, 1, &env, &t, &err) < 0) {
-        http_res_error_from(res, &err);
-        return;
-    }
-    if (version < 1) bs_err_set(&err, 400, "data/validation-error", "version (a positive integer) is required");
-    if (version < 1 || store_docs_version_get(ctx->app->docs, env.id, t.name, STORE_VERSION_SCHEMA, version, &v, &found, &err) < 0 ||
-        (!found && bs_err_set(&err, 404, "table/schema-version-not-found", "No schema version %d", version) < 0)) {
-        http_res_error_from(res, &err);
-    } else {
-        struct json_object *applied = json_object_new_object();
-        json_object_object_add(applied, "rolledBackTo", json_object_new_int(version));
-        save_schema(ctx, res, &env, &t, json_tokener_parse(v.body), applied, &err);
-    }
+    store_version v;
+    if (api_rollback_target(ctx, req, res, STORE_VERSION_SCHEMA, &env, &t, &v) < 0) return;
+    struct json_object *applied = json_object_new_object();
+    json_object_object_add(applied, "rolledBackTo", json_object_new_int(v.version));
+    save_schema(ctx, res, &env, &t, json_tokener_parse(v.body), applied, &err);
     store_version_release(&v);
     store_table_release(&t);
 }

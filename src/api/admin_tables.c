@@ -202,6 +202,14 @@ int api_table_load(api_ctx *ctx, http_req *req, int writes, store_env *env, stor
     return found ? 0 : bs_err_set(err, 404, "data/table-not-found", "Table %s not found", name);
 }
 
+int api_table_open(api_ctx *ctx, http_req *req, http_res *res, int writes, store_env *env, store_table *t)
+{
+    bs_err err;
+    if (api_table_load(ctx, req, writes, env, t, &err) == 0) return 0;
+    http_res_error_from(res, &err);
+    return -1;
+}
+
 void api_table_answer(api_ctx *ctx, http_res *res, const store_env *env, store_table *t, int status)
 {
     struct json_object *out = api_table_json(ctx, env, t);
@@ -212,13 +220,9 @@ void api_table_answer(api_ctx *ctx, http_res *res, const store_env *env, store_t
 
 static void get_table(api_ctx *ctx, http_req *req, http_res *res)
 {
-    bs_err err;
     store_env env;
     store_table t;
-    if (api_table_load(ctx, req, 0, &env, &t, &err) < 0) {
-        http_res_error_from(res, &err);
-        return;
-    }
+    if (api_table_open(ctx, req, res, 0, &env, &t) < 0) return;
     api_table_answer(ctx, res, &env, &t, 200);
 }
 
