@@ -18,23 +18,17 @@
 
 #include "store/count_cache.h"
 #include "store/sqlite/docs_sql.h"
+#include "store/sqlite/envdb.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/regex.h"
 
 #define DOCS_POOL_MAX 16
-#define DOCS_STMT_CACHE 64
 #define DOCS_MAX_ENVS 4096
 #define DOCS_BUSY_TIMEOUT_MS 5000
 #define DOCS_COUNT_CACHE_SLOTS 1024
 #define DOCS_REGEX_LIMIT_MSG "basalt: $regex over its match limit"
 #define DOCS_WRITERS 2
-
-typedef struct dconn {
-    sqlite3 *db;
-    struct { char *sql; uint64_t hash; sqlite3_stmt *st; } cache[DOCS_STMT_CACHE];
-    int ncache, evict;
-} dconn;
 
 typedef struct denv {
     char id[64];
@@ -78,7 +72,21 @@ static const char *const catalog_sql =
     "CREATE TABLE IF NOT EXISTS _basalt_versions ("
     " table_name TEXT NOT NULL, kind INTEGER NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL,"
     " created_by TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL,"
-    " PRIMARY KEY (table_name, kind, version)) WITHOUT ROWID";
+    " PRIMARY KEY (table_name, kind, version)) WITHOUT ROWID;"
+    /* end users and their sessions (users_sqlite.c) */
+    "CREATE TABLE IF NOT EXISTS _auth_users ("
+    " id TEXT PRIMARY KEY NOT NULL, email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL DEFAULT '',"
+    " name TEXT NOT NULL DEFAULT '', role TEXT NOT NULL DEFAULT 'user', nickname TEXT, image TEXT,"
+    " email_verified_at INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    " last_login_at INTEGER NOT NULL DEFAULT 0, deleted_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS _auth_sessions ("
+    " id TEXT PRIMARY KEY NOT NULL, user_id TEXT NOT NULL, refresh_hash TEXT NOT NULL UNIQUE,"
+    " user_agent TEXT NOT NULL DEFAULT '', ip TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL,"
+    " last_seen_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS _auth_sessions_user ON _auth_sessions (user_id, created_at);"
+    "CREATE TABLE IF NOT EXISTS _auth_used_refresh ("
+    " hash TEXT PRIMARY KEY NOT NULL, session_id TEXT NOT NULL, user_id TEXT NOT NULL, used_at INTEGER NOT NULL)"
+    " WITHOUT ROWID";
 
 /* ---- regex function: basalt_regexp(pattern, icase, value) ---- */
 
@@ -107,7 +115,7 @@ static void sql_regexp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 /* ---- connections ---- */
 
-static int docs_fail(sqlite3 *db, const char *what, bs_err *err)
+int docs_fail(sqlite3 *db, const char *what, bs_err *err)
 {
     int code = db ? sqlite3_extended_errcode(db) : SQLITE_ERROR;
     if (code == SQLITE_CONSTRAINT_PRIMARYKEY || code == SQLITE_CONSTRAINT_UNIQUE)
@@ -184,7 +192,7 @@ static uint64_t sql_hash(const char *sql)
     return h;
 }
 
-static sqlite3_stmt *dconn_stmt(dconn *c, const char *sql, bs_err *err)
+sqlite3_stmt *docs_stmt(dconn *c, const char *sql, bs_err *err)
 {
     uint64_t h = sql_hash(sql); /* list statements share long prefixes: compare hashes first */
     for (int i = 0; i < c->ncache; i++)
@@ -212,7 +220,7 @@ static sqlite3_stmt *dconn_stmt(dconn *c, const char *sql, bs_err *err)
     return st;
 }
 
-static void stmt_done(sqlite3_stmt *st)
+void docs_stmt_done(sqlite3_stmt *st)
 {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -259,7 +267,7 @@ static denv *env_get(store_docs *d, const char *env_id, bs_err *err)
 }
 
 /* Borrows a connection to the environment's database (opening it, and the file, when needed). */
-static dconn *conn_borrow(store_docs *d, const char *env_id, denv **env_out, bs_err *err)
+dconn *docs_conn_borrow(store_docs *d, const char *env_id, denv **env_out, bs_err *err)
 {
     denv *e = env_get(d, env_id, err);
     if (!e) return NULL;
@@ -270,7 +278,7 @@ static dconn *conn_borrow(store_docs *d, const char *env_id, denv **env_out, bs_
     return c ? c : dconn_open(e, err);
 }
 
-static void conn_return(store_docs *d, denv *e, dconn *c)
+void docs_conn_return(store_docs *d, denv *e, dconn *c)
 {
     if (!c) return;
     if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
@@ -295,16 +303,16 @@ static void write_end(denv *e)
 }
 
 /* Borrows a connection and takes the environment's write turn. */
-static dconn *conn_borrow_writer(store_docs *d, const char *env_id, denv **env_out, bs_err *err)
+dconn *docs_conn_borrow_writer(store_docs *d, const char *env_id, denv **env_out, bs_err *err)
 {
-    dconn *c = conn_borrow(d, env_id, env_out, err);
+    dconn *c = docs_conn_borrow(d, env_id, env_out, err);
     if (c) write_begin(*env_out);
     return c;
 }
 
-static void conn_return_writer(store_docs *d, denv *e, dconn *c)
+void docs_conn_return_writer(store_docs *d, denv *e, dconn *c)
 {
-    conn_return(d, e, c); /* rolls back an unfinished transaction before the turn passes */
+    docs_conn_return(d, e, c); /* rolls back an unfinished transaction before the turn passes */
     write_end(e);
 }
 
@@ -319,11 +327,11 @@ static void checkpoint_wanted_envs(store_docs *d)
         if (!atomic_exchange(&e->checkpoint_wanted, 0)) continue;
         bs_err err;
         denv *same;
-        dconn *c = conn_borrow(d, e->id, &same, &err);
+        dconn *c = docs_conn_borrow(d, e->id, &same, &err);
         if (!c) continue;
         int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY) log_warn("docs store: checkpoint of %s: %s", e->id, sqlite3_errmsg(c->db));
-        conn_return(d, e, c);
+        docs_conn_return(d, e, c);
     }
 }
 
@@ -450,7 +458,7 @@ static int table_read(sqlite3_stmt *st, store_table *t)
     return t->schema_json && t->indexes_json ? 0 : -1;
 }
 
-static int exec_sql(dconn *c, const char *sql, bs_err *err)
+int docs_exec(dconn *c, const char *sql, bs_err *err)
 {
     return sqlite3_exec(c->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : docs_fail(c->db, "exec", err);
 }
@@ -471,14 +479,14 @@ static int create_sql_table(dconn *c, const char *name, bs_err *err)
              "CREATE INDEX \"d_%s__updatedAt\" ON \"d_%s\"(updated_at DESC, id DESC);"
              "CREATE INDEX \"d_%s__createdBy\" ON \"d_%s\"(created_by, created_at DESC);",
              name, name, name, name, name, name, name);
-    return exec_sql(c, sql, err);
+    return docs_exec(c, sql, err);
 }
 
 /* Records one version of a table's schema or index list (inside the caller's transaction). */
 static int version_add(dconn *c, const char *table, store_version_kind kind, int version, const char *body,
                        const char *created_by, bs_err *err)
 {
-    sqlite3_stmt *st = dconn_stmt(c, "INSERT OR REPLACE INTO _basalt_versions (table_name, kind, version, body, created_by,"
+    sqlite3_stmt *st = docs_stmt(c, "INSERT OR REPLACE INTO _basalt_versions (table_name, kind, version, body, created_by,"
                                      " created_at) VALUES (?,?,?,?,?,?)", err);
     if (!st) return -1;
     sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
@@ -488,17 +496,17 @@ static int version_add(dconn *c, const char *table, store_version_kind kind, int
     sqlite3_bind_text(st, 5, created_by ? created_by : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, clock_now_ms());
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, "insert version", err);
-    stmt_done(st);
+    docs_stmt_done(st);
     return rc;
 }
 
 int store_docs_table_create(store_docs *d, const char *env_id, const store_table *t, const char *created_by, bs_err *err)
 {
     denv *e;
-    dconn *c = conn_borrow_writer(d, env_id, &e, err);
+    dconn *c = docs_conn_borrow_writer(d, env_id, &e, err);
     if (!c) return -1;
-    int rc = exec_sql(c, "BEGIN IMMEDIATE", err);
-    sqlite3_stmt *st = rc == 0 ? dconn_stmt(c, "INSERT INTO _basalt_tables (" TABLE_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,'[]')", err) : NULL;
+    int rc = docs_exec(c, "BEGIN IMMEDIATE", err);
+    sqlite3_stmt *st = rc == 0 ? docs_stmt(c, "INSERT INTO _basalt_tables (" TABLE_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,'[]')", err) : NULL;
     if (st) {
         sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, t->id, -1, SQLITE_STATIC);
@@ -515,15 +523,15 @@ int store_docs_table_create(store_docs *d, const char *env_id, const store_table
             rc = sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_PRIMARYKEY
                      ? bs_err_set(err, 409, "data/table-already-exists", "Table %s already exists", t->name)
                      : docs_fail(c->db, "insert table", err);
-        stmt_done(st);
+        docs_stmt_done(st);
     } else {
         rc = -1;
     }
     if (rc == 0) rc = create_sql_table(c, t->name, err);
     if (rc == 0) rc = version_add(c, t->name, STORE_VERSION_SCHEMA, 1, t->schema_json ? t->schema_json : "{}", created_by, err);
     if (rc == 0) rc = version_add(c, t->name, STORE_VERSION_INDEXES, 1, "[]", created_by, err);
-    if (rc == 0) rc = exec_sql(c, "COMMIT", err);
-    conn_return_writer(d, e, c); /* rolls back when the transaction is still open */
+    if (rc == 0) rc = docs_exec(c, "COMMIT", err);
+    docs_conn_return_writer(d, e, c); /* rolls back when the transaction is still open */
     return rc;
 }
 
@@ -533,9 +541,9 @@ int store_docs_table_get(store_docs *d, const char *env_id, const char *name, st
     denv *e;
     *found = 0;
     memset(out, 0, sizeof *out);
-    dconn *c = conn_borrow(d, env_id, &e, err);
+    dconn *c = docs_conn_borrow(d, env_id, &e, err);
     if (!c) return -1;
-    sqlite3_stmt *st = dconn_stmt(c, "SELECT " TABLE_COLUMNS " FROM _basalt_tables WHERE name = ?", err);
+    sqlite3_stmt *st = docs_stmt(c, "SELECT " TABLE_COLUMNS " FROM _basalt_tables WHERE name = ?", err);
     int rc = st ? 0 : -1;
     if (st) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -546,9 +554,9 @@ int store_docs_table_get(store_docs *d, const char *env_id, const char *name, st
         } else if (step != SQLITE_DONE) {
             rc = docs_fail(c->db, "select table", err);
         }
-        stmt_done(st);
+        docs_stmt_done(st);
     }
-    conn_return(d, e, c);
+    docs_conn_return(d, e, c);
     return rc;
 }
 
@@ -557,17 +565,17 @@ int store_docs_table_list(store_docs *d, const char *env_id, store_table **out, 
     denv *e;
     *out = NULL;
     *count = 0;
-    dconn *c = conn_borrow(d, env_id, &e, err);
+    dconn *c = docs_conn_borrow(d, env_id, &e, err);
     if (!c) return -1;
-    sqlite3_stmt *st = dconn_stmt(c, "SELECT " TABLE_COLUMNS " FROM _basalt_tables ORDER BY name LIMIT 1000", err);
+    sqlite3_stmt *st = docs_stmt(c, "SELECT " TABLE_COLUMNS " FROM _basalt_tables ORDER BY name LIMIT 1000", err);
     int rc = st ? 0 : -1;
     store_table *tables = st ? calloc(STORE_MAX_TABLES, sizeof *tables) : NULL;
     if (st && !tables) rc = bs_err_internal(err);
     int step;
     while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW && *count < STORE_MAX_TABLES)
         if (table_read(st, &tables[(*count)++]) < 0) rc = bs_err_internal(err);
-    if (st) stmt_done(st);
-    conn_return(d, e, c);
+    if (st) docs_stmt_done(st);
+    docs_conn_return(d, e, c);
     if (rc < 0) { store_table_list_free(tables, *count); *count = 0; return -1; }
     *out = tables;
     return 0;
@@ -577,9 +585,9 @@ int store_docs_table_update(store_docs *d, const char *env_id, const store_table
 {
     denv *e;
     *found = 0;
-    dconn *c = conn_borrow_writer(d, env_id, &e, err);
+    dconn *c = docs_conn_borrow_writer(d, env_id, &e, err);
     if (!c) return -1;
-    sqlite3_stmt *st = dconn_stmt(c, "UPDATE _basalt_tables SET schema = ?, permissions = ?, display_name = ?,"
+    sqlite3_stmt *st = docs_stmt(c, "UPDATE _basalt_tables SET schema = ?, permissions = ?, display_name = ?,"
                                      " description = ?, schema_version = ?, index_version = ?, updated_at = ? WHERE name = ?", err);
     int rc = st ? 0 : -1;
     if (st) {
@@ -593,9 +601,9 @@ int store_docs_table_update(store_docs *d, const char *env_id, const store_table
         sqlite3_bind_text(st, 8, t->name, -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE) rc = docs_fail(c->db, "update table", err);
         else *found = sqlite3_changes(c->db) > 0;
-        stmt_done(st);
+        docs_stmt_done(st);
     }
-    conn_return_writer(d, e, c);
+    docs_conn_return_writer(d, e, c);
     return rc;
 }
 
@@ -603,25 +611,25 @@ int store_docs_table_drop(store_docs *d, const char *env_id, const char *name, i
 {
     denv *e;
     *found = 0;
-    dconn *c = conn_borrow_writer(d, env_id, &e, err);
+    dconn *c = docs_conn_borrow_writer(d, env_id, &e, err);
     if (!c) return -1;
-    int rc = exec_sql(c, "BEGIN IMMEDIATE", err);
-    sqlite3_stmt *st = rc == 0 ? dconn_stmt(c, "DELETE FROM _basalt_tables WHERE name = ?", err) : NULL;
+    int rc = docs_exec(c, "BEGIN IMMEDIATE", err);
+    sqlite3_stmt *st = rc == 0 ? docs_stmt(c, "DELETE FROM _basalt_tables WHERE name = ?", err) : NULL;
     if (st) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE) rc = docs_fail(c->db, "drop table", err);
         else *found = sqlite3_changes(c->db) > 0;
-        stmt_done(st);
+        docs_stmt_done(st);
     } else {
         rc = -1;
     }
     if (rc == 0 && *found) {
-        sqlite3_stmt *vst = dconn_stmt(c, "DELETE FROM _basalt_versions WHERE table_name = ?", err);
+        sqlite3_stmt *vst = docs_stmt(c, "DELETE FROM _basalt_versions WHERE table_name = ?", err);
         if (!vst) rc = -1;
         if (vst) {
             sqlite3_bind_text(vst, 1, name, -1, SQLITE_STATIC);
             if (sqlite3_step(vst) != SQLITE_DONE) rc = docs_fail(c->db, "drop versions", err);
-            stmt_done(vst);
+            docs_stmt_done(vst);
         }
     }
     if (rc == 0 && *found) {
@@ -635,10 +643,10 @@ int store_docs_table_drop(store_docs *d, const char *env_id, const char *name, i
         }
         c->ncache = 0;
         c->evict = 0;
-        rc = exec_sql(c, sql, err);
+        rc = docs_exec(c, sql, err);
     }
-    if (rc == 0) rc = exec_sql(c, "COMMIT", err);
-    conn_return_writer(d, e, c);
+    if (rc == 0) rc = docs_exec(c, "COMMIT", err);
+    docs_conn_return_writer(d, e, c);
     return rc;
 }
 
@@ -699,18 +707,18 @@ static int call_begin(store_docs *d, const char *env_id, const char *before, con
     char sql[256];
     memset(call, 0, sizeof *call);
     if (table_sql(sql, sizeof sql, before, table, after, err) < 0) return -1;
-    call->conn = conn_borrow(d, env_id, &call->env, err);
+    call->conn = docs_conn_borrow(d, env_id, &call->env, err);
     if (!call->conn) return -1;
-    call->st = dconn_stmt(call->conn, sql, err);
+    call->st = docs_stmt(call->conn, sql, err);
     if (call->st) return 0;
-    conn_return(d, call->env, call->conn);
+    docs_conn_return(d, call->env, call->conn);
     return -1;
 }
 
 static void call_end(store_docs *d, docs_call *call)
 {
-    stmt_done(call->st);
-    conn_return(d, call->env, call->conn);
+    docs_stmt_done(call->st);
+    docs_conn_return(d, call->env, call->conn);
 }
 
 static int insert_one(dconn *c, sqlite3_stmt *st, const store_record *r, bs_err *err)
@@ -721,7 +729,7 @@ static int insert_one(dconn *c, sqlite3_stmt *st, const store_record *r, bs_err 
     sqlite3_bind_text(st, 4, r->updated_at, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, r->doc, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, "insert", err);
-    stmt_done(st);
+    docs_stmt_done(st);
     return rc;
 }
 
@@ -751,10 +759,10 @@ typedef struct wop {
 
 static int step_sql(dconn *c, const char *sql, bs_err *err)
 {
-    sqlite3_stmt *st = dconn_stmt(c, sql, err);
+    sqlite3_stmt *st = docs_stmt(c, sql, err);
     if (!st) return -1;
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, sql, err);
-    stmt_done(st);
+    docs_stmt_done(st);
     return rc;
 }
 
@@ -762,7 +770,7 @@ static int step_sql(dconn *c, const char *sql, bs_err *err)
 static void group_run(store_docs *d, denv *e, wop *ops)
 {
     bs_err begin_err;
-    dconn *c = conn_borrow(d, e->id, &e, &begin_err);
+    dconn *c = docs_conn_borrow(d, e->id, &e, &begin_err);
     if (c) write_begin(e);
     int rc = c ? step_sql(c, "BEGIN IMMEDIATE", &begin_err) : -1;
     for (wop *op = ops; op; op = op->next) {
@@ -776,7 +784,7 @@ static void group_run(store_docs *d, denv *e, wop *ops)
     if (rc == 0 && step_sql(c, "COMMIT", &commit_err) < 0)
         for (wop *op = ops; op; op = op->next)
             if (op->rc == 0) { op->rc = -1; *op->err = commit_err; }
-    if (c) conn_return_writer(d, e, c);
+    if (c) docs_conn_return_writer(d, e, c);
 }
 
 /* Puts e on the writers' queue (e->qlock held). */
@@ -925,7 +933,7 @@ typedef struct insert_args {
 static int insert_run(dconn *c, void *arg, bs_err *err)
 {
     insert_args *a = arg;
-    sqlite3_stmt *st = dconn_stmt(c, a->sql, err);
+    sqlite3_stmt *st = docs_stmt(c, a->sql, err);
     if (!st) return -1;
     for (size_t i = 0; i < a->n; i++)
         if (insert_one(c, st, &a->records[i], err) < 0) {
@@ -971,7 +979,7 @@ typedef struct replace_args {
 static int replace_run(dconn *c, void *arg, bs_err *err)
 {
     replace_args *a = arg;
-    sqlite3_stmt *st = dconn_stmt(c, a->sql, err);
+    sqlite3_stmt *st = docs_stmt(c, a->sql, err);
     if (!st) return -1;
     sqlite3_bind_text(st, 1, a->doc, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, a->updated_at, -1, SQLITE_STATIC);
@@ -979,7 +987,7 @@ static int replace_run(dconn *c, void *arg, bs_err *err)
     sqlite3_bind_text(st, 4, a->expected, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, "replace", err);
     if (rc == 0) *a->replaced = sqlite3_changes(c->db) > 0;
-    stmt_done(st);
+    docs_stmt_done(st);
     return rc;
 }
 
@@ -1023,7 +1031,7 @@ static int update_locked(dconn *c, const char *table, const char *id, const char
 {
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT doc, created_by FROM \"d_%s\" WHERE id = ?", table);
-    sqlite3_stmt *st = dconn_stmt(c, sql, err);
+    sqlite3_stmt *st = docs_stmt(c, sql, err);
     if (!st) return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int step = sqlite3_step(st), rc = 0;
@@ -1037,17 +1045,17 @@ static int update_locked(dconn *c, const char *table, const char *id, const char
     } else if (step != SQLITE_DONE) {
         rc = docs_fail(c->db, "get for update", err);
     }
-    stmt_done(st);
+    docs_stmt_done(st);
     if (rc == 0 && *found) {
         snprintf(sql, sizeof sql, "UPDATE \"d_%s\" SET doc = ?, updated_at = ? WHERE id = ?", table);
-        st = dconn_stmt(c, sql, err);
+        st = docs_stmt(c, sql, err);
         if (!st) rc = -1;
         if (st) {
             sqlite3_bind_text(st, 1, next.data, (int)next.len, SQLITE_STATIC);
             sqlite3_bind_text(st, 2, updated_at, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
             rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, "update", err);
-            stmt_done(st);
+            docs_stmt_done(st);
         }
         if (rc == 0) strbuf_append(out, next.data, next.len);
     }
@@ -1089,12 +1097,12 @@ typedef struct delete_args {
 static int delete_run(dconn *c, void *arg, bs_err *err)
 {
     delete_args *a = arg;
-    sqlite3_stmt *st = dconn_stmt(c, a->sql, err);
+    sqlite3_stmt *st = docs_stmt(c, a->sql, err);
     if (!st) return -1;
     sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, "delete", err);
     if (rc == 0) *a->found = sqlite3_changes(c->db) > 0;
-    stmt_done(st);
+    docs_stmt_done(st);
     return rc;
 }
 
@@ -1141,12 +1149,12 @@ static int bind_all(sqlite3_stmt *st, const docs_binds *b)
 static int run_count(dconn *c, const char *sql, const docs_binds *b, int64_t *total, bs_err *err)
 {
     *total = -1;
-    sqlite3_stmt *st = dconn_stmt(c, sql, err);
+    sqlite3_stmt *st = docs_stmt(c, sql, err);
     if (!st) return -1;
     bind_all(st, b);
     int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : docs_fail(c->db, "count", err);
     if (rc == 0) *total = sqlite3_column_int64(st, 0);
-    stmt_done(st);
+    docs_stmt_done(st);
     return rc;
 }
 
@@ -1194,7 +1202,7 @@ static void column_json(sqlite3_stmt *st, int col, strbuf *out)
 static int run_page(dconn *c, const char *sql, const docs_binds *b, int64_t limit, int64_t offset, strbuf *items,
                     store_docs_paging *paging, int64_t *rows, int *more, bs_err *err)
 {
-    sqlite3_stmt *st = dconn_stmt(c, sql, err);
+    sqlite3_stmt *st = docs_stmt(c, sql, err);
     if (!st) return -1;
     bind_all(st, b);
     sqlite3_bind_int64(st, b->n + 1, limit + 1);
@@ -1222,7 +1230,7 @@ static int run_page(dconn *c, const char *sql, const docs_binds *b, int64_t limi
     *rows = n;
     if (paging) paging->scanned += sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
     int rc = step == SQLITE_DONE || step == SQLITE_ROW ? 0 : docs_fail(c->db, "list", err);
-    stmt_done(st);
+    docs_stmt_done(st);
     return rc;
 }
 
@@ -1237,7 +1245,7 @@ int store_docs_list(store_docs *d, const char *env_id, const char *table, const 
                  ? bs_err_set(err, 400, "data/validation-error", "The filters are too large")
                  : 0;
     denv *e = NULL;
-    dconn *c = rc == 0 ? conn_borrow(d, env_id, &e, err) : NULL;
+    dconn *c = rc == 0 ? docs_conn_borrow(d, env_id, &e, err) : NULL;
     if (rc == 0 && !c) rc = -1;
     *total = -1;
     int64_t offset = after ? 0 : (plan->page - 1) * plan->limit, rows = 0;
@@ -1252,7 +1260,7 @@ int store_docs_list(store_docs *d, const char *env_id, const char *table, const 
         if (!after && !more && (rows > 0 || offset == 0)) *total = offset + rows; /* the last page tells */
         else rc = count_cached(d, e, c, &q.count, &q.count_binds, gen, total, err);
     }
-    if (c) conn_return(d, e, c);
+    if (c) docs_conn_return(d, e, c);
     docs_sql_list_release(&q);
     return rc;
 }
@@ -1270,9 +1278,9 @@ store_docs_tx *store_docs_tx_begin(store_docs *d, const char *env_id, bs_err *er
     store_docs_tx *tx = calloc(1, sizeof *tx);
     if (!tx) { bs_err_internal(err); return NULL; }
     tx->docs = d;
-    tx->conn = conn_borrow_writer(d, env_id, &tx->env, err);
-    if (!tx->conn || exec_sql(tx->conn, "BEGIN IMMEDIATE", err) < 0) {
-        if (tx->conn) conn_return_writer(d, tx->env, tx->conn);
+    tx->conn = docs_conn_borrow_writer(d, env_id, &tx->env, err);
+    if (!tx->conn || docs_exec(tx->conn, "BEGIN IMMEDIATE", err) < 0) {
+        if (tx->conn) docs_conn_return_writer(d, tx->env, tx->conn);
         free(tx);
         return NULL;
     }
@@ -1281,8 +1289,8 @@ store_docs_tx *store_docs_tx_begin(store_docs *d, const char *env_id, bs_err *er
 
 int store_docs_tx_commit(store_docs_tx *tx, bs_err *err)
 {
-    int rc = exec_sql(tx->conn, "COMMIT", err);
-    conn_return_writer(tx->docs, tx->env, tx->conn); /* rolls back when COMMIT failed */
+    int rc = docs_exec(tx->conn, "COMMIT", err);
+    docs_conn_return_writer(tx->docs, tx->env, tx->conn); /* rolls back when COMMIT failed */
     free(tx);
     return rc;
 }
@@ -1290,7 +1298,7 @@ int store_docs_tx_commit(store_docs_tx *tx, bs_err *err)
 void store_docs_tx_abort(store_docs_tx *tx)
 {
     if (!tx) return;
-    conn_return_writer(tx->docs, tx->env, tx->conn);
+    docs_conn_return_writer(tx->docs, tx->env, tx->conn);
     free(tx);
 }
 
@@ -1299,7 +1307,7 @@ int store_docs_tx_insert(store_docs_tx *tx, const char *table, const store_recor
     char sql[256];
     if (table_sql(sql, sizeof sql, "INSERT INTO ", table, " (id, created_by, created_at, updated_at, doc) VALUES (?,?,?,?,?)", err) < 0)
         return -1;
-    sqlite3_stmt *st = dconn_stmt(tx->conn, sql, err);
+    sqlite3_stmt *st = docs_stmt(tx->conn, sql, err);
     return st ? insert_one(tx->conn, st, record, err) : -1;
 }
 
@@ -1317,7 +1325,7 @@ int store_docs_tx_delete(store_docs_tx *tx, const char *table, const char *id, s
     char sql[256];
     *found = 0;
     if (table_sql(sql, sizeof sql, "SELECT doc, created_by FROM ", table, " WHERE id = ?", err) < 0) return -1;
-    sqlite3_stmt *st = dconn_stmt(tx->conn, sql, err);
+    sqlite3_stmt *st = docs_stmt(tx->conn, sql, err);
     if (!st) return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int step = sqlite3_step(st), rc = 0;
@@ -1334,14 +1342,14 @@ int store_docs_tx_delete(store_docs_tx *tx, const char *table, const char *id, s
     } else if (step != SQLITE_DONE) {
         rc = docs_fail(tx->conn->db, "get for delete", err);
     }
-    stmt_done(st);
+    docs_stmt_done(st);
     if (rc < 0 || !*found) return rc;
     snprintf(sql, sizeof sql, "DELETE FROM \"d_%s\" WHERE id = ?", table);
-    st = dconn_stmt(tx->conn, sql, err);
+    st = docs_stmt(tx->conn, sql, err);
     if (!st) return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(tx->conn->db, "delete", err);
-    stmt_done(st);
+    docs_stmt_done(st);
     return rc;
 }
 
@@ -1371,13 +1379,13 @@ static int indexes_apply(dconn *c, const char *table, const store_index_def *cre
     for (size_t i = 0; rc == 0 && i < ndrop; i++) {
         char sql[256];
         snprintf(sql, sizeof sql, "DROP INDEX IF EXISTS \"d_%s__x_%s\"", table, drop[i]);
-        rc = exec_sql(c, sql, err);
+        rc = docs_exec(c, sql, err);
     }
     for (size_t i = 0; rc == 0 && i < ncreate; i++) {
         strbuf sql;
         strbuf_init(&sql, 0);
         index_sql(&sql, table, &create[i]);
-        rc = sql.overflow ? bs_err_internal(err) : exec_sql(c, sql.data, err);
+        rc = sql.overflow ? bs_err_internal(err) : docs_exec(c, sql.data, err);
         strbuf_release(&sql);
     }
     return rc;
@@ -1390,10 +1398,10 @@ int store_docs_indexes_change(store_docs *d, const char *env_id, const char *tab
     *found = 0;
     if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
     denv *e;
-    dconn *c = conn_borrow_writer(d, env_id, &e, err);
+    dconn *c = docs_conn_borrow_writer(d, env_id, &e, err);
     if (!c) return -1;
-    int rc = exec_sql(c, "BEGIN IMMEDIATE", err);
-    sqlite3_stmt *st = rc == 0 ? dconn_stmt(c, "UPDATE _basalt_tables SET indexes = ?, index_version = ? WHERE name = ?", err) : NULL;
+    int rc = docs_exec(c, "BEGIN IMMEDIATE", err);
+    sqlite3_stmt *st = rc == 0 ? docs_stmt(c, "UPDATE _basalt_tables SET indexes = ?, index_version = ? WHERE name = ?", err) : NULL;
     if (rc == 0 && !st) rc = -1;
     if (st) {
         sqlite3_bind_text(st, 1, indexes_json, -1, SQLITE_STATIC);
@@ -1401,12 +1409,12 @@ int store_docs_indexes_change(store_docs *d, const char *env_id, const char *tab
         sqlite3_bind_text(st, 3, table, -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE) rc = docs_fail(c->db, "update indexes", err);
         else *found = sqlite3_changes(c->db) > 0;
-        stmt_done(st);
+        docs_stmt_done(st);
     }
     if (rc == 0 && *found) rc = indexes_apply(c, table, create, ncreate, drop, ndrop, err);
     if (rc == 0 && *found) rc = version_add(c, table, STORE_VERSION_INDEXES, index_version, indexes_json, created_by, err);
-    if (rc == 0) rc = exec_sql(c, "COMMIT", err);
-    conn_return_writer(d, e, c);
+    if (rc == 0) rc = docs_exec(c, "COMMIT", err);
+    docs_conn_return_writer(d, e, c);
     return rc;
 }
 
@@ -1437,9 +1445,9 @@ int store_docs_versions(store_docs *d, const char *env_id, const char *table, st
     *out = NULL;
     *count = 0;
     denv *e;
-    dconn *c = conn_borrow(d, env_id, &e, err);
+    dconn *c = docs_conn_borrow(d, env_id, &e, err);
     if (!c) return -1;
-    sqlite3_stmt *st = dconn_stmt(c, "SELECT version, body, created_by, created_at FROM _basalt_versions"
+    sqlite3_stmt *st = docs_stmt(c, "SELECT version, body, created_by, created_at FROM _basalt_versions"
                                      " WHERE table_name = ? AND kind = ? ORDER BY version DESC LIMIT 1000", err);
     store_version *list = st ? calloc(1000, sizeof *list) : NULL;
     int rc = list ? 0 : (st ? bs_err_internal(err) : -1), step = SQLITE_DONE;
@@ -1449,8 +1457,8 @@ int store_docs_versions(store_docs *d, const char *env_id, const char *table, st
         while (*count < 1000 && (step = sqlite3_step(st)) == SQLITE_ROW) version_read(st, &list[(*count)++]);
         if (step != SQLITE_ROW && step != SQLITE_DONE) rc = docs_fail(c->db, "versions", err);
     }
-    if (st) stmt_done(st);
-    conn_return(d, e, c);
+    if (st) docs_stmt_done(st);
+    docs_conn_return(d, e, c);
     if (rc < 0) {
         for (size_t i = 0; list && i < *count; i++) free(list[i].body);
         free(list);
@@ -1467,9 +1475,9 @@ int store_docs_version_get(store_docs *d, const char *env_id, const char *table,
     memset(out, 0, sizeof *out);
     *found = 0;
     denv *e;
-    dconn *c = conn_borrow(d, env_id, &e, err);
+    dconn *c = docs_conn_borrow(d, env_id, &e, err);
     if (!c) return -1;
-    sqlite3_stmt *st = dconn_stmt(c, "SELECT version, body, created_by, created_at FROM _basalt_versions"
+    sqlite3_stmt *st = docs_stmt(c, "SELECT version, body, created_by, created_at FROM _basalt_versions"
                                      " WHERE table_name = ? AND kind = ? AND version = ?", err);
     int rc = st ? 0 : -1;
     if (st) {
@@ -1484,9 +1492,9 @@ int store_docs_version_get(store_docs *d, const char *env_id, const char *table,
         } else if (step != SQLITE_DONE) {
             rc = docs_fail(c->db, "version", err);
         }
-        stmt_done(st);
+        docs_stmt_done(st);
     }
-    conn_return(d, e, c);
+    docs_conn_return(d, e, c);
     return rc;
 }
 
@@ -1496,10 +1504,10 @@ int store_docs_schema_change(store_docs *d, const char *env_id, const char *tabl
     *found = 0;
     if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
     denv *e;
-    dconn *c = conn_borrow_writer(d, env_id, &e, err);
+    dconn *c = docs_conn_borrow_writer(d, env_id, &e, err);
     if (!c) return -1;
-    int rc = exec_sql(c, "BEGIN IMMEDIATE", err);
-    sqlite3_stmt *st = rc == 0 ? dconn_stmt(c, "UPDATE _basalt_tables SET schema = ?, schema_version = ?, updated_at = ?"
+    int rc = docs_exec(c, "BEGIN IMMEDIATE", err);
+    sqlite3_stmt *st = rc == 0 ? docs_stmt(c, "UPDATE _basalt_tables SET schema = ?, schema_version = ?, updated_at = ?"
                                                 " WHERE name = ? AND schema_version = ?", err) : NULL;
     if (rc == 0 && !st) rc = -1;
     if (st) {
@@ -1510,13 +1518,13 @@ int store_docs_schema_change(store_docs *d, const char *env_id, const char *tabl
         sqlite3_bind_int(st, 5, new_version - 1);
         if (sqlite3_step(st) != SQLITE_DONE) rc = docs_fail(c->db, "schema change", err);
         else *found = sqlite3_changes(c->db) > 0;
-        stmt_done(st);
+        docs_stmt_done(st);
     }
     if (rc == 0 && !*found)
         rc = bs_err_set(err, 409, "data/conflict", "The table changed meanwhile (or is gone); reload it and retry");
     if (rc == 0) rc = version_add(c, table, STORE_VERSION_SCHEMA, new_version, schema_json, created_by, err);
-    if (rc == 0) rc = exec_sql(c, "COMMIT", err);
-    conn_return_writer(d, e, c);
+    if (rc == 0) rc = docs_exec(c, "COMMIT", err);
+    docs_conn_return_writer(d, e, c);
     return rc;
 }
 
@@ -1575,7 +1583,7 @@ int store_docs_explain(store_docs *d, const char *env_id, const char *table, con
     strbuf_append_str(&sql, "EXPLAIN QUERY PLAN ");
     strbuf_append(&sql, q.page.data, q.page.len);
     denv *e = NULL;
-    dconn *c = rc == 0 ? conn_borrow(d, env_id, &e, err) : NULL;
+    dconn *c = rc == 0 ? docs_conn_borrow(d, env_id, &e, err) : NULL;
     if (rc == 0 && !c) rc = -1;
     out->steps = json_object_new_array();
     sqlite3_stmt *st = NULL;
@@ -1587,7 +1595,7 @@ int store_docs_explain(store_docs *d, const char *env_id, const char *table, con
     sqlite3_finalize(st);
     uint64_t gen = e ? atomic_load(&e->gen) : 0;
     if (rc == 0) rc = count_cached(d, e, c, &q.count, &q.count_binds, gen, &out->matching, err);
-    if (c) conn_return(d, e, c);
+    if (c) docs_conn_return(d, e, c);
     strbuf_release(&sql);
     docs_sql_list_release(&q);
     return rc;

@@ -1,0 +1,37 @@
+/* envdb: the connections to the environment databases, shared by the drivers that keep data in them
+ * (docs_sqlite.c: tables and records; users_sqlite.c: end users and sessions). Private to
+ * src/store/sqlite. A connection is borrowed for one call and returned; a writer borrows with
+ * docs_conn_borrow_writer, which also takes the environment's write turn (one writer per environment in
+ * this process) and bumps its write generation when returned. Each connection caches its prepared
+ * statements by SQL text (docs_stmt); reset them with docs_stmt_done after use. */
+#ifndef BASALT_STORE_SQLITE_ENVDB_H
+#define BASALT_STORE_SQLITE_ENVDB_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "store/docs.h"
+#include "util/err.h"
+
+#define DOCS_STMT_CACHE 64
+
+typedef struct dconn {
+    sqlite3 *db;
+    struct { char *sql; uint64_t hash; sqlite3_stmt *st; } cache[DOCS_STMT_CACHE];
+    int ncache, evict;
+} dconn;
+
+typedef struct denv denv;
+
+dconn *docs_conn_borrow(store_docs *d, const char *env_id, denv **env_out, bs_err *err);
+void docs_conn_return(store_docs *d, denv *e, dconn *c);
+dconn *docs_conn_borrow_writer(store_docs *d, const char *env_id, denv **env_out, bs_err *err);
+void docs_conn_return_writer(store_docs *d, denv *e, dconn *c);
+/* The prepared statement of sql on c (cached), or NULL with err. */
+sqlite3_stmt *docs_stmt(dconn *c, const char *sql, bs_err *err);
+void docs_stmt_done(sqlite3_stmt *st);
+int docs_exec(dconn *c, const char *sql, bs_err *err);
+/* Maps the connection's last error: constraint → 409 data/duplicate-value, busy → 503, else 500 (logged). */
+int docs_fail(sqlite3 *db, const char *what, bs_err *err);
+
+#endif

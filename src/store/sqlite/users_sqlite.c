@@ -1,0 +1,303 @@
+/* users_sqlite: store/users.h on the environment databases (tables _auth_users, _auth_sessions,
+ * _auth_used_refresh, created with the catalog by docs_sqlite.c). */
+#include "store/users.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "store/sqlite/envdb.h"
+#include "util/clock.h"
+
+#define USER_COLUMNS "id, email, password_hash, name, role, nickname, image, email_verified_at, created_at," \
+                     " updated_at, last_login_at, deleted_at"
+#define SESSION_COLUMNS "id, user_id, user_agent, ip, created_at, last_seen_at, expires_at, revoked_at"
+
+static void text_col(sqlite3_stmt *st, int col, char *out, size_t size)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(out, size, "%s", t ? (const char *)t : "");
+}
+
+static void user_read(sqlite3_stmt *st, store_user *u)
+{
+    memset(u, 0, sizeof *u);
+    text_col(st, 0, u->id, sizeof u->id);
+    text_col(st, 1, u->email, sizeof u->email);
+    text_col(st, 2, u->password_hash, sizeof u->password_hash);
+    text_col(st, 3, u->name, sizeof u->name);
+    text_col(st, 4, u->role, sizeof u->role);
+    text_col(st, 5, u->nickname, sizeof u->nickname);
+    text_col(st, 6, u->image, sizeof u->image);
+    u->email_verified_at = sqlite3_column_int64(st, 7);
+    u->created_at = sqlite3_column_int64(st, 8);
+    u->updated_at = sqlite3_column_int64(st, 9);
+    u->last_login_at = sqlite3_column_int64(st, 10);
+    u->deleted_at = sqlite3_column_int64(st, 11);
+}
+
+static void session_read(sqlite3_stmt *st, store_session *s)
+{
+    memset(s, 0, sizeof *s);
+    text_col(st, 0, s->id, sizeof s->id);
+    text_col(st, 1, s->user_id, sizeof s->user_id);
+    text_col(st, 2, s->user_agent, sizeof s->user_agent);
+    text_col(st, 3, s->ip, sizeof s->ip);
+    s->created_at = sqlite3_column_int64(st, 4);
+    s->last_seen_at = sqlite3_column_int64(st, 5);
+    s->expires_at = sqlite3_column_int64(st, 6);
+    s->revoked_at = sqlite3_column_int64(st, 7);
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int idx, const char *text)
+{
+    if (text && *text) sqlite3_bind_text(st, idx, text, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(st, idx);
+}
+
+int store_users_create(store_docs *db, const char *env_id, const store_user *u, bs_err *err)
+{
+    denv *e;
+    dconn *c = docs_conn_borrow_writer(db, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = docs_stmt(c, "INSERT INTO _auth_users (" USER_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, u->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, u->email, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, u->password_hash, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, u->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, u->role[0] ? u->role : "user", -1, SQLITE_STATIC);
+        bind_text_or_null(st, 6, u->nickname);
+        bind_text_or_null(st, 7, u->image);
+        sqlite3_bind_int64(st, 8, u->email_verified_at);
+        sqlite3_bind_int64(st, 9, u->created_at);
+        sqlite3_bind_int64(st, 10, u->updated_at);
+        sqlite3_bind_int64(st, 11, u->last_login_at);
+        sqlite3_bind_int64(st, 12, u->deleted_at);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            int code = sqlite3_extended_errcode(c->db);
+            rc = code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY
+                     ? bs_err_set(err, 409, "auth/email-already-exists", "An account with this e-mail already exists")
+                     : docs_fail(c->db, "insert user", err);
+        }
+        docs_stmt_done(st);
+    }
+    docs_conn_return_writer(db, e, c);
+    return rc;
+}
+
+/* One user by a column (email or id). */
+static int user_by(store_docs *db, const char *env_id, const char *sql, const char *key, store_user *out, int *found,
+                   bs_err *err)
+{
+    denv *e;
+    *found = 0;
+    dconn *c = docs_conn_borrow(db, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = docs_stmt(c, sql, err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            user_read(st, out);
+            *found = 1;
+        } else if (step != SQLITE_DONE) {
+            rc = docs_fail(c->db, "select user", err);
+        }
+        docs_stmt_done(st);
+    }
+    docs_conn_return(db, e, c);
+    return rc;
+}
+
+int store_users_by_email(store_docs *db, const char *env_id, const char *email, store_user *out, int *found, bs_err *err)
+{
+    return user_by(db, env_id, "SELECT " USER_COLUMNS " FROM _auth_users WHERE email = ? AND deleted_at = 0", email, out,
+                   found, err);
+}
+
+int store_users_by_id(store_docs *db, const char *env_id, const char *id, store_user *out, int *found, bs_err *err)
+{
+    return user_by(db, env_id, "SELECT " USER_COLUMNS " FROM _auth_users WHERE id = ? AND deleted_at = 0", id, out,
+                   found, err);
+}
+
+/* Runs a one-statement write: text binds then integer binds, in order. */
+static int write_one(store_docs *db, const char *env_id, const char *sql, const char *const *texts, size_t ntexts,
+                     const int64_t *ints, size_t nints, int *changed, bs_err *err)
+{
+    denv *e;
+    dconn *c = docs_conn_borrow_writer(db, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = docs_stmt(c, sql, err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        int idx = 1;
+        for (size_t i = 0; i < ntexts; i++) sqlite3_bind_text(st, idx++, texts[i], -1, SQLITE_STATIC);
+        for (size_t i = 0; i < nints; i++) sqlite3_bind_int64(st, idx++, ints[i]);
+        if (sqlite3_step(st) != SQLITE_DONE) rc = docs_fail(c->db, "auth write", err);
+        else if (changed) *changed = sqlite3_changes(c->db) > 0;
+        docs_stmt_done(st);
+    }
+    docs_conn_return_writer(db, e, c);
+    return rc;
+}
+
+int store_users_touch_login(store_docs *db, const char *env_id, const char *id, int64_t at, bs_err *err)
+{
+    const char *texts[] = {id};
+    int64_t ints[] = {at};
+    return write_one(db, env_id, "UPDATE _auth_users SET last_login_at = ?2 WHERE id = ?1", texts, 1, ints, 1, NULL, err);
+}
+
+int store_sessions_create(store_docs *db, const char *env_id, const store_session *s, const char *refresh_hash, bs_err *err)
+{
+    const char *texts[] = {s->id, s->user_id, refresh_hash, s->user_agent, s->ip};
+    int64_t ints[] = {s->created_at, s->last_seen_at, s->expires_at};
+    return write_one(db, env_id,
+                     "INSERT INTO _auth_sessions (id, user_id, refresh_hash, user_agent, ip, created_at, last_seen_at,"
+                     " expires_at) VALUES (?,?,?,?,?,?,?,?)",
+                     texts, 5, ints, 3, NULL, err);
+}
+
+/* Inside the rotation transaction: was presented_hash rotated away before? Then revoke the family. */
+static int detect_reuse(dconn *c, const char *hash, int64_t now, store_rotation *outcome, bs_err *err)
+{
+    sqlite3_stmt *st = docs_stmt(c, "SELECT user_id FROM _auth_used_refresh WHERE hash = ?", err);
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+    char user[STORE_USER_ID_MAX] = "";
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) text_col(st, 0, user, sizeof user);
+    docs_stmt_done(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) return docs_fail(c->db, "reuse check", err);
+    if (!user[0]) { *outcome = STORE_UNKNOWN; return 0; }
+    *outcome = STORE_REUSED;
+    st = docs_stmt(c, "UPDATE _auth_sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0", err);
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, "revoke family", err);
+    docs_stmt_done(st);
+    return rc;
+}
+
+static int rotate_locked(dconn *c, const char *presented, const char *new_hash, int64_t now, int64_t expires,
+                         store_session *out, store_rotation *outcome, bs_err *err)
+{
+    sqlite3_stmt *st = docs_stmt(c, "SELECT " SESSION_COLUMNS " FROM _auth_sessions WHERE refresh_hash = ?", err);
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, presented, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) session_read(st, out);
+    docs_stmt_done(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) return docs_fail(c->db, "rotate", err);
+    if (step == SQLITE_DONE) return detect_reuse(c, presented, now, outcome, err);
+    if (out->revoked_at || out->expires_at <= now) { *outcome = STORE_ENDED; return 0; }
+    st = docs_stmt(c, "INSERT OR REPLACE INTO _auth_used_refresh (hash, session_id, user_id, used_at) VALUES (?,?,?,?)", err);
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, presented, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, out->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, out->user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, "remember used token", err);
+    docs_stmt_done(st);
+    if (rc < 0) return -1;
+    st = docs_stmt(c, "UPDATE _auth_sessions SET refresh_hash = ?, last_seen_at = ?, expires_at = ? WHERE id = ?", err);
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, new_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, expires);
+    sqlite3_bind_text(st, 4, out->id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, "rotate session", err);
+    docs_stmt_done(st);
+    out->last_seen_at = now;
+    out->expires_at = expires;
+    *outcome = STORE_ROTATED;
+    return rc;
+}
+
+int store_sessions_rotate(store_docs *db, const char *env_id, const char *presented_hash, const char *new_hash,
+                          int64_t now, int64_t new_expires_at, store_session *out, store_rotation *outcome, bs_err *err)
+{
+    denv *e;
+    memset(out, 0, sizeof *out);
+    *outcome = STORE_UNKNOWN;
+    dconn *c = docs_conn_borrow_writer(db, env_id, &e, err);
+    if (!c) return -1;
+    int rc = docs_exec(c, "BEGIN IMMEDIATE", err);
+    if (rc == 0) rc = rotate_locked(c, presented_hash, new_hash, now, new_expires_at, out, outcome, err);
+    if (rc == 0) rc = docs_exec(c, "COMMIT", err);
+    docs_conn_return_writer(db, e, c); /* rolls back when not committed */
+    return rc;
+}
+
+int store_sessions_get(store_docs *db, const char *env_id, const char *id, store_session *out, int *found, bs_err *err)
+{
+    denv *e;
+    *found = 0;
+    dconn *c = docs_conn_borrow(db, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = docs_stmt(c, "SELECT " SESSION_COLUMNS " FROM _auth_sessions WHERE id = ?", err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            session_read(st, out);
+            *found = 1;
+        } else if (step != SQLITE_DONE) {
+            rc = docs_fail(c->db, "select session", err);
+        }
+        docs_stmt_done(st);
+    }
+    docs_conn_return(db, e, c);
+    return rc;
+}
+
+int store_sessions_revoke(store_docs *db, const char *env_id, const char *user_id, const char *id, int64_t at,
+                          int *found, bs_err *err)
+{
+    const char *texts[] = {id, user_id};
+    int64_t ints[] = {at};
+    *found = 0;
+    return write_one(db, env_id, "UPDATE _auth_sessions SET revoked_at = ?3 WHERE id = ?1 AND user_id = ?2 AND revoked_at = 0",
+                     texts, 2, ints, 1, found, err);
+}
+
+int store_sessions_list(store_docs *db, const char *env_id, const char *user_id, int64_t offset, size_t max,
+                        store_session *out, size_t *n, int64_t *total, bs_err *err)
+{
+    denv *e;
+    *n = 0;
+    *total = 0;
+    dconn *c = docs_conn_borrow(db, env_id, &e, err);
+    if (!c) return -1;
+    const char *where = " FROM _auth_sessions WHERE user_id = ?1 AND revoked_at = 0 AND expires_at > ?2";
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*)%s", where);
+    sqlite3_stmt *st = docs_stmt(c, sql, err);
+    int rc = st ? 0 : -1;
+    int64_t now = clock_now_ms();
+    if (st) {
+        sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now);
+        if (sqlite3_step(st) == SQLITE_ROW) *total = sqlite3_column_int64(st, 0);
+        docs_stmt_done(st);
+    }
+    snprintf(sql, sizeof sql, "SELECT " SESSION_COLUMNS "%s ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4", where);
+    st = rc == 0 ? docs_stmt(c, sql, err) : NULL;
+    if (rc == 0 && !st) rc = -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now);
+        sqlite3_bind_int64(st, 3, (int64_t)max);
+        sqlite3_bind_int64(st, 4, offset);
+        int step;
+        while (*n < max && (step = sqlite3_step(st)) == SQLITE_ROW) session_read(st, &out[(*n)++]);
+        docs_stmt_done(st);
+    }
+    docs_conn_return(db, e, c);
+    return rc;
+}

@@ -1,0 +1,69 @@
+/* users: an environment's end users and their sessions (client-api.md §3), kept in the environment's
+ * own database beside its tables (so a user pool is as isolated as the data). The handle is the
+ * environment data store (store/docs.h). Driver: store/sqlite/users_sqlite.c.
+ *
+ * Sessions hold the SHA-256 of their current refresh token only. A refresh rotates it; a token that was
+ * rotated away is remembered, and presenting it again is treated as theft: every session of that user
+ * is revoked (client-api.md §3.1, "current rule").
+ * Ownership: every struct is caller memory; nothing is kept. Thread-safe. */
+#ifndef BASALT_STORE_USERS_H
+#define BASALT_STORE_USERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/docs.h"
+#include "util/err.h"
+
+#define STORE_USER_ID_MAX 40
+#define STORE_EMAIL_MAX 321
+#define STORE_USER_NAME_MAX 257
+
+typedef struct store_user {
+    char id[STORE_USER_ID_MAX];
+    char email[STORE_EMAIL_MAX];     /* normalized: trimmed, lower case */
+    char password_hash[128];         /* "" when the user has no password */
+    char name[STORE_USER_NAME_MAX];
+    char role[16];                   /* admin | user | guest */
+    char nickname[STORE_USER_NAME_MAX]; /* "" = none */
+    char image[1024];                /* "" = none */
+    int64_t email_verified_at, created_at, updated_at, last_login_at, deleted_at; /* ms; 0 = never */
+} store_user;
+
+typedef struct store_session {
+    char id[STORE_USER_ID_MAX];
+    char user_id[STORE_USER_ID_MAX];
+    char user_agent[256];
+    char ip[48];
+    int64_t created_at, last_seen_at, expires_at, revoked_at;   /* ms */
+} store_session;
+
+/* 409 auth/email-already-exists when the e-mail is taken. */
+int store_users_create(store_docs *db, const char *env_id, const store_user *u, bs_err *err);
+int store_users_by_email(store_docs *db, const char *env_id, const char *email, store_user *out, int *found, bs_err *err);
+int store_users_by_id(store_docs *db, const char *env_id, const char *id, store_user *out, int *found, bs_err *err);
+int store_users_touch_login(store_docs *db, const char *env_id, const char *id, int64_t at, bs_err *err);
+
+/* A new session with its first refresh token's hash. */
+int store_sessions_create(store_docs *db, const char *env_id, const store_session *s, const char *refresh_hash, bs_err *err);
+
+typedef enum store_rotation {
+    STORE_ROTATED = 0,     /* *out is the session, now holding new_hash */
+    STORE_UNKNOWN,         /* no session ever had that token */
+    STORE_REUSED,          /* the token was already rotated: every session of its user is now revoked */
+    STORE_ENDED            /* the session is revoked or expired */
+} store_rotation;
+
+/* Replaces presented_hash by new_hash in one transaction (now, new_expires_at in ms). */
+int store_sessions_rotate(store_docs *db, const char *env_id, const char *presented_hash, const char *new_hash,
+                          int64_t now, int64_t new_expires_at, store_session *out, store_rotation *outcome, bs_err *err);
+/* *found = 0 when no such session. */
+int store_sessions_get(store_docs *db, const char *env_id, const char *id, store_session *out, int *found, bs_err *err);
+/* Revokes one session of user_id (*found = 0 when it is not theirs or does not exist). */
+int store_sessions_revoke(store_docs *db, const char *env_id, const char *user_id, const char *id, int64_t at,
+                          int *found, bs_err *err);
+/* Active sessions of a user, newest first: at most max from offset into out; *total counts them all. */
+int store_sessions_list(store_docs *db, const char *env_id, const char *user_id, int64_t offset, size_t max,
+                        store_session *out, size_t *n, int64_t *total, bs_err *err);
+
+#endif
