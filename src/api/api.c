@@ -12,6 +12,7 @@
 typedef struct api_route {
     api_app *app;
     api_handler_fn fn;
+    int ignore_bearer;   /* sign-up, sign-in, refresh: a stale Authorization header must not block them */
 } api_route;
 
 #define API_MAX_ROUTES 256
@@ -33,6 +34,7 @@ static api_route *route_data(api_app *app, api_handler_fn fn)
     api_route *r = &api_routes[api_nroutes++];
     r->app = app;
     r->fn = fn;
+    r->ignore_bearer = 0;
     return r;
 }
 
@@ -65,7 +67,7 @@ static void v1_entry(http_req *req, http_res *res, void *data)
         http_res_error_from(res, &err);
         return;
     }
-    if (v1_user(r->app, req, &ctx, &err) < 0 || http_req_parse_json(req, &err) < 0) {
+    if ((!r->ignore_bearer && v1_user(r->app, req, &ctx, &err) < 0) || http_req_parse_json(req, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -114,6 +116,16 @@ int api_route_v1(http_router *router, api_app *app, unsigned methods, const char
     return r ? http_router_add(router, methods, pattern, v1_entry, r, &o) : -1;
 }
 
+int api_route_v1_public(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
+                        const http_route_opts *opts)
+{
+    api_route *r = route_data(app, fn);
+    if (!r) return -1;
+    r->ignore_bearer = 1;
+    http_route_opts o = wrapped_opts(opts);
+    return http_router_add(router, methods, pattern, v1_entry, r, &o);
+}
+
 int api_route_admin(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
                     const http_route_opts *opts)
 {
@@ -139,6 +151,7 @@ int api_register(http_router *router, api_app *app)
     if (api_admin_keys_register(router, app) < 0) return -1;
     if (api_admin_tables_register(router, app) < 0) return -1;
     if (api_data_register(router, app) < 0) return -1;
+    if (api_auth_register(router, app) < 0) return -1;
     if (api_route_v1(router, app, ALL_METHODS, "/v1/*rest", unknown_route, &raw) < 0) return -1;
     if (api_route_admin(router, app, ALL_METHODS, "/admin/v1/*rest", unknown_route, &raw) < 0) return -1;
     return 0;

@@ -54,6 +54,9 @@ int api_route_v1(http_router *router, api_app *app, unsigned methods, const char
                  const http_route_opts *opts);
 int api_route_admin(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
                     const http_route_opts *opts);
+/* A /v1 route that checks the key but ignores any Authorization header (sign-up, sign-in, refresh). */
+int api_route_v1_public(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
+                        const http_route_opts *opts);
 
 /* Resolves the :projectId/:env of an admin path and checks the caller may act on it (writes: change
  * it). 404 org/project-not-found, 404 data/environment-not-found, 403 org/permission-denied. */
@@ -69,5 +72,6 @@ int api_health_register(http_router *router, api_app *app);
 int api_admin_keys_register(http_router *router, api_app *app);
 int api_admin_tables_register(http_router *router, api_app *app);
 int api_data_register(http_router *router, api_app *app);
+int api_auth_register(http_router *router, api_app *app);
 
 #endif

@@ -1,0 +1,385 @@
+/* auth: end-user authentication under /v1/auth (client-api.md §3), first part: e-mail + password
+ * sign-up and sign-in, tokens, refresh with rotation, the current user, sign-out and sessions.
+ *   POST /v1/auth/email/signup  {method?, email, password, name}     201 token object
+ *   POST /v1/auth/email/signin  {method?, email, password}           200 token object
+ *   POST /v1/auth/refresh       {refreshToken}                       200 token object
+ *   POST /v1/auth/signout                                            200 {message}
+ *   GET  /v1/auth/me                                                 200 user
+ *   GET  /v1/auth/sessions?page&limit      DELETE /v1/auth/sessions/:sessionId
+ * Access tokens: HS256 JWTs (core/userauth), 1 hour, jti = the session. Refresh tokens: opaque
+ * "rt_" + 64 hex, stored as SHA-256, rotated on every use, 7 days; a rotated token presented again
+ * revokes every session of its user (store/users.h). */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "core/keys.h"
+#include "core/password.h"
+#include "store/users.h"
+#include "util/clock.h"
+#include "util/crypto.h"
+#include "util/json.h"
+
+#define AUTH_REFRESH_TTL_MS (7LL * 24 * 3600 * 1000)
+#define AUTH_REFRESH_PREFIX "rt_"
+#define AUTH_SESSIONS_DEFAULT_LIMIT 10
+
+/* ---- inputs ---- */
+
+/* Trims and lower-cases an e-mail into out; 0, or 400 auth/invalid-email. */
+static int email_normalize(const char *in, char out[STORE_EMAIL_MAX], bs_err *err)
+{
+    if (!in) return bs_err_set(err, 400, "auth/invalid-email", "A valid e-mail address is required");
+    while (*in == ' ' || *in == '\t') in++;
+    size_t n = strlen(in);
+    while (n && (in[n - 1] == ' ' || in[n - 1] == '\t')) n--;
+    if (n == 0 || n >= STORE_EMAIL_MAX) return bs_err_set(err, 400, "auth/invalid-email", "A valid e-mail address is required");
+    const char *at = memchr(in, '@', n);
+    int ok = at && at > in && at < in + n - 1 && !memchr(at + 1, '@', (size_t)(in + n - at - 1));
+    const char *dot = ok ? memchr(at + 1, '.', (size_t)(in + n - at - 1)) : NULL;
+    ok = ok && dot && dot > at + 1 && dot < in + n - 1;
+    for (size_t i = 0; ok && i < n; i++) ok = (unsigned char)in[i] > 0x20 && in[i] != 0x7f;
+    if (!ok) return bs_err_set(err, 400, "auth/invalid-email", "A valid e-mail address is required");
+    for (size_t i = 0; i < n; i++) out[i] = (char)tolower((unsigned char)in[i]);
+    out[n] = '\0';
+    return 0;
+}
+
+/* `method` must be "password" or absent (recipe-app omits it). */
+static int method_password(struct json_object *body, bs_err *err)
+{
+    struct json_object *m;
+    if (!json_object_object_get_ex(body, "method", &m)) return 0;
+    if (json_object_is_type(m, json_type_string) && strcmp(json_object_get_string(m), "password") == 0) return 0;
+    return bs_err_set(err, 400, "auth/invalid-request", "method must be \"password\" here");
+}
+
+static int body_object(http_req *req, struct json_object **out, bs_err *err)
+{
+    *out = http_req_json_borrow(req);
+    if (json_object_is_type(*out, json_type_object)) return 0;
+    return bs_err_set(err, 400, "auth/invalid-request", "A JSON object body is required");
+}
+
+/* ---- tokens ---- */
+
+/* Issues an access token for (user, session) and appends the token object with refresh to out. */
+static int token_object(api_ctx *ctx, const store_user *u, const char *session_id, const char *refresh, strbuf *out,
+                        bs_err *err)
+{
+    token_claims c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.sub, sizeof c.sub, "%s", u->id);
+    snprintf(c.role, sizeof c.role, "%s", u->role[0] ? u->role : "user");
+    snprintf(c.jti, sizeof c.jti, "%s", session_id);
+    snprintf(c.env, sizeof c.env, "%s", ctx->key.environment_id);
+    snprintf(c.pid, sizeof c.pid, "%s", ctx->key.project_id);
+    snprintf(c.typ, sizeof c.typ, "access");
+    c.iat = clock_now_ms() / 1000;
+    c.exp = c.iat + USERAUTH_ACCESS_TTL;
+    strbuf_append_str(out, "{\"accessToken\":\"");
+    if (userauth_sign(ctx->app->users, &c, out, err) < 0) return -1;
+    strbuf_appendf(out, "\",\"refreshToken\":\"%s\",\"tokenType\":\"Bearer\",\"expiresIn\":%d}", refresh, USERAUTH_ACCESS_TTL);
+    return out->overflow ? bs_err_internal(err) : 0;
+}
+
+/* A new refresh token (text) and its stored form (SHA-256 hex). */
+static int refresh_new(char text[3 + 65], char hash[CRYPTO_SHA256_HEX], bs_err *err)
+{
+    memcpy(text, AUTH_REFRESH_PREFIX, 3);
+    if (crypto_random_hex(text + 3, 32) < 0) return bs_err_internal(err); /* 64 hex digits */
+    crypto_sha256_hex(text, strlen(text), hash);
+    return 0;
+}
+
+/* Starts a session for u (this request's device) and answers the token object with status. */
+static void sign_in_answer(api_ctx *ctx, http_req *req, http_res *res, const store_user *u, int status)
+{
+    bs_err err;
+    store_session s;
+    memset(&s, 0, sizeof s);
+    char refresh[3 + 65], hash[CRYPTO_SHA256_HEX];
+    int64_t now = clock_now_ms();
+    snprintf(s.user_id, sizeof s.user_id, "%s", u->id);
+    const char *agent = http_req_header(req, "User-Agent");
+    snprintf(s.user_agent, sizeof s.user_agent, "%s", agent ? agent : "");
+    snprintf(s.ip, sizeof s.ip, "%s", http_req_client_ip(req));
+    s.created_at = s.last_seen_at = now;
+    s.expires_at = now + AUTH_REFRESH_TTL_MS;
+    strbuf *out = http_res_buffer(res);
+    if (keys_new_id("ses", s.id) < 0 || refresh_new(refresh, hash, &err) < 0 ||
+        store_sessions_create(ctx->app->docs, ctx->key.environment_id, &s, hash, &err) < 0 ||
+        store_users_touch_login(ctx->app->docs, ctx->key.environment_id, u->id, now, &err) < 0 ||
+        token_object(ctx, u, s.id, refresh, out, &err) < 0) {
+        if (!err.status) bs_err_internal(&err);
+        http_res_error_from(res, &err);
+        return;
+    }
+    http_res_content_type(res, "application/json; charset=utf-8");
+    http_res_status(res, status);
+}
+
+/* ---- sign-up, sign-in, refresh ---- */
+
+static void signup(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    struct json_object *body;
+    store_user u;
+    memset(&u, 0, sizeof u);
+    const char *password = NULL, *name = NULL;
+    password_policy policy = password_policy_default();
+    if (body_object(req, &body, &err) == 0 && method_password(body, &err) == 0 &&
+        email_normalize(json_get_string(body, "email"), u.email, &err) == 0) {
+        password = json_get_string(body, "password");
+        name = json_get_string(body, "name");
+        if (password_check(&policy, password, password ? strlen(password) : 0, &err) == 0 && name &&
+            json_utf8_chars(name) <= 256) {
+            snprintf(u.name, sizeof u.name, "%s", name);
+        } else if (!err.status) {
+            bs_err_set(&err, 400, "auth/invalid-request", "name (at most 256 characters) is required");
+        }
+    }
+    if (!err.status) {
+        u.created_at = u.updated_at = clock_now_ms();
+        snprintf(u.role, sizeof u.role, "user");
+        if (keys_new_id("usr", u.id) < 0 || password_hash(password, strlen(password), u.password_hash, &err) < 0) bs_err_internal(&err);
+        else store_users_create(ctx->app->docs, ctx->key.environment_id, &u, &err);
+    }
+    if (err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    sign_in_answer(ctx, req, res, &u, 201);
+}
+
+static void signin(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    struct json_object *body;
+    char email[STORE_EMAIL_MAX];
+    store_user u;
+    int found = 0;
+    if (body_object(req, &body, &err) < 0 || method_password(body, &err) < 0 ||
+        email_normalize(json_get_string(body, "email"), email, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    const char *password = json_get_string(body, "password");
+    size_t len = password ? strlen(password) : 0;
+    if (!password || len > PASSWORD_MAX_BYTES) {
+        http_res_error(res, 401, "auth/invalid-credentials", "Invalid e-mail or password");
+        return;
+    }
+    if (store_users_by_email(ctx->app->docs, ctx->key.environment_id, email, &u, &found, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    int ok = found && u.password_hash[0] ? password_verify(u.password_hash, password, len) : 0;
+    if (!found || !u.password_hash[0]) password_verify_dummy(password, len); /* same cost whether or not the e-mail exists */
+    if (!ok) {
+        http_res_error(res, 401, "auth/invalid-credentials", "Invalid e-mail or password");
+        return;
+    }
+    sign_in_answer(ctx, req, res, &u, 200);
+}
+
+static void refresh(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    struct json_object *body;
+    if (body_object(req, &body, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    const char *presented = json_get_string(body, "refreshToken");
+    if (!presented || strncmp(presented, AUTH_REFRESH_PREFIX, 3) != 0 || strlen(presented) != 67) {
+        http_res_error(res, 401, "auth/invalid-refresh-token", "Invalid refresh token");
+        return;
+    }
+    char old_hash[CRYPTO_SHA256_HEX], text[3 + 65], hash[CRYPTO_SHA256_HEX];
+    crypto_sha256_hex(presented, strlen(presented), old_hash);
+    store_session s;
+    store_rotation outcome;
+    store_user u;
+    int found = 0;
+    int64_t now = clock_now_ms();
+    if (refresh_new(text, hash, &err) < 0 ||
+        store_sessions_rotate(ctx->app->docs, ctx->key.environment_id, old_hash, hash, now, now + AUTH_REFRESH_TTL_MS, &s,
+                              &outcome, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    if (outcome == STORE_ENDED) {
+        http_res_error(res, 401, "auth/session-expired", "The session has ended; sign in again");
+        return;
+    }
+    if (outcome != STORE_ROTATED) { /* unknown, or reused: the whole family was just revoked */
+        http_res_error(res, 401, "auth/invalid-refresh-token", "Invalid refresh token");
+        return;
+    }
+    if (store_users_by_id(ctx->app->docs, ctx->key.environment_id, s.user_id, &u, &found, &err) < 0 ||
+        (!found && bs_err_set(&err, 401, "auth/invalid-refresh-token", "Invalid refresh token") < 0) ||
+        token_object(ctx, &u, s.id, text, http_res_buffer(res), &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    http_res_content_type(res, "application/json; charset=utf-8");
+    http_res_status(res, 200);
+}
+
+/* ---- the signed-in user ---- */
+
+/* The caller's user and live session: 401 without a user token or when its session ended, 404 when the
+ * user is gone. */
+static int current_user(api_ctx *ctx, store_user *u, store_session *s, bs_err *err)
+{
+    int found = 0;
+    if (!ctx->has_user) return bs_err_set(err, 401, "auth/unauthorized", "A signed-in user is required");
+    const char *env = ctx->key.environment_id;
+    if (ctx->user.jti[0]) {
+        if (store_sessions_get(ctx->app->docs, env, ctx->user.jti, s, &found, err) < 0) return -1;
+        if (found && (s->revoked_at || s->expires_at <= clock_now_ms()))
+            return bs_err_set(err, 401, "auth/invalid-token", "The session of this token has ended");
+    }
+    if (!found) memset(s, 0, sizeof *s);
+    if (store_users_by_id(ctx->app->docs, env, ctx->user.sub, u, &found, err) < 0) return -1;
+    return found ? 0 : bs_err_set(err, 404, "auth/user-not-found", "User not found");
+}
+
+static void add_text_or_null(struct json_object *o, const char *name, const char *text)
+{
+    json_object_object_add(o, name, text && text[0] ? json_object_new_string(text) : NULL);
+}
+
+static struct json_object *user_json(const store_user *u)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(u->id));
+    json_object_object_add(o, "role", json_object_new_string(u->role));
+    json_object_object_add(o, "name", json_object_new_string(u->name));
+    json_object_object_add(o, "email", json_object_new_string(u->email));
+    api_json_time(o, "emailVerified", u->email_verified_at);
+    add_text_or_null(o, "image", u->image);
+    add_text_or_null(o, "nickname", u->nickname);
+    api_json_time(o, "lastLoginAt", u->last_login_at);
+    api_json_time(o, "createdAt", u->created_at);
+    api_json_time(o, "updatedAt", u->updated_at);
+    return o;
+}
+
+static void me(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    store_user u;
+    store_session s;
+    if (current_user(ctx, &u, &s, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *o = user_json(&u);
+    http_res_json(res, 200, o);
+    json_object_put(o);
+}
+
+static void signout(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    store_user u;
+    store_session s;
+    int found = 0;
+    if (current_user(ctx, &u, &s, &err) < 0 ||
+        (s.id[0] && store_sessions_revoke(ctx->app->docs, ctx->key.environment_id, u.id, s.id, clock_now_ms(), &found, &err) < 0)) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    http_res_body(res, 200, "application/json; charset=utf-8", "{\"message\":\"Signed out\"}", 24);
+}
+
+static struct json_object *session_json(const store_session *s, const char *current)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(s->id));
+    json_object_object_add(o, "userId", json_object_new_string(s->user_id));
+    json_object_object_add(o, "userAgent", json_object_new_string(s->user_agent));
+    json_object_object_add(o, "ipAddress", json_object_new_string(s->ip));
+    json_object_object_add(o, "deviceInfo", json_object_new_string(s->user_agent));
+    json_object_object_add(o, "current", json_object_new_boolean(strcmp(s->id, current) == 0));
+    api_json_time(o, "lastActivityAt", s->last_seen_at);
+    api_json_time(o, "createdAt", s->created_at);
+    return o;
+}
+
+static int64_t query_int(http_req *req, const char *name, int64_t dflt, int64_t max)
+{
+    const char *t = http_req_query(req, name);
+    char *end;
+    long long v = t ? strtoll(t, &end, 10) : 0;
+    if (!t || *end || v < 1) return dflt;
+    return v > max ? max : v;
+}
+
+static void sessions(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    store_user u;
+    store_session cur, list[100];
+    size_t n = 0;
+    int64_t total = 0, page = query_int(req, "page", 1, 1000000), limit = query_int(req, "limit", AUTH_SESSIONS_DEFAULT_LIMIT, 100);
+    if (current_user(ctx, &u, &cur, &err) < 0 ||
+        store_sessions_list(ctx->app->docs, ctx->key.environment_id, u.id, (page - 1) * limit, (size_t)limit, list, &n,
+                            &total, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *out = json_object_new_object(), *items = json_object_new_array(), *p = json_object_new_object();
+    for (size_t i = 0; i < n; i++) json_object_array_add(items, session_json(&list[i], cur.id));
+    int64_t pages = (total + limit - 1) / limit;
+    json_object_object_add(p, "total", json_object_new_int64(total));
+    json_object_object_add(p, "page", json_object_new_int64(page));
+    json_object_object_add(p, "limit", json_object_new_int64(limit));
+    json_object_object_add(p, "totalPages", json_object_new_int64(pages));
+    json_object_object_add(p, "hasNext", json_object_new_boolean(page < pages));
+    json_object_object_add(p, "hasPrev", json_object_new_boolean(page > 1));
+    json_object_object_add(p, "hasNextPage", json_object_new_boolean(page < pages));
+    json_object_object_add(p, "hasPrevPage", json_object_new_boolean(page > 1));
+    json_object_object_add(out, "items", items);
+    json_object_object_add(out, "pagination", p);
+    http_res_json(res, 200, out);
+    json_object_put(out);
+}
+
+static void session_delete(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    store_user u;
+    store_session cur;
+    int found = 0;
+    if (current_user(ctx, &u, &cur, &err) < 0 ||
+        store_sessions_revoke(ctx->app->docs, ctx->key.environment_id, u.id, http_req_param(req, "sessionId"),
+                              clock_now_ms(), &found, &err) < 0 ||
+        (!found && bs_err_set(&err, 404, "auth/session-not-found", "Session not found") < 0)) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    http_res_body(res, 200, "application/json; charset=utf-8", "{\"message\":\"Session revoked\"}", 29);
+}
+
+int api_auth_register(http_router *router, api_app *app)
+{
+    bs_err err;
+    if (password_init(&err) < 0) return -1;
+    http_route_opts json = {.body = HTTP_BODY_JSON, .max_body = 64 * 1024};
+    if (api_route_v1_public(router, app, HTTP_POST, "/v1/auth/email/signup", signup, &json) < 0) return -1;
+    if (api_route_v1_public(router, app, HTTP_POST, "/v1/auth/email/signin", signin, &json) < 0) return -1;
+    if (api_route_v1_public(router, app, HTTP_POST, "/v1/auth/refresh", refresh, &json) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_POST, "/v1/auth/signout", signout, NULL) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_GET, "/v1/auth/me", me, NULL) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_GET, "/v1/auth/sessions", sessions, NULL) < 0) return -1;
+    return api_route_v1(router, app, HTTP_DELETE, "/v1/auth/sessions/:sessionId", session_delete, NULL);
+}

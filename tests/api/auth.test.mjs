@@ -1,0 +1,136 @@
+// End-user authentication, first part (client-api.md §3.1–3.3, §3.6): e-mail + password sign-up and
+// sign-in, the token object, /me, refresh rotation with reuse detection, sign-out and sessions.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, req, expectError } from './harness.mjs';
+
+let srv, b;
+before(async () => { srv = await startServer(); b = srv.bootstrap; });
+after(async () => { await srv?.stop(); });
+
+const pk = () => ({ key: b.publishableKey });
+const post = (path, body, extra = {}) => req(srv, 'POST', path, { ...pk(), body, ...extra });
+const signup = (email, password = 'secret1', name = 'Jane') => post('/v1/auth/email/signup', { method: 'password', email, password, name });
+const signin = (email, password = 'secret1') => post('/v1/auth/email/signin', { email, password });
+
+function checkTokens(res, status) {
+  assert.equal(res.status, status, res.text);
+  assert.equal(res.json.tokenType, 'Bearer');
+  assert.equal(res.json.expiresIn, 3600);
+  assert.match(res.json.accessToken, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+  assert.match(res.json.refreshToken, /^rt_[0-9a-f]{64}$/);
+  const claims = JSON.parse(Buffer.from(res.json.accessToken.split('.')[1], 'base64url'));
+  assert.equal(claims.typ, 'access');
+  assert.equal(claims.exp - claims.iat, 3600);
+  return { ...res.json, claims };
+}
+
+test('sign-up answers 201 with a token object; the e-mail is normalized and unique', async () => {
+  const t = checkTokens(await signup('  Jane@Example.COM '), 201);
+  const me = await req(srv, 'GET', '/v1/auth/me', { ...pk(), token: t.accessToken });
+  assert.equal(me.status, 200, me.text);
+  assert.equal(me.json.id, t.claims.sub, '/me.id is the JWT sub');
+  assert.equal(me.json.email, 'jane@example.com');
+  assert.equal(me.json.name, 'Jane');
+  assert.equal(me.json.role, 'user');
+  assert.equal(me.json.emailVerified, null);
+  assert.equal(me.json.image, null);
+  assert.ok(!Number.isNaN(Date.parse(me.json.createdAt)));
+  expectError(assert, await signup('jane@example.com'), 409, 'auth/email-already-exists');
+  expectError(assert, await signup('JANE@example.com'), 409, 'auth/email-already-exists');
+});
+
+test('sign-up validation', async () => {
+  for (const email of ['', 'no-at', '@x.io', 'a@', 'a@b', 'a b@c.io', 'a@@b.io', 42]) {
+    expectError(assert, await signup(email), 400, 'auth/invalid-email');
+  }
+  expectError(assert, await signup('short@x.io', '12345'), 400, 'auth/invalid-password-format');
+  expectError(assert, await signup('long@x.io', 'x'.repeat(129)), 400, 'auth/invalid-password-format');
+  expectError(assert, await post('/v1/auth/email/signup', { email: 'n@x.io', password: 'secret1' }), 400, 'auth/invalid-request');
+  expectError(assert, await post('/v1/auth/email/signup', { method: 'magic', email: 'm@x.io', password: 'secret1', name: 'M' }), 400, 'auth/invalid-request');
+  expectError(assert, await post('/v1/auth/email/signup', [1]), 400, 'auth/invalid-request');
+  checkTokens(await post('/v1/auth/email/signup', { email: 'nomethod@x.io', password: 'secret1', name: 'N' }), 201);
+  expectError(assert, await req(srv, 'POST', '/v1/auth/email/signup', { body: { email: 'k@x.io' } }), 401, 'data/invalid-header');
+});
+
+test('sign-in: method may be omitted; unknown e-mail and wrong password are the same 401', async () => {
+  await signup('sam@x.io', 'pass-word-1', 'Sam');
+  const t = checkTokens(await signin('SAM@x.io', 'pass-word-1'), 200);
+  assert.equal(t.claims.role, 'user');
+  const wrong = await signin('sam@x.io', 'pass-word-2'), unknown = await signin('nobody@x.io', 'pass-word-1');
+  expectError(assert, wrong, 401, 'auth/invalid-credentials');
+  expectError(assert, unknown, 401, 'auth/invalid-credentials');
+  assert.equal(wrong.json.message, unknown.json.message);
+  expectError(assert, await signin('bad-email', 'x'), 400, 'auth/invalid-email');
+  const stale = await post('/v1/auth/email/signin', { email: 'sam@x.io', password: 'pass-word-1' }, { token: 'expired.or.garbage' });
+  assert.equal(stale.status, 200, 'a stale Authorization header does not block sign-in');
+});
+
+test('the signed-in user writes records as itself', async () => {
+  const t = checkTokens(await signup('writer@x.io'), 201);
+  const admin = { token: b.operatorToken };
+  const made = await req(srv, 'POST', `/admin/v1/projects/${b.projectId}/environments/dev/tables`, { ...admin, body: { tableName: 'notes' } });
+  assert.equal(made.status, 201);
+  const rec = await req(srv, 'POST', '/v1/data/notes', { ...pk(), token: t.accessToken, body: { text: 'x' } });
+  assert.equal(rec.status, 201, rec.text);
+  assert.equal(rec.json.createdBy, t.claims.sub);
+});
+
+test('/me needs a live session and a valid token', async () => {
+  expectError(assert, await req(srv, 'GET', '/v1/auth/me', pk()), 401, 'auth/unauthorized');
+  expectError(assert, await req(srv, 'GET', '/v1/auth/me', { ...pk(), token: 'a.b.c' }), 401, 'auth/invalid-token');
+  const t = checkTokens(await signup('refresh-as-bearer@x.io'), 201);
+  expectError(assert, await req(srv, 'GET', '/v1/auth/me', { ...pk(), token: t.refreshToken }), 401, 'auth/invalid-token');
+});
+
+test('refresh rotates the pair; a reused refresh token revokes every session of the user', async () => {
+  const first = checkTokens(await signup('rot@x.io'), 201);
+  const other = checkTokens(await signin('rot@x.io'), 200); // a second device
+  const r1 = checkTokens(await post('/v1/auth/refresh', { refreshToken: first.refreshToken }), 200);
+  assert.notEqual(r1.refreshToken, first.refreshToken);
+  assert.equal(r1.claims.jti, first.claims.jti, 'same session');
+  assert.equal(r1.claims.sub, first.claims.sub);
+  const r2 = checkTokens(await post('/v1/auth/refresh', { refreshToken: r1.refreshToken }), 200);
+  assert.equal((await req(srv, 'GET', '/v1/auth/me', { ...pk(), token: r2.accessToken })).status, 200);
+  // the first token again: theft
+  expectError(assert, await post('/v1/auth/refresh', { refreshToken: first.refreshToken }), 401, 'auth/invalid-refresh-token');
+  expectError(assert, await post('/v1/auth/refresh', { refreshToken: r2.refreshToken }), 401, 'auth/session-expired');
+  expectError(assert, await post('/v1/auth/refresh', { refreshToken: other.refreshToken }), 401, 'auth/session-expired');
+  expectError(assert, await req(srv, 'GET', '/v1/auth/me', { ...pk(), token: r2.accessToken }), 401, 'auth/invalid-token');
+  expectError(assert, await req(srv, 'GET', '/v1/auth/me', { ...pk(), token: other.accessToken }), 401, 'auth/invalid-token');
+  // signing in again works
+  checkTokens(await signin('rot@x.io'), 200);
+  for (const refreshToken of ['rt_' + '0'.repeat(64), first.accessToken, '', 7, 'rt_short']) {
+    expectError(assert, await post('/v1/auth/refresh', { refreshToken }), 401, 'auth/invalid-refresh-token');
+  }
+});
+
+test('sessions: listed per device, one revoked, sign-out ends the current one', async () => {
+  const a = checkTokens(await signup('dev@x.io'), 201);
+  const bTok = checkTokens(await post('/v1/auth/email/signin', { email: 'dev@x.io', password: 'secret1' }, { headers: { 'User-Agent': 'phone/1.0' } }), 200);
+  const list = await req(srv, 'GET', '/v1/auth/sessions', { ...pk(), token: a.accessToken });
+  assert.equal(list.status, 200, list.text);
+  assert.equal(list.json.pagination.total, 2);
+  assert.equal(list.json.pagination.limit, 10);
+  assert.equal(list.json.items.length, 2);
+  const phone = list.json.items.find((s) => s.userAgent === 'phone/1.0');
+  assert.ok(phone, JSON.stringify(list.json.items));
+  assert.equal(phone.id, bTok.claims.jti);
+  assert.equal(phone.current, false);
+  assert.equal(list.json.items.find((s) => s.id === a.claims.jti).current, true);
+  assert.equal(phone.ipAddress, '127.0.0.1');
+  for (const k of ['id', 'userId', 'userAgent', 'ipAddress', 'deviceInfo', 'lastActivityAt', 'createdAt']) assert.ok(k in phone, k);
+  const del = await req(srv, 'DELETE', `/v1/auth/sessions/${phone.id}`, { ...pk(), token: a.accessToken });
+  assert.equal(del.status, 200, del.text);
+  assert.equal(typeof del.json.message, 'string');
+  expectError(assert, await post('/v1/auth/refresh', { refreshToken: bTok.refreshToken }), 401, 'auth/session-expired');
+  expectError(assert, await req(srv, 'DELETE', `/v1/auth/sessions/${phone.id}`, { ...pk(), token: a.accessToken }), 404, 'auth/session-not-found');
+  expectError(assert, await req(srv, 'DELETE', '/v1/auth/sessions/ses_nope', { ...pk(), token: a.accessToken }), 404, 'auth/session-not-found');
+  const other = checkTokens(await signup('stranger@x.io'), 201);
+  expectError(assert, await req(srv, 'DELETE', `/v1/auth/sessions/${a.claims.jti}`, { ...pk(), token: other.accessToken }), 404, 'auth/session-not-found');
+  const out = await req(srv, 'POST', '/v1/auth/signout', { ...pk(), token: a.accessToken });
+  assert.equal(out.status, 200, out.text);
+  expectError(assert, await post('/v1/auth/refresh', { refreshToken: a.refreshToken }), 401, 'auth/session-expired');
+  expectError(assert, await req(srv, 'GET', '/v1/auth/me', { ...pk(), token: a.accessToken }), 401, 'auth/invalid-token');
+  expectError(assert, await req(srv, 'POST', '/v1/auth/signout', pk()), 401, 'auth/unauthorized');
+});
