@@ -35,6 +35,14 @@ const char *api_admin_actor(const api_ctx *ctx)
     return ctx->caller == API_CALLER_OPERATOR ? ctx->token.token_id : ctx->key.key_id;
 }
 
+void api_message(http_res *res, int status, const char *text)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "message", json_object_new_string(text));
+    http_res_json(res, status, o);
+    json_object_put(o);
+}
+
 void api_json_time(struct json_object *obj, const char *name, int64_t ms)
 {
     char iso[CLOCK_ISO_LEN];

@@ -62,6 +62,8 @@ int api_route_v1_public(http_router *router, api_app *app, unsigned methods, con
  * it). 404 org/project-not-found, 404 data/environment-not-found, 403 org/permission-denied. */
 int api_admin_env(api_ctx *ctx, http_req *req, int writes, store_env *env, bs_err *err);
 
+/* Answers {"message": text} with status. */
+void api_message(http_res *res, int status, const char *text);
 /* Adds name: ISO 8601 time of ms (null when ms is 0) to a JSON object. */
 void api_json_time(struct json_object *obj, const char *name, int64_t ms);
 /* A table's effective permissions document (its own, or the defaults); a new reference. */
@@ -73,5 +75,6 @@ int api_admin_keys_register(http_router *router, api_app *app);
 int api_admin_tables_register(http_router *router, api_app *app);
 int api_data_register(http_router *router, api_app *app);
 int api_auth_register(http_router *router, api_app *app);
+int api_users_register(http_router *router, api_app *app);
 
 #endif

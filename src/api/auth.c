@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/auth_users.h"
 #include "core/keys.h"
 #include "core/password.h"
 #include "store/users.h"
@@ -237,7 +238,7 @@ static void refresh(api_ctx *ctx, http_req *req, http_res *res)
 
 /* The caller's user and live session: 401 without a user token or when its session ended, 404 when the
  * user is gone. */
-static int current_user(api_ctx *ctx, store_user *u, store_session *s, bs_err *err)
+int api_current_user(api_ctx *ctx, store_user *u, store_session *s, bs_err *err)
 {
     int found = 0;
     if (!ctx->has_user) return bs_err_set(err, 401, "auth/unauthorized", "A signed-in user is required");
@@ -257,7 +258,7 @@ static void add_text_or_null(struct json_object *o, const char *name, const char
     json_object_object_add(o, name, text && text[0] ? json_object_new_string(text) : NULL);
 }
 
-static struct json_object *user_json(const store_user *u)
+struct json_object *api_user_json(const store_user *u)
 {
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_string(u->id));
@@ -267,6 +268,11 @@ static struct json_object *user_json(const store_user *u)
     api_json_time(o, "emailVerified", u->email_verified_at);
     add_text_or_null(o, "image", u->image);
     add_text_or_null(o, "nickname", u->nickname);
+    struct json_object *profile = json_tokener_parse(u->profile), *v;
+    static const char *const extra[] = {"mobile", "gender", "bio", "socialLinks"};
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+        json_object_object_add(o, extra[i], json_object_object_get_ex(profile, extra[i], &v) ? json_object_get(v) : NULL);
+    json_object_put(profile);
     api_json_time(o, "lastLoginAt", u->last_login_at);
     api_json_time(o, "createdAt", u->created_at);
     api_json_time(o, "updatedAt", u->updated_at);
@@ -278,11 +284,11 @@ static void me(api_ctx *ctx, http_req *req, http_res *res)
     bs_err err;
     store_user u;
     store_session s;
-    if (current_user(ctx, &u, &s, &err) < 0) {
+    if (api_current_user(ctx, &u, &s, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
-    struct json_object *o = user_json(&u);
+    struct json_object *o = api_user_json(&u);
     http_res_json(res, 200, o);
     json_object_put(o);
 }
@@ -293,12 +299,12 @@ static void signout(api_ctx *ctx, http_req *req, http_res *res)
     store_user u;
     store_session s;
     int found = 0;
-    if (current_user(ctx, &u, &s, &err) < 0 ||
+    if (api_current_user(ctx, &u, &s, &err) < 0 ||
         (s.id[0] && store_sessions_revoke(ctx->app->docs, ctx->key.environment_id, u.id, s.id, clock_now_ms(), &found, &err) < 0)) {
         http_res_error_from(res, &err);
         return;
     }
-    http_res_body(res, 200, "application/json; charset=utf-8", "{\"message\":\"Signed out\"}", 24);
+    api_message(res, 200, "Signed out");
 }
 
 static struct json_object *session_json(const store_session *s, const char *current)
@@ -331,7 +337,7 @@ static void sessions(api_ctx *ctx, http_req *req, http_res *res)
     store_session cur, list[100];
     size_t n = 0;
     int64_t total = 0, page = query_int(req, "page", 1, 1000000), limit = query_int(req, "limit", AUTH_SESSIONS_DEFAULT_LIMIT, 100);
-    if (current_user(ctx, &u, &cur, &err) < 0 ||
+    if (api_current_user(ctx, &u, &cur, &err) < 0 ||
         store_sessions_list(ctx->app->docs, ctx->key.environment_id, u.id, (page - 1) * limit, (size_t)limit, list, &n,
                             &total, &err) < 0) {
         http_res_error_from(res, &err);
@@ -360,14 +366,50 @@ static void session_delete(api_ctx *ctx, http_req *req, http_res *res)
     store_user u;
     store_session cur;
     int found = 0;
-    if (current_user(ctx, &u, &cur, &err) < 0 ||
+    if (api_current_user(ctx, &u, &cur, &err) < 0 ||
         store_sessions_revoke(ctx->app->docs, ctx->key.environment_id, u.id, http_req_param(req, "sessionId"),
                               clock_now_ms(), &found, &err) < 0 ||
         (!found && bs_err_set(&err, 404, "auth/session-not-found", "Session not found") < 0)) {
         http_res_error_from(res, &err);
         return;
     }
-    http_res_body(res, 200, "application/json; charset=utf-8", "{\"message\":\"Session revoked\"}", 29);
+    api_message(res, 200, "Session revoked");
+}
+
+/* POST /v1/auth/password/change {currentPassword, newPassword}: every session ends (the caller signs in
+ * again, as the spec accepts). */
+static void password_change(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    store_user u;
+    store_session s;
+    struct json_object *body;
+    int found = 0;
+    password_policy policy = password_policy_default();
+    bs_err_clear(&err);
+    if (api_current_user(ctx, &u, &s, &err) < 0 || body_object(req, &body, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    const char *current = json_get_string(body, "currentPassword"), *next = json_get_string(body, "newPassword");
+    size_t clen = current ? strlen(current) : 0, nlen = next ? strlen(next) : 0;
+    if (!current || clen > PASSWORD_MAX_BYTES || !u.password_hash[0] || !password_verify(u.password_hash, current, clen))
+        bs_err_set(&err, 401, "auth/invalid-password", "The current password is wrong");
+    else if (password_check(&policy, next, nlen, &err) < 0)
+        ;
+    else if (nlen == clen && memcmp(next, current, clen) == 0)
+        bs_err_set(&err, 400, "auth/same-as-previous-password", "The new password is the current one");
+    if (!err.status) {
+        u.updated_at = clock_now_ms();
+        if (password_hash(next, nlen, u.password_hash, &err) == 0 &&
+            store_users_update(ctx->app->docs, ctx->key.environment_id, &u, &found, &err) == 0)
+            store_sessions_revoke_all(ctx->app->docs, ctx->key.environment_id, u.id, u.updated_at, &err);
+    }
+    if (err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    api_message(res, 200, "Password changed; sign in again");
 }
 
 int api_auth_register(http_router *router, api_app *app)
@@ -381,5 +423,6 @@ int api_auth_register(http_router *router, api_app *app)
     if (api_route_v1(router, app, HTTP_POST, "/v1/auth/signout", signout, NULL) < 0) return -1;
     if (api_route_v1(router, app, HTTP_GET, "/v1/auth/me", me, NULL) < 0) return -1;
     if (api_route_v1(router, app, HTTP_GET, "/v1/auth/sessions", sessions, NULL) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_POST, "/v1/auth/password/change", password_change, &json) < 0) return -1;
     return api_route_v1(router, app, HTTP_DELETE, "/v1/auth/sessions/:sessionId", session_delete, NULL);
 }

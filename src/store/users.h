@@ -28,6 +28,8 @@ typedef struct store_user {
     char nickname[STORE_USER_NAME_MAX]; /* "" = none */
     char image[1024];                /* "" = none */
     int64_t email_verified_at, created_at, updated_at, last_login_at, deleted_at; /* ms; 0 = never */
+    char profile[4096];              /* JSON object of the other profile fields (mobile, gender, bio,
+                                        socialLinks); "{}" when none */
 } store_user;
 
 typedef struct store_session {
@@ -43,6 +45,11 @@ int store_users_create(store_docs *db, const char *env_id, const store_user *u, 
 int store_users_by_email(store_docs *db, const char *env_id, const char *email, store_user *out, int *found, bs_err *err);
 int store_users_by_id(store_docs *db, const char *env_id, const char *id, store_user *out, int *found, bs_err *err);
 int store_users_touch_login(store_docs *db, const char *env_id, const char *id, int64_t at, bs_err *err);
+/* Writes every mutable field of u (email, password_hash, name, role, nickname, image, email_verified_at,
+ * updated_at, deleted_at, profile) by u->id. 409 auth/email-already-exists on an e-mail clash. */
+int store_users_update(store_docs *db, const char *env_id, const store_user *u, int *found, bs_err *err);
+/* Ends every live session of a user (password change, account deletion). */
+int store_sessions_revoke_all(store_docs *db, const char *env_id, const char *user_id, int64_t at, bs_err *err);
 
 /* A new session with its first refresh token's hash. */
 int store_sessions_create(store_docs *db, const char *env_id, const store_session *s, const char *refresh_hash, bs_err *err);

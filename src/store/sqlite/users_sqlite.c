@@ -9,7 +9,7 @@
 #include "util/clock.h"
 
 #define USER_COLUMNS "id, email, password_hash, name, role, nickname, image, email_verified_at, created_at," \
-                     " updated_at, last_login_at, deleted_at"
+                     " updated_at, last_login_at, deleted_at, profile"
 #define SESSION_COLUMNS "id, user_id, user_agent, ip, created_at, last_seen_at, expires_at, revoked_at"
 
 static void text_col(sqlite3_stmt *st, int col, char *out, size_t size)
@@ -33,6 +33,8 @@ static void user_read(sqlite3_stmt *st, store_user *u)
     u->updated_at = sqlite3_column_int64(st, 9);
     u->last_login_at = sqlite3_column_int64(st, 10);
     u->deleted_at = sqlite3_column_int64(st, 11);
+    text_col(st, 12, u->profile, sizeof u->profile);
+    if (!u->profile[0]) snprintf(u->profile, sizeof u->profile, "{}");
 }
 
 static void session_read(sqlite3_stmt *st, store_session *s)
@@ -59,7 +61,7 @@ int store_users_create(store_docs *db, const char *env_id, const store_user *u, 
     denv *e;
     dconn *c = docs_conn_borrow_writer(db, env_id, &e, err);
     if (!c) return -1;
-    sqlite3_stmt *st = docs_stmt(c, "INSERT INTO _auth_users (" USER_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", err);
+    sqlite3_stmt *st = docs_stmt(c, "INSERT INTO _auth_users (" USER_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
     int rc = st ? 0 : -1;
     if (st) {
         sqlite3_bind_text(st, 1, u->id, -1, SQLITE_STATIC);
@@ -74,6 +76,7 @@ int store_users_create(store_docs *db, const char *env_id, const store_user *u, 
         sqlite3_bind_int64(st, 10, u->updated_at);
         sqlite3_bind_int64(st, 11, u->last_login_at);
         sqlite3_bind_int64(st, 12, u->deleted_at);
+        sqlite3_bind_text(st, 13, u->profile[0] ? u->profile : "{}", -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE) {
             int code = sqlite3_extended_errcode(c->db);
             rc = code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY
@@ -300,4 +303,44 @@ int store_sessions_list(store_docs *db, const char *env_id, const char *user_id,
     }
     docs_conn_return(db, e, c);
     return rc;
+}
+
+int store_users_update(store_docs *db, const char *env_id, const store_user *u, int *found, bs_err *err)
+{
+    denv *e;
+    *found = 0;
+    dconn *c = docs_conn_borrow_writer(db, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = docs_stmt(c, "UPDATE _auth_users SET email = ?2, password_hash = ?3, name = ?4, role = ?5, nickname = ?6,"
+                                    " image = ?7, email_verified_at = ?8, updated_at = ?9, deleted_at = ?10, profile = ?11"
+                                    " WHERE id = ?1", err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, u->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, u->email, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, u->password_hash, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, u->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, u->role, -1, SQLITE_STATIC);
+        bind_text_or_null(st, 6, u->nickname);
+        bind_text_or_null(st, 7, u->image);
+        sqlite3_bind_int64(st, 8, u->email_verified_at);
+        sqlite3_bind_int64(st, 9, u->updated_at);
+        sqlite3_bind_int64(st, 10, u->deleted_at);
+        sqlite3_bind_text(st, 11, u->profile[0] ? u->profile : "{}", -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_DONE) *found = sqlite3_changes(c->db) > 0;
+        else if (sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_UNIQUE)
+            rc = bs_err_set(err, 409, "auth/email-already-exists", "An account with this e-mail already exists");
+        else rc = docs_fail(c->db, "update user", err);
+        docs_stmt_done(st);
+    }
+    docs_conn_return_writer(db, e, c);
+    return rc;
+}
+
+int store_sessions_revoke_all(store_docs *db, const char *env_id, const char *user_id, int64_t at, bs_err *err)
+{
+    const char *texts[] = {user_id};
+    int64_t ints[] = {at};
+    return write_one(db, env_id, "UPDATE _auth_sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at = 0", texts, 1,
+                     ints, 1, NULL, err);
 }

@@ -1,0 +1,14 @@
+/* auth_users.h: what the auth and user endpoints share (auth.c, users.c). Private to src/api. */
+#ifndef BASALT_API_AUTH_USERS_H
+#define BASALT_API_AUTH_USERS_H
+
+#include "api/api.h"
+#include "store/users.h"
+
+/* The caller's user and live session: 401 auth/unauthorized without a user token, 401
+ * auth/invalid-token when its session ended, 404 auth/user-not-found when the user is gone. */
+int api_current_user(api_ctx *ctx, store_user *u, store_session *s, bs_err *err);
+/* The user object of client-api.md §3.6 with the profile fields (a new reference). */
+struct json_object *api_user_json(const store_user *u);
+
+#endif

@@ -1,0 +1,225 @@
+/* users: an environment's end users as clients see them (client-api.md §3.12–3.14), first part:
+ *   GET    /v1/users/:userId            self or admin: the user; others: public fields only
+ *   DELETE /v1/users/:userId            self (= withdraw, §3.12) or admin
+ *   DELETE /v1/auth/withdraw            self
+ *   GET    /v1/users/:userId/profile    PATCH /v1/users/:userId/profile (self or admin; answers the user)
+ * Admin = the secret key, or a user whose role is admin. Deletion is soft: the record stays (its
+ * e-mail is freed for a new account), every session ends; the user's data rows stay (§3.12). */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/auth_users.h"
+#include "util/clock.h"
+#include "util/json.h"
+
+#define PROFILE_NAME_MAX 100
+#define PROFILE_NICKNAME_MAX 50
+#define PROFILE_BIO_MAX 500
+#define PROFILE_URL_MAX 1000
+
+static int caller_is_admin(const api_ctx *ctx)
+{
+    return strcmp(ctx->key.key_type, "secret") == 0 || (ctx->has_user && strcmp(ctx->user.role, "admin") == 0);
+}
+
+/* Loads :userId for a caller who must be that user or an admin (403 user/forbidden otherwise; 401
+ * user/unauthorized without any user or secret key). *self tells which. */
+static int target_user(api_ctx *ctx, http_req *req, int need_self_or_admin, store_user *u, int *self, bs_err *err)
+{
+    const char *id = http_req_param(req, "userId");
+    int found = 0;
+    *self = ctx->has_user && strcmp(ctx->user.sub, id) == 0;
+    if (!ctx->has_user && !caller_is_admin(ctx)) return bs_err_set(err, 401, "user/unauthorized", "A signed-in user is required");
+    if (*self) {
+        store_session s;
+        return api_current_user(ctx, u, &s, err); /* checks the session too */
+    }
+    if (need_self_or_admin && !caller_is_admin(ctx)) return bs_err_set(err, 403, "user/forbidden", "Only the user or an admin may do this");
+    if (store_users_by_id(ctx->app->docs, ctx->key.environment_id, id, u, &found, err) < 0) return -1;
+    return found ? 0 : bs_err_set(err, 404, "user/not-found", "User not found");
+}
+
+static void get_user(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    store_user u;
+    int self = 0;
+    if (target_user(ctx, req, 0, &u, &self, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *o = api_user_json(&u);
+    if (!self && !caller_is_admin(ctx)) { /* public fields only */
+        struct json_object *pub = json_object_new_object(), *v;
+        static const char *const fields[] = {"id", "name", "nickname", "image", "createdAt"};
+        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+            json_object_object_add(pub, fields[i], json_object_object_get_ex(o, fields[i], &v) ? json_object_get(v) : NULL);
+        json_object_put(o);
+        o = pub;
+    }
+    http_res_json(res, 200, o);
+    json_object_put(o);
+}
+
+/* Soft deletion: freed e-mail, ended sessions. */
+static int delete_account(api_ctx *ctx, store_user *u, bs_err *err)
+{
+    int found = 0;
+    char freed[STORE_EMAIL_MAX];
+    snprintf(freed, sizeof freed, "deleted-%s-%.*s", u->id, 200, u->email);
+    snprintf(u->email, sizeof u->email, "%s", freed);
+    u->deleted_at = u->updated_at = clock_now_ms();
+    if (store_users_update(ctx->app->docs, ctx->key.environment_id, u, &found, err) < 0) return -1;
+    return store_sessions_revoke_all(ctx->app->docs, ctx->key.environment_id, u->id, u->deleted_at, err);
+}
+
+static void delete_user(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    store_user u;
+    int self = 0;
+    if (target_user(ctx, req, 1, &u, &self, &err) < 0 || delete_account(ctx, &u, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    api_message(res, 200, "Account deleted");
+}
+
+static void withdraw(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    store_user u;
+    store_session s;
+    if (api_current_user(ctx, &u, &s, &err) < 0 || delete_account(ctx, &u, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    api_message(res, 200, "Account deleted");
+}
+
+/* ---- profile ---- */
+
+static void get_profile(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    store_user u;
+    int self = 0;
+    if (target_user(ctx, req, 1, &u, &self, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *full = api_user_json(&u), *o = json_object_new_object(), *v;
+    static const char *const fields[] = {"name", "nickname", "email", "mobile", "gender", "bio", "socialLinks", "image"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        json_object_object_add(o, fields[i], json_object_object_get_ex(full, fields[i], &v) ? json_object_get(v) : NULL);
+    http_res_json(res, 200, o);
+    json_object_put(o);
+    json_object_put(full);
+}
+
+/* A string of 1..max characters, or (nullable) null: 0 and *out (NULL for null), else -1. */
+static int text_field(struct json_object *v, size_t min, size_t max, int nullable, const char **out)
+{
+    *out = NULL;
+    if (!v) return nullable ? 0 : -1;
+    if (!json_object_is_type(v, json_type_string)) return -1;
+    size_t n = json_utf8_chars(json_object_get_string(v));
+    if (n < min || n > max) return -1;
+    *out = json_object_get_string(v);
+    return 0;
+}
+
+static int social_links_ok(struct json_object *v)
+{
+    if (!v) return 1;
+    if (!json_object_is_type(v, json_type_object)) return 0;
+    json_object_object_foreach(v, k, link) {
+        if (strcmp(k, "github") && strcmp(k, "twitter") && strcmp(k, "linkedin")) return 0;
+        if (link && (!json_object_is_type(link, json_type_string) || json_utf8_chars(json_object_get_string(link)) > 200)) return 0;
+    }
+    return 1;
+}
+
+static int mobile_ok(const char *m)
+{
+    size_t n = strlen(m), i = m[0] == '+';
+    if (n < 5 || n > 20) return 0;
+    for (; i < n; i++)
+        if (m[i] < '0' || m[i] > '9') return 0;
+    return 1;
+}
+
+/* Applies one profile field of the body to u (profile: the extra fields object). */
+static int apply_field(const char *key, struct json_object *v, store_user *u, struct json_object *profile, bs_err *err)
+{
+    const char *text;
+    if (strcmp(key, "name") == 0) {
+        if (text_field(v, 1, PROFILE_NAME_MAX, 0, &text) < 0) return bs_err_set(err, 400, "user/invalid-name", "name: 1 to 100 characters");
+        snprintf(u->name, sizeof u->name, "%s", text);
+    } else if (strcmp(key, "nickname") == 0) {
+        if (text_field(v, 1, PROFILE_NICKNAME_MAX, 1, &text) < 0)
+            return bs_err_set(err, 400, "user/invalid-nickname", "nickname: 1 to 50 characters, or null");
+        snprintf(u->nickname, sizeof u->nickname, "%s", text ? text : "");
+    } else if (strcmp(key, "image") == 0) {
+        if (text_field(v, 1, PROFILE_URL_MAX, 1, &text) < 0 || (text && strncmp(text, "https://", 8) && strncmp(text, "http://", 7)))
+            return bs_err_set(err, 400, "common/invalid-parameters", "image: an absolute http(s) URL, or null");
+        snprintf(u->image, sizeof u->image, "%s", text ? text : "");
+    } else if (strcmp(key, "mobile") == 0 || strcmp(key, "gender") == 0 || strcmp(key, "bio") == 0) {
+        int ok = text_field(v, strcmp(key, "bio") ? 1 : 0, strcmp(key, "bio") ? 20 : PROFILE_BIO_MAX, 1, &text) == 0;
+        if (ok && text && strcmp(key, "mobile") == 0) ok = mobile_ok(text);
+        if (ok && text && strcmp(key, "gender") == 0)
+            ok = !strcmp(text, "none") || !strcmp(text, "male") || !strcmp(text, "female") || !strcmp(text, "etc");
+        if (!ok) return bs_err_set(err, 400, "common/invalid-parameters", "%s: not a valid value (see client-api.md §3.14)", key);
+        json_object_object_add(profile, key, v ? json_object_get(v) : NULL);
+    } else if (strcmp(key, "socialLinks") == 0) {
+        if (!social_links_ok(v)) return bs_err_set(err, 400, "common/invalid-parameters", "socialLinks: {github, twitter, linkedin} strings or null");
+        json_object_object_add(profile, key, v ? json_object_get(v) : NULL);
+    }
+    return 0; /* other members are ignored (apps send back whole user objects) */
+}
+
+static void patch_profile(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    store_user u;
+    int self = 0, found = 0;
+    struct json_object *body = http_req_json_borrow(req);
+    if (target_user(ctx, req, 1, &u, &self, &err) < 0 ||
+        (!json_object_is_type(body, json_type_object) && bs_err_set(&err, 400, "common/invalid-parameters", "A JSON object body is required") < 0)) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *profile = json_tokener_parse(u.profile);
+    if (!json_object_is_type(profile, json_type_object)) {
+        json_object_put(profile);
+        profile = json_object_new_object();
+    }
+    json_object_object_foreach(body, key, v) if (!err.status) apply_field(key, v, &u, profile, &err);
+    const char *text = json_object_to_json_string_ext(profile, JSON_C_TO_STRING_PLAIN);
+    if (!err.status && strlen(text) >= sizeof u.profile) bs_err_set(&err, 400, "common/invalid-parameters", "The profile is too large");
+    if (!err.status) {
+        snprintf(u.profile, sizeof u.profile, "%s", text);
+        u.updated_at = clock_now_ms();
+        store_users_update(ctx->app->docs, ctx->key.environment_id, &u, &found, &err);
+    }
+    json_object_put(profile);
+    if (err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *o = api_user_json(&u);
+    http_res_json(res, 200, o);
+    json_object_put(o);
+}
+
+int api_users_register(http_router *router, api_app *app)
+{
+    http_route_opts json = {.body = HTTP_BODY_JSON, .max_body = 64 * 1024};
+    if (api_route_v1(router, app, HTTP_GET, "/v1/users/:userId", get_user, NULL) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_DELETE, "/v1/users/:userId", delete_user, NULL) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_DELETE, "/v1/auth/withdraw", withdraw, NULL) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_GET, "/v1/users/:userId/profile", get_profile, NULL) < 0) return -1;
+    return api_route_v1(router, app, HTTP_PATCH, "/v1/users/:userId/profile", patch_profile, &json);
+}

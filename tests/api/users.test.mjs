@@ -1,0 +1,92 @@
+// Users as the example apps use them (client-api.md §7.1 A6–A8, §3.7, §3.12–3.14): password change,
+// account deletion (DELETE /v1/users/:ownId and /v1/auth/withdraw), profile read and update.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, req, expectError } from './harness.mjs';
+
+let srv, b;
+before(async () => { srv = await startServer(); b = srv.bootstrap; });
+after(async () => { await srv?.stop(); });
+
+const pk = () => ({ key: b.publishableKey });
+async function account(email, password = 'secret1', name = 'Jane') {
+  const r = await req(srv, 'POST', '/v1/auth/email/signup', { ...pk(), body: { method: 'password', email, password, name } });
+  assert.equal(r.status, 201, r.text);
+  const claims = JSON.parse(Buffer.from(r.json.accessToken.split('.')[1], 'base64url'));
+  return { ...r.json, id: claims.sub, as: { ...pk(), token: r.json.accessToken } };
+}
+const signin = (email, password) => req(srv, 'POST', '/v1/auth/email/signin', { ...pk(), body: { email, password } });
+
+test('password change: checks the current one, then every session ends', async () => {
+  const a = await account('pw@x.io', 'old-pass-1');
+  expectError(assert, await req(srv, 'POST', '/v1/auth/password/change', { ...a.as, body: { currentPassword: 'wrong-pass', newPassword: 'new-pass-1' } }), 401, 'auth/invalid-password');
+  expectError(assert, await req(srv, 'POST', '/v1/auth/password/change', { ...a.as, body: { currentPassword: 'old-pass-1', newPassword: 'old-pass-1' } }), 400, 'auth/same-as-previous-password');
+  expectError(assert, await req(srv, 'POST', '/v1/auth/password/change', { ...a.as, body: { currentPassword: 'old-pass-1', newPassword: 'abc' } }), 400, 'auth/invalid-password-format');
+  expectError(assert, await req(srv, 'POST', '/v1/auth/password/change', { ...pk(), body: { currentPassword: 'old-pass-1', newPassword: 'new-pass-1' } }), 401, 'auth/unauthorized');
+  const ok = await req(srv, 'POST', '/v1/auth/password/change', { ...a.as, body: { currentPassword: 'old-pass-1', newPassword: 'new-pass-1' } });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(typeof ok.json.message, 'string');
+  expectError(assert, await req(srv, 'GET', '/v1/auth/me', a.as), 401, 'auth/invalid-token');
+  expectError(assert, await req(srv, 'POST', '/v1/auth/refresh', { ...pk(), body: { refreshToken: a.refreshToken } }), 401, 'auth/session-expired');
+  expectError(assert, await signin('pw@x.io', 'old-pass-1'), 401, 'auth/invalid-credentials');
+  assert.equal((await signin('pw@x.io', 'new-pass-1')).status, 200);
+});
+
+test('profile: PATCH answers the whole user, GET profile, validation, only self or admin', async () => {
+  const a = await account('prof@x.io');
+  const p = await req(srv, 'PATCH', `/v1/users/${a.id}/profile`, { ...a.as, body: { name: 'Jane Doe', image: 'https://cdn.example.com/a.jpg', bio: 'hi', gender: 'female', mobile: '+821012345678', socialLinks: { github: 'jd' }, unknown: 1 } });
+  assert.equal(p.status, 200, p.text);
+  assert.equal(p.json.id, a.id);
+  assert.equal(p.json.email, 'prof@x.io');
+  assert.equal(p.json.name, 'Jane Doe');
+  assert.equal(p.json.image, 'https://cdn.example.com/a.jpg');
+  assert.deepEqual(p.json.socialLinks, { github: 'jd' });
+  const me = await req(srv, 'GET', '/v1/auth/me', a.as);
+  assert.equal(me.json.image, 'https://cdn.example.com/a.jpg');
+  assert.equal(me.json.bio, 'hi');
+  const prof = await req(srv, 'GET', `/v1/users/${a.id}/profile`, a.as);
+  assert.equal(prof.status, 200);
+  assert.deepEqual(Object.keys(prof.json).sort(), ['bio', 'email', 'gender', 'image', 'mobile', 'name', 'nickname', 'socialLinks'].sort());
+  const cleared = await req(srv, 'PATCH', `/v1/users/${a.id}/profile`, { ...a.as, body: { image: null, bio: null } });
+  assert.equal(cleared.json.image, null);
+  assert.equal(cleared.json.bio, null);
+  expectError(assert, await req(srv, 'PATCH', `/v1/users/${a.id}/profile`, { ...a.as, body: { name: '' } }), 400, 'user/invalid-name');
+  expectError(assert, await req(srv, 'PATCH', `/v1/users/${a.id}/profile`, { ...a.as, body: { name: 'x'.repeat(101) } }), 400, 'user/invalid-name');
+  expectError(assert, await req(srv, 'PATCH', `/v1/users/${a.id}/profile`, { ...a.as, body: { nickname: 'n'.repeat(51) } }), 400, 'user/invalid-nickname');
+  for (const body of [{ image: 'javascript:alert(1)' }, { gender: 'robot' }, { mobile: 'call me' }, { socialLinks: { myspace: 'x' } }, { bio: 'b'.repeat(501) }]) {
+    expectError(assert, await req(srv, 'PATCH', `/v1/users/${a.id}/profile`, { ...a.as, body }), 400, 'common/invalid-parameters');
+  }
+  const other = await account('other@x.io');
+  expectError(assert, await req(srv, 'PATCH', `/v1/users/${a.id}/profile`, { ...other.as, body: { name: 'hijack' } }), 403, 'user/forbidden');
+  expectError(assert, await req(srv, 'GET', `/v1/users/${a.id}/profile`, { ...other.as }), 403, 'user/forbidden');
+  const pub = await req(srv, 'GET', `/v1/users/${a.id}`, other.as);
+  assert.equal(pub.status, 200);
+  assert.deepEqual(Object.keys(pub.json).sort(), ['createdAt', 'id', 'image', 'name', 'nickname']);
+  const full = await req(srv, 'GET', `/v1/users/${a.id}`, { key: b.secretKey });
+  assert.equal(full.json.email, 'prof@x.io', 'the secret key is admin');
+  expectError(assert, await req(srv, 'GET', `/v1/users/${a.id}`, pk()), 401, 'user/unauthorized');
+  expectError(assert, await req(srv, 'GET', '/v1/users/usr_nope', { key: b.secretKey }), 404, 'user/not-found');
+  const byAdmin = await req(srv, 'PATCH', `/v1/users/${a.id}/profile`, { key: b.secretKey, body: { nickname: 'jd' } });
+  assert.equal(byAdmin.status, 200, byAdmin.text);
+  assert.equal(byAdmin.json.nickname, 'jd');
+});
+
+test('account deletion: DELETE /v1/users/:ownId and /v1/auth/withdraw end everything and free the e-mail', async () => {
+  const a = await account('bye@x.io');
+  const other = await account('keep@x.io');
+  expectError(assert, await req(srv, 'DELETE', `/v1/users/${a.id}`, other.as), 403, 'user/forbidden');
+  const del = await req(srv, 'DELETE', `/v1/users/${a.id}`, a.as);
+  assert.equal(del.status, 200, del.text);
+  assert.equal(typeof del.json.message, 'string');
+  expectError(assert, await req(srv, 'GET', '/v1/auth/me', a.as), 401, 'auth/invalid-token');
+  expectError(assert, await signin('bye@x.io', 'secret1'), 401, 'auth/invalid-credentials');
+  expectError(assert, await req(srv, 'GET', `/v1/users/${a.id}`, { key: b.secretKey }), 404, 'user/not-found');
+  const again = await account('bye@x.io');
+  assert.notEqual(again.id, a.id, 'the e-mail can make a new account');
+  const w = await req(srv, 'DELETE', '/v1/auth/withdraw', again.as);
+  assert.equal(w.status, 200, w.text);
+  expectError(assert, await signin('bye@x.io', 'secret1'), 401, 'auth/invalid-credentials');
+  const byAdmin = await req(srv, 'DELETE', `/v1/users/${other.id}`, { key: b.secretKey });
+  assert.equal(byAdmin.status, 200, byAdmin.text);
+  expectError(assert, await req(srv, 'GET', '/v1/auth/me', other.as), 401, 'auth/invalid-token');
+});
