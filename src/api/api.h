@@ -26,6 +26,8 @@ typedef struct api_app {
     keyauth *keys;
     userauth *users;
     querystats *stats;         /* NULL when --query-stats 0 */
+    int signin_max_failures;   /* per e-mail within signin_window_ms (ten times that per IP) */
+    int64_t signin_window_ms, signin_block_ms;
     http_metrics *metrics;     /* set after routes are registered (it is sized by them) */
     http_static *console;      /* NULL when no console directory was found */
     int64_t started_ms;

@@ -157,6 +157,37 @@ static void signup(api_ctx *ctx, http_req *req, http_res *res)
     sign_in_answer(ctx, req, res, &u, 201);
 }
 
+/* §1.10: an e-mail (or an IP, ten times as many) with too many failed sign-ins is blocked for a while;
+ * even the right password gets 429 then. The counters live in the environment database. */
+static int signin_blocked(api_ctx *ctx, http_res *res, const char *by_email, const char *by_ip)
+{
+    bs_err err;
+    int64_t now = clock_now_ms(), a = 0, b = 0;
+    if (store_limits_blocked(ctx->app->docs, ctx->key.environment_id, by_email, now, &a, &err) < 0 ||
+        store_limits_blocked(ctx->app->docs, ctx->key.environment_id, by_ip, now, &b, &err) < 0) {
+        http_res_error_from(res, &err);
+        return 1;
+    }
+    int64_t until = a > b ? a : b;
+    if (!until) return 0;
+    char retry[24];
+    snprintf(retry, sizeof retry, "%lld", (long long)((until - now + 999) / 1000));
+    http_res_error(res, 429, "auth/too-many-login-attempts", "Too many failed sign-ins; try again later");
+    http_res_header(res, "Retry-After", retry);
+    return 1;
+}
+
+static void signin_failed(api_ctx *ctx, const char *by_email, const char *by_ip)
+{
+    bs_err err;
+    int64_t now = clock_now_ms(), until;
+    store_limit per_email = {ctx->app->signin_max_failures, ctx->app->signin_window_ms, ctx->app->signin_block_ms};
+    store_limit per_ip = per_email;
+    per_ip.max *= 10;
+    store_limits_fail(ctx->app->docs, ctx->key.environment_id, by_email, &per_email, now, &until, &err);
+    store_limits_fail(ctx->app->docs, ctx->key.environment_id, by_ip, &per_ip, now, &until, &err);
+}
+
 static void signin(api_ctx *ctx, http_req *req, http_res *res)
 {
     bs_err err;
@@ -176,16 +207,22 @@ static void signin(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error(res, 401, "auth/invalid-credentials", "Invalid e-mail or password");
         return;
     }
-    if (store_users_by_email(ctx->app->docs, ctx->key.environment_id, email, &u, &found, &err) < 0) {
-        http_res_error_from(res, &err);
+    char by_email[16 + STORE_EMAIL_MAX], by_ip[16 + 48];
+    snprintf(by_email, sizeof by_email, "signin:%s", email);
+    snprintf(by_ip, sizeof by_ip, "signin-ip:%s", http_req_client_ip(req));
+    if (signin_blocked(ctx, res, by_email, by_ip) ||
+        store_users_by_email(ctx->app->docs, ctx->key.environment_id, email, &u, &found, &err) < 0) {
+        if (err.status) http_res_error_from(res, &err);
         return;
     }
     int ok = found && u.password_hash[0] ? password_verify(u.password_hash, password, len) : 0;
     if (!found || !u.password_hash[0]) password_verify_dummy(password, len); /* same cost whether or not the e-mail exists */
     if (!ok) {
+        signin_failed(ctx, by_email, by_ip);
         http_res_error(res, 401, "auth/invalid-credentials", "Invalid e-mail or password");
         return;
     }
+    store_limits_clear(ctx->app->docs, ctx->key.environment_id, by_email, &err);
     sign_in_answer(ctx, req, res, &u, 200);
 }
 

@@ -73,4 +73,20 @@ int store_sessions_revoke(store_docs *db, const char *env_id, const char *user_i
 int store_sessions_list(store_docs *db, const char *env_id, const char *user_id, int64_t offset, size_t max,
                         store_session *out, size_t *n, int64_t *total, bs_err *err);
 
+/* ---- abuse limits (client-api.md §1.10), persistent so that a restart does not reset them ----
+ * A bucket is a key such as "signin:<e-mail>" counting failures in a window. */
+typedef struct store_limit {
+    int max;                 /* failures allowed in the window */
+    int64_t window_ms, block_ms;
+} store_limit;
+
+/* *blocked_until = the time (ms) the key is blocked until, 0 when it is not blocked at now. */
+int store_limits_blocked(store_docs *db, const char *env_id, const char *key, int64_t now, int64_t *blocked_until,
+                         bs_err *err);
+/* Counts one failure; reaching max failures in the window blocks the key for block_ms (*blocked_until). */
+int store_limits_fail(store_docs *db, const char *env_id, const char *key, const store_limit *limit, int64_t now,
+                      int64_t *blocked_until, bs_err *err);
+/* Forgets the key's failures (a success). */
+int store_limits_clear(store_docs *db, const char *env_id, const char *key, bs_err *err);
+
 #endif

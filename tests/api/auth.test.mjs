@@ -134,3 +134,30 @@ test('sessions: listed per device, one revoked, sign-out ends the current one', 
   expectError(assert, await req(srv, 'GET', '/v1/auth/me', { ...pk(), token: a.accessToken }), 401, 'auth/invalid-token');
   expectError(assert, await req(srv, 'POST', '/v1/auth/signout', pk()), 401, 'auth/unauthorized');
 });
+
+test('sign-in limits: 5 failures block the e-mail (429 with Retry-After, even for the right password), across a restart, until the block ends', async () => {
+  const dir = (await import('./harness.mjs')).tempDir();
+  let s = await startServer({ dataDir: dir, keep: true, args: ['--signin-block', '3'] });
+  try {
+    const key = { key: s.bootstrap.publishableKey };
+    const up = await req(s, 'POST', '/v1/auth/email/signup', { ...key, body: { email: 'lock@x.io', password: 'secret1', name: 'L' } });
+    assert.equal(up.status, 201);
+    for (let i = 0; i < 5; i++) {
+      expectError(assert, await req(s, 'POST', '/v1/auth/email/signin', { ...key, body: { email: 'lock@x.io', password: 'wrong-one' } }), 401, 'auth/invalid-credentials');
+    }
+    const blocked = await req(s, 'POST', '/v1/auth/email/signin', { ...key, body: { email: 'LOCK@x.io', password: 'secret1' } });
+    expectError(assert, blocked, 429, 'auth/too-many-login-attempts');
+    const retry = Number(blocked.headers.get('retry-after'));
+    assert.ok(retry >= 1 && retry <= 3, `Retry-After ${retry}`);
+    const other = await req(s, 'POST', '/v1/auth/email/signup', { ...key, body: { email: 'free@x.io', password: 'secret1', name: 'F' } });
+    assert.equal(other.status, 201, 'other e-mails are not blocked');
+    await s.stop();
+    s = await startServer({ dataDir: dir, keep: true, args: ['--signin-block', '3'] });
+    expectError(assert, await req(s, 'POST', '/v1/auth/email/signin', { ...key, body: { email: 'lock@x.io', password: 'secret1' } }), 429, 'auth/too-many-login-attempts');
+    await new Promise((r) => setTimeout(r, 3100));
+    assert.equal((await req(s, 'POST', '/v1/auth/email/signin', { ...key, body: { email: 'lock@x.io', password: 'secret1' } })).status, 200, 'the block ends');
+  } finally {
+    await s.stop();
+    (await import('node:fs')).rmSync(dir, { recursive: true, force: true });
+  }
+});

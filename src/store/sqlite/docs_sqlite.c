@@ -85,6 +85,9 @@ static const char *const catalog_sql =
     " user_agent TEXT NOT NULL DEFAULT '', ip TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL,"
     " last_seen_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS _auth_sessions_user ON _auth_sessions (user_id, created_at);"
+    "CREATE TABLE IF NOT EXISTS _auth_limits ("
+    " key TEXT PRIMARY KEY NOT NULL, count INTEGER NOT NULL, window_start INTEGER NOT NULL,"
+    " blocked_until INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS _auth_used_refresh ("
     " hash TEXT PRIMARY KEY NOT NULL, session_id TEXT NOT NULL, user_id TEXT NOT NULL, used_at INTEGER NOT NULL)"
     " WITHOUT ROWID";

@@ -344,3 +344,70 @@ int store_sessions_revoke_all(store_docs *db, const char *env_id, const char *us
     return write_one(db, env_id, "UPDATE _auth_sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at = 0", texts, 1,
                      ints, 1, NULL, err);
 }
+
+/* ---- abuse limits ---- */
+
+int store_limits_blocked(store_docs *db, const char *env_id, const char *key, int64_t now, int64_t *blocked_until,
+                         bs_err *err)
+{
+    denv *e;
+    *blocked_until = 0;
+    dconn *c = docs_conn_borrow(db, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = docs_stmt(c, "SELECT blocked_until FROM _auth_limits WHERE key = ?", err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW && sqlite3_column_int64(st, 0) > now) *blocked_until = sqlite3_column_int64(st, 0);
+        else if (step != SQLITE_ROW && step != SQLITE_DONE) rc = docs_fail(c->db, "limits", err);
+        docs_stmt_done(st);
+    }
+    docs_conn_return(db, e, c);
+    return rc;
+}
+
+int store_limits_fail(store_docs *db, const char *env_id, const char *key, const store_limit *limit, int64_t now,
+                      int64_t *blocked_until, bs_err *err)
+{
+    denv *e;
+    *blocked_until = 0;
+    dconn *c = docs_conn_borrow_writer(db, env_id, &e, err);
+    if (!c) return -1;
+    /* a new window when the last one is over; then block once the count reaches max */
+    sqlite3_stmt *st = docs_stmt(c,
+        "INSERT INTO _auth_limits (key, count, window_start, blocked_until) VALUES (?1, 1, ?2, 0)"
+        " ON CONFLICT (key) DO UPDATE SET"
+        "  count = CASE WHEN window_start + ?3 <= ?2 THEN 1 ELSE count + 1 END,"
+        "  window_start = CASE WHEN window_start + ?3 <= ?2 THEN ?2 ELSE window_start END"
+        " RETURNING count", err);
+    int rc = st ? 0 : -1, count = 0;
+    if (st) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now);
+        sqlite3_bind_int64(st, 3, limit->window_ms);
+        if (sqlite3_step(st) == SQLITE_ROW) count = sqlite3_column_int(st, 0);
+        else rc = docs_fail(c->db, "count failure", err);
+        docs_stmt_done(st);
+    }
+    if (rc == 0 && count >= limit->max) {
+        st = docs_stmt(c, "UPDATE _auth_limits SET blocked_until = ?2, count = 0, window_start = ?3 WHERE key = ?1", err);
+        if (!st) rc = -1;
+        if (st) {
+            *blocked_until = now + limit->block_ms;
+            sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 2, *blocked_until);
+            sqlite3_bind_int64(st, 3, now);
+            if (sqlite3_step(st) != SQLITE_DONE) rc = docs_fail(c->db, "block", err);
+            docs_stmt_done(st);
+        }
+    }
+    docs_conn_return_writer(db, e, c);
+    return rc;
+}
+
+int store_limits_clear(store_docs *db, const char *env_id, const char *key, bs_err *err)
+{
+    const char *texts[] = {key};
+    return write_one(db, env_id, "DELETE FROM _auth_limits WHERE key = ?1", texts, 1, NULL, 0, NULL, err);
+}
