@@ -30,7 +30,7 @@
 /* ---- inputs ---- */
 
 /* Trims and lower-cases an e-mail into out; 0, or 400 auth/invalid-email. */
-static int email_normalize(const char *in, char out[STORE_EMAIL_MAX], bs_err *err)
+int api_email_normalize(const char *in, char out[STORE_EMAIL_MAX], bs_err *err)
 {
     if (!in) return bs_err_set(err, 400, "auth/invalid-email", "A valid e-mail address is required");
     while (*in == ' ' || *in == '\t') in++;
@@ -134,7 +134,7 @@ static void signup(api_ctx *ctx, http_req *req, http_res *res)
     const char *password = NULL, *name = NULL;
     password_policy policy = password_policy_default();
     if (body_object(req, &body, &err) == 0 && method_password(body, &err) == 0 &&
-        email_normalize(json_get_string(body, "email"), u.email, &err) == 0) {
+        api_email_normalize(json_get_string(body, "email"), u.email, &err) == 0) {
         password = json_get_string(body, "password");
         name = json_get_string(body, "name");
         if (password_check(&policy, password, password ? strlen(password) : 0, &err) == 0 && name &&
@@ -197,7 +197,7 @@ static void signin(api_ctx *ctx, http_req *req, http_res *res)
     store_user u;
     int found = 0;
     if (body_object(req, &body, &err) < 0 || method_password(body, &err) < 0 ||
-        email_normalize(json_get_string(body, "email"), email, &err) < 0) {
+        api_email_normalize(json_get_string(body, "email"), email, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }

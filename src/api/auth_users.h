@@ -11,4 +11,7 @@ int api_current_user(api_ctx *ctx, store_user *u, store_session *s, bs_err *err)
 /* The user object of client-api.md §3.6 with the profile fields (a new reference). */
 struct json_object *api_user_json(const store_user *u);
 
+/* Trims and lower-cases an e-mail into out; 0, or 400 auth/invalid-email. */
+int api_email_normalize(const char *in, char out[STORE_EMAIL_MAX], bs_err *err);
+
 #endif

@@ -3,13 +3,19 @@
  *   DELETE /v1/users/:userId            self (= withdraw, §3.12) or admin
  *   DELETE /v1/auth/withdraw            self
  *   GET    /v1/users/:userId/profile    PATCH /v1/users/:userId/profile (self or admin; answers the user)
+ *   GET    /v1/users                    any signed-in caller (public fields unless admin)
+ *   POST   /v1/users                    admin: {name, email, role?} (no password: the user signs in after a reset)
+ *   PATCH  /v1/users/:userId            self or admin: {name}
+ *   PATCH  /v1/users/:userId/role       admin: {role}
  * Admin = the secret key, or a user whose role is admin. Deletion is soft: the record stays (its
  * e-mail is freed for a new account), every session ends; the user's data rows stay (§3.12). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "api/auth_users.h"
+#include "core/keys.h"
 #include "util/clock.h"
 #include "util/json.h"
 
@@ -17,6 +23,8 @@
 #define PROFILE_NICKNAME_MAX 50
 #define PROFILE_BIO_MAX 500
 #define PROFILE_URL_MAX 1000
+
+static struct json_object *public_user(const store_user *u);
 
 static int caller_is_admin(const api_ctx *ctx)
 {
@@ -49,15 +57,7 @@ static void get_user(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
-    struct json_object *o = api_user_json(&u);
-    if (!self && !caller_is_admin(ctx)) { /* public fields only */
-        struct json_object *pub = json_object_new_object(), *v;
-        static const char *const fields[] = {"id", "name", "nickname", "image", "createdAt"};
-        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-            json_object_object_add(pub, fields[i], json_object_object_get_ex(o, fields[i], &v) ? json_object_get(v) : NULL);
-        json_object_put(o);
-        o = pub;
-    }
+    struct json_object *o = self || caller_is_admin(ctx) ? api_user_json(&u) : public_user(&u);
     http_res_json(res, 200, o);
     json_object_put(o);
 }
@@ -214,9 +214,170 @@ static void patch_profile(api_ctx *ctx, http_req *req, http_res *res)
     json_object_put(o);
 }
 
+/* ---- list, create, rename, role ---- */
+
+static struct json_object *public_user(const store_user *u)
+{
+    struct json_object *full = api_user_json(u), *pub = json_object_new_object(), *v;
+    static const char *const fields[] = {"id", "name", "nickname", "image", "createdAt"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        json_object_object_add(pub, fields[i], json_object_object_get_ex(full, fields[i], &v) ? json_object_get(v) : NULL);
+    json_object_put(full);
+    return pub;
+}
+
+static int64_t query_number(http_req *req, const char *name, int64_t dflt, int64_t max)
+{
+    const char *t = http_req_query(req, name);
+    char *end;
+    long long v = t ? strtoll(t, &end, 10) : 0;
+    if (!t || *end || v < 1) return dflt;
+    return v > max ? max : v;
+}
+
+/* Maps a query value to its index in names (dflt when absent); -1 when it is not one of them. */
+static int pick(const char *value, const char *const *names, int count, int dflt)
+{
+    if (!value || !*value) return dflt;
+    for (int i = 0; i < count; i++)
+        if (strcmp(value, names[i]) == 0) return i;
+    return -1;
+}
+
+static void list_users(api_ctx *ctx, http_req *req, http_res *res)
+{
+    static const char *const sorts[] = {"createdAt", "updatedAt", "name", "email", "role"};
+    static const char *const searches[] = {"name", "nickname", "email"};
+    static _Thread_local store_user page[100];
+    int admin = caller_is_admin(ctx);
+    if (!ctx->has_user && !admin) {
+        http_res_error(res, 401, "user/unauthorized", "A signed-in user is required");
+        return;
+    }
+    int sort = pick(http_req_query(req, "sortBy"), sorts, 5, 0), in = pick(http_req_query(req, "searchType"), searches, 3, 0);
+    const char *dir = http_req_query(req, "sortDirection");
+    if (sort < 0 || in < 0 || (dir && strcmp(dir, "asc") && strcmp(dir, "desc"))) {
+        http_res_error(res, 400, "common/invalid-parameters", "sortBy: createdAt, updatedAt, name, email, role; searchType: name, nickname, email; sortDirection: asc, desc");
+        return;
+    }
+    if (in == 2 && !admin) in = 0; /* e-mails are not public: others search names */
+    int64_t pg = query_number(req, "page", 1, 1000000), limit = query_number(req, "limit", 20, 100), total = 0;
+    store_user_query q = {http_req_query(req, "search"), (store_user_search)in, (store_user_sort)sort, !dir || !strcmp(dir, "desc"),
+                          (pg - 1) * limit, (size_t)limit};
+    size_t n = 0;
+    bs_err err;
+    if (q.search && json_utf8_chars(q.search) > 100) {
+        http_res_error(res, 400, "common/invalid-parameters", "search: at most 100 characters");
+        return;
+    }
+    if (store_users_list(ctx->app->docs, ctx->key.environment_id, &q, page, &n, &total, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *out = json_object_new_object(), *items = json_object_new_array(), *p = json_object_new_object();
+    for (size_t i = 0; i < n; i++) json_object_array_add(items, admin ? api_user_json(&page[i]) : public_user(&page[i]));
+    int64_t pages = (total + limit - 1) / limit;
+    json_object_object_add(p, "total", json_object_new_int64(total));
+    json_object_object_add(p, "page", json_object_new_int64(pg));
+    json_object_object_add(p, "limit", json_object_new_int64(limit));
+    json_object_object_add(p, "totalPages", json_object_new_int64(pages));
+    json_object_object_add(p, "hasNext", json_object_new_boolean(pg < pages));
+    json_object_object_add(p, "hasPrev", json_object_new_boolean(pg > 1));
+    json_object_object_add(p, "hasNextPage", json_object_new_boolean(pg < pages));
+    json_object_object_add(p, "hasPrevPage", json_object_new_boolean(pg > 1));
+    json_object_object_add(out, "items", items);
+    json_object_object_add(out, "pagination", p);
+    http_res_json(res, 200, out);
+    json_object_put(out);
+}
+
+static int role_valid(const char *r)
+{
+    return r && (!strcmp(r, "admin") || !strcmp(r, "user") || !strcmp(r, "guest"));
+}
+
+static void create_user(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    struct json_object *body = http_req_json_borrow(req);
+    store_user u;
+    memset(&u, 0, sizeof u);
+    const char *role = json_get_string(body, "role"), *name;
+    if (!caller_is_admin(ctx)) bs_err_set(&err, 403, "user/forbidden", "Only an admin may create users");
+    else if (!json_object_is_type(body, json_type_object)) bs_err_set(&err, 400, "common/invalid-parameters", "A JSON object body is required");
+    else if (text_field(json_object_object_get(body, "name"), 1, PROFILE_NAME_MAX, 0, &name) < 0) bs_err_set(&err, 400, "user/invalid-name", "name: 1 to 100 characters");
+    else if (json_object_object_get_ex(body, "role", NULL) && !role_valid(role)) bs_err_set(&err, 400, "user/invalid-role", "role: admin, user or guest");
+    else if (api_email_normalize(json_get_string(body, "email"), u.email, &err) == 0) {
+        snprintf(u.name, sizeof u.name, "%s", name);
+        snprintf(u.role, sizeof u.role, "%s", role ? role : "user");
+        snprintf(u.profile, sizeof u.profile, "{}");
+        u.created_at = u.updated_at = clock_now_ms();
+        if (keys_new_id("usr", u.id) < 0) bs_err_internal(&err);
+        else store_users_create(ctx->app->docs, ctx->key.environment_id, &u, &err);
+    }
+    if (err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *o = api_user_json(&u);
+    http_res_json(res, 201, o);
+    json_object_put(o);
+}
+
+/* Loads the target, lets change edit it, saves it, answers the whole user. */
+static void change_user(api_ctx *ctx, http_req *req, http_res *res, int admin_only,
+                        int (*change)(struct json_object *body, store_user *u, bs_err *err))
+{
+    bs_err err;
+    bs_err_clear(&err);
+    store_user u;
+    int self = 0, found = 0;
+    struct json_object *body = http_req_json_borrow(req);
+    if (admin_only && !caller_is_admin(ctx)) bs_err_set(&err, 403, "user/forbidden", "Only an admin may do this");
+    else if (target_user(ctx, req, 1, &u, &self, &err) == 0) {
+        if (!json_object_is_type(body, json_type_object)) bs_err_set(&err, 400, "common/invalid-parameters", "A JSON object body is required");
+        else if (change(body, &u, &err) == 0) {
+            u.updated_at = clock_now_ms();
+            store_users_update(ctx->app->docs, ctx->key.environment_id, &u, &found, &err);
+        }
+    }
+    if (err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *o = api_user_json(&u);
+    http_res_json(res, 200, o);
+    json_object_put(o);
+}
+
+static int rename_user(struct json_object *body, store_user *u, bs_err *err)
+{
+    const char *name;
+    if (text_field(json_object_object_get(body, "name"), 1, PROFILE_NAME_MAX, 0, &name) < 0)
+        return bs_err_set(err, 400, "user/invalid-name", "name: 1 to 100 characters");
+    snprintf(u->name, sizeof u->name, "%s", name);
+    return 0;
+}
+
+static int set_role(struct json_object *body, store_user *u, bs_err *err)
+{
+    const char *role = json_get_string(body, "role");
+    if (!role_valid(role)) return bs_err_set(err, 400, "user/invalid-role", "role: admin, user or guest");
+    snprintf(u->role, sizeof u->role, "%s", role);
+    return 0;
+}
+
+static void patch_user(api_ctx *ctx, http_req *req, http_res *res) { change_user(ctx, req, res, 0, rename_user); }
+static void patch_role(api_ctx *ctx, http_req *req, http_res *res) { change_user(ctx, req, res, 1, set_role); }
+
 int api_users_register(http_router *router, api_app *app)
 {
     http_route_opts json = {.body = HTTP_BODY_JSON, .max_body = 64 * 1024};
+    if (api_route_v1(router, app, HTTP_GET, "/v1/users", list_users, NULL) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_POST, "/v1/users", create_user, &json) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_PATCH, "/v1/users/:userId", patch_user, &json) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_PATCH, "/v1/users/:userId/role", patch_role, &json) < 0) return -1;
     if (api_route_v1(router, app, HTTP_GET, "/v1/users/:userId", get_user, NULL) < 0) return -1;
     if (api_route_v1(router, app, HTTP_DELETE, "/v1/users/:userId", delete_user, NULL) < 0) return -1;
     if (api_route_v1(router, app, HTTP_DELETE, "/v1/auth/withdraw", withdraw, NULL) < 0) return -1;

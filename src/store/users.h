@@ -48,6 +48,20 @@ int store_users_touch_login(store_docs *db, const char *env_id, const char *id, 
 /* Writes every mutable field of u (email, password_hash, name, role, nickname, image, email_verified_at,
  * updated_at, deleted_at, profile) by u->id. 409 auth/email-already-exists on an e-mail clash. */
 int store_users_update(store_docs *db, const char *env_id, const store_user *u, int *found, bs_err *err);
+/* A page of users (deleted ones never), for GET /v1/users. Columns are whitelisted by the caller's enum. */
+typedef enum store_user_sort { STORE_USERS_BY_CREATED = 0, STORE_USERS_BY_UPDATED, STORE_USERS_BY_NAME,
+                               STORE_USERS_BY_EMAIL, STORE_USERS_BY_ROLE } store_user_sort;
+typedef enum store_user_search { STORE_SEARCH_NAME = 0, STORE_SEARCH_NICKNAME, STORE_SEARCH_EMAIL } store_user_search;
+typedef struct store_user_query {
+    const char *search;          /* NULL or "": no search (case-insensitive substring) */
+    store_user_search search_in;
+    store_user_sort sort;
+    int desc;
+    int64_t offset;
+    size_t limit;
+} store_user_query;
+int store_users_list(store_docs *db, const char *env_id, const store_user_query *q, store_user *out, size_t *n,
+                     int64_t *total, bs_err *err);
 /* Ends every live session of a user (password change, account deletion). */
 int store_sessions_revoke_all(store_docs *db, const char *env_id, const char *user_id, int64_t at, bs_err *err);
 

@@ -411,3 +411,51 @@ int store_limits_clear(store_docs *db, const char *env_id, const char *key, bs_e
     const char *texts[] = {key};
     return write_one(db, env_id, "DELETE FROM _auth_limits WHERE key = ?1", texts, 1, NULL, 0, NULL, err);
 }
+
+/* ---- listing ---- */
+
+static int bind_search(sqlite3_stmt *st, const store_user_query *q)
+{
+    if (q->search && q->search[0]) sqlite3_bind_text(st, 1, q->search, -1, SQLITE_STATIC);
+    return 0;
+}
+
+int store_users_list(store_docs *db, const char *env_id, const store_user_query *q, store_user *out, size_t *n,
+                     int64_t *total, bs_err *err)
+{
+    static const char *const sort_col[] = {"created_at", "updated_at", "name", "email", "role"};
+    static const char *const search_col[] = {"name", "nickname", "email"};
+    char where[160], sql[640];
+    *n = 0;
+    *total = 0;
+    if (q->search && q->search[0])
+        snprintf(where, sizeof where, " WHERE deleted_at = 0 AND instr(lower(coalesce(%s, '')), lower(?1)) > 0", search_col[q->search_in]);
+    else
+        snprintf(where, sizeof where, " WHERE deleted_at = 0");
+    denv *e;
+    dconn *c = docs_conn_borrow(db, env_id, &e, err);
+    if (!c) return -1;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM _auth_users%s", where);
+    sqlite3_stmt *st = docs_stmt(c, sql, err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        bind_search(st, q);
+        if (sqlite3_step(st) == SQLITE_ROW) *total = sqlite3_column_int64(st, 0);
+        else rc = docs_fail(c->db, "count users", err);
+        docs_stmt_done(st);
+    }
+    snprintf(sql, sizeof sql, "SELECT " USER_COLUMNS " FROM _auth_users%s ORDER BY %s %s, id %s LIMIT ?2 OFFSET ?3",
+             where, sort_col[q->sort], q->desc ? "DESC" : "ASC", q->desc ? "DESC" : "ASC");
+    st = rc == 0 ? docs_stmt(c, sql, err) : NULL;
+    if (rc == 0 && !st) rc = -1;
+    if (st) {
+        bind_search(st, q);
+        sqlite3_bind_int64(st, 2, (int64_t)q->limit);
+        sqlite3_bind_int64(st, 3, q->offset);
+        int step;
+        while (*n < q->limit && (step = sqlite3_step(st)) == SQLITE_ROW) user_read(st, &out[(*n)++]);
+        docs_stmt_done(st);
+    }
+    docs_conn_return(db, e, c);
+    return rc;
+}
