@@ -381,9 +381,11 @@ test('/spec and the reserved shorthand names', async () => {
   assert.deepEqual(spec.json.schema.required, ['title']);
   assert.ok(Array.isArray(spec.json.indexes));
   assert.ok(spec.json.permissions.guest);
-  for (const p of ['/v1/auth', '/v1/users', '/v1/files']) {
+  for (const p of ['/v1/auth', '/v1/files']) {
     expectError(assert, await req(srv, 'GET', p, pk()), 404, 'common/not-found');
   }
+  // /v1/users is the users endpoint now, never a table named "users"
+  expectError(assert, await req(srv, 'GET', '/v1/users', pk()), 401, 'user/unauthorized');
 });
 
 test('tables and records are isolated per environment key', async () => {
