@@ -1,4 +1,5 @@
 /* admin_common: pieces every /admin/v1 surface of an environment shares. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/admin_tables.h"
@@ -33,6 +34,33 @@ int api_admin_env(api_ctx *ctx, http_req *req, int writes, store_env *env, bs_er
 const char *api_admin_actor(const api_ctx *ctx)
 {
     return ctx->caller == API_CALLER_OPERATOR ? ctx->token.token_id : ctx->key.key_id;
+}
+
+void api_answer_page(http_res *res, struct json_object *items, int64_t total, int64_t page, int64_t limit)
+{
+    struct json_object *out = json_object_new_object(), *p = json_object_new_object();
+    int64_t pages = (total + limit - 1) / limit;
+    json_object_object_add(p, "total", json_object_new_int64(total));
+    json_object_object_add(p, "page", json_object_new_int64(page));
+    json_object_object_add(p, "limit", json_object_new_int64(limit));
+    json_object_object_add(p, "totalPages", json_object_new_int64(pages));
+    json_object_object_add(p, "hasNext", json_object_new_boolean(page < pages));
+    json_object_object_add(p, "hasPrev", json_object_new_boolean(page > 1));
+    json_object_object_add(p, "hasNextPage", json_object_new_boolean(page < pages));
+    json_object_object_add(p, "hasPrevPage", json_object_new_boolean(page > 1));
+    json_object_object_add(out, "items", items);
+    json_object_object_add(out, "pagination", p);
+    http_res_json(res, 200, out);
+    json_object_put(out);
+}
+
+int64_t api_query_int(http_req *req, const char *name, int64_t dflt, int64_t max)
+{
+    const char *t = http_req_query(req, name);
+    char *end;
+    long long v = t ? strtoll(t, &end, 10) : 0;
+    if (!t || *end || v < 1) return dflt;
+    return v > max ? max : v;
 }
 
 void api_message(http_res *res, int status, const char *text)

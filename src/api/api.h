@@ -64,6 +64,11 @@ int api_route_v1_public(http_router *router, api_app *app, unsigned methods, con
  * it). 404 org/project-not-found, 404 data/environment-not-found, 403 org/permission-denied. */
 int api_admin_env(api_ctx *ctx, http_req *req, int writes, store_env *env, bs_err *err);
 
+/* Answers 200 {items, pagination} (client-api.md §1.7: total, page, limit, totalPages and both spellings
+ * of hasNext/hasPrev); takes items. */
+void api_answer_page(http_res *res, struct json_object *items, int64_t total, int64_t page, int64_t limit);
+/* A positive integer query parameter, dflt when absent or not one, capped at max. */
+int64_t api_query_int(http_req *req, const char *name, int64_t dflt, int64_t max);
 /* Answers {"message": text} with status. */
 void api_message(http_res *res, int status, const char *text);
 /* Adds name: ISO 8601 time of ms (null when ms is 0) to a JSON object. */

@@ -358,43 +358,22 @@ static struct json_object *session_json(const store_session *s, const char *curr
     return o;
 }
 
-static int64_t query_int(http_req *req, const char *name, int64_t dflt, int64_t max)
-{
-    const char *t = http_req_query(req, name);
-    char *end;
-    long long v = t ? strtoll(t, &end, 10) : 0;
-    if (!t || *end || v < 1) return dflt;
-    return v > max ? max : v;
-}
-
 static void sessions(api_ctx *ctx, http_req *req, http_res *res)
 {
     bs_err err;
     store_user u;
     store_session cur, list[100];
     size_t n = 0;
-    int64_t total = 0, page = query_int(req, "page", 1, 1000000), limit = query_int(req, "limit", AUTH_SESSIONS_DEFAULT_LIMIT, 100);
+    int64_t total = 0, page = api_query_int(req, "page", 1, 1000000), limit = api_query_int(req, "limit", AUTH_SESSIONS_DEFAULT_LIMIT, 100);
     if (api_current_user(ctx, &u, &cur, &err) < 0 ||
         store_sessions_list(ctx->app->docs, ctx->key.environment_id, u.id, (page - 1) * limit, (size_t)limit, list, &n,
                             &total, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
-    struct json_object *out = json_object_new_object(), *items = json_object_new_array(), *p = json_object_new_object();
+    struct json_object *items = json_object_new_array();
     for (size_t i = 0; i < n; i++) json_object_array_add(items, session_json(&list[i], cur.id));
-    int64_t pages = (total + limit - 1) / limit;
-    json_object_object_add(p, "total", json_object_new_int64(total));
-    json_object_object_add(p, "page", json_object_new_int64(page));
-    json_object_object_add(p, "limit", json_object_new_int64(limit));
-    json_object_object_add(p, "totalPages", json_object_new_int64(pages));
-    json_object_object_add(p, "hasNext", json_object_new_boolean(page < pages));
-    json_object_object_add(p, "hasPrev", json_object_new_boolean(page > 1));
-    json_object_object_add(p, "hasNextPage", json_object_new_boolean(page < pages));
-    json_object_object_add(p, "hasPrevPage", json_object_new_boolean(page > 1));
-    json_object_object_add(out, "items", items);
-    json_object_object_add(out, "pagination", p);
-    http_res_json(res, 200, out);
-    json_object_put(out);
+    api_answer_page(res, items, total, page, limit);
 }
 
 static void session_delete(api_ctx *ctx, http_req *req, http_res *res)

@@ -25,6 +25,7 @@
 #define PROFILE_URL_MAX 1000
 
 static struct json_object *public_user(const store_user *u);
+static struct json_object *user_fields(const store_user *u, const char *const *fields, size_t n);
 
 static int caller_is_admin(const api_ctx *ctx)
 {
@@ -109,13 +110,10 @@ static void get_profile(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
-    struct json_object *full = api_user_json(&u), *o = json_object_new_object(), *v;
     static const char *const fields[] = {"name", "nickname", "email", "mobile", "gender", "bio", "socialLinks", "image"};
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        json_object_object_add(o, fields[i], json_object_object_get_ex(full, fields[i], &v) ? json_object_get(v) : NULL);
+    struct json_object *o = user_fields(&u, fields, sizeof fields / sizeof fields[0]);
     http_res_json(res, 200, o);
     json_object_put(o);
-    json_object_put(full);
 }
 
 /* A string of 1..max characters, or (nullable) null: 0 and *out (NULL for null), else -1. */
@@ -216,23 +214,20 @@ static void patch_profile(api_ctx *ctx, http_req *req, http_res *res)
 
 /* ---- list, create, rename, role ---- */
 
-static struct json_object *public_user(const store_user *u)
+/* The listed members of u's user object (a new reference). */
+static struct json_object *user_fields(const store_user *u, const char *const *fields, size_t n)
 {
-    struct json_object *full = api_user_json(u), *pub = json_object_new_object(), *v;
-    static const char *const fields[] = {"id", "name", "nickname", "image", "createdAt"};
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        json_object_object_add(pub, fields[i], json_object_object_get_ex(full, fields[i], &v) ? json_object_get(v) : NULL);
+    struct json_object *full = api_user_json(u), *out = json_object_new_object(), *v;
+    for (size_t i = 0; i < n; i++)
+        json_object_object_add(out, fields[i], json_object_object_get_ex(full, fields[i], &v) ? json_object_get(v) : NULL);
     json_object_put(full);
-    return pub;
+    return out;
 }
 
-static int64_t query_number(http_req *req, const char *name, int64_t dflt, int64_t max)
+static struct json_object *public_user(const store_user *u)
 {
-    const char *t = http_req_query(req, name);
-    char *end;
-    long long v = t ? strtoll(t, &end, 10) : 0;
-    if (!t || *end || v < 1) return dflt;
-    return v > max ? max : v;
+    static const char *const fields[] = {"id", "name", "nickname", "image", "createdAt"};
+    return user_fields(u, fields, sizeof fields / sizeof fields[0]);
 }
 
 /* Maps a query value to its index in names (dflt when absent); -1 when it is not one of them. */
@@ -261,7 +256,7 @@ static void list_users(api_ctx *ctx, http_req *req, http_res *res)
         return;
     }
     if (in == 2 && !admin) in = 0; /* e-mails are not public: others search names */
-    int64_t pg = query_number(req, "page", 1, 1000000), limit = query_number(req, "limit", 20, 100), total = 0;
+    int64_t pg = api_query_int(req, "page", 1, 1000000), limit = api_query_int(req, "limit", 20, 100), total = 0;
     store_user_query q = {http_req_query(req, "search"), (store_user_search)in, (store_user_sort)sort, !dir || !strcmp(dir, "desc"),
                           (pg - 1) * limit, (size_t)limit};
     size_t n = 0;
@@ -274,21 +269,9 @@ static void list_users(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
-    struct json_object *out = json_object_new_object(), *items = json_object_new_array(), *p = json_object_new_object();
+    struct json_object *items = json_object_new_array();
     for (size_t i = 0; i < n; i++) json_object_array_add(items, admin ? api_user_json(&page[i]) : public_user(&page[i]));
-    int64_t pages = (total + limit - 1) / limit;
-    json_object_object_add(p, "total", json_object_new_int64(total));
-    json_object_object_add(p, "page", json_object_new_int64(pg));
-    json_object_object_add(p, "limit", json_object_new_int64(limit));
-    json_object_object_add(p, "totalPages", json_object_new_int64(pages));
-    json_object_object_add(p, "hasNext", json_object_new_boolean(pg < pages));
-    json_object_object_add(p, "hasPrev", json_object_new_boolean(pg > 1));
-    json_object_object_add(p, "hasNextPage", json_object_new_boolean(pg < pages));
-    json_object_object_add(p, "hasPrevPage", json_object_new_boolean(pg > 1));
-    json_object_object_add(out, "items", items);
-    json_object_object_add(out, "pagination", p);
-    http_res_json(res, 200, out);
-    json_object_put(out);
+    api_answer_page(res, items, total, pg, limit);
 }
 
 static int role_valid(const char *r)
