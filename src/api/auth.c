@@ -222,6 +222,18 @@ static void signin(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error(res, 401, "auth/invalid-credentials", "Invalid e-mail or password");
         return;
     }
+    if (u.mfa_enabled_at) { /* the second factor: 403 asks for it, a wrong one counts as a failure */
+        const char *code = json_get_string(body, "mfaCode");
+        if (!code) {
+            http_res_error(res, 403, "auth/mfa-required", "This account needs mfaCode (a TOTP or backup code)");
+            return;
+        }
+        if (api_mfa_check(ctx, &u, code, &err) < 0) {
+            if (err.status == 401) signin_failed(ctx, by_email, by_ip);
+            http_res_error_from(res, &err);
+            return;
+        }
+    }
     store_limits_clear(ctx->app->docs, ctx->key.environment_id, by_email, &err);
     sign_in_answer(ctx, req, res, &u, 200);
 }

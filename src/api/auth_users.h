@@ -14,4 +14,9 @@ struct json_object *api_user_json(const store_user *u);
 /* Trims and lower-cases an e-mail into out; 0, or 400 auth/invalid-email. */
 int api_email_normalize(const char *in, char out[STORE_EMAIL_MAX], bs_err *err);
 
+/* A user with MFA on proves it with code: a TOTP code (±30 s, each step once) or an unused backup code
+ * (used up); the user is saved. 401 auth/invalid-mfa-code or auth/mfa-backup-codes-exhausted. */
+int api_mfa_check(api_ctx *ctx, store_user *u, const char *code, bs_err *err);
+int api_mfa_register(http_router *router, api_app *app);
+
 #endif

@@ -30,6 +30,11 @@ typedef struct store_user {
     int64_t email_verified_at, created_at, updated_at, last_login_at, deleted_at; /* ms; 0 = never */
     char profile[4096];              /* JSON object of the other profile fields (mobile, gender, bio,
                                         socialLinks); "{}" when none */
+    char mfa_secret[40];             /* base32 TOTP secret when MFA is on, "" off */
+    int64_t mfa_enabled_at;          /* ms, 0 = off */
+    int64_t mfa_last_step;           /* the last TOTP step accepted (replay guard), -1 none */
+    char mfa_pending[512];           /* a setup awaiting confirmation: {"secret","codes":[...],"at"}, "" none */
+    char mfa_recovery[1024];         /* JSON array of the SHA-256 (hex) of unused backup codes */
 } store_user;
 
 typedef struct store_session {

@@ -9,7 +9,8 @@
 #include "util/clock.h"
 
 #define USER_COLUMNS "id, email, password_hash, name, role, nickname, image, email_verified_at, created_at," \
-                     " updated_at, last_login_at, deleted_at, profile"
+                     " updated_at, last_login_at, deleted_at, profile, mfa_secret, mfa_enabled_at, mfa_last_step," \
+                     " mfa_pending, mfa_recovery"
 #define SESSION_COLUMNS "id, user_id, user_agent, ip, created_at, last_seen_at, expires_at, revoked_at"
 
 static void text_col(sqlite3_stmt *st, int col, char *out, size_t size)
@@ -35,6 +36,21 @@ static void user_read(sqlite3_stmt *st, store_user *u)
     u->deleted_at = sqlite3_column_int64(st, 11);
     text_col(st, 12, u->profile, sizeof u->profile);
     if (!u->profile[0]) snprintf(u->profile, sizeof u->profile, "{}");
+    text_col(st, 13, u->mfa_secret, sizeof u->mfa_secret);
+    u->mfa_enabled_at = sqlite3_column_int64(st, 14);
+    u->mfa_last_step = sqlite3_column_int64(st, 15);
+    text_col(st, 16, u->mfa_pending, sizeof u->mfa_pending);
+    text_col(st, 17, u->mfa_recovery, sizeof u->mfa_recovery);
+}
+
+/* Binds the MFA columns of u at first, first+1, ... (five of them). */
+static void bind_mfa(sqlite3_stmt *st, int first, const store_user *u)
+{
+    sqlite3_bind_text(st, first, u->mfa_secret, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, first + 1, u->mfa_enabled_at);
+    sqlite3_bind_int64(st, first + 2, u->mfa_last_step);
+    sqlite3_bind_text(st, first + 3, u->mfa_pending, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, first + 4, u->mfa_recovery[0] ? u->mfa_recovery : "[]", -1, SQLITE_STATIC);
 }
 
 static void session_read(sqlite3_stmt *st, store_session *s)
@@ -61,7 +77,7 @@ int store_users_create(store_docs *db, const char *env_id, const store_user *u, 
     denv *e;
     dconn *c = docs_conn_borrow_writer(db, env_id, &e, err);
     if (!c) return -1;
-    sqlite3_stmt *st = docs_stmt(c, "INSERT INTO _auth_users (" USER_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
+    sqlite3_stmt *st = docs_stmt(c, "INSERT INTO _auth_users (" USER_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
     int rc = st ? 0 : -1;
     if (st) {
         sqlite3_bind_text(st, 1, u->id, -1, SQLITE_STATIC);
@@ -77,6 +93,7 @@ int store_users_create(store_docs *db, const char *env_id, const store_user *u, 
         sqlite3_bind_int64(st, 11, u->last_login_at);
         sqlite3_bind_int64(st, 12, u->deleted_at);
         sqlite3_bind_text(st, 13, u->profile[0] ? u->profile : "{}", -1, SQLITE_STATIC);
+        bind_mfa(st, 14, u);
         if (sqlite3_step(st) != SQLITE_DONE) {
             int code = sqlite3_extended_errcode(c->db);
             rc = code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY
@@ -312,8 +329,9 @@ int store_users_update(store_docs *db, const char *env_id, const store_user *u, 
     dconn *c = docs_conn_borrow_writer(db, env_id, &e, err);
     if (!c) return -1;
     sqlite3_stmt *st = docs_stmt(c, "UPDATE _auth_users SET email = ?2, password_hash = ?3, name = ?4, role = ?5, nickname = ?6,"
-                                    " image = ?7, email_verified_at = ?8, updated_at = ?9, deleted_at = ?10, profile = ?11"
-                                    " WHERE id = ?1", err);
+                                    " image = ?7, email_verified_at = ?8, updated_at = ?9, deleted_at = ?10, profile = ?11,"
+                                    " mfa_secret = ?12, mfa_enabled_at = ?13, mfa_last_step = ?14, mfa_pending = ?15,"
+                                    " mfa_recovery = ?16 WHERE id = ?1", err);
     int rc = st ? 0 : -1;
     if (st) {
         sqlite3_bind_text(st, 1, u->id, -1, SQLITE_STATIC);
@@ -327,6 +345,7 @@ int store_users_update(store_docs *db, const char *env_id, const store_user *u, 
         sqlite3_bind_int64(st, 9, u->updated_at);
         sqlite3_bind_int64(st, 10, u->deleted_at);
         sqlite3_bind_text(st, 11, u->profile[0] ? u->profile : "{}", -1, SQLITE_STATIC);
+        bind_mfa(st, 12, u);
         if (sqlite3_step(st) == SQLITE_DONE) *found = sqlite3_changes(c->db) > 0;
         else if (sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_UNIQUE)
             rc = bs_err_set(err, 409, "auth/email-already-exists", "An account with this e-mail already exists");
