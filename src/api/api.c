@@ -14,6 +14,7 @@ typedef struct api_route {
     api_app *app;
     api_handler_fn fn;
     int ignore_bearer;   /* sign-up, sign-in, refresh: a stale Authorization header must not block them */
+    int link;            /* opened from a mailed link: the environment may come from ?env= instead of a key */
 } api_route;
 
 #define API_MAX_ROUTES 256
@@ -36,6 +37,7 @@ static api_route *route_data(api_app *app, api_handler_fn fn)
     r->app = app;
     r->fn = fn;
     r->ignore_bearer = 0;
+    r->link = 0;
     return r;
 }
 
@@ -55,6 +57,24 @@ static int v1_user(api_app *app, http_req *req, api_ctx *ctx, bs_err *err)
     return 0;
 }
 
+/* A mailed link is opened by a browser, which sends no key: the link names its environment (?env=). */
+static int link_environment(api_app *app, http_req *req, store_key_context *key, bs_err *err)
+{
+    const char *env_id = http_req_query(req, "env");
+    store_env env;
+    int found = 0;
+    if (!env_id || strlen(env_id) >= sizeof key->environment_id) return bs_err_set(err, 401, "data/invalid-header", "X-API-Key is required");
+    if (store_control_env_get(app->control, env_id, &env, &found, err) < 0) return -1;
+    if (!found) return bs_err_set(err, 404, "data/environment-not-found", "Environment not found");
+    memset(key, 0, sizeof *key);
+    snprintf(key->environment_id, sizeof key->environment_id, "%s", env.id);
+    snprintf(key->project_id, sizeof key->project_id, "%s", env.project_id);
+    snprintf(key->environment, sizeof key->environment, "%s", env.name);
+    snprintf(key->key_type, sizeof key->key_type, "link");
+    key->environment_exists = 1;
+    return 0;
+}
+
 static void v1_entry(http_req *req, http_res *res, void *data)
 {
     api_route *r = data;
@@ -64,7 +84,9 @@ static void v1_entry(http_req *req, http_res *res, void *data)
     ctx.caller = API_CALLER_KEY;
     bs_err err;
     bs_err_clear(&err);
-    if (keyauth_verify(r->app->keys, http_req_header(req, "X-API-Key"), &ctx.key, &err) < 0) {
+    int keyless = r->link && !http_req_header(req, "X-API-Key");
+    if (keyless ? link_environment(r->app, req, &ctx.key, &err) < 0
+                : keyauth_verify(r->app->keys, http_req_header(req, "X-API-Key"), &ctx.key, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -127,6 +149,17 @@ int api_route_v1_public(http_router *router, api_app *app, unsigned methods, con
     return http_router_add(router, methods, pattern, v1_entry, r, &o);
 }
 
+int api_route_v1_link(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
+                      const http_route_opts *opts)
+{
+    api_route *r = route_data(app, fn);
+    if (!r) return -1;
+    r->ignore_bearer = 1;
+    r->link = 1;
+    http_route_opts o = wrapped_opts(opts);
+    return http_router_add(router, methods, pattern, v1_entry, r, &o);
+}
+
 int api_route_admin(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
                     const http_route_opts *opts)
 {
@@ -155,6 +188,7 @@ int api_register(http_router *router, api_app *app)
     if (api_auth_register(router, app) < 0) return -1;
     if (api_users_register(router, app) < 0) return -1;
     if (api_mfa_register(router, app) < 0) return -1;
+    if (api_mail_flows_register(router, app) < 0) return -1;
     if (api_route_v1(router, app, ALL_METHODS, "/v1/*rest", unknown_route, &raw) < 0) return -1;
     if (api_route_admin(router, app, ALL_METHODS, "/admin/v1/*rest", unknown_route, &raw) < 0) return -1;
     return 0;

@@ -26,6 +26,7 @@ typedef struct api_app {
     keyauth *keys;
     userauth *users;
     querystats *stats;         /* NULL when --query-stats 0 */
+    const char *public_url;    /* how clients reach this server (links in mail); filled once listening */
     int signin_max_failures;   /* per e-mail within signin_window_ms (ten times that per IP) */
     int64_t signin_window_ms, signin_block_ms;
     http_metrics *metrics;     /* set after routes are registered (it is sized by them) */
@@ -56,6 +57,10 @@ int api_route_v1(http_router *router, api_app *app, unsigned methods, const char
                  const http_route_opts *opts);
 int api_route_admin(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
                     const http_route_opts *opts);
+/* A /v1 route opened from a mailed link: a key when one is sent, else the environment named by ?env=
+ * (key_type "link"); Authorization is ignored. */
+int api_route_v1_link(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
+                      const http_route_opts *opts);
 /* A /v1 route that checks the key but ignores any Authorization header (sign-up, sign-in, refresh). */
 int api_route_v1_public(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
                         const http_route_opts *opts);

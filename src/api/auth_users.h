@@ -18,5 +18,6 @@ int api_email_normalize(const char *in, char out[STORE_EMAIL_MAX], bs_err *err);
  * (used up); the user is saved. 401 auth/invalid-mfa-code or auth/mfa-backup-codes-exhausted. */
 int api_mfa_check(api_ctx *ctx, store_user *u, const char *code, bs_err *err);
 int api_mfa_register(http_router *router, api_app *app);
+int api_mail_flows_register(http_router *router, api_app *app);
 
 #endif

@@ -88,7 +88,7 @@ static int start_http(serve_state *s, bs_err *err)
     s->stats = s->cfg.query_stats ? querystats_new() : NULL;
     if (!s->router || !s->keys || !s->users || (s->cfg.query_stats && !s->stats)) return bs_err_internal(err);
     find_console(s);
-    s->app = (api_app){.control = s->control, .docs = s->docs, .keys = s->keys, .users = s->users, .stats = s->stats,
+    s->app = (api_app){.control = s->control, .docs = s->docs, .keys = s->keys, .users = s->users, .stats = s->stats, .public_url = s->url,
                       .signin_max_failures = (int)s->cfg.signin_max_failures, .signin_window_ms = s->cfg.signin_window * 1000,
                       .signin_block_ms = s->cfg.signin_block * 1000, .console = s->console, .started_ms = clock_now_ms()};
     if (api_register(s->router, &s->app) < 0) return bs_err_set(err, 500, "common/internal-error", "route table full");

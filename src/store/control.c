@@ -178,6 +178,19 @@ int store_control_env_secret(store_control *store, const char *env_id, const cha
     return store->ops->env_secret(store->driver, env_id, kind, fresh, sizeof fresh, out, err);
 }
 
+int store_control_outbox_add(store_control *store, const store_mail *mail, bs_err *err)
+{
+    if (!store || !mail) return control_no_store(err);
+    return store->ops->outbox_add(store->driver, mail, err);
+}
+
+int store_control_outbox_list(store_control *store, const char *env_id, store_mail *out, size_t max, size_t *count,
+                              bs_err *err)
+{
+    if (!store || !env_id || !out || !count) return control_no_store(err);
+    return store->ops->outbox_list(store->driver, env_id, out, max, count, err);
+}
+
 int store_control_api_key_count(store_control *store, const char *env_id, size_t *count, bs_err *err)
 {
     if (!store || !env_id || !count) return control_no_store(err);

@@ -161,6 +161,21 @@ int store_control_api_key_get(store_control *store, const char *key_id, store_ap
 /* An environment's signing secret of one kind ("jwt": end-user tokens), created from the CSPRNG on
  * first use; every caller and every instance gets the same STORE_ENV_SECRET_LEN bytes. */
 #define STORE_ENV_SECRET_LEN 32
+
+/* ---- outbox: mail kept instead of sent (no SMTP configured) ---- */
+typedef struct store_mail {
+    char id[STORE_ID_MAX];
+    char environment_id[STORE_ID_MAX];
+    char to[321];
+    char subject[256];
+    char body[4096];
+    char template_name[32];
+    int64_t created_at;
+} store_mail;
+int store_control_outbox_add(store_control *store, const store_mail *mail, bs_err *err);
+/* The environment's newest mail first, at most max into out. */
+int store_control_outbox_list(store_control *store, const char *env_id, store_mail *out, size_t max, size_t *count,
+                              bs_err *err);
 int store_control_env_secret(store_control *store, const char *env_id, const char *kind,
                              uint8_t out[STORE_ENV_SECRET_LEN], bs_err *err);
 

@@ -53,6 +53,8 @@ typedef struct store_control_ops {
     int (*api_key_get)(void *driver, const char *key_id, store_api_key_row *out, int *found, bs_err *err);
     int (*env_secret)(void *driver, const char *env_id, const char *kind, const uint8_t *fresh, size_t len,
                       uint8_t *out, bs_err *err);
+    int (*outbox_add)(void *driver, const store_mail *mail, bs_err *err);
+    int (*outbox_list)(void *driver, const char *env_id, store_mail *out, size_t max, size_t *count, bs_err *err);
 } store_control_ops;
 
 #endif

@@ -92,6 +92,15 @@ int store_sessions_revoke(store_docs *db, const char *env_id, const char *user_i
 int store_sessions_list(store_docs *db, const char *env_id, const char *user_id, int64_t offset, size_t max,
                         store_session *out, size_t *n, int64_t *total, bs_err *err);
 
+/* ---- single-use tokens sent by mail (password reset, e-mail verification), stored as SHA-256 ---- */
+typedef enum store_token_outcome { STORE_TOKEN_OK = 0, STORE_TOKEN_NOT_FOUND, STORE_TOKEN_EXPIRED, STORE_TOKEN_USED } store_token_outcome;
+
+int store_tokens_create(store_docs *db, const char *env_id, const char *kind, const char *hash, const char *user_id,
+                        const char *email, int64_t expires_at, bs_err *err);
+/* Uses up the token (kind, hash) for email: *outcome tells why it could not be, else *user_id (40 bytes). */
+int store_tokens_consume(store_docs *db, const char *env_id, const char *kind, const char *hash, const char *email,
+                         int64_t now, char user_id[STORE_USER_ID_MAX], store_token_outcome *outcome, bs_err *err);
+
 /* ---- abuse limits (client-api.md §1.10), persistent so that a restart does not reset them ----
  * A bucket is a key such as "signin:<e-mail>" counting failures in a window. */
 typedef struct store_limit {

@@ -56,6 +56,8 @@ typedef enum stmt_id {
     ST_KEY_GET,
     ST_SECRET_ADD,
     ST_SECRET_GET,
+    ST_OUTBOX_ADD,
+    ST_OUTBOX_LIST,
     ST_COUNT
 } stmt_id;
 
@@ -110,6 +112,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SECRET_ADD] = "INSERT OR IGNORE INTO environment_secrets (environment_id, kind, secret, created_at)"
                       " VALUES (?, ?, ?, ?)",
     [ST_SECRET_GET] = "SELECT secret FROM environment_secrets WHERE environment_id = ? AND kind = ?",
+    [ST_OUTBOX_ADD] = "INSERT INTO outbox (id, environment_id, to_addr, subject, body, template, created_at)"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [ST_OUTBOX_LIST] = "SELECT id, environment_id, to_addr, subject, body, template, created_at FROM outbox"
+                       " WHERE environment_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2",
 };
 
 typedef struct sq_store sq_store;
@@ -708,6 +714,43 @@ static int sq_env_secret(void *driver, const char *env_id, const char *kind, con
     return ret;
 }
 
+static int sq_outbox_add(void *driver, const store_mail *m, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_OUTBOX_ADD, err) : NULL;
+    if (!st) return -1;
+    const char *texts[] = {m->id, m->environment_id, m->to, m->subject, m->body, m->template_name};
+    int rc = SQLITE_OK;
+    for (int i = 0; i < 6 && rc == SQLITE_OK; i++) rc = sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
+    if (rc != SQLITE_OK || sqlite3_bind_int64(st, 7, m->created_at) != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_run(c, st, "insert mail", err);
+}
+
+static int sq_outbox_list(void *driver, const char *env_id, store_mail *out, size_t max, size_t *count, bs_err *err)
+{
+    *count = 0;
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_OUTBOX_LIST, err) : NULL;
+    if (!st) return -1;
+    if (sqlite3_bind_text(st, 1, env_id, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)max) != SQLITE_OK)
+        return sq_bind_failed(c, st, err);
+    int rc;
+    while (*count < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_mail *m = &out[(*count)++];
+        memset(m, 0, sizeof *m);
+        SQ_READ_FIELD(st, 0, m->id);
+        SQ_READ_FIELD(st, 1, m->environment_id);
+        SQ_READ_FIELD(st, 2, m->to);
+        SQ_READ_FIELD(st, 3, m->subject);
+        SQ_READ_FIELD(st, 4, m->body);
+        SQ_READ_FIELD(st, 5, m->template_name);
+        m->created_at = sqlite3_column_int64(st, 6);
+    }
+    sq_stmt_done(st);
+    return 0;
+}
+
 /* ---- ops: revocation and deletion ---- */
 
 /* Runs an UPDATE/DELETE by id and reports whether a row matched. at: second parameter when >= 0. */
@@ -829,5 +872,7 @@ const store_control_ops store_sqlite_control_ops = {
     .api_key_list = sq_api_key_list,
     .api_key_count = sq_api_key_count,
     .env_secret = sq_env_secret,
+    .outbox_add = sq_outbox_add,
+    .outbox_list = sq_outbox_list,
     .api_key_get = sq_api_key_get,
 };

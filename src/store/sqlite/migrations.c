@@ -91,9 +91,20 @@ static const char migration_v2[] =
     " PRIMARY KEY (environment_id, kind)"
     ");";
 
+/* v3: mail that is not sent through SMTP waits here (development, tests); the management API reads it. */
+static const char migration_v3[] =
+    "CREATE TABLE outbox ("
+    " id TEXT PRIMARY KEY,"
+    " environment_id TEXT NOT NULL REFERENCES environments(id) ON DELETE CASCADE,"
+    " to_addr TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, template TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX outbox_environment ON outbox (environment_id, created_at);";
+
 static const migration_step migration_steps[] = {
     {1, migration_v1},
     {2, migration_v2},
+    {3, migration_v3},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migration_steps / sizeof migration_steps[0]))

@@ -478,3 +478,55 @@ int store_users_list(store_docs *db, const char *env_id, const store_user_query 
     docs_conn_return(db, e, c);
     return rc;
 }
+
+/* ---- mailed tokens ---- */
+
+int store_tokens_create(store_docs *db, const char *env_id, const char *kind, const char *hash, const char *user_id,
+                        const char *email, int64_t expires_at, bs_err *err)
+{
+    const char *texts[] = {hash, kind, user_id, email};
+    int64_t ints[] = {expires_at};
+    return write_one(db, env_id, "INSERT INTO _auth_tokens (hash, kind, user_id, email, expires_at) VALUES (?,?,?,?,?)", texts, 4,
+                     ints, 1, NULL, err);
+}
+
+int store_tokens_consume(store_docs *db, const char *env_id, const char *kind, const char *hash, const char *email,
+                         int64_t now, char user_id[STORE_USER_ID_MAX], store_token_outcome *outcome, bs_err *err)
+{
+    denv *e;
+    user_id[0] = '\0';
+    *outcome = STORE_TOKEN_NOT_FOUND;
+    dconn *c = docs_conn_borrow_writer(db, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = docs_stmt(c, "SELECT user_id, expires_at, used_at FROM _auth_tokens WHERE hash = ? AND kind = ? AND email = ?", err);
+    int rc = st ? 0 : -1, step = SQLITE_DONE;
+    int64_t expires = 0, used = 0;
+    if (st) {
+        sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, email, -1, SQLITE_STATIC);
+        step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            text_col(st, 0, user_id, STORE_USER_ID_MAX);
+            expires = sqlite3_column_int64(st, 1);
+            used = sqlite3_column_int64(st, 2);
+        } else if (step != SQLITE_DONE) {
+            rc = docs_fail(c->db, "token", err);
+        }
+        docs_stmt_done(st);
+    }
+    if (rc == 0 && step == SQLITE_ROW)
+        *outcome = used ? STORE_TOKEN_USED : expires <= now ? STORE_TOKEN_EXPIRED : STORE_TOKEN_OK;
+    if (rc == 0 && *outcome == STORE_TOKEN_OK) { /* under the write turn: nobody else uses it meanwhile */
+        st = docs_stmt(c, "UPDATE _auth_tokens SET used_at = ? WHERE hash = ?", err);
+        if (!st) rc = -1;
+        if (st) {
+            sqlite3_bind_int64(st, 1, now);
+            sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) != SQLITE_DONE) rc = docs_fail(c->db, "use token", err);
+            docs_stmt_done(st);
+        }
+    }
+    docs_conn_return_writer(db, e, c);
+    return rc;
+}

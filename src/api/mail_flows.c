@@ -1,0 +1,286 @@
+/* mail_flows: what end users do through mailed links and codes (client-api.md §3.7–3.8), first part:
+ *   POST /v1/auth/password/reset/request  {email}                        200 {message} whether or not the e-mail exists
+ *   POST /v1/auth/password/reset/confirm  {email, token, newPassword}    200 {message}; every session ends
+ *   POST /v1/auth/signup/email/resend     {email, callbackUrl?}          200 {message, email}
+ *   GET  /v1/auth/signup/email/confirm?token&email&callbackUrl           302 to callbackUrl, or 200 {success, data}
+ *   GET  /admin/v1/projects/:projectId/environments/:env/outbox          the environment's kept mail
+ * Mail goes to the outbox in the control store (SMTP delivery is the next step of the auth issue).
+ * Tokens: 32 random bytes (hex), stored as SHA-256, single use; reset 24 h, verification 24 h. Sending is
+ * limited per e-mail: 3 per hour, then 2 hours blocked (§1.10), answered 429 auth/too-many-code-requests. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/auth_users.h"
+#include "core/keys.h"
+#include "core/password.h"
+#include "util/clock.h"
+#include "util/crypto.h"
+#include "util/json.h"
+
+#define MAIL_TOKEN_TTL_MS (24LL * 3600 * 1000)
+#define MAIL_SENDS_PER_HOUR 3
+#define MAIL_SEND_BLOCK_MS (2LL * 3600 * 1000)
+#define OUTBOX_LIST_MAX 100
+
+/* Keeps one mail for env (the outbox; SMTP later). */
+static int send_mail(api_ctx *ctx, const char *to, const char *template_name, const char *subject, const char *body, bs_err *err)
+{
+    store_mail m;
+    memset(&m, 0, sizeof m);
+    if (keys_new_id("mail", m.id) < 0) return bs_err_internal(err);
+    snprintf(m.environment_id, sizeof m.environment_id, "%s", ctx->key.environment_id);
+    snprintf(m.to, sizeof m.to, "%s", to);
+    snprintf(m.subject, sizeof m.subject, "%s", subject);
+    snprintf(m.body, sizeof m.body, "%s", body);
+    snprintf(m.template_name, sizeof m.template_name, "%s", template_name);
+    m.created_at = clock_now_ms();
+    return store_control_outbox_add(ctx->app->control, &m, err);
+}
+
+/* §1.10: at most 3 mails per hour per e-mail and purpose; the fourth blocks sending for 2 hours. */
+static int send_allowed(api_ctx *ctx, http_res *res, const char *purpose, const char *email)
+{
+    char key[32 + STORE_EMAIL_MAX];
+    int64_t now = clock_now_ms(), until = 0;
+    bs_err err;
+    snprintf(key, sizeof key, "mail-%s:%s", purpose, email);
+    store_limit limit = {MAIL_SENDS_PER_HOUR + 1, 3600LL * 1000, MAIL_SEND_BLOCK_MS};
+    if (store_limits_blocked(ctx->app->docs, ctx->key.environment_id, key, now, &until, &err) < 0 ||
+        (!until && store_limits_fail(ctx->app->docs, ctx->key.environment_id, key, &limit, now, &until, &err) < 0)) {
+        http_res_error_from(res, &err);
+        return 0;
+    }
+    if (!until) return 1;
+    char retry[24];
+    snprintf(retry, sizeof retry, "%lld", (long long)((until - now + 999) / 1000));
+    http_res_error(res, 429, "auth/too-many-code-requests", "Too many mails for this address; try again later");
+    http_res_header(res, "Retry-After", retry);
+    return 0;
+}
+
+/* A new mailed token for (kind, user): its text into out (65 bytes). */
+static int token_new(api_ctx *ctx, const char *kind, const store_user *u, char out[65], bs_err *err)
+{
+    char hash[CRYPTO_SHA256_HEX];
+    if (crypto_random_hex(out, 32) < 0) return bs_err_internal(err);
+    crypto_sha256_hex(out, strlen(out), hash);
+    return store_tokens_create(ctx->app->docs, ctx->key.environment_id, kind, hash, u->id, u->email,
+                               clock_now_ms() + MAIL_TOKEN_TTL_MS, err);
+}
+
+static int token_use(api_ctx *ctx, const char *kind, const char *email, const char *token, char user_id[STORE_USER_ID_MAX],
+                     bs_err *err)
+{
+    char hash[CRYPTO_SHA256_HEX];
+    store_token_outcome outcome;
+    if (!token || strlen(token) > 128) return bs_err_set(err, 404, "auth/verification-token-not-found", "Unknown or used token");
+    crypto_sha256_hex(token, strlen(token), hash);
+    if (store_tokens_consume(ctx->app->docs, ctx->key.environment_id, kind, hash, email, clock_now_ms(), user_id, &outcome, err) < 0)
+        return -1;
+    if (outcome == STORE_TOKEN_EXPIRED) return bs_err_set(err, 401, "auth/verification-token-expired", "The token expired");
+    if (outcome != STORE_TOKEN_OK) return bs_err_set(err, 404, "auth/verification-token-not-found", "Unknown or used token");
+    return 0;
+}
+
+/* Appends text with URL percent-encoding. */
+static void url_escape(strbuf *out, const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~", *p))
+            strbuf_append_char(out, (char)*p);
+        else
+            strbuf_appendf(out, "%%%02X", *p);
+    }
+}
+
+/* ---- password reset ---- */
+
+static void reset_request(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    char email[STORE_EMAIL_MAX], token[65];
+    store_user u;
+    int found = 0;
+    struct json_object *body = http_req_json_borrow(req);
+    if (api_email_normalize(json_get_string(body, "email"), email, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    if (!send_allowed(ctx, res, "reset", email)) return;
+    if (store_users_by_email(ctx->app->docs, ctx->key.environment_id, email, &u, &found, &err) == 0 && found &&
+        token_new(ctx, "reset", &u, token, &err) == 0) {
+        strbuf body_text;
+        strbuf_init(&body_text, 4000);
+        strbuf_appendf(&body_text, "Hello %s,\n\nSomeone asked to reset the password of this account. Your reset code:\n\n%s\n\n"
+                                   "Reset link: %s/reset-password?token=%s&email=", u.name, token, ctx->app->public_url, token);
+        url_escape(&body_text, u.email);
+        strbuf_append_str(&body_text, "\n\nThe code works once, for 24 hours. If it was not you, ignore this mail.\n");
+        send_mail(ctx, u.email, "password_reset", "Reset your password", body_text.data, &err);
+        strbuf_release(&body_text);
+    }
+    api_message(res, 200, "If an account uses this e-mail, a reset mail is on its way");
+}
+
+static void reset_confirm(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    char email[STORE_EMAIL_MAX], user_id[STORE_USER_ID_MAX];
+    store_user u;
+    int found = 0;
+    password_policy policy = password_policy_default();
+    struct json_object *body = http_req_json_borrow(req);
+    const char *next = json_get_string(body, "newPassword");
+    if (api_email_normalize(json_get_string(body, "email"), email, &err) == 0 &&
+        password_check(&policy, next, next ? strlen(next) : 0, &err) == 0 &&
+        token_use(ctx, "reset", email, json_get_string(body, "token"), user_id, &err) == 0 &&
+        store_users_by_id(ctx->app->docs, ctx->key.environment_id, user_id, &u, &found, &err) == 0) {
+        if (!found) bs_err_set(&err, 404, "auth/account-not-found", "The account is gone");
+        else if (password_hash(next, strlen(next), u.password_hash, &err) == 0) {
+            u.updated_at = clock_now_ms();
+            if (!u.email_verified_at) u.email_verified_at = u.updated_at; /* the mail reached its owner */
+            if (store_users_update(ctx->app->docs, ctx->key.environment_id, &u, &found, &err) == 0)
+                store_sessions_revoke_all(ctx->app->docs, ctx->key.environment_id, u.id, u.updated_at, &err);
+        }
+    }
+    if (err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    api_message(res, 200, "Password reset; sign in with the new password");
+}
+
+/* ---- sign-up e-mail verification ---- */
+
+static void verify_resend(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    char email[STORE_EMAIL_MAX], token[65];
+    store_user u;
+    int found = 0;
+    struct json_object *body = http_req_json_borrow(req);
+    const char *callback = json_get_string(body, "callbackUrl");
+    if (api_email_normalize(json_get_string(body, "email"), email, &err) < 0 ||
+        (callback && strncmp(callback, "https://", 8) && strncmp(callback, "http://", 7) &&
+         bs_err_set(&err, 400, "auth/invalid-request", "callbackUrl must be an http(s) URL") < 0) ||
+        store_users_by_email(ctx->app->docs, ctx->key.environment_id, email, &u, &found, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    if (found && u.email_verified_at) {
+        http_res_error(res, 400, "auth/already-verified", "This e-mail is already verified");
+        return;
+    }
+    if (!send_allowed(ctx, res, "verify", email)) return;
+    if (found && token_new(ctx, "verify", &u, token, &err) == 0) {
+        strbuf text;
+        strbuf_init(&text, 4000);
+        strbuf_appendf(&text, "Hello %s,\n\nConfirm this e-mail address: %s/v1/auth/signup/email/confirm?env=%s&token=%s&email=",
+                       u.name, ctx->app->public_url, ctx->key.environment_id, token);
+        url_escape(&text, u.email);
+        if (callback) {
+            strbuf_append_str(&text, "&callbackUrl=");
+            url_escape(&text, callback);
+        }
+        strbuf_append_str(&text, "\n\nThe link works once, for 24 hours.\n");
+        send_mail(ctx, u.email, "email_verification", "Confirm your e-mail address", text.data, &err);
+        strbuf_release(&text);
+    }
+    struct json_object *out = json_object_new_object();
+    json_object_object_add(out, "message", json_object_new_string("If an account uses this e-mail, a confirmation mail is on its way"));
+    json_object_object_add(out, "email", json_object_new_string(email));
+    http_res_json(res, 200, out);
+    json_object_put(out);
+}
+
+/* Answers the confirmation: a redirect to callbackUrl (verified=true|false) or JSON. */
+static void verify_answer(http_res *res, const char *callback, const char *email, const bs_err *err)
+{
+    if (callback && (!strncmp(callback, "https://", 8) || !strncmp(callback, "http://", 7)) && strlen(callback) < 2048) {
+        strbuf loc;
+        strbuf_init(&loc, 8192);
+        strbuf_append_str(&loc, callback);
+        strbuf_append_str(&loc, strchr(callback, '?') ? "&" : "?");
+        strbuf_appendf(&loc, "verified=%s&email=", err->status ? "false" : "true");
+        url_escape(&loc, email);
+        if (err->status) {
+            strbuf_append_str(&loc, "&error=");
+            url_escape(&loc, err->code);
+        }
+        http_res_header(res, "Location", loc.data);
+        http_res_body(res, 302, "text/plain; charset=utf-8", "", 0);
+        strbuf_release(&loc);
+        return;
+    }
+    if (err->status) {
+        http_res_error_from(res, err);
+        return;
+    }
+    struct json_object *out = json_object_new_object(), *data = json_object_new_object();
+    json_object_object_add(data, "verified", json_object_new_boolean(1));
+    json_object_object_add(data, "email", json_object_new_string(email));
+    json_object_object_add(out, "success", json_object_new_boolean(1));
+    json_object_object_add(out, "data", data);
+    http_res_json(res, 200, out);
+    json_object_put(out);
+}
+
+static void verify_confirm(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    char email[STORE_EMAIL_MAX] = "", user_id[STORE_USER_ID_MAX];
+    store_user u;
+    int found = 0;
+    if (api_email_normalize(http_req_query(req, "email"), email, &err) == 0 &&
+        token_use(ctx, "verify", email, http_req_query(req, "token"), user_id, &err) == 0 &&
+        store_users_by_id(ctx->app->docs, ctx->key.environment_id, user_id, &u, &found, &err) == 0) {
+        if (!found) bs_err_set(&err, 404, "auth/account-not-found", "The account is gone");
+        else {
+            u.email_verified_at = u.updated_at = clock_now_ms();
+            store_users_update(ctx->app->docs, ctx->key.environment_id, &u, &found, &err);
+        }
+    }
+    verify_answer(res, http_req_query(req, "callbackUrl"), email, &err);
+}
+
+/* ---- the outbox, for operators ---- */
+
+static void outbox(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    store_env env;
+    static _Thread_local store_mail mails[OUTBOX_LIST_MAX];
+    size_t n = 0;
+    if (api_admin_env(ctx, req, 0, &env, &err) < 0 ||
+        store_control_outbox_list(ctx->app->control, env.id, mails, OUTBOX_LIST_MAX, &n, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *out = json_object_new_object(), *items = json_object_new_array();
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *m = json_object_new_object();
+        json_object_object_add(m, "id", json_object_new_string(mails[i].id));
+        json_object_object_add(m, "to", json_object_new_string(mails[i].to));
+        json_object_object_add(m, "subject", json_object_new_string(mails[i].subject));
+        json_object_object_add(m, "body", json_object_new_string(mails[i].body));
+        json_object_object_add(m, "template", json_object_new_string(mails[i].template_name));
+        api_json_time(m, "createdAt", mails[i].created_at);
+        json_object_array_add(items, m);
+    }
+    json_object_object_add(out, "items", items);
+    http_res_json(res, 200, out);
+    json_object_put(out);
+}
+
+int api_mail_flows_register(http_router *router, api_app *app)
+{
+    http_route_opts json = {.body = HTTP_BODY_JSON, .max_body = 16 * 1024};
+    if (api_route_v1_public(router, app, HTTP_POST, "/v1/auth/password/reset/request", reset_request, &json) < 0) return -1;
+    if (api_route_v1_public(router, app, HTTP_POST, "/v1/auth/password/reset/confirm", reset_confirm, &json) < 0) return -1;
+    if (api_route_v1_public(router, app, HTTP_POST, "/v1/auth/signup/email/resend", verify_resend, &json) < 0) return -1;
+    if (api_route_v1_link(router, app, HTTP_GET, "/v1/auth/signup/email/confirm", verify_confirm, NULL) < 0) return -1;
+    return api_route_admin(router, app, HTTP_GET, "/admin/v1/projects/:projectId/environments/:env/outbox", outbox, NULL);
+}

@@ -1,0 +1,95 @@
+// Mail-driven flows (client-api.md §3.7–3.8) through the outbox: password reset, sign-up e-mail
+// verification with and without callbackUrl, single use, send limits, and the admin outbox endpoint.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, req, expectError } from './harness.mjs';
+
+let srv, b, outboxPath;
+before(async () => {
+  srv = await startServer();
+  b = srv.bootstrap;
+  outboxPath = `/admin/v1/projects/${b.projectId}/environments/dev/outbox`;
+});
+after(async () => { await srv?.stop(); });
+
+const pk = () => ({ key: b.publishableKey });
+const post = (path, body) => req(srv, 'POST', path, { ...pk(), body });
+const mails = async (to) => (await req(srv, 'GET', outboxPath, { token: b.operatorToken })).json.items.filter((m) => m.to === to);
+
+test('password reset: the mailed code works once and ends every session', async () => {
+  const up = await post('/v1/auth/email/signup', { email: 'reset@x.io', password: 'old-secret', name: 'R' });
+  assert.equal(up.status, 201);
+  const unknown = await post('/v1/auth/password/reset/request', { email: 'ghost@x.io' });
+  assert.equal(unknown.status, 200, 'no account enumeration');
+  assert.equal((await mails('ghost@x.io')).length, 0);
+  const r = await post('/v1/auth/password/reset/request', { email: 'Reset@X.io' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.message, unknown.json.message);
+  const [mail] = await mails('reset@x.io');
+  assert.equal(mail.template, 'password_reset');
+  const token = mail.body.match(/code:\s+([0-9a-f]{64})/)[1];
+  assert.ok(mail.body.includes(`reset-password?token=${token}&email=reset%40x.io`));
+  expectError(assert, await post('/v1/auth/password/reset/confirm', { email: 'reset@x.io', token: '0'.repeat(64), newPassword: 'new-secret' }), 404, 'auth/verification-token-not-found');
+  expectError(assert, await post('/v1/auth/password/reset/confirm', { email: 'reset@x.io', token, newPassword: '123' }), 400, 'auth/invalid-password-format');
+  expectError(assert, await post('/v1/auth/password/reset/confirm', { email: 'other@x.io', token, newPassword: 'new-secret' }), 404, 'auth/verification-token-not-found');
+  const ok = await post('/v1/auth/password/reset/confirm', { email: 'reset@x.io', token, newPassword: 'new-secret' });
+  assert.equal(ok.status, 200, ok.text);
+  expectError(assert, await post('/v1/auth/password/reset/confirm', { email: 'reset@x.io', token, newPassword: 'newer-secret' }), 404, 'auth/verification-token-not-found');
+  expectError(assert, await req(srv, 'GET', '/v1/auth/me', { ...pk(), token: up.json.accessToken }), 401, 'auth/invalid-token');
+  expectError(assert, await post('/v1/auth/email/signin', { email: 'reset@x.io', password: 'old-secret' }), 401, 'auth/invalid-credentials');
+  assert.equal((await post('/v1/auth/email/signin', { email: 'reset@x.io', password: 'new-secret' })).status, 200);
+  expectError(assert, await post('/v1/auth/password/reset/request', { email: 'not-an-email' }), 400, 'auth/invalid-email');
+});
+
+test('send limits: three mails per hour per address, then 429 with Retry-After', async () => {
+  await post('/v1/auth/email/signup', { email: 'spam@x.io', password: 'secret1', name: 'S' });
+  for (let i = 0; i < 3; i++) assert.equal((await post('/v1/auth/password/reset/request', { email: 'spam@x.io' })).status, 200);
+  const fourth = await post('/v1/auth/password/reset/request', { email: 'spam@x.io' });
+  expectError(assert, fourth, 429, 'auth/too-many-code-requests');
+  assert.ok(Number(fourth.headers.get('retry-after')) > 3600);
+  assert.equal((await mails('spam@x.io')).length, 3);
+});
+
+test('sign-up verification: the mailed link verifies once; callbackUrl redirects with the outcome', async () => {
+  const up = await post('/v1/auth/email/signup', { email: 'verify@x.io', password: 'secret1', name: 'V' });
+  const resend = await post('/v1/auth/signup/email/resend', { email: 'verify@x.io' });
+  assert.equal(resend.status, 200, resend.text);
+  assert.equal(resend.json.email, 'verify@x.io');
+  const [mail] = await mails('verify@x.io');
+  assert.equal(mail.template, 'email_verification');
+  const link = mail.body.match(/(http:\/\/\S+\/v1\/auth\/signup\/email\/confirm\?\S+)/)[1];
+  const path = link.replace(/^http:\/\/[^/]+/, '');
+  assert.match(path, /env=env_[0-9a-f]+&/, 'the link names its environment: a browser sends no key');
+  const bad = await req(srv, 'GET', path.replace(/token=[0-9a-f]+/, 'token=' + 'f'.repeat(64)));
+  expectError(assert, bad, 404, 'auth/verification-token-not-found');
+  expectError(assert, await req(srv, 'GET', path.replace(/env=[^&]+/, 'env=env_nope')), 404, 'data/environment-not-found');
+  expectError(assert, await req(srv, 'GET', path.replace(/env=[^&]+&/, '')), 401, 'data/invalid-header');
+  const ok = await req(srv, 'GET', path);
+  assert.equal(ok.status, 200, ok.text);
+  assert.deepEqual(ok.json, { success: true, data: { verified: true, email: 'verify@x.io' } });
+  const me = await req(srv, 'GET', '/v1/auth/me', { ...pk(), token: up.json.accessToken });
+  assert.ok(!Number.isNaN(Date.parse(me.json.emailVerified)), 'emailVerified is set');
+  expectError(assert, await req(srv, 'GET', path), 404, 'auth/verification-token-not-found');
+  expectError(assert, await post('/v1/auth/signup/email/resend', { email: 'verify@x.io' }), 400, 'auth/already-verified');
+  // with a callbackUrl
+  await post('/v1/auth/email/signup', { email: 'cb@x.io', password: 'secret1', name: 'C' });
+  assert.equal((await post('/v1/auth/signup/email/resend', { email: 'cb@x.io', callbackUrl: 'https://app.example.com/verified' })).status, 200);
+  const [cbMail] = await mails('cb@x.io');
+  const cbPath = cbMail.body.match(/http:\/\/\S+(\/v1\/auth\/signup\/email\/confirm\?\S+)/)[1];
+  assert.ok(cbPath.includes('callbackUrl=https%3A%2F%2Fapp.example.com%2Fverified'));
+  const res = await fetch(srv.url + cbPath, { redirect: 'manual' });
+  assert.equal(res.status, 302);
+  assert.equal(res.headers.get('location'), 'https://app.example.com/verified?verified=true&email=cb%40x.io');
+  const again = await fetch(srv.url + cbPath, { redirect: 'manual' });
+  assert.equal(again.status, 302);
+  assert.equal(again.headers.get('location'), 'https://app.example.com/verified?verified=false&email=cb%40x.io&error=auth%2Fverification-token-not-found');
+  expectError(assert, await post('/v1/auth/signup/email/resend', { email: 'x@x.io', callbackUrl: 'javascript:alert(1)' }), 400, 'auth/invalid-request');
+});
+
+test('the outbox is for operators only', async () => {
+  expectError(assert, await req(srv, 'GET', outboxPath, pk()), 401, 'auth/unauthorized');
+  const list = await req(srv, 'GET', outboxPath, { token: b.operatorToken });
+  assert.equal(list.status, 200);
+  assert.ok(list.json.items.length >= 3);
+  for (const k of ['id', 'to', 'subject', 'body', 'template', 'createdAt']) assert.ok(k in list.json.items[0], k);
+});
