@@ -131,33 +131,34 @@ static void admin_entry(http_req *req, http_res *res, void *data)
     r->fn(&ctx, req, res);
 }
 
+/* One /v1 route: key (or, for mailed links, ?env=) first, then the user token unless ignored. */
+static int add_v1(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
+                  const http_route_opts *opts, int ignore_bearer, int link)
+{
+    api_route *r = route_data(app, fn);
+    if (!r) return -1;
+    r->ignore_bearer = ignore_bearer;
+    r->link = link;
+    http_route_opts o = wrapped_opts(opts);
+    return http_router_add(router, methods, pattern, v1_entry, r, &o);
+}
+
 int api_route_v1(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
                  const http_route_opts *opts)
 {
-    api_route *r = route_data(app, fn);
-    http_route_opts o = wrapped_opts(opts);
-    return r ? http_router_add(router, methods, pattern, v1_entry, r, &o) : -1;
+    return add_v1(router, app, methods, pattern, fn, opts, 0, 0);
 }
 
 int api_route_v1_public(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
                         const http_route_opts *opts)
 {
-    api_route *r = route_data(app, fn);
-    if (!r) return -1;
-    r->ignore_bearer = 1;
-    http_route_opts o = wrapped_opts(opts);
-    return http_router_add(router, methods, pattern, v1_entry, r, &o);
+    return add_v1(router, app, methods, pattern, fn, opts, 1, 0);
 }
 
 int api_route_v1_link(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
                       const http_route_opts *opts)
 {
-    api_route *r = route_data(app, fn);
-    if (!r) return -1;
-    r->ignore_bearer = 1;
-    r->link = 1;
-    http_route_opts o = wrapped_opts(opts);
-    return http_router_add(router, methods, pattern, v1_entry, r, &o);
+    return add_v1(router, app, methods, pattern, fn, opts, 1, 1);
 }
 
 int api_route_admin(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
