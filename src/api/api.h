@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/keyauth.h"
+#include "core/mailer.h"
 #include "core/querystats.h"
 #include "core/userauth.h"
 #include "http/metrics.h"
@@ -26,6 +27,7 @@ typedef struct api_app {
     keyauth *keys;
     userauth *users;
     querystats *stats;         /* NULL when --query-stats 0 */
+    mailer *mail;              /* SMTP or the outbox */
     const char *public_url;    /* how clients reach this server (links in mail); filled once listening */
     int signin_max_failures;   /* per e-mail within signin_window_ms (ten times that per IP) */
     int64_t signin_window_ms, signin_block_ms;

@@ -4,7 +4,7 @@
  *   POST /v1/auth/signup/email/resend     {email, callbackUrl?}          200 {message, email}
  *   GET  /v1/auth/signup/email/confirm?token&email&callbackUrl           302 to callbackUrl, or 200 {success, data}
  *   GET  /admin/v1/projects/:projectId/environments/:env/outbox          the environment's kept mail
- * Mail goes to the outbox in the control store (SMTP delivery is the next step of the auth issue).
+ * Mail goes through SMTP when --smtp-url is set, else to the outbox in the control store (core/mailer).
  * Tokens: 32 random bytes (hex), stored as SHA-256, single use; reset 24 h, verification 24 h. Sending is
  * limited per e-mail: 3 per hour, then 2 hours blocked (§1.10), answered 429 auth/too-many-code-requests. */
 #include <stdio.h>
@@ -23,19 +23,17 @@
 #define MAIL_SEND_BLOCK_MS (2LL * 3600 * 1000)
 #define OUTBOX_LIST_MAX 100
 
-/* Keeps one mail for env (the outbox; SMTP later). */
+/* One mail of env to an end user: through SMTP when configured, else into the outbox (core/mailer). */
 static int send_mail(api_ctx *ctx, const char *to, const char *template_name, const char *subject, const char *body, bs_err *err)
 {
     store_mail m;
     memset(&m, 0, sizeof m);
-    if (keys_new_id("mail", m.id) < 0) return bs_err_internal(err);
     snprintf(m.environment_id, sizeof m.environment_id, "%s", ctx->key.environment_id);
     snprintf(m.to, sizeof m.to, "%s", to);
     snprintf(m.subject, sizeof m.subject, "%s", subject);
     snprintf(m.body, sizeof m.body, "%s", body);
     snprintf(m.template_name, sizeof m.template_name, "%s", template_name);
-    m.created_at = clock_now_ms();
-    return store_control_outbox_add(ctx->app->control, &m, err);
+    return mailer_send(ctx->app->mail, &m, err);
 }
 
 /* §1.10: at most 3 mails per hour per e-mail and purpose; the fourth blocks sending for 2 hours. */

@@ -27,6 +27,7 @@ typedef struct basalt_config {
     long json_max_depth;
     long key_cache_ms;
     long query_stats;
+    char *smtp_url, *mail_from;
     long signin_max_failures, signin_window, signin_block;
     long shutdown_timeout;
 } basalt_config;

@@ -26,6 +26,7 @@ typedef struct serve_state {
     keyauth *keys;
     userauth *users;
     querystats *stats;
+    mailer *mail;
     http_router *router;
     http_metrics *metrics;
     http_static *console;
@@ -86,9 +87,11 @@ static int start_http(serve_state *s, bs_err *err)
     s->keys = keyauth_new(s->control, (int)s->cfg.key_cache_ms);
     s->users = userauth_new(s->control);
     s->stats = s->cfg.query_stats ? querystats_new() : NULL;
+    s->mail = mailer_new(s->control, s->cfg.smtp_url, s->cfg.mail_from, err);
+    if (!s->mail) return -1;
     if (!s->router || !s->keys || !s->users || (s->cfg.query_stats && !s->stats)) return bs_err_internal(err);
     find_console(s);
-    s->app = (api_app){.control = s->control, .docs = s->docs, .keys = s->keys, .users = s->users, .stats = s->stats, .public_url = s->url,
+    s->app = (api_app){.control = s->control, .docs = s->docs, .keys = s->keys, .users = s->users, .stats = s->stats, .mail = s->mail, .public_url = s->url,
                       .signin_max_failures = (int)s->cfg.signin_max_failures, .signin_window_ms = s->cfg.signin_window * 1000,
                       .signin_block_ms = s->cfg.signin_block * 1000, .console = s->console, .started_ms = clock_now_ms()};
     if (api_register(s->router, &s->app) < 0) return bs_err_set(err, 500, "common/internal-error", "route table full");
@@ -174,6 +177,7 @@ static void serve_cleanup(serve_state *s)
     keyauth_free(s->keys);
     userauth_free(s->users);
     querystats_free(s->stats);
+    mailer_free(s->mail); /* after the server: delivers what requests queued */
     store_docs_free(s->docs);
     store_control_free(s->control);
     config_free(&s->cfg);
