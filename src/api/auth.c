@@ -54,7 +54,7 @@ static int method_password(struct json_object *body, bs_err *err)
     struct json_object *m;
     if (!json_object_object_get_ex(body, "method", &m)) return 0;
     if (json_object_is_type(m, json_type_string) && strcmp(json_object_get_string(m), "password") == 0) return 0;
-    return bs_err_set(err, 400, "auth/invalid-request", "method must be \"password\" here");
+    return bs_err_set(err, 400, "auth/invalid-request", "method must be \"password\" or \"magiclink\"");
 }
 
 static int body_object(http_req *req, struct json_object **out, bs_err *err)
@@ -67,8 +67,8 @@ static int body_object(http_req *req, struct json_object **out, bs_err *err)
 /* ---- tokens ---- */
 
 /* Issues an access token for (user, session) and appends the token object with refresh to out. */
-static int token_object(api_ctx *ctx, const store_user *u, const char *session_id, const char *refresh, strbuf *out,
-                        bs_err *err)
+static int token_object(api_ctx *ctx, const store_user *u, const char *session_id, const char *refresh, int is_new_user,
+                        strbuf *out, bs_err *err)
 {
     token_claims c;
     memset(&c, 0, sizeof c);
@@ -82,7 +82,9 @@ static int token_object(api_ctx *ctx, const store_user *u, const char *session_i
     c.exp = c.iat + USERAUTH_ACCESS_TTL;
     strbuf_append_str(out, "{\"accessToken\":\"");
     if (userauth_sign(ctx->app->users, &c, out, err) < 0) return -1;
-    strbuf_appendf(out, "\",\"refreshToken\":\"%s\",\"tokenType\":\"Bearer\",\"expiresIn\":%d}", refresh, USERAUTH_ACCESS_TTL);
+    strbuf_appendf(out, "\",\"refreshToken\":\"%s\",\"tokenType\":\"Bearer\",\"expiresIn\":%d", refresh, USERAUTH_ACCESS_TTL);
+    if (is_new_user >= 0) strbuf_appendf(out, ",\"is_new_user\":%s", is_new_user ? "true" : "false"); /* callbacks (§3.2) */
+    strbuf_append_char(out, '}');
     return out->overflow ? bs_err_internal(err) : 0;
 }
 
@@ -96,7 +98,7 @@ static int refresh_new(char text[3 + 65], char hash[CRYPTO_SHA256_HEX], bs_err *
 }
 
 /* Starts a session for u (this request's device) and answers the token object with status. */
-static void sign_in_answer(api_ctx *ctx, http_req *req, http_res *res, const store_user *u, int status)
+void api_sign_in_answer(api_ctx *ctx, http_req *req, http_res *res, const store_user *u, int status, int is_new_user)
 {
     bs_err err;
     store_session s;
@@ -113,7 +115,7 @@ static void sign_in_answer(api_ctx *ctx, http_req *req, http_res *res, const sto
     if (keys_new_id("ses", s.id) < 0 || refresh_new(refresh, hash, &err) < 0 ||
         store_sessions_create(ctx->app->docs, ctx->key.environment_id, &s, hash, &err) < 0 ||
         store_users_touch_login(ctx->app->docs, ctx->key.environment_id, u->id, now, &err) < 0 ||
-        token_object(ctx, u, s.id, refresh, out, &err) < 0) {
+        token_object(ctx, u, s.id, refresh, is_new_user, out, &err) < 0) {
         if (!err.status) bs_err_internal(&err);
         http_res_error_from(res, &err);
         return;
@@ -124,8 +126,20 @@ static void sign_in_answer(api_ctx *ctx, http_req *req, http_res *res, const sto
 
 /* ---- sign-up, sign-in, refresh ---- */
 
+/* 1 when the body asks for a magic link (then the whole answer is written by api_magic_request). */
+static int magic_requested(api_ctx *ctx, http_req *req, http_res *res, int signup)
+{
+    struct json_object *body = http_req_json_borrow(req), *m;
+    if (!json_object_is_type(body, json_type_object) || !json_object_object_get_ex(body, "method", &m) ||
+        !json_object_is_type(m, json_type_string) || strcmp(json_object_get_string(m), "magiclink") != 0)
+        return 0;
+    api_magic_request(ctx, req, res, signup);
+    return 1;
+}
+
 static void signup(api_ctx *ctx, http_req *req, http_res *res)
 {
+    if (magic_requested(ctx, req, res, 1)) return;
     bs_err err;
     bs_err_clear(&err);
     struct json_object *body;
@@ -154,7 +168,7 @@ static void signup(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
-    sign_in_answer(ctx, req, res, &u, 201);
+    api_sign_in_answer(ctx, req, res, &u, 201, -1);
 }
 
 /* §1.10: an e-mail (or an IP, ten times as many) with too many failed sign-ins is blocked for a while;
@@ -190,6 +204,7 @@ static void signin_failed(api_ctx *ctx, const char *by_email, const char *by_ip)
 
 static void signin(api_ctx *ctx, http_req *req, http_res *res)
 {
+    if (magic_requested(ctx, req, res, 0)) return;
     bs_err err;
     bs_err_clear(&err);
     struct json_object *body;
@@ -235,7 +250,7 @@ static void signin(api_ctx *ctx, http_req *req, http_res *res)
         }
     }
     store_limits_clear(ctx->app->docs, ctx->key.environment_id, by_email, &err);
-    sign_in_answer(ctx, req, res, &u, 200);
+    api_sign_in_answer(ctx, req, res, &u, 200, -1);
 }
 
 static void refresh(api_ctx *ctx, http_req *req, http_res *res)
@@ -275,7 +290,7 @@ static void refresh(api_ctx *ctx, http_req *req, http_res *res)
     }
     if (store_users_by_id(ctx->app->docs, ctx->key.environment_id, s.user_id, &u, &found, &err) < 0 ||
         (!found && bs_err_set(&err, 401, "auth/invalid-refresh-token", "Invalid refresh token") < 0) ||
-        token_object(ctx, &u, s.id, text, http_res_buffer(res), &err) < 0) {
+        token_object(ctx, &u, s.id, text, -1, http_res_buffer(res), &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }

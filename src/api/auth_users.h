@@ -18,6 +18,11 @@ int api_email_normalize(const char *in, char out[STORE_EMAIL_MAX], bs_err *err);
  * (used up); the user is saved. 401 auth/invalid-mfa-code or auth/mfa-backup-codes-exhausted. */
 int api_mfa_check(api_ctx *ctx, store_user *u, const char *code, bs_err *err);
 int api_mfa_register(http_router *router, api_app *app);
+/* Starts a session for u (this request's device) and answers the token object with status; is_new_user
+ * 0/1 adds "is_new_user" (magic-link and OAuth callbacks), -1 leaves it out. */
+void api_sign_in_answer(api_ctx *ctx, http_req *req, http_res *res, const store_user *u, int status, int is_new_user);
+/* Sign-up or sign-in with method "magiclink": mails a link to callbackUrl?token=... (mail_flows.c). */
+void api_magic_request(api_ctx *ctx, http_req *req, http_res *res, int signup);
 int api_mail_flows_register(http_router *router, api_app *app);
 
 #endif

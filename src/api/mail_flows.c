@@ -57,14 +57,14 @@ static int send_allowed(api_ctx *ctx, http_res *res, const char *purpose, const 
     return 0;
 }
 
-/* A new mailed token for (kind, user): its text into out (65 bytes). */
-static int token_new(api_ctx *ctx, const char *kind, const store_user *u, char out[65], bs_err *err)
+/* A new mailed token for (kind, user), valid ttl_ms: its text into out (65 bytes). */
+static int token_new(api_ctx *ctx, const char *kind, const store_user *u, int64_t ttl_ms, char out[65], bs_err *err)
 {
     char hash[CRYPTO_SHA256_HEX];
     if (crypto_random_hex(out, 32) < 0) return bs_err_internal(err);
     crypto_sha256_hex(out, strlen(out), hash);
     return store_tokens_create(ctx->app->docs, ctx->key.environment_id, kind, hash, u->id, u->email,
-                               clock_now_ms() + MAIL_TOKEN_TTL_MS, err);
+                               clock_now_ms() + ttl_ms, err);
 }
 
 static int token_use(api_ctx *ctx, const char *kind, const char *email, const char *token, char user_id[STORE_USER_ID_MAX],
@@ -107,7 +107,7 @@ static void reset_request(api_ctx *ctx, http_req *req, http_res *res)
     }
     if (!send_allowed(ctx, res, "reset", email)) return;
     if (store_users_by_email(ctx->app->docs, ctx->key.environment_id, email, &u, &found, &err) == 0 && found &&
-        token_new(ctx, "reset", &u, token, &err) == 0) {
+        token_new(ctx, "reset", &u, MAIL_TOKEN_TTL_MS, token, &err) == 0) {
         strbuf body_text;
         strbuf_init(&body_text, 4000);
         strbuf_appendf(&body_text, "Hello %s,\n\nSomeone asked to reset the password of this account. Your reset code:\n\n%s\n\n"
@@ -172,7 +172,7 @@ static void verify_resend(api_ctx *ctx, http_req *req, http_res *res)
         return;
     }
     if (!send_allowed(ctx, res, "verify", email)) return;
-    if (found && token_new(ctx, "verify", &u, token, &err) == 0) {
+    if (found && token_new(ctx, "verify", &u, MAIL_TOKEN_TTL_MS, token, &err) == 0) {
         strbuf text;
         strbuf_init(&text, 4000);
         strbuf_appendf(&text, "Hello %s,\n\nConfirm this e-mail address: %s/v1/auth/signup/email/confirm?env=%s&token=%s&email=",
@@ -273,8 +273,110 @@ static void outbox(api_ctx *ctx, http_req *req, http_res *res)
     json_object_put(out);
 }
 
+/* ---- magic links (§3.4) ---- */
+
+#define MAGIC_TTL_MS (15LL * 60 * 1000)
+
+static int http_url(const char *u)
+{
+    return u && strlen(u) < 1024 && (!strncmp(u, "https://", 8) || !strncmp(u, "http://", 7));
+}
+
+/* Finds the user of email, creating a password-less one on sign-up (*created). */
+static int magic_user(api_ctx *ctx, const char *email, struct json_object *body, int signup, store_user *u, int *found,
+                      bs_err *err)
+{
+    if (store_users_by_email(ctx->app->docs, ctx->key.environment_id, email, u, found, err) < 0) return -1;
+    if (*found || !signup) return 0;
+    memset(u, 0, sizeof *u);
+    const char *name = json_get_string(body, "name");
+    snprintf(u->email, sizeof u->email, "%s", email);
+    if (name && json_utf8_chars(name) <= 100) snprintf(u->name, sizeof u->name, "%s", name);
+    else snprintf(u->name, sizeof u->name, "%.*s", (int)strcspn(email, "@"), email); /* the local part */
+    snprintf(u->role, sizeof u->role, "user");
+    snprintf(u->profile, sizeof u->profile, "{}");
+    u->mfa_last_step = -1;
+    u->created_at = u->updated_at = clock_now_ms();
+    if (keys_new_id("usr", u->id) < 0) return bs_err_internal(err);
+    if (store_users_create(ctx->app->docs, ctx->key.environment_id, u, err) < 0) return -1;
+    *found = 1;
+    return 0;
+}
+
+void api_magic_request(api_ctx *ctx, http_req *req, http_res *res, int signup)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    char email[STORE_EMAIL_MAX], token[65];
+    store_user u;
+    int found = 0;
+    struct json_object *body = http_req_json_borrow(req);
+    const char *callback = json_get_string(body, "callbackUrl");
+    if (api_email_normalize(json_get_string(body, "email"), email, &err) < 0 ||
+        (!http_url(callback) && bs_err_set(&err, 400, "auth/invalid-request", "callbackUrl (an http(s) URL) is required") < 0)) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    if (!send_allowed(ctx, res, "magic", email)) return;
+    if (magic_user(ctx, email, body, signup, &u, &found, &err) == 0 && found &&
+        token_new(ctx, "magic", &u, MAGIC_TTL_MS, token, &err) == 0) {
+        strbuf text;
+        strbuf_init(&text, 4000);
+        strbuf_appendf(&text, "Hello %s,\n\nSign in with this link: %s%stoken=%s\n\nIt works once, for 15 minutes. "
+                              "If you did not ask for it, ignore this mail.\n",
+                       u.name, callback, strchr(callback, '?') ? "&" : "?", token);
+        send_mail(ctx, u.email, "magic_link", "Your sign-in link", text.data, &err);
+        strbuf_release(&text);
+    }
+    if (err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *out = json_object_new_object();
+    json_object_object_add(out, "message", json_object_new_string("If the address can sign in, a link is on its way"));
+    json_object_object_add(out, "email", json_object_new_string(email));
+    json_object_object_add(out, "callbackUrl", json_object_new_string(callback));
+    http_res_json(res, signup ? 201 : 200, out);
+    json_object_put(out);
+}
+
+/* POST /v1/auth/email/callback {token, email?}: the token object with is_new_user. */
+static void magic_callback(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    char email[STORE_EMAIL_MAX], user_id[STORE_USER_ID_MAX], hash[CRYPTO_SHA256_HEX];
+    store_user u;
+    store_token_outcome outcome = STORE_TOKEN_NOT_FOUND;
+    int found = 0;
+    struct json_object *body = http_req_json_borrow(req);
+    const char *token = json_get_string(body, "token"), *given = json_get_string(body, "email");
+    if (!token || !*token) bs_err_set(&err, 400, "auth/magic-token-missing", "token is required");
+    else if ((!given || api_email_normalize(given, email, &err) == 0) && strlen(token) <= 128) {
+        crypto_sha256_hex(token, strlen(token), hash);
+        store_tokens_consume(ctx->app->docs, ctx->key.environment_id, "magic", hash, given ? email : NULL, clock_now_ms(),
+                             user_id, &outcome, &err);
+    }
+    if (!err.status && outcome == STORE_TOKEN_EXPIRED) bs_err_set(&err, 401, "auth/magic-token-expired", "The link expired");
+    else if (!err.status && outcome != STORE_TOKEN_OK) bs_err_set(&err, 401, "auth/invalid-token", "Unknown or used link");
+    if (!err.status && store_users_by_id(ctx->app->docs, ctx->key.environment_id, user_id, &u, &found, &err) == 0 && !found)
+        bs_err_set(&err, 401, "auth/invalid-token", "The account is gone");
+    if (err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    int is_new = u.last_login_at == 0;
+    if (!u.email_verified_at) { /* the link reached the address */
+        u.email_verified_at = u.updated_at = clock_now_ms();
+        store_users_update(ctx->app->docs, ctx->key.environment_id, &u, &found, &err);
+    }
+    api_sign_in_answer(ctx, req, res, &u, 200, is_new);
+}
+
 int api_mail_flows_register(http_router *router, api_app *app)
 {
+    http_route_opts json_opts = {.body = HTTP_BODY_JSON, .max_body = 16 * 1024};
+    if (api_route_v1_public(router, app, HTTP_POST, "/v1/auth/email/callback", magic_callback, &json_opts) < 0) return -1;
     http_route_opts json = {.body = HTTP_BODY_JSON, .max_body = 16 * 1024};
     if (api_route_v1_public(router, app, HTTP_POST, "/v1/auth/password/reset/request", reset_request, &json) < 0) return -1;
     if (api_route_v1_public(router, app, HTTP_POST, "/v1/auth/password/reset/confirm", reset_confirm, &json) < 0) return -1;

@@ -97,7 +97,7 @@ typedef enum store_token_outcome { STORE_TOKEN_OK = 0, STORE_TOKEN_NOT_FOUND, ST
 
 int store_tokens_create(store_docs *db, const char *env_id, const char *kind, const char *hash, const char *user_id,
                         const char *email, int64_t expires_at, bs_err *err);
-/* Uses up the token (kind, hash) for email: *outcome tells why it could not be, else *user_id (40 bytes). */
+/* Uses up the token (kind, hash) for email (NULL: any): *outcome tells why it could not be, else *user_id. */
 int store_tokens_consume(store_docs *db, const char *env_id, const char *kind, const char *hash, const char *email,
                          int64_t now, char user_id[STORE_USER_ID_MAX], store_token_outcome *outcome, bs_err *err);
 

@@ -93,3 +93,36 @@ test('the outbox is for operators only', async () => {
   assert.ok(list.json.items.length >= 3);
   for (const k of ['id', 'to', 'subject', 'body', 'template', 'createdAt']) assert.ok(k in list.json.items[0], k);
 });
+
+test('magic links: sign-up creates the user, the link signs in once (is_new_user), sign-in links for known users', async () => {
+  const cb = 'https://app.example.com/cb';
+  const up = await post('/v1/auth/email/signup', { method: 'magiclink', email: 'Magic@X.io', callbackUrl: cb });
+  assert.equal(up.status, 201, up.text);
+  assert.deepEqual(Object.keys(up.json).sort(), ['callbackUrl', 'email', 'message']);
+  assert.equal(up.json.email, 'magic@x.io');
+  const [mail] = await mails('magic@x.io');
+  assert.equal(mail.template, 'magic_link');
+  const token = mail.body.match(/https:\/\/app\.example\.com\/cb\?token=([0-9a-f]{64})/)[1];
+  expectError(assert, await post('/v1/auth/email/callback', {}), 400, 'auth/magic-token-missing');
+  expectError(assert, await post('/v1/auth/email/callback', { token: 'f'.repeat(64) }), 401, 'auth/invalid-token');
+  expectError(assert, await post('/v1/auth/email/callback', { token, email: 'someone@else.io' }), 401, 'auth/invalid-token');
+  const first = await post('/v1/auth/email/callback', { token, email: 'magic@x.io' });
+  assert.equal(first.status, 200, first.text);
+  assert.equal(first.json.is_new_user, true);
+  assert.equal(first.json.tokenType, 'Bearer');
+  const me = await req(srv, 'GET', '/v1/auth/me', { ...pk(), token: first.json.accessToken });
+  assert.equal(me.json.name, 'magic', 'the local part names a user who gave no name');
+  assert.ok(me.json.emailVerified, 'the link proved the address');
+  expectError(assert, await post('/v1/auth/email/callback', { token }), 401, 'auth/invalid-token'); // single use
+  const again = await post('/v1/auth/email/signin', { method: 'magiclink', email: 'magic@x.io', callbackUrl: cb + '?from=signin' });
+  assert.equal(again.status, 200);
+  const second = (await mails('magic@x.io'))[0];
+  const token2 = second.body.match(/from=signin&token=([0-9a-f]{64})/)[1];
+  const signedIn = await post('/v1/auth/email/callback', { token: token2 });
+  assert.equal(signedIn.json.is_new_user, false);
+  const ghost = await post('/v1/auth/email/signin', { method: 'magiclink', email: 'nobody@x.io', callbackUrl: cb });
+  assert.equal(ghost.status, 200, 'unknown addresses get the same answer');
+  assert.equal((await mails('nobody@x.io')).length, 0);
+  expectError(assert, await post('/v1/auth/email/signin', { method: 'magiclink', email: 'magic@x.io' }), 400, 'auth/invalid-request');
+  expectError(assert, await post('/v1/auth/email/signin', { method: 'carrier-pigeon', email: 'magic@x.io', password: 'x' }), 400, 'auth/invalid-request');
+});

@@ -498,13 +498,15 @@ int store_tokens_consume(store_docs *db, const char *env_id, const char *kind, c
     *outcome = STORE_TOKEN_NOT_FOUND;
     dconn *c = docs_conn_borrow_writer(db, env_id, &e, err);
     if (!c) return -1;
-    sqlite3_stmt *st = docs_stmt(c, "SELECT user_id, expires_at, used_at FROM _auth_tokens WHERE hash = ? AND kind = ? AND email = ?", err);
+    sqlite3_stmt *st = docs_stmt(c, "SELECT user_id, expires_at, used_at FROM _auth_tokens WHERE hash = ?1 AND kind = ?2"
+                                    " AND (?3 IS NULL OR email = ?3)", err);
     int rc = st ? 0 : -1, step = SQLITE_DONE;
     int64_t expires = 0, used = 0;
     if (st) {
         sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, email, -1, SQLITE_STATIC);
+        if (email) sqlite3_bind_text(st, 3, email, -1, SQLITE_STATIC);
+        else sqlite3_bind_null(st, 3);
         step = sqlite3_step(st);
         if (step == SQLITE_ROW) {
             text_col(st, 0, user_id, STORE_USER_ID_MAX);
