@@ -22,6 +22,7 @@
 #include "util/clock.h"
 #include "util/crypto.h"
 #include "util/json.h"
+#include "util/log.h"
 
 #define AUTH_REFRESH_TTL_MS (7LL * 24 * 3600 * 1000)
 #define AUTH_REFRESH_PREFIX "rt_"
@@ -62,6 +63,25 @@ static int body_object(http_req *req, struct json_object **out, bs_err *err)
     *out = http_req_json_borrow(req);
     if (json_object_is_type(*out, json_type_object)) return 0;
     return bs_err_set(err, 400, "auth/invalid-request", "A JSON object body is required");
+}
+
+/* ---- audit ---- */
+
+void api_audit(api_ctx *ctx, http_req *req, const char *event, const char *user_id, const char *email, const char *detail)
+{
+    store_audit a;
+    bs_err err;
+    memset(&a, 0, sizeof a);
+    a.at = clock_now_ms();
+    snprintf(a.event, sizeof a.event, "%s", event);
+    snprintf(a.user_id, sizeof a.user_id, "%s", user_id ? user_id : "");
+    snprintf(a.email, sizeof a.email, "%s", email ? email : "");
+    snprintf(a.ip, sizeof a.ip, "%s", http_req_client_ip(req));
+    const char *agent = http_req_header(req, "User-Agent");
+    snprintf(a.user_agent, sizeof a.user_agent, "%s", agent ? agent : "");
+    snprintf(a.detail, sizeof a.detail, "%s", detail ? detail : "");
+    if (store_audit_add(ctx->app->docs, ctx->key.environment_id, &a, &err) < 0)
+        log_warn("audit %s not recorded: %s", event, err.message);
 }
 
 /* ---- tokens ---- */
@@ -168,12 +188,13 @@ static void signup(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
+    api_audit(ctx, req, "signup", u.id, u.email, "password");
     api_sign_in_answer(ctx, req, res, &u, 201, -1);
 }
 
 /* §1.10: an e-mail (or an IP, ten times as many) with too many failed sign-ins is blocked for a while;
  * even the right password gets 429 then. The counters live in the environment database. */
-static int signin_blocked(api_ctx *ctx, http_res *res, const char *by_email, const char *by_ip)
+static int signin_blocked(api_ctx *ctx, http_req *req, http_res *res, const char *by_email, const char *by_ip)
 {
     bs_err err;
     int64_t now = clock_now_ms(), a = 0, b = 0;
@@ -187,6 +208,7 @@ static int signin_blocked(api_ctx *ctx, http_res *res, const char *by_email, con
     char retry[24];
     snprintf(retry, sizeof retry, "%lld", (long long)((until - now + 999) / 1000));
     http_res_error(res, 429, "auth/too-many-login-attempts", "Too many failed sign-ins; try again later");
+    api_audit(ctx, req, "signin_blocked", NULL, by_email + 7, NULL);
     http_res_header(res, "Retry-After", retry);
     return 1;
 }
@@ -225,7 +247,7 @@ static void signin(api_ctx *ctx, http_req *req, http_res *res)
     char by_email[16 + STORE_EMAIL_MAX], by_ip[16 + 48];
     snprintf(by_email, sizeof by_email, "signin:%s", email);
     snprintf(by_ip, sizeof by_ip, "signin-ip:%s", http_req_client_ip(req));
-    if (signin_blocked(ctx, res, by_email, by_ip) ||
+    if (signin_blocked(ctx, req, res, by_email, by_ip) ||
         store_users_by_email(ctx->app->docs, ctx->key.environment_id, email, &u, &found, &err) < 0) {
         if (err.status) http_res_error_from(res, &err);
         return;
@@ -233,6 +255,7 @@ static void signin(api_ctx *ctx, http_req *req, http_res *res)
     int ok = found && u.password_hash[0] ? password_verify(u.password_hash, password, len) : 0;
     if (!found || !u.password_hash[0]) password_verify_dummy(password, len); /* same cost whether or not the e-mail exists */
     if (!ok) {
+        api_audit(ctx, req, "signin_failed", found ? u.id : NULL, email, "password");
         signin_failed(ctx, by_email, by_ip);
         http_res_error(res, 401, "auth/invalid-credentials", "Invalid e-mail or password");
         return;
@@ -244,12 +267,14 @@ static void signin(api_ctx *ctx, http_req *req, http_res *res)
             return;
         }
         if (api_mfa_check(ctx, &u, code, &err) < 0) {
+            api_audit(ctx, req, "signin_failed", u.id, email, "mfa");
             if (err.status == 401) signin_failed(ctx, by_email, by_ip);
             http_res_error_from(res, &err);
             return;
         }
     }
     store_limits_clear(ctx->app->docs, ctx->key.environment_id, by_email, &err);
+    api_audit(ctx, req, "signin", u.id, u.email, u.mfa_enabled_at ? "password+mfa" : "password");
     api_sign_in_answer(ctx, req, res, &u, 200, -1);
 }
 
@@ -284,6 +309,7 @@ static void refresh(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error(res, 401, "auth/session-expired", "The session has ended; sign in again");
         return;
     }
+    if (outcome == STORE_REUSED) api_audit(ctx, req, "refresh_reuse", s.user_id, NULL, "every session revoked");
     if (outcome != STORE_ROTATED) { /* unknown, or reused: the whole family was just revoked */
         http_res_error(res, 401, "auth/invalid-refresh-token", "Invalid refresh token");
         return;
@@ -368,6 +394,7 @@ static void signout(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
+    api_audit(ctx, req, "signout", u.id, u.email, s.id);
     api_message(res, 200, "Signed out");
 }
 
@@ -416,6 +443,7 @@ static void session_delete(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
+    api_audit(ctx, req, "session_revoked", u.id, u.email, http_req_param(req, "sessionId"));
     api_message(res, 200, "Session revoked");
 }
 
@@ -452,6 +480,7 @@ static void password_change(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
+    api_audit(ctx, req, "password_changed", u.id, u.email, NULL);
     api_message(res, 200, "Password changed; sign in again");
 }
 

@@ -24,5 +24,8 @@ void api_sign_in_answer(api_ctx *ctx, http_req *req, http_res *res, const store_
 /* Sign-up or sign-in with method "magiclink": mails a link to callbackUrl?token=... (mail_flows.c). */
 void api_magic_request(api_ctx *ctx, http_req *req, http_res *res, int signup);
 int api_mail_flows_register(http_router *router, api_app *app);
+int api_admin_auth_register(http_router *router, api_app *app);
+/* Records an account event in the environment's audit trail (best effort: a failure is logged). */
+void api_audit(api_ctx *ctx, http_req *req, const char *event, const char *user_id, const char *email, const char *detail);
 
 #endif

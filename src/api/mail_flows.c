@@ -146,6 +146,7 @@ static void reset_confirm(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
+    api_audit(ctx, req, "password_reset", u.id, u.email, NULL);
     api_message(res, 200, "Password reset; sign in with the new password");
 }
 
@@ -370,6 +371,7 @@ static void magic_callback(api_ctx *ctx, http_req *req, http_res *res)
         u.email_verified_at = u.updated_at = clock_now_ms();
         store_users_update(ctx->app->docs, ctx->key.environment_id, &u, &found, &err);
     }
+    api_audit(ctx, req, "signin", u.id, u.email, "magiclink");
     api_sign_in_answer(ctx, req, res, &u, 200, is_new);
 }
 

@@ -147,6 +147,7 @@ static void confirm(api_ctx *ctx, http_req *req, http_res *res)
     json_object_object_add(out, "backupCodes", json_object_get(codes));
     json_object_put(hashes);
     json_object_put(pending);
+    api_audit(ctx, req, "mfa_enabled", u.id, u.email, NULL);
     save_or_fail(ctx, res, &u, out);
 }
 
@@ -195,6 +196,7 @@ static void disable(api_ctx *ctx, http_req *req, http_res *res)
     u.mfa_enabled_at = 0;
     u.mfa_last_step = -1;
     snprintf(u.mfa_recovery, sizeof u.mfa_recovery, "[]");
+    api_audit(ctx, req, "mfa_disabled", u.id, u.email, NULL);
     save_or_fail(ctx, res, &u, json_object_new_object());
 }
 

@@ -84,6 +84,7 @@ static void delete_user(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
+    api_audit(ctx, req, "account_deleted", u.id, NULL, self ? "self" : "admin");
     api_message(res, 200, "Account deleted");
 }
 
@@ -96,6 +97,7 @@ static void withdraw(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
+    api_audit(ctx, req, "account_deleted", u.id, NULL, "withdraw");
     api_message(res, 200, "Account deleted");
 }
 

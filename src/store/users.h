@@ -76,7 +76,8 @@ int store_sessions_create(store_docs *db, const char *env_id, const store_sessio
 typedef enum store_rotation {
     STORE_ROTATED = 0,     /* *out is the session, now holding new_hash */
     STORE_UNKNOWN,         /* no session ever had that token */
-    STORE_REUSED,          /* the token was already rotated: every session of its user is now revoked */
+    STORE_REUSED,          /* the token was already rotated: every session of its user is now revoked
+                              (out->user_id names the user) */
     STORE_ENDED            /* the session is revoked or expired */
 } store_rotation;
 
@@ -100,6 +101,21 @@ int store_tokens_create(store_docs *db, const char *env_id, const char *kind, co
 /* Uses up the token (kind, hash) for email (NULL: any): *outcome tells why it could not be, else *user_id. */
 int store_tokens_consume(store_docs *db, const char *env_id, const char *kind, const char *hash, const char *email,
                          int64_t now, char user_id[STORE_USER_ID_MAX], store_token_outcome *outcome, bs_err *err);
+
+/* ---- audit trail: what happened to accounts, newest first ---- */
+typedef struct store_audit {
+    int64_t id, at;              /* id: increasing; at: ms */
+    char event[32];              /* signup, signin, signin_failed, signin_blocked, refresh_reuse, signout, ... */
+    char user_id[STORE_USER_ID_MAX];
+    char email[STORE_EMAIL_MAX];
+    char ip[48];
+    char user_agent[256];
+    char detail[256];
+} store_audit;
+int store_audit_add(store_docs *db, const char *env_id, const store_audit *a, bs_err *err);
+/* Events with id < before (0: from the newest), at most max. */
+int store_audit_list(store_docs *db, const char *env_id, int64_t before, store_audit *out, size_t max, size_t *n,
+                     bs_err *err);
 
 /* ---- abuse limits (client-api.md §1.10), persistent so that a restart does not reset them ----
  * A bucket is a key such as "signin:<e-mail>" counting failures in a window. */

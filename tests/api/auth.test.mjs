@@ -161,3 +161,29 @@ test('sign-in limits: 5 failures block the e-mail (429 with Retry-After, even fo
     (await import('node:fs')).rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the audit trail records sign-ups, sign-ins, failures, reuse and sign-outs, for operators only', async () => {
+  const audit = `/admin/v1/projects/${b.projectId}/environments/dev/auth/audit`;
+  const t = checkTokens(await signup('audit@x.io'), 201);
+  expectError(assert, await signin('audit@x.io', 'wrong-one'), 401, 'auth/invalid-credentials');
+  const ok = checkTokens(await post('/v1/auth/email/signin', { email: 'audit@x.io', password: 'secret1' }, { headers: { 'User-Agent': 'auditor/1' } }), 200);
+  const r = checkTokens(await post('/v1/auth/refresh', { refreshToken: ok.refreshToken }), 200);
+  expectError(assert, await post('/v1/auth/refresh', { refreshToken: ok.refreshToken }), 401, 'auth/invalid-refresh-token');
+  assert.ok(r);
+  const list = await req(srv, 'GET', `${audit}?limit=200`, { token: b.operatorToken });
+  assert.equal(list.status, 200, list.text);
+  const mine = list.json.items.filter((e) => e.email === 'audit@x.io' || e.userId === t.claims.sub);
+  assert.deepEqual(mine.map((e) => e.event).reverse(), ['signup', 'signin_failed', 'signin', 'refresh_reuse']);
+  const signinEvent = mine.find((e) => e.event === 'signin');
+  assert.equal(signinEvent.userAgent, 'auditor/1');
+  assert.equal(signinEvent.detail, 'password');
+  assert.equal(signinEvent.ip, '127.0.0.1');
+  assert.ok(!Number.isNaN(Date.parse(signinEvent.at)));
+  const ids = list.json.items.map((e) => e.id);
+  assert.deepEqual(ids, [...ids].sort((x, y) => y - x), 'newest first');
+  const page = await req(srv, 'GET', `${audit}?limit=2`, { token: b.operatorToken });
+  assert.equal(page.json.items.length, 2);
+  const next = await req(srv, 'GET', `${audit}?limit=2&before=${page.json.nextBefore}`, { token: b.operatorToken });
+  assert.ok(next.json.items.every((e) => e.id < page.json.nextBefore));
+  expectError(assert, await req(srv, 'GET', audit, pk()), 401, 'auth/unauthorized');
+});

@@ -182,7 +182,7 @@ int store_sessions_create(store_docs *db, const char *env_id, const store_sessio
 }
 
 /* Inside the rotation transaction: was presented_hash rotated away before? Then revoke the family. */
-static int detect_reuse(dconn *c, const char *hash, int64_t now, store_rotation *outcome, bs_err *err)
+static int detect_reuse(dconn *c, const char *hash, int64_t now, store_session *out, store_rotation *outcome, bs_err *err)
 {
     sqlite3_stmt *st = docs_stmt(c, "SELECT user_id FROM _auth_used_refresh WHERE hash = ?", err);
     if (!st) return -1;
@@ -194,6 +194,7 @@ static int detect_reuse(dconn *c, const char *hash, int64_t now, store_rotation 
     if (step != SQLITE_ROW && step != SQLITE_DONE) return docs_fail(c->db, "reuse check", err);
     if (!user[0]) { *outcome = STORE_UNKNOWN; return 0; }
     *outcome = STORE_REUSED;
+    snprintf(out->user_id, sizeof out->user_id, "%s", user);
     st = docs_stmt(c, "UPDATE _auth_sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0", err);
     if (!st) return -1;
     sqlite3_bind_int64(st, 1, now);
@@ -213,7 +214,7 @@ static int rotate_locked(dconn *c, const char *presented, const char *new_hash, 
     if (step == SQLITE_ROW) session_read(st, out);
     docs_stmt_done(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE) return docs_fail(c->db, "rotate", err);
-    if (step == SQLITE_DONE) return detect_reuse(c, presented, now, outcome, err);
+    if (step == SQLITE_DONE) return detect_reuse(c, presented, now, out, outcome, err);
     if (out->revoked_at || out->expires_at <= now) { *outcome = STORE_ENDED; return 0; }
     st = docs_stmt(c, "INSERT OR REPLACE INTO _auth_used_refresh (hash, session_id, user_id, used_at) VALUES (?,?,?,?)", err);
     if (!st) return -1;
@@ -530,5 +531,46 @@ int store_tokens_consume(store_docs *db, const char *env_id, const char *kind, c
         }
     }
     docs_conn_return_writer(db, e, c);
+    return rc;
+}
+
+/* ---- audit trail ---- */
+
+int store_audit_add(store_docs *db, const char *env_id, const store_audit *a, bs_err *err)
+{
+    const char *texts[] = {a->event, a->user_id, a->email, a->ip, a->user_agent, a->detail};
+    int64_t ints[] = {a->at};
+    return write_one(db, env_id, "INSERT INTO _auth_audit (event, user_id, email, ip, user_agent, detail, at) VALUES (?,?,?,?,?,?,?)",
+                     texts, 6, ints, 1, NULL, err);
+}
+
+int store_audit_list(store_docs *db, const char *env_id, int64_t before, store_audit *out, size_t max, size_t *n,
+                     bs_err *err)
+{
+    denv *e;
+    *n = 0;
+    dconn *c = docs_conn_borrow(db, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = docs_stmt(c, "SELECT id, at, event, user_id, email, ip, user_agent, detail FROM _auth_audit"
+                                    " WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2", err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_int64(st, 1, before);
+        sqlite3_bind_int64(st, 2, (int64_t)max);
+        while (*n < max && sqlite3_step(st) == SQLITE_ROW) {
+            store_audit *a = &out[(*n)++];
+            memset(a, 0, sizeof *a);
+            a->id = sqlite3_column_int64(st, 0);
+            a->at = sqlite3_column_int64(st, 1);
+            text_col(st, 2, a->event, sizeof a->event);
+            text_col(st, 3, a->user_id, sizeof a->user_id);
+            text_col(st, 4, a->email, sizeof a->email);
+            text_col(st, 5, a->ip, sizeof a->ip);
+            text_col(st, 6, a->user_agent, sizeof a->user_agent);
+            text_col(st, 7, a->detail, sizeof a->detail);
+        }
+        docs_stmt_done(st);
+    }
+    docs_conn_return(db, e, c);
     return rc;
 }

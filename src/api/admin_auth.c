@@ -1,0 +1,48 @@
+/* admin_auth: an environment's account events for operators (the auth issue's audit trail):
+ *   GET /admin/v1/projects/:projectId/environments/:env/auth/audit?limit&before
+ *   → {items: [{id, at, event, userId, email, ip, userAgent, detail}] newest first, nextBefore}
+ * Events: signup, signin (detail: password, password+mfa, magiclink), signin_failed (password, mfa),
+ * signin_blocked, refresh_reuse, signout, session_revoked, password_changed, password_reset,
+ * mfa_enabled, mfa_disabled, account_deleted. */
+#include <stdio.h>
+
+#include "api/api.h"
+#include "api/auth_users.h"
+
+#define AUDIT_PAGE_MAX 200
+
+static void audit(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    store_env env;
+    static _Thread_local store_audit rows[AUDIT_PAGE_MAX];
+    size_t n = 0;
+    int64_t limit = api_query_int(req, "limit", 50, AUDIT_PAGE_MAX), before = api_query_int(req, "before", 0, INT64_MAX);
+    if (api_admin_env(ctx, req, 0, &env, &err) < 0 ||
+        store_audit_list(ctx->app->docs, env.id, before, rows, (size_t)limit, &n, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *out = json_object_new_object(), *items = json_object_new_array();
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "id", json_object_new_int64(rows[i].id));
+        api_json_time(o, "at", rows[i].at);
+        json_object_object_add(o, "event", json_object_new_string(rows[i].event));
+        json_object_object_add(o, "userId", rows[i].user_id[0] ? json_object_new_string(rows[i].user_id) : NULL);
+        json_object_object_add(o, "email", rows[i].email[0] ? json_object_new_string(rows[i].email) : NULL);
+        json_object_object_add(o, "ip", json_object_new_string(rows[i].ip));
+        json_object_object_add(o, "userAgent", json_object_new_string(rows[i].user_agent));
+        json_object_object_add(o, "detail", rows[i].detail[0] ? json_object_new_string(rows[i].detail) : NULL);
+        json_object_array_add(items, o);
+    }
+    json_object_object_add(out, "items", items);
+    json_object_object_add(out, "nextBefore", n == (size_t)limit && n ? json_object_new_int64(rows[n - 1].id) : NULL);
+    http_res_json(res, 200, out);
+    json_object_put(out);
+}
+
+int api_admin_auth_register(http_router *router, api_app *app)
+{
+    return api_route_admin(router, app, HTTP_GET, "/admin/v1/projects/:projectId/environments/:env/auth/audit", audit, NULL);
+}
