@@ -362,6 +362,9 @@ struct json_object *api_user_json(const store_user *u)
     static const char *const extra[] = {"mobile", "gender", "bio", "socialLinks"};
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
         json_object_object_add(o, extra[i], json_object_object_get_ex(profile, extra[i], &v) ? json_object_get(v) : NULL);
+    struct json_object *onboarding, *status;
+    int has = json_object_object_get_ex(profile, "onboarding", &onboarding) && json_object_object_get_ex(onboarding, "status", &status);
+    json_object_object_add(o, "onboardingStatus", json_object_new_string(has ? json_object_get_string(status) : "pending"));
     json_object_put(profile);
     api_json_time(o, "lastLoginAt", u->last_login_at);
     api_json_time(o, "createdAt", u->created_at);

@@ -25,6 +25,7 @@ void api_sign_in_answer(api_ctx *ctx, http_req *req, http_res *res, const store_
 void api_magic_request(api_ctx *ctx, http_req *req, http_res *res, int signup);
 int api_mail_flows_register(http_router *router, api_app *app);
 int api_admin_auth_register(http_router *router, api_app *app);
+int api_user_settings_register(http_router *router, api_app *app);
 /* Records an account event in the environment's audit trail (best effort: a failure is logged). */
 void api_audit(api_ctx *ctx, http_req *req, const char *event, const char *user_id, const char *email, const char *detail);
 

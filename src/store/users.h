@@ -67,6 +67,9 @@ typedef struct store_user_query {
 } store_user_query;
 int store_users_list(store_docs *db, const char *env_id, const store_user_query *q, store_user *out, size_t *n,
                      int64_t *total, bs_err *err);
+/* *taken = 1 when another live user (not except_id) has public slug `slug`. */
+int store_users_slug_owner(store_docs *db, const char *env_id, const char *slug, const char *except_id, int *taken,
+                           bs_err *err);
 /* Ends every live session of a user (password change, account deletion). */
 int store_sessions_revoke_all(store_docs *db, const char *env_id, const char *user_id, int64_t at, bs_err *err);
 

@@ -128,3 +128,37 @@ test('GET/POST /v1/users, rename and role changes (roles only by admins)', async
   const asAdmin = await req(srv, 'GET', '/v1/users?limit=100', { ...pk(), token: again.json.accessToken });
   assert.ok(asAdmin.json.items.every((u) => typeof u.email === 'string'), 'admin-role users see every field');
 });
+
+test('per-user settings: preferences, notifications, onboarding (mirrored in /me), public settings with unique slugs', async () => {
+  const a = await account('settings@x.io'), other = await account('settings2@x.io');
+  const base = `/v1/users/${a.id}`;
+  const prefs = await req(srv, 'GET', `${base}/preferences`, a.as);
+  assert.deepEqual(prefs.json, { locale: null, timezone: null, theme: null });
+  const p2 = await req(srv, 'PATCH', `${base}/preferences`, { ...a.as, body: { locale: 'ko', timezone: 'Asia/Seoul', theme: 'dark' } });
+  assert.deepEqual(p2.json, { locale: 'ko', timezone: 'Asia/Seoul', theme: 'dark' });
+  const p3 = await req(srv, 'PATCH', `${base}/preferences`, { ...a.as, body: { theme: null } });
+  assert.deepEqual(p3.json, { locale: 'ko', timezone: 'Asia/Seoul', theme: null });
+  for (const body of [{ theme: 'neon' }, { locale: 'x'.repeat(17) }, { timezone: 'Asia/Seoul; drop' }, { colour: 'red' }]) {
+    expectError(assert, await req(srv, 'PATCH', `${base}/preferences`, { ...a.as, body }), 400, 'common/invalid-parameters');
+  }
+  const n = await req(srv, 'GET', `${base}/notifications`, a.as);
+  assert.deepEqual(n.json, { service: true, marketing: false, push: true, email: true, sms: false, nightTime: false, securityAlerts: true });
+  const n2 = await req(srv, 'PATCH', `${base}/notifications`, { ...a.as, body: { marketing: true, sms: true } });
+  assert.equal(n2.json.marketing, true);
+  assert.equal(n2.json.push, true);
+  expectError(assert, await req(srv, 'PATCH', `${base}/notifications`, { ...a.as, body: { push: 'yes' } }), 400, 'common/invalid-parameters');
+  assert.equal((await req(srv, 'GET', '/v1/auth/me', a.as)).json.onboardingStatus, 'pending');
+  const o = await req(srv, 'PATCH', `${base}/onboarding`, { ...a.as, body: { status: 'completed', steps: { profile: true } } });
+  assert.deepEqual(o.json, { status: 'completed', steps: { profile: true } });
+  assert.equal((await req(srv, 'GET', '/v1/auth/me', a.as)).json.onboardingStatus, 'completed');
+  const pub = await req(srv, 'PATCH', `${base}/public-settings`, { ...a.as, body: { slug: 'jane-d', isPublic: true } });
+  assert.deepEqual(pub.json, { slug: 'jane-d', isPublic: true });
+  expectError(assert, await req(srv, 'PATCH', `/v1/users/${other.id}/public-settings`, { ...other.as, body: { slug: 'jane-d' } }), 409, 'user/slug-taken');
+  expectError(assert, await req(srv, 'PATCH', `/v1/users/${other.id}/public-settings`, { ...other.as, body: { slug: 'Jane D' } }), 400, 'common/invalid-parameters');
+  assert.equal((await req(srv, 'PATCH', `${base}/public-settings`, { ...a.as, body: { slug: 'jane-d' } })).status, 200, 'keeping your own slug');
+  expectError(assert, await req(srv, 'GET', `${base}/preferences`, other.as), 403, 'user/forbidden');
+  expectError(assert, await req(srv, 'GET', `${base}/preferences`, pk()), 401, 'user/unauthorized');
+  assert.deepEqual((await req(srv, 'GET', `${base}/preferences`, { key: b.secretKey })).json.locale, 'ko', 'admins read them');
+  const prof = await req(srv, 'GET', '/v1/auth/me', a.as);
+  assert.equal(prof.json.name, 'Jane', 'settings leave the profile alone');
+});

@@ -574,3 +574,23 @@ int store_audit_list(store_docs *db, const char *env_id, int64_t before, store_a
     docs_conn_return(db, e, c);
     return rc;
 }
+
+int store_users_slug_owner(store_docs *db, const char *env_id, const char *slug, const char *except_id, int *taken,
+                           bs_err *err)
+{
+    denv *e;
+    *taken = 0;
+    dconn *c = docs_conn_borrow(db, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = docs_stmt(c, "SELECT 1 FROM _auth_users WHERE deleted_at = 0 AND id <> ?2"
+                                    " AND json_extract(profile, '$.publicSettings.slug') = ?1 LIMIT 1", err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, except_id, -1, SQLITE_STATIC);
+        *taken = sqlite3_step(st) == SQLITE_ROW;
+        docs_stmt_done(st);
+    }
+    docs_conn_return(db, e, c);
+    return rc;
+}
