@@ -26,6 +26,9 @@ void api_magic_request(api_ctx *ctx, http_req *req, http_res *res, int signup);
 int api_mail_flows_register(http_router *router, api_app *app);
 int api_admin_auth_register(http_router *router, api_app *app);
 int api_user_settings_register(http_router *router, api_app *app);
+int api_invitations_register(http_router *router, api_app *app);
+/* One mail of the environment to an end user: SMTP when configured, else the outbox (core/mailer). */
+int api_send_mail(api_ctx *ctx, const char *to, const char *template_name, const char *subject, const char *body, bs_err *err);
 /* Records an account event in the environment's audit trail (best effort: a failure is logged). */
 void api_audit(api_ctx *ctx, http_req *req, const char *event, const char *user_id, const char *email, const char *detail);
 

@@ -24,7 +24,7 @@
 #define OUTBOX_LIST_MAX 100
 
 /* One mail of env to an end user: through SMTP when configured, else into the outbox (core/mailer). */
-static int send_mail(api_ctx *ctx, const char *to, const char *template_name, const char *subject, const char *body, bs_err *err)
+int api_send_mail(api_ctx *ctx, const char *to, const char *template_name, const char *subject, const char *body, bs_err *err)
 {
     store_mail m;
     memset(&m, 0, sizeof m);
@@ -114,7 +114,7 @@ static void reset_request(api_ctx *ctx, http_req *req, http_res *res)
                                    "Reset link: %s/reset-password?token=%s&email=", u.name, token, ctx->app->public_url, token);
         url_escape(&body_text, u.email);
         strbuf_append_str(&body_text, "\n\nThe code works once, for 24 hours. If it was not you, ignore this mail.\n");
-        send_mail(ctx, u.email, "password_reset", "Reset your password", body_text.data, &err);
+        api_send_mail(ctx, u.email, "password_reset", "Reset your password", body_text.data, &err);
         strbuf_release(&body_text);
     }
     api_message(res, 200, "If an account uses this e-mail, a reset mail is on its way");
@@ -184,7 +184,7 @@ static void verify_resend(api_ctx *ctx, http_req *req, http_res *res)
             url_escape(&text, callback);
         }
         strbuf_append_str(&text, "\n\nThe link works once, for 24 hours.\n");
-        send_mail(ctx, u.email, "email_verification", "Confirm your e-mail address", text.data, &err);
+        api_send_mail(ctx, u.email, "email_verification", "Confirm your e-mail address", text.data, &err);
         strbuf_release(&text);
     }
     struct json_object *out = json_object_new_object();
@@ -326,7 +326,7 @@ void api_magic_request(api_ctx *ctx, http_req *req, http_res *res, int signup)
         strbuf_appendf(&text, "Hello %s,\n\nSign in with this link: %s%stoken=%s\n\nIt works once, for 15 minutes. "
                               "If you did not ask for it, ignore this mail.\n",
                        u.name, callback, strchr(callback, '?') ? "&" : "?", token);
-        send_mail(ctx, u.email, "magic_link", "Your sign-in link", text.data, &err);
+        api_send_mail(ctx, u.email, "magic_link", "Your sign-in link", text.data, &err);
         strbuf_release(&text);
     }
     if (err.status) {

@@ -105,6 +105,32 @@ int store_tokens_create(store_docs *db, const char *env_id, const char *kind, co
 int store_tokens_consume(store_docs *db, const char *env_id, const char *kind, const char *hash, const char *email,
                          int64_t now, char user_id[STORE_USER_ID_MAX], store_token_outcome *outcome, bs_err *err);
 
+/* ---- invitations (client-api.md §3.11) ---- */
+typedef struct store_invitation {
+    char id[STORE_USER_ID_MAX];
+    char resource_type[16], resource_id[128], resource_name[128], resource_role[32];
+    char email[STORE_EMAIL_MAX];
+    char status[16];             /* pending, accepted, rejected, revoked (expired is computed) */
+    char invited_by[STORE_USER_ID_MAX];
+    int64_t expires_at, created_at, updated_at;
+} store_invitation;
+int store_invitations_create(store_docs *db, const char *env_id, const store_invitation *inv, const char *token_hash, bs_err *err);
+int store_invitations_get(store_docs *db, const char *env_id, const char *id, store_invitation *out, int *found, bs_err *err);
+int store_invitations_by_token(store_docs *db, const char *env_id, const char *token_hash, store_invitation *out, int *found,
+                               bs_err *err);
+/* Moves a pending invitation to status (accepted, rejected, revoked); *changed = 0 when it was not pending. */
+int store_invitations_set_status(store_docs *db, const char *env_id, const char *id, const char *status, int64_t at,
+                                 int *changed, bs_err *err);
+/* Invitations sent by user_id or addressed to email, optionally of one resource type/id and status;
+ * newest first, at most max from offset; *total counts them all. */
+typedef struct store_invitation_query {
+    const char *invited_by, *email, *resource_type, *resource_id, *status;
+    int64_t offset;
+    size_t limit;
+} store_invitation_query;
+int store_invitations_list(store_docs *db, const char *env_id, const store_invitation_query *q, store_invitation *out,
+                           size_t *n, int64_t *total, bs_err *err);
+
 /* ---- audit trail: what happened to accounts, newest first ---- */
 typedef struct store_audit {
     int64_t id, at;              /* id: increasing; at: ms */

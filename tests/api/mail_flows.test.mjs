@@ -126,3 +126,49 @@ test('magic links: sign-up creates the user, the link signs in once (is_new_user
   expectError(assert, await post('/v1/auth/email/signin', { method: 'magiclink', email: 'magic@x.io' }), 400, 'auth/invalid-request');
   expectError(assert, await post('/v1/auth/email/signin', { method: 'carrier-pigeon', email: 'magic@x.io', password: 'x' }), 400, 'auth/invalid-request');
 });
+
+test('invitations: mailed code, accept once, reject, revoke, listing for inviter and invitee, expiry codes', async () => {
+  const inviter = await post('/v1/auth/email/signup', { email: 'boss@inv.io', password: 'secret1', name: 'Boss' });
+  const invitee = await post('/v1/auth/email/signup', { email: 'new@inv.io', password: 'secret1', name: 'New' });
+  const as = (t) => ({ ...pk(), token: t.json.accessToken });
+  const made = await req(srv, 'POST', '/v1/auth/invitations', { ...as(inviter), body: {
+    resourceType: 'project', resourceId: 'p1', resourceName: 'Apollo', resourceRole: 'editor', email: 'New@Inv.io', inviterName: 'The Boss' } });
+  assert.equal(made.status, 201, made.text);
+  assert.equal(made.json.status, 'pending');
+  assert.equal(made.json.email, 'new@inv.io');
+  for (const k of ['id', 'resourceType', 'resourceId', 'resourceName', 'resourceRole', 'email', 'status', 'expiresAt', 'invitedBy', 'createdAt']) assert.ok(k in made.json, k);
+  const [mail] = await mails('new@inv.io');
+  assert.equal(mail.template, 'invitation');
+  assert.match(mail.body, /The Boss invites you to project "Apollo" as editor/);
+  const code = mail.body.match(/code: ([0-9a-f]{64})/)[1];
+  const mine = await req(srv, 'GET', '/v1/auth/invitations', as(inviter));
+  assert.equal(mine.json.pagination.total, 1);
+  assert.equal(mine.json.pagination.limit, 10);
+  const toMe = await req(srv, 'GET', '/v1/auth/invitations?resourceType=user', as(invitee));
+  assert.equal(toMe.json.items[0].id, made.json.id);
+  assert.equal((await req(srv, 'GET', `/v1/auth/invitations/${made.json.id}`, as(invitee))).status, 200);
+  const stranger = await post('/v1/auth/email/signup', { email: 'x@inv.io', password: 'secret1', name: 'X' });
+  expectError(assert, await req(srv, 'GET', `/v1/auth/invitations/${made.json.id}`, as(stranger)), 404, 'auth/invitation-not-found');
+  expectError(assert, await post('/v1/auth/invitations/accept', { token: 'f'.repeat(64) }), 401, 'auth/invalid-token');
+  expectError(assert, await post('/v1/auth/invitations/accept', { token: code, email: 'other@inv.io' }), 401, 'auth/invalid-token');
+  const ok = await post('/v1/auth/invitations/accept', { token: code });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.json.status, 'accepted');
+  expectError(assert, await post('/v1/auth/invitations/accept', { token: code }), 400, 'auth/invitation-already-accepted');
+  // a second one: rejected, a third: revoked by the inviter
+  await req(srv, 'POST', '/v1/auth/invitations', { ...as(inviter), body: { resourceType: 'organization', resourceId: 'o1', resourceRole: 'member', email: 'new@inv.io' } });
+  const code2 = (await mails('new@inv.io'))[0].body.match(/code: ([0-9a-f]{64})/)[1];
+  expectError(assert, await post('/v1/auth/invitations/reject', { token: code2 }), 400, 'auth/invalid-email');
+  const rej = await post('/v1/auth/invitations/reject', { token: code2, email: 'new@inv.io' });
+  assert.equal(rej.status, 200);
+  assert.deepEqual(rej.json, {});
+  const third = await req(srv, 'POST', '/v1/auth/invitations', { ...as(inviter), body: { resourceType: 'project', resourceId: 'p2', resourceRole: 'viewer', email: 'later@inv.io' } });
+  expectError(assert, await req(srv, 'DELETE', `/v1/auth/invitations/${third.json.id}`, as(invitee)), 404, 'auth/invitation-not-found');
+  assert.equal((await req(srv, 'DELETE', `/v1/auth/invitations/${third.json.id}`, as(inviter))).status, 200);
+  const code3 = (await mails('later@inv.io'))[0].body.match(/code: ([0-9a-f]{64})/)[1];
+  expectError(assert, await post('/v1/auth/invitations/accept', { token: code3 }), 400, 'auth/invalid-request');
+  const statuses = (await req(srv, 'GET', '/v1/auth/invitations?limit=50', as(inviter))).json.items.map((i) => i.status).sort();
+  assert.deepEqual(statuses, ['accepted', 'rejected', 'revoked']);
+  expectError(assert, await req(srv, 'POST', '/v1/auth/invitations', { ...as(inviter), body: { resourceType: 'galaxy', resourceId: 'g', resourceRole: 'r', email: 'a@inv.io' } }), 400, 'auth/invalid-request');
+  expectError(assert, await req(srv, 'POST', '/v1/auth/invitations', { ...pk(), body: {} }), 401, 'auth/unauthorized');
+});

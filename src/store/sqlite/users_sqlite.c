@@ -594,3 +594,111 @@ int store_users_slug_owner(store_docs *db, const char *env_id, const char *slug,
     docs_conn_return(db, e, c);
     return rc;
 }
+
+/* ---- invitations ---- */
+
+#define INV_COLUMNS "id, resource_type, resource_id, resource_name, resource_role, email, status, invited_by, expires_at," \
+                    " created_at, updated_at"
+
+static void invitation_read(sqlite3_stmt *st, store_invitation *v)
+{
+    memset(v, 0, sizeof *v);
+    text_col(st, 0, v->id, sizeof v->id);
+    text_col(st, 1, v->resource_type, sizeof v->resource_type);
+    text_col(st, 2, v->resource_id, sizeof v->resource_id);
+    text_col(st, 3, v->resource_name, sizeof v->resource_name);
+    text_col(st, 4, v->resource_role, sizeof v->resource_role);
+    text_col(st, 5, v->email, sizeof v->email);
+    text_col(st, 6, v->status, sizeof v->status);
+    text_col(st, 7, v->invited_by, sizeof v->invited_by);
+    v->expires_at = sqlite3_column_int64(st, 8);
+    v->created_at = sqlite3_column_int64(st, 9);
+    v->updated_at = sqlite3_column_int64(st, 10);
+}
+
+int store_invitations_create(store_docs *db, const char *env_id, const store_invitation *v, const char *token_hash, bs_err *err)
+{
+    const char *texts[] = {v->id, v->resource_type, v->resource_id, v->resource_name, v->resource_role, v->email, v->status,
+                           v->invited_by, token_hash};
+    int64_t ints[] = {v->expires_at, v->created_at, v->updated_at};
+    return write_one(db, env_id, "INSERT INTO _auth_invitations (" INV_COLUMNS ", token_hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?10,?11,?12,?9)",
+                     texts, 9, ints, 3, NULL, err);
+}
+
+static int invitation_by(store_docs *db, const char *env_id, const char *sql, const char *key, store_invitation *out,
+                         int *found, bs_err *err)
+{
+    denv *e;
+    *found = 0;
+    dconn *c = docs_conn_borrow(db, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = docs_stmt(c, sql, err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            invitation_read(st, out);
+            *found = 1;
+        }
+        docs_stmt_done(st);
+    }
+    docs_conn_return(db, e, c);
+    return rc;
+}
+
+int store_invitations_get(store_docs *db, const char *env_id, const char *id, store_invitation *out, int *found, bs_err *err)
+{
+    return invitation_by(db, env_id, "SELECT " INV_COLUMNS " FROM _auth_invitations WHERE id = ?", id, out, found, err);
+}
+
+int store_invitations_by_token(store_docs *db, const char *env_id, const char *token_hash, store_invitation *out, int *found,
+                               bs_err *err)
+{
+    return invitation_by(db, env_id, "SELECT " INV_COLUMNS " FROM _auth_invitations WHERE token_hash = ?", token_hash, out,
+                         found, err);
+}
+
+int store_invitations_set_status(store_docs *db, const char *env_id, const char *id, const char *status, int64_t at,
+                                 int *changed, bs_err *err)
+{
+    const char *texts[] = {id, status};
+    int64_t ints[] = {at};
+    *changed = 0;
+    return write_one(db, env_id, "UPDATE _auth_invitations SET status = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'pending'",
+                     texts, 2, ints, 1, changed, err);
+}
+
+int store_invitations_list(store_docs *db, const char *env_id, const store_invitation_query *q, store_invitation *out,
+                           size_t *n, int64_t *total, bs_err *err)
+{
+    const char *where = " FROM _auth_invitations WHERE (invited_by = ?1 OR email = ?2) AND (?3 IS NULL OR resource_type = ?3)"
+                        " AND (?4 IS NULL OR resource_id = ?4) AND (?5 IS NULL OR status = ?5)";
+    char sql[640];
+    denv *e;
+    *n = 0;
+    *total = 0;
+    dconn *c = docs_conn_borrow(db, env_id, &e, err);
+    if (!c) return -1;
+    int rc = 0;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        if (pass == 0) snprintf(sql, sizeof sql, "SELECT count(*)%s", where);
+        else snprintf(sql, sizeof sql, "SELECT " INV_COLUMNS "%s ORDER BY created_at DESC, id DESC LIMIT ?6 OFFSET ?7", where);
+        sqlite3_stmt *st = docs_stmt(c, sql, err);
+        if (!st) { rc = -1; break; }
+        const char *binds[] = {q->invited_by, q->email, q->resource_type, q->resource_id, q->status};
+        for (int i = 0; i < 5; i++) {
+            if (binds[i]) sqlite3_bind_text(st, i + 1, binds[i], -1, SQLITE_STATIC);
+            else sqlite3_bind_null(st, i + 1);
+        }
+        if (pass == 0) {
+            if (sqlite3_step(st) == SQLITE_ROW) *total = sqlite3_column_int64(st, 0);
+        } else {
+            sqlite3_bind_int64(st, 6, (int64_t)q->limit);
+            sqlite3_bind_int64(st, 7, q->offset);
+            while (*n < q->limit && sqlite3_step(st) == SQLITE_ROW) invitation_read(st, &out[(*n)++]);
+        }
+        docs_stmt_done(st);
+    }
+    docs_conn_return(db, e, c);
+    return rc;
+}
