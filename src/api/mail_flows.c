@@ -274,6 +274,87 @@ static void outbox(api_ctx *ctx, http_req *req, http_res *res)
     json_object_put(out);
 }
 
+/* ---- contact e-mail verification (§3.8) ----
+ * With a user token: the user wants `email` as its address; a code goes there, and confirming it switches
+ * the account to it (verified). Without one: the same as the sign-up confirmation, for that address. */
+
+static void contact_send(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    char email[STORE_EMAIL_MAX], token[65];
+    store_user u, other;
+    store_session s;
+    int found = 0;
+    struct json_object *body = http_req_json_borrow(req);
+    if (api_email_normalize(json_get_string(body, "email"), email, &err) < 0 ||
+        (ctx->has_user && api_current_user(ctx, &u, &s, &err) < 0) ||
+        (!ctx->has_user && (store_users_by_email(ctx->app->docs, ctx->key.environment_id, email, &u, &found, &err) < 0))) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    if (ctx->has_user && store_users_by_email(ctx->app->docs, ctx->key.environment_id, email, &other, &found, &err) == 0 && found &&
+        strcmp(other.id, u.id) != 0) {
+        http_res_error(res, 409, "auth/email-already-exists", "Another account uses this e-mail");
+        return;
+    }
+    int own = ctx->has_user ? strcmp(u.email, email) == 0 : found;
+    if (own && u.email_verified_at) {
+        http_res_error(res, 400, "auth/already-verified", "This e-mail is already verified");
+        return;
+    }
+    if (!send_allowed(ctx, res, "contact", email)) return;
+    if (ctx->has_user || found) {
+        store_user target = u;
+        snprintf(target.email, sizeof target.email, "%s", email); /* the token is bound to the new address */
+        if (token_new(ctx, "contact", &target, MAIL_TOKEN_TTL_MS, token, &err) == 0) {
+            strbuf text;
+            strbuf_init(&text, 2000);
+            strbuf_appendf(&text, "Hello %s,\n\nYour e-mail verification code: %s\n\nIt works once, for 24 hours.\n", u.name, token);
+            api_send_mail(ctx, email, "email_verification", "Verify your e-mail address", text.data, &err);
+            strbuf_release(&text);
+        }
+    }
+    if (err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *out = json_object_new_object();
+    json_object_object_add(out, "message", json_object_new_string("A verification code is on its way"));
+    json_object_object_add(out, "email", json_object_new_string(email));
+    http_res_json(res, 200, out);
+    json_object_put(out);
+}
+
+static void contact_confirm(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    char email[STORE_EMAIL_MAX], user_id[STORE_USER_ID_MAX];
+    store_user u;
+    int found = 0;
+    struct json_object *body = http_req_json_borrow(req);
+    if (api_email_normalize(json_get_string(body, "email"), email, &err) == 0 &&
+        token_use(ctx, "contact", email, json_get_string(body, "token"), user_id, &err) == 0 &&
+        store_users_by_id(ctx->app->docs, ctx->key.environment_id, user_id, &u, &found, &err) == 0) {
+        if (!found) bs_err_set(&err, 404, "auth/account-not-found", "The account is gone");
+        else {
+            snprintf(u.email, sizeof u.email, "%s", email);
+            u.email_verified_at = u.updated_at = clock_now_ms();
+            store_users_update(ctx->app->docs, ctx->key.environment_id, &u, &found, &err); /* 409 if taken meanwhile */
+        }
+    }
+    if (err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *out = json_object_new_object();
+    json_object_object_add(out, "message", json_object_new_string("E-mail verified"));
+    json_object_object_add(out, "verified", json_object_new_boolean(1));
+    http_res_json(res, 200, out);
+    json_object_put(out);
+}
+
 /* ---- magic links (§3.4) ---- */
 
 #define MAGIC_TTL_MS (15LL * 60 * 1000)
@@ -379,6 +460,9 @@ int api_mail_flows_register(http_router *router, api_app *app)
 {
     http_route_opts json_opts = {.body = HTTP_BODY_JSON, .max_body = 16 * 1024};
     if (api_route_v1_public(router, app, HTTP_POST, "/v1/auth/email/callback", magic_callback, &json_opts) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_POST, "/v1/auth/email/verify/send", contact_send, &json_opts) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_POST, "/v1/auth/email/verify/resend", contact_send, &json_opts) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_POST, "/v1/auth/email/verify/confirm", contact_confirm, &json_opts) < 0) return -1;
     http_route_opts json = {.body = HTTP_BODY_JSON, .max_body = 16 * 1024};
     if (api_route_v1_public(router, app, HTTP_POST, "/v1/auth/password/reset/request", reset_request, &json) < 0) return -1;
     if (api_route_v1_public(router, app, HTTP_POST, "/v1/auth/password/reset/confirm", reset_confirm, &json) < 0) return -1;

@@ -172,3 +172,31 @@ test('invitations: mailed code, accept once, reject, revoke, listing for inviter
   expectError(assert, await req(srv, 'POST', '/v1/auth/invitations', { ...as(inviter), body: { resourceType: 'galaxy', resourceId: 'g', resourceRole: 'r', email: 'a@inv.io' } }), 400, 'auth/invalid-request');
   expectError(assert, await req(srv, 'POST', '/v1/auth/invitations', { ...pk(), body: {} }), 401, 'auth/unauthorized');
 });
+
+test('contact e-mail: a signed-in user moves to a new verified address; without a token it verifies the address', async () => {
+  const u = await post('/v1/auth/email/signup', { email: 'old@contact.io', password: 'secret1', name: 'C' });
+  const as = { ...pk(), token: u.json.accessToken };
+  await post('/v1/auth/email/signup', { email: 'taken@contact.io', password: 'secret1', name: 'T' });
+  expectError(assert, await req(srv, 'POST', '/v1/auth/email/verify/send', { ...as, body: { email: 'taken@contact.io' } }), 409, 'auth/email-already-exists');
+  const sent = await req(srv, 'POST', '/v1/auth/email/verify/send', { ...as, body: { email: 'New@Contact.io' } });
+  assert.equal(sent.status, 200, sent.text);
+  assert.deepEqual(sent.json.email, 'new@contact.io');
+  const code = (await mails('new@contact.io'))[0].body.match(/code: ([0-9a-f]{64})/)[1];
+  expectError(assert, await post('/v1/auth/email/verify/confirm', { email: 'old@contact.io', token: code }), 404, 'auth/verification-token-not-found');
+  const ok = await post('/v1/auth/email/verify/confirm', { email: 'new@contact.io', token: code });
+  assert.equal(ok.status, 200, ok.text);
+  assert.deepEqual({ verified: ok.json.verified, type: typeof ok.json.message }, { verified: true, type: 'string' });
+  const me = await req(srv, 'GET', '/v1/auth/me', as);
+  assert.equal(me.json.email, 'new@contact.io');
+  assert.ok(me.json.emailVerified);
+  assert.equal((await post('/v1/auth/email/signin', { email: 'new@contact.io', password: 'secret1' })).status, 200, 'signs in with the new address');
+  expectError(assert, await req(srv, 'POST', '/v1/auth/email/verify/resend', { ...as, body: { email: 'new@contact.io' } }), 400, 'auth/already-verified');
+  // without a token: verifies an existing account's own address
+  await post('/v1/auth/email/signup', { email: 'plain@contact.io', password: 'secret1', name: 'P' });
+  assert.equal((await post('/v1/auth/email/verify/send', { email: 'plain@contact.io' })).status, 200);
+  const code2 = (await mails('plain@contact.io'))[0].body.match(/code: ([0-9a-f]{64})/)[1];
+  assert.equal((await post('/v1/auth/email/verify/confirm', { email: 'plain@contact.io', token: code2 })).status, 200);
+  const unknown = await post('/v1/auth/email/verify/send', { email: 'nobody@contact.io' });
+  assert.equal(unknown.status, 200, 'no enumeration');
+  assert.equal((await mails('nobody@contact.io')).length, 0);
+});
