@@ -82,3 +82,42 @@ long crypto_base64url_decode(const char *text, size_t len, uint8_t *out)
     if (n < 0) return -1;
     return n - (long)(padded - len); /* EVP_DecodeBlock counts the padding as zero bytes */
 }
+
+#define SEAL_NONCE 12
+#define SEAL_TAG 16
+
+int crypto_seal(const uint8_t key[CRYPTO_KEY_LEN], const char *plain, size_t len, char *out, size_t out_size)
+{
+    uint8_t buf[SEAL_NONCE + SEAL_TAG + 2048];
+    int n = 0, m = 0, ok;
+    if (len > 2048 || (len + SEAL_NONCE + SEAL_TAG) * 4 / 3 + 8 > out_size) return -1;
+    if (crypto_random_bytes(buf, SEAL_NONCE) < 0) return -1;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    ok = c && EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, buf) == 1 &&
+         EVP_EncryptUpdate(c, buf + SEAL_NONCE + SEAL_TAG, &n, (const unsigned char *)plain, (int)len) == 1 &&
+         EVP_EncryptFinal_ex(c, buf + SEAL_NONCE + SEAL_TAG + n, &m) == 1 &&
+         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SEAL_TAG, buf + SEAL_NONCE) == 1;
+    EVP_CIPHER_CTX_free(c);
+    if (!ok) return -1;
+    crypto_base64url_encode(buf, (size_t)(SEAL_NONCE + SEAL_TAG + n + m), out);
+    return 0;
+}
+
+int crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const char *sealed, char *out, size_t out_size)
+{
+    uint8_t buf[SEAL_NONCE + SEAL_TAG + 2048];
+    size_t slen = strlen(sealed);
+    if (slen > (sizeof buf) * 4 / 3) return -1;
+    long total = crypto_base64url_decode(sealed, slen, buf);
+    if (total < SEAL_NONCE + SEAL_TAG || (size_t)(total - SEAL_NONCE - SEAL_TAG) + 1 > out_size) return -1;
+    int n = 0, m = 0, ok;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    ok = c && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, buf) == 1 &&
+         EVP_DecryptUpdate(c, (unsigned char *)out, &n, buf + SEAL_NONCE + SEAL_TAG, (int)(total - SEAL_NONCE - SEAL_TAG)) == 1 &&
+         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEAL_TAG, buf + SEAL_NONCE) == 1 &&
+         EVP_DecryptFinal_ex(c, (unsigned char *)out + n, &m) == 1;
+    EVP_CIPHER_CTX_free(c);
+    if (!ok) return -1;
+    out[n + m] = '\0';
+    return 0;
+}

@@ -17,6 +17,13 @@ void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
 void crypto_sha256_hex(const void *data, size_t len, char out[CRYPTO_SHA256_HEX]);
 /* Compares in time that depends only on n. 1 when equal. */
 int crypto_equal(const void *a, const void *b, size_t n);
+
+/* Secrets at rest: AES-256-GCM under a 32-byte key; the sealed form is base64url(nonce | tag | ciphertext).
+ * crypto_seal appends it to out; crypto_open appends the plaintext (-1 when the key is wrong or the text
+ * was altered). Both need out to hold the result: sealed ≈ 4/3 (len + 28) + 4, opened ≤ the sealed length. */
+#define CRYPTO_KEY_LEN 32
+int crypto_seal(const uint8_t key[CRYPTO_KEY_LEN], const char *plain, size_t len, char *out, size_t out_size);
+int crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const char *sealed, char *out, size_t out_size);
 void crypto_hex(const uint8_t *bytes, size_t n, char *out);
 /* Base64url without padding (RFC 4648 §5). encode: out needs 4*ceil(n/3)+1 bytes; returns the length.
  * decode: out needs 3*ceil(len/4) bytes; returns the decoded length or -1 on bad input. */
