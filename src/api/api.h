@@ -28,6 +28,8 @@ typedef struct api_app {
     userauth *users;
     querystats *stats;         /* NULL when --query-stats 0 */
     mailer *mail;              /* SMTP or the outbox */
+    uint8_t master_key[32];    /* seals secrets at rest (DATA/master.key, never in a database) */
+    const char *google_token_url, *google_userinfo_url; /* overridable for a local stand-in provider */
     const char *public_url;    /* how clients reach this server (links in mail); filled once listening */
     int signin_max_failures;   /* per e-mail within signin_window_ms (ten times that per IP) */
     int64_t signin_window_ms, signin_block_ms;

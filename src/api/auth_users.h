@@ -27,6 +27,7 @@ int api_mail_flows_register(http_router *router, api_app *app);
 int api_admin_auth_register(http_router *router, api_app *app);
 int api_user_settings_register(http_router *router, api_app *app);
 int api_invitations_register(http_router *router, api_app *app);
+int api_oauth_register(http_router *router, api_app *app);
 /* One mail of the environment to an end user: SMTP when configured, else the outbox (core/mailer). */
 int api_send_mail(api_ctx *ctx, const char *to, const char *template_name, const char *subject, const char *body, bs_err *err);
 /* Records an account event in the environment's audit trail (best effort: a failure is logged). */

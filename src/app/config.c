@@ -40,6 +40,8 @@ static const opt_def opts[] = {
     {"signin-block", "BASALT_SIGNIN_BLOCK", L(signin_block), "3600", 1, 604800, "seconds an e-mail (or IP) stays blocked after too many failed sign-ins"},
     {"smtp-url", "BASALT_SMTP_URL", S(smtp_url), NULL, 0, 0, "deliver mail through SMTP: smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://...; unset = the outbox"},
     {"mail-from", "BASALT_MAIL_FROM", S(mail_from), "no-reply@localhost", 0, 0, "sender address of the mail to end users"},
+    {"google-token-url", "BASALT_GOOGLE_TOKEN_URL", S(google_token_url), "https://oauth2.googleapis.com/token", 0, 0, "Google's OAuth token endpoint (a stand-in's in tests)"},
+    {"google-userinfo-url", "BASALT_GOOGLE_USERINFO_URL", S(google_userinfo_url), "https://openidconnect.googleapis.com/v1/userinfo", 0, 0, "Google's OpenID userinfo endpoint"},
     {"query-stats", "BASALT_QUERY_STATS", L(query_stats), "1", 0, 1, "record per-shape list statistics (GET .../query-stats): 1 on, 0 off"},
     {"shutdown-timeout", "BASALT_SHUTDOWN_TIMEOUT", L(shutdown_timeout), "10", 0, 3600, "seconds to let requests in flight finish on SIGTERM/SIGINT"},
     {"config", "BASALT_CONFIG", S(config_file), NULL, 0, 0, "INI file to read (default ./basalt.conf when it exists)"},

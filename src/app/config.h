@@ -28,6 +28,7 @@ typedef struct basalt_config {
     long key_cache_ms;
     long query_stats;
     char *smtp_url, *mail_from;
+    char *google_token_url, *google_userinfo_url;
     long signin_max_failures, signin_window, signin_block;
     long shutdown_timeout;
 } basalt_config;

@@ -1,5 +1,6 @@
 #include "app/serve.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,6 +17,7 @@
 #include "core/bootstrap.h"
 #include "http/server.h"
 #include "util/clock.h"
+#include "util/crypto.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
@@ -81,6 +83,28 @@ static int open_store(serve_state *s, bs_err *err)
     return s->docs ? 0 : -1;
 }
 
+/* The key that seals secrets at rest (OAuth client secrets): DATA/master.key, 32 random bytes, 0600,
+ * made on the first start. Kept out of every database so a copied database reveals no secret. */
+static int load_master_key(serve_state *s, bs_err *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/master.key", s->cfg.data_dir);
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        size_t n = fread(s->app.master_key, 1, sizeof s->app.master_key, f);
+        fclose(f);
+        return n == sizeof s->app.master_key ? 0 : bs_err_set(err, 500, "config/invalid", "%s is damaged", path);
+    }
+    if (crypto_random_bytes(s->app.master_key, sizeof s->app.master_key) < 0) return bs_err_internal(err);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 || write(fd, s->app.master_key, sizeof s->app.master_key) != (ssize_t)sizeof s->app.master_key) {
+        if (fd >= 0) close(fd);
+        return bs_err_set(err, 500, "config/invalid", "cannot write %s", path);
+    }
+    close(fd);
+    return 0;
+}
+
 static int start_http(serve_state *s, bs_err *err)
 {
     s->router = http_router_new();
@@ -91,9 +115,14 @@ static int start_http(serve_state *s, bs_err *err)
     if (!s->mail) return -1;
     if (!s->router || !s->keys || !s->users || (s->cfg.query_stats && !s->stats)) return bs_err_internal(err);
     find_console(s);
+    uint8_t key[32];
+    if (load_master_key(s, err) < 0) return -1;
+    memcpy(key, s->app.master_key, sizeof key);
     s->app = (api_app){.control = s->control, .docs = s->docs, .keys = s->keys, .users = s->users, .stats = s->stats, .mail = s->mail, .public_url = s->url,
+                      .google_token_url = s->cfg.google_token_url, .google_userinfo_url = s->cfg.google_userinfo_url,
                       .signin_max_failures = (int)s->cfg.signin_max_failures, .signin_window_ms = s->cfg.signin_window * 1000,
                       .signin_block_ms = s->cfg.signin_block * 1000, .console = s->console, .started_ms = clock_now_ms()};
+    memcpy(s->app.master_key, key, sizeof key);
     if (api_register(s->router, &s->app) < 0) return bs_err_set(err, 500, "common/internal-error", "route table full");
     s->metrics = http_metrics_new(s->router);
     if (!s->metrics) return bs_err_internal(err);
@@ -231,9 +260,15 @@ int serve_main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) { /* before any thread: outbound SMTP and OAuth */
+        log_error("cannot start: libcurl failed to initialize");
+        config_free(&s.cfg);
+        return 1;
+    }
     if (open_store(&s, &err) < 0 || start_http(&s, &err) < 0 || (make_url(&s), run_bootstrap(&s, &err)) < 0) {
         log_error("cannot start: %s", err.message);
         serve_cleanup(&s);
+        curl_global_cleanup();
         return 1;
     }
     s.app.ready = 1;
@@ -243,5 +278,6 @@ int serve_main(int argc, char **argv)
     int sig = wait_for_signal();
     shutdown_gracefully(&s, sig);
     serve_cleanup(&s);
+    curl_global_cleanup();
     return 0;
 }

@@ -140,8 +140,7 @@ mailer *mailer_new(store_control *store, const char *smtp_url, const char *from,
     pthread_cond_init(&m->cond, NULL);
     if (smtp_url && *smtp_url) {
         m->smtp_url = strdup(smtp_url);
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !m->smtp_url ||
-            pthread_create(&m->thread, NULL, sender_main, m) != 0) {
+        if (!m->smtp_url || pthread_create(&m->thread, NULL, sender_main, m) != 0) {
             bs_err_set(err, 500, "config/invalid", "cannot start the SMTP sender");
             mailer_free(m);
             return NULL;
@@ -160,7 +159,6 @@ void mailer_free(mailer *m)
         pthread_cond_signal(&m->cond);
         pthread_mutex_unlock(&m->lock);
         pthread_join(m->thread, NULL);
-        curl_global_cleanup();
     }
     pthread_mutex_destroy(&m->lock);
     pthread_cond_destroy(&m->cond);

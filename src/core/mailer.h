@@ -3,7 +3,8 @@
  * (--smtp-url smtp://[user:password@]host:port, or smtps:// for TLS from the start; STARTTLS is used
  * when the server offers it), a sender thread delivers through libcurl, trying each mail three times
  * (after 1 s and 5 s) before logging it as failed; the request that caused a mail never waits for SMTP.
- * Ownership: mailer_new borrows the store; mailer_free delivers what is queued, then stops. */
+ * Ownership: mailer_new borrows the store; mailer_free delivers what is queued, then stops. The process
+ * calls curl_global_init before and curl_global_cleanup after (app/serve.c). */
 #ifndef BASALT_CORE_MAILER_H
 #define BASALT_CORE_MAILER_H
 

@@ -184,6 +184,19 @@ int store_control_outbox_add(store_control *store, const store_mail *mail, bs_er
     return store->ops->outbox_add(store->driver, mail, err);
 }
 
+int store_control_provider_put(store_control *store, const store_provider *p, bs_err *err)
+{
+    if (!store || !p) return control_no_store(err);
+    return store->ops->provider_put(store->driver, p, err);
+}
+
+int store_control_provider_get(store_control *store, const char *env_id, const char *provider, store_provider *out,
+                               int *found, bs_err *err)
+{
+    if (!store || !env_id || !provider || !out || !found) return control_no_store(err);
+    return store->ops->provider_get(store->driver, env_id, provider, out, found, err);
+}
+
 int store_control_outbox_list(store_control *store, const char *env_id, store_mail *out, size_t max, size_t *count,
                               bs_err *err)
 {

@@ -173,6 +173,20 @@ typedef struct store_mail {
     int64_t created_at;
 } store_mail;
 int store_control_outbox_add(store_control *store, const store_mail *mail, bs_err *err);
+
+/* ---- social login providers of an environment ---- */
+typedef struct store_provider {
+    char environment_id[STORE_ID_MAX];
+    char provider[16];               /* google | github */
+    char client_id[256];             /* several ids (web, platforms) separated by spaces */
+    char secret_sealed[1024];        /* crypto_seal of the client secret */
+    char redirect_uris[2048];        /* JSON array of allowed redirect URIs */
+    int enabled;
+    int64_t updated_at;
+} store_provider;
+int store_control_provider_put(store_control *store, const store_provider *p, bs_err *err);
+int store_control_provider_get(store_control *store, const char *env_id, const char *provider, store_provider *out,
+                               int *found, bs_err *err);
 /* The environment's newest mail first, at most max into out. */
 int store_control_outbox_list(store_control *store, const char *env_id, store_mail *out, size_t max, size_t *count,
                               bs_err *err);

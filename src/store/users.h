@@ -131,6 +131,13 @@ typedef struct store_invitation_query {
 int store_invitations_list(store_docs *db, const char *env_id, const store_invitation_query *q, store_invitation *out,
                            size_t *n, int64_t *total, bs_err *err);
 
+/* ---- social accounts linked to users ---- */
+/* The user linked to (provider, account); *found = 0 when none. */
+int store_accounts_find(store_docs *db, const char *env_id, const char *provider, const char *account_id,
+                        char user_id[STORE_USER_ID_MAX], int *found, bs_err *err);
+int store_accounts_link(store_docs *db, const char *env_id, const char *provider, const char *account_id,
+                        const char *user_id, bs_err *err);
+
 /* ---- audit trail: what happened to accounts, newest first ---- */
 typedef struct store_audit {
     int64_t id, at;              /* id: increasing; at: ms */

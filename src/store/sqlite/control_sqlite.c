@@ -58,6 +58,8 @@ typedef enum stmt_id {
     ST_SECRET_GET,
     ST_OUTBOX_ADD,
     ST_OUTBOX_LIST,
+    ST_PROVIDER_PUT,
+    ST_PROVIDER_GET,
     ST_COUNT
 } stmt_id;
 
@@ -114,6 +116,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SECRET_GET] = "SELECT secret FROM environment_secrets WHERE environment_id = ? AND kind = ?",
     [ST_OUTBOX_ADD] = "INSERT INTO outbox (id, environment_id, to_addr, subject, body, template, created_at)"
                       " VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [ST_PROVIDER_PUT] = "INSERT OR REPLACE INTO auth_providers (environment_id, provider, client_id, secret_sealed,"
+                        " redirect_uris, enabled, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [ST_PROVIDER_GET] = "SELECT environment_id, provider, client_id, secret_sealed, redirect_uris, enabled, updated_at"
+                        " FROM auth_providers WHERE environment_id = ? AND provider = ?",
     [ST_OUTBOX_LIST] = "SELECT id, environment_id, to_addr, subject, body, template, created_at FROM outbox"
                        " WHERE environment_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2",
 };
@@ -726,6 +732,42 @@ static int sq_outbox_add(void *driver, const store_mail *m, bs_err *err)
     return sq_run(c, st, "insert mail", err);
 }
 
+static int sq_provider_put(void *driver, const store_provider *p, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_PROVIDER_PUT, err) : NULL;
+    if (!st) return -1;
+    const char *texts[] = {p->environment_id, p->provider, p->client_id, p->secret_sealed, p->redirect_uris};
+    int rc = SQLITE_OK;
+    for (int i = 0; i < 5 && rc == SQLITE_OK; i++) rc = sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
+    if (rc != SQLITE_OK || sqlite3_bind_int(st, 6, p->enabled) != SQLITE_OK || sqlite3_bind_int64(st, 7, p->updated_at) != SQLITE_OK)
+        return sq_bind_failed(c, st, err);
+    return sq_run(c, st, "put provider", err);
+}
+
+static int sq_provider_get(void *driver, const char *env_id, const char *provider, store_provider *out, int *found, bs_err *err)
+{
+    *found = 0;
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_PROVIDER_GET, err) : NULL;
+    if (!st) return -1;
+    if (sqlite3_bind_text(st, 1, env_id, -1, SQLITE_STATIC) != SQLITE_OK || sqlite3_bind_text(st, 2, provider, -1, SQLITE_STATIC) != SQLITE_OK)
+        return sq_bind_failed(c, st, err);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        memset(out, 0, sizeof *out);
+        SQ_READ_FIELD(st, 0, out->environment_id);
+        SQ_READ_FIELD(st, 1, out->provider);
+        SQ_READ_FIELD(st, 2, out->client_id);
+        SQ_READ_FIELD(st, 3, out->secret_sealed);
+        SQ_READ_FIELD(st, 4, out->redirect_uris);
+        out->enabled = sqlite3_column_int(st, 5);
+        out->updated_at = sqlite3_column_int64(st, 6);
+        *found = 1;
+    }
+    sq_stmt_done(st);
+    return 0;
+}
+
 static int sq_outbox_list(void *driver, const char *env_id, store_mail *out, size_t max, size_t *count, bs_err *err)
 {
     *count = 0;
@@ -874,5 +916,7 @@ const store_control_ops store_sqlite_control_ops = {
     .env_secret = sq_env_secret,
     .outbox_add = sq_outbox_add,
     .outbox_list = sq_outbox_list,
+    .provider_put = sq_provider_put,
+    .provider_get = sq_provider_get,
     .api_key_get = sq_api_key_get,
 };

@@ -101,10 +101,21 @@ static const char migration_v3[] =
     ");"
     "CREATE INDEX outbox_environment ON outbox (environment_id, created_at);";
 
+/* v4: social login providers per environment; the client secret is sealed (util/crypto) with the
+ * server's master key, which is not in this database. */
+static const char migration_v4[] =
+    "CREATE TABLE auth_providers ("
+    " environment_id TEXT NOT NULL REFERENCES environments(id) ON DELETE CASCADE,"
+    " provider TEXT NOT NULL, client_id TEXT NOT NULL, secret_sealed TEXT NOT NULL, redirect_uris TEXT NOT NULL,"
+    " enabled INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    " PRIMARY KEY (environment_id, provider)"
+    ");";
+
 static const migration_step migration_steps[] = {
     {1, migration_v1},
     {2, migration_v2},
     {3, migration_v3},
+    {4, migration_v4},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migration_steps / sizeof migration_steps[0]))

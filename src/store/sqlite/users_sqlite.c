@@ -702,3 +702,36 @@ int store_invitations_list(store_docs *db, const char *env_id, const store_invit
     docs_conn_return(db, e, c);
     return rc;
 }
+
+/* ---- linked social accounts ---- */
+
+int store_accounts_find(store_docs *db, const char *env_id, const char *provider, const char *account_id,
+                        char user_id[STORE_USER_ID_MAX], int *found, bs_err *err)
+{
+    denv *e;
+    *found = 0;
+    dconn *c = docs_conn_borrow(db, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = docs_stmt(c, "SELECT user_id FROM _auth_accounts WHERE provider = ? AND provider_account_id = ?", err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, provider, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, account_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            text_col(st, 0, user_id, STORE_USER_ID_MAX);
+            *found = 1;
+        }
+        docs_stmt_done(st);
+    }
+    docs_conn_return(db, e, c);
+    return rc;
+}
+
+int store_accounts_link(store_docs *db, const char *env_id, const char *provider, const char *account_id,
+                        const char *user_id, bs_err *err)
+{
+    const char *texts[] = {provider, account_id, user_id};
+    int64_t ints[] = {clock_now_ms()};
+    return write_one(db, env_id, "INSERT INTO _auth_accounts (provider, provider_account_id, user_id, created_at) VALUES (?,?,?,?)",
+                     texts, 3, ints, 1, NULL, err);
+}

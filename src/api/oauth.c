@@ -1,0 +1,277 @@
+/* oauth: social sign-in (client-api.md §3.5), first part: Google's authorization-code flow A (the app
+ * sends the provider's code; the server exchanges it with the stored client secret and reads the
+ * OpenID userinfo), and the provider settings of an environment:
+ *   POST /v1/auth/:provider/callback   public {code, redirectUri, state?}  → token object + is_new_user
+ *   PUT/GET /admin/v1/projects/:projectId/environments/:env/auth/providers/:provider
+ *            PUT {clientId, clientSecret?, redirectUris[], enabled}; the secret is sealed with the master key
+ *            and never returned (GET shows hasSecret)
+ * The provider endpoints are configurable (--google-token-url, --google-userinfo-url) so the tests run the
+ * whole exchange against a local stand-in speaking the same HTTP protocol. */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/auth_users.h"
+#include "core/keys.h"
+#include "util/clock.h"
+#include "util/crypto.h"
+#include "util/json.h"
+#include "util/log.h"
+
+#define OAUTH_RESPONSE_MAX (64 * 1024)
+
+static int provider_known(const char *p) { return p && (!strcmp(p, "google") || !strcmp(p, "github")); }
+
+/* ---- a small HTTPS client for the provider's endpoints ---- */
+
+static size_t collect(char *data, size_t size, size_t n, void *arg)
+{
+    strbuf *out = arg;
+    return strbuf_append(out, data, size * n) == 0 ? size * n : 0;
+}
+
+/* POSTs form (when not NULL) or GETs with bearer; the JSON answer (NULL on failure) and HTTP status. */
+static struct json_object *provider_call(const char *url, const char *form, const char *bearer, long *status)
+{
+    strbuf body;
+    strbuf_init(&body, OAUTH_RESPONSE_MAX);
+    char auth[2200];
+    struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
+    if (bearer) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
+        headers = curl_slist_append(headers, auth);
+    }
+    CURL *c = curl_easy_init();
+    CURLcode rc = CURLE_FAILED_INIT;
+    *status = 0;
+    if (c) {
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+        if (form) curl_easy_setopt(c, CURLOPT_POSTFIELDS, form);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+        rc = curl_easy_perform(c);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+        curl_easy_cleanup(c);
+    }
+    curl_slist_free_all(headers);
+    struct json_object *json = NULL;
+    if (rc == CURLE_OK && body.len) json = json_tokener_parse(body.data);
+    if (rc != CURLE_OK) log_warn("oauth: %s: %s", url, curl_easy_strerror(rc));
+    strbuf_release(&body);
+    return json;
+}
+
+/* Appends key=urlencoded(value)& to form. */
+static void form_add(CURL *enc, strbuf *form, const char *key, const char *value)
+{
+    char *escaped = curl_easy_escape(enc, value, 0);
+    strbuf_appendf(form, "%s%s=%s", form->len ? "&" : "", key, escaped ? escaped : "");
+    curl_free(escaped);
+}
+
+/* ---- provider settings (management API) ---- */
+
+static int redirect_allowed(const store_provider *p, const char *uri)
+{
+    struct json_object *list = json_tokener_parse(p->redirect_uris);
+    size_t n = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
+    int ok = n == 0; /* no list: any (the provider itself checks against its own registration) */
+    for (size_t i = 0; i < n && !ok; i++) ok = !strcmp(json_object_get_string(json_object_array_get_idx(list, i)), uri);
+    json_object_put(list);
+    return ok;
+}
+
+static struct json_object *provider_json(const store_provider *p)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "provider", json_object_new_string(p->provider));
+    json_object_object_add(o, "clientId", json_object_new_string(p->client_id));
+    json_object_object_add(o, "hasSecret", json_object_new_boolean(p->secret_sealed[0] != '\0'));
+    json_object_object_add(o, "redirectUris", json_tokener_parse(p->redirect_uris));
+    json_object_object_add(o, "enabled", json_object_new_boolean(p->enabled));
+    api_json_time(o, "updatedAt", p->updated_at);
+    return o;
+}
+
+static void provider_put(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    store_env env;
+    store_provider p, old;
+    int found = 0;
+    memset(&p, 0, sizeof p);
+    const char *name = http_req_param(req, "provider");
+    struct json_object *body = http_req_json_borrow(req), *uris = NULL, *enabled = NULL;
+    const char *client_id = json_get_string(body, "clientId"), *secret = json_get_string(body, "clientSecret");
+    if (api_admin_env(ctx, req, 1, &env, &err) < 0) {
+        /* err says why */
+    } else if (!provider_known(name)) {
+        bs_err_set(&err, 400, "auth/unsupported-provider", "Providers: google, github");
+    } else if (!client_id || !*client_id || strlen(client_id) >= sizeof p.client_id || (secret && strlen(secret) > 1024)) {
+        bs_err_set(&err, 400, "common/invalid-parameters", "clientId (and clientSecret) are required");
+    } else if (json_object_object_get_ex(body, "redirectUris", &uris) && !json_object_is_type(uris, json_type_array)) {
+        bs_err_set(&err, 400, "common/invalid-parameters", "redirectUris must be an array of URLs");
+    } else if (store_control_provider_get(ctx->app->control, env.id, name, &old, &found, &err) == 0) {
+        snprintf(p.environment_id, sizeof p.environment_id, "%s", env.id);
+        snprintf(p.provider, sizeof p.provider, "%s", name);
+        snprintf(p.client_id, sizeof p.client_id, "%s", client_id);
+        snprintf(p.redirect_uris, sizeof p.redirect_uris, "%s", uris ? json_object_to_json_string_ext(uris, JSON_C_TO_STRING_PLAIN) : "[]");
+        p.enabled = !json_object_object_get_ex(body, "enabled", &enabled) || json_object_get_boolean(enabled);
+        p.updated_at = clock_now_ms();
+        if (secret) {
+            if (crypto_seal(ctx->app->master_key, secret, strlen(secret), p.secret_sealed, sizeof p.secret_sealed) < 0) bs_err_internal(&err);
+        } else if (found) {
+            snprintf(p.secret_sealed, sizeof p.secret_sealed, "%s", old.secret_sealed); /* keep the stored one */
+        }
+        if (!err.status) store_control_provider_put(ctx->app->control, &p, &err);
+    }
+    if (err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *o = provider_json(&p);
+    http_res_json(res, 200, o);
+    json_object_put(o);
+}
+
+static void provider_get(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    store_env env;
+    store_provider p;
+    int found = 0;
+    if (api_admin_env(ctx, req, 0, &env, &err) < 0 ||
+        store_control_provider_get(ctx->app->control, env.id, http_req_param(req, "provider"), &p, &found, &err) < 0 ||
+        (!found && bs_err_set(&err, 404, "auth/oauth-not-configured", "This provider is not configured") < 0)) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *o = provider_json(&p);
+    http_res_json(res, 200, o);
+    json_object_put(o);
+}
+
+/* ---- Google, flow A ---- */
+
+/* Exchanges code for the user's OpenID profile (sub, email, email_verified, name, picture). */
+static struct json_object *google_profile(api_ctx *ctx, const store_provider *p, const char *code, const char *redirect, bs_err *err)
+{
+    char secret[1100];
+    if (!p->secret_sealed[0] || crypto_open(ctx->app->master_key, p->secret_sealed, secret, sizeof secret) < 0) {
+        bs_err_set(err, 400, "auth/oauth-not-configured", "The provider has no usable client secret");
+        return NULL;
+    }
+    CURL *enc = curl_easy_init();
+    strbuf form;
+    strbuf_init(&form, 16 * 1024);
+    char first_id[256];
+    snprintf(first_id, sizeof first_id, "%.*s", (int)strcspn(p->client_id, " "), p->client_id);
+    form_add(enc, &form, "grant_type", "authorization_code");
+    form_add(enc, &form, "code", code);
+    form_add(enc, &form, "client_id", first_id);
+    form_add(enc, &form, "client_secret", secret);
+    form_add(enc, &form, "redirect_uri", redirect);
+    curl_easy_cleanup(enc);
+    long status = 0;
+    struct json_object *tok = form.overflow ? NULL : provider_call(ctx->app->google_token_url, form.data, NULL, &status);
+    strbuf_release(&form);
+    memset(secret, 0, sizeof secret);
+    const char *access = json_get_string(tok, "access_token");
+    if (!access) {
+        json_object_put(tok);
+        bs_err_set(err, 401, status >= 400 && status < 500 ? "auth/invalid-oauth-code" : "auth/google-token-exchange-failed",
+                   "Google did not accept the code");
+        return NULL;
+    }
+    char bearer[2100];
+    snprintf(bearer, sizeof bearer, "%s", access);
+    json_object_put(tok);
+    struct json_object *me = provider_call(ctx->app->google_userinfo_url, NULL, bearer, &status);
+    if (!json_get_string(me, "sub") || !json_get_string(me, "email")) {
+        json_object_put(me);
+        bs_err_set(err, 400, "auth/google-token-exchange-failed", "Google did not return the user's profile");
+        return NULL;
+    }
+    return me;
+}
+
+/* The user of a provider profile: linked before, or new (is_new), or 409 when the e-mail has an account
+ * of another kind (§3.5 recommendation: linking is explicit). */
+static int social_user(api_ctx *ctx, const char *provider, struct json_object *me, store_user *u, int *is_new, bs_err *err)
+{
+    char user_id[STORE_USER_ID_MAX], email[STORE_EMAIL_MAX];
+    int found = 0;
+    const char *env = ctx->key.environment_id, *sub = json_get_string(me, "sub");
+    *is_new = 0;
+    if (store_accounts_find(ctx->app->docs, env, provider, sub, user_id, &found, err) < 0) return -1;
+    if (found) {
+        if (store_users_by_id(ctx->app->docs, env, user_id, u, &found, err) < 0) return -1;
+        return found ? 0 : bs_err_set(err, 401, "auth/invalid-credentials", "The linked account is gone");
+    }
+    if (api_email_normalize(json_get_string(me, "email"), email, err) < 0) return -1;
+    if (store_users_by_email(ctx->app->docs, env, email, u, &found, err) < 0) return -1;
+    if (found)
+        return bs_err_set(err, 409, "auth/account-exists-different-provider",
+                          "This e-mail already has an account; sign in and link %s to it", provider);
+    memset(u, 0, sizeof *u);
+    const char *name = json_get_string(me, "name"), *picture = json_get_string(me, "picture");
+    snprintf(u->email, sizeof u->email, "%s", email);
+    snprintf(u->name, sizeof u->name, "%.100s", name && *name ? name : email);
+    if (picture && !strncmp(picture, "https://", 8)) snprintf(u->image, sizeof u->image, "%s", picture);
+    snprintf(u->role, sizeof u->role, "user");
+    snprintf(u->profile, sizeof u->profile, "{}");
+    u->mfa_last_step = -1;
+    u->created_at = u->updated_at = clock_now_ms();
+    struct json_object *verified;
+    if (json_object_object_get_ex(me, "email_verified", &verified) && json_object_get_boolean(verified)) u->email_verified_at = u->created_at;
+    if (keys_new_id("usr", u->id) < 0) return bs_err_internal(err);
+    if (store_users_create(ctx->app->docs, env, u, err) < 0 || store_accounts_link(ctx->app->docs, env, provider, sub, u->id, err) < 0)
+        return -1;
+    *is_new = 1;
+    return 0;
+}
+
+static void callback(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    store_provider p;
+    store_user u;
+    int found = 0, is_new = 0;
+    const char *provider = http_req_param(req, "provider");
+    struct json_object *body = http_req_json_borrow(req), *me = NULL;
+    const char *code = json_get_string(body, "code"), *redirect = json_get_string(body, "redirectUri");
+    if (!provider_known(provider)) bs_err_set(&err, 400, "auth/unsupported-provider", "Providers: google, github");
+    else if (store_control_provider_get(ctx->app->control, ctx->key.environment_id, provider, &p, &found, &err) < 0) {
+        /* err says why */
+    } else if (!found || !p.enabled) bs_err_set(&err, 400, "auth/oauth-not-configured", "%s sign-in is not configured", provider);
+    else if (!code && !json_get_string(body, "idToken")) bs_err_set(&err, 400, "auth/missing-credentials", "code or idToken is required");
+    else if (strcmp(provider, "google") || !code)
+        bs_err_set(&err, 400, "auth/invalid-request", "This server exchanges Google authorization codes so far (GitHub and idToken come next)");
+    else if (!redirect || !redirect_allowed(&p, redirect) || strlen(code) > 2048)
+        bs_err_set(&err, 400, "auth/invalid-request", "redirectUri is required and must be one of the provider's redirect URIs");
+    else if ((me = google_profile(ctx, &p, code, redirect, &err)) && social_user(ctx, provider, me, &u, &is_new, &err) == 0) {
+        api_audit(ctx, req, is_new ? "signup" : "signin", u.id, u.email, provider);
+    }
+    json_object_put(me);
+    if (err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    api_sign_in_answer(ctx, req, res, &u, 200, is_new);
+}
+
+int api_oauth_register(http_router *router, api_app *app)
+{
+    http_route_opts json = {.body = HTTP_BODY_JSON, .max_body = 16 * 1024};
+    if (api_route_v1_public(router, app, HTTP_POST, "/v1/auth/:provider/callback", callback, &json) < 0) return -1;
+    const char *path = "/admin/v1/projects/:projectId/environments/:env/auth/providers/:provider";
+    if (api_route_admin(router, app, HTTP_PUT, path, provider_put, &json) < 0) return -1;
+    return api_route_admin(router, app, HTTP_GET, path, provider_get, NULL);
+}
