@@ -267,10 +267,159 @@ static void callback(api_ctx *ctx, http_req *req, http_res *res)
     api_sign_in_answer(ctx, req, res, &u, 200, is_new);
 }
 
+/* ---- account linking (§3.10) ---- */
+
+#define LINKS_MAX 16
+
+/* POST /v1/auth/accounts {provider, code, redirectUri}: links that provider account to the caller. */
+static void link_account(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    store_user u;
+    store_session s;
+    store_provider p;
+    int found = 0;
+    char owner[STORE_USER_ID_MAX];
+    struct json_object *body = http_req_json_borrow(req), *me = NULL;
+    const char *provider = json_get_string(body, "provider"), *code = json_get_string(body, "code");
+    const char *redirect = json_get_string(body, "redirectUri");
+    if (api_current_user(ctx, &u, &s, &err) < 0) {
+        /* err says why */
+    } else if (!provider_known(provider)) bs_err_set(&err, 400, "auth/unsupported-provider", "Providers: google, github");
+    else if (store_control_provider_get(ctx->app->control, ctx->key.environment_id, provider, &p, &found, &err) < 0) {
+        /* err says why */
+    } else if (!found || !p.enabled) bs_err_set(&err, 400, "auth/oauth-not-configured", "%s sign-in is not configured", provider);
+    else if (!code) bs_err_set(&err, 400, "auth/missing-credentials", "code is required");
+    else if (strcmp(provider, "google")) bs_err_set(&err, 400, "auth/invalid-request", "This server links Google accounts so far");
+    else if (!redirect || !redirect_allowed(&p, redirect) || strlen(code) > 2048)
+        bs_err_set(&err, 400, "auth/invalid-request", "redirectUri is required and must be one of the provider's redirect URIs");
+    else if ((me = google_profile(ctx, &p, code, redirect, &err)) &&
+             store_accounts_find(ctx->app->docs, ctx->key.environment_id, provider, json_get_string(me, "sub"), owner, &found, &err) == 0) {
+        if (found) bs_err_set(&err, 409, "auth/account-already-linked", "This %s account is already linked%s", provider,
+                              strcmp(owner, u.id) ? " to another user" : "");
+        else if (store_accounts_link(ctx->app->docs, ctx->key.environment_id, provider, json_get_string(me, "sub"), u.id, &err) == 0)
+            api_audit(ctx, req, "account_linked", u.id, u.email, provider);
+    }
+    json_object_put(me);
+    if (err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *empty = json_object_new_object();
+    http_res_json(res, 201, empty);
+    json_object_put(empty);
+}
+
+static struct json_object *account_json(const store_user *u, const char *type, const char *provider, const char *account_id,
+                                        int64_t at)
+{
+    char id[80];
+    snprintf(id, sizeof id, "%s:%s", provider, u->id);
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(id));
+    json_object_object_add(o, "userId", json_object_new_string(u->id));
+    json_object_object_add(o, "type", json_object_new_string(type));
+    json_object_object_add(o, "provider", json_object_new_string(provider));
+    json_object_object_add(o, "providerAccountId", json_object_new_string(account_id));
+    json_object_object_add(o, "email", json_object_new_string(u->email));
+    api_json_time(o, "connectedAt", at);
+    api_json_time(o, "linkedAt", at);
+    api_json_time(o, "createdAt", at);
+    return o;
+}
+
+static void list_accounts(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    store_user u;
+    store_session s;
+    store_account links[LINKS_MAX];
+    size_t n = 0;
+    if (api_current_user(ctx, &u, &s, &err) < 0 ||
+        store_accounts_of(ctx->app->docs, ctx->key.environment_id, u.id, links, LINKS_MAX, &n, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *items = json_object_new_array();
+    if (u.password_hash[0]) json_object_array_add(items, account_json(&u, "credentials", "email", u.email, u.created_at));
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(items, account_json(&u, "oauth", links[i].provider, links[i].account_id, links[i].created_at));
+    int64_t total = (int64_t)json_object_array_length(items);
+    api_answer_page(res, items, total, 1, total > 0 ? total : 10);
+}
+
+static void unlink_account(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    store_user u;
+    store_session s;
+    store_account links[LINKS_MAX];
+    size_t n = 0;
+    int found = 0;
+    const char *provider = http_req_param(req, "provider");
+    if (api_current_user(ctx, &u, &s, &err) < 0 ||
+        store_accounts_of(ctx->app->docs, ctx->key.environment_id, u.id, links, LINKS_MAX, &n, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    int linked = 0;
+    for (size_t i = 0; i < n; i++) linked |= provider_known(provider) && !strcmp(links[i].provider, provider);
+    if (!provider_known(provider)) bs_err_set(&err, 400, "auth/unsupported-provider", "Providers: google, github");
+    else if (!linked) bs_err_set(&err, 404, "auth/account-not-found", "No %s account is linked", provider);
+    else if (n + (u.password_hash[0] ? 1 : 0) <= 1)
+        bs_err_set(&err, 400, "auth/cannot-unlink-last-account", "This is the account's only way to sign in");
+    else if (store_accounts_unlink(ctx->app->docs, ctx->key.environment_id, u.id, provider, &found, &err) == 0 && !found)
+        bs_err_set(&err, 404, "auth/account-not-found", "No %s account is linked", provider);
+    if (err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    api_audit(ctx, req, "account_unlinked", u.id, u.email, provider);
+    api_message(res, 200, "Account unlinked");
+}
+
+/* POST /v1/auth/accounts/check {type, provider, providerAccountId}: whether such an account exists. */
+static void check_account(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    struct json_object *body = http_req_json_borrow(req), *out = json_object_new_object();
+    const char *type = json_get_string(body, "type"), *provider = json_get_string(body, "provider");
+    const char *account = json_get_string(body, "providerAccountId");
+    int exists = 0;
+    char owner[STORE_USER_ID_MAX], email[STORE_EMAIL_MAX];
+    store_user u;
+    if (!type || !provider || !account || (strcmp(type, "credentials") && strcmp(type, "oauth")))
+        bs_err_set(&err, 400, "auth/invalid-request", "type (credentials or oauth), provider and providerAccountId are required");
+    else if (!strcmp(type, "credentials")) {
+        if (api_email_normalize(account, email, &err) == 0 &&
+            store_users_by_email(ctx->app->docs, ctx->key.environment_id, email, &u, &exists, &err) == 0)
+            exists = exists && u.password_hash[0];
+    } else if (!provider_known(provider)) bs_err_set(&err, 400, "auth/unsupported-provider", "Providers: google, github");
+    else store_accounts_find(ctx->app->docs, ctx->key.environment_id, provider, account, owner, &exists, &err);
+    if (err.status) {
+        json_object_put(out);
+        http_res_error_from(res, &err);
+        return;
+    }
+    json_object_object_add(out, "exists", json_object_new_boolean(exists));
+    if (exists) {
+        json_object_object_add(out, "type", json_object_new_string(type));
+        json_object_object_add(out, "provider", json_object_new_string(provider));
+    }
+    http_res_json(res, 200, out);
+    json_object_put(out);
+}
+
 int api_oauth_register(http_router *router, api_app *app)
 {
     http_route_opts json = {.body = HTTP_BODY_JSON, .max_body = 16 * 1024};
     if (api_route_v1_public(router, app, HTTP_POST, "/v1/auth/:provider/callback", callback, &json) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_POST, "/v1/auth/accounts", link_account, &json) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_GET, "/v1/auth/accounts", list_accounts, NULL) < 0) return -1;
+    if (api_route_v1_public(router, app, HTTP_POST, "/v1/auth/accounts/check", check_account, &json) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_DELETE, "/v1/auth/accounts/:provider", unlink_account, NULL) < 0) return -1;
     const char *path = "/admin/v1/projects/:projectId/environments/:env/auth/providers/:provider";
     if (api_route_admin(router, app, HTTP_PUT, path, provider_put, &json) < 0) return -1;
     return api_route_admin(router, app, HTTP_GET, path, provider_get, NULL);

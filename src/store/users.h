@@ -137,6 +137,17 @@ int store_accounts_find(store_docs *db, const char *env_id, const char *provider
                         char user_id[STORE_USER_ID_MAX], int *found, bs_err *err);
 int store_accounts_link(store_docs *db, const char *env_id, const char *provider, const char *account_id,
                         const char *user_id, bs_err *err);
+typedef struct store_account {
+    char provider[16];
+    char account_id[256];
+    int64_t created_at;
+} store_account;
+/* The accounts linked to a user (at most max). */
+int store_accounts_of(store_docs *db, const char *env_id, const char *user_id, store_account *out, size_t max, size_t *n,
+                      bs_err *err);
+/* Removes the user's link to provider; *found = 0 when there was none. */
+int store_accounts_unlink(store_docs *db, const char *env_id, const char *user_id, const char *provider, int *found,
+                          bs_err *err);
 
 /* ---- audit trail: what happened to accounts, newest first ---- */
 typedef struct store_audit {

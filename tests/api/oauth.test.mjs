@@ -66,3 +66,34 @@ test('social sign-in errors', async () => {
   assert.equal(off.json.hasSecret, true, 'an update without clientSecret keeps the stored one');
   expectError(assert, await callback({ code, redirectUri: REDIRECT }), 400, 'auth/oauth-not-configured');
 });
+
+test('account linking: link Google to a password account, sign in with it, list, check, unlink, keep the last one', async () => {
+  await req(srv, 'PUT', providerPath, { token: b.operatorToken, body: { clientId: 'web-client.apps', redirectUris: [REDIRECT], enabled: true } });
+  const up = await req(srv, 'POST', '/v1/auth/email/signup', { ...pk(), body: { email: 'linker@x.io', password: 'secret1', name: 'L' } });
+  const as = { ...pk(), token: up.json.accessToken };
+  const profile = { sub: 'g-link-1', email: 'linker.other@gmail.com', name: 'L G' };
+  const linked = await req(srv, 'POST', '/v1/auth/accounts', { ...as, body: { provider: 'google', code: google.issueCode(profile, REDIRECT), redirectUri: REDIRECT } });
+  assert.equal(linked.status, 201, linked.text);
+  assert.deepEqual(linked.json, {});
+  const viaGoogle = await callback({ code: google.issueCode(profile, REDIRECT), redirectUri: REDIRECT });
+  assert.equal(viaGoogle.status, 200, viaGoogle.text);
+  assert.equal(viaGoogle.json.is_new_user, false);
+  assert.equal(JSON.parse(Buffer.from(viaGoogle.json.accessToken.split('.')[1], 'base64url')).sub,
+    JSON.parse(Buffer.from(up.json.accessToken.split('.')[1], 'base64url')).sub, 'the linked Google account signs in the same user');
+  const list = await req(srv, 'GET', '/v1/auth/accounts', as);
+  assert.deepEqual(list.json.items.map((a) => [a.type, a.provider, a.providerAccountId]),
+    [['credentials', 'email', 'linker@x.io'], ['oauth', 'google', 'g-link-1']]);
+  for (const k of ['id', 'userId', 'connectedAt', 'createdAt', 'email', 'linkedAt']) assert.ok(k in list.json.items[1], k);
+  expectError(assert, await req(srv, 'POST', '/v1/auth/accounts', { ...as, body: { provider: 'google', code: google.issueCode(profile, REDIRECT), redirectUri: REDIRECT } }), 409, 'auth/account-already-linked');
+  const check = await req(srv, 'POST', '/v1/auth/accounts/check', { ...pk(), body: { type: 'oauth', provider: 'google', providerAccountId: 'g-link-1' } });
+  assert.deepEqual(check.json, { exists: true, type: 'oauth', provider: 'google' });
+  const none = await req(srv, 'POST', '/v1/auth/accounts/check', { ...pk(), body: { type: 'credentials', provider: 'email', providerAccountId: 'ghost@x.io' } });
+  assert.deepEqual(none.json, { exists: false });
+  expectError(assert, await req(srv, 'POST', '/v1/auth/accounts/check', { ...pk(), body: { type: 'pigeon' } }), 400, 'auth/invalid-request');
+  assert.equal((await req(srv, 'DELETE', '/v1/auth/accounts/google', as)).status, 200);
+  expectError(assert, await req(srv, 'DELETE', '/v1/auth/accounts/google', as), 404, 'auth/account-not-found');
+  // a Google-only user cannot drop its only way in
+  const only = await callback({ code: google.issueCode({ sub: 'g-only', email: 'only@gmail.com' }, REDIRECT), redirectUri: REDIRECT });
+  expectError(assert, await req(srv, 'DELETE', '/v1/auth/accounts/google', { ...pk(), token: only.json.accessToken }), 400, 'auth/cannot-unlink-last-account');
+  expectError(assert, await req(srv, 'GET', '/v1/auth/accounts', pk()), 401, 'auth/unauthorized');
+});

@@ -735,3 +735,35 @@ int store_accounts_link(store_docs *db, const char *env_id, const char *provider
     return write_one(db, env_id, "INSERT INTO _auth_accounts (provider, provider_account_id, user_id, created_at) VALUES (?,?,?,?)",
                      texts, 3, ints, 1, NULL, err);
 }
+
+int store_accounts_of(store_docs *db, const char *env_id, const char *user_id, store_account *out, size_t max, size_t *n,
+                      bs_err *err)
+{
+    denv *e;
+    *n = 0;
+    dconn *c = docs_conn_borrow(db, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = docs_stmt(c, "SELECT provider, provider_account_id, created_at FROM _auth_accounts WHERE user_id = ?"
+                                    " ORDER BY created_at, provider", err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+        while (*n < max && sqlite3_step(st) == SQLITE_ROW) {
+            store_account *a = &out[(*n)++];
+            text_col(st, 0, a->provider, sizeof a->provider);
+            text_col(st, 1, a->account_id, sizeof a->account_id);
+            a->created_at = sqlite3_column_int64(st, 2);
+        }
+        docs_stmt_done(st);
+    }
+    docs_conn_return(db, e, c);
+    return rc;
+}
+
+int store_accounts_unlink(store_docs *db, const char *env_id, const char *user_id, const char *provider, int *found,
+                          bs_err *err)
+{
+    const char *texts[] = {user_id, provider};
+    *found = 0;
+    return write_one(db, env_id, "DELETE FROM _auth_accounts WHERE user_id = ?1 AND provider = ?2", texts, 2, NULL, 0, found, err);
+}
