@@ -8,11 +8,13 @@
  * The provider endpoints are configurable (--google-token-url, --google-userinfo-url) so the tests run the
  * whole exchange against a local stand-in speaking the same HTTP protocol. */
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "api/auth_users.h"
+#include "core/idtoken.h"
 #include "core/keys.h"
 #include "util/clock.h"
 #include "util/crypto.h"
@@ -201,6 +203,50 @@ static struct json_object *google_profile(api_ctx *ctx, const store_provider *p,
     return me;
 }
 
+/* ---- Google ID tokens (native apps send only {idToken}) ---- */
+
+#define JWKS_TTL_MS (3600LL * 1000)
+
+static pthread_mutex_t jwks_lock = PTHREAD_MUTEX_INITIALIZER;
+static char jwks_text[OAUTH_RESPONSE_MAX];
+static int64_t jwks_fetched_ms;
+
+/* Google's keys as JSON text into out: cached for an hour, fetched again when forced. */
+static int google_keys(api_ctx *ctx, int force, char *out, size_t size)
+{
+    pthread_mutex_lock(&jwks_lock);
+    int fresh = jwks_text[0] && !force && clock_now_ms() - jwks_fetched_ms < JWKS_TTL_MS;
+    if (!fresh) {
+        long status = 0;
+        struct json_object *doc = provider_call(ctx->app->google_jwks_url, NULL, NULL, &status);
+        if (doc) {
+            snprintf(jwks_text, sizeof jwks_text, "%s", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
+            jwks_fetched_ms = clock_now_ms();
+        }
+        json_object_put(doc);
+    }
+    snprintf(out, size, "%s", jwks_text);
+    pthread_mutex_unlock(&jwks_lock);
+    return out[0] ? 0 : -1;
+}
+
+static struct json_object *google_id_token(api_ctx *ctx, const store_provider *p, const char *jwt, bs_err *err)
+{
+    static const char *const issuers[] = {"https://accounts.google.com", "accounts.google.com"};
+    static _Thread_local char keys[OAUTH_RESPONSE_MAX];
+    int unknown_kid = 0;
+    struct json_object *claims = NULL;
+    for (int attempt = 0; attempt < 2 && !claims; attempt++) {
+        if (google_keys(ctx, attempt > 0, keys, sizeof keys) < 0) {
+            bs_err_set(err, 400, "auth/oauth-callback-failed", "Google's signing keys are unavailable");
+            return NULL;
+        }
+        claims = idtoken_verify(jwt, keys, issuers, 2, p->client_id, clock_now_ms() / 1000, &unknown_kid, err);
+        if (!claims && !unknown_kid) break; /* only a key we do not know yet is worth a refetch */
+    }
+    return claims;
+}
+
 /* The user of a provider profile: linked before, or new (is_new), or 409 when the e-mail has an account
  * of another kind (§3.5 recommendation: linking is explicit). */
 static int social_user(api_ctx *ctx, const char *provider, struct json_object *me, store_user *u, int *is_new, bs_err *err)
@@ -252,8 +298,13 @@ static void callback(api_ctx *ctx, http_req *req, http_res *res)
         /* err says why */
     } else if (!found || !p.enabled) bs_err_set(&err, 400, "auth/oauth-not-configured", "%s sign-in is not configured", provider);
     else if (!code && !json_get_string(body, "idToken")) bs_err_set(&err, 400, "auth/missing-credentials", "code or idToken is required");
-    else if (strcmp(provider, "google") || !code)
-        bs_err_set(&err, 400, "auth/invalid-request", "This server exchanges Google authorization codes so far (GitHub and idToken come next)");
+    else if (strcmp(provider, "google"))
+        bs_err_set(&err, 400, "auth/invalid-request", "This server signs in with Google so far (GitHub comes next)");
+    else if (!code) { /* a native app's ID token */
+        if ((me = google_id_token(ctx, &p, json_get_string(body, "idToken"), &err)) &&
+            social_user(ctx, provider, me, &u, &is_new, &err) == 0)
+            api_audit(ctx, req, is_new ? "signup" : "signin", u.id, u.email, "google idToken");
+    }
     else if (!redirect || !redirect_allowed(&p, redirect) || strlen(code) > 2048)
         bs_err_set(&err, 400, "auth/invalid-request", "redirectUri is required and must be one of the provider's redirect URIs");
     else if ((me = google_profile(ctx, &p, code, redirect, &err)) && social_user(ctx, provider, me, &u, &is_new, &err) == 0) {

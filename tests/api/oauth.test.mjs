@@ -11,7 +11,8 @@ let srv, b, google, providerPath;
 const REDIRECT = 'https://shop.example.com/auth/google/callback';
 before(async () => {
   google = await startProvider({ clientId: 'web-client.apps', clientSecret: 's3cret-value' });
-  srv = await startServer({ args: ['--google-token-url', `${google.url}/token`, '--google-userinfo-url', `${google.url}/userinfo`] });
+  srv = await startServer({ args: ['--google-token-url', `${google.url}/token`, '--google-userinfo-url', `${google.url}/userinfo`,
+    '--google-jwks-url', `${google.url}/jwks`] });
   b = srv.bootstrap;
   providerPath = `/admin/v1/projects/${b.projectId}/environments/dev/auth/providers/google`;
 });
@@ -96,4 +97,25 @@ test('account linking: link Google to a password account, sign in with it, list,
   const only = await callback({ code: google.issueCode({ sub: 'g-only', email: 'only@gmail.com' }, REDIRECT), redirectUri: REDIRECT });
   expectError(assert, await req(srv, 'DELETE', '/v1/auth/accounts/google', { ...pk(), token: only.json.accessToken }), 400, 'auth/cannot-unlink-last-account');
   expectError(assert, await req(srv, 'GET', '/v1/auth/accounts', pk()), 401, 'auth/unauthorized');
+});
+
+test('Google ID tokens (native apps send only {idToken}): signature, issuer, audience, expiry', async () => {
+  await req(srv, 'PUT', providerPath, { token: b.operatorToken, body: { clientId: 'web-client.apps ios-client.apps', redirectUris: [REDIRECT], enabled: true } });
+  const claims = { sub: 'g-native-1', email: 'native@gmail.com', email_verified: true, name: 'Nat' };
+  const first = await callback({ idToken: google.idToken(claims) });
+  assert.equal(first.status, 200, first.text);
+  assert.equal(first.json.is_new_user, true);
+  const again = await callback({ idToken: google.idToken({ ...claims, aud: 'ios-client.apps' }) });
+  assert.equal(again.status, 200, 'any configured client id is an accepted audience');
+  assert.equal(again.json.is_new_user, false);
+  const { privateKey: stranger } = (await import('node:crypto')).generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const bad = [
+    google.idToken(claims, { key: stranger }),                       // forged signature
+    google.idToken(claims, { keyId: 'unknown-kid' }),                // a key Google never published
+    google.idToken({ ...claims, aud: 'someone-else.apps' }),
+    google.idToken({ ...claims, iss: 'https://evil.example' }),
+    google.idToken({ ...claims, exp: Math.floor(Date.now() / 1000) - 3600 }),
+    'not.a.token', first.json.accessToken,
+  ];
+  for (const idToken of bad) expectError(assert, await callback({ idToken }), 401, 'auth/google-id-token-invalid');
 });

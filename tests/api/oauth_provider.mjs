@@ -1,10 +1,15 @@
 // oauth_provider.mjs: a local stand-in for Google's OAuth token endpoint and OpenID userinfo endpoint,
 // speaking the same HTTP protocol (RFC 6749 §4.1.3 form POST, Bearer userinfo), for the API tests.
 // Codes are registered by the test with the profile they stand for; each code works once.
+import crypto from 'node:crypto';
 import http from 'node:http';
 
 export async function startProvider({ clientId, clientSecret }) {
   const codes = new Map(), tokens = new Map(), calls = [];
+  // the signing keys of ID tokens, published at /jwks like Google's certs endpoint
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const kid = 'test-key-1';
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (d) => { body += d; });
@@ -22,6 +27,7 @@ export async function startProvider({ clientId, clientSecret }) {
         tokens.set(token, entry.profile);
         return send(200, { access_token: token, token_type: 'Bearer', expires_in: 3599, scope: 'openid email profile' });
       }
+      if (req.method === 'GET' && req.url === '/jwks') return send(200, { keys: [jwk] });
       if (req.method === 'GET' && req.url === '/userinfo') {
         const profile = tokens.get((req.headers.authorization || '').replace(/^Bearer /, ''));
         return profile ? send(200, profile) : send(401, { error: 'invalid_token' });
@@ -33,6 +39,15 @@ export async function startProvider({ clientId, clientSecret }) {
   const url = `http://127.0.0.1:${server.address().port}`;
   return {
     url, calls,
+    // An RS256 ID token with these claims (defaults: Google's issuer, the client id, one hour), signed with
+    // the published key, or with `key` (e.g. a stranger's) under `keyId`.
+    idToken(claims, { key = privateKey, keyId = kid } = {}) {
+      const now = Math.floor(Date.now() / 1000);
+      const header = Buffer.from(JSON.stringify({ alg: 'RS256', kid: keyId, typ: 'JWT' })).toString('base64url');
+      const body = Buffer.from(JSON.stringify({ iss: 'https://accounts.google.com', aud: clientId, iat: now, exp: now + 3600, ...claims })).toString('base64url');
+      const sig = crypto.sign('RSA-SHA256', Buffer.from(`${header}.${body}`), key).toString('base64url');
+      return `${header}.${body}.${sig}`;
+    },
     issueCode(profile, redirectUri) { const code = 'code-' + Math.random().toString(36).slice(2); codes.set(code, { profile, redirectUri }); return code; },
     stop: () => new Promise((r) => server.close(r)),
   };
