@@ -30,6 +30,7 @@ typedef struct api_app {
     mailer *mail;              /* SMTP or the outbox */
     uint8_t master_key[32];    /* seals secrets at rest (DATA/master.key, never in a database) */
     const char *google_token_url, *google_userinfo_url, *google_jwks_url; /* overridable for a stand-in */
+    const char *github_token_url, *github_api_url;
     const char *public_url;    /* how clients reach this server (links in mail); filled once listening */
     int signin_max_failures;   /* per e-mail within signin_window_ms (ten times that per IP) */
     int64_t signin_window_ms, signin_block_ms;

@@ -40,6 +40,7 @@ static struct json_object *provider_call(const char *url, const char *form, cons
     strbuf_init(&body, OAUTH_RESPONSE_MAX);
     char auth[2200];
     struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
+    headers = curl_slist_append(headers, "User-Agent: basalt"); /* GitHub's API refuses requests without one */
     if (bearer) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
         headers = curl_slist_append(headers, auth);
@@ -161,14 +162,14 @@ static void provider_get(api_ctx *ctx, http_req *req, http_res *res)
 
 /* ---- Google, flow A ---- */
 
-/* Exchanges code for the user's OpenID profile (sub, email, email_verified, name, picture). */
-static struct json_object *google_profile(api_ctx *ctx, const store_provider *p, const char *code, const char *redirect, bs_err *err)
+/* Exchanges an authorization code at token_url with the stored client secret: the access token into
+ * out, or -1 with 401 auth/invalid-oauth-code (refused) or 400 <failed_code>. */
+static int code_exchange(api_ctx *ctx, const store_provider *p, const char *token_url, const char *code, const char *redirect,
+                         const char *failed_code, char *out, size_t size, bs_err *err)
 {
     char secret[1100];
-    if (!p->secret_sealed[0] || crypto_open(ctx->app->master_key, p->secret_sealed, secret, sizeof secret) < 0) {
-        bs_err_set(err, 400, "auth/oauth-not-configured", "The provider has no usable client secret");
-        return NULL;
-    }
+    if (!p->secret_sealed[0] || crypto_open(ctx->app->master_key, p->secret_sealed, secret, sizeof secret) < 0)
+        return bs_err_set(err, 400, "auth/oauth-not-configured", "The provider has no usable client secret");
     CURL *enc = curl_easy_init();
     strbuf form;
     strbuf_init(&form, 16 * 1024);
@@ -181,26 +182,74 @@ static struct json_object *google_profile(api_ctx *ctx, const store_provider *p,
     form_add(enc, &form, "redirect_uri", redirect);
     curl_easy_cleanup(enc);
     long status = 0;
-    struct json_object *tok = form.overflow ? NULL : provider_call(ctx->app->google_token_url, form.data, NULL, &status);
+    struct json_object *tok = form.overflow ? NULL : provider_call(token_url, form.data, NULL, &status);
     strbuf_release(&form);
     memset(secret, 0, sizeof secret);
-    const char *access = json_get_string(tok, "access_token");
-    if (!access) {
-        json_object_put(tok);
-        bs_err_set(err, 401, status >= 400 && status < 500 ? "auth/invalid-oauth-code" : "auth/google-token-exchange-failed",
-                   "Google did not accept the code");
-        return NULL;
-    }
-    char bearer[2100];
-    snprintf(bearer, sizeof bearer, "%s", access);
+    const char *access = json_get_string(tok, "access_token"); /* GitHub answers 200 {error} on a bad code */
+    int refused = (status >= 400 && status < 500) || json_get_string(tok, "error");
+    if (access && strlen(access) < size) snprintf(out, size, "%s", access);
     json_object_put(tok);
-    struct json_object *me = provider_call(ctx->app->google_userinfo_url, NULL, bearer, &status);
+    if (access) return 0;
+    return bs_err_set(err, refused ? 401 : 400, refused ? "auth/invalid-oauth-code" : failed_code, "The provider did not accept the code");
+}
+
+/* GitHub: the profile (id, login, name, avatar_url) and the primary verified e-mail, as OpenID-style
+ * claims {sub, email, email_verified, name, picture} (a new reference). */
+static struct json_object *github_profile(api_ctx *ctx, const store_provider *p, const char *code, const char *redirect, bs_err *err)
+{
+    char access[2048], url[1024];
+    long status = 0;
+    if (code_exchange(ctx, p, ctx->app->github_token_url, code, redirect, "auth/github-token-exchange-failed", access, sizeof access, err) < 0)
+        return NULL;
+    snprintf(url, sizeof url, "%s/user", ctx->app->github_api_url);
+    struct json_object *user = provider_call(url, NULL, access, &status), *id;
+    snprintf(url, sizeof url, "%s/user/emails", ctx->app->github_api_url);
+    struct json_object *emails = user ? provider_call(url, NULL, access, &status) : NULL, *out = NULL;
+    const char *email = NULL;
+    for (size_t i = 0; json_object_is_type(emails, json_type_array) && i < json_object_array_length(emails) && !email; i++) {
+        struct json_object *e = json_object_array_get_idx(emails, i), *primary, *verified;
+        if (json_object_object_get_ex(e, "primary", &primary) && json_object_get_boolean(primary) &&
+            json_object_object_get_ex(e, "verified", &verified) && json_object_get_boolean(verified))
+            email = json_get_string(e, "email");
+    }
+    if (!user || !json_object_object_get_ex(user, "id", &id)) {
+        bs_err_set(err, 400, "auth/github-token-exchange-failed", "GitHub did not return the user");
+    } else if (!email) {
+        bs_err_set(err, 400, "auth/github-email-not-found", "The GitHub account has no verified primary e-mail");
+    } else {
+        out = json_object_new_object();
+        json_object_object_add(out, "sub", json_object_new_string(json_object_get_string(id)));
+        json_object_object_add(out, "email", json_object_new_string(email));
+        json_object_object_add(out, "email_verified", json_object_new_boolean(1));
+        const char *name = json_get_string(user, "name") ? json_get_string(user, "name") : json_get_string(user, "login");
+        if (name) json_object_object_add(out, "name", json_object_new_string(name));
+        if (json_get_string(user, "avatar_url")) json_object_object_add(out, "picture", json_object_new_string(json_get_string(user, "avatar_url")));
+    }
+    json_object_put(user);
+    json_object_put(emails);
+    return out;
+}
+
+/* Exchanges code for the user's OpenID profile (sub, email, email_verified, name, picture). */
+static struct json_object *google_profile(api_ctx *ctx, const store_provider *p, const char *code, const char *redirect, bs_err *err)
+{
+    char access[2048];
+    long status = 0;
+    if (code_exchange(ctx, p, ctx->app->google_token_url, code, redirect, "auth/google-token-exchange-failed", access, sizeof access, err) < 0)
+        return NULL;
+    struct json_object *me = provider_call(ctx->app->google_userinfo_url, NULL, access, &status);
     if (!json_get_string(me, "sub") || !json_get_string(me, "email")) {
         json_object_put(me);
         bs_err_set(err, 400, "auth/google-token-exchange-failed", "Google did not return the user's profile");
         return NULL;
     }
     return me;
+}
+
+static struct json_object *profile_of(api_ctx *ctx, const char *provider, const store_provider *p, const char *code,
+                                      const char *redirect, bs_err *err)
+{
+    return strcmp(provider, "github") == 0 ? github_profile(ctx, p, code, redirect, err) : google_profile(ctx, p, code, redirect, err);
 }
 
 /* ---- Google ID tokens (native apps send only {idToken}) ---- */
@@ -298,8 +347,8 @@ static void callback(api_ctx *ctx, http_req *req, http_res *res)
         /* err says why */
     } else if (!found || !p.enabled) bs_err_set(&err, 400, "auth/oauth-not-configured", "%s sign-in is not configured", provider);
     else if (!code && !json_get_string(body, "idToken")) bs_err_set(&err, 400, "auth/missing-credentials", "code or idToken is required");
-    else if (strcmp(provider, "google"))
-        bs_err_set(&err, 400, "auth/invalid-request", "This server signs in with Google so far (GitHub comes next)");
+    else if (!code && strcmp(provider, "google"))
+        bs_err_set(&err, 400, "auth/invalid-request", "ID tokens are Google's; GitHub signs in with a code");
     else if (!code) { /* a native app's ID token */
         if ((me = google_id_token(ctx, &p, json_get_string(body, "idToken"), &err)) &&
             social_user(ctx, provider, me, &u, &is_new, &err) == 0)
@@ -307,7 +356,7 @@ static void callback(api_ctx *ctx, http_req *req, http_res *res)
     }
     else if (!redirect || !redirect_allowed(&p, redirect) || strlen(code) > 2048)
         bs_err_set(&err, 400, "auth/invalid-request", "redirectUri is required and must be one of the provider's redirect URIs");
-    else if ((me = google_profile(ctx, &p, code, redirect, &err)) && social_user(ctx, provider, me, &u, &is_new, &err) == 0) {
+    else if ((me = profile_of(ctx, provider, &p, code, redirect, &err)) && social_user(ctx, provider, me, &u, &is_new, &err) == 0) {
         api_audit(ctx, req, is_new ? "signup" : "signin", u.id, u.email, provider);
     }
     json_object_put(me);
@@ -342,10 +391,9 @@ static void link_account(api_ctx *ctx, http_req *req, http_res *res)
         /* err says why */
     } else if (!found || !p.enabled) bs_err_set(&err, 400, "auth/oauth-not-configured", "%s sign-in is not configured", provider);
     else if (!code) bs_err_set(&err, 400, "auth/missing-credentials", "code is required");
-    else if (strcmp(provider, "google")) bs_err_set(&err, 400, "auth/invalid-request", "This server links Google accounts so far");
     else if (!redirect || !redirect_allowed(&p, redirect) || strlen(code) > 2048)
         bs_err_set(&err, 400, "auth/invalid-request", "redirectUri is required and must be one of the provider's redirect URIs");
-    else if ((me = google_profile(ctx, &p, code, redirect, &err)) &&
+    else if ((me = profile_of(ctx, provider, &p, code, redirect, &err)) &&
              store_accounts_find(ctx->app->docs, ctx->key.environment_id, provider, json_get_string(me, "sub"), owner, &found, &err) == 0) {
         if (found) bs_err_set(&err, 409, "auth/account-already-linked", "This %s account is already linked%s", provider,
                               strcmp(owner, u.id) ? " to another user" : "");

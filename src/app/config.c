@@ -43,6 +43,8 @@ static const opt_def opts[] = {
     {"google-token-url", "BASALT_GOOGLE_TOKEN_URL", S(google_token_url), "https://oauth2.googleapis.com/token", 0, 0, "Google's OAuth token endpoint (a stand-in's in tests)"},
     {"google-userinfo-url", "BASALT_GOOGLE_USERINFO_URL", S(google_userinfo_url), "https://openidconnect.googleapis.com/v1/userinfo", 0, 0, "Google's OpenID userinfo endpoint"},
     {"google-jwks-url", "BASALT_GOOGLE_JWKS_URL", S(google_jwks_url), "https://www.googleapis.com/oauth2/v3/certs", 0, 0, "Google's signing keys for ID tokens"},
+    {"github-token-url", "BASALT_GITHUB_TOKEN_URL", S(github_token_url), "https://github.com/login/oauth/access_token", 0, 0, "GitHub's OAuth token endpoint"},
+    {"github-api-url", "BASALT_GITHUB_API_URL", S(github_api_url), "https://api.github.com", 0, 0, "GitHub's REST API (for /user and /user/emails)"},
     {"query-stats", "BASALT_QUERY_STATS", L(query_stats), "1", 0, 1, "record per-shape list statistics (GET .../query-stats): 1 on, 0 off"},
     {"shutdown-timeout", "BASALT_SHUTDOWN_TIMEOUT", L(shutdown_timeout), "10", 0, 3600, "seconds to let requests in flight finish on SIGTERM/SIGINT"},
     {"config", "BASALT_CONFIG", S(config_file), NULL, 0, 0, "INI file to read (default ./basalt.conf when it exists)"},

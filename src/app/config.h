@@ -29,6 +29,7 @@ typedef struct basalt_config {
     long query_stats;
     char *smtp_url, *mail_from;
     char *google_token_url, *google_userinfo_url, *google_jwks_url;
+    char *github_token_url, *github_api_url;
     long signin_max_failures, signin_window, signin_block;
     long shutdown_timeout;
 } basalt_config;

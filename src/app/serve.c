@@ -120,7 +120,8 @@ static int start_http(serve_state *s, bs_err *err)
     memcpy(key, s->app.master_key, sizeof key);
     s->app = (api_app){.control = s->control, .docs = s->docs, .keys = s->keys, .users = s->users, .stats = s->stats, .mail = s->mail, .public_url = s->url,
                       .google_token_url = s->cfg.google_token_url, .google_userinfo_url = s->cfg.google_userinfo_url,
-                      .google_jwks_url = s->cfg.google_jwks_url,
+                      .google_jwks_url = s->cfg.google_jwks_url, .github_token_url = s->cfg.github_token_url,
+                      .github_api_url = s->cfg.github_api_url,
                       .signin_max_failures = (int)s->cfg.signin_max_failures, .signin_window_ms = s->cfg.signin_window * 1000,
                       .signin_block_ms = s->cfg.signin_block * 1000, .console = s->console, .started_ms = clock_now_ms()};
     memcpy(s->app.master_key, key, sizeof key);

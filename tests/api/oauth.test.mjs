@@ -12,7 +12,8 @@ const REDIRECT = 'https://shop.example.com/auth/google/callback';
 before(async () => {
   google = await startProvider({ clientId: 'web-client.apps', clientSecret: 's3cret-value' });
   srv = await startServer({ args: ['--google-token-url', `${google.url}/token`, '--google-userinfo-url', `${google.url}/userinfo`,
-    '--google-jwks-url', `${google.url}/jwks`] });
+    '--google-jwks-url', `${google.url}/jwks`, '--github-token-url', `${google.url}/login/oauth/access_token`,
+    '--github-api-url', google.url] });
   b = srv.bootstrap;
   providerPath = `/admin/v1/projects/${b.projectId}/environments/dev/auth/providers/google`;
 });
@@ -118,4 +119,24 @@ test('Google ID tokens (native apps send only {idToken}): signature, issuer, aud
     'not.a.token', first.json.accessToken,
   ];
   for (const idToken of bad) expectError(assert, await callback({ idToken }), 401, 'auth/google-id-token-invalid');
+});
+
+test('GitHub sign-in: code exchange, /user and the primary verified e-mail', async () => {
+  const gh = providerPath.replace('google', 'github');
+  assert.equal((await req(srv, 'PUT', gh, { token: b.operatorToken, body: { clientId: 'web-client.apps', clientSecret: 's3cret-value', redirectUris: [REDIRECT] } })).status, 200);
+  const ghCallback = (body) => req(srv, 'POST', '/v1/auth/github/callback', { ...pk(), body });
+  const profile = { id: 4242, login: 'octo', name: null, avatar_url: 'https://avatars.example/4242',
+    emails: [{ email: 'old@octo.io', primary: false, verified: true }, { email: 'Octo@Octo.io', primary: true, verified: true }] };
+  const first = await ghCallback({ code: google.issueCode(profile, REDIRECT), redirectUri: REDIRECT });
+  assert.equal(first.status, 200, first.text);
+  assert.equal(first.json.is_new_user, true);
+  const me = await req(srv, 'GET', '/v1/auth/me', { ...pk(), token: first.json.accessToken });
+  assert.equal(me.json.email, 'octo@octo.io');
+  assert.equal(me.json.name, 'octo', 'the login names a user without a display name');
+  assert.equal(me.json.image, 'https://avatars.example/4242');
+  assert.equal((await ghCallback({ code: google.issueCode(profile, REDIRECT), redirectUri: REDIRECT })).json.is_new_user, false);
+  expectError(assert, await ghCallback({ code: 'nope', redirectUri: REDIRECT }), 401, 'auth/invalid-oauth-code');
+  const unverified = { id: 7, login: 'shy', emails: [{ email: 'shy@x.io', primary: true, verified: false }] };
+  expectError(assert, await ghCallback({ code: google.issueCode(unverified, REDIRECT), redirectUri: REDIRECT }), 400, 'auth/github-email-not-found');
+  expectError(assert, await ghCallback({ idToken: 'x.y.z' }), 400, 'auth/invalid-request');
 });

@@ -28,6 +28,24 @@ export async function startProvider({ clientId, clientSecret }) {
         return send(200, { access_token: token, token_type: 'Bearer', expires_in: 3599, scope: 'openid email profile' });
       }
       if (req.method === 'GET' && req.url === '/jwks') return send(200, { keys: [jwk] });
+      // GitHub's flavour: the token endpoint answers 200 with {error} for a bad code
+      if (req.method === 'POST' && req.url === '/login/oauth/access_token') {
+        const f = new URLSearchParams(body);
+        const entry = codes.get(f.get('code'));
+        if (f.get('client_id') !== clientId || f.get('client_secret') !== clientSecret) return send(200, { error: 'incorrect_client_credentials' });
+        if (!entry || entry.redirectUri !== f.get('redirect_uri')) return send(200, { error: 'bad_verification_code' });
+        codes.delete(f.get('code'));
+        const token = 'gho_' + Math.random().toString(36).slice(2);
+        tokens.set(token, entry.profile);
+        return send(200, { access_token: token, token_type: 'bearer', scope: 'user:email' });
+      }
+      if (req.method === 'GET' && (req.url === '/user' || req.url === '/user/emails')) {
+        if (!req.headers['user-agent']) return send(403, { message: 'User-Agent required' });
+        const profile = tokens.get((req.headers.authorization || '').replace(/^Bearer /, ''));
+        if (!profile) return send(401, { message: 'Bad credentials' });
+        const { emails = [], ...user } = profile;
+        return send(200, req.url === '/user' ? user : emails);
+      }
       if (req.method === 'GET' && req.url === '/userinfo') {
         const profile = tokens.get((req.headers.authorization || '').replace(/^Bearer /, ''));
         return profile ? send(200, profile) : send(401, { error: 'invalid_token' });
