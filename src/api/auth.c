@@ -121,6 +121,7 @@ static int refresh_new(char text[3 + 65], char hash[CRYPTO_SHA256_HEX], bs_err *
 void api_sign_in_answer(api_ctx *ctx, http_req *req, http_res *res, const store_user *u, int status, int is_new_user)
 {
     bs_err err;
+    bs_err_clear(&err);
     store_session s;
     memset(&s, 0, sizeof s);
     char refresh[3 + 65], hash[CRYPTO_SHA256_HEX];
@@ -131,6 +132,11 @@ void api_sign_in_answer(api_ctx *ctx, http_req *req, http_res *res, const store_
     snprintf(s.ip, sizeof s.ip, "%s", http_req_client_ip(req));
     s.created_at = s.last_seen_at = now;
     s.expires_at = now + AUTH_REFRESH_TTL_MS;
+    if (u->banned_at) {
+        api_audit(ctx, req, "signin_blocked", u->id, u->email, "banned");
+        http_res_error(res, 403, "auth/account-banned", "This account is suspended");
+        return;
+    }
     strbuf *out = http_res_buffer(res);
     if (keys_new_id("ses", s.id) < 0 || refresh_new(refresh, hash, &err) < 0 ||
         store_sessions_create(ctx->app->docs, ctx->key.environment_id, &s, hash, &err) < 0 ||
@@ -166,12 +172,14 @@ static void signup(api_ctx *ctx, http_req *req, http_res *res)
     store_user u;
     memset(&u, 0, sizeof u);
     const char *password = NULL, *name = NULL;
-    password_policy policy = password_policy_default();
-    if (body_object(req, &body, &err) == 0 && method_password(body, &err) == 0 &&
+    api_auth_settings settings;
+    if (api_auth_settings_load(ctx, ctx->key.environment_id, &settings, &err) == 0 &&
+        (settings.signup_enabled || bs_err_set(&err, 403, "auth/signup-disabled", "Sign-up is closed for this environment") == 0) &&
+        body_object(req, &body, &err) == 0 && method_password(body, &err) == 0 &&
         api_email_normalize(json_get_string(body, "email"), u.email, &err) == 0) {
         password = json_get_string(body, "password");
         name = json_get_string(body, "name");
-        if (password_check(&policy, password, password ? strlen(password) : 0, &err) == 0 && name &&
+        if (password_check(&settings.password, password, password ? strlen(password) : 0, &err) == 0 && name &&
             json_utf8_chars(name) <= 256) {
             snprintf(u.name, sizeof u.name, "%s", name);
         } else if (!err.status) {
@@ -189,6 +197,19 @@ static void signup(api_ctx *ctx, http_req *req, http_res *res)
         return;
     }
     api_audit(ctx, req, "signup", u.id, u.email, "password");
+    if (settings.require_verification) { /* no session until the mailed link is opened */
+        if (api_send_signup_confirmation(ctx, &u, json_get_string(body, "callbackUrl"), &err) < 0) {
+            http_res_error_from(res, &err);
+            return;
+        }
+        struct json_object *out = json_object_new_object();
+        json_object_object_add(out, "message", json_object_new_string("Confirm the e-mail address with the link just sent, then sign in"));
+        json_object_object_add(out, "email", json_object_new_string(u.email));
+        json_object_object_add(out, "emailVerificationRequired", json_object_new_boolean(1));
+        http_res_json(res, 201, out);
+        json_object_put(out);
+        return;
+    }
     api_sign_in_answer(ctx, req, res, &u, 201, -1);
 }
 
@@ -274,6 +295,13 @@ static void signin(api_ctx *ctx, http_req *req, http_res *res)
         }
     }
     store_limits_clear(ctx->app->docs, ctx->key.environment_id, by_email, &err);
+    api_auth_settings settings;
+    if (api_auth_settings_load(ctx, ctx->key.environment_id, &settings, &err) < 0 ||
+        (settings.require_verification && !u.email_verified_at && !u.banned_at &&
+         bs_err_set(&err, 403, "auth/email-not-verified", "Confirm the e-mail address first (see signup/email/resend)") < 0)) {
+        http_res_error_from(res, &err);
+        return;
+    }
     api_audit(ctx, req, "signin", u.id, u.email, u.mfa_enabled_at ? "password+mfa" : "password");
     api_sign_in_answer(ctx, req, res, &u, 200, -1);
 }
@@ -459,9 +487,10 @@ static void password_change(api_ctx *ctx, http_req *req, http_res *res)
     store_session s;
     struct json_object *body;
     int found = 0;
-    password_policy policy = password_policy_default();
+    api_auth_settings settings;
     bs_err_clear(&err);
-    if (api_current_user(ctx, &u, &s, &err) < 0 || body_object(req, &body, &err) < 0) {
+    if (api_current_user(ctx, &u, &s, &err) < 0 || body_object(req, &body, &err) < 0 ||
+        api_auth_settings_load(ctx, ctx->key.environment_id, &settings, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -469,7 +498,7 @@ static void password_change(api_ctx *ctx, http_req *req, http_res *res)
     size_t clen = current ? strlen(current) : 0, nlen = next ? strlen(next) : 0;
     if (!current || clen > PASSWORD_MAX_BYTES || !u.password_hash[0] || !password_verify(u.password_hash, current, clen))
         bs_err_set(&err, 401, "auth/invalid-password", "The current password is wrong");
-    else if (password_check(&policy, next, nlen, &err) < 0)
+    else if (password_check(&settings.password, next, nlen, &err) < 0)
         ;
     else if (nlen == clen && memcmp(next, current, clen) == 0)
         bs_err_set(&err, 400, "auth/same-as-previous-password", "The new password is the current one");

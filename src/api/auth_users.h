@@ -3,6 +3,7 @@
 #define BASALT_API_AUTH_USERS_H
 
 #include "api/api.h"
+#include "core/password.h"
 #include "store/users.h"
 
 /* The caller's user and live session: 401 auth/unauthorized without a user token, 401
@@ -30,6 +31,22 @@ int api_invitations_register(http_router *router, api_app *app);
 int api_oauth_register(http_router *router, api_app *app);
 /* One mail of the environment to an end user: SMTP when configured, else the outbox (core/mailer). */
 int api_send_mail(api_ctx *ctx, const char *to, const char *template_name, const char *subject, const char *body, bs_err *err);
+/* An environment's sign-in rules (auth_settings.c); defaults when the operator set none. */
+typedef struct api_auth_settings {
+    int magic_link_enabled, magic_link_minutes;
+    int require_verification;   /* password sign-in of an unverified e-mail: 403 auth/email-not-verified */
+    int signup_enabled;         /* sign-up closed: 403 auth/signup-disabled */
+    password_policy password;
+} api_auth_settings;
+int api_auth_settings_load(api_ctx *ctx, const char *env_id, api_auth_settings *out, bs_err *err);
+int api_auth_settings_register(http_router *router, api_app *app);
+/* One mail from the environment's template of category (custom, else built in) with {{name}} values. */
+typedef struct api_mail_var {
+    const char *name, *value;
+} api_mail_var;
+int api_send_template(api_ctx *ctx, const char *to, const char *category, const api_mail_var *vars, size_t n, bs_err *err);
+/* Mails u the link that confirms its sign-up e-mail (mail_flows.c). */
+int api_send_signup_confirmation(api_ctx *ctx, const store_user *u, const char *callback, bs_err *err);
 /* Records an account event in the environment's audit trail (best effort: a failure is logged). */
 void api_audit(api_ctx *ctx, http_req *req, const char *event, const char *user_id, const char *email, const char *detail);
 

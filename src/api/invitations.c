@@ -87,14 +87,11 @@ static void create(api_ctx *ctx, http_req *req, http_res *res)
         store_invitations_create(ctx->app->docs, ctx->key.environment_id, &v, hash, &err);
     }
     if (!err.status) {
-        strbuf text;
-        strbuf_init(&text, 4000);
-        strbuf_appendf(&text, "Hello%s%s,\n\n%s invites you to %s \"%s\" as %s.\n\nYour invitation code: %s\n\n"
-                              "It is valid for 7 days.\n",
-                       name[0] ? " " : "", name, inviter[0] ? inviter : u.name, v.resource_type,
-                       v.resource_name[0] ? v.resource_name : v.resource_id, v.resource_role, token);
-        api_send_mail(ctx, v.email, "invitation", "You are invited", text.data, &err);
-        strbuf_release(&text);
+        char resource[300];
+        snprintf(resource, sizeof resource, "%s \"%s\"", v.resource_type, v.resource_name[0] ? v.resource_name : v.resource_id);
+        api_mail_var vars[] = {{"userName", name[0] ? name : v.email}, {"userEmail", v.email}, {"inviterName", inviter[0] ? inviter : u.name},
+                               {"resourceName", resource}, {"resourceRole", v.resource_role}, {"code", token}};
+        api_send_template(ctx, v.email, "invitation", vars, 6, &err);
     }
     if (err.status) {
         http_res_error_from(res, &err);

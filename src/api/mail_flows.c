@@ -108,14 +108,13 @@ static void reset_request(api_ctx *ctx, http_req *req, http_res *res)
     if (!send_allowed(ctx, res, "reset", email)) return;
     if (store_users_by_email(ctx->app->docs, ctx->key.environment_id, email, &u, &found, &err) == 0 && found &&
         token_new(ctx, "reset", &u, MAIL_TOKEN_TTL_MS, token, &err) == 0) {
-        strbuf body_text;
-        strbuf_init(&body_text, 4000);
-        strbuf_appendf(&body_text, "Hello %s,\n\nSomeone asked to reset the password of this account. Your reset code:\n\n%s\n\n"
-                                   "Reset link: %s/reset-password?token=%s&email=", u.name, token, ctx->app->public_url, token);
-        url_escape(&body_text, u.email);
-        strbuf_append_str(&body_text, "\n\nThe code works once, for 24 hours. If it was not you, ignore this mail.\n");
-        api_send_mail(ctx, u.email, "password_reset", "Reset your password", body_text.data, &err);
-        strbuf_release(&body_text);
+        strbuf link;
+        strbuf_init(&link, 4000);
+        strbuf_appendf(&link, "%s/reset-password?token=%s&email=", ctx->app->public_url, token);
+        url_escape(&link, u.email);
+        api_mail_var vars[] = {{"userName", u.name}, {"userEmail", u.email}, {"resetLink", link.data}, {"code", token}};
+        api_send_template(ctx, u.email, "password_reset", vars, 4, &err);
+        strbuf_release(&link);
     }
     api_message(res, 200, "If an account uses this e-mail, a reset mail is on its way");
 }
@@ -127,11 +126,12 @@ static void reset_confirm(api_ctx *ctx, http_req *req, http_res *res)
     char email[STORE_EMAIL_MAX], user_id[STORE_USER_ID_MAX];
     store_user u;
     int found = 0;
-    password_policy policy = password_policy_default();
+    api_auth_settings settings;
     struct json_object *body = http_req_json_borrow(req);
     const char *next = json_get_string(body, "newPassword");
-    if (api_email_normalize(json_get_string(body, "email"), email, &err) == 0 &&
-        password_check(&policy, next, next ? strlen(next) : 0, &err) == 0 &&
+    if (api_auth_settings_load(ctx, ctx->key.environment_id, &settings, &err) == 0 &&
+        api_email_normalize(json_get_string(body, "email"), email, &err) == 0 &&
+        password_check(&settings.password, next, next ? strlen(next) : 0, &err) == 0 &&
         token_use(ctx, "reset", email, json_get_string(body, "token"), user_id, &err) == 0 &&
         store_users_by_id(ctx->app->docs, ctx->key.environment_id, user_id, &u, &found, &err) == 0) {
         if (!found) bs_err_set(&err, 404, "auth/account-not-found", "The account is gone");
@@ -150,13 +150,33 @@ static void reset_confirm(api_ctx *ctx, http_req *req, http_res *res)
     api_message(res, 200, "Password reset; sign in with the new password");
 }
 
+/* Mails u the link that confirms its sign-up e-mail (template signup_confirmation), with callbackUrl. */
+int api_send_signup_confirmation(api_ctx *ctx, const store_user *u, const char *callback, bs_err *err)
+{
+    char token[65];
+    if (token_new(ctx, "verify", u, MAIL_TOKEN_TTL_MS, token, err) < 0) return -1;
+    strbuf link;
+    strbuf_init(&link, 4000);
+    strbuf_appendf(&link, "%s/v1/auth/signup/email/confirm?env=%s&token=%s&email=", ctx->app->public_url,
+                   ctx->key.environment_id, token);
+    url_escape(&link, u->email);
+    if (callback) {
+        strbuf_append_str(&link, "&callbackUrl=");
+        url_escape(&link, callback);
+    }
+    api_mail_var vars[] = {{"userName", u->name}, {"userEmail", u->email}, {"verifyLink", link.data}};
+    int rc = api_send_template(ctx, u->email, "signup_confirmation", vars, 3, err);
+    strbuf_release(&link);
+    return rc;
+}
+
 /* ---- sign-up e-mail verification ---- */
 
 static void verify_resend(api_ctx *ctx, http_req *req, http_res *res)
 {
     bs_err err;
     bs_err_clear(&err);
-    char email[STORE_EMAIL_MAX], token[65];
+    char email[STORE_EMAIL_MAX];
     store_user u;
     int found = 0;
     struct json_object *body = http_req_json_borrow(req);
@@ -173,20 +193,7 @@ static void verify_resend(api_ctx *ctx, http_req *req, http_res *res)
         return;
     }
     if (!send_allowed(ctx, res, "verify", email)) return;
-    if (found && token_new(ctx, "verify", &u, MAIL_TOKEN_TTL_MS, token, &err) == 0) {
-        strbuf text;
-        strbuf_init(&text, 4000);
-        strbuf_appendf(&text, "Hello %s,\n\nConfirm this e-mail address: %s/v1/auth/signup/email/confirm?env=%s&token=%s&email=",
-                       u.name, ctx->app->public_url, ctx->key.environment_id, token);
-        url_escape(&text, u.email);
-        if (callback) {
-            strbuf_append_str(&text, "&callbackUrl=");
-            url_escape(&text, callback);
-        }
-        strbuf_append_str(&text, "\n\nThe link works once, for 24 hours.\n");
-        api_send_mail(ctx, u.email, "email_verification", "Confirm your e-mail address", text.data, &err);
-        strbuf_release(&text);
-    }
+    if (found) api_send_signup_confirmation(ctx, &u, callback, &err);
     struct json_object *out = json_object_new_object();
     json_object_object_add(out, "message", json_object_new_string("If an account uses this e-mail, a confirmation mail is on its way"));
     json_object_object_add(out, "email", json_object_new_string(email));
@@ -308,11 +315,8 @@ static void contact_send(api_ctx *ctx, http_req *req, http_res *res)
         store_user target = u;
         snprintf(target.email, sizeof target.email, "%s", email); /* the token is bound to the new address */
         if (token_new(ctx, "contact", &target, MAIL_TOKEN_TTL_MS, token, &err) == 0) {
-            strbuf text;
-            strbuf_init(&text, 2000);
-            strbuf_appendf(&text, "Hello %s,\n\nYour e-mail verification code: %s\n\nIt works once, for 24 hours.\n", u.name, token);
-            api_send_mail(ctx, email, "email_verification", "Verify your e-mail address", text.data, &err);
-            strbuf_release(&text);
+            api_mail_var vars[] = {{"userName", u.name}, {"userEmail", email}, {"code", token}};
+            api_send_template(ctx, email, "email_verification", vars, 3, &err);
         }
     }
     if (err.status) {
@@ -357,8 +361,6 @@ static void contact_confirm(api_ctx *ctx, http_req *req, http_res *res)
 
 /* ---- magic links (§3.4) ---- */
 
-#define MAGIC_TTL_MS (15LL * 60 * 1000)
-
 static int http_url(const char *u)
 {
     return u && strlen(u) < 1024 && (!strncmp(u, "https://", 8) || !strncmp(u, "http://", 7));
@@ -392,23 +394,24 @@ void api_magic_request(api_ctx *ctx, http_req *req, http_res *res, int signup)
     char email[STORE_EMAIL_MAX], token[65];
     store_user u;
     int found = 0;
+    api_auth_settings settings;
     struct json_object *body = http_req_json_borrow(req);
     const char *callback = json_get_string(body, "callbackUrl");
-    if (api_email_normalize(json_get_string(body, "email"), email, &err) < 0 ||
+    if (api_auth_settings_load(ctx, ctx->key.environment_id, &settings, &err) < 0 ||
+        (!settings.magic_link_enabled && bs_err_set(&err, 400, "auth/magiclink-disabled", "Magic links are turned off for this environment") < 0) ||
+        api_email_normalize(json_get_string(body, "email"), email, &err) < 0 ||
         (!http_url(callback) && bs_err_set(&err, 400, "auth/invalid-request", "callbackUrl (an http(s) URL) is required") < 0)) {
         http_res_error_from(res, &err);
         return;
     }
     if (!send_allowed(ctx, res, "magic", email)) return;
-    if (magic_user(ctx, email, body, signup, &u, &found, &err) == 0 && found &&
-        token_new(ctx, "magic", &u, MAGIC_TTL_MS, token, &err) == 0) {
-        strbuf text;
-        strbuf_init(&text, 4000);
-        strbuf_appendf(&text, "Hello %s,\n\nSign in with this link: %s%stoken=%s\n\nIt works once, for 15 minutes. "
-                              "If you did not ask for it, ignore this mail.\n",
-                       u.name, callback, strchr(callback, '?') ? "&" : "?", token);
-        api_send_mail(ctx, u.email, "magic_link", "Your sign-in link", text.data, &err);
-        strbuf_release(&text);
+    if (magic_user(ctx, email, body, signup && settings.signup_enabled, &u, &found, &err) == 0 && found &&
+        token_new(ctx, "magic", &u, settings.magic_link_minutes * 60LL * 1000, token, &err) == 0) {
+        char link[1200], minutes[16];
+        snprintf(link, sizeof link, "%s%stoken=%s", callback, strchr(callback, '?') ? "&" : "?", token);
+        snprintf(minutes, sizeof minutes, "%d", settings.magic_link_minutes);
+        api_mail_var vars[] = {{"userName", u.name}, {"userEmail", u.email}, {"magicLink", link}, {"expiresInMinutes", minutes}};
+        api_send_template(ctx, u.email, "magic_link", vars, 4, &err);
     }
     if (err.status) {
         http_res_error_from(res, &err);

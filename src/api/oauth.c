@@ -451,6 +451,7 @@ static void list_accounts(api_ctx *ctx, http_req *req, http_res *res)
 static void unlink_account(api_ctx *ctx, http_req *req, http_res *res)
 {
     bs_err err;
+    bs_err_clear(&err);
     store_user u;
     store_session s;
     store_account links[LINKS_MAX];

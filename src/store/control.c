@@ -7,6 +7,7 @@
 
 #include "store/control_driver.h"
 #include "store/sqlite/control_sqlite.h"
+#include "util/clock.h"
 #include "util/crypto.h"
 
 struct store_control {
@@ -195,6 +196,25 @@ int store_control_provider_get(store_control *store, const char *env_id, const c
 {
     if (!store || !env_id || !provider || !out || !found) return control_no_store(err);
     return store->ops->provider_get(store->driver, env_id, provider, out, found, err);
+}
+
+int store_control_setting_put(store_control *store, const char *env_id, const char *name, const char *value, bs_err *err)
+{
+    if (!store || !env_id || !name || !value) return control_no_store(err);
+    return store->ops->setting_put(store->driver, env_id, name, value, clock_now_ms(), err);
+}
+
+int store_control_setting_get(store_control *store, const char *env_id, const char *name, char *out, size_t size,
+                              int *found, bs_err *err)
+{
+    if (!store || !env_id || !name || !out || !size || !found) return control_no_store(err);
+    return store->ops->setting_get(store->driver, env_id, name, out, size, found, err);
+}
+
+int store_control_setting_delete(store_control *store, const char *env_id, const char *name, int *found, bs_err *err)
+{
+    if (!store || !env_id || !name || !found) return control_no_store(err);
+    return store->ops->setting_delete(store->driver, env_id, name, found, err);
 }
 
 int store_control_outbox_list(store_control *store, const char *env_id, store_mail *out, size_t max, size_t *count,

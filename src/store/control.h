@@ -187,6 +187,12 @@ typedef struct store_provider {
 int store_control_provider_put(store_control *store, const store_provider *p, bs_err *err);
 int store_control_provider_get(store_control *store, const char *env_id, const char *provider, store_provider *out,
                                int *found, bs_err *err);
+/* ---- named settings of an environment (JSON text): "auth", "template:<category>" ---- */
+int store_control_setting_put(store_control *store, const char *env_id, const char *name, const char *value, bs_err *err);
+/* The value into out (NUL-terminated; a value longer than size is an internal error); *found = 0 when unset. */
+int store_control_setting_get(store_control *store, const char *env_id, const char *name, char *out, size_t size,
+                              int *found, bs_err *err);
+int store_control_setting_delete(store_control *store, const char *env_id, const char *name, int *found, bs_err *err);
 /* The environment's newest mail first, at most max into out. */
 int store_control_outbox_list(store_control *store, const char *env_id, store_mail *out, size_t max, size_t *count,
                               bs_err *err);

@@ -57,6 +57,9 @@ typedef struct store_control_ops {
     int (*outbox_list)(void *driver, const char *env_id, store_mail *out, size_t max, size_t *count, bs_err *err);
     int (*provider_put)(void *driver, const store_provider *p, bs_err *err);
     int (*provider_get)(void *driver, const char *env_id, const char *provider, store_provider *out, int *found, bs_err *err);
+    int (*setting_put)(void *driver, const char *env_id, const char *name, const char *value, int64_t at, bs_err *err);
+    int (*setting_get)(void *driver, const char *env_id, const char *name, char *out, size_t size, int *found, bs_err *err);
+    int (*setting_delete)(void *driver, const char *env_id, const char *name, int *found, bs_err *err);
 } store_control_ops;
 
 #endif

@@ -35,6 +35,8 @@ typedef struct store_user {
     int64_t mfa_last_step;           /* the last TOTP step accepted (replay guard), -1 none */
     char mfa_pending[512];           /* a setup awaiting confirmation: {"secret","codes":[...],"at"}, "" none */
     char mfa_recovery[1024];         /* JSON array of the SHA-256 (hex) of unused backup codes */
+    int64_t banned_at;               /* ms; 0 = not banned (auth/account-banned) */
+    char banned_reason[256];
 } store_user;
 
 typedef struct store_session {
@@ -51,7 +53,7 @@ int store_users_by_email(store_docs *db, const char *env_id, const char *email, 
 int store_users_by_id(store_docs *db, const char *env_id, const char *id, store_user *out, int *found, bs_err *err);
 int store_users_touch_login(store_docs *db, const char *env_id, const char *id, int64_t at, bs_err *err);
 /* Writes every mutable field of u (email, password_hash, name, role, nickname, image, email_verified_at,
- * updated_at, deleted_at, profile) by u->id. 409 auth/email-already-exists on an e-mail clash. */
+ * updated_at, deleted_at, profile, MFA, ban) by u->id. 409 auth/email-already-exists on an e-mail clash. */
 int store_users_update(store_docs *db, const char *env_id, const store_user *u, int *found, bs_err *err);
 /* A page of users (deleted ones never), for GET /v1/users. Columns are whitelisted by the caller's enum. */
 typedef enum store_user_sort { STORE_USERS_BY_CREATED = 0, STORE_USERS_BY_UPDATED, STORE_USERS_BY_NAME,

@@ -56,7 +56,7 @@ test('sign-up verification: the mailed link verifies once; callbackUrl redirects
   assert.equal(resend.status, 200, resend.text);
   assert.equal(resend.json.email, 'verify@x.io');
   const [mail] = await mails('verify@x.io');
-  assert.equal(mail.template, 'email_verification');
+  assert.equal(mail.template, 'signup_confirmation');
   const link = mail.body.match(/(http:\/\/\S+\/v1\/auth\/signup\/email\/confirm\?\S+)/)[1];
   const path = link.replace(/^http:\/\/[^/]+/, '');
   assert.match(path, /env=env_[0-9a-f]+&/, 'the link names its environment: a browser sends no key');

@@ -60,6 +60,9 @@ typedef enum stmt_id {
     ST_OUTBOX_LIST,
     ST_PROVIDER_PUT,
     ST_PROVIDER_GET,
+    ST_SETTING_PUT,
+    ST_SETTING_GET,
+    ST_SETTING_DELETE,
     ST_COUNT
 } stmt_id;
 
@@ -120,6 +123,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                         " redirect_uris, enabled, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
     [ST_PROVIDER_GET] = "SELECT environment_id, provider, client_id, secret_sealed, redirect_uris, enabled, updated_at"
                         " FROM auth_providers WHERE environment_id = ? AND provider = ?",
+    [ST_SETTING_PUT] = "INSERT OR REPLACE INTO environment_settings (environment_id, name, value, updated_at) VALUES (?, ?, ?, ?)",
+    [ST_SETTING_GET] = "SELECT value FROM environment_settings WHERE environment_id = ? AND name = ?",
+    [ST_SETTING_DELETE] = "DELETE FROM environment_settings WHERE environment_id = ? AND name = ?",
     [ST_OUTBOX_LIST] = "SELECT id, environment_id, to_addr, subject, body, template, created_at FROM outbox"
                        " WHERE environment_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2",
 };
@@ -768,6 +774,43 @@ static int sq_provider_get(void *driver, const char *env_id, const char *provide
     return 0;
 }
 
+static int sq_setting_put(void *driver, const char *env_id, const char *name, const char *value, int64_t at, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_SETTING_PUT, err) : NULL;
+    if (!st) return -1;
+    if (sqlite3_bind_text(st, 1, env_id, -1, SQLITE_STATIC) != SQLITE_OK || sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC) != SQLITE_OK || sqlite3_bind_int64(st, 4, at) != SQLITE_OK)
+        return sq_bind_failed(c, st, err);
+    return sq_run(c, st, "put setting", err);
+}
+
+/* Reads (out != NULL) or deletes (out == NULL) one setting. */
+static int sq_setting_op(void *driver, int which, const char *env_id, const char *name, char *out, size_t size, int *found, bs_err *err)
+{
+    *found = 0;
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, which, err) : NULL;
+    if (!st) return -1;
+    if (sqlite3_bind_text(st, 1, env_id, -1, SQLITE_STATIC) != SQLITE_OK || sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK)
+        return sq_bind_failed(c, st, err);
+    int rc = sqlite3_step(st), fits = 1;
+    if (which == ST_SETTING_GET && rc == SQLITE_ROW) *found = fits = sq_read_text(st, 0, out, size) == 0;
+    if (which == ST_SETTING_DELETE && rc == SQLITE_DONE) *found = sqlite3_changes(c->db) > 0;
+    sq_stmt_done(st);
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) && fits ? 0 : bs_err_internal(err);
+}
+
+static int sq_setting_get(void *driver, const char *env_id, const char *name, char *out, size_t size, int *found, bs_err *err)
+{
+    return sq_setting_op(driver, ST_SETTING_GET, env_id, name, out, size, found, err);
+}
+
+static int sq_setting_delete(void *driver, const char *env_id, const char *name, int *found, bs_err *err)
+{
+    return sq_setting_op(driver, ST_SETTING_DELETE, env_id, name, NULL, 0, found, err);
+}
+
 static int sq_outbox_list(void *driver, const char *env_id, store_mail *out, size_t max, size_t *count, bs_err *err)
 {
     *count = 0;
@@ -918,5 +961,8 @@ const store_control_ops store_sqlite_control_ops = {
     .outbox_list = sq_outbox_list,
     .provider_put = sq_provider_put,
     .provider_get = sq_provider_get,
+    .setting_put = sq_setting_put,
+    .setting_get = sq_setting_get,
+    .setting_delete = sq_setting_delete,
     .api_key_get = sq_api_key_get,
 };

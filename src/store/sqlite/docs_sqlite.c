@@ -107,6 +107,44 @@ static const char *const catalog_sql =
     " hash TEXT PRIMARY KEY NOT NULL, session_id TEXT NOT NULL, user_id TEXT NOT NULL, used_at INTEGER NOT NULL)"
     " WITHOUT ROWID";
 
+/* Versioned changes to an environment database after the catalog above (PRAGMA user_version counts the
+ * steps applied). A step never edits an earlier one; a database opened by an older build keeps working
+ * because every step only adds. */
+static const char *const env_steps[] = {
+    /* 1: banned users (auth/account-banned) */
+    "ALTER TABLE _auth_users ADD COLUMN banned_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE _auth_users ADD COLUMN banned_reason TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX IF NOT EXISTS _auth_audit_at ON _auth_audit (at);",
+};
+
+static int env_version(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Applies the steps this database has not seen, each in its own transaction (BEGIN IMMEDIATE: two
+ * connections opening at once apply each step once). */
+static int env_migrate(sqlite3 *db)
+{
+    int latest = (int)(sizeof env_steps / sizeof env_steps[0]);
+    if (env_version(db) >= latest) return SQLITE_OK;
+    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    for (int v = env_version(db); rc == SQLITE_OK && v >= 0 && v < latest; v++) {
+        char pragma[48];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        rc = sqlite3_exec(db, env_steps[v], NULL, NULL, NULL);
+        if (rc == SQLITE_OK) rc = sqlite3_exec(db, pragma, NULL, NULL, NULL);
+    }
+    if (rc == SQLITE_OK) return sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
 /* ---- regex function: basalt_regexp(pattern, icase, value) ---- */
 
 static void regexp_free_aux(void *p) { regex_free(p); }
@@ -192,6 +230,7 @@ static dconn *dconn_open(denv *e, bs_err *err)
                           NULL, NULL, NULL);
     }
     if (rc == SQLITE_OK) rc = sqlite3_exec(c->db, catalog_sql, NULL, NULL, NULL);
+    if (rc == SQLITE_OK) rc = env_migrate(c->db);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function_v2(c->db, "basalt_regexp", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                                         sql_regexp, NULL, NULL, NULL);

@@ -111,11 +111,20 @@ static const char migration_v4[] =
     " PRIMARY KEY (environment_id, provider)"
     ");";
 
+/* v5: settings of an environment by name (JSON text): "auth" (sign-in rules), "template:<category>" (mail). */
+static const char migration_v5[] =
+    "CREATE TABLE environment_settings ("
+    " environment_id TEXT NOT NULL REFERENCES environments(id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,"
+    " PRIMARY KEY (environment_id, name)"
+    ");";
+
 static const migration_step migration_steps[] = {
     {1, migration_v1},
     {2, migration_v2},
     {3, migration_v3},
     {4, migration_v4},
+    {5, migration_v5},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migration_steps / sizeof migration_steps[0]))

@@ -10,7 +10,7 @@
 
 #define USER_COLUMNS "id, email, password_hash, name, role, nickname, image, email_verified_at, created_at," \
                      " updated_at, last_login_at, deleted_at, profile, mfa_secret, mfa_enabled_at, mfa_last_step," \
-                     " mfa_pending, mfa_recovery"
+                     " mfa_pending, mfa_recovery, banned_at, banned_reason"
 #define SESSION_COLUMNS "id, user_id, user_agent, ip, created_at, last_seen_at, expires_at, revoked_at"
 
 static void text_col(sqlite3_stmt *st, int col, char *out, size_t size)
@@ -41,9 +41,11 @@ static void user_read(sqlite3_stmt *st, store_user *u)
     u->mfa_last_step = sqlite3_column_int64(st, 15);
     text_col(st, 16, u->mfa_pending, sizeof u->mfa_pending);
     text_col(st, 17, u->mfa_recovery, sizeof u->mfa_recovery);
+    u->banned_at = sqlite3_column_int64(st, 18);
+    text_col(st, 19, u->banned_reason, sizeof u->banned_reason);
 }
 
-/* Binds the MFA columns of u at first, first+1, ... (five of them). */
+/* Binds the MFA and ban columns of u at first, first+1, ... (seven of them). */
 static void bind_mfa(sqlite3_stmt *st, int first, const store_user *u)
 {
     sqlite3_bind_text(st, first, u->mfa_secret, -1, SQLITE_STATIC);
@@ -51,6 +53,8 @@ static void bind_mfa(sqlite3_stmt *st, int first, const store_user *u)
     sqlite3_bind_int64(st, first + 2, u->mfa_last_step);
     sqlite3_bind_text(st, first + 3, u->mfa_pending, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, first + 4, u->mfa_recovery[0] ? u->mfa_recovery : "[]", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, first + 5, u->banned_at);
+    sqlite3_bind_text(st, first + 6, u->banned_reason, -1, SQLITE_STATIC);
 }
 
 static void session_read(sqlite3_stmt *st, store_session *s)
@@ -77,7 +81,7 @@ int store_users_create(store_docs *db, const char *env_id, const store_user *u, 
     denv *e;
     dconn *c = docs_conn_borrow_writer(db, env_id, &e, err);
     if (!c) return -1;
-    sqlite3_stmt *st = docs_stmt(c, "INSERT INTO _auth_users (" USER_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
+    sqlite3_stmt *st = docs_stmt(c, "INSERT INTO _auth_users (" USER_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
     int rc = st ? 0 : -1;
     if (st) {
         sqlite3_bind_text(st, 1, u->id, -1, SQLITE_STATIC);
@@ -332,7 +336,7 @@ int store_users_update(store_docs *db, const char *env_id, const store_user *u, 
     sqlite3_stmt *st = docs_stmt(c, "UPDATE _auth_users SET email = ?2, password_hash = ?3, name = ?4, role = ?5, nickname = ?6,"
                                     " image = ?7, email_verified_at = ?8, updated_at = ?9, deleted_at = ?10, profile = ?11,"
                                     " mfa_secret = ?12, mfa_enabled_at = ?13, mfa_last_step = ?14, mfa_pending = ?15,"
-                                    " mfa_recovery = ?16 WHERE id = ?1", err);
+                                    " mfa_recovery = ?16, banned_at = ?17, banned_reason = ?18 WHERE id = ?1", err);
     int rc = st ? 0 : -1;
     if (st) {
         sqlite3_bind_text(st, 1, u->id, -1, SQLITE_STATIC);
