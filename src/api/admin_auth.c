@@ -14,11 +14,13 @@
 static void audit(api_ctx *ctx, http_req *req, http_res *res)
 {
     bs_err err;
+    bs_err_clear(&err);
     store_env env;
     static _Thread_local store_audit rows[AUDIT_PAGE_MAX];
     size_t n = 0;
     int64_t limit = api_query_int(req, "limit", 50, AUDIT_PAGE_MAX), before = api_query_int(req, "before", 0, INT64_MAX);
-    if (api_admin_env(ctx, req, 0, &env, &err) < 0 ||
+    if (api_admin_env(ctx, req, 0, &env, &err) == 0) api_auth_prune(ctx->app, env.id); /* the trail shown is within retention */
+    if (err.status ||
         store_audit_list(ctx->app->docs, env.id, before, rows, (size_t)limit, &n, &err) < 0) {
         http_res_error_from(res, &err);
         return;

@@ -1,5 +1,6 @@
 #include "api/api.h"
 #include "api/auth_users.h"
+#include "api/oauth.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +196,7 @@ int api_register(http_router *router, api_app *app)
     if (api_user_settings_register(router, app) < 0) return -1;
     if (api_invitations_register(router, app) < 0) return -1;
     if (api_oauth_register(router, app) < 0) return -1;
+    if (api_oauth_redirect_register(router, app) < 0) return -1;
     if (api_route_v1(router, app, ALL_METHODS, "/v1/*rest", unknown_route, &raw) < 0) return -1;
     if (api_route_admin(router, app, ALL_METHODS, "/admin/v1/*rest", unknown_route, &raw) < 0) return -1;
     return 0;

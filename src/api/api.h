@@ -29,11 +29,12 @@ typedef struct api_app {
     querystats *stats;         /* NULL when --query-stats 0 */
     mailer *mail;              /* SMTP or the outbox */
     uint8_t master_key[32];    /* seals secrets at rest (DATA/master.key, never in a database) */
-    const char *google_token_url, *google_userinfo_url, *google_jwks_url; /* overridable for a stand-in */
-    const char *github_token_url, *github_api_url;
+    const char *google_auth_url, *google_token_url, *google_userinfo_url, *google_jwks_url; /* overridable for a stand-in */
+    const char *github_auth_url, *github_token_url, *github_api_url;
     const char *public_url;    /* how clients reach this server (links in mail); filled once listening */
     int signin_max_failures;   /* per e-mail within signin_window_ms (ten times that per IP) */
     int64_t signin_window_ms, signin_block_ms;
+    int64_t audit_retention_ms;  /* account events older than this are deleted */
     http_metrics *metrics;     /* set after routes are registered (it is sized by them) */
     http_static *console;      /* NULL when no console directory was found */
     int64_t started_ms;

@@ -6,6 +6,9 @@
  *   POST /v1/auth/signout                                            200 {message}
  *   GET  /v1/auth/me                                                 200 user
  *   GET  /v1/auth/sessions?page&limit      DELETE /v1/auth/sessions/:sessionId
+ *   POST /v1/auth/switch-organization {organizationId}              200 token object (a new session
+ *        replacing the current one) for this environment's own organization; another → 400 (§3.6: an
+ *        environment's users belong to one organization on a self-hosted server)
  * Access tokens: HS256 JWTs (core/userauth), 1 hour, jti = the session. Refresh tokens: opaque
  * "rt_" + 64 hex, stored as SHA-256, rotated on every use, 7 days; a rotated token presented again
  * revokes every session of its user (store/users.h). */
@@ -82,6 +85,16 @@ void api_audit(api_ctx *ctx, http_req *req, const char *event, const char *user_
     snprintf(a.detail, sizeof a.detail, "%s", detail ? detail : "");
     if (store_audit_add(ctx->app->docs, ctx->key.environment_id, &a, &err) < 0)
         log_warn("audit %s not recorded: %s", event, err.message);
+    static _Thread_local unsigned events;
+    if (events++ % 256 == 0) api_auth_prune(ctx->app, ctx->key.environment_id); /* now and then, on the way */
+}
+
+void api_auth_prune(api_app *app, const char *env_id)
+{
+    bs_err err;
+    int64_t now = clock_now_ms();
+    if (store_auth_prune(app->docs, env_id, now - app->audit_retention_ms, now, &err) < 0)
+        log_warn("auth housekeeping of %s failed: %s", env_id, err.message);
 }
 
 /* ---- tokens ---- */
@@ -117,32 +130,35 @@ static int refresh_new(char text[3 + 65], char hash[CRYPTO_SHA256_HEX], bs_err *
     return 0;
 }
 
-/* Starts a session for u (this request's device) and answers the token object with status. */
-void api_sign_in_answer(api_ctx *ctx, http_req *req, http_res *res, const store_user *u, int status, int is_new_user)
+int api_session_start(api_ctx *ctx, http_req *req, const store_user *u, int is_new_user, strbuf *out, bs_err *err)
 {
-    bs_err err;
-    bs_err_clear(&err);
     store_session s;
     memset(&s, 0, sizeof s);
     char refresh[3 + 65], hash[CRYPTO_SHA256_HEX];
     int64_t now = clock_now_ms();
+    if (u->banned_at) {
+        api_audit(ctx, req, "signin_blocked", u->id, u->email, "banned");
+        return bs_err_set(err, 403, "auth/account-banned", "This account is suspended");
+    }
     snprintf(s.user_id, sizeof s.user_id, "%s", u->id);
     const char *agent = http_req_header(req, "User-Agent");
     snprintf(s.user_agent, sizeof s.user_agent, "%s", agent ? agent : "");
     snprintf(s.ip, sizeof s.ip, "%s", http_req_client_ip(req));
     s.created_at = s.last_seen_at = now;
     s.expires_at = now + AUTH_REFRESH_TTL_MS;
-    if (u->banned_at) {
-        api_audit(ctx, req, "signin_blocked", u->id, u->email, "banned");
-        http_res_error(res, 403, "auth/account-banned", "This account is suspended");
-        return;
-    }
-    strbuf *out = http_res_buffer(res);
-    if (keys_new_id("ses", s.id) < 0 || refresh_new(refresh, hash, &err) < 0 ||
-        store_sessions_create(ctx->app->docs, ctx->key.environment_id, &s, hash, &err) < 0 ||
-        store_users_touch_login(ctx->app->docs, ctx->key.environment_id, u->id, now, &err) < 0 ||
-        token_object(ctx, u, s.id, refresh, is_new_user, out, &err) < 0) {
-        if (!err.status) bs_err_internal(&err);
+    if (keys_new_id("ses", s.id) < 0 || refresh_new(refresh, hash, err) < 0 ||
+        store_sessions_create(ctx->app->docs, ctx->key.environment_id, &s, hash, err) < 0 ||
+        store_users_touch_login(ctx->app->docs, ctx->key.environment_id, u->id, now, err) < 0 ||
+        token_object(ctx, u, s.id, refresh, is_new_user, out, err) < 0)
+        return err->status ? -1 : bs_err_internal(err);
+    return 0;
+}
+
+void api_sign_in_answer(api_ctx *ctx, http_req *req, http_res *res, const store_user *u, int status, int is_new_user)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    if (api_session_start(ctx, req, u, is_new_user, http_res_buffer(res), &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -429,6 +445,28 @@ static void signout(api_ctx *ctx, http_req *req, http_res *res)
     api_message(res, 200, "Signed out");
 }
 
+static void switch_organization(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    store_user u;
+    store_session s;
+    struct json_object *body;
+    int found = 0;
+    if (api_current_user(ctx, &u, &s, &err) == 0 && body_object(req, &body, &err) == 0) {
+        const char *org = json_get_string(body, "organizationId");
+        if (!org || strcmp(org, ctx->key.organization_id))
+            bs_err_set(&err, 400, "auth/invalid-request", "organizationId must be this project's organization (%s)", ctx->key.organization_id);
+        else if (s.id[0])
+            store_sessions_revoke(ctx->app->docs, ctx->key.environment_id, u.id, s.id, clock_now_ms(), &found, &err);
+    }
+    if (err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    api_sign_in_answer(ctx, req, res, &u, 200, -1);
+}
+
 static struct json_object *session_json(const store_session *s, const char *current)
 {
     struct json_object *o = json_object_new_object();
@@ -528,5 +566,6 @@ int api_auth_register(http_router *router, api_app *app)
     if (api_route_v1(router, app, HTTP_GET, "/v1/auth/me", me, NULL) < 0) return -1;
     if (api_route_v1(router, app, HTTP_GET, "/v1/auth/sessions", sessions, NULL) < 0) return -1;
     if (api_route_v1(router, app, HTTP_POST, "/v1/auth/password/change", password_change, &json) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_POST, "/v1/auth/switch-organization", switch_organization, &json) < 0) return -1;
     return api_route_v1(router, app, HTTP_DELETE, "/v1/auth/sessions/:sessionId", session_delete, NULL);
 }

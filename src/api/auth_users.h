@@ -19,6 +19,9 @@ int api_email_normalize(const char *in, char out[STORE_EMAIL_MAX], bs_err *err);
  * (used up); the user is saved. 401 auth/invalid-mfa-code or auth/mfa-backup-codes-exhausted. */
 int api_mfa_check(api_ctx *ctx, store_user *u, const char *code, bs_err *err);
 int api_mfa_register(http_router *router, api_app *app);
+/* Starts a session for u (this request's device) and appends the token object to out; 403
+ * auth/account-banned for a banned user. is_new_user as below. */
+int api_session_start(api_ctx *ctx, http_req *req, const store_user *u, int is_new_user, strbuf *out, bs_err *err);
 /* Starts a session for u (this request's device) and answers the token object with status; is_new_user
  * 0/1 adds "is_new_user" (magic-link and OAuth callbacks), -1 leaves it out. */
 void api_sign_in_answer(api_ctx *ctx, http_req *req, http_res *res, const store_user *u, int status, int is_new_user);
@@ -47,6 +50,9 @@ typedef struct api_mail_var {
 int api_send_template(api_ctx *ctx, const char *to, const char *category, const api_mail_var *vars, size_t n, bs_err *err);
 /* Mails u the link that confirms its sign-up e-mail (mail_flows.c). */
 int api_send_signup_confirmation(api_ctx *ctx, const store_user *u, const char *callback, bs_err *err);
+/* Deletes what the environment's auth tables no longer need (store_auth_prune with --audit-retention-days);
+ * run every 256 events of a thread and before the audit trail is read. */
+void api_auth_prune(api_app *app, const char *env_id);
 /* Records an account event in the environment's audit trail (best effort: a failure is logged). */
 void api_audit(api_ctx *ctx, http_req *req, const char *event, const char *user_id, const char *email, const char *detail);
 

@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "api/auth_users.h"
+#include "api/oauth.h"
 #include "core/idtoken.h"
 #include "core/keys.h"
 #include "util/clock.h"
@@ -23,7 +24,17 @@
 
 #define OAUTH_RESPONSE_MAX (64 * 1024)
 
-static int provider_known(const char *p) { return p && (!strcmp(p, "google") || !strcmp(p, "github")); }
+int api_oauth_provider_known(const char *p) { return p && (!strcmp(p, "google") || !strcmp(p, "github")); }
+#define provider_known api_oauth_provider_known
+
+int api_oauth_provider_load(api_ctx *ctx, const char *provider, store_provider *p, bs_err *err)
+{
+    int found = 0;
+    if (!provider_known(provider)) return bs_err_set(err, 400, "auth/unsupported-provider", "Providers: google, github");
+    if (store_control_provider_get(ctx->app->control, ctx->key.environment_id, provider, p, &found, err) < 0) return -1;
+    if (!found || !p->enabled) return bs_err_set(err, 400, "auth/oauth-not-configured", "%s sign-in is not configured", provider);
+    return 0;
+}
 
 /* ---- a small HTTPS client for the provider's endpoints ---- */
 
@@ -79,7 +90,7 @@ static void form_add(CURL *enc, strbuf *form, const char *key, const char *value
 
 /* ---- provider settings (management API) ---- */
 
-static int redirect_allowed(const store_provider *p, const char *uri)
+int api_oauth_redirect_allowed(const store_provider *p, const char *uri)
 {
     struct json_object *list = json_tokener_parse(p->redirect_uris);
     size_t n = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
@@ -89,9 +100,12 @@ static int redirect_allowed(const store_provider *p, const char *uri)
     return ok;
 }
 
-static struct json_object *provider_json(const store_provider *p)
+static struct json_object *provider_json(api_ctx *ctx, const store_provider *p)
 {
+    char callback[1024];
+    api_oauth_callback_url(ctx, p->provider, p->environment_id, callback, sizeof callback);
     struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "serverCallbackUrl", json_object_new_string(callback)); /* flow B's redirect_uri */
     json_object_object_add(o, "provider", json_object_new_string(p->provider));
     json_object_object_add(o, "clientId", json_object_new_string(p->client_id));
     json_object_object_add(o, "hasSecret", json_object_new_boolean(p->secret_sealed[0] != '\0'));
@@ -138,7 +152,7 @@ static void provider_put(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
-    struct json_object *o = provider_json(&p);
+    struct json_object *o = provider_json(ctx, &p);
     http_res_json(res, 200, o);
     json_object_put(o);
 }
@@ -155,7 +169,7 @@ static void provider_get(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
-    struct json_object *o = provider_json(&p);
+    struct json_object *o = provider_json(ctx, &p);
     http_res_json(res, 200, o);
     json_object_put(o);
 }
@@ -165,7 +179,7 @@ static void provider_get(api_ctx *ctx, http_req *req, http_res *res)
 /* Exchanges an authorization code at token_url with the stored client secret: the access token into
  * out, or -1 with 401 auth/invalid-oauth-code (refused) or 400 <failed_code>. */
 static int code_exchange(api_ctx *ctx, const store_provider *p, const char *token_url, const char *code, const char *redirect,
-                         const char *failed_code, char *out, size_t size, bs_err *err)
+                         const char *verifier, const char *failed_code, char *out, size_t size, bs_err *err)
 {
     char secret[1100];
     if (!p->secret_sealed[0] || crypto_open(ctx->app->master_key, p->secret_sealed, secret, sizeof secret) < 0)
@@ -180,6 +194,7 @@ static int code_exchange(api_ctx *ctx, const store_provider *p, const char *toke
     form_add(enc, &form, "client_id", first_id);
     form_add(enc, &form, "client_secret", secret);
     form_add(enc, &form, "redirect_uri", redirect);
+    if (verifier) form_add(enc, &form, "code_verifier", verifier); /* PKCE (RFC 7636) */
     curl_easy_cleanup(enc);
     long status = 0;
     struct json_object *tok = form.overflow ? NULL : provider_call(token_url, form.data, NULL, &status);
@@ -195,11 +210,12 @@ static int code_exchange(api_ctx *ctx, const store_provider *p, const char *toke
 
 /* GitHub: the profile (id, login, name, avatar_url) and the primary verified e-mail, as OpenID-style
  * claims {sub, email, email_verified, name, picture} (a new reference). */
-static struct json_object *github_profile(api_ctx *ctx, const store_provider *p, const char *code, const char *redirect, bs_err *err)
+static struct json_object *github_profile(api_ctx *ctx, const store_provider *p, const char *code, const char *redirect,
+                                         const char *verifier, bs_err *err)
 {
     char access[2048], url[1024];
     long status = 0;
-    if (code_exchange(ctx, p, ctx->app->github_token_url, code, redirect, "auth/github-token-exchange-failed", access, sizeof access, err) < 0)
+    if (code_exchange(ctx, p, ctx->app->github_token_url, code, redirect, verifier, "auth/github-token-exchange-failed", access, sizeof access, err) < 0)
         return NULL;
     snprintf(url, sizeof url, "%s/user", ctx->app->github_api_url);
     struct json_object *user = provider_call(url, NULL, access, &status), *id;
@@ -231,11 +247,12 @@ static struct json_object *github_profile(api_ctx *ctx, const store_provider *p,
 }
 
 /* Exchanges code for the user's OpenID profile (sub, email, email_verified, name, picture). */
-static struct json_object *google_profile(api_ctx *ctx, const store_provider *p, const char *code, const char *redirect, bs_err *err)
+static struct json_object *google_profile(api_ctx *ctx, const store_provider *p, const char *code, const char *redirect,
+                                         const char *verifier, bs_err *err)
 {
     char access[2048];
     long status = 0;
-    if (code_exchange(ctx, p, ctx->app->google_token_url, code, redirect, "auth/google-token-exchange-failed", access, sizeof access, err) < 0)
+    if (code_exchange(ctx, p, ctx->app->google_token_url, code, redirect, verifier, "auth/google-token-exchange-failed", access, sizeof access, err) < 0)
         return NULL;
     struct json_object *me = provider_call(ctx->app->google_userinfo_url, NULL, access, &status);
     if (!json_get_string(me, "sub") || !json_get_string(me, "email")) {
@@ -246,10 +263,11 @@ static struct json_object *google_profile(api_ctx *ctx, const store_provider *p,
     return me;
 }
 
-static struct json_object *profile_of(api_ctx *ctx, const char *provider, const store_provider *p, const char *code,
-                                      const char *redirect, bs_err *err)
+struct json_object *api_oauth_profile(api_ctx *ctx, const char *provider, const store_provider *p, const char *code,
+                                      const char *redirect, const char *verifier, bs_err *err)
 {
-    return strcmp(provider, "github") == 0 ? github_profile(ctx, p, code, redirect, err) : google_profile(ctx, p, code, redirect, err);
+    return strcmp(provider, "github") == 0 ? github_profile(ctx, p, code, redirect, verifier, err)
+                                           : google_profile(ctx, p, code, redirect, verifier, err);
 }
 
 /* ---- Google ID tokens (native apps send only {idToken}) ---- */
@@ -298,7 +316,7 @@ static struct json_object *google_id_token(api_ctx *ctx, const store_provider *p
 
 /* The user of a provider profile: linked before, or new (is_new), or 409 when the e-mail has an account
  * of another kind (§3.5 recommendation: linking is explicit). */
-static int social_user(api_ctx *ctx, const char *provider, struct json_object *me, store_user *u, int *is_new, bs_err *err)
+int api_oauth_user(api_ctx *ctx, const char *provider, struct json_object *me, store_user *u, int *is_new, bs_err *err)
 {
     char user_id[STORE_USER_ID_MAX], email[STORE_EMAIL_MAX];
     int found = 0;
@@ -332,33 +350,34 @@ static int social_user(api_ctx *ctx, const char *provider, struct json_object *m
     return 0;
 }
 
+/* The provider profile of a POSTed credential: {code, redirectUri} (flow A) or, for Google, {idToken}. */
+static struct json_object *posted_profile(api_ctx *ctx, const char *provider, const store_provider *p, struct json_object *body,
+                                          bs_err *err)
+{
+    const char *code = json_get_string(body, "code"), *redirect = json_get_string(body, "redirectUri");
+    const char *id_token = json_get_string(body, "idToken");
+    if (!code && !id_token) bs_err_set(err, 400, "auth/missing-credentials", "code or idToken is required");
+    else if (!code && strcmp(provider, "google"))
+        bs_err_set(err, 400, "auth/invalid-request", "ID tokens are Google's; GitHub signs in with a code");
+    else if (!code) return google_id_token(ctx, p, id_token, err); /* a native app's ID token */
+    else if (!redirect || !api_oauth_redirect_allowed(p, redirect) || strlen(code) > 2048)
+        bs_err_set(err, 400, "auth/invalid-request", "redirectUri is required and must be one of the provider's redirect URIs");
+    else return api_oauth_profile(ctx, provider, p, code, redirect, NULL, err);
+    return NULL;
+}
+
 static void callback(api_ctx *ctx, http_req *req, http_res *res)
 {
     bs_err err;
     bs_err_clear(&err);
     store_provider p;
     store_user u;
-    int found = 0, is_new = 0;
+    int is_new = 0;
     const char *provider = http_req_param(req, "provider");
     struct json_object *body = http_req_json_borrow(req), *me = NULL;
-    const char *code = json_get_string(body, "code"), *redirect = json_get_string(body, "redirectUri");
-    if (!provider_known(provider)) bs_err_set(&err, 400, "auth/unsupported-provider", "Providers: google, github");
-    else if (store_control_provider_get(ctx->app->control, ctx->key.environment_id, provider, &p, &found, &err) < 0) {
-        /* err says why */
-    } else if (!found || !p.enabled) bs_err_set(&err, 400, "auth/oauth-not-configured", "%s sign-in is not configured", provider);
-    else if (!code && !json_get_string(body, "idToken")) bs_err_set(&err, 400, "auth/missing-credentials", "code or idToken is required");
-    else if (!code && strcmp(provider, "google"))
-        bs_err_set(&err, 400, "auth/invalid-request", "ID tokens are Google's; GitHub signs in with a code");
-    else if (!code) { /* a native app's ID token */
-        if ((me = google_id_token(ctx, &p, json_get_string(body, "idToken"), &err)) &&
-            social_user(ctx, provider, me, &u, &is_new, &err) == 0)
-            api_audit(ctx, req, is_new ? "signup" : "signin", u.id, u.email, "google idToken");
-    }
-    else if (!redirect || !redirect_allowed(&p, redirect) || strlen(code) > 2048)
-        bs_err_set(&err, 400, "auth/invalid-request", "redirectUri is required and must be one of the provider's redirect URIs");
-    else if ((me = profile_of(ctx, provider, &p, code, redirect, &err)) && social_user(ctx, provider, me, &u, &is_new, &err) == 0) {
-        api_audit(ctx, req, is_new ? "signup" : "signin", u.id, u.email, provider);
-    }
+    if (api_oauth_provider_load(ctx, provider, &p, &err) == 0 && (me = posted_profile(ctx, provider, &p, body, &err)) &&
+        api_oauth_user(ctx, provider, me, &u, &is_new, &err) == 0)
+        api_audit(ctx, req, is_new ? "signup" : "signin", u.id, u.email, json_get_string(body, "code") ? provider : "google idToken");
     json_object_put(me);
     if (err.status) {
         http_res_error_from(res, &err);
@@ -371,7 +390,7 @@ static void callback(api_ctx *ctx, http_req *req, http_res *res)
 
 #define LINKS_MAX 16
 
-/* POST /v1/auth/accounts {provider, code, redirectUri}: links that provider account to the caller. */
+/* POST /v1/auth/accounts {provider, code + redirectUri | idToken}: links that provider account to the caller. */
 static void link_account(api_ctx *ctx, http_req *req, http_res *res)
 {
     bs_err err;
@@ -382,19 +401,10 @@ static void link_account(api_ctx *ctx, http_req *req, http_res *res)
     int found = 0;
     char owner[STORE_USER_ID_MAX];
     struct json_object *body = http_req_json_borrow(req), *me = NULL;
-    const char *provider = json_get_string(body, "provider"), *code = json_get_string(body, "code");
-    const char *redirect = json_get_string(body, "redirectUri");
-    if (api_current_user(ctx, &u, &s, &err) < 0) {
-        /* err says why */
-    } else if (!provider_known(provider)) bs_err_set(&err, 400, "auth/unsupported-provider", "Providers: google, github");
-    else if (store_control_provider_get(ctx->app->control, ctx->key.environment_id, provider, &p, &found, &err) < 0) {
-        /* err says why */
-    } else if (!found || !p.enabled) bs_err_set(&err, 400, "auth/oauth-not-configured", "%s sign-in is not configured", provider);
-    else if (!code) bs_err_set(&err, 400, "auth/missing-credentials", "code is required");
-    else if (!redirect || !redirect_allowed(&p, redirect) || strlen(code) > 2048)
-        bs_err_set(&err, 400, "auth/invalid-request", "redirectUri is required and must be one of the provider's redirect URIs");
-    else if ((me = profile_of(ctx, provider, &p, code, redirect, &err)) &&
-             store_accounts_find(ctx->app->docs, ctx->key.environment_id, provider, json_get_string(me, "sub"), owner, &found, &err) == 0) {
+    const char *provider = json_get_string(body, "provider");
+    if (api_current_user(ctx, &u, &s, &err) == 0 && api_oauth_provider_load(ctx, provider, &p, &err) == 0 &&
+        (me = posted_profile(ctx, provider, &p, body, &err)) &&
+        store_accounts_find(ctx->app->docs, ctx->key.environment_id, provider, json_get_string(me, "sub"), owner, &found, &err) == 0) {
         if (found) bs_err_set(&err, 409, "auth/account-already-linked", "This %s account is already linked%s", provider,
                               strcmp(owner, u.id) ? " to another user" : "");
         else if (store_accounts_link(ctx->app->docs, ctx->key.environment_id, provider, json_get_string(me, "sub"), u.id, &err) == 0)

@@ -38,11 +38,14 @@ static const opt_def opts[] = {
     {"signin-max-failures", "BASALT_SIGNIN_MAX_FAILURES", L(signin_max_failures), "5", 1, 1000, "failed sign-ins per e-mail within --signin-window before it is blocked (50 per IP)"},
     {"signin-window", "BASALT_SIGNIN_WINDOW", L(signin_window), "900", 1, 86400, "seconds over which failed sign-ins are counted"},
     {"signin-block", "BASALT_SIGNIN_BLOCK", L(signin_block), "3600", 1, 604800, "seconds an e-mail (or IP) stays blocked after too many failed sign-ins"},
+    {"audit-retention-days", "BASALT_AUDIT_RETENTION_DAYS", L(audit_retention_days), "90", 1, 3650, "days account events stay in an environment's audit trail"},
     {"smtp-url", "BASALT_SMTP_URL", S(smtp_url), NULL, 0, 0, "deliver mail through SMTP: smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://...; unset = the outbox"},
     {"mail-from", "BASALT_MAIL_FROM", S(mail_from), "no-reply@localhost", 0, 0, "sender address of the mail to end users"},
+    {"google-auth-url", "BASALT_GOOGLE_AUTH_URL", S(google_auth_url), "https://accounts.google.com/o/oauth2/v2/auth", 0, 0, "Google's authorization page (the redirect flow sends browsers there)"},
     {"google-token-url", "BASALT_GOOGLE_TOKEN_URL", S(google_token_url), "https://oauth2.googleapis.com/token", 0, 0, "Google's OAuth token endpoint (a stand-in's in tests)"},
     {"google-userinfo-url", "BASALT_GOOGLE_USERINFO_URL", S(google_userinfo_url), "https://openidconnect.googleapis.com/v1/userinfo", 0, 0, "Google's OpenID userinfo endpoint"},
     {"google-jwks-url", "BASALT_GOOGLE_JWKS_URL", S(google_jwks_url), "https://www.googleapis.com/oauth2/v3/certs", 0, 0, "Google's signing keys for ID tokens"},
+    {"github-auth-url", "BASALT_GITHUB_AUTH_URL", S(github_auth_url), "https://github.com/login/oauth/authorize", 0, 0, "GitHub's authorization page"},
     {"github-token-url", "BASALT_GITHUB_TOKEN_URL", S(github_token_url), "https://github.com/login/oauth/access_token", 0, 0, "GitHub's OAuth token endpoint"},
     {"github-api-url", "BASALT_GITHUB_API_URL", S(github_api_url), "https://api.github.com", 0, 0, "GitHub's REST API (for /user and /user/emails)"},
     {"query-stats", "BASALT_QUERY_STATS", L(query_stats), "1", 0, 1, "record per-shape list statistics (GET .../query-stats): 1 on, 0 off"},
@@ -190,4 +193,5 @@ void config_print_help(FILE *out)
                 opts[i].def ? ", default " : "", opts[i].def ? opts[i].def : "");
     }
     fprintf(out, "  %-28s %s\n", "--help", "show this help");
+    fprintf(out, "\nTesting only: BASALT_TEST_CLOCK_OFFSET_MS=N moves the wall clock by N ms (never in production).\n");
 }

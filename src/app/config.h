@@ -28,9 +28,10 @@ typedef struct basalt_config {
     long key_cache_ms;
     long query_stats;
     char *smtp_url, *mail_from;
-    char *google_token_url, *google_userinfo_url, *google_jwks_url;
-    char *github_token_url, *github_api_url;
+    char *google_auth_url, *google_token_url, *google_userinfo_url, *google_jwks_url;
+    char *github_auth_url, *github_token_url, *github_api_url;
     long signin_max_failures, signin_window, signin_block;
+    long audit_retention_days;
     long shutdown_timeout;
 } basalt_config;
 

@@ -121,9 +121,11 @@ static int start_http(serve_state *s, bs_err *err)
     s->app = (api_app){.control = s->control, .docs = s->docs, .keys = s->keys, .users = s->users, .stats = s->stats, .mail = s->mail, .public_url = s->url,
                       .google_token_url = s->cfg.google_token_url, .google_userinfo_url = s->cfg.google_userinfo_url,
                       .google_jwks_url = s->cfg.google_jwks_url, .github_token_url = s->cfg.github_token_url,
-                      .github_api_url = s->cfg.github_api_url,
+                      .github_api_url = s->cfg.github_api_url, .google_auth_url = s->cfg.google_auth_url,
+                      .github_auth_url = s->cfg.github_auth_url,
                       .signin_max_failures = (int)s->cfg.signin_max_failures, .signin_window_ms = s->cfg.signin_window * 1000,
-                      .signin_block_ms = s->cfg.signin_block * 1000, .console = s->console, .started_ms = clock_now_ms()};
+                      .signin_block_ms = s->cfg.signin_block * 1000,
+                      .audit_retention_ms = s->cfg.audit_retention_days * 86400LL * 1000, .console = s->console, .started_ms = clock_now_ms()};
     memcpy(s->app.master_key, key, sizeof key);
     if (api_register(s->router, &s->app) < 0) return bs_err_set(err, 500, "common/internal-error", "route table full");
     s->metrics = http_metrics_new(s->router);
@@ -255,6 +257,11 @@ int serve_main(int argc, char **argv)
         return 2;
     }
     log_set_level(level);
+    const char *offset = getenv("BASALT_TEST_CLOCK_OFFSET_MS"); /* tests move the wall clock (util/clock.h) */
+    if (offset && *offset) {
+        clock_set_offset_ms(strtoll(offset, NULL, 10));
+        log_warn("test clock: wall time offset by %s ms", offset);
+    }
     /* Block the termination signals in every thread; only the main thread takes them, with sigwait. */
     sigset_t set;
     sigemptyset(&set);

@@ -163,6 +163,9 @@ typedef struct store_audit {
 } store_audit;
 int store_audit_add(store_docs *db, const char *env_id, const store_audit *a, bs_err *err);
 /* Events with id < before (0: from the newest), at most max. */
+/* Housekeeping of an environment's auth tables: audit events before audit_before, mailed tokens and
+ * sign-in/mail limits that ended a day before now, used refresh tokens of sessions past expiry. */
+int store_auth_prune(store_docs *db, const char *env_id, int64_t audit_before, int64_t now, bs_err *err);
 int store_audit_list(store_docs *db, const char *env_id, int64_t before, store_audit *out, size_t max, size_t *n,
                      bs_err *err);
 

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/rand.h>
@@ -120,4 +121,11 @@ int crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const char *sealed, char *out
     if (!ok) return -1;
     out[n + m] = '\0';
     return 0;
+}
+
+int crypto_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n, uint8_t mac[CRYPTO_SHA256_LEN])
+{
+    unsigned int mac_len = 0;
+    if (!HMAC(EVP_sha256(), key, (int)key_len, data, n, mac, &mac_len)) return -1;
+    return mac_len == CRYPTO_SHA256_LEN ? 0 : -1;
 }

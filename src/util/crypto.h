@@ -15,6 +15,8 @@ int crypto_random_bytes(void *out, size_t n);
 int crypto_random_hex(char *out, size_t n);
 void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN]);
 void crypto_sha256_hex(const void *data, size_t len, char out[CRYPTO_SHA256_HEX]);
+/* HMAC-SHA256 of data under key into mac. 0, or -1 when OpenSSL fails. */
+int crypto_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n, uint8_t mac[CRYPTO_SHA256_LEN]);
 /* Compares in time that depends only on n. 1 when equal. */
 int crypto_equal(const void *a, const void *b, size_t n);
 

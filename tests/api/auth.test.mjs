@@ -187,3 +187,15 @@ test('the audit trail records sign-ups, sign-ins, failures, reuse and sign-outs,
   assert.ok(next.json.items.every((e) => e.id < page.json.nextBefore));
   expectError(assert, await req(srv, 'GET', audit, pk()), 401, 'auth/unauthorized');
 });
+
+test('switch-organization: the project\'s own organization gets a fresh session in place of the current one', async () => {
+  const up = await req(srv, 'POST', '/v1/auth/email/signup', { key: b.publishableKey, body: { email: 'switch@x.io', password: 'secret1', name: 'Sw' } });
+  const as = { key: b.publishableKey, token: up.json.accessToken };
+  expectError(assert, await req(srv, 'POST', '/v1/auth/switch-organization', { ...as, body: { organizationId: 'org_other' } }), 400, 'auth/invalid-request');
+  expectError(assert, await req(srv, 'POST', '/v1/auth/switch-organization', { key: b.publishableKey, body: { organizationId: b.organizationId } }), 401, 'auth/unauthorized');
+  const sw = await req(srv, 'POST', '/v1/auth/switch-organization', { ...as, body: { organizationId: b.organizationId } });
+  assert.equal(sw.status, 200, sw.text);
+  assert.ok(sw.json.accessToken && sw.json.refreshToken);
+  expectError(assert, await req(srv, 'GET', '/v1/auth/me', as), 401, 'auth/invalid-token');
+  assert.equal((await req(srv, 'GET', '/v1/auth/me', { key: b.publishableKey, token: sw.json.accessToken })).status, 200);
+});

@@ -3,7 +3,8 @@
 // with {{variables}}, and banned users (auth/account-banned).
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { test, startServer, req, expectError } from './harness.mjs';
+import { test, startServer, req, expectError, tempDir } from './harness.mjs';
+import fs from 'node:fs';
 
 let srv, b, base;
 before(async () => {
@@ -134,4 +135,24 @@ test('banned users: sessions end, every way in answers 403 auth/account-banned, 
   assert.equal((await post('/v1/auth/email/signin', { email: 'ban@x.io', password: 'secret1' })).status, 200);
   const audit = (await admin('GET', '/auth/audit')).json.items;
   assert.ok(audit.some((e) => e.event === 'signin_blocked' && e.detail === 'banned' && e.userId === id));
+});
+
+test('audit retention: events older than --audit-retention-days are gone once the clock passes them', async () => {
+  const dir = tempDir();
+  try {
+    let s = await startServer({ dataDir: dir, keep: true });
+    const boot = s.bootstrap;
+    const auditPath = `/admin/v1/projects/${boot.projectId}/environments/dev/auth/audit`;
+    await req(s, 'POST', '/v1/auth/email/signup', { key: boot.publishableKey, body: { email: 'old@x.io', password: 'secret1', name: 'O' } });
+    assert.equal((await req(s, 'GET', auditPath, { token: boot.operatorToken })).json.items.length, 1);
+    await s.stop();
+    // 31 days later, with 30 days of retention
+    s = await startServer({ dataDir: dir, keep: true, args: ['--audit-retention-days', '30'], env: { BASALT_TEST_CLOCK_OFFSET_MS: String(31 * 86400e3) } });
+    await req(s, 'POST', '/v1/auth/email/signup', { key: boot.publishableKey, body: { email: 'new@x.io', password: 'secret1', name: 'N' } });
+    const items = (await req(s, 'GET', auditPath, { token: boot.operatorToken })).json.items;
+    assert.deepEqual(items.map((e) => e.email), ['new@x.io']);
+    await s.stop();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

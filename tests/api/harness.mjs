@@ -203,7 +203,7 @@ export async function req(server, method, p, { headers = {}, body, raw, key, tok
       if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['Content-Type'] = 'application/json';
     }
   }
-  const res = await fetch(server.url + p, { method, headers: h, body: payload });
+  const res = await fetch(server.url + p, { method, headers: h, body: payload, redirect: 'manual' }); // redirects are answers to check
   const text = await res.text();
   let json;
   try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }

@@ -121,6 +121,22 @@ test('Google ID tokens (native apps send only {idToken}): signature, issuer, aud
   for (const idToken of bad) expectError(assert, await callback({ idToken }), 401, 'auth/google-id-token-invalid');
 });
 
+test('linking with a Google ID token (native apps), then signing in with it', async () => {
+  await req(srv, 'PUT', providerPath, { token: b.operatorToken, body: { clientId: 'web-client.apps', redirectUris: [REDIRECT], enabled: true } });
+  const up = await req(srv, 'POST', '/v1/auth/email/signup', { ...pk(), body: { email: 'native-link@x.io', password: 'secret1', name: 'NL' } });
+  const as = { ...pk(), token: up.json.accessToken };
+  const claims = { sub: 'g-native-link', email: 'someone@gmail.com', email_verified: true };
+  expectError(assert, await req(srv, 'POST', '/v1/auth/accounts', { ...as, body: { provider: 'google', idToken: 'not.a.token' } }), 401, 'auth/google-id-token-invalid');
+  expectError(assert, await req(srv, 'POST', '/v1/auth/accounts', { ...as, body: { provider: 'github', idToken: google.idToken(claims) } }), 400, ['auth/invalid-request', 'auth/oauth-not-configured']);
+  const link = await req(srv, 'POST', '/v1/auth/accounts', { ...as, body: { provider: 'google', idToken: google.idToken(claims) } });
+  assert.equal(link.status, 201, link.text);
+  const signin = await callback({ idToken: google.idToken(claims) });
+  assert.equal(signin.status, 200, signin.text);
+  assert.equal(signin.json.is_new_user, false);
+  const me = await req(srv, 'GET', '/v1/auth/me', { ...pk(), token: signin.json.accessToken });
+  assert.equal(me.json.email, 'native-link@x.io', 'the linked account signs in as the password user');
+});
+
 test('GitHub sign-in: code exchange, /user and the primary verified e-mail', async () => {
   const gh = providerPath.replace('google', 'github');
   assert.equal((await req(srv, 'PUT', gh, { token: b.operatorToken, body: { clientId: 'web-client.apps', clientSecret: 's3cret-value', redirectUris: [REDIRECT] } })).status, 200);

@@ -548,6 +548,18 @@ int store_audit_add(store_docs *db, const char *env_id, const store_audit *a, bs
                      texts, 6, ints, 1, NULL, err);
 }
 
+int store_auth_prune(store_docs *db, const char *env_id, int64_t audit_before, int64_t now, bs_err *err)
+{
+    int64_t day_ago[] = {now - 86400LL * 1000};
+    int64_t audit[] = {audit_before};
+    if (write_one(db, env_id, "DELETE FROM _auth_audit WHERE at < ?1", NULL, 0, audit, 1, NULL, err) < 0 ||
+        write_one(db, env_id, "DELETE FROM _auth_tokens WHERE expires_at < ?1", NULL, 0, day_ago, 1, NULL, err) < 0 ||
+        write_one(db, env_id, "DELETE FROM _auth_limits WHERE blocked_until < ?1 AND window_start < ?1", NULL, 0, day_ago, 1, NULL, err) < 0)
+        return -1;
+    return write_one(db, env_id, "DELETE FROM _auth_used_refresh WHERE session_id IN"
+                                 " (SELECT id FROM _auth_sessions WHERE expires_at < ?1)", NULL, 0, day_ago, 1, NULL, err);
+}
+
 int store_audit_list(store_docs *db, const char *env_id, int64_t before, store_audit *out, size_t max, size_t *n,
                      bs_err *err)
 {
