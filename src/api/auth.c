@@ -184,7 +184,7 @@ static void signup(api_ctx *ctx, http_req *req, http_res *res)
     if (magic_requested(ctx, req, res, 1)) return;
     bs_err err;
     bs_err_clear(&err);
-    struct json_object *body;
+    struct json_object *body = NULL;
     store_user u;
     memset(&u, 0, sizeof u);
     const char *password = NULL, *name = NULL;
