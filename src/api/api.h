@@ -17,6 +17,7 @@
 #include "http/request.h"
 #include "http/router.h"
 #include "http/static.h"
+#include "store/blobs.h"
 #include "store/control.h"
 #include "store/docs.h"
 #include "util/json.h"
@@ -29,6 +30,11 @@ typedef struct api_app {
     querystats *stats;         /* NULL when --query-stats 0 */
     mailer *mail;              /* SMTP or the outbox */
     uint8_t master_key[32];    /* seals secrets at rest (DATA/master.key, never in a database) */
+    store_blobs *blobs;        /* file bytes (filesystem or S3) */
+    uint8_t storage_key[32];   /* signs storage URLs (derived from master_key) */
+    int storage_strict;        /* 1: unsigned GET only for registered public files (breaks §4.3 apps) */
+    uint64_t max_image, max_video, max_document, max_upload; /* upload limits by type, bytes */
+    uint64_t multipart_min_part; /* every part but the last at least this */
     const char *google_auth_url, *google_token_url, *google_userinfo_url, *google_jwks_url; /* overridable for a stand-in */
     const char *github_auth_url, *github_token_url, *github_api_url;
     const char *public_url;    /* how clients reach this server (links in mail); filled once listening */

@@ -9,6 +9,9 @@
 /* The caller's user and live session: 401 auth/unauthorized without a user token, 401
  * auth/invalid-token when its session ended, 404 auth/user-not-found when the user is gone. */
 int api_current_user(api_ctx *ctx, store_user *u, store_session *s, bs_err *err);
+/* Loads :userId for a caller who must be that user or an admin when need_self_or_admin (403
+ * user/forbidden otherwise; 401 user/unauthorized without any user or secret key); *self tells which. */
+int api_target_user(api_ctx *ctx, http_req *req, int need_self_or_admin, store_user *u, int *self, bs_err *err);
 /* The user object of client-api.md §3.6 with the profile fields (a new reference). */
 struct json_object *api_user_json(const store_user *u);
 

@@ -34,7 +34,7 @@ static int caller_is_admin(const api_ctx *ctx)
 
 /* Loads :userId for a caller who must be that user or an admin (403 user/forbidden otherwise; 401
  * user/unauthorized without any user or secret key). *self tells which. */
-static int target_user(api_ctx *ctx, http_req *req, int need_self_or_admin, store_user *u, int *self, bs_err *err)
+int api_target_user(api_ctx *ctx, http_req *req, int need_self_or_admin, store_user *u, int *self, bs_err *err)
 {
     const char *id = http_req_param(req, "userId");
     int found = 0;
@@ -54,7 +54,7 @@ static void get_user(api_ctx *ctx, http_req *req, http_res *res)
     bs_err err;
     store_user u;
     int self = 0;
-    if (target_user(ctx, req, 0, &u, &self, &err) < 0) {
+    if (api_target_user(ctx, req, 0, &u, &self, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -80,7 +80,7 @@ static void delete_user(api_ctx *ctx, http_req *req, http_res *res)
     bs_err err;
     store_user u;
     int self = 0;
-    if (target_user(ctx, req, 1, &u, &self, &err) < 0 || delete_account(ctx, &u, &err) < 0) {
+    if (api_target_user(ctx, req, 1, &u, &self, &err) < 0 || delete_account(ctx, &u, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -108,7 +108,7 @@ static void get_profile(api_ctx *ctx, http_req *req, http_res *res)
     bs_err err;
     store_user u;
     int self = 0;
-    if (target_user(ctx, req, 1, &u, &self, &err) < 0) {
+    if (api_target_user(ctx, req, 1, &u, &self, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -186,7 +186,7 @@ static void patch_profile(api_ctx *ctx, http_req *req, http_res *res)
     store_user u;
     int self = 0, found = 0;
     struct json_object *body = http_req_json_borrow(req);
-    if (target_user(ctx, req, 1, &u, &self, &err) < 0 ||
+    if (api_target_user(ctx, req, 1, &u, &self, &err) < 0 ||
         (!json_object_is_type(body, json_type_object) && bs_err_set(&err, 400, "common/invalid-parameters", "A JSON object body is required") < 0)) {
         http_res_error_from(res, &err);
         return;
@@ -320,7 +320,7 @@ static void change_user(api_ctx *ctx, http_req *req, http_res *res, int admin_on
     int self = 0, found = 0;
     struct json_object *body = http_req_json_borrow(req);
     if (admin_only && !caller_is_admin(ctx)) bs_err_set(&err, 403, "user/forbidden", "Only an admin may do this");
-    else if (target_user(ctx, req, 1, &u, &self, &err) == 0) {
+    else if (api_target_user(ctx, req, 1, &u, &self, &err) == 0) {
         if (!json_object_is_type(body, json_type_object)) bs_err_set(&err, 400, "common/invalid-parameters", "A JSON object body is required");
         else if (change(body, &u, &err) == 0) {
             u.updated_at = clock_now_ms();

@@ -32,6 +32,8 @@ typedef struct basalt_config {
     char *github_auth_url, *github_token_url, *github_api_url;
     long signin_max_failures, signin_window, signin_block;
     long audit_retention_days;
+    char *files, *storage_public_read;
+    long max_image_size, max_video_size, max_document_size, max_upload_size, multipart_min_part;
     long shutdown_timeout;
 } basalt_config;
 

@@ -29,6 +29,7 @@ typedef struct serve_state {
     userauth *users;
     querystats *stats;
     mailer *mail;
+    store_blobs *blobs;
     http_router *router;
     http_metrics *metrics;
     http_static *console;
@@ -80,7 +81,14 @@ static int open_store(serve_state *s, bs_err *err)
     s->control = store_control_open(location, err);
     if (!s->control) return -1;
     s->docs = store_docs_open(s->cfg.data_dir, err);
-    return s->docs ? 0 : -1;
+    if (!s->docs) return -1;
+    char files[PATH_MAX];
+    if (s->cfg.files && !strncmp(s->cfg.files, "s3://", 5))
+        return bs_err_set(err, 400, "config/invalid", "--files s3://... is not available in this build yet");
+    if (s->cfg.files) snprintf(files, sizeof files, "%s", s->cfg.files);
+    else snprintf(files, sizeof files, "%s/files", s->cfg.data_dir);
+    s->blobs = store_blobs_fs_new(files, err);
+    return s->blobs ? 0 : -1;
 }
 
 /* The key that seals secrets at rest (OAuth client secrets): DATA/master.key, 32 random bytes, 0600,
@@ -125,8 +133,15 @@ static int start_http(serve_state *s, bs_err *err)
                       .github_auth_url = s->cfg.github_auth_url,
                       .signin_max_failures = (int)s->cfg.signin_max_failures, .signin_window_ms = s->cfg.signin_window * 1000,
                       .signin_block_ms = s->cfg.signin_block * 1000,
-                      .audit_retention_ms = s->cfg.audit_retention_days * 86400LL * 1000, .console = s->console, .started_ms = clock_now_ms()};
+                      .audit_retention_ms = s->cfg.audit_retention_days * 86400LL * 1000, .console = s->console, .started_ms = clock_now_ms(),
+                      .blobs = s->blobs, .storage_strict = !strcmp(s->cfg.storage_public_read, "strict"),
+                      .max_image = (uint64_t)s->cfg.max_image_size, .max_video = (uint64_t)s->cfg.max_video_size,
+                      .max_document = (uint64_t)s->cfg.max_document_size, .max_upload = (uint64_t)s->cfg.max_upload_size,
+                      .multipart_min_part = (uint64_t)s->cfg.multipart_min_part};
     memcpy(s->app.master_key, key, sizeof key);
+    /* storage URLs are signed with a key of their own, derived from the master key */
+    crypto_hmac_sha256(key, sizeof key, "basalt storage urls v1", 22, s->app.storage_key);
+    memset(key, 0, sizeof key);
     if (api_register(s->router, &s->app) < 0) return bs_err_set(err, 500, "common/internal-error", "route table full");
     s->metrics = http_metrics_new(s->router);
     if (!s->metrics) return bs_err_internal(err);
@@ -211,6 +226,7 @@ static void serve_cleanup(serve_state *s)
     userauth_free(s->users);
     querystats_free(s->stats);
     mailer_free(s->mail); /* after the server: delivers what requests queued */
+    store_blobs_free(s->blobs);
     store_docs_free(s->docs);
     store_control_free(s->control);
     config_free(&s->cfg);

@@ -18,7 +18,10 @@ struct http_res {
     int nheaders;
     strbuf body;
     int fd;                 /* >= 0: answer with this file instead of body */
-    uint64_t fd_size;
+    uint64_t fd_size, fd_offset;
+    http_res_reader reader; /* not NULL: answer with what it produces (fd_size bytes, or unknown when UINT64_MAX) */
+    void *reader_arg;
+    void (*reader_free)(void *arg);
 };
 
 typedef enum exchange_state { EXCHANGE_NEW = 0, EXCHANGE_BODY, EXCHANGE_SUSPENDED, EXCHANGE_DONE } exchange_state;
@@ -59,6 +62,8 @@ struct http_req {
     pthread_mutex_t defer_lock; /* initialized by http_req_defer: orders suspend and resume */
     int defer_done;            /* http_req_resume ran */
     int suspended;             /* the server suspended the connection */
+    void *route_state;         /* a streaming route's per-request state (http_req_set_state) */
+    void (*route_state_free)(void *state);
 };
 
 /* Parses req->target into path, segments and query. Fills req->early on bad input. */

@@ -175,6 +175,8 @@ void exchange_free(http_req *req)
     }
     strbuf_release(&req->res.body);
     if (req->res.fd >= 0) close(req->res.fd);
+    if (req->res.reader_free) req->res.reader_free(req->res.reader_arg);
+    if (req->route_state_free) req->route_state_free(req->route_state);
     if (req->deferred) pthread_mutex_destroy(&req->defer_lock);
     free(req);
 }
@@ -347,9 +349,36 @@ void http_res_error_from(http_res *res, const bs_err *err)
 
 void http_res_file(http_res *res, int status, const char *content_type, int fd, uint64_t size)
 {
+    http_res_file_range(res, status, content_type, fd, 0, size);
+}
+
+void http_res_file_range(http_res *res, int status, const char *content_type, int fd, uint64_t offset, uint64_t size)
+{
     if (res->fd >= 0) close(res->fd);
     res->status = status;
     http_res_content_type(res, content_type);
     res->fd = fd;
     res->fd_size = size;
+    res->fd_offset = offset;
 }
+
+void http_res_stream(http_res *res, int status, const char *content_type, uint64_t size, http_res_reader reader, void *arg,
+                     void (*free_fn)(void *arg))
+{
+    if (res->reader_free) res->reader_free(res->reader_arg);
+    res->status = status;
+    http_res_content_type(res, content_type);
+    res->reader = reader;
+    res->reader_arg = arg;
+    res->reader_free = free_fn;
+    res->fd_size = size;
+}
+
+void http_req_set_state(http_req *req, void *state, void (*free_fn)(void *state))
+{
+    if (req->route_state_free) req->route_state_free(req->route_state);
+    req->route_state = state;
+    req->route_state_free = free_fn;
+}
+
+void *http_req_state(const http_req *req) { return req->route_state; }

@@ -57,9 +57,14 @@ int http_req_parse_json(http_req *req, bs_err *err);
  * req and res; the request's parameters, headers and JSON body stay valid until the answer is sent. */
 void http_req_defer(http_req *req);
 void http_req_resume(http_req *req);
+typedef long (*http_res_reader)(void *arg, uint64_t pos, char *buf, size_t max);
 typedef struct http_res http_res;
 /* The response of req, for the code that finishes a deferred answer. */
 http_res *http_req_res_borrow(http_req *req);
+/* A streaming route's per-request state (an upload in progress): set once by its chunk callback;
+ * free_fn(state) runs when the request is freed, finished or abandoned by the client. */
+void http_req_set_state(http_req *req, void *state, void (*free_fn)(void *state));
+void *http_req_state(const http_req *req);
 /* A slot for the layer above (the api context); the server never touches it. */
 void http_req_set_user(http_req *req, void *user);
 void *http_req_user(const http_req *req);
@@ -82,5 +87,12 @@ void http_res_error(http_res *res, int status, const char *code, const char *mes
 void http_res_error_from(http_res *res, const bs_err *err);
 /* Answer with a file: the server takes ownership of fd (closes it). */
 void http_res_file(http_res *res, int status, const char *content_type, int fd, uint64_t size);
+/* The same with size bytes from offset (a Range answer). */
+void http_res_file_range(http_res *res, int status, const char *content_type, int fd, uint64_t offset, uint64_t size);
+/* Answer with bytes a reader produces as the client takes them: reader(arg, pos, buf, max) returns the
+ * count written (> 0), 0 at the end, or -1 to abort the connection; free_fn(arg) runs once afterwards.
+ * size is the total (Content-Length). */
+void http_res_stream(http_res *res, int status, const char *content_type, uint64_t size, http_res_reader reader, void *arg,
+                     void (*free_fn)(void *arg));
 
 #endif

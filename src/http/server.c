@@ -264,7 +264,7 @@ static void dispatch(http_server *server, http_req *req)
 static void add_common_headers(http_server *server, http_req *req, struct MHD_Response *mr)
 {
     http_res *res = &req->res;
-    if (res->fd >= 0 || res->body.len || (res->status != 204 && res->status != 304))
+    if (res->fd >= 0 || res->reader || res->body.len || (res->status != 204 && res->status != 304))
         MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 res->content_type[0] ? res->content_type : "application/json; charset=utf-8");
     MHD_add_response_header(mr, "X-Request-Id", req->request_id);
@@ -285,13 +285,44 @@ static void add_common_headers(http_server *server, http_req *req, struct MHD_Re
     if (atomic_load(&server->draining)) MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
 }
 
+/* The response reader of http_res_stream: its reader and arg travel together (the response owns them). */
+typedef struct stream_box {
+    http_res_reader reader;
+    void *arg;
+    void (*free_fn)(void *arg);
+} stream_box;
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    stream_box *box = cls;
+    long n = box->reader(box->arg, pos, buf, max);
+    return n > 0 ? (ssize_t)n : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls)
+{
+    stream_box *box = cls;
+    if (box->free_fn) box->free_fn(box->arg);
+    free(box);
+}
+
 static enum MHD_Result queue_answer(http_server *server, http_req *req)
 {
     http_res *res = &req->res;
     struct MHD_Response *mr;
     if (res->fd >= 0) {
-        mr = MHD_create_response_from_fd64(res->fd_size, res->fd);
+        mr = MHD_create_response_from_fd_at_offset64(res->fd_size, res->fd, res->fd_offset);
         if (mr) res->fd = -1; /* the response owns it now */
+        req->bytes_out = res->fd_size;
+    } else if (res->reader) {
+        stream_box *box = malloc(sizeof *box);
+        mr = NULL;
+        if (box) {
+            *box = (stream_box){res->reader, res->reader_arg, res->reader_free};
+            mr = MHD_create_response_from_callback(res->fd_size, 64 * 1024, stream_read, box, stream_free);
+            if (mr) res->reader_free = NULL; /* the response frees it now */
+            else free(box);
+        }
         req->bytes_out = res->fd_size;
     } else {
         size_t len = res->body.len;

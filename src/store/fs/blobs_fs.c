@@ -296,14 +296,26 @@ static int fs_read(void *driver, const char *key, uint64_t offset, uint64_t len,
     return rc;
 }
 
+/* Removes the directories above path that became empty, up to (not including) the area's root. */
+static void prune_dirs(const fs_driver *d, const char *area, char *path)
+{
+    size_t root = strlen(d->root) + 1 + strlen(area);
+    for (char *slash = strrchr(path, '/'); slash && (size_t)(slash - path) > root; slash = strrchr(path, '/')) {
+        *slash = '\0';
+        if (rmdir(path) < 0) break; /* not empty (or gone): stop */
+    }
+}
+
 static int fs_del(void *driver, const char *key, int *found, bs_err *err)
 {
     char path[FS_PATH_MAX];
     fs_path(driver, "objects", key, path);
     if (unlink(path) == 0) *found = 1;
     else if (errno != ENOENT && errno != ENOTDIR) return fs_fail("delete", path, err);
+    prune_dirs(driver, "objects", path);
     fs_path(driver, "meta", key, path);
     unlink(path);
+    prune_dirs(driver, "meta", path);
     return 0;
 }
 

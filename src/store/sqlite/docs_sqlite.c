@@ -115,6 +115,21 @@ static const char *const env_steps[] = {
     "ALTER TABLE _auth_users ADD COLUMN banned_at INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE _auth_users ADD COLUMN banned_reason TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX IF NOT EXISTS _auth_audit_at ON _auth_audit (at);",
+    /* 2: file storage (files_sqlite.c) */
+    "CREATE TABLE _objects (key TEXT PRIMARY KEY NOT NULL, content_type TEXT NOT NULL, filename TEXT NOT NULL,"
+    " size INTEGER NOT NULL, etag TEXT NOT NULL, uploaded_by TEXT NOT NULL, visibility TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE _files (id TEXT PRIMARY KEY NOT NULL, key TEXT NOT NULL UNIQUE, original_name TEXT NOT NULL,"
+    " mime_type TEXT NOT NULL, size INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,"
+    " visibility TEXT NOT NULL, bucket TEXT NOT NULL, owner_id TEXT NOT NULL, owner_type TEXT NOT NULL,"
+    " metadata TEXT NOT NULL, shared_with TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX _files_owner ON _files (owner_id, created_at);"
+    "CREATE INDEX _files_visibility ON _files (visibility, created_at);"
+    "CREATE TABLE _uploads (id TEXT PRIMARY KEY NOT NULL, key TEXT NOT NULL, filename TEXT NOT NULL,"
+    " content_type TEXT NOT NULL, file_size INTEGER NOT NULL, requested_by TEXT NOT NULL, visibility TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);"
+    "CREATE TABLE _upload_parts (upload_id TEXT NOT NULL, number INTEGER NOT NULL, size INTEGER NOT NULL,"
+    " etag TEXT NOT NULL, PRIMARY KEY (upload_id, number)) WITHOUT ROWID;",
 };
 
 static int env_version(sqlite3 *db)

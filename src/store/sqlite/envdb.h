@@ -8,6 +8,7 @@
 #define BASALT_STORE_SQLITE_ENVDB_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "store/docs.h"
@@ -31,6 +32,10 @@ void docs_conn_return_writer(store_docs *d, denv *e, dconn *c);
 sqlite3_stmt *docs_stmt(dconn *c, const char *sql, bs_err *err);
 void docs_stmt_done(sqlite3_stmt *st);
 int docs_exec(dconn *c, const char *sql, bs_err *err);
+/* One write statement on the environment's writer connection: texts bound first (?1...), then ints;
+ * *changed (may be NULL) = whether a row changed. */
+int docs_write_one(store_docs *db, const char *env_id, const char *sql, const char *const *texts, size_t ntexts,
+                   const int64_t *ints, size_t nints, int *changed, bs_err *err);
 /* Maps the connection's last error: constraint → 409 data/duplicate-value, busy → 503, else 500 (logged). */
 int docs_fail(sqlite3 *db, const char *what, bs_err *err);
 

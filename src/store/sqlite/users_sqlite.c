@@ -148,7 +148,7 @@ int store_users_by_id(store_docs *db, const char *env_id, const char *id, store_
 }
 
 /* Runs a one-statement write: text binds then integer binds, in order. */
-static int write_one(store_docs *db, const char *env_id, const char *sql, const char *const *texts, size_t ntexts,
+int docs_write_one(store_docs *db, const char *env_id, const char *sql, const char *const *texts, size_t ntexts,
                      const int64_t *ints, size_t nints, int *changed, bs_err *err)
 {
     denv *e;
@@ -172,14 +172,14 @@ int store_users_touch_login(store_docs *db, const char *env_id, const char *id, 
 {
     const char *texts[] = {id};
     int64_t ints[] = {at};
-    return write_one(db, env_id, "UPDATE _auth_users SET last_login_at = ?2 WHERE id = ?1", texts, 1, ints, 1, NULL, err);
+    return docs_write_one(db, env_id, "UPDATE _auth_users SET last_login_at = ?2 WHERE id = ?1", texts, 1, ints, 1, NULL, err);
 }
 
 int store_sessions_create(store_docs *db, const char *env_id, const store_session *s, const char *refresh_hash, bs_err *err)
 {
     const char *texts[] = {s->id, s->user_id, refresh_hash, s->user_agent, s->ip};
     int64_t ints[] = {s->created_at, s->last_seen_at, s->expires_at};
-    return write_one(db, env_id,
+    return docs_write_one(db, env_id,
                      "INSERT INTO _auth_sessions (id, user_id, refresh_hash, user_agent, ip, created_at, last_seen_at,"
                      " expires_at) VALUES (?,?,?,?,?,?,?,?)",
                      texts, 5, ints, 3, NULL, err);
@@ -287,7 +287,7 @@ int store_sessions_revoke(store_docs *db, const char *env_id, const char *user_i
     const char *texts[] = {id, user_id};
     int64_t ints[] = {at};
     *found = 0;
-    return write_one(db, env_id, "UPDATE _auth_sessions SET revoked_at = ?3 WHERE id = ?1 AND user_id = ?2 AND revoked_at = 0",
+    return docs_write_one(db, env_id, "UPDATE _auth_sessions SET revoked_at = ?3 WHERE id = ?1 AND user_id = ?2 AND revoked_at = 0",
                      texts, 2, ints, 1, found, err);
 }
 
@@ -365,7 +365,7 @@ int store_sessions_revoke_all(store_docs *db, const char *env_id, const char *us
 {
     const char *texts[] = {user_id};
     int64_t ints[] = {at};
-    return write_one(db, env_id, "UPDATE _auth_sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at = 0", texts, 1,
+    return docs_write_one(db, env_id, "UPDATE _auth_sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at = 0", texts, 1,
                      ints, 1, NULL, err);
 }
 
@@ -433,7 +433,7 @@ int store_limits_fail(store_docs *db, const char *env_id, const char *key, const
 int store_limits_clear(store_docs *db, const char *env_id, const char *key, bs_err *err)
 {
     const char *texts[] = {key};
-    return write_one(db, env_id, "DELETE FROM _auth_limits WHERE key = ?1", texts, 1, NULL, 0, NULL, err);
+    return docs_write_one(db, env_id, "DELETE FROM _auth_limits WHERE key = ?1", texts, 1, NULL, 0, NULL, err);
 }
 
 /* ---- listing ---- */
@@ -491,7 +491,7 @@ int store_tokens_create(store_docs *db, const char *env_id, const char *kind, co
 {
     const char *texts[] = {hash, kind, user_id, email};
     int64_t ints[] = {expires_at};
-    return write_one(db, env_id, "INSERT INTO _auth_tokens (hash, kind, user_id, email, expires_at) VALUES (?,?,?,?,?)", texts, 4,
+    return docs_write_one(db, env_id, "INSERT INTO _auth_tokens (hash, kind, user_id, email, expires_at) VALUES (?,?,?,?,?)", texts, 4,
                      ints, 1, NULL, err);
 }
 
@@ -544,7 +544,7 @@ int store_audit_add(store_docs *db, const char *env_id, const store_audit *a, bs
 {
     const char *texts[] = {a->event, a->user_id, a->email, a->ip, a->user_agent, a->detail};
     int64_t ints[] = {a->at};
-    return write_one(db, env_id, "INSERT INTO _auth_audit (event, user_id, email, ip, user_agent, detail, at) VALUES (?,?,?,?,?,?,?)",
+    return docs_write_one(db, env_id, "INSERT INTO _auth_audit (event, user_id, email, ip, user_agent, detail, at) VALUES (?,?,?,?,?,?,?)",
                      texts, 6, ints, 1, NULL, err);
 }
 
@@ -552,11 +552,11 @@ int store_auth_prune(store_docs *db, const char *env_id, int64_t audit_before, i
 {
     int64_t day_ago[] = {now - 86400LL * 1000};
     int64_t audit[] = {audit_before};
-    if (write_one(db, env_id, "DELETE FROM _auth_audit WHERE at < ?1", NULL, 0, audit, 1, NULL, err) < 0 ||
-        write_one(db, env_id, "DELETE FROM _auth_tokens WHERE expires_at < ?1", NULL, 0, day_ago, 1, NULL, err) < 0 ||
-        write_one(db, env_id, "DELETE FROM _auth_limits WHERE blocked_until < ?1 AND window_start < ?1", NULL, 0, day_ago, 1, NULL, err) < 0)
+    if (docs_write_one(db, env_id, "DELETE FROM _auth_audit WHERE at < ?1", NULL, 0, audit, 1, NULL, err) < 0 ||
+        docs_write_one(db, env_id, "DELETE FROM _auth_tokens WHERE expires_at < ?1", NULL, 0, day_ago, 1, NULL, err) < 0 ||
+        docs_write_one(db, env_id, "DELETE FROM _auth_limits WHERE blocked_until < ?1 AND window_start < ?1", NULL, 0, day_ago, 1, NULL, err) < 0)
         return -1;
-    return write_one(db, env_id, "DELETE FROM _auth_used_refresh WHERE session_id IN"
+    return docs_write_one(db, env_id, "DELETE FROM _auth_used_refresh WHERE session_id IN"
                                  " (SELECT id FROM _auth_sessions WHERE expires_at < ?1)", NULL, 0, day_ago, 1, NULL, err);
 }
 
@@ -637,7 +637,7 @@ int store_invitations_create(store_docs *db, const char *env_id, const store_inv
     const char *texts[] = {v->id, v->resource_type, v->resource_id, v->resource_name, v->resource_role, v->email, v->status,
                            v->invited_by, token_hash};
     int64_t ints[] = {v->expires_at, v->created_at, v->updated_at};
-    return write_one(db, env_id, "INSERT INTO _auth_invitations (" INV_COLUMNS ", token_hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?10,?11,?12,?9)",
+    return docs_write_one(db, env_id, "INSERT INTO _auth_invitations (" INV_COLUMNS ", token_hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?10,?11,?12,?9)",
                      texts, 9, ints, 3, NULL, err);
 }
 
@@ -680,7 +680,7 @@ int store_invitations_set_status(store_docs *db, const char *env_id, const char 
     const char *texts[] = {id, status};
     int64_t ints[] = {at};
     *changed = 0;
-    return write_one(db, env_id, "UPDATE _auth_invitations SET status = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'pending'",
+    return docs_write_one(db, env_id, "UPDATE _auth_invitations SET status = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'pending'",
                      texts, 2, ints, 1, changed, err);
 }
 
@@ -748,7 +748,7 @@ int store_accounts_link(store_docs *db, const char *env_id, const char *provider
 {
     const char *texts[] = {provider, account_id, user_id};
     int64_t ints[] = {clock_now_ms()};
-    return write_one(db, env_id, "INSERT INTO _auth_accounts (provider, provider_account_id, user_id, created_at) VALUES (?,?,?,?)",
+    return docs_write_one(db, env_id, "INSERT INTO _auth_accounts (provider, provider_account_id, user_id, created_at) VALUES (?,?,?,?)",
                      texts, 3, ints, 1, NULL, err);
 }
 
@@ -781,5 +781,5 @@ int store_accounts_unlink(store_docs *db, const char *env_id, const char *user_i
 {
     const char *texts[] = {user_id, provider};
     *found = 0;
-    return write_one(db, env_id, "DELETE FROM _auth_accounts WHERE user_id = ?1 AND provider = ?2", texts, 2, NULL, 0, found, err);
+    return docs_write_one(db, env_id, "DELETE FROM _auth_accounts WHERE user_id = ?1 AND provider = ?2", texts, 2, NULL, 0, found, err);
 }

@@ -1,0 +1,419 @@
+/* storage: the storage target of client-api.md §4.3 (not under /v1: browsers and apps reach it with the
+ * URLs /v1/files hands out, without a key):
+ *   PUT  /storage/<key>?expires&size&type&by&vis[&upload&part]&signature   the bytes, streamed to the
+ *        blob store (never held in memory); 200 {key, size, etag} with an ETag header. Refusals: 403
+ *        file/access-denied (bad or expired signature), 413 file/too-large (over the signed size or the
+ *        type's limit), 400 file/file-too-small (empty, or shorter than the signed size), 400
+ *        file/invalid-format (a content type of another kind than the signed one). Nothing becomes
+ *        visible unless the whole body arrived.
+ *   GET/HEAD /storage/<key>[?expires&signature]   the object, with Content-Type, ETag, Last-Modified,
+ *        Cache-Control, Content-Disposition, Range (206/416) and If-None-Match (304). Unsigned GETs work
+ *        for objects without a file record or with a public one (§4.3: apps keep the upload URL without
+ *        its query as an image URL); registered private/protected/shared files need a signed URL (403).
+ *        --storage-public-read strict allows unsigned GETs only for public files. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/storage.h"
+#include "store/files.h"
+#include "util/clock.h"
+#include "util/crypto.h"
+#include "util/json.h"
+
+/* ---- signed URLs ---- */
+
+static void grant_text(const storage_grant *g, strbuf *out)
+{
+    strbuf_appendf(out, "%s\n%s\n%lld\n%llu\n%s\n%s\n%s\n%s\n%d", g->method, g->key, (long long)g->expires,
+                   (unsigned long long)g->size, g->type ? g->type : "", g->by ? g->by : "", g->vis ? g->vis : "",
+                   g->upload ? g->upload : "", g->part);
+}
+
+static void grant_sign(api_app *app, const storage_grant *g, char out[64])
+{
+    uint8_t mac[CRYPTO_SHA256_LEN];
+    strbuf text;
+    strbuf_init(&text, 4096);
+    grant_text(g, &text);
+    crypto_hmac_sha256(app->storage_key, sizeof app->storage_key, text.data, text.len, mac);
+    crypto_base64url_encode(mac, sizeof mac, out);
+    strbuf_release(&text);
+}
+
+static void query_param(strbuf *out, const char *name, const char *value)
+{
+    strbuf_appendf(out, "&%s=", name);
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~", *p))
+            strbuf_append_char(out, (char)*p);
+        else
+            strbuf_appendf(out, "%%%02X", *p);
+    }
+}
+
+int api_storage_url(api_app *app, const char *key, const storage_grant *g, strbuf *out)
+{
+    strbuf_appendf(out, "%s/storage/%s", app->public_url, key);
+    if (g) {
+        char sig[64], num[32];
+        snprintf(num, sizeof num, "%lld", (long long)g->expires);
+        strbuf_appendf(out, "?expires=%s", num);
+        if (g->size) {
+            snprintf(num, sizeof num, "%llu", (unsigned long long)g->size);
+            query_param(out, "size", num);
+        }
+        if (g->type && *g->type) query_param(out, "type", g->type);
+        if (g->by && *g->by) query_param(out, "by", g->by);
+        if (g->vis && *g->vis) query_param(out, "vis", g->vis);
+        if (g->upload && *g->upload) {
+            query_param(out, "upload", g->upload);
+            snprintf(num, sizeof num, "%d", g->part);
+            query_param(out, "part", num);
+        }
+        grant_sign(app, g, sig);
+        query_param(out, "signature", sig);
+    }
+    return out->overflow ? -1 : 0;
+}
+
+int api_storage_signature_ok(api_app *app, const storage_grant *g, const char *sig)
+{
+    char want[64];
+    if (!sig || strlen(sig) != 43) return 0;
+    grant_sign(app, g, want);
+    return crypto_equal(want, sig, 43);
+}
+
+/* The grant a request's query claims (strings borrowed from req); -1 when a number is malformed. */
+static int grant_of(http_req *req, const char *method, const char *key, storage_grant *g)
+{
+    const char *exp = http_req_query(req, "expires"), *size = http_req_query(req, "size"), *part = http_req_query(req, "part");
+    char *end = NULL;
+    memset(g, 0, sizeof *g);
+    g->method = method;
+    g->key = key;
+    g->type = http_req_query(req, "type") ? http_req_query(req, "type") : "";
+    g->by = http_req_query(req, "by") ? http_req_query(req, "by") : "";
+    g->vis = http_req_query(req, "vis") ? http_req_query(req, "vis") : "";
+    g->upload = http_req_query(req, "upload") ? http_req_query(req, "upload") : "";
+    g->expires = exp ? strtoll(exp, &end, 10) : 0;
+    if (!exp || *end) return -1;
+    g->size = size ? strtoull(size, &end, 10) : 0;
+    if (size && *end) return -1;
+    g->part = part ? (int)strtol(part, &end, 10) : 0;
+    if (part && *end) return -1;
+    return 0;
+}
+
+int api_storage_key_env(const char *key, char *out, size_t size)
+{
+    size_t n = strcspn(key, "/");
+    if (!key[n] || n == 0 || n >= size || strncmp(key, "env_", 4)) return -1;
+    memcpy(out, key, n);
+    out[n] = '\0';
+    return 0;
+}
+
+uint64_t api_storage_limit(const api_app *app, const char *t)
+{
+    static const char *const docs[] = {"application/pdf", "application/msword", "application/vnd.ms-",
+                                       "application/vnd.openxmlformats-officedocument."};
+    if (!strncasecmp(t, "image/", 6)) return app->max_image;
+    if (!strncasecmp(t, "video/", 6)) return app->max_video;
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
+        if (!strncasecmp(t, docs[i], strlen(docs[i]))) return app->max_document;
+    return app->max_upload;
+}
+
+/* ---- PUT: streaming upload ---- */
+
+typedef struct upload_state {
+    api_app *app;
+    store_blob_writer *w;
+    char env_id[STORE_ID_MAX];
+    char key[STORE_BLOB_KEY_MAX + 1];       /* where the bytes go */
+    char object_key[STORE_BLOB_KEY_MAX + 1]; /* the key the client uploads (the URL's) */
+    char type[STORE_FILE_TYPE_MAX], by[STORE_FILE_ID_MAX], vis[16], upload[STORE_FILE_ID_MAX];
+    int part;
+    uint64_t limit, exact, received;
+    store_blob_info info;
+    int done;
+} upload_state;
+
+static void upload_state_free(void *p)
+{
+    upload_state *s = p;
+    store_blob_abort(s->w); /* a client that went away mid-upload leaves nothing behind */
+    free(s);
+}
+
+/* The media type without parameters, lower case. */
+static void media_type(const char *in, char *out, size_t size)
+{
+    size_t n = in ? strcspn(in, ";") : 0, j = 0;
+    while (n && (in[n - 1] == ' ' || in[n - 1] == '\t')) n--;
+    for (size_t i = 0; i < n && j + 1 < size; i++) out[j++] = (char)((in[i] >= 'A' && in[i] <= 'Z') ? in[i] + 32 : in[i]);
+    out[j] = '\0';
+}
+
+/* Checks the URL of an upload and prepares its writer. */
+static upload_state *upload_begin(api_app *app, http_req *req, bs_err *err)
+{
+    const char *key = http_req_param(req, "key"), *sig = http_req_query(req, "signature");
+    storage_grant g;
+    char sent[STORE_FILE_TYPE_MAX], signed_type[STORE_FILE_TYPE_MAX];
+    if (!store_blob_key_valid(key) || grant_of(req, "PUT", key, &g) < 0 || !api_storage_signature_ok(app, &g, sig)) {
+        bs_err_set(err, 403, "file/access-denied", "This upload URL is not valid");
+        return NULL;
+    }
+    if (g.expires * 1000 < clock_now_ms()) {
+        bs_err_set(err, 403, "file/access-denied", "This upload URL has expired; ask for a new one");
+        return NULL;
+    }
+    media_type(http_req_header(req, "Content-Type"), sent, sizeof sent);
+    media_type(g.type, signed_type, sizeof signed_type);
+    if (sent[0] && strncmp(sent, signed_type, strcspn(signed_type, "/") + 1)) {
+        bs_err_set(err, 400, "file/invalid-format", "Content-Type %s does not match the signed type %s", sent, signed_type);
+        return NULL;
+    }
+    upload_state *s = calloc(1, sizeof *s);
+    if (!s || api_storage_key_env(key, s->env_id, sizeof s->env_id) < 0) {
+        free(s);
+        bs_err_set(err, 403, "file/access-denied", "This upload URL is not valid");
+        return NULL;
+    }
+    s->app = app;
+    snprintf(s->object_key, sizeof s->object_key, "%s", key);
+    snprintf(s->type, sizeof s->type, "%s", g.type);
+    snprintf(s->by, sizeof s->by, "%s", g.by);
+    snprintf(s->vis, sizeof s->vis, "%s", g.vis);
+    snprintf(s->upload, sizeof s->upload, "%s", g.upload);
+    s->part = g.part;
+    s->exact = g.size;
+    s->limit = g.size ? g.size : api_storage_limit(app, g.type);
+    if (g.upload[0]) snprintf(s->key, sizeof s->key, "_uploads/%s/%s/%d", s->env_id, g.upload, g.part);
+    else snprintf(s->key, sizeof s->key, "%s", key);
+    const char *declared = http_req_header(req, "Content-Length");
+    if (declared && strtoull(declared, NULL, 10) > s->limit) {
+        bs_err_set(err, 413, "file/too-large", "The file is larger than %llu bytes", (unsigned long long)s->limit);
+        free(s);
+        return NULL;
+    }
+    s->w = store_blobs_put_begin(app->blobs, s->key, s->type, err);
+    if (!s->w) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* The upload is whole: make it visible and record it. */
+static int upload_finish(upload_state *s, bs_err *err)
+{
+    if (s->received == 0 || (s->exact && s->received < s->exact))
+        return bs_err_set(err, 400, "file/file-too-small", "The upload is %s", s->received ? "shorter than the signed size" : "empty");
+    store_blob_writer *w = s->w;
+    s->w = NULL;
+    if (store_blob_commit(w, &s->info, err) < 0) return -1;
+    if (s->upload[0]) {
+        store_upload_part p = {.number = s->part, .size = s->info.size};
+        snprintf(p.etag, sizeof p.etag, "%s", s->info.etag);
+        if (store_uploads_part_put(s->app->docs, s->env_id, s->upload, &p, err) < 0) return -1;
+    } else {
+        store_object o;
+        memset(&o, 0, sizeof o);
+        snprintf(o.key, sizeof o.key, "%s", s->key);
+        snprintf(o.content_type, sizeof o.content_type, "%s", s->type[0] ? s->type : "application/octet-stream");
+        snprintf(o.filename, sizeof o.filename, "%s", strrchr(s->key, '/') + 1);
+        o.size = s->info.size;
+        snprintf(o.etag, sizeof o.etag, "%s", s->info.etag);
+        snprintf(o.uploaded_by, sizeof o.uploaded_by, "%s", s->by);
+        snprintf(o.visibility, sizeof o.visibility, "%s", s->vis[0] ? s->vis : "private");
+        o.created_at = clock_now_ms();
+        if (store_objects_put(s->app->docs, s->env_id, &o, err) < 0) return -1;
+    }
+    s->done = 1;
+    return 0;
+}
+
+static int upload_chunk(http_req *req, const char *data, size_t len, void *route_data, bs_err *err)
+{
+    upload_state *s = http_req_state(req);
+    if (!s) {
+        if (!(s = upload_begin(route_data, req, err))) return -1;
+        http_req_set_state(req, s, upload_state_free);
+    }
+    if (s->done) return 0;
+    if (len == 0) return upload_finish(s, err);
+    s->received += len;
+    if (s->received > s->limit)
+        return bs_err_set(err, 413, "file/too-large", "The file is larger than %llu bytes", (unsigned long long)s->limit);
+    return store_blob_write(s->w, data, len, err);
+}
+
+static void upload_answer(http_req *req, http_res *res, void *data)
+{
+    (void)data;
+    upload_state *s = http_req_state(req);
+    if (!s || !s->done) {
+        http_res_error(res, 500, "common/internal-error", "The upload did not finish");
+        return;
+    }
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "key", json_object_new_string(s->object_key));
+    json_object_object_add(o, "size", json_object_new_int64((int64_t)s->info.size));
+    json_object_object_add(o, "etag", json_object_new_string(s->info.etag));
+    http_res_header(res, "ETag", s->info.etag);
+    http_res_json(res, 200, o);
+    json_object_put(o);
+}
+
+/* ---- GET/HEAD: serving ---- */
+
+/* May this request read the object? Signed GETs always; unsigned ones per §4.3. */
+static int read_allowed(api_app *app, http_req *req, const char *key, const store_object *o, const store_file *f, int has_file,
+                        int *signed_read)
+{
+    const char *sig = http_req_query(req, "signature");
+    storage_grant g;
+    *signed_read = 0;
+    if (sig) {
+        *signed_read = grant_of(req, "GET", key, &g) == 0 && api_storage_signature_ok(app, &g, sig) &&
+                       g.expires * 1000 >= clock_now_ms();
+        return *signed_read;
+    }
+    if (has_file) return strcmp(f->visibility, "public") == 0;
+    return !app->storage_strict || strcmp(o->visibility, "public") == 0;
+}
+
+/* Content-Disposition: inline; filename="<ASCII form>"; filename*=UTF-8''<percent-encoded>. */
+static void disposition(http_res *res, const char *name)
+{
+    strbuf v;
+    strbuf_init(&v, 4096);
+    strbuf_append_str(&v, "inline; filename=\"");
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        strbuf_append_char(&v, (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\') ? (char)*p : '_');
+    strbuf_append_str(&v, "\"; filename*=UTF-8''");
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~", *p))
+            strbuf_append_char(&v, (char)*p);
+        else
+            strbuf_appendf(&v, "%%%02X", *p);
+    }
+    if (!v.overflow) http_res_header(res, "Content-Disposition", v.data);
+    strbuf_release(&v);
+}
+
+/* Parses a single "bytes=a-b" range against size: 1 with [*from, *to], 0 without a usable Range header
+ * (absent or several ranges: the whole object), -1 when unsatisfiable. */
+static int range_of(const char *h, uint64_t size, uint64_t *from, uint64_t *to)
+{
+    if (!h || strncmp(h, "bytes=", 6) || strchr(h, ',')) return 0;
+    const char *p = h + 6;
+    char *end;
+    if (*p == '-') { /* the last n bytes */
+        uint64_t n = strtoull(p + 1, &end, 10);
+        if (*end || end == p + 1) return 0;
+        if (n == 0 || size == 0) return -1;
+        *from = n >= size ? 0 : size - n;
+        *to = size - 1;
+        return 1;
+    }
+    *from = strtoull(p, &end, 10);
+    if (end == p || *end != '-') return 0;
+    const char *q = end + 1;
+    *to = *q ? strtoull(q, &end, 10) : size - 1;
+    if (*q && *end) return 0;
+    if (*from >= size || *to < *from) return -1;
+    if (*to >= size) *to = size - 1;
+    return 1;
+}
+
+static void serve_headers(http_res *res, const store_object *o, const store_file *f, int has_file, int signed_read,
+                          const store_blob_info *info)
+{
+    char when[64];
+    http_res_header(res, "ETag", info->etag[0] ? info->etag : o->etag);
+    http_res_header(res, "Accept-Ranges", "bytes");
+    http_res_header(res, "Cache-Control", signed_read ? "private, max-age=3600" : "public, max-age=86400");
+    http_res_header(res, "X-Content-Type-Options", "nosniff");
+    time_t t = (time_t)(info->modified_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof when, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    http_res_header(res, "Last-Modified", when);
+    disposition(res, has_file ? f->original_name : o->filename);
+}
+
+static void serve(http_req *req, http_res *res, void *data)
+{
+    api_app *app = data;
+    bs_err err;
+    bs_err_clear(&err);
+    const char *key = http_req_param(req, "key");
+    char env[STORE_ID_MAX];
+    store_object o;
+    store_file f;
+    store_blob_info info;
+    int found = 0, has_file = 0, signed_read = 0, fd = -1;
+    if (!store_blob_key_valid(key) || api_storage_key_env(key, env, sizeof env) < 0) {
+        http_res_error(res, 404, "file/not-found", "No such file");
+        return;
+    }
+    if (store_objects_get(app->docs, env, key, &o, &found, &err) < 0 ||
+        (found && store_files_by_key(app->docs, env, key, &f, &has_file, &err) < 0)) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    if (!found) {
+        http_res_error(res, 404, "file/not-found", "No such file");
+        return;
+    }
+    if (!read_allowed(app, req, key, &o, &f, has_file, &signed_read)) {
+        http_res_error(res, 403, "file/access-denied", http_req_query(req, "signature") ? "This download URL is not valid or has expired"
+                                                                                      : "This file is not public: ask for a download URL");
+        return;
+    }
+    if (store_blobs_open_fd(app->blobs, key, &fd, &info, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    const char *type = has_file ? f.mime_type : o.content_type;
+    serve_headers(res, &o, &f, has_file, signed_read, &info);
+    const char *inm = http_req_header(req, "If-None-Match");
+    if (inm && (strstr(inm, info.etag) || !strcmp(inm, "*"))) {
+        close(fd);
+        http_res_status(res, 304);
+        return;
+    }
+    uint64_t from = 0, to = 0;
+    int ranged = range_of(http_req_header(req, "Range"), info.size, &from, &to);
+    if (ranged < 0) {
+        char cr[64];
+        snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)info.size);
+        close(fd);
+        http_res_header(res, "Content-Range", cr);
+        http_res_error(res, 416, "file/invalid-range", "The range is outside the file");
+        return;
+    }
+    if (ranged) {
+        char cr[96];
+        snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)from, (unsigned long long)to, (unsigned long long)info.size);
+        http_res_header(res, "Content-Range", cr);
+        http_res_file_range(res, 206, type, fd, from, to - from + 1);
+    } else {
+        http_res_file(res, 200, type, fd, info.size);
+    }
+}
+
+int api_storage_register(http_router *router, api_app *app)
+{
+    http_route_opts put = {.body = HTTP_BODY_STREAM, .max_body = (size_t)app->max_upload, .on_chunk = upload_chunk};
+    if (http_router_add(router, HTTP_PUT, "/storage/*key", upload_answer, app, &put) < 0) return -1;
+    return http_router_add(router, HTTP_GET | HTTP_HEAD, "/storage/*key", serve, app, NULL);
+}

@@ -1,0 +1,69 @@
+/* storage.h: what the file surfaces share (storage.c: the /storage target that receives and serves the
+ * bytes; files.c: /v1/files; avatars.c: the user avatar endpoints). Private to src/api.
+ *
+ * Object keys: <environment id>/<visibility>/<category>/<object id>/<file name>, every segment of the
+ * blob alphabet (store/blobs.h); the file name is the client's, with every other character turned into
+ * '_'. Parts of multipart uploads live under _uploads/<environment id>/<upload id>/<part number>.
+ *
+ * Storage URLs: <public-url>/storage/<key>, signed in the query for uploads (PUT) and private downloads
+ * (GET): expires (Unix seconds), size (bytes, 0 = any up to the type's limit), type, by (the user who asked,
+ * "" for the secret key), vis, upload and part (multipart), signature = base64url(HMAC-SHA256(storage key,
+ * the method and those values, newline-separated)). The storage key is derived from DATA/master.key, so
+ * every instance sharing the data directory accepts the others' URLs. */
+#ifndef BASALT_API_STORAGE_H
+#define BASALT_API_STORAGE_H
+
+#include "api/api.h"
+#include "store/blobs.h"
+#include "store/files.h"
+
+#define STORAGE_UPLOAD_TTL_MS (15LL * 60 * 1000)
+#define STORAGE_DOWNLOAD_TTL_MS (3600LL * 1000)
+#define STORAGE_MAX_PARTS 10000
+
+/* What a signed storage URL carries. */
+typedef struct storage_grant {
+    const char *method;          /* "PUT" or "GET" */
+    const char *key;
+    int64_t expires;             /* Unix seconds */
+    uint64_t size;               /* 0 = any (up to the type's limit) */
+    const char *type, *by, *vis; /* "" when not part of the grant */
+    const char *upload;          /* multipart upload id, "" for a whole object */
+    int part;                    /* 1..10000 with upload, else 0 */
+} storage_grant;
+
+/* Appends <public-url>/storage/<key> and, when g is not NULL, the signed query of g. */
+int api_storage_url(api_app *app, const char *key, const storage_grant *g, strbuf *out);
+/* 1 when sig is g's signature. */
+int api_storage_signature_ok(api_app *app, const storage_grant *g, const char *sig);
+/* A new object key in the caller's environment (400 file/invalid-name for an unusable file name). */
+int api_storage_new_key(api_ctx *ctx, const char *visibility, const char *category, const char *filename, char *out, size_t size,
+                        bs_err *err);
+/* The environment id at the start of a key, into out; -1 when the key has none. */
+int api_storage_key_env(const char *key, char *out, size_t size);
+/* The largest upload for a content type (image/video/document limits, else the general one). */
+uint64_t api_storage_limit(const api_app *app, const char *content_type);
+/* 1 for public, private, protected, shared. */
+int api_storage_visibility_ok(const char *v);
+/* The signed-in user id, or "" for the secret key; 401 common/authentication-required for anybody else. */
+int api_storage_caller(api_ctx *ctx, char *out, size_t size, bs_err *err);
+
+/* An upload request {filename, contentType, fileSize?, visibility?, category?} after its checks. */
+typedef struct upload_request {
+    const char *filename, *type, *visibility, *category; /* borrowed from the request body */
+    int64_t size;                                        /* 0 = not given */
+    char by[STORE_FILE_ID_MAX];                          /* the caller (api_storage_caller) */
+} upload_request;
+/* Reads and checks an upload request from body (size_required: fileSize must be given). */
+int api_storage_upload_read(api_ctx *ctx, struct json_object *body, int size_required, upload_request *u, bs_err *err);
+/* Answers {url, key, filename, contentType, expiresAt} (and uploadUrl when avatar) for u's upload to key. */
+int api_storage_answer_upload(api_ctx *ctx, http_res *res, const upload_request *u, const char *key, int avatar);
+/* Deletes an object's bytes and its object row (the file record is the caller's business). */
+int api_storage_delete_object(api_ctx *ctx, const char *key, bs_err *err);
+
+int api_storage_register(http_router *router, api_app *app);
+int api_multipart_register(http_router *router, api_app *app);
+int api_files_register(http_router *router, api_app *app);
+int api_avatars_register(http_router *router, api_app *app);
+
+#endif

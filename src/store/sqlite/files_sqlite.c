@@ -1,0 +1,314 @@
+/* files_sqlite: store/files.h on the environment databases (tables _objects, _files, _uploads and
+ * _upload_parts, created by the versioned steps in docs_sqlite.c). */
+#include "store/files.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "store/sqlite/envdb.h"
+
+#define OBJECT_COLUMNS "key, content_type, filename, size, etag, uploaded_by, visibility, created_at"
+#define FILE_COLUMNS "id, key, original_name, mime_type, size, width, height, visibility, bucket, owner_id, owner_type," \
+                     " metadata, shared_with, created_at, updated_at"
+#define UPLOAD_COLUMNS "id, key, filename, content_type, file_size, requested_by, visibility, created_at, expires_at"
+
+static void text_col(sqlite3_stmt *st, int col, char *out, size_t size)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(out, size, "%s", t ? (const char *)t : "");
+}
+#define TEXT_COL(st, col, field) text_col((st), (col), (field), sizeof(field))
+
+/* Runs a SELECT of one row with text parameters; read fills out from the row. */
+typedef void (*row_reader)(sqlite3_stmt *st, void *out);
+static int read_one(store_docs *db, const char *env_id, const char *sql, const char *const *texts, size_t n, row_reader read,
+                    void *out, int *found, bs_err *err)
+{
+    denv *e;
+    *found = 0;
+    dconn *c = docs_conn_borrow(db, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = docs_stmt(c, sql, err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        for (size_t i = 0; i < n; i++) sqlite3_bind_text(st, (int)i + 1, texts[i], -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            read(st, out);
+            *found = 1;
+        } else if (step != SQLITE_DONE) {
+            rc = docs_fail(c->db, "select", err);
+        }
+        docs_stmt_done(st);
+    }
+    docs_conn_return(db, e, c);
+    return rc;
+}
+
+/* ---- objects ---- */
+
+static void object_read(sqlite3_stmt *st, void *out)
+{
+    store_object *o = out;
+    memset(o, 0, sizeof *o);
+    TEXT_COL(st, 0, o->key);
+    TEXT_COL(st, 1, o->content_type);
+    TEXT_COL(st, 2, o->filename);
+    o->size = (uint64_t)sqlite3_column_int64(st, 3);
+    TEXT_COL(st, 4, o->etag);
+    TEXT_COL(st, 5, o->uploaded_by);
+    TEXT_COL(st, 6, o->visibility);
+    o->created_at = sqlite3_column_int64(st, 7);
+}
+
+int store_objects_put(store_docs *db, const char *env_id, const store_object *o, bs_err *err)
+{
+    const char *texts[] = {o->key, o->content_type, o->filename}, *more[] = {o->etag, o->uploaded_by, o->visibility};
+    /* bound in column order: three texts, size, three texts, created_at */
+    denv *e;
+    dconn *c = docs_conn_borrow_writer(db, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = docs_stmt(c, "INSERT OR REPLACE INTO _objects (" OBJECT_COLUMNS ") VALUES (?,?,?,?,?,?,?,?)", err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        for (int i = 0; i < 3; i++) sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, (int64_t)o->size);
+        for (int i = 0; i < 3; i++) sqlite3_bind_text(st, i + 5, more[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 8, o->created_at);
+        if (sqlite3_step(st) != SQLITE_DONE) rc = docs_fail(c->db, "put object", err);
+        docs_stmt_done(st);
+    }
+    docs_conn_return_writer(db, e, c);
+    return rc;
+}
+
+int store_objects_get(store_docs *db, const char *env_id, const char *key, store_object *out, int *found, bs_err *err)
+{
+    const char *texts[] = {key};
+    return read_one(db, env_id, "SELECT " OBJECT_COLUMNS " FROM _objects WHERE key = ?", texts, 1, object_read, out, found, err);
+}
+
+int store_objects_delete(store_docs *db, const char *env_id, const char *key, bs_err *err)
+{
+    const char *texts[] = {key};
+    return docs_write_one(db, env_id, "DELETE FROM _objects WHERE key = ?1", texts, 1, NULL, 0, NULL, err);
+}
+
+static void bytes_read(sqlite3_stmt *st, void *out) { *(uint64_t *)out = (uint64_t)sqlite3_column_int64(st, 0); }
+
+int store_objects_bytes(store_docs *db, const char *env_id, uint64_t *bytes, bs_err *err)
+{
+    int found = 0;
+    *bytes = 0;
+    return read_one(db, env_id, "SELECT coalesce(sum(size), 0) FROM _objects", NULL, 0, bytes_read, bytes, &found, err);
+}
+
+/* ---- file records ---- */
+
+static void file_read(sqlite3_stmt *st, void *out)
+{
+    store_file *f = out;
+    memset(f, 0, sizeof *f);
+    TEXT_COL(st, 0, f->id);
+    TEXT_COL(st, 1, f->key);
+    TEXT_COL(st, 2, f->original_name);
+    TEXT_COL(st, 3, f->mime_type);
+    f->size = sqlite3_column_int64(st, 4);
+    f->width = sqlite3_column_int64(st, 5);
+    f->height = sqlite3_column_int64(st, 6);
+    TEXT_COL(st, 7, f->visibility);
+    TEXT_COL(st, 8, f->bucket);
+    TEXT_COL(st, 9, f->owner_id);
+    TEXT_COL(st, 10, f->owner_type);
+    TEXT_COL(st, 11, f->metadata);
+    TEXT_COL(st, 12, f->shared_with);
+    f->created_at = sqlite3_column_int64(st, 13);
+    f->updated_at = sqlite3_column_int64(st, 14);
+}
+
+int store_files_create(store_docs *db, const char *env_id, const store_file *f, bs_err *err)
+{
+    const char *texts[] = {f->id, f->key, f->original_name, f->mime_type, f->visibility, f->bucket, f->owner_id, f->owner_type,
+                           f->metadata[0] ? f->metadata : "{}", f->shared_with[0] ? f->shared_with : "[]"};
+    int64_t ints[] = {f->size, f->width, f->height, f->created_at, f->updated_at};
+    bs_err e;
+    bs_err_clear(&e);
+    int rc = docs_write_one(db, env_id,
+                            "INSERT INTO _files (id, key, original_name, mime_type, visibility, bucket, owner_id, owner_type,"
+                            " metadata, shared_with, size, width, height, created_at, updated_at)"
+                            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                            texts, 10, ints, 5, NULL, &e);
+    if (rc < 0 && e.status == 409) return bs_err_set(err, 409, "file/s3-key-already-exists", "This key is already registered");
+    if (rc < 0) *err = e;
+    return rc;
+}
+
+int store_files_get(store_docs *db, const char *env_id, const char *id, store_file *out, int *found, bs_err *err)
+{
+    const char *texts[] = {id};
+    return read_one(db, env_id, "SELECT " FILE_COLUMNS " FROM _files WHERE id = ?", texts, 1, file_read, out, found, err);
+}
+
+int store_files_by_key(store_docs *db, const char *env_id, const char *key, store_file *out, int *found, bs_err *err)
+{
+    const char *texts[] = {key};
+    return read_one(db, env_id, "SELECT " FILE_COLUMNS " FROM _files WHERE key = ?", texts, 1, file_read, out, found, err);
+}
+
+int store_files_update(store_docs *db, const char *env_id, const store_file *f, int *found, bs_err *err)
+{
+    const char *texts[] = {f->id, f->original_name, f->visibility, f->metadata[0] ? f->metadata : "{}",
+                           f->shared_with[0] ? f->shared_with : "[]"};
+    int64_t ints[] = {f->updated_at};
+    return docs_write_one(db, env_id,
+                          "UPDATE _files SET original_name = ?2, visibility = ?3, metadata = ?4, shared_with = ?5,"
+                          " updated_at = ?6 WHERE id = ?1",
+                          texts, 5, ints, 1, found, err);
+}
+
+int store_files_delete(store_docs *db, const char *env_id, const char *id, int *found, bs_err *err)
+{
+    const char *texts[] = {id};
+    return docs_write_one(db, env_id, "DELETE FROM _files WHERE id = ?1", texts, 1, NULL, 0, found, err);
+}
+
+/* The WHERE of a list: each filter a numbered parameter (?1..?7), absent ones compare against NULL. */
+static const char list_where[] =
+    " WHERE (?1 IS NULL OR owner_id = ?1 OR visibility IN ('public', 'protected')"
+    "        OR (visibility = 'shared' AND EXISTS (SELECT 1 FROM json_each(shared_with) WHERE value = ?1)))"
+    " AND (?2 IS NULL OR visibility = ?2) AND (?3 IS NULL OR owner_type = ?3) AND (?4 IS NULL OR owner_id = ?4)"
+    " AND (?5 IS NULL OR bucket = ?5) AND (?6 IS NULL OR mime_type = ?6)"
+    " AND (?7 IS NULL OR instr(lower(original_name), lower(?7)) > 0)";
+
+static void bind_list(sqlite3_stmt *st, const store_file_query *q)
+{
+    const char *v[] = {q->viewer, q->visibility, q->owner_type, q->owner_id, q->bucket, q->mime_type, q->search};
+    for (int i = 0; i < 7; i++) {
+        if (v[i]) sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_STATIC);
+        else sqlite3_bind_null(st, i + 1);
+    }
+}
+
+int store_files_list(store_docs *db, const char *env_id, const store_file_query *q, store_file *out, size_t *n,
+                     int64_t *total, bs_err *err)
+{
+    static const char *const sort_col[] = {"created_at", "updated_at", "original_name", "size", "mime_type"};
+    char sql[1400];
+    *n = 0;
+    *total = 0;
+    denv *e;
+    dconn *c = docs_conn_borrow(db, env_id, &e, err);
+    if (!c) return -1;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM _files%s", list_where);
+    sqlite3_stmt *st = docs_stmt(c, sql, err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        bind_list(st, q);
+        if (sqlite3_step(st) == SQLITE_ROW) *total = sqlite3_column_int64(st, 0);
+        else rc = docs_fail(c->db, "count files", err);
+        docs_stmt_done(st);
+    }
+    snprintf(sql, sizeof sql, "SELECT " FILE_COLUMNS " FROM _files%s ORDER BY %s %s, id %s LIMIT ?8 OFFSET ?9", list_where,
+             sort_col[q->sort], q->desc ? "DESC" : "ASC", q->desc ? "DESC" : "ASC");
+    st = rc == 0 ? docs_stmt(c, sql, err) : NULL;
+    if (rc == 0 && !st) rc = -1;
+    if (st) {
+        bind_list(st, q);
+        sqlite3_bind_int64(st, 8, (int64_t)q->limit);
+        sqlite3_bind_int64(st, 9, q->offset);
+        while (*n < q->limit && sqlite3_step(st) == SQLITE_ROW) file_read(st, &out[(*n)++]);
+        docs_stmt_done(st);
+    }
+    docs_conn_return(db, e, c);
+    return rc;
+}
+
+/* ---- multipart uploads ---- */
+
+static void upload_read(sqlite3_stmt *st, void *out)
+{
+    store_upload *u = out;
+    memset(u, 0, sizeof *u);
+    TEXT_COL(st, 0, u->id);
+    TEXT_COL(st, 1, u->key);
+    TEXT_COL(st, 2, u->filename);
+    TEXT_COL(st, 3, u->content_type);
+    u->file_size = sqlite3_column_int64(st, 4);
+    TEXT_COL(st, 5, u->requested_by);
+    TEXT_COL(st, 6, u->visibility);
+    u->created_at = sqlite3_column_int64(st, 7);
+    u->expires_at = sqlite3_column_int64(st, 8);
+}
+
+int store_uploads_create(store_docs *db, const char *env_id, const store_upload *u, bs_err *err)
+{
+    const char *texts[] = {u->id, u->key, u->filename, u->content_type, u->requested_by, u->visibility};
+    int64_t ints[] = {u->file_size, u->created_at, u->expires_at};
+    return docs_write_one(db, env_id,
+                          "INSERT INTO _uploads (id, key, filename, content_type, requested_by, visibility, file_size,"
+                          " created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                          texts, 6, ints, 3, NULL, err);
+}
+
+int store_uploads_get(store_docs *db, const char *env_id, const char *id, store_upload *out, int *found, bs_err *err)
+{
+    const char *texts[] = {id};
+    return read_one(db, env_id, "SELECT " UPLOAD_COLUMNS " FROM _uploads WHERE id = ?", texts, 1, upload_read, out, found, err);
+}
+
+int store_uploads_delete(store_docs *db, const char *env_id, const char *id, bs_err *err)
+{
+    const char *texts[] = {id};
+    if (docs_write_one(db, env_id, "DELETE FROM _upload_parts WHERE upload_id = ?1", texts, 1, NULL, 0, NULL, err) < 0) return -1;
+    return docs_write_one(db, env_id, "DELETE FROM _uploads WHERE id = ?1", texts, 1, NULL, 0, NULL, err);
+}
+
+int store_uploads_part_put(store_docs *db, const char *env_id, const char *upload_id, const store_upload_part *p, bs_err *err)
+{
+    const char *texts[] = {upload_id, p->etag};
+    int64_t ints[] = {p->number, (int64_t)p->size};
+    return docs_write_one(db, env_id, "INSERT OR REPLACE INTO _upload_parts (upload_id, etag, number, size) VALUES (?,?,?,?)",
+                          texts, 2, ints, 2, NULL, err);
+}
+
+int store_uploads_parts(store_docs *db, const char *env_id, const char *upload_id, store_upload_part *out, size_t max,
+                        size_t *n, bs_err *err)
+{
+    denv *e;
+    *n = 0;
+    dconn *c = docs_conn_borrow(db, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = docs_stmt(c, "SELECT number, size, etag FROM _upload_parts WHERE upload_id = ? ORDER BY number", err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, upload_id, -1, SQLITE_STATIC);
+        while (*n < max && sqlite3_step(st) == SQLITE_ROW) {
+            store_upload_part *p = &out[(*n)++];
+            p->number = sqlite3_column_int(st, 0);
+            p->size = (uint64_t)sqlite3_column_int64(st, 1);
+            TEXT_COL(st, 2, p->etag);
+        }
+        docs_stmt_done(st);
+    }
+    docs_conn_return(db, e, c);
+    return rc;
+}
+
+int store_uploads_expired(store_docs *db, const char *env_id, int64_t now, store_upload *out, size_t max, size_t *n,
+                          bs_err *err)
+{
+    denv *e;
+    *n = 0;
+    dconn *c = docs_conn_borrow(db, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = docs_stmt(c, "SELECT " UPLOAD_COLUMNS " FROM _uploads WHERE expires_at < ? LIMIT ?", err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_int64(st, 1, now);
+        sqlite3_bind_int64(st, 2, (int64_t)max);
+        while (*n < max && sqlite3_step(st) == SQLITE_ROW) upload_read(st, &out[(*n)++]);
+        docs_stmt_done(st);
+    }
+    docs_conn_return(db, e, c);
+    return rc;
+}

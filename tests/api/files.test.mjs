@@ -1,0 +1,361 @@
+// File storage (client-api.md §4, §6.4, §7.2): presigned uploads to the storage target, the unsigned GET
+// of a stripped upload URL, registration, visibility rules, download URLs, ranges and caching, multipart
+// uploads, avatars, and the bad input of the storage issue (forged/expired signatures, wrong size or type,
+// empty bodies, traversal, a client that stops mid-upload).
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { test, startServer, req, expectError, tempDir } from './harness.mjs';
+
+let srv, b, alice, bob;
+before(async () => {
+  srv = await startServer({ args: ['--multipart-min-part', '1024'] });
+  b = srv.bootstrap;
+  alice = await signup('alice@x.io');
+  bob = await signup('bob@x.io');
+});
+after(async () => { await srv?.stop(); });
+
+async function signup(email, s = () => srv, boot = () => b) {
+  const r = await req(s(), 'POST', '/v1/auth/email/signup', { key: boot().publishableKey, body: { email, password: 'secret1', name: email } });
+  assert.equal(r.status, 201, r.text);
+  const me = await req(s(), 'GET', '/v1/auth/me', { key: boot().publishableKey, token: r.json.accessToken });
+  return { token: r.json.accessToken, id: me.json.id };
+}
+const as = (u) => ({ key: b.publishableKey, token: u.token });
+const secret = () => ({ key: b.secretKey });
+const local = (url) => url.replace(/^http:\/\/[^/]+/, ''); // the storage URL as a path on this server
+const strip = (url) => local(url).split('?')[0];
+
+async function presign(who, body) {
+  return req(srv, 'POST', '/v1/files/presigned-url', { ...who, body });
+}
+async function put(url, data, type = 'application/octet-stream', headers = {}) {
+  return req(srv, 'PUT', local(url), { raw: data, headers: { 'Content-Type': type, ...headers } });
+}
+async function upload(who, name, data, type, extra = {}) {
+  const p = await presign(who, { filename: name, contentType: type, ...extra });
+  assert.equal(p.status, 200, p.text);
+  const u = await put(p.json.url, data, type);
+  assert.equal(u.status, 200, u.text);
+  return p.json;
+}
+const md5 = (buf) => `"${crypto.createHash('md5').update(buf).digest('hex')}"`;
+
+test('files need a signed-in user or the secret key', async () => {
+  expectError(assert, await presign({ key: b.publishableKey }, { filename: 'a.txt', contentType: 'text/plain' }), 401, 'common/authentication-required');
+  expectError(assert, await req(srv, 'GET', '/v1/files', { key: b.publishableKey }), 401, 'common/authentication-required');
+  expectError(assert, await req(srv, 'GET', '/v1/files/file_x', { key: b.publishableKey }), 401, 'common/authentication-required');
+});
+
+test('presign → PUT → the stripped URL serves the bytes without any key (§7.4)', async () => {
+  const body = Buffer.from('hello storage');
+  const p = await presign(as(alice), { filename: 'hello.txt', contentType: 'text/plain' });
+  assert.equal(p.status, 200, p.text);
+  for (const k of ['url', 'key', 'filename', 'contentType', 'expiresAt']) assert.ok(k in p.json, k);
+  assert.match(p.json.key, /^env_[^/]+\/private\/attachments\/obj_[^/]+\/hello\.txt$/);
+  assert.ok(Date.parse(p.json.expiresAt) - Date.now() > 14 * 60e3 && Date.parse(p.json.expiresAt) - Date.now() <= 15 * 60e3);
+  const u = await put(p.json.url, body, 'text/plain');
+  assert.equal(u.status, 200, u.text);
+  assert.equal(u.headers.get('etag'), md5(body));
+  const again = await put(p.json.url, body, 'text/plain');
+  assert.equal(again.status, 200, 'a retried PUT is idempotent');
+  const g = await req(srv, 'GET', strip(p.json.url));
+  assert.equal(g.status, 200);
+  assert.equal(g.text, 'hello storage');
+  assert.equal(g.headers.get('content-type'), 'text/plain');
+  assert.equal(g.headers.get('etag'), md5(body));
+  assert.match(g.headers.get('content-disposition'), /^inline; filename="hello\.txt"/);
+  assert.match(g.headers.get('cache-control'), /public/);
+  const head = await fetch(srv.url + strip(p.json.url), { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get('content-length'), String(body.length));
+});
+
+test('upload URL refusals: forged, altered, expired-looking, wrong size or type, empty; nothing partial appears', async () => {
+  const p = await presign(as(alice), { filename: 'a.png', contentType: 'image/png', fileSize: 10 });
+  const url = new URL(p.json.url);
+  const forged = new URL(url); forged.searchParams.set('signature', 'A'.repeat(43));
+  expectError(assert, await put(forged.toString(), Buffer.alloc(10), 'image/png'), 403, 'file/access-denied');
+  const bigger = new URL(url); bigger.searchParams.set('size', '1000');
+  expectError(assert, await put(bigger.toString(), Buffer.alloc(1000), 'image/png'), 403, 'file/access-denied');
+  const other = new URL(url); other.pathname = other.pathname.replace('a.png', 'b.png');
+  expectError(assert, await put(other.toString(), Buffer.alloc(10), 'image/png'), 403, 'file/access-denied');
+  const noSig = new URL(url); noSig.search = '';
+  expectError(assert, await put(noSig.toString(), Buffer.alloc(10), 'image/png'), 403, 'file/access-denied');
+  expectError(assert, await put(p.json.url, Buffer.alloc(11), 'image/png'), 413, 'file/too-large');
+  expectError(assert, await put(p.json.url, Buffer.alloc(9), 'image/png'), 400, 'file/file-too-small');
+  expectError(assert, await put(p.json.url, Buffer.alloc(10), 'text/html'), 400, 'file/invalid-format');
+  expectError(assert, await req(srv, 'GET', strip(p.json.url)), 404, 'file/not-found');
+  const open = await presign(as(alice), { filename: 'e.bin', contentType: 'application/octet-stream' });
+  expectError(assert, await put(open.json.url, Buffer.alloc(0)), 400, 'file/file-too-small');
+  expectError(assert, await req(srv, 'GET', strip(open.json.url)), 404, 'file/not-found');
+  // the type's limit applies when no size was signed (images: 10 MiB)
+  const img = await presign(as(alice), { filename: 'big.jpg', contentType: 'image/jpeg' });
+  expectError(assert, await put(img.json.url, Buffer.alloc(10 * 1024 * 1024 + 1), 'image/jpeg'), 413, 'file/too-large');
+});
+
+test('presign validation: names, types, sizes, visibility', async () => {
+  const cases = [
+    [{ contentType: 'text/plain' }, 400, 'file/invalid-name'],
+    [{ filename: 'a/b.txt', contentType: 'text/plain' }, 400, 'file/invalid-name'],
+    [{ filename: '..', contentType: 'text/plain' }, 400, 'file/invalid-name'],
+    [{ filename: 'x\u0001y', contentType: 'text/plain' }, 400, 'file/invalid-name'],
+    [{ filename: 'n'.repeat(256), contentType: 'text/plain' }, 400, 'file/invalid-name'],
+    [{ filename: 'a.txt' }, 400, 'common/invalid-parameters'],
+    [{ filename: 'a.txt', contentType: 'text/' + 'x'.repeat(100) }, 400, 'file/mime-type-too-long'],
+    [{ filename: 'a.jpg', contentType: 'image/jpeg', fileSize: 11 * 1024 * 1024 }, 400, 'file/file-too-large'],
+    [{ filename: 'a.jpg', contentType: 'image/jpeg', fileSize: -1 }, 400, 'file/size-negative'],
+    [{ filename: 'a.jpg', contentType: 'image/jpeg', visibility: 'secret' }, 400, 'common/invalid-parameters'],
+    [{ filename: 'a.jpg', contentType: 'image/jpeg', category: 'weird' }, 400, 'common/invalid-parameters'],
+  ];
+  for (const [body, status, code] of cases) expectError(assert, await presign(as(alice), body), status, code);
+  // unicode and odd characters are kept in the record but made safe in the key
+  const p = await presign(as(alice), { filename: '..été résumé (1).pdf', contentType: 'application/pdf' });
+  assert.equal(p.status, 200, p.text);
+  assert.match(p.json.key.split('/').pop(), /^_[A-Za-z0-9._-]+\.pdf$/);
+  assert.equal(p.json.filename, '..été résumé (1).pdf');
+});
+
+test('registration, reads and the access rules of §4.8', async () => {
+  const data = Buffer.from('private bytes');
+  const up = await upload(as(alice), 'p.txt', data, 'text/plain');
+  const reg = (who, body) => req(srv, 'POST', '/v1/files', { ...who, body });
+  expectError(assert, await reg(as(bob), { s3Key: up.key, originalName: 'p.txt', mimeType: 'text/plain', size: data.length }), 403, 'file/access-denied');
+  expectError(assert, await reg(as(alice), { s3Key: up.key.replace('obj_', 'obj_x'), originalName: 'p.txt', mimeType: 'text/plain', size: 1 }), 400, 'file/invalid-path');
+  expectError(assert, await reg(as(alice), { s3Key: 'k'.repeat(501), originalName: 'p.txt', mimeType: 'text/plain', size: 1 }), 400, 'file/s3-key-too-long');
+  expectError(assert, await reg(as(alice), { s3Key: up.key, originalName: 'o'.repeat(256), mimeType: 'text/plain', size: 1 }), 400, 'file/original-name-too-long');
+  expectError(assert, await reg(as(alice), { s3Key: up.key, originalName: 'p.txt', mimeType: 'm'.repeat(101), size: 1 }), 400, 'file/mime-type-too-long');
+  expectError(assert, await reg(as(alice), { s3Key: up.key, originalName: 'p.txt', mimeType: 'text/plain', size: -5 }), 400, 'file/size-negative');
+  const r = await reg(as(alice), { s3Key: up.key, originalName: 'p.txt', mimeType: 'text/plain', size: data.length, metadata: { alt: 'a', custom: { secret: 1 } } });
+  assert.equal(r.status, 201, r.text);
+  for (const k of ['id', 's3Key', 'key', 'originalName', 'mimeType', 'size', 'visibility', 'ownerId', 'ownerType', 'metadata', 'createdAt', 'updatedAt']) assert.ok(k in r.json, k);
+  assert.equal(r.json.visibility, 'private');
+  assert.equal(r.json.ownerId, alice.id);
+  assert.equal(r.json.key, r.json.s3Key);
+  expectError(assert, await reg(as(alice), { s3Key: up.key, originalName: 'p.txt', mimeType: 'text/plain', size: 1 }), 409, 'file/s3-key-already-exists');
+  // a registered private file: no unsigned GET; the owner's download URL works; others get 403
+  expectError(assert, await req(srv, 'GET', strip(up.url)), 403, 'file/access-denied');
+  expectError(assert, await req(srv, 'GET', `/v1/files/${r.json.id}`, as(bob)), 403, 'file/access-denied');
+  expectError(assert, await req(srv, 'POST', `/v1/files/${r.json.id}/download-url`, as(bob)), 403, 'file/access-denied');
+  const dl = await req(srv, 'POST', `/v1/files/${r.json.id}/download-url`, as(alice));
+  assert.equal(dl.status, 200, dl.text);
+  assert.deepEqual(Object.keys(dl.json).sort(), ['contentType', 'expiresAt', 'filename', 'size', 'url']);
+  assert.ok(Date.parse(dl.json.expiresAt) - Date.now() > 59 * 60e3);
+  const got = await req(srv, 'GET', local(dl.json.url));
+  assert.equal(got.text, 'private bytes');
+  assert.match(got.headers.get('cache-control'), /private/);
+  const tampered = new URL(dl.json.url); tampered.searchParams.set('expires', String(Number(tampered.searchParams.get('expires')) + 3600));
+  expectError(assert, await req(srv, 'GET', local(tampered.toString())), 403, 'file/access-denied');
+  assert.equal((await req(srv, 'GET', `/v1/files/${r.json.id}/download-url`, as(alice))).status, 200, 'GET works too');
+  // protected: other users may read, with public fields only
+  const patched = await req(srv, 'PATCH', `/v1/files/${r.json.id}`, { ...as(alice), body: { visibility: 'protected', metadata: { description: 'd' } } });
+  assert.equal(patched.status, 200, patched.text);
+  assert.deepEqual(patched.json.metadata, { alt: 'a', custom: { secret: 1 }, description: 'd' }, 'metadata merges shallowly');
+  const seen = await req(srv, 'GET', `/v1/files/${r.json.id}`, as(bob));
+  assert.equal(seen.status, 200);
+  assert.equal(seen.json.ownerId, undefined);
+  assert.equal(seen.json.metadata.custom, undefined);
+  expectError(assert, await req(srv, 'PATCH', `/v1/files/${r.json.id}`, { ...as(bob), body: { originalName: 'mine.txt' } }), 403, 'file/access-denied');
+  expectError(assert, await req(srv, 'DELETE', `/v1/files/${r.json.id}`, as(bob)), 403, 'file/access-denied');
+  expectError(assert, await req(srv, 'GET', strip(up.url)), 403, 'file/access-denied', 'protected is not public');
+  // shared: only the listed users
+  await req(srv, 'PATCH', `/v1/files/${r.json.id}`, { ...as(alice), body: { visibility: 'shared', sharedWith: [] } });
+  expectError(assert, await req(srv, 'GET', `/v1/files/${r.json.id}`, as(bob)), 403, 'file/access-denied');
+  await req(srv, 'PATCH', `/v1/files/${r.json.id}`, { ...as(alice), body: { sharedWith: [bob.id] } });
+  assert.equal((await req(srv, 'GET', `/v1/files/${r.json.id}`, as(bob))).status, 200);
+  // public: the download URL is the permanent unsigned one
+  await req(srv, 'PATCH', `/v1/files/${r.json.id}`, { ...as(alice), body: { visibility: 'public' } });
+  const pub = await req(srv, 'POST', `/v1/files/${r.json.id}/download-url`, as(bob));
+  assert.equal(pub.json.expiresAt, null);
+  assert.ok(!pub.json.url.includes('?'));
+  assert.equal((await req(srv, 'GET', strip(up.url))).status, 200);
+  // the secret key may do everything; delete removes the bytes
+  assert.equal((await req(srv, 'GET', `/v1/files/${r.json.id}`, secret())).json.ownerId, alice.id);
+  assert.equal((await req(srv, 'DELETE', `/v1/files/${r.json.id}`, as(alice))).status, 200);
+  expectError(assert, await req(srv, 'GET', `/v1/files/${r.json.id}`, as(alice)), 404, 'file/not-found');
+  expectError(assert, await req(srv, 'GET', strip(up.url)), 404, 'file/not-found');
+});
+
+test('list: own + public + protected, filters, search, sort, pagination', async () => {
+  const s = await startServer();
+  try {
+    const boot = s.bootstrap;
+    const [c, d] = [await signup('c@x.io', () => s, () => boot), await signup('d@x.io', () => s, () => boot)];
+    const mk = async (who, name, vis, type = 'text/plain', bucket) => {
+      const p = await req(s, 'POST', '/v1/files/presigned-url', { key: boot.publishableKey, token: who.token, body: { filename: name, contentType: type } });
+      await req(s, 'PUT', local(p.json.url), { raw: Buffer.from(name), headers: { 'Content-Type': type } });
+      const r = await req(s, 'POST', '/v1/files', { key: boot.publishableKey, token: who.token,
+        body: { s3Key: p.json.key, originalName: name, mimeType: type, size: name.length, visibility: vis, ...(bucket ? { bucket } : {}) } });
+      assert.equal(r.status, 201, r.text);
+    };
+    await mk(c, 'c-private.txt', 'private');
+    await mk(c, 'c-public.png', 'public', 'image/png', 'images');
+    await mk(c, 'c-protected.txt', 'protected');
+    await mk(d, 'd-private.txt', 'private');
+    await mk(d, 'D-Report.pdf', 'public', 'application/pdf');
+    const list = async (who, q = '') => req(s, 'GET', '/v1/files' + q, who ? { key: boot.publishableKey, token: who.token } : { key: boot.secretKey });
+    const names = (r) => r.json.items.map((f) => f.originalName).sort();
+    assert.deepEqual(names(await list(c)), ['D-Report.pdf', 'c-private.txt', 'c-protected.txt', 'c-public.png']);
+    assert.deepEqual(names(await list(d)), ['D-Report.pdf', 'c-protected.txt', 'c-public.png', 'd-private.txt']);
+    assert.equal((await list(null)).json.items.length, 5, 'the secret key sees every file');
+    assert.deepEqual(names(await list(c, '?visibility=public')), ['D-Report.pdf', 'c-public.png']);
+    assert.deepEqual(names(await list(c, '?mimeType=image/png')), ['c-public.png']);
+    assert.deepEqual(names(await list(c, '?bucket=images')), ['c-public.png']);
+    assert.deepEqual(names(await list(c, '?search=report')), ['D-Report.pdf']);
+    assert.deepEqual(names(await list(c, `?ownerId=${d.id}`)), ['D-Report.pdf']);
+    const sorted = await list(c, '?sortBy=originalName&sortDirection=asc&limit=2&page=2');
+    assert.deepEqual(sorted.json.items.map((f) => f.originalName), ['c-protected.txt', 'c-public.png']);
+    const pg = sorted.json.pagination;
+    assert.deepEqual([pg.total, pg.page, pg.limit, pg.totalPages, pg.hasNext, pg.hasPrev, pg.hasNextPage, pg.hasPrevPage], [4, 2, 2, 2, false, true, false, true]);
+    assert.equal((await list(c, '?limit=500')).json.pagination.limit, 100);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('ranges, conditional requests, traversal', async () => {
+  const data = Buffer.from('0123456789');
+  const up = await upload(as(alice), 'r.bin', data, 'application/octet-stream');
+  const path0 = strip(up.url);
+  const r1 = await req(srv, 'GET', path0, { headers: { Range: 'bytes=2-5' } });
+  assert.equal(r1.status, 206);
+  assert.equal(r1.text, '2345');
+  assert.equal(r1.headers.get('content-range'), 'bytes 2-5/10');
+  assert.equal((await req(srv, 'GET', path0, { headers: { Range: 'bytes=-3' } })).text, '789');
+  assert.equal((await req(srv, 'GET', path0, { headers: { Range: 'bytes=7-' } })).text, '789');
+  const bad = await req(srv, 'GET', path0, { headers: { Range: 'bytes=20-30' } });
+  assert.equal(bad.status, 416);
+  assert.equal(bad.headers.get('content-range'), 'bytes */10');
+  const etag = (await req(srv, 'GET', path0)).headers.get('etag');
+  const cond = await req(srv, 'GET', path0, { headers: { 'If-None-Match': etag } });
+  assert.equal(cond.status, 304);
+  assert.equal(cond.text, '');
+  for (const p of ['/storage/../control.db', '/storage/%2e%2e/control.db', `/storage/${b.environment}/../../master.key`,
+    '/storage/env_x/a%00b', '/storage/env_x/.hidden/x', '/storage/' + 'a/'.repeat(300) + 'x']) {
+    const r = await req(srv, 'GET', p);
+    assert.ok([400, 404].includes(r.status), `${p}: ${r.status}`);
+    assert.ok(!r.text.includes('CREATE TABLE'), 'nothing outside the store leaks');
+  }
+});
+
+test('a client that stops mid-upload leaves nothing visible and no temporary file', async () => {
+  const p = await presign(as(alice), { filename: 'cut.bin', contentType: 'application/octet-stream', fileSize: 1000000 });
+  const url = new URL(p.json.url);
+  await new Promise((resolve, reject) => {
+    const sock = net.connect(srv.port, '127.0.0.1', () => {
+      sock.write(`PUT ${url.pathname}${url.search} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n`);
+      sock.write(Buffer.alloc(300000, 7), () => setTimeout(() => { sock.destroy(); resolve(); }, 100));
+    });
+    sock.on('error', reject);
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  expectError(assert, await req(srv, 'GET', strip(p.json.url)), 404, 'file/not-found');
+  assert.deepEqual(fs.readdirSync(path.join(srv.dataDir, 'files', 'tmp')), []);
+});
+
+test('multipart: init, part URLs, list, complete with ETags, abort; errors', async () => {
+  const parts = [Buffer.alloc(2048, 1), Buffer.alloc(2048, 2), Buffer.from('tail')];
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const post = (p, body, who = as(alice)) => req(srv, 'POST', '/v1/files/multipart/' + p, { ...who, body });
+  expectError(assert, await post('init', { filename: 'm.bin', contentType: 'application/octet-stream' }), 400, 'common/invalid-parameters');
+  const init = await post('init', { filename: 'm.bin', contentType: 'application/octet-stream', fileSize: total });
+  assert.equal(init.status, 200, init.text);
+  const { uploadId, key } = init.json;
+  assert.deepEqual(Object.keys(init.json).sort(), ['filename', 'key', 'uploadId']);
+  expectError(assert, await post('presigned-url', { key, uploadId, partNumber: 0 }), 400, 'file/invalid-part-number-range');
+  expectError(assert, await post('presigned-url', { key, uploadId, partNumber: 10001 }), 400, 'file/invalid-part-number-range');
+  expectError(assert, await post('presigned-url', { key, uploadId, partNumber: 1 }, as(bob)), 403, 'file/access-denied');
+  const etags = [];
+  for (let i = 0; i < parts.length; i++) {
+    const u = await post('presigned-url', { key, uploadId, partNumber: i + 1 });
+    assert.equal(u.status, 200, u.text);
+    assert.equal(u.json.partNumber, i + 1);
+    const r = await put(u.json.url, parts[i]);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers.get('etag'), md5(parts[i]));
+    etags.push(r.headers.get('etag'));
+  }
+  const listed = await req(srv, 'GET', `/v1/files/multipart/parts?key=${encodeURIComponent(key)}&uploadId=${uploadId}`, as(alice));
+  assert.deepEqual(listed.json.parts.map((p) => [p.partNumber, p.etag, p.size]), etags.map((e, i) => [i + 1, e, parts[i].length]));
+  expectError(assert, await req(srv, 'GET', strip(`/storage/${key}`)), 404, 'file/not-found');
+  const parts3 = etags.map((etag, i) => ({ partNumber: i + 1, etag }));
+  expectError(assert, await post('complete', { key, uploadId, parts: [] }), 400, 'file/invalid-parts-array');
+  expectError(assert, await post('complete', { key, uploadId, parts: [parts3[1], parts3[0], parts3[2]] }), 400, 'file/invalid-parts-array');
+  expectError(assert, await post('complete', { key, uploadId, parts: [{ ...parts3[0], etag: '"nope"' }, parts3[1], parts3[2]] }), 400, 'file/invalid-parts-array');
+  expectError(assert, await post('complete', { key, uploadId, parts: parts3.slice(0, 2) }), 400, 'file/invalid-parts-array');
+  const done = await post('complete', { key, uploadId, parts: parts3 });
+  assert.equal(done.status, 200, done.text);
+  assert.equal(done.json.key, key);
+  const whole = await fetch(srv.url + local(done.json.location));
+  assert.deepEqual(Buffer.from(await whole.arrayBuffer()), Buffer.concat(parts));
+  assert.match(whole.headers.get('etag'), /^"[0-9a-f]{32}-3"$/);
+  expectError(assert, await post('complete', { key, uploadId, parts: parts3 }), 404, 'file/not-found');
+  // a part smaller than the minimum, then abort
+  const i2 = await post('init', { filename: 'n.bin', contentType: 'application/octet-stream', fileSize: 20 });
+  const small = [];
+  for (const n of [1, 2]) {
+    const u = await post('presigned-url', { key: i2.json.key, uploadId: i2.json.uploadId, partNumber: n });
+    small.push({ partNumber: n, etag: (await put(u.json.url, Buffer.alloc(10))).headers.get('etag') });
+  }
+  expectError(assert, await post('complete', { key: i2.json.key, uploadId: i2.json.uploadId, parts: small }), 400, 'file/invalid-parts-array');
+  const ab = await post('abort', { key: i2.json.key, uploadId: i2.json.uploadId });
+  assert.deepEqual(ab.json, { success: true, key: i2.json.key });
+  expectError(assert, await post('abort', { key: i2.json.key, uploadId: i2.json.uploadId }), 404, 'file/not-found');
+  const left = fs.existsSync(path.join(srv.dataDir, 'files', 'objects', '_uploads'))
+    ? fs.readdirSync(path.join(srv.dataDir, 'files', 'objects', '_uploads'), { recursive: true }) : [];
+  assert.deepEqual(left, [], 'no part is left behind');
+});
+
+test('avatars: upload URL from a file name only, PATCH sets a public image URL, DELETE clears it', async () => {
+  const who = as(alice);
+  const u = await req(srv, 'POST', `/v1/users/${alice.id}/avatar/upload-url`, { ...who, body: { filename: 'me.JPG' } });
+  assert.equal(u.status, 200, u.text);
+  assert.equal(u.json.url, u.json.uploadUrl);
+  assert.equal(u.json.contentType, 'image/jpeg');
+  for (const k of ['url', 'uploadUrl', 'key', 'expiresAt']) assert.ok(k in u.json, k);
+  const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4]);
+  assert.equal((await put(u.json.url, jpeg, 'image/jpeg')).status, 200);
+  expectError(assert, await req(srv, 'POST', `/v1/users/${alice.id}/avatar/upload-url`, { ...who, body: { filename: 'notes.txt' } }), 400, 'file/invalid-format');
+  expectError(assert, await req(srv, 'POST', `/v1/users/${alice.id}/avatar/upload-url`, { ...as(bob), body: { filename: 'x.png' } }), 403, 'user/forbidden');
+  expectError(assert, await req(srv, 'PATCH', `/v1/users/${alice.id}/avatar`, { ...who, body: { s3Key: 'env_x/public/avatars/obj_1/a.jpg' } }), 400, 'file/invalid-path');
+  const set = await req(srv, 'PATCH', `/v1/users/${alice.id}/avatar`, { ...who, body: { s3Key: u.json.key } });
+  assert.equal(set.status, 200, set.text);
+  assert.equal(set.json.id, alice.id);
+  assert.equal(set.json.image, strip(u.json.url).replace(/^/, srv.url));
+  const img = await req(srv, 'GET', strip(set.json.image));
+  assert.equal(img.status, 200);
+  assert.equal(img.headers.get('content-type'), 'image/jpeg');
+  assert.equal((await req(srv, 'GET', '/v1/auth/me', who)).json.image, set.json.image);
+  const del = await req(srv, 'DELETE', `/v1/users/${alice.id}/avatar`, who);
+  assert.equal(del.status, 200);
+  assert.equal((await req(srv, 'GET', '/v1/auth/me', who)).json.image, null);
+});
+
+test('strict public reads and expired upload URLs', async () => {
+  const dir = tempDir();
+  try {
+    let s = await startServer({ dataDir: dir, keep: true, args: ['--storage-public-read', 'strict'] });
+    const boot = s.bootstrap;
+    const user = await signup('strict@x.io', () => s, () => boot);
+    const who = { key: boot.publishableKey, token: user.token };
+    const priv = await req(s, 'POST', '/v1/files/presigned-url', { ...who, body: { filename: 'a.txt', contentType: 'text/plain' } });
+    await req(s, 'PUT', local(priv.json.url), { raw: 'x', headers: { 'Content-Type': 'text/plain' } });
+    expectError(assert, await req(s, 'GET', strip(priv.json.url)), 403, 'file/access-denied');
+    const pub = await req(s, 'POST', '/v1/files/presigned-url', { ...who, body: { filename: 'b.txt', contentType: 'text/plain', visibility: 'public' } });
+    await req(s, 'PUT', local(pub.json.url), { raw: 'y', headers: { 'Content-Type': 'text/plain' } });
+    assert.equal((await req(s, 'GET', strip(pub.json.url))).text, 'y');
+    const later = await req(s, 'POST', '/v1/files/presigned-url', { ...who, body: { filename: 'c.txt', contentType: 'text/plain' } });
+    await s.stop();
+    s = await startServer({ dataDir: dir, keep: true, env: { BASALT_TEST_CLOCK_OFFSET_MS: String(16 * 60e3) } });
+    const late = await req(s, 'PUT', local(later.json.url), { raw: 'z', headers: { 'Content-Type': 'text/plain' } });
+    expectError(assert, late, 403, 'file/access-denied');
+    assert.match(late.json.error.message, /expired/);
+    await s.stop();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
