@@ -15,7 +15,7 @@
 #include "store/docs.h"
 #include "util/err.h"
 
-#define STORE_FILE_ID_MAX 40
+#define STORE_FILE_ID_MAX 72   /* user ids are token subjects (at most 64 characters) */
 #define STORE_FILE_NAME_MAX 1021      /* 255 characters of UTF-8 */
 #define STORE_FILE_TYPE_MAX 101
 #define STORE_FILE_META_MAX 8192
