@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "core/filemeter.h"
 #include "core/keyauth.h"
 #include "core/mailer.h"
 #include "core/querystats.h"
@@ -35,6 +36,7 @@ typedef struct api_app {
     int storage_strict;        /* 1: unsigned GET only for registered public files (breaks §4.3 apps) */
     uint64_t max_image, max_video, max_document, max_upload; /* upload limits by type, bytes */
     uint64_t multipart_min_part; /* every part but the last at least this */
+    filemeter *files_meter;    /* uploads, downloads and bytes per environment (the metering reads it) */
     const char *google_auth_url, *google_token_url, *google_userinfo_url, *google_jwks_url; /* overridable for a stand-in */
     const char *github_auth_url, *github_token_url, *github_api_url;
     const char *public_url;    /* how clients reach this server (links in mail); filled once listening */

@@ -219,6 +219,8 @@ static int upload_finish(upload_state *s, bs_err *err)
     store_blob_writer *w = s->w;
     s->w = NULL;
     if (store_blob_commit(w, &s->info, err) < 0) return -1;
+    filemeter_counts got = {.uploads = s->upload[0] ? 0 : 1, .bytes_in = s->info.size};
+    filemeter_add(s->app->files_meter, s->env_id, &got);
     if (s->upload[0]) {
         store_upload_part p = {.number = s->part, .size = s->info.size};
         snprintf(p.etag, sizeof p.etag, "%s", s->info.etag);
@@ -401,6 +403,8 @@ static void serve(http_req *req, http_res *res, void *data)
         http_res_error(res, 416, "file/invalid-range", "The range is outside the file");
         return;
     }
+    filemeter_counts sent = {.downloads = 1, .bytes_out = ranged ? to - from + 1 : info.size};
+    if (http_req_method(req) == HTTP_GET) filemeter_add(app->files_meter, env, &sent);
     if (ranged) {
         char cr[96];
         snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)from, (unsigned long long)to, (unsigned long long)info.size);
@@ -411,8 +415,35 @@ static void serve(http_req *req, http_res *res, void *data)
     }
 }
 
+/* GET /admin/v1/projects/:projectId/environments/:env/storage → {objects, bytesStored, uploads,
+ * downloads, bytesIn, bytesOut}: the gauge from the file store, the counters since this server started. */
+static void storage_stats(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    store_env env;
+    uint64_t count = 0, bytes = 0;
+    filemeter_counts c;
+    if (api_admin_env(ctx, req, 0, &env, &err) < 0 || store_objects_totals(ctx->app->docs, env.id, &count, &bytes, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    filemeter_get(ctx->app->files_meter, env.id, &c);
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "objects", json_object_new_int64((int64_t)count));
+    json_object_object_add(o, "bytesStored", json_object_new_int64((int64_t)bytes));
+    json_object_object_add(o, "uploads", json_object_new_int64((int64_t)c.uploads));
+    json_object_object_add(o, "downloads", json_object_new_int64((int64_t)c.downloads));
+    json_object_object_add(o, "bytesIn", json_object_new_int64((int64_t)c.bytes_in));
+    json_object_object_add(o, "bytesOut", json_object_new_int64((int64_t)c.bytes_out));
+    json_object_object_add(o, "driver", json_object_new_string(store_blobs_driver(ctx->app->blobs)));
+    http_res_json(res, 200, o);
+    json_object_put(o);
+}
+
 int api_storage_register(http_router *router, api_app *app)
 {
+    if (api_route_admin(router, app, HTTP_GET, "/admin/v1/projects/:projectId/environments/:env/storage", storage_stats, NULL) < 0)
+        return -1;
     http_route_opts put = {.body = HTTP_BODY_STREAM, .max_body = (size_t)app->max_upload, .on_chunk = upload_chunk};
     if (http_router_add(router, HTTP_PUT, "/storage/*key", upload_answer, app, &put) < 0) return -1;
     return http_router_add(router, HTTP_GET | HTTP_HEAD, "/storage/*key", serve, app, NULL);

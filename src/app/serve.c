@@ -30,6 +30,7 @@ typedef struct serve_state {
     querystats *stats;
     mailer *mail;
     store_blobs *blobs;
+    filemeter *files_meter;
     http_router *router;
     http_metrics *metrics;
     http_static *console;
@@ -121,6 +122,8 @@ static int start_http(serve_state *s, bs_err *err)
     s->stats = s->cfg.query_stats ? querystats_new() : NULL;
     s->mail = mailer_new(s->control, s->cfg.smtp_url, s->cfg.mail_from, err);
     if (!s->mail) return -1;
+    s->files_meter = filemeter_new();
+    if (!s->files_meter) return bs_err_internal(err);
     if (!s->router || !s->keys || !s->users || (s->cfg.query_stats && !s->stats)) return bs_err_internal(err);
     find_console(s);
     uint8_t key[32];
@@ -137,7 +140,7 @@ static int start_http(serve_state *s, bs_err *err)
                       .blobs = s->blobs, .storage_strict = !strcmp(s->cfg.storage_public_read, "strict"),
                       .max_image = (uint64_t)s->cfg.max_image_size, .max_video = (uint64_t)s->cfg.max_video_size,
                       .max_document = (uint64_t)s->cfg.max_document_size, .max_upload = (uint64_t)s->cfg.max_upload_size,
-                      .multipart_min_part = (uint64_t)s->cfg.multipart_min_part};
+                      .multipart_min_part = (uint64_t)s->cfg.multipart_min_part, .files_meter = s->files_meter};
     memcpy(s->app.master_key, key, sizeof key);
     /* storage URLs are signed with a key of their own, derived from the master key */
     crypto_hmac_sha256(key, sizeof key, "basalt storage urls v1", 22, s->app.storage_key);
@@ -227,6 +230,7 @@ static void serve_cleanup(serve_state *s)
     querystats_free(s->stats);
     mailer_free(s->mail); /* after the server: delivers what requests queued */
     store_blobs_free(s->blobs);
+    filemeter_free(s->files_meter);
     store_docs_free(s->docs);
     store_control_free(s->control);
     config_free(&s->cfg);

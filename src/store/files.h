@@ -50,8 +50,8 @@ typedef struct store_file {
 int store_objects_put(store_docs *db, const char *env_id, const store_object *o, bs_err *err); /* insert or replace */
 int store_objects_get(store_docs *db, const char *env_id, const char *key, store_object *out, int *found, bs_err *err);
 int store_objects_delete(store_docs *db, const char *env_id, const char *key, bs_err *err);
-/* Bytes of all objects of the environment (the storage gauge). */
-int store_objects_bytes(store_docs *db, const char *env_id, uint64_t *bytes, bs_err *err);
+/* How many objects the environment has and their bytes (the storage gauge). */
+int store_objects_totals(store_docs *db, const char *env_id, uint64_t *count, uint64_t *bytes, bs_err *err);
 
 /* 409 file/s3-key-already-exists when the key has a record. */
 int store_files_create(store_docs *db, const char *env_id, const store_file *f, bs_err *err);

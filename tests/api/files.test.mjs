@@ -359,3 +359,23 @@ test('strict public reads and expired upload URLs', async () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('accounting: stored bytes, uploads, downloads and bytes served per environment', async () => {
+  const statsPath = `/admin/v1/projects/${b.projectId}/environments/dev/storage`;
+  const before = (await req(srv, 'GET', statsPath, { token: b.operatorToken })).json;
+  for (const k of ['objects', 'bytesStored', 'uploads', 'downloads', 'bytesIn', 'bytesOut']) assert.equal(typeof before[k], 'number', k);
+  assert.equal(before.driver, 'fs');
+  const data = Buffer.alloc(5000, 9);
+  const up = await upload(as(bob), 'acct.bin', data, 'application/octet-stream');
+  await req(srv, 'GET', strip(up.url));
+  await req(srv, 'GET', strip(up.url), { headers: { Range: 'bytes=0-99' } });
+  await fetch(srv.url + strip(up.url), { method: 'HEAD' });
+  const after = (await req(srv, 'GET', statsPath, { token: b.operatorToken })).json;
+  assert.equal(after.objects - before.objects, 1);
+  assert.equal(after.bytesStored - before.bytesStored, 5000);
+  assert.equal(after.uploads - before.uploads, 1);
+  assert.equal(after.bytesIn - before.bytesIn, 5000);
+  assert.equal(after.downloads - before.downloads, 2, 'HEAD is not a download');
+  assert.equal(after.bytesOut - before.bytesOut, 5100);
+  expectError(assert, await req(srv, 'GET', statsPath, { key: b.publishableKey }), 401, 'auth/unauthorized');
+});

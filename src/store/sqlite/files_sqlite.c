@@ -94,13 +94,21 @@ int store_objects_delete(store_docs *db, const char *env_id, const char *key, bs
     return docs_write_one(db, env_id, "DELETE FROM _objects WHERE key = ?1", texts, 1, NULL, 0, NULL, err);
 }
 
-static void bytes_read(sqlite3_stmt *st, void *out) { *(uint64_t *)out = (uint64_t)sqlite3_column_int64(st, 0); }
+static void totals_read(sqlite3_stmt *st, void *out)
+{
+    uint64_t *t = out;
+    t[0] = (uint64_t)sqlite3_column_int64(st, 0);
+    t[1] = (uint64_t)sqlite3_column_int64(st, 1);
+}
 
-int store_objects_bytes(store_docs *db, const char *env_id, uint64_t *bytes, bs_err *err)
+int store_objects_totals(store_docs *db, const char *env_id, uint64_t *count, uint64_t *bytes, bs_err *err)
 {
     int found = 0;
-    *bytes = 0;
-    return read_one(db, env_id, "SELECT coalesce(sum(size), 0) FROM _objects", NULL, 0, bytes_read, bytes, &found, err);
+    uint64_t t[2] = {0, 0};
+    int rc = read_one(db, env_id, "SELECT count(*), coalesce(sum(size), 0) FROM _objects", NULL, 0, totals_read, t, &found, err);
+    *count = t[0];
+    *bytes = t[1];
+    return rc;
 }
 
 /* ---- file records ---- */
