@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libmicrohttpd-dev libjson-c-dev libsqlite3-dev libinih-dev
-          libssl-dev libpcre2-dev libxxhash-dev libsodium-dev libcurl4-openssl-dev ca-certificates)
+          libssl-dev libpcre2-dev libxxhash-dev libsodium-dev libcurl4-openssl-dev libvips-dev ca-certificates)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(libcmocka-dev wrk curl python3-aiosmtpd)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)

@@ -199,7 +199,7 @@ int api_register(http_router *router, api_app *app)
     if (api_oauth_register(router, app) < 0) return -1;
     if (api_oauth_redirect_register(router, app) < 0) return -1;
     if (api_storage_register(router, app) < 0 || api_files_register(router, app) < 0 || api_multipart_register(router, app) < 0 ||
-        api_avatars_register(router, app) < 0)
+        api_avatars_register(router, app) < 0 || api_images_register(router, app) < 0)
         return -1;
     if (api_route_v1(router, app, ALL_METHODS, "/v1/*rest", unknown_route, &raw) < 0) return -1;
     if (api_route_admin(router, app, ALL_METHODS, "/admin/v1/*rest", unknown_route, &raw) < 0) return -1;

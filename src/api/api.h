@@ -37,6 +37,8 @@ typedef struct api_app {
     uint64_t max_image, max_video, max_document, max_upload; /* upload limits by type, bytes */
     uint64_t multipart_min_part; /* every part but the last at least this */
     filemeter *files_meter;    /* uploads, downloads and bytes per environment (the metering reads it) */
+    struct store_filecache *image_cache; /* image variants (bounded) */
+    uint64_t image_max_pixels; /* larger inputs are refused (decompression bombs) */
     const char *google_auth_url, *google_token_url, *google_userinfo_url, *google_jwks_url; /* overridable for a stand-in */
     const char *github_auth_url, *github_token_url, *github_api_url;
     const char *public_url;    /* how clients reach this server (links in mail); filled once listening */

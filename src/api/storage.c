@@ -288,6 +288,11 @@ static int read_allowed(api_app *app, http_req *req, const char *key, const stor
                        g.expires * 1000 >= clock_now_ms();
         return *signed_read;
     }
+    return api_storage_public_read(app, o, f, has_file);
+}
+
+int api_storage_public_read(const api_app *app, const store_object *o, const store_file *f, int has_file)
+{
     if (has_file) return strcmp(f->visibility, "public") == 0;
     return !app->storage_strict || strcmp(o->visibility, "public") == 0;
 }

@@ -41,6 +41,8 @@ int api_storage_new_key(api_ctx *ctx, const char *visibility, const char *catego
                         bs_err *err);
 /* The environment id at the start of a key, into out; -1 when the key has none. */
 int api_storage_key_env(const char *key, char *out, size_t size);
+/* May anybody read this object without a signed URL (§4.3)? f is its file record when has_file. */
+int api_storage_public_read(const api_app *app, const store_object *o, const store_file *f, int has_file);
 /* The largest upload for a content type (image/video/document limits, else the general one). */
 uint64_t api_storage_limit(const api_app *app, const char *content_type);
 /* 1 for public, private, protected, shared. */
@@ -63,6 +65,7 @@ int api_storage_delete_object(api_ctx *ctx, const char *key, bs_err *err);
 
 int api_storage_register(http_router *router, api_app *app);
 int api_multipart_register(http_router *router, api_app *app);
+int api_images_register(http_router *router, api_app *app);
 int api_files_register(http_router *router, api_app *app);
 int api_avatars_register(http_router *router, api_app *app);
 

@@ -15,6 +15,8 @@
 #include "api/api.h"
 #include "app/config.h"
 #include "core/bootstrap.h"
+#include "core/image.h"
+#include "store/filecache.h"
 #include "http/server.h"
 #include "util/clock.h"
 #include "util/crypto.h"
@@ -31,6 +33,7 @@ typedef struct serve_state {
     mailer *mail;
     store_blobs *blobs;
     filemeter *files_meter;
+    store_filecache *image_cache;
     http_router *router;
     http_metrics *metrics;
     http_static *console;
@@ -124,6 +127,10 @@ static int start_http(serve_state *s, bs_err *err)
     if (!s->mail) return -1;
     s->files_meter = filemeter_new();
     if (!s->files_meter) return bs_err_internal(err);
+    char cache_dir[PATH_MAX];
+    snprintf(cache_dir, sizeof cache_dir, "%s/cache/images", s->cfg.data_dir);
+    s->image_cache = store_filecache_new(cache_dir, (uint64_t)s->cfg.image_cache_size, err);
+    if (!s->image_cache) return -1;
     if (!s->router || !s->keys || !s->users || (s->cfg.query_stats && !s->stats)) return bs_err_internal(err);
     find_console(s);
     uint8_t key[32];
@@ -140,7 +147,8 @@ static int start_http(serve_state *s, bs_err *err)
                       .blobs = s->blobs, .storage_strict = !strcmp(s->cfg.storage_public_read, "strict"),
                       .max_image = (uint64_t)s->cfg.max_image_size, .max_video = (uint64_t)s->cfg.max_video_size,
                       .max_document = (uint64_t)s->cfg.max_document_size, .max_upload = (uint64_t)s->cfg.max_upload_size,
-                      .multipart_min_part = (uint64_t)s->cfg.multipart_min_part, .files_meter = s->files_meter};
+                      .multipart_min_part = (uint64_t)s->cfg.multipart_min_part, .files_meter = s->files_meter,
+                      .image_cache = s->image_cache, .image_max_pixels = (uint64_t)s->cfg.image_max_pixels};
     memcpy(s->app.master_key, key, sizeof key);
     /* storage URLs are signed with a key of their own, derived from the master key */
     crypto_hmac_sha256(key, sizeof key, "basalt storage urls v1", 22, s->app.storage_key);
@@ -231,6 +239,7 @@ static void serve_cleanup(serve_state *s)
     mailer_free(s->mail); /* after the server: delivers what requests queued */
     store_blobs_free(s->blobs);
     filemeter_free(s->files_meter);
+    store_filecache_free(s->image_cache);
     store_docs_free(s->docs);
     store_control_free(s->control);
     config_free(&s->cfg);
@@ -289,14 +298,15 @@ int serve_main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) { /* before any thread: outbound SMTP and OAuth */
-        log_error("cannot start: libcurl failed to initialize");
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || image_init(argv[0], &err) < 0) { /* before any thread */
+        log_error("cannot start: libcurl or libvips failed to initialize");
         config_free(&s.cfg);
         return 1;
     }
     if (open_store(&s, &err) < 0 || start_http(&s, &err) < 0 || (make_url(&s), run_bootstrap(&s, &err)) < 0) {
         log_error("cannot start: %s", err.message);
         serve_cleanup(&s);
+        image_shutdown();
         curl_global_cleanup();
         return 1;
     }
@@ -307,6 +317,7 @@ int serve_main(int argc, char **argv)
     int sig = wait_for_signal();
     shutdown_gracefully(&s, sig);
     serve_cleanup(&s);
+    image_shutdown();
     curl_global_cleanup();
     return 0;
 }
