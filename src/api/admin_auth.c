@@ -5,18 +5,18 @@
  * signin_blocked, refresh_reuse, signout, session_revoked, password_changed, password_reset,
  * mfa_enabled, mfa_disabled, account_deleted. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "api/api.h"
 #include "api/auth_users.h"
 
 #define AUDIT_PAGE_MAX 200
 
-static void audit(api_ctx *ctx, http_req *req, http_res *res)
+static void audit_into(api_ctx *ctx, http_req *req, http_res *res, store_audit *rows)
 {
     bs_err err;
     bs_err_clear(&err);
     store_env env;
-    static _Thread_local store_audit rows[AUDIT_PAGE_MAX];
     size_t n = 0;
     int64_t limit = api_query_int(req, "limit", 50, AUDIT_PAGE_MAX), before = api_query_int(req, "before", 0, INT64_MAX);
     if (api_admin_env(ctx, req, 0, &env, &err) == 0) api_auth_prune(ctx->app, env.id); /* the trail shown is within retention */
@@ -42,6 +42,18 @@ static void audit(api_ctx *ctx, http_req *req, http_res *res)
     json_object_object_add(out, "nextBefore", n == (size_t)limit && n ? json_object_new_int64(rows[n - 1].id) : NULL);
     http_res_json(res, 200, out);
     json_object_put(out);
+}
+
+/* The page buffer lives on the heap for one request: as thread-local storage it would cost every thread. */
+static void audit(api_ctx *ctx, http_req *req, http_res *res)
+{
+    store_audit *rows = calloc(AUDIT_PAGE_MAX, sizeof *rows);
+    if (!rows) {
+        http_res_error(res, 500, "common/internal-error", "Out of memory");
+        return;
+    }
+    audit_into(ctx, req, res, rows);
+    free(rows);
 }
 
 int api_admin_auth_register(http_router *router, api_app *app)

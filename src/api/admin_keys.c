@@ -6,6 +6,7 @@
  * Callers: an operator token of the project's organization (owner/admin change, member reads), or the
  * environment's own secret key. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -36,12 +37,11 @@ static struct json_object *key_json(const store_api_key_row *row, const char *en
     return o;
 }
 
-static void list_keys(api_ctx *ctx, http_req *req, http_res *res)
+static void list_keys_into(api_ctx *ctx, http_req *req, http_res *res, store_api_key_row *rows)
 {
     bs_err err;
     bs_err_clear(&err);
     store_env env;
-    static _Thread_local store_api_key_row rows[STORE_MAX_KEYS_PER_ENV];
     size_t n = 0;
     if (api_admin_env(ctx, req, 0, &env, &err) < 0 ||
         store_control_api_key_list(ctx->app->control, env.id, rows, STORE_MAX_KEYS_PER_ENV, &n, &err) < 0) {
@@ -55,6 +55,18 @@ static void list_keys(api_ctx *ctx, http_req *req, http_res *res)
     json_object_object_add(out, "total", json_object_new_int64((int64_t)n));
     http_res_json(res, 200, out);
     json_object_put(out);
+}
+
+/* The page buffer lives on the heap for one request: as thread-local storage it would cost every thread. */
+static void list_keys(api_ctx *ctx, http_req *req, http_res *res)
+{
+    store_api_key_row *rows = calloc(STORE_MAX_KEYS_PER_ENV, sizeof *rows);
+    if (!rows) {
+        http_res_error(res, 500, "common/internal-error", "Out of memory");
+        return;
+    }
+    list_keys_into(ctx, req, res, rows);
+    free(rows);
 }
 
 static int scope_valid(const char *s)

@@ -278,7 +278,7 @@ static void register_file(api_ctx *ctx, http_req *req, http_res *res)
     bs_err err;
     bs_err_clear(&err);
     char caller[STORE_FILE_ID_MAX];
-    static _Thread_local store_file f;
+    store_file f;
     if (api_storage_caller(ctx, caller, sizeof caller, &err) < 0 || register_read(ctx, http_req_json_borrow(req), caller, &f, &err) < 0 ||
         store_files_create(ctx->app->docs, ctx->key.environment_id, &f, &err) < 0) {
         http_res_error_from(res, &err);
@@ -306,7 +306,7 @@ static void get_file(api_ctx *ctx, http_req *req, http_res *res)
 {
     bs_err err;
     char caller[STORE_FILE_ID_MAX];
-    static _Thread_local store_file f;
+    store_file f;
     if (target_file(ctx, req, 0, &f, caller, sizeof caller, &err) < 0) {
         http_res_error_from(res, &err);
         return;
@@ -362,7 +362,7 @@ static void patch_file(api_ctx *ctx, http_req *req, http_res *res)
 {
     bs_err err;
     char caller[STORE_FILE_ID_MAX];
-    static _Thread_local store_file f;
+    store_file f;
     int found = 0;
     if (target_file(ctx, req, 1, &f, caller, sizeof caller, &err) < 0 || patch_read(http_req_json_borrow(req), &f, &err) < 0 ||
         (f.updated_at = clock_now_ms(), store_files_update(ctx->app->docs, ctx->key.environment_id, &f, &found, &err)) < 0) {
@@ -386,7 +386,7 @@ static void delete_file(api_ctx *ctx, http_req *req, http_res *res)
 {
     bs_err err;
     char caller[STORE_FILE_ID_MAX];
-    static _Thread_local store_file f;
+    store_file f;
     int found = 0;
     if (target_file(ctx, req, 1, &f, caller, sizeof caller, &err) < 0 ||
         store_files_delete(ctx->app->docs, ctx->key.environment_id, f.id, &found, &err) < 0 ||
@@ -403,7 +403,7 @@ static void download_url(api_ctx *ctx, http_req *req, http_res *res)
 {
     bs_err err;
     char caller[STORE_FILE_ID_MAX];
-    static _Thread_local store_file f;
+    store_file f;
     if (target_file(ctx, req, 0, &f, caller, sizeof caller, &err) < 0) {
         http_res_error_from(res, &err);
         return;
@@ -425,10 +425,9 @@ static void download_url(api_ctx *ctx, http_req *req, http_res *res)
     strbuf_release(&url);
 }
 
-static void list_files(api_ctx *ctx, http_req *req, http_res *res)
+static void list_files_into(api_ctx *ctx, http_req *req, http_res *res, store_file *rows)
 {
     static const char *const sorts[] = {"createdAt", "updatedAt", "originalName", "size", "mimeType"};
-    static _Thread_local store_file rows[FILES_PAGE_MAX];
     bs_err err;
     bs_err_clear(&err);
     char caller[STORE_FILE_ID_MAX];
@@ -454,6 +453,18 @@ static void list_files(api_ctx *ctx, http_req *req, http_res *res)
     struct json_object *items = json_object_new_array();
     for (size_t i = 0; i < n; i++) json_object_array_add(items, file_json(&rows[i], is_owner(ctx, &rows[i], caller)));
     api_answer_page(res, items, total, page, limit);
+}
+
+/* The page buffer lives on the heap for one request: as thread-local storage it would cost every thread. */
+static void list_files(api_ctx *ctx, http_req *req, http_res *res)
+{
+    store_file *rows = calloc(FILES_PAGE_MAX, sizeof *rows);
+    if (!rows) {
+        http_res_error(res, 500, "common/internal-error", "Out of memory");
+        return;
+    }
+    list_files_into(ctx, req, res, rows);
+    free(rows);
 }
 
 int api_files_register(http_router *router, api_app *app)

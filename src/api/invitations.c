@@ -9,6 +9,7 @@
  *   DELETE /v1/auth/invitations/:id       JWT, the inviter        → revoked
  * Tokens: 32 random bytes in the mail, SHA-256 stored; invitations expire after 7 days (410). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -102,12 +103,11 @@ static void create(api_ctx *ctx, http_req *req, http_res *res)
     json_object_put(o);
 }
 
-static void list(api_ctx *ctx, http_req *req, http_res *res)
+static void list_into(api_ctx *ctx, http_req *req, http_res *res, store_invitation *page)
 {
     bs_err err;
     store_user u;
     store_session s;
-    static _Thread_local store_invitation page[INVITATION_PAGE_MAX];
     size_t n = 0;
     int64_t total = 0, pg = api_query_int(req, "page", 1, 1000000), limit = api_query_int(req, "limit", 10, INVITATION_PAGE_MAX);
     const char *type = http_req_query(req, "resourceType");
@@ -126,6 +126,18 @@ static void list(api_ctx *ctx, http_req *req, http_res *res)
     struct json_object *items = json_object_new_array();
     for (size_t i = 0; i < n; i++) json_object_array_add(items, invitation_json(&page[i]));
     api_answer_page(res, items, total, pg, limit);
+}
+
+/* The page buffer lives on the heap for one request: as thread-local storage it would cost every thread. */
+static void list(api_ctx *ctx, http_req *req, http_res *res)
+{
+    store_invitation *page = calloc(INVITATION_PAGE_MAX, sizeof *page);
+    if (!page) {
+        http_res_error(res, 500, "common/internal-error", "Out of memory");
+        return;
+    }
+    list_into(ctx, req, res, page);
+    free(page);
 }
 
 /* The invitation :invitationId for its inviter (or, when !inviter_only, its invitee). */

@@ -8,6 +8,7 @@
  * Tokens: 32 random bytes (hex), stored as SHA-256, single use; reset 24 h, verification 24 h. Sending is
  * limited per e-mail: 3 per hour, then 2 hours blocked (§1.10), answered 429 auth/too-many-code-requests. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -254,11 +255,10 @@ static void verify_confirm(api_ctx *ctx, http_req *req, http_res *res)
 
 /* ---- the outbox, for operators ---- */
 
-static void outbox(api_ctx *ctx, http_req *req, http_res *res)
+static void outbox_into(api_ctx *ctx, http_req *req, http_res *res, store_mail *mails)
 {
     bs_err err;
     store_env env;
-    static _Thread_local store_mail mails[OUTBOX_LIST_MAX];
     size_t n = 0;
     if (api_admin_env(ctx, req, 0, &env, &err) < 0 ||
         store_control_outbox_list(ctx->app->control, env.id, mails, OUTBOX_LIST_MAX, &n, &err) < 0) {
@@ -279,6 +279,18 @@ static void outbox(api_ctx *ctx, http_req *req, http_res *res)
     json_object_object_add(out, "items", items);
     http_res_json(res, 200, out);
     json_object_put(out);
+}
+
+/* The page buffer lives on the heap for one request: as thread-local storage it would cost every thread. */
+static void outbox(api_ctx *ctx, http_req *req, http_res *res)
+{
+    store_mail *mails = calloc(OUTBOX_LIST_MAX, sizeof *mails);
+    if (!mails) {
+        http_res_error(res, 500, "common/internal-error", "Out of memory");
+        return;
+    }
+    outbox_into(ctx, req, res, mails);
+    free(mails);
 }
 
 /* ---- contact e-mail verification (§3.8) ----

@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -300,17 +301,22 @@ static int google_keys(api_ctx *ctx, int force, char *out, size_t size)
 static struct json_object *google_id_token(api_ctx *ctx, const store_provider *p, const char *jwt, bs_err *err)
 {
     static const char *const issuers[] = {"https://accounts.google.com", "accounts.google.com"};
-    static _Thread_local char keys[OAUTH_RESPONSE_MAX];
+    char *keys = malloc(OAUTH_RESPONSE_MAX);
     int unknown_kid = 0;
     struct json_object *claims = NULL;
+    if (!keys) {
+        bs_err_internal(err);
+        return NULL;
+    }
     for (int attempt = 0; attempt < 2 && !claims; attempt++) {
-        if (google_keys(ctx, attempt > 0, keys, sizeof keys) < 0) {
+        if (google_keys(ctx, attempt > 0, keys, OAUTH_RESPONSE_MAX) < 0) {
             bs_err_set(err, 400, "auth/oauth-callback-failed", "Google's signing keys are unavailable");
-            return NULL;
+            break;
         }
         claims = idtoken_verify(jwt, keys, issuers, 2, p->client_id, clock_now_ms() / 1000, &unknown_kid, err);
         if (!claims && !unknown_kid) break; /* only a key we do not know yet is worth a refetch */
     }
+    free(keys);
     return claims;
 }
 

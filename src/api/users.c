@@ -241,11 +241,10 @@ static int pick(const char *value, const char *const *names, int count, int dflt
     return -1;
 }
 
-static void list_users(api_ctx *ctx, http_req *req, http_res *res)
+static void list_users_into(api_ctx *ctx, http_req *req, http_res *res, store_user *page)
 {
     static const char *const sorts[] = {"createdAt", "updatedAt", "name", "email", "role"};
     static const char *const searches[] = {"name", "nickname", "email"};
-    static _Thread_local store_user page[100];
     int admin = caller_is_admin(ctx);
     if (!ctx->has_user && !admin) {
         http_res_error(res, 401, "user/unauthorized", "A signed-in user is required");
@@ -274,6 +273,18 @@ static void list_users(api_ctx *ctx, http_req *req, http_res *res)
     struct json_object *items = json_object_new_array();
     for (size_t i = 0; i < n; i++) json_object_array_add(items, admin ? api_user_json(&page[i]) : public_user(&page[i]));
     api_answer_page(res, items, total, pg, limit);
+}
+
+/* The page buffer lives on the heap for one request: as thread-local storage it would cost every thread. */
+static void list_users(api_ctx *ctx, http_req *req, http_res *res)
+{
+    store_user *page = calloc(100, sizeof *page);
+    if (!page) {
+        http_res_error(res, 500, "common/internal-error", "Out of memory");
+        return;
+    }
+    list_users_into(ctx, req, res, page);
+    free(page);
 }
 
 static int role_valid(const char *r)
