@@ -10,6 +10,7 @@ packages=(build-essential cmake pkg-config libmicrohttpd-dev libjson-c-dev libsq
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(libcmocka-dev wrk curl python3-aiosmtpd)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)   # installs the local S3 server of the tests (tests/s3)
 fi
 
 missing=()

@@ -38,6 +38,7 @@ typedef struct api_app {
     uint64_t multipart_min_part; /* every part but the last at least this */
     filemeter *files_meter;    /* uploads, downloads and bytes per environment (the metering reads it) */
     struct store_filecache *image_cache; /* image variants (bounded) */
+    const char *tmp_dir;       /* DATA/tmp: scratch files (unlinked at once) */
     uint64_t image_max_pixels; /* larger inputs are refused (decompression bombs) */
     const char *google_auth_url, *google_token_url, *google_userinfo_url, *google_jwks_url; /* overridable for a stand-in */
     const char *github_auth_url, *github_token_url, *github_api_url;

@@ -60,11 +60,10 @@ static int make_variant(api_app *app, http_req *req, http_res *res, const store_
                         uint64_t *len, bs_err *err)
 {
     int fd = -1;
-    store_blob_info info;
     const char *mime = NULL;
     strbuf out;
     strbuf_init(&out, 0);
-    if (store_blobs_open_fd(app->blobs, o->key, &fd, &info, err) < 0) return -1;
+    if (api_storage_local_copy(app, o->key, &fd, err) < 0) return -1;
     int rc = image_transform(fd, ops, accepts_webp(req), app->image_max_pixels, &out, &mime, err);
     close(fd);
     if (rc == 0) {

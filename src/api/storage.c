@@ -345,7 +345,7 @@ static void serve_headers(http_res *res, const store_object *o, const store_file
                           const store_blob_info *info)
 {
     char when[64];
-    http_res_header(res, "ETag", info->etag[0] ? info->etag : o->etag);
+    http_res_header(res, "ETag", o->etag[0] ? o->etag : info->etag); /* what the upload answered */
     http_res_header(res, "Accept-Ranges", "bytes");
     http_res_header(res, "Cache-Control", signed_read ? "private, max-age=3600" : "public, max-age=86400");
     http_res_header(res, "X-Content-Type-Options", "nosniff");
@@ -355,6 +355,114 @@ static void serve_headers(http_res *res, const store_object *o, const store_file
     strftime(when, sizeof when, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     http_res_header(res, "Last-Modified", when);
     disposition(res, has_file ? f->original_name : o->filename);
+}
+
+/* ---- bodies from a blob store without file descriptors (S3): read in windows as the client takes them ---- */
+
+#define STREAM_WINDOW (1024 * 1024)
+
+typedef struct blob_stream {
+    store_blobs *blobs;
+    char key[STORE_BLOB_KEY_MAX + 1];
+    uint64_t offset, len;          /* the part of the object answered */
+    char *window;
+    uint64_t win_start, win_len;   /* object offsets held in window */
+} blob_stream;
+
+static int window_fill(const void *data, size_t len, void *arg)
+{
+    blob_stream *s = arg;
+    if (s->win_len + len > STREAM_WINDOW) return -1;
+    memcpy(s->window + s->win_len, data, len);
+    s->win_len += len;
+    return 0;
+}
+
+static long blob_stream_read(void *arg, uint64_t pos, char *buf, size_t max)
+{
+    blob_stream *s = arg;
+    uint64_t at = s->offset + pos;
+    if (pos >= s->len) return 0;
+    if (at < s->win_start || at >= s->win_start + s->win_len) {
+        bs_err err;
+        uint64_t want = s->len - pos < STREAM_WINDOW ? s->len - pos : STREAM_WINDOW;
+        s->win_start = at;
+        s->win_len = 0;
+        if (store_blobs_read(s->blobs, s->key, at, want, window_fill, s, &err) < 0 || s->win_len == 0) return -1;
+    }
+    uint64_t avail = s->win_start + s->win_len - at, n = avail < max ? avail : max;
+    if (n > s->len - pos) n = s->len - pos;
+    memcpy(buf, s->window + (at - s->win_start), (size_t)n);
+    return (long)n;
+}
+
+static void blob_stream_free(void *arg)
+{
+    blob_stream *s = arg;
+    free(s->window);
+    free(s);
+}
+
+/* Answers len bytes of key from offset with status: sendfile from fd when there is one, else streamed. */
+static void answer_bytes(api_app *app, http_res *res, const char *key, int fd, const char *type, uint64_t offset, uint64_t len,
+                         int status)
+{
+    if (fd >= 0) {
+        http_res_file_range(res, status, type, fd, offset, len);
+        return;
+    }
+    blob_stream *s = calloc(1, sizeof *s);
+    if (!s || !(s->window = malloc(STREAM_WINDOW))) {
+        free(s);
+        http_res_error(res, 500, "common/internal-error", "Out of memory");
+        return;
+    }
+    s->blobs = app->blobs;
+    snprintf(s->key, sizeof s->key, "%s", key);
+    s->offset = offset;
+    s->len = len;
+    http_res_stream(res, status, type, len, blob_stream_read, s, blob_stream_free);
+}
+
+/* The object's info, and a descriptor when the blob store has them (else fd = -1). */
+static int open_object(api_app *app, const char *key, int *fd, store_blob_info *info, bs_err *err)
+{
+    int found = 0;
+    *fd = -1;
+    if (!strcmp(store_blobs_driver(app->blobs), "fs")) return store_blobs_open_fd(app->blobs, key, fd, info, err);
+    if (store_blobs_stat(app->blobs, key, info, &found, err) < 0) return -1;
+    return found ? 0 : bs_err_set(err, 404, "file/not-found", "No such file");
+}
+
+static int write_sink(const void *data, size_t len, void *arg)
+{
+    int fd = *(int *)arg;
+    const char *p = data;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n <= 0) return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int api_storage_local_copy(api_app *app, const char *key, int *fd, bs_err *err)
+{
+    store_blob_info info;
+    if (open_object(app, key, fd, &info, err) < 0) return -1;
+    if (*fd >= 0) return 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/XXXXXX", app->tmp_dir);
+    *fd = mkstemp(path);
+    if (*fd < 0) return bs_err_set(err, 500, "common/internal-error", "No temporary file");
+    unlink(path); /* gone when closed */
+    if (store_blobs_read(app->blobs, key, 0, info.size, write_sink, fd, err) < 0) {
+        close(*fd);
+        *fd = -1;
+        return err->status ? -1 : bs_err_internal(err);
+    }
+    return 0;
 }
 
 static void serve(http_req *req, http_res *res, void *data)
@@ -386,38 +494,34 @@ static void serve(http_req *req, http_res *res, void *data)
                                                                                       : "This file is not public: ask for a download URL");
         return;
     }
-    if (store_blobs_open_fd(app->blobs, key, &fd, &info, &err) < 0) {
+    if (open_object(app, key, &fd, &info, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
     const char *type = has_file ? f.mime_type : o.content_type;
     serve_headers(res, &o, &f, has_file, signed_read, &info);
     const char *inm = http_req_header(req, "If-None-Match");
-    if (inm && (strstr(inm, info.etag) || !strcmp(inm, "*"))) {
-        close(fd);
-        http_res_status(res, 304);
-        return;
-    }
     uint64_t from = 0, to = 0;
     int ranged = range_of(http_req_header(req, "Range"), info.size, &from, &to);
-    if (ranged < 0) {
+    if (inm && (strstr(inm, o.etag[0] ? o.etag : info.etag) || !strcmp(inm, "*"))) {
+        http_res_status(res, 304);
+    } else if (ranged < 0) {
         char cr[64];
         snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)info.size);
-        close(fd);
         http_res_header(res, "Content-Range", cr);
         http_res_error(res, 416, "file/invalid-range", "The range is outside the file");
+    } else {
+        filemeter_counts sent = {.downloads = 1, .bytes_out = ranged ? to - from + 1 : info.size};
+        if (http_req_method(req) == HTTP_GET) filemeter_add(app->files_meter, env, &sent);
+        if (ranged) {
+            char cr[96];
+            snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)from, (unsigned long long)to, (unsigned long long)info.size);
+            http_res_header(res, "Content-Range", cr);
+        }
+        answer_bytes(app, res, key, fd, type, ranged ? from : 0, ranged ? to - from + 1 : info.size, ranged ? 206 : 200);
         return;
     }
-    filemeter_counts sent = {.downloads = 1, .bytes_out = ranged ? to - from + 1 : info.size};
-    if (http_req_method(req) == HTTP_GET) filemeter_add(app->files_meter, env, &sent);
-    if (ranged) {
-        char cr[96];
-        snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)from, (unsigned long long)to, (unsigned long long)info.size);
-        http_res_header(res, "Content-Range", cr);
-        http_res_file_range(res, 206, type, fd, from, to - from + 1);
-    } else {
-        http_res_file(res, 200, type, fd, info.size);
-    }
+    if (fd >= 0) close(fd);
 }
 
 /* GET /admin/v1/projects/:projectId/environments/:env/storage → {objects, bytesStored, uploads,

@@ -41,6 +41,9 @@ int api_storage_new_key(api_ctx *ctx, const char *visibility, const char *catego
                         bs_err *err);
 /* The environment id at the start of a key, into out; -1 when the key has none. */
 int api_storage_key_env(const char *key, char *out, size_t size);
+/* A readable descriptor of the object's bytes from its start (the caller closes it): the file itself on
+ * the filesystem driver, else a copy in an unlinked temporary file under the server's tmp directory. */
+int api_storage_local_copy(api_app *app, const char *key, int *fd, bs_err *err);
 /* May anybody read this object without a signed URL (§4.3)? f is its file record when has_file. */
 int api_storage_public_read(const api_app *app, const store_object *o, const store_file *f, int has_file);
 /* The largest upload for a content type (image/video/document limits, else the general one). */

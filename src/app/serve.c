@@ -40,6 +40,7 @@ typedef struct serve_state {
     http_server *server;
     api_app app;
     char url[256];
+    char tmp_dir[PATH_MAX];
 } serve_state;
 
 static int dir_exists(const char *path)
@@ -75,6 +76,25 @@ static void find_console(serve_state *s)
     }
 }
 
+/* --files s3://BUCKET[/PREFIX] with --s3-endpoint, --s3-region, --s3-path-style and the credentials. */
+static int open_s3(serve_state *s, bs_err *err)
+{
+    char bucket[256], prefix[512] = "", endpoint[512];
+    const char *rest = s->cfg.files + 5, *slash = strchr(rest, '/');
+    size_t blen = slash ? (size_t)(slash - rest) : strlen(rest);
+    if (blen == 0 || blen >= sizeof bucket) return bs_err_set(err, 400, "config/invalid", "--files s3://BUCKET[/PREFIX]");
+    snprintf(bucket, sizeof bucket, "%.*s", (int)blen, rest);
+    if (slash && slash[1]) snprintf(prefix, sizeof prefix, "%s%s", slash + 1, slash[strlen(slash) - 1] == '/' ? "" : "/");
+    if (s->cfg.s3_endpoint) snprintf(endpoint, sizeof endpoint, "%s", s->cfg.s3_endpoint);
+    else snprintf(endpoint, sizeof endpoint, "https://s3.%s.amazonaws.com", s->cfg.s3_region);
+    if (!s->cfg.s3_access_key || !s->cfg.s3_secret_key)
+        return bs_err_set(err, 400, "config/invalid", "--files s3://... needs --s3-access-key and --s3-secret-key (or BASALT_S3_ACCESS_KEY/SECRET_KEY)");
+    store_s3_config c = {.endpoint = endpoint, .region = s->cfg.s3_region, .bucket = bucket, .access_key = s->cfg.s3_access_key,
+                         .secret_key = s->cfg.s3_secret_key, .prefix = prefix, .path_style = (int)s->cfg.s3_path_style};
+    s->blobs = store_blobs_s3_new(&c, err);
+    return s->blobs ? 0 : -1;
+}
+
 static int open_store(serve_state *s, bs_err *err)
 {
     if (mkdir(s->cfg.data_dir, 0700) < 0 && errno != EEXIST)
@@ -87,8 +107,7 @@ static int open_store(serve_state *s, bs_err *err)
     s->docs = store_docs_open(s->cfg.data_dir, err);
     if (!s->docs) return -1;
     char files[PATH_MAX];
-    if (s->cfg.files && !strncmp(s->cfg.files, "s3://", 5))
-        return bs_err_set(err, 400, "config/invalid", "--files s3://... is not available in this build yet");
+    if (s->cfg.files && !strncmp(s->cfg.files, "s3://", 5)) return open_s3(s, err);
     if (s->cfg.files) snprintf(files, sizeof files, "%s", s->cfg.files);
     else snprintf(files, sizeof files, "%s/files", s->cfg.data_dir);
     s->blobs = store_blobs_fs_new(files, err);
@@ -128,6 +147,8 @@ static int start_http(serve_state *s, bs_err *err)
     s->files_meter = filemeter_new();
     if (!s->files_meter) return bs_err_internal(err);
     char cache_dir[PATH_MAX];
+    snprintf(s->tmp_dir, sizeof s->tmp_dir, "%s/tmp", s->cfg.data_dir);
+    if (mkdir(s->tmp_dir, 0700) < 0 && errno != EEXIST) return bs_err_set(err, 500, "config/invalid", "cannot create %s", s->tmp_dir);
     snprintf(cache_dir, sizeof cache_dir, "%s/cache/images", s->cfg.data_dir);
     s->image_cache = store_filecache_new(cache_dir, (uint64_t)s->cfg.image_cache_size, err);
     if (!s->image_cache) return -1;
@@ -148,7 +169,8 @@ static int start_http(serve_state *s, bs_err *err)
                       .max_image = (uint64_t)s->cfg.max_image_size, .max_video = (uint64_t)s->cfg.max_video_size,
                       .max_document = (uint64_t)s->cfg.max_document_size, .max_upload = (uint64_t)s->cfg.max_upload_size,
                       .multipart_min_part = (uint64_t)s->cfg.multipart_min_part, .files_meter = s->files_meter,
-                      .image_cache = s->image_cache, .image_max_pixels = (uint64_t)s->cfg.image_max_pixels};
+                      .image_cache = s->image_cache, .image_max_pixels = (uint64_t)s->cfg.image_max_pixels,
+                      .tmp_dir = s->tmp_dir};
     memcpy(s->app.master_key, key, sizeof key);
     /* storage URLs are signed with a key of their own, derived from the master key */
     crypto_hmac_sha256(key, sizeof key, "basalt storage urls v1", 22, s->app.storage_key);

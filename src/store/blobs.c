@@ -36,6 +36,8 @@ void store_blobs_free(store_blobs *b)
 
 const char *store_blobs_driver(const store_blobs *b) { return b->ops->name; }
 
+void *store_blobs_driver_data(store_blobs *b, const store_blobs_ops *ops) { return b && b->ops == ops ? b->driver : NULL; }
+
 static int seg_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';

@@ -27,6 +27,8 @@ struct store_blob_writer {
 
 /* Wraps a driver in the public handle (takes ownership of driver; frees it through ops on failure). */
 store_blobs *store_blobs_wrap(const store_blobs_ops *ops, void *driver, bs_err *err);
+/* The driver of b when b runs on ops (for a driver's own extra functions), else NULL. */
+void *store_blobs_driver_data(store_blobs *b, const store_blobs_ops *ops);
 
 /* The S3-style ETag of a multipart object from the parts' binary MD5s: "\"<hex md5 of them>-<n>\"". */
 void store_blobs_multipart_etag(const unsigned char (*part_md5)[16], size_t n, char out[STORE_BLOB_ETAG_MAX]);

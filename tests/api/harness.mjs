@@ -108,6 +108,19 @@ export function getOnce(url, { timeoutMs = 2000 } = {}) {
   });
 }
 
+// BASALT_TEST_FILES=s3 (with the variables tests/s3/with-s3.sh exports) runs every server on the S3 blob
+// driver, each data directory under its own prefix of the test bucket, so the file suites run on both.
+export const FILES_DRIVER = process.env.BASALT_TEST_FILES === 's3' ? 's3' : 'fs';
+function s3Args(dir, args) {
+  if (FILES_DRIVER !== 's3' || args.includes('--files')) return [];
+  return ['--files', `s3://${process.env.BASALT_TEST_S3_BUCKET}/${path.basename(dir)}`, '--s3-endpoint', process.env.BASALT_TEST_S3_ENDPOINT,
+    '--s3-path-style', '1'];
+}
+function s3Env() {
+  return FILES_DRIVER === 's3'
+    ? { BASALT_S3_ACCESS_KEY: process.env.BASALT_TEST_S3_ACCESS_KEY, BASALT_S3_SECRET_KEY: process.env.BASALT_TEST_S3_SECRET_KEY } : {};
+}
+
 const LISTENING = /listening on http:\/\/(?:\[[^\]]+\]|[^:/\s]+):(\d+)/;
 
 // Options: dataDir (default: a fresh temp dir, removed after stop unless keep), args (extra flags),
@@ -118,8 +131,8 @@ export async function startServer({ dataDir, args = [], env = {}, cwd, keep = fa
   const ownDir = !dataDir;
   const argv = ['serve'];
   if (listen !== null) argv.push('--listen', listen);
-  argv.push('--data', dir, ...args);
-  const child = spawn(BIN, argv, { env: serverEnv(env), cwd: cwd || dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  argv.push('--data', dir, ...args, ...s3Args(dir, args));
+  const child = spawn(BIN, argv, { env: serverEnv({ ...s3Env(), ...env }), cwd: cwd || dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '', stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
   child.stderr.on('data', (d) => { stderr += d; });

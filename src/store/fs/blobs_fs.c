@@ -21,6 +21,7 @@
 
 #define FS_PATH_MAX 4096
 #define FS_IO_CHUNK (256 * 1024)
+#define FS_RACE_RETRIES 8
 
 typedef struct fs_driver {
     char root[FS_PATH_MAX - 1024];
@@ -171,11 +172,12 @@ static int meta_put(const fs_driver *d, const char *key, const char *etag, bs_er
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int ok = fd >= 0 && write_all(fd, etag, strlen(etag)) == 0 && write_all(fd, "\n", 1) == 0;
     if (fd >= 0) close(fd);
-    if (!ok || mkdirs_for(path) < 0 || rename(tmp, path) < 0) {
-        unlink(tmp);
-        return fs_fail("write meta", path, err);
+    for (int attempt = 0; ok && attempt < FS_RACE_RETRIES; attempt++) { /* see publish */
+        if (mkdirs_for(path) == 0 && rename(tmp, path) == 0) return 0;
+        if (errno != ENOENT) break;
     }
-    return 0;
+    unlink(tmp);
+    return fs_fail("write meta", path, err);
 }
 
 static void meta_get(const fs_driver *d, const char *key, char etag[STORE_BLOB_ETAG_MAX])
@@ -195,8 +197,12 @@ static int publish(const fs_driver *d, const char *tmp, const char *key, const c
     char path[FS_PATH_MAX];
     fs_path(d, "objects", key, path);
     if (meta_put(d, key, etag, err) < 0) return -1;
-    if (mkdirs_for(path) < 0 || rename(tmp, path) < 0) return fs_fail("publish", path, err);
-    return 0;
+    /* a delete of a sibling may remove a directory between our mkdir and rename: make it again */
+    for (int attempt = 0; attempt < FS_RACE_RETRIES; attempt++) {
+        if (mkdirs_for(path) == 0 && rename(tmp, path) == 0) return 0;
+        if (errno != ENOENT) break;
+    }
+    return fs_fail("publish", path, err);
 }
 
 static int fs_commit(store_blob_writer *base, store_blob_info *info, bs_err *err)
