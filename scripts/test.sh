@@ -15,5 +15,5 @@ tests/s3/with-s3.sh bash -c '
   set -e
   (cd build-test && ctest --output-on-failure -j2)
   node --test tests/api/*.test.mjs
-  BASALT_TEST_FILES=s3 node --test tests/api/files.test.mjs tests/api/images.test.mjs'
+  BASALT_TEST_FILES=s3 node --test tests/api/files.test.mjs tests/api/files_direct.test.mjs tests/api/images.test.mjs'
 

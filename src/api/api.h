@@ -34,6 +34,7 @@ typedef struct api_app {
     store_blobs *blobs;        /* file bytes (filesystem or S3) */
     uint8_t storage_key[32];   /* signs storage URLs (derived from master_key) */
     int storage_strict;        /* 1: unsigned GET only for registered public files (breaks §4.3 apps) */
+    int s3_direct;             /* 1: S3 presigned URLs for uploads and private downloads (storage_direct.c) */
     uint64_t max_image, max_video, max_document, max_upload; /* upload limits by type, bytes */
     uint64_t multipart_min_part; /* every part but the last at least this */
     filemeter *files_meter;    /* uploads, downloads and bytes per environment (the metering reads it) */

@@ -76,6 +76,8 @@ static void set_avatar(api_ctx *ctx, http_req *req, http_res *res)
         bs_err_set(&err, 400, "file/invalid-path", "s3Key: the key of an uploaded avatar");
     } else if (store_objects_get(ctx->app->docs, env, key, &o, &found, &err) == 0 && !found) {
         bs_err_set(&err, 400, "file/invalid-path", "Nothing was uploaded with this key");
+    } else if (found && api_storage_settle(ctx->app, env, &o, &err) < 0) {
+        /* err says why */
     } else if (found && caller[0] && strcmp(o.uploaded_by, caller)) {
         bs_err_set(&err, 403, "file/access-denied", "This upload is not yours");
     } else if (found && strncasecmp(o.content_type, "image/", 6)) {

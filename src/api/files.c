@@ -125,9 +125,12 @@ int api_storage_answer_upload(api_ctx *ctx, http_res *res, const upload_request 
     int64_t expires = clock_now_ms() + STORAGE_UPLOAD_TTL_MS;
     storage_grant g = {.method = "PUT", .key = key, .expires = expires / 1000, .size = (uint64_t)u->size, .type = u->type,
                        .by = u->by, .vis = u->visibility, .upload = ""};
-    if (api_storage_url(ctx->app, key, &g, &url) < 0) {
+    bs_err err;
+    bs_err_clear(&err);
+    if (ctx->app->s3_direct ? api_storage_direct_upload_url(ctx, u, key, &url, &err) < 0
+                            : (api_storage_url(ctx->app, key, &g, &url) < 0 && bs_err_internal(&err) < 0)) {
         strbuf_release(&url);
-        http_res_error(res, 500, "common/internal-error", "URL too long");
+        http_res_error_from(res, &err);
         return -1;
     }
     struct json_object *o = json_object_new_object();
@@ -258,6 +261,7 @@ static int register_read(api_ctx *ctx, struct json_object *body, const char *cal
     if (!store_blob_key_valid(key) || api_storage_key_env(key, env, sizeof env) < 0 || strcmp(env, ctx->key.environment_id) ||
         store_objects_get(ctx->app->docs, env, key, &o, &found, err) < 0 || !found)
         return err->status ? -1 : bs_err_set(err, 400, "file/invalid-path", "No uploaded object has this key in this environment");
+    if (api_storage_settle(ctx->app, env, &o, err) < 0) return -1;
     if (!is_secret(ctx) && strcmp(o.uploaded_by, caller))
         return bs_err_set(err, 403, "file/access-denied", "Only who uploaded an object can register it");
     if (keys_new_id("file", f->id) < 0) return bs_err_internal(err);
@@ -402,6 +406,7 @@ static void delete_file(api_ctx *ctx, http_req *req, http_res *res)
 static void download_url(api_ctx *ctx, http_req *req, http_res *res)
 {
     bs_err err;
+    bs_err_clear(&err);
     char caller[STORE_FILE_ID_MAX];
     store_file f;
     if (target_file(ctx, req, 0, &f, caller, sizeof caller, &err) < 0) {
@@ -413,7 +418,13 @@ static void download_url(api_ctx *ctx, http_req *req, http_res *res)
     storage_grant g = {.method = "GET", .key = f.key, .expires = expires / 1000, .type = "", .by = "", .vis = "", .upload = ""};
     strbuf url;
     strbuf_init(&url, 8192);
-    api_storage_url(ctx->app, f.key, open ? NULL : &g, &url);
+    if (ctx->app->s3_direct && !open) api_storage_direct_download_url(ctx->app, f.key, STORAGE_DOWNLOAD_TTL_MS / 1000, &url, &err);
+    else api_storage_url(ctx->app, f.key, open ? NULL : &g, &url);
+    if (err.status) {
+        strbuf_release(&url);
+        http_res_error_from(res, &err);
+        return;
+    }
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "url", json_object_new_string(url.data));
     json_object_object_add(o, "filename", json_object_new_string(f.original_name));

@@ -485,7 +485,7 @@ static void serve(http_req *req, http_res *res, void *data)
         http_res_error_from(res, &err);
         return;
     }
-    if (!found) {
+    if (!found || (!o.etag[0] && api_storage_settle(app, env, &o, &err) < 0)) { /* pending: a direct upload */
         http_res_error(res, 404, "file/not-found", "No such file");
         return;
     }

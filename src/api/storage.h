@@ -66,6 +66,13 @@ int api_storage_answer_upload(api_ctx *ctx, http_res *res, const upload_request 
 /* Deletes an object's bytes and its object row (the file record is the caller's business). */
 int api_storage_delete_object(api_ctx *ctx, const char *key, bs_err *err);
 
+/* --s3-direct-urls (storage_direct.c): an S3 presigned PUT for u's upload to key (the object is recorded
+ * as pending); settling a pending object reads its size and ETag from the bucket (400 file/invalid-path
+ * when nothing arrived, file/file-too-large past the type's limit); a presigned GET for a download. */
+int api_storage_direct_upload_url(api_ctx *ctx, const upload_request *u, const char *key, strbuf *url, bs_err *err);
+int api_storage_settle(api_app *app, const char *env_id, store_object *o, bs_err *err);
+int api_storage_direct_download_url(api_app *app, const char *key, int64_t expires_in_s, strbuf *url, bs_err *err);
+
 int api_storage_register(http_router *router, api_app *app);
 int api_multipart_register(http_router *router, api_app *app);
 int api_images_register(http_router *router, api_app *app);

@@ -42,6 +42,7 @@ static const opt_def opts[] = {
     {"s3-endpoint", "BASALT_S3_ENDPOINT", S(s3_endpoint), NULL, 0, 0, "S3-compatible endpoint URL (default https://s3.REGION.amazonaws.com)"},
     {"s3-region", "BASALT_S3_REGION", S(s3_region), "us-east-1", 0, 0, "S3 region (signs requests)"},
     {"s3-path-style", "BASALT_S3_PATH_STYLE", L(s3_path_style), "0", 0, 1, "1: ENDPOINT/BUCKET/KEY (MinIO and most self-hosted servers); 0: BUCKET.ENDPOINT/KEY"},
+    {"s3-direct-urls", "BASALT_S3_DIRECT_URLS", L(s3_direct_urls), "0", 0, 1, "1: hand out S3 presigned URLs for uploads and private downloads (the bucket must allow anonymous reads for stripped upload URLs to work as image URLs)"},
     {"s3-access-key", "BASALT_S3_ACCESS_KEY", S(s3_access_key), NULL, 0, 0, "S3 access key id"},
     {"s3-secret-key", "BASALT_S3_SECRET_KEY", S(s3_secret_key), NULL, 0, 0, "S3 secret access key (prefer the variable to the flag)"},
     {"storage-public-read", "BASALT_STORAGE_PUBLIC_READ", S(storage_public_read), "compat", 0, 0, "unsigned GETs of storage URLs: compat (objects without a file record or public ones, as apps expect) or strict (public only)"},

@@ -34,7 +34,7 @@ typedef struct basalt_config {
     long audit_retention_days;
     char *files, *storage_public_read;
     char *s3_endpoint, *s3_region, *s3_access_key, *s3_secret_key;
-    long s3_path_style;
+    long s3_path_style, s3_direct_urls;
     long image_cache_size, image_max_pixels;
     long max_image_size, max_video_size, max_document_size, max_upload_size, multipart_min_part;
     long shutdown_timeout;

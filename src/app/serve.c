@@ -170,7 +170,7 @@ static int start_http(serve_state *s, bs_err *err)
                       .max_document = (uint64_t)s->cfg.max_document_size, .max_upload = (uint64_t)s->cfg.max_upload_size,
                       .multipart_min_part = (uint64_t)s->cfg.multipart_min_part, .files_meter = s->files_meter,
                       .image_cache = s->image_cache, .image_max_pixels = (uint64_t)s->cfg.image_max_pixels,
-                      .tmp_dir = s->tmp_dir};
+                      .tmp_dir = s->tmp_dir, .s3_direct = s->cfg.s3_direct_urls && !strcmp(store_blobs_driver(s->blobs), "s3")};
     memcpy(s->app.master_key, key, sizeof key);
     /* storage URLs are signed with a key of their own, derived from the master key */
     crypto_hmac_sha256(key, sizeof key, "basalt storage urls v1", 22, s->app.storage_key);
