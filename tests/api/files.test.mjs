@@ -379,3 +379,29 @@ test('accounting: stored bytes, uploads, downloads and bytes served per environm
   assert.equal(after.bytesOut - before.bytesOut, 5100);
   expectError(assert, await req(srv, 'GET', statsPath, { key: b.publishableKey }), 401, 'auth/unauthorized');
 });
+
+test('multipart uploads left unfinished expire after 24 hours and their parts are deleted', async () => {
+  const dir = tempDir();
+  try {
+    let s = await startServer({ dataDir: dir, keep: true, args: ['--multipart-min-part', '1024'] });
+    const boot = s.bootstrap;
+    const who = { key: boot.secretKey };
+    const init = await req(s, 'POST', '/v1/files/multipart/init', { ...who, body: { filename: 'old.bin', contentType: 'application/octet-stream', fileSize: 10 } });
+    const part = await req(s, 'POST', '/v1/files/multipart/presigned-url', { ...who, body: { key: init.json.key, uploadId: init.json.uploadId, partNumber: 1 } });
+    const etag = (await req(s, 'PUT', local(part.json.url), { raw: Buffer.alloc(10, 3), headers: { 'Content-Type': 'application/octet-stream' } })).headers.get('etag');
+    const stats = async () => (await req(s, 'GET', `/admin/v1/projects/${boot.projectId}/environments/dev/storage`, { token: boot.operatorToken })).json;
+    await s.stop();
+    s = await startServer({ dataDir: dir, keep: true, args: ['--multipart-min-part', '1024'], env: { BASALT_TEST_CLOCK_OFFSET_MS: String(25 * 3600e3) } });
+    const done = await req(s, 'POST', '/v1/files/multipart/complete', { ...who, body: { key: init.json.key, uploadId: init.json.uploadId, parts: [{ partNumber: 1, etag }] } });
+    expectError(assert, done, 404, 'file/not-found');
+    assert.equal((await req(s, 'POST', '/v1/files/multipart/init', { ...who, body: { filename: 'new.bin', contentType: 'application/octet-stream', fileSize: 10 } })).status, 200);
+    if (FILES_DRIVER === 'fs') {
+      const uploads = path.join(dir, 'files', 'objects', '_uploads');
+      assert.deepEqual(fs.existsSync(uploads) ? fs.readdirSync(uploads, { recursive: true }) : [], [], 'the expired part is gone');
+    }
+    assert.equal((await stats()).objects, 0, 'no object appeared');
+    await s.stop();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
