@@ -23,12 +23,20 @@
 
 typedef struct store_control store_control;
 
+#define STORE_TEXT_MAX 4001     /* descriptions: at most 1,000 characters */
+#define STORE_EMAIL_ADDR_MAX 321
+
 typedef struct store_org {
     char id[STORE_ID_MAX];
     char name[STORE_NAME_MAX];
     char slug[STORE_SLUG_MAX];
     char plan[STORE_ENUM_MAX];   /* free | starter | growth | enterprise */
     char status[STORE_ENUM_MAX]; /* active | suspended | deleted */
+    char display_name[STORE_NAME_MAX];
+    char description[STORE_TEXT_MAX];
+    char notification_email[STORE_EMAIL_ADDR_MAX]; /* "" = none */
+    char scheduled_plan[STORE_ENUM_MAX];           /* a downgrade waiting for the end of the month, "" none */
+    int64_t scheduled_at;                          /* when it applies (ms), 0 none */
     int64_t created_at, updated_at;
 } store_org;
 
@@ -38,6 +46,10 @@ typedef struct store_project {
     char name[STORE_NAME_MAX];
     char slug[STORE_SLUG_MAX];
     char status[STORE_ENUM_MAX]; /* active | inactive | deleted */
+    char description[STORE_TEXT_MAX];
+    char primary_cloud[STORE_ENUM_MAX];   /* "" = not given */
+    char primary_region[STORE_SLUG_MAX];
+    char settings[8192];                  /* JSON object text: allowedOrigins, ipWhitelist, apiCallLimit, webhookUrl, notificationEmail */
     int64_t created_at, updated_at;
 } store_project;
 
@@ -198,6 +210,49 @@ int store_control_outbox_list(store_control *store, const char *env_id, store_ma
                               bs_err *err);
 int store_control_env_secret(store_control *store, const char *env_id, const char *kind,
                              uint8_t out[STORE_ENV_SECRET_LEN], bs_err *err);
+
+/* ---- the management plane (platform.md §2–5, §8) ---- */
+/* Writes name, display_name, description, notification_email, plan, status, scheduled_plan, scheduled_at,
+ * updated_at by id. */
+int store_control_org_update(store_control *store, const store_org *org, int *found, bs_err *err);
+/* Removes the organization and, by cascade, its projects, environments, keys, tokens and settings rows. */
+int store_control_org_delete(store_control *store, const char *id, int *found, bs_err *err);
+/* The organization's projects, oldest first, at most max into out; *count = how many were written. */
+int store_control_project_list(store_control *store, const char *org_id, store_project *out, size_t max, size_t *count,
+                               bs_err *err);
+int store_control_project_count(store_control *store, const char *org_id, int64_t *count, bs_err *err);
+/* Writes name, description, status, settings, updated_at by id. 409 org/slug-taken never (slug is immutable). */
+int store_control_project_update(store_control *store, const store_project *p, int *found, bs_err *err);
+int store_control_project_delete(store_control *store, const char *id, int *found, bs_err *err);
+/* The project's environments, oldest first, at most max into out. */
+int store_control_env_list(store_control *store, const char *project_id, store_env *out, size_t max, size_t *count,
+                           bs_err *err);
+int store_control_env_set_status(store_control *store, const char *env_id, const char *status, int64_t at, int *found,
+                                 bs_err *err);
+
+/* The activity log (platform.md §8): every management change. */
+typedef struct store_activity {
+    int64_t id;
+    char organization_id[STORE_ID_MAX];
+    char project_id[STORE_ID_MAX];        /* "" = organization-level */
+    char actor[STORE_ID_MAX];             /* operator token id or key id */
+    char actor_type[STORE_ENUM_MAX];      /* token | key | system */
+    char entity_type[32];                 /* organization | project | environment | key | table | index | plan | member | token */
+    char entity_id[128];
+    char action[32];                      /* create | update | delete | ... */
+    char message[512];
+    int64_t at;
+} store_activity;
+int store_control_activity_add(store_control *store, const store_activity *a, bs_err *err);
+typedef struct store_activity_query {
+    const char *organization_id;
+    const char *entity_type, *action, *search;   /* NULL = any; search: case-insensitive substring of message */
+    int64_t offset;
+    size_t limit;
+} store_activity_query;
+/* Newest first. */
+int store_control_activity_list(store_control *store, const store_activity_query *q, store_activity *out, size_t *count,
+                                int64_t *total, bs_err *err);
 
 /* Lookups on the request path: by SHA-256 hex of the presented key/token. *found = 0 when unknown. */
 int store_control_key_lookup(store_control *store, const char *hash_hex, store_key_context *out, int *found,

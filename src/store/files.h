@@ -50,6 +50,9 @@ typedef struct store_file {
 int store_objects_put(store_docs *db, const char *env_id, const store_object *o, bs_err *err); /* insert or replace */
 int store_objects_get(store_docs *db, const char *env_id, const char *key, store_object *out, int *found, bs_err *err);
 int store_objects_delete(store_docs *db, const char *env_id, const char *key, bs_err *err);
+/* Up to max object keys after `after` ("" = from the start), in key order (to walk all of them). */
+int store_objects_keys(store_docs *db, const char *env_id, const char *after, char (*keys)[STORE_BLOB_KEY_MAX + 1], size_t max,
+                       size_t *n, bs_err *err);
 /* How many objects the environment has and their bytes (the storage gauge). */
 int store_objects_totals(store_docs *db, const char *env_id, uint64_t *count, uint64_t *bytes, bs_err *err);
 

@@ -94,6 +94,25 @@ int store_objects_delete(store_docs *db, const char *env_id, const char *key, bs
     return docs_write_one(db, env_id, "DELETE FROM _objects WHERE key = ?1", texts, 1, NULL, 0, NULL, err);
 }
 
+int store_objects_keys(store_docs *db, const char *env_id, const char *after, char (*keys)[STORE_BLOB_KEY_MAX + 1], size_t max,
+                       size_t *n, bs_err *err)
+{
+    denv *e;
+    *n = 0;
+    dconn *c = docs_conn_borrow(db, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = docs_stmt(c, "SELECT key FROM _objects WHERE key > ? ORDER BY key LIMIT ?", err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, after, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (int64_t)max);
+        while (*n < max && sqlite3_step(st) == SQLITE_ROW) text_col(st, 0, keys[(*n)++], STORE_BLOB_KEY_MAX + 1);
+        docs_stmt_done(st);
+    }
+    docs_conn_return(db, e, c);
+    return rc;
+}
+
 static void totals_read(sqlite3_stmt *st, void *out)
 {
     uint64_t *t = out;
