@@ -1,7 +1,9 @@
 /* basalt: one binary, several commands. main only dispatches; each command lives in src/app/. */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "app/admin_cli.h"
 #include "app/serve.h"
 #include "app/token_cmd.h"
 
@@ -12,6 +14,9 @@ static void usage(FILE *out)
                  "Commands:\n"
                  "  serve      run the HTTP server (client API, management API, console, metrics)\n"
                  "  token      sign an end user's access token for an environment (testing, debugging)\n"
+                 "  org, plan, project, env, key, activity\n"
+                 "             manage organizations, plans, projects, environments, keys (a client of /admin/v1;\n"
+                 "             `basalt org` alone lists the verbs)\n"
                  "  version    print the version\n"
                  "  help       show this help\n\n"
                  "`basalt serve --help` lists every server option.\n");
@@ -24,7 +29,14 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "serve") == 0) return serve_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "token") == 0 && argc > 2 && strcmp(argv[2], "create") == 0) return admin_cli_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "token") == 0) return token_main(argc - 2, argv + 2);
+    if (admin_cli_handles(argv[1])) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        int rc = admin_cli_main(argc - 1, argv + 1);
+        curl_global_cleanup();
+        return rc;
+    }
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("basalt %s\n", BASALT_VERSION);
         return 0;

@@ -1,0 +1,238 @@
+/* admin_cli: `basalt org|plan|project|env|key|activity ...`, a client of the management API (/admin/v1).
+ * The server and token come from --url/--token, else BASALT_URL/BASALT_TOKEN, else DATA/bootstrap.json
+ * (--data DIR, default ./basalt-data). Answers print as a table (lists) or "field: value" lines on a
+ * terminal, as the raw JSON with --json (or when stdout is not a terminal and --table is not given).
+ * Exit status: 0 on success, 1 when the server refused (its error printed), 2 for usage errors. */
+#include "app/admin_cli.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/json.h"
+#include "util/strbuf.h"
+
+#define CLI_ANSWER_MAX (16 * 1024 * 1024)
+
+typedef struct cli {
+    char url[512], token[128], data[1024];
+    int json;       /* 1: raw JSON, 0: tables */
+} cli;
+
+/* A command: words that select it, how many positional arguments, the request it makes. */
+typedef struct command {
+    const char *group, *verb, *args;   /* args: the usage of the positional arguments */
+    int nargs;
+    const char *method, *path;         /* path with {1}, {2}, {3} for the positional arguments */
+    const char *body;                  /* JSON template with {1}.. placeholders, or NULL */
+    const char *columns;               /* list columns (space separated), or NULL for an object */
+} command;
+
+static const command commands[] = {
+    {"org", "list", "", 0, "GET", "/admin/v1/organizations", NULL, "id slug name plan status"},
+    {"org", "get", "ORG", 1, "GET", "/admin/v1/organizations/{1}", NULL, NULL},
+    {"org", "create", "NAME SLUG", 2, "POST", "/admin/v1/organizations", "{\"name\":{1},\"slug\":{2}}", NULL},
+    {"org", "rename", "ORG NAME", 2, "PATCH", "/admin/v1/organizations/{1}", "{\"name\":{2}}", NULL},
+    {"org", "delete", "ORG", 1, "DELETE", "/admin/v1/organizations/{1}", NULL, NULL},
+    {"plan", "get", "ORG", 1, "GET", "/admin/v1/organizations/{1}/plan", NULL, NULL},
+    {"plan", "set", "ORG PLAN", 2, "PUT", "/admin/v1/organizations/{1}/plan", "{\"plan\":{2}}", NULL},
+    {"token", "create", "ORG NAME ROLE", 3, "POST", "/admin/v1/organizations/{1}/access-tokens", "{\"name\":{2},\"role\":{3}}", NULL},
+    {"activity", "list", "ORG", 1, "GET", "/admin/v1/organizations/{1}/activity", NULL, "createdAt action entityType entityId message"},
+    {"project", "list", "", 0, "GET", "/admin/v1/projects", NULL, "id slug name status environmentCount"},
+    {"project", "get", "PROJECT", 1, "GET", "/admin/v1/projects/{1}", NULL, NULL},
+    {"project", "create", "ORG SLUG NAME", 3, "POST", "/admin/v1/projects", "{\"organizationId\":{1},\"slug\":{2},\"name\":{3}}", NULL},
+    {"project", "delete", "PROJECT", 1, "DELETE", "/admin/v1/projects/{1}", NULL, NULL},
+    {"env", "list", "PROJECT", 1, "GET", "/admin/v1/projects/{1}/environments", NULL, "id environment environmentType status"},
+    {"env", "get", "PROJECT ENV", 2, "GET", "/admin/v1/projects/{1}/environments/{2}", NULL, NULL},
+    {"env", "create", "PROJECT ENV TYPE", 3, "POST", "/admin/v1/projects/{1}/environments", "{\"environment\":{2},\"environmentType\":{3}}", NULL},
+    {"env", "delete", "PROJECT ENV", 2, "DELETE", "/admin/v1/projects/{1}/environments/{2}", NULL, NULL},
+    {"key", "list", "PROJECT ENV", 2, "GET", "/admin/v1/projects/{1}/environments/{2}/keys", NULL, "id type name keyHint revokedAt"},
+    {"key", "create", "PROJECT ENV TYPE NAME", 4, "POST", "/admin/v1/projects/{1}/environments/{2}/keys", "{\"type\":{3},\"name\":{4}}", NULL},
+    {"key", "revoke", "PROJECT ENV KEY", 3, "DELETE", "/admin/v1/projects/{1}/environments/{2}/keys/{3}", NULL, NULL},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+int admin_cli_handles(const char *group)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(commands[i].group, group)) return 1;
+    return 0;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: basalt GROUP VERB [ARGS] [--url URL] [--token bt_...] [--data DIR] [--json|--table]\n\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  basalt %s %s %s\n", commands[i].group, commands[i].verb, commands[i].args);
+    fprintf(out, "\nThe server and token default to BASALT_URL/BASALT_TOKEN, then DATA/bootstrap.json.\n");
+}
+
+/* ---- options and defaults ---- */
+
+static void from_bootstrap(cli *c)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/bootstrap.json", c->data);
+    struct json_object *b = json_object_from_file(path);
+    if (!c->url[0] && json_get_string(b, "url")) snprintf(c->url, sizeof c->url, "%s", json_get_string(b, "url"));
+    if (!c->token[0] && json_get_string(b, "operatorToken")) snprintf(c->token, sizeof c->token, "%s", json_get_string(b, "operatorToken"));
+    json_object_put(b);
+}
+
+/* Takes the options out of argv (they may come anywhere); the rest stays in order. */
+static int parse_options(cli *c, int *argc, char **argv)
+{
+    int out = 0, table = 0, json = 0;
+    snprintf(c->data, sizeof c->data, "./basalt-data");
+    for (int i = 0; i < *argc; i++) {
+        const char *a = argv[i];
+        char *dst = !strcmp(a, "--url") ? c->url : !strcmp(a, "--token") ? c->token : !strcmp(a, "--data") ? c->data : NULL;
+        size_t size = dst == c->url ? sizeof c->url : dst == c->token ? sizeof c->token : sizeof c->data;
+        if (dst) {
+            if (++i >= *argc) return -1;
+            snprintf(dst, size, "%s", argv[i]);
+        } else if (!strcmp(a, "--json")) json = 1;
+        else if (!strcmp(a, "--table")) table = 1;
+        else argv[out++] = argv[i];
+    }
+    *argc = out;
+    if (!c->url[0] && getenv("BASALT_URL")) snprintf(c->url, sizeof c->url, "%s", getenv("BASALT_URL"));
+    if (!c->token[0] && getenv("BASALT_TOKEN")) snprintf(c->token, sizeof c->token, "%s", getenv("BASALT_TOKEN"));
+    if (!c->url[0] || !c->token[0]) from_bootstrap(c);
+    c->json = json || (!table && !isatty(STDOUT_FILENO));
+    return 0;
+}
+
+/* ---- the request ---- */
+
+/* Fills {1}..{9} of tmpl with args: as JSON strings (json) or URL-escaped path segments. */
+static void fill(const char *tmpl, char **args, int json, strbuf *out)
+{
+    for (const char *p = tmpl; *p; p++) {
+        if (p[0] == '{' && p[1] >= '1' && p[1] <= '9' && p[2] == '}') {
+            const char *v = args[p[1] - '1'];
+            if (json) strbuf_append_json_string(out, v, strlen(v));
+            else {
+                char *e = curl_easy_escape(NULL, v, 0);
+                strbuf_append_str(out, e ? e : "");
+                curl_free(e);
+            }
+            p += 2;
+        } else {
+            strbuf_append_char(out, *p);
+        }
+    }
+}
+
+static size_t collect(char *data, size_t size, size_t n, void *arg)
+{
+    return strbuf_append(arg, data, size * n) == 0 ? size * n : 0;
+}
+
+static long call(const cli *c, const char *method, const char *path, const char *body, strbuf *answer)
+{
+    char url[2048], auth[200];
+    long status = 0;
+    snprintf(url, sizeof url, "%s%s", c->url, path);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->token);
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    h = curl_slist_append(h, "Content-Type: application/json");
+    CURL *e = curl_easy_init();
+    if (!e) return 0;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    if (body) curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, answer);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT, 600L); /* deleting an organization takes a while */
+    CURLcode rc = curl_easy_perform(e);
+    if (rc == CURLE_OK) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    else fprintf(stderr, "basalt: %s: %s\n", url, curl_easy_strerror(rc));
+    curl_easy_cleanup(e);
+    curl_slist_free_all(h);
+    return status;
+}
+
+/* ---- printing ---- */
+
+static const char *text_of(struct json_object *v)
+{
+    return !v ? "-" : json_object_is_type(v, json_type_string) ? json_object_get_string(v) : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+}
+
+static void print_table(struct json_object *items, const char *columns)
+{
+    char cols[256];
+    snprintf(cols, sizeof cols, "%s", columns);
+    const char *names[16];
+    int n = 0, width[16];
+    for (char *t = strtok(cols, " "); t && n < 16; t = strtok(NULL, " ")) names[n++] = t;
+    for (int i = 0; i < n; i++) {
+        width[i] = (int)strlen(names[i]);
+        for (size_t r = 0; r < json_object_array_length(items); r++) {
+            struct json_object *v = NULL;
+            json_object_object_get_ex(json_object_array_get_idx(items, r), names[i], &v);
+            int w = (int)strlen(text_of(v));
+            if (w > width[i]) width[i] = w > 60 ? 60 : w;
+        }
+    }
+    for (int i = 0; i < n; i++) printf("%-*s%s", width[i], names[i], i + 1 < n ? "  " : "\n");
+    for (size_t r = 0; r < json_object_array_length(items); r++)
+        for (int i = 0; i < n; i++) {
+            struct json_object *v = NULL;
+            json_object_object_get_ex(json_object_array_get_idx(items, r), names[i], &v);
+            printf("%-*.*s%s", width[i], 60, text_of(v), i + 1 < n ? "  " : "\n");
+        }
+}
+
+static void print_answer(const cli *c, const command *cmd, const strbuf *answer)
+{
+    struct json_object *j = answer->len ? json_tokener_parse(answer->data) : NULL, *items = NULL;
+    if (c->json || !j) {
+        printf("%s\n", answer->len ? answer->data : "");
+    } else if (cmd->columns && json_object_object_get_ex(j, "items", &items)) {
+        print_table(items, cmd->columns);
+    } else {
+        json_object_object_foreach(j, k, v) printf("%s: %s\n", k, text_of(v));
+    }
+    json_object_put(j);
+}
+
+int admin_cli_main(int argc, char **argv)
+{
+    cli c;
+    memset(&c, 0, sizeof c);
+    if (parse_options(&c, &argc, argv) < 0 || argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const command *cmd = NULL;
+    for (size_t i = 0; i < NCOMMANDS && !cmd; i++)
+        if (!strcmp(commands[i].group, argv[0]) && !strcmp(commands[i].verb, argv[1])) cmd = &commands[i];
+    if (!cmd || argc - 2 != cmd->nargs) {
+        if (cmd) fprintf(stderr, "usage: basalt %s %s %s\n", cmd->group, cmd->verb, cmd->args);
+        else usage(stderr);
+        return 2;
+    }
+    if (!c.url[0] || !c.token[0]) {
+        fprintf(stderr, "basalt: no server or token: give --url and --token, BASALT_URL and BASALT_TOKEN, or --data DIR\n");
+        return 2;
+    }
+    strbuf path, body, answer;
+    strbuf_init(&path, 4096);
+    strbuf_init(&body, 64 * 1024);
+    strbuf_init(&answer, CLI_ANSWER_MAX);
+    fill(cmd->path, argv + 2, 0, &path);
+    if (cmd->body) fill(cmd->body, argv + 2, 1, &body);
+    long status = call(&c, cmd->method, path.data, cmd->body ? body.data : NULL, &answer);
+    int rc = status >= 200 && status < 300 ? 0 : 1;
+    if (rc == 0) print_answer(&c, cmd, &answer);
+    else fprintf(stderr, "basalt: %ld %s\n", status, answer.len ? answer.data : "(no answer)");
+    strbuf_release(&path);
+    strbuf_release(&body);
+    strbuf_release(&answer);
+    return rc;
+}
