@@ -208,5 +208,7 @@ void config_print_help(FILE *out)
                 opts[i].def ? ", default " : "", opts[i].def ? opts[i].def : "");
     }
     fprintf(out, "  %-28s %s\n", "--help", "show this help");
+    fprintf(out, "\nThe management commands (basalt org|project|env|key|plan|activity ...) are clients of a running\n"
+                 "server: they read BASALT_URL and BASALT_TOKEN (or --url/--token, else DATA/bootstrap.json).\n");
     fprintf(out, "\nTesting only: BASALT_TEST_CLOCK_OFFSET_MS=N moves the wall clock by N ms (never in production).\n");
 }
