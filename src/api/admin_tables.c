@@ -184,6 +184,9 @@ static void create_table(api_ctx *ctx, http_req *req, http_res *res)
         return;
     }
     api_table_cache_bump();
+    int found = 0;
+    if (!strcmp(env.status, "ready")) /* platform.md §5.3: the first table makes an environment active */
+        store_control_env_set_status(ctx->app->control, env.id, "active", clock_now_ms(), &found, &err);
     struct json_object *out = api_table_json(ctx, &env, &t);
     http_res_json(res, 201, out);
     json_object_put(out);

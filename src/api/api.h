@@ -106,5 +106,6 @@ int api_admin_tables_register(http_router *router, api_app *app);
 int api_data_register(http_router *router, api_app *app);
 int api_auth_register(http_router *router, api_app *app);
 int api_users_register(http_router *router, api_app *app);
+int api_admin_platform_register(http_router *router, api_app *app);
 
 #endif

@@ -269,3 +269,69 @@ int store_control_token_lookup(store_control *store, const char *hash_hex, store
     if (!store || !hash_hex || !out || !found) return control_no_store(err);
     return store->ops->token_lookup(store->driver, hash_hex, out, found, err);
 }
+
+/* ---- the management plane ---- */
+
+int store_control_org_update(store_control *store, const store_org *org, int *found, bs_err *err)
+{
+    if (!store || !org || !found) return control_no_store(err);
+    return store->ops->org_update(store->driver, org, found, err);
+}
+
+int store_control_org_delete(store_control *store, const char *id, int *found, bs_err *err)
+{
+    if (!store || !id || !found) return control_no_store(err);
+    return store->ops->org_delete(store->driver, id, found, err);
+}
+
+int store_control_project_list(store_control *store, const char *org_id, store_project *out, size_t max, size_t *count,
+                               bs_err *err)
+{
+    if (!store || !org_id || !out || !count) return control_no_store(err);
+    return store->ops->project_list(store->driver, org_id, out, max, count, err);
+}
+
+int store_control_project_count(store_control *store, const char *org_id, int64_t *count, bs_err *err)
+{
+    if (!store || !org_id || !count) return control_no_store(err);
+    return store->ops->project_count(store->driver, org_id, count, err);
+}
+
+int store_control_project_update(store_control *store, const store_project *p, int *found, bs_err *err)
+{
+    if (!store || !p || !found) return control_no_store(err);
+    return store->ops->project_update(store->driver, p, found, err);
+}
+
+int store_control_project_delete(store_control *store, const char *id, int *found, bs_err *err)
+{
+    if (!store || !id || !found) return control_no_store(err);
+    return store->ops->project_delete(store->driver, id, found, err);
+}
+
+int store_control_env_list(store_control *store, const char *project_id, store_env *out, size_t max, size_t *count,
+                           bs_err *err)
+{
+    if (!store || !project_id || !out || !count) return control_no_store(err);
+    return store->ops->env_list(store->driver, project_id, out, max, count, err);
+}
+
+int store_control_env_set_status(store_control *store, const char *env_id, const char *status, int64_t at, int *found,
+                                 bs_err *err)
+{
+    if (!store || !env_id || !status || !found) return control_no_store(err);
+    return store->ops->env_set_status(store->driver, env_id, status, at, found, err);
+}
+
+int store_control_activity_add(store_control *store, const store_activity *a, bs_err *err)
+{
+    if (!store || !a) return control_no_store(err);
+    return store->ops->activity_add(store->driver, a, err);
+}
+
+int store_control_activity_list(store_control *store, const store_activity_query *q, store_activity *out, size_t *count,
+                                int64_t *total, bs_err *err)
+{
+    if (!store || !q || !q->organization_id || !out || !count || !total) return control_no_store(err);
+    return store->ops->activity_list(store->driver, q, out, count, total, err);
+}

@@ -60,6 +60,18 @@ typedef struct store_control_ops {
     int (*setting_put)(void *driver, const char *env_id, const char *name, const char *value, int64_t at, bs_err *err);
     int (*setting_get)(void *driver, const char *env_id, const char *name, char *out, size_t size, int *found, bs_err *err);
     int (*setting_delete)(void *driver, const char *env_id, const char *name, int *found, bs_err *err);
+
+    int (*org_update)(void *driver, const store_org *org, int *found, bs_err *err);
+    int (*org_delete)(void *driver, const char *id, int *found, bs_err *err);
+    int (*project_list)(void *driver, const char *org_id, store_project *out, size_t max, size_t *count, bs_err *err);
+    int (*project_count)(void *driver, const char *org_id, int64_t *count, bs_err *err);
+    int (*project_update)(void *driver, const store_project *p, int *found, bs_err *err);
+    int (*project_delete)(void *driver, const char *id, int *found, bs_err *err);
+    int (*env_list)(void *driver, const char *project_id, store_env *out, size_t max, size_t *count, bs_err *err);
+    int (*env_set_status)(void *driver, const char *env_id, const char *status, int64_t at, int *found, bs_err *err);
+    int (*activity_add)(void *driver, const store_activity *a, bs_err *err);
+    int (*activity_list)(void *driver, const store_activity_query *q, store_activity *out, size_t *count,
+                         int64_t *total, bs_err *err);
 } store_control_ops;
 
 #endif

@@ -63,8 +63,32 @@ typedef enum stmt_id {
     ST_SETTING_PUT,
     ST_SETTING_GET,
     ST_SETTING_DELETE,
+    ST_ORG_UPDATE,
+    ST_ORG_DELETE,
+    ST_PROJECT_LIST,
+    ST_PROJECT_COUNT,
+    ST_PROJECT_UPDATE,
+    ST_PROJECT_DELETE,
+    ST_ENV_LIST,
+    ST_ENV_SET_STATUS,
+    ST_ACTIVITY_ADD,
+    ST_ACTIVITY_LIST,
+    ST_ACTIVITY_COUNT,
     ST_COUNT
 } stmt_id;
+
+/* The columns sq_org_read, sq_project_read and sq_env_read expect, in their order. */
+#define SQ_ORG_COLUMNS                                                                                        \
+    "id, name, slug, plan, status, created_at, updated_at, display_name, description,"                        \
+    " COALESCE(notification_email, ''), scheduled_plan, scheduled_at"
+#define SQ_PROJECT_COLUMNS                                                                                    \
+    "id, organization_id, name, slug, status, created_at, updated_at, description,"                           \
+    " COALESCE(primary_cloud, ''), COALESCE(primary_region, ''), settings"
+#define SQ_ENV_COLUMNS "id, project_id, name, type, status, created_at, updated_at"
+/* Activity filters: ?1 organization, ?2 entity type, ?3 action, ?4 search (NULL = any). */
+#define SQ_ACTIVITY_WHERE                                                                                     \
+    " WHERE organization_id = ?1 AND (?2 IS NULL OR entity_type = ?2) AND (?3 IS NULL OR action = ?3)"        \
+    " AND (?4 IS NULL OR instr(lower(message), lower(?4)) > 0)"
 
 /* The columns sq_key_row_read expects, in its order. */
 #define SQ_KEY_COLUMNS                                                                                        \
@@ -78,18 +102,19 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_ORG_INSERT] = "INSERT INTO organizations (id, name, slug, display_name, plan, status, created_at,"
-                      " updated_at) VALUES (?1, ?2, ?3, ?2, ?4, ?5, ?6, ?7)",
+                      " updated_at, description, notification_email)"
+                      " VALUES (?1, ?2, ?3, COALESCE(NULLIF(?8, ''), ?2), ?4, ?5, ?6, ?7, ?9, NULLIF(?10, ''))",
     [ST_PROJECT_INSERT] = "INSERT INTO projects (id, organization_id, name, slug, status, created_at,"
-                          " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          " updated_at, description, primary_cloud, primary_region, settings)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), COALESCE(NULLIF(?, ''), '{}'))",
     [ST_ENV_INSERT] = "INSERT INTO environments (id, project_id, name, type, status, created_at, updated_at)"
                       " VALUES (?, ?, ?, ?, ?, ?, ?)",
     [ST_KEY_INSERT] = "INSERT INTO api_keys (id, environment_id, type, name, key_hash, key_hint, scopes,"
                       " expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_TOKEN_INSERT] = "INSERT INTO operator_tokens (id, organization_id, name, role, token_hash, token_hint,"
                         " expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    [ST_ORG_GET] = "SELECT id, name, slug, plan, status, created_at, updated_at FROM organizations WHERE id = ?",
-    [ST_ENV_GET] = "SELECT id, project_id, name, type, status, created_at, updated_at FROM environments"
-                   " WHERE id = ?",
+    [ST_ORG_GET] = "SELECT " SQ_ORG_COLUMNS " FROM organizations WHERE id = ?",
+    [ST_ENV_GET] = "SELECT " SQ_ENV_COLUMNS " FROM environments WHERE id = ?",
     [ST_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
     [ST_TOKEN_REVOKE] = "UPDATE operator_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
     [ST_ENV_DELETE] = "DELETE FROM environments WHERE id = ?",
@@ -106,10 +131,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                       " WHERE k.key_hash = ?",
     [ST_TOKEN_LOOKUP] = "SELECT id, organization_id, role, expires_at, revoked_at FROM operator_tokens"
                         " WHERE token_hash = ?",
-    [ST_PROJECT_GET] = "SELECT id, organization_id, name, slug, status, created_at, updated_at FROM projects"
-                       " WHERE id = ?",
-    [ST_ENV_FIND] = "SELECT id, project_id, name, type, status, created_at, updated_at FROM environments"
-                    " WHERE project_id = ?1 AND name = ?2",
+    [ST_PROJECT_GET] = "SELECT " SQ_PROJECT_COLUMNS " FROM projects WHERE id = ?",
+    [ST_ENV_FIND] = "SELECT " SQ_ENV_COLUMNS " FROM environments WHERE project_id = ?1 AND name = ?2",
     [ST_KEY_LIST] = "SELECT " SQ_KEY_COLUMNS " FROM api_keys WHERE environment_id = ?1"
                     " ORDER BY created_at, id LIMIT ?2",
     [ST_KEY_COUNT] = "SELECT count(*) FROM api_keys WHERE environment_id = ? AND revoked_at IS NULL",
@@ -128,6 +151,24 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SETTING_DELETE] = "DELETE FROM environment_settings WHERE environment_id = ? AND name = ?",
     [ST_OUTBOX_LIST] = "SELECT id, environment_id, to_addr, subject, body, template, created_at FROM outbox"
                        " WHERE environment_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+    [ST_ORG_UPDATE] = "UPDATE organizations SET name = ?2, display_name = ?3, description = ?4,"
+                      " notification_email = NULLIF(?5, ''), plan = ?6, status = ?7, scheduled_plan = ?8,"
+                      " scheduled_at = ?9, updated_at = ?10 WHERE id = ?1",
+    [ST_ORG_DELETE] = "DELETE FROM organizations WHERE id = ?",
+    [ST_PROJECT_LIST] = "SELECT " SQ_PROJECT_COLUMNS " FROM projects WHERE organization_id = ?1"
+                        " ORDER BY created_at, id LIMIT ?2",
+    [ST_PROJECT_COUNT] = "SELECT count(*) FROM projects WHERE organization_id = ? AND status <> 'deleted'",
+    [ST_PROJECT_UPDATE] = "UPDATE projects SET name = ?2, description = ?3, status = ?4, settings = ?5,"
+                          " primary_cloud = NULLIF(?6, ''), primary_region = NULLIF(?7, ''), updated_at = ?8"
+                          " WHERE id = ?1",
+    [ST_PROJECT_DELETE] = "DELETE FROM projects WHERE id = ?",
+    [ST_ENV_LIST] = "SELECT " SQ_ENV_COLUMNS " FROM environments WHERE project_id = ?1 ORDER BY created_at, id LIMIT ?2",
+    [ST_ENV_SET_STATUS] = "UPDATE environments SET status = ?3, updated_at = ?2 WHERE id = ?1",
+    [ST_ACTIVITY_ADD] = "INSERT INTO activity (organization_id, project_id, actor, actor_type, entity_type, entity_id,"
+                        " action, message, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_ACTIVITY_LIST] = "SELECT id, organization_id, project_id, actor, actor_type, entity_type, entity_id, action,"
+                         " message, at FROM activity" SQ_ACTIVITY_WHERE " ORDER BY at DESC, id DESC LIMIT ?5 OFFSET ?6",
+    [ST_ACTIVITY_COUNT] = "SELECT count(*) FROM activity" SQ_ACTIVITY_WHERE,
 };
 
 typedef struct sq_store sq_store;
@@ -368,7 +409,9 @@ static int sq_org_insert_on(sq_conn *c, const store_org *o, bs_err *err)
     if (!st) return -1;
     int rc = SQ_BIND_FIELD(st, 1, o->id) | SQ_BIND_FIELD(st, 2, o->name) | SQ_BIND_FIELD(st, 3, o->slug) |
              SQ_BIND_FIELD(st, 4, o->plan) | SQ_BIND_FIELD(st, 5, o->status) |
-             sqlite3_bind_int64(st, 6, o->created_at) | sqlite3_bind_int64(st, 7, o->updated_at);
+             sqlite3_bind_int64(st, 6, o->created_at) | sqlite3_bind_int64(st, 7, o->updated_at) |
+             SQ_BIND_FIELD(st, 8, o->display_name) | SQ_BIND_FIELD(st, 9, o->description) |
+             SQ_BIND_FIELD(st, 10, o->notification_email);
     if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
     return sq_run(c, st, "insert organization", err);
 }
@@ -379,7 +422,9 @@ static int sq_project_insert_on(sq_conn *c, const store_project *p, bs_err *err)
     if (!st) return -1;
     int rc = SQ_BIND_FIELD(st, 1, p->id) | SQ_BIND_FIELD(st, 2, p->organization_id) |
              SQ_BIND_FIELD(st, 3, p->name) | SQ_BIND_FIELD(st, 4, p->slug) | SQ_BIND_FIELD(st, 5, p->status) |
-             sqlite3_bind_int64(st, 6, p->created_at) | sqlite3_bind_int64(st, 7, p->updated_at);
+             sqlite3_bind_int64(st, 6, p->created_at) | sqlite3_bind_int64(st, 7, p->updated_at) |
+             SQ_BIND_FIELD(st, 8, p->description) | SQ_BIND_FIELD(st, 9, p->primary_cloud) |
+             SQ_BIND_FIELD(st, 10, p->primary_region) | SQ_BIND_FIELD(st, 11, p->settings);
     if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
     return sq_run(c, st, "insert project", err);
 }
@@ -564,9 +609,12 @@ static int sq_org_read(sqlite3_stmt *st, void *dst)
 {
     store_org *out = dst;
     int bad = SQ_READ_FIELD(st, 0, out->id) | SQ_READ_FIELD(st, 1, out->name) | SQ_READ_FIELD(st, 2, out->slug) |
-              SQ_READ_FIELD(st, 3, out->plan) | SQ_READ_FIELD(st, 4, out->status);
+              SQ_READ_FIELD(st, 3, out->plan) | SQ_READ_FIELD(st, 4, out->status) |
+              SQ_READ_FIELD(st, 7, out->display_name) | SQ_READ_FIELD(st, 8, out->description) |
+              SQ_READ_FIELD(st, 9, out->notification_email) | SQ_READ_FIELD(st, 10, out->scheduled_plan);
     out->created_at = sqlite3_column_int64(st, 5);
     out->updated_at = sqlite3_column_int64(st, 6);
+    out->scheduled_at = sqlite3_column_int64(st, 11);
     return bad ? -1 : 0;
 }
 
@@ -574,7 +622,9 @@ static int sq_project_read(sqlite3_stmt *st, void *dst)
 {
     store_project *out = dst;
     int bad = SQ_READ_FIELD(st, 0, out->id) | SQ_READ_FIELD(st, 1, out->organization_id) |
-              SQ_READ_FIELD(st, 2, out->name) | SQ_READ_FIELD(st, 3, out->slug) | SQ_READ_FIELD(st, 4, out->status);
+              SQ_READ_FIELD(st, 2, out->name) | SQ_READ_FIELD(st, 3, out->slug) | SQ_READ_FIELD(st, 4, out->status) |
+              SQ_READ_FIELD(st, 7, out->description) | SQ_READ_FIELD(st, 8, out->primary_cloud) |
+              SQ_READ_FIELD(st, 9, out->primary_region) | SQ_READ_FIELD(st, 10, out->settings);
     out->created_at = sqlite3_column_int64(st, 5);
     out->updated_at = sqlite3_column_int64(st, 6);
     return bad ? -1 : 0;
@@ -932,6 +982,190 @@ static int sq_token_lookup(void *driver, const char *hash_hex, store_token_conte
     return 0;
 }
 
+/* ---- ops: the management plane ---- */
+
+/* Runs a list query keyed by key (?1) with LIMIT ?2 = max and reads each row into out (elements of
+ * size bytes). A row that does not fit its buffers fails the call with *count = 0. */
+static int sq_list_rows(void *driver, stmt_id id, const char *key, sq_row_reader reader, void *out, size_t size,
+                        size_t max, size_t *count, bs_err *err)
+{
+    *count = 0;
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, id, err) : NULL;
+    if (!st) return -1;
+    if (sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, max > (size_t)INT64_MAX ? -1 : (sqlite3_int64)max) != SQLITE_OK)
+        return sq_bind_failed(c, st, err);
+    size_t n = 0;
+    int rc = SQLITE_DONE;
+    while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        void *row = (char *)out + n * size;
+        memset(row, 0, size);
+        if (reader(st, row) != 0) {
+            sq_stmt_done(st);
+            return bs_err_internal(err);
+        }
+        n++;
+    }
+    int ret = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_fail(c, "select", err);
+    sq_stmt_done(st);
+    if (ret == 0) *count = n;
+    return ret;
+}
+
+/* Runs a prepared UPDATE whose parameters are bound (rc: the binds' result) and reports a matched row. */
+static int sq_update_bound(sq_conn *c, sqlite3_stmt *st, int rc, int *found, bs_err *err)
+{
+    *found = 0;
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    if (sq_run(c, st, "update", err) != 0) return -1;
+    *found = sqlite3_changes(c->db) > 0;
+    return 0;
+}
+
+static int sq_org_update(void *driver, const store_org *o, int *found, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_ORG_UPDATE, err) : NULL;
+    if (!st) return -1;
+    int rc = SQ_BIND_FIELD(st, 1, o->id) | SQ_BIND_FIELD(st, 2, o->name) | SQ_BIND_FIELD(st, 3, o->display_name) |
+             SQ_BIND_FIELD(st, 4, o->description) | SQ_BIND_FIELD(st, 5, o->notification_email) |
+             SQ_BIND_FIELD(st, 6, o->plan) | SQ_BIND_FIELD(st, 7, o->status) | SQ_BIND_FIELD(st, 8, o->scheduled_plan) |
+             sqlite3_bind_int64(st, 9, o->scheduled_at) | sqlite3_bind_int64(st, 10, o->updated_at);
+    return sq_update_bound(c, st, rc, found, err);
+}
+
+static int sq_org_delete(void *driver, const char *id, int *found, bs_err *err)
+{
+    return sq_change_by_id(driver, ST_ORG_DELETE, id, -1, found, err);
+}
+
+static int sq_project_list(void *driver, const char *org_id, store_project *out, size_t max, size_t *count, bs_err *err)
+{
+    return sq_list_rows(driver, ST_PROJECT_LIST, org_id, sq_project_read, out, sizeof *out, max, count, err);
+}
+
+static int sq_project_count(void *driver, const char *org_id, int64_t *count, bs_err *err)
+{
+    *count = 0;
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_PROJECT_COUNT, err) : NULL;
+    if (!st) return -1;
+    int rc = sq_fetch_by(c, st, org_id, err);
+    if (rc <= 0) return rc;
+    *count = sqlite3_column_int64(st, 0);
+    sq_stmt_done(st);
+    return 0;
+}
+
+static int sq_project_update(void *driver, const store_project *p, int *found, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_PROJECT_UPDATE, err) : NULL;
+    if (!st) return -1;
+    int rc = SQ_BIND_FIELD(st, 1, p->id) | SQ_BIND_FIELD(st, 2, p->name) | SQ_BIND_FIELD(st, 3, p->description) |
+             SQ_BIND_FIELD(st, 4, p->status) | SQ_BIND_FIELD(st, 5, p->settings) |
+             SQ_BIND_FIELD(st, 6, p->primary_cloud) | SQ_BIND_FIELD(st, 7, p->primary_region) |
+             sqlite3_bind_int64(st, 8, p->updated_at);
+    return sq_update_bound(c, st, rc, found, err);
+}
+
+static int sq_project_delete(void *driver, const char *id, int *found, bs_err *err)
+{
+    return sq_change_by_id(driver, ST_PROJECT_DELETE, id, -1, found, err);
+}
+
+static int sq_env_list(void *driver, const char *project_id, store_env *out, size_t max, size_t *count, bs_err *err)
+{
+    return sq_list_rows(driver, ST_ENV_LIST, project_id, sq_env_read, out, sizeof *out, max, count, err);
+}
+
+static int sq_env_set_status(void *driver, const char *env_id, const char *status, int64_t at, int *found, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_ENV_SET_STATUS, err) : NULL;
+    if (!st) return -1;
+    int rc = sqlite3_bind_text(st, 1, env_id, -1, SQLITE_STATIC) | sqlite3_bind_int64(st, 2, at) |
+             sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
+    return sq_update_bound(c, st, rc, found, err);
+}
+
+static int sq_activity_add(void *driver, const store_activity *a, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_ACTIVITY_ADD, err) : NULL;
+    if (!st) return -1;
+    int rc = SQ_BIND_FIELD(st, 1, a->organization_id) | SQ_BIND_FIELD(st, 2, a->project_id) |
+             SQ_BIND_FIELD(st, 3, a->actor) | SQ_BIND_FIELD(st, 4, a->actor_type) |
+             SQ_BIND_FIELD(st, 5, a->entity_type) | SQ_BIND_FIELD(st, 6, a->entity_id) |
+             SQ_BIND_FIELD(st, 7, a->action) | SQ_BIND_FIELD(st, 8, a->message) | sqlite3_bind_int64(st, 9, a->at);
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_run(c, st, "insert activity", err);
+}
+
+static int sq_bind_opt(sqlite3_stmt *st, int idx, const char *text)
+{
+    return text ? sqlite3_bind_text(st, idx, text, -1, SQLITE_STATIC) : sqlite3_bind_null(st, idx);
+}
+
+static int sq_activity_bind(sqlite3_stmt *st, const store_activity_query *q)
+{
+    return sqlite3_bind_text(st, 1, q->organization_id, -1, SQLITE_STATIC) | sq_bind_opt(st, 2, q->entity_type) |
+           sq_bind_opt(st, 3, q->action) | sq_bind_opt(st, 4, q->search);
+}
+
+static int sq_activity_read(sqlite3_stmt *st, void *dst)
+{
+    store_activity *a = dst;
+    a->id = sqlite3_column_int64(st, 0);
+    int bad = SQ_READ_FIELD(st, 1, a->organization_id) | SQ_READ_FIELD(st, 2, a->project_id) |
+              SQ_READ_FIELD(st, 3, a->actor) | SQ_READ_FIELD(st, 4, a->actor_type) |
+              SQ_READ_FIELD(st, 5, a->entity_type) | SQ_READ_FIELD(st, 6, a->entity_id) |
+              SQ_READ_FIELD(st, 7, a->action) | SQ_READ_FIELD(st, 8, a->message);
+    a->at = sqlite3_column_int64(st, 9);
+    return bad ? -1 : 0;
+}
+
+static int sq_activity_total(sq_conn *c, const store_activity_query *q, int64_t *total, bs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(c, ST_ACTIVITY_COUNT, err);
+    if (!st) return -1;
+    if (sq_activity_bind(st, q) != SQLITE_OK) return sq_bind_failed(c, st, err);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *total = sqlite3_column_int64(st, 0);
+    int ret = rc == SQLITE_ROW ? 0 : sq_fail(c, "count activity", err);
+    sq_stmt_done(st);
+    return ret;
+}
+
+static int sq_activity_list(void *driver, const store_activity_query *q, store_activity *out, size_t *count,
+                            int64_t *total, bs_err *err)
+{
+    *count = 0;
+    *total = 0;
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_ACTIVITY_LIST, err) : NULL;
+    if (!st) return -1;
+    if ((sq_activity_bind(st, q) | sqlite3_bind_int64(st, 5, (sqlite3_int64)q->limit) |
+         sqlite3_bind_int64(st, 6, q->offset)) != SQLITE_OK)
+        return sq_bind_failed(c, st, err);
+    size_t n = 0;
+    int rc = SQLITE_DONE;
+    while (n < q->limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&out[n], 0, sizeof out[n]);
+        if (sq_activity_read(st, &out[n]) != 0) {
+            sq_stmt_done(st);
+            return bs_err_internal(err);
+        }
+        n++;
+    }
+    int ret = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_fail(c, "select activity", err);
+    sq_stmt_done(st);
+    if (ret == 0) ret = sq_activity_total(c, q, total, err);
+    if (ret == 0) *count = n;
+    return ret;
+}
+
 const store_control_ops store_sqlite_control_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -965,4 +1199,14 @@ const store_control_ops store_sqlite_control_ops = {
     .setting_get = sq_setting_get,
     .setting_delete = sq_setting_delete,
     .api_key_get = sq_api_key_get,
+    .org_update = sq_org_update,
+    .org_delete = sq_org_delete,
+    .project_list = sq_project_list,
+    .project_count = sq_project_count,
+    .project_update = sq_project_update,
+    .project_delete = sq_project_delete,
+    .env_list = sq_env_list,
+    .env_set_status = sq_env_set_status,
+    .activity_add = sq_activity_add,
+    .activity_list = sq_activity_list,
 };

@@ -119,12 +119,27 @@ static const char migration_v5[] =
     " PRIMARY KEY (environment_id, name)"
     ");";
 
+/* v6: the management plane: a plan downgrade waiting for the end of the month, and the activity log
+ * (platform.md §8), newest first per organization. */
+static const char migration_v6[] =
+    "ALTER TABLE organizations ADD COLUMN scheduled_plan TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE organizations ADD COLUMN scheduled_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE activity ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    " project_id TEXT NOT NULL DEFAULT '', actor TEXT NOT NULL, actor_type TEXT NOT NULL,"
+    " entity_type TEXT NOT NULL, entity_id TEXT NOT NULL, action TEXT NOT NULL, message TEXT NOT NULL,"
+    " at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX activity_organization ON activity (organization_id, at DESC, id DESC);";
+
 static const migration_step migration_steps[] = {
     {1, migration_v1},
     {2, migration_v2},
     {3, migration_v3},
     {4, migration_v4},
     {5, migration_v5},
+    {6, migration_v6},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migration_steps / sizeof migration_steps[0]))
