@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "app/admin_cli.h"
+#include "app/operator_cmd.h"
 #include "app/serve.h"
 #include "app/token_cmd.h"
 
@@ -17,9 +18,17 @@ static void usage(FILE *out)
                  "  org, plan, project, env, key, activity\n"
                  "             manage organizations, plans, projects, environments, keys (a client of /admin/v1;\n"
                  "             `basalt org` alone lists the verbs)\n"
+                 "  operator   suspend or resume an organization (on the data directory, as the server's operator)\n"
                  "  version    print the version\n"
                  "  help       show this help\n\n"
                  "`basalt serve --help` lists every server option.\n");
+}
+
+/* `basalt token create|list|revoke` manage operator tokens (the management CLI); any other `basalt
+ * token` signs an end user's token. */
+static int operator_token_verb(int argc, char **argv)
+{
+    return argc > 2 && (strcmp(argv[2], "create") == 0 || strcmp(argv[2], "list") == 0 || strcmp(argv[2], "revoke") == 0);
 }
 
 int main(int argc, char **argv)
@@ -29,8 +38,8 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "serve") == 0) return serve_main(argc - 2, argv + 2);
-    if (strcmp(argv[1], "token") == 0 && argc > 2 && strcmp(argv[2], "create") == 0) return admin_cli_main(argc - 1, argv + 1);
-    if (strcmp(argv[1], "token") == 0) return token_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "operator") == 0) return operator_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "token") == 0 && !operator_token_verb(argc, argv)) return token_main(argc - 2, argv + 2);
     if (admin_cli_handles(argv[1])) {
         curl_global_init(CURL_GLOBAL_DEFAULT);
         int rc = admin_cli_main(argc - 1, argv + 1);

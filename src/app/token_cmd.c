@@ -1,7 +1,7 @@
 #include "app/token_cmd.h"
+#include "app/local_control.h"
 
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +39,9 @@ static int parse_opts(int argc, char **argv, token_opts *o)
         {"sub", required_argument, NULL, 's'}, {"role", required_argument, NULL, 'r'},
         {"ttl", required_argument, NULL, 't'}, {"issued-ago", required_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    *o = (token_opts){.data = getenv("BASALT_DATA"), .control = getenv("BASALT_CONTROL"), .role = "user", .ttl = USERAUTH_ACCESS_TTL};
-    if (!o->data) o->data = "./basalt-data";
+    local_control_opts where;
+    local_control_defaults(&where);
+    *o = (token_opts){.data = where.data, .control = where.control, .role = "user", .ttl = USERAUTH_ACCESS_TTL};
     optind = 0;
     int ch;
     while ((ch = getopt_long(argc + 1, argv - 1, "", longs, NULL)) != -1) {
@@ -94,12 +95,10 @@ int token_main(int argc, char **argv)
     token_opts o;
     int parsed = parse_opts(argc, argv, &o);
     if (parsed != 0) return parsed > 0 ? 0 : 2;
-    char location[PATH_MAX + 16];
-    if (o.control) snprintf(location, sizeof location, "%s", o.control);
-    else snprintf(location, sizeof location, "sqlite:%s/control.db", o.data);
     bs_err err;
     bs_err_clear(&err);
-    store_control *control = store_control_open(location, &err);
+    local_control_opts where = {.data = o.data, .control = o.control};
+    store_control *control = local_control_open_new(&where, &err);
     strbuf out;
     strbuf_init(&out, 0);
     int rc = control ? sign(&o, control, &out, &err) : -1;
