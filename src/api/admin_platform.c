@@ -17,7 +17,6 @@
  * Deleting runs the steps of platform.md §5.6 for each environment (files, then the environment's
  * database with its tables, users and indexes, then its keys, secrets and settings with its record);
  * an organization or project is marked deleted first, so a DELETE interrupted half way can be sent again. */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include "api/api.h"
 #include "api/storage.h"
 #include "core/keys.h"
+#include "core/netrules.h"
 #include "core/plans.h"
 #include "core/roles.h"
 #include "store/files.h"
@@ -735,16 +735,6 @@ static void project_get(api_ctx *ctx, http_req *req, http_res *res)
     json_object_put(j);
 }
 
-/* An origin "scheme://host[:port]" (http or https, no path, no wildcard). */
-static int origin_ok(const char *o)
-{
-    const char *rest = !strncmp(o, "https://", 8) ? o + 8 : !strncmp(o, "http://", 7) ? o + 7 : NULL;
-    if (!rest || !*rest || strlen(o) > 255) return 0;
-    for (const char *c = rest; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || strchr(".-:[]", *c))) return 0;
-    return 1;
-}
-
 /* An http(s) URL without spaces or control characters (webhooks). */
 static int url_ok(const char *u)
 {
@@ -752,24 +742,6 @@ static int url_ok(const char *u)
     for (const unsigned char *c = (const unsigned char *)u; *c; c++)
         if (*c <= ' ' || *c == 0x7f) return 0;
     return 1;
-}
-
-/* An IPv4/IPv6 address or CIDR range. */
-static int ip_rule_ok(const char *r)
-{
-    char addr[64];
-    unsigned char buf[16];
-    const char *slash = strchr(r, '/');
-    size_t n = slash ? (size_t)(slash - r) : strlen(r);
-    if (n == 0 || n >= sizeof addr) return 0;
-    memcpy(addr, r, n);
-    addr[n] = '\0';
-    int v6 = strchr(addr, ':') != NULL;
-    if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, buf) != 1) return 0;
-    if (!slash) return 1;
-    char *end;
-    long bits = strtol(slash + 1, &end, 10);
-    return !*end && slash[1] && bits >= 0 && bits <= (v6 ? 128 : 32);
 }
 
 static int string_list_ok(struct json_object *v, size_t max, int (*ok)(const char *))
@@ -789,8 +761,8 @@ static int settings_merge(const store_org *o, struct json_object *in, char *stor
     const plan *pl = plan_find(o->plan);
     int bad = 0;
     if (!json_object_is_type(in, json_type_object)) bad = 1;
-    else if (json_object_object_get_ex(in, "allowedOrigins", &v) && !string_list_ok(v, 20, origin_ok)) bad = 2;
-    else if (json_object_object_get_ex(in, "ipWhitelist", &v) && !string_list_ok(v, 100, ip_rule_ok)) bad = 3;
+    else if (json_object_object_get_ex(in, "allowedOrigins", &v) && !string_list_ok(v, NETRULES_MAX_ORIGINS, netrules_origin_valid)) bad = 2;
+    else if (json_object_object_get_ex(in, "ipWhitelist", &v) && !string_list_ok(v, NETRULES_MAX_IPS, netrules_ip_valid)) bad = 3;
     else if (json_object_object_get_ex(in, "apiCallLimit", &v) && !json_object_is_type(v, json_type_null) &&
              (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1)) bad = 4;
     else if (json_object_object_get_ex(in, "webhookUrl", &v) && !json_object_is_type(v, json_type_null) &&
@@ -843,6 +815,7 @@ static void project_patch(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
+    project_guard_forget(ctx->app->guard, p.id); /* new origins and addresses apply to the next request */
     activity(ctx, p.organization_id, p.id, "project", p.id, "update", "project settings changed");
     int envs = 0;
     struct json_object *j = project_json(&p, env_count(ctx, p.id, &envs));

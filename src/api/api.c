@@ -92,6 +92,13 @@ static void v1_entry(http_req *req, http_res *res, void *data)
         http_res_error_from(res, &err);
         return;
     }
+    int origin_refused = 0;
+    if (project_guard_check(r->app->guard, ctx.key.project_id, http_req_header(req, "Origin"), http_req_client_ip(req),
+                            &origin_refused, &err) < 0) {
+        if (origin_refused) http_res_no_cors(res);
+        http_res_error_from(res, &err);
+        return;
+    }
     if ((!r->ignore_bearer && v1_user(r->app, req, &ctx, &err) < 0) || http_req_parse_json(req, &err) < 0) {
         http_res_error_from(res, &err);
         return;

@@ -12,6 +12,7 @@
 #include "core/filemeter.h"
 #include "core/keyauth.h"
 #include "core/mailer.h"
+#include "core/project_guard.h"
 #include "core/querystats.h"
 #include "core/userauth.h"
 #include "http/metrics.h"
@@ -27,6 +28,7 @@ typedef struct api_app {
     store_control *control;
     store_docs *docs;
     keyauth *keys;
+    project_guard *guard;      /* allowedOrigins and ipWhitelist of /v1 requests */
     userauth *users;
     querystats *stats;         /* NULL when --query-stats 0 */
     mailer *mail;              /* SMTP or the outbox */

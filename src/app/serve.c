@@ -28,6 +28,7 @@ typedef struct serve_state {
     store_control *control;
     store_docs *docs;
     keyauth *keys;
+    project_guard *guard;
     userauth *users;
     querystats *stats;
     mailer *mail;
@@ -140,6 +141,7 @@ static int start_http(serve_state *s, bs_err *err)
 {
     s->router = http_router_new();
     s->keys = keyauth_new(s->control, (int)s->cfg.key_cache_ms);
+    s->guard = project_guard_new(s->control, (int)s->cfg.key_cache_ms);
     s->users = userauth_new(s->control);
     s->stats = s->cfg.query_stats ? querystats_new() : NULL;
     s->mail = mailer_new(s->control, s->cfg.smtp_url, s->cfg.mail_from, err);
@@ -152,12 +154,12 @@ static int start_http(serve_state *s, bs_err *err)
     snprintf(cache_dir, sizeof cache_dir, "%s/cache/images", s->cfg.data_dir);
     s->image_cache = store_filecache_new(cache_dir, (uint64_t)s->cfg.image_cache_size, err);
     if (!s->image_cache) return -1;
-    if (!s->router || !s->keys || !s->users || (s->cfg.query_stats && !s->stats)) return bs_err_internal(err);
+    if (!s->router || !s->keys || !s->guard || !s->users || (s->cfg.query_stats && !s->stats)) return bs_err_internal(err);
     find_console(s);
     uint8_t key[32];
     if (load_master_key(s, err) < 0) return -1;
     memcpy(key, s->app.master_key, sizeof key);
-    s->app = (api_app){.control = s->control, .docs = s->docs, .keys = s->keys, .users = s->users, .stats = s->stats, .mail = s->mail, .public_url = s->url,
+    s->app = (api_app){.control = s->control, .docs = s->docs, .keys = s->keys, .guard = s->guard, .users = s->users, .stats = s->stats, .mail = s->mail, .public_url = s->url,
                       .google_token_url = s->cfg.google_token_url, .google_userinfo_url = s->cfg.google_userinfo_url,
                       .google_jwks_url = s->cfg.google_jwks_url, .github_token_url = s->cfg.github_token_url,
                       .github_api_url = s->cfg.github_api_url, .google_auth_url = s->cfg.google_auth_url,
@@ -256,6 +258,7 @@ static void serve_cleanup(serve_state *s)
     http_router_free(s->router);
     http_static_free(s->console);
     keyauth_free(s->keys);
+    project_guard_free(s->guard);
     userauth_free(s->users);
     querystats_free(s->stats);
     mailer_free(s->mail); /* after the server: delivers what requests queued */

@@ -22,6 +22,7 @@ struct http_res {
     http_res_reader reader; /* not NULL: answer with what it produces (fd_size bytes, or unknown when UINT64_MAX) */
     void *reader_arg;
     void (*reader_free)(void *arg);
+    int no_cors;            /* 1: no Access-Control-* headers (a refused origin) */
 };
 
 typedef enum exchange_state { EXCHANGE_NEW = 0, EXCHANGE_BODY, EXCHANGE_SUSPENDED, EXCHANGE_DONE } exchange_state;

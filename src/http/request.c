@@ -261,6 +261,7 @@ int http_req_parse_json(http_req *req, bs_err *err)
 /* ---- response ---- */
 
 void http_res_status(http_res *res, int status) { res->status = status; }
+void http_res_no_cors(http_res *res) { res->no_cors = 1; }
 int http_res_get_status(const http_res *res) { return res->status; }
 strbuf *http_res_buffer(http_res *res) { return &res->body; }
 

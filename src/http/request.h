@@ -75,6 +75,8 @@ void http_res_status(http_res *res, int status);
 int http_res_get_status(const http_res *res);
 /* Adds a response header (copied). Returns -1 when the header table is full. */
 int http_res_header(http_res *res, const char *name, const char *value);
+/* Leaves the CORS headers off this answer (a request from an origin the project does not allow). */
+void http_res_no_cors(http_res *res);
 /* Sets the body to a copy of the bytes with the given content type. */
 int http_res_body(http_res *res, int status, const char *content_type, const char *data, size_t len);
 /* The body buffer, for building a body in place; content type defaults to JSON. */

@@ -269,7 +269,7 @@ static void add_common_headers(http_server *server, http_req *req, struct MHD_Re
                                 res->content_type[0] ? res->content_type : "application/json; charset=utf-8");
     MHD_add_response_header(mr, "X-Request-Id", req->request_id);
     const char *origin = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Origin");
-    if (origin && strlen(origin) < 512) {
+    if (origin && strlen(origin) < 512 && !res->no_cors) {
         int has_acao = 0;
         for (int i = 0; i < res->nheaders; i++)
             if (strcasecmp(res->headers[i].name, "Access-Control-Allow-Origin") == 0) has_acao = 1;

@@ -1,0 +1,23 @@
+/* project_guard: checks a /v1 request against its project's allowedOrigins and ipWhitelist (core/
+ * netrules), with the rules cached per project for ttl_ms (the same delay as API keys; a settings change
+ * through this server applies at once with project_guard_forget). Most projects have no rules: their
+ * entry costs no allocation.
+ * Ownership: project_guard_new borrows the store, which must outlive it. Thread-safe. */
+#ifndef BASALT_CORE_PROJECT_GUARD_H
+#define BASALT_CORE_PROJECT_GUARD_H
+
+#include "store/control.h"
+#include "util/err.h"
+
+typedef struct project_guard project_guard;
+
+project_guard *project_guard_new(store_control *store, int ttl_ms);
+void project_guard_free(project_guard *g);
+/* 0 when the request may proceed; otherwise 403 cors/origin-not-allowed (origin: the Origin header or
+ * NULL) or 403 org/ip-not-allowed (ip: the client address). *origin_refused = 1 for the former, so the
+ * caller can leave CORS headers off the answer. */
+int project_guard_check(project_guard *g, const char *project_id, const char *origin, const char *ip, int *origin_refused,
+                        bs_err *err);
+void project_guard_forget(project_guard *g, const char *project_id);
+
+#endif
