@@ -24,12 +24,12 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "api/env_lifecycle.h"
 #include "api/storage.h"
 #include "core/keys.h"
 #include "core/netrules.h"
 #include "core/plans.h"
 #include "core/roles.h"
-#include "store/files.h"
 #include "util/clock.h"
 #include "util/json.h"
 
@@ -178,6 +178,9 @@ static struct json_object *env_json(const store_env *e)
     json_object_object_add(deployment, "status", json_object_new_string(e->status));
     json_object_object_add(j, "deployment", deployment);
     json_object_object_add(j, "status", json_object_new_string(e->status));
+    api_json_time(j, "lastAccessAt", e->last_access_at);
+    api_json_time(j, "shutdownAt", e->shutdown_at);
+    api_json_time(j, "deletionScheduledAt", e->delete_at);
     api_json_time(j, "createdAt", e->created_at);
     api_json_time(j, "updatedAt", e->updated_at);
     return j;
@@ -216,46 +219,6 @@ static int body_object(http_req *req, struct json_object **body, bs_err *err)
 
 /* ---- deleting environments, projects, organizations (platform.md §5.6) ---- */
 
-/* Deletes every stored object of the environment (file bytes), in batches. */
-static int env_drop_files(api_ctx *ctx, const char *env_id, bs_err *err)
-{
-    char (*keys)[STORE_BLOB_KEY_MAX + 1] = calloc(256, sizeof *keys);
-    char after[STORE_BLOB_KEY_MAX + 1] = "";
-    size_t n = 0;
-    int rc = keys ? 0 : bs_err_internal(err), found = 0;
-    while (rc == 0 && store_objects_keys(ctx->app->docs, env_id, after, keys, 256, &n, err) == 0 && n > 0) {
-        for (size_t i = 0; rc == 0 && i < n; i++) rc = store_blobs_delete(ctx->app->blobs, keys[i], &found, err);
-        snprintf(after, sizeof after, "%s", keys[n - 1]);
-    }
-    if (err->status) rc = -1;
-    free(keys);
-    return rc;
-}
-
-/* Drops the environment's keys from the key cache, so none is trusted for --key-cache-ms after this. */
-static int env_forget_keys(api_ctx *ctx, const char *env_id, bs_err *err)
-{
-    enum { KEYS_PER_ENV_MAX = 1000 };
-    store_api_key_row *rows = calloc(KEYS_PER_ENV_MAX, sizeof *rows);
-    size_t n = 0;
-    if (!rows) return bs_err_internal(err);
-    int rc = store_control_api_key_list(ctx->app->control, env_id, rows, KEYS_PER_ENV_MAX, &n, err);
-    for (size_t i = 0; rc == 0 && i < n; i++) keyauth_forget(ctx->app->keys, rows[i].key.hash);
-    free(rows);
-    return rc;
-}
-
-/* The steps in order: mark deleting (keys stop resolving); files; the environment's database (tables, schemas, indexes, end
- * users, file records); then its record, whose keys, secrets and settings go with it by cascade. */
-static int env_remove(api_ctx *ctx, const store_env *e, bs_err *err)
-{
-    int found = 0;
-    if (store_control_env_set_status(ctx->app->control, e->id, "deleting", clock_now_ms(), &found, err) < 0 ||
-        env_forget_keys(ctx, e->id, err) < 0 || env_drop_files(ctx, e->id, err) < 0 || store_docs_env_drop(ctx->app->docs, e->id, err) < 0)
-        return -1;
-    return store_control_env_delete(ctx->app->control, e->id, &found, err);
-}
-
 static int project_remove(api_ctx *ctx, store_project *p, bs_err *err)
 {
     store_env *envs = calloc(ENVS_MAX, sizeof *envs);
@@ -265,7 +228,7 @@ static int project_remove(api_ctx *ctx, store_project *p, bs_err *err)
     p->updated_at = clock_now_ms();
     if (rc == 0) rc = store_control_project_update(ctx->app->control, p, &found, err);
     if (rc == 0) rc = store_control_env_list(ctx->app->control, p->id, envs, ENVS_MAX, &n, err);
-    for (size_t i = 0; rc == 0 && i < n; i++) rc = env_remove(ctx, &envs[i], err);
+    for (size_t i = 0; rc == 0 && i < n; i++) rc = api_env_remove(ctx->app, &envs[i], err);
     free(envs);
     return rc < 0 ? -1 : store_control_project_delete(ctx->app->control, p->id, &found, err);
 }
@@ -925,13 +888,35 @@ static void env_delete(api_ctx *ctx, http_req *req, http_res *res)
     bs_err_clear(&err);
     store_project p;
     store_env e;
-    if (need(ctx, ROLE_MANAGE_ENVIRONMENTS, &err) == 0 && load_env(ctx, req, &p, &e, &err) == 0 && env_remove(ctx, &e, &err) == 0)
+    if (need(ctx, ROLE_MANAGE_ENVIRONMENTS, &err) == 0 && load_env(ctx, req, &p, &e, &err) == 0 && api_env_remove(ctx->app, &e, &err) == 0)
         activity(ctx, p.organization_id, p.id, "environment", e.id, "delete", e.name);
     if (err.status) {
         http_res_error_from(res, &err);
         return;
     }
     api_message(res, 200, "Environment deleted");
+}
+
+/* DELETE .../environments/:env/scheduled-deletion: a shut-down environment stays, shut down, until used. */
+static void env_keep(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    store_project p;
+    store_env e;
+    int found = 0;
+    if (need(ctx, ROLE_MANAGE_ENVIRONMENTS, &err) == 0 && load_env(ctx, req, &p, &e, &err) == 0 &&
+        store_control_env_cancel_deletion(ctx->app->control, e.id, &found, &err) == 0 && !found)
+        bs_err_set(&err, 409, "org/no-deletion-scheduled", "The environment has no scheduled deletion");
+    if (err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    activity(ctx, p.organization_id, p.id, "environment", e.id, "deletion cancelled", e.name);
+    e.delete_at = 0;
+    struct json_object *j = env_json(&e);
+    http_res_json(res, 200, j);
+    json_object_put(j);
 }
 
 int api_admin_platform_register(http_router *router, api_app *app)
@@ -956,6 +941,7 @@ int api_admin_platform_register(http_router *router, api_app *app)
         {HTTP_POST, "/admin/v1/projects/:projectId/environments", env_post, 1},
         {HTTP_GET, "/admin/v1/projects/:projectId/environments/:env", env_get, 0},
         {HTTP_DELETE, "/admin/v1/projects/:projectId/environments/:env", env_delete, 0},
+        {HTTP_DELETE, "/admin/v1/projects/:projectId/environments/:env/scheduled-deletion", env_keep, 0},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (api_route_admin(router, app, routes[i].m, routes[i].path, routes[i].fn, routes[i].body ? &json : NULL) < 0) return -1;

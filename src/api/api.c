@@ -1,5 +1,6 @@
 #include "api/api.h"
 #include "api/auth_users.h"
+#include "api/env_lifecycle.h"
 #include "api/oauth.h"
 #include "api/storage.h"
 
@@ -99,6 +100,7 @@ static void v1_entry(http_req *req, http_res *res, void *data)
         http_res_error_from(res, &err);
         return;
     }
+    env_lifecycle_touch(r->app->lifecycle, ctx.key.environment_id);
     if ((!r->ignore_bearer && v1_user(r->app, req, &ctx, &err) < 0) || http_req_parse_json(req, &err) < 0) {
         http_res_error_from(res, &err);
         return;

@@ -24,11 +24,14 @@
 #include "store/docs.h"
 #include "util/json.h"
 
+typedef struct env_lifecycle env_lifecycle;
+
 typedef struct api_app {
     store_control *control;
     store_docs *docs;
     keyauth *keys;
     project_guard *guard;      /* allowedOrigins and ipWhitelist of /v1 requests */
+    env_lifecycle *lifecycle;  /* /v1 use, inactivity shutdown and deletion (env_lifecycle.h); may be NULL */
     userauth *users;
     querystats *stats;         /* NULL when --query-stats 0 */
     mailer *mail;              /* SMTP or the outbox */

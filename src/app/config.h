@@ -32,6 +32,7 @@ typedef struct basalt_config {
     char *github_auth_url, *github_token_url, *github_api_url;
     long signin_max_failures, signin_window, signin_block;
     long audit_retention_days;
+    long inactivity_sweep;
     char *files, *storage_public_read;
     char *s3_endpoint, *s3_region, *s3_access_key, *s3_secret_key;
     long s3_path_style, s3_direct_urls;

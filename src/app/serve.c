@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/env_lifecycle.h"
 #include "app/config.h"
 #include "core/bootstrap.h"
 #include "core/image.h"
@@ -29,6 +30,7 @@ typedef struct serve_state {
     store_docs *docs;
     keyauth *keys;
     project_guard *guard;
+    env_lifecycle *lifecycle;
     userauth *users;
     querystats *stats;
     mailer *mail;
@@ -181,6 +183,9 @@ static int start_http(serve_state *s, bs_err *err)
     s->metrics = http_metrics_new(s->router);
     if (!s->metrics) return bs_err_internal(err);
     s->app.metrics = s->metrics;
+    s->lifecycle = env_lifecycle_new(&s->app, s->cfg.inactivity_sweep * 1000LL);
+    if (!s->lifecycle) return bs_err_internal(err);
+    s->app.lifecycle = s->lifecycle;
     http_server_config hc;
     http_server_config_defaults(&hc);
     hc.listen = s->cfg.listen;
@@ -254,6 +259,7 @@ static int run_bootstrap(serve_state *s, bs_err *err)
 static void serve_cleanup(serve_state *s)
 {
     http_server_free(s->server);
+    env_lifecycle_free(s->lifecycle); /* after the server (requests touch it), before the stores */
     http_metrics_free(s->metrics);
     http_router_free(s->router);
     http_static_free(s->console);

@@ -335,3 +335,31 @@ int store_control_activity_list(store_control *store, const store_activity_query
     if (!store || !q || !q->organization_id || !out || !count || !total) return control_no_store(err);
     return store->ops->activity_list(store->driver, q, out, count, total, err);
 }
+
+/* ---- inactivity ---- */
+
+int store_control_env_touch(store_control *store, const char *env_id, int64_t at, int *reactivated, bs_err *err)
+{
+    if (!store || !env_id || !reactivated) return control_no_store(err);
+    return store->ops->env_touch(store->driver, env_id, at, reactivated, err);
+}
+
+int store_control_env_shutdown_idle(store_control *store, int64_t now, int64_t dev_idle_ms, int64_t other_idle_ms,
+                                    int64_t *count, bs_err *err)
+{
+    if (!store || !count) return control_no_store(err);
+    return store->ops->env_shutdown_idle(store->driver, now, dev_idle_ms, other_idle_ms, count, err);
+}
+
+int store_control_env_deletions_due(store_control *store, int64_t now, store_env *out, size_t max, size_t *count,
+                                    bs_err *err)
+{
+    if (!store || !out || !count) return control_no_store(err);
+    return store->ops->env_deletions_due(store->driver, now, out, max, count, err);
+}
+
+int store_control_env_cancel_deletion(store_control *store, const char *env_id, int *found, bs_err *err)
+{
+    if (!store || !env_id || !found) return control_no_store(err);
+    return store->ops->env_cancel_deletion(store->driver, env_id, found, err);
+}

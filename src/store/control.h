@@ -60,6 +60,9 @@ typedef struct store_env {
     char type[STORE_ENUM_MAX];   /* dev | staging | prod | custom */
     char status[STORE_ENUM_MAX]; /* creating | ready | active | failed | deleting | shutdown */
     int64_t created_at, updated_at;
+    int64_t last_access_at;      /* last /v1 use (at most STORE_ENV_TOUCH_MS late), 0 never */
+    int64_t shutdown_at;         /* when it was shut down for inactivity, 0 when it is not */
+    int64_t delete_at;           /* when a shut-down environment is to be deleted, 0 not scheduled */
 } store_env;
 
 typedef struct store_api_key {
@@ -229,6 +232,19 @@ int store_control_env_list(store_control *store, const char *project_id, store_e
                            bs_err *err);
 int store_control_env_set_status(store_control *store, const char *env_id, const char *status, int64_t at, int *found,
                                  bs_err *err);
+
+/* ---- inactivity (platform.md §5.8) ---- */
+/* Records a /v1 use at `at`; a shut-down environment becomes what it was before (*reactivated = 1). */
+int store_control_env_touch(store_control *store, const char *env_id, int64_t at, int *reactivated, bs_err *err);
+/* Shuts down every ready/active environment unused for its idle period (dev: dev_idle_ms, others:
+ * other_idle_ms) as of now, scheduling its deletion the same period later; *count = how many. */
+int store_control_env_shutdown_idle(store_control *store, int64_t now, int64_t dev_idle_ms, int64_t other_idle_ms,
+                                    int64_t *count, bs_err *err);
+/* Shut-down environments whose deletion time has come (delete_at <= now), at most max into out. */
+int store_control_env_deletions_due(store_control *store, int64_t now, store_env *out, size_t max, size_t *count,
+                                    bs_err *err);
+/* Cancels the scheduled deletion of a shut-down environment; *found = 0 when none was scheduled. */
+int store_control_env_cancel_deletion(store_control *store, const char *env_id, int *found, bs_err *err);
 
 /* The activity log (platform.md §8): every management change. */
 typedef struct store_activity {

@@ -69,6 +69,11 @@ typedef struct store_control_ops {
     int (*project_delete)(void *driver, const char *id, int *found, bs_err *err);
     int (*env_list)(void *driver, const char *project_id, store_env *out, size_t max, size_t *count, bs_err *err);
     int (*env_set_status)(void *driver, const char *env_id, const char *status, int64_t at, int *found, bs_err *err);
+    int (*env_touch)(void *driver, const char *env_id, int64_t at, int *reactivated, bs_err *err);
+    int (*env_shutdown_idle)(void *driver, int64_t now, int64_t dev_idle_ms, int64_t other_idle_ms, int64_t *count,
+                             bs_err *err);
+    int (*env_deletions_due)(void *driver, int64_t now, store_env *out, size_t max, size_t *count, bs_err *err);
+    int (*env_cancel_deletion)(void *driver, const char *env_id, int *found, bs_err *err);
     int (*activity_add)(void *driver, const store_activity *a, bs_err *err);
     int (*activity_list)(void *driver, const store_activity_query *q, store_activity *out, size_t *count,
                          int64_t *total, bs_err *err);

@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,11 @@ typedef enum stmt_id {
     ST_ACTIVITY_ADD,
     ST_ACTIVITY_LIST,
     ST_ACTIVITY_COUNT,
+    ST_ENV_REACTIVATE,
+    ST_ENV_TOUCH,
+    ST_ENV_SHUTDOWN_IDLE,
+    ST_ENV_DELETIONS_DUE,
+    ST_ENV_CANCEL_DELETION,
     ST_COUNT
 } stmt_id;
 
@@ -84,7 +90,10 @@ typedef enum stmt_id {
 #define SQ_PROJECT_COLUMNS                                                                                    \
     "id, organization_id, name, slug, status, created_at, updated_at, description,"                           \
     " COALESCE(primary_cloud, ''), COALESCE(primary_region, ''), settings"
-#define SQ_ENV_COLUMNS "id, project_id, name, type, status, created_at, updated_at"
+#define SQ_ENV_COLUMNS                                                                                        \
+    "id, project_id, name, type, status, created_at, updated_at, COALESCE(last_access_at, 0), shutdown_at, delete_at"
+/* The idle period of an environment: ?2 for dev, ?3 for the others. */
+#define SQ_ENV_IDLE "(CASE type WHEN 'dev' THEN ?2 ELSE ?3 END)"
 /* Activity filters: ?1 organization, ?2 entity type, ?3 action, ?4 search (NULL = any). */
 #define SQ_ACTIVITY_WHERE                                                                                     \
     " WHERE organization_id = ?1 AND (?2 IS NULL OR entity_type = ?2) AND (?3 IS NULL OR action = ?3)"        \
@@ -169,6 +178,15 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ACTIVITY_LIST] = "SELECT id, organization_id, project_id, actor, actor_type, entity_type, entity_id, action,"
                          " message, at FROM activity" SQ_ACTIVITY_WHERE " ORDER BY at DESC, id DESC LIMIT ?5 OFFSET ?6",
     [ST_ACTIVITY_COUNT] = "SELECT count(*) FROM activity" SQ_ACTIVITY_WHERE,
+    [ST_ENV_REACTIVATE] = "UPDATE environments SET status = COALESCE(NULLIF(status_before, ''), 'ready'), status_before = '',"
+                          " shutdown_at = 0, delete_at = 0, updated_at = ?2 WHERE id = ?1 AND status = 'shutdown'",
+    [ST_ENV_TOUCH] = "UPDATE environments SET last_access_at = ?2 WHERE id = ?1",
+    [ST_ENV_SHUTDOWN_IDLE] = "UPDATE environments SET status_before = status, status = 'shutdown', shutdown_at = ?1,"
+                             " delete_at = ?1 + " SQ_ENV_IDLE ", updated_at = ?1"
+                             " WHERE status IN ('ready', 'active') AND COALESCE(last_access_at, created_at) <= ?1 - " SQ_ENV_IDLE,
+    [ST_ENV_DELETIONS_DUE] = "SELECT " SQ_ENV_COLUMNS " FROM environments WHERE status = 'shutdown' AND delete_at > 0"
+                             " AND delete_at <= CAST(?1 AS INTEGER) ORDER BY delete_at LIMIT ?2",
+    [ST_ENV_CANCEL_DELETION] = "UPDATE environments SET delete_at = 0 WHERE id = ?1 AND status = 'shutdown' AND delete_at > 0",
 };
 
 typedef struct sq_store sq_store;
@@ -637,6 +655,9 @@ static int sq_env_read(sqlite3_stmt *st, void *dst)
               SQ_READ_FIELD(st, 2, out->name) | SQ_READ_FIELD(st, 3, out->type) | SQ_READ_FIELD(st, 4, out->status);
     out->created_at = sqlite3_column_int64(st, 5);
     out->updated_at = sqlite3_column_int64(st, 6);
+    out->last_access_at = sqlite3_column_int64(st, 7);
+    out->shutdown_at = sqlite3_column_int64(st, 8);
+    out->delete_at = sqlite3_column_int64(st, 9);
     return bad ? -1 : 0;
 }
 
@@ -1090,6 +1111,45 @@ static int sq_env_set_status(void *driver, const char *env_id, const char *statu
     return sq_update_bound(c, st, rc, found, err);
 }
 
+/* ---- ops: inactivity ---- */
+
+static int sq_env_touch(void *driver, const char *env_id, int64_t at, int *reactivated, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_ENV_REACTIVATE, err) : NULL;
+    if (!st) return -1;
+    int rc = sqlite3_bind_text(st, 1, env_id, -1, SQLITE_STATIC) | sqlite3_bind_int64(st, 2, at);
+    if (sq_update_bound(c, st, rc, reactivated, err) < 0) return -1;
+    int found = 0;
+    return sq_change_by_id(driver, ST_ENV_TOUCH, env_id, at, &found, err);
+}
+
+static int sq_env_shutdown_idle(void *driver, int64_t now, int64_t dev_idle_ms, int64_t other_idle_ms, int64_t *count,
+                                bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_ENV_SHUTDOWN_IDLE, err) : NULL;
+    *count = 0;
+    if (!st) return -1;
+    int rc = sqlite3_bind_int64(st, 1, now) | sqlite3_bind_int64(st, 2, dev_idle_ms) | sqlite3_bind_int64(st, 3, other_idle_ms);
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    if (sq_run(c, st, "shut down idle environments", err) != 0) return -1;
+    *count = sqlite3_changes(c->db);
+    return 0;
+}
+
+static int sq_env_deletions_due(void *driver, int64_t now, store_env *out, size_t max, size_t *count, bs_err *err)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%lld", (long long)now); /* sq_list_rows binds ?1 as text: the SQL casts it */
+    return sq_list_rows(driver, ST_ENV_DELETIONS_DUE, key, sq_env_read, out, sizeof *out, max, count, err);
+}
+
+static int sq_env_cancel_deletion(void *driver, const char *env_id, int *found, bs_err *err)
+{
+    return sq_change_by_id(driver, ST_ENV_CANCEL_DELETION, env_id, -1, found, err);
+}
+
 static int sq_activity_add(void *driver, const store_activity *a, bs_err *err)
 {
     sq_conn *c = sq_conn_get(driver, err);
@@ -1207,6 +1267,10 @@ const store_control_ops store_sqlite_control_ops = {
     .project_delete = sq_project_delete,
     .env_list = sq_env_list,
     .env_set_status = sq_env_set_status,
+    .env_touch = sq_env_touch,
+    .env_shutdown_idle = sq_env_shutdown_idle,
+    .env_deletions_due = sq_env_deletions_due,
+    .env_cancel_deletion = sq_env_cancel_deletion,
     .activity_add = sq_activity_add,
     .activity_list = sq_activity_list,
 };

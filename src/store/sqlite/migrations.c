@@ -133,6 +133,13 @@ static const char migration_v6[] =
     ");"
     "CREATE INDEX activity_organization ON activity (organization_id, at DESC, id DESC);";
 
+/* v8: inactivity (platform.md §5.8): when an environment was shut down, when it is to be deleted (0: not
+ * scheduled or cancelled) and the state a request brings it back to. v7 is the team's. */
+static const char migration_v8[] =
+    "ALTER TABLE environments ADD COLUMN shutdown_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE environments ADD COLUMN delete_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE environments ADD COLUMN status_before TEXT NOT NULL DEFAULT '';";
+
 static const migration_step migration_steps[] = {
     {1, migration_v1},
     {2, migration_v2},
@@ -140,6 +147,7 @@ static const migration_step migration_steps[] = {
     {4, migration_v4},
     {5, migration_v5},
     {6, migration_v6},
+    {8, migration_v8},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migration_steps / sizeof migration_steps[0]))

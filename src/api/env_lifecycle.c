@@ -1,0 +1,178 @@
+#include "api/env_lifecycle.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/files.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#define TOUCH_SLOTS 1024
+#define TOUCH_LOCKS 32
+#define DELETIONS_PER_SWEEP 64
+
+typedef struct touch_slot {
+    char env_id[STORE_ID_MAX];
+    int64_t written_ms;
+} touch_slot;
+
+struct env_lifecycle {
+    api_app *app;
+    int64_t interval_ms;
+    pthread_mutex_t locks[TOUCH_LOCKS];
+    touch_slot slots[TOUCH_SLOTS];
+    pthread_t thread;
+    int running, stopping;
+    pthread_mutex_t stop_lock;
+    pthread_cond_t stop_cond;
+};
+
+/* ---- deletion (platform.md §5.6) ---- */
+
+/* Deletes every stored object of the environment (file bytes), in batches. */
+static int env_drop_files(api_app *app, const char *env_id, bs_err *err)
+{
+    char (*keys)[STORE_BLOB_KEY_MAX + 1] = calloc(256, sizeof *keys);
+    char after[STORE_BLOB_KEY_MAX + 1] = "";
+    size_t n = 0;
+    int rc = keys ? 0 : bs_err_internal(err), found = 0;
+    while (rc == 0 && (rc = store_objects_keys(app->docs, env_id, after, keys, 256, &n, err)) == 0 && n > 0) {
+        for (size_t i = 0; rc == 0 && i < n; i++) rc = store_blobs_delete(app->blobs, keys[i], &found, err);
+        snprintf(after, sizeof after, "%s", keys[n - 1]);
+    }
+    free(keys);
+    return rc;
+}
+
+/* Drops the environment's keys from the key cache, so none is trusted for --key-cache-ms after this. */
+static int env_forget_keys(api_app *app, const char *env_id, bs_err *err)
+{
+    enum { KEYS_PER_ENV_MAX = 1000 };
+    store_api_key_row *rows = calloc(KEYS_PER_ENV_MAX, sizeof *rows);
+    size_t n = 0;
+    if (!rows) return bs_err_internal(err);
+    int rc = store_control_api_key_list(app->control, env_id, rows, KEYS_PER_ENV_MAX, &n, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) keyauth_forget(app->keys, rows[i].key.hash);
+    free(rows);
+    return rc;
+}
+
+int api_env_remove(api_app *app, const store_env *e, bs_err *err)
+{
+    int found = 0;
+    if (store_control_env_set_status(app->control, e->id, "deleting", clock_now_ms(), &found, err) < 0 ||
+        env_forget_keys(app, e->id, err) < 0 || env_drop_files(app, e->id, err) < 0 || store_docs_env_drop(app->docs, e->id, err) < 0)
+        return -1;
+    return store_control_env_delete(app->control, e->id, &found, err);
+}
+
+/* ---- use ---- */
+
+static size_t slot_of(const char *env_id)
+{
+    size_t h = 5381;
+    for (const unsigned char *c = (const unsigned char *)env_id; *c; c++) h = h * 33 + *c;
+    return h % TOUCH_SLOTS;
+}
+
+/* 1 when this use should be written (none written for ENV_TOUCH_INTERVAL_MS); marks it written. */
+static int touch_due(env_lifecycle *l, const char *env_id, int64_t now)
+{
+    size_t s = slot_of(env_id);
+    pthread_mutex_t *lock = &l->locks[s % TOUCH_LOCKS];
+    touch_slot *slot = &l->slots[s];
+    pthread_mutex_lock(lock);
+    int due = strcmp(slot->env_id, env_id) != 0 || now - slot->written_ms >= ENV_TOUCH_INTERVAL_MS || now < slot->written_ms;
+    if (due) {
+        snprintf(slot->env_id, sizeof slot->env_id, "%s", env_id);
+        slot->written_ms = now;
+    }
+    pthread_mutex_unlock(lock);
+    return due;
+}
+
+void env_lifecycle_touch(env_lifecycle *l, const char *env_id)
+{
+    int64_t now = clock_now_ms();
+    if (!l || !env_id[0] || !touch_due(l, env_id, now)) return;
+    bs_err err;
+    int reactivated = 0;
+    if (store_control_env_touch(l->app->control, env_id, now, &reactivated, &err) < 0)
+        log_warn("environment %s: use not recorded: %s", env_id, err.message);
+    else if (reactivated)
+        log_info("environment %s reactivated by a request", env_id);
+}
+
+/* ---- the sweeper ---- */
+
+int env_lifecycle_sweep(api_app *app, bs_err *err)
+{
+    int64_t now = clock_now_ms(), shut = 0;
+    if (store_control_env_shutdown_idle(app->control, now, ENV_IDLE_DEV_MS, ENV_IDLE_OTHER_MS, &shut, err) < 0) return -1;
+    if (shut) log_info("%lld idle environment(s) shut down", (long long)shut);
+    store_env *due = calloc(DELETIONS_PER_SWEEP, sizeof *due);
+    size_t n = 0;
+    int rc = due ? store_control_env_deletions_due(app->control, now, due, DELETIONS_PER_SWEEP, &n, err) : bs_err_internal(err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        log_info("environment %s (%s) deleted after its inactivity period", due[i].id, due[i].name);
+        rc = api_env_remove(app, &due[i], err);
+    }
+    free(due);
+    return rc;
+}
+
+static void *sweeper_main(void *arg)
+{
+    env_lifecycle *l = arg;
+    pthread_mutex_lock(&l->stop_lock);
+    while (!l->stopping) {
+        pthread_mutex_unlock(&l->stop_lock);
+        bs_err err;
+        bs_err_clear(&err);
+        if (env_lifecycle_sweep(l->app, &err) < 0) log_warn("environment sweep failed: %s", err.message);
+        pthread_mutex_lock(&l->stop_lock);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t)(l->interval_ms / 1000);
+        until.tv_nsec += (long)(l->interval_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!l->stopping && pthread_cond_timedwait(&l->stop_cond, &l->stop_lock, &until) == 0) {
+        }
+    }
+    pthread_mutex_unlock(&l->stop_lock);
+    return NULL;
+}
+
+env_lifecycle *env_lifecycle_new(api_app *app, int64_t interval_ms)
+{
+    env_lifecycle *l = calloc(1, sizeof *l);
+    if (!l) return NULL;
+    l->app = app;
+    l->interval_ms = interval_ms;
+    for (int i = 0; i < TOUCH_LOCKS; i++) pthread_mutex_init(&l->locks[i], NULL);
+    pthread_mutex_init(&l->stop_lock, NULL);
+    pthread_cond_init(&l->stop_cond, NULL);
+    if (interval_ms > 0 && pthread_create(&l->thread, NULL, sweeper_main, l) == 0) l->running = 1;
+    else if (interval_ms > 0) log_warn("environment sweeper not started");
+    return l;
+}
+
+void env_lifecycle_free(env_lifecycle *l)
+{
+    if (!l) return;
+    pthread_mutex_lock(&l->stop_lock);
+    l->stopping = 1;
+    pthread_cond_signal(&l->stop_cond);
+    pthread_mutex_unlock(&l->stop_lock);
+    if (l->running) pthread_join(l->thread, NULL);
+    pthread_cond_destroy(&l->stop_cond);
+    pthread_mutex_destroy(&l->stop_lock);
+    for (int i = 0; i < TOUCH_LOCKS; i++) pthread_mutex_destroy(&l->locks[i]);
+    free(l);
+}

@@ -1,0 +1,33 @@
+/* env_lifecycle: an environment's life after creation (platform.md §5.6, §5.8).
+ *   - api_env_remove runs the deletion steps in order (the management API and the sweeper share it);
+ *   - env_lifecycle_touch records a /v1 use (written at most every ENV_TOUCH_INTERVAL_MS per environment,
+ *     so the request path does not write the control store each time) and brings a shut-down environment
+ *     back at once;
+ *   - a background sweeper, every interval, shuts down environments unused for 30 days (dev) or 90 days
+ *     (staging, prod, custom), scheduling their deletion the same period later, and deletes those whose
+ *     time has come. Times come from clock_now_ms, so tests move them with BASALT_TEST_CLOCK_OFFSET_MS.
+ * Ownership: env_lifecycle_new borrows app (which must outlive it); env_lifecycle_free stops the sweeper. */
+#ifndef BASALT_API_ENV_LIFECYCLE_H
+#define BASALT_API_ENV_LIFECYCLE_H
+
+#include <stdint.h>
+
+#include "api/api.h"
+
+#define ENV_TOUCH_INTERVAL_MS (10LL * 60 * 1000)
+#define ENV_IDLE_DEV_MS (30LL * 86400 * 1000)
+#define ENV_IDLE_OTHER_MS (90LL * 86400 * 1000)
+
+/* Deletes an environment: mark deleting (its keys stop resolving and leave the key cache), its files, its
+ * database (tables, schemas, indexes, end users, file records), then its record with its keys, secrets
+ * and settings. Safe to run again after an interruption. */
+int api_env_remove(api_app *app, const store_env *e, bs_err *err);
+
+/* interval_ms 0: no sweeper (touches still reactivate). NULL on allocation failure. */
+env_lifecycle *env_lifecycle_new(api_app *app, int64_t interval_ms);
+void env_lifecycle_free(env_lifecycle *l);
+void env_lifecycle_touch(env_lifecycle *l, const char *env_id);
+/* One sweep now (the sweeper's body): shut down the idle, delete the due. */
+int env_lifecycle_sweep(api_app *app, bs_err *err);
+
+#endif
