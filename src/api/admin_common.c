@@ -1,4 +1,5 @@
-/* admin_common: pieces every /admin/v1 surface of an environment shares. */
+/* admin_common: pieces every /admin/v1 surface shares (environment resolution, paging, the activity log). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,4 +81,26 @@ void api_json_time(struct json_object *obj, const char *name, int64_t ms)
     }
     clock_iso8601(ms, iso);
     json_object_object_add(obj, name, json_object_new_string(iso));
+}
+
+/* The activity log entry of a management change (best effort: the change itself is done). The actor is
+ * the acting member for a member-bound token, else the token (or the environment key). */
+void api_activity(api_ctx *ctx, const char *org, const char *project, const char *entity_type, const char *entity_id,
+                  const char *action, const char *message)
+{
+    store_activity a;
+    bs_err err;
+    memset(&a, 0, sizeof a);
+    int member = ctx->caller == API_CALLER_OPERATOR && ctx->token.member_id[0];
+    snprintf(a.organization_id, sizeof a.organization_id, "%s", org);
+    snprintf(a.project_id, sizeof a.project_id, "%s", project ? project : "");
+    snprintf(a.actor, sizeof a.actor, "%s", member ? ctx->token.member_id : api_admin_actor(ctx));
+    snprintf(a.actor_type, sizeof a.actor_type, "%s", member ? "member" : ctx->caller == API_CALLER_OPERATOR ? "token" : "key");
+    snprintf(a.entity_type, sizeof a.entity_type, "%s", entity_type);
+    snprintf(a.entity_id, sizeof a.entity_id, "%s", entity_id);
+    snprintf(a.action, sizeof a.action, "%s", action);
+    snprintf(a.message, sizeof a.message, "%s", message);
+    a.at = clock_now_ms();
+    bs_err_clear(&err);
+    store_control_activity_add(ctx->app->control, &a, &err);
 }

@@ -32,6 +32,7 @@
 #include "core/roles.h"
 #include "util/clock.h"
 #include "util/json.h"
+#include "util/log.h"
 
 #define PROJECTS_MAX 1000
 #define ENVS_MAX 100
@@ -51,19 +52,7 @@ static int need(api_ctx *ctx, role_action action, bs_err *err)
 static void activity(api_ctx *ctx, const char *org, const char *project, const char *entity_type, const char *entity_id,
                      const char *action, const char *message)
 {
-    store_activity a;
-    bs_err err;
-    memset(&a, 0, sizeof a);
-    snprintf(a.organization_id, sizeof a.organization_id, "%s", org);
-    snprintf(a.project_id, sizeof a.project_id, "%s", project ? project : "");
-    snprintf(a.actor, sizeof a.actor, "%s", ctx->caller == API_CALLER_OPERATOR ? ctx->token.token_id : ctx->key.key_id);
-    snprintf(a.actor_type, sizeof a.actor_type, "%s", ctx->caller == API_CALLER_OPERATOR ? "token" : "key");
-    snprintf(a.entity_type, sizeof a.entity_type, "%s", entity_type);
-    snprintf(a.entity_id, sizeof a.entity_id, "%s", entity_id);
-    snprintf(a.action, sizeof a.action, "%s", action);
-    snprintf(a.message, sizeof a.message, "%s", message);
-    a.at = clock_now_ms();
-    store_control_activity_add(ctx->app->control, &a, &err); /* best effort: the change itself is done */
+    api_activity(ctx, org, project, entity_type, entity_id, action, message); /* admin_common.c */
 }
 
 /* 00:00 UTC on the first day of the next month, in ms. */
@@ -178,6 +167,15 @@ static struct json_object *env_json(const store_env *e)
     json_object_object_add(deployment, "status", json_object_new_string(e->status));
     json_object_object_add(j, "deployment", deployment);
     json_object_object_add(j, "status", json_object_new_string(e->status));
+    if (e->cluster[0]) {
+        struct json_object *cluster = json_object_new_object();
+        json_object_object_add(cluster, "id", json_object_new_string(e->cluster));
+        json_object_object_add(cluster, "type", json_object_new_string(strncmp(e->cluster, "shared-", 7) ? "dedicated" : "shared"));
+        json_object_object_add(cluster, "slot", json_object_new_int(e->slot));
+        json_object_object_add(j, "cluster", cluster);
+    } else {
+        json_object_object_add(j, "cluster", NULL);
+    }
     api_json_time(j, "lastAccessAt", e->last_access_at);
     api_json_time(j, "shutdownAt", e->shutdown_at);
     api_json_time(j, "deletionScheduledAt", e->delete_at);
@@ -250,8 +248,9 @@ static void orgs_list(api_ctx *ctx, http_req *req, http_res *res)
     api_answer_page(res, items, 1, 1, 20);
 }
 
-/* POST /admin/v1/organizations: a new organization on the free plan whose Owner is a new operator token
- * (the caller's token belongs to its own organization; the answer's ownerToken is the way into this one). */
+/* POST /admin/v1/organizations: a new organization on the free plan with an Owner member (ownerEmail,
+ * ownerName) and a new operator token bound to it (the caller's token belongs to its own organization; the
+ * answer's ownerToken is the way into this one). */
 static void org_create(api_ctx *ctx, http_req *req, http_res *res)
 {
     bs_err err;
@@ -259,11 +258,14 @@ static void org_create(api_ctx *ctx, http_req *req, http_res *res)
     struct json_object *body;
     store_org o;
     store_operator_token t;
+    store_member m;
     char token[KEYS_TEXT_MAX];
     memset(&o, 0, sizeof o);
     memset(&t, 0, sizeof t);
+    memset(&m, 0, sizeof m);
     if (need(ctx, ROLE_VIEW_ORG, &err) == 0 && body_object(req, &body, &err) == 0 &&
-        text_member(body, "name", 100, 1, o.name, sizeof o.name, &err) == 0 && text_member(body, "slug", 50, 1, o.slug, sizeof o.slug, &err) == 0) {
+        text_member(body, "name", 100, 1, o.name, sizeof o.name, &err) == 0 && text_member(body, "slug", 50, 1, o.slug, sizeof o.slug, &err) == 0 &&
+        api_team_owner_new(body, &m, &err) == 0) {
         if (!slug_ok(o.slug)) bs_err_set(&err, 400, "common/invalid-parameters", "slug: 3 to 50 of a-z, 0-9 and '-'");
         else if (keys_new_id("org", o.id) < 0 || keys_new_id("tok", t.id) < 0 || keys_generate(KEYS_OPERATOR, token) < 0) bs_err_internal(&err);
     }
@@ -272,6 +274,9 @@ static void org_create(api_ctx *ctx, http_req *req, http_res *res)
         snprintf(o.status, sizeof o.status, "active");
         o.created_at = o.updated_at = t.created_at = clock_now_ms();
         snprintf(t.organization_id, sizeof t.organization_id, "%s", o.id);
+        snprintf(m.organization_id, sizeof m.organization_id, "%s", o.id);
+        snprintf(t.member_id, sizeof t.member_id, "%s", m.id);
+        m.joined_at = o.created_at;
         snprintf(t.name, sizeof t.name, "owner of %s", o.slug);
         snprintf(t.role, sizeof t.role, "owner");
         keys_hash(token, t.hash);
@@ -280,7 +285,8 @@ static void org_create(api_ctx *ctx, http_req *req, http_res *res)
         bs_err_clear(&e);
         if (store_control_org_insert(ctx->app->control, &o, &e) < 0)
             e.status == 409 ? bs_err_set(&err, 409, "org/slug-taken", "An organization already uses this slug") : (err = e, 0);
-        else store_control_operator_token_insert(ctx->app->control, &t, &err);
+        else if (store_control_member_insert(ctx->app->control, &m, &err) == 0)
+            store_control_operator_token_insert(ctx->app->control, &t, &err);
     }
     if (err.status) {
         http_res_error_from(res, &err);
@@ -288,6 +294,7 @@ static void org_create(api_ctx *ctx, http_req *req, http_res *res)
     }
     activity(ctx, o.id, NULL, "organization", o.id, "create", o.name);
     struct json_object *j = org_json(&o);
+    json_object_object_add(j, "ownerMemberId", json_object_new_string(m.id));
     json_object_object_add(j, "ownerToken", json_object_new_string(token));
     http_res_json(res, 201, j);
     json_object_put(j);
@@ -484,7 +491,8 @@ static void token_create(api_ctx *ctx, http_req *req, http_res *res)
     char token[KEYS_TEXT_MAX], when[CLOCK_ISO_LEN];
     memset(&t, 0, sizeof t);
     if (load_org(ctx, http_req_param(req, "orgId"), &o, &err) == 0 && need(ctx, ROLE_MANAGE_KEYS, &err) == 0 && body_object(req, &body, &err) == 0 &&
-        text_member(body, "name", 100, 1, t.name, sizeof t.name, &err) == 0 && text_member(body, "role", 10, 0, t.role, sizeof t.role, &err) == 0) {
+        text_member(body, "name", 100, 1, t.name, sizeof t.name, &err) == 0 && text_member(body, "role", 10, 0, t.role, sizeof t.role, &err) == 0 &&
+        api_team_token_member(ctx, body, &t, &err) == 0) { /* memberId: bound to the member, with its role (admin_team.c) */
         if (!t.role[0]) snprintf(t.role, sizeof t.role, "member");
         if (!role_may(t.role, ROLE_VIEW_ORG)) bs_err_set(&err, 400, "common/invalid-parameters", "role: owner, admin, member or billing");
         else if (!strcmp(t.role, "owner") && strcmp(ctx->token.role, "owner"))
@@ -509,6 +517,7 @@ static void token_create(api_ctx *ctx, http_req *req, http_res *res)
     json_object_object_add(j, "id", json_object_new_string(t.id));
     json_object_object_add(j, "name", json_object_new_string(t.name));
     json_object_object_add(j, "role", json_object_new_string(t.role));
+    json_object_object_add(j, "memberId", t.member_id[0] ? json_object_new_string(t.member_id) : NULL);
     json_object_object_add(j, "token", json_object_new_string(token)); /* the only time it is shown */
     json_object_object_add(j, "tokenHint", json_object_new_string(t.hint));
     clock_iso8601(t.created_at, when);
@@ -633,7 +642,13 @@ static int env_create(api_ctx *ctx, const store_org *o, const store_project *p, 
     if (store_control_env_insert(ctx->app->control, e, &dup) < 0)
         return dup.status == 409 ? bs_err_set(err, 409, "org/environment-exists", "The project already has an environment named %s", name)
                                  : (*err = dup, -1);
-    snprintf(e->status, sizeof e->status, "ready"); /* provisioning an SQLite environment is opening its file on first use */
+    if (api_env_place(ctx->app, e, err) < 0) { /* §5.7: the environment stays, failed, with the reason logged */
+        log_warn("environment %s could not be placed: %s", e->id, err->message);
+        snprintf(e->status, sizeof e->status, "failed");
+        store_control_env_set_status(ctx->app->control, e->id, "failed", clock_now_ms(), &found, &dup);
+        return -1;
+    }
+    snprintf(e->status, sizeof e->status, "ready"); /* an SQLite environment's database opens on first use */
     return store_control_env_set_status(ctx->app->control, e->id, "ready", clock_now_ms(), &found, err);
 }
 

@@ -204,6 +204,7 @@ int api_register(http_router *router, api_app *app)
     if (api_admin_auth_register(router, app) < 0) return -1;
     if (api_auth_settings_register(router, app) < 0) return -1;
     if (api_admin_platform_register(router, app) < 0) return -1;
+    if (api_admin_team_register(router, app) < 0) return -1;
     if (api_user_settings_register(router, app) < 0) return -1;
     if (api_invitations_register(router, app) < 0) return -1;
     if (api_oauth_register(router, app) < 0) return -1;

@@ -32,6 +32,7 @@ typedef struct api_app {
     keyauth *keys;
     project_guard *guard;      /* allowedOrigins and ipWhitelist of /v1 requests */
     env_lifecycle *lifecycle;  /* /v1 use, inactivity shutdown and deletion (env_lifecycle.h); may be NULL */
+    int shared_cluster_slots;  /* dev environments per shared cluster */
     userauth *users;
     querystats *stats;         /* NULL when --query-stats 0 */
     mailer *mail;              /* SMTP or the outbox */
@@ -103,6 +104,15 @@ void api_message(http_res *res, int status, const char *text);
 void api_json_time(struct json_object *obj, const char *name, int64_t ms);
 /* A table's effective permissions document (its own, or the defaults); a new reference. */
 struct json_object *api_table_permissions(const store_table *t);
+/* Writes one activity-log entry for a management change (platform.md §8), best effort: the actor is the
+ * acting member of a member-bound token, else the token or key. */
+void api_activity(api_ctx *ctx, const char *org, const char *project, const char *entity_type, const char *entity_id,
+                  const char *action, const char *message);
+/* The team (admin_team.c) for the other management surfaces: POST access-tokens binds a token to body's
+ * optional memberId (the member's role; 400 when a different role is asked, 404 org/member-not-found);
+ * POST organizations prepares the new organization's Owner member from ownerEmail/ownerName. */
+int api_team_token_member(api_ctx *ctx, struct json_object *body, store_operator_token *t, bs_err *err);
+int api_team_owner_new(struct json_object *body, store_member *m, bs_err *err);
 
 /* Surfaces (one file each). */
 int api_health_register(http_router *router, api_app *app);
@@ -112,5 +122,6 @@ int api_data_register(http_router *router, api_app *app);
 int api_auth_register(http_router *router, api_app *app);
 int api_users_register(http_router *router, api_app *app);
 int api_admin_platform_register(http_router *router, api_app *app);
+int api_admin_team_register(http_router *router, api_app *app);
 
 #endif

@@ -63,10 +63,33 @@ static int env_forget_keys(api_app *app, const char *env_id, bs_err *err)
 int api_env_remove(api_app *app, const store_env *e, bs_err *err)
 {
     int found = 0;
+    int64_t freed = 0;
     if (store_control_env_set_status(app->control, e->id, "deleting", clock_now_ms(), &found, err) < 0 ||
-        env_forget_keys(app, e->id, err) < 0 || env_drop_files(app, e->id, err) < 0 || store_docs_env_drop(app->docs, e->id, err) < 0)
+        env_forget_keys(app, e->id, err) < 0 || env_drop_files(app, e->id, err) < 0 || store_docs_env_drop(app->docs, e->id, err) < 0 ||
+        store_control_env_delete(app->control, e->id, &found, err) < 0)
         return -1;
-    return store_control_env_delete(app->control, e->id, &found, err);
+    return store_control_slots_reclaim(app->control, clock_now_ms(), &freed, err); /* step 7: the slot joins the reuse queue */
+}
+
+int api_env_place(api_app *app, store_env *e, bs_err *err)
+{
+    store_placement where;
+    int dedicated = strcmp(e->type, "dev") != 0;
+    int capacity = app->shared_cluster_slots > 0 ? app->shared_cluster_slots : 100;
+    if (store_control_env_place(app->control, e->id, dedicated, capacity, clock_now_ms(), &where, err) < 0) return -1;
+    snprintf(e->cluster, sizeof e->cluster, "%s", where.cluster_id);
+    e->slot = where.slot;
+    return 0;
+}
+
+int api_env_place_unplaced(api_app *app, bs_err *err)
+{
+    store_env *envs = calloc(DELETIONS_PER_SWEEP, sizeof *envs);
+    size_t n = 0;
+    int rc = envs ? store_control_envs_unplaced(app->control, envs, DELETIONS_PER_SWEEP, &n, err) : bs_err_internal(err);
+    for (size_t i = 0; rc == 0 && i < n; i++) rc = api_env_place(app, &envs[i], err);
+    free(envs);
+    return rc;
 }
 
 /* ---- use ---- */
@@ -110,7 +133,8 @@ void env_lifecycle_touch(env_lifecycle *l, const char *env_id)
 
 int env_lifecycle_sweep(api_app *app, bs_err *err)
 {
-    int64_t now = clock_now_ms(), shut = 0;
+    int64_t now = clock_now_ms(), shut = 0, freed = 0;
+    if (api_env_place_unplaced(app, err) < 0 || store_control_slots_reclaim(app->control, now, &freed, err) < 0) return -1;
     if (store_control_env_shutdown_idle(app->control, now, ENV_IDLE_DEV_MS, ENV_IDLE_OTHER_MS, &shut, err) < 0) return -1;
     if (shut) log_info("%lld idle environment(s) shut down", (long long)shut);
     store_env *due = calloc(DELETIONS_PER_SWEEP, sizeof *due);

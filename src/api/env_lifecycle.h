@@ -23,6 +23,13 @@
  * and settings. Safe to run again after an interruption. */
 int api_env_remove(api_app *app, const store_env *e, bs_err *err);
 
+/* Gives a new environment its place (platform.md §5.4–5.5): dev → a slot on a shared cluster, the others
+ * → a dedicated cluster; e->cluster and e->slot are filled. */
+int api_env_place(api_app *app, store_env *e, bs_err *err);
+
+/* Places the environments created before placement existed, and the bootstrap's (start-up, sweeps). */
+int api_env_place_unplaced(api_app *app, bs_err *err);
+
 /* interval_ms 0: no sweeper (touches still reactivate). NULL on allocation failure. */
 env_lifecycle *env_lifecycle_new(api_app *app, int64_t interval_ms);
 void env_lifecycle_free(env_lifecycle *l);

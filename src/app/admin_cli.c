@@ -1,4 +1,5 @@
-/* admin_cli: `basalt org|plan|project|env|key|activity ...`, a client of the management API (/admin/v1).
+/* admin_cli: `basalt org|plan|token|member|invite|project|env|key|activity ...`, a client of the management
+ * API (/admin/v1). `basalt invite accept TOKEN` needs no operator token (the invitation is the credential).
  * The server and token come from --url/--token, else BASALT_URL/BASALT_TOKEN, else DATA/bootstrap.json
  * (--data DIR, default ./basalt-data). Answers print as a table (lists) or "field: value" lines on a
  * terminal, as the raw JSON with --json (or when stdout is not a terminal and --table is not given).
@@ -28,29 +29,42 @@ typedef struct command {
     const char *method, *path;         /* path with {1}, {2}, {3} for the positional arguments */
     const char *body;                  /* JSON template with {1}.. placeholders, or NULL */
     const char *columns;               /* list columns (space separated), or NULL for an object */
+    int anonymous;                     /* 1: sent without the operator token */
 } command;
 
 static const command commands[] = {
-    {"org", "list", "", 0, "GET", "/admin/v1/organizations", NULL, "id slug name plan status"},
-    {"org", "get", "ORG", 1, "GET", "/admin/v1/organizations/{1}", NULL, NULL},
-    {"org", "create", "NAME SLUG", 2, "POST", "/admin/v1/organizations", "{\"name\":{1},\"slug\":{2}}", NULL},
-    {"org", "rename", "ORG NAME", 2, "PATCH", "/admin/v1/organizations/{1}", "{\"name\":{2}}", NULL},
-    {"org", "delete", "ORG", 1, "DELETE", "/admin/v1/organizations/{1}", NULL, NULL},
-    {"plan", "get", "ORG", 1, "GET", "/admin/v1/organizations/{1}/plan", NULL, NULL},
-    {"plan", "set", "ORG PLAN", 2, "PUT", "/admin/v1/organizations/{1}/plan", "{\"plan\":{2}}", NULL},
-    {"token", "create", "ORG NAME ROLE", 3, "POST", "/admin/v1/organizations/{1}/access-tokens", "{\"name\":{2},\"role\":{3}}", NULL},
-    {"activity", "list", "ORG", 1, "GET", "/admin/v1/organizations/{1}/activity", NULL, "createdAt action entityType entityId message"},
-    {"project", "list", "", 0, "GET", "/admin/v1/projects", NULL, "id slug name status environmentCount"},
-    {"project", "get", "PROJECT", 1, "GET", "/admin/v1/projects/{1}", NULL, NULL},
-    {"project", "create", "ORG SLUG NAME", 3, "POST", "/admin/v1/projects", "{\"organizationId\":{1},\"slug\":{2},\"name\":{3}}", NULL},
-    {"project", "delete", "PROJECT", 1, "DELETE", "/admin/v1/projects/{1}", NULL, NULL},
-    {"env", "list", "PROJECT", 1, "GET", "/admin/v1/projects/{1}/environments", NULL, "id environment environmentType status"},
-    {"env", "get", "PROJECT ENV", 2, "GET", "/admin/v1/projects/{1}/environments/{2}", NULL, NULL},
-    {"env", "create", "PROJECT ENV TYPE", 3, "POST", "/admin/v1/projects/{1}/environments", "{\"environment\":{2},\"environmentType\":{3}}", NULL},
-    {"env", "delete", "PROJECT ENV", 2, "DELETE", "/admin/v1/projects/{1}/environments/{2}", NULL, NULL},
-    {"key", "list", "PROJECT ENV", 2, "GET", "/admin/v1/projects/{1}/environments/{2}/keys", NULL, "id type name keyHint revokedAt"},
-    {"key", "create", "PROJECT ENV TYPE NAME", 4, "POST", "/admin/v1/projects/{1}/environments/{2}/keys", "{\"type\":{3},\"name\":{4}}", NULL},
-    {"key", "revoke", "PROJECT ENV KEY", 3, "DELETE", "/admin/v1/projects/{1}/environments/{2}/keys/{3}", NULL, NULL},
+    {"org", "list", "", 0, "GET", "/admin/v1/organizations", NULL, "id slug name plan status", 0},
+    {"org", "get", "ORG", 1, "GET", "/admin/v1/organizations/{1}", NULL, NULL, 0},
+    {"org", "create", "NAME SLUG", 2, "POST", "/admin/v1/organizations", "{\"name\":{1},\"slug\":{2}}", NULL, 0},
+    {"org", "rename", "ORG NAME", 2, "PATCH", "/admin/v1/organizations/{1}", "{\"name\":{2}}", NULL, 0},
+    {"org", "delete", "ORG", 1, "DELETE", "/admin/v1/organizations/{1}", NULL, NULL, 0},
+    {"org", "transfer", "ORG MEMBER", 2, "POST", "/admin/v1/organizations/{1}/transfer", "{\"memberId\":{2}}", NULL, 0},
+    {"org", "leave", "ORG", 1, "POST", "/admin/v1/organizations/{1}/leave", "{}", NULL, 0},
+    {"plan", "get", "ORG", 1, "GET", "/admin/v1/organizations/{1}/plan", NULL, NULL, 0},
+    {"plan", "set", "ORG PLAN", 2, "PUT", "/admin/v1/organizations/{1}/plan", "{\"plan\":{2}}", NULL, 0},
+    {"token", "create", "ORG NAME ROLE", 3, "POST", "/admin/v1/organizations/{1}/access-tokens", "{\"name\":{2},\"role\":{3}}", NULL, 0},
+    {"token", "list", "ORG", 1, "GET", "/admin/v1/organizations/{1}/access-tokens", NULL, "id name role memberId tokenHint status", 0},
+    {"token", "revoke", "ORG TOKEN", 2, "DELETE", "/admin/v1/organizations/{1}/access-tokens/{2}", NULL, NULL, 0},
+    {"member", "list", "ORG", 1, "GET", "/admin/v1/organizations/{1}/members", NULL, "id email name role joinedAt", 0},
+    {"member", "role", "ORG MEMBER ROLE", 3, "PATCH", "/admin/v1/organizations/{1}/members/{2}", "{\"role\":{3}}", NULL, 0},
+    {"member", "remove", "ORG MEMBER", 2, "DELETE", "/admin/v1/organizations/{1}/members/{2}", NULL, NULL, 0},
+    {"invite", "create", "ORG EMAIL NAME ROLE", 4, "POST", "/admin/v1/organizations/{1}/invitations", "{\"email\":{2},\"name\":{3},\"role\":{4}}", NULL, 0},
+    {"invite", "list", "ORG", 1, "GET", "/admin/v1/organizations/{1}/invitations", NULL, "id email name role status expiresAt", 0},
+    {"invite", "revoke", "ORG INVITATION", 2, "DELETE", "/admin/v1/organizations/{1}/invitations/{2}", NULL, NULL, 0},
+    {"invite", "resend", "ORG INVITATION", 2, "POST", "/admin/v1/organizations/{1}/invitations/{2}/resend", "{}", NULL, 0},
+    {"invite", "accept", "TOKEN", 1, "POST", "/admin/v1/invitations/accept", "{\"token\":{1}}", NULL, 1},
+    {"activity", "list", "ORG", 1, "GET", "/admin/v1/organizations/{1}/activity", NULL, "createdAt action entityType entityId message", 0},
+    {"project", "list", "", 0, "GET", "/admin/v1/projects", NULL, "id slug name status environmentCount", 0},
+    {"project", "get", "PROJECT", 1, "GET", "/admin/v1/projects/{1}", NULL, NULL, 0},
+    {"project", "create", "ORG SLUG NAME", 3, "POST", "/admin/v1/projects", "{\"organizationId\":{1},\"slug\":{2},\"name\":{3}}", NULL, 0},
+    {"project", "delete", "PROJECT", 1, "DELETE", "/admin/v1/projects/{1}", NULL, NULL, 0},
+    {"env", "list", "PROJECT", 1, "GET", "/admin/v1/projects/{1}/environments", NULL, "id environment environmentType status", 0},
+    {"env", "get", "PROJECT ENV", 2, "GET", "/admin/v1/projects/{1}/environments/{2}", NULL, NULL, 0},
+    {"env", "create", "PROJECT ENV TYPE", 3, "POST", "/admin/v1/projects/{1}/environments", "{\"environment\":{2},\"environmentType\":{3}}", NULL, 0},
+    {"env", "delete", "PROJECT ENV", 2, "DELETE", "/admin/v1/projects/{1}/environments/{2}", NULL, NULL, 0},
+    {"key", "list", "PROJECT ENV", 2, "GET", "/admin/v1/projects/{1}/environments/{2}/keys", NULL, "id type name keyHint revokedAt", 0},
+    {"key", "create", "PROJECT ENV TYPE NAME", 4, "POST", "/admin/v1/projects/{1}/environments/{2}/keys", "{\"type\":{3},\"name\":{4}}", NULL, 0},
+    {"key", "revoke", "PROJECT ENV KEY", 3, "DELETE", "/admin/v1/projects/{1}/environments/{2}/keys/{3}", NULL, NULL, 0},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -137,7 +151,7 @@ static long call(const cli *c, const char *method, const char *path, const char 
     long status = 0;
     snprintf(url, sizeof url, "%s%s", c->url, path);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->token);
-    struct curl_slist *h = curl_slist_append(NULL, auth);
+    struct curl_slist *h = c->token[0] ? curl_slist_append(NULL, auth) : NULL;
     h = curl_slist_append(h, "Content-Type: application/json");
     CURL *e = curl_easy_init();
     if (!e) return 0;
@@ -217,7 +231,8 @@ int admin_cli_main(int argc, char **argv)
         else usage(stderr);
         return 2;
     }
-    if (!c.url[0] || !c.token[0]) {
+    if (cmd->anonymous) c.token[0] = '\0'; /* the request carries its own credential */
+    if (!c.url[0] || (!c.token[0] && !cmd->anonymous)) {
         fprintf(stderr, "basalt: no server or token: give --url and --token, BASALT_URL and BASALT_TOKEN, or --data DIR\n");
         return 2;
     }

@@ -53,6 +53,7 @@ static const opt_def opts[] = {
     {"multipart-min-part", "BASALT_MULTIPART_MIN_PART", L(multipart_min_part), "5242880", 1, 1073741824L, "smallest multipart part but the last, bytes"},
     {"image-cache-size", "BASALT_IMAGE_CACHE_SIZE", L(image_cache_size), "268435456", 1048576, 1099511627776L, "bytes of image variants kept on disk (DATA/cache/images)"},
     {"image-max-pixels", "BASALT_IMAGE_MAX_PIXELS", L(image_max_pixels), "50000000", 1, 1000000000L, "largest image (width × height) transformed; larger ones are refused"},
+    {"shared-cluster-slots", "BASALT_SHARED_CLUSTER_SLOTS", L(shared_cluster_slots), "100", 1, 100000, "dev environments per shared cluster (placement, platform.md §5.5)"},
     {"inactivity-sweep", "BASALT_INACTIVITY_SWEEP", L(inactivity_sweep), "3600", 0, 86400, "seconds between sweeps that shut down idle environments and delete expired ones (0: never)"},
     {"audit-retention-days", "BASALT_AUDIT_RETENTION_DAYS", L(audit_retention_days), "90", 1, 3650, "days account events stay in an environment's audit trail"},
     {"smtp-url", "BASALT_SMTP_URL", S(smtp_url), NULL, 0, 0, "deliver mail through SMTP: smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://...; unset = the outbox"},

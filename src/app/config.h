@@ -33,6 +33,7 @@ typedef struct basalt_config {
     long signin_max_failures, signin_window, signin_block;
     long audit_retention_days;
     long inactivity_sweep;
+    long shared_cluster_slots;
     char *files, *storage_public_read;
     char *s3_endpoint, *s3_region, *s3_access_key, *s3_secret_key;
     long s3_path_style, s3_direct_urls;

@@ -2,6 +2,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app/local_control.h"
@@ -15,10 +16,12 @@ typedef struct operator_opts {
 static void operator_usage(FILE *out)
 {
     fprintf(out, "Usage: basalt operator suspend ORG [--reason TEXT] [--data DIR] [--control LOCATION]\n"
-                 "       basalt operator resume ORG [--data DIR] [--control LOCATION]\n\n"
+                 "       basalt operator resume ORG [--data DIR] [--control LOCATION]\n"
+                 "       basalt operator clusters [--data DIR] [--control LOCATION]\n\n"
                  "Suspends an organization (every /v1 call of its projects answers 403 org/suspended; the\n"
                  "management API stays usable) or makes it active again. Works on the data directory directly,\n"
-                 "also while the server runs (it notices within --key-cache-ms).\n");
+                 "also while the server runs (it notices within --key-cache-ms). `clusters` lists the registered\n"
+                 "clusters (shared ones hold dev environments in slots) with their use.\n");
 }
 
 static int parse_opts(int argc, char **argv, operator_opts *o)
@@ -43,13 +46,14 @@ static int parse_opts(int argc, char **argv, operator_opts *o)
         default: operator_usage(stderr); return -1;
         }
     }
-    if (optind + 2 != argc) {
+    int listing = optind + 1 == argc && strcmp(argv[optind], "clusters") == 0;
+    if (optind + 2 != argc && !listing) {
         operator_usage(stderr);
         return -1;
     }
     o->verb = argv[optind];
-    o->org = argv[optind + 1];
-    if (strcmp(o->verb, "suspend") != 0 && strcmp(o->verb, "resume") != 0) {
+    o->org = listing ? NULL : argv[optind + 1];
+    if (!listing && strcmp(o->verb, "suspend") != 0 && strcmp(o->verb, "resume") != 0) {
         operator_usage(stderr);
         return -1;
     }
@@ -87,6 +91,19 @@ static int set_status(store_control *control, const operator_opts *o, bs_err *er
     return 0;
 }
 
+static int list_clusters(store_control *control, bs_err *err)
+{
+    enum { CLUSTERS_MAX = 10000 };
+    store_cluster *rows = calloc(CLUSTERS_MAX, sizeof *rows);
+    size_t n = 0;
+    int rc = rows ? store_control_cluster_list(control, rows, CLUSTERS_MAX, &n, err) : bs_err_internal(err);
+    if (rc == 0) printf("%-36s %-10s %-7s %s\n", "CLUSTER", "TYPE", "STATUS", "SLOTS USED");
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        printf("%-36s %-10s %-7s %d/%d\n", rows[i].id, rows[i].kind, rows[i].status, rows[i].used, rows[i].capacity);
+    free(rows);
+    return rc;
+}
+
 int operator_main(int argc, char **argv)
 {
     operator_opts o;
@@ -95,8 +112,9 @@ int operator_main(int argc, char **argv)
     bs_err err;
     bs_err_clear(&err);
     store_control *control = local_control_open_new(&o.where, &err);
-    int rc = control ? set_status(control, &o, &err) : -1;
-    if (rc == 0) printf("organization %s: %s\n", o.org, strcmp(o.verb, "suspend") == 0 ? "suspended" : "active");
+    int listing = strcmp(o.verb, "clusters") == 0;
+    int rc = !control ? -1 : listing ? list_clusters(control, &err) : set_status(control, &o, &err);
+    if (rc == 0 && !listing) printf("organization %s: %s\n", o.org, strcmp(o.verb, "suspend") == 0 ? "suspended" : "active");
     else fprintf(stderr, "basalt operator: %s\n", err.message);
     store_control_free(control);
     return rc == 0 ? 0 : 1;

@@ -161,7 +161,7 @@ static int start_http(serve_state *s, bs_err *err)
     uint8_t key[32];
     if (load_master_key(s, err) < 0) return -1;
     memcpy(key, s->app.master_key, sizeof key);
-    s->app = (api_app){.control = s->control, .docs = s->docs, .keys = s->keys, .guard = s->guard, .users = s->users, .stats = s->stats, .mail = s->mail, .public_url = s->url,
+    s->app = (api_app){.control = s->control, .docs = s->docs, .keys = s->keys, .guard = s->guard, .shared_cluster_slots = (int)s->cfg.shared_cluster_slots, .users = s->users, .stats = s->stats, .mail = s->mail, .public_url = s->url,
                       .google_token_url = s->cfg.google_token_url, .google_userinfo_url = s->cfg.google_userinfo_url,
                       .google_jwks_url = s->cfg.google_jwks_url, .github_token_url = s->cfg.github_token_url,
                       .github_api_url = s->cfg.github_api_url, .google_auth_url = s->cfg.google_auth_url,
@@ -334,7 +334,8 @@ int serve_main(int argc, char **argv)
         config_free(&s.cfg);
         return 1;
     }
-    if (open_store(&s, &err) < 0 || start_http(&s, &err) < 0 || (make_url(&s), run_bootstrap(&s, &err)) < 0) {
+    if (open_store(&s, &err) < 0 || start_http(&s, &err) < 0 || (make_url(&s), run_bootstrap(&s, &err)) < 0 ||
+        api_env_place_unplaced(&s.app, &err) < 0) {
         log_error("cannot start: %s", err.message);
         serve_cleanup(&s);
         image_shutdown();

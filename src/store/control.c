@@ -363,3 +363,141 @@ int store_control_env_cancel_deletion(store_control *store, const char *env_id, 
     if (!store || !env_id || !found) return control_no_store(err);
     return store->ops->env_cancel_deletion(store->driver, env_id, found, err);
 }
+
+/* ---- placement ---- */
+
+int store_control_env_place(store_control *store, const char *env_id, int dedicated, int capacity, int64_t now,
+                            store_placement *out, bs_err *err)
+{
+    if (!store || !env_id || !out || capacity < 1) return control_no_store(err);
+    return store->ops->env_place(store->driver, env_id, dedicated, capacity, now, out, err);
+}
+
+int store_control_env_placement(store_control *store, const char *env_id, store_placement *out, int *found, bs_err *err)
+{
+    if (!store || !env_id || !out || !found) return control_no_store(err);
+    return store->ops->env_placement(store->driver, env_id, out, found, err);
+}
+
+int store_control_slots_reclaim(store_control *store, int64_t now, int64_t *count, bs_err *err)
+{
+    if (!store || !count) return control_no_store(err);
+    return store->ops->slots_reclaim(store->driver, now, count, err);
+}
+
+int store_control_cluster_list(store_control *store, store_cluster *out, size_t max, size_t *count, bs_err *err)
+{
+    if (!store || !out || !count) return control_no_store(err);
+    return store->ops->cluster_list(store->driver, out, max, count, err);
+}
+
+int store_control_envs_unplaced(store_control *store, store_env *out, size_t max, size_t *count, bs_err *err)
+{
+    if (!store || !out || !count) return control_no_store(err);
+    return store->ops->envs_unplaced(store->driver, out, max, count, err);
+}
+
+/* ---- team ---- */
+
+int store_control_member_insert(store_control *store, const store_member *m, bs_err *err)
+{
+    if (!store || !m) return control_no_store(err);
+    return store->ops->member_insert(store->driver, m, err);
+}
+
+int store_control_member_get(store_control *store, const char *org_id, const char *member_id, store_member *out,
+                             int *found, bs_err *err)
+{
+    if (!store || !org_id || !member_id || !out || !found) return control_no_store(err);
+    return store->ops->member_get(store->driver, org_id, member_id, out, found, err);
+}
+
+int store_control_member_find_email(store_control *store, const char *org_id, const char *email, store_member *out,
+                                    int *found, bs_err *err)
+{
+    if (!store || !org_id || !email || !out || !found) return control_no_store(err);
+    return store->ops->member_find_email(store->driver, org_id, email, out, found, err);
+}
+
+int store_control_member_list(store_control *store, const store_member_query *q, store_member *out, size_t *count,
+                              int64_t *total, bs_err *err)
+{
+    if (!store || !q || !q->organization_id || !out || !count || !total) return control_no_store(err);
+    return store->ops->member_list(store->driver, q, out, count, total, err);
+}
+
+int store_control_member_set_role(store_control *store, const char *org_id, const char *member_id, const char *role,
+                                  store_team_outcome *outcome, bs_err *err)
+{
+    if (!store || !org_id || !member_id || !role || !outcome) return control_no_store(err);
+    return store->ops->member_set_role(store->driver, org_id, member_id, role, outcome, err);
+}
+
+int store_control_member_remove(store_control *store, const char *org_id, const char *member_id, int64_t at,
+                                store_team_outcome *outcome, bs_err *err)
+{
+    if (!store || !org_id || !member_id || !outcome) return control_no_store(err);
+    return store->ops->member_remove(store->driver, org_id, member_id, at, outcome, err);
+}
+
+int store_control_member_transfer(store_control *store, const char *org_id, const char *member_id, int *found,
+                                  bs_err *err)
+{
+    if (!store || !org_id || !member_id || !found) return control_no_store(err);
+    return store->ops->member_transfer(store->driver, org_id, member_id, found, err);
+}
+
+int store_control_operator_token_list(store_control *store, const char *org_id, store_operator_token_row *out,
+                                      size_t max, size_t *count, bs_err *err)
+{
+    if (!store || !org_id || !out || !count) return control_no_store(err);
+    return store->ops->operator_token_list(store->driver, org_id, out, max, count, err);
+}
+
+int store_control_operator_token_get(store_control *store, const char *org_id, const char *token_id,
+                                     store_operator_token_row *out, int *found, bs_err *err)
+{
+    if (!store || !org_id || !token_id || !out || !found) return control_no_store(err);
+    return store->ops->operator_token_get(store->driver, org_id, token_id, out, found, err);
+}
+
+int store_control_invitation_insert(store_control *store, const store_org_invitation *inv, bs_err *err)
+{
+    if (!store || !inv) return control_no_store(err);
+    return store->ops->invitation_insert(store->driver, inv, err);
+}
+
+int store_control_invitation_get(store_control *store, const char *org_id, const char *id, store_org_invitation *out,
+                                 int *found, bs_err *err)
+{
+    if (!store || !org_id || !id || !out || !found) return control_no_store(err);
+    return store->ops->invitation_get(store->driver, org_id, id, out, found, err);
+}
+
+int store_control_invitation_lookup(store_control *store, const char *hash_hex, store_org_invitation *out, int *found,
+                                    bs_err *err)
+{
+    if (!store || !hash_hex || !out || !found) return control_no_store(err);
+    return store->ops->invitation_lookup(store->driver, hash_hex, out, found, err);
+}
+
+int store_control_invitation_list(store_control *store, const store_org_invitation_query *q, store_org_invitation *out,
+                                  size_t *count, int64_t *total, bs_err *err)
+{
+    if (!store || !q || !q->organization_id || !out || !count || !total) return control_no_store(err);
+    return store->ops->invitation_list(store->driver, q, out, count, total, err);
+}
+
+int store_control_invitation_revoke(store_control *store, const char *org_id, const char *id, int64_t at, int *found,
+                                    bs_err *err)
+{
+    if (!store || !org_id || !id || !found) return control_no_store(err);
+    return store->ops->invitation_revoke(store->driver, org_id, id, at, found, err);
+}
+
+int store_control_invitation_accept(store_control *store, const char *id, int64_t at, const store_member *m,
+                                    const store_operator_token *t, int *accepted, bs_err *err)
+{
+    if (!store || !id || !m || !t || !accepted) return control_no_store(err);
+    return store->ops->invitation_accept(store->driver, id, at, m, t, accepted, err);
+}

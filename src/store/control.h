@@ -63,6 +63,8 @@ typedef struct store_env {
     int64_t last_access_at;      /* last /v1 use (at most STORE_ENV_TOUCH_MS late), 0 never */
     int64_t shutdown_at;         /* when it was shut down for inactivity, 0 when it is not */
     int64_t delete_at;           /* when a shut-down environment is to be deleted, 0 not scheduled */
+    char cluster[STORE_ID_MAX];  /* its place (store_control_env_place): "shared-<n>" or "dedicated-...", "" none yet */
+    int slot;
 } store_env;
 
 typedef struct store_api_key {
@@ -86,6 +88,7 @@ typedef struct store_operator_token {
     char hint[STORE_KEY_HINT_MAX];
     int64_t expires_at;               /* 0 = never */
     int64_t created_at;
+    char member_id[STORE_ID_MAX];     /* "" = a service token with its own role; else it acts as this member */
 } store_operator_token;
 
 /* What an API key resolves to: everything a /v1 request needs to know about its tenant. */
@@ -108,9 +111,10 @@ typedef struct store_key_context {
 typedef struct store_token_context {
     char token_id[STORE_ID_MAX];
     char organization_id[STORE_ID_MAX];
-    char role[STORE_ENUM_MAX];
+    char role[STORE_ENUM_MAX];         /* a member-bound token: its member's current role */
     int64_t expires_at;
-    int64_t revoked_at;
+    int64_t revoked_at;                /* a member-bound token whose member is gone counts as revoked */
+    char member_id[STORE_ID_MAX];      /* "" = service token */
 } store_token_context;
 
 /* Everything the first start creates, in one transaction (core/bootstrap.c fills it). */
@@ -246,6 +250,38 @@ int store_control_env_deletions_due(store_control *store, int64_t now, store_env
 /* Cancels the scheduled deletion of a shut-down environment; *found = 0 when none was scheduled. */
 int store_control_env_cancel_deletion(store_control *store, const char *env_id, int *found, bs_err *err);
 
+/* ---- placement (platform.md §5.1, §5.5) ---- */
+typedef struct store_placement {
+    char cluster_id[STORE_ID_MAX];
+    char kind[STORE_ENUM_MAX];   /* shared | dedicated */
+    int slot;
+    int reused;                  /* 1: a slot a deleted environment freed */
+} store_placement;
+
+typedef struct store_cluster {
+    char id[STORE_ID_MAX];
+    char kind[STORE_ENUM_MAX];   /* shared | dedicated */
+    char status[STORE_ENUM_MAX]; /* active | spare (a standby shared cluster, opened when the others are full) */
+    int capacity, used;          /* slots; used = holding an environment now */
+    int64_t created_at;
+} store_cluster;
+
+/* Gives env_id a place, atomically: dedicated → a new dedicated cluster of its own; shared → the slot
+ * freed longest ago (first in, first out), else the next never-used slot of the oldest active shared
+ * cluster with room, else the spare cluster opens (and a new spare of `capacity` slots is registered).
+ * An environment already placed gets its placement back. */
+int store_control_env_place(store_control *store, const char *env_id, int dedicated, int capacity, int64_t now,
+                            store_placement *out, bs_err *err);
+/* Where env_id is; *found = 0 when it has no place (yet). */
+int store_control_env_placement(store_control *store, const char *env_id, store_placement *out, int *found, bs_err *err);
+/* Frees the slots of environments that no longer exist: a shared slot joins the reuse queue at `now`, a
+ * dedicated cluster is removed. *count = slots freed. */
+int store_control_slots_reclaim(store_control *store, int64_t now, int64_t *count, bs_err *err);
+/* Environments without a place yet (created before placement existed), at most max. */
+int store_control_envs_unplaced(store_control *store, store_env *out, size_t max, size_t *count, bs_err *err);
+/* Every cluster, oldest first, at most max. */
+int store_control_cluster_list(store_control *store, store_cluster *out, size_t max, size_t *count, bs_err *err);
+
 /* The activity log (platform.md §8): every management change. */
 typedef struct store_activity {
     int64_t id;
@@ -275,5 +311,103 @@ int store_control_key_lookup(store_control *store, const char *hash_hex, store_k
                              bs_err *err);
 int store_control_token_lookup(store_control *store, const char *hash_hex, store_token_context *out,
                                int *found, bs_err *err);
+
+/* ---- team (platform.md §9): members, invitations, the organization's operator tokens ---- */
+#define STORE_INVITATION_TTL_MS (7LL * 24 * 3600 * 1000)
+
+typedef struct store_member {
+    char id[STORE_ID_MAX];                 /* "mem_..." */
+    char organization_id[STORE_ID_MAX];
+    char email[STORE_EMAIL_ADDR_MAX];      /* unique per organization (case-insensitive); "" = none */
+    char name[STORE_NAME_MAX];
+    char role[STORE_ENUM_MAX];             /* owner | admin | member | billing */
+    char status[STORE_ENUM_MAX];           /* active */
+    char invited_by[STORE_ID_MAX];         /* the member (or service token) that invited; "" = creator */
+    int64_t joined_at;
+} store_member;
+
+typedef struct store_member_query {
+    const char *organization_id;
+    const char *search, *role;             /* NULL = any; search: case-insensitive substring of name or e-mail */
+    int64_t offset;
+    size_t limit;
+} store_member_query;
+
+/* What a team change that must keep an owner reports (member_set_role, member_remove). */
+typedef enum store_team_outcome {
+    STORE_TEAM_DONE = 0,
+    STORE_TEAM_NOT_FOUND,                  /* no such member in the organization */
+    STORE_TEAM_LAST_OWNER                  /* refused: the organization would have no owner member left */
+} store_team_outcome;
+
+/* 409 common/conflict when the organization already has a member with this e-mail. */
+int store_control_member_insert(store_control *store, const store_member *m, bs_err *err);
+int store_control_member_get(store_control *store, const char *org_id, const char *member_id, store_member *out,
+                             int *found, bs_err *err);
+int store_control_member_find_email(store_control *store, const char *org_id, const char *email, store_member *out,
+                                    int *found, bs_err *err);
+/* Oldest first, at most q->limit into out; *total = all that match. */
+int store_control_member_list(store_control *store, const store_member_query *q, store_member *out, size_t *count,
+                              int64_t *total, bs_err *err);
+/* Changes a member's role atomically, refusing to demote the organization's last owner member. */
+int store_control_member_set_role(store_control *store, const char *org_id, const char *member_id, const char *role,
+                                  store_team_outcome *outcome, bs_err *err);
+/* Removes a member and revokes its tokens (at `at`) atomically, refusing to remove the last owner member. */
+int store_control_member_remove(store_control *store, const char *org_id, const char *member_id, int64_t at,
+                                store_team_outcome *outcome, bs_err *err);
+/* Makes member_id an owner and every other owner member of the organization an admin, atomically;
+ * *found = 0 (nothing changed) when there is no such member. */
+int store_control_member_transfer(store_control *store, const char *org_id, const char *member_id, int *found,
+                                  bs_err *err);
+
+/* An operator token as listed: role is the effective one (a bound token's member's current role). */
+typedef struct store_operator_token_row {
+    store_operator_token token;
+    int64_t revoked_at;                    /* 0 = active */
+} store_operator_token_row;
+/* The organization's tokens, oldest first, at most max into out. */
+int store_control_operator_token_list(store_control *store, const char *org_id, store_operator_token_row *out,
+                                      size_t max, size_t *count, bs_err *err);
+int store_control_operator_token_get(store_control *store, const char *org_id, const char *token_id,
+                                     store_operator_token_row *out, int *found, bs_err *err);
+
+typedef struct store_org_invitation {
+    char id[STORE_ID_MAX];                 /* "inv_..." */
+    char organization_id[STORE_ID_MAX];
+    char email[STORE_EMAIL_ADDR_MAX];
+    char name[STORE_NAME_MAX];
+    char role[STORE_ENUM_MAX];             /* admin | member | billing */
+    char hash[STORE_HASH_HEX];             /* SHA-256 hex of the invitation token */
+    char invited_by[STORE_ID_MAX];
+    char member_id[STORE_ID_MAX];          /* the member it made, once accepted */
+    int64_t created_at, expires_at;
+    int64_t accepted_at, revoked_at;       /* 0 = not (yet) */
+} store_org_invitation;
+
+typedef struct store_org_invitation_query {
+    const char *organization_id;
+    const char *status;                    /* pending | accepted | revoked | expired as of now; NULL = any */
+    int64_t now, offset;
+    size_t limit;
+} store_org_invitation_query;
+
+/* Inserts inv after deleting every invitation of the same organization and e-mail that was not accepted
+ * (a new invitation, or a resent one, replaces them), atomically. */
+int store_control_invitation_insert(store_control *store, const store_org_invitation *inv, bs_err *err);
+int store_control_invitation_get(store_control *store, const char *org_id, const char *id, store_org_invitation *out,
+                                 int *found, bs_err *err);
+/* By the SHA-256 hex of its token, whatever its state. */
+int store_control_invitation_lookup(store_control *store, const char *hash_hex, store_org_invitation *out, int *found,
+                                    bs_err *err);
+/* Newest first, at most q->limit into out; *total = all that match. */
+int store_control_invitation_list(store_control *store, const store_org_invitation_query *q, store_org_invitation *out,
+                                  size_t *count, int64_t *total, bs_err *err);
+/* Revokes a pending invitation (not accepted, not revoked, not expired at `at`); *found = 0 when none. */
+int store_control_invitation_revoke(store_control *store, const char *org_id, const char *id, int64_t at, int *found,
+                                    bs_err *err);
+/* Accepts invitation id at `at` and inserts its member m and m's token t, all or nothing. *accepted = 0
+ * (nothing written) when it was no longer pending; a 409 common/conflict when the e-mail became a member. */
+int store_control_invitation_accept(store_control *store, const char *id, int64_t at, const store_member *m,
+                                    const store_operator_token *t, int *accepted, bs_err *err);
 
 #endif

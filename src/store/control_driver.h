@@ -74,9 +74,40 @@ typedef struct store_control_ops {
                              bs_err *err);
     int (*env_deletions_due)(void *driver, int64_t now, store_env *out, size_t max, size_t *count, bs_err *err);
     int (*env_cancel_deletion)(void *driver, const char *env_id, int *found, bs_err *err);
+    int (*env_place)(void *driver, const char *env_id, int dedicated, int capacity, int64_t now, store_placement *out,
+                     bs_err *err);
+    int (*env_placement)(void *driver, const char *env_id, store_placement *out, int *found, bs_err *err);
+    int (*slots_reclaim)(void *driver, int64_t now, int64_t *count, bs_err *err);
+    int (*envs_unplaced)(void *driver, store_env *out, size_t max, size_t *count, bs_err *err);
+    int (*cluster_list)(void *driver, store_cluster *out, size_t max, size_t *count, bs_err *err);
     int (*activity_add)(void *driver, const store_activity *a, bs_err *err);
     int (*activity_list)(void *driver, const store_activity_query *q, store_activity *out, size_t *count,
                          int64_t *total, bs_err *err);
+    /* team */
+    int (*member_insert)(void *driver, const store_member *m, bs_err *err);
+    int (*member_get)(void *driver, const char *org_id, const char *member_id, store_member *out, int *found, bs_err *err);
+    int (*member_find_email)(void *driver, const char *org_id, const char *email, store_member *out, int *found,
+                             bs_err *err);
+    int (*member_list)(void *driver, const store_member_query *q, store_member *out, size_t *count, int64_t *total,
+                       bs_err *err);
+    int (*member_set_role)(void *driver, const char *org_id, const char *member_id, const char *role,
+                           store_team_outcome *outcome, bs_err *err);
+    int (*member_remove)(void *driver, const char *org_id, const char *member_id, int64_t at, store_team_outcome *outcome,
+                         bs_err *err);
+    int (*member_transfer)(void *driver, const char *org_id, const char *member_id, int *found, bs_err *err);
+    int (*operator_token_list)(void *driver, const char *org_id, store_operator_token_row *out, size_t max,
+                               size_t *count, bs_err *err);
+    int (*operator_token_get)(void *driver, const char *org_id, const char *token_id, store_operator_token_row *out,
+                              int *found, bs_err *err);
+    int (*invitation_insert)(void *driver, const store_org_invitation *inv, bs_err *err);
+    int (*invitation_get)(void *driver, const char *org_id, const char *id, store_org_invitation *out, int *found,
+                          bs_err *err);
+    int (*invitation_lookup)(void *driver, const char *hash_hex, store_org_invitation *out, int *found, bs_err *err);
+    int (*invitation_list)(void *driver, const store_org_invitation_query *q, store_org_invitation *out, size_t *count,
+                           int64_t *total, bs_err *err);
+    int (*invitation_revoke)(void *driver, const char *org_id, const char *id, int64_t at, int *found, bs_err *err);
+    int (*invitation_accept)(void *driver, const char *id, int64_t at, const store_member *m,
+                             const store_operator_token *t, int *accepted, bs_err *err);
 } store_control_ops;
 
 #endif

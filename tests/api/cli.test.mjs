@@ -58,3 +58,44 @@ test('usage errors and a missing server', async () => {
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /401 .*auth\/unauthorized/);
 });
+
+test('team commands: invite, accept without a token, member list|role|remove, token list|revoke', async () => {
+  const org = b.organizationId;
+  const inv = await json('invite', 'create', org, 'cli@team.io', 'Cli User', 'member');
+  assert.match(inv.token, /^inv_[0-9a-f]{64}$/);
+  const listed = await cli('invite', 'list', org, '--table');
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /^id\s+email\s+name\s+role\s+status\s+expiresAt\s*\n/);
+  assert.match(listed.stdout, /cli@team\.io\s+Cli User\s+member\s+pending/);
+  const spare = await json('invite', 'create', org, 'spare@team.io', 'Spare', 'billing');
+  assert.equal((await json('invite', 'revoke', org, spare.id)).status, 'revoked');
+  const joined = await runOnce(['invite', 'accept', inv.token, '--url', srv.url, '--json']); // no operator token at all
+  assert.equal(joined.code, 0, joined.stderr);
+  const { member, token } = JSON.parse(joined.stdout);
+  assert.equal(member.role, 'member');
+  const again = await runOnce(['invite', 'accept', inv.token, '--url', srv.url]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /410 .*org\/invitation-used/);
+  const members = await json('member', 'list', org);
+  assert.ok(members.items.some((m) => m.id === member.id));
+  assert.equal((await json('member', 'role', org, member.id, 'admin')).role, 'admin');
+  const refused = await cli('member', 'role', org, member.id, 'emperor');
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /400 .*common\/invalid-parameters/);
+  const tokens = await cli('token', 'list', org, '--table');
+  assert.equal(tokens.code, 0, tokens.stderr);
+  assert.match(tokens.stdout, /^id\s+name\s+role\s+memberId\s+tokenHint\s+status\s*\n/);
+  assert.match(tokens.stdout, new RegExp(`cli@team\\.io\\s+admin\\s+${member.id}`));
+  const mine = (await json('token', 'list', org)).items.find((t) => t.memberId === member.id);
+  const asMember = await runOnce(['org', 'get', org, '--url', srv.url, '--token', token, '--json']);
+  assert.equal(asMember.code, 0, asMember.stderr);
+  assert.equal((await cli('token', 'revoke', org, mine.id)).code, 0);
+  const revoked = await runOnce(['org', 'get', org, '--url', srv.url, '--token', token]);
+  assert.equal(revoked.code, 1);
+  assert.match(revoked.stderr, /401 .*auth\/unauthorized/);
+  assert.equal((await cli('member', 'remove', org, member.id)).code, 0);
+  const gone = await cli('member', 'remove', org, member.id);
+  assert.equal(gone.code, 1);
+  assert.match(gone.stderr, /404 .*org\/member-not-found/);
+  assert.equal((await cli('member', 'role', org)).code, 2, 'missing arguments');
+});

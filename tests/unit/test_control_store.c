@@ -176,14 +176,14 @@ static void test_open_creates_and_migrates(void **state)
     bs_err err = {0};
     int version = 0;
     assert_int_equal(store_control_version(f->store, &version, &err), 0);
-    assert_int_equal(version, 8);
+    assert_int_equal(version, 9);
     assert_int_equal(store_control_ping(f->store, &err), 0);
     assert_int_equal(is_empty(f->store), 1);
     char text[64];
     raw_query(f->path, "PRAGMA journal_mode", text, sizeof text);
     assert_string_equal(text, "wal");
     raw_query(f->path, "SELECT group_concat(version) FROM schema_migrations", text, sizeof text);
-    assert_string_equal(text, "1,2,3,4,5,6,8");
+    assert_string_equal(text, "1,2,3,4,5,6,7,8,9");
 }
 
 static void test_reopen_keeps_version_and_data(void **state)
@@ -199,10 +199,10 @@ static void test_reopen_keeps_version_and_data(void **state)
     assert_non_null(f->store);
     int version = 0;
     assert_int_equal(store_control_version(f->store, &version, &err), 0);
-    assert_int_equal(version, 8);
+    assert_int_equal(version, 9);
     char text[64];
     raw_query(f->path, "SELECT count(*) FROM schema_migrations", text, sizeof text);
-    assert_string_equal(text, "7");
+    assert_string_equal(text, "9");
     assert_int_equal(is_empty(f->store), 0);
     store_key_context ctx;
     assert_int_equal(lookup_found(f->store, 'a', &ctx), 1);
@@ -876,6 +876,261 @@ static void test_free_after_threads_exited(void **state)
     for (int i = 0; i < LOOKUP_THREADS; i++) assert_int_equal(jobs[i].failures, 0);
 }
 
+/* ---- team ---- */
+
+#define TEAM_ORG "org_00000000000000000001"
+
+static store_member make_member(const char *id, const char *email, const char *role, int64_t at)
+{
+    store_member m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.id, sizeof m.id, "%s", id);
+    snprintf(m.organization_id, sizeof m.organization_id, TEAM_ORG);
+    snprintf(m.email, sizeof m.email, "%s", email);
+    snprintf(m.name, sizeof m.name, "Name of %s", id);
+    snprintf(m.role, sizeof m.role, "%s", role);
+    snprintf(m.status, sizeof m.status, "active");
+    m.joined_at = at;
+    return m;
+}
+
+static store_operator_token make_token(const char *id, const char *member_id, const char *role, char hash_fill)
+{
+    store_operator_token t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.id, sizeof t.id, "%s", id);
+    snprintf(t.organization_id, sizeof t.organization_id, TEAM_ORG);
+    snprintf(t.name, sizeof t.name, "token %s", id);
+    snprintf(t.role, sizeof t.role, "%s", role);
+    snprintf(t.member_id, sizeof t.member_id, "%s", member_id);
+    fake_hash(t.hash, hash_fill);
+    snprintf(t.hint, sizeof t.hint, "bt_x");
+    t.created_at = 10;
+    return t;
+}
+
+static store_org_invitation make_invitation(const char *id, const char *email, char hash_fill, int64_t at)
+{
+    store_org_invitation v;
+    memset(&v, 0, sizeof v);
+    snprintf(v.id, sizeof v.id, "%s", id);
+    snprintf(v.organization_id, sizeof v.organization_id, TEAM_ORG);
+    snprintf(v.email, sizeof v.email, "%s", email);
+    snprintf(v.name, sizeof v.name, "Invitee");
+    snprintf(v.role, sizeof v.role, "member");
+    snprintf(v.invited_by, sizeof v.invited_by, "mem_owner");
+    fake_hash(v.hash, hash_fill);
+    v.created_at = at;
+    v.expires_at = at + STORE_INVITATION_TTL_MS;
+    return v;
+}
+
+static store_team_outcome set_role(store_control *s, const char *id, const char *role)
+{
+    store_team_outcome outcome = STORE_TEAM_DONE;
+    bs_err err = {0};
+    assert_int_equal(store_control_member_set_role(s, TEAM_ORG, id, role, &outcome, &err), 0);
+    return outcome;
+}
+
+static store_team_outcome remove_member(store_control *s, const char *id)
+{
+    store_team_outcome outcome = STORE_TEAM_DONE;
+    bs_err err = {0};
+    assert_int_equal(store_control_member_remove(s, TEAM_ORG, id, 50, &outcome, &err), 0);
+    return outcome;
+}
+
+static void member_role_is(store_control *s, const char *id, const char *role)
+{
+    store_member m;
+    int found = 0;
+    bs_err err = {0};
+    assert_int_equal(store_control_member_get(s, TEAM_ORG, id, &m, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(m.role, role);
+}
+
+/* Members: e-mails unique without case, search and role filters with a total, the last owner stays. */
+static void test_team_members(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    bs_err err = {0};
+    store_member a = make_member("mem_a", "", "owner", 1), b = make_member("mem_b", "Bob@X.io", "member", 2);
+    store_member dup = make_member("mem_c", "bob@x.IO", "admin", 3);
+    assert_int_equal(store_control_member_insert(f->store, &a, &err), 0);
+    assert_int_equal(store_control_member_insert(f->store, &b, &err), 0);
+    assert_int_equal(store_control_member_insert(f->store, &dup, &err), -1);
+    assert_int_equal(err.status, 409);
+    store_member got;
+    int found = 0;
+    assert_int_equal(store_control_member_find_email(f->store, TEAM_ORG, "BOB@x.io", &got, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(got.id, "mem_b");
+    assert_string_equal(got.email, "Bob@X.io");
+    assert_int_equal(store_control_member_get(f->store, "org_other", "mem_b", &got, &found, &err), 0);
+    assert_int_equal(found, 0);
+    store_member rows[4];
+    size_t n = 0;
+    int64_t total = 0;
+    store_member_query q = {.organization_id = TEAM_ORG, .search = "BOB", .limit = 4};
+    assert_int_equal(store_control_member_list(f->store, &q, rows, &n, &total, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(total, 1);
+    q = (store_member_query){.organization_id = TEAM_ORG, .limit = 1, .offset = 1};
+    assert_int_equal(store_control_member_list(f->store, &q, rows, &n, &total, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(total, 2);
+    assert_string_equal(rows[0].id, "mem_b"); /* oldest first */
+    q = (store_member_query){.organization_id = TEAM_ORG, .role = "owner", .limit = 4};
+    assert_int_equal(store_control_member_list(f->store, &q, rows, &n, &total, &err), 0);
+    assert_int_equal(total, 1);
+    assert_string_equal(rows[0].email, "");
+    assert_int_equal(set_role(f->store, "mem_a", "admin"), STORE_TEAM_LAST_OWNER);
+    assert_int_equal(remove_member(f->store, "mem_a"), STORE_TEAM_LAST_OWNER);
+    assert_int_equal(set_role(f->store, "mem_zz", "admin"), STORE_TEAM_NOT_FOUND);
+    assert_int_equal(set_role(f->store, "mem_b", "owner"), STORE_TEAM_DONE);
+    assert_int_equal(set_role(f->store, "mem_a", "billing"), STORE_TEAM_DONE);
+    member_role_is(f->store, "mem_a", "billing");
+    assert_int_equal(store_control_member_transfer(f->store, TEAM_ORG, "mem_a", &found, &err), 0);
+    assert_int_equal(found, 1);
+    member_role_is(f->store, "mem_a", "owner");
+    member_role_is(f->store, "mem_b", "admin");
+    assert_int_equal(store_control_member_transfer(f->store, TEAM_ORG, "mem_zz", &found, &err), 0);
+    assert_int_equal(found, 0);
+    member_role_is(f->store, "mem_a", "owner");
+    assert_int_equal(remove_member(f->store, "mem_b"), STORE_TEAM_DONE);
+    assert_int_equal(remove_member(f->store, "mem_b"), STORE_TEAM_NOT_FOUND);
+}
+
+/* A member-bound token takes its member's current role and is revoked with the member; a service token
+ * keeps its own role. */
+static void test_team_tokens_follow_member(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    bs_err err = {0};
+    store_member a = make_member("mem_a", "a@x.io", "owner", 1), b = make_member("mem_b", "b@x.io", "member", 2);
+    assert_int_equal(store_control_member_insert(f->store, &a, &err), 0);
+    assert_int_equal(store_control_member_insert(f->store, &b, &err), 0);
+    store_operator_token tb = make_token("tok_b", "mem_b", "member", 'd'), ghost = make_token("tok_g", "mem_gone", "owner", 'e');
+    assert_int_equal(store_control_operator_token_insert(f->store, &tb, &err), 0);
+    assert_int_equal(store_control_operator_token_insert(f->store, &ghost, &err), 0);
+    char hash[STORE_HASH_HEX];
+    store_token_context ctx;
+    int found = 0;
+    fake_hash(hash, 'd');
+    assert_int_equal(set_role(f->store, "mem_b", "admin"), STORE_TEAM_DONE);
+    assert_int_equal(store_control_token_lookup(f->store, hash, &ctx, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(ctx.role, "admin");
+    assert_string_equal(ctx.member_id, "mem_b");
+    assert_int_equal(ctx.revoked_at, 0);
+    fake_hash(hash, 'c'); /* the bootstrap token: a service token */
+    assert_int_equal(store_control_token_lookup(f->store, hash, &ctx, &found, &err), 0);
+    assert_string_equal(ctx.role, "owner");
+    assert_string_equal(ctx.member_id, "");
+    fake_hash(hash, 'e'); /* bound to a member that does not exist: revoked */
+    assert_int_equal(store_control_token_lookup(f->store, hash, &ctx, &found, &err), 0);
+    assert_true(ctx.revoked_at != 0);
+    store_operator_token_row rows[4];
+    size_t n = 0;
+    assert_int_equal(store_control_operator_token_list(f->store, TEAM_ORG, rows, 4, &n, &err), 0);
+    assert_int_equal(n, 3);
+    store_operator_token_row row;
+    assert_int_equal(store_control_operator_token_get(f->store, TEAM_ORG, "tok_b", &row, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(row.token.role, "admin");
+    assert_string_equal(row.token.member_id, "mem_b");
+    assert_int_equal(row.revoked_at, 0);
+    assert_int_equal(store_control_operator_token_get(f->store, "org_other", "tok_b", &row, &found, &err), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(remove_member(f->store, "mem_b"), STORE_TEAM_DONE);
+    assert_int_equal(store_control_operator_token_get(f->store, TEAM_ORG, "tok_b", &row, &found, &err), 0);
+    assert_int_equal(row.revoked_at, 50);
+    fake_hash(hash, 'd');
+    assert_int_equal(store_control_token_lookup(f->store, hash, &ctx, &found, &err), 0);
+    assert_true(ctx.revoked_at != 0);
+}
+
+static int64_t invitations_with(store_control *s, const char *status, int64_t now)
+{
+    store_org_invitation rows[4];
+    size_t n = 0;
+    int64_t total = 0;
+    bs_err err = {0};
+    store_org_invitation_query q = {.organization_id = TEAM_ORG, .status = status, .now = now, .limit = 4};
+    assert_int_equal(store_control_invitation_list(s, &q, rows, &n, &total, &err), 0);
+    assert_int_equal((int64_t)n, total);
+    return total;
+}
+
+/* Invitations: a new one for the same e-mail replaces the unaccepted ones; status as of now; revoking
+ * and accepting only while pending; accepting writes member, token and invitation together. */
+static void test_team_invitations(void **state)
+{
+    fixture *f = *state;
+    bootstrap_default(f->store);
+    bs_err err = {0};
+    int64_t t0 = 1000;
+    store_org_invitation v1 = make_invitation("inv_1", "new@x.io", '1', t0), v2 = make_invitation("inv_2", "NEW@x.io", '2', t0 + 1);
+    store_org_invitation other = make_invitation("inv_3", "other@x.io", '3', t0 + 2);
+    assert_int_equal(store_control_invitation_insert(f->store, &v1, &err), 0);
+    assert_int_equal(store_control_invitation_insert(f->store, &v2, &err), 0);
+    assert_int_equal(store_control_invitation_insert(f->store, &other, &err), 0);
+    store_org_invitation got;
+    int found = 0, accepted = 0;
+    assert_int_equal(store_control_invitation_get(f->store, TEAM_ORG, "inv_1", &got, &found, &err), 0);
+    assert_int_equal(found, 0); /* replaced by inv_2 */
+    char hash[STORE_HASH_HEX];
+    fake_hash(hash, '2');
+    assert_int_equal(store_control_invitation_lookup(f->store, hash, &got, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(got.id, "inv_2");
+    assert_int_equal(invitations_with(f->store, NULL, t0), 2);
+    assert_int_equal(invitations_with(f->store, "pending", t0 + 5), 2);
+    assert_int_equal(invitations_with(f->store, "expired", t0 + STORE_INVITATION_TTL_MS + 5), 2);
+    assert_int_equal(store_control_invitation_revoke(f->store, TEAM_ORG, "inv_3", t0 + 10, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(store_control_invitation_revoke(f->store, TEAM_ORG, "inv_3", t0 + 11, &found, &err), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(invitations_with(f->store, "revoked", t0 + 20), 1);
+    store_member m = make_member("mem_new", "new@x.io", "member", t0 + 30);
+    store_operator_token t = make_token("tok_new", "mem_new", "member", '4');
+    assert_int_equal(store_control_invitation_accept(f->store, "inv_3", t0 + 30, &m, &t, &accepted, &err), 0);
+    assert_int_equal(accepted, 0); /* revoked */
+    assert_int_equal(store_control_invitation_accept(f->store, "inv_2", v2.expires_at, &m, &t, &accepted, &err), 0);
+    assert_int_equal(accepted, 0); /* expired */
+    assert_int_equal(store_control_invitation_accept(f->store, "inv_2", t0 + 30, &m, &t, &accepted, &err), 0);
+    assert_int_equal(accepted, 1);
+    assert_int_equal(store_control_invitation_get(f->store, TEAM_ORG, "inv_2", &got, &found, &err), 0);
+    assert_int_equal(got.accepted_at, t0 + 30);
+    assert_string_equal(got.member_id, "mem_new");
+    member_role_is(f->store, "mem_new", "member");
+    store_token_context ctx;
+    fake_hash(hash, '4');
+    assert_int_equal(store_control_token_lookup(f->store, hash, &ctx, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(ctx.member_id, "mem_new");
+    assert_int_equal(store_control_invitation_accept(f->store, "inv_2", t0 + 31, &m, &t, &accepted, &err), 0);
+    assert_int_equal(accepted, 0); /* used */
+    /* the e-mail became a member meanwhile: 409 and nothing written */
+    store_org_invitation v5 = make_invitation("inv_5", "new@x.io", '5', t0 + 40);
+    assert_int_equal(store_control_invitation_insert(f->store, &v5, &err), 0);
+    assert_int_equal(store_control_invitation_get(f->store, TEAM_ORG, "inv_2", &got, &found, &err), 0);
+    assert_int_equal(found, 1); /* accepted invitations are kept */
+    store_member m2 = make_member("mem_new2", "new@x.io", "member", t0 + 41);
+    store_operator_token t2 = make_token("tok_new2", "mem_new2", "member", '6');
+    assert_int_equal(store_control_invitation_accept(f->store, "inv_5", t0 + 41, &m2, &t2, &accepted, &err), -1);
+    assert_int_equal(err.status, 409);
+    assert_int_equal(accepted, 0);
+    assert_int_equal(store_control_invitation_get(f->store, TEAM_ORG, "inv_5", &got, &found, &err), 0);
+    assert_int_equal(got.accepted_at, 0);
+    assert_int_equal(store_control_operator_token_get(f->store, TEAM_ORG, "tok_new2", &(store_operator_token_row){0}, &found, &err), 0);
+    assert_int_equal(found, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -902,6 +1157,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_lookups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_while_threads_alive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_after_threads_exited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_team_members, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_team_tokens_follow_member, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_team_invitations, setup, teardown),
     };
     return cmocka_run_group_tests_name("control_store", tests, NULL, NULL);
 }

@@ -80,6 +80,40 @@ typedef enum stmt_id {
     ST_ENV_SHUTDOWN_IDLE,
     ST_ENV_DELETIONS_DUE,
     ST_ENV_CANCEL_DELETION,
+    ST_PLACE_FIND,
+    ST_PLACE_REUSE,
+    ST_PLACE_TAKE,
+    ST_PLACE_ROOM,
+    ST_PLACE_SLOT_ADD,
+    ST_PLACE_SPARE,
+    ST_CLUSTER_NEXT_SEQ,
+    ST_CLUSTER_ADD,
+    ST_CLUSTER_ACTIVATE,
+    ST_ENV_SET_PLACE,
+    ST_SLOTS_RECLAIM_DEDICATED,
+    ST_SLOTS_RECLAIM,
+    ST_CLUSTER_LIST,
+    ST_ENVS_UNPLACED,
+    ST_MEMBER_INSERT,
+    ST_MEMBER_GET,
+    ST_MEMBER_BY_EMAIL,
+    ST_MEMBER_LIST,
+    ST_MEMBER_COUNT,
+    ST_MEMBER_OWNERS,
+    ST_MEMBER_SET_ROLE,
+    ST_MEMBER_DELETE,
+    ST_MEMBER_TOKENS_REVOKE,
+    ST_MEMBER_DEMOTE_OWNERS,
+    ST_TOKEN_LIST,
+    ST_TOKEN_GET,
+    ST_INVITE_DISCARD,
+    ST_INVITE_INSERT,
+    ST_INVITE_GET,
+    ST_INVITE_LOOKUP,
+    ST_INVITE_LIST,
+    ST_INVITE_COUNT,
+    ST_INVITE_REVOKE,
+    ST_INVITE_ACCEPT,
     ST_COUNT
 } stmt_id;
 
@@ -91,13 +125,37 @@ typedef enum stmt_id {
     "id, organization_id, name, slug, status, created_at, updated_at, description,"                           \
     " COALESCE(primary_cloud, ''), COALESCE(primary_region, ''), settings"
 #define SQ_ENV_COLUMNS                                                                                        \
-    "id, project_id, name, type, status, created_at, updated_at, COALESCE(last_access_at, 0), shutdown_at, delete_at"
+    "id, project_id, name, type, status, created_at, updated_at, COALESCE(last_access_at, 0), shutdown_at, delete_at,"     \
+    " COALESCE(cluster, ''), slot"
 /* The idle period of an environment: ?2 for dev, ?3 for the others. */
 #define SQ_ENV_IDLE "(CASE type WHEN 'dev' THEN ?2 ELSE ?3 END)"
 /* Activity filters: ?1 organization, ?2 entity type, ?3 action, ?4 search (NULL = any). */
 #define SQ_ACTIVITY_WHERE                                                                                     \
     " WHERE organization_id = ?1 AND (?2 IS NULL OR entity_type = ?2) AND (?3 IS NULL OR action = ?3)"        \
     " AND (?4 IS NULL OR instr(lower(message), lower(?4)) > 0)"
+
+/* Team: the columns sq_member_read, sq_token_row_read and sq_invitation_read expect, in their order. A
+ * member-bound token has its member's role; one whose member is gone reads as revoked. */
+#define SQ_MEMBER_COLUMNS "id, organization_id, COALESCE(email, ''), name, role, status, invited_by, joined_at"
+#define SQ_TOKEN_ROLE "COALESCE(m.role, t.role)"
+#define SQ_TOKEN_REVOKED "(CASE WHEN t.member_id IS NOT NULL AND m.id IS NULL THEN COALESCE(t.revoked_at, 1) ELSE t.revoked_at END)"
+#define SQ_TOKEN_FROM                                                                                         \
+    " FROM operator_tokens t LEFT JOIN members m ON m.id = t.member_id AND m.organization_id = t.organization_id"
+#define SQ_TOKEN_ROW_COLUMNS                                                                                  \
+    "t.id, t.organization_id, t.name, " SQ_TOKEN_ROLE ", t.token_hash, t.token_hint, t.expires_at, t.created_at,"   \
+    " COALESCE(t.member_id, ''), " SQ_TOKEN_REVOKED
+#define SQ_INVITE_COLUMNS                                                                                     \
+    "id, organization_id, email, name, role, token_hash, invited_by, member_id, created_at, expires_at,"      \
+    " accepted_at, revoked_at"
+/* Member filters: ?1 organization, ?2 role, ?3 search (NULL = any). */
+#define SQ_MEMBER_WHERE                                                                                       \
+    " WHERE organization_id = ?1 AND (?2 IS NULL OR role = ?2) AND (?3 IS NULL OR instr(lower(name), lower(?3)) > 0" \
+    " OR instr(lower(COALESCE(email, '')), lower(?3)) > 0)"
+/* Invitation filters: ?1 organization, ?2 now, ?3 status (NULL = any). */
+#define SQ_INVITE_STATUS                                                                                      \
+    "(CASE WHEN accepted_at > 0 THEN 'accepted' WHEN revoked_at > 0 THEN 'revoked'"                           \
+    " WHEN expires_at <= ?2 THEN 'expired' ELSE 'pending' END)"
+#define SQ_INVITE_WHERE " WHERE organization_id = ?1 AND (?3 IS NULL OR " SQ_INVITE_STATUS " = ?3)"
 
 /* The columns sq_key_row_read expects, in its order. */
 #define SQ_KEY_COLUMNS                                                                                        \
@@ -121,7 +179,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_KEY_INSERT] = "INSERT INTO api_keys (id, environment_id, type, name, key_hash, key_hint, scopes,"
                       " expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_TOKEN_INSERT] = "INSERT INTO operator_tokens (id, organization_id, name, role, token_hash, token_hint,"
-                        " expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        " expires_at, created_at, member_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''))",
     [ST_ORG_GET] = "SELECT " SQ_ORG_COLUMNS " FROM organizations WHERE id = ?",
     [ST_ENV_GET] = "SELECT " SQ_ENV_COLUMNS " FROM environments WHERE id = ?",
     [ST_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
@@ -138,8 +196,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                       " LEFT JOIN projects p ON p.id = e.project_id"
                       " LEFT JOIN organizations o ON o.id = p.organization_id"
                       " WHERE k.key_hash = ?",
-    [ST_TOKEN_LOOKUP] = "SELECT id, organization_id, role, expires_at, revoked_at FROM operator_tokens"
-                        " WHERE token_hash = ?",
+    [ST_TOKEN_LOOKUP] = "SELECT t.id, t.organization_id, " SQ_TOKEN_ROLE ", t.expires_at, " SQ_TOKEN_REVOKED ","
+                        " COALESCE(t.member_id, '')" SQ_TOKEN_FROM " WHERE t.token_hash = ?",
     [ST_PROJECT_GET] = "SELECT " SQ_PROJECT_COLUMNS " FROM projects WHERE id = ?",
     [ST_ENV_FIND] = "SELECT " SQ_ENV_COLUMNS " FROM environments WHERE project_id = ?1 AND name = ?2",
     [ST_KEY_LIST] = "SELECT " SQ_KEY_COLUMNS " FROM api_keys WHERE environment_id = ?1"
@@ -186,7 +244,56 @@ static const char *const stmt_sql[ST_COUNT] = {
                              " WHERE status IN ('ready', 'active') AND COALESCE(last_access_at, created_at) <= ?1 - " SQ_ENV_IDLE,
     [ST_ENV_DELETIONS_DUE] = "SELECT " SQ_ENV_COLUMNS " FROM environments WHERE status = 'shutdown' AND delete_at > 0"
                              " AND delete_at <= CAST(?1 AS INTEGER) ORDER BY delete_at LIMIT ?2",
+    [ST_PLACE_FIND] = "SELECT s.cluster_id, c.kind, s.slot FROM cluster_slots s JOIN clusters c ON c.id = s.cluster_id"
+                      " WHERE s.environment_id = ?1",
+    [ST_PLACE_REUSE] = "SELECT s.cluster_id, c.kind, s.slot FROM cluster_slots s JOIN clusters c ON c.id = s.cluster_id"
+                       " WHERE s.environment_id IS NULL AND c.kind = 'shared' ORDER BY s.freed_at, c.seq, s.slot LIMIT 1",
+    [ST_PLACE_TAKE] = "UPDATE cluster_slots SET environment_id = ?3, freed_at = NULL WHERE cluster_id = ?1 AND slot = ?2",
+    [ST_PLACE_ROOM] = "SELECT c.id, c.kind, (SELECT count(*) FROM cluster_slots s WHERE s.cluster_id = c.id) AS used FROM clusters c"
+                      " WHERE c.kind = 'shared' AND c.status = 'active' AND used < c.capacity ORDER BY c.seq LIMIT 1",
+    [ST_PLACE_SLOT_ADD] = "INSERT INTO cluster_slots (cluster_id, slot, environment_id) VALUES (?1, ?2, ?3)",
+    [ST_PLACE_SPARE] = "SELECT id, kind, 0 FROM clusters WHERE kind = 'shared' AND status = 'spare' ORDER BY seq LIMIT 1",
+    [ST_CLUSTER_NEXT_SEQ] = "SELECT COALESCE(MAX(seq), 0) + 1 FROM clusters",
+    [ST_CLUSTER_ADD] = "INSERT INTO clusters (id, kind, status, capacity, created_at, seq)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, (SELECT COALESCE(MAX(seq), 0) + 1 FROM clusters))",
+    [ST_CLUSTER_ACTIVATE] = "UPDATE clusters SET status = 'active' WHERE id = ?1",
+    [ST_ENV_SET_PLACE] = "UPDATE environments SET cluster = ?1, slot = ?2 WHERE id = ?3",
+    [ST_SLOTS_RECLAIM_DEDICATED] = "DELETE FROM clusters WHERE kind = 'dedicated' AND id IN (SELECT cluster_id FROM cluster_slots"
+                                   " WHERE environment_id IS NOT NULL AND environment_id NOT IN (SELECT id FROM environments))",
+    [ST_SLOTS_RECLAIM] = "UPDATE cluster_slots SET environment_id = NULL, freed_at = ?1"
+                         " WHERE environment_id IS NOT NULL AND environment_id NOT IN (SELECT id FROM environments)",
+    [ST_CLUSTER_LIST] = "SELECT c.id, c.kind, c.status, c.capacity, c.created_at, (SELECT count(*) FROM cluster_slots s"
+                        " WHERE s.cluster_id = c.id AND s.environment_id IS NOT NULL) FROM clusters c"
+                        " WHERE ?1 IS NOT NULL ORDER BY c.seq LIMIT ?2",
+    [ST_ENVS_UNPLACED] = "SELECT " SQ_ENV_COLUMNS " FROM environments WHERE ?1 IS NOT NULL AND cluster IS NULL"
+                         " AND status <> 'deleting' ORDER BY created_at LIMIT ?2",
     [ST_ENV_CANCEL_DELETION] = "UPDATE environments SET delete_at = 0 WHERE id = ?1 AND status = 'shutdown' AND delete_at > 0",
+    [ST_MEMBER_INSERT] = "INSERT INTO members (id, organization_id, email, name, role, status, invited_by, joined_at)"
+                         " VALUES (?1, ?2, NULLIF(?3, ''), ?4, ?5, ?6, ?7, ?8)",
+    [ST_MEMBER_GET] = "SELECT " SQ_MEMBER_COLUMNS " FROM members WHERE id = ?1 AND organization_id = ?2",
+    [ST_MEMBER_BY_EMAIL] = "SELECT " SQ_MEMBER_COLUMNS " FROM members WHERE email = ?1 AND organization_id = ?2",
+    [ST_MEMBER_LIST] = "SELECT " SQ_MEMBER_COLUMNS " FROM members" SQ_MEMBER_WHERE " ORDER BY joined_at, id LIMIT ?4 OFFSET ?5",
+    [ST_MEMBER_COUNT] = "SELECT count(*) FROM members" SQ_MEMBER_WHERE,
+    [ST_MEMBER_OWNERS] = "SELECT count(*) FROM members WHERE organization_id = ? AND role = 'owner'",
+    [ST_MEMBER_SET_ROLE] = "UPDATE members SET role = ?3 WHERE id = ?1 AND organization_id = ?2",
+    [ST_MEMBER_DELETE] = "DELETE FROM members WHERE id = ?1 AND organization_id = ?2",
+    [ST_MEMBER_TOKENS_REVOKE] = "UPDATE operator_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE member_id = ?1",
+    [ST_MEMBER_DEMOTE_OWNERS] = "UPDATE members SET role = 'admin' WHERE organization_id = ?2 AND role = 'owner' AND id <> ?1",
+    [ST_TOKEN_LIST] = "SELECT " SQ_TOKEN_ROW_COLUMNS SQ_TOKEN_FROM " WHERE t.organization_id = ?1"
+                      " ORDER BY t.created_at, t.id LIMIT ?2",
+    [ST_TOKEN_GET] = "SELECT " SQ_TOKEN_ROW_COLUMNS SQ_TOKEN_FROM " WHERE t.id = ?1 AND t.organization_id = ?2",
+    [ST_INVITE_DISCARD] = "DELETE FROM invitations WHERE organization_id = ?1 AND email = ?2 AND accepted_at = 0",
+    [ST_INVITE_INSERT] = "INSERT INTO invitations (id, organization_id, email, name, role, token_hash, invited_by,"
+                         " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_INVITE_GET] = "SELECT " SQ_INVITE_COLUMNS " FROM invitations WHERE id = ?1 AND organization_id = ?2",
+    [ST_INVITE_LOOKUP] = "SELECT " SQ_INVITE_COLUMNS " FROM invitations WHERE token_hash = ?1",
+    [ST_INVITE_LIST] = "SELECT " SQ_INVITE_COLUMNS " FROM invitations" SQ_INVITE_WHERE
+                       " ORDER BY created_at DESC, id DESC LIMIT ?4 OFFSET ?5",
+    [ST_INVITE_COUNT] = "SELECT count(*) FROM invitations" SQ_INVITE_WHERE,
+    [ST_INVITE_REVOKE] = "UPDATE invitations SET revoked_at = ?3 WHERE id = ?1 AND organization_id = ?2"
+                         " AND accepted_at = 0 AND revoked_at = 0 AND expires_at > ?3",
+    [ST_INVITE_ACCEPT] = "UPDATE invitations SET accepted_at = ?2, member_id = ?3 WHERE id = ?1"
+                         " AND accepted_at = 0 AND revoked_at = 0 AND expires_at > ?2",
 };
 
 typedef struct sq_store sq_store;
@@ -224,6 +331,10 @@ static const struct {
     {"api_keys.id", "API key id already exists"},
     {"operator_tokens.token_hash", "operator token already exists"},
     {"operator_tokens.id", "operator token id already exists"},
+    {"members.email", "the organization already has a member with this e-mail"},
+    {"members.id", "member id already exists"},
+    {"invitations.token_hash", "invitation token already exists"},
+    {"invitations.id", "invitation id already exists"},
 };
 
 static const char *sq_conflict_message(const char *sqlite_message)
@@ -479,7 +590,7 @@ static int sq_token_insert_on(sq_conn *c, const store_operator_token *t, bs_err 
     int rc = SQ_BIND_FIELD(st, 1, t->id) | SQ_BIND_FIELD(st, 2, t->organization_id) |
              SQ_BIND_FIELD(st, 3, t->name) | SQ_BIND_FIELD(st, 4, t->role) | SQ_BIND_FIELD(st, 5, t->hash) |
              SQ_BIND_FIELD(st, 6, t->hint) | sq_bind_time(st, 7, t->expires_at) |
-             sqlite3_bind_int64(st, 8, t->created_at);
+             sqlite3_bind_int64(st, 8, t->created_at) | SQ_BIND_FIELD(st, 9, t->member_id);
     if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
     return sq_run(c, st, "insert operator token", err);
 }
@@ -658,6 +769,8 @@ static int sq_env_read(sqlite3_stmt *st, void *dst)
     out->last_access_at = sqlite3_column_int64(st, 7);
     out->shutdown_at = sqlite3_column_int64(st, 8);
     out->delete_at = sqlite3_column_int64(st, 9);
+    out->slot = sqlite3_column_int(st, 11);
+    bad |= SQ_READ_FIELD(st, 10, out->cluster);
     return bad ? -1 : 0;
 }
 
@@ -992,6 +1105,7 @@ static int sq_token_lookup(void *driver, const char *hash_hex, store_token_conte
     if (rc <= 0) return rc;
     int bad = SQ_READ_FIELD(st, 0, out->token_id) | SQ_READ_FIELD(st, 1, out->organization_id) |
               SQ_READ_FIELD(st, 2, out->role);
+    bad |= SQ_READ_FIELD(st, 5, out->member_id);
     out->expires_at = sqlite3_column_int64(st, 3);
     out->revoked_at = sqlite3_column_int64(st, 4);
     sq_stmt_done(st);
@@ -1150,6 +1264,172 @@ static int sq_env_cancel_deletion(void *driver, const char *env_id, int *found, 
     return sq_change_by_id(driver, ST_ENV_CANCEL_DELETION, env_id, -1, found, err);
 }
 
+/* ---- ops: placement ---- */
+
+/* Runs a placement query (columns: cluster id, kind, slot) with an optional text ?1: 1 with out filled,
+ * 0 for no row, -1 on error. */
+static int sq_place_row(sq_conn *c, stmt_id id, const char *key, store_placement *out, bs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(c, id, err);
+    if (!st) return -1;
+    if (key && sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK) return sq_bind_failed(c, st, err);
+    int rc = sqlite3_step(st), ret = 0;
+    if (rc == SQLITE_ROW) {
+        ret = SQ_READ_FIELD(st, 0, out->cluster_id) | SQ_READ_FIELD(st, 1, out->kind) ? bs_err_internal(err) : 1;
+        out->slot = sqlite3_column_int(st, 2);
+    } else if (rc != SQLITE_DONE) {
+        ret = sq_fail(c, "placement", err);
+    }
+    sq_stmt_done(st);
+    return ret;
+}
+
+/* Runs a statement binding text ?1 only; *found = whether a row changed. */
+static int sq_change_by_id_on(sq_conn *c, stmt_id id, const char *key, int *found, bs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(c, id, err);
+    *found = 0;
+    if (!st) return -1;
+    return sq_update_bound(c, st, sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC), found, err);
+}
+
+/* Runs a statement binding text ?1, int ?2 and text ?3 (NULL: unbound). */
+static int sq_run_tit(sq_conn *c, stmt_id id, const char *t1, int64_t i2, const char *t3, bs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(c, id, err);
+    if (!st) return -1;
+    int rc = sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC) | sqlite3_bind_int64(st, 2, i2);
+    if (t3) rc |= sqlite3_bind_text(st, 3, t3, -1, SQLITE_STATIC);
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_run(c, st, "placement", err);
+}
+
+static int sq_cluster_add(sq_conn *c, const char *id, const char *kind, const char *status, int capacity, int64_t now,
+                          bs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(c, ST_CLUSTER_ADD, err);
+    if (!st) return -1;
+    int rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC) | sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC) |
+             sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC) | sqlite3_bind_int(st, 4, capacity) |
+             sqlite3_bind_int64(st, 5, now);
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_run(c, st, "add cluster", err);
+}
+
+/* Registers a new shared cluster ("shared-<n>") with the given status; its id into id. */
+static int sq_shared_cluster_add(sq_conn *c, const char *status, int capacity, int64_t now, char id[STORE_ID_MAX], bs_err *err)
+{
+    int seq = 0;
+    if (sq_query_int(c, ST_CLUSTER_NEXT_SEQ, &seq, err) < 0) return -1;
+    snprintf(id, STORE_ID_MAX, "shared-%d", seq);
+    return sq_cluster_add(c, id, "shared", status, capacity, now, err);
+}
+
+/* Priority 3 of §5.5: the spare opens (registered first when there is none) and a new spare stands by. */
+static int sq_place_spare(sq_conn *c, const char *env_id, int capacity, int64_t now, store_placement *out, bs_err *err)
+{
+    int got = sq_place_row(c, ST_PLACE_SPARE, NULL, out, err);
+    if (got < 0) return -1;
+    if (!got && sq_shared_cluster_add(c, "spare", capacity, now, out->cluster_id, err) < 0) return -1;
+    char spare[STORE_ID_MAX];
+    snprintf(out->kind, sizeof out->kind, "shared");
+    out->slot = 0;
+    int found = 0;
+    if (sq_change_by_id_on(c, ST_CLUSTER_ACTIVATE, out->cluster_id, &found, err) < 0 ||
+        sq_run_tit(c, ST_PLACE_SLOT_ADD, out->cluster_id, 0, env_id, err) < 0)
+        return -1;
+    return sq_shared_cluster_add(c, "spare", capacity, now, spare, err);
+}
+
+static int sq_place_shared(sq_conn *c, const char *env_id, int capacity, int64_t now, store_placement *out, bs_err *err)
+{
+    int got = sq_place_row(c, ST_PLACE_REUSE, NULL, out, err);
+    if (got != 0) {
+        out->reused = got > 0;
+        return got < 0 ? -1 : sq_run_tit(c, ST_PLACE_TAKE, out->cluster_id, out->slot, env_id, err);
+    }
+    got = sq_place_row(c, ST_PLACE_ROOM, NULL, out, err);
+    if (got > 0) return sq_run_tit(c, ST_PLACE_SLOT_ADD, out->cluster_id, out->slot, env_id, err);
+    return got < 0 ? -1 : sq_place_spare(c, env_id, capacity, now, out, err);
+}
+
+static int sq_place_on(sq_conn *c, const char *env_id, int dedicated, int capacity, int64_t now, store_placement *out,
+                       bs_err *err)
+{
+    int got = sq_place_row(c, ST_PLACE_FIND, env_id, out, err);
+    if (got != 0) return got < 0 ? -1 : 0;
+    int rc;
+    if (dedicated) {
+        snprintf(out->cluster_id, sizeof out->cluster_id, "dedicated-%.26s", env_id);
+        snprintf(out->kind, sizeof out->kind, "dedicated");
+        out->slot = 0;
+        rc = sq_cluster_add(c, out->cluster_id, "dedicated", "active", 1, now, err);
+        if (rc == 0) rc = sq_run_tit(c, ST_PLACE_SLOT_ADD, out->cluster_id, 0, env_id, err);
+    } else {
+        rc = sq_place_shared(c, env_id, capacity, now, out, err);
+    }
+    return rc < 0 ? -1 : sq_run_tit(c, ST_ENV_SET_PLACE, out->cluster_id, out->slot, env_id, err);
+}
+
+static int sq_env_place(void *driver, const char *env_id, int dedicated, int capacity, int64_t now, store_placement *out,
+                        bs_err *err)
+{
+    memset(out, 0, sizeof *out);
+    sq_conn *c = sq_conn_get(driver, err);
+    if (!c || sq_exec_id(c, ST_BEGIN, "begin", err) != 0) return -1;
+    int rc = sq_place_on(c, env_id, dedicated, capacity, now, out, err);
+    if (rc == 0) rc = sq_exec_id(c, ST_COMMIT, "commit", err);
+    if (rc != 0 && !sqlite3_get_autocommit(c->db)) {
+        bs_err ignored;
+        sq_exec_id(c, ST_ROLLBACK, "rollback", &ignored);
+    }
+    return rc;
+}
+
+static int sq_env_placement(void *driver, const char *env_id, store_placement *out, int *found, bs_err *err)
+{
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    sq_conn *c = sq_conn_get(driver, err);
+    int got = c ? sq_place_row(c, ST_PLACE_FIND, env_id, out, err) : -1;
+    if (got < 0) return -1;
+    *found = got;
+    return 0;
+}
+
+static int sq_slots_reclaim(void *driver, int64_t now, int64_t *count, bs_err *err)
+{
+    *count = 0;
+    sq_conn *c = sq_conn_get(driver, err);
+    if (!c || sq_exec_id(c, ST_SLOTS_RECLAIM_DEDICATED, "reclaim dedicated clusters", err) < 0) return -1;
+    sqlite3_stmt *st = sq_stmt(c, ST_SLOTS_RECLAIM, err);
+    if (!st) return -1;
+    if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK) return sq_bind_failed(c, st, err);
+    if (sq_run(c, st, "reclaim slots", err) < 0) return -1;
+    *count = sqlite3_changes(c->db);
+    return 0;
+}
+
+static int sq_cluster_read(sqlite3_stmt *st, void *dst)
+{
+    store_cluster *out = dst;
+    int bad = SQ_READ_FIELD(st, 0, out->id) | SQ_READ_FIELD(st, 1, out->kind) | SQ_READ_FIELD(st, 2, out->status);
+    out->capacity = sqlite3_column_int(st, 3);
+    out->created_at = sqlite3_column_int64(st, 4);
+    out->used = sqlite3_column_int(st, 5);
+    return bad ? -1 : 0;
+}
+
+static int sq_envs_unplaced(void *driver, store_env *out, size_t max, size_t *count, bs_err *err)
+{
+    return sq_list_rows(driver, ST_ENVS_UNPLACED, "all", sq_env_read, out, sizeof *out, max, count, err);
+}
+
+static int sq_cluster_list(void *driver, store_cluster *out, size_t max, size_t *count, bs_err *err)
+{
+    return sq_list_rows(driver, ST_CLUSTER_LIST, "all", sq_cluster_read, out, sizeof *out, max, count, err);
+}
+
 static int sq_activity_add(void *driver, const store_activity *a, bs_err *err)
 {
     sq_conn *c = sq_conn_get(driver, err);
@@ -1226,6 +1506,308 @@ static int sq_activity_list(void *driver, const store_activity_query *q, store_a
     return ret;
 }
 
+/* ---- ops: team ---- */
+
+/* Ends a transaction begun with ST_BEGIN: commits when rc is 0, else rolls back; returns rc (or the
+ * commit's failure). */
+static int sq_tx_end(sq_conn *c, int rc, bs_err *err)
+{
+    if (rc == 0) rc = sq_exec_id(c, ST_COMMIT, "commit", err);
+    if (rc != 0 && !sqlite3_get_autocommit(c->db)) {
+        bs_err ignored;
+        sq_exec_id(c, ST_ROLLBACK, "rollback", &ignored);
+    }
+    return rc;
+}
+
+static int sq_member_read(sqlite3_stmt *st, void *dst)
+{
+    store_member *m = dst;
+    int bad = SQ_READ_FIELD(st, 0, m->id) | SQ_READ_FIELD(st, 1, m->organization_id) | SQ_READ_FIELD(st, 2, m->email) |
+              SQ_READ_FIELD(st, 3, m->name) | SQ_READ_FIELD(st, 4, m->role) | SQ_READ_FIELD(st, 5, m->status) |
+              SQ_READ_FIELD(st, 6, m->invited_by);
+    m->joined_at = sqlite3_column_int64(st, 7);
+    return bad ? -1 : 0;
+}
+
+static int sq_token_row_read(sqlite3_stmt *st, void *dst)
+{
+    store_operator_token_row *row = dst;
+    store_operator_token *t = &row->token;
+    int bad = SQ_READ_FIELD(st, 0, t->id) | SQ_READ_FIELD(st, 1, t->organization_id) | SQ_READ_FIELD(st, 2, t->name) |
+              SQ_READ_FIELD(st, 3, t->role) | SQ_READ_FIELD(st, 4, t->hash) | SQ_READ_FIELD(st, 5, t->hint) |
+              SQ_READ_FIELD(st, 8, t->member_id);
+    t->expires_at = sqlite3_column_int64(st, 6);
+    t->created_at = sqlite3_column_int64(st, 7);
+    row->revoked_at = sqlite3_column_int64(st, 9);
+    return bad ? -1 : 0;
+}
+
+static int sq_invitation_read(sqlite3_stmt *st, void *dst)
+{
+    store_org_invitation *v = dst;
+    int bad = SQ_READ_FIELD(st, 0, v->id) | SQ_READ_FIELD(st, 1, v->organization_id) | SQ_READ_FIELD(st, 2, v->email) |
+              SQ_READ_FIELD(st, 3, v->name) | SQ_READ_FIELD(st, 4, v->role) | SQ_READ_FIELD(st, 5, v->hash) |
+              SQ_READ_FIELD(st, 6, v->invited_by) | SQ_READ_FIELD(st, 7, v->member_id);
+    v->created_at = sqlite3_column_int64(st, 8);
+    v->expires_at = sqlite3_column_int64(st, 9);
+    v->accepted_at = sqlite3_column_int64(st, 10);
+    v->revoked_at = sqlite3_column_int64(st, 11);
+    return bad ? -1 : 0;
+}
+
+/* Steps a bound list statement, reading at most max rows of size bytes into out, and releases it. */
+static int sq_rows_read(sq_conn *c, sqlite3_stmt *st, sq_row_reader reader, void *out, size_t size, size_t max,
+                        size_t *count, bs_err *err)
+{
+    size_t n = 0;
+    int rc = SQLITE_DONE;
+    *count = 0;
+    while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        void *row = (char *)out + n * size;
+        memset(row, 0, size);
+        if (reader(st, row) != 0) {
+            sq_stmt_done(st);
+            return bs_err_internal(err);
+        }
+        n++;
+    }
+    int ret = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_fail(c, "select", err);
+    sq_stmt_done(st);
+    if (ret == 0) *count = n;
+    return ret;
+}
+
+/* Steps a bound one-integer query (count(*)) and releases it. */
+static int sq_count_bound(sq_conn *c, sqlite3_stmt *st, int64_t *out, bs_err *err)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *out = sqlite3_column_int64(st, 0);
+    int ret = rc == SQLITE_ROW ? 0 : sq_fail(c, "count", err);
+    sq_stmt_done(st);
+    return ret;
+}
+
+static int sq_member_insert_on(sq_conn *c, const store_member *m, bs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(c, ST_MEMBER_INSERT, err);
+    if (!st) return -1;
+    int rc = SQ_BIND_FIELD(st, 1, m->id) | SQ_BIND_FIELD(st, 2, m->organization_id) | SQ_BIND_FIELD(st, 3, m->email) |
+             SQ_BIND_FIELD(st, 4, m->name) | SQ_BIND_FIELD(st, 5, m->role) |
+             sq_bind_text(st, 6, m->status[0] ? m->status : "active", sizeof m->status) |
+             SQ_BIND_FIELD(st, 7, m->invited_by) | sqlite3_bind_int64(st, 8, m->joined_at);
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_run(c, st, "insert member", err);
+}
+
+static int sq_member_insert(void *driver, const store_member *m, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    return c ? sq_member_insert_on(c, m, err) : -1;
+}
+
+static int sq_member_get(void *driver, const char *org_id, const char *member_id, store_member *out, int *found, bs_err *err)
+{
+    return sq_get_row(driver, ST_MEMBER_GET, member_id, org_id, sq_member_read, out, sizeof *out, found, err);
+}
+
+static int sq_member_find_email(void *driver, const char *org_id, const char *email, store_member *out, int *found,
+                                bs_err *err)
+{
+    return sq_get_row(driver, ST_MEMBER_BY_EMAIL, email, org_id, sq_member_read, out, sizeof *out, found, err);
+}
+
+static int sq_member_bind(sqlite3_stmt *st, const store_member_query *q)
+{
+    return sqlite3_bind_text(st, 1, q->organization_id, -1, SQLITE_STATIC) | sq_bind_opt(st, 2, q->role) |
+           sq_bind_opt(st, 3, q->search);
+}
+
+static int sq_member_list(void *driver, const store_member_query *q, store_member *out, size_t *count, int64_t *total,
+                          bs_err *err)
+{
+    *count = 0;
+    *total = 0;
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_MEMBER_LIST, err) : NULL;
+    if (!st) return -1;
+    if ((sq_member_bind(st, q) | sqlite3_bind_int64(st, 4, (sqlite3_int64)q->limit) | sqlite3_bind_int64(st, 5, q->offset)) != SQLITE_OK)
+        return sq_bind_failed(c, st, err);
+    if (sq_rows_read(c, st, sq_member_read, out, sizeof *out, q->limit, count, err) < 0) return -1;
+    st = sq_stmt(c, ST_MEMBER_COUNT, err);
+    if (!st) return -1;
+    if (sq_member_bind(st, q) != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_count_bound(c, st, total, err);
+}
+
+/* Inside a transaction: the member (found or not) and, when it is an owner, how many owners there are. */
+static int sq_member_and_owners(void *driver, sq_conn *c, const char *org_id, const char *member_id, store_member *m,
+                                int *found, int64_t *owners, bs_err *err)
+{
+    *owners = 0;
+    if (sq_member_get(driver, org_id, member_id, m, found, err) < 0) return -1;
+    if (!*found || strcmp(m->role, "owner")) return 0;
+    sqlite3_stmt *st = sq_stmt(c, ST_MEMBER_OWNERS, err);
+    if (!st) return -1;
+    if (sqlite3_bind_text(st, 1, org_id, -1, SQLITE_STATIC) != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_count_bound(c, st, owners, err);
+}
+
+/* Runs a two-text-parameter change (?1, ?2) and an optional third text parameter. */
+static int sq_change2(sq_conn *c, stmt_id id, const char *p1, const char *p2, const char *p3, bs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(c, id, err);
+    if (!st) return -1;
+    int rc = sqlite3_bind_text(st, 1, p1, -1, SQLITE_STATIC) | sqlite3_bind_text(st, 2, p2, -1, SQLITE_STATIC);
+    if (p3) rc |= sqlite3_bind_text(st, 3, p3, -1, SQLITE_STATIC);
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_run(c, st, "update team", err);
+}
+
+static int sq_member_set_role(void *driver, const char *org_id, const char *member_id, const char *role,
+                              store_team_outcome *outcome, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    store_member m;
+    int found = 0;
+    int64_t owners = 0;
+    *outcome = STORE_TEAM_NOT_FOUND;
+    if (!c || sq_exec_id(c, ST_BEGIN, "begin", err) != 0) return -1;
+    int rc = sq_member_and_owners(driver, c, org_id, member_id, &m, &found, &owners, err);
+    if (rc == 0 && found && !strcmp(m.role, "owner") && strcmp(role, "owner") && owners <= 1) *outcome = STORE_TEAM_LAST_OWNER;
+    else if (rc == 0 && found) {
+        rc = sq_change2(c, ST_MEMBER_SET_ROLE, member_id, org_id, role, err);
+        if (rc == 0) *outcome = STORE_TEAM_DONE;
+    }
+    return sq_tx_end(c, rc, err);
+}
+
+static int sq_member_remove(void *driver, const char *org_id, const char *member_id, int64_t at,
+                            store_team_outcome *outcome, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    store_member m;
+    int found = 0;
+    int64_t owners = 0;
+    *outcome = STORE_TEAM_NOT_FOUND;
+    if (!c || sq_exec_id(c, ST_BEGIN, "begin", err) != 0) return -1;
+    int rc = sq_member_and_owners(driver, c, org_id, member_id, &m, &found, &owners, err);
+    if (rc == 0 && found && !strcmp(m.role, "owner") && owners <= 1) *outcome = STORE_TEAM_LAST_OWNER;
+    else if (rc == 0 && found) {
+        rc = sq_change2(c, ST_MEMBER_DELETE, member_id, org_id, NULL, err);
+        int revoked = 0;
+        if (rc == 0) rc = sq_change_by_id(driver, ST_MEMBER_TOKENS_REVOKE, member_id, sq_revoke_time(at), &revoked, err);
+        if (rc == 0) *outcome = STORE_TEAM_DONE;
+    }
+    return sq_tx_end(c, rc, err);
+}
+
+static int sq_member_transfer(void *driver, const char *org_id, const char *member_id, int *found, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    store_member m;
+    *found = 0;
+    if (!c || sq_exec_id(c, ST_BEGIN, "begin", err) != 0) return -1;
+    int rc = sq_member_get(driver, org_id, member_id, &m, found, err);
+    if (rc == 0 && *found) rc = sq_change2(c, ST_MEMBER_DEMOTE_OWNERS, member_id, org_id, NULL, err);
+    if (rc == 0 && *found) rc = sq_change2(c, ST_MEMBER_SET_ROLE, member_id, org_id, "owner", err);
+    return sq_tx_end(c, rc, err);
+}
+
+static int sq_operator_token_list(void *driver, const char *org_id, store_operator_token_row *out, size_t max,
+                                  size_t *count, bs_err *err)
+{
+    return sq_list_rows(driver, ST_TOKEN_LIST, org_id, sq_token_row_read, out, sizeof *out, max, count, err);
+}
+
+static int sq_operator_token_get(void *driver, const char *org_id, const char *token_id, store_operator_token_row *out,
+                                 int *found, bs_err *err)
+{
+    return sq_get_row(driver, ST_TOKEN_GET, token_id, org_id, sq_token_row_read, out, sizeof *out, found, err);
+}
+
+static int sq_invitation_insert(void *driver, const store_org_invitation *v, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    if (!c || sq_exec_id(c, ST_BEGIN, "begin", err) != 0) return -1;
+    int rc = sq_change2(c, ST_INVITE_DISCARD, v->organization_id, v->email, NULL, err);
+    sqlite3_stmt *st = rc == 0 ? sq_stmt(c, ST_INVITE_INSERT, err) : NULL;
+    if (st) {
+        int b = SQ_BIND_FIELD(st, 1, v->id) | SQ_BIND_FIELD(st, 2, v->organization_id) | SQ_BIND_FIELD(st, 3, v->email) |
+                SQ_BIND_FIELD(st, 4, v->name) | SQ_BIND_FIELD(st, 5, v->role) | SQ_BIND_FIELD(st, 6, v->hash) |
+                SQ_BIND_FIELD(st, 7, v->invited_by) | sqlite3_bind_int64(st, 8, v->created_at) |
+                sqlite3_bind_int64(st, 9, v->expires_at);
+        rc = b != SQLITE_OK ? sq_bind_failed(c, st, err) : sq_run(c, st, "insert invitation", err);
+    } else {
+        rc = -1;
+    }
+    return sq_tx_end(c, rc, err);
+}
+
+static int sq_invitation_get(void *driver, const char *org_id, const char *id, store_org_invitation *out, int *found,
+                             bs_err *err)
+{
+    return sq_get_row(driver, ST_INVITE_GET, id, org_id, sq_invitation_read, out, sizeof *out, found, err);
+}
+
+static int sq_invitation_lookup(void *driver, const char *hash_hex, store_org_invitation *out, int *found, bs_err *err)
+{
+    return sq_get_row(driver, ST_INVITE_LOOKUP, hash_hex, NULL, sq_invitation_read, out, sizeof *out, found, err);
+}
+
+static int sq_invitation_bind(sqlite3_stmt *st, const store_org_invitation_query *q)
+{
+    return sqlite3_bind_text(st, 1, q->organization_id, -1, SQLITE_STATIC) | sqlite3_bind_int64(st, 2, q->now) |
+           sq_bind_opt(st, 3, q->status);
+}
+
+static int sq_invitation_list(void *driver, const store_org_invitation_query *q, store_org_invitation *out, size_t *count,
+                              int64_t *total, bs_err *err)
+{
+    *count = 0;
+    *total = 0;
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_INVITE_LIST, err) : NULL;
+    if (!st) return -1;
+    if ((sq_invitation_bind(st, q) | sqlite3_bind_int64(st, 4, (sqlite3_int64)q->limit) | sqlite3_bind_int64(st, 5, q->offset)) != SQLITE_OK)
+        return sq_bind_failed(c, st, err);
+    if (sq_rows_read(c, st, sq_invitation_read, out, sizeof *out, q->limit, count, err) < 0) return -1;
+    st = sq_stmt(c, ST_INVITE_COUNT, err);
+    if (!st) return -1;
+    if (sq_invitation_bind(st, q) != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_count_bound(c, st, total, err);
+}
+
+static int sq_invitation_revoke(void *driver, const char *org_id, const char *id, int64_t at, int *found, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_INVITE_REVOKE, err) : NULL;
+    if (!st) return -1;
+    int rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC) | sqlite3_bind_text(st, 2, org_id, -1, SQLITE_STATIC) |
+             sqlite3_bind_int64(st, 3, sq_revoke_time(at));
+    return sq_update_bound(c, st, rc, found, err);
+}
+
+static int sq_invitation_accept(void *driver, const char *id, int64_t at, const store_member *m,
+                                const store_operator_token *t, int *accepted, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_INVITE_ACCEPT, err) : NULL;
+    *accepted = 0;
+    if (!st || sq_exec_id(c, ST_BEGIN, "begin", err) != 0) return -1;
+    int rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC) | sqlite3_bind_int64(st, 2, at) |
+             SQ_BIND_FIELD(st, 3, m->id);
+    rc = sq_update_bound(c, st, rc, accepted, err);
+    if (rc == 0 && *accepted) rc = sq_member_insert_on(c, m, err);
+    if (rc == 0 && *accepted) rc = sq_token_insert_on(c, t, err);
+    if (rc != 0) *accepted = 0;
+    if (rc == 0 && !*accepted) {
+        sq_exec_id(c, ST_ROLLBACK, "rollback", err);
+        return 0;
+    }
+    return sq_tx_end(c, rc, err);
+}
+
 const store_control_ops store_sqlite_control_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -1271,6 +1853,26 @@ const store_control_ops store_sqlite_control_ops = {
     .env_shutdown_idle = sq_env_shutdown_idle,
     .env_deletions_due = sq_env_deletions_due,
     .env_cancel_deletion = sq_env_cancel_deletion,
+    .env_place = sq_env_place,
+    .env_placement = sq_env_placement,
+    .slots_reclaim = sq_slots_reclaim,
+    .cluster_list = sq_cluster_list,
+    .envs_unplaced = sq_envs_unplaced,
     .activity_add = sq_activity_add,
     .activity_list = sq_activity_list,
+    .member_insert = sq_member_insert,
+    .member_get = sq_member_get,
+    .member_find_email = sq_member_find_email,
+    .member_list = sq_member_list,
+    .member_set_role = sq_member_set_role,
+    .member_remove = sq_member_remove,
+    .member_transfer = sq_member_transfer,
+    .operator_token_list = sq_operator_token_list,
+    .operator_token_get = sq_operator_token_get,
+    .invitation_insert = sq_invitation_insert,
+    .invitation_get = sq_invitation_get,
+    .invitation_lookup = sq_invitation_lookup,
+    .invitation_list = sq_invitation_list,
+    .invitation_revoke = sq_invitation_revoke,
+    .invitation_accept = sq_invitation_accept,
 };

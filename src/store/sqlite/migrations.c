@@ -133,12 +133,53 @@ static const char migration_v6[] =
     ");"
     "CREATE INDEX activity_organization ON activity (organization_id, at DESC, id DESC);";
 
+/* v7: the team (platform.md §9): members of an organization (e-mail unique per organization, compared
+ * without case; NULL for an owner created without one), invitations (only the SHA-256 of the token is
+ * kept; 0 = not yet accepted / revoked), and the member an operator token acts for (NULL: a service token
+ * with a role of its own). No foreign key on member_id: a removed member's tokens must stay revoked,
+ * never turn into service tokens. */
+static const char migration_v7[] =
+    "CREATE TABLE members ("
+    " id TEXT PRIMARY KEY,"
+    " organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    " email TEXT COLLATE NOCASE, name TEXT NOT NULL, role TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'active',"
+    " invited_by TEXT NOT NULL DEFAULT '', joined_at INTEGER NOT NULL,"
+    " UNIQUE (organization_id, email)"
+    ");"
+    "CREATE TABLE invitations ("
+    " id TEXT PRIMARY KEY,"
+    " organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    " email TEXT NOT NULL COLLATE NOCASE, name TEXT NOT NULL, role TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,"
+    " invited_by TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+    " accepted_at INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER NOT NULL DEFAULT 0, member_id TEXT NOT NULL DEFAULT ''"
+    ");"
+    "CREATE INDEX invitations_organization ON invitations (organization_id, created_at DESC);"
+    "ALTER TABLE operator_tokens ADD COLUMN member_id TEXT;"
+    "CREATE INDEX operator_tokens_member ON operator_tokens (member_id);";
+
 /* v8: inactivity (platform.md §5.8): when an environment was shut down, when it is to be deleted (0: not
  * scheduled or cancelled) and the state a request brings it back to. v7 is the team's. */
 static const char migration_v8[] =
     "ALTER TABLE environments ADD COLUMN shutdown_at INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE environments ADD COLUMN delete_at INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE environments ADD COLUMN status_before TEXT NOT NULL DEFAULT '';";
+
+/* v9: placement (platform.md §5.1, §5.5): registered clusters (shared ones hold many dev environments in
+ * numbered slots, a dedicated one holds one environment) and their slots; a slot whose environment was
+ * deleted keeps its row with environment_id NULL and freed_at set, the reuse queue. */
+static const char migration_v9[] =
+    "CREATE TABLE clusters ("
+    " id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, capacity INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL, seq INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE cluster_slots ("
+    " cluster_id TEXT NOT NULL REFERENCES clusters(id) ON DELETE CASCADE, slot INTEGER NOT NULL,"
+    " environment_id TEXT, freed_at INTEGER,"
+    " PRIMARY KEY (cluster_id, slot)"
+    ");"
+    "CREATE UNIQUE INDEX cluster_slots_environment ON cluster_slots (environment_id) WHERE environment_id IS NOT NULL;"
+    "CREATE INDEX cluster_slots_free ON cluster_slots (freed_at, cluster_id, slot) WHERE environment_id IS NULL;"
+    "ALTER TABLE environments ADD COLUMN slot INTEGER NOT NULL DEFAULT 0;";
 
 static const migration_step migration_steps[] = {
     {1, migration_v1},
@@ -147,7 +188,9 @@ static const migration_step migration_steps[] = {
     {4, migration_v4},
     {5, migration_v5},
     {6, migration_v6},
+    {7, migration_v7},
     {8, migration_v8},
+    {9, migration_v9},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migration_steps / sizeof migration_steps[0]))
@@ -232,9 +275,9 @@ int store_sqlite_migrate(sqlite3 *db, int *version, bs_err *err)
         return bs_err_set(err, 500, "common/internal-error",
                           "control store schema version %d is newer than this build supports (%d)", current,
                           store_sqlite_migrations_latest());
-    for (int i = 0; i < MIGRATION_COUNT; i++) {
-        if (migration_steps[i].version <= current) continue;
+    /* Every step not recorded yet, even below the highest one: steps written in parallel may land out of
+     * order (a database at 8 without 7 still gets 7); migration_apply skips the applied ones. */
+    for (int i = 0; i < MIGRATION_COUNT; i++)
         if (migration_apply(db, &migration_steps[i], err) != 0) return -1;
-    }
     return migration_query_int(db, max_sql, -1, version, err);
 }
