@@ -26,6 +26,7 @@
 #include "util/clock.h"
 #include "util/crypto.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/strbuf.h"
 
 #define TEAM_PAGE_MAX 100
@@ -339,16 +340,41 @@ static int invitation_issue(api_ctx *ctx, store_org_invitation *v, char token[IN
     return store_control_invitation_insert(ctx->app->control, v, err);
 }
 
-/* 201 with the invitation, its token and the link that accepts it (shown this once). */
-static void answer_issued(api_ctx *ctx, http_res *res, const store_org_invitation *v, const char *token)
+/* The console link that accepts an invitation. */
+static void accept_url(const api_ctx *ctx, const char *token, char *out, size_t size)
+{
+    snprintf(out, size, "%s/console/accept-invitation?token=%s", ctx->app->public_url ? ctx->app->public_url : "", token);
+}
+
+/* §9.4: the invitee gets the link by mail (SMTP, else the organization's outbox). Best effort: the
+ * invitation stands and its answer carries the link even when the mail cannot be sent. */
+static void invitation_mail(api_ctx *ctx, const store_org *o, const store_org_invitation *v, const char *token)
+{
+    store_mail m;
+    char url[1024];
+    bs_err err;
+    memset(&m, 0, sizeof m);
+    accept_url(ctx, token, url, sizeof url);
+    snprintf(m.organization_id, sizeof m.organization_id, "%s", o->id);
+    snprintf(m.to, sizeof m.to, "%s", v->email);
+    snprintf(m.template_name, sizeof m.template_name, "org_invitation");
+    snprintf(m.subject, sizeof m.subject, "You are invited to join %.200s", o->display_name[0] ? o->display_name : o->name);
+    snprintf(m.body, sizeof m.body,
+             "Hello%s%.100s,\n\nYou are invited to join the organization %.200s as %s.\n\nAccept the invitation: %s\n"
+             "(or with the CLI: basalt invite accept %s)\n\nThe invitation expires in 7 days.\n",
+             v->name[0] ? " " : "", v->name, o->display_name[0] ? o->display_name : o->name, v->role, url, token);
+    if (mailer_send(ctx->app->mail, &m, &err) < 0) log_warn("invitation mail to %s not sent: %s", v->email, err.message);
+}
+
+/* 201 with the invitation, its token and the link that accepts it (shown this once), mailed too. */
+static void answer_issued(api_ctx *ctx, http_res *res, const store_org *o, const store_org_invitation *v, const char *token)
 {
     struct json_object *j = invitation_json(v);
-    strbuf url;
-    strbuf_init(&url, 4096);
-    strbuf_appendf(&url, "%s/console/accept-invitation?token=%s", ctx->app->public_url ? ctx->app->public_url : "", token);
+    char url[1024];
+    accept_url(ctx, token, url, sizeof url);
+    invitation_mail(ctx, o, v, token);
     json_object_object_add(j, "token", json_object_new_string(token));
-    json_object_object_add(j, "acceptUrl", json_object_new_string(url.data ? url.data : ""));
-    strbuf_release(&url);
+    json_object_object_add(j, "acceptUrl", json_object_new_string(url));
     answer(res, 201, j);
 }
 
@@ -373,7 +399,7 @@ static void invitation_create(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
-    answer_issued(ctx, res, &v, token);
+    answer_issued(ctx, res, &o, &v, token);
 }
 
 static int status_known(const char *s)
@@ -456,7 +482,25 @@ static void invitation_resend(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
-    answer_issued(ctx, res, &v, token);
+    answer_issued(ctx, res, &o, &v, token);
+}
+
+/* GET .../outbox: the organization's mail kept when no SMTP server is configured (Owner/Admin: it holds
+ * invitation links). */
+static void org_outbox(api_ctx *ctx, http_req *req, http_res *res)
+{
+    enum { ORG_OUTBOX_MAX = 100 };
+    bs_err err;
+    bs_err_clear(&err);
+    store_org o;
+    size_t n = 0;
+    store_mail *mails = calloc(ORG_OUTBOX_MAX, sizeof *mails);
+    if (!mails) bs_err_internal(&err);
+    else if (team_org(ctx, req, ROLE_INVITE_MEMBERS, &o, &err) == 0)
+        store_control_org_outbox_list(ctx->app->control, o.id, mails, ORG_OUTBOX_MAX, &n, &err);
+    if (err.status) http_res_error_from(res, &err);
+    else api_answer_mails(res, mails, n);
+    free(mails);
 }
 
 /* ---- accepting (no credential: the invitation token is the credential) ---- */
@@ -692,6 +736,7 @@ int api_admin_team_register(http_router *router, api_app *app)
         {HTTP_POST, "/admin/v1/organizations/:orgId/invitations", invitation_create, 1},
         {HTTP_DELETE, "/admin/v1/organizations/:orgId/invitations/:id", invitation_revoke, 0},
         {HTTP_POST, "/admin/v1/organizations/:orgId/invitations/:id/resend", invitation_resend, 1},
+        {HTTP_GET, "/admin/v1/organizations/:orgId/outbox", org_outbox, 0},
         {HTTP_GET, "/admin/v1/organizations/:orgId/access-tokens", tokens_list, 0},
         {HTTP_DELETE, "/admin/v1/organizations/:orgId/access-tokens/:id", token_revoke, 0},
         {HTTP_POST, "/admin/v1/organizations/:orgId/transfer", org_transfer, 1},

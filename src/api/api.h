@@ -122,6 +122,8 @@ int api_data_register(http_router *router, api_app *app);
 int api_auth_register(http_router *router, api_app *app);
 int api_users_register(http_router *router, api_app *app);
 int api_admin_platform_register(http_router *router, api_app *app);
+/* 200 {items: [{id, to, subject, body, template, createdAt}]}: an outbox page (mail_flows.c). */
+void api_answer_mails(http_res *res, const store_mail *mails, size_t n);
 int api_admin_team_register(http_router *router, api_app *app);
 
 #endif

@@ -265,6 +265,11 @@ static void outbox_into(api_ctx *ctx, http_req *req, http_res *res, store_mail *
         http_res_error_from(res, &err);
         return;
     }
+    api_answer_mails(res, mails, n);
+}
+
+void api_answer_mails(http_res *res, const store_mail *mails, size_t n)
+{
     struct json_object *out = json_object_new_object(), *items = json_object_new_array();
     for (size_t i = 0; i < n; i++) {
         struct json_object *m = json_object_new_object();

@@ -3,6 +3,9 @@
  * The server and token come from --url/--token, else BASALT_URL/BASALT_TOKEN, else DATA/bootstrap.json
  * (--data DIR, default ./basalt-data). Answers print as a table (lists) or "field: value" lines on a
  * terminal, as the raw JSON with --json (or when stdout is not a terminal and --table is not given).
+ * Deleting an organization or a project on a terminal (or with --progress) goes step by step, each
+ * environment first, with a progress bar on stderr; the server's deletions are resumable, so an
+ * interrupted run can simply be started again.
  * Exit status: 0 on success, 1 when the server refused (its error printed), 2 for usage errors. */
 #include "app/admin_cli.h"
 
@@ -20,6 +23,7 @@
 typedef struct cli {
     char url[512], token[128], data[1024];
     int json;       /* 1: raw JSON, 0: tables */
+    int progress;   /* 1: long deletions step by step with a progress bar on stderr */
 } cli;
 
 /* A command: words that select it, how many positional arguments, the request it makes. */
@@ -80,7 +84,8 @@ static void usage(FILE *out)
     fprintf(out, "Usage: basalt GROUP VERB [ARGS] [--url URL] [--token bt_...] [--data DIR] [--json|--table]\n\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  basalt %s %s %s\n", commands[i].group, commands[i].verb, commands[i].args);
-    fprintf(out, "\nThe server and token default to BASALT_URL/BASALT_TOKEN, then DATA/bootstrap.json.\n");
+    fprintf(out, "\nThe server and token default to BASALT_URL/BASALT_TOKEN, then DATA/bootstrap.json.\n"
+                 "org delete and project delete show a progress bar on a terminal (--progress: always).\n");
 }
 
 /* ---- options and defaults ---- */
@@ -108,6 +113,7 @@ static int parse_options(cli *c, int *argc, char **argv)
             if (++i >= *argc) return -1;
             snprintf(dst, size, "%s", argv[i]);
         } else if (!strcmp(a, "--json")) json = 1;
+        else if (!strcmp(a, "--progress")) c->progress = 1;
         else if (!strcmp(a, "--table")) table = 1;
         else argv[out++] = argv[i];
     }
@@ -116,6 +122,7 @@ static int parse_options(cli *c, int *argc, char **argv)
     if (!c->token[0] && getenv("BASALT_TOKEN")) snprintf(c->token, sizeof c->token, "%s", getenv("BASALT_TOKEN"));
     if (!c->url[0] || !c->token[0]) from_bootstrap(c);
     c->json = json || (!table && !isatty(STDOUT_FILENO));
+    c->progress = c->progress || isatty(STDERR_FILENO);
     return 0;
 }
 
@@ -215,6 +222,119 @@ static void print_answer(const cli *c, const command *cmd, const strbuf *answer)
     json_object_put(j);
 }
 
+/* ---- deletions with progress ---- */
+
+typedef struct deletion {
+    const cli *c;
+    char (*paths)[512]; /* the DELETEs in order: environments, then projects, then the organization */
+    char (*labels)[160];
+    int n, cap;
+} deletion;
+
+static int deletion_add(deletion *d, const char *path, const char *label)
+{
+    if (d->n == d->cap) {
+        int cap = d->cap ? d->cap * 2 : 16;
+        char (*p)[512] = realloc(d->paths, (size_t)cap * sizeof *p);
+        if (p) d->paths = p;
+        char (*l)[160] = realloc(d->labels, (size_t)cap * sizeof *l);
+        if (l) d->labels = l;
+        if (!p || !l) return -1;
+        d->cap = cap;
+    }
+    snprintf(d->paths[d->n], sizeof d->paths[0], "%s", path);
+    snprintf(d->labels[d->n], sizeof d->labels[0], "%s", label);
+    d->n++;
+    return 0;
+}
+
+/* The items of a GET answer (owned by the caller), or NULL when it failed. */
+static struct json_object *items_of(const cli *c, const char *path)
+{
+    strbuf answer;
+    strbuf_init(&answer, CLI_ANSWER_MAX);
+    long status = call(c, "GET", path, NULL, &answer);
+    struct json_object *j = status == 200 && answer.len ? json_tokener_parse(answer.data) : NULL, *items = NULL;
+    if (j && json_object_object_get_ex(j, "items", &items)) json_object_get(items);
+    json_object_put(j);
+    strbuf_release(&answer);
+    return items;
+}
+
+/* Adds the DELETE of every environment of the project, then of the project itself. */
+static int plan_project(deletion *d, const char *project_id, const char *label)
+{
+    char path[512], what[160];
+    snprintf(path, sizeof path, "/admin/v1/projects/%s/environments", project_id);
+    struct json_object *envs = items_of(d->c, path);
+    if (!envs) return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < json_object_array_length(envs); i++) {
+        const char *name = json_get_string(json_object_array_get_idx(envs, i), "environment");
+        snprintf(path, sizeof path, "/admin/v1/projects/%s/environments/%s", project_id, name ? name : "");
+        snprintf(what, sizeof what, "environment %.40s of %.80s", name ? name : "?", label);
+        rc = deletion_add(d, path, what);
+    }
+    json_object_put(envs);
+    snprintf(path, sizeof path, "/admin/v1/projects/%s", project_id);
+    snprintf(what, sizeof what, "project %.80s", label);
+    return rc < 0 ? -1 : deletion_add(d, path, what);
+}
+
+static int plan_org(deletion *d, const char *org_id)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/admin/v1/projects?organizationId=%s", org_id);
+    struct json_object *projects = items_of(d->c, path);
+    if (!projects) return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < json_object_array_length(projects); i++) {
+        struct json_object *p = json_object_array_get_idx(projects, i);
+        const char *id = json_get_string(p, "id"), *slug = json_get_string(p, "slug");
+        rc = id ? plan_project(d, id, slug ? slug : id) : -1;
+    }
+    json_object_put(projects);
+    snprintf(path, sizeof path, "/admin/v1/organizations/%s", org_id);
+    return rc < 0 ? -1 : deletion_add(d, path, "organization");
+}
+
+static void progress_bar(int done, int total, const char *label)
+{
+    enum { WIDTH = 30 };
+    int filled = total ? done * WIDTH / total : WIDTH;
+    fprintf(stderr, "\rdeleting [%.*s%*s] %d/%d %-60.60s", filled, "##############################", WIDTH - filled, "", done, total,
+            label);
+    if (done == total) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+/* Runs the planned DELETEs in order; the last answer goes to answer. */
+static long deletion_run(deletion *d, strbuf *answer)
+{
+    long status = 200;
+    for (int i = 0; i < d->n && status >= 200 && status < 300; i++) {
+        progress_bar(i, d->n, d->labels[i]);
+        strbuf_reset(answer);
+        status = call(d->c, "DELETE", d->paths[i], NULL, answer);
+    }
+    if (status >= 200 && status < 300) progress_bar(d->n, d->n, "done");
+    else fputc('\n', stderr);
+    return status;
+}
+
+/* org delete / project delete with progress: 0 when cmd is not one (the caller sends it as one request). */
+static int delete_stepwise(const cli *c, const command *cmd, char **args, long *status, strbuf *answer)
+{
+    int org = !strcmp(cmd->group, "org"), project = !strcmp(cmd->group, "project");
+    if (!c->progress || strcmp(cmd->verb, "delete") || (!org && !project)) return 0;
+    deletion d = {.c = c};
+    int planned = org ? plan_org(&d, args[0]) : plan_project(&d, args[0], args[0]);
+    *status = planned < 0 ? 0 : deletion_run(&d, answer);
+    free(d.paths);
+    free(d.labels);
+    return planned < 0 ? 0 : 1; /* a plan that failed (unknown id, no right): the single request says why */
+}
+
 int admin_cli_main(int argc, char **argv)
 {
     cli c;
@@ -242,7 +362,9 @@ int admin_cli_main(int argc, char **argv)
     strbuf_init(&answer, CLI_ANSWER_MAX);
     fill(cmd->path, argv + 2, 0, &path);
     if (cmd->body) fill(cmd->body, argv + 2, 1, &body);
-    long status = call(&c, cmd->method, path.data, cmd->body ? body.data : NULL, &answer);
+    long status = 0;
+    if (!delete_stepwise(&c, cmd, argv + 2, &status, &answer))
+        status = call(&c, cmd->method, path.data, cmd->body ? body.data : NULL, &answer);
     int rc = status >= 200 && status < 300 ? 0 : 1;
     if (rc == 0) print_answer(&c, cmd, &answer);
     else fprintf(stderr, "basalt: %ld %s\n", status, answer.len ? answer.data : "(no answer)");

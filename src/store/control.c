@@ -501,3 +501,10 @@ int store_control_invitation_accept(store_control *store, const char *id, int64_
     if (!store || !id || !m || !t || !accepted) return control_no_store(err);
     return store->ops->invitation_accept(store->driver, id, at, m, t, accepted, err);
 }
+
+int store_control_org_outbox_list(store_control *store, const char *org_id, store_mail *out, size_t max, size_t *count,
+                                  bs_err *err)
+{
+    if (!store || !org_id || !out || !count) return control_no_store(err);
+    return store->ops->org_outbox_list(store->driver, org_id, out, max, count, err);
+}

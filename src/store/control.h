@@ -184,14 +184,19 @@ int store_control_api_key_get(store_control *store, const char *key_id, store_ap
 /* ---- outbox: mail kept instead of sent (no SMTP configured) ---- */
 typedef struct store_mail {
     char id[STORE_ID_MAX];
-    char environment_id[STORE_ID_MAX];
+    char environment_id[STORE_ID_MAX];  /* "" for mail of an organization (invitations, alerts) */
+    char organization_id[STORE_ID_MAX]; /* set when environment_id is "" */
     char to[321];
     char subject[256];
     char body[4096];
     char template_name[32];
     int64_t created_at;
 } store_mail;
+/* Keeps a mail in its environment's outbox, or its organization's when environment_id is "". */
 int store_control_outbox_add(store_control *store, const store_mail *mail, bs_err *err);
+/* The organization's newest mail first, at most max into out. */
+int store_control_org_outbox_list(store_control *store, const char *org_id, store_mail *out, size_t max, size_t *count,
+                                  bs_err *err);
 
 /* ---- social login providers of an environment ---- */
 typedef struct store_provider {

@@ -55,6 +55,7 @@ typedef struct store_control_ops {
                       uint8_t *out, bs_err *err);
     int (*outbox_add)(void *driver, const store_mail *mail, bs_err *err);
     int (*outbox_list)(void *driver, const char *env_id, store_mail *out, size_t max, size_t *count, bs_err *err);
+    int (*org_outbox_list)(void *driver, const char *org_id, store_mail *out, size_t max, size_t *count, bs_err *err);
     int (*provider_put)(void *driver, const store_provider *p, bs_err *err);
     int (*provider_get)(void *driver, const char *env_id, const char *provider, store_provider *out, int *found, bs_err *err);
     int (*setting_put)(void *driver, const char *env_id, const char *name, const char *value, int64_t at, bs_err *err);

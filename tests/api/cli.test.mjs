@@ -99,3 +99,27 @@ test('team commands: invite, accept without a token, member list|role|remove, to
   assert.match(gone.stderr, /404 .*org\/member-not-found/);
   assert.equal((await cli('member', 'role', org)).code, 2, 'missing arguments');
 });
+
+test('org and project delete with --progress: each environment, each project, then the organization, with a bar on stderr', async () => {
+  const org = await json('org', 'create', 'Doomed', 'doomed-co');
+  const t = ['--token', org.ownerToken];
+  const one = await json('project', 'create', org.id, 'doomed-one', 'One', ...t);
+  await json('project', 'create', org.id, 'doomed-two', 'Two', ...t);
+  await json('plan', 'set', org.id, 'starter', ...t);
+  await json('env', 'create', one.id, 'staging', 'staging', ...t);
+  const p = await cli('project', 'delete', one.id, '--progress', '--json', ...t);
+  assert.equal(p.code, 0, p.stderr);
+  assert.match(p.stderr, /environment staging of /);
+  assert.match(p.stderr, /deleting \[#{30}\] 3\/3 done/);
+  const r = await cli('org', 'delete', org.id, '--progress', '--json', ...t);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /deleting \[\s*\] 0\/3 environment dev of doomed-two/);
+  assert.match(r.stderr, /deleting \[#{10}\s{20}\] 1\/3 project doomed-two/);
+  assert.match(r.stderr, /deleting \[#{20}\s{10}\] 2\/3 organization/);
+  assert.match(r.stderr, /3\/3 done/);
+  const gone = await cli('org', 'get', org.id, ...t);
+  assert.equal(gone.code, 1, 'the organization and its tokens are gone');
+  const plain = await cli('project', 'delete', 'proj_nope', '--progress', ...t);
+  assert.equal(plain.code, 1, 'an unknown project: the single request answers why');
+  assert.match(plain.stderr, /40[13]/);
+});

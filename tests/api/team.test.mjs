@@ -371,3 +371,32 @@ test('leaving: a member-bound token leaves and stops working; the last owner can
   assert.equal(log.json.items.length, 3);
   assert.equal(log.json.items[0].actorType, 'member');
 });
+
+test('invitations are mailed (the organization outbox without SMTP): the link in the mail accepts; only owners and admins read the outbox', async () => {
+  const org = await newOrg('mail-co');
+  const admin1 = await join(org, 'ad@mail-co.io', 'admin');
+  const member1 = await join(org, 'mem@mail-co.io', 'member');
+  const inv = await admin('POST', `${org.base}/invitations`, { email: 'new@x.io', name: 'Newton', role: 'member' }, admin1.token);
+  assert.equal(inv.status, 201, inv.text);
+  const box = await admin('GET', `${org.base}/outbox`, undefined, org.owner);
+  assert.equal(box.status, 200, box.text);
+  const mail = box.json.items.find((m) => m.to === 'new@x.io');
+  assert.ok(mail, 'the invitation was mailed');
+  assert.equal(mail.template, 'org_invitation');
+  assert.match(mail.subject, /mail-co/);
+  assert.match(mail.body, /Hello Newton/);
+  assert.ok(mail.body.includes(inv.json.acceptUrl), 'the mail carries the accept link');
+  const token = new URL(mail.body.match(/https?:\/\/\S+/)[0]).searchParams.get('token');
+  assert.equal(token, inv.json.token);
+  assert.equal((await admin('GET', `${org.base}/outbox`, undefined, admin1.token)).status, 200);
+  expectError(assert, await admin('GET', `${org.base}/outbox`, undefined, member1.token), 403, 'org/permission-denied');
+  expectError(assert, await admin('GET', `/organizations/${b.organizationId}/outbox`, undefined, org.owner), 404, 'org/not-found');
+  const again = await admin('POST', `${org.base}/invitations/${inv.json.id}/resend`, {}, org.owner);
+  assert.equal(again.status, 201, again.text);
+  const box2 = await admin('GET', `${org.base}/outbox`, undefined, org.owner);
+  assert.equal(box2.json.items.filter((m) => m.to === 'new@x.io').length, 2, 'a resend mails the new link');
+  assert.ok(box2.json.items[0].body.includes(again.json.token), 'newest first');
+  const joined = await accept({ token });
+  expectError(assert, joined, 404, 'org/invitation-not-found'); // the resend discarded the old one (§9.4)
+  assert.equal((await accept({ token: again.json.token })).status, 201);
+});

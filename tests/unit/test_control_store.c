@@ -176,14 +176,14 @@ static void test_open_creates_and_migrates(void **state)
     bs_err err = {0};
     int version = 0;
     assert_int_equal(store_control_version(f->store, &version, &err), 0);
-    assert_int_equal(version, 9);
+    assert_int_equal(version, 10);
     assert_int_equal(store_control_ping(f->store, &err), 0);
     assert_int_equal(is_empty(f->store), 1);
     char text[64];
     raw_query(f->path, "PRAGMA journal_mode", text, sizeof text);
     assert_string_equal(text, "wal");
     raw_query(f->path, "SELECT group_concat(version) FROM schema_migrations", text, sizeof text);
-    assert_string_equal(text, "1,2,3,4,5,6,7,8,9");
+    assert_string_equal(text, "1,2,3,4,5,6,7,8,9,10");
 }
 
 static void test_reopen_keeps_version_and_data(void **state)
@@ -199,10 +199,10 @@ static void test_reopen_keeps_version_and_data(void **state)
     assert_non_null(f->store);
     int version = 0;
     assert_int_equal(store_control_version(f->store, &version, &err), 0);
-    assert_int_equal(version, 9);
+    assert_int_equal(version, 10);
     char text[64];
     raw_query(f->path, "SELECT count(*) FROM schema_migrations", text, sizeof text);
-    assert_string_equal(text, "9");
+    assert_string_equal(text, "10");
     assert_int_equal(is_empty(f->store), 0);
     store_key_context ctx;
     assert_int_equal(lookup_found(f->store, 'a', &ctx), 1);

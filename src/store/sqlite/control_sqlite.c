@@ -59,6 +59,8 @@ typedef enum stmt_id {
     ST_SECRET_GET,
     ST_OUTBOX_ADD,
     ST_OUTBOX_LIST,
+    ST_ORG_OUTBOX_ADD,
+    ST_ORG_OUTBOX_LIST,
     ST_PROVIDER_PUT,
     ST_PROVIDER_GET,
     ST_SETTING_PUT,
@@ -216,6 +218,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SETTING_PUT] = "INSERT OR REPLACE INTO environment_settings (environment_id, name, value, updated_at) VALUES (?, ?, ?, ?)",
     [ST_SETTING_GET] = "SELECT value FROM environment_settings WHERE environment_id = ? AND name = ?",
     [ST_SETTING_DELETE] = "DELETE FROM environment_settings WHERE environment_id = ? AND name = ?",
+    [ST_ORG_OUTBOX_ADD] = "INSERT INTO org_outbox (id, organization_id, to_addr, subject, body, template, created_at)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [ST_ORG_OUTBOX_LIST] = "SELECT id, organization_id, to_addr, subject, body, template, created_at FROM org_outbox"
+                           " WHERE organization_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2",
     [ST_OUTBOX_LIST] = "SELECT id, environment_id, to_addr, subject, body, template, created_at FROM outbox"
                        " WHERE environment_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2",
     [ST_ORG_UPDATE] = "UPDATE organizations SET name = ?2, display_name = ?3, description = ?4,"
@@ -913,9 +919,10 @@ static int sq_env_secret(void *driver, const char *env_id, const char *kind, con
 static int sq_outbox_add(void *driver, const store_mail *m, bs_err *err)
 {
     sq_conn *c = sq_conn_get(driver, err);
-    sqlite3_stmt *st = c ? sq_stmt(c, ST_OUTBOX_ADD, err) : NULL;
+    int of_org = !m->environment_id[0];
+    sqlite3_stmt *st = c ? sq_stmt(c, of_org ? ST_ORG_OUTBOX_ADD : ST_OUTBOX_ADD, err) : NULL;
     if (!st) return -1;
-    const char *texts[] = {m->id, m->environment_id, m->to, m->subject, m->body, m->template_name};
+    const char *texts[] = {m->id, of_org ? m->organization_id : m->environment_id, m->to, m->subject, m->body, m->template_name};
     int rc = SQLITE_OK;
     for (int i = 0; i < 6 && rc == SQLITE_OK; i++) rc = sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
     if (rc != SQLITE_OK || sqlite3_bind_int64(st, 7, m->created_at) != SQLITE_OK) return sq_bind_failed(c, st, err);
@@ -995,13 +1002,14 @@ static int sq_setting_delete(void *driver, const char *env_id, const char *name,
     return sq_setting_op(driver, ST_SETTING_DELETE, env_id, name, NULL, 0, found, err);
 }
 
-static int sq_outbox_list(void *driver, const char *env_id, store_mail *out, size_t max, size_t *count, bs_err *err)
+/* The newest mail of an environment (ST_OUTBOX_LIST) or an organization (ST_ORG_OUTBOX_LIST) first. */
+static int sq_mail_list(void *driver, stmt_id id, const char *owner, store_mail *out, size_t max, size_t *count, bs_err *err)
 {
     *count = 0;
     sq_conn *c = sq_conn_get(driver, err);
-    sqlite3_stmt *st = c ? sq_stmt(c, ST_OUTBOX_LIST, err) : NULL;
+    sqlite3_stmt *st = c ? sq_stmt(c, id, err) : NULL;
     if (!st) return -1;
-    if (sqlite3_bind_text(st, 1, env_id, -1, SQLITE_STATIC) != SQLITE_OK ||
+    if (sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_int64(st, 2, (sqlite3_int64)max) != SQLITE_OK)
         return sq_bind_failed(c, st, err);
     int rc;
@@ -1009,7 +1017,8 @@ static int sq_outbox_list(void *driver, const char *env_id, store_mail *out, siz
         store_mail *m = &out[(*count)++];
         memset(m, 0, sizeof *m);
         SQ_READ_FIELD(st, 0, m->id);
-        SQ_READ_FIELD(st, 1, m->environment_id);
+        if (id == ST_ORG_OUTBOX_LIST) SQ_READ_FIELD(st, 1, m->organization_id);
+        else SQ_READ_FIELD(st, 1, m->environment_id);
         SQ_READ_FIELD(st, 2, m->to);
         SQ_READ_FIELD(st, 3, m->subject);
         SQ_READ_FIELD(st, 4, m->body);
@@ -1018,6 +1027,16 @@ static int sq_outbox_list(void *driver, const char *env_id, store_mail *out, siz
     }
     sq_stmt_done(st);
     return 0;
+}
+
+static int sq_outbox_list(void *driver, const char *env_id, store_mail *out, size_t max, size_t *count, bs_err *err)
+{
+    return sq_mail_list(driver, ST_OUTBOX_LIST, env_id, out, max, count, err);
+}
+
+static int sq_org_outbox_list(void *driver, const char *org_id, store_mail *out, size_t max, size_t *count, bs_err *err)
+{
+    return sq_mail_list(driver, ST_ORG_OUTBOX_LIST, org_id, out, max, count, err);
 }
 
 /* ---- ops: revocation and deletion ---- */
@@ -1835,6 +1854,7 @@ const store_control_ops store_sqlite_control_ops = {
     .env_secret = sq_env_secret,
     .outbox_add = sq_outbox_add,
     .outbox_list = sq_outbox_list,
+    .org_outbox_list = sq_org_outbox_list,
     .provider_put = sq_provider_put,
     .provider_get = sq_provider_get,
     .setting_put = sq_setting_put,

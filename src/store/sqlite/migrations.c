@@ -181,6 +181,17 @@ static const char migration_v9[] =
     "CREATE INDEX cluster_slots_free ON cluster_slots (freed_at, cluster_id, slot) WHERE environment_id IS NULL;"
     "ALTER TABLE environments ADD COLUMN slot INTEGER NOT NULL DEFAULT 0;";
 
+/* v10: mail of an organization rather than of an environment (team invitations, usage alerts), kept here
+ * when no SMTP server is configured, like the environments' outbox. */
+static const char migration_v10[] =
+    "CREATE TABLE org_outbox ("
+    " id TEXT PRIMARY KEY,"
+    " organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    " to_addr TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, template TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX org_outbox_organization ON org_outbox (organization_id, created_at);";
+
 static const migration_step migration_steps[] = {
     {1, migration_v1},
     {2, migration_v2},
@@ -191,6 +202,7 @@ static const migration_step migration_steps[] = {
     {7, migration_v7},
     {8, migration_v8},
     {9, migration_v9},
+    {10, migration_v10},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migration_steps / sizeof migration_steps[0]))
