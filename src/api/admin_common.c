@@ -5,6 +5,7 @@
 
 #include "api/admin_tables.h"
 #include "api/api.h"
+#include "core/roles.h"
 #include "util/clock.h"
 
 /* Resolves :projectId/:env and checks the caller may act on it. */
@@ -103,4 +104,24 @@ void api_activity(api_ctx *ctx, const char *org, const char *project, const char
     a.at = clock_now_ms();
     bs_err_clear(&err);
     store_control_activity_add(ctx->app->control, &a, &err);
+}
+
+int api_admin_need(api_ctx *ctx, role_action action, bs_err *err)
+{
+    if (ctx->caller != API_CALLER_OPERATOR)
+        return bs_err_set(err, 403, "org/permission-denied", "Only operator tokens may %s", role_action_name(action));
+    if (!role_may(ctx->token.role, action))
+        return bs_err_set(err, 403, "org/permission-denied", "A %s may not %s", ctx->token.role, role_action_name(action));
+    return 0;
+}
+
+int api_admin_org(api_ctx *ctx, http_req *req, role_action action, store_org *org, bs_err *err)
+{
+    const char *id = http_req_param(req, "orgId");
+    int found = 0;
+    if (ctx->caller != API_CALLER_OPERATOR) return api_admin_need(ctx, action, err);
+    if (!id || strcmp(id, ctx->token.organization_id)) return bs_err_set(err, 404, "org/not-found", "Organization not found");
+    if (store_control_org_get(ctx->app->control, id, org, &found, err) < 0) return -1;
+    if (!found || !strcmp(org->status, "deleted")) return bs_err_set(err, 404, "org/not-found", "Organization not found");
+    return api_admin_need(ctx, action, err);
 }

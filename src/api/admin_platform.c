@@ -40,14 +40,6 @@
 
 /* ---- callers, roles, activity ---- */
 
-static int need(api_ctx *ctx, role_action action, bs_err *err)
-{
-    if (ctx->caller != API_CALLER_OPERATOR)
-        return bs_err_set(err, 403, "org/permission-denied", "Only operator tokens manage organizations and projects");
-    if (!role_may(ctx->token.role, action))
-        return bs_err_set(err, 403, "org/permission-denied", "A %s may not %s", ctx->token.role, role_action_name(action));
-    return 0;
-}
 
 static void activity(api_ctx *ctx, const char *org, const char *project, const char *entity_type, const char *entity_id,
                      const char *action, const char *message)
@@ -71,7 +63,7 @@ static int64_t next_month_ms(int64_t now_ms)
 static int load_org_any(api_ctx *ctx, const char *id, store_org *org, int deleted_too, bs_err *err)
 {
     int found = 0;
-    if (ctx->caller != API_CALLER_OPERATOR) return need(ctx, ROLE_VIEW_ORG, err);
+    if (ctx->caller != API_CALLER_OPERATOR) return api_admin_need(ctx, ROLE_VIEW_ORG, err);
     if (!id || strcmp(id, ctx->token.organization_id) || store_control_org_get(ctx->app->control, id, org, &found, err) < 0 || !found ||
         (!deleted_too && !strcmp(org->status, "deleted")))
         return err->status ? -1 : bs_err_set(err, 404, "org/not-found", "Organization not found");
@@ -119,10 +111,11 @@ static struct json_object *plan_json(const store_org *o)
     json_object_object_add(j, "plan", json_object_new_string(o->plan));
     json_object_object_add(j, "scheduledPlan", o->scheduled_plan[0] ? json_object_new_string(o->scheduled_plan) : NULL);
     api_json_time(j, "scheduledAt", o->scheduled_at);
+    json_object_object_add(j, "apiCallQuotaOverride", o->api_call_quota >= 0 ? json_object_new_int64(o->api_call_quota) : NULL);
     if (p) {
         json_object_object_add(limits, "maxProjects", limit_json(p->max_projects));
         json_object_object_add(limits, "maxEnvironmentsPerProject", limit_json(p->max_environments));
-        json_object_object_add(limits, "apiCallLimit", limit_json(p->api_calls));
+        json_object_object_add(limits, "apiCallLimit", limit_json(o->api_call_quota >= 0 ? o->api_call_quota : p->api_calls));
         json_object_object_add(limits, "storageLimit", limit_json(p->storage_bytes));
         json_object_object_add(limits, "mau", limit_json(p->mau));
         json_object_object_add(limits, "bandwidthLimit", limit_json(p->bandwidth_bytes));
@@ -239,7 +232,7 @@ static void orgs_list(api_ctx *ctx, http_req *req, http_res *res)
     bs_err err;
     bs_err_clear(&err);
     store_org o;
-    if (need(ctx, ROLE_VIEW_ORG, &err) < 0 || load_org(ctx, ctx->token.organization_id, &o, &err) < 0) {
+    if (api_admin_need(ctx, ROLE_VIEW_ORG, &err) < 0 || load_org(ctx, ctx->token.organization_id, &o, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -263,7 +256,7 @@ static void org_create(api_ctx *ctx, http_req *req, http_res *res)
     memset(&o, 0, sizeof o);
     memset(&t, 0, sizeof t);
     memset(&m, 0, sizeof m);
-    if (need(ctx, ROLE_VIEW_ORG, &err) == 0 && body_object(req, &body, &err) == 0 &&
+    if (api_admin_need(ctx, ROLE_VIEW_ORG, &err) == 0 && body_object(req, &body, &err) == 0 &&
         text_member(body, "name", 100, 1, o.name, sizeof o.name, &err) == 0 && text_member(body, "slug", 50, 1, o.slug, sizeof o.slug, &err) == 0 &&
         api_team_owner_new(body, &m, &err) == 0) {
         if (!slug_ok(o.slug)) bs_err_set(&err, 400, "common/invalid-parameters", "slug: 3 to 50 of a-z, 0-9 and '-'");
@@ -305,7 +298,7 @@ static void org_get(api_ctx *ctx, http_req *req, http_res *res)
     bs_err err;
     bs_err_clear(&err);
     store_org o;
-    if (load_org(ctx, http_req_param(req, "orgId"), &o, &err) < 0 || need(ctx, ROLE_VIEW_ORG, &err) < 0) {
+    if (load_org(ctx, http_req_param(req, "orgId"), &o, &err) < 0 || api_admin_need(ctx, ROLE_VIEW_ORG, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -321,7 +314,7 @@ static void org_patch(api_ctx *ctx, http_req *req, http_res *res)
     store_org o;
     struct json_object *body;
     int found = 0;
-    if (load_org(ctx, http_req_param(req, "orgId"), &o, &err) == 0 && need(ctx, ROLE_EDIT_ORG, &err) == 0 && body_object(req, &body, &err) == 0 &&
+    if (load_org(ctx, http_req_param(req, "orgId"), &o, &err) == 0 && api_admin_need(ctx, ROLE_EDIT_ORG, &err) == 0 && body_object(req, &body, &err) == 0 &&
         text_member(body, "name", 100, 0, o.name, sizeof o.name, &err) == 0 &&
         text_member(body, "displayName", 100, 0, o.display_name, sizeof o.display_name, &err) == 0 &&
         text_member(body, "description", 1000, 0, o.description, sizeof o.description, &err) == 0 &&
@@ -355,7 +348,7 @@ static void org_delete(api_ctx *ctx, http_req *req, http_res *res)
     size_t n = 0;
     int found = 0;
     if (!projects) bs_err_internal(&err);
-    else if (load_org_any(ctx, http_req_param(req, "orgId"), &o, 1, &err) == 0 && need(ctx, ROLE_DELETE_ORG, &err) == 0) {
+    else if (load_org_any(ctx, http_req_param(req, "orgId"), &o, 1, &err) == 0 && api_admin_need(ctx, ROLE_DELETE_ORG, &err) == 0) {
         snprintf(o.status, sizeof o.status, "deleted"); /* from here on the organization answers 404 but to a DELETE, which resumes */
         o.updated_at = clock_now_ms();
         if (store_control_org_update(ctx->app->control, &o, &found, &err) == 0 &&
@@ -418,7 +411,7 @@ static void plan_get(api_ctx *ctx, http_req *req, http_res *res)
     bs_err err;
     bs_err_clear(&err);
     store_org o;
-    if (load_org(ctx, http_req_param(req, "orgId"), &o, &err) < 0 || need(ctx, ROLE_VIEW_PLAN, &err) < 0) {
+    if (load_org(ctx, http_req_param(req, "orgId"), &o, &err) < 0 || api_admin_need(ctx, ROLE_VIEW_PLAN, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -435,7 +428,7 @@ static void plan_put(api_ctx *ctx, http_req *req, http_res *res)
     struct json_object *body, *over = json_object_new_array();
     const plan *want = NULL, *now = NULL;
     int found = 0;
-    if (load_org(ctx, http_req_param(req, "orgId"), &o, &err) == 0 && need(ctx, ROLE_MANAGE_BILLING, &err) == 0 && body_object(req, &body, &err) == 0) {
+    if (load_org(ctx, http_req_param(req, "orgId"), &o, &err) == 0 && api_admin_need(ctx, ROLE_MANAGE_BILLING, &err) == 0 && body_object(req, &body, &err) == 0) {
         want = plan_find(json_get_string(body, "plan"));
         now = plan_find(o.plan);
         if (!want || !now) bs_err_set(&err, 400, "common/invalid-parameters", "plan: free, starter, growth or enterprise");
@@ -490,7 +483,7 @@ static void token_create(api_ctx *ctx, http_req *req, http_res *res)
     struct json_object *body, *exp = NULL;
     char token[KEYS_TEXT_MAX], when[CLOCK_ISO_LEN];
     memset(&t, 0, sizeof t);
-    if (load_org(ctx, http_req_param(req, "orgId"), &o, &err) == 0 && need(ctx, ROLE_MANAGE_KEYS, &err) == 0 && body_object(req, &body, &err) == 0 &&
+    if (load_org(ctx, http_req_param(req, "orgId"), &o, &err) == 0 && api_admin_need(ctx, ROLE_MANAGE_KEYS, &err) == 0 && body_object(req, &body, &err) == 0 &&
         text_member(body, "name", 100, 1, t.name, sizeof t.name, &err) == 0 && text_member(body, "role", 10, 0, t.role, sizeof t.role, &err) == 0 &&
         api_team_token_member(ctx, body, &t, &err) == 0) { /* memberId: bound to the member, with its role (admin_team.c) */
         if (!t.role[0]) snprintf(t.role, sizeof t.role, "member");
@@ -556,7 +549,7 @@ static void activity_list(api_ctx *ctx, http_req *req, http_res *res)
     store_activity *rows = calloc((size_t)limit, sizeof *rows);
     size_t n = 0;
     if (!rows) bs_err_internal(&err);
-    else if (load_org(ctx, http_req_param(req, "orgId"), &o, &err) == 0 && need(ctx, ROLE_VIEW_ORG, &err) == 0) {
+    else if (load_org(ctx, http_req_param(req, "orgId"), &o, &err) == 0 && api_admin_need(ctx, ROLE_VIEW_ORG, &err) == 0) {
         q.organization_id = o.id;
         store_control_activity_list(ctx->app->control, &q, rows, &n, &total, &err);
     }
@@ -577,7 +570,7 @@ static void activity_list(api_ctx *ctx, http_req *req, http_res *res)
 static int load_project(api_ctx *ctx, const char *id, store_project *p, bs_err *err)
 {
     int found = 0;
-    if (ctx->caller != API_CALLER_OPERATOR) return need(ctx, ROLE_USE_PROJECTS, err);
+    if (ctx->caller != API_CALLER_OPERATOR) return api_admin_need(ctx, ROLE_USE_PROJECTS, err);
     if (store_control_project_get(ctx->app->control, id ? id : "", p, &found, err) < 0) return -1;
     if (!found || strcmp(p->organization_id, ctx->token.organization_id) || !strcmp(p->status, "deleted"))
         return bs_err_set(err, 404, "org/project-not-found", "Project not found");
@@ -602,7 +595,7 @@ static void projects_list(api_ctx *ctx, http_req *req, http_res *res)
     store_project *rows = calloc(PROJECTS_MAX, sizeof *rows);
     size_t n = 0;
     if (!rows) bs_err_internal(&err);
-    else if (need(ctx, ROLE_USE_PROJECTS, &err) == 0 && load_org(ctx, org ? org : ctx->token.organization_id, &o, &err) == 0)
+    else if (api_admin_need(ctx, ROLE_USE_PROJECTS, &err) == 0 && load_org(ctx, org ? org : ctx->token.organization_id, &o, &err) == 0)
         store_control_project_list(ctx->app->control, o.id, rows, PROJECTS_MAX, &n, &err);
     if (err.status) {
         free(rows);
@@ -662,7 +655,7 @@ static void project_create(api_ctx *ctx, http_req *req, http_res *res)
     store_env e;
     int64_t count = 0;
     memset(&p, 0, sizeof p);
-    if (need(ctx, ROLE_MANAGE_PROJECTS, &err) == 0 && body_object(req, &body, &err) == 0 &&
+    if (api_admin_need(ctx, ROLE_MANAGE_PROJECTS, &err) == 0 && body_object(req, &body, &err) == 0 &&
         load_org(ctx, json_get_string(body, "organizationId") ? json_get_string(body, "organizationId") : ctx->token.organization_id, &o, &err) == 0 &&
         text_member(body, "name", 100, 1, p.name, sizeof p.name, &err) == 0 && text_member(body, "slug", 50, 1, p.slug, sizeof p.slug, &err) == 0 &&
         text_member(body, "description", 1000, 0, p.description, sizeof p.description, &err) == 0 &&
@@ -704,7 +697,7 @@ static void project_get(api_ctx *ctx, http_req *req, http_res *res)
     bs_err_clear(&err);
     store_project p;
     int envs = 0;
-    if (need(ctx, ROLE_USE_PROJECTS, &err) < 0 || load_project(ctx, http_req_param(req, "projectId"), &p, &err) < 0) {
+    if (api_admin_need(ctx, ROLE_USE_PROJECTS, &err) < 0 || load_project(ctx, http_req_param(req, "projectId"), &p, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -776,7 +769,7 @@ static void project_patch(api_ctx *ctx, http_req *req, http_res *res)
     store_org o;
     struct json_object *body, *settings;
     int found = 0;
-    if (load_project(ctx, http_req_param(req, "projectId"), &p, &err) == 0 && need(ctx, ROLE_EDIT_PROJECT_SETTINGS, &err) == 0 &&
+    if (load_project(ctx, http_req_param(req, "projectId"), &p, &err) == 0 && api_admin_need(ctx, ROLE_EDIT_PROJECT_SETTINGS, &err) == 0 &&
         body_object(req, &body, &err) == 0 && load_org(ctx, p.organization_id, &o, &err) == 0 &&
         text_member(body, "name", 100, 0, p.name, sizeof p.name, &err) == 0 &&
         text_member(body, "description", 1000, 0, p.description, sizeof p.description, &err) == 0 &&
@@ -809,7 +802,7 @@ static void project_delete(api_ctx *ctx, http_req *req, http_res *res)
     int found = 0;
     const char *id = http_req_param(req, "projectId");
     /* a project marked deleted by an interrupted DELETE is finished off by the next one */
-    if (need(ctx, ROLE_MANAGE_PROJECTS, &err) == 0 && store_control_project_get(ctx->app->control, id, &p, &found, &err) == 0) {
+    if (api_admin_need(ctx, ROLE_MANAGE_PROJECTS, &err) == 0 && store_control_project_get(ctx->app->control, id, &p, &found, &err) == 0) {
         if (!found || strcmp(p.organization_id, ctx->token.organization_id)) bs_err_set(&err, 404, "org/project-not-found", "Project not found");
         else if (project_remove(ctx, &p, &err) == 0) activity(ctx, p.organization_id, NULL, "project", p.id, "delete", p.name);
     }
@@ -838,7 +831,7 @@ static void envs_list(api_ctx *ctx, http_req *req, http_res *res)
     store_project p;
     store_env envs[ENVS_MAX];
     size_t n = 0;
-    if (need(ctx, ROLE_USE_PROJECTS, &err) < 0 || load_project(ctx, http_req_param(req, "projectId"), &p, &err) < 0 ||
+    if (api_admin_need(ctx, ROLE_USE_PROJECTS, &err) < 0 || load_project(ctx, http_req_param(req, "projectId"), &p, &err) < 0 ||
         store_control_env_list(ctx->app->control, p.id, envs, ENVS_MAX, &n, &err) < 0) {
         http_res_error_from(res, &err);
         return;
@@ -856,7 +849,7 @@ static void env_post(api_ctx *ctx, http_req *req, http_res *res)
     store_org o;
     store_env e;
     struct json_object *body;
-    if (need(ctx, ROLE_MANAGE_ENVIRONMENTS, &err) == 0 && load_project(ctx, http_req_param(req, "projectId"), &p, &err) == 0 &&
+    if (api_admin_need(ctx, ROLE_MANAGE_ENVIRONMENTS, &err) == 0 && load_project(ctx, http_req_param(req, "projectId"), &p, &err) == 0 &&
         body_object(req, &body, &err) == 0 && load_org(ctx, p.organization_id, &o, &err) == 0) {
         const char *name = json_get_string(body, "environment"), *type = json_get_string(body, "environmentType");
         if (!type && name && plan_env_type_bit(name)) type = name; /* {environment: "staging"} alone */
@@ -888,7 +881,7 @@ static void env_get(api_ctx *ctx, http_req *req, http_res *res)
     bs_err_clear(&err);
     store_project p;
     store_env e;
-    if (need(ctx, ROLE_USE_PROJECTS, &err) < 0 || load_env(ctx, req, &p, &e, &err) < 0) {
+    if (api_admin_need(ctx, ROLE_USE_PROJECTS, &err) < 0 || load_env(ctx, req, &p, &e, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -903,7 +896,7 @@ static void env_delete(api_ctx *ctx, http_req *req, http_res *res)
     bs_err_clear(&err);
     store_project p;
     store_env e;
-    if (need(ctx, ROLE_MANAGE_ENVIRONMENTS, &err) == 0 && load_env(ctx, req, &p, &e, &err) == 0 && api_env_remove(ctx->app, &e, &err) == 0)
+    if (api_admin_need(ctx, ROLE_MANAGE_ENVIRONMENTS, &err) == 0 && load_env(ctx, req, &p, &e, &err) == 0 && api_env_remove(ctx->app, &e, &err) == 0)
         activity(ctx, p.organization_id, p.id, "environment", e.id, "delete", e.name);
     if (err.status) {
         http_res_error_from(res, &err);
@@ -920,7 +913,7 @@ static void env_keep(api_ctx *ctx, http_req *req, http_res *res)
     store_project p;
     store_env e;
     int found = 0;
-    if (need(ctx, ROLE_MANAGE_ENVIRONMENTS, &err) == 0 && load_env(ctx, req, &p, &e, &err) == 0 &&
+    if (api_admin_need(ctx, ROLE_MANAGE_ENVIRONMENTS, &err) == 0 && load_env(ctx, req, &p, &e, &err) == 0 &&
         store_control_env_cancel_deletion(ctx->app->control, e.id, &found, &err) == 0 && !found)
         bs_err_set(&err, 409, "org/no-deletion-scheduled", "The environment has no scheduled deletion");
     if (err.status) {

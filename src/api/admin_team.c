@@ -36,28 +36,9 @@
 
 /* ---- callers and lookups ---- */
 
-static int need(api_ctx *ctx, role_action action, bs_err *err)
-{
-    if (ctx->caller != API_CALLER_OPERATOR)
-        return bs_err_set(err, 403, "org/permission-denied", "Only operator tokens manage the team");
-    if (!role_may(ctx->token.role, action))
-        return bs_err_set(err, 403, "org/permission-denied", "A %s may not %s", ctx->token.role, role_action_name(action));
-    return 0;
-}
 
 static int is_owner(const api_ctx *ctx) { return !strcmp(ctx->token.role, "owner"); }
 
-/* The caller's organization :orgId (404 org/not-found for any other or a deleted one), then the role check. */
-static int team_org(api_ctx *ctx, http_req *req, role_action action, store_org *org, bs_err *err)
-{
-    const char *id = http_req_param(req, "orgId");
-    int found = 0;
-    if (ctx->caller != API_CALLER_OPERATOR) return need(ctx, action, err);
-    if (!id || strcmp(id, ctx->token.organization_id)) return bs_err_set(err, 404, "org/not-found", "Organization not found");
-    if (store_control_org_get(ctx->app->control, id, org, &found, err) < 0) return -1;
-    if (!found || !strcmp(org->status, "deleted")) return bs_err_set(err, 404, "org/not-found", "Organization not found");
-    return need(ctx, action, err);
-}
 
 static int member_load(api_ctx *ctx, const char *org_id, const char *id, store_member *m, bs_err *err)
 {
@@ -210,7 +191,7 @@ static void members_list(api_ctx *ctx, http_req *req, http_res *res)
     size_t n = 0;
     if (!rows) bs_err_internal(&err);
     else if (q.role && !role_known(q.role)) bs_err_set(&err, 400, "common/invalid-parameters", "role: owner, admin, member or billing");
-    else if (team_org(ctx, req, ROLE_VIEW_ORG, &o, &err) == 0) {
+    else if (api_admin_org(ctx, req, ROLE_VIEW_ORG, &o, &err) == 0) {
         q.organization_id = o.id;
         store_control_member_list(ctx->app->control, &q, rows, &n, &total, &err);
     }
@@ -231,7 +212,7 @@ static void member_get(api_ctx *ctx, http_req *req, http_res *res)
     bs_err_clear(&err);
     store_org o;
     store_member m;
-    if (team_org(ctx, req, ROLE_VIEW_ORG, &o, &err) < 0 || member_load(ctx, o.id, http_req_param(req, "memberId"), &m, &err) < 0) {
+    if (api_admin_org(ctx, req, ROLE_VIEW_ORG, &o, &err) < 0 || member_load(ctx, o.id, http_req_param(req, "memberId"), &m, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -267,7 +248,7 @@ static void member_patch(api_ctx *ctx, http_req *req, http_res *res)
     struct json_object *body;
     char role[STORE_ENUM_MAX] = "", was[STORE_ENUM_MAX], msg[512];
     store_team_outcome outcome = STORE_TEAM_DONE;
-    if (team_org(ctx, req, ROLE_CHANGE_ROLES, &o, &err) == 0 && member_load(ctx, o.id, http_req_param(req, "memberId"), &m, &err) == 0 &&
+    if (api_admin_org(ctx, req, ROLE_CHANGE_ROLES, &o, &err) == 0 && member_load(ctx, o.id, http_req_param(req, "memberId"), &m, &err) == 0 &&
         body_object(req, &body, &err) == 0 && text_member(body, "role", 10, 1, role, sizeof role, &err) == 0) {
         if (!role_known(role)) bs_err_set(&err, 400, "common/invalid-parameters", "role: owner, admin, member or billing");
         else if (may_set_role(ctx, &m, role, &err) == 0 &&
@@ -293,7 +274,7 @@ static void member_delete(api_ctx *ctx, http_req *req, http_res *res)
     store_org o;
     store_member m;
     store_team_outcome outcome = STORE_TEAM_DONE;
-    if (team_org(ctx, req, ROLE_REMOVE_MEMBERS, &o, &err) == 0 && member_load(ctx, o.id, http_req_param(req, "memberId"), &m, &err) == 0 &&
+    if (api_admin_org(ctx, req, ROLE_REMOVE_MEMBERS, &o, &err) == 0 && member_load(ctx, o.id, http_req_param(req, "memberId"), &m, &err) == 0 &&
         store_control_member_remove(ctx->app->control, o.id, m.id, clock_now_ms(), &outcome, &err) == 0)
         team_outcome(outcome, &err);
     if (err.status) {
@@ -387,7 +368,7 @@ static void invitation_create(api_ctx *ctx, http_req *req, http_res *res)
     struct json_object *body;
     char token[INVITE_TOKEN_MAX];
     memset(&v, 0, sizeof v);
-    if (team_org(ctx, req, ROLE_INVITE_MEMBERS, &o, &err) == 0 && body_object(req, &body, &err) == 0 &&
+    if (api_admin_org(ctx, req, ROLE_INVITE_MEMBERS, &o, &err) == 0 && body_object(req, &body, &err) == 0 &&
         email_member(body, "email", 1, v.email, sizeof v.email, &err) == 0 && text_member(body, "name", 100, 0, v.name, sizeof v.name, &err) == 0 &&
         text_member(body, "role", 10, 0, v.role, sizeof v.role, &err) == 0) {
         if (!v.role[0]) snprintf(v.role, sizeof v.role, "member");
@@ -419,7 +400,7 @@ static void invitations_list(api_ctx *ctx, http_req *req, http_res *res)
     size_t n = 0;
     if (!rows) bs_err_internal(&err);
     else if (q.status && !status_known(q.status)) bs_err_set(&err, 400, "common/invalid-parameters", "status: pending, accepted, revoked or expired");
-    else if (team_org(ctx, req, ROLE_VIEW_ORG, &o, &err) == 0) {
+    else if (api_admin_org(ctx, req, ROLE_VIEW_ORG, &o, &err) == 0) {
         q.organization_id = o.id;
         store_control_invitation_list(ctx->app->control, &q, rows, &n, &total, &err);
     }
@@ -437,7 +418,7 @@ static void invitations_list(api_ctx *ctx, http_req *req, http_res *res)
 /* Loads :id of the caller's organization for a change the caller may make to invitations of its role. */
 static int invitation_for_change(api_ctx *ctx, http_req *req, store_org *o, store_org_invitation *v, bs_err *err)
 {
-    if (team_org(ctx, req, ROLE_INVITE_MEMBERS, o, err) < 0 || invitation_load(ctx, o->id, http_req_param(req, "id"), v, err) < 0) return -1;
+    if (api_admin_org(ctx, req, ROLE_INVITE_MEMBERS, o, err) < 0 || invitation_load(ctx, o->id, http_req_param(req, "id"), v, err) < 0) return -1;
     if (!is_owner(ctx) && strcmp(v->role, "member"))
         return bs_err_set(err, 403, "org/permission-denied", "Only an owner manages %s invitations", v->role);
     return 0;
@@ -496,7 +477,7 @@ static void org_outbox(api_ctx *ctx, http_req *req, http_res *res)
     size_t n = 0;
     store_mail *mails = calloc(ORG_OUTBOX_MAX, sizeof *mails);
     if (!mails) bs_err_internal(&err);
-    else if (team_org(ctx, req, ROLE_INVITE_MEMBERS, &o, &err) == 0)
+    else if (api_admin_org(ctx, req, ROLE_INVITE_MEMBERS, &o, &err) == 0)
         store_control_org_outbox_list(ctx->app->control, o.id, mails, ORG_OUTBOX_MAX, &n, &err);
     if (err.status) http_res_error_from(res, &err);
     else api_answer_mails(res, mails, n);
@@ -610,7 +591,7 @@ static void tokens_list(api_ctx *ctx, http_req *req, http_res *res)
     store_operator_token_row *rows = calloc(TEAM_TOKENS_MAX, sizeof *rows);
     size_t n = 0;
     if (!rows) bs_err_internal(&err);
-    else if (team_org(ctx, req, ROLE_MANAGE_KEYS, &o, &err) == 0)
+    else if (api_admin_org(ctx, req, ROLE_MANAGE_KEYS, &o, &err) == 0)
         store_control_operator_token_list(ctx->app->control, o.id, rows, TEAM_TOKENS_MAX, &n, &err);
     if (err.status) {
         free(rows);
@@ -630,7 +611,7 @@ static void token_revoke(api_ctx *ctx, http_req *req, http_res *res)
     store_org o;
     store_operator_token_row r;
     int found = 0;
-    if (team_org(ctx, req, ROLE_MANAGE_KEYS, &o, &err) == 0 &&
+    if (api_admin_org(ctx, req, ROLE_MANAGE_KEYS, &o, &err) == 0 &&
         store_control_operator_token_get(ctx->app->control, o.id, http_req_param(req, "id"), &r, &found, &err) == 0) {
         if (!found) bs_err_set(&err, 404, "org/token-not-found", "Access token not found");
         else if (!strcmp(r.token.role, "owner") && !is_owner(ctx)) bs_err_set(&err, 403, "org/permission-denied", "Only an owner revokes an owner's token");
@@ -656,7 +637,7 @@ static void org_transfer(api_ctx *ctx, http_req *req, http_res *res)
     struct json_object *body;
     char id[STORE_ID_MAX] = "";
     int found = 0;
-    if (team_org(ctx, req, ROLE_TRANSFER_OWNERSHIP, &o, &err) == 0 && body_object(req, &body, &err) == 0 &&
+    if (api_admin_org(ctx, req, ROLE_TRANSFER_OWNERSHIP, &o, &err) == 0 && body_object(req, &body, &err) == 0 &&
         text_member(body, "memberId", STORE_ID_MAX - 1, 1, id, sizeof id, &err) == 0 &&
         store_control_member_transfer(ctx->app->control, o.id, id, &found, &err) == 0) {
         if (!found) bs_err_set(&err, 404, "org/member-not-found", "Member not found");
@@ -678,7 +659,7 @@ static void org_leave(api_ctx *ctx, http_req *req, http_res *res)
     store_org o;
     store_member m;
     store_team_outcome outcome = STORE_TEAM_DONE;
-    if (team_org(ctx, req, ROLE_VIEW_ORG, &o, &err) == 0) {
+    if (api_admin_org(ctx, req, ROLE_VIEW_ORG, &o, &err) == 0) {
         if (!ctx->token.member_id[0])
             bs_err_set(&err, 403, "org/permission-denied", "Only a member's token leaves; revoke a service token instead");
         else if (member_load(ctx, o.id, ctx->token.member_id, &m, &err) == 0 &&

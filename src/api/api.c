@@ -1,4 +1,5 @@
 #include "api/api.h"
+#include "api/alerts.h"
 #include "api/auth_users.h"
 #include "api/env_lifecycle.h"
 #include "api/oauth.h"
@@ -94,12 +95,14 @@ static void v1_entry(http_req *req, http_res *res, void *data)
         return;
     }
     int origin_refused = 0;
-    if (project_guard_check(r->app->guard, ctx.key.project_id, http_req_header(req, "Origin"), http_req_client_ip(req),
-                            &origin_refused, &err) < 0) {
+    int64_t daily_limit = -1;
+    if (project_guard_check_limit(r->app->guard, ctx.key.project_id, http_req_header(req, "Origin"), http_req_client_ip(req),
+                                  &origin_refused, &daily_limit, &err) < 0) {
         if (origin_refused) http_res_no_cors(res);
         http_res_error_from(res, &err);
         return;
     }
+    if (api_usage_gate(r->app, &ctx.key, daily_limit, res) < 0) return;
     env_lifecycle_touch(r->app->lifecycle, ctx.key.environment_id);
     if ((!r->ignore_bearer && v1_user(r->app, req, &ctx, &err) < 0) || http_req_parse_json(req, &err) < 0) {
         http_res_error_from(res, &err);
@@ -204,6 +207,7 @@ int api_register(http_router *router, api_app *app)
     if (api_admin_auth_register(router, app) < 0) return -1;
     if (api_auth_settings_register(router, app) < 0) return -1;
     if (api_admin_platform_register(router, app) < 0) return -1;
+    if (api_alerts_register(router, app) < 0) return -1;
     if (api_admin_team_register(router, app) < 0) return -1;
     if (api_user_settings_register(router, app) < 0) return -1;
     if (api_invitations_register(router, app) < 0) return -1;

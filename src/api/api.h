@@ -13,7 +13,9 @@
 #include "core/keyauth.h"
 #include "core/mailer.h"
 #include "core/project_guard.h"
+#include "core/quota.h"
 #include "core/querystats.h"
+#include "core/roles.h"
 #include "core/userauth.h"
 #include "http/metrics.h"
 #include "http/request.h"
@@ -25,6 +27,7 @@
 #include "util/json.h"
 
 typedef struct env_lifecycle env_lifecycle;
+typedef struct alerts alerts;
 
 typedef struct api_app {
     store_control *control;
@@ -33,6 +36,8 @@ typedef struct api_app {
     project_guard *guard;      /* allowedOrigins and ipWhitelist of /v1 requests */
     env_lifecycle *lifecycle;  /* /v1 use, inactivity shutdown and deletion (env_lifecycle.h); may be NULL */
     int shared_cluster_slots;  /* dev environments per shared cluster */
+    quota *quota;              /* monthly and daily API-call admission (core/quota); NULL: none */
+    alerts *alerts;            /* usage alerts: banner rows, mail, webhooks (api/alerts.h); may be NULL */
     userauth *users;
     querystats *stats;         /* NULL when --query-stats 0 */
     mailer *mail;              /* SMTP or the outbox */
@@ -92,6 +97,10 @@ int api_route_v1_public(http_router *router, api_app *app, unsigned methods, con
 /* Resolves the :projectId/:env of an admin path and checks the caller may act on it (writes: change
  * it). 404 org/project-not-found, 404 data/environment-not-found, 403 org/permission-denied. */
 int api_admin_env(api_ctx *ctx, http_req *req, int writes, store_env *env, bs_err *err);
+/* 0 when the caller is an operator token whose role may do action, else 403 org/permission-denied. */
+int api_admin_need(api_ctx *ctx, role_action action, bs_err *err);
+/* The caller's organization :orgId (404 org/not-found for any other or a deleted one), then api_admin_need. */
+int api_admin_org(api_ctx *ctx, http_req *req, role_action action, store_org *org, bs_err *err);
 
 /* Answers 200 {items, pagination} (client-api.md §1.7: total, page, limit, totalPages and both spellings
  * of hasNext/hasPrev); takes items. */
@@ -122,6 +131,8 @@ int api_data_register(http_router *router, api_app *app);
 int api_auth_register(http_router *router, api_app *app);
 int api_users_register(http_router *router, api_app *app);
 int api_admin_platform_register(http_router *router, api_app *app);
+/* The quota check of a /v1 call (usage_gate.c): 0 admitted (X-RateLimit-* set), -1 answered (429 / 503). */
+int api_usage_gate(api_app *app, const store_key_context *key, int64_t daily_limit, http_res *res);
 /* 200 {items: [{id, to, subject, body, template, createdAt}]}: an outbox page (mail_flows.c). */
 void api_answer_mails(http_res *res, const store_mail *mails, size_t n);
 int api_admin_team_register(http_router *router, api_app *app);

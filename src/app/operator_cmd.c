@@ -10,18 +10,20 @@
 
 typedef struct operator_opts {
     local_control_opts where;
-    const char *verb, *org, *reason;
+    const char *verb, *org, *reason, *amount;
 } operator_opts;
 
 static void operator_usage(FILE *out)
 {
     fprintf(out, "Usage: basalt operator suspend ORG [--reason TEXT] [--data DIR] [--control LOCATION]\n"
                  "       basalt operator resume ORG [--data DIR] [--control LOCATION]\n"
-                 "       basalt operator clusters [--data DIR] [--control LOCATION]\n\n"
+                 "       basalt operator clusters [--data DIR] [--control LOCATION]\n"
+                 "       basalt operator quota ORG N|plan [--data DIR] [--control LOCATION]\n\n"
                  "Suspends an organization (every /v1 call of its projects answers 403 org/suspended; the\n"
                  "management API stays usable) or makes it active again. Works on the data directory directly,\n"
                  "also while the server runs (it notices within --key-cache-ms). `clusters` lists the registered\n"
-                 "clusters (shared ones hold dev environments in slots) with their use.\n");
+                 "clusters (shared ones hold dev environments in slots) with their use. `quota` sets an organization's\n"
+                 "monthly API calls (a custom contract) or gives it its plan's again.\n");
 }
 
 static int parse_opts(int argc, char **argv, operator_opts *o)
@@ -47,13 +49,15 @@ static int parse_opts(int argc, char **argv, operator_opts *o)
         }
     }
     int listing = optind + 1 == argc && strcmp(argv[optind], "clusters") == 0;
-    if (optind + 2 != argc && !listing) {
+    int quota = optind + 3 == argc && strcmp(argv[optind], "quota") == 0;
+    if (optind + 2 != argc && !listing && !quota) {
         operator_usage(stderr);
         return -1;
     }
     o->verb = argv[optind];
     o->org = listing ? NULL : argv[optind + 1];
-    if (!listing && strcmp(o->verb, "suspend") != 0 && strcmp(o->verb, "resume") != 0) {
+    o->amount = quota ? argv[optind + 2] : NULL;
+    if (!listing && !quota && strcmp(o->verb, "suspend") != 0 && strcmp(o->verb, "resume") != 0) {
         operator_usage(stderr);
         return -1;
     }
@@ -91,6 +95,36 @@ static int set_status(store_control *control, const operator_opts *o, bs_err *er
     return 0;
 }
 
+/* `quota ORG N|plan`: N >= 0 calls a month, or the plan's quota again. */
+static int set_quota(store_control *control, const operator_opts *o, bs_err *err)
+{
+    char *end = NULL;
+    long long n = strcmp(o->amount, "plan") ? strtoll(o->amount, &end, 10) : -1;
+    if (end && (*end || n < 0)) return bs_err_set(err, 400, "common/invalid-parameters", "quota: a number of calls or \"plan\"");
+    store_org org;
+    int found = 0;
+    if (store_control_org_get(control, o->org, &org, &found, err) < 0) return -1;
+    if (!found || strcmp(org.status, "deleted") == 0) return bs_err_set(err, 404, "org/not-found", "no organization %s", o->org);
+    org.api_call_quota = n;
+    org.updated_at = clock_now_ms();
+    if (store_control_org_update(control, &org, &found, err) < 0) return -1;
+    store_activity a;
+    bs_err ignored;
+    memset(&a, 0, sizeof a);
+    snprintf(a.organization_id, sizeof a.organization_id, "%s", o->org);
+    snprintf(a.actor, sizeof a.actor, "operator");
+    snprintf(a.actor_type, sizeof a.actor_type, "system");
+    snprintf(a.entity_type, sizeof a.entity_type, "plan");
+    snprintf(a.entity_id, sizeof a.entity_id, "%s", o->org);
+    snprintf(a.action, sizeof a.action, "quota");
+    if (n < 0) snprintf(a.message, sizeof a.message, "Monthly API calls: the plan's");
+    else snprintf(a.message, sizeof a.message, "Monthly API calls: %lld (operator)", n);
+    a.at = org.updated_at;
+    store_control_activity_add(control, &a, &ignored);
+    printf("organization %s: monthly API calls %s\n", o->org, n < 0 ? "from its plan" : o->amount);
+    return 0;
+}
+
 static int list_clusters(store_control *control, bs_err *err)
 {
     enum { CLUSTERS_MAX = 10000 };
@@ -112,9 +146,9 @@ int operator_main(int argc, char **argv)
     bs_err err;
     bs_err_clear(&err);
     store_control *control = local_control_open_new(&o.where, &err);
-    int listing = strcmp(o.verb, "clusters") == 0;
-    int rc = !control ? -1 : listing ? list_clusters(control, &err) : set_status(control, &o, &err);
-    if (rc == 0 && !listing) printf("organization %s: %s\n", o.org, strcmp(o.verb, "suspend") == 0 ? "suspended" : "active");
+    int listing = strcmp(o.verb, "clusters") == 0, quota = strcmp(o.verb, "quota") == 0;
+    int rc = !control ? -1 : listing ? list_clusters(control, &err) : quota ? set_quota(control, &o, &err) : set_status(control, &o, &err);
+    if (rc == 0 && !listing && !quota) printf("organization %s: %s\n", o.org, strcmp(o.verb, "suspend") == 0 ? "suspended" : "active");
     else fprintf(stderr, "basalt operator: %s\n", err.message);
     store_control_free(control);
     return rc == 0 ? 0 : 1;

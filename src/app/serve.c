@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/alerts.h"
 #include "api/env_lifecycle.h"
 #include "app/config.h"
 #include "core/bootstrap.h"
@@ -31,6 +32,8 @@ typedef struct serve_state {
     keyauth *keys;
     project_guard *guard;
     env_lifecycle *lifecycle;
+    quota *quota;
+    alerts *alerts;
     userauth *users;
     querystats *stats;
     mailer *mail;
@@ -186,6 +189,9 @@ static int start_http(serve_state *s, bs_err *err)
     s->lifecycle = env_lifecycle_new(&s->app, s->cfg.inactivity_sweep * 1000LL);
     if (!s->lifecycle) return bs_err_internal(err);
     s->app.lifecycle = s->lifecycle;
+    s->app.quota = s->quota = quota_new(NULL, NULL);
+    s->app.alerts = s->alerts = alerts_new(&s->app, 1000);
+    if (!s->quota || !s->alerts) return bs_err_internal(err);
     http_server_config hc;
     http_server_config_defaults(&hc);
     hc.listen = s->cfg.listen;
@@ -260,6 +266,8 @@ static void serve_cleanup(serve_state *s)
 {
     http_server_free(s->server);
     env_lifecycle_free(s->lifecycle); /* after the server (requests touch it), before the stores */
+    alerts_free(s->alerts);           /* records what requests raised, before the mailer and stores go */
+    quota_free(s->quota);
     http_metrics_free(s->metrics);
     http_router_free(s->router);
     http_static_free(s->console);

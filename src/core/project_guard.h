@@ -1,5 +1,5 @@
 /* project_guard: checks a /v1 request against its project's allowedOrigins and ipWhitelist (core/
- * netrules), with the rules cached per project for ttl_ms (the same delay as API keys; a settings change
+ * netrules) and tells its daily apiCallLimit, with both cached per project for ttl_ms (the same delay as API keys; a settings change
  * through this server applies at once with project_guard_forget). Most projects have no rules: their
  * entry costs no allocation.
  * Ownership: project_guard_new borrows the store, which must outlive it. Thread-safe. */
@@ -18,6 +18,9 @@ void project_guard_free(project_guard *g);
  * caller can leave CORS headers off the answer. */
 int project_guard_check(project_guard *g, const char *project_id, const char *origin, const char *ip, int *origin_refused,
                         bs_err *err);
+/* The same, also answering the project's daily apiCallLimit (-1 when it has none). */
+int project_guard_check_limit(project_guard *g, const char *project_id, const char *origin, const char *ip, int *origin_refused,
+                              int64_t *daily_limit, bs_err *err);
 void project_guard_forget(project_guard *g, const char *project_id);
 
 #endif

@@ -508,3 +508,79 @@ int store_control_org_outbox_list(store_control *store, const char *org_id, stor
     if (!store || !org_id || !out || !count) return control_no_store(err);
     return store->ops->org_outbox_list(store->driver, org_id, out, max, count, err);
 }
+
+/* ---- usage alerts and webhook deliveries ---- */
+
+int store_control_alert_add(store_control *store, const store_alert *a, int *created, bs_err *err)
+{
+    if (!store || !a || !created) return control_no_store(err);
+    return store->ops->alert_add(store->driver, a, created, err);
+}
+
+int store_control_alert_list(store_control *store, const char *org_id, const char *month, store_alert *out, size_t max,
+                             size_t *count, bs_err *err)
+{
+    if (!store || !org_id || !out || !count) return control_no_store(err);
+    return store->ops->alert_list(store->driver, org_id, month, out, max, count, err);
+}
+
+int store_control_delivery_add(store_control *store, const store_delivery *d, bs_err *err)
+{
+    if (!store || !d) return control_no_store(err);
+    return store->ops->delivery_add(store->driver, d, err);
+}
+
+int store_control_deliveries_due(store_control *store, int64_t now, store_delivery *out, size_t max, size_t *count, bs_err *err)
+{
+    if (!store || !out || !count) return control_no_store(err);
+    return store->ops->deliveries_due(store->driver, now, out, max, count, err);
+}
+
+int store_control_delivery_update(store_control *store, const store_delivery *d, bs_err *err)
+{
+    if (!store || !d) return control_no_store(err);
+    return store->ops->delivery_update(store->driver, d, err);
+}
+
+int store_control_delivery_list(store_control *store, const char *org_id, store_delivery *out, size_t max, size_t *count,
+                                bs_err *err)
+{
+    if (!store || !org_id || !out || !count) return control_no_store(err);
+    return store->ops->delivery_list(store->driver, org_id, out, max, count, err);
+}
+
+/* ---- usage ---- */
+
+int store_control_usage_sum(store_control *store, const char *org_id, const char *project_id, const char *metric,
+                            int64_t from_ms, int64_t to_ms, int64_t *sum, bs_err *err)
+{
+    if (!store || !org_id || !metric || !sum) return control_no_store(err);
+    *sum = 0;
+    if (from_ms >= to_ms) return 0;
+    return store->ops->usage_sum(store->driver, org_id, project_id, metric, from_ms, to_ms, sum, err);
+}
+
+int store_control_usage_add(store_control *store, const store_usage_delta *d, size_t n, int64_t now_ms, bs_err *err)
+{
+    if (!store || (n && !d)) return control_no_store(err);
+    return n ? store->ops->usage_add(store->driver, d, n, now_ms, err) : 0;
+}
+
+int store_control_usage_list(store_control *store, const store_usage_query *q, store_usage_row *out, size_t *count,
+                             int64_t *total, bs_err *err)
+{
+    if (!store || !q || !q->organization_id || !q->period || !out || !count || !total) return control_no_store(err);
+    return store->ops->usage_list(store->driver, q, out, count, total, err);
+}
+
+int store_control_usage_rollup(store_control *store, int64_t now_ms, bs_err *err)
+{
+    if (!store) return control_no_store(err);
+    return store->ops->usage_rollup(store->driver, now_ms, err);
+}
+
+int store_control_usage_envs(store_control *store, store_usage_env *out, size_t max, size_t *count, bs_err *err)
+{
+    if (!store || !out || !count) return control_no_store(err);
+    return store->ops->usage_envs(store->driver, out, max, count, err);
+}

@@ -37,6 +37,7 @@ typedef struct store_org {
     char notification_email[STORE_EMAIL_ADDR_MAX]; /* "" = none */
     char scheduled_plan[STORE_ENUM_MAX];           /* a downgrade waiting for the end of the month, "" none */
     int64_t scheduled_at;                          /* when it applies (ms), 0 none */
+    int64_t api_call_quota;                        /* the operator's monthly API-call quota for it, -1: the plan's */
     int64_t created_at, updated_at;
 } store_org;
 
@@ -105,6 +106,7 @@ typedef struct store_key_context {
     int64_t expires_at;                /* 0 = never */
     int64_t revoked_at;                /* 0 = not revoked */
     int environment_exists;            /* 0 when the environment (or its project) was deleted */
+    int64_t api_call_quota;            /* the organization's override of its plan's monthly API calls, -1 none */
 } store_key_context;
 
 /* What an operator token resolves to. */
@@ -414,5 +416,131 @@ int store_control_invitation_revoke(store_control *store, const char *org_id, co
  * (nothing written) when it was no longer pending; a 409 common/conflict when the e-mail became a member. */
 int store_control_invitation_accept(store_control *store, const char *id, int64_t at, const store_member *m,
                                     const store_operator_token *t, int *accepted, bs_err *err);
+
+/* ---- usage alerts and their webhook deliveries (design.md §4) ---- */
+typedef struct store_alert {
+    char id[STORE_ID_MAX];
+    char organization_id[STORE_ID_MAX];
+    char metric[32];             /* api_call, storage, mau, bandwidth */
+    char month[8];               /* "YYYY-MM" (UTC) */
+    int threshold;               /* 80 | 100 */
+    int64_t used, limit;
+    int64_t created_at;
+} store_alert;
+/* Records the alert once per (organization, metric, month, threshold): *created = 0 when it exists. */
+int store_control_alert_add(store_control *store, const store_alert *a, int *created, bs_err *err);
+/* The organization's alerts of month ("YYYY-MM"; NULL: all), newest first, at most max. */
+int store_control_alert_list(store_control *store, const char *org_id, const char *month, store_alert *out, size_t max,
+                             size_t *count, bs_err *err);
+
+typedef struct store_delivery {
+    char id[STORE_ID_MAX];
+    char organization_id[STORE_ID_MAX];
+    char project_id[STORE_ID_MAX];
+    char alert_id[STORE_ID_MAX];
+    char url[1024];
+    char payload[2048];          /* the JSON body, signed as sent */
+    char status[STORE_ENUM_MAX]; /* pending | delivered | failed */
+    int attempts;
+    int last_status;             /* the receiver's HTTP status, 0 when it did not answer */
+    char last_error[256];
+    int64_t next_at, created_at, updated_at;
+} store_delivery;
+int store_control_delivery_add(store_control *store, const store_delivery *d, bs_err *err);
+/* Pending deliveries due at now, oldest first, at most max. */
+int store_control_deliveries_due(store_control *store, int64_t now, store_delivery *out, size_t max, size_t *count, bs_err *err);
+/* Writes status, attempts, last_status, last_error, next_at, updated_at by id. */
+int store_control_delivery_update(store_control *store, const store_delivery *d, bs_err *err);
+/* The organization's deliveries, newest first, at most max. */
+int store_control_delivery_list(store_control *store, const char *org_id, store_delivery *out, size_t max, size_t *count,
+                                bs_err *err);
+
+/* ---- usage (platform.md §6, design.md §4; core/meter.h writes it, docs/usage.md) ----
+ * One row per (environment, metric, period, period_start): hourly rows are written by the meter (deltas
+ * added once a second), daily and monthly rows are recomputed from the finer ones by
+ * store_control_usage_rollup. Buckets are UTC. Values are counts, bytes (bandwidth, storage) or people
+ * (mau: the users first active in the month within the bucket, so a month's rows sum to its MAU).
+ * Retention: hourly rows of whole days older than 7 days, daily rows of whole months older than 90 days,
+ * monthly rows older than 24 months are deleted by the roll-up. */
+#define STORE_METRIC_MAX 16
+#define STORE_PERIOD_MAX 8
+#define STORE_ENDPOINT_MAX 128
+#define STORE_USAGE_ENDPOINTS_JSON_MAX 8192
+#define STORE_USAGE_HOUR_MS (3600LL * 1000)
+#define STORE_USAGE_DAY_MS (24 * STORE_USAGE_HOUR_MS)
+#define STORE_USAGE_HOURLY_KEEP_MS (7 * STORE_USAGE_DAY_MS)
+#define STORE_USAGE_DAILY_KEEP_MS (90 * STORE_USAGE_DAY_MS)
+#define STORE_USAGE_MONTHLY_KEEP_MONTHS 24
+
+typedef struct store_usage_endpoint {
+    char endpoint[STORE_ENDPOINT_MAX];    /* "GET /v1/data/:table" */
+    int64_t count;
+} store_usage_endpoint;
+
+/* What the meter adds to one hourly row. */
+typedef struct store_usage_delta {
+    char organization_id[STORE_ID_MAX];
+    char project_id[STORE_ID_MAX];
+    char environment_id[STORE_ID_MAX];
+    char environment[STORE_SLUG_MAX];     /* the environment's name */
+    char metric[STORE_METRIC_MAX];        /* api_call | db_read | db_write | bandwidth | file_upload | file_download | storage | mau */
+    int64_t hour_start;                   /* the hourly bucket (UTC, ms) */
+    int gauge;                            /* 1: value is a reading (storage): it replaces the hour's value */
+    int64_t value, success_count, failure_count;
+    int64_t response_us;                  /* sum of response times (api_call) */
+    const store_usage_endpoint *endpoints; /* borrowed; per-route counts (api_call) */
+    size_t nendpoints;
+    const char *const *users;             /* mau: user ids seen; value = how many were not yet recorded in */
+    size_t nusers;                        /* the month of month_start (each user is recorded once a month) */
+    int64_t month_start;
+} store_usage_delta;
+
+typedef struct store_usage_row {
+    char organization_id[STORE_ID_MAX];
+    char project_id[STORE_ID_MAX];
+    char environment_id[STORE_ID_MAX];
+    char environment[STORE_SLUG_MAX];
+    char metric[STORE_METRIC_MAX];
+    char period[STORE_PERIOD_MAX];        /* hourly | daily | monthly */
+    int64_t period_start;
+    int64_t value, success_count, failure_count, response_us;
+    int64_t peak, min;                    /* highest / lowest finer value inside the bucket (docs/usage.md) */
+    char endpoints[STORE_USAGE_ENDPOINTS_JSON_MAX]; /* JSON object {"GET /v1/...": count}, the 32 busiest */
+} store_usage_row;
+
+typedef struct store_usage_query {
+    const char *organization_id;          /* required */
+    const char *project_id, *environment, *metric; /* NULL = any; environment: its name or id */
+    const char *period;                   /* hourly | daily | monthly (required) */
+    int64_t from_ms, to_ms;               /* period_start in [from_ms, to_ms); to_ms 0 = no end */
+    int64_t offset;
+    size_t limit;
+} store_usage_query;
+
+/* An environment as the meter needs it (names and owners). */
+typedef struct store_usage_env {
+    char organization_id[STORE_ID_MAX];
+    char project_id[STORE_ID_MAX];
+    char environment_id[STORE_ID_MAX];
+    char environment[STORE_SLUG_MAX];
+    char status[STORE_ENUM_MAX];
+} store_usage_env;
+
+/* What the organization (and project; NULL = all) used of metric in [from_ms, to_ms): the sum of the
+ * rows' values — days the roll-up has closed are read from daily rows, the rest from hourly rows, so a
+ * month is complete although hourly rows are kept 7 days. For storage (a gauge) it is the sum over
+ * environments of each one's latest reading in the range. */
+int store_control_usage_sum(store_control *store, const char *org_id, const char *project_id, const char *metric,
+                            int64_t from_ms, int64_t to_ms, int64_t *sum, bs_err *err);
+/* Adds n deltas to their hourly rows in one transaction (all or none); now_ms stamps them. */
+int store_control_usage_add(store_control *store, const store_usage_delta *d, size_t n, int64_t now_ms, bs_err *err);
+/* Rows of q, oldest bucket first, at most q->limit into out; *total = all that match. */
+int store_control_usage_list(store_control *store, const store_usage_query *q, store_usage_row *out, size_t *count,
+                             int64_t *total, bs_err *err);
+/* Recomputes daily rows from hourly and monthly rows from daily for every bucket written since the last
+ * roll-up, then applies retention (and drops rows of organizations that no longer exist), as of now_ms. */
+int store_control_usage_rollup(store_control *store, int64_t now_ms, bs_err *err);
+/* Every environment (not being deleted) with its project and organization, at most max into out. */
+int store_control_usage_envs(store_control *store, store_usage_env *out, size_t max, size_t *count, bs_err *err);
 
 #endif

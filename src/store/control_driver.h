@@ -109,6 +109,22 @@ typedef struct store_control_ops {
     int (*invitation_revoke)(void *driver, const char *org_id, const char *id, int64_t at, int *found, bs_err *err);
     int (*invitation_accept)(void *driver, const char *id, int64_t at, const store_member *m,
                              const store_operator_token *t, int *accepted, bs_err *err);
+    /* usage alerts and webhook deliveries */
+    int (*alert_add)(void *driver, const store_alert *a, int *created, bs_err *err);
+    int (*alert_list)(void *driver, const char *org_id, const char *month, store_alert *out, size_t max, size_t *count,
+                      bs_err *err);
+    int (*delivery_add)(void *driver, const store_delivery *d, bs_err *err);
+    int (*deliveries_due)(void *driver, int64_t now, store_delivery *out, size_t max, size_t *count, bs_err *err);
+    int (*delivery_update)(void *driver, const store_delivery *d, bs_err *err);
+    int (*delivery_list)(void *driver, const char *org_id, store_delivery *out, size_t max, size_t *count, bs_err *err);
+    /* usage */
+    int (*usage_sum)(void *driver, const char *org_id, const char *project_id, const char *metric, int64_t from_ms,
+                     int64_t to_ms, int64_t *sum, bs_err *err);
+    int (*usage_add)(void *driver, const store_usage_delta *d, size_t n, int64_t now_ms, bs_err *err);
+    int (*usage_list)(void *driver, const store_usage_query *q, store_usage_row *out, size_t *count, int64_t *total,
+                      bs_err *err);
+    int (*usage_rollup)(void *driver, int64_t now_ms, bs_err *err);
+    int (*usage_envs)(void *driver, store_usage_env *out, size_t max, size_t *count, bs_err *err);
 } store_control_ops;
 
 #endif

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/sqlite/migrations.h"
 #include "util/clock.h"
@@ -116,13 +117,41 @@ typedef enum stmt_id {
     ST_INVITE_COUNT,
     ST_INVITE_REVOKE,
     ST_INVITE_ACCEPT,
+    ST_ALERT_ADD,
+    ST_ALERT_LIST,
+    ST_ALERT_LIST_ALL,
+    ST_DELIVERY_ADD,
+    ST_DELIVERY_DUE,
+    ST_DELIVERY_UPDATE,
+    ST_DELIVERY_LIST,
+    ST_USAGE_SUM,
+    ST_USAGE_GAUGE_SUM,
+    ST_USAGE_STATE_GET,
+    ST_USAGE_STATE_PUT,
+    ST_USAGE_ADD,
+    ST_USAGE_ENDPOINT_ADD,
+    ST_USAGE_MAU_ADD,
+    ST_USAGE_LIST,
+    ST_USAGE_COUNT,
+    ST_USAGE_DAILY,
+    ST_USAGE_DAILY_GAUGE,
+    ST_USAGE_DAILY_ENDPOINTS,
+    ST_USAGE_MONTHLY,
+    ST_USAGE_MONTHLY_GAUGE,
+    ST_USAGE_MONTHLY_ENDPOINTS,
+    ST_USAGE_PURGE,
+    ST_USAGE_PURGE_ENDPOINTS,
+    ST_USAGE_PURGE_MAU,
+    ST_USAGE_PURGE_ORPHANS,
+    ST_USAGE_PURGE_ORPHAN_ENDPOINTS,
+    ST_USAGE_ENVS,
     ST_COUNT
 } stmt_id;
 
 /* The columns sq_org_read, sq_project_read and sq_env_read expect, in their order. */
 #define SQ_ORG_COLUMNS                                                                                        \
     "id, name, slug, plan, status, created_at, updated_at, display_name, description,"                        \
-    " COALESCE(notification_email, ''), scheduled_plan, scheduled_at"
+    " COALESCE(notification_email, ''), scheduled_plan, scheduled_at, COALESCE(api_call_quota, -1)"
 #define SQ_PROJECT_COLUMNS                                                                                    \
     "id, organization_id, name, slug, status, created_at, updated_at, description,"                           \
     " COALESCE(primary_cloud, ''), COALESCE(primary_region, ''), settings"
@@ -159,9 +188,54 @@ typedef enum stmt_id {
     " WHEN expires_at <= ?2 THEN 'expired' ELSE 'pending' END)"
 #define SQ_INVITE_WHERE " WHERE organization_id = ?1 AND (?3 IS NULL OR " SQ_INVITE_STATUS " = ?3)"
 
+/* The columns sq_alert_read and sq_delivery_read expect, in their order. */
+#define SQ_ALERT_COLUMNS "id, organization_id, metric, month, threshold, used, quota, created_at"
+#define SQ_DELIVERY_COLUMNS                                                                                   \
+    "id, organization_id, project_id, alert_id, url, payload, status, attempts, last_status, last_error, next_at,"   \
+    " created_at, updated_at"
+
 /* The columns sq_key_row_read expects, in its order. */
 #define SQ_KEY_COLUMNS                                                                                        \
     "id, environment_id, type, name, key_hash, key_hint, scopes, expires_at, created_at, revoked_at"
+
+/* Usage (v11): the columns of a usage row as written; its filters (?1 organization, ?2 project, ?3
+ * environment name or id, ?4 metric: NULL = any; ?5 period; ?6, ?7 period_start range, ?7 = 0 no end);
+ * the UTC day and month of period_start; the roll-ups: ?1 = the first source bucket to (re)compute, ?2 =
+ * now. Counters sum the finer rows (peak / min: their highest / lowest value), the gauge (storage) takes
+ * the latest finer value (peak / min: of the finer peaks / minima); endpoints sum. */
+#define SQ_USAGE_COLUMNS                                                                                      \
+    "environment_id, metric, period, period_start, organization_id, project_id, environment, value, success_count," \
+    " failure_count, response_us, peak, min_value, updated_at"
+#define SQ_USAGE_WHERE                                                                                        \
+    " WHERE organization_id = ?1 AND (?2 IS NULL OR project_id = ?2) AND (?3 IS NULL OR environment = ?3 OR"   \
+    " environment_id = ?3) AND (?4 IS NULL OR metric = ?4) AND period = ?5 AND period_start >= ?6 AND (?7 = 0 OR" \
+    " period_start < ?7)"
+#define SQ_USAGE_DAY "period_start - period_start % 86400000"
+#define SQ_USAGE_MONTH "CAST(strftime('%s', period_start / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000"
+#define SQ_USAGE_UPSERT_ALL                                                                                   \
+    " ON CONFLICT (environment_id, metric, period, period_start) DO UPDATE SET value = excluded.value,"       \
+    " success_count = excluded.success_count, failure_count = excluded.failure_count,"                        \
+    " response_us = excluded.response_us, peak = excluded.peak, min_value = excluded.min_value,"              \
+    " organization_id = excluded.organization_id, project_id = excluded.project_id,"                          \
+    " environment = excluded.environment, updated_at = excluded.updated_at"
+#define SQ_USAGE_ROLL_COUNTERS(from, to, bucket)                                                              \
+    "INSERT INTO usage (" SQ_USAGE_COLUMNS ") SELECT environment_id, metric, '" to "', " bucket " AS b,"      \
+    " max(organization_id), max(project_id), max(environment), sum(value), sum(success_count),"               \
+    " sum(failure_count), sum(response_us), max(value), min(value), ?2 FROM usage WHERE period = '" from "'"   \
+    " AND metric <> 'storage' AND period_start >= ?1 GROUP BY environment_id, metric, b" SQ_USAGE_UPSERT_ALL
+#define SQ_USAGE_ROLL_GAUGE(from, to, bucket)                                                                 \
+    "INSERT INTO usage (" SQ_USAGE_COLUMNS ") SELECT g.environment_id, 'storage', '" to "', g.b, g.o, g.p, g.e," \
+    " (SELECT h.value FROM usage h WHERE h.environment_id = g.environment_id AND h.metric = 'storage' AND"     \
+    " h.period = '" from "' AND h.period_start = g.last), 0, 0, 0, g.pk, g.mn, ?2 FROM (SELECT environment_id," \
+    " " bucket " AS b, max(organization_id) AS o, max(project_id) AS p, max(environment) AS e,"               \
+    " max(period_start) AS last, max(peak) AS pk, min(min_value) AS mn FROM usage WHERE period = '" from "'"  \
+    " AND metric = 'storage' AND period_start >= ?1 GROUP BY environment_id, b) g WHERE true" SQ_USAGE_UPSERT_ALL
+#define SQ_USAGE_ROLL_ENDPOINTS(from, to, bucket)                                                             \
+    "INSERT INTO usage_endpoints (environment_id, metric, period, period_start, organization_id, endpoint, count)" \
+    " SELECT environment_id, metric, '" to "', " bucket " AS b, max(organization_id), endpoint, sum(count)"   \
+    " FROM usage_endpoints WHERE period = '" from "' AND period_start >= ?1 GROUP BY environment_id, metric, b," \
+    " endpoint ON CONFLICT (environment_id, metric, period, period_start, endpoint) DO UPDATE SET"            \
+    " count = excluded.count, organization_id = excluded.organization_id"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_PING] = "SELECT 1",
@@ -192,7 +266,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_KEY_LOOKUP] = "SELECT k.id, k.type, k.scopes, k.expires_at, k.revoked_at, k.environment_id, e.name,"
                       " p.id, o.id, o.status, o.plan,"
                       " (e.id IS NOT NULL AND p.id IS NOT NULL AND e.status <> 'deleting'"
-                      "  AND p.status <> 'deleted')"
+                      "  AND p.status <> 'deleted'), COALESCE(o.api_call_quota, -1)"
                       " FROM api_keys k"
                       " LEFT JOIN environments e ON e.id = k.environment_id"
                       " LEFT JOIN projects p ON p.id = e.project_id"
@@ -226,7 +300,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                        " WHERE environment_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2",
     [ST_ORG_UPDATE] = "UPDATE organizations SET name = ?2, display_name = ?3, description = ?4,"
                       " notification_email = NULLIF(?5, ''), plan = ?6, status = ?7, scheduled_plan = ?8,"
-                      " scheduled_at = ?9, updated_at = ?10 WHERE id = ?1",
+                      " scheduled_at = ?9, updated_at = ?10, api_call_quota = NULLIF(?11, -1) WHERE id = ?1",
     [ST_ORG_DELETE] = "DELETE FROM organizations WHERE id = ?",
     [ST_PROJECT_LIST] = "SELECT " SQ_PROJECT_COLUMNS " FROM projects WHERE organization_id = ?1"
                         " ORDER BY created_at, id LIMIT ?2",
@@ -300,6 +374,61 @@ static const char *const stmt_sql[ST_COUNT] = {
                          " AND accepted_at = 0 AND revoked_at = 0 AND expires_at > ?3",
     [ST_INVITE_ACCEPT] = "UPDATE invitations SET accepted_at = ?2, member_id = ?3 WHERE id = ?1"
                          " AND accepted_at = 0 AND revoked_at = 0 AND expires_at > ?2",
+    [ST_ALERT_ADD] = "INSERT OR IGNORE INTO usage_alerts (id, organization_id, metric, month, threshold, used, quota, created_at)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_ALERT_LIST] = "SELECT " SQ_ALERT_COLUMNS " FROM usage_alerts WHERE organization_id = ?1 AND month = ?3"
+                      " ORDER BY created_at DESC, threshold DESC LIMIT ?2",
+    [ST_ALERT_LIST_ALL] = "SELECT " SQ_ALERT_COLUMNS " FROM usage_alerts WHERE organization_id = ?1"
+                          " ORDER BY created_at DESC, threshold DESC LIMIT ?2",
+    [ST_DELIVERY_ADD] = "INSERT INTO webhook_deliveries (id, organization_id, project_id, alert_id, url, payload, status, attempts,"
+                        " last_status, last_error, next_at, created_at, updated_at)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [ST_DELIVERY_DUE] = "SELECT " SQ_DELIVERY_COLUMNS " FROM webhook_deliveries WHERE ?1 IS NOT NULL AND status = 'pending'"
+                        " AND next_at <= CAST(?1 AS INTEGER) ORDER BY next_at LIMIT ?2",
+    [ST_DELIVERY_UPDATE] = "UPDATE webhook_deliveries SET status = ?7, attempts = ?8, last_status = ?9, last_error = ?10,"
+                           " next_at = ?11, updated_at = ?13 WHERE id = ?1",
+    [ST_DELIVERY_LIST] = "SELECT " SQ_DELIVERY_COLUMNS " FROM webhook_deliveries WHERE organization_id = ?1"
+                         " ORDER BY created_at DESC, id DESC LIMIT ?2",
+    /* ---- usage (SQ_USAGE_* below) ---- */
+    [ST_USAGE_SUM] = "SELECT coalesce(sum(value), 0) FROM usage WHERE organization_id = ?1 AND (?2 IS NULL OR project_id = ?2)"
+                     " AND metric = ?3 AND period = ?4 AND period_start >= ?5 AND period_start < ?6",
+    [ST_USAGE_GAUGE_SUM] = "SELECT coalesce(sum(v), 0) FROM (SELECT value AS v, max(period_start + CASE period WHEN 'hourly'"
+                           " THEN 3600000 ELSE 86400000 END) FROM usage WHERE organization_id = ?1 AND (?2 IS NULL OR"
+                           " project_id = ?2) AND metric = ?3 AND period IN ('hourly', 'daily') AND period_start >= ?4"
+                           " AND period_start < ?5 GROUP BY environment_id)",
+    [ST_USAGE_STATE_GET] = "SELECT coalesce((SELECT value FROM usage_state WHERE name = ?1), 0)",
+    [ST_USAGE_STATE_PUT] = "INSERT INTO usage_state (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    [ST_USAGE_ADD] = "INSERT INTO usage (" SQ_USAGE_COLUMNS ") VALUES (?1, ?2, 'hourly', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?7, ?7, ?11)"
+                     " ON CONFLICT (environment_id, metric, period, period_start) DO UPDATE SET"
+                     " value = CASE WHEN ?12 THEN excluded.value ELSE value + excluded.value END,"
+                     " success_count = success_count + excluded.success_count, failure_count = failure_count + excluded.failure_count,"
+                     " response_us = response_us + excluded.response_us, peak = max(peak, excluded.value),"
+                     " min_value = min(min_value, excluded.value), organization_id = excluded.organization_id,"
+                     " project_id = excluded.project_id, environment = excluded.environment, updated_at = excluded.updated_at",
+    [ST_USAGE_ENDPOINT_ADD] = "INSERT INTO usage_endpoints (environment_id, metric, period, period_start, organization_id, endpoint, count)"
+                              " VALUES (?1, ?2, 'hourly', ?3, ?4, ?5, ?6) ON CONFLICT (environment_id, metric, period, period_start,"
+                              " endpoint) DO UPDATE SET count = count + excluded.count",
+    [ST_USAGE_MAU_ADD] = "INSERT OR IGNORE INTO usage_mau (environment_id, month_start, user_id, first_seen) VALUES (?1, ?2, ?3, ?4)",
+    [ST_USAGE_LIST] = "SELECT organization_id, project_id, environment_id, environment, metric, period, period_start, value,"
+                      " success_count, failure_count, response_us, peak, min_value, (SELECT json_group_object(endpoint, count)"
+                      " FROM (SELECT e.endpoint, e.count FROM usage_endpoints e WHERE e.environment_id = u.environment_id AND"
+                      " e.metric = u.metric AND e.period = u.period AND e.period_start = u.period_start"
+                      " ORDER BY e.count DESC, e.endpoint LIMIT 32)) FROM usage u" SQ_USAGE_WHERE
+                      " ORDER BY period_start, metric, project_id, environment LIMIT ?8 OFFSET ?9",
+    [ST_USAGE_COUNT] = "SELECT count(*) FROM usage u" SQ_USAGE_WHERE,
+    [ST_USAGE_DAILY] = SQ_USAGE_ROLL_COUNTERS("hourly", "daily", SQ_USAGE_DAY),
+    [ST_USAGE_DAILY_GAUGE] = SQ_USAGE_ROLL_GAUGE("hourly", "daily", SQ_USAGE_DAY),
+    [ST_USAGE_DAILY_ENDPOINTS] = SQ_USAGE_ROLL_ENDPOINTS("hourly", "daily", SQ_USAGE_DAY),
+    [ST_USAGE_MONTHLY] = SQ_USAGE_ROLL_COUNTERS("daily", "monthly", SQ_USAGE_MONTH),
+    [ST_USAGE_MONTHLY_GAUGE] = SQ_USAGE_ROLL_GAUGE("daily", "monthly", SQ_USAGE_MONTH),
+    [ST_USAGE_MONTHLY_ENDPOINTS] = SQ_USAGE_ROLL_ENDPOINTS("daily", "monthly", SQ_USAGE_MONTH),
+    [ST_USAGE_PURGE] = "DELETE FROM usage WHERE period = ?1 AND period_start < ?2",
+    [ST_USAGE_PURGE_ENDPOINTS] = "DELETE FROM usage_endpoints WHERE period = ?1 AND period_start < ?2",
+    [ST_USAGE_PURGE_MAU] = "DELETE FROM usage_mau WHERE month_start < ?1",
+    [ST_USAGE_PURGE_ORPHANS] = "DELETE FROM usage WHERE organization_id NOT IN (SELECT id FROM organizations)",
+    [ST_USAGE_PURGE_ORPHAN_ENDPOINTS] = "DELETE FROM usage_endpoints WHERE organization_id NOT IN (SELECT id FROM organizations)",
+    [ST_USAGE_ENVS] = "SELECT p.organization_id, e.project_id, e.id, e.name, e.status FROM environments e JOIN projects p"
+                      " ON p.id = e.project_id WHERE ?1 IS NOT NULL AND e.status <> 'deleting' ORDER BY e.created_at, e.id LIMIT ?2",
 };
 
 typedef struct sq_store sq_store;
@@ -750,6 +879,7 @@ static int sq_org_read(sqlite3_stmt *st, void *dst)
     out->created_at = sqlite3_column_int64(st, 5);
     out->updated_at = sqlite3_column_int64(st, 6);
     out->scheduled_at = sqlite3_column_int64(st, 11);
+    out->api_call_quota = sqlite3_column_int64(st, 12);
     return bad ? -1 : 0;
 }
 
@@ -1089,6 +1219,7 @@ static int sq_key_read(sqlite3_stmt *st, store_key_context *out)
     out->expires_at = sqlite3_column_int64(st, 3);
     out->revoked_at = sqlite3_column_int64(st, 4);
     out->environment_exists = sqlite3_column_int(st, 11) != 0;
+    out->api_call_quota = sqlite3_column_type(st, 12) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 12);
     return bad ? -1 : 0;
 }
 
@@ -1185,7 +1316,8 @@ static int sq_org_update(void *driver, const store_org *o, int *found, bs_err *e
     int rc = SQ_BIND_FIELD(st, 1, o->id) | SQ_BIND_FIELD(st, 2, o->name) | SQ_BIND_FIELD(st, 3, o->display_name) |
              SQ_BIND_FIELD(st, 4, o->description) | SQ_BIND_FIELD(st, 5, o->notification_email) |
              SQ_BIND_FIELD(st, 6, o->plan) | SQ_BIND_FIELD(st, 7, o->status) | SQ_BIND_FIELD(st, 8, o->scheduled_plan) |
-             sqlite3_bind_int64(st, 9, o->scheduled_at) | sqlite3_bind_int64(st, 10, o->updated_at);
+             sqlite3_bind_int64(st, 9, o->scheduled_at) | sqlite3_bind_int64(st, 10, o->updated_at) |
+             sqlite3_bind_int64(st, 11, o->api_call_quota < 0 ? -1 : o->api_call_quota);
     return sq_update_bound(c, st, rc, found, err);
 }
 
@@ -1827,6 +1959,357 @@ static int sq_invitation_accept(void *driver, const char *id, int64_t at, const 
     return sq_tx_end(c, rc, err);
 }
 
+/* ---- ops: usage alerts and webhook deliveries ---- */
+
+static int sq_alert_add(void *driver, const store_alert *a, int *created, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_ALERT_ADD, err) : NULL;
+    *created = 0;
+    if (!st) return -1;
+    int rc = SQ_BIND_FIELD(st, 1, a->id) | SQ_BIND_FIELD(st, 2, a->organization_id) | SQ_BIND_FIELD(st, 3, a->metric) |
+             SQ_BIND_FIELD(st, 4, a->month) | sqlite3_bind_int(st, 5, a->threshold) | sqlite3_bind_int64(st, 6, a->used) |
+             sqlite3_bind_int64(st, 7, a->limit) | sqlite3_bind_int64(st, 8, a->created_at);
+    return sq_update_bound(c, st, rc, created, err);
+}
+
+static int sq_alert_read(sqlite3_stmt *st, void *dst)
+{
+    store_alert *a = dst;
+    int bad = SQ_READ_FIELD(st, 0, a->id) | SQ_READ_FIELD(st, 1, a->organization_id) | SQ_READ_FIELD(st, 2, a->metric) |
+              SQ_READ_FIELD(st, 3, a->month);
+    a->threshold = sqlite3_column_int(st, 4);
+    a->used = sqlite3_column_int64(st, 5);
+    a->limit = sqlite3_column_int64(st, 6);
+    a->created_at = sqlite3_column_int64(st, 7);
+    return bad ? -1 : 0;
+}
+
+/* sq_list_rows with a third text parameter (?3). */
+static int sq_list_rows3(void *driver, stmt_id id, const char *key, const char *third, sq_row_reader reader, void *out,
+                         size_t size, size_t max, size_t *count, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, id, err) : NULL;
+    if (!st) return -1;
+    if (sqlite3_bind_text(st, 3, third, -1, SQLITE_TRANSIENT) != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_list_rows(driver, id, key, reader, out, size, max, count, err); /* keeps ?3: bindings survive until cleared */
+}
+
+static int sq_alert_list(void *driver, const char *org_id, const char *month, store_alert *out, size_t max, size_t *count,
+                         bs_err *err)
+{
+    if (!month) return sq_list_rows(driver, ST_ALERT_LIST_ALL, org_id, sq_alert_read, out, sizeof *out, max, count, err);
+    return sq_list_rows3(driver, ST_ALERT_LIST, org_id, month, sq_alert_read, out, sizeof *out, max, count, err);
+}
+
+/* Binds every column of a delivery in SQ_DELIVERY_COLUMNS order as ?1..?13. */
+static int sq_delivery_bind(sqlite3_stmt *st, const store_delivery *d)
+{
+    return SQ_BIND_FIELD(st, 1, d->id) | SQ_BIND_FIELD(st, 2, d->organization_id) | SQ_BIND_FIELD(st, 3, d->project_id) |
+           SQ_BIND_FIELD(st, 4, d->alert_id) | SQ_BIND_FIELD(st, 5, d->url) | SQ_BIND_FIELD(st, 6, d->payload) |
+           SQ_BIND_FIELD(st, 7, d->status) | sqlite3_bind_int(st, 8, d->attempts) | sqlite3_bind_int(st, 9, d->last_status) |
+           SQ_BIND_FIELD(st, 10, d->last_error) | sqlite3_bind_int64(st, 11, d->next_at) |
+           sqlite3_bind_int64(st, 12, d->created_at) | sqlite3_bind_int64(st, 13, d->updated_at);
+}
+
+static int sq_delivery_write(void *driver, stmt_id id, const store_delivery *d, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, id, err) : NULL;
+    if (!st) return -1;
+    if (sq_delivery_bind(st, d) != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_run(c, st, "write webhook delivery", err);
+}
+
+static int sq_delivery_add(void *driver, const store_delivery *d, bs_err *err)
+{
+    return sq_delivery_write(driver, ST_DELIVERY_ADD, d, err);
+}
+
+static int sq_delivery_update(void *driver, const store_delivery *d, bs_err *err)
+{
+    return sq_delivery_write(driver, ST_DELIVERY_UPDATE, d, err);
+}
+
+static int sq_delivery_read(sqlite3_stmt *st, void *dst)
+{
+    store_delivery *d = dst;
+    int bad = SQ_READ_FIELD(st, 0, d->id) | SQ_READ_FIELD(st, 1, d->organization_id) | SQ_READ_FIELD(st, 2, d->project_id) |
+              SQ_READ_FIELD(st, 3, d->alert_id) | SQ_READ_FIELD(st, 4, d->url) | SQ_READ_FIELD(st, 5, d->payload) |
+              SQ_READ_FIELD(st, 6, d->status) | SQ_READ_FIELD(st, 9, d->last_error);
+    d->attempts = sqlite3_column_int(st, 7);
+    d->last_status = sqlite3_column_int(st, 8);
+    d->next_at = sqlite3_column_int64(st, 10);
+    d->created_at = sqlite3_column_int64(st, 11);
+    d->updated_at = sqlite3_column_int64(st, 12);
+    return bad ? -1 : 0;
+}
+
+static int sq_deliveries_due(void *driver, int64_t now, store_delivery *out, size_t max, size_t *count, bs_err *err)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%lld", (long long)now); /* sq_list_rows binds ?1 as text: the SQL casts it */
+    return sq_list_rows(driver, ST_DELIVERY_DUE, key, sq_delivery_read, out, sizeof *out, max, count, err);
+}
+
+static int sq_delivery_list(void *driver, const char *org_id, store_delivery *out, size_t max, size_t *count, bs_err *err)
+{
+    return sq_list_rows(driver, ST_DELIVERY_LIST, org_id, sq_delivery_read, out, sizeof *out, max, count, err);
+}
+
+/* ---- usage ---- */
+
+#define SQ_USAGE_ROLLED "rolled_until" /* usage_state: days before it have final daily rows */
+
+static int64_t sq_day_start(int64_t ms)
+{
+    return ms - ((ms % STORE_USAGE_DAY_MS) + STORE_USAGE_DAY_MS) % STORE_USAGE_DAY_MS;
+}
+
+/* 00:00 UTC on the first day of the month holding ms, moved by `months`. */
+static int64_t sq_month_start(int64_t ms, int months)
+{
+    time_t t = (time_t)(sq_day_start(ms) / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    tm.tm_mday = 1;
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    tm.tm_mon += months;
+    return (int64_t)timegm(&tm) * 1000;
+}
+
+/* Binds the integers of args to ?1.. (as many as the statement has) and runs it. */
+static int sq_usage_run(sq_conn *c, stmt_id id, const int64_t *args, int nargs, const char *what, bs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(c, id, err);
+    if (!st) return -1;
+    int rc = SQLITE_OK, n = sqlite3_bind_parameter_count(st);
+    for (int i = 0; i < nargs && i < n; i++) rc |= sqlite3_bind_int64(st, i + 1, args[i]);
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_run(c, st, what, err);
+}
+
+/* One integer answer of a statement whose texts (?1..) and integers (then) are bound; NULL texts bind NULL. */
+static int sq_usage_int(sq_conn *c, stmt_id id, const char *const *texts, int ntexts, const int64_t *ints, int nints,
+                        int64_t *out, bs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(c, id, err);
+    if (!st) return -1;
+    int rc = SQLITE_OK;
+    for (int i = 0; i < ntexts; i++) rc |= sq_bind_opt(st, i + 1, texts[i]);
+    for (int i = 0; i < nints; i++) rc |= sqlite3_bind_int64(st, ntexts + i + 1, ints[i]);
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_count_bound(c, st, out, err);
+}
+
+static int sq_usage_state_get(sq_conn *c, int64_t *value, bs_err *err)
+{
+    const char *name = SQ_USAGE_ROLLED;
+    return sq_usage_int(c, ST_USAGE_STATE_GET, &name, 1, NULL, 0, value, err);
+}
+
+/* The sum of one period's rows with period_start in [from, to). */
+static int sq_usage_part(sq_conn *c, const char *org, const char *project, const char *metric, const char *period,
+                         int64_t from, int64_t to, int64_t *sum, bs_err *err)
+{
+    int64_t part = 0;
+    const char *texts[] = {org, project, metric, period};
+    const int64_t ints[] = {from, to};
+    if (from >= to) return 0;
+    if (sq_usage_int(c, ST_USAGE_SUM, texts, 4, ints, 2, &part, err) < 0) return -1;
+    *sum += part;
+    return 0;
+}
+
+static int sq_usage_sum(void *driver, const char *org, const char *project, const char *metric, int64_t from, int64_t to,
+                        int64_t *sum, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    int64_t rolled = 0;
+    *sum = 0;
+    if (!c) return -1;
+    if (!strcmp(metric, "storage")) {
+        const char *texts[] = {org, project, metric};
+        const int64_t ints[] = {from, to};
+        return sq_usage_int(c, ST_USAGE_GAUGE_SUM, texts, 3, ints, 2, sum, err);
+    }
+    if (sq_usage_state_get(c, &rolled, err) < 0) return -1;
+    /* closed whole days from daily rows, the edges and the days not closed yet from hourly rows */
+    int64_t a = sq_day_start(from + STORE_USAGE_DAY_MS - 1), b = sq_day_start(to);
+    if (b > rolled) b = rolled;
+    if (a >= b) return sq_usage_part(c, org, project, metric, "hourly", from, to, sum, err);
+    if (sq_usage_part(c, org, project, metric, "daily", a, b, sum, err) < 0 ||
+        sq_usage_part(c, org, project, metric, "hourly", from, a, sum, err) < 0)
+        return -1;
+    return sq_usage_part(c, org, project, metric, "hourly", b, to, sum, err);
+}
+
+/* mau: records the users not yet recorded in the month; *added = how many. */
+static int sq_usage_mau(sq_conn *c, const store_usage_delta *d, int64_t now, int64_t *added, bs_err *err)
+{
+    *added = 0;
+    sqlite3_stmt *st = sq_stmt(c, ST_USAGE_MAU_ADD, err);
+    for (size_t i = 0; st && i < d->nusers; i++) {
+        int rc = SQ_BIND_FIELD(st, 1, d->environment_id) | sqlite3_bind_int64(st, 2, d->month_start) |
+                 sqlite3_bind_text(st, 3, d->users[i], -1, SQLITE_STATIC) | sqlite3_bind_int64(st, 4, now);
+        if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+        if (sq_run(c, st, "record a monthly user", err) < 0) return -1;
+        *added += sqlite3_changes(c->db);
+    }
+    return st ? 0 : -1;
+}
+
+static int sq_usage_endpoints_add(sq_conn *c, const store_usage_delta *d, bs_err *err)
+{
+    sqlite3_stmt *st = d->nendpoints ? sq_stmt(c, ST_USAGE_ENDPOINT_ADD, err) : NULL;
+    if (d->nendpoints && !st) return -1;
+    for (size_t i = 0; i < d->nendpoints; i++) {
+        const store_usage_endpoint *e = &d->endpoints[i];
+        int rc = SQ_BIND_FIELD(st, 1, d->environment_id) | SQ_BIND_FIELD(st, 2, d->metric) |
+                 sqlite3_bind_int64(st, 3, d->hour_start) | SQ_BIND_FIELD(st, 4, d->organization_id) |
+                 SQ_BIND_FIELD(st, 5, e->endpoint) | sqlite3_bind_int64(st, 6, e->count);
+        if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+        if (sq_run(c, st, "add usage endpoint", err) < 0) return -1;
+    }
+    return 0;
+}
+
+static int sq_usage_add_one(sq_conn *c, const store_usage_delta *d, int64_t now, bs_err *err)
+{
+    int64_t value = d->value, success = d->success_count;
+    if (d->nusers) {
+        if (sq_usage_mau(c, d, now, &value, err) < 0) return -1;
+        if (!value) return 0;
+        success = value;
+    }
+    sqlite3_stmt *st = sq_stmt(c, ST_USAGE_ADD, err);
+    if (!st) return -1;
+    int rc = SQ_BIND_FIELD(st, 1, d->environment_id) | SQ_BIND_FIELD(st, 2, d->metric) |
+             sqlite3_bind_int64(st, 3, d->hour_start) | SQ_BIND_FIELD(st, 4, d->organization_id) |
+             SQ_BIND_FIELD(st, 5, d->project_id) | SQ_BIND_FIELD(st, 6, d->environment) | sqlite3_bind_int64(st, 7, value) |
+             sqlite3_bind_int64(st, 8, success) | sqlite3_bind_int64(st, 9, d->failure_count) |
+             sqlite3_bind_int64(st, 10, d->response_us) | sqlite3_bind_int64(st, 11, now) |
+             sqlite3_bind_int(st, 12, d->gauge ? 1 : 0);
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    if (sq_run(c, st, "add usage", err) < 0) return -1;
+    return sq_usage_endpoints_add(c, d, err);
+}
+
+static int sq_usage_add(void *driver, const store_usage_delta *d, size_t n, int64_t now, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    if (!c || sq_exec_id(c, ST_BEGIN, "begin", err) != 0) return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) rc = sq_usage_add_one(c, &d[i], now, err);
+    return sq_tx_end(c, rc, err);
+}
+
+static int sq_usage_row_read(sqlite3_stmt *st, void *dst)
+{
+    store_usage_row *r = dst;
+    int bad = SQ_READ_FIELD(st, 0, r->organization_id) | SQ_READ_FIELD(st, 1, r->project_id) |
+              SQ_READ_FIELD(st, 2, r->environment_id) | SQ_READ_FIELD(st, 3, r->environment) |
+              SQ_READ_FIELD(st, 4, r->metric) | SQ_READ_FIELD(st, 5, r->period) | SQ_READ_FIELD(st, 13, r->endpoints);
+    r->period_start = sqlite3_column_int64(st, 6);
+    r->value = sqlite3_column_int64(st, 7);
+    r->success_count = sqlite3_column_int64(st, 8);
+    r->failure_count = sqlite3_column_int64(st, 9);
+    r->response_us = sqlite3_column_int64(st, 10);
+    r->peak = sqlite3_column_int64(st, 11);
+    r->min = sqlite3_column_int64(st, 12);
+    return bad;
+}
+
+static int sq_usage_bind(sqlite3_stmt *st, const store_usage_query *q)
+{
+    return sqlite3_bind_text(st, 1, q->organization_id, -1, SQLITE_STATIC) | sq_bind_opt(st, 2, q->project_id) |
+           sq_bind_opt(st, 3, q->environment) | sq_bind_opt(st, 4, q->metric) |
+           sqlite3_bind_text(st, 5, q->period, -1, SQLITE_STATIC) | sqlite3_bind_int64(st, 6, q->from_ms) |
+           sqlite3_bind_int64(st, 7, q->to_ms);
+}
+
+static int sq_usage_list(void *driver, const store_usage_query *q, store_usage_row *out, size_t *count, int64_t *total,
+                         bs_err *err)
+{
+    *count = 0;
+    *total = 0;
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_USAGE_LIST, err) : NULL;
+    if (!st) return -1;
+    if ((sq_usage_bind(st, q) | sqlite3_bind_int64(st, 8, (sqlite3_int64)q->limit) | sqlite3_bind_int64(st, 9, q->offset)) != SQLITE_OK)
+        return sq_bind_failed(c, st, err);
+    if (sq_rows_read(c, st, sq_usage_row_read, out, sizeof *out, q->limit, count, err) < 0) return -1;
+    st = sq_stmt(c, ST_USAGE_COUNT, err);
+    if (!st) return -1;
+    if (sq_usage_bind(st, q) != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_count_bound(c, st, total, err);
+}
+
+/* Deletes one period's rows (and endpoint counts) that start before `before`. */
+static int sq_usage_purge(sq_conn *c, const char *period, int64_t before, bs_err *err)
+{
+    static const stmt_id ids[] = {ST_USAGE_PURGE, ST_USAGE_PURGE_ENDPOINTS};
+    for (size_t i = 0; i < 2; i++) {
+        sqlite3_stmt *st = sq_stmt(c, ids[i], err);
+        if (!st) return -1;
+        if ((sqlite3_bind_text(st, 1, period, -1, SQLITE_STATIC) | sqlite3_bind_int64(st, 2, before)) != SQLITE_OK)
+            return sq_bind_failed(c, st, err);
+        if (sq_run(c, st, "purge usage", err) < 0) return -1;
+    }
+    return 0;
+}
+
+/* Retention (whole days of hourly rows, whole months of daily rows, so that a bucket is rolled up only
+ * from complete finer rows), the MAU sets of months before the previous one and, once a day, the rows of
+ * organizations that are gone. */
+static int sq_usage_retention(sq_conn *c, int64_t now, int new_day, bs_err *err)
+{
+    int64_t mau_before = sq_month_start(now, -1);
+    if (sq_usage_purge(c, "hourly", sq_day_start(now - STORE_USAGE_HOURLY_KEEP_MS), err) < 0 ||
+        sq_usage_purge(c, "daily", sq_month_start(now - STORE_USAGE_DAILY_KEEP_MS, 0), err) < 0 ||
+        sq_usage_purge(c, "monthly", sq_month_start(now, -STORE_USAGE_MONTHLY_KEEP_MONTHS), err) < 0 ||
+        sq_usage_run(c, ST_USAGE_PURGE_MAU, &mau_before, 1, "purge monthly users", err) < 0)
+        return -1;
+    if (!new_day) return 0;
+    if (sq_usage_run(c, ST_USAGE_PURGE_ORPHANS, NULL, 0, "purge usage", err) < 0) return -1;
+    return sq_usage_run(c, ST_USAGE_PURGE_ORPHAN_ENDPOINTS, NULL, 0, "purge usage", err);
+}
+
+static int sq_usage_rollup(void *driver, int64_t now, bs_err *err)
+{
+    static const stmt_id daily[] = {ST_USAGE_DAILY, ST_USAGE_DAILY_GAUGE, ST_USAGE_DAILY_ENDPOINTS};
+    static const stmt_id monthly[] = {ST_USAGE_MONTHLY, ST_USAGE_MONTHLY_GAUGE, ST_USAGE_MONTHLY_ENDPOINTS};
+    sq_conn *c = sq_conn_get(driver, err);
+    int64_t rolled = 0;
+    if (!c || sq_exec_id(c, ST_BEGIN, "begin", err) != 0) return -1;
+    int rc = sq_usage_state_get(c, &rolled, err);
+    int64_t day_args[] = {rolled, now}, month_args[] = {sq_month_start(rolled, 0), now};
+    for (size_t i = 0; rc == 0 && i < 3; i++) rc = sq_usage_run(c, daily[i], day_args, 2, "daily roll-up", err);
+    for (size_t i = 0; rc == 0 && i < 3; i++) rc = sq_usage_run(c, monthly[i], month_args, 2, "monthly roll-up", err);
+    int64_t today = sq_day_start(now);
+    if (rc == 0) rc = sq_usage_retention(c, now, today != rolled, err);
+    sqlite3_stmt *st = rc == 0 ? sq_stmt(c, ST_USAGE_STATE_PUT, err) : NULL;
+    if (rc == 0 && !st) rc = -1;
+    if (st) {
+        int b = sqlite3_bind_text(st, 1, SQ_USAGE_ROLLED, -1, SQLITE_STATIC) | sqlite3_bind_int64(st, 2, today);
+        rc = b != SQLITE_OK ? sq_bind_failed(c, st, err) : sq_run(c, st, "usage watermark", err);
+    }
+    return sq_tx_end(c, rc, err);
+}
+
+static int sq_usage_env_read(sqlite3_stmt *st, void *dst)
+{
+    store_usage_env *e = dst;
+    return SQ_READ_FIELD(st, 0, e->organization_id) | SQ_READ_FIELD(st, 1, e->project_id) |
+           SQ_READ_FIELD(st, 2, e->environment_id) | SQ_READ_FIELD(st, 3, e->environment) | SQ_READ_FIELD(st, 4, e->status);
+}
+
+static int sq_usage_envs(void *driver, store_usage_env *out, size_t max, size_t *count, bs_err *err)
+{
+    return sq_list_rows(driver, ST_USAGE_ENVS, "all", sq_usage_env_read, out, sizeof *out, max, count, err);
+}
+
 const store_control_ops store_sqlite_control_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -1895,4 +2378,15 @@ const store_control_ops store_sqlite_control_ops = {
     .invitation_list = sq_invitation_list,
     .invitation_revoke = sq_invitation_revoke,
     .invitation_accept = sq_invitation_accept,
+    .alert_add = sq_alert_add,
+    .alert_list = sq_alert_list,
+    .delivery_add = sq_delivery_add,
+    .deliveries_due = sq_deliveries_due,
+    .delivery_update = sq_delivery_update,
+    .delivery_list = sq_delivery_list,
+    .usage_sum = sq_usage_sum,
+    .usage_add = sq_usage_add,
+    .usage_list = sq_usage_list,
+    .usage_rollup = sq_usage_rollup,
+    .usage_envs = sq_usage_envs,
 };

@@ -192,6 +192,55 @@ static const char migration_v10[] =
     ");"
     "CREATE INDEX org_outbox_organization ON org_outbox (organization_id, created_at);";
 
+/* v11: usage metering (platform.md §6, docs/usage.md): one row per (environment, metric, period, bucket)
+ * with the organization and project it belongs to (kept after the environment is deleted: its usage still
+ * counts), the per-endpoint counts of api_call rows, the users already counted in a month's MAU, and the
+ * roll-up's watermark. */
+static const char migration_v11[] =
+    "CREATE TABLE usage ("
+    " environment_id TEXT NOT NULL, metric TEXT NOT NULL, period TEXT NOT NULL, period_start INTEGER NOT NULL,"
+    " organization_id TEXT NOT NULL, project_id TEXT NOT NULL, environment TEXT NOT NULL DEFAULT '',"
+    " value INTEGER NOT NULL DEFAULT 0, success_count INTEGER NOT NULL DEFAULT 0, failure_count INTEGER NOT NULL DEFAULT 0,"
+    " response_us INTEGER NOT NULL DEFAULT 0, peak INTEGER NOT NULL DEFAULT 0, min_value INTEGER NOT NULL DEFAULT 0,"
+    " updated_at INTEGER NOT NULL,"
+    " PRIMARY KEY (environment_id, metric, period, period_start)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX usage_organization ON usage (organization_id, metric, period, period_start);"
+    "CREATE INDEX usage_period ON usage (period, period_start);"
+    "CREATE TABLE usage_endpoints ("
+    " environment_id TEXT NOT NULL, metric TEXT NOT NULL, period TEXT NOT NULL, period_start INTEGER NOT NULL,"
+    " organization_id TEXT NOT NULL, endpoint TEXT NOT NULL, count INTEGER NOT NULL,"
+    " PRIMARY KEY (environment_id, metric, period, period_start, endpoint)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX usage_endpoints_period ON usage_endpoints (period, period_start);"
+    "CREATE TABLE usage_mau ("
+    " environment_id TEXT NOT NULL, month_start INTEGER NOT NULL, user_id TEXT NOT NULL, first_seen INTEGER NOT NULL,"
+    " PRIMARY KEY (environment_id, month_start, user_id)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE usage_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
+
+/* v12: usage alerts, once per (organization, metric, month, threshold), and the webhook deliveries they
+ * cause with their attempts (v11 is the usage rows'). */
+static const char migration_v12[] =
+    "CREATE TABLE usage_alerts ("
+    " id TEXT PRIMARY KEY,"
+    " organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    " metric TEXT NOT NULL, month TEXT NOT NULL, threshold INTEGER NOT NULL, used INTEGER NOT NULL,"
+    " quota INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+    " UNIQUE (organization_id, metric, month, threshold)"
+    ");"
+    "CREATE TABLE webhook_deliveries ("
+    " id TEXT PRIMARY KEY,"
+    " organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    " project_id TEXT NOT NULL, alert_id TEXT NOT NULL, url TEXT NOT NULL, payload TEXT NOT NULL,"
+    " status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_status INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT NOT NULL DEFAULT '', next_at INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_at);"
+    "CREATE INDEX webhook_deliveries_organization ON webhook_deliveries (organization_id, created_at);"
+    "ALTER TABLE organizations ADD COLUMN api_call_quota INTEGER;"; /* an operator's override of the plan's, NULL none */
+
 static const migration_step migration_steps[] = {
     {1, migration_v1},
     {2, migration_v2},
@@ -203,9 +252,16 @@ static const migration_step migration_steps[] = {
     {8, migration_v8},
     {9, migration_v9},
     {10, migration_v10},
+    {11, migration_v11},
+    {12, migration_v12},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migration_steps / sizeof migration_steps[0]))
+
+int store_sqlite_migrations_count(void)
+{
+    return MIGRATION_COUNT;
+}
 
 int store_sqlite_migrations_latest(void)
 {

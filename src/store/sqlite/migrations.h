@@ -14,6 +14,8 @@
 
 /* The version the newest step brings the schema to. */
 int store_sqlite_migrations_latest(void);
+/* How many steps there are (every one is applied by store_sqlite_migrate). */
+int store_sqlite_migrations_count(void);
 
 /* Applies every pending step on db (a connection the caller owns and has configured: busy timeout,
  * foreign keys) and sets *version to the highest applied version. Fails when the file was migrated

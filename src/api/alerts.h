@@ -1,0 +1,30 @@
+/* alerts: usage alerts (design.md §4) — at 80 % and 100 % of a quota, once per (organization, metric,
+ * month, threshold): an entry for the console banner (GET /admin/v1/organizations/:orgId/alerts), a mail
+ * to the organization's notification address (SMTP or its outbox), and, when the plan has webhooks, a
+ * POST to each project's webhookUrl signed "Basalt-Signature: t=<unix>,v1=<hex HMAC-SHA256 of
+ * "<t>.<body>">" with the project's secret, retried with exponential backoff (1 s, 2 s, 4 s ... at most an
+ * hour apart) for 24 hours; every attempt is visible at GET /admin/v1/organizations/:orgId/webhook-deliveries.
+ * The request that reaches a threshold only queues the event: a worker thread records and sends.
+ * Ownership: alerts_new borrows app; alerts_free stops the worker after the queued events. */
+#ifndef BASALT_API_ALERTS_H
+#define BASALT_API_ALERTS_H
+
+#include <stdint.h>
+
+#include "api/api.h"
+
+#define ALERTS_SECRET_HEX 71 /* "whsec_" + 64 hex + NUL */
+
+/* interval_ms: how often the worker looks for due webhook deliveries. NULL on failure. */
+alerts *alerts_new(api_app *app, int64_t interval_ms);
+void alerts_free(alerts *a);
+/* Queues: organization org_id reached threshold (80 or 100) % of metric's quota limit at now. */
+void alerts_raise(alerts *a, const char *org_id, const char *metric, int threshold, int64_t used, int64_t limit, int64_t now);
+/* The project's webhook signing secret (derived from the server's master key; stable). */
+void alerts_webhook_secret(const api_app *app, const char *project_id, char out[ALERTS_SECRET_HEX]);
+/* One pass of the worker now: queued events, then due deliveries (tests of the module, shutdown). */
+void alerts_run_once(alerts *a);
+
+int api_alerts_register(http_router *router, api_app *app);
+
+#endif

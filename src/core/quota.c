@@ -1,0 +1,161 @@
+#include "core/quota.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define QUOTA_BUCKETS 4096 /* counters, open addressing; a full table refuses nothing: see counter_get */
+#define QUOTA_KEY_MAX 64
+
+typedef struct counter {
+    char key[QUOTA_KEY_MAX];  /* "<scope id>" of this window; "" = free */
+    int64_t window_start;     /* the month's or day's first millisecond */
+    _Atomic int64_t used;
+    int loaded;               /* 1 once used holds the loaded value */
+} counter;
+
+struct quota {
+    quota_loader load;
+    void *arg;
+    pthread_mutex_t lock; /* guards finding/creating a counter, not admission */
+    counter *counters;
+};
+
+quota *quota_new(quota_loader load, void *arg)
+{
+    quota *q = calloc(1, sizeof *q);
+    if (!q) return NULL;
+    q->counters = calloc(QUOTA_BUCKETS, sizeof *q->counters);
+    if (!q->counters) {
+        free(q);
+        return NULL;
+    }
+    q->load = load;
+    q->arg = arg;
+    pthread_mutex_init(&q->lock, NULL);
+    return q;
+}
+
+void quota_free(quota *q)
+{
+    if (!q) return;
+    pthread_mutex_destroy(&q->lock);
+    free(q->counters);
+    free(q);
+}
+
+void quota_window_bounds(quota_window w, int64_t now_ms, int64_t *from_ms, int64_t *to_ms)
+{
+    time_t t = (time_t)(now_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    if (w == QUOTA_MONTH) tm.tm_mday = 1;
+    *from_ms = (int64_t)timegm(&tm) * 1000;
+    if (w == QUOTA_MONTH) tm.tm_mon += 1;
+    else tm.tm_mday += 1;
+    *to_ms = (int64_t)timegm(&tm) * 1000;
+}
+
+static size_t bucket_of(const char *key, int64_t start)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)start;
+    for (const unsigned char *c = (const unsigned char *)key; *c; c++) h = (h ^ *c) * 1099511628211ULL;
+    return (size_t)(h % QUOTA_BUCKETS);
+}
+
+/* The counter of (key, window), created and loaded on first use; a slot of an older window of the same
+ * key is reused. NULL when the table is full of current counters (then nothing is enforced for key: a
+ * bounded table must not refuse service; 4096 organizations and projects active in one window). */
+static counter *counter_get(quota *q, const char *scope, const char *key, quota_window w, int64_t now_ms, bs_err *err, int *failed)
+{
+    int64_t from, to;
+    quota_window_bounds(w, now_ms, &from, &to);
+    size_t start = bucket_of(key, from);
+    *failed = 0;
+    pthread_mutex_lock(&q->lock);
+    counter *c = NULL, *spare = NULL;
+    for (size_t i = 0; i < QUOTA_BUCKETS && !c; i++) { /* until the key's counter or an empty slot */
+        counter *s = &q->counters[(start + i) % QUOTA_BUCKETS];
+        if (!s->key[0]) c = spare ? spare : s;
+        else if (!strcmp(s->key, key) && s->window_start == from) c = s;
+        else if (!spare && (!strcmp(s->key, key) || s->window_start < from - 31LL * 86400 * 1000)) spare = s; /* an old window */
+    }
+    if (!c) c = spare;
+    if (c && !(c->loaded && !strcmp(c->key, key) && c->window_start == from)) {
+        int64_t used = 0;
+        if (q->load && q->load(q->arg, scope, key, from, to, &used, err) < 0) {
+            *failed = 1;
+            c = NULL;
+        } else {
+            snprintf(c->key, sizeof c->key, "%s", key);
+            c->window_start = from;
+            atomic_store(&c->used, used);
+            c->loaded = 1;
+        }
+    }
+    pthread_mutex_unlock(&q->lock);
+    return c;
+}
+
+/* Takes one unit below limit: 1 taken (*after = the new count), 0 refused (*after = the count). */
+static int take(counter *c, int64_t limit, int64_t *after)
+{
+    int64_t cur = atomic_load_explicit(&c->used, memory_order_relaxed);
+    while (cur < limit) {
+        if (atomic_compare_exchange_weak_explicit(&c->used, &cur, cur + 1, memory_order_relaxed, memory_order_relaxed)) {
+            *after = cur + 1;
+            return 1;
+        }
+    }
+    *after = cur;
+    return 0;
+}
+
+static void verdict_set(quota_verdict *v, quota_window w, int64_t limit, int64_t used, int64_t now_ms)
+{
+    int64_t from;
+    v->limited = 1;
+    v->window = w;
+    v->limit = limit;
+    v->used = used;
+    quota_window_bounds(w, now_ms, &from, &v->reset_at_ms);
+}
+
+static int crossed(int64_t after, int64_t limit)
+{
+    int64_t at80 = (limit * 80 + 99) / 100; /* the first count at or over 80 % */
+    return (after == at80 ? QUOTA_CROSSED_80 : 0) | (after == limit ? QUOTA_CROSSED_100 : 0);
+}
+
+int quota_admit(quota *q, const char *org_id, const char *project_id, int64_t month_limit, int64_t day_limit, int64_t now_ms,
+                quota_verdict *out, bs_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->admitted = 1;
+    int failed = 0;
+    counter *month = month_limit >= 0 ? counter_get(q, "org", org_id, QUOTA_MONTH, now_ms, err, &failed) : NULL;
+    if (failed) return -1;
+    counter *day = day_limit >= 0 ? counter_get(q, "project", project_id, QUOTA_DAY, now_ms, err, &failed) : NULL;
+    if (failed) return -1;
+    int64_t m_after = 0, d_after = 0;
+    if (month && !take(month, month_limit, &m_after)) {
+        out->admitted = 0;
+        verdict_set(out, QUOTA_MONTH, month_limit, m_after, now_ms);
+        return 0;
+    }
+    if (day && !take(day, day_limit, &d_after)) {
+        if (month) atomic_fetch_sub_explicit(&month->used, 1, memory_order_relaxed);
+        out->admitted = 0;
+        verdict_set(out, QUOTA_DAY, day_limit, d_after, now_ms);
+        return 0;
+    }
+    if (month) out->crossed = crossed(m_after, month_limit);
+    /* the tightest limit: the fewest calls left */
+    if (month && (!day || month_limit - m_after <= day_limit - d_after)) verdict_set(out, QUOTA_MONTH, month_limit, m_after, now_ms);
+    else if (day) verdict_set(out, QUOTA_DAY, day_limit, d_after, now_ms);
+    return 0;
+}

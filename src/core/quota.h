@@ -1,0 +1,49 @@
+/* quota: admission of /v1 calls against the organization's monthly API-call quota (its plan) and the
+ * project's daily apiCallLimit (design.md §4), exactly and without a database round trip: one counter
+ * per (organization, UTC month) and per (project, UTC day) in memory, advanced by compare-and-swap only
+ * while below its limit, so with any number of threads no call is admitted past a limit. A counter is
+ * loaded once, when first needed, from what was already used (the loader, e.g. the usage rows); after
+ * that this process's counter is authoritative (a fleet of servers needs a shared counter: Redis, later).
+ * A call admitted by the monthly counter but refused by the daily one gives its monthly unit back.
+ * Ownership: quota_new/quota_free; the loader's arg is borrowed. Thread-safe. */
+#ifndef BASALT_CORE_QUOTA_H
+#define BASALT_CORE_QUOTA_H
+
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define QUOTA_UNLIMITED (-1)
+
+/* Fills *used with what scope_id used of the metric in [from_ms, to_ms): scope is "org" or "project". */
+typedef int (*quota_loader)(void *arg, const char *scope, const char *scope_id, int64_t from_ms, int64_t to_ms, int64_t *used,
+                            bs_err *err);
+
+typedef struct quota quota;
+
+typedef enum quota_window { QUOTA_MONTH = 0, QUOTA_DAY = 1 } quota_window;
+
+/* What admission decided and the numbers a client is told (X-RateLimit-*, the 429 body). */
+typedef struct quota_verdict {
+    int admitted;
+    int limited;             /* 0: no limit applies (unlimited plan, no daily cap) */
+    quota_window window;     /* the tightest limit (refused: the one that refused) */
+    int64_t limit, used;     /* used: after this call when admitted */
+    int64_t reset_at_ms;     /* start of the next month / day (UTC) */
+    int crossed;             /* monthly thresholds this very call reached: QUOTA_CROSSED_80 | QUOTA_CROSSED_100 */
+} quota_verdict;
+
+#define QUOTA_CROSSED_80 1
+#define QUOTA_CROSSED_100 2
+
+/* load may be NULL (counters start at 0). NULL on allocation failure. */
+quota *quota_new(quota_loader load, void *arg);
+void quota_free(quota *q);
+/* Admits one API call of project_id (of org_id) at now_ms under month_limit and day_limit (either
+ * QUOTA_UNLIMITED). -1 only when a counter could not be loaded (err filled); a refusal is a verdict. */
+int quota_admit(quota *q, const char *org_id, const char *project_id, int64_t month_limit, int64_t day_limit, int64_t now_ms,
+                quota_verdict *out, bs_err *err);
+/* The UTC bounds of the month / day holding now_ms. */
+void quota_window_bounds(quota_window w, int64_t now_ms, int64_t *from_ms, int64_t *to_ms);
+
+#endif

@@ -1,0 +1,197 @@
+// Quotas on /v1 (docs/usage.md "Quotas"): the organization's monthly API calls from its plan and the
+// project's daily apiCallLimit, admitted exactly (64 clients racing the last 100 calls get exactly 100),
+// X-RateLimit-* on every answer, 429 with Retry-After and {metric, limit, used, resetAt}, alerts at 80 %
+// and 100 % once each (banner rows, a mail to the notification address), recovery after an upgrade, and
+// the management API never blocked.
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import http from 'node:http';
+import { test, startServer, req, expectError, sleep, runOnce } from './harness.mjs';
+
+let srv, b;
+before(async () => { srv = await startServer({ args: ['--key-cache-ms', '1'] }); b = srv.bootstrap; });
+after(async () => { await srv?.stop(); });
+
+const admin = (method, path, body, token = b.operatorToken) => req(srv, method, '/admin/v1' + path, { token, body });
+
+async function newTenant(slug) {
+  const org = await admin('POST', '/organizations', { name: slug, slug });
+  assert.equal(org.status, 201, org.text);
+  const t = org.json.ownerToken;
+  const p = await admin('POST', '/projects', { organizationId: org.json.id, name: slug, slug: `${slug}-app` }, t);
+  assert.equal(p.status, 201, p.text);
+  const k = await admin('POST', `/projects/${p.json.id}/environments/dev/keys`, { type: 'publishable', name: 'web' }, t);
+  assert.equal(k.status, 201, k.text);
+  return { org: org.json.id, token: t, project: p.json.id, key: k.json.key };
+}
+
+// n calls with `width` in flight; returns the answers' statuses.
+async function calls(key, n, width = 64) {
+  const statuses = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      next++;
+      const r = await fetch(`${srv.url}/v1/data/things`, { headers: { 'X-API-Key': key } });
+      await r.arrayBuffer();
+      statuses.push(r.status);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, n) }, worker));
+  return statuses;
+}
+
+async function alertsOf(tenant, count) {
+  for (let i = 0; i < 100; i++) {
+    const a = await admin('GET', `/organizations/${tenant.org}/alerts`, undefined, tenant.token);
+    if (a.json.items.length >= count) return a.json.items;
+    await sleep(50);
+  }
+  return (await admin('GET', `/organizations/${tenant.org}/alerts`, undefined, tenant.token)).json.items;
+}
+
+test('Free plan: 10,000 calls a month, alerts at 80 % and 100 %, then 429 until an upgrade', async () => {
+  const t = await newTenant('quota-co');
+  assert.equal((await admin('PATCH', `/organizations/${t.org}`, { notificationEmail: 'ops@quota-co.io' }, t.token)).status, 200);
+  const first = await req(srv, 'GET', '/v1/data/things', { key: t.key, headers: { Origin: 'https://app.quota-co.io' } });
+  assert.equal(first.status, 404);
+  assert.equal(first.headers.get('x-ratelimit-limit'), '10000');
+  assert.equal(first.headers.get('x-ratelimit-remaining'), '9999');
+  assert.ok(first.headers.get('access-control-expose-headers').includes('X-RateLimit-Remaining'));
+  assert.ok((await calls(t.key, 7998)).every((s) => s === 404));
+  assert.equal((await alertsOf(t, 0)).length, 0, 'no alert below 80 %');
+  const at80 = await req(srv, 'GET', '/v1/data/things', { key: t.key });
+  assert.equal(at80.headers.get('x-ratelimit-remaining'), '2000');
+  const warn = await alertsOf(t, 1);
+  assert.equal(warn.length, 1);
+  assert.deepEqual([warn[0].metric, warn[0].threshold, warn[0].level, warn[0].used, warn[0].limit], ['api_call', 80, 'warning', 8000, 10000]);
+  assert.ok((await calls(t.key, 1900)).every((s) => s === 404));
+  // 9,900 used: 64 clients race 300 calls for the last 100
+  const raced = await calls(t.key, 300, 64);
+  assert.equal(raced.filter((s) => s === 404).length, 100, 'exactly the last 100 are admitted');
+  assert.equal(raced.filter((s) => s === 429).length, 200);
+  const refused = await req(srv, 'GET', '/v1/data/things', { key: t.key });
+  expectError(assert, refused, 429, 'usage/quota-exceeded');
+  const d = refused.json.error.details;
+  assert.deepEqual([d.metric, d.limit, d.used], ['api_call', 10000, 10000]);
+  const reset = new Date(d.resetAt);
+  assert.equal(reset.getUTCDate(), 1);
+  assert.equal(reset.getUTCHours(), 0);
+  const retry = Number(refused.headers.get('retry-after'));
+  assert.ok(retry > 0 && Math.abs(retry - (reset - Date.now()) / 1000) < 5, `Retry-After ${retry}`);
+  assert.equal(refused.headers.get('x-ratelimit-remaining'), '0');
+  const both = await alertsOf(t, 2);
+  assert.deepEqual(both.map((a) => a.threshold).sort(), [100, 80]);
+  await sleep(200);
+  assert.equal((await alertsOf(t, 2)).length, 2, 'each threshold once');
+  const mails = (await admin('GET', `/organizations/${t.org}/outbox`, undefined, t.token)).json.items.filter((m) => m.template === 'usage_alert');
+  assert.equal(mails.length, 2);
+  assert.ok(mails.every((m) => m.to === 'ops@quota-co.io'));
+  assert.ok(mails.some((m) => /100%/.test(m.subject)) && mails.some((m) => /80%/.test(m.subject)));
+  // the management API is never blocked; an upgrade lifts the limit at once
+  assert.equal((await admin('GET', `/organizations/${t.org}`, undefined, t.token)).status, 200);
+  assert.equal((await admin('PUT', `/organizations/${t.org}/plan`, { plan: 'starter' }, t.token)).status, 200);
+  await sleep(20);
+  const again = await req(srv, 'GET', '/v1/data/things', { key: t.key });
+  assert.equal(again.status, 404, again.text);
+  assert.equal(again.headers.get('x-ratelimit-limit'), '100000');
+  assert.equal(again.headers.get('x-ratelimit-remaining'), String(100000 - 10001));
+});
+
+test('a project\'s daily apiCallLimit: the tighter limit in the headers, 429 data/rate-limit-exceeded past it', async () => {
+  const t = await newTenant('daily-co');
+  const set = await admin('PATCH', `/projects/${t.project}`, { settings: { apiCallLimit: 5 } }, t.token);
+  assert.equal(set.status, 200, set.text);
+  for (let i = 1; i <= 5; i++) {
+    const r = await req(srv, 'GET', '/v1/data/things', { key: t.key });
+    assert.equal(r.status, 404);
+    assert.equal(r.headers.get('x-ratelimit-limit'), '5', 'the daily cap is tighter than the monthly quota');
+    assert.equal(r.headers.get('x-ratelimit-remaining'), String(5 - i));
+  }
+  const refused = await req(srv, 'GET', '/v1/data/things', { key: t.key });
+  expectError(assert, refused, 429, 'data/rate-limit-exceeded');
+  assert.deepEqual([refused.json.error.details.metric, refused.json.error.details.limit], ['api_call_daily', 5]);
+  const reset = new Date(refused.json.error.details.resetAt);
+  assert.equal(reset.getUTCHours(), 0);
+  assert.ok(reset - Date.now() <= 86400e3 && reset > Date.now());
+  assert.ok(Number(refused.headers.get('retry-after')) <= 86400);
+  // another project of the same organization has its own day; raising the cap admits again
+  assert.equal((await admin('PATCH', `/projects/${t.project}`, { settings: { apiCallLimit: 7 } }, t.token)).status, 200);
+  assert.equal((await req(srv, 'GET', '/v1/data/things', { key: t.key })).status, 404);
+  assert.equal((await admin('PATCH', `/projects/${t.project}`, { settings: { apiCallLimit: null } }, t.token)).status, 200);
+  const open = await req(srv, 'GET', '/v1/data/things', { key: t.key });
+  assert.equal(open.headers.get('x-ratelimit-limit'), '10000', 'no cap: the monthly quota is the tightest');
+});
+
+test('Enterprise: no limit applies and no X-RateLimit headers are sent', async () => {
+  const t = await newTenant('big-co');
+  assert.equal((await admin('PUT', `/organizations/${t.org}/plan`, { plan: 'enterprise' }, t.token)).status, 200);
+  await sleep(20);
+  const r = await req(srv, 'GET', '/v1/data/things', { key: t.key });
+  assert.equal(r.status, 404);
+  assert.equal(r.headers.get('x-ratelimit-limit'), null);
+});
+
+// A webhook receiver on loopback that checks Basalt-Signature like a user's server would.
+function receiver(secret) {
+  const got = [];
+  let failNext100 = true;
+  const server = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (c) => { body += c; });
+    request.on('end', () => {
+      const sig = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(request.headers['basalt-signature'] || '');
+      const expected = sig && crypto.createHmac('sha256', secret.value).update(`${sig[1]}.${body}`).digest('hex');
+      const valid = Boolean(sig) && expected === sig[2] && Math.abs(Date.now() / 1000 - Number(sig[1])) < 300;
+      const event = JSON.parse(body);
+      got.push({ valid, event });
+      const fail = event.threshold === 100 && failNext100;
+      if (fail) failNext100 = false;
+      response.writeHead(fail ? 500 : valid ? 204 : 401).end();
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, got, url: `http://127.0.0.1:${server.address().port}/hooks` })));
+}
+
+test('webhooks: a signed POST per threshold to each project webhookUrl, retried with backoff, attempts visible', async () => {
+  const secret = { value: '' };
+  const hook = await receiver(secret);
+  try {
+    const t = await newTenant('hook-co');
+    assert.equal((await admin('PUT', `/organizations/${t.org}/plan`, { plan: 'starter' }, t.token)).status, 200);
+    assert.equal((await admin('PATCH', `/projects/${t.project}`, { settings: { webhookUrl: hook.url } }, t.token)).status, 200);
+    const s = await admin('GET', `/projects/${t.project}/webhook-secret`, undefined, t.token);
+    assert.equal(s.status, 200, s.text);
+    assert.match(s.json.secret, /^whsec_[0-9a-f]{64}$/);
+    secret.value = s.json.secret;
+    const q = await runOnce(['operator', 'quota', t.org, '10', '--data', srv.dataDir]);
+    assert.equal(q.code, 0, q.stderr);
+    assert.equal((await admin('GET', `/organizations/${t.org}/plan`, undefined, t.token)).json.limits.apiCallLimit, 10);
+    await sleep(20);
+    assert.ok((await calls(t.key, 10, 4)).every((x) => x === 404));
+    expectError(assert, await req(srv, 'GET', '/v1/data/things', { key: t.key }), 429, 'usage/quota-exceeded');
+    for (let i = 0; i < 100 && hook.got.filter((g) => g.event.threshold === 100).length < 2; i++) await sleep(50);
+    const by = (th) => hook.got.filter((g) => g.event.threshold === th);
+    assert.equal(by(80).length, 1, 'the 80 % webhook once');
+    assert.equal(by(100).length, 2, 'the 100 % webhook: refused once (500), delivered on the retry');
+    assert.ok(hook.got.every((g) => g.valid), 'every POST carries a valid signature');
+    const e = by(80)[0].event;
+    assert.deepEqual([e.type, e.organizationId, e.projectId, e.metric, e.used, e.limit], ['usage.alert', t.org, t.project, 'api_call', 8, 10]);
+    const d = await admin('GET', `/organizations/${t.org}/webhook-deliveries`, undefined, t.token);
+    assert.equal(d.status, 200, d.text);
+    const d100 = d.json.items.find((x) => x.payload.threshold === 100);
+    assert.deepEqual([d100.status, d100.attempts, d100.lastStatus], ['delivered', 2, 204]);
+    assert.equal(d.json.items.find((x) => x.payload.threshold === 80).attempts, 1);
+    await sleep(300);
+    assert.equal(hook.got.length, 3, 'nothing more is sent');
+    expectError(assert, await admin('GET', `/projects/${t.project}/webhook-secret`, undefined, b.operatorToken), 404, 'org/project-not-found');
+    const back = await runOnce(['operator', 'quota', t.org, 'plan', '--data', srv.dataDir]);
+    assert.equal(back.code, 0, back.stderr);
+    await sleep(20);
+    const r = await req(srv, 'GET', '/v1/data/things', { key: t.key });
+    assert.equal(r.status, 404, 'the plan\'s 100,000 again');
+  } finally {
+    hook.server.close();
+  }
+});
