@@ -15,6 +15,7 @@
 #include "api/api.h"
 #include "api/alerts.h"
 #include "api/env_lifecycle.h"
+#include "api/env_locator.h"
 #include "app/config.h"
 #include "core/bootstrap.h"
 #include "core/image.h"
@@ -112,6 +113,7 @@ static int open_store(serve_state *s, bs_err *err)
     if (!s->control) return -1;
     s->docs = store_docs_open(s->cfg.data_dir, err);
     if (!s->docs) return -1;
+    store_docs_set_locator(s->docs, env_locator_locate, s->control); /* shared clusters: one file, per-slot names */
     char files[PATH_MAX];
     if (s->cfg.files && !strncmp(s->cfg.files, "s3://", 5)) return open_s3(s, err);
     if (s->cfg.files) snprintf(files, sizeof files, "%s", s->cfg.files);

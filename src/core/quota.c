@@ -20,7 +20,7 @@ typedef struct counter {
 struct quota {
     quota_loader load;
     void *arg;
-    pthread_mutex_t lock; /* guards finding/creating a counter, not admission */
+    pthread_rwlock_t lock; /* read: finding a counter; write: creating one; admission itself is lock-free */
     counter *counters;
 };
 
@@ -35,14 +35,14 @@ quota *quota_new(quota_loader load, void *arg)
     }
     q->load = load;
     q->arg = arg;
-    pthread_mutex_init(&q->lock, NULL);
+    pthread_rwlock_init(&q->lock, NULL);
     return q;
 }
 
 void quota_free(quota *q)
 {
     if (!q) return;
-    pthread_mutex_destroy(&q->lock);
+    pthread_rwlock_destroy(&q->lock);
     free(q->counters);
     free(q);
 }
@@ -67,6 +67,17 @@ static size_t bucket_of(const char *key, int64_t start)
     return (size_t)(h % QUOTA_BUCKETS);
 }
 
+/* The current counter of (key, window) when it exists (the caller holds the lock), else NULL. */
+static counter *counter_find(quota *q, size_t start, const char *key, int64_t from)
+{
+    for (size_t i = 0; i < QUOTA_BUCKETS; i++) {
+        counter *s = &q->counters[(start + i) % QUOTA_BUCKETS];
+        if (!s->key[0]) return NULL;
+        if (s->loaded && s->window_start == from && !strcmp(s->key, key)) return s;
+    }
+    return NULL;
+}
+
 /* The counter of (key, window), created and loaded on first use; a slot of an older window of the same
  * key is reused. NULL when the table is full of current counters (then nothing is enforced for key: a
  * bounded table must not refuse service; 4096 organizations and projects active in one window). */
@@ -76,8 +87,12 @@ static counter *counter_get(quota *q, const char *scope, const char *key, quota_
     quota_window_bounds(w, now_ms, &from, &to);
     size_t start = bucket_of(key, from);
     *failed = 0;
-    pthread_mutex_lock(&q->lock);
-    counter *c = NULL, *spare = NULL;
+    pthread_rwlock_rdlock(&q->lock);
+    counter *c = counter_find(q, start, key, from); /* the common case: shared, no writer */
+    pthread_rwlock_unlock(&q->lock);
+    if (c) return c;
+    pthread_rwlock_wrlock(&q->lock);
+    counter *spare = NULL;
     for (size_t i = 0; i < QUOTA_BUCKETS && !c; i++) { /* until the key's counter or an empty slot */
         counter *s = &q->counters[(start + i) % QUOTA_BUCKETS];
         if (!s->key[0]) c = spare ? spare : s;
@@ -97,7 +112,7 @@ static counter *counter_get(quota *q, const char *scope, const char *key, quota_
             c->loaded = 1;
         }
     }
-    pthread_mutex_unlock(&q->lock);
+    pthread_rwlock_unlock(&q->lock);
     return c;
 }
 

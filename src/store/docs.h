@@ -1,8 +1,8 @@
 /* docs: the environment data stores (design.md §3): each environment's tables, one SQL table per user
  * table, each row the whole record as JSON plus the system columns used for sorting and filtering
  * (id, created_by, created_at, updated_at). Driver-neutral: callers see only the types below; the SQLite
- * driver is store/sqlite/docs_sqlite.c (one database file per environment for now: placement on shared
- * and dedicated clusters comes with the platform work and changes only the driver's env → file mapping).
+ * driver is store/sqlite/docs_sqlite.c: where an environment lives comes from the locator (placement: a
+ * shared cluster's file under the slot's names, or a file of its own; store_docs_set_locator).
  *
  * Each environment database also holds its table catalog (name, schema, permissions, versions), so a
  * table and its definition are created and dropped in one transaction.
@@ -52,6 +52,22 @@ typedef struct store_record {
 
 store_docs *store_docs_open(const char *data_dir, bs_err *err);
 void store_docs_free(store_docs *docs);
+
+/* ---- where an environment lives (platform placement, docs/platform.md "Placement") ----
+ * A locator tells the store, on an environment's first use, which database holds it: its own file, or a
+ * shared cluster's file where every object of the environment is named <prefix><name> (per-slot names,
+ * e.g. "s3_d_posts"). Set once at start-up, before any other call; without one every environment has its
+ * own file (envs/<env_id>.db). A file from before placement (envs/<env_id>.db exists) is kept whatever the
+ * locator says. */
+#define STORE_ENV_FILE_MAX 256
+#define STORE_ENV_PREFIX_MAX 16
+typedef struct store_env_location {
+    char file[STORE_ENV_FILE_MAX];     /* relative to the data directory: "envs/<id>.db", "clusters/<id>.db" */
+    char prefix[STORE_ENV_PREFIX_MAX]; /* "" (the file is the environment's own) or the slot's, e.g. "s3_" */
+} store_env_location;
+/* Fills out for env_id: 0, or -1 with err (the environment's calls then fail with it). */
+typedef int (*store_env_locate_fn)(void *arg, const char *env_id, store_env_location *out, bs_err *err);
+void store_docs_set_locator(store_docs *docs, store_env_locate_fn locate, void *arg);
 
 /* ---- catalog ---- */
 /* 409 data/table-already-exists when the name is taken; creates the SQL table and default indexes and
@@ -114,6 +130,8 @@ int store_docs_schema_change(store_docs *docs, const char *env_id, const char *t
                              int new_version, const char *created_by, int *found, bs_err *err);
 
 /* Drops the environment's whole database (environment deletion). */
+/* (With per-slot names on a shared file: every table and index of the slot goes, in one transaction, and
+ * the file stays for the other slots.) */
 int store_docs_env_drop(store_docs *docs, const char *env_id, bs_err *err);
 
 /* ---- records ---- */
@@ -200,5 +218,10 @@ typedef struct store_explain {
 int store_docs_explain(store_docs *docs, const char *env_id, const char *table, const query_plan *plan,
                        const char *created_by_filter, store_explain *out, bs_err *err);
 void store_explain_release(store_explain *e);
+
+/* ---- usage: table data of the storage gauge (docs/usage.md) ----
+ * Bytes the environment's database objects take (records, indexes, catalog, users, file records): the used
+ * pages of its own file, or the pages of its per-slot objects on a shared cluster's file. */
+int store_docs_env_bytes(store_docs *docs, const char *env_id, uint64_t *bytes, bs_err *err);
 
 #endif

@@ -1,7 +1,10 @@
-/* docs_sqlite: the SQLite driver of store/docs.h. One database file per environment under
- * DATA/envs/<env_id>.db, opened on first use. Each environment keeps a small pool of connections
- * (borrowed for one call, returned after), each with a cache of prepared statements keyed by SQL text,
- * so the same list shape is prepared once per connection. */
+/* docs_sqlite: the SQLite driver of store/docs.h. An environment's database is located on first use
+ * (store_docs_set_locator): its own file DATA/envs/<env_id>.db (dedicated clusters, no placement, files
+ * from before placement), or the file of its shared cluster, DATA/clusters/<cluster>.db, where its objects
+ * carry its slot's name prefix ("s3_d_posts"; the connections rewrite the SQL, see sql_prefix.h and
+ * envdb.h). Each environment keeps a small pool of connections (borrowed for one call, returned after),
+ * each with a cache of prepared statements keyed by SQL text, so the same list shape is prepared once per
+ * connection. */
 #include "store/docs.h"
 
 #include <errno.h>
@@ -19,6 +22,7 @@
 #include "store/count_cache.h"
 #include "store/sqlite/docs_sql.h"
 #include "store/sqlite/envdb.h"
+#include "store/sqlite/sql_prefix.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/regex.h"
@@ -32,10 +36,13 @@
 
 typedef struct denv {
     char id[64];
+    int located;                 /* path and prefix are known (env_get); reset when the environment is dropped */
     char path[PATH_MAX];
+    char prefix[STORE_ENV_PREFIX_MAX]; /* "" (its own file) or its slot's name prefix on a shared file */
     dconn *idle[DOCS_POOL_MAX];
     int nidle;
-    pthread_mutex_t wlock;       /* one writer at a time in this process: no SQLite busy-wait sleeps */
+    pthread_mutex_t wlock;       /* one writer at a time in this process: no SQLite busy-wait sleeps (but
+                                    environments sharing a file wait for each other in the busy timeout) */
     _Atomic uint64_t gen;        /* bumped after every write: the count cache's validity */
     pthread_mutex_t qlock;       /* the queue of grouped writes (see group_submit) */
     struct wop *qhead, *qtail;
@@ -48,6 +55,8 @@ typedef struct denv {
 
 struct store_docs {
     char *dir;
+    store_env_locate_fn locate;  /* NULL: every environment in its own file */
+    void *locate_arg;
     pthread_mutex_t lock;
     denv *envs[DOCS_MAX_ENVS];
     int nenvs;
@@ -64,6 +73,8 @@ struct store_docs {
 };
 
 static const char *const catalog_sql =
+    /* the environment's own settings: its schema version ("schema_version", see env_migrate) */
+    "CREATE TABLE IF NOT EXISTS _basalt_meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS _basalt_tables ("
     " name TEXT PRIMARY KEY NOT NULL, id TEXT NOT NULL, schema TEXT NOT NULL DEFAULT '{}', permissions TEXT,"
     " display_name TEXT, description TEXT, schema_version INTEGER NOT NULL DEFAULT 1,"
@@ -107,9 +118,10 @@ static const char *const catalog_sql =
     " hash TEXT PRIMARY KEY NOT NULL, session_id TEXT NOT NULL, user_id TEXT NOT NULL, used_at INTEGER NOT NULL)"
     " WITHOUT ROWID";
 
-/* Versioned changes to an environment database after the catalog above (PRAGMA user_version counts the
- * steps applied). A step never edits an earlier one; a database opened by an older build keeps working
- * because every step only adds. */
+/* Versioned changes to an environment database after the catalog above (the "schema_version" row of
+ * _basalt_meta counts the steps applied: per environment, since several share a file on a shared cluster).
+ * A step never edits an earlier one; a database opened by an older build keeps working because every step
+ * only adds. */
 static const char *const env_steps[] = {
     /* 1: banned users (auth/account-banned) */
     "ALTER TABLE _auth_users ADD COLUMN banned_at INTEGER NOT NULL DEFAULT 0;"
@@ -131,34 +143,6 @@ static const char *const env_steps[] = {
     "CREATE TABLE _upload_parts (upload_id TEXT NOT NULL, number INTEGER NOT NULL, size INTEGER NOT NULL,"
     " etag TEXT NOT NULL, PRIMARY KEY (upload_id, number)) WITHOUT ROWID;",
 };
-
-static int env_version(sqlite3 *db)
-{
-    sqlite3_stmt *st = NULL;
-    int v = -1;
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-/* Applies the steps this database has not seen, each in its own transaction (BEGIN IMMEDIATE: two
- * connections opening at once apply each step once). */
-static int env_migrate(sqlite3 *db)
-{
-    int latest = (int)(sizeof env_steps / sizeof env_steps[0]);
-    if (env_version(db) >= latest) return SQLITE_OK;
-    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    for (int v = env_version(db); rc == SQLITE_OK && v >= 0 && v < latest; v++) {
-        char pragma[48];
-        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
-        rc = sqlite3_exec(db, env_steps[v], NULL, NULL, NULL);
-        if (rc == SQLITE_OK) rc = sqlite3_exec(db, pragma, NULL, NULL, NULL);
-    }
-    if (rc == SQLITE_OK) return sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
-}
 
 /* ---- regex function: basalt_regexp(pattern, icase, value) ---- */
 
@@ -233,19 +217,117 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
-static dconn *dconn_open(denv *e, bs_err *err)
+/* ---- per-slot names ---- */
+
+/* sql as this connection's database names its objects: sql itself (its own file), or the per-slot rewrite
+ * kept in named (released by the caller either way). NULL when out of memory. */
+static const char *sql_named(const dconn *c, const char *sql, strbuf *named)
 {
-    const char *path = e->path;
+    strbuf_init(named, 0);
+    if (!c->prefix[0]) return sql;
+    if (sql_prefix_add(named, sql, c->prefix) < 0) return NULL;
+    return named->data ? named->data : "";
+}
+
+/* sqlite3_prepare_v3 of sql with the connection's names. */
+static int dconn_prepare(dconn *c, const char *sql, unsigned flags, sqlite3_stmt **st)
+{
+    strbuf named;
+    const char *text = sql_named(c, sql, &named);
+    int rc = text ? sqlite3_prepare_v3(c->db, text, -1, flags, st, NULL) : SQLITE_NOMEM;
+    strbuf_release(&named);
+    return rc;
+}
+
+/* sqlite3_exec of sql with the connection's names. */
+static int dconn_exec(dconn *c, const char *sql)
+{
+    strbuf named;
+    const char *text = sql_named(c, sql, &named);
+    int rc = text ? sqlite3_exec(c->db, text, NULL, NULL, NULL) : SQLITE_NOMEM;
+    strbuf_release(&named);
+    return rc;
+}
+
+/* ---- environment versions ---- */
+
+static int user_version(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* The environment's schema version (-1 when unreadable); *recorded = whether _basalt_meta holds it. A file
+ * of its own from before _basalt_meta counted in PRAGMA user_version: it starts from there. */
+static int env_version(dconn *c, int *recorded)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1, step = SQLITE_ERROR;
+    *recorded = 0;
+    if (dconn_prepare(c, "SELECT value FROM _basalt_meta WHERE key = 'schema_version'", 0, &st) == SQLITE_OK)
+        step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        v = sqlite3_column_int(st, 0);
+        *recorded = 1;
+    }
+    sqlite3_finalize(st);
+    if (step == SQLITE_DONE) v = c->prefix[0] ? 0 : user_version(c->db);
+    return v;
+}
+
+/* Records version v (inside the caller's transaction). A file of its own keeps PRAGMA user_version in step
+ * too, for builds from before _basalt_meta. */
+static int env_version_set(dconn *c, int v)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = dconn_prepare(c, "INSERT OR REPLACE INTO _basalt_meta (key, value) VALUES ('schema_version', ?)", 0, &st);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int(st, 1, v);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(c->db);
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_OK && !c->prefix[0]) {
+        char pragma[48];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v);
+        rc = sqlite3_exec(c->db, pragma, NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+/* Applies the steps this environment has not seen, in one transaction (BEGIN IMMEDIATE: two connections
+ * opening at once apply each step once). */
+static int env_migrate(dconn *c)
+{
+    int latest = (int)(sizeof env_steps / sizeof env_steps[0]), recorded = 0;
+    int v = env_version(c, &recorded);
+    if (recorded && v >= latest) return SQLITE_OK;
+    int rc = dconn_exec(c, "BEGIN IMMEDIATE");
+    if (rc == SQLITE_OK) v = env_version(c, &recorded);
+    if (rc == SQLITE_OK && v < 0) rc = SQLITE_ERROR;
+    for (; rc == SQLITE_OK && v < latest; v++) rc = dconn_exec(c, env_steps[v]);
+    if (rc == SQLITE_OK) rc = env_version_set(c, v);
+    if (rc == SQLITE_OK) return dconn_exec(c, "COMMIT");
+    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static dconn *dconn_open(denv *e, const char *path, const char *prefix, bs_err *err)
+{
     dconn *c = calloc(1, sizeof *c);
     if (!c) { bs_err_internal(err); return NULL; }
+    snprintf(c->prefix, sizeof c->prefix, "%s", prefix);
     int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(c->db, DOCS_BUSY_TIMEOUT_MS);
         rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=0; PRAGMA temp_store=MEMORY;",
                           NULL, NULL, NULL);
     }
-    if (rc == SQLITE_OK) rc = sqlite3_exec(c->db, catalog_sql, NULL, NULL, NULL);
-    if (rc == SQLITE_OK) rc = env_migrate(c->db);
+    if (rc == SQLITE_OK) rc = dconn_exec(c, catalog_sql);
+    if (rc == SQLITE_OK) rc = env_migrate(c);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function_v2(c->db, "basalt_regexp", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                                         sql_regexp, NULL, NULL, NULL);
@@ -271,7 +353,7 @@ sqlite3_stmt *docs_stmt(dconn *c, const char *sql, bs_err *err)
     for (int i = 0; i < c->ncache; i++)
         if (c->cache[i].hash == h && strcmp(c->cache[i].sql, sql) == 0) return c->cache[i].st;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+    if (dconn_prepare(c, sql, SQLITE_PREPARE_PERSISTENT, &st) != SQLITE_OK) {
         docs_fail(c->db, "prepare", err);
         return NULL;
     }
@@ -291,6 +373,18 @@ sqlite3_stmt *docs_stmt(dconn *c, const char *sql, bs_err *err)
         return NULL;
     }
     return st;
+}
+
+static void stmt_cache_clear(dconn *c)
+{
+    for (int i = 0; i < c->ncache; i++) {
+        sqlite3_finalize(c->cache[i].st);
+        free(c->cache[i].sql);
+        c->cache[i].st = NULL;
+        c->cache[i].sql = NULL;
+    }
+    c->ncache = 0;
+    c->evict = 0;
 }
 
 void docs_stmt_done(sqlite3_stmt *st)
@@ -317,7 +411,6 @@ static denv *env_find_locked(store_docs *d, const char *env_id)
     denv *e = calloc(1, sizeof *e);
     if (!e) return NULL;
     snprintf(e->id, sizeof e->id, "%s", env_id);
-    snprintf(e->path, sizeof e->path, "%s/envs/%s.db", d->dir, env_id);
     pthread_mutex_init(&e->wlock, NULL);
     e->docs = d;
     pthread_mutex_init(&e->qlock, NULL);
@@ -325,7 +418,62 @@ static denv *env_find_locked(store_docs *d, const char *env_id)
     return e;
 }
 
-/* The environment's entry (created on first use; entries live as long as the store). */
+void store_docs_set_locator(store_docs *d, store_env_locate_fn locate, void *arg)
+{
+    pthread_mutex_lock(&d->lock);
+    d->locate = locate;
+    d->locate_arg = arg;
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* A locator's answer the store can use: a relative path without "..", a valid slot prefix or none. */
+static int location_ok(const store_env_location *loc)
+{
+    size_t n = strnlen(loc->file, sizeof loc->file);
+    if (n == 0 || n == sizeof loc->file || loc->file[0] == '/' || strstr(loc->file, "..")) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = loc->file[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || strchr("_-./", ch)))
+            return 0;
+    }
+    return strnlen(loc->prefix, sizeof loc->prefix) < sizeof loc->prefix && (!loc->prefix[0] || sql_prefix_valid(loc->prefix));
+}
+
+/* Creates the directory of path (one level: the data directory exists) when missing. */
+static int parent_dir_make(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) return 0;
+    *slash = '\0';
+    return mkdir(dir, 0700) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+/* Where env_id lives (path, prefix): a file of its own from before placement (envs/<id>.db exists) stays;
+ * else the locator's answer; without a locator, a file of its own. */
+static int env_locate(store_docs *d, const char *env_id, char *path, size_t size, char *prefix, bs_err *err)
+{
+    store_env_location loc;
+    struct stat sb;
+    memset(&loc, 0, sizeof loc);
+    snprintf(loc.file, sizeof loc.file, "envs/%s.db", env_id);
+    snprintf(path, size, "%s/%s", d->dir, loc.file);
+    pthread_mutex_lock(&d->lock);
+    store_env_locate_fn locate = d->locate;
+    void *arg = d->locate_arg;
+    pthread_mutex_unlock(&d->lock);
+    if (locate && stat(path, &sb) != 0 && locate(arg, env_id, &loc, err) < 0) return -1;
+    int n = location_ok(&loc) ? snprintf(path, size, "%s/%s", d->dir, loc.file) : -1;
+    if (n < 0 || (size_t)n >= size || parent_dir_make(path) < 0) {
+        log_error("docs store: environment %s: unusable location %.*s", env_id, (int)sizeof loc.file, loc.file);
+        return bs_err_internal(err);
+    }
+    snprintf(prefix, STORE_ENV_PREFIX_MAX, "%s", loc.prefix);
+    return 0;
+}
+
+/* The environment's entry (created on first use; entries live as long as the store), located. */
 static denv *env_get(store_docs *d, const char *env_id, bs_err *err)
 {
     if (!env_id_ok(env_id)) {
@@ -334,8 +482,19 @@ static denv *env_get(store_docs *d, const char *env_id, bs_err *err)
     }
     pthread_mutex_lock(&d->lock);
     denv *e = env_find_locked(d, env_id);
+    int located = e && e->located;
     pthread_mutex_unlock(&d->lock);
     if (!e) bs_err_internal(err);
+    if (!e || located) return e;
+    char path[PATH_MAX], prefix[STORE_ENV_PREFIX_MAX];
+    if (env_locate(d, env_id, path, sizeof path, prefix, err) < 0) return NULL; /* not the lock: the locator may be slow */
+    pthread_mutex_lock(&d->lock);
+    if (!e->located) {
+        snprintf(e->path, sizeof e->path, "%s", path);
+        snprintf(e->prefix, sizeof e->prefix, "%s", prefix);
+        e->located = 1;
+    }
+    pthread_mutex_unlock(&d->lock);
     return e;
 }
 
@@ -344,11 +503,16 @@ dconn *docs_conn_borrow(store_docs *d, const char *env_id, denv **env_out, bs_er
 {
     denv *e = env_get(d, env_id, err);
     if (!e) return NULL;
+    char path[PATH_MAX], prefix[STORE_ENV_PREFIX_MAX];
     pthread_mutex_lock(&d->lock);
     dconn *c = e->nidle ? e->idle[--e->nidle] : NULL;
+    if (!c) { /* read under the lock: a drop may locate the environment again */
+        snprintf(path, sizeof path, "%s", e->path);
+        snprintf(prefix, sizeof prefix, "%s", e->prefix);
+    }
     pthread_mutex_unlock(&d->lock);
     *env_out = e;
-    return c ? c : dconn_open(e, err);
+    return c ? c : dconn_open(e, path, prefix, err);
 }
 
 void docs_conn_return(store_docs *d, denv *e, dconn *c)
@@ -533,7 +697,7 @@ static int table_read(sqlite3_stmt *st, store_table *t)
 
 int docs_exec(dconn *c, const char *sql, bs_err *err)
 {
-    return sqlite3_exec(c->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : docs_fail(c->db, "exec", err);
+    return dconn_exec(c, sql) == SQLITE_OK ? 0 : docs_fail(c->db, "exec", err);
 }
 
 static void bind_opt_text(sqlite3_stmt *st, int idx, const char *text)
@@ -708,14 +872,7 @@ int store_docs_table_drop(store_docs *d, const char *env_id, const char *name, i
     if (rc == 0 && *found) {
         char sql[256];
         snprintf(sql, sizeof sql, "DROP TABLE \"d_%s\"", name);
-        for (int i = 0; i < c->ncache; i++) { /* statements on the dropped table must not linger */
-            sqlite3_finalize(c->cache[i].st);
-            free(c->cache[i].sql);
-            c->cache[i].st = NULL;
-            c->cache[i].sql = NULL;
-        }
-        c->ncache = 0;
-        c->evict = 0;
+        stmt_cache_clear(c); /* statements on the dropped table must not linger */
         rc = docs_exec(c, sql, err);
     }
     if (rc == 0) rc = docs_exec(c, "COMMIT", err);
@@ -723,15 +880,68 @@ int store_docs_table_drop(store_docs *d, const char *env_id, const char *name, i
     return rc;
 }
 
+/* Appends "DROP TABLE|INDEX IF EXISTS "<name>";" (the name, read from sqlite_master, already carries the
+ * slot's prefix: this text is run without the rewrite). */
+static void drop_sql(strbuf *script, const char *type, const char *name)
+{
+    strbuf_appendf(script, "DROP %s IF EXISTS \"", strcmp(type, "table") == 0 ? "TABLE" : "INDEX");
+    for (const char *p = name; *p; p++) {
+        if (*p == '"') strbuf_append_char(script, '"'); /* doubled inside the quotes */
+        strbuf_append_char(script, *p);
+    }
+    strbuf_append_str(script, "\";");
+}
+
+/* The script dropping every table and index of the slot (tables first: their indexes go with them). */
+static int slot_drop_script(dconn *c, strbuf *script, bs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    size_t plen = strlen(c->prefix);
+    if (sqlite3_prepare_v2(c->db, "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'index')"
+                                  " AND substr(name, 1, ?1) = ?2 ORDER BY type DESC, name", -1, &st, NULL) != SQLITE_OK)
+        return docs_fail(c->db, "slot objects", err);
+    sqlite3_bind_int(st, 1, (int)plen);
+    sqlite3_bind_text(st, 2, c->prefix, (int)plen, SQLITE_STATIC);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        drop_sql(script, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+    int rc = step == SQLITE_DONE ? 0 : docs_fail(c->db, "slot objects", err);
+    sqlite3_finalize(st);
+    return rc == 0 && script->overflow ? bs_err_internal(err) : rc;
+}
+
+/* Drops every object of e's slot on its shared file, in one transaction; the file stays for the others. */
+static int slot_drop(store_docs *d, denv *e, bs_err *err)
+{
+    denv *same;
+    dconn *c = docs_conn_borrow_writer(d, e->id, &same, err);
+    if (!c) return -1;
+    stmt_cache_clear(c); /* no cached statement may still read a table being dropped */
+    strbuf script;
+    strbuf_init(&script, 0);
+    int rc = docs_exec(c, "BEGIN IMMEDIATE", err);
+    if (rc == 0) rc = slot_drop_script(c, &script, err);
+    if (rc == 0 && script.len && sqlite3_exec(c->db, script.data, NULL, NULL, NULL) != SQLITE_OK) rc = docs_fail(c->db, "drop slot", err);
+    if (rc == 0) rc = docs_exec(c, "COMMIT", err);
+    strbuf_release(&script);
+    docs_conn_return_writer(d, same, c);
+    return rc;
+}
+
 int store_docs_env_drop(store_docs *d, const char *env_id, bs_err *err)
 {
     if (!env_id_ok(env_id)) return 0;
+    denv *e = env_get(d, env_id, err);
+    if (!e) return -1;
     pthread_mutex_lock(&d->lock);
-    denv *e = env_find_locked(d, env_id);
-    if (e) {
-        for (int j = 0; j < e->nidle; j++) dconn_close(e->idle[j]);
-        e->nidle = 0;
-        atomic_fetch_add(&e->gen, 1);
+    int shared = e->prefix[0] != '\0';
+    pthread_mutex_unlock(&d->lock);
+    int rc = shared ? slot_drop(d, e, err) : 0;
+    pthread_mutex_lock(&d->lock);
+    for (int j = 0; j < e->nidle; j++) dconn_close(e->idle[j]);
+    e->nidle = 0;
+    atomic_fetch_add(&e->gen, 1);
+    if (!shared) {
         char path[PATH_MAX + 8];
         unlink(e->path);
         snprintf(path, sizeof path, "%s-wal", e->path);
@@ -739,8 +949,9 @@ int store_docs_env_drop(store_docs *d, const char *env_id, bs_err *err)
         snprintf(path, sizeof path, "%s-shm", e->path);
         unlink(path);
     }
+    e->located = 0; /* a later use asks the locator again: the slot may belong to another environment by then */
     pthread_mutex_unlock(&d->lock);
-    return 0;
+    return rc;
 }
 
 /* ---- records ---- */
@@ -1608,7 +1819,8 @@ void store_explain_release(store_explain *e)
     if (e) json_object_put(e->steps);
 }
 
-/* The API name of a SQL index of table (see create_sql_table and index_sql). */
+/* The API name of a SQL index of table (see create_sql_table and index_sql), given without the slot's
+ * prefix (explain_row strips it). */
 static void index_api_name(const char *table, const char *sql_name, size_t len, char *out, size_t size)
 {
     char prefix[STORE_TABLE_NAME_MAX + 8];
@@ -1642,6 +1854,21 @@ static void explain_line(const char *table, const char *detail, store_explain *o
     }
 }
 
+/* One EXPLAIN QUERY PLAN line as the client sees it: without the slot's prefix on the names. */
+static int explain_row(const dconn *c, const char *table, const char *detail, store_explain *out, bs_err *err)
+{
+    if (!c->prefix[0]) {
+        explain_line(table, detail ? detail : "", out);
+        return 0;
+    }
+    strbuf plain;
+    strbuf_init(&plain, 0);
+    int rc = sql_prefix_strip(&plain, detail ? detail : "", c->prefix) < 0 ? bs_err_internal(err) : 0;
+    if (rc == 0) explain_line(table, plain.data ? plain.data : "", out);
+    strbuf_release(&plain);
+    return rc;
+}
+
 int store_docs_explain(store_docs *d, const char *env_id, const char *table, const query_plan *plan,
                        const char *created_by_filter, store_explain *out, bs_err *err)
 {
@@ -1660,10 +1887,10 @@ int store_docs_explain(store_docs *d, const char *env_id, const char *table, con
     if (rc == 0 && !c) rc = -1;
     out->steps = json_object_new_array();
     sqlite3_stmt *st = NULL;
-    if (rc == 0 && sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) rc = docs_fail(c->db, "explain", err);
+    if (rc == 0 && dconn_prepare(c, sql.data, 0, &st) != SQLITE_OK) rc = docs_fail(c->db, "explain", err);
     if (rc == 0) {
         bind_all(st, &q.page_binds);
-        while (sqlite3_step(st) == SQLITE_ROW) explain_line(table, (const char *)sqlite3_column_text(st, 3), out);
+        while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) rc = explain_row(c, table, (const char *)sqlite3_column_text(st, 3), out, err);
     }
     sqlite3_finalize(st);
     uint64_t gen = e ? atomic_load(&e->gen) : 0;
@@ -1671,5 +1898,45 @@ int store_docs_explain(store_docs *d, const char *env_id, const char *table, con
     if (c) docs_conn_return(d, e, c);
     strbuf_release(&sql);
     docs_sql_list_release(&q);
+    return rc;
+}
+
+/* ---- usage: table data of the storage gauge ---- */
+
+/* The LIKE pattern of the slot's object names: prefix (its '_' escaped) then anything. */
+static void env_bytes_pattern(const char *prefix, char *out, size_t size)
+{
+    size_t n = 0;
+    for (const char *p = prefix; *p && n + 3 < size; p++) {
+        if (*p == '_' || *p == '%' || *p == '\\') out[n++] = '\\';
+        out[n++] = *p;
+    }
+    out[n++] = '%';
+    out[n] = '\0';
+}
+
+int store_docs_env_bytes(store_docs *d, const char *env_id, uint64_t *bytes, bs_err *err)
+{
+    *bytes = 0;
+    denv *e = NULL;
+    dconn *c = docs_conn_borrow(d, env_id, &e, err);
+    if (!c) return -1;
+    char pattern[2 * STORE_ENV_PREFIX_MAX + 2];
+    env_bytes_pattern(c->prefix, pattern, sizeof pattern);
+    const char *sql = c->prefix[0]
+                          ? "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE ?1 ESCAPE '\\'"
+                            " OR name LIKE 'sqlite\\_autoindex\\_' || ?1 ESCAPE '\\'"
+                          : "SELECT (page_count - freelist_count) * page_size FROM pragma_page_count(),"
+                            " pragma_freelist_count(), pragma_page_size()";
+    sqlite3_stmt *st = docs_stmt(c, sql, err);
+    int rc = st ? 0 : -1;
+    if (st && c->prefix[0]) sqlite3_bind_text(st, 1, pattern, -1, SQLITE_TRANSIENT);
+    if (st) {
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) *bytes = (uint64_t)sqlite3_column_int64(st, 0);
+        else rc = docs_fail(c->db, "table bytes", err);
+        docs_stmt_done(st);
+    }
+    docs_conn_return(d, e, c);
     return rc;
 }

@@ -3,7 +3,14 @@
  * src/store/sqlite. A connection is borrowed for one call and returned; a writer borrows with
  * docs_conn_borrow_writer, which also takes the environment's write turn (one writer per environment in
  * this process) and bumps its write generation when returned. Each connection caches its prepared
- * statements by SQL text (docs_stmt); reset them with docs_stmt_done after use. */
+ * statements by SQL text (docs_stmt); reset them with docs_stmt_done after use.
+ *
+ * An environment on a shared cluster's file has per-slot names (store/docs.h store_env_location): its
+ * connections carry the prefix, and docs_stmt and docs_exec rewrite the SQL text (sql_prefix.h) before
+ * preparing it, so callers always write the plain names ("_auth_users", "d_<table>"). Names read back
+ * from SQLite carry the prefix: strip it (sql_prefix_strip) before answering with them. Several
+ * environments of one file write in turns of their own: SQLite's busy timeout makes each wait for the
+ * file's write lock. */
 #ifndef BASALT_STORE_SQLITE_ENVDB_H
 #define BASALT_STORE_SQLITE_ENVDB_H
 
@@ -18,6 +25,7 @@
 
 typedef struct dconn {
     sqlite3 *db;
+    char prefix[STORE_ENV_PREFIX_MAX]; /* "" or the environment's per-slot name prefix */
     struct { char *sql; uint64_t hash; sqlite3_stmt *st; } cache[DOCS_STMT_CACHE];
     int ncache, evict;
 } dconn;
@@ -31,6 +39,7 @@ void docs_conn_return_writer(store_docs *d, denv *e, dconn *c);
 /* The prepared statement of sql on c (cached), or NULL with err. */
 sqlite3_stmt *docs_stmt(dconn *c, const char *sql, bs_err *err);
 void docs_stmt_done(sqlite3_stmt *st);
+/* Runs sql (one or more statements, names rewritten for the connection's slot). */
 int docs_exec(dconn *c, const char *sql, bs_err *err);
 /* One write statement on the environment's writer connection: texts bound first (?1...), then ints;
  * *changed (may be NULL) = whether a row changed. */

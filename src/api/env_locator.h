@@ -1,0 +1,17 @@
+/* env_locator: where an environment's data lives, from its placement in the control store (platform.md
+ * §5.1, docs/platform.md "Placement"), as the docs store asks on an environment's first use
+ * (store_docs_set_locator):
+ *   - a slot on a shared cluster → the cluster's file clusters/<cluster>.db, its objects named with the
+ *     slot's prefix s<slot>_ ("s3_d_posts", "s3__auth_users");
+ *   - a dedicated cluster, or no placement (yet) → the environment's own file envs/<env_id>.db.
+ * (A file envs/<env_id>.db from before placement is kept by the docs store whatever this answers.) */
+#ifndef BASALT_API_ENV_LOCATOR_H
+#define BASALT_API_ENV_LOCATOR_H
+
+#include "store/control.h"
+#include "store/docs.h"
+
+/* A store_env_locate_fn: arg is the store_control (borrowed; it must outlive the docs store's use). */
+int env_locator_locate(void *control, const char *env_id, store_env_location *out, bs_err *err);
+
+#endif
