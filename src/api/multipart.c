@@ -7,7 +7,11 @@
  * Parts are PUT to the storage target like single uploads (their answers carry the part's ETag) and kept
  * as separate objects until completion joins them; every part but the last must be at least
  * --multipart-min-part bytes and the parts must add up to fileSize. An upload not completed within 24
- * hours expires: its parts are deleted by the next init in that environment. */
+ * hours expires: its parts are deleted by the next init in that environment.
+ * With --s3-direct-urls the part URLs are S3 presigned PUTs of the same part keys and the server sees no
+ * part arrive: the parts are learnt from the bucket (listing, abort and expiry list the upload's part
+ * keys; completion HEADs each part it names, so the ETags and sizes checked are the bucket's), and the
+ * joined object is checked against fileSize and the type's limit (storage_direct.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +29,16 @@ static void part_key(const char *env, const char *upload, int part, char *out, s
     snprintf(out, size, "_uploads/%s/%s/%d", env, upload, part);
 }
 
+/* The parts of u received so far, by number (out holds STORAGE_MAX_PARTS): the rows the storage target
+ * wrote, or in direct mode what the bucket has under the upload's part keys. */
+static int parts_received(api_ctx *ctx, const store_upload *u, store_upload_part *out, size_t *n, bs_err *err)
+{
+    char prefix[STORE_BLOB_KEY_MAX + 1];
+    if (!ctx->app->s3_direct) return store_uploads_parts(ctx->app->docs, ctx->key.environment_id, u->id, out, STORAGE_MAX_PARTS, n, err);
+    snprintf(prefix, sizeof prefix, "_uploads/%s/%s/", ctx->key.environment_id, u->id);
+    return api_storage_direct_parts(ctx->app, prefix, out, STORAGE_MAX_PARTS, n, err);
+}
+
 /* Deletes the parts and rows of an upload. */
 static int upload_drop(api_ctx *ctx, const store_upload *u, bs_err *err)
 {
@@ -32,7 +46,7 @@ static int upload_drop(api_ctx *ctx, const store_upload *u, bs_err *err)
     size_t n = 0;
     char key[STORE_BLOB_KEY_MAX + 1];
     int found = 0, rc = parts ? 0 : bs_err_internal(err);
-    if (rc == 0) rc = store_uploads_parts(ctx->app->docs, ctx->key.environment_id, u->id, parts, STORAGE_MAX_PARTS, &n, err);
+    if (rc == 0) rc = parts_received(ctx, u, parts, &n, err);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         part_key(ctx->key.environment_id, u->id, parts[i].number, key, sizeof key);
         rc = store_blobs_delete(ctx->app->blobs, key, &found, err);
@@ -109,6 +123,20 @@ static int part_number(struct json_object *o, const char *name, int *out, bs_err
     return 0;
 }
 
+/* Where part is PUT: the storage target's signed URL, or in direct mode an S3 presigned one. */
+static int part_put_url(api_ctx *ctx, const store_upload *u, int part, int64_t expires, strbuf *url, bs_err *err)
+{
+    if (ctx->app->s3_direct) {
+        char key[STORE_BLOB_KEY_MAX + 1];
+        part_key(ctx->key.environment_id, u->id, part, key, sizeof key);
+        return api_storage_direct_part_url(ctx->app, key, url, err);
+    }
+    storage_grant g = {.method = "PUT", .key = u->key, .expires = expires / 1000, .type = u->content_type, .by = u->requested_by,
+                       .vis = u->visibility, .upload = u->id, .part = part};
+    api_storage_url(ctx->app, u->key, &g, url);
+    return 0;
+}
+
 static void part_url(api_ctx *ctx, http_req *req, http_res *res)
 {
     bs_err err;
@@ -123,11 +151,13 @@ static void part_url(api_ctx *ctx, http_req *req, http_res *res)
         return;
     }
     int64_t expires = clock_now_ms() + STORAGE_UPLOAD_TTL_MS;
-    storage_grant g = {.method = "PUT", .key = u.key, .expires = expires / 1000, .type = u.content_type, .by = u.requested_by,
-                       .vis = u.visibility, .upload = u.id, .part = part};
     strbuf url;
     strbuf_init(&url, 8192);
-    api_storage_url(ctx->app, u.key, &g, &url);
+    if (part_put_url(ctx, &u, part, expires, &url, &err) < 0) {
+        strbuf_release(&url);
+        http_res_error_from(res, &err);
+        return;
+    }
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "url", json_object_new_string(url.data));
     json_object_object_add(o, "partNumber", json_object_new_int(part));
@@ -160,7 +190,7 @@ static void list_parts(api_ctx *ctx, http_req *req, http_res *res)
     store_upload_part *parts = calloc(STORAGE_MAX_PARTS, sizeof *parts);
     if ((!parts && bs_err_internal(&err) < 0) ||
         target_upload(ctx, http_req_query(req, "key"), http_req_query(req, "uploadId"), &u, caller, sizeof caller, &err) < 0 ||
-        store_uploads_parts(ctx->app->docs, ctx->key.environment_id, u.id, parts, STORAGE_MAX_PARTS, &n, &err) < 0) {
+        parts_received(ctx, &u, parts, &n, &err) < 0) {
         free(parts);
         http_res_error_from(res, &err);
         return;
@@ -207,6 +237,38 @@ static int parts_check(api_ctx *ctx, const store_upload *u, struct json_object *
     return 0;
 }
 
+/* Direct mode: the parts list names, as the bucket has them (a HEAD each, in order, up to the first that
+ * is missing, empty or out of order: parts_check then says what is wrong). */
+static int parts_named(api_ctx *ctx, const store_upload *u, struct json_object *list, store_upload_part *out, size_t *n, bs_err *err)
+{
+    size_t len = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
+    char key[STORE_BLOB_KEY_MAX + 1];
+    int last = 0;
+    *n = 0;
+    for (size_t i = 0; len <= STORAGE_MAX_PARTS && i < len; i++) {
+        store_blob_info info;
+        bs_err ignored;
+        int num = 0, found = 0;
+        if (part_number(json_object_array_get_idx(list, i), "partNumber", &num, &ignored) < 0 || num <= last) return 0;
+        part_key(ctx->key.environment_id, u->id, num, key, sizeof key);
+        if (store_blobs_stat(ctx->app->blobs, key, &info, &found, err) < 0) return -1;
+        if (!found || info.size == 0) return 0; /* an empty part counts as missing: the storage target refuses empty bodies */
+        out[*n].number = num;
+        out[*n].size = info.size;
+        snprintf(out[*n].etag, sizeof out[*n].etag, "%s", info.etag);
+        (*n)++;
+        last = num;
+    }
+    return 0;
+}
+
+/* The parts a completion may use: those received, or in direct mode those it names, from the bucket. */
+static int parts_to_check(api_ctx *ctx, const store_upload *u, struct json_object *list, store_upload_part *out, size_t *n, bs_err *err)
+{
+    if (ctx->app->s3_direct) return parts_named(ctx, u, list, out, n, err);
+    return store_uploads_parts(ctx->app->docs, ctx->key.environment_id, u->id, out, STORAGE_MAX_PARTS, n, err);
+}
+
 /* Joins the chosen parts into the upload's key and records the object. */
 static int join(api_ctx *ctx, const store_upload *u, const store_upload_part *const *use, size_t n, bs_err *err)
 {
@@ -232,7 +294,11 @@ static int join(api_ctx *ctx, const store_upload *u, const store_upload_part *co
     snprintf(o.uploaded_by, sizeof o.uploaded_by, "%s", u->requested_by);
     snprintf(o.visibility, sizeof o.visibility, "%s", u->visibility);
     o.created_at = clock_now_ms();
-    return store_objects_put(ctx->app->docs, ctx->key.environment_id, &o, err);
+    rc = ctx->app->s3_direct ? api_storage_direct_composed(ctx->app, ctx->key.environment_id, &o, u->file_size, err)
+                             : store_objects_put(ctx->app->docs, ctx->key.environment_id, &o, err);
+    filemeter_counts one = {.uploads = 1}; /* a multipart upload is one upload (its parts brought the bytes) */
+    if (rc == 0) filemeter_add(ctx->app->files_meter, ctx->key.environment_id, &one);
+    return rc;
 }
 
 static void complete(api_ctx *ctx, http_req *req, http_res *res)
@@ -249,7 +315,7 @@ static void complete(api_ctx *ctx, http_req *req, http_res *res)
     if ((!got || !use) && bs_err_internal(&err) < 0) {
         /* err says why */
     } else if (target_upload(ctx, json_get_string(body, "key"), json_get_string(body, "uploadId"), &u, caller, sizeof caller, &err) < 0 ||
-        store_uploads_parts(ctx->app->docs, ctx->key.environment_id, u.id, got, STORAGE_MAX_PARTS, &ngot, &err) < 0 ||
+        parts_to_check(ctx, &u, list, got, &ngot, &err) < 0 ||
         parts_check(ctx, &u, list, got, ngot, use, &nuse, &err) < 0 || join(ctx, &u, use, nuse, &err) < 0 ||
         upload_drop(ctx, &u, &err) < 0) {
         /* err says why */

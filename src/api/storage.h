@@ -72,6 +72,13 @@ int api_storage_delete_object(api_ctx *ctx, const char *key, bs_err *err);
 int api_storage_direct_upload_url(api_ctx *ctx, const upload_request *u, const char *key, strbuf *url, bs_err *err);
 int api_storage_settle(api_app *app, const char *env_id, store_object *o, bs_err *err);
 int api_storage_direct_download_url(api_app *app, const char *key, int64_t expires_in_s, strbuf *url, bs_err *err);
+/* Multipart in direct mode: an S3 presigned PUT of a part key (15 minutes, no Content-Type signed); the
+ * parts in the bucket under prefix ("_uploads/<env>/<upload>/"), by number, from a listing (at most max);
+ * and the record of an object composed from such parts: its size must be file_size (else it is deleted,
+ * 400 file/invalid-parts-array) and within the type's limit (400 file/file-too-large). */
+int api_storage_direct_part_url(api_app *app, const char *part_key, strbuf *url, bs_err *err);
+int api_storage_direct_parts(api_app *app, const char *prefix, store_upload_part *out, size_t max, size_t *n, bs_err *err);
+int api_storage_direct_composed(api_app *app, const char *env_id, store_object *o, int64_t file_size, bs_err *err);
 
 int api_storage_register(http_router *router, api_app *app);
 int api_multipart_register(http_router *router, api_app *app);

@@ -149,7 +149,7 @@ int operator_main(int argc, char **argv)
     int listing = strcmp(o.verb, "clusters") == 0, quota = strcmp(o.verb, "quota") == 0;
     int rc = !control ? -1 : listing ? list_clusters(control, &err) : quota ? set_quota(control, &o, &err) : set_status(control, &o, &err);
     if (rc == 0 && !listing && !quota) printf("organization %s: %s\n", o.org, strcmp(o.verb, "suspend") == 0 ? "suspended" : "active");
-    else fprintf(stderr, "basalt operator: %s\n", err.message);
+    else if (rc != 0) fprintf(stderr, "basalt operator: %s\n", err.message);
     store_control_free(control);
     return rc == 0 ? 0 : 1;
 }

@@ -48,6 +48,14 @@ static int fill_rows(store_bootstrap *b, bootstrap_result *out, int64_t now)
     keys_hash(out->operator_token, t->hash);
     keys_hint(out->operator_token, t->hint);
     t->created_at = now;
+    store_member *owner = &b->owner; /* the token acts as the organization's Owner member (platform.md §2.1) */
+    if (keys_new_id("mem", owner->id) < 0) return -1;
+    snprintf(owner->organization_id, sizeof owner->organization_id, "%s", b->org.id);
+    snprintf(owner->name, sizeof owner->name, "Owner");
+    snprintf(owner->role, sizeof owner->role, "owner");
+    snprintf(owner->status, sizeof owner->status, "active");
+    owner->joined_at = now;
+    snprintf(t->member_id, sizeof t->member_id, "%s", owner->id);
     return 0;
 }
 

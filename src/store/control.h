@@ -119,13 +119,26 @@ typedef struct store_token_context {
     char member_id[STORE_ID_MAX];      /* "" = service token */
 } store_token_context;
 
+/* A person in an organization (the team, platform.md §9). */
+typedef struct store_member {
+    char id[STORE_ID_MAX];                 /* "mem_..." */
+    char organization_id[STORE_ID_MAX];
+    char email[STORE_EMAIL_ADDR_MAX];      /* unique per organization (case-insensitive); "" = none */
+    char name[STORE_NAME_MAX];
+    char role[STORE_ENUM_MAX];             /* owner | admin | member | billing */
+    char status[STORE_ENUM_MAX];           /* active */
+    char invited_by[STORE_ID_MAX];         /* the member (or service token) that invited; "" = creator */
+    int64_t joined_at;
+} store_member;
+
 /* Everything the first start creates, in one transaction (core/bootstrap.c fills it). */
 typedef struct store_bootstrap {
     store_org org;
     store_project project;
     store_env env;
     store_api_key publishable, secret;
-    store_operator_token operator_token;
+    store_operator_token operator_token; /* bound to owner */
+    store_member owner;                  /* the organization's first Owner member */
 } store_bootstrap;
 
 /* Opens (creating when missing) the control store named by `location`: a SQLite file path, or
@@ -322,16 +335,6 @@ int store_control_token_lookup(store_control *store, const char *hash_hex, store
 /* ---- team (platform.md §9): members, invitations, the organization's operator tokens ---- */
 #define STORE_INVITATION_TTL_MS (7LL * 24 * 3600 * 1000)
 
-typedef struct store_member {
-    char id[STORE_ID_MAX];                 /* "mem_..." */
-    char organization_id[STORE_ID_MAX];
-    char email[STORE_EMAIL_ADDR_MAX];      /* unique per organization (case-insensitive); "" = none */
-    char name[STORE_NAME_MAX];
-    char role[STORE_ENUM_MAX];             /* owner | admin | member | billing */
-    char status[STORE_ENUM_MAX];           /* active */
-    char invited_by[STORE_ID_MAX];         /* the member (or service token) that invited; "" = creator */
-    int64_t joined_at;
-} store_member;
 
 typedef struct store_member_query {
     const char *organization_id;

@@ -29,6 +29,17 @@ async function join(org, email, role, token = org.owner, server = srv) {
   return { member: ok.json.member, token: ok.json.token };
 }
 
+test('the bootstrap organization has an Owner member that the bootstrap token acts as', async () => {
+  const list = await admin('GET', `/organizations/${b.organizationId}/members?role=owner`);
+  assert.equal(list.status, 200, list.text);
+  assert.equal(list.json.items.length, 1);
+  assert.equal(list.json.items[0].name, 'Owner');
+  const tokens = await admin('GET', `/organizations/${b.organizationId}/access-tokens`);
+  const boot = tokens.json.items.find((t) => t.name === 'bootstrap');
+  assert.equal(boot.memberId, list.json.items[0].id);
+  expectError(assert, await admin('DELETE', `/organizations/${b.organizationId}/members/${boot.memberId}`), 409, 'org/last-owner');
+});
+
 test('a new organization has an Owner member that its owner token acts for', async () => {
   const made = await admin('POST', '/organizations', { name: 'Team Co', slug: 'team-co', ownerEmail: 'Ada@Team.io', ownerName: 'Ada' });
   assert.equal(made.status, 201, made.text);
@@ -180,8 +191,8 @@ test('invitations expire after 7 days (server clock moved 8 days)', async () => 
     assert.equal(again.json.status, 'pending');
     const ok = await accept({ token: again.json.token }, s);
     assert.equal(ok.status, 201, ok.text);
-    const serviceToken = (await admin('GET', `${base}/access-tokens`, undefined, t, s)).json.items.find((x) => x.memberId === null);
-    assert.equal(ok.json.member.invitedBy, serviceToken.id, 'a service token invited');
+    const bootToken = (await admin('GET', `${base}/access-tokens`, undefined, t, s)).json.items.find((x) => x.name === 'bootstrap');
+    assert.equal(ok.json.member.invitedBy, bootToken.memberId, 'the bootstrap token invites as its Owner member');
     await s.stop();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -810,6 +810,57 @@ static void test_s3_presign_signature(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) presign_check(&cases[i]);
 }
 
+typedef struct listed {
+    int n, stop_at, sorted;
+    char last[64];
+    uint64_t bytes;
+} listed;
+
+static int list_one(const char *key, const store_blob_info *info, void *arg)
+{
+    listed *l = arg;
+    if (l->n && strcmp(l->last, key) >= 0) l->sorted = 0;
+    snprintf(l->last, sizeof l->last, "%s", key);
+    l->bytes += info->size;
+    l->n++;
+    return l->stop_at && l->n == l->stop_at ? -1 : 0;
+}
+
+/* S3 only: ListObjectsV2 past one page of 1000 keys, in key order, with sizes; a callback can stop it. */
+static void test_s3_list_pages(void **state)
+{
+    FIXTURE(f);
+    enum { KEYS = 1003 };
+    store_blob_info info;
+    bs_err err;
+    char key[64];
+    for (int i = 0; i < KEYS; i++) {
+        snprintf(key, sizeof key, "listing/k%04d", KEYS - 1 - i); /* written out of order */
+        put_str(f->b, key, i % 2 ? "ab" : "a", &info);
+    }
+    put_str(f->b, "listing-not/x", "outside the prefix", &info);
+    listed all = {.sorted = 1};
+    assert_int_equal(store_blobs_s3_list(f->b, "listing/", list_one, &all, &err), 0);
+    assert_int_equal(all.n, KEYS);
+    assert_true(all.sorted);
+    assert_string_equal(all.last, "listing/k1002");
+    assert_int_equal(all.bytes, KEYS / 2 * 2 + (KEYS - KEYS / 2));
+    listed some = {.sorted = 1, .stop_at = 5};
+    assert_int_equal(store_blobs_s3_list(f->b, "listing/", list_one, &some, &err), -1);
+    assert_int_equal(some.n, 5);
+    assert_string_equal(some.last, "listing/k0004");
+    assert_int_equal(store_blobs_s3_list(f->b, "../", list_one, &some, &err), -1);
+    assert_err(&err, 400, "file/invalid-path");
+    int found = 0;
+    for (int i = 0; i < KEYS; i++) {
+        snprintf(key, sizeof key, "listing/k%04d", i);
+        assert_int_equal(store_blobs_delete(f->b, key, &found, &err), 0);
+    }
+    listed none = {.sorted = 1};
+    assert_int_equal(store_blobs_s3_list(f->b, "listing/", list_one, &none, &err), 0);
+    assert_int_equal(none.n, 0);
+}
+
 #define SHARED_TESTS                                                                                          \
     cmocka_unit_test(test_put_small_stat_read), cmocka_unit_test(test_put_large_streamed),                    \
         cmocka_unit_test(test_missing_and_ranges), cmocka_unit_test(test_abort_leaves_nothing),               \
@@ -823,7 +874,7 @@ int main(void)
     log_set_level(LOG_ERROR); /* the S3 server used in tests cannot abort uploads: its warnings are expected */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest fs_tests[] = {SHARED_TESTS};
-    const struct CMUnitTest s3_tests[] = {SHARED_TESTS, cmocka_unit_test(test_bad_credentials)};
+    const struct CMUnitTest s3_tests[] = {SHARED_TESTS, cmocka_unit_test(test_bad_credentials), cmocka_unit_test(test_s3_list_pages)};
     const struct CMUnitTest offline[] = {
         cmocka_unit_test(test_s3_settings),
         cmocka_unit_test(test_s3_unreachable),

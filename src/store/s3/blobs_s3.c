@@ -17,6 +17,9 @@
  * (GET into the buffer, UploadPart when full). The ETag reported is the multipart ETag of the sources'
  * MD5s either way; after a streamed compose the service's own ETag of the object may differ.
  *
+ * Listing (store_blobs_s3_list): ListObjectsV2 pages of up to 1000 keys, each answer streamed into a
+ * bounded buffer and read for its Key, ETag, Size and LastModified.
+ *
  * Errors: a failed exchange or a 5xx is 502 file/storage-unavailable, 403 (or a missing bucket) 500
  * file/bucket-not-configured; both are logged, never with a secret. */
 #include "store/s3/blobs_s3.h"
@@ -33,6 +36,7 @@
 #include <time.h>
 
 #include "store/blobs_driver.h"
+#include "util/clock.h"
 #include "util/crypto.h"
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -71,6 +75,7 @@ typedef size_t (*s3_stream)(const char *data, size_t n, long status, void *arg);
 typedef struct s3_req {
     const char *method;
     const char *key;        /* without the prefix */
+    int on_bucket;          /* a request on the bucket itself (key is then only named in logs) */
     const char *query;      /* canonical query string, "" for none */
     s3_hdr hdr[S3_HDR_MAX]; /* more headers to sign and send; the signer adds host and x-amz-* */
     size_t nhdr;
@@ -369,7 +374,8 @@ static int authorization(const s3_driver *d, const char *method, const char *uri
     return out->overflow ? -1 : 0;
 }
 
-/* Where key (without the prefix) lives; query ("" for none, already canonical) ends the URL. */
+/* Where key (without the prefix; NULL for the bucket itself) lives; query ("" for none, already
+ * canonical) ends the URL. */
 static int target_of(const s3_driver *d, const char *key, const char *query, s3_target *t)
 {
     size_t n = 0;
@@ -379,8 +385,8 @@ static int target_of(const s3_driver *d, const char *key, const char *query, s3_
     t->uri[0] = '\0';
     rc |= raw_append(t->uri, sizeof t->uri, &n, d->base);
     if (d->path_style) rc |= raw_append(t->uri, sizeof t->uri, &n, "/") | enc_append(t->uri, sizeof t->uri, &n, d->bucket, 0);
-    rc |= raw_append(t->uri, sizeof t->uri, &n, "/");
-    rc |= enc_append(t->uri, sizeof t->uri, &n, d->prefix, 1) | enc_append(t->uri, sizeof t->uri, &n, key, 1);
+    if (key || !d->path_style) rc |= raw_append(t->uri, sizeof t->uri, &n, "/");
+    if (key) rc |= enc_append(t->uri, sizeof t->uri, &n, d->prefix, 1) | enc_append(t->uri, sizeof t->uri, &n, key, 1);
     int len = snprintf(t->url, sizeof t->url, "%s://%s%s%s%s", d->scheme, t->host, t->uri, *query ? "?" : "", query);
     return rc == 0 && len > 0 && (size_t)len < sizeof t->url ? 0 : -1;
 }
@@ -526,7 +532,7 @@ static int s3_perform(const s3_driver *d, const s3_req *req, s3_res *res, bs_err
     struct curl_slist *headers = NULL;
     memset(res, 0, sizeof *res);
     strbuf_init(&res->body, 0);
-    if (target_of(d, req->key, req->query, &t) < 0 || !(headers = request_headers(d, req, &t))) {
+    if (target_of(d, req->on_bucket ? NULL : req->key, req->query, &t) < 0 || !(headers = request_headers(d, req, &t))) {
         log_error("blobs s3: %s %s: the request does not fit", req->method, req->key);
         return bs_err_internal(err);
     }
@@ -1013,6 +1019,112 @@ static int s3_compose(void *driver, const char *key, const char *const *part_key
     free(sizes);
     free(md5s);
     return rc;
+}
+
+/* ---- listing ---- */
+
+#define S3_LIST_XML_MAX (4 * 1024 * 1024) /* one ListObjectsV2 page (at most 1000 keys) fits many times over */
+
+/* A listing prefix: a key, or a key and '/'. */
+static int prefix_valid(const char *prefix)
+{
+    char key[STORE_BLOB_KEY_MAX + 1];
+    size_t n = prefix ? strlen(prefix) : 0;
+    if (n == 0 || n > STORE_BLOB_KEY_MAX) return 0;
+    memcpy(key, prefix, n + 1);
+    if (key[n - 1] == '/') key[n - 1] = '\0';
+    return store_blob_key_valid(key);
+}
+
+static size_t list_chunk(const char *data, size_t n, long status, void *arg)
+{
+    (void)status;
+    return strbuf_append(arg, data, n) == 0 ? n : 0;
+}
+
+/* The canonical query of one ListObjectsV2 request: its parameters in name order, values encoded. */
+static int list_query(const s3_driver *d, const char *prefix, const char *token, char *out, size_t size)
+{
+    size_t n = 0;
+    int rc = 0;
+    out[0] = '\0';
+    if (*token)
+        rc |= raw_append(out, size, &n, "continuation-token=") | enc_append(out, size, &n, token, 0) | raw_append(out, size, &n, "&");
+    rc |= raw_append(out, size, &n, "list-type=2&prefix=") | enc_append(out, size, &n, d->prefix, 0) | enc_append(out, size, &n, prefix, 0);
+    return rc ? -1 : 0;
+}
+
+/* One <Contents> element el of a listing: fn with the key without the store's prefix. 0, 1 for an element
+ * outside the prefix (skipped), -1 when fn stopped the listing, -2 when el is malformed. */
+static int list_entry(const s3_driver *d, const char *el, store_blobs_s3_list_fn fn, void *arg)
+{
+    char key[S3_TEXT_MAX + STORE_BLOB_KEY_MAX + 1], size[32], modified[40], *end = NULL;
+    store_blob_info info;
+    memset(&info, 0, sizeof info);
+    if (xml_text(el, "Key", key, sizeof key) < 0 || xml_text(el, "ETag", info.etag, sizeof info.etag) < 0 ||
+        xml_text(el, "Size", size, sizeof size) < 0 || size[0] < '0' || size[0] > '9')
+        return -2;
+    info.size = strtoull(size, &end, 10);
+    if (*end) return -2;
+    if (xml_text(el, "LastModified", modified, sizeof modified) == 0) clock_parse_iso8601(modified, &info.modified_ms);
+    size_t plen = strlen(d->prefix);
+    if (strncmp(key, d->prefix, plen)) return 1;
+    return fn(key + plen, &info, arg) < 0 ? -1 : 0;
+}
+
+/* Calls fn for each object of one ListObjectsV2 answer and copies its continuation token into token (""
+ * on the last page). 0, 1 when fn stopped the listing, -1 with err when the answer is malformed. */
+static int list_page(const s3_driver *d, const s3_req *req, const char *xml, store_blobs_s3_list_fn fn, void *arg, char *token,
+                     size_t token_size, bs_err *err)
+{
+    char el[S3_URI_MAX], truncated[8];
+    if (!strstr(xml, "<ListBucketResult")) return bad_answer(req, "ListBucketResult", err);
+    for (const char *p = strstr(xml, "<Contents>"); p; p = strstr(p, "<Contents>")) {
+        const char *end = strstr(p, "</Contents>");
+        size_t len = end ? (size_t)(end - p) : 0;
+        if (!end || len >= sizeof el) return bad_answer(req, "well-formed Contents", err);
+        memcpy(el, p, len);
+        el[len] = '\0';
+        int rc = list_entry(d, el, fn, arg);
+        if (rc == -2) return bad_answer(req, "well-formed Contents", err);
+        if (rc == -1) return 1;
+        p = end;
+    }
+    token[0] = '\0';
+    if (xml_text(xml, "IsTruncated", truncated, sizeof truncated) < 0 || strcmp(truncated, "true")) return 0;
+    if (xml_text(xml, "NextContinuationToken", token, token_size) < 0 || !token[0]) return bad_answer(req, "NextContinuationToken", err);
+    return 0;
+}
+
+/* One ListObjectsV2 request (query made by list_query) and its page. */
+static int list_once(const s3_driver *d, const char *prefix, const char *query, store_blobs_s3_list_fn fn, void *arg, char *token,
+                     size_t token_size, bs_err *err)
+{
+    strbuf xml;
+    strbuf_init(&xml, S3_LIST_XML_MAX);
+    s3_req req = {.method = "GET", .key = prefix, .on_bucket = 1, .query = query, .stream = list_chunk, .stream_arg = &xml};
+    s3_res res;
+    int rc = s3_perform(d, &req, &res, err);
+    if (rc == 0 && xml.overflow) rc = bad_answer(&req, "listing that fits", err);
+    else if (rc == 0 && !answered_ok(&res)) rc = answer_err(d, &req, &res, err);
+    else if (rc == 0) rc = list_page(d, &req, xml.data ? xml.data : "", fn, arg, token, token_size, err);
+    res_release(&res);
+    strbuf_release(&xml);
+    return rc;
+}
+
+int store_blobs_s3_list(store_blobs *b, const char *prefix, store_blobs_s3_list_fn fn, void *arg, bs_err *err)
+{
+    const s3_driver *d = store_blobs_driver_data(b, &s3_ops);
+    char token[S3_ID_MAX] = "", query[S3_URL_MAX];
+    int rc = 0;
+    if (!d) return bs_err_set(err, 500, "common/internal-error", "This file storage does not list objects");
+    if (!prefix_valid(prefix)) return bs_err_set(err, 400, "file/invalid-path", "Invalid key prefix");
+    do {
+        rc = list_query(d, prefix, token, query, sizeof query) < 0 ? bs_err_internal(err)
+                                                                    : list_once(d, prefix, query, fn, arg, token, sizeof token, err);
+    } while (rc == 0 && token[0]);
+    return rc == 0 ? 0 : -1;
 }
 
 /* ---- presigned URLs ---- */

@@ -19,4 +19,12 @@
 int store_blobs_s3_presign(store_blobs *b, const char *method, const char *key, int64_t expires_in_s, const char *content_type,
                            char *out, size_t size, bs_err *err);
 
+/* Called by store_blobs_s3_list with each object's key (without the store's prefix) and its size, ETag
+ * and modification time; returning -1 stops the listing. */
+typedef int (*store_blobs_s3_list_fn)(const char *key, const store_blob_info *info, void *arg);
+/* Calls fn for every object whose key starts with prefix (a key, or a key and '/'), in key order, with
+ * ListObjectsV2 (up to 1000 keys a request). -1 without touching err when fn stopped it; 400
+ * file/invalid-path for a bad prefix, 500 when b is not an S3 store, else the driver's storage errors. */
+int store_blobs_s3_list(store_blobs *b, const char *prefix, store_blobs_s3_list_fn fn, void *arg, bs_err *err);
+
 #endif

@@ -802,6 +802,8 @@ static int sq_is_empty(void *driver, int *empty, bs_err *err)
     return c ? sq_query_int(c, ST_IS_EMPTY, empty, err) : -1;
 }
 
+static int sq_member_insert_on(sq_conn *c, const store_member *m, bs_err *err);
+
 static int sq_bootstrap(void *driver, const store_bootstrap *b, bs_err *err)
 {
     sq_conn *c = sq_conn_get(driver, err);
@@ -811,6 +813,7 @@ static int sq_bootstrap(void *driver, const store_bootstrap *b, bs_err *err)
     if (rc == 0) rc = sq_env_insert_on(c, &b->env, err);
     if (rc == 0) rc = sq_key_insert_on(c, &b->publishable, err);
     if (rc == 0) rc = sq_key_insert_on(c, &b->secret, err);
+    if (rc == 0 && b->owner.id[0]) rc = sq_member_insert_on(c, &b->owner, err);
     if (rc == 0) rc = sq_token_insert_on(c, &b->operator_token, err);
     if (rc == 0) rc = sq_exec_id(c, ST_COMMIT, "commit", err);
     if (rc != 0 && !sqlite3_get_autocommit(c->db)) {

@@ -241,6 +241,16 @@ static const char migration_v12[] =
     "CREATE INDEX webhook_deliveries_organization ON webhook_deliveries (organization_id, created_at);"
     "ALTER TABLE organizations ADD COLUMN api_call_quota INTEGER;"; /* an operator's override of the plan's, NULL none */
 
+/* v13: every organization has an Owner member (platform.md §2.1): organizations bootstrapped before the
+ * team existed get one, and their bootstrap token acts as it. */
+static const char migration_v13[] =
+    "INSERT INTO members (id, organization_id, email, name, role, status, invited_by, joined_at)"
+    " SELECT 'mem_' || lower(hex(randomblob(10))), o.id, NULL, 'Owner', 'owner', 'active', '', o.created_at"
+    " FROM organizations o WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.organization_id = o.id AND m.role = 'owner');"
+    "UPDATE operator_tokens SET member_id = (SELECT m.id FROM members m WHERE m.organization_id = operator_tokens.organization_id"
+    " AND m.role = 'owner' ORDER BY m.joined_at LIMIT 1)"
+    " WHERE name = 'bootstrap' AND member_id IS NULL AND role = 'owner';";
+
 static const migration_step migration_steps[] = {
     {1, migration_v1},
     {2, migration_v2},
@@ -254,6 +264,7 @@ static const migration_step migration_steps[] = {
     {10, migration_v10},
     {11, migration_v11},
     {12, migration_v12},
+    {13, migration_v13},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migration_steps / sizeof migration_steps[0]))
