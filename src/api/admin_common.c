@@ -125,3 +125,17 @@ int api_admin_org(api_ctx *ctx, http_req *req, role_action action, store_org *or
     if (!found || !strcmp(org->status, "deleted")) return bs_err_set(err, 404, "org/not-found", "Organization not found");
     return api_admin_need(ctx, action, err);
 }
+
+void api_answer_rows(http_res *res, const bs_err *err, void *rows, size_t n, size_t size,
+                     struct json_object *(*to_json)(const void *row), int64_t total, int64_t page, int64_t limit)
+{
+    if (err->status) {
+        free(rows);
+        http_res_error_from(res, err);
+        return;
+    }
+    struct json_object *items = json_object_new_array();
+    for (size_t i = 0; i < n; i++) json_object_array_add(items, to_json((const char *)rows + i * size));
+    free(rows);
+    api_answer_page(res, items, total, page, limit);
+}

@@ -522,6 +522,9 @@ static void token_create(api_ctx *ctx, http_req *req, http_res *res)
 
 /* ---- activity ---- */
 
+static struct json_object *activity_json(const store_activity *a);
+static struct json_object *activity_json_row(const void *row) { return activity_json(row); }
+
 static struct json_object *activity_json(const store_activity *a)
 {
     struct json_object *j = json_object_new_object();
@@ -553,15 +556,7 @@ static void activity_list(api_ctx *ctx, http_req *req, http_res *res)
         q.organization_id = o.id;
         store_control_activity_list(ctx->app->control, &q, rows, &n, &total, &err);
     }
-    if (err.status) {
-        free(rows);
-        http_res_error_from(res, &err);
-        return;
-    }
-    struct json_object *items = json_object_new_array();
-    for (size_t i = 0; i < n; i++) json_object_array_add(items, activity_json(&rows[i]));
-    free(rows);
-    api_answer_page(res, items, total, page, limit);
+    api_answer_rows(res, &err, rows, n, sizeof *rows, activity_json_row, total, page, limit);
 }
 
 /* ---- projects ---- */

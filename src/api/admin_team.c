@@ -116,6 +116,9 @@ static int role_level(const char *role) { return !strcmp(role, "owner") ? 3 : !s
 
 /* ---- JSON shapes ---- */
 
+static struct json_object *member_json(const store_member *m);
+static struct json_object *member_json_row(const void *row) { return member_json(row); }
+
 static struct json_object *member_json(const store_member *m)
 {
     struct json_object *j = json_object_new_object();
@@ -134,6 +137,9 @@ static const char *invitation_status(const store_org_invitation *v, int64_t now)
 {
     return v->accepted_at ? "accepted" : v->revoked_at ? "revoked" : v->expires_at <= now ? "expired" : "pending";
 }
+
+static struct json_object *invitation_json(const store_org_invitation *v);
+static struct json_object *invitation_json_row(const void *row) { return invitation_json(row); }
 
 static struct json_object *invitation_json(const store_org_invitation *v)
 {
@@ -195,15 +201,7 @@ static void members_list(api_ctx *ctx, http_req *req, http_res *res)
         q.organization_id = o.id;
         store_control_member_list(ctx->app->control, &q, rows, &n, &total, &err);
     }
-    if (err.status) {
-        free(rows);
-        http_res_error_from(res, &err);
-        return;
-    }
-    struct json_object *items = json_object_new_array();
-    for (size_t i = 0; i < n; i++) json_object_array_add(items, member_json(&rows[i]));
-    free(rows);
-    api_answer_page(res, items, total, page, limit);
+    api_answer_rows(res, &err, rows, n, sizeof *rows, member_json_row, total, page, limit);
 }
 
 static void member_get(api_ctx *ctx, http_req *req, http_res *res)
@@ -404,15 +402,7 @@ static void invitations_list(api_ctx *ctx, http_req *req, http_res *res)
         q.organization_id = o.id;
         store_control_invitation_list(ctx->app->control, &q, rows, &n, &total, &err);
     }
-    if (err.status) {
-        free(rows);
-        http_res_error_from(res, &err);
-        return;
-    }
-    struct json_object *items = json_object_new_array();
-    for (size_t i = 0; i < n; i++) json_object_array_add(items, invitation_json(&rows[i]));
-    free(rows);
-    api_answer_page(res, items, total, page, limit);
+    api_answer_rows(res, &err, rows, n, sizeof *rows, invitation_json_row, total, page, limit);
 }
 
 /* Loads :id of the caller's organization for a change the caller may make to invitations of its role. */

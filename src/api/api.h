@@ -99,6 +99,9 @@ int api_route_v1_public(http_router *router, api_app *app, unsigned methods, con
 int api_admin_env(api_ctx *ctx, http_req *req, int writes, store_env *env, bs_err *err);
 /* 0 when the caller is an operator token whose role may do action, else 403 org/permission-denied. */
 int api_admin_need(api_ctx *ctx, role_action action, bs_err *err);
+/* Answers err when set, else the page of n rows (each size bytes) rendered by to_json; frees rows. */
+void api_answer_rows(http_res *res, const bs_err *err, void *rows, size_t n, size_t size,
+                     struct json_object *(*to_json)(const void *row), int64_t total, int64_t page, int64_t limit);
 /* The caller's organization :orgId (404 org/not-found for any other or a deleted one), then api_admin_need. */
 int api_admin_org(api_ctx *ctx, http_req *req, role_action action, store_org *org, bs_err *err);
 
