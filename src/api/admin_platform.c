@@ -111,14 +111,19 @@ static struct json_object *plan_json(const store_org *o)
     json_object_object_add(j, "plan", json_object_new_string(o->plan));
     json_object_object_add(j, "scheduledPlan", o->scheduled_plan[0] ? json_object_new_string(o->scheduled_plan) : NULL);
     api_json_time(j, "scheduledAt", o->scheduled_at);
-    json_object_object_add(j, "apiCallQuotaOverride", o->api_call_quota >= 0 ? json_object_new_int64(o->api_call_quota) : NULL);
+    struct json_object *over = json_object_new_object();
+    json_object_object_add(over, "apiCallLimit", o->api_call_quota >= 0 ? json_object_new_int64(o->api_call_quota) : NULL);
+    json_object_object_add(over, "storageLimit", o->storage_quota >= 0 ? json_object_new_int64(o->storage_quota) : NULL);
+    json_object_object_add(over, "mau", o->mau_quota >= 0 ? json_object_new_int64(o->mau_quota) : NULL);
+    json_object_object_add(over, "bandwidthLimit", o->bandwidth_quota >= 0 ? json_object_new_int64(o->bandwidth_quota) : NULL);
+    json_object_object_add(j, "overrides", over); /* the operator's (basalt operator quota), null: the plan's */
     if (p) {
         json_object_object_add(limits, "maxProjects", limit_json(p->max_projects));
         json_object_object_add(limits, "maxEnvironmentsPerProject", limit_json(p->max_environments));
         json_object_object_add(limits, "apiCallLimit", limit_json(o->api_call_quota >= 0 ? o->api_call_quota : p->api_calls));
-        json_object_object_add(limits, "storageLimit", limit_json(p->storage_bytes));
-        json_object_object_add(limits, "mau", limit_json(p->mau));
-        json_object_object_add(limits, "bandwidthLimit", limit_json(p->bandwidth_bytes));
+        json_object_object_add(limits, "storageLimit", limit_json(o->storage_quota >= 0 ? o->storage_quota : p->storage_bytes));
+        json_object_object_add(limits, "mau", limit_json(o->mau_quota >= 0 ? o->mau_quota : p->mau));
+        json_object_object_add(limits, "bandwidthLimit", limit_json(o->bandwidth_quota >= 0 ? o->bandwidth_quota : p->bandwidth_bytes));
         json_object_object_add(features, "webhookEnabled", json_object_new_boolean(p->features & PLAN_FEATURE_WEBHOOKS));
         json_object_object_add(features, "customDomainEnabled", json_object_new_boolean(p->features & PLAN_FEATURE_CUSTOM_DOMAIN));
         json_object_object_add(features, "ssoEnabled", json_object_new_boolean(p->features & PLAN_FEATURE_SSO));

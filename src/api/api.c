@@ -94,6 +94,7 @@ static void v1_entry(http_req *req, http_res *res, void *data)
         http_res_error_from(res, &err);
         return;
     }
+    api_meter_begin(r->app, req, &ctx.key); /* every call past the key check is metered (docs/usage.md) */
     int origin_refused = 0;
     int64_t daily_limit = -1;
     if (project_guard_check_limit(r->app->guard, ctx.key.project_id, http_req_header(req, "Origin"), http_req_client_ip(req),
@@ -207,6 +208,7 @@ int api_register(http_router *router, api_app *app)
     if (api_admin_auth_register(router, app) < 0) return -1;
     if (api_auth_settings_register(router, app) < 0) return -1;
     if (api_admin_platform_register(router, app) < 0) return -1;
+    if (api_admin_usage_register(router, app) < 0) return -1;
     if (api_alerts_register(router, app) < 0) return -1;
     if (api_admin_team_register(router, app) < 0) return -1;
     if (api_user_settings_register(router, app) < 0) return -1;

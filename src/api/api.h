@@ -12,8 +12,10 @@
 #include "core/filemeter.h"
 #include "core/keyauth.h"
 #include "core/mailer.h"
+#include "core/meter.h"
 #include "core/project_guard.h"
 #include "core/quota.h"
+#include "core/usage_cache.h"
 #include "core/querystats.h"
 #include "core/roles.h"
 #include "core/userauth.h"
@@ -38,6 +40,7 @@ typedef struct api_app {
     int shared_cluster_slots;  /* dev environments per shared cluster */
     quota *quota;              /* monthly and daily API-call admission (core/quota); NULL: none */
     alerts *alerts;            /* usage alerts: banner rows, mail, webhooks (api/alerts.h); may be NULL */
+    usage_cache *usage;        /* storage, MAU, bandwidth used this month, a few seconds old; NULL: unchecked */
     userauth *users;
     querystats *stats;         /* NULL when --query-stats 0 */
     mailer *mail;              /* SMTP or the outbox */
@@ -48,6 +51,7 @@ typedef struct api_app {
     int s3_direct;             /* 1: S3 presigned URLs for uploads and private downloads (storage_direct.c) */
     uint64_t max_image, max_video, max_document, max_upload; /* upload limits by type, bytes */
     uint64_t multipart_min_part; /* every part but the last at least this */
+    meter *meter;              /* usage metering (core/meter.h); NULL with --metering 0 */
     filemeter *files_meter;    /* uploads, downloads and bytes per environment (the metering reads it) */
     struct store_filecache *image_cache; /* image variants (bounded) */
     const char *tmp_dir;       /* DATA/tmp: scratch files (unlinked at once) */
@@ -126,6 +130,13 @@ void api_activity(api_ctx *ctx, const char *org, const char *project, const char
 int api_team_token_member(api_ctx *ctx, struct json_object *body, store_operator_token *t, bs_err *err);
 int api_team_owner_new(struct json_object *body, store_member *m, bs_err *err);
 
+/* Usage metering (admin_usage.c): a /v1 request of key's environment is metered when it completes (the
+ * server's done hook); records read/written by the data API and end users active for MAU. */
+void api_meter_begin(api_app *app, http_req *req, const store_key_context *key);
+void api_meter_db(http_req *req, int64_t reads, int64_t writes);
+void api_meter_mau(api_ctx *ctx, const char *user_id);
+int api_admin_usage_register(http_router *router, api_app *app);
+
 /* Surfaces (one file each). */
 int api_health_register(http_router *router, api_app *app);
 int api_admin_keys_register(http_router *router, api_app *app);
@@ -134,6 +145,18 @@ int api_data_register(http_router *router, api_app *app);
 int api_auth_register(http_router *router, api_app *app);
 int api_users_register(http_router *router, api_app *app);
 int api_admin_platform_register(http_router *router, api_app *app);
+/* Storage, MAU and bandwidth (usage_gate.c, design.md §4): 0 when the organization's monthly metric is
+ * below its plan's limit (raising the 80/100 % alerts on the way), else -1 with the 429 answered. As of
+ * the usage rows a few seconds ago (core/usage_cache). */
+int api_usage_allow(api_app *app, const store_key_context *key, const char *metric, http_res *res);
+/* The MAU check of a sign-in, sign-up or refresh of user_id: a user already active this month is never
+ * refused; a new one is once the organization's MAU reached its limit. */
+int api_usage_allow_user(api_app *app, const store_key_context *key, const char *user_id, http_res *res);
+/* usage_cache's loader (arg: the store_control). */
+int api_usage_cache_load(void *arg, const char *org_id, const char *metric, int64_t from_ms, int64_t to_ms, int64_t *used,
+                         bs_err *err);
+/* The quota counters' loader (core/quota.h quota_loader; arg: the store_control): API calls so far. */
+int api_usage_load(void *arg, const char *scope, const char *scope_id, int64_t from_ms, int64_t to_ms, int64_t *used, bs_err *err);
 /* The quota check of a /v1 call (usage_gate.c): 0 admitted (X-RateLimit-* set), -1 answered (429 / 503). */
 int api_usage_gate(api_app *app, const store_key_context *key, int64_t daily_limit, http_res *res);
 /* 200 {items: [{id, to, subject, body, template, createdAt}]}: an outbox page (mail_flows.c). */

@@ -151,6 +151,7 @@ int api_session_start(api_ctx *ctx, http_req *req, const store_user *u, int is_n
         store_users_touch_login(ctx->app->docs, ctx->key.environment_id, u->id, now, err) < 0 ||
         token_object(ctx, u, s.id, refresh, is_new_user, out, err) < 0)
         return err->status ? -1 : bs_err_internal(err);
+    api_meter_mau(ctx, u->id); /* sign-up and every sign-in go through here */
     return 0;
 }
 
@@ -158,6 +159,7 @@ void api_sign_in_answer(api_ctx *ctx, http_req *req, http_res *res, const store_
 {
     bs_err err;
     bs_err_clear(&err);
+    if (api_usage_allow_user(ctx->app, &ctx->key, u->id, res) < 0) return; /* MAU quota: users new this month */
     if (api_session_start(ctx, req, u, is_new_user, http_res_buffer(res), &err) < 0) {
         http_res_error_from(res, &err);
         return;
@@ -358,12 +360,14 @@ static void refresh(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error(res, 401, "auth/invalid-refresh-token", "Invalid refresh token");
         return;
     }
+    if (api_usage_allow_user(ctx->app, &ctx->key, s.user_id, res) < 0) return; /* MAU quota */
     if (store_users_by_id(ctx->app->docs, ctx->key.environment_id, s.user_id, &u, &found, &err) < 0 ||
         (!found && bs_err_set(&err, 401, "auth/invalid-refresh-token", "Invalid refresh token") < 0) ||
         token_object(ctx, &u, s.id, text, -1, http_res_buffer(res), &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
+    api_meter_mau(ctx, u.id);
     http_res_content_type(res, "application/json; charset=utf-8");
     http_res_status(res, 200);
 }

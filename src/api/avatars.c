@@ -27,6 +27,7 @@ static const char *type_from_name(const char *name)
 
 static void upload_url(api_ctx *ctx, http_req *req, http_res *res)
 {
+    if (api_usage_allow(ctx->app, &ctx->key, "storage", res) < 0) return;
     bs_err err;
     bs_err_clear(&err);
     store_user u;

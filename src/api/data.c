@@ -252,6 +252,7 @@ static void create_done(void *ctx, int rc)
 {
     create_job *j = ctx;
     http_req *req = j->req;
+    if (rc == 0) api_meter_db(req, 0, (int64_t)j->n);
     create_answer(j, NULL, http_req_res_borrow(req), rc);
     create_job_free(j);
     http_req_resume(req); /* req may be gone right after: nothing touches it below */
@@ -306,6 +307,7 @@ static void create_records(data_req *d, http_req *req, http_res *res, bs_err *er
         return;
     }
     int rc = store_docs_insert(docs, env, d->table, j->recs, n, &j->failed, &j->err);
+    if (rc == 0) api_meter_db(req, 0, (int64_t)n);
     create_answer(j, d, res, rc);
     create_job_free(j);
 }
@@ -329,6 +331,7 @@ static void get_record(data_req *d, http_req *req, http_res *res, bs_err *err)
         http_res_error_from(res, err);
         return;
     }
+    api_meter_db(req, 1, 0);
     answer_cached(req, res, etag);
 }
 
@@ -391,6 +394,7 @@ static void patch_finish(patch_job *j, int rc)
         etag_of(j->next.data, j->next.len, etag);
         http_res_body(res, 200, "application/json; charset=utf-8", j->next.data, j->next.len);
         http_res_header(res, "ETag", etag);
+        api_meter_db(req, 0, 1);
     }
     strbuf_release(&j->current);
     strbuf_release(&j->next);
@@ -483,6 +487,7 @@ static void patch_record(data_req *d, http_req *req, http_res *res, bs_err *err)
         return;
     }
     http_res_header(res, "ETag", etag);
+    api_meter_db(req, 0, 1);
     http_res_status(res, 200);
 }
 
@@ -508,6 +513,7 @@ static void delete_record(data_req *d, http_req *req, http_res *res, bs_err *err
         http_res_error_from(res, err);
         return;
     }
+    api_meter_db(req, 0, 1);
     http_res_body(res, 200, "application/json; charset=utf-8", "{\"success\":true}", 16);
 }
 
@@ -615,6 +621,7 @@ static void list_records(data_req *d, http_req *req, http_res *res, bs_err *err)
         http_res_error_from(res, err);
         return;
     }
+    api_meter_db(req, paging.rows, 0);
     answer_cached(req, res, NULL);
 }
 
@@ -839,6 +846,7 @@ static void on_batch(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
+    api_meter_db(req, 0, (int64_t)n);
     strbuf_append_str(out, "]}");
     http_res_status(res, 200);
 }
@@ -857,8 +865,16 @@ static void run(api_ctx *ctx, http_req *req, http_res *res, access_op op, data_o
 }
 
 static void on_create(api_ctx *c, http_req *q, http_res *r) { run(c, q, r, ACCESS_CREATE, create_records); }
-static void on_list(api_ctx *c, http_req *q, http_res *r) { run(c, q, r, ACCESS_LIST, list_records); }
-static void on_get(api_ctx *c, http_req *q, http_res *r) { run(c, q, r, ACCESS_READ, get_record); }
+/* Bodies of records count as bandwidth: past the organization's quota, lists and gets are refused (429). */
+static void on_list(api_ctx *c, http_req *q, http_res *r)
+{
+    if (api_usage_allow(c->app, &c->key, "bandwidth", r) == 0) run(c, q, r, ACCESS_LIST, list_records);
+}
+
+static void on_get(api_ctx *c, http_req *q, http_res *r)
+{
+    if (api_usage_allow(c->app, &c->key, "bandwidth", r) == 0) run(c, q, r, ACCESS_READ, get_record);
+}
 static void on_patch(api_ctx *c, http_req *q, http_res *r) { run(c, q, r, ACCESS_UPDATE, patch_record); }
 static void on_delete(api_ctx *c, http_req *q, http_res *r) { run(c, q, r, ACCESS_DELETE, delete_record); }
 static void on_spec(api_ctx *c, http_req *q, http_res *r) { run(c, q, r, ACCESS_READ, table_spec); }

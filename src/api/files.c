@@ -148,6 +148,7 @@ int api_storage_answer_upload(api_ctx *ctx, http_res *res, const upload_request 
 
 static void presign(api_ctx *ctx, http_req *req, http_res *res)
 {
+    if (api_usage_allow(ctx->app, &ctx->key, "storage", res) < 0) return; /* over the storage quota: no new uploads */
     bs_err err;
     bs_err_clear(&err);
     upload_request u;
@@ -405,6 +406,7 @@ static void delete_file(api_ctx *ctx, http_req *req, http_res *res)
 
 static void download_url(api_ctx *ctx, http_req *req, http_res *res)
 {
+    if (api_usage_allow(ctx->app, &ctx->key, "bandwidth", res) < 0) return;
     bs_err err;
     bs_err_clear(&err);
     char caller[STORE_FILE_ID_MAX];

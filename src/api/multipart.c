@@ -80,6 +80,7 @@ static int target_upload(api_ctx *ctx, const char *key, const char *id, store_up
 
 static void init(api_ctx *ctx, http_req *req, http_res *res)
 {
+    if (api_usage_allow(ctx->app, &ctx->key, "storage", res) < 0) return;
     bs_err err;
     bs_err_clear(&err);
     upload_request r;

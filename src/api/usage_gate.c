@@ -22,21 +22,20 @@ static void rate_headers(http_res *res, const quota_verdict *v)
     http_res_header(res, "X-RateLimit-Remaining", text);
 }
 
-static void answer_refused(http_res *res, const quota_verdict *v, int64_t now)
+/* The 429 of a refused call: metric, limit, used and, for a windowed limit, when it resets. */
+static void answer_refused(http_res *res, const char *code, const char *metric, const char *message, int64_t limit, int64_t used,
+                           int64_t reset_at_ms, int64_t now)
 {
-    int daily = v->window == QUOTA_DAY;
-    const char *code = daily ? "data/rate-limit-exceeded" : "usage/quota-exceeded";
-    char message[160], retry[32];
-    snprintf(message, sizeof message, daily ? "The project's daily API call limit (%lld) is reached" :
-                                              "The organization's monthly API call quota (%lld) is reached",
-             (long long)v->limit);
-    snprintf(retry, sizeof retry, "%lld", (long long)((v->reset_at_ms - now + 999) / 1000));
-    http_res_header(res, "Retry-After", retry);
+    if (reset_at_ms) {
+        char retry[32];
+        snprintf(retry, sizeof retry, "%lld", (long long)((reset_at_ms - now + 999) / 1000));
+        http_res_header(res, "Retry-After", retry);
+    }
     struct json_object *body = json_object_new_object(), *error = json_object_new_object(), *details = json_object_new_object();
-    json_object_object_add(details, "metric", json_object_new_string(daily ? "api_call_daily" : "api_call"));
-    json_object_object_add(details, "limit", json_object_new_int64(v->limit));
-    json_object_object_add(details, "used", json_object_new_int64(v->used));
-    api_json_time(details, "resetAt", v->reset_at_ms);
+    json_object_object_add(details, "metric", json_object_new_string(metric));
+    json_object_object_add(details, "limit", json_object_new_int64(limit));
+    json_object_object_add(details, "used", json_object_new_int64(used));
+    api_json_time(details, "resetAt", reset_at_ms);
     json_object_object_add(error, "code", json_object_new_string(code));
     json_object_object_add(error, "message", json_object_new_string(message));
     json_object_object_add(error, "details", details);
@@ -47,6 +46,28 @@ static void answer_refused(http_res *res, const quota_verdict *v, int64_t now)
     const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
     http_res_body(res, 429, "application/json; charset=utf-8", text, strlen(text));
     json_object_put(body);
+}
+
+static void answer_call_refused(http_res *res, const quota_verdict *v, int64_t now)
+{
+    int daily = v->window == QUOTA_DAY;
+    char message[160];
+    snprintf(message, sizeof message, daily ? "The project's daily API call limit (%lld) is reached" :
+                                              "The organization's monthly API call quota (%lld) is reached",
+             (long long)v->limit);
+    answer_refused(res, daily ? "data/rate-limit-exceeded" : "usage/quota-exceeded", daily ? "api_call_daily" : "api_call", message,
+                   v->limit, v->used, v->reset_at_ms, now);
+}
+
+int api_usage_load(void *arg, const char *scope, const char *scope_id, int64_t from_ms, int64_t to_ms, int64_t *used, bs_err *err)
+{
+    store_control *control = arg;
+    if (!strcmp(scope, "org")) return store_control_usage_sum(control, scope_id, NULL, "api_call", from_ms, to_ms, used, err);
+    store_project p;
+    int found = 0;
+    if (store_control_project_get(control, scope_id, &p, &found, err) < 0) return -1;
+    *used = 0;
+    return found ? store_control_usage_sum(control, p.organization_id, p.id, "api_call", from_ms, to_ms, used, err) : 0;
 }
 
 int api_usage_gate(api_app *app, const store_key_context *key, int64_t daily_limit, http_res *res)
@@ -66,10 +87,61 @@ int api_usage_gate(api_app *app, const store_key_context *key, int64_t daily_lim
     }
     if (v.limited) rate_headers(res, &v);
     if (!v.admitted) {
-        answer_refused(res, &v, now);
+        answer_call_refused(res, &v, now);
         return -1;
     }
     if (v.crossed & QUOTA_CROSSED_80) alerts_raise(app->alerts, key->organization_id, "api_call", 80, v.used, month_limit, now);
     if (v.crossed & QUOTA_CROSSED_100) alerts_raise(app->alerts, key->organization_id, "api_call", 100, v.used, month_limit, now);
     return 0;
+}
+
+/* The limit of a metric checked by api_usage_allow: the operator's override, else the plan's. */
+static int64_t metric_limit(const store_key_context *key, const plan *pl, const char *metric)
+{
+    int storage = !strcmp(metric, "storage"), mau = !strcmp(metric, "mau"), bandwidth = !strcmp(metric, "bandwidth");
+    int64_t over = storage ? key->storage_quota : mau ? key->mau_quota : bandwidth ? key->bandwidth_quota : -1;
+    if (over >= 0) return over;
+    if (!pl) return PLAN_UNLIMITED;
+    return storage ? pl->storage_bytes : mau ? pl->mau : bandwidth ? pl->bandwidth_bytes : PLAN_UNLIMITED;
+}
+
+int api_usage_allow(api_app *app, const store_key_context *key, const char *metric, http_res *res)
+{
+    const plan *pl = plan_find(key->plan);
+    int64_t limit = metric_limit(key, pl, metric), used = 0, now = clock_now_ms();
+    if (!app->usage || !key->organization_id[0] || limit < 0) return 0;
+    bs_err err;
+    bs_err_clear(&err);
+    if (usage_cache_get(app->usage, key->organization_id, metric, now, &used, &err) < 0) return 0; /* unknown: let it through */
+    for (int threshold = 80; threshold <= 100; threshold += 20)
+        if (used * 100 >= limit * threshold && usage_cache_claim_alert(app->usage, key->organization_id, metric, threshold, now))
+            alerts_raise(app->alerts, key->organization_id, metric, threshold, used, limit, now);
+    if (used < limit) return 0;
+    int64_t from, reset = 0;
+    if (strcmp(metric, "storage")) quota_window_bounds(QUOTA_MONTH, now, &from, &reset); /* storage is a gauge: no reset */
+    char message[160];
+    snprintf(message, sizeof message, "The organization's %s quota (%lld) is used up", metric, (long long)limit);
+    answer_refused(res, "usage/quota-exceeded", metric, message, limit, used, reset, now);
+    return -1;
+}
+
+int api_usage_allow_user(api_app *app, const store_key_context *key, const char *user_id, http_res *res)
+{
+    const plan *pl = plan_find(key->plan);
+    int64_t limit = metric_limit(key, pl, "mau"), used = 0, now = clock_now_ms(), from, to;
+    if (!app->usage || !key->organization_id[0] || limit < 0) return 0;
+    bs_err err;
+    bs_err_clear(&err);
+    if (usage_cache_get(app->usage, key->organization_id, "mau", now, &used, &err) < 0 || used < limit)
+        return api_usage_allow(app, key, "mau", res); /* below: only the alerts to raise */
+    quota_window_bounds(QUOTA_MONTH, now, &from, &to);
+    int known = 0;
+    if (store_control_usage_mau_known(app->control, key->environment_id, from, user_id, &known, &err) == 0 && known) return 0;
+    return api_usage_allow(app, key, "mau", res); /* a user new this month past the limit: refused */
+}
+
+int api_usage_cache_load(void *arg, const char *org_id, const char *metric, int64_t from_ms, int64_t to_ms, int64_t *used,
+                         bs_err *err)
+{
+    return store_control_usage_sum(arg, org_id, NULL, metric, from_ms, to_ms, used, err);
 }

@@ -6,6 +6,8 @@
  * Deleting an organization or a project on a terminal (or with --progress) goes step by step, each
  * environment first, with a progress bar on stderr; the server's deletions are resumable, so an
  * interrupted run can simply be started again.
+ * `basalt usage ORG [--metric M] [--days N]` draws the daily usage of the last N days (default 30) as a bar
+ * chart on a terminal, or prints it as JSON with --json (docs/usage.md).
  * Exit status: 0 on success, 1 when the server refused (its error printed), 2 for usage errors. */
 #include "app/admin_cli.h"
 
@@ -13,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/json.h"
 #include "util/strbuf.h"
 
@@ -76,7 +80,7 @@ int admin_cli_handles(const char *group)
 {
     for (size_t i = 0; i < NCOMMANDS; i++)
         if (!strcmp(commands[i].group, group)) return 1;
-    return 0;
+    return !strcmp(group, "usage");
 }
 
 static void usage(FILE *out)
@@ -84,6 +88,7 @@ static void usage(FILE *out)
     fprintf(out, "Usage: basalt GROUP VERB [ARGS] [--url URL] [--token bt_...] [--data DIR] [--json|--table]\n\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  basalt %s %s %s\n", commands[i].group, commands[i].verb, commands[i].args);
+    fprintf(out, "  basalt usage ORG [--metric api_call|db_read|db_write|bandwidth|file_upload|file_download|storage|mau] [--days 30]\n");
     fprintf(out, "\nThe server and token default to BASALT_URL/BASALT_TOKEN, then DATA/bootstrap.json.\n"
                  "org delete and project delete show a progress bar on a terminal (--progress: always).\n");
 }
@@ -335,6 +340,128 @@ static int delete_stepwise(const cli *c, const command *cmd, char **args, long *
     return planned < 0 ? 0 : 1; /* a plan that failed (unknown id, no right): the single request says why */
 }
 
+/* ---- basalt usage ORG: the daily rows of the last days as a chart ---- */
+
+#define CHART_DAYS_MAX 366
+#define CHART_WIDTH 50
+#define DAY_MS (86400LL * 1000)
+
+typedef struct chart {
+    const char *org, *metric;
+    int days;
+    int64_t first;                     /* 00:00 UTC of the first day */
+    int64_t value[CHART_DAYS_MAX];
+} chart;
+
+static int chart_options(int argc, char **argv, chart *ch)
+{
+    ch->org = NULL;
+    ch->metric = "api_call";
+    ch->days = 30;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--metric") && i + 1 < argc) ch->metric = argv[++i];
+        else if (!strcmp(argv[i], "--days") && i + 1 < argc) ch->days = atoi(argv[++i]);
+        else if (argv[i][0] != '-' && !ch->org) ch->org = argv[i];
+        else return -1;
+    }
+    return ch->org && ch->days >= 1 && ch->days <= CHART_DAYS_MAX ? 0 : -1;
+}
+
+/* Adds the values of one page of daily rows to their days; *more = 1 when another page follows. */
+static int chart_page(const cli *c, chart *ch, int page, int *more, strbuf *answer)
+{
+    char path[1024], date[CLOCK_ISO_LEN];
+    char *org = curl_easy_escape(NULL, ch->org, 0), *metric = curl_easy_escape(NULL, ch->metric, 0);
+    clock_iso8601(ch->first, date);
+    date[10] = '\0';
+    snprintf(path, sizeof path, "/admin/v1/usage?organizationId=%s&type=%s&period=daily&startDate=%s&limit=100&page=%d",
+             org ? org : "", metric ? metric : "", date, page);
+    curl_free(org);
+    curl_free(metric);
+    strbuf_reset(answer);
+    long status = call(c, "GET", path, NULL, answer);
+    if (status != 200) return (int)(status ? status : -1);
+    struct json_object *j = json_tokener_parse(answer->data), *items = NULL;
+    size_t n = json_object_object_get_ex(j, "items", &items) ? json_object_array_length(items) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *row = json_object_array_get_idx(items, i), *v = NULL;
+        int64_t start = 0;
+        if (clock_parse_iso8601(json_get_string(row, "periodStart"), &start) < 0) continue;
+        int64_t day = (start - ch->first) / DAY_MS;
+        if (day >= 0 && day < ch->days && json_object_object_get_ex(row, "value", &v)) ch->value[day] += json_object_get_int64(v);
+    }
+    struct json_object *total = NULL;
+    json_object_object_get_ex(j, "total", &total);
+    *more = (int64_t)page * 100 < json_object_get_int64(total);
+    json_object_put(j);
+    return 0;
+}
+
+static void chart_json(const chart *ch)
+{
+    char date[CLOCK_ISO_LEN];
+    int64_t total = 0;
+    printf("{\"organizationId\":\"%s\",\"metric\":\"%s\",\"days\":[", ch->org, ch->metric);
+    for (int d = 0; d < ch->days; d++) {
+        clock_iso8601(ch->first + d * DAY_MS, date);
+        date[10] = '\0';
+        printf("%s{\"date\":\"%s\",\"value\":%lld}", d ? "," : "", date, (long long)ch->value[d]);
+        total += ch->value[d];
+    }
+    printf("],\"total\":%lld}\n", (long long)total);
+}
+
+static void chart_draw(const chart *ch)
+{
+    char date[CLOCK_ISO_LEN];
+    int64_t peak = 0, total = 0;
+    int peak_day = 0;
+    for (int d = 0; d < ch->days; d++) {
+        total += ch->value[d];
+        if (ch->value[d] > peak) peak = ch->value[d], peak_day = d;
+    }
+    int bytes = !strcmp(ch->metric, "bandwidth") || !strcmp(ch->metric, "storage");
+    printf("%s of %s, last %d days (UTC%s)\n", ch->metric, ch->org, ch->days, bytes ? ", bytes" : "");
+    for (int d = 0; d < ch->days; d++) {
+        int bar = peak ? (int)(ch->value[d] * CHART_WIDTH / peak) : 0;
+        if (ch->value[d] && !bar) bar = 1;
+        clock_iso8601(ch->first + d * DAY_MS, date);
+        date[10] = '\0';
+        printf("%s |%.*s%*s %lld\n", date, bar, "##################################################", CHART_WIDTH - bar, "",
+               (long long)ch->value[d]);
+    }
+    clock_iso8601(ch->first + peak_day * DAY_MS, date);
+    date[10] = '\0';
+    if (strcmp(ch->metric, "storage")) printf("total %lld", (long long)total);
+    else printf("latest %lld", (long long)ch->value[ch->days - 1]);
+    printf(", peak %lld on %s\n", (long long)peak, date);
+}
+
+static int usage_chart(const cli *c, int argc, char **argv)
+{
+    chart *ch = calloc(1, sizeof *ch);
+    if (!ch) return 1;
+    if (chart_options(argc, argv, ch) < 0) {
+        fprintf(stderr, "usage: basalt usage ORG [--metric M] [--days N (1-366)] [--json]\n");
+        free(ch);
+        return 2;
+    }
+    const char *offset = getenv("BASALT_TEST_CLOCK_OFFSET_MS"); /* the same moved clock as a test server */
+    if (offset && *offset) clock_set_offset_ms(strtoll(offset, NULL, 10));
+    int64_t now = clock_now_ms();
+    ch->first = now - now % DAY_MS - (int64_t)(ch->days - 1) * DAY_MS;
+    strbuf answer;
+    strbuf_init(&answer, CLI_ANSWER_MAX);
+    int more = 1, rc = 0;
+    for (int page = 1; more && rc == 0; page++) rc = chart_page(c, ch, page, &more, &answer);
+    if (rc != 0) fprintf(stderr, "basalt: %d %s\n", rc, answer.len ? answer.data : "(no answer)");
+    else if (c->json) chart_json(ch);
+    else chart_draw(ch);
+    strbuf_release(&answer);
+    free(ch);
+    return rc ? 1 : 0;
+}
+
 int admin_cli_main(int argc, char **argv)
 {
     cli c;
@@ -342,6 +469,13 @@ int admin_cli_main(int argc, char **argv)
     if (parse_options(&c, &argc, argv) < 0 || argc < 2) {
         usage(stderr);
         return 2;
+    }
+    if (!strcmp(argv[0], "usage")) {
+        if (!c.url[0] || !c.token[0]) {
+            fprintf(stderr, "basalt: no server or token: give --url and --token, BASALT_URL and BASALT_TOKEN, or --data DIR\n");
+            return 2;
+        }
+        return usage_chart(&c, argc, argv);
     }
     const command *cmd = NULL;
     for (size_t i = 0; i < NCOMMANDS && !cmd; i++)

@@ -27,6 +27,7 @@ typedef struct basalt_config {
     long json_max_depth;
     long key_cache_ms;
     long query_stats;
+    long metering, usage_storage_interval, usage_rollup_interval;
     char *smtp_url, *mail_from;
     char *google_auth_url, *google_token_url, *google_userinfo_url, *google_jwks_url;
     char *github_auth_url, *github_token_url, *github_api_url;
@@ -34,6 +35,7 @@ typedef struct basalt_config {
     long audit_retention_days;
     long inactivity_sweep;
     long shared_cluster_slots;
+    long usage_check_ms;
     char *files, *storage_public_read;
     char *s3_endpoint, *s3_region, *s3_access_key, *s3_secret_key;
     long s3_path_style, s3_direct_urls;

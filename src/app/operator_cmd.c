@@ -10,7 +10,7 @@
 
 typedef struct operator_opts {
     local_control_opts where;
-    const char *verb, *org, *reason, *amount;
+    const char *verb, *org, *reason, *amount, *metric;
 } operator_opts;
 
 static void operator_usage(FILE *out)
@@ -18,12 +18,13 @@ static void operator_usage(FILE *out)
     fprintf(out, "Usage: basalt operator suspend ORG [--reason TEXT] [--data DIR] [--control LOCATION]\n"
                  "       basalt operator resume ORG [--data DIR] [--control LOCATION]\n"
                  "       basalt operator clusters [--data DIR] [--control LOCATION]\n"
-                 "       basalt operator quota ORG N|plan [--data DIR] [--control LOCATION]\n\n"
+                 "       basalt operator quota ORG [api_call|storage|mau|bandwidth] N|plan [--data DIR] [--control LOCATION]\n\n"
                  "Suspends an organization (every /v1 call of its projects answers 403 org/suspended; the\n"
                  "management API stays usable) or makes it active again. Works on the data directory directly,\n"
                  "also while the server runs (it notices within --key-cache-ms). `clusters` lists the registered\n"
                  "clusters (shared ones hold dev environments in slots) with their use. `quota` sets an organization's\n"
-                 "monthly API calls (a custom contract) or gives it its plan's again.\n");
+                 "monthly quota of a metric (a custom contract; api_call when none is named; storage and bandwidth in\n"
+                 "bytes) or gives it its plan's again.\n");
 }
 
 static int parse_opts(int argc, char **argv, operator_opts *o)
@@ -49,14 +50,15 @@ static int parse_opts(int argc, char **argv, operator_opts *o)
         }
     }
     int listing = optind + 1 == argc && strcmp(argv[optind], "clusters") == 0;
-    int quota = optind + 3 == argc && strcmp(argv[optind], "quota") == 0;
+    int quota = (optind + 3 == argc || optind + 4 == argc) && strcmp(argv[optind], "quota") == 0;
     if (optind + 2 != argc && !listing && !quota) {
         operator_usage(stderr);
         return -1;
     }
     o->verb = argv[optind];
     o->org = listing ? NULL : argv[optind + 1];
-    o->amount = quota ? argv[optind + 2] : NULL;
+    o->metric = quota && optind + 4 == argc ? argv[optind + 2] : "api_call";
+    o->amount = quota ? argv[argc - 1] : NULL;
     if (!listing && !quota && strcmp(o->verb, "suspend") != 0 && strcmp(o->verb, "resume") != 0) {
         operator_usage(stderr);
         return -1;
@@ -95,7 +97,17 @@ static int set_status(store_control *control, const operator_opts *o, bs_err *er
     return 0;
 }
 
-/* `quota ORG N|plan`: N >= 0 calls a month, or the plan's quota again. */
+/* The override field of store_org for a metric name, NULL for an unknown one. */
+static int64_t *quota_field(store_org *org, const char *metric)
+{
+    if (!strcmp(metric, "api_call")) return &org->api_call_quota;
+    if (!strcmp(metric, "storage")) return &org->storage_quota;
+    if (!strcmp(metric, "mau")) return &org->mau_quota;
+    if (!strcmp(metric, "bandwidth")) return &org->bandwidth_quota;
+    return NULL;
+}
+
+/* `quota ORG [METRIC] N|plan`: N >= 0 a month (bytes for storage and bandwidth), or the plan's again. */
 static int set_quota(store_control *control, const operator_opts *o, bs_err *err)
 {
     char *end = NULL;
@@ -105,7 +117,9 @@ static int set_quota(store_control *control, const operator_opts *o, bs_err *err
     int found = 0;
     if (store_control_org_get(control, o->org, &org, &found, err) < 0) return -1;
     if (!found || strcmp(org.status, "deleted") == 0) return bs_err_set(err, 404, "org/not-found", "no organization %s", o->org);
-    org.api_call_quota = n;
+    int64_t *field = quota_field(&org, o->metric);
+    if (!field) return bs_err_set(err, 400, "common/invalid-parameters", "metric: api_call, storage, mau or bandwidth");
+    *field = n;
     org.updated_at = clock_now_ms();
     if (store_control_org_update(control, &org, &found, err) < 0) return -1;
     store_activity a;
@@ -117,11 +131,11 @@ static int set_quota(store_control *control, const operator_opts *o, bs_err *err
     snprintf(a.entity_type, sizeof a.entity_type, "plan");
     snprintf(a.entity_id, sizeof a.entity_id, "%s", o->org);
     snprintf(a.action, sizeof a.action, "quota");
-    if (n < 0) snprintf(a.message, sizeof a.message, "Monthly API calls: the plan's");
-    else snprintf(a.message, sizeof a.message, "Monthly API calls: %lld (operator)", n);
+    if (n < 0) snprintf(a.message, sizeof a.message, "Quota %s: the plan's", o->metric);
+    else snprintf(a.message, sizeof a.message, "Quota %s: %lld (operator)", o->metric, n);
     a.at = org.updated_at;
     store_control_activity_add(control, &a, &ignored);
-    printf("organization %s: monthly API calls %s\n", o->org, n < 0 ? "from its plan" : o->amount);
+    printf("organization %s: %s quota %s\n", o->org, o->metric, n < 0 ? "from its plan" : o->amount);
     return 0;
 }
 

@@ -2,7 +2,7 @@
  *   basalt operator suspend ORG [--reason TEXT] [--data DIR] [--control LOCATION]
  *   basalt operator resume ORG  [--data DIR] [--control LOCATION]
  *   basalt operator clusters    [--data DIR] [--control LOCATION]   (placement: clusters and slot use)
- *   basalt operator quota ORG N|plan  (a custom contract: the organization's monthly API calls, or its plan's again)
+ *   basalt operator quota ORG [api_call|storage|mau|bandwidth] N|plan  (a custom contract, or the plan's again)
  * A suspended organization's /v1 calls answer 403 org/suspended (within --key-cache-ms of the change);
  * its management API stays usable. Tenants cannot suspend or resume themselves. */
 #ifndef BASALT_APP_OPERATOR_CMD_H

@@ -19,6 +19,7 @@
 #include "app/config.h"
 #include "core/bootstrap.h"
 #include "core/image.h"
+#include "core/meter.h"
 #include "store/filecache.h"
 #include "http/server.h"
 #include "util/clock.h"
@@ -35,11 +36,13 @@ typedef struct serve_state {
     env_lifecycle *lifecycle;
     quota *quota;
     alerts *alerts;
+    usage_cache *usage;
     userauth *users;
     querystats *stats;
     mailer *mail;
     store_blobs *blobs;
     filemeter *files_meter;
+    meter *meter;              /* NULL with --metering 0 */
     store_filecache *image_cache;
     http_router *router;
     http_metrics *metrics;
@@ -144,6 +147,27 @@ static int load_master_key(serve_state *s, bs_err *err)
     return 0;
 }
 
+/* ---- usage metering (core/meter.h, docs/usage.md) ---- */
+
+static int new_meter(serve_state *s, bs_err *err)
+{
+    if (!s->cfg.metering) return 0;
+    meter_config mc = {.control = s->control, .docs = s->docs, .files = s->files_meter, .flush_ms = 1000,
+                       .storage_ms = s->cfg.usage_storage_interval * 1000LL, .rollup_ms = s->cfg.usage_rollup_interval * 1000LL};
+    s->meter = meter_new(&mc, err);
+    return s->meter ? 0 : -1;
+}
+
+static void meter_done(void *arg, const http_done_info *i)
+{
+    meter_request(i->user, i->route_id, i->route, i->method, i->status, i->micros, i->bytes_out);
+}
+
+static int meter_section(void *arg, strbuf *out)
+{
+    return meter_render_prometheus(arg, out);
+}
+
 static int start_http(serve_state *s, bs_err *err)
 {
     s->router = http_router_new();
@@ -154,7 +178,7 @@ static int start_http(serve_state *s, bs_err *err)
     s->mail = mailer_new(s->control, s->cfg.smtp_url, s->cfg.mail_from, err);
     if (!s->mail) return -1;
     s->files_meter = filemeter_new();
-    if (!s->files_meter) return bs_err_internal(err);
+    if (!s->files_meter || new_meter(s, err) < 0) return s->files_meter ? -1 : bs_err_internal(err);
     char cache_dir[PATH_MAX];
     snprintf(s->tmp_dir, sizeof s->tmp_dir, "%s/tmp", s->cfg.data_dir);
     if (mkdir(s->tmp_dir, 0700) < 0 && errno != EEXIST) return bs_err_set(err, 500, "config/invalid", "cannot create %s", s->tmp_dir);
@@ -188,12 +212,15 @@ static int start_http(serve_state *s, bs_err *err)
     s->metrics = http_metrics_new(s->router);
     if (!s->metrics) return bs_err_internal(err);
     s->app.metrics = s->metrics;
+    s->app.meter = s->meter;
+    if (s->meter) http_metrics_set_section(s->metrics, meter_section, s->meter);
     s->lifecycle = env_lifecycle_new(&s->app, s->cfg.inactivity_sweep * 1000LL);
     if (!s->lifecycle) return bs_err_internal(err);
     s->app.lifecycle = s->lifecycle;
-    s->app.quota = s->quota = quota_new(NULL, NULL);
+    s->app.quota = s->quota = quota_new(api_usage_load, s->control); /* counters start from the usage rows */
     s->app.alerts = s->alerts = alerts_new(&s->app, 1000);
-    if (!s->quota || !s->alerts) return bs_err_internal(err);
+    s->app.usage = s->usage = usage_cache_new(api_usage_cache_load, s->control, s->cfg.usage_check_ms);
+    if (!s->quota || !s->alerts || !s->usage) return bs_err_internal(err);
     http_server_config hc;
     http_server_config_defaults(&hc);
     hc.listen = s->cfg.listen;
@@ -203,6 +230,9 @@ static int start_http(serve_state *s, bs_err *err)
     hc.max_body = (size_t)s->cfg.max_body;
     hc.header_memory = (size_t)s->cfg.header_memory;
     hc.json_max_depth = (int)s->cfg.json_max_depth;
+    hc.done_hook = s->meter ? meter_done : NULL; /* metered /v1 exchanges (api_meter_begin) */
+    hc.done_arg = s->meter;
+    if (s->meter && meter_start(s->meter, err) < 0) return -1;
     s->server = http_server_new(&hc, s->router, s->metrics, err);
     return s->server ? 0 : -1;
 }
@@ -267,9 +297,11 @@ static int run_bootstrap(serve_state *s, bs_err *err)
 static void serve_cleanup(serve_state *s)
 {
     http_server_free(s->server);
+    meter_free(s->meter); /* after the last request, before the stores: flushes what is left */
     env_lifecycle_free(s->lifecycle); /* after the server (requests touch it), before the stores */
     alerts_free(s->alerts);           /* records what requests raised, before the mailer and stores go */
     quota_free(s->quota);
+    usage_cache_free(s->usage);
     http_metrics_free(s->metrics);
     http_router_free(s->router);
     http_static_free(s->console);

@@ -162,8 +162,7 @@ int quota_admit(quota *q, const char *org_id, const char *project_id, int64_t mo
         verdict_set(out, QUOTA_MONTH, month_limit, m_after, now_ms);
         return 0;
     }
-    if (day && !take(day, day_limit, &d_after)) {
-        if (month) atomic_fetch_sub_explicit(&month->used, 1, memory_order_relaxed);
+    if (day && !take(day, day_limit, &d_after)) { /* still an API call of the month (as the usage rows count it) */
         out->admitted = 0;
         verdict_set(out, QUOTA_DAY, day_limit, d_after, now_ms);
         return 0;

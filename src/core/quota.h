@@ -4,7 +4,8 @@
  * while below its limit, so with any number of threads no call is admitted past a limit. A counter is
  * loaded once, when first needed, from what was already used (the loader, e.g. the usage rows); after
  * that this process's counter is authoritative (a fleet of servers needs a shared counter: Redis, later).
- * A call admitted by the monthly counter but refused by the daily one gives its monthly unit back.
+ * A call refused by the daily cap still counts toward the month (every call that reaches authentication
+ * is an API call, as the usage rows count it); a counter itself never goes past its limit.
  * Ownership: quota_new/quota_free; the loader's arg is borrowed. Thread-safe. */
 #ifndef BASALT_CORE_QUOTA_H
 #define BASALT_CORE_QUOTA_H

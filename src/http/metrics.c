@@ -23,6 +23,8 @@ struct http_metrics {
     size_t nrows;            /* routes + 1; row 0 = unmatched */
     route_row *rows;
     _Atomic long connections;
+    http_metrics_section_fn section;   /* NULL: none */
+    void *section_arg;
 };
 
 http_metrics *http_metrics_new(const http_router *router)
@@ -116,5 +118,12 @@ int http_metrics_render(http_metrics *m, strbuf *out)
     strbuf_appendf(out, "# HELP basalt_http_open_connections Client connections open now.\n"
                         "# TYPE basalt_http_open_connections gauge\nbasalt_http_open_connections %ld\n",
                    atomic_load(&m->connections));
+    if (m->section && m->section(m->section_arg, out) < 0) return -1;
     return out->overflow ? -1 : 0;
+}
+
+void http_metrics_set_section(http_metrics *m, http_metrics_section_fn fn, void *arg)
+{
+    m->section = fn;
+    m->section_arg = arg;
 }

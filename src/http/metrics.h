@@ -20,5 +20,9 @@ void http_metrics_free(http_metrics *m);
 void http_metrics_record(http_metrics *m, int route_id, int status, int64_t micros, uint64_t bytes_out);
 void http_metrics_connection(http_metrics *m, int delta);
 int http_metrics_render(http_metrics *m, strbuf *out);
+/* Another module's lines (e.g. the usage meter's), appended to every render. Set once, before the server
+ * starts; fn must be thread-safe. */
+typedef int (*http_metrics_section_fn)(void *arg, strbuf *out);
+void http_metrics_set_section(http_metrics *m, http_metrics_section_fn fn, void *arg);
 
 #endif

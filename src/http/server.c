@@ -401,6 +401,14 @@ static void access_log(const http_req *req, int status, int64_t micros)
     strbuf_release(&sb);
 }
 
+static void done_notify(http_server *server, const http_req *req, int status, int64_t micros)
+{
+    const http_route *r = req->match.route;
+    http_done_info info = {.user = req->user, .route_id = r ? r->id : -1, .route = r ? r->pattern : "",
+                           .method = req->method_name, .status = status, .micros = micros, .bytes_out = req->bytes_out};
+    server->cfg.done_hook(server->cfg.done_arg, &info);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -414,6 +422,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         http_metrics_record(server->metrics, req->match.route ? req->match.route->id : -1, status, micros,
                             req->bytes_out);
         access_log(req, status, micros);
+        if (req->user && server->cfg.done_hook) done_notify(server, req, status, micros);
     }
     exchange_free(req);
     atomic_fetch_sub(&server->inflight, 1);

@@ -584,3 +584,10 @@ int store_control_usage_envs(store_control *store, store_usage_env *out, size_t 
     if (!store || !out || !count) return control_no_store(err);
     return store->ops->usage_envs(store->driver, out, max, count, err);
 }
+
+int store_control_usage_mau_known(store_control *store, const char *env_id, int64_t month_start, const char *user_id, int *known,
+                                  bs_err *err)
+{
+    if (!store || !env_id || !user_id || !known) return control_no_store(err);
+    return store->ops->usage_mau_known(store->driver, env_id, month_start, user_id, known, err);
+}

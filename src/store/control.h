@@ -38,6 +38,7 @@ typedef struct store_org {
     char scheduled_plan[STORE_ENUM_MAX];           /* a downgrade waiting for the end of the month, "" none */
     int64_t scheduled_at;                          /* when it applies (ms), 0 none */
     int64_t api_call_quota;                        /* the operator's monthly API-call quota for it, -1: the plan's */
+    int64_t storage_quota, mau_quota, bandwidth_quota; /* the operator's other quotas, -1: the plan's */
     int64_t created_at, updated_at;
 } store_org;
 
@@ -107,6 +108,7 @@ typedef struct store_key_context {
     int64_t revoked_at;                /* 0 = not revoked */
     int environment_exists;            /* 0 when the environment (or its project) was deleted */
     int64_t api_call_quota;            /* the organization's override of its plan's monthly API calls, -1 none */
+    int64_t storage_quota, mau_quota, bandwidth_quota; /* its other overrides, -1 none */
 } store_key_context;
 
 /* What an operator token resolves to. */
@@ -419,6 +421,10 @@ int store_control_invitation_revoke(store_control *store, const char *org_id, co
  * (nothing written) when it was no longer pending; a 409 common/conflict when the e-mail became a member. */
 int store_control_invitation_accept(store_control *store, const char *id, int64_t at, const store_member *m,
                                     const store_operator_token *t, int *accepted, bs_err *err);
+
+/* 1 in *known when user_id of env_id is already counted active in the month starting at month_start. */
+int store_control_usage_mau_known(store_control *store, const char *env_id, int64_t month_start, const char *user_id, int *known,
+                                  bs_err *err);
 
 /* ---- usage alerts and their webhook deliveries (design.md §4) ---- */
 typedef struct store_alert {

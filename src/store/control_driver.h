@@ -110,6 +110,7 @@ typedef struct store_control_ops {
     int (*invitation_accept)(void *driver, const char *id, int64_t at, const store_member *m,
                              const store_operator_token *t, int *accepted, bs_err *err);
     /* usage alerts and webhook deliveries */
+    int (*usage_mau_known)(void *driver, const char *env_id, int64_t month_start, const char *user_id, int *known, bs_err *err);
     int (*alert_add)(void *driver, const store_alert *a, int *created, bs_err *err);
     int (*alert_list)(void *driver, const char *org_id, const char *month, store_alert *out, size_t max, size_t *count,
                       bs_err *err);

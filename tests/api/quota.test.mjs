@@ -6,8 +6,9 @@
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
-import { test, startServer, req, expectError, sleep, runOnce } from './harness.mjs';
+import { test, startServer, req, expectError, sleep, runOnce, tempDir } from './harness.mjs';
 
 let srv, b;
 before(async () => { srv = await startServer({ args: ['--key-cache-ms', '1'] }); b = srv.bootstrap; });
@@ -193,5 +194,124 @@ test('webhooks: a signed POST per threshold to each project webhookUrl, retried 
     assert.equal(r.status, 404, 'the plan\'s 100,000 again');
   } finally {
     hook.server.close();
+  }
+});
+
+test('counters survive a restart (loaded from the usage rows); the daily cap resets at 00:00 UTC (moved clock)', async () => {
+  const dir = tempDir();
+  const now = Date.now(), noon = new Date(now);
+  noon.setUTCHours(12, 0, 0, 0); // run "today at noon UTC" whatever the real hour, so no midnight falls inside
+  const at = (days) => startServer({ dataDir: dir, keep: true, args: ['--key-cache-ms', '1'],
+    env: { BASALT_TEST_CLOCK_OFFSET_MS: String(noon - now + days * 86400e3) } });
+  let s = await at(0);
+  try {
+    const boot = s.bootstrap;
+    const call = () => req(s, 'GET', '/v1/data/things', { key: boot.publishableKey });
+    assert.equal((await req(s, 'PATCH', `/admin/v1/projects/${boot.projectId}`, { token: boot.operatorToken, body: { settings: { apiCallLimit: 3 } } })).status, 200);
+    for (let i = 0; i < 3; i++) assert.equal((await call()).status, 404);
+    expectError(assert, await call(), 429, 'data/rate-limit-exceeded');
+    await s.stop();
+    s = await at(0); // the same day: the count comes back from the usage rows
+    const again = await call();
+    expectError(assert, again, 429, 'data/rate-limit-exceeded');
+    assert.ok(again.json.error.details.used >= 3);
+    await s.stop();
+    s = await at(1); // the next day: the cap starts over, the month goes on
+    const next = await call();
+    assert.equal(next.status, 404, next.text);
+    assert.equal(next.headers.get('x-ratelimit-limit'), '3');
+    assert.equal(next.headers.get('x-ratelimit-remaining'), '2');
+    assert.equal((await req(s, 'PATCH', `/admin/v1/projects/${boot.projectId}`, { token: boot.operatorToken, body: { settings: { apiCallLimit: null } } })).status, 200);
+    const month = await call();
+    assert.equal(month.headers.get('x-ratelimit-limit'), '10000');
+    assert.ok(Number(month.headers.get('x-ratelimit-remaining')) <= 10000 - 7, `the month kept its calls: ${month.headers.get('x-ratelimit-remaining')}`);
+  } finally {
+    await s.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('storage quota: past it new uploads are refused with 429 metric storage, and the alerts are raised', async () => {
+  const s = await startServer({ args: ['--key-cache-ms', '1', '--usage-check-ms', '1', '--usage-storage-interval', '1'] });
+  try {
+    const boot = s.bootstrap;
+    const q = await runOnce(['operator', 'quota', boot.organizationId, 'storage', '100', '--data', s.dataDir]);
+    assert.equal(q.code, 0, q.stderr);
+    const plan = await req(s, 'GET', `/admin/v1/organizations/${boot.organizationId}/plan`, { token: boot.operatorToken });
+    assert.equal(plan.json.limits.storageLimit, 100);
+    assert.equal(plan.json.overrides.storageLimit, 100);
+    await sleep(20);
+    const up = await req(s, 'POST', '/v1/files/presigned-url', { key: boot.secretKey, body: { filename: 'a.txt', contentType: 'text/plain' } });
+    assert.equal(up.status, 200, up.text);
+    const put = await req(s, 'PUT', up.json.url.replace(/^http:\/\/[^/]+/, ''), { raw: 'x'.repeat(150), headers: { 'Content-Type': 'text/plain' } });
+    assert.ok(put.status < 300, put.text);
+    let refused;
+    for (let i = 0; i < 60; i++) { // the gauge is read every second, the check sees it within a millisecond
+      refused = await req(s, 'POST', '/v1/files/presigned-url', { key: boot.secretKey, body: { filename: 'b.txt', contentType: 'text/plain' } });
+      if (refused.status === 429) break;
+      await sleep(100);
+    }
+    expectError(assert, refused, 429, 'usage/quota-exceeded');
+    assert.equal(refused.json.error.details.metric, 'storage');
+    assert.equal(refused.json.error.details.limit, 100);
+    assert.ok(refused.json.error.details.used >= 150);
+    assert.equal(refused.json.error.details.resetAt, null, 'storage does not reset');
+    assert.equal(refused.headers.get('retry-after'), null);
+    expectError(assert, await req(s, 'POST', '/v1/files/multipart/init', { key: boot.secretKey, body: { filename: 'c.bin', contentType: 'application/octet-stream', fileSize: 10 } }), 429, 'usage/quota-exceeded');
+    assert.equal((await req(s, 'GET', '/v1/data/things', { key: boot.secretKey })).status, 404, 'other calls go on');
+    let alerts = [];
+    for (let i = 0; i < 50 && alerts.length < 2; i++) {
+      alerts = (await req(s, 'GET', `/admin/v1/organizations/${boot.organizationId}/alerts`, { token: boot.operatorToken })).json.items.filter((a) => a.metric === 'storage');
+      await sleep(50);
+    }
+    assert.deepEqual(alerts.map((a) => a.threshold).sort(), [100, 80]);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('MAU and bandwidth quotas: new users past the MAU limit and data bodies past the bandwidth limit get 429', async () => {
+  const s = await startServer({ args: ['--key-cache-ms', '1', '--usage-check-ms', '1'] });
+  try {
+    const boot = s.bootstrap, pk = { key: boot.publishableKey };
+    const op = (...a) => runOnce(['operator', 'quota', boot.organizationId, ...a, '--data', s.dataDir]);
+    assert.equal((await op('mau', '2')).code, 0);
+    await sleep(20);
+    const signup = (email) => req(s, 'POST', '/v1/auth/email/signup', { ...pk, body: { email, password: 'Passw0rd!x', name: 'U' } });
+    assert.equal((await signup('u1@x.io')).status, 201);
+    assert.equal((await signup('u2@x.io')).status, 201);
+    let third;
+    for (let i = 0; i < 40; i++) { // the MAU rows are flushed within a second
+      third = await signup(`u3-${i}@x.io`);
+      if (third.status === 429) break;
+      await sleep(100);
+    }
+    expectError(assert, third, 429, 'usage/quota-exceeded');
+    assert.equal(third.json.error.details.metric, 'mau');
+    const again = await req(s, 'POST', '/v1/auth/email/signin', { ...pk, body: { email: 'u1@x.io', password: 'Passw0rd!x' } });
+    assert.equal(again.status, 200, 'a user already active this month always signs in');
+    assert.equal((await op('mau', 'plan')).code, 0);
+    assert.equal((await op('bandwidth', '2000')).code, 0);
+    await sleep(20);
+    const t = await req(s, 'POST', `/admin/v1/projects/${boot.projectId}/environments/dev/tables`, { token: boot.operatorToken, body: { tableName: 'notes', schema: { bsonType: 'object', properties: { text: { bsonType: 'string' } } } } });
+    assert.equal(t.status, 201, t.text);
+    const created = await req(s, 'POST', '/v1/data/notes', { key: boot.secretKey, body: { text: 'y'.repeat(1500) } });
+    assert.equal(created.status, 201);
+    let list;
+    for (let i = 0; i < 40; i++) {
+      list = await req(s, 'GET', '/v1/data/notes', { key: boot.secretKey });
+      if (list.status === 429) break;
+      await sleep(100);
+    }
+    expectError(assert, list, 429, 'usage/quota-exceeded');
+    assert.equal(list.json.error.details.metric, 'bandwidth');
+    assert.ok(new Date(list.json.error.details.resetAt).getUTCDate() === 1);
+    expectError(assert, await req(s, 'GET', `/v1/data/notes/${created.json.id}`, { key: boot.secretKey }), 429, 'usage/quota-exceeded');
+    assert.equal((await req(s, 'POST', '/v1/data/notes', { key: boot.secretKey, body: { text: 'z' } })).status, 201, 'writes go on');
+    const alerts = (await req(s, 'GET', `/admin/v1/organizations/${boot.organizationId}/alerts`, { token: boot.operatorToken })).json.items;
+    assert.ok(alerts.some((a) => a.metric === 'mau' && a.threshold === 100));
+    assert.ok(alerts.some((a) => a.metric === 'bandwidth' && a.threshold === 100));
+  } finally {
+    await s.stop();
   }
 });

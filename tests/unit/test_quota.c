@@ -81,12 +81,12 @@ static void unlimited_and_daily(void **state)
     assert_false(v.admitted);
     assert_int_equal(v.window, QUOTA_DAY);
     assert_int_equal(v.reset_at_ms, 1763251200000LL);
-    /* the refused call gave its monthly unit back: 3 used this month, then the next day is open */
+    /* the refused call still counts toward the month: 4 used this month; the next day is open */
     assert_int_equal(quota_admit(q, "org_e", "p", 1000, 3, 1763251200000LL, &v, &err), 0);
     assert_true(v.admitted);
     assert_int_equal(v.window, QUOTA_DAY);
-    assert_int_equal(quota_admit(q, "org_e", "p", 5, QUOTA_UNLIMITED, 1763251200000LL, &v, &err), 0);
-    assert_int_equal(v.used, 5);
+    assert_int_equal(quota_admit(q, "org_e", "p", 6, QUOTA_UNLIMITED, 1763251200000LL, &v, &err), 0);
+    assert_int_equal(v.used, 6);
     quota_free(q);
 }
 

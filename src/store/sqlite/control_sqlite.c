@@ -131,6 +131,7 @@ typedef enum stmt_id {
     ST_USAGE_ADD,
     ST_USAGE_ENDPOINT_ADD,
     ST_USAGE_MAU_ADD,
+    ST_USAGE_MAU_KNOWN,
     ST_USAGE_LIST,
     ST_USAGE_COUNT,
     ST_USAGE_DAILY,
@@ -151,7 +152,8 @@ typedef enum stmt_id {
 /* The columns sq_org_read, sq_project_read and sq_env_read expect, in their order. */
 #define SQ_ORG_COLUMNS                                                                                        \
     "id, name, slug, plan, status, created_at, updated_at, display_name, description,"                        \
-    " COALESCE(notification_email, ''), scheduled_plan, scheduled_at, COALESCE(api_call_quota, -1)"
+    " COALESCE(notification_email, ''), scheduled_plan, scheduled_at, COALESCE(api_call_quota, -1),"             \
+    " COALESCE(storage_quota, -1), COALESCE(mau_quota, -1), COALESCE(bandwidth_quota, -1)"
 #define SQ_PROJECT_COLUMNS                                                                                    \
     "id, organization_id, name, slug, status, created_at, updated_at, description,"                           \
     " COALESCE(primary_cloud, ''), COALESCE(primary_region, ''), settings"
@@ -266,7 +268,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_KEY_LOOKUP] = "SELECT k.id, k.type, k.scopes, k.expires_at, k.revoked_at, k.environment_id, e.name,"
                       " p.id, o.id, o.status, o.plan,"
                       " (e.id IS NOT NULL AND p.id IS NOT NULL AND e.status <> 'deleting'"
-                      "  AND p.status <> 'deleted'), COALESCE(o.api_call_quota, -1)"
+                      "  AND p.status <> 'deleted'), COALESCE(o.api_call_quota, -1), COALESCE(o.storage_quota, -1),"
+                      " COALESCE(o.mau_quota, -1), COALESCE(o.bandwidth_quota, -1)"
                       " FROM api_keys k"
                       " LEFT JOIN environments e ON e.id = k.environment_id"
                       " LEFT JOIN projects p ON p.id = e.project_id"
@@ -300,7 +303,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                        " WHERE environment_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2",
     [ST_ORG_UPDATE] = "UPDATE organizations SET name = ?2, display_name = ?3, description = ?4,"
                       " notification_email = NULLIF(?5, ''), plan = ?6, status = ?7, scheduled_plan = ?8,"
-                      " scheduled_at = ?9, updated_at = ?10, api_call_quota = NULLIF(?11, -1) WHERE id = ?1",
+                      " scheduled_at = ?9, updated_at = ?10, api_call_quota = NULLIF(?11, -1), storage_quota = NULLIF(?12, -1),"
+                      " mau_quota = NULLIF(?13, -1), bandwidth_quota = NULLIF(?14, -1) WHERE id = ?1",
     [ST_ORG_DELETE] = "DELETE FROM organizations WHERE id = ?",
     [ST_PROJECT_LIST] = "SELECT " SQ_PROJECT_COLUMNS " FROM projects WHERE organization_id = ?1"
                         " ORDER BY created_at, id LIMIT ?2",
@@ -408,6 +412,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_USAGE_ENDPOINT_ADD] = "INSERT INTO usage_endpoints (environment_id, metric, period, period_start, organization_id, endpoint, count)"
                               " VALUES (?1, ?2, 'hourly', ?3, ?4, ?5, ?6) ON CONFLICT (environment_id, metric, period, period_start,"
                               " endpoint) DO UPDATE SET count = count + excluded.count",
+    [ST_USAGE_MAU_KNOWN] = "SELECT 1 FROM usage_mau WHERE user_id = ?1 AND environment_id = ?2 AND month_start = ?3",
     [ST_USAGE_MAU_ADD] = "INSERT OR IGNORE INTO usage_mau (environment_id, month_start, user_id, first_seen) VALUES (?1, ?2, ?3, ?4)",
     [ST_USAGE_LIST] = "SELECT organization_id, project_id, environment_id, environment, metric, period, period_start, value,"
                       " success_count, failure_count, response_us, peak, min_value, (SELECT json_group_object(endpoint, count)"
@@ -883,6 +888,9 @@ static int sq_org_read(sqlite3_stmt *st, void *dst)
     out->updated_at = sqlite3_column_int64(st, 6);
     out->scheduled_at = sqlite3_column_int64(st, 11);
     out->api_call_quota = sqlite3_column_int64(st, 12);
+    out->storage_quota = sqlite3_column_int64(st, 13);
+    out->mau_quota = sqlite3_column_int64(st, 14);
+    out->bandwidth_quota = sqlite3_column_int64(st, 15);
     return bad ? -1 : 0;
 }
 
@@ -1223,6 +1231,9 @@ static int sq_key_read(sqlite3_stmt *st, store_key_context *out)
     out->revoked_at = sqlite3_column_int64(st, 4);
     out->environment_exists = sqlite3_column_int(st, 11) != 0;
     out->api_call_quota = sqlite3_column_type(st, 12) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 12);
+    out->storage_quota = sqlite3_column_type(st, 13) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 13);
+    out->mau_quota = sqlite3_column_type(st, 14) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 14);
+    out->bandwidth_quota = sqlite3_column_type(st, 15) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 15);
     return bad ? -1 : 0;
 }
 
@@ -1320,7 +1331,10 @@ static int sq_org_update(void *driver, const store_org *o, int *found, bs_err *e
              SQ_BIND_FIELD(st, 4, o->description) | SQ_BIND_FIELD(st, 5, o->notification_email) |
              SQ_BIND_FIELD(st, 6, o->plan) | SQ_BIND_FIELD(st, 7, o->status) | SQ_BIND_FIELD(st, 8, o->scheduled_plan) |
              sqlite3_bind_int64(st, 9, o->scheduled_at) | sqlite3_bind_int64(st, 10, o->updated_at) |
-             sqlite3_bind_int64(st, 11, o->api_call_quota < 0 ? -1 : o->api_call_quota);
+             sqlite3_bind_int64(st, 11, o->api_call_quota < 0 ? -1 : o->api_call_quota) |
+             sqlite3_bind_int64(st, 12, o->storage_quota < 0 ? -1 : o->storage_quota) |
+             sqlite3_bind_int64(st, 13, o->mau_quota < 0 ? -1 : o->mau_quota) |
+             sqlite3_bind_int64(st, 14, o->bandwidth_quota < 0 ? -1 : o->bandwidth_quota);
     return sq_update_bound(c, st, rc, found, err);
 }
 
@@ -1964,6 +1978,21 @@ static int sq_invitation_accept(void *driver, const char *id, int64_t at, const 
 
 /* ---- ops: usage alerts and webhook deliveries ---- */
 
+static int sq_usage_mau_known(void *driver, const char *env_id, int64_t month_start, const char *user_id, int *known, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_USAGE_MAU_KNOWN, err) : NULL;
+    *known = 0;
+    if (!st) return -1;
+    if ((sqlite3_bind_text(st, 2, env_id, -1, SQLITE_STATIC) | sqlite3_bind_int64(st, 3, month_start)) != SQLITE_OK)
+        return sq_bind_failed(c, st, err);
+    int rc = sq_fetch_by(c, st, user_id, err);
+    if (rc < 0) return -1;
+    if (rc > 0) sq_stmt_done(st);
+    *known = rc > 0;
+    return 0;
+}
+
 static int sq_alert_add(void *driver, const store_alert *a, int *created, bs_err *err)
 {
     sq_conn *c = sq_conn_get(driver, err);
@@ -2381,6 +2410,7 @@ const store_control_ops store_sqlite_control_ops = {
     .invitation_list = sq_invitation_list,
     .invitation_revoke = sq_invitation_revoke,
     .invitation_accept = sq_invitation_accept,
+    .usage_mau_known = sq_usage_mau_known,
     .alert_add = sq_alert_add,
     .alert_list = sq_alert_list,
     .delivery_add = sq_delivery_add,

@@ -251,6 +251,12 @@ static const char migration_v13[] =
     " AND m.role = 'owner' ORDER BY m.joined_at LIMIT 1)"
     " WHERE name = 'bootstrap' AND member_id IS NULL AND role = 'owner';";
 
+/* v14: the operator's overrides of the plan's other monthly quotas (NULL: the plan's). */
+static const char migration_v14[] =
+    "ALTER TABLE organizations ADD COLUMN storage_quota INTEGER;"
+    "ALTER TABLE organizations ADD COLUMN mau_quota INTEGER;"
+    "ALTER TABLE organizations ADD COLUMN bandwidth_quota INTEGER;";
+
 static const migration_step migration_steps[] = {
     {1, migration_v1},
     {2, migration_v2},
@@ -265,6 +271,7 @@ static const migration_step migration_steps[] = {
     {11, migration_v11},
     {12, migration_v12},
     {13, migration_v13},
+    {14, migration_v14},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migration_steps / sizeof migration_steps[0]))
