@@ -120,10 +120,10 @@ static struct json_object *plan_json(const store_org *o)
     if (p) {
         json_object_object_add(limits, "maxProjects", limit_json(p->max_projects));
         json_object_object_add(limits, "maxEnvironmentsPerProject", limit_json(p->max_environments));
-        json_object_object_add(limits, "apiCallLimit", limit_json(o->api_call_quota >= 0 ? o->api_call_quota : p->api_calls));
-        json_object_object_add(limits, "storageLimit", limit_json(o->storage_quota >= 0 ? o->storage_quota : p->storage_bytes));
-        json_object_object_add(limits, "mau", limit_json(o->mau_quota >= 0 ? o->mau_quota : p->mau));
-        json_object_object_add(limits, "bandwidthLimit", limit_json(o->bandwidth_quota >= 0 ? o->bandwidth_quota : p->bandwidth_bytes));
+        json_object_object_add(limits, "apiCallLimit", limit_json(plan_limit_with(p, "api_call", o->api_call_quota)));
+        json_object_object_add(limits, "storageLimit", limit_json(plan_limit_with(p, "storage", o->storage_quota)));
+        json_object_object_add(limits, "mau", limit_json(plan_limit_with(p, "mau", o->mau_quota)));
+        json_object_object_add(limits, "bandwidthLimit", limit_json(plan_limit_with(p, "bandwidth", o->bandwidth_quota)));
         json_object_object_add(features, "webhookEnabled", json_object_new_boolean(p->features & PLAN_FEATURE_WEBHOOKS));
         json_object_object_add(features, "customDomainEnabled", json_object_new_boolean(p->features & PLAN_FEATURE_CUSTOM_DOMAIN));
         json_object_object_add(features, "ssoEnabled", json_object_new_boolean(p->features & PLAN_FEATURE_SSO));

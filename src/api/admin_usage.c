@@ -213,15 +213,12 @@ static void usage_list(api_ctx *ctx, http_req *req, http_res *res)
 
 /* ---- GET /admin/v1/usage/summary ---- */
 
-/* The plan's monthly limit of a metric (PLAN_UNLIMITED for an unlimited one or an unmetered metric). */
-static int64_t plan_limit(const plan *p, const char *metric)
+/* The organization's limit of a metric: the operator's override, else its plan's (PLAN_UNLIMITED: none). */
+static int64_t org_limit(const store_org *o, const plan *p, const char *metric)
 {
-    if (!p) return PLAN_UNLIMITED;
-    if (!strcmp(metric, "api_call")) return p->api_calls;
-    if (!strcmp(metric, "storage")) return p->storage_bytes;
-    if (!strcmp(metric, "mau")) return p->mau;
-    if (!strcmp(metric, "bandwidth")) return p->bandwidth_bytes;
-    return PLAN_UNLIMITED;
+    int64_t over = !strcmp(metric, "api_call") ? o->api_call_quota : !strcmp(metric, "storage") ? o->storage_quota
+                 : !strcmp(metric, "mau")      ? o->mau_quota      : !strcmp(metric, "bandwidth") ? o->bandwidth_quota : -1;
+    return plan_limit_with(p, metric, over);
 }
 
 static struct json_object *summary_item(const char *metric, int64_t used, int64_t limit, int64_t reset_at)
@@ -229,9 +226,9 @@ static struct json_object *summary_item(const char *metric, int64_t used, int64_
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "metric", json_object_new_string(metric));
     json_object_object_add(o, "used", json_object_new_int64(used));
-    int limited = limit != PLAN_UNLIMITED && limit > 0;
+    int limited = limit != PLAN_UNLIMITED && limit >= 0;
     json_object_object_add(o, "limit", limited ? json_object_new_int64(limit) : NULL);
-    json_object_object_add(o, "percent", limited ? decimal((double)used * 100.0 / (double)limit, 2) : NULL);
+    json_object_object_add(o, "percent", limited && limit > 0 ? decimal((double)used * 100.0 / (double)limit, 2) : NULL);
     if (strcmp(metric, "storage")) api_json_time(o, "resetAt", reset_at);
     else json_object_object_add(o, "resetAt", NULL); /* a gauge: it never resets */
     return o;
@@ -256,7 +253,7 @@ static void usage_summary(api_ctx *ctx, http_req *req, http_res *res)
             http_res_error_from(res, &err);
             return;
         }
-        json_object_array_add(items, summary_item(usage_metrics[i], used, plan_limit(p, usage_metrics[i]), to));
+        json_object_array_add(items, summary_item(usage_metrics[i], used, org_limit(&org, p, usage_metrics[i]), to));
     }
     struct json_object *out = json_object_new_object();
     json_object_object_add(out, "organizationId", json_object_new_string(org.id));

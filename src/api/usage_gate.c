@@ -74,9 +74,7 @@ int api_usage_gate(api_app *app, const store_key_context *key, int64_t daily_lim
 {
     if (!app->quota || !key->organization_id[0]) return 0; /* mailed links name no organization: nothing to count */
     const plan *pl = plan_find(key->plan);
-    int64_t month_limit = key->api_call_quota >= 0                 ? key->api_call_quota /* the operator's contract */
-                          : pl && pl->api_calls != PLAN_UNLIMITED ? pl->api_calls
-                                                                  : QUOTA_UNLIMITED;
+    int64_t month_limit = plan_limit_with(pl, "api_call", key->api_call_quota); /* PLAN_UNLIMITED == QUOTA_UNLIMITED */
     int64_t now = clock_now_ms();
     quota_verdict v;
     bs_err err;
@@ -98,11 +96,9 @@ int api_usage_gate(api_app *app, const store_key_context *key, int64_t daily_lim
 /* The limit of a metric checked by api_usage_allow: the operator's override, else the plan's. */
 static int64_t metric_limit(const store_key_context *key, const plan *pl, const char *metric)
 {
-    int storage = !strcmp(metric, "storage"), mau = !strcmp(metric, "mau"), bandwidth = !strcmp(metric, "bandwidth");
-    int64_t over = storage ? key->storage_quota : mau ? key->mau_quota : bandwidth ? key->bandwidth_quota : -1;
-    if (over >= 0) return over;
-    if (!pl) return PLAN_UNLIMITED;
-    return storage ? pl->storage_bytes : mau ? pl->mau : bandwidth ? pl->bandwidth_bytes : PLAN_UNLIMITED;
+    int64_t over = !strcmp(metric, "storage") ? key->storage_quota : !strcmp(metric, "mau") ? key->mau_quota
+                 : !strcmp(metric, "bandwidth") ? key->bandwidth_quota : -1;
+    return plan_limit_with(pl, metric, over);
 }
 
 int api_usage_allow(api_app *app, const store_key_context *key, const char *metric, http_res *res)

@@ -2,6 +2,8 @@
  * Starter 5, Growth 20, Enterprise unlimited (issue "Platform", documented in docs/platform.md). */
 #include "core/plans.h"
 
+#include <string.h>
+
 #include <stddef.h>
 #include <strings.h>
 
@@ -43,4 +45,19 @@ unsigned plan_env_type_bit(const char *type)
 int plan_allows_one_more(int64_t limit, int64_t count)
 {
     return limit == PLAN_UNLIMITED || count + 1 <= limit;
+}
+
+int64_t plan_metric_limit(const plan *p, const char *metric)
+{
+    if (!p || !metric) return PLAN_UNLIMITED;
+    if (!strcmp(metric, "api_call")) return p->api_calls;
+    if (!strcmp(metric, "storage")) return p->storage_bytes;
+    if (!strcmp(metric, "mau")) return p->mau;
+    if (!strcmp(metric, "bandwidth")) return p->bandwidth_bytes;
+    return PLAN_UNLIMITED;
+}
+
+int64_t plan_limit_with(const plan *p, const char *metric, int64_t override)
+{
+    return override >= 0 ? override : plan_metric_limit(p, metric);
 }

@@ -37,6 +37,11 @@ const plan *plan_find(const char *name);
 const plan *plan_all(int *n);
 /* The plan_env_type bit of an environment type name ("dev", ...), 0 for an unknown one. */
 unsigned plan_env_type_bit(const char *type);
+/* The plan's monthly limit of a metric (api_call, storage, mau, bandwidth); PLAN_UNLIMITED for an
+ * unlimited one, a metric without a limit, or no plan. */
+int64_t plan_metric_limit(const plan *p, const char *metric);
+/* The limit in force: an operator's override (>= 0) wins over the plan's. */
+int64_t plan_limit_with(const plan *p, const char *metric, int64_t override);
 /* 1 when the limit allows count + 1 (PLAN_UNLIMITED allows everything). */
 int plan_allows_one_more(int64_t limit, int64_t count);
 

@@ -169,6 +169,8 @@ test('webhooks: a signed POST per threshold to each project webhookUrl, retried 
     const q = await runOnce(['operator', 'quota', t.org, '10', '--data', srv.dataDir]);
     assert.equal(q.code, 0, q.stderr);
     assert.equal((await admin('GET', `/organizations/${t.org}/plan`, undefined, t.token)).json.limits.apiCallLimit, 10);
+    const summary = await admin('GET', `/usage/summary?organizationId=${t.org}`, undefined, t.token);
+    assert.equal(summary.json.items.find((i) => i.metric === 'api_call').limit, 10, 'the summary shows the limit in force');
     await sleep(20);
     assert.ok((await calls(t.key, 10, 4)).every((x) => x === 404));
     expectError(assert, await req(srv, 'GET', '/v1/data/things', { key: t.key }), 429, 'usage/quota-exceeded');

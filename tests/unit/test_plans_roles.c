@@ -57,6 +57,15 @@ static void env_types_and_features(void **state)
     assert_true(plan_allows_one_more(2, 1));
     assert_false(plan_allows_one_more(2, 2));
     assert_true(plan_allows_one_more(PLAN_UNLIMITED, 1000000));
+    assert_int_equal(plan_metric_limit(f, "api_call"), 10000);
+    assert_int_equal(plan_metric_limit(s, "storage"), 10LL << 30);
+    assert_int_equal(plan_metric_limit(g, "mau"), 100000);
+    assert_int_equal(plan_metric_limit(plan_find("enterprise"), "bandwidth"), PLAN_UNLIMITED);
+    assert_int_equal(plan_metric_limit(f, "db_read"), PLAN_UNLIMITED);
+    assert_int_equal(plan_metric_limit(NULL, "api_call"), PLAN_UNLIMITED);
+    assert_int_equal(plan_limit_with(f, "api_call", -1), 10000);
+    assert_int_equal(plan_limit_with(f, "api_call", 10), 10);
+    assert_int_equal(plan_limit_with(plan_find("enterprise"), "api_call", 0), 0); /* an override wins, even 0 */
 }
 
 static void matrix_rows(void **state)
