@@ -989,32 +989,14 @@ static int sq_api_key_get(void *driver, const char *key_id, store_api_key_row *o
 
 /* Reads up to max rows, oldest first; LIMIT keeps SQLite from producing more. A row that does not fit
  * its buffers (scopes over 1023 bytes) fails the whole call with *count = 0. */
+/* Rows of a query keyed by ?1 with LIMIT ?2 = max (defined with the management plane's ops). */
+static int sq_list_rows(void *driver, stmt_id id, const char *key, sq_row_reader reader, void *out, size_t size,
+                        size_t max, size_t *count, bs_err *err);
+
 static int sq_api_key_list(void *driver, const char *env_id, store_api_key_row *out, size_t max, size_t *count,
                            bs_err *err)
 {
-    *count = 0;
-    sq_conn *c = sq_conn_get(driver, err);
-    sqlite3_stmt *st = c ? sq_stmt(c, ST_KEY_LIST, err) : NULL;
-    if (!st) return -1;
-    sqlite3_int64 limit = max > (size_t)INT64_MAX ? -1 : (sqlite3_int64)max; /* -1: no limit */
-    if (sqlite3_bind_text(st, 1, env_id, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, limit) != SQLITE_OK)
-        return sq_bind_failed(c, st, err);
-    size_t n = 0;
-    int rc = SQLITE_DONE;
-    while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        memset(&out[n], 0, sizeof out[n]);
-        if (sq_key_row_read(st, &out[n]) != 0) {
-            sq_stmt_done(st);
-            memset(&out[n], 0, sizeof out[n]);
-            return bs_err_internal(err);
-        }
-        n++;
-    }
-    int ret = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_fail(c, "select", err);
-    sq_stmt_done(st);
-    if (ret == 0) *count = n;
-    return ret;
+    return sq_list_rows(driver, ST_KEY_LIST, env_id, sq_key_row_read, out, sizeof *out, max, count, err);
 }
 
 static int sq_api_key_count(void *driver, const char *env_id, size_t *count, bs_err *err)
@@ -1285,6 +1267,9 @@ static int sq_token_lookup(void *driver, const char *hash_hex, store_token_conte
 
 /* Runs a list query keyed by key (?1) with LIMIT ?2 = max and reads each row into out (elements of
  * size bytes). A row that does not fit its buffers fails the call with *count = 0. */
+static int sq_rows_read(sq_conn *c, sqlite3_stmt *st, sq_row_reader reader, void *out, size_t size, size_t max,
+                        size_t *count, bs_err *err);
+
 static int sq_list_rows(void *driver, stmt_id id, const char *key, sq_row_reader reader, void *out, size_t size,
                         size_t max, size_t *count, bs_err *err)
 {
@@ -1295,21 +1280,7 @@ static int sq_list_rows(void *driver, stmt_id id, const char *key, sq_row_reader
     if (sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_int64(st, 2, max > (size_t)INT64_MAX ? -1 : (sqlite3_int64)max) != SQLITE_OK)
         return sq_bind_failed(c, st, err);
-    size_t n = 0;
-    int rc = SQLITE_DONE;
-    while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        void *row = (char *)out + n * size;
-        memset(row, 0, size);
-        if (reader(st, row) != 0) {
-            sq_stmt_done(st);
-            return bs_err_internal(err);
-        }
-        n++;
-    }
-    int ret = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_fail(c, "select", err);
-    sq_stmt_done(st);
-    if (ret == 0) *count = n;
-    return ret;
+    return sq_rows_read(c, st, reader, out, size, max, count, err);
 }
 
 /* Runs a prepared UPDATE whose parameters are bound (rc: the binds' result) and reports a matched row. */
@@ -1616,8 +1587,16 @@ static int sq_bind_opt(sqlite3_stmt *st, int idx, const char *text)
     return text ? sqlite3_bind_text(st, idx, text, -1, SQLITE_STATIC) : sqlite3_bind_null(st, idx);
 }
 
-static int sq_activity_bind(sqlite3_stmt *st, const store_activity_query *q)
+/* A page of a filtered list, shared by the management lists: list_id gets the filter (bind) and then
+ * LIMIT as ?limit_at and OFFSET as ?limit_at + 1, count_id the filter only; *total = all that match. */
+typedef int (*sq_filter_binder)(sqlite3_stmt *st, const void *query);
+static int sq_paged(void *driver, stmt_id list_id, stmt_id count_id, sq_filter_binder bind, const void *query, int limit_at,
+                    size_t limit, int64_t offset, sq_row_reader reader, void *out, size_t size, size_t *count, int64_t *total,
+                    bs_err *err);
+
+static int sq_activity_bind(sqlite3_stmt *st, const void *query)
 {
+    const store_activity_query *q = query;
     return sqlite3_bind_text(st, 1, q->organization_id, -1, SQLITE_STATIC) | sq_bind_opt(st, 2, q->entity_type) |
            sq_bind_opt(st, 3, q->action) | sq_bind_opt(st, 4, q->search);
 }
@@ -1634,44 +1613,11 @@ static int sq_activity_read(sqlite3_stmt *st, void *dst)
     return bad ? -1 : 0;
 }
 
-static int sq_activity_total(sq_conn *c, const store_activity_query *q, int64_t *total, bs_err *err)
-{
-    sqlite3_stmt *st = sq_stmt(c, ST_ACTIVITY_COUNT, err);
-    if (!st) return -1;
-    if (sq_activity_bind(st, q) != SQLITE_OK) return sq_bind_failed(c, st, err);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) *total = sqlite3_column_int64(st, 0);
-    int ret = rc == SQLITE_ROW ? 0 : sq_fail(c, "count activity", err);
-    sq_stmt_done(st);
-    return ret;
-}
-
 static int sq_activity_list(void *driver, const store_activity_query *q, store_activity *out, size_t *count,
                             int64_t *total, bs_err *err)
 {
-    *count = 0;
-    *total = 0;
-    sq_conn *c = sq_conn_get(driver, err);
-    sqlite3_stmt *st = c ? sq_stmt(c, ST_ACTIVITY_LIST, err) : NULL;
-    if (!st) return -1;
-    if ((sq_activity_bind(st, q) | sqlite3_bind_int64(st, 5, (sqlite3_int64)q->limit) |
-         sqlite3_bind_int64(st, 6, q->offset)) != SQLITE_OK)
-        return sq_bind_failed(c, st, err);
-    size_t n = 0;
-    int rc = SQLITE_DONE;
-    while (n < q->limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        memset(&out[n], 0, sizeof out[n]);
-        if (sq_activity_read(st, &out[n]) != 0) {
-            sq_stmt_done(st);
-            return bs_err_internal(err);
-        }
-        n++;
-    }
-    int ret = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_fail(c, "select activity", err);
-    sq_stmt_done(st);
-    if (ret == 0) ret = sq_activity_total(c, q, total, err);
-    if (ret == 0) *count = n;
-    return ret;
+    return sq_paged(driver, ST_ACTIVITY_LIST, ST_ACTIVITY_COUNT, sq_activity_bind, q, 5, q->limit, q->offset, sq_activity_read,
+                    out, sizeof *out, count, total, err);
 }
 
 /* ---- ops: team ---- */
@@ -1756,6 +1702,25 @@ static int sq_count_bound(sq_conn *c, sqlite3_stmt *st, int64_t *out, bs_err *er
     return ret;
 }
 
+static int sq_paged(void *driver, stmt_id list_id, stmt_id count_id, sq_filter_binder bind, const void *query, int limit_at,
+                    size_t limit, int64_t offset, sq_row_reader reader, void *out, size_t size, size_t *count, int64_t *total,
+                    bs_err *err)
+{
+    *count = 0;
+    *total = 0;
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, list_id, err) : NULL;
+    if (!st) return -1;
+    if ((bind(st, query) | sqlite3_bind_int64(st, limit_at, (sqlite3_int64)limit) | sqlite3_bind_int64(st, limit_at + 1, offset)) !=
+        SQLITE_OK)
+        return sq_bind_failed(c, st, err);
+    if (sq_rows_read(c, st, reader, out, size, limit, count, err) < 0) return -1;
+    st = sq_stmt(c, count_id, err);
+    if (!st) return -1;
+    if (bind(st, query) != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_count_bound(c, st, total, err);
+}
+
 static int sq_member_insert_on(sq_conn *c, const store_member *m, bs_err *err)
 {
     sqlite3_stmt *st = sq_stmt(c, ST_MEMBER_INSERT, err);
@@ -1785,8 +1750,9 @@ static int sq_member_find_email(void *driver, const char *org_id, const char *em
     return sq_get_row(driver, ST_MEMBER_BY_EMAIL, email, org_id, sq_member_read, out, sizeof *out, found, err);
 }
 
-static int sq_member_bind(sqlite3_stmt *st, const store_member_query *q)
+static int sq_member_bind(sqlite3_stmt *st, const void *query)
 {
+    const store_member_query *q = query;
     return sqlite3_bind_text(st, 1, q->organization_id, -1, SQLITE_STATIC) | sq_bind_opt(st, 2, q->role) |
            sq_bind_opt(st, 3, q->search);
 }
@@ -1794,18 +1760,8 @@ static int sq_member_bind(sqlite3_stmt *st, const store_member_query *q)
 static int sq_member_list(void *driver, const store_member_query *q, store_member *out, size_t *count, int64_t *total,
                           bs_err *err)
 {
-    *count = 0;
-    *total = 0;
-    sq_conn *c = sq_conn_get(driver, err);
-    sqlite3_stmt *st = c ? sq_stmt(c, ST_MEMBER_LIST, err) : NULL;
-    if (!st) return -1;
-    if ((sq_member_bind(st, q) | sqlite3_bind_int64(st, 4, (sqlite3_int64)q->limit) | sqlite3_bind_int64(st, 5, q->offset)) != SQLITE_OK)
-        return sq_bind_failed(c, st, err);
-    if (sq_rows_read(c, st, sq_member_read, out, sizeof *out, q->limit, count, err) < 0) return -1;
-    st = sq_stmt(c, ST_MEMBER_COUNT, err);
-    if (!st) return -1;
-    if (sq_member_bind(st, q) != SQLITE_OK) return sq_bind_failed(c, st, err);
-    return sq_count_bound(c, st, total, err);
+    return sq_paged(driver, ST_MEMBER_LIST, ST_MEMBER_COUNT, sq_member_bind, q, 4, q->limit, q->offset, sq_member_read, out,
+                    sizeof *out, count, total, err);
 }
 
 /* Inside a transaction: the member (found or not) and, when it is an owner, how many owners there are. */
@@ -1923,8 +1879,9 @@ static int sq_invitation_lookup(void *driver, const char *hash_hex, store_org_in
     return sq_get_row(driver, ST_INVITE_LOOKUP, hash_hex, NULL, sq_invitation_read, out, sizeof *out, found, err);
 }
 
-static int sq_invitation_bind(sqlite3_stmt *st, const store_org_invitation_query *q)
+static int sq_invitation_bind(sqlite3_stmt *st, const void *query)
 {
+    const store_org_invitation_query *q = query;
     return sqlite3_bind_text(st, 1, q->organization_id, -1, SQLITE_STATIC) | sqlite3_bind_int64(st, 2, q->now) |
            sq_bind_opt(st, 3, q->status);
 }
@@ -1932,18 +1889,8 @@ static int sq_invitation_bind(sqlite3_stmt *st, const store_org_invitation_query
 static int sq_invitation_list(void *driver, const store_org_invitation_query *q, store_org_invitation *out, size_t *count,
                               int64_t *total, bs_err *err)
 {
-    *count = 0;
-    *total = 0;
-    sq_conn *c = sq_conn_get(driver, err);
-    sqlite3_stmt *st = c ? sq_stmt(c, ST_INVITE_LIST, err) : NULL;
-    if (!st) return -1;
-    if ((sq_invitation_bind(st, q) | sqlite3_bind_int64(st, 4, (sqlite3_int64)q->limit) | sqlite3_bind_int64(st, 5, q->offset)) != SQLITE_OK)
-        return sq_bind_failed(c, st, err);
-    if (sq_rows_read(c, st, sq_invitation_read, out, sizeof *out, q->limit, count, err) < 0) return -1;
-    st = sq_stmt(c, ST_INVITE_COUNT, err);
-    if (!st) return -1;
-    if (sq_invitation_bind(st, q) != SQLITE_OK) return sq_bind_failed(c, st, err);
-    return sq_count_bound(c, st, total, err);
+    return sq_paged(driver, ST_INVITE_LIST, ST_INVITE_COUNT, sq_invitation_bind, q, 4, q->limit, q->offset, sq_invitation_read,
+                    out, sizeof *out, count, total, err);
 }
 
 static int sq_invitation_revoke(void *driver, const char *org_id, const char *id, int64_t at, int *found, bs_err *err)
@@ -2253,8 +2200,9 @@ static int sq_usage_row_read(sqlite3_stmt *st, void *dst)
     return bad;
 }
 
-static int sq_usage_bind(sqlite3_stmt *st, const store_usage_query *q)
+static int sq_usage_bind(sqlite3_stmt *st, const void *query)
 {
+    const store_usage_query *q = query;
     return sqlite3_bind_text(st, 1, q->organization_id, -1, SQLITE_STATIC) | sq_bind_opt(st, 2, q->project_id) |
            sq_bind_opt(st, 3, q->environment) | sq_bind_opt(st, 4, q->metric) |
            sqlite3_bind_text(st, 5, q->period, -1, SQLITE_STATIC) | sqlite3_bind_int64(st, 6, q->from_ms) |
@@ -2264,18 +2212,8 @@ static int sq_usage_bind(sqlite3_stmt *st, const store_usage_query *q)
 static int sq_usage_list(void *driver, const store_usage_query *q, store_usage_row *out, size_t *count, int64_t *total,
                          bs_err *err)
 {
-    *count = 0;
-    *total = 0;
-    sq_conn *c = sq_conn_get(driver, err);
-    sqlite3_stmt *st = c ? sq_stmt(c, ST_USAGE_LIST, err) : NULL;
-    if (!st) return -1;
-    if ((sq_usage_bind(st, q) | sqlite3_bind_int64(st, 8, (sqlite3_int64)q->limit) | sqlite3_bind_int64(st, 9, q->offset)) != SQLITE_OK)
-        return sq_bind_failed(c, st, err);
-    if (sq_rows_read(c, st, sq_usage_row_read, out, sizeof *out, q->limit, count, err) < 0) return -1;
-    st = sq_stmt(c, ST_USAGE_COUNT, err);
-    if (!st) return -1;
-    if (sq_usage_bind(st, q) != SQLITE_OK) return sq_bind_failed(c, st, err);
-    return sq_count_bound(c, st, total, err);
+    return sq_paged(driver, ST_USAGE_LIST, ST_USAGE_COUNT, sq_usage_bind, q, 8, q->limit, q->offset, sq_usage_row_read, out,
+                    sizeof *out, count, total, err);
 }
 
 /* Deletes one period's rows (and endpoint counts) that start before `before`. */
