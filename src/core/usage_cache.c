@@ -16,6 +16,7 @@ typedef struct entry {
     int64_t read_at;   /* the caller's clock when loaded; 0 = empty */
     int64_t used;
     int alerted;       /* thresholds claimed this month: 1 = 80, 2 = 100 */
+    int loading;       /* a caller is reading a newer value: the others keep using this one meanwhile */
 } entry;
 
 struct usage_cache {
@@ -67,13 +68,25 @@ int usage_cache_get(usage_cache *c, const char *org_id, const char *metric, int6
     if (fresh) *used = e->used;
     pthread_rwlock_unlock(&c->lock);
     if (fresh) return 0;
-    if (c->load(c->arg, org_id, metric, from, to, used, err) < 0) return -1;
+    pthread_rwlock_wrlock(&c->lock); /* one reader of the store at a time per entry: the rest use the last value */
+    int known = same(e, org_id, metric, from), wait_for_other = known && e->loading;
+    if (wait_for_other) *used = e->used;
+    else if (known) e->loading = 1;
+    pthread_rwlock_unlock(&c->lock);
+    if (wait_for_other) return 0;
+    int rc = c->load(c->arg, org_id, metric, from, to, used, err);
     pthread_rwlock_wrlock(&c->lock);
+    if (known && same(e, org_id, metric, from)) e->loading = 0;
+    if (rc < 0) {
+        pthread_rwlock_unlock(&c->lock);
+        return -1;
+    }
     if (!same(e, org_id, metric, from)) { /* a new pair (or month) takes the slot */
         snprintf(e->org_id, sizeof e->org_id, "%s", org_id);
         snprintf(e->metric, sizeof e->metric, "%s", metric);
         e->month_start = from;
         e->alerted = 0;
+        e->loading = 0;
     }
     e->used = *used;
     e->read_at = now_ms;
