@@ -183,6 +183,7 @@ static int magic_requested(api_ctx *ctx, http_req *req, http_res *res, int signu
 
 static void signup(api_ctx *ctx, http_req *req, http_res *res)
 {
+    if (api_usage_allow(ctx->app, &ctx->key, "mau", res) < 0) return; /* a new user is new this month: refused before it exists */
     if (magic_requested(ctx, req, res, 1)) return;
     bs_err err;
     bs_err_clear(&err);

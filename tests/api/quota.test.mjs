@@ -282,14 +282,19 @@ test('MAU and bandwidth quotas: new users past the MAU limit and data bodies pas
     const signup = (email) => req(s, 'POST', '/v1/auth/email/signup', { ...pk, body: { email, password: 'Passw0rd!x', name: 'U' } });
     assert.equal((await signup('u1@x.io')).status, 201);
     assert.equal((await signup('u2@x.io')).status, 201);
-    let third;
+    let third, refusedEmail;
     for (let i = 0; i < 40; i++) { // the MAU rows are flushed within a second
-      third = await signup(`u3-${i}@x.io`);
+      refusedEmail = `u3-${i}@x.io`;
+      third = await signup(refusedEmail);
       if (third.status === 429) break;
       await sleep(100);
     }
     expectError(assert, third, 429, 'usage/quota-exceeded');
     assert.equal(third.json.error.details.metric, 'mau');
+    const users = await req(s, 'GET', '/v1/users?limit=100', { key: boot.secretKey });
+    assert.equal(users.status, 200, users.text);
+    assert.ok(users.json.items.some((u) => u.email === 'u1@x.io'));
+    assert.ok(!users.json.items.some((u) => u.email === refusedEmail), `the refused sign-up created no user (${refusedEmail})`);
     const again = await req(s, 'POST', '/v1/auth/email/signin', { ...pk, body: { email: 'u1@x.io', password: 'Passw0rd!x' } });
     assert.equal(again.status, 200, 'a user already active this month always signs in');
     assert.equal((await op('mau', 'plan')).code, 0);
