@@ -5,12 +5,12 @@
 # has the throughput and the server's CPU time per request (utime + stime from /proc, steadier than req/s
 # on a shared machine); the summary gives the medians per mode and the cost of metering. Then the meter's
 # memory per tracked environment and per MAU user (test_meter's report: exact allocation sizes).
-# Usage: bench/run-meter.sh [BUILD_DIR]   (default build-h15-rel, configured Release and built if missing)
+# Usage: bench/run-meter.sh [BUILD_DIR]   (default build, the Release build of scripts/build.sh; configured and built if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 N=${N:-20000}; ROUNDS=${ROUNDS:-5}
-BUILD=${1:-build-h15-rel}
+BUILD=${1:-build}
 if [ ! -x "$BUILD/basalt" ]; then
   cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build "$BUILD" -j2 >/dev/null
 fi
