@@ -1,6 +1,7 @@
 #include "api/env_lifecycle.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,9 @@
 #define DELETIONS_PER_SWEEP 64
 
 typedef struct touch_slot {
-    char env_id[STORE_ID_MAX];
-    int64_t written_ms;
+    char env_id[STORE_ID_MAX];      /* under the slot's lock */
+    _Atomic uint64_t hash;          /* of env_id, and written_ms: read without the lock on the fast path */
+    _Atomic int64_t written_ms;
 } touch_slot;
 
 struct env_lifecycle {
@@ -94,24 +96,30 @@ int api_env_place_unplaced(api_app *app, bs_err *err)
 
 /* ---- use ---- */
 
-static size_t slot_of(const char *env_id)
+static uint64_t hash_of(const char *env_id)
 {
-    size_t h = 5381;
-    for (const unsigned char *c = (const unsigned char *)env_id; *c; c++) h = h * 33 + *c;
-    return h % TOUCH_SLOTS;
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *c = (const unsigned char *)env_id; *c; c++) h = (h ^ *c) * 1099511628211ULL;
+    return h | 1; /* never 0, the empty slot */
 }
 
 /* 1 when this use should be written (none written for ENV_TOUCH_INTERVAL_MS); marks it written. */
 static int touch_due(env_lifecycle *l, const char *env_id, int64_t now)
 {
-    size_t s = slot_of(env_id);
-    pthread_mutex_t *lock = &l->locks[s % TOUCH_LOCKS];
+    uint64_t h = hash_of(env_id);
+    size_t s = (size_t)(h % TOUCH_SLOTS);
     touch_slot *slot = &l->slots[s];
+    int64_t written = atomic_load_explicit(&slot->written_ms, memory_order_relaxed);
+    if (atomic_load_explicit(&slot->hash, memory_order_relaxed) == h && now >= written && now - written < ENV_TOUCH_INTERVAL_MS)
+        return 0; /* the common case, no lock: written recently (a hash collision at worst delays one record) */
+    pthread_mutex_t *lock = &l->locks[s % TOUCH_LOCKS];
     pthread_mutex_lock(lock);
-    int due = strcmp(slot->env_id, env_id) != 0 || now - slot->written_ms >= ENV_TOUCH_INTERVAL_MS || now < slot->written_ms;
+    written = atomic_load(&slot->written_ms);
+    int due = strcmp(slot->env_id, env_id) != 0 || now - written >= ENV_TOUCH_INTERVAL_MS || now < written;
     if (due) {
         snprintf(slot->env_id, sizeof slot->env_id, "%s", env_id);
-        slot->written_ms = now;
+        atomic_store(&slot->hash, h);
+        atomic_store(&slot->written_ms, now);
     }
     pthread_mutex_unlock(lock);
     return due;

@@ -22,7 +22,7 @@ typedef struct guard_slot {
 struct project_guard {
     store_control *store;
     int64_t ttl_us;
-    pthread_mutex_t locks[GUARD_LOCKS];
+    pthread_rwlock_t locks[GUARD_LOCKS]; /* read: checks; write: (re)filling a slot */
     guard_slot slots[GUARD_SLOTS];
 };
 
@@ -32,14 +32,14 @@ project_guard *project_guard_new(store_control *store, int ttl_ms)
     if (!g) return NULL;
     g->store = store;
     g->ttl_us = (int64_t)(ttl_ms > 0 ? ttl_ms : 1000) * 1000;
-    for (int i = 0; i < GUARD_LOCKS; i++) pthread_mutex_init(&g->locks[i], NULL);
+    for (int i = 0; i < GUARD_LOCKS; i++) pthread_rwlock_init(&g->locks[i], NULL);
     return g;
 }
 
 void project_guard_free(project_guard *g)
 {
     if (!g) return;
-    for (int i = 0; i < GUARD_LOCKS; i++) pthread_mutex_destroy(&g->locks[i]);
+    for (int i = 0; i < GUARD_LOCKS; i++) pthread_rwlock_destroy(&g->locks[i]);
     for (int i = 0; i < GUARD_SLOTS; i++) free(g->slots[i].rules);
     free(g);
 }
@@ -116,29 +116,29 @@ int project_guard_check_limit(project_guard *g, const char *project_id, const ch
                               int64_t *daily_limit, bs_err *err)
 {
     size_t s = slot_of(project_id);
-    pthread_mutex_t *lock = &g->locks[s % GUARD_LOCKS];
+    pthread_rwlock_t *lock = &g->locks[s % GUARD_LOCKS];
     guard_slot *slot = &g->slots[s];
-    pthread_mutex_lock(lock);
+    pthread_rwlock_rdlock(lock);
     int v = slot_check(g, slot, project_id, origin, ip, daily_limit);
-    pthread_mutex_unlock(lock);
+    pthread_rwlock_unlock(lock);
     if (v >= 0) return verdict(v, origin_refused, err);
     netrules *rules = NULL;
     if (rules_load(g, project_id, &rules, daily_limit, err) < 0) return -1;
     v = rules_check(rules, origin, ip);
-    pthread_mutex_lock(lock);
+    pthread_rwlock_wrlock(lock);
     free(slot->rules);
     slot->rules = rules;
     slot->daily_limit = *daily_limit;
     snprintf(slot->project_id, sizeof slot->project_id, "%s", project_id);
     slot->fetched_us = clock_mono_us();
-    pthread_mutex_unlock(lock);
+    pthread_rwlock_unlock(lock);
     return verdict(v, origin_refused, err);
 }
 
 void project_guard_forget(project_guard *g, const char *project_id)
 {
     size_t s = slot_of(project_id);
-    pthread_mutex_lock(&g->locks[s % GUARD_LOCKS]);
+    pthread_rwlock_wrlock(&g->locks[s % GUARD_LOCKS]);
     if (strcmp(g->slots[s].project_id, project_id) == 0) g->slots[s].fetched_us = 0;
-    pthread_mutex_unlock(&g->locks[s % GUARD_LOCKS]);
+    pthread_rwlock_unlock(&g->locks[s % GUARD_LOCKS]);
 }
