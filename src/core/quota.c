@@ -78,12 +78,33 @@ static counter *counter_find(quota *q, size_t start, const char *key, int64_t fr
     return NULL;
 }
 
-/* The counter of (key, window), created and loaded on first use; a slot of an older window of the same
- * key is reused. NULL when the table is full of current counters (then nothing is enforced for key: a
- * bounded table must not refuse service; 4096 organizations and projects active in one window). */
+/* The slot for (key, from) under the write lock: its current counter, else the first reusable one (an
+ * older window of the key or a long-stale one of another key) or the empty slot that ends the probe; NULL
+ * when the table is full of current counters. *exists = 1 when the counter is already there. */
+static counter *counter_claim(quota *q, size_t start, const char *key, int64_t from, int *exists)
+{
+    counter *spare = NULL;
+    *exists = 0;
+    for (size_t i = 0; i < QUOTA_BUCKETS; i++) { /* until the key's counter or an empty slot */
+        counter *s = &q->counters[(start + i) % QUOTA_BUCKETS];
+        if (!s->key[0]) return spare ? spare : s;
+        if (s->loaded && !strcmp(s->key, key) && s->window_start == from) {
+            *exists = 1;
+            return s;
+        }
+        if (!spare && (!strcmp(s->key, key) || s->window_start < from - 31LL * 86400 * 1000)) spare = s; /* an old window */
+    }
+    return spare;
+}
+
+/* The counter of (key, window), created and loaded on first use. The loader (a store read) runs outside
+ * the lock, so a first call of one organization never holds up the others; when two callers load the same
+ * counter at once, the first to store it wins and the other uses it. NULL when the table is full of current
+ * counters (then nothing is enforced for key: a bounded table must not refuse service; 4096 organizations
+ * and projects active in one window). */
 static counter *counter_get(quota *q, const char *scope, const char *key, quota_window w, int64_t now_ms, bs_err *err, int *failed)
 {
-    int64_t from, to;
+    int64_t from, to, used = 0;
     quota_window_bounds(w, now_ms, &from, &to);
     size_t start = bucket_of(key, from);
     *failed = 0;
@@ -91,26 +112,18 @@ static counter *counter_get(quota *q, const char *scope, const char *key, quota_
     counter *c = counter_find(q, start, key, from); /* the common case: shared, no writer */
     pthread_rwlock_unlock(&q->lock);
     if (c) return c;
-    pthread_rwlock_wrlock(&q->lock);
-    counter *spare = NULL;
-    for (size_t i = 0; i < QUOTA_BUCKETS && !c; i++) { /* until the key's counter or an empty slot */
-        counter *s = &q->counters[(start + i) % QUOTA_BUCKETS];
-        if (!s->key[0]) c = spare ? spare : s;
-        else if (!strcmp(s->key, key) && s->window_start == from) c = s;
-        else if (!spare && (!strcmp(s->key, key) || s->window_start < from - 31LL * 86400 * 1000)) spare = s; /* an old window */
+    if (q->load && q->load(q->arg, scope, key, from, to, &used, err) < 0) {
+        *failed = 1;
+        return NULL;
     }
-    if (!c) c = spare;
-    if (c && !(c->loaded && !strcmp(c->key, key) && c->window_start == from)) {
-        int64_t used = 0;
-        if (q->load && q->load(q->arg, scope, key, from, to, &used, err) < 0) {
-            *failed = 1;
-            c = NULL;
-        } else {
-            snprintf(c->key, sizeof c->key, "%s", key);
-            c->window_start = from;
-            atomic_store(&c->used, used);
-            c->loaded = 1;
-        }
+    int exists = 0;
+    pthread_rwlock_wrlock(&q->lock);
+    c = counter_claim(q, start, key, from, &exists);
+    if (c && !exists) {
+        snprintf(c->key, sizeof c->key, "%s", key);
+        c->window_start = from;
+        atomic_store(&c->used, used);
+        c->loaded = 1;
     }
     pthread_rwlock_unlock(&q->lock);
     return c;

@@ -338,8 +338,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PLACE_SLOT_ADD] = "INSERT INTO cluster_slots (cluster_id, slot, environment_id) VALUES (?1, ?2, ?3)",
     [ST_PLACE_SPARE] = "SELECT id, kind, 0 FROM clusters WHERE kind = 'shared' AND status = 'spare' ORDER BY seq LIMIT 1",
     [ST_CLUSTER_NEXT_SEQ] = "SELECT COALESCE(MAX(seq), 0) + 1 FROM clusters",
-    [ST_CLUSTER_ADD] = "INSERT INTO clusters (id, kind, status, capacity, created_at, seq)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, (SELECT COALESCE(MAX(seq), 0) + 1 FROM clusters))",
+    [ST_CLUSTER_ADD] = "INSERT INTO clusters (id, kind, status, capacity, created_at, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_CLUSTER_ACTIVATE] = "UPDATE clusters SET status = 'active' WHERE id = ?1",
     [ST_ENV_SET_PLACE] = "UPDATE environments SET cluster = ?1, slot = ?2 WHERE id = ?3",
     [ST_SLOTS_RECLAIM_DEDICATED] = "DELETE FROM clusters WHERE kind = 'dedicated' AND id IN (SELECT cluster_id FROM cluster_slots"
@@ -1443,14 +1442,15 @@ static int sq_run_tit(sq_conn *c, stmt_id id, const char *t1, int64_t i2, const 
     return sq_run(c, st, "placement", err);
 }
 
-static int sq_cluster_add(sq_conn *c, const char *id, const char *kind, const char *status, int capacity, int64_t now,
+/* Registers a cluster as the newest (seq: one past the highest, read inside the caller's transaction). */
+static int sq_cluster_add(sq_conn *c, const char *id, const char *kind, const char *status, int capacity, int64_t now, int seq,
                           bs_err *err)
 {
     sqlite3_stmt *st = sq_stmt(c, ST_CLUSTER_ADD, err);
     if (!st) return -1;
     int rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC) | sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC) |
              sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC) | sqlite3_bind_int(st, 4, capacity) |
-             sqlite3_bind_int64(st, 5, now);
+             sqlite3_bind_int64(st, 5, now) | sqlite3_bind_int(st, 6, seq);
     if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
     return sq_run(c, st, "add cluster", err);
 }
@@ -1461,7 +1461,7 @@ static int sq_shared_cluster_add(sq_conn *c, const char *status, int capacity, i
     int seq = 0;
     if (sq_query_int(c, ST_CLUSTER_NEXT_SEQ, &seq, err) < 0) return -1;
     snprintf(id, STORE_ID_MAX, "shared-%d", seq);
-    return sq_cluster_add(c, id, "shared", status, capacity, now, err);
+    return sq_cluster_add(c, id, "shared", status, capacity, now, seq, err);
 }
 
 /* Priority 3 of §5.5: the spare opens (registered first when there is none) and a new spare stands by. */
@@ -1502,7 +1502,9 @@ static int sq_place_on(sq_conn *c, const char *env_id, int dedicated, int capaci
         snprintf(out->cluster_id, sizeof out->cluster_id, "dedicated-%.26s", env_id);
         snprintf(out->kind, sizeof out->kind, "dedicated");
         out->slot = 0;
-        rc = sq_cluster_add(c, out->cluster_id, "dedicated", "active", 1, now, err);
+        int seq = 0;
+        rc = sq_query_int(c, ST_CLUSTER_NEXT_SEQ, &seq, err);
+        if (rc == 0) rc = sq_cluster_add(c, out->cluster_id, "dedicated", "active", 1, now, seq, err);
         if (rc == 0) rc = sq_run_tit(c, ST_PLACE_SLOT_ADD, out->cluster_id, 0, env_id, err);
     } else {
         rc = sq_place_shared(c, env_id, capacity, now, out, err);
