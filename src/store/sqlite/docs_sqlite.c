@@ -23,6 +23,7 @@
 #include "store/sqlite/docs_sql.h"
 #include "store/sqlite/envdb.h"
 #include "store/sqlite/sql_prefix.h"
+#include "util/check.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/regex.h"
@@ -1088,6 +1089,8 @@ static void ready_push_locked(store_docs *d, denv *e)
 static void writer_serve(store_docs *d, denv *e)
 {
     pthread_mutex_lock(&e->qlock);
+    BS_ASSERT(e->in_ready && !e->leader); /* queued once, and one writer per environment at a time */
+    BS_ASSERT(e->qhead && e->qtail && !e->qtail->next); /* queued only with work to do */
     e->in_ready = 0;
     e->leader = 1;
     wop *group = e->qhead, *last = group;
@@ -1097,6 +1100,7 @@ static void writer_serve(store_docs *d, denv *e)
     if (last) last->next = NULL;
     pthread_mutex_unlock(&e->qlock);
     if (group) group_run(d, e, group);
+    BS_ASSERT(e->leader); /* nobody else took this environment while its group ran */
     for (wop *w = group, *next; w; w = next) {
         next = w->next; /* read first: done may free the op */
         w->done(w->done_ctx, w->rc);
@@ -1135,6 +1139,7 @@ static int group_enqueue(store_docs *d, const char *env_id, wop *op)
     if (e->qtail) e->qtail->next = op; else e->qhead = op;
     e->qtail = op;
     ready_push_locked(d, e);
+    BS_ASSERT(e->in_ready || e->leader); /* a queued write always has a writer coming */
     pthread_mutex_unlock(&e->qlock);
     return 0;
 }
@@ -1150,6 +1155,7 @@ static void sync_done(void *ctx, int rc)
     (void)rc;
     sync_wait *w = ctx;
     pthread_mutex_lock(&w->lock);
+    BS_ASSERT(!w->done); /* a write is reported once */
     w->done = 1;
     pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->lock);
