@@ -180,22 +180,35 @@ static int group_sql(strbuf *sql, docs_binds *b, const query_plan *plan, const q
     return 0;
 }
 
-static void search_sql(strbuf *sql, docs_binds *b, const query_plan *plan)
+static int search_sql(strbuf *sql, docs_binds *b, const query_plan *plan)
 {
+    int rc = 0;
     strbuf_append_char(sql, '(');
     if (plan->has_search_field) {
         strbuf_append_str(sql, "instr(lower(");
         docs_sql_field(sql, &plan->search_field);
         strbuf_append_str(sql, "), lower(?)) > 0");
-        bind_text(b, plan->search);
+        rc = bind_text(b, plan->search);
     } else {
-        /* every string value of the record but the system fields */
-        strbuf_append_str(sql, "EXISTS (SELECT 1 FROM json_tree(doc) AS t WHERE t.type = 'text' "
+        /* every string value of the record but the system fields and the columns the caller may not read */
+        strbuf_append_str(sql, "EXISTS (SELECT 1 FROM json_tree(");
+        if (plan->nsearch_skip) {
+            strbuf_append_str(sql, "json_remove(doc");
+            for (size_t i = 0; i < plan->nsearch_skip; i++) {
+                strbuf_append_str(sql, ",'$.\"' || ? || '\"'");
+                if (bind_text(b, plan->search_skip[i]) < 0) rc = -1;
+            }
+            strbuf_append_char(sql, ')');
+        } else {
+            strbuf_append_str(sql, "doc");
+        }
+        strbuf_append_str(sql, ") AS t WHERE t.type = 'text' "
                                "AND NOT (t.path = '$' AND t.key IN ('id','createdBy','createdAt','updatedAt')) "
                                "AND instr(lower(t.value), lower(?)) > 0)");
-        bind_text(b, plan->search);
+        if (bind_text(b, plan->search) < 0) rc = -1;
     }
     strbuf_append_char(sql, ')');
+    return rc;
 }
 
 /* (sort < v OR (sort = v AND id < last)) for descending order, > for ascending. */
@@ -246,7 +259,7 @@ int docs_sql_where(strbuf *sql, docs_binds *b, const query_plan *plan, const cha
     }
     if (plan && plan->search[0]) {
         strbuf_append_str(sql, glue);
-        search_sql(sql, b, plan);
+        if (search_sql(sql, b, plan) < 0) return -1;
         glue = " AND ";
     }
     if (created_by_filter) {
