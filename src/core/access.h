@@ -17,7 +17,9 @@
  * role claim is <name>), role:* (a role other than admin/user/guest).
  *
  * Column permissions: columnPermissions {field: {read: expr, write: expr}} on top-level fields. A field
- * the caller may not read is removed from every answer (`self`: kept on the caller's own rows); writing
+ * the caller may not read is removed from every answer (`self`: kept on the caller's own rows) and may
+ * not be filtered, sorted or searched on (access_column_unreadable); answers' ETags are of what remains
+ * (api/data.c). Writing
  * a field the caller may not write is 403 data/permission-denied (`self` on create: the caller will own
  * the row, so it holds). System fields are always readable and never written by clients.
  *

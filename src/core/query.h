@@ -21,7 +21,7 @@
  *     JSON: refused;
  *   - sortBy: a field name (same rules), default createdAt; sortDirection asc|desc (default desc);
  *   - select: comma-separated field names (same rules), at most QUERY_MAX_SELECT; the system fields are
- *     always returned and need not be listed;
+ *     always returned and need not be listed; a dotted name selects only that path (the store nests it);
  *   - search: at most QUERY_SEARCH_MAX bytes; searchType: a field name.
  * Every refusal is 400 data/validation-error with a message naming the parameter and the problem.
  *
