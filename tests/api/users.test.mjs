@@ -112,6 +112,8 @@ test('GET/POST /v1/users, rename and role changes (roles only by admins)', async
   assert.equal(all.json.pagination.total, 3);
   assert.equal(all.json.pagination.hasNext, true);
   expectError(assert, await req(srv, 'GET', '/v1/users?sortBy=password', alice.as), 400, 'common/invalid-parameters');
+  for (const hidden of ['sortBy=email', 'sortBy=role', 'sortBy=updatedAt', 'searchType=email&search=list.io'])
+    expectError(assert, await req(srv, 'GET', `/v1/users?${hidden}`, alice.as), 403, 'user/forbidden'); // not public fields
   expectError(assert, await req(srv, 'GET', '/v1/users', pk()), 401, 'user/unauthorized');
   const renamed = await req(srv, 'PATCH', `/v1/users/${alice.id}`, { ...alice.as, body: { name: 'Alicia' } });
   assert.equal(renamed.status, 200, renamed.text);
