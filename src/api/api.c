@@ -22,17 +22,19 @@ typedef struct api_route {
     int link;            /* opened from a mailed link: the environment may come from ?env= instead of a key */
     const char *surface; /* the management surface a scoped secret key needs (core/scopes.h), NULL: none */
     int post_reads;      /* a POST that only reads (explain, a download URL) */
+    int table_scoped;    /* a /v1/data route: table scopes bind the key there (data.c), no surface scope */
 } api_route;
 
 /* Which surface's scope a route needs, by its pattern (docs/management-api.md, "Key scopes"). On /admin/v1
- * a route without one is refused to every scoped key; on /v1 it is a data or end-user route, where a
- * secret key has no admin right beyond the data (which table scopes bind, data.c). */
+ * a route without one is refused to every scoped key; on /v1 a scoped secret key has admin rights only on
+ * the data routes (within its table scopes) and on the surfaces its scopes grant. */
 #define ENV_PATH "/admin/v1/projects/:projectId/environments/:env/"
 static const struct { const char *prefix, *surface; } route_surfaces[] = {
     {ENV_PATH "keys", "keys"},    {ENV_PATH "tables", "tables"}, {ENV_PATH "auth/users", "users"},
     {ENV_PATH "auth", "auth"},    {ENV_PATH "outbox", "outbox"}, {ENV_PATH "storage", "files"},
     {"/v1/users", "users"},       {"/v1/files", "files"},
 };
+static const char *const table_scoped_routes[] = {"/v1/data", "/v1/batch", "/v1/:shorttable"};
 static const char *const reading_posts[] = {ENV_PATH "tables/:tableName/explain", "/v1/files/:fileId/download-url"};
 
 /* pattern is prefix or goes on below it. */
@@ -47,6 +49,9 @@ static void route_scope(api_route *r, const char *pattern)
     r->surface = NULL;
     for (size_t i = 0; i < sizeof route_surfaces / sizeof route_surfaces[0] && !r->surface; i++)
         if (under(pattern, route_surfaces[i].prefix)) r->surface = route_surfaces[i].surface;
+    r->table_scoped = 0;
+    for (size_t i = 0; i < sizeof table_scoped_routes / sizeof table_scoped_routes[0]; i++)
+        if (under(pattern, table_scoped_routes[i])) r->table_scoped = 1;
     r->post_reads = 0;
     for (size_t i = 0; i < sizeof reading_posts / sizeof reading_posts[0]; i++)
         if (strcmp(pattern, reading_posts[i]) == 0) r->post_reads = 1;
@@ -117,17 +122,18 @@ static int link_environment(api_app *app, http_req *req, store_key_context *key,
     return 0;
 }
 
-/* Whether the secret key's admin rights apply on this route (ctx->key_admin): on routes of no surface
- * (data, whose table scopes bind it there, data.c) they do; on the users and files surfaces only for an
- * unscoped key or one whose scopes grant the surface. A scoped secret key without that grant acts as the
+/* Whether the secret key's admin rights apply on this route (ctx->key_admin): an unscoped key's always; a
+ * scoped key's on the data routes (its table scopes bind it there, data.c) and where its scopes grant the
+ * route's surface. On the users and files surfaces a scoped secret key without that grant acts as the
  * signed-in user it carries, and is refused (403 data/scope-insufficient) without one. */
 static int v1_key_admin(const api_route *r, http_req *req, api_ctx *ctx, bs_err *err)
 {
     if (strcmp(ctx->key.key_type, "secret") != 0) return 0;
+    const char *scopes = ctx->key.scopes_json;
     scope_access access = route_access(r, req);
-    ctx->key_admin = !r->surface || scopes_grant(ctx->key.scopes_json, r->surface, access);
-    if (ctx->key_admin || ctx->has_user) return 0;
-    return scopes_check(ctx->key.scopes_json, r->surface, access, err);
+    ctx->key_admin = scopes_none(scopes) || r->table_scoped || (r->surface && scopes_grant(scopes, r->surface, access));
+    if (ctx->key_admin || ctx->has_user || !r->surface) return 0;
+    return scopes_check(scopes, r->surface, access, err);
 }
 
 static void v1_entry(http_req *req, http_res *res, void *data)

@@ -97,14 +97,14 @@ static int array_covers(const char *scopes_json, const char *wanted)
     return ok;
 }
 
-static int unscoped(const char *scopes_json)
+int scopes_none(const char *scopes_json)
 {
     return !scopes_json || !*scopes_json || strcmp(scopes_json, "null") == 0;
 }
 
 int scopes_grant(const char *scopes_json, const char *surface, scope_access access)
 {
-    if (unscoped(scopes_json)) return 1;
+    if (scopes_none(scopes_json)) return 1;
     char wanted[SCOPES_MAX_LEN + 1];
     int n = snprintf(wanted, sizeof wanted, "admin:%s:%s", surface, scopes_access_name(access));
     return n > 0 && (size_t)n < sizeof wanted && array_covers(scopes_json, wanted);
@@ -112,7 +112,7 @@ int scopes_grant(const char *scopes_json, const char *surface, scope_access acce
 
 int scopes_check(const char *scopes_json, const char *surface, scope_access access, bs_err *err)
 {
-    if (surface ? scopes_grant(scopes_json, surface, access) : unscoped(scopes_json)) return 0;
+    if (surface ? scopes_grant(scopes_json, surface, access) : scopes_none(scopes_json)) return 0;
     if (!surface) return bs_err_set(err, 403, "data/scope-insufficient", "A key with scopes may not use this endpoint");
     return bs_err_set(err, 403, "data/scope-insufficient", "API Key scope does not include admin:%s:%s", surface,
                       scopes_access_name(access));
@@ -120,8 +120,8 @@ int scopes_check(const char *scopes_json, const char *surface, scope_access acce
 
 int scopes_cover(const char *outer_json, const char *inner_json, char *missing, size_t missing_size)
 {
-    if (unscoped(outer_json)) return 1;
-    if (unscoped(inner_json)) {
+    if (scopes_none(outer_json)) return 1;
+    if (scopes_none(inner_json)) {
         snprintf(missing, missing_size, "every scope (a key without scopes)");
         return 0;
     }

@@ -24,6 +24,8 @@ const char *scopes_access_name(scope_access access);
 int scopes_valid(const char *s);
 /* 1 when s is a management scope ("admin:<surface>:<access>"). */
 int scopes_is_admin(const char *s);
+/* 1 when a key with scopes_json has no scopes, so every right ("", NULL or JSON null). */
+int scopes_none(const char *scopes_json);
 /* 1 when a key with scopes_json holds the management right surface/access (an unscoped key holds all). */
 int scopes_grant(const char *scopes_json, const char *surface, scope_access access);
 /* 0 when scopes_grant holds, else 403 data/scope-insufficient naming admin:<surface>:<access>. surface

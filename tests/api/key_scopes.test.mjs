@@ -94,6 +94,9 @@ test('users: a scoped secret key has no admin rights on /v1/users; an unscoped o
   refused(await req(srv, 'POST', '/v1/users', { ...scoped, body: { email: 'mallory@x.io', password: 'secret1', role: 'admin' } }));
   refused(await req(srv, 'PATCH', `/v1/users/${alice.id}/role`, { ...scoped, body: { role: 'admin' } }));
   refused(await req(srv, 'PATCH', `${env}/auth/users/${alice.id}`, { ...scoped, body: { banned: true } }));
+  // the end-user flows give a secret key nothing a publishable key lacks: scopes leave them alone
+  const signin = await req(srv, 'POST', '/v1/auth/email/signin', { ...scoped, body: { email: 'bob@x.io', password: 'secret1' } });
+  assert.equal(signin.status, 200, signin.text);
   // with a user's token it acts as that user: a public listing, no one else's account
   const asBob = await req(srv, 'GET', '/v1/users', { ...scoped, token: bob.token });
   assert.equal(asBob.status, 200, asBob.text);

@@ -32,6 +32,8 @@ static void test_grant(void **state)
 {
     (void)state;
     bs_err err;
+    assert_true(scopes_none(NULL) && scopes_none("") && scopes_none("null"));
+    assert_false(scopes_none("[]"));
     assert_true(scopes_grant(NULL, "keys", SCOPE_WRITE));
     assert_true(scopes_grant("", "keys", SCOPE_WRITE));
     assert_false(scopes_grant("[]", "keys", SCOPE_READ));
