@@ -41,7 +41,7 @@ int api_storage_visibility_ok(const char *v)
     return one_of(v, all, 4);
 }
 
-static int is_secret(const api_ctx *ctx) { return strcmp(ctx->key.key_type, "secret") == 0; }
+static int is_secret(const api_ctx *ctx) { return ctx->key_admin; }
 
 int api_storage_caller(api_ctx *ctx, char *out, size_t size, bs_err *err)
 {

@@ -100,7 +100,7 @@ static void section_answer(api_ctx *ctx, http_req *req, http_res *res, const sec
     store_session s;
     int found = 0;
     const char *id = http_req_param(req, "userId");
-    int admin = strcmp(ctx->key.key_type, "secret") == 0 || (ctx->has_user && strcmp(ctx->user.role, "admin") == 0);
+    int admin = ctx->key_admin || (ctx->has_user && strcmp(ctx->user.role, "admin") == 0);
     if (ctx->has_user && strcmp(ctx->user.sub, id) == 0) api_current_user(ctx, &u, &s, &err);
     else if (!admin) bs_err_set(&err, ctx->has_user ? 403 : 401, ctx->has_user ? "user/forbidden" : "user/unauthorized",
                                 "Only the user or an admin may do this");

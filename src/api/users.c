@@ -29,7 +29,7 @@ static struct json_object *user_fields(const store_user *u, const char *const *f
 
 static int caller_is_admin(const api_ctx *ctx)
 {
-    return strcmp(ctx->key.key_type, "secret") == 0 || (ctx->has_user && strcmp(ctx->user.role, "admin") == 0);
+    return ctx->key_admin || (ctx->has_user && strcmp(ctx->user.role, "admin") == 0);
 }
 
 /* Loads :userId for a caller who must be that user or an admin (403 user/forbidden otherwise; 401
