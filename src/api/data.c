@@ -38,11 +38,12 @@ static int reserved_first_segment(const char *name)
 
 static int data_prepare(data_req *d, access_op op, bs_err *err);
 
-/* client-api.md §1.4: a secret key is admin; with a publishable key the user's role decides (admin,
- * user, guest), and no user means guest. */
+/* client-api.md §1.4: a secret key is admin (ctx->key_admin: on the data routes every secret key's, its
+ * table scopes bind it in data_begin); with a publishable key the user's role decides (admin, user, guest),
+ * and no user means guest. */
 static access_group caller_group(const api_ctx *ctx)
 {
-    if (strcmp(ctx->key.key_type, "secret") == 0) return ACCESS_ADMIN;
+    if (ctx->key_admin) return ACCESS_ADMIN;
     if (!ctx->has_user) return ACCESS_GUEST;
     if (strcmp(ctx->user.role, "admin") == 0) return ACCESS_ADMIN;
     return strcmp(ctx->user.role, "guest") == 0 ? ACCESS_GUEST : ACCESS_USER;
