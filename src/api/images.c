@@ -1,7 +1,7 @@
 /* images: image variants of stored files (client-api.md §4.9), without a key:
  *   GET/HEAD /img/[fit-in/]{w}x{h}/[smart/][filters:quality(q):format(f):blur(r)/]<key>
- * Only files anybody may read without a signed URL are served (the same rule as the storage target's
- * unsigned GET). Without format(...) the answer is WebP for clients that accept it (Vary: Accept), else
+ * Only public files are served: registered public, or uploaded with visibility public and not registered
+ * (not the compat rule of the storage target's unsigned GET, which also serves unregistered private ones). Without format(...) the answer is WebP for clients that accept it (Vary: Accept), else
  * the original's kind. Variants are kept in a bounded on-disk cache (--image-cache-size) named by the
  * object's ETag, the operations and the output format, so a replaced original never serves a stale one.
  * Inputs over --image-max-pixels are refused (400 file/file-too-large) before decoding; non-images are
@@ -96,7 +96,7 @@ static void image(http_req *req, http_res *res, void *data)
         http_res_error_from(res, &err);
         return;
     }
-    if (!api_storage_public_read(app, &o, &f, has_file)) {
+    if (!api_storage_is_public(&o, &f, has_file)) { /* not the compat rule of unsigned reads: public files only */
         http_res_error(res, 403, "file/access-denied", "Only public files have image variants");
         return;
     }

@@ -291,18 +291,45 @@ static int read_allowed(api_app *app, http_req *req, const char *key, const stor
     return api_storage_public_read(app, o, f, has_file);
 }
 
-int api_storage_public_read(const api_app *app, const store_object *o, const store_file *f, int has_file)
+int api_storage_is_public(const store_object *o, const store_file *f, int has_file)
 {
-    if (has_file) return strcmp(f->visibility, "public") == 0;
-    return !app->storage_strict || strcmp(o->visibility, "public") == 0;
+    return strcmp(has_file ? f->visibility : o->visibility, "public") == 0;
 }
 
-/* Content-Disposition: inline; filename="<ASCII form>"; filename*=UTF-8''<percent-encoded>. */
-static void disposition(http_res *res, const char *name)
+int api_storage_public_read(const api_app *app, const store_object *o, const store_file *f, int has_file)
 {
+    if (api_storage_is_public(o, f, has_file)) return 1;
+    return !has_file && !app->storage_strict; /* §4.3 compat: unregistered objects, whatever was asked */
+}
+
+/* Passive types, which a browser only displays: any image, video or audio type that is not XML (SVG
+ * runs scripts), text/plain, application/pdf and application/json. Everything else, known active content
+ * (HTML, XHTML, SVG, XML, XSLT, JavaScript, Flash) and types we do not know alike, is active. */
+static int passive_type(const char *type)
+{
+    static const char *const kinds[] = {"image/", "video/", "audio/"};
+    static const char *const exact[] = {"text/plain", "application/pdf", "application/json"};
+    char t[STORE_FILE_TYPE_MAX];
+    media_type(type, t, sizeof t);
+    size_t n = strlen(t);
+    if (strstr(t, "xml") || strstr(t, "svg") || (n >= 4 && !strcmp(t + n - 4, "+xml"))) return 0;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strncmp(t, kinds[i], strlen(kinds[i])) && t[strlen(kinds[i])]) return 1;
+    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
+        if (!strcmp(t, exact[i])) return 1;
+    return 0;
+}
+
+/* Content-Disposition: inline (passive types) or attachment; filename="<ASCII form>";
+ * filename*=UTF-8''<percent-encoded>. Active content also gets a sandboxing CSP: opened anyway (a
+ * browser may ignore attachment for a frame), it runs with an opaque origin and may load nothing. */
+static void disposition(http_res *res, const char *name, const char *type)
+{
+    int inline_ok = passive_type(type);
     strbuf v;
     strbuf_init(&v, 4096);
-    strbuf_append_str(&v, "inline; filename=\"");
+    if (!inline_ok) http_res_header(res, "Content-Security-Policy", "sandbox; default-src 'none'");
+    strbuf_append_str(&v, inline_ok ? "inline; filename=\"" : "attachment; filename=\"");
     for (const unsigned char *p = (const unsigned char *)name; *p; p++)
         strbuf_append_char(&v, (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\') ? (char)*p : '_');
     strbuf_append_str(&v, "\"; filename*=UTF-8''");
@@ -342,19 +369,18 @@ static int range_of(const char *h, uint64_t size, uint64_t *from, uint64_t *to)
 }
 
 static void serve_headers(http_res *res, const store_object *o, const store_file *f, int has_file, int signed_read,
-                          const store_blob_info *info)
+                          const store_blob_info *info, const char *type)
 {
     char when[64];
     http_res_header(res, "ETag", o->etag[0] ? o->etag : info->etag); /* what the upload answered */
     http_res_header(res, "Accept-Ranges", "bytes");
     http_res_header(res, "Cache-Control", signed_read ? "private, max-age=3600" : "public, max-age=86400");
-    http_res_header(res, "X-Content-Type-Options", "nosniff");
     time_t t = (time_t)(info->modified_ms / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(when, sizeof when, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     http_res_header(res, "Last-Modified", when);
-    disposition(res, has_file ? f->original_name : o->filename);
+    disposition(res, has_file ? f->original_name : o->filename, type);
 }
 
 /* ---- bodies from a blob store without file descriptors (S3): read in windows as the client takes them ---- */
@@ -476,6 +502,7 @@ static void serve(http_req *req, http_res *res, void *data)
     store_file f;
     store_blob_info info;
     int found = 0, has_file = 0, signed_read = 0, fd = -1;
+    http_res_header(res, "X-Content-Type-Options", "nosniff"); /* every answer, refusals too */
     if (!store_blob_key_valid(key) || api_storage_key_env(key, env, sizeof env) < 0) {
         http_res_error(res, 404, "file/not-found", "No such file");
         return;
@@ -499,7 +526,7 @@ static void serve(http_req *req, http_res *res, void *data)
         return;
     }
     const char *type = has_file ? f.mime_type : o.content_type;
-    serve_headers(res, &o, &f, has_file, signed_read, &info);
+    serve_headers(res, &o, &f, has_file, signed_read, &info, type);
     const char *inm = http_req_header(req, "If-None-Match");
     uint64_t from = 0, to = 0;
     int ranged = range_of(http_req_header(req, "Range"), info.size, &from, &to);

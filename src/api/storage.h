@@ -44,10 +44,17 @@ int api_storage_key_env(const char *key, char *out, size_t size);
 /* A readable descriptor of the object's bytes from its start (the caller closes it): the file itself on
  * the filesystem driver, else a copy in an unlinked temporary file under the server's tmp directory. */
 int api_storage_local_copy(api_app *app, const char *key, int *fd, bs_err *err);
-/* May anybody read this object without a signed URL (§4.3)? f is its file record when has_file. */
+/* Is the object public: its record's visibility when registered, else the one signed at presign time
+ * (stored with the object)? f is its file record when has_file. */
+int api_storage_is_public(const store_object *o, const store_file *f, int has_file);
+/* May anybody read this object without a signed URL (§4.3)? Public ones, and in compat mode also
+ * unregistered ones whatever their visibility. */
 int api_storage_public_read(const api_app *app, const store_object *o, const store_file *f, int has_file);
 /* The largest upload for a content type (image/video/document limits, else the general one). */
 uint64_t api_storage_limit(const api_app *app, const char *content_type);
+/* 1 for a usable MIME type: type/subtype[;parameters], printable ASCII only (no CR/LF or other control
+ * characters: the type becomes a Content-Type header). */
+int api_storage_type_ok(const char *type);
 /* 1 for public, private, protected, shared. */
 int api_storage_visibility_ok(const char *v);
 /* The signed-in user id, or "" for the secret key; 401 common/authentication-required for anybody else. */

@@ -405,3 +405,60 @@ test('multipart uploads left unfinished expire after 24 hours and their parts ar
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('active content (HTML, SVG, XML, scripts) is served as an attachment in a sandbox; passive types inline; nosniff everywhere', async () => {
+  const html = Buffer.from('<script>alert(document.domain)</script>');
+  const active = [['page.html', 'text/html'], ['page.htm', 'TEXT/HTML; charset=utf-8'], ['pic.svg', 'image/svg+xml'],
+    ['feed.xml', 'application/xml'], ['t.xml', 'text/xml'], ['x.xhtml', 'application/xhtml+xml'], ['a.atom', 'application/atom+xml'],
+    ['s.js', 'text/javascript'], ['odd.bin', 'application/x-unknown-thing']];
+  for (const [name, type] of active) {
+    const up = await upload(as(alice), name, html, type, { visibility: 'public' });
+    for (const method of ['GET', 'HEAD']) {
+      const g = await fetch(srv.url + strip(up.url), { method });
+      assert.equal(g.status, 200, `${type} ${method}`);
+      assert.match(g.headers.get('content-disposition'), /^attachment; filename=/, type);
+      assert.match(g.headers.get('content-security-policy') ?? '', /(^|; *)sandbox(;|$)/, type);
+      assert.match(g.headers.get('content-security-policy') ?? '', /default-src 'none'/, type);
+      assert.equal(g.headers.get('x-content-type-options'), 'nosniff', type);
+    }
+  }
+  // a registered file is served with its record's type: registering text/html makes it active too
+  const disguised = await upload(as(alice), 'img.png', html, 'image/png', { visibility: 'public' });
+  const reg = await req(srv, 'POST', '/v1/files', { ...as(alice), body: { s3Key: disguised.key, originalName: 'x.html', mimeType: 'text/html', size: 1, visibility: 'public' } });
+  assert.equal(reg.status, 201, reg.text);
+  const dg = await req(srv, 'GET', strip(disguised.url));
+  assert.match(dg.headers.get('content-disposition'), /^attachment/);
+  assert.match(dg.headers.get('content-security-policy') ?? '', /sandbox/);
+  for (const [name, type] of [['p.png', 'image/png'], ['v.mp4', 'video/mp4'], ['t.txt', 'text/plain'], ['d.pdf', 'application/pdf']]) {
+    const up = await upload(as(alice), name, Buffer.from('passive'), type, { visibility: 'public' });
+    const g = await req(srv, 'GET', strip(up.url));
+    assert.match(g.headers.get('content-disposition'), /^inline; filename=/, type);
+    assert.equal(g.headers.get('x-content-type-options'), 'nosniff', type);
+  }
+  // refusals and 304s carry nosniff too
+  expectError(assert, await req(srv, 'GET', '/storage/env_x/public/attachments/obj_1/none.txt'), 404, 'file/not-found');
+  assert.equal((await req(srv, 'GET', '/storage/env_x/public/attachments/obj_1/none.txt')).headers.get('x-content-type-options'), 'nosniff');
+});
+
+test('contentType and mimeType with control characters are refused (no header injection)', async () => {
+  for (const contentType of ['text/html\r\nX-Evil: 1', 'text/plain\n', 'image/png\u0000', 'text/\tplain', 'text/pl\u00e4in', 'text/plain\u007f']) {
+    expectError(assert, await presign(as(alice), { filename: 'a.txt', contentType }), 400, 'common/invalid-parameters');
+    expectError(assert, await req(srv, 'POST', '/v1/files/multipart/init', { ...as(alice), body: { filename: 'a.bin', contentType, fileSize: 10 } }), 400, 'common/invalid-parameters');
+  }
+  expectError(assert, await req(srv, 'POST', `/v1/users/${alice.id}/avatar/upload-url`, { ...as(alice), body: { filename: 'a.png', contentType: 'image/png\r\nX: 1' } }), 400, 'file/invalid-format');
+  assert.equal((await presign(as(alice), { filename: 'a.txt', contentType: 'text/plain; charset=utf-8' })).status, 200, 'parameters are fine');
+  const up = await upload(as(alice), 'ok.txt', Buffer.from('x'), 'text/plain');
+  expectError(assert, await req(srv, 'POST', '/v1/files', { ...as(alice), body: { s3Key: up.key, originalName: 'ok.txt', mimeType: 'text/plain\r\nSet-Cookie: a=b', size: 1 } }), 400, 'common/invalid-parameters');
+});
+
+test('a signed-out access token gets 401 on the file surface, like on /v1/users', async () => {
+  const carol = await signup('carol-signout@x.io');
+  assert.equal((await presign(as(carol), { filename: 'a.txt', contentType: 'text/plain' })).status, 200);
+  const out = await req(srv, 'POST', '/v1/auth/signout', as(carol));
+  assert.equal(out.status, 200, out.text);
+  expectError(assert, await req(srv, 'GET', `/v1/users/${carol.id}`, as(carol)), 401, 'auth/invalid-token');
+  expectError(assert, await presign(as(carol), { filename: 'a.txt', contentType: 'text/plain' }), 401, 'auth/invalid-token');
+  expectError(assert, await req(srv, 'GET', '/v1/files', as(carol)), 401, 'auth/invalid-token');
+  expectError(assert, await req(srv, 'POST', '/v1/files/multipart/init', { ...as(carol), body: { filename: 'a.bin', contentType: 'application/octet-stream', fileSize: 10 } }), 401, 'auth/invalid-token');
+  expectError(assert, await req(srv, 'POST', `/v1/users/${carol.id}/avatar/upload-url`, { ...as(carol), body: { filename: 'a.png' } }), 401, 'auth/invalid-token');
+});
