@@ -4,8 +4,10 @@
  *        blob store (never held in memory); 200 {key, size, etag} with an ETag header. Refusals: 403
  *        file/access-denied (bad or expired signature), 413 file/too-large (over the signed size or the
  *        type's limit), 400 file/file-too-small (empty, or shorter than the signed size), 400
- *        file/invalid-format (a content type of another kind than the signed one). Nothing becomes
- *        visible unless the whole body arrived.
+ *        file/invalid-format (a content type of another kind than the signed one), 409
+ *        file/already-uploaded (the URL already wrote its object: a URL writes once), 404 file/not-found (a
+ *        part of a multipart upload completed, aborted or expired). Nothing becomes visible unless the
+ *        whole body arrived.
  *   GET/HEAD /storage/<key>[?expires&signature]   the object, with Content-Type, ETag, Last-Modified,
  *        Cache-Control, Content-Disposition, Range (206/416) and If-None-Match (304). Unsigned GETs work
  *        for objects without a file record or with a public one (§4.3: apps keep the upload URL without
@@ -160,6 +162,31 @@ static void media_type(const char *in, char *out, size_t size)
     out[j] = '\0';
 }
 
+static int upload_gone(bs_err *err)
+{
+    return bs_err_set(err, 404, "file/not-found", "No such multipart upload (finished, aborted or expired?)");
+}
+
+static int already_uploaded(bs_err *err)
+{
+    return bs_err_set(err, 409, "file/already-uploaded", "This upload URL was already used; ask for a new one");
+}
+
+/* An upload URL writes once: a part only while its multipart upload is open, an object only while nothing
+ * has its key (checked here before the body streams, and for good when the upload finishes). */
+static int upload_target_open(api_app *app, const upload_state *s, bs_err *err)
+{
+    int found = 0;
+    if (s->upload[0]) {
+        store_upload u;
+        if (store_uploads_get(app->docs, s->env_id, s->upload, &u, &found, err) < 0) return -1;
+        return found && !strcmp(u.key, s->object_key) && u.expires_at >= clock_now_ms() ? 0 : upload_gone(err);
+    }
+    store_object o;
+    if (store_objects_get(app->docs, s->env_id, s->key, &o, &found, err) < 0) return -1;
+    return found ? already_uploaded(err) : 0;
+}
+
 /* Checks the URL of an upload and prepares its writer. */
 static upload_state *upload_begin(api_app *app, http_req *req, bs_err *err)
 {
@@ -203,6 +230,10 @@ static upload_state *upload_begin(api_app *app, http_req *req, bs_err *err)
         free(s);
         return NULL;
     }
+    if (upload_target_open(app, s, err) < 0) {
+        free(s);
+        return NULL;
+    }
     s->w = store_blobs_put_begin(app->blobs, s->key, s->type, err);
     if (!s->w) {
         free(s);
@@ -211,33 +242,63 @@ static upload_state *upload_begin(api_app *app, http_req *req, bs_err *err)
     return s;
 }
 
-/* The upload is whole: make it visible and record it. */
-static int upload_finish(upload_state *s, bs_err *err)
+/* Commits the writer: the bytes become visible. */
+static int upload_commit(upload_state *s, bs_err *err)
 {
-    if (s->received == 0 || (s->exact && s->received < s->exact))
-        return bs_err_set(err, 400, "file/file-too-small", "The upload is %s", s->received ? "shorter than the signed size" : "empty");
     store_blob_writer *w = s->w;
     s->w = NULL;
     if (store_blob_commit(w, &s->info, err) < 0) return -1;
     filemeter_counts got = {.uploads = s->upload[0] ? 0 : 1, .bytes_in = s->info.size};
     filemeter_add(s->app->files_meter, s->env_id, &got);
-    if (s->upload[0]) {
-        store_upload_part p = {.number = s->part, .size = s->info.size};
-        snprintf(p.etag, sizeof p.etag, "%s", s->info.etag);
-        if (store_uploads_part_put(s->app->docs, s->env_id, s->upload, &p, err) < 0) return -1;
-    } else {
-        store_object o;
-        memset(&o, 0, sizeof o);
-        snprintf(o.key, sizeof o.key, "%s", s->key);
-        snprintf(o.content_type, sizeof o.content_type, "%s", s->type[0] ? s->type : "application/octet-stream");
-        snprintf(o.filename, sizeof o.filename, "%s", strrchr(s->key, '/') + 1);
-        o.size = s->info.size;
-        snprintf(o.etag, sizeof o.etag, "%s", s->info.etag);
-        snprintf(o.uploaded_by, sizeof o.uploaded_by, "%s", s->by);
-        snprintf(o.visibility, sizeof o.visibility, "%s", s->vis[0] ? s->vis : "private");
-        o.created_at = clock_now_ms();
-        if (store_objects_put(s->app->docs, s->env_id, &o, err) < 0) return -1;
+    return 0;
+}
+
+/* A part is recorded only while its upload is open; one that arrives after completion or abort is
+ * deleted again. */
+static int finish_part(upload_state *s, bs_err *err)
+{
+    store_upload_part p = {.number = s->part};
+    int recorded = 0, found = 0;
+    if (upload_commit(s, err) < 0) return -1;
+    p.size = s->info.size;
+    snprintf(p.etag, sizeof p.etag, "%s", s->info.etag);
+    if (store_uploads_part_put(s->app->docs, s->env_id, s->upload, &p, &recorded, err) < 0) return -1;
+    if (recorded) return 0;
+    store_blobs_delete(s->app->blobs, s->key, &found, err);
+    return upload_gone(err);
+}
+
+/* An object is first claimed in the object rows (pending: no ETag yet), so of two PUTs of one URL, or a
+ * PUT after registration, only one ever writes; the row is completed once the bytes are visible. */
+static int finish_object(upload_state *s, bs_err *err)
+{
+    store_object o;
+    int claimed = 0;
+    memset(&o, 0, sizeof o);
+    snprintf(o.key, sizeof o.key, "%s", s->key);
+    snprintf(o.content_type, sizeof o.content_type, "%s", s->type[0] ? s->type : "application/octet-stream");
+    snprintf(o.filename, sizeof o.filename, "%s", strrchr(s->key, '/') + 1);
+    snprintf(o.uploaded_by, sizeof o.uploaded_by, "%s", s->by);
+    snprintf(o.visibility, sizeof o.visibility, "%s", s->vis[0] ? s->vis : "private");
+    o.created_at = clock_now_ms();
+    if (store_objects_claim(s->app->docs, s->env_id, &o, &claimed, err) < 0) return -1;
+    if (!claimed) return already_uploaded(err);
+    if (upload_commit(s, err) < 0) {
+        bs_err ignored;
+        store_objects_delete(s->app->docs, s->env_id, o.key, &ignored); /* the URL may try again */
+        return -1;
     }
+    o.size = s->info.size;
+    snprintf(o.etag, sizeof o.etag, "%s", s->info.etag);
+    return store_objects_put(s->app->docs, s->env_id, &o, err);
+}
+
+/* The upload is whole: make it visible and record it. */
+static int upload_finish(upload_state *s, bs_err *err)
+{
+    if (s->received == 0 || (s->exact && s->received < s->exact))
+        return bs_err_set(err, 400, "file/file-too-small", "The upload is %s", s->received ? "shorter than the signed size" : "empty");
+    if ((s->upload[0] ? finish_part(s, err) : finish_object(s, err)) < 0) return -1;
     s->done = 1;
     return 0;
 }

@@ -61,8 +61,7 @@ test('presign → PUT → the stripped URL serves the bytes without any key (§7
   const u = await put(p.json.url, body, 'text/plain');
   assert.equal(u.status, 200, u.text);
   assert.equal(u.headers.get('etag'), md5(body));
-  const again = await put(p.json.url, body, 'text/plain');
-  assert.equal(again.status, 200, 'a retried PUT is idempotent');
+  expectError(assert, await put(p.json.url, body, 'text/plain'), 409, 'file/already-uploaded'); // an upload URL writes once
   const g = await req(srv, 'GET', strip(p.json.url));
   assert.equal(g.status, 200);
   assert.equal(g.text, 'hello storage');
@@ -461,4 +460,39 @@ test('a signed-out access token gets 401 on the file surface, like on /v1/users'
   expectError(assert, await req(srv, 'GET', '/v1/files', as(carol)), 401, 'auth/invalid-token');
   expectError(assert, await req(srv, 'POST', '/v1/files/multipart/init', { ...as(carol), body: { filename: 'a.bin', contentType: 'application/octet-stream', fileSize: 10 } }), 401, 'auth/invalid-token');
   expectError(assert, await req(srv, 'POST', `/v1/users/${carol.id}/avatar/upload-url`, { ...as(carol), body: { filename: 'a.png' } }), 401, 'auth/invalid-token');
+});
+
+test('an upload URL writes once: no second PUT, none after registration, completion or abort', async () => {
+  const p = await presign(as(alice), { filename: 'once.txt', contentType: 'text/plain' });
+  assert.equal((await put(p.json.url, Buffer.from('first'), 'text/plain')).status, 200);
+  expectError(assert, await put(p.json.url, Buffer.from('second, longer'), 'text/plain'), 409, 'file/already-uploaded');
+  const r = await req(srv, 'POST', '/v1/files', { ...as(alice), body: { s3Key: p.json.key, originalName: 'once.txt', mimeType: 'text/plain', size: 5 } });
+  assert.equal(r.status, 201, r.text);
+  expectError(assert, await put(p.json.url, Buffer.from('replaced after registration'), 'text/plain'), 409, 'file/already-uploaded');
+  const dl = await req(srv, 'POST', `/v1/files/${r.json.id}/download-url`, as(alice));
+  const got = await req(srv, 'GET', local(dl.json.url));
+  assert.equal(got.text, 'first', 'the registered bytes are untouched');
+  assert.equal(got.headers.get('content-length'), String((await req(srv, 'GET', `/v1/files/${r.json.id}`, as(alice))).json.size));
+  // multipart: a part URL of an aborted upload, and of a completed one, answers 404 and stores nothing
+  const post = (path0, body) => req(srv, 'POST', '/v1/files/multipart/' + path0, { ...as(alice), body });
+  const ab = await post('init', { filename: 'ab.bin', contentType: 'application/octet-stream', fileSize: 10 });
+  const abUrl = await post('presigned-url', { key: ab.json.key, uploadId: ab.json.uploadId, partNumber: 1 });
+  assert.equal((await post('abort', { key: ab.json.key, uploadId: ab.json.uploadId })).status, 200);
+  expectError(assert, await put(abUrl.json.url, Buffer.alloc(10, 5)), 404, 'file/not-found');
+  if (FILES_DRIVER === 'fs') {
+    const uploads = path.join(srv.dataDir, 'files', 'objects', '_uploads');
+    const left = fs.existsSync(uploads) ? fs.readdirSync(uploads, { recursive: true }).filter((f) => f.includes(ab.json.uploadId)) : [];
+    assert.deepEqual(left, [], 'no part of the aborted upload was stored');
+  }
+  const done = await post('init', { filename: 'done.bin', contentType: 'application/octet-stream', fileSize: 10 });
+  const u1 = await post('presigned-url', { key: done.json.key, uploadId: done.json.uploadId, partNumber: 1 });
+  const u2 = await post('presigned-url', { key: done.json.key, uploadId: done.json.uploadId, partNumber: 2 });
+  const etag = (await put(u1.json.url, Buffer.alloc(10, 6))).headers.get('etag');
+  assert.equal((await put(u1.json.url, Buffer.alloc(10, 7))).status, 200, 'a part may be replaced while its upload is open');
+  const etag2 = md5(Buffer.alloc(10, 7));
+  assert.notEqual(etag, etag2);
+  assert.equal((await post('complete', { key: done.json.key, uploadId: done.json.uploadId, parts: [{ partNumber: 1, etag: etag2 }] })).status, 200);
+  expectError(assert, await put(u1.json.url, Buffer.alloc(10, 8)), 404, 'file/not-found');
+  expectError(assert, await put(u2.json.url, Buffer.alloc(3, 8)), 404, 'file/not-found');
+  assert.deepEqual(Buffer.from(await (await fetch(srv.url + '/storage/' + done.json.key)).arrayBuffer()), Buffer.alloc(10, 7));
 });
