@@ -425,6 +425,15 @@ static void delete_file(api_ctx *ctx, http_req *req, http_res *res)
     json_object_put(o);
 }
 
+/* Direct mode: the object in the bucket is still the recorded one (409 file/object-changed). */
+static int direct_unchanged(api_ctx *ctx, const char *key, bs_err *err)
+{
+    store_object o;
+    int found = 0;
+    if (store_objects_get(ctx->app->docs, ctx->key.environment_id, key, &o, &found, err) < 0) return -1;
+    return found ? api_storage_settle(ctx->app, ctx->key.environment_id, &o, err) : bs_err_set(err, 404, "file/not-found", "No such file");
+}
+
 static void download_url(api_ctx *ctx, http_req *req, http_res *res)
 {
     if (api_usage_allow(ctx->app, &ctx->key, "bandwidth", res) < 0) return;
@@ -437,6 +446,10 @@ static void download_url(api_ctx *ctx, http_req *req, http_res *res)
         return;
     }
     int open = !strcmp(f.visibility, "public");
+    if (ctx->app->s3_direct && !open && direct_unchanged(ctx, f.key, &err) < 0) { /* the bucket answers that URL, not us */
+        http_res_error_from(res, &err);
+        return;
+    }
     int64_t expires = open ? 0 : ((clock_now_ms() + STORAGE_DOWNLOAD_TTL_MS) / 1000) * 1000;
     storage_grant g = {.method = "GET", .key = f.key, .expires = expires / 1000, .type = "", .by = "", .vis = "", .upload = ""};
     strbuf url;

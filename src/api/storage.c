@@ -582,7 +582,8 @@ static void serve(http_req *req, http_res *res, void *data)
                                                                                       : "This file is not public: ask for a download URL");
         return;
     }
-    if (open_object(app, key, &fd, &info, &err) < 0) {
+    if (open_object(app, key, &fd, &info, &err) < 0 || (app->s3_direct && strcmp(o.etag, info.etag) && api_storage_changed(&err) < 0)) {
+        if (fd >= 0) close(fd);
         http_res_error_from(res, &err);
         return;
     }

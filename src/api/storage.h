@@ -75,9 +75,13 @@ int api_storage_delete_object(api_ctx *ctx, const char *key, bs_err *err);
 
 /* --s3-direct-urls (storage_direct.c): an S3 presigned PUT for u's upload to key (the object is recorded
  * as pending); settling a pending object reads its size and ETag from the bucket (400 file/invalid-path
- * when nothing arrived, file/file-too-large past the type's limit); a presigned GET for a download. */
+ * when nothing arrived, file/file-too-large past the type's limit), settling a recorded one in direct
+ * mode checks that its ETag is unchanged (409 file/object-changed); a presigned GET for a download. */
 int api_storage_direct_upload_url(api_ctx *ctx, const upload_request *u, const char *key, strbuf *url, bs_err *err);
 int api_storage_settle(api_app *app, const char *env_id, store_object *o, bs_err *err);
+/* 409 file/object-changed: in direct mode, the bucket's object is no longer the one recorded (settling a
+ * recorded object checks its ETag again, and so do the server's reads). */
+int api_storage_changed(bs_err *err);
 int api_storage_direct_download_url(api_app *app, const char *key, int64_t expires_in_s, strbuf *url, bs_err *err);
 /* Multipart in direct mode: an S3 presigned PUT of a part key (15 minutes, no Content-Type signed); the
  * parts in the bucket under prefix ("_uploads/<env>/<upload>/"), by number, from a listing (at most max);
