@@ -1,8 +1,9 @@
 /* images: image variants of stored files (client-api.md §4.9), without a key:
  *   GET/HEAD /img/[fit-in/]{w}x{h}/[smart/][filters:quality(q):format(f):blur(r)/]<key>
  * Only public files are served: registered public, or uploaded with visibility public and not registered
- * (not the compat rule of the storage target's unsigned GET, which also serves unregistered private ones). Without format(...) the answer is WebP for clients that accept it (Vary: Accept), else
- * the original's kind. Variants are kept in a bounded on-disk cache (--image-cache-size) named by the
+ * (not the compat rule of the storage target's unsigned GET, which also serves unregistered private
+ * ones). Without format(...) the answer is WebP for clients that accept it (Vary: Accept), else the
+ * original's kind. Variants are kept in a bounded on-disk cache (--image-cache-size) named by the
  * object's ETag, the operations and the output format, so a replaced original never serves a stale one.
  * Inputs over --image-max-pixels are refused (400 file/file-too-large) before decoding; non-images are
  * 400 file/invalid-format. */
@@ -85,6 +86,7 @@ static void image(http_req *req, http_res *res, void *data)
     store_file f;
     char env[STORE_ID_MAX], name[80];
     int found = 0, has_file = 0;
+    http_res_header(res, "X-Content-Type-Options", "nosniff"); /* every answer, refusals too */
     if (imageops_parse(http_req_param(req, "path"), &ops, &err) < 0) {
         http_res_error_from(res, &err);
         return;

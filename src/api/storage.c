@@ -12,7 +12,10 @@
  *        Cache-Control, Content-Disposition, Range (206/416) and If-None-Match (304). Unsigned GETs work
  *        for objects without a file record or with a public one (§4.3: apps keep the upload URL without
  *        its query as an image URL); registered private/protected/shared files need a signed URL (403).
- *        --storage-public-read strict allows unsigned GETs only for public files. */
+ *        --storage-public-read strict allows unsigned GETs only for public files. Passive types (images,
+ *        video, audio, text/plain, PDF, JSON) are inline; everything else is active content, served as an
+ *        attachment with Content-Security-Policy: sandbox; default-src 'none'. Every answer carries
+ *        X-Content-Type-Options: nosniff. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,8 +375,7 @@ static int passive_type(const char *type)
     static const char *const exact[] = {"text/plain", "application/pdf", "application/json"};
     char t[STORE_FILE_TYPE_MAX];
     media_type(type, t, sizeof t);
-    size_t n = strlen(t);
-    if (strstr(t, "xml") || strstr(t, "svg") || (n >= 4 && !strcmp(t + n - 4, "+xml"))) return 0;
+    if (strstr(t, "xml") || strstr(t, "svg")) return 0; /* image/svg+xml, any +xml */
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         if (!strncmp(t, kinds[i], strlen(kinds[i])) && t[strlen(kinds[i])]) return 1;
     for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)

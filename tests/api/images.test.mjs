@@ -103,7 +103,9 @@ test('a private upload never registered has no variants (compat mode): the visib
   const priv = await store('unregistered.png', makePng(10, 10), 'image/png', {});
   assert.match(priv, /\/private\//);
   assert.equal((await req(srv, 'GET', local(`/storage/${priv}`))).status, 200, 'the stripped URL still serves it (§4.3 compat)');
-  expectError(assert, await req(srv, 'GET', `/img/fit-in/10x10/${priv}`), 403, 'file/access-denied');
+  const refused = await req(srv, 'GET', `/img/fit-in/10x10/${priv}`);
+  expectError(assert, refused, 403, 'file/access-denied');
+  assert.equal(refused.headers.get('x-content-type-options'), 'nosniff', 'refusals carry nosniff too');
   const pub = await store('open.png', makePng(10, 10), 'image/png', { visibility: 'public' });
   assert.equal((await image(`fit-in/10x10/${pub}`)).status, 200, 'a public upload has variants before registration');
   const reg = await req(srv, 'POST', '/v1/files', { ...user, body: { s3Key: priv, originalName: 'x.png', mimeType: 'image/png', size: 1, visibility: 'public' } });
