@@ -496,3 +496,29 @@ test('an upload URL writes once: no second PUT, none after registration, complet
   expectError(assert, await put(u2.json.url, Buffer.alloc(3, 8)), 404, 'file/not-found');
   assert.deepEqual(Buffer.from(await (await fetch(srv.url + '/storage/' + done.json.key)).arrayBuffer()), Buffer.alloc(10, 7));
 });
+
+test('two concurrent PUTs of one upload URL: one writes, the other is 409 file/already-uploaded', async () => {
+  const size = 200000;
+  const p = await presign(as(alice), { filename: 'race.bin', contentType: 'application/octet-stream', fileSize: size });
+  const url = new URL(p.json.url);
+  const open = (fill) => new Promise((resolve, reject) => {
+    const sock = net.connect(srv.port, '127.0.0.1', () => {
+      sock.write(`PUT ${url.pathname}${url.search} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: ${size}\r\n\r\n`);
+      sock.write(Buffer.alloc(size / 2, fill), () => resolve(sock));
+    });
+    sock.on('error', reject);
+  });
+  const status = (sock) => new Promise((resolve) => {
+    let text = '';
+    sock.on('data', (d) => { text += d.toString('latin1'); if (text.includes('\r\n\r\n')) { sock.destroy(); resolve(Number(text.split(' ')[1])); } });
+  });
+  const [one, two] = [await open(1), await open(2)];
+  await new Promise((r) => setTimeout(r, 200)); // both began while nothing had the key
+  const answers = [status(one), status(two)];
+  two.write(Buffer.alloc(size / 2, 2));
+  await new Promise((r) => setTimeout(r, 100));
+  one.write(Buffer.alloc(size / 2, 1));
+  assert.deepEqual((await Promise.all(answers)).sort(), [200, 409]);
+  const got = Buffer.from(await (await fetch(srv.url + strip(p.json.url))).arrayBuffer());
+  assert.deepEqual(got, Buffer.alloc(size, 2), 'the first whole upload won, and only it');
+});
