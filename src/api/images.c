@@ -6,7 +6,8 @@
  * original's kind. Variants are kept in a bounded on-disk cache (--image-cache-size) named by the
  * object's ETag, the operations and the output format, so a replaced original never serves a stale one.
  * Inputs over --image-max-pixels are refused (400 file/file-too-large) before decoding; non-images are
- * 400 file/invalid-format. */
+ * 400 file/invalid-format. With --s3-direct-urls the object is settled like on the storage target
+ * (recorded when pending, 409 file/object-changed when its ETag in the bucket changed). */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -100,6 +101,11 @@ static void image(http_req *req, http_res *res, void *data)
     }
     if (!api_storage_is_public(&o, &f, has_file)) { /* not the compat rule of unsigned reads: public files only */
         http_res_error(res, 403, "file/access-denied", "Only public files have image variants");
+        return;
+    }
+    if ((!o.etag[0] || app->s3_direct) && api_storage_settle(app, env, &o, &err) < 0) { /* pending, or changed in the bucket */
+        if (err.status == 400 && !strcmp(err.code, "file/invalid-path")) bs_err_set(&err, 404, "file/not-found", "No such file");
+        http_res_error_from(res, &err);
         return;
     }
     variant_name(&o, &ops, accepts_webp(req), name);

@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test, startServer, req, expectError, tempDir, FILES_DRIVER } from './harness.mjs';
+import { makePng } from './png.mjs';
 
 const s3 = FILES_DRIVER === 's3';
 let srv, b, user;
@@ -182,4 +183,10 @@ test('direct mode: an object changed through its still-valid S3 upload URL is ne
   assert.equal((await s3put(q.json.url, Buffer.from('bb'), 'text/plain')).status, 200);
   expectError(assert, await req(srv, 'POST', '/v1/files', { ...as(), body: { s3Key: q.json.key, originalName: 'twice.txt', mimeType: 'text/plain', size: 1 } }), 409, 'file/object-changed');
   expectError(assert, await req(srv, 'GET', '/storage/' + q.json.key), 409, 'file/object-changed');
+  // image variants: a public image not registered yet is recorded by its first variant, then checked like any read
+  const i = await presign({ filename: 'pic.png', contentType: 'image/png', visibility: 'public' });
+  assert.equal((await s3put(i.json.url, makePng(8, 8), 'image/png')).status, 200);
+  assert.equal((await fetch(`${srv.url}/img/fit-in/4x4/${i.json.key}`)).status, 200);
+  assert.equal((await s3put(i.json.url, makePng(9, 9), 'image/png')).status, 200);
+  expectError(assert, await req(srv, 'GET', `/img/fit-in/5x5/${i.json.key}`), 409, 'file/object-changed');
 });
