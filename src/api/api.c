@@ -23,6 +23,7 @@ typedef struct api_route {
     const char *surface; /* the management surface a scoped secret key needs (core/scopes.h), NULL: none */
     int post_reads;      /* a POST that only reads (explain, a download URL) */
     int table_scoped;    /* a /v1/data route: table scopes bind the key there (data.c), no surface scope */
+    int live_session;    /* a user token is honoured only while its session lives (checked here, see below) */
 } api_route;
 
 /* Which surface's scope a route needs, by its pattern (docs/management-api.md, "Key scopes"). On /admin/v1
@@ -35,6 +36,10 @@ static const struct { const char *prefix, *surface; } route_surfaces[] = {
     {"/v1/users", "users"},       {"/v1/files", "files"},
 };
 static const char *const table_scoped_routes[] = {"/v1/data", "/v1/batch", "/v1/:shorttable"};
+/* Where a signed-out user's token must stop working at once, not when it expires: the users surface (an
+ * admin-role user acts on others there). The auth handlers and the files surface (api_storage_caller) check
+ * the session themselves; the data API trusts the token until it expires (docs/auth.md). */
+static const char *const live_session_routes[] = {"/v1/users"};
 static const char *const reading_posts[] = {ENV_PATH "tables/:tableName/explain", "/v1/files/:fileId/download-url"};
 
 /* pattern is prefix or goes on below it. */
@@ -52,6 +57,9 @@ static void route_scope(api_route *r, const char *pattern)
     r->table_scoped = 0;
     for (size_t i = 0; i < sizeof table_scoped_routes / sizeof table_scoped_routes[0]; i++)
         if (under(pattern, table_scoped_routes[i])) r->table_scoped = 1;
+    r->live_session = 0;
+    for (size_t i = 0; i < sizeof live_session_routes / sizeof live_session_routes[0]; i++)
+        if (under(pattern, live_session_routes[i])) r->live_session = 1;
     r->post_reads = 0;
     for (size_t i = 0; i < sizeof reading_posts / sizeof reading_posts[0]; i++)
         if (strcmp(pattern, reading_posts[i]) == 0) r->post_reads = 1;
@@ -102,6 +110,15 @@ static int v1_user(api_app *app, http_req *req, api_ctx *ctx, bs_err *err)
         return -1;
     ctx->has_user = 1;
     return 0;
+}
+
+/* On a live_session route: 401 auth/invalid-token once the token's session ended (sign-out, revocation). */
+static int v1_session_alive(const api_route *r, api_ctx *ctx, bs_err *err)
+{
+    if (!r->live_session || !ctx->has_user) return 0;
+    store_user u;
+    store_session s;
+    return api_current_user(ctx, &u, &s, err);
 }
 
 /* A mailed link is opened by a browser, which sends no key: the link names its environment (?env=). */
@@ -162,7 +179,8 @@ static void v1_entry(http_req *req, http_res *res, void *data)
     }
     if (api_usage_gate(r->app, &ctx.key, daily_limit, res) < 0) return;
     env_lifecycle_touch(r->app->lifecycle, ctx.key.environment_id);
-    if ((!r->ignore_bearer && v1_user(r->app, req, &ctx, &err) < 0) || v1_key_admin(r, req, &ctx, &err) < 0 ||
+    if ((!r->ignore_bearer && v1_user(r->app, req, &ctx, &err) < 0) || v1_session_alive(r, &ctx, &err) < 0 ||
+        v1_key_admin(r, req, &ctx, &err) < 0 ||
         http_req_parse_json(req, &err) < 0) {
         http_res_error_from(res, &err);
         return;

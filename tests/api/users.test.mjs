@@ -164,3 +164,20 @@ test('per-user settings: preferences, notifications, onboarding (mirrored in /me
   const prof = await req(srv, 'GET', '/v1/auth/me', a.as);
   assert.equal(prof.json.name, 'Jane', 'settings leave the profile alone');
 });
+
+test('an admin-role user signed out acts on no other user: profiles, settings, avatars answer 401', async () => {
+  const admin = await account('signedout-admin@x.io'), other = await account('signedout-other@x.io');
+  const promoted = await req(srv, 'PATCH', `/v1/users/${admin.id}/role`, { key: b.secretKey, body: { role: 'admin' } });
+  assert.equal(promoted.status, 200, promoted.text);
+  const s = await signin('signedout-admin@x.io', 'secret1');
+  assert.equal(s.status, 200, s.text);
+  const as = { ...pk(), token: s.json.accessToken };
+  assert.equal((await req(srv, 'GET', `/v1/users/${other.id}`, as)).json.email, 'signedout-other@x.io', 'signed in: an admin reads others');
+  assert.equal((await req(srv, 'GET', `/v1/users/${other.id}/preferences`, as)).status, 200);
+  assert.equal((await req(srv, 'POST', '/v1/auth/signout', { ...as, body: {} })).status, 200);
+  expectError(assert, await req(srv, 'GET', `/v1/users/${other.id}`, as), 401, 'auth/invalid-token');
+  expectError(assert, await req(srv, 'GET', `/v1/users/${other.id}/preferences`, as), 401, 'auth/invalid-token');
+  expectError(assert, await req(srv, 'PATCH', `/v1/users/${other.id}/role`, { ...as, body: { role: 'admin' } }), 401, 'auth/invalid-token');
+  expectError(assert, await req(srv, 'DELETE', `/v1/users/${other.id}`, as), 401, 'auth/invalid-token');
+  assert.equal((await req(srv, 'GET', `/v1/users/${other.id}`, { key: b.secretKey })).status, 200, 'the other user is still there');
+});
