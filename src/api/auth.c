@@ -198,8 +198,11 @@ static void signup(api_ctx *ctx, http_req *req, http_res *res)
         api_email_normalize(json_get_string(body, "email"), u.email, &err) == 0) {
         password = json_get_string(body, "password");
         name = json_get_string(body, "name");
-        if (password_check(&settings.password, password, password ? strlen(password) : 0, &err) == 0 && name &&
-            json_utf8_chars(name) <= 256) {
+        const char *callback = json_get_string(body, "callbackUrl"); /* used only when the address needs confirming */
+        if (settings.require_verification && callback && api_callback_check(ctx, "callbackUrl", callback, &err) < 0) {
+            /* err says why */
+        } else if (password_check(&settings.password, password, password ? strlen(password) : 0, &err) == 0 && name &&
+                   json_utf8_chars(name) <= 256) {
             snprintf(u.name, sizeof u.name, "%s", name);
         } else if (!err.status) {
             bs_err_set(&err, 400, "auth/invalid-request", "name (at most 256 characters) is required");

@@ -23,6 +23,7 @@ test('tokens issued before the clock moved 8 days: each kind answers its expiry 
   const other = await post('/v1/auth/email/signup', { email: 'boss@x.io', password: 'secret1', name: 'Boss' });
   await post('/v1/auth/password/reset/request', { email: 'late@x.io' });
   await post('/v1/auth/signup/email/resend', { email: 'late@x.io' });
+  await req(s, 'PATCH', `/admin/v1/projects/${b.projectId}`, { token: b.operatorToken, body: { settings: { allowedOrigins: ['https://app.example'] } } });
   await post('/v1/auth/email/signin', { method: 'magiclink', email: 'late@x.io', callbackUrl: 'https://app.example/cb' });
   await post('/v1/auth/invitations', { resourceType: 'project', resourceId: 'p1', resourceRole: 'editor', email: 'late@x.io' }, { token: other.json.accessToken });
   assert.equal((await post('/v1/auth/mfa/enable', { password: 'secret1' }, { token: up.json.accessToken })).status, 200);
