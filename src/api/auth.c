@@ -11,7 +11,9 @@
  *        environment's users belong to one organization on a self-hosted server)
  * Access tokens: HS256 JWTs (core/userauth), 1 hour, jti = the session. Refresh tokens: opaque
  * "rt_" + 64 hex, stored as SHA-256, rotated on every use, 7 days; a rotated token presented again
- * revokes every session of its user (store/users.h). */
+ * revokes every session of its user (store/users.h), except within --refresh-reuse-interval (10 s) of its
+ * rotation while its session lives: then it answers the session's current token (parallel refreshes of
+ * one app). Successors are derived from the presented token (refresh_next), so racers agree. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@
 #include "util/log.h"
 
 #define AUTH_REFRESH_TTL_MS (7LL * 24 * 3600 * 1000)
+#define AUTH_REFRESH_CHAIN_MAX 16 /* rotations a session may make within the reuse interval and still be found */
 #define AUTH_REFRESH_PREFIX "rt_"
 #define AUTH_SESSIONS_DEFAULT_LIMIT 10
 
@@ -128,6 +131,35 @@ static int refresh_new(char text[3 + 65], char hash[CRYPTO_SHA256_HEX], bs_err *
     if (crypto_random_hex(text + 3, 32) < 0) return bs_err_internal(err); /* 64 hex digits */
     crypto_sha256_hex(text, strlen(text), hash);
     return 0;
+}
+
+/* The token that replaces a refresh token: "rt_" + hex(HMAC-SHA256(master key, label + presented)).
+ * Derived rather than random so that parallel refreshes of one token all get the same successor. */
+static int refresh_next(const api_app *app, const char *presented, char text[3 + 65], char hash[CRYPTO_SHA256_HEX], bs_err *err)
+{
+    char msg[128];
+    uint8_t mac[CRYPTO_SHA256_LEN];
+    int n = snprintf(msg, sizeof msg, "basalt refresh v1:%s", presented);
+    if (n < 0 || (size_t)n >= sizeof msg || crypto_hmac_sha256(app->master_key, sizeof app->master_key, msg, (size_t)n, mac) < 0)
+        return bs_err_internal(err);
+    memcpy(text, AUTH_REFRESH_PREFIX, 3);
+    crypto_hex(mac, sizeof mac, text + 3);
+    crypto_sha256_hex(text, strlen(text), hash);
+    return 0;
+}
+
+/* A token presented again within the reuse interval (STORE_RECENT): its session may have rotated on since;
+ * the session's current token is presented's successor after a few steps. Into text, or 401. */
+static int refresh_current(const api_app *app, const char *presented, const char *current_hash, char text[3 + 65], bs_err *err)
+{
+    char cur[3 + 65], hash[CRYPTO_SHA256_HEX];
+    snprintf(cur, sizeof cur, "%s", presented);
+    for (int i = 0; i < AUTH_REFRESH_CHAIN_MAX; i++) {
+        if (refresh_next(app, cur, text, hash, err) < 0) return -1;
+        if (!strcmp(hash, current_hash)) return 0;
+        snprintf(cur, sizeof cur, "%s", text);
+    }
+    return bs_err_set(err, 401, "auth/invalid-refresh-token", "Invalid refresh token");
 }
 
 int api_session_start(api_ctx *ctx, http_req *req, const store_user *u, int is_new_user, strbuf *out, bs_err *err)
@@ -342,19 +374,21 @@ static void refresh(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error(res, 401, "auth/invalid-refresh-token", "Invalid refresh token");
         return;
     }
-    char old_hash[CRYPTO_SHA256_HEX], text[3 + 65], hash[CRYPTO_SHA256_HEX];
+    char old_hash[CRYPTO_SHA256_HEX], text[3 + 65], hash[CRYPTO_SHA256_HEX], current[STORE_REFRESH_HASH_MAX];
     crypto_sha256_hex(presented, strlen(presented), old_hash);
     store_session s;
     store_rotation outcome;
     store_user u;
     int found = 0;
     int64_t now = clock_now_ms();
-    if (refresh_new(text, hash, &err) < 0 ||
-        store_sessions_rotate(ctx->app->docs, ctx->key.environment_id, old_hash, hash, now, now + AUTH_REFRESH_TTL_MS, &s,
-                              &outcome, &err) < 0) {
+    if (refresh_next(ctx->app, presented, text, hash, &err) < 0 ||
+        store_sessions_rotate(ctx->app->docs, ctx->key.environment_id, old_hash, hash, now, now + AUTH_REFRESH_TTL_MS,
+                              ctx->app->refresh_reuse_ms, &s, current, &outcome, &err) < 0 ||
+        (outcome == STORE_RECENT && refresh_current(ctx->app, presented, current, text, &err) < 0)) {
         http_res_error_from(res, &err);
         return;
     }
+    if (outcome == STORE_RECENT) outcome = STORE_ROTATED; /* a parallel refresh of the same client: the same pair */
     if (outcome == STORE_ENDED) {
         http_res_error(res, 401, "auth/session-expired", "The session has ended; sign in again");
         return;

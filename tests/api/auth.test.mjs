@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { startServer, req, expectError } from './harness.mjs';
 
 let srv, b;
-before(async () => { srv = await startServer(); b = srv.bootstrap; });
+// theft detection is tested without the reuse interval (auth_expiry.test.mjs tests the interval)
+before(async () => { srv = await startServer({ args: ['--refresh-reuse-interval', '0'] }); b = srv.bootstrap; });
 after(async () => { await srv?.stop(); });
 
 const pk = () => ({ key: b.publishableKey });
