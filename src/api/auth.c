@@ -6,6 +6,7 @@
  *   POST /v1/auth/signout                                            200 {message}
  *   GET  /v1/auth/me                                                 200 user
  *   GET  /v1/auth/sessions?page&limit      DELETE /v1/auth/sessions/:sessionId
+ *   DELETE /v1/auth/sessions                                         200 {message, revoked}: all but the caller's
  *   POST /v1/auth/switch-organization {organizationId}              200 token object (a new session
  *        replacing the current one) for this environment's own organization; another → 400 (§3.6: an
  *        environment's users belong to one organization on a self-hosted server)
@@ -558,6 +559,29 @@ static void session_delete(api_ctx *ctx, http_req *req, http_res *res)
     api_message(res, 200, "Session revoked");
 }
 
+/* DELETE /v1/auth/sessions: "sign out everywhere else": every session of the caller but the one of its
+ * token ends at once; 200 {message, revoked}. */
+static void sessions_delete_others(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    store_user u;
+    store_session cur;
+    int64_t count = 0;
+    if (api_current_user(ctx, &u, &cur, &err) < 0 ||
+        store_sessions_revoke_others(ctx->app->docs, ctx->key.environment_id, u.id, cur.id, clock_now_ms(), &count, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    char detail[48];
+    snprintf(detail, sizeof detail, "%lld other sessions", (long long)count);
+    api_audit(ctx, req, "session_revoked", u.id, u.email, detail);
+    struct json_object *out = json_object_new_object();
+    json_object_object_add(out, "message", json_object_new_string("Every other session was revoked"));
+    json_object_object_add(out, "revoked", json_object_new_int64(count));
+    http_res_json(res, 200, out);
+    json_object_put(out);
+}
+
 /* POST /v1/auth/password/change {currentPassword, newPassword}: every session ends (the caller signs in
  * again, as the spec accepts). */
 static void password_change(api_ctx *ctx, http_req *req, http_res *res)
@@ -609,5 +633,6 @@ int api_auth_register(http_router *router, api_app *app)
     if (api_route_v1(router, app, HTTP_GET, "/v1/auth/sessions", sessions, NULL) < 0) return -1;
     if (api_route_v1(router, app, HTTP_POST, "/v1/auth/password/change", password_change, &json) < 0) return -1;
     if (api_route_v1(router, app, HTTP_POST, "/v1/auth/switch-organization", switch_organization, &json) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_DELETE, "/v1/auth/sessions", sessions_delete_others, NULL) < 0) return -1;
     return api_route_v1(router, app, HTTP_DELETE, "/v1/auth/sessions/:sessionId", session_delete, NULL);
 }

@@ -72,6 +72,9 @@ int store_users_list(store_docs *db, const char *env_id, const store_user_query 
 /* *taken = 1 when another live user (not except_id) has public slug `slug`. */
 int store_users_slug_owner(store_docs *db, const char *env_id, const char *slug, const char *except_id, int *taken,
                            bs_err *err);
+/* Ends every live session of a user but keep_id (its current one; "" keeps none); *count = how many. */
+int store_sessions_revoke_others(store_docs *db, const char *env_id, const char *user_id, const char *keep_id, int64_t at,
+                                 int64_t *count, bs_err *err);
 /* Ends every live session of a user (password change, account deletion). */
 int store_sessions_revoke_all(store_docs *db, const char *env_id, const char *user_id, int64_t at, bs_err *err);
 

@@ -396,6 +396,27 @@ int store_users_update(store_docs *db, const char *env_id, const store_user *u, 
     return rc;
 }
 
+int store_sessions_revoke_others(store_docs *db, const char *env_id, const char *user_id, const char *keep_id, int64_t at,
+                                 int64_t *count, bs_err *err)
+{
+    denv *e;
+    *count = 0;
+    dconn *c = docs_conn_borrow_writer(db, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = docs_stmt(c, "UPDATE _auth_sessions SET revoked_at = ?3 WHERE user_id = ?1 AND id <> ?2 AND revoked_at = 0", err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, keep_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, at);
+        if (sqlite3_step(st) != SQLITE_DONE) rc = docs_fail(c->db, "revoke other sessions", err);
+        else *count = sqlite3_changes(c->db);
+        docs_stmt_done(st);
+    }
+    docs_conn_return_writer(db, e, c);
+    return rc;
+}
+
 int store_sessions_revoke_all(store_docs *db, const char *env_id, const char *user_id, int64_t at, bs_err *err)
 {
     const char *texts[] = {user_id};
