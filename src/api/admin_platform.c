@@ -452,7 +452,10 @@ static void plan_put(api_ctx *ctx, http_req *req, http_res *res)
             o.scheduled_at = 0;
         }
         o.updated_at = clock_now_ms();
-        if (store_control_org_update(ctx->app->control, &o, &found, &err) == 0) activity(ctx, o.id, NULL, "plan", o.id, what, want->name);
+        if (store_control_org_update(ctx->app->control, &o, &found, &err) == 0) {
+            keyauth_forget_org(ctx->app->keys, o.id); /* the next /v1 call sees the new plan's limits */
+            activity(ctx, o.id, NULL, "plan", o.id, what, want->name);
+        }
     }
     if (err.status) {
         if (err.status == 409) { /* the envelope with the metrics over the lower plan as details */

@@ -373,3 +373,42 @@ test('webhooks to internal addresses: refused when saved, and when delivered if 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// Limits come with the cached key context (--key-cache-ms); a change that raises them must not wait for
+// the cache: the next call after a plan upgrade or an operator override uses the new limit.
+test('a plan upgrade or a raised operator quota applies to the very next call, whatever the key cache', async () => {
+  const s = await startServer({ args: ['--key-cache-ms', '60000'] });
+  const as = (method, path, body, token) => req(s, method, '/admin/v1' + path, { token, body });
+  const call = (key) => req(s, 'GET', '/v1/data/things', { key });
+  const tenant = async (slug) => {
+    const org = await as('POST', '/organizations', { name: slug, slug }, s.bootstrap.operatorToken);
+    const t = org.json.ownerToken;
+    const p = await as('POST', '/projects', { organizationId: org.json.id, name: slug, slug: `${slug}-app` }, t);
+    const k = await as('POST', `/projects/${p.json.id}/environments/dev/keys`, { type: 'publishable', name: 'web' }, t);
+    return { org: org.json.id, token: t, key: k.json.key };
+  };
+  try {
+    // the operator's override, set from another process on the data directory
+    const a = await tenant('override-co');
+    const q = await runOnce(['operator', 'quota', a.org, '5', '--data', s.dataDir]);
+    assert.equal(q.code, 0, q.stderr);
+    for (let i = 0; i < 5; i++) assert.equal((await call(a.key)).status, 404);
+    expectError(assert, await call(a.key), 429, 'usage/quota-exceeded');
+    assert.equal((await runOnce(['operator', 'quota', a.org, '8', '--data', s.dataDir])).code, 0);
+    const raised = await call(a.key);
+    assert.equal(raised.status, 404, raised.text);
+    assert.equal(raised.headers.get('x-ratelimit-limit'), '8');
+    // a plan upgrade through the management API, at the Free plan's 10,000 calls
+    const b = await tenant('upgrade-co');
+    let next = 0;
+    const worker = async () => { while (next < 10000) { next++; const r = await fetch(`${s.url}/v1/data/things`, { headers: { 'X-API-Key': b.key } }); await r.arrayBuffer(); } };
+    await Promise.all(Array.from({ length: 32 }, worker));
+    expectError(assert, await call(b.key), 429, 'usage/quota-exceeded');
+    assert.equal((await as('PUT', `/organizations/${b.org}/plan`, { plan: 'starter' }, b.token)).status, 200);
+    const up = await call(b.key);
+    assert.equal(up.status, 404, up.text);
+    assert.equal(up.headers.get('x-ratelimit-limit'), '100000');
+  } finally {
+    await s.stop();
+  }
+});
