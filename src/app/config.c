@@ -218,5 +218,6 @@ void config_print_help(FILE *out)
     fprintf(out, "  %-28s %s\n", "--help", "show this help");
     fprintf(out, "\nThe management commands (basalt org|project|env|key|plan|activity ...) are clients of a running\n"
                  "server: they read BASALT_URL and BASALT_TOKEN (or --url/--token, else DATA/bootstrap.json).\n");
-    fprintf(out, "\nTesting only: BASALT_TEST_CLOCK_OFFSET_MS=N moves the wall clock by N ms (never in production).\n");
+    fprintf(out, "\nTesting only: BASALT_TEST_CLOCK_OFFSET_MS=N moves the wall clock by N ms (never in production);\n"
+                 "BASALT_TEST_FAILPOINT=NAME kills a test build at that step (docs/operations.md; ignored by Release builds).\n");
 }
