@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "api/alerts.h"
 #include "api/api.h"
 #include "api/env_lifecycle.h"
 #include "api/storage.h"
@@ -451,7 +452,10 @@ static void plan_put(api_ctx *ctx, http_req *req, http_res *res)
             o.scheduled_at = 0;
         }
         o.updated_at = clock_now_ms();
-        if (store_control_org_update(ctx->app->control, &o, &found, &err) == 0) activity(ctx, o.id, NULL, "plan", o.id, what, want->name);
+        if (store_control_org_update(ctx->app->control, &o, &found, &err) == 0) {
+            keyauth_forget_org(ctx->app->keys, o.id); /* the next /v1 call sees the new plan's limits */
+            activity(ctx, o.id, NULL, "plan", o.id, what, want->name);
+        }
     }
     if (err.status) {
         if (err.status == 409) { /* the envelope with the metrics over the lower plan as details */
@@ -726,7 +730,7 @@ static int string_list_ok(struct json_object *v, size_t max, int (*ok)(const cha
 }
 
 /* Validates the settings members present in in and merges them into the stored text. */
-static int settings_merge(const store_org *o, struct json_object *in, char *stored, size_t size, bs_err *err)
+static int settings_merge(const api_app *app, const store_org *o, struct json_object *in, char *stored, size_t size, bs_err *err)
 {
     struct json_object *v, *cur = json_tokener_parse(stored[0] ? stored : "{}");
     const plan *pl = plan_find(o->plan);
@@ -738,11 +742,14 @@ static int settings_merge(const store_org *o, struct json_object *in, char *stor
              (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1)) bad = 4;
     else if (json_object_object_get_ex(in, "webhookUrl", &v) && !json_object_is_type(v, json_type_null) &&
              (!json_object_is_type(v, json_type_string) || !url_ok(json_object_get_string(v)))) bad = 5;
+    else if (json_object_object_get_ex(in, "webhookUrl", &v) && json_object_is_type(v, json_type_string) &&
+             !alerts_webhook_url_allowed(app, json_object_get_string(v))) bad = 7;
     else if (json_object_object_get_ex(in, "notificationEmail", &v) && !json_object_is_type(v, json_type_null) &&
              (!json_object_is_type(v, json_type_string) || !strchr(json_object_get_string(v), '@') || strlen(json_object_get_string(v)) > 320)) bad = 6;
     static const char *const what[] = {"", "settings must be an object", "allowedOrigins: up to 20 origins like https://app.example.com (no wildcard)",
                                        "ipWhitelist: up to 100 IPv4/IPv6 addresses or CIDR ranges", "apiCallLimit: a positive integer or null",
-                                       "webhookUrl: an http(s) URL or null", "notificationEmail: an e-mail address or null"};
+                                       "webhookUrl: an http(s) URL or null", "notificationEmail: an e-mail address or null",
+                                       "webhookUrl: private, loopback, link-local and metadata addresses are refused (--allow-private-webhooks)"};
     if (!bad && json_object_object_get_ex(in, "webhookUrl", &v) && !json_object_is_type(v, json_type_null) && pl &&
         !(pl->features & PLAN_FEATURE_WEBHOOKS)) {
         json_object_put(cur);
@@ -773,7 +780,7 @@ static void project_patch(api_ctx *ctx, http_req *req, http_res *res)
         body_object(req, &body, &err) == 0 && load_org(ctx, p.organization_id, &o, &err) == 0 &&
         text_member(body, "name", 100, 0, p.name, sizeof p.name, &err) == 0 &&
         text_member(body, "description", 1000, 0, p.description, sizeof p.description, &err) == 0 &&
-        (!json_object_object_get_ex(body, "settings", &settings) || settings_merge(&o, settings, p.settings, sizeof p.settings, &err) == 0)) {
+        (!json_object_object_get_ex(body, "settings", &settings) || settings_merge(ctx->app, &o, settings, p.settings, sizeof p.settings, &err) == 0)) {
         if (!p.name[0]) bs_err_set(&err, 400, "common/invalid-parameters", "name must not be empty");
         else if (json_object_object_get_ex(body, "slug", NULL) && strcmp(json_get_string(body, "slug") ? json_get_string(body, "slug") : "", p.slug))
             bs_err_set(&err, 400, "common/invalid-parameters", "slug cannot change");

@@ -1,13 +1,18 @@
 #include "api/alerts.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/keys.h"
+#include "core/netrules.h"
 #include "core/plans.h"
 #include "util/clock.h"
 #include "util/crypto.h"
@@ -178,7 +183,63 @@ static size_t discard(char *data, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-/* POSTs the payload; the receiver's status (0 when it did not answer) and a reason into d. */
+/* ---- where webhooks may go (SSRF) ---- */
+
+/* 1 when host (as in a URL: an IPv6 literal in brackets) names this machine or an internal address. */
+static int host_internal(const char *host)
+{
+    char ip[64];
+    size_t n = strlen(host);
+    if (!strcasecmp(host, "localhost") || !strcasecmp(host, "localhost.") ||
+        (n > 10 && (!strcasecmp(host + n - 10, ".localhost") || !strcasecmp(host + n - 11, ".localhost."))))
+        return 1;
+    if (host[0] == '[' && n >= 2 && n - 2 < sizeof ip) snprintf(ip, sizeof ip, "%.*s", (int)(n - 2), host + 1);
+    else if (n < sizeof ip) snprintf(ip, sizeof ip, "%s", host);
+    else return 0; /* too long for an address: a name, vetted when connecting */
+    if (netrules_ip_valid(ip) && !strchr(ip, '/')) return netrules_ip_internal(ip);
+    struct in_addr v4; /* the inet_aton forms ("2130706433", "0x7f.1", "127.1") are addresses to resolvers too */
+    return inet_aton(ip, &v4) && netrules_addr_internal((const unsigned char *)&v4, 0);
+}
+
+int alerts_webhook_url_allowed(const api_app *app, const char *url)
+{
+    if (app->allow_private_webhooks) return 1;
+    CURLU *u = curl_url();
+    char *host = NULL;
+    int ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK && curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+             !host_internal(host);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return ok;
+}
+
+typedef struct vetting {
+    int allow_private;
+    int refused; /* some address was not connected to */
+} vetting;
+
+static int sockaddr_internal(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) return netrules_addr_internal((const unsigned char *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr, 0);
+    if (sa->sa_family == AF_INET6) return netrules_addr_internal(((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr, 1);
+    return 1;
+}
+
+/* curl's socket opener: the address curl is about to connect to, after its own resolution, is vetted
+ * here, so a name that resolves (or re-resolves) to an internal address gets no connection. */
+static curl_socket_t open_vetted(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    vetting *v = arg;
+    (void)purpose;
+    if (!v->allow_private && sockaddr_internal(&a->addr)) {
+        v->refused = 1;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
+/* POSTs the payload; the receiver's status (0 when it did not answer) and a reason into d. A URL whose
+ * addresses are internal fails at once (no retries): see alerts_webhook_url_allowed. */
 static void deliver(alerts *a, store_delivery *d, int64_t now)
 {
     char secret[ALERTS_SECRET_HEX], sig[200], header[256];
@@ -188,11 +249,16 @@ static void deliver(alerts *a, store_delivery *d, int64_t now)
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     h = curl_slist_append(h, header);
     h = curl_slist_append(h, "User-Agent: Basalt-Webhooks/1");
-    CURL *e = curl_easy_init();
+    CURL *e = alerts_webhook_url_allowed(a->app, d->url) ? curl_easy_init() : NULL;
     long status = 0;
     CURLcode rc = CURLE_FAILED_INIT;
+    vetting vet = {a->app->allow_private_webhooks, e == NULL};
     if (e) {
         curl_easy_setopt(e, CURLOPT_URL, d->url);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_vetted);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &vet);
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(e, CURLOPT_PROXY, ""); /* no proxy from the environment: it would connect for us */
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->payload);
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
@@ -210,6 +276,11 @@ static void deliver(alerts *a, store_delivery *d, int64_t now)
     if (status >= 200 && status < 300) {
         snprintf(d->status, sizeof d->status, "delivered");
         d->last_error[0] = '\0';
+        return;
+    }
+    if (vet.refused && status == 0) {
+        snprintf(d->last_error, sizeof d->last_error, "refused: the URL points to a private, loopback or link-local address");
+        snprintf(d->status, sizeof d->status, "failed");
         return;
     }
     if (rc != CURLE_OK) snprintf(d->last_error, sizeof d->last_error, "%s", curl_easy_strerror(rc));

@@ -22,6 +22,11 @@ void alerts_free(alerts *a);
 void alerts_raise(alerts *a, const char *org_id, const char *metric, int threshold, int64_t used, int64_t limit, int64_t now);
 /* The project's webhook signing secret (derived from the server's master key; stable). */
 void alerts_webhook_secret(const api_app *app, const char *project_id, char out[ALERTS_SECRET_HEX]);
+/* 1 when webhooks may go to url as far as can be told before resolving it: with --allow-private-webhooks
+ * any, else not to an internal address literal (core/netrules: private, loopback, link-local, CGNAT,
+ * unique-local, multicast, unspecified, metadata; IPv4-mapped too) nor to localhost. Names are resolved,
+ * and every address vetted, when a delivery connects: the address checked is the one used. */
+int alerts_webhook_url_allowed(const api_app *app, const char *url);
 /* One pass of the worker now: queued events, then due deliveries (tests of the module, shutdown). */
 void alerts_run_once(alerts *a);
 

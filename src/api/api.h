@@ -62,6 +62,8 @@ typedef struct api_app {
     int signin_max_failures;   /* per e-mail within signin_window_ms (ten times that per IP) */
     int64_t signin_window_ms, signin_block_ms;
     int64_t audit_retention_ms;  /* account events older than this are deleted */
+    int allow_private_webhooks;  /* 1: webhooks may target private addresses (alerts.c) */
+    int64_t refresh_reuse_ms;    /* a rotated refresh token's grace for its own session (auth.c) */
     http_metrics *metrics;     /* set after routes are registered (it is sized by them) */
     http_static *console;      /* NULL when no console directory was found */
     int64_t started_ms;

@@ -6,12 +6,15 @@
  *   POST /v1/auth/signout                                            200 {message}
  *   GET  /v1/auth/me                                                 200 user
  *   GET  /v1/auth/sessions?page&limit      DELETE /v1/auth/sessions/:sessionId
+ *   DELETE /v1/auth/sessions                                         200 {message, revoked}: all but the caller's
  *   POST /v1/auth/switch-organization {organizationId}              200 token object (a new session
  *        replacing the current one) for this environment's own organization; another → 400 (§3.6: an
  *        environment's users belong to one organization on a self-hosted server)
  * Access tokens: HS256 JWTs (core/userauth), 1 hour, jti = the session. Refresh tokens: opaque
  * "rt_" + 64 hex, stored as SHA-256, rotated on every use, 7 days; a rotated token presented again
- * revokes every session of its user (store/users.h). */
+ * revokes every session of its user (store/users.h), except within --refresh-reuse-interval (10 s) of its
+ * rotation while its session lives: then it answers the session's current token (parallel refreshes of
+ * one app). Successors are derived from the presented token (refresh_next), so racers agree. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,7 @@
 #include "util/log.h"
 
 #define AUTH_REFRESH_TTL_MS (7LL * 24 * 3600 * 1000)
+#define AUTH_REFRESH_CHAIN_MAX 16 /* rotations a session may make within the reuse interval and still be found */
 #define AUTH_REFRESH_PREFIX "rt_"
 #define AUTH_SESSIONS_DEFAULT_LIMIT 10
 
@@ -130,6 +134,35 @@ static int refresh_new(char text[3 + 65], char hash[CRYPTO_SHA256_HEX], bs_err *
     return 0;
 }
 
+/* The token that replaces a refresh token: "rt_" + hex(HMAC-SHA256(master key, label + presented)).
+ * Derived rather than random so that parallel refreshes of one token all get the same successor. */
+static int refresh_next(const api_app *app, const char *presented, char text[3 + 65], char hash[CRYPTO_SHA256_HEX], bs_err *err)
+{
+    char msg[128];
+    uint8_t mac[CRYPTO_SHA256_LEN];
+    int n = snprintf(msg, sizeof msg, "basalt refresh v1:%s", presented);
+    if (n < 0 || (size_t)n >= sizeof msg || crypto_hmac_sha256(app->master_key, sizeof app->master_key, msg, (size_t)n, mac) < 0)
+        return bs_err_internal(err);
+    memcpy(text, AUTH_REFRESH_PREFIX, 3);
+    crypto_hex(mac, sizeof mac, text + 3);
+    crypto_sha256_hex(text, strlen(text), hash);
+    return 0;
+}
+
+/* A token presented again within the reuse interval (STORE_RECENT): its session may have rotated on since;
+ * the session's current token is presented's successor after a few steps. Into text, or 401. */
+static int refresh_current(const api_app *app, const char *presented, const char *current_hash, char text[3 + 65], bs_err *err)
+{
+    char cur[3 + 65], hash[CRYPTO_SHA256_HEX];
+    snprintf(cur, sizeof cur, "%s", presented);
+    for (int i = 0; i < AUTH_REFRESH_CHAIN_MAX; i++) {
+        if (refresh_next(app, cur, text, hash, err) < 0) return -1;
+        if (!strcmp(hash, current_hash)) return 0;
+        snprintf(cur, sizeof cur, "%s", text);
+    }
+    return bs_err_set(err, 401, "auth/invalid-refresh-token", "Invalid refresh token");
+}
+
 int api_session_start(api_ctx *ctx, http_req *req, const store_user *u, int is_new_user, strbuf *out, bs_err *err)
 {
     store_session s;
@@ -198,8 +231,11 @@ static void signup(api_ctx *ctx, http_req *req, http_res *res)
         api_email_normalize(json_get_string(body, "email"), u.email, &err) == 0) {
         password = json_get_string(body, "password");
         name = json_get_string(body, "name");
-        if (password_check(&settings.password, password, password ? strlen(password) : 0, &err) == 0 && name &&
-            json_utf8_chars(name) <= 256) {
+        const char *callback = json_get_string(body, "callbackUrl"); /* used only when the address needs confirming */
+        if (settings.require_verification && callback && api_callback_check(ctx, "callbackUrl", callback, &err) < 0) {
+            /* err says why */
+        } else if (password_check(&settings.password, password, password ? strlen(password) : 0, &err) == 0 && name &&
+                   json_utf8_chars(name) <= 256) {
             snprintf(u.name, sizeof u.name, "%s", name);
         } else if (!err.status) {
             bs_err_set(&err, 400, "auth/invalid-request", "name (at most 256 characters) is required");
@@ -339,19 +375,21 @@ static void refresh(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error(res, 401, "auth/invalid-refresh-token", "Invalid refresh token");
         return;
     }
-    char old_hash[CRYPTO_SHA256_HEX], text[3 + 65], hash[CRYPTO_SHA256_HEX];
+    char old_hash[CRYPTO_SHA256_HEX], text[3 + 65], hash[CRYPTO_SHA256_HEX], current[STORE_REFRESH_HASH_MAX];
     crypto_sha256_hex(presented, strlen(presented), old_hash);
     store_session s;
     store_rotation outcome;
     store_user u;
     int found = 0;
     int64_t now = clock_now_ms();
-    if (refresh_new(text, hash, &err) < 0 ||
-        store_sessions_rotate(ctx->app->docs, ctx->key.environment_id, old_hash, hash, now, now + AUTH_REFRESH_TTL_MS, &s,
-                              &outcome, &err) < 0) {
+    if (refresh_next(ctx->app, presented, text, hash, &err) < 0 ||
+        store_sessions_rotate(ctx->app->docs, ctx->key.environment_id, old_hash, hash, now, now + AUTH_REFRESH_TTL_MS,
+                              ctx->app->refresh_reuse_ms, &s, current, &outcome, &err) < 0 ||
+        (outcome == STORE_RECENT && refresh_current(ctx->app, presented, current, text, &err) < 0)) {
         http_res_error_from(res, &err);
         return;
     }
+    if (outcome == STORE_RECENT) outcome = STORE_ROTATED; /* a parallel refresh of the same client: the same pair */
     if (outcome == STORE_ENDED) {
         http_res_error(res, 401, "auth/session-expired", "The session has ended; sign in again");
         return;
@@ -521,6 +559,29 @@ static void session_delete(api_ctx *ctx, http_req *req, http_res *res)
     api_message(res, 200, "Session revoked");
 }
 
+/* DELETE /v1/auth/sessions: "sign out everywhere else": every session of the caller but the one of its
+ * token ends at once; 200 {message, revoked}. */
+static void sessions_delete_others(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    store_user u;
+    store_session cur;
+    int64_t count = 0;
+    if (api_current_user(ctx, &u, &cur, &err) < 0 ||
+        store_sessions_revoke_others(ctx->app->docs, ctx->key.environment_id, u.id, cur.id, clock_now_ms(), &count, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    char detail[48];
+    snprintf(detail, sizeof detail, "%lld other sessions", (long long)count);
+    api_audit(ctx, req, "session_revoked", u.id, u.email, detail);
+    struct json_object *out = json_object_new_object();
+    json_object_object_add(out, "message", json_object_new_string("Every other session was revoked"));
+    json_object_object_add(out, "revoked", json_object_new_int64(count));
+    http_res_json(res, 200, out);
+    json_object_put(out);
+}
+
 /* POST /v1/auth/password/change {currentPassword, newPassword}: every session ends (the caller signs in
  * again, as the spec accepts). */
 static void password_change(api_ctx *ctx, http_req *req, http_res *res)
@@ -572,5 +633,6 @@ int api_auth_register(http_router *router, api_app *app)
     if (api_route_v1(router, app, HTTP_GET, "/v1/auth/sessions", sessions, NULL) < 0) return -1;
     if (api_route_v1(router, app, HTTP_POST, "/v1/auth/password/change", password_change, &json) < 0) return -1;
     if (api_route_v1(router, app, HTTP_POST, "/v1/auth/switch-organization", switch_organization, &json) < 0) return -1;
+    if (api_route_v1(router, app, HTTP_DELETE, "/v1/auth/sessions", sessions_delete_others, NULL) < 0) return -1;
     return api_route_v1(router, app, HTTP_DELETE, "/v1/auth/sessions/:sessionId", session_delete, NULL);
 }

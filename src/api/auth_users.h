@@ -51,6 +51,16 @@ typedef struct api_mail_var {
     const char *name, *value;
 } api_mail_var;
 int api_send_template(api_ctx *ctx, const char *to, const char *category, const api_mail_var *vars, size_t n, bs_err *err);
+/* Caller-given URLs the server redirects to or mails (callbacks.c). api_callback_origin: the origin
+ * "scheme://host[:port]" of a plain http(s) URL into out (size bytes), 0 when it is not one.
+ * api_url_listed: 1 when url, without its query, equals an entry (without query) of the JSON array text.
+ * api_callback_allowed: 1 when the environment allows url (its origin in the project's allowedOrigins, or
+ * one of its OAuth providers' redirectUris). api_callback_check: the same as 0, or 400 auth/invalid-request
+ * naming the parameter. */
+int api_callback_origin(const char *url, char *out, size_t size);
+int api_url_listed(const char *list_json, const char *url);
+int api_callback_allowed(api_ctx *ctx, const char *url);
+int api_callback_check(api_ctx *ctx, const char *name, const char *url, bs_err *err);
 /* Mails u the link that confirms its sign-up e-mail (mail_flows.c). */
 int api_send_signup_confirmation(api_ctx *ctx, const store_user *u, const char *callback, bs_err *err);
 /* Deletes what the environment's auth tables no longer need (store_auth_prune with --audit-retention-days);

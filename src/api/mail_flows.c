@@ -183,8 +183,7 @@ static void verify_resend(api_ctx *ctx, http_req *req, http_res *res)
     struct json_object *body = http_req_json_borrow(req);
     const char *callback = json_get_string(body, "callbackUrl");
     if (api_email_normalize(json_get_string(body, "email"), email, &err) < 0 ||
-        (callback && strncmp(callback, "https://", 8) && strncmp(callback, "http://", 7) &&
-         bs_err_set(&err, 400, "auth/invalid-request", "callbackUrl must be an http(s) URL") < 0) ||
+        (callback && api_callback_check(ctx, "callbackUrl", callback, &err) < 0) ||
         store_users_by_email(ctx->app->docs, ctx->key.environment_id, email, &u, &found, &err) < 0) {
         http_res_error_from(res, &err);
         return;
@@ -202,10 +201,11 @@ static void verify_resend(api_ctx *ctx, http_req *req, http_res *res)
     json_object_put(out);
 }
 
-/* Answers the confirmation: a redirect to callbackUrl (verified=true|false) or JSON. */
-static void verify_answer(http_res *res, const char *callback, const char *email, const bs_err *err)
+/* Answers the confirmation: a redirect to callbackUrl (verified=true|false) when the environment allows
+ * that URL, else JSON (the link may have been altered: the token was checked and used all the same). */
+static void verify_answer(api_ctx *ctx, http_res *res, const char *callback, const char *email, const bs_err *err)
 {
-    if (callback && (!strncmp(callback, "https://", 8) || !strncmp(callback, "http://", 7)) && strlen(callback) < 2048) {
+    if (callback && api_callback_allowed(ctx, callback)) {
         strbuf loc;
         strbuf_init(&loc, 8192);
         strbuf_append_str(&loc, callback);
@@ -250,7 +250,7 @@ static void verify_confirm(api_ctx *ctx, http_req *req, http_res *res)
             store_users_update(ctx->app->docs, ctx->key.environment_id, &u, &found, &err);
         }
     }
-    verify_answer(res, http_req_query(req, "callbackUrl"), email, &err);
+    verify_answer(ctx, res, http_req_query(req, "callbackUrl"), email, &err);
 }
 
 /* ---- the outbox, for operators ---- */
@@ -378,11 +378,6 @@ static void contact_confirm(api_ctx *ctx, http_req *req, http_res *res)
 
 /* ---- magic links (§3.4) ---- */
 
-static int http_url(const char *u)
-{
-    return u && strlen(u) < 1024 && (!strncmp(u, "https://", 8) || !strncmp(u, "http://", 7));
-}
-
 /* Finds the user of email, creating a password-less one on sign-up (*created). */
 static int magic_user(api_ctx *ctx, const char *email, struct json_object *body, int signup, store_user *u, int *found,
                       bs_err *err)
@@ -417,7 +412,8 @@ void api_magic_request(api_ctx *ctx, http_req *req, http_res *res, int signup)
     if (api_auth_settings_load(ctx, ctx->key.environment_id, &settings, &err) < 0 ||
         (!settings.magic_link_enabled && bs_err_set(&err, 400, "auth/magiclink-disabled", "Magic links are turned off for this environment") < 0) ||
         api_email_normalize(json_get_string(body, "email"), email, &err) < 0 ||
-        (!http_url(callback) && bs_err_set(&err, 400, "auth/invalid-request", "callbackUrl (an http(s) URL) is required") < 0)) {
+        (!callback && bs_err_set(&err, 400, "auth/invalid-request", "callbackUrl (an http(s) URL) is required") < 0) ||
+        api_callback_check(ctx, "callbackUrl", callback, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/auth_users.h"
 #include "api/oauth.h"
 #include "util/clock.h"
 #include "util/crypto.h"
@@ -33,20 +34,12 @@ static void url_param(strbuf *out, const char *key, const char *value)
     curl_free(escaped);
 }
 
-/* The app URL is one of the provider's redirect URIs, compared without query strings; no fragment. */
+/* The app URL is a plain http(s) URL without fragment listed in the provider's redirect URIs, compared
+ * without query strings (callbacks.c). */
 static int app_url_allowed(const store_provider *p, const char *url)
 {
-    if (!url || strlen(url) >= APP_URL_MAX || strchr(url, '#') || (strncmp(url, "https://", 8) && strncmp(url, "http://", 7)))
-        return 0;
-    struct json_object *list = json_tokener_parse(p->redirect_uris);
-    size_t n = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0, len = strcspn(url, "?");
-    int ok = 0;
-    for (size_t i = 0; i < n && !ok; i++) {
-        const char *entry = json_object_get_string(json_object_array_get_idx(list, i));
-        ok = entry && strcspn(entry, "?") == len && !strncmp(entry, url, len);
-    }
-    json_object_put(list);
-    return ok;
+    char origin[APP_URL_MAX];
+    return api_callback_origin(url, origin, sizeof origin) && !strchr(url, '#') && api_url_listed(p->redirect_uris, url);
 }
 
 void api_oauth_callback_url(api_ctx *ctx, const char *provider, const char *env_id, char *out, size_t size)

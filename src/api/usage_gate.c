@@ -70,16 +70,49 @@ int api_usage_load(void *arg, const char *scope, const char *scope_id, int64_t f
     return found ? store_control_usage_sum(control, p.organization_id, p.id, "api_call", from_ms, to_ms, used, err) : 0;
 }
 
+/* The limits a key's context carries (plan and operator quotas) are as old as the key cache. Before a
+ * refusal they are read again: when the organization's row says otherwise (a plan upgrade, an operator's
+ * override from another process), its cached keys are dropped and *fresh holds the new limits. 1 then,
+ * 0 when nothing changed (or the row cannot be read: the refusal stands). Only refused calls pay a read. */
+static int limits_changed(api_app *app, const store_key_context *key, store_key_context *fresh)
+{
+    store_org o;
+    int found = 0;
+    bs_err err;
+    if (store_control_org_get(app->control, key->organization_id, &o, &found, &err) < 0 || !found) return 0;
+    if (!strcmp(o.plan, key->plan) && o.api_call_quota == key->api_call_quota && o.storage_quota == key->storage_quota &&
+        o.mau_quota == key->mau_quota && o.bandwidth_quota == key->bandwidth_quota)
+        return 0;
+    *fresh = *key;
+    snprintf(fresh->plan, sizeof fresh->plan, "%s", o.plan);
+    fresh->api_call_quota = o.api_call_quota;
+    fresh->storage_quota = o.storage_quota;
+    fresh->mau_quota = o.mau_quota;
+    fresh->bandwidth_quota = o.bandwidth_quota;
+    if (app->keys) keyauth_forget_org(app->keys, key->organization_id);
+    return 1;
+}
+
+/* quota_admit under key's monthly limit; a monthly refusal is checked against the organization's row. */
+static int admit(api_app *app, const store_key_context *key, int64_t daily_limit, int64_t now, quota_verdict *v, int64_t *month_limit,
+                 bs_err *err)
+{
+    store_key_context fresh;
+    *month_limit = plan_limit_with(plan_find(key->plan), "api_call", key->api_call_quota); /* PLAN_UNLIMITED == QUOTA_UNLIMITED */
+    if (quota_admit(app->quota, key->organization_id, key->project_id, *month_limit, daily_limit, now, v, err) < 0) return -1;
+    if (v->admitted || v->window != QUOTA_MONTH || !limits_changed(app, key, &fresh)) return 0;
+    *month_limit = plan_limit_with(plan_find(fresh.plan), "api_call", fresh.api_call_quota);
+    return quota_admit(app->quota, key->organization_id, key->project_id, *month_limit, daily_limit, now, v, err);
+}
+
 int api_usage_gate(api_app *app, const store_key_context *key, int64_t daily_limit, http_res *res)
 {
     if (!app->quota || !key->organization_id[0]) return 0; /* mailed links name no organization: nothing to count */
-    const plan *pl = plan_find(key->plan);
-    int64_t month_limit = plan_limit_with(pl, "api_call", key->api_call_quota); /* PLAN_UNLIMITED == QUOTA_UNLIMITED */
-    int64_t now = clock_now_ms();
+    int64_t now = clock_now_ms(), month_limit = 0;
     quota_verdict v;
     bs_err err;
     bs_err_clear(&err);
-    if (quota_admit(app->quota, key->organization_id, key->project_id, month_limit, daily_limit, now, &v, &err) < 0) {
+    if (admit(app, key, daily_limit, now, &v, &month_limit, &err) < 0) {
         http_res_error(res, 503, "common/unavailable", "Usage could not be checked; try again");
         return -1;
     }
@@ -109,6 +142,11 @@ int api_usage_allow(api_app *app, const store_key_context *key, const char *metr
     bs_err err;
     bs_err_clear(&err);
     if (usage_cache_get(app->usage, key->organization_id, metric, now, &used, &err) < 0) return 0; /* unknown: let it through */
+    store_key_context fresh;
+    if (used >= limit && limits_changed(app, key, &fresh)) { /* about to refuse: with the organization's limits now */
+        limit = metric_limit(&fresh, plan_find(fresh.plan), metric);
+        if (limit < 0) return 0;
+    }
     for (int threshold = 80; threshold <= 100; threshold += 20)
         if (used * 100 >= limit * threshold && usage_cache_claim_alert(app->usage, key->organization_id, metric, threshold, now))
             alerts_raise(app->alerts, key->organization_id, metric, threshold, used, limit, now);

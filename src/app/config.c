@@ -56,6 +56,8 @@ static const opt_def opts[] = {
     {"shared-cluster-slots", "BASALT_SHARED_CLUSTER_SLOTS", L(shared_cluster_slots), "100", 1, 100000, "dev environments per shared cluster (placement, platform.md §5.5)"},
     {"inactivity-sweep", "BASALT_INACTIVITY_SWEEP", L(inactivity_sweep), "3600", 0, 86400, "seconds between sweeps that shut down idle environments and delete expired ones (0: never)"},
     {"audit-retention-days", "BASALT_AUDIT_RETENTION_DAYS", L(audit_retention_days), "90", 1, 3650, "days account events stay in an environment's audit trail"},
+    {"allow-private-webhooks", "BASALT_ALLOW_PRIVATE_WEBHOOKS", L(allow_private_webhooks), "0", 0, 1, "1: project webhooks may target private, loopback, link-local and metadata addresses (tests, closed networks); 0: refused"},
+    {"refresh-reuse-interval", "BASALT_REFRESH_REUSE_INTERVAL", L(refresh_reuse_interval), "10", 0, 3600, "seconds a rotated refresh token presented again by its session gets the same new pair instead of revoking the session (parallel refreshes; 0: always revoke)"},
     {"smtp-url", "BASALT_SMTP_URL", S(smtp_url), NULL, 0, 0, "deliver mail through SMTP: smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://...; unset = the outbox"},
     {"mail-from", "BASALT_MAIL_FROM", S(mail_from), "no-reply@localhost", 0, 0, "sender address of the mail to end users"},
     {"google-auth-url", "BASALT_GOOGLE_AUTH_URL", S(google_auth_url), "https://accounts.google.com/o/oauth2/v2/auth", 0, 0, "Google's authorization page (the redirect flow sends browsers there)"},
@@ -216,5 +218,6 @@ void config_print_help(FILE *out)
     fprintf(out, "  %-28s %s\n", "--help", "show this help");
     fprintf(out, "\nThe management commands (basalt org|project|env|key|plan|activity ...) are clients of a running\n"
                  "server: they read BASALT_URL and BASALT_TOKEN (or --url/--token, else DATA/bootstrap.json).\n");
-    fprintf(out, "\nTesting only: BASALT_TEST_CLOCK_OFFSET_MS=N moves the wall clock by N ms (never in production).\n");
+    fprintf(out, "\nTesting only: BASALT_TEST_CLOCK_OFFSET_MS=N moves the wall clock by N ms (never in production);\n"
+                 "BASALT_TEST_FAILPOINT=NAME kills a test build at that step (docs/operations.md; ignored by Release builds).\n");
 }

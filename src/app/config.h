@@ -33,6 +33,8 @@ typedef struct basalt_config {
     char *github_auth_url, *github_token_url, *github_api_url;
     long signin_max_failures, signin_window, signin_block;
     long audit_retention_days;
+    long allow_private_webhooks;  /* 1: webhooks may go to private, loopback and link-local addresses */
+    long refresh_reuse_interval;  /* seconds a rotated refresh token still answers its session's new pair */
     long inactivity_sweep;
     long shared_cluster_slots;
     long usage_check_ms;

@@ -197,7 +197,9 @@ static int start_http(serve_state *s, bs_err *err)
                       .github_auth_url = s->cfg.github_auth_url,
                       .signin_max_failures = (int)s->cfg.signin_max_failures, .signin_window_ms = s->cfg.signin_window * 1000,
                       .signin_block_ms = s->cfg.signin_block * 1000,
-                      .audit_retention_ms = s->cfg.audit_retention_days * 86400LL * 1000, .console = s->console, .started_ms = clock_now_ms(),
+                      .audit_retention_ms = s->cfg.audit_retention_days * 86400LL * 1000,
+                      .allow_private_webhooks = (int)s->cfg.allow_private_webhooks,
+                      .refresh_reuse_ms = s->cfg.refresh_reuse_interval * 1000LL, .console = s->console, .started_ms = clock_now_ms(),
                       .blobs = s->blobs, .storage_strict = !strcmp(s->cfg.storage_public_read, "strict"),
                       .max_image = (uint64_t)s->cfg.max_image_size, .max_video = (uint64_t)s->cfg.max_video_size,
                       .max_document = (uint64_t)s->cfg.max_document_size, .max_upload = (uint64_t)s->cfg.max_upload_size,
@@ -254,8 +256,24 @@ static void make_url(serve_state *s)
     snprintf(s->url, sizeof s->url, "http://%s:%u", host, http_server_port(s->server));
 }
 
-static int write_bootstrap_file(const serve_state *s, const bootstrap_result *b, bs_err *err)
+/* fsyncs the directory of path, so that a rename in it survives a crash. */
+static int sync_dir_of(const char *path)
 {
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int ok = fd >= 0 && fsync(fd) == 0;
+    if (fd >= 0) close(fd);
+    return ok ? 0 : -1;
+}
+
+/* bootstrap_keep_fn: bootstrap.json, written before the bootstrap commits (core/bootstrap.h). */
+static int write_bootstrap_file(const bootstrap_result *b, void *arg, bs_err *err)
+{
+    const serve_state *s = arg;
     char path[PATH_MAX], tmp[PATH_MAX + 8];
     snprintf(path, sizeof path, "%s/bootstrap.json", s->cfg.data_dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -272,7 +290,7 @@ static int write_bootstrap_file(const serve_state *s, const bootstrap_result *b,
     int ok = fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, sb.data, sb.len) == (ssize_t)sb.len && fsync(fd) == 0;
     if (fd >= 0) close(fd);
     strbuf_release(&sb);
-    if (!ok || rename(tmp, path) < 0) {
+    if (!ok || rename(tmp, path) < 0 || sync_dir_of(path) < 0) {
         unlink(tmp);
         return bs_err_set(err, 500, "common/internal-error", "cannot write %s: %s", path, strerror(errno));
     }
@@ -282,16 +300,18 @@ static int write_bootstrap_file(const serve_state *s, const bootstrap_result *b,
 static int run_bootstrap(serve_state *s, bs_err *err)
 {
     bootstrap_result b;
-    if (bootstrap_run(s->control, &b, err) < 0) return -1;
-    if (!b.created) return 0;
+    int rc = bootstrap_run_kept(s->control, write_bootstrap_file, s, &b, err);
+    if (rc < 0 || !b.created) {
+        memset(&b, 0, sizeof b);
+        return rc;
+    }
     printf("Basalt bootstrap: created organization 'default', project 'default', environment 'dev'.\n"
            "These secrets are shown once (also in %s/bootstrap.json, mode 0600):\n"
            "  publishable key  %s\n  secret key       %s\n  operator token   %s\n  url              %s\n",
            s->cfg.data_dir, b.publishable_key, b.secret_key, b.operator_token, s->url);
     fflush(stdout);
-    int rc = write_bootstrap_file(s, &b, err);
     memset(&b, 0, sizeof b);
-    return rc;
+    return 0;
 }
 
 static void serve_cleanup(serve_state *s)

@@ -1,9 +1,21 @@
 #include "core/bootstrap.h"
 
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/clock.h"
+
+void bootstrap_failpoint(const char *name)
+{
+#ifndef NDEBUG /* test builds only: BASALT_TEST_FAILPOINT=name dies there as kill -9 would */
+    const char *want = getenv("BASALT_TEST_FAILPOINT");
+    if (want && !strcmp(want, name)) raise(SIGKILL);
+#else
+    (void)name;
+#endif
+}
 
 static int make_key(keys_kind kind, const char *env_id, const char *name, store_api_key *key, char *text)
 {
@@ -59,7 +71,7 @@ static int fill_rows(store_bootstrap *b, bootstrap_result *out, int64_t now)
     return 0;
 }
 
-int bootstrap_run(store_control *store, bootstrap_result *out, bs_err *err)
+int bootstrap_run_kept(store_control *store, bootstrap_keep_fn keep, void *arg, bootstrap_result *out, bs_err *err)
 {
     memset(out, 0, sizeof *out);
     int empty = 0;
@@ -68,10 +80,18 @@ int bootstrap_run(store_control *store, bootstrap_result *out, bs_err *err)
     store_bootstrap b;
     memset(&b, 0, sizeof b);
     if (fill_rows(&b, out, clock_now_ms()) < 0) return bs_err_set(err, 500, "common/internal-error", "No randomness available");
-    if (store_control_bootstrap(store, &b, err) < 0) return -1;
     snprintf(out->organization_id, sizeof out->organization_id, "%s", b.org.id);
     snprintf(out->project_id, sizeof out->project_id, "%s", b.project.id);
     snprintf(out->environment, sizeof out->environment, "%s", b.env.name);
+    if (keep && keep(out, arg, err) < 0) return -1; /* nothing committed: the next start begins again */
+    bootstrap_failpoint("bootstrap-before-commit");
+    if (store_control_bootstrap(store, &b, err) < 0) return -1;
+    bootstrap_failpoint("bootstrap-after-commit");
     out->created = 1;
     return 0;
+}
+
+int bootstrap_run(store_control *store, bootstrap_result *out, bs_err *err)
+{
+    return bootstrap_run_kept(store, NULL, NULL, out, err);
 }

@@ -20,5 +20,14 @@ typedef struct bootstrap_result {
 
 /* Creates the defaults when the store is empty, atomically. */
 int bootstrap_run(store_control *store, bootstrap_result *out, bs_err *err);
+/* Called with the new credentials after they are made and before the transaction that makes them real
+ * commits: it keeps them durably (bootstrap.json, fsync + rename), so that a crash at any point leaves
+ * either no bootstrap (the next start does it again and overwrites the file) or a committed one whose keys
+ * are in the file. A failure aborts the bootstrap with nothing committed. */
+typedef int (*bootstrap_keep_fn)(const bootstrap_result *b, void *arg, bs_err *err);
+int bootstrap_run_kept(store_control *store, bootstrap_keep_fn keep, void *arg, bootstrap_result *out, bs_err *err);
+
+/* Test builds (no NDEBUG): dies with SIGKILL when BASALT_TEST_FAILPOINT names this point. */
+void bootstrap_failpoint(const char *name);
 
 #endif

@@ -92,6 +92,16 @@ void keyauth_forget(keyauth *ka, const char *hash_hex)
     pthread_mutex_unlock(&ka->locks[s % KEYAUTH_LOCKS]);
 }
 
+void keyauth_forget_org(keyauth *ka, const char *org_id)
+{
+    for (size_t s = 0; s < KEYAUTH_SLOTS; s++) {
+        pthread_mutex_lock(&ka->locks[s % KEYAUTH_LOCKS]);
+        cache_slot *slot = &ka->slots[s];
+        if (slot->fetched_us && slot->found && strcmp(slot->ctx.organization_id, org_id) == 0) slot->fetched_us = 0;
+        pthread_mutex_unlock(&ka->locks[s % KEYAUTH_LOCKS]);
+    }
+}
+
 static int check_usable(const store_key_context *ctx, bs_err *err)
 {
     if (ctx->revoked_at) return bs_err_set(err, 401, "auth/invalid-api-key", "API key has been revoked");

@@ -26,5 +26,7 @@ int keyauth_verify(keyauth *ka, const char *presented, store_key_context *out, b
 int keyauth_verify_operator(keyauth *ka, const char *presented, store_token_context *out, bs_err *err);
 /* Drops a cached key (by its SHA-256 hex), e.g. right after revoking it. */
 void keyauth_forget(keyauth *ka, const char *hash_hex);
+/* Drops every cached key of an organization (its plan or quotas changed: limits come with the context). */
+void keyauth_forget_org(keyauth *ka, const char *org_id);
 
 #endif

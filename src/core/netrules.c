@@ -121,3 +121,65 @@ int netrules_ip_allowed(const netrules *r, const char *ip)
     }
     return 0;
 }
+
+typedef struct net_range {
+    unsigned char addr[16];
+    int bits;
+} net_range;
+
+static const net_range v4_internal[] = {
+    {{0, 0, 0, 0}, 8},        {{10, 0, 0, 0}, 8},      {{100, 64, 0, 0}, 10},   {{127, 0, 0, 0}, 8},
+    {{169, 254, 0, 0}, 16},   {{172, 16, 0, 0}, 12},   {{192, 0, 0, 0}, 24},    {{192, 0, 2, 0}, 24},
+    {{192, 88, 99, 0}, 24},   {{192, 168, 0, 0}, 16},  {{198, 18, 0, 0}, 15},   {{198, 51, 100, 0}, 24},
+    {{203, 0, 113, 0}, 24},   {{224, 0, 0, 0}, 4},     {{240, 0, 0, 0}, 4},
+};
+
+static const net_range v6_internal[] = {
+    {{0}, 128},                                   /* :: */
+    {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128}, /* ::1 */
+    {{0x01, 0x00}, 64},                           /* 100::/64 discard */
+    {{0x20, 0x01, 0x0d, 0xb8}, 32},               /* documentation */
+    {{0x20, 0x01, 0x00, 0x00}, 23},               /* IETF protocol assignments (Teredo, ORCHID...) */
+    {{0xfc}, 7},                                  /* unique local */
+    {{0xfe, 0x80}, 10},                           /* link-local */
+    {{0xfe, 0xc0}, 10},                           /* site-local (deprecated) */
+    {{0xff}, 8},                                  /* multicast */
+};
+
+static int in_ranges(const unsigned char *addr, const net_range *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (prefix_match(r[i].addr, addr, r[i].bits)) return 1;
+    return 0;
+}
+
+/* The IPv4 address an IPv6 address carries (mapped, compatible, NAT64, 6to4) into v4; 0 when none. */
+static int embedded_v4(const unsigned char *a, unsigned char v4[4])
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, compat[12] = {0},
+                               nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+    if (!memcmp(a, mapped, 12) || !memcmp(a, nat64, 12) || (!memcmp(a, compat, 12) && (a[12] | a[13]))) {
+        memcpy(v4, a + 12, 4);
+        return 1;
+    }
+    if (a[0] == 0x20 && a[1] == 0x02) { /* 2002:V4ADDR::/48 */
+        memcpy(v4, a + 2, 4);
+        return 1;
+    }
+    return 0;
+}
+
+int netrules_addr_internal(const unsigned char *addr, int v6)
+{
+    unsigned char v4[4];
+    if (!v6) return in_ranges(addr, v4_internal, sizeof v4_internal / sizeof v4_internal[0]);
+    if (embedded_v4(addr, v4)) return netrules_addr_internal(v4, 0);
+    return in_ranges(addr, v6_internal, sizeof v6_internal / sizeof v6_internal[0]);
+}
+
+int netrules_ip_internal(const char *text)
+{
+    netrules_ip ip;
+    if (!text || !ip_parse(text, &ip) || ip.bits != (ip.v6 ? 128 : 32)) return 1;
+    return netrules_addr_internal(ip.addr, ip.v6);
+}

@@ -35,4 +35,13 @@ int netrules_origin_allowed(const netrules *r, const char *origin);
 /* 1 when a client at ip (text form) may proceed; an unparsable ip is refused when a list is set. */
 int netrules_ip_allowed(const netrules *r, const char *ip);
 
+/* 1 when an address may not receive the server's own requests (webhooks) unless the operator allows it:
+ * unspecified, loopback, private (RFC 1918), CGNAT (100.64/10), link-local (169.254/16 with the cloud
+ * metadata address, fe80::/10), unique-local (fc00::/7), site-local, multicast, broadcast, reserved and
+ * documentation ranges; IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible, NAT64 (64:ff9b::/96) and 6to4
+ * (2002::/16) addresses are judged by the IPv4 address they carry. addr: 4 bytes (v6 = 0) or 16. */
+int netrules_addr_internal(const unsigned char *addr, int v6);
+/* The same for an address in text form; an unparsable text is internal (refused). */
+int netrules_ip_internal(const char *text);
+
 #endif

@@ -72,6 +72,9 @@ int store_users_list(store_docs *db, const char *env_id, const store_user_query 
 /* *taken = 1 when another live user (not except_id) has public slug `slug`. */
 int store_users_slug_owner(store_docs *db, const char *env_id, const char *slug, const char *except_id, int *taken,
                            bs_err *err);
+/* Ends every live session of a user but keep_id (its current one; "" keeps none); *count = how many. */
+int store_sessions_revoke_others(store_docs *db, const char *env_id, const char *user_id, const char *keep_id, int64_t at,
+                                 int64_t *count, bs_err *err);
 /* Ends every live session of a user (password change, account deletion). */
 int store_sessions_revoke_all(store_docs *db, const char *env_id, const char *user_id, int64_t at, bs_err *err);
 
@@ -83,12 +86,19 @@ typedef enum store_rotation {
     STORE_UNKNOWN,         /* no session ever had that token */
     STORE_REUSED,          /* the token was already rotated: every session of its user is now revoked
                               (out->user_id names the user) */
-    STORE_ENDED            /* the session is revoked or expired */
+    STORE_ENDED,           /* the session is revoked or expired */
+    STORE_RECENT           /* the token was rotated away less than grace_ms ago and its session lives: nothing
+                              changed; *out is the session, current_hash its refresh token's hash now */
 } store_rotation;
 
-/* Replaces presented_hash by new_hash in one transaction (now, new_expires_at in ms). */
+#define STORE_REFRESH_HASH_MAX 65 /* SHA-256 hex + NUL */
+
+/* Replaces presented_hash by new_hash in one transaction (now, new_expires_at in ms); a token rotated away
+ * less than grace_ms ago (0: never) is STORE_RECENT instead of STORE_REUSED (parallel refreshes of one
+ * client). current_hash (STORE_REFRESH_HASH_MAX bytes) is filled for STORE_RECENT. */
 int store_sessions_rotate(store_docs *db, const char *env_id, const char *presented_hash, const char *new_hash,
-                          int64_t now, int64_t new_expires_at, store_session *out, store_rotation *outcome, bs_err *err);
+                          int64_t now, int64_t new_expires_at, int64_t grace_ms, store_session *out,
+                          char current_hash[STORE_REFRESH_HASH_MAX], store_rotation *outcome, bs_err *err);
 /* *found = 0 when no such session. */
 int store_sessions_get(store_docs *db, const char *env_id, const char *id, store_session *out, int *found, bs_err *err);
 /* Revokes one session of user_id (*found = 0 when it is not theirs or does not exist). */

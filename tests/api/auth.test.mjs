@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { startServer, req, expectError } from './harness.mjs';
 
 let srv, b;
-before(async () => { srv = await startServer(); b = srv.bootstrap; });
+// theft detection is tested without the reuse interval (auth_expiry.test.mjs tests the interval)
+before(async () => { srv = await startServer({ args: ['--refresh-reuse-interval', '0'] }); b = srv.bootstrap; });
 after(async () => { await srv?.stop(); });
 
 const pk = () => ({ key: b.publishableKey });
@@ -133,6 +134,29 @@ test('sessions: listed per device, one revoked, sign-out ends the current one', 
   expectError(assert, await post('/v1/auth/refresh', { refreshToken: a.refreshToken }), 401, 'auth/session-expired');
   expectError(assert, await req(srv, 'GET', '/v1/auth/me', { ...pk(), token: a.accessToken }), 401, 'auth/invalid-token');
   expectError(assert, await req(srv, 'POST', '/v1/auth/signout', pk()), 401, 'auth/unauthorized');
+});
+
+test('DELETE /v1/auth/sessions: every other session of the caller ends at once, the caller\'s stays', async () => {
+  const mine = checkTokens(await signup('many@x.io'), 201);
+  const others = [];
+  for (let i = 0; i < 3; i++) others.push(checkTokens(await signin('many@x.io'), 200));
+  const stranger = checkTokens(await signup('bystander@x.io'), 201);
+  const del = await req(srv, 'DELETE', '/v1/auth/sessions', { ...pk(), token: mine.accessToken });
+  assert.equal(del.status, 200, del.text);
+  assert.equal(typeof del.json.message, 'string');
+  assert.equal(del.json.revoked, 3);
+  const list = await req(srv, 'GET', '/v1/auth/sessions', { ...pk(), token: mine.accessToken });
+  assert.deepEqual(list.json.items.map((x) => x.id), [mine.claims.jti]);
+  for (const o of others) {
+    expectError(assert, await post('/v1/auth/refresh', { refreshToken: o.refreshToken }), 401, 'auth/session-expired');
+    expectError(assert, await req(srv, 'GET', '/v1/auth/me', { ...pk(), token: o.accessToken }), 401, 'auth/invalid-token');
+  }
+  assert.equal((await req(srv, 'GET', '/v1/auth/me', { ...pk(), token: mine.accessToken })).status, 200);
+  checkTokens(await post('/v1/auth/refresh', { refreshToken: mine.refreshToken }), 200);
+  assert.equal((await req(srv, 'GET', '/v1/auth/me', { ...pk(), token: stranger.accessToken })).status, 200, 'other users keep theirs');
+  const again = await req(srv, 'DELETE', '/v1/auth/sessions', { ...pk(), token: mine.accessToken });
+  assert.equal(again.json.revoked, 0);
+  expectError(assert, await req(srv, 'DELETE', '/v1/auth/sessions', pk()), 401, 'auth/unauthorized');
 });
 
 test('sign-in limits: 5 failures block the e-mail (429 with Retry-After, even for the right password), across a restart, until the block ends', async () => {

@@ -23,6 +23,7 @@ test('tokens issued before the clock moved 8 days: each kind answers its expiry 
   const other = await post('/v1/auth/email/signup', { email: 'boss@x.io', password: 'secret1', name: 'Boss' });
   await post('/v1/auth/password/reset/request', { email: 'late@x.io' });
   await post('/v1/auth/signup/email/resend', { email: 'late@x.io' });
+  await req(s, 'PATCH', `/admin/v1/projects/${b.projectId}`, { token: b.operatorToken, body: { settings: { allowedOrigins: ['https://app.example'] } } });
   await post('/v1/auth/email/signin', { method: 'magiclink', email: 'late@x.io', callbackUrl: 'https://app.example/cb' });
   await post('/v1/auth/invitations', { resourceType: 'project', resourceId: 'p1', resourceRole: 'editor', email: 'late@x.io' }, { token: other.json.accessToken });
   assert.equal((await post('/v1/auth/mfa/enable', { password: 'secret1' }, { token: up.json.accessToken })).status, 200);
@@ -44,6 +45,38 @@ test('tokens issued before the clock moved 8 days: each kind answers its expiry 
   assert.equal(again.status, 200, 'MFA was never confirmed, so sign-in needs no code');
   expectError(assert, await req(s, 'POST', '/v1/auth/mfa/confirm', { ...pk, token: again.json.accessToken, body: { code: '000000' } }), 400, 'auth/mfa-setup-expired');
   await s.stop();
+});
+
+test('parallel refreshes with one token (the web apps): all succeed with one new pair; a reuse after the interval revokes', async () => {
+  const d = tempDir();
+  try {
+    let s = await startServer({ dataDir: d, keep: true });
+    const pk = { key: s.bootstrap.publishableKey };
+    const post = (path, body) => req(s, 'POST', path, { ...pk, body });
+    const up = await post('/v1/auth/email/signup', { email: 'tabs@x.io', password: 'secret1', name: 'Tabs' });
+    assert.equal(up.status, 201, up.text);
+    const all = await Promise.all(Array.from({ length: 8 }, () => post('/v1/auth/refresh', { refreshToken: up.json.refreshToken })));
+    for (const r of all) assert.equal(r.status, 200, r.text);
+    const fresh = new Set(all.map((r) => r.json.refreshToken));
+    assert.equal(fresh.size, 1, 'every racer gets the same new refresh token');
+    const [next] = fresh;
+    assert.notEqual(next, up.json.refreshToken);
+    for (const r of all) assert.equal((await req(s, 'GET', '/v1/auth/me', { ...pk, token: r.json.accessToken })).status, 200, 'the session lives');
+    const later = await post('/v1/auth/refresh', { refreshToken: next });
+    assert.equal(later.status, 200, 'the new token rotates on');
+    const again = await post('/v1/auth/refresh', { refreshToken: up.json.refreshToken });
+    assert.equal(again.status, 200, 'a straggler within the interval gets the session\'s current token');
+    assert.equal(again.json.refreshToken, later.json.refreshToken);
+    await s.stop();
+    // 11 s later (the default interval is 10 s), the first token again is theft: every session ends
+    s = await startServer({ dataDir: d, keep: true, env: { BASALT_TEST_CLOCK_OFFSET_MS: '11000' } });
+    expectError(assert, await req(s, 'POST', '/v1/auth/refresh', { ...pk, body: { refreshToken: up.json.refreshToken } }), 401, 'auth/invalid-refresh-token');
+    expectError(assert, await req(s, 'POST', '/v1/auth/refresh', { ...pk, body: { refreshToken: later.json.refreshToken } }), 401, 'auth/session-expired');
+    expectError(assert, await req(s, 'GET', '/v1/auth/me', { ...pk, token: later.json.accessToken }), 401, 'auth/invalid-token');
+    await s.stop();
+  } finally {
+    fs.rmSync(d, { recursive: true, force: true });
+  }
 });
 
 // RFC 6238, independently of the server (Node's crypto).

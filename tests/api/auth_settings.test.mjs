@@ -57,6 +57,8 @@ test('magic links: turned off → 400 auth/magiclink-disabled; the lifetime sett
   const off = await post('/v1/auth/email/signin', { method: 'magiclink', email: 'm@x.io', callbackUrl: 'https://app.example/cb' });
   expectError(assert, off, 400, 'auth/magiclink-disabled');
   await settings({ magicLinkEnabled: true, magicLinkExpirationMinutes: 5 });
+  const origins = await req(srv, 'PATCH', `/admin/v1/projects/${b.projectId}`, { token: b.operatorToken, body: { settings: { allowedOrigins: ['https://app.example'] } } });
+  assert.equal(origins.status, 200, 'magic links go only to allowed origins');
   const on = await post('/v1/auth/email/signup', { method: 'magiclink', email: 'm@x.io', callbackUrl: 'https://app.example/cb' });
   assert.equal(on.status, 201, on.text);
   const [mail] = await mails('m@x.io');

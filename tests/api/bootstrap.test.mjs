@@ -4,7 +4,7 @@ import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test, startServer, req, expectError, expectAuthenticated, tempDir } from './harness.mjs';
+import { test, startServer, req, expectError, expectAuthenticated, tempDir, runOnce } from './harness.mjs';
 
 let srv;
 before(async () => { srv = await startServer(); });
@@ -100,3 +100,30 @@ test('restart on the same directory: no secret printed, bootstrap.json unchanged
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// A first start killed between its steps (BASALT_TEST_FAILPOINT, test builds only, dies as kill -9):
+// the next start must leave a bootstrap.json whose credentials work.
+for (const point of ['bootstrap-before-commit', 'bootstrap-after-commit']) {
+  test(`a first start killed at ${point}: the restart leaves working keys in bootstrap.json`, async () => {
+    const dir = tempDir();
+    try {
+      const killed = await runOnce(['serve', '--listen', '127.0.0.1:0', '--data', dir], { env: { BASALT_TEST_FAILPOINT: point } });
+      assert.equal(killed.signal, 'SIGKILL', `the failpoint fired: ${killed.stderr}`);
+      assert.ok(!killed.stdout.includes('Basalt bootstrap'), 'killed at the failpoint, before the secrets were shown');
+      const s = await startServer({ dataDir: dir, keep: true });
+      try {
+        const b = s.bootstrap;
+        assert.ok(b, 'bootstrap.json exists after the restart');
+        assert.ok(!fs.existsSync(path.join(dir, 'bootstrap.json.tmp')), 'no temporary file left');
+        expectAuthenticated(assert, await req(s, 'GET', '/v1/data/posts', { key: b.publishableKey }));
+        expectAuthenticated(assert, await req(s, 'GET', '/v1/data/posts', { key: b.secretKey }));
+        const keys = await req(s, 'GET', `/admin/v1/projects/${b.projectId}/environments/dev/keys`, { token: b.operatorToken });
+        assert.equal(keys.status, 200, keys.text);
+      } finally {
+        await s.stop();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}

@@ -15,6 +15,47 @@ after(async () => { await srv?.stop(); });
 const pk = () => ({ key: b.publishableKey });
 const post = (path, body) => req(srv, 'POST', path, { ...pk(), body });
 const mails = async (to) => (await req(srv, 'GET', outboxPath, { token: b.operatorToken })).json.items.filter((m) => m.to === to);
+// Callback URLs must be on the environment's allow-list: the project's allowedOrigins (docs/auth.md).
+const allowOrigins = async (list) => {
+  const r = await req(srv, 'PATCH', `/admin/v1/projects/${b.projectId}`, { token: b.operatorToken, body: { settings: { allowedOrigins: list } } });
+  assert.equal(r.status, 200, r.text);
+};
+
+test('callback URLs: no redirect, link or mail to a URL the environment does not allow', async () => {
+  await allowOrigins([]);
+  await post('/v1/auth/email/signup', { email: 'open@x.io', password: 'secret1', name: 'O' });
+  assert.equal((await post('/v1/auth/signup/email/resend', { email: 'open@x.io' })).status, 200);
+  const [mail] = await mails('open@x.io');
+  const env = mail.body.match(/env=(env_[0-9a-f]+)/)[1];
+  const confirm = (cb, token = 'f'.repeat(64)) => fetch(`${srv.url}/v1/auth/signup/email/confirm?env=${env}&token=${token}` +
+    `&email=open%40x.io&callbackUrl=${encodeURIComponent(cb)}`, { redirect: 'manual' });
+  // no allow-list at all: nothing is allowed
+  const open = await confirm('https://evil.example/steal');
+  assert.equal(open.status, 404, 'an invalid token with a foreign callbackUrl is answered, not redirected');
+  assert.equal(open.headers.get('location'), null);
+  assert.equal((await open.json()).error.code, 'auth/verification-token-not-found');
+  expectError(assert, await post('/v1/auth/signup/email/resend', { email: 'open@x.io', callbackUrl: 'https://evil.example/x' }), 400, 'auth/invalid-request');
+  expectError(assert, await post('/v1/auth/email/signin', { method: 'magiclink', email: 'open@x.io', callbackUrl: 'https://evil.example/cb' }), 400, 'auth/invalid-request');
+  // with allowedOrigins: that origin only, compared exactly (look-alike hosts, user info, other ports are refused)
+  await allowOrigins(['https://app.example.com']);
+  for (const cb of ['https://app.example.com.evil.io/x', 'https://app.example.com@evil.io/x', 'https://evil.io\\@app.example.com/',
+    'https://app.example.com:8443/x', 'http://app.example.com/x', 'https://app.example.com\r\nSet-Cookie: a=b']) {
+    const r = await confirm(cb);
+    assert.equal(r.status, 404, cb);
+    assert.equal(r.headers.get('location'), null, cb);
+    expectError(assert, await post('/v1/auth/signup/email/resend', { email: 'open@x.io', callbackUrl: cb }), 400, 'auth/invalid-request');
+  }
+  const ok = await confirm('https://app.example.com/done?x=1');
+  assert.equal(ok.status, 302);
+  assert.match(ok.headers.get('location'), /^https:\/\/app\.example\.com\/done\?x=1&verified=false&/);
+  // a valid token with a refused callbackUrl still verifies, answered as JSON
+  assert.equal((await post('/v1/auth/signup/email/resend', { email: 'open@x.io' })).status, 200);
+  const token = (await mails('open@x.io'))[0].body.match(/token=([0-9a-f]{64})/)[1];
+  const done = await confirm('https://evil.example/steal', token);
+  assert.equal(done.status, 200);
+  assert.equal(done.headers.get('location'), null);
+  assert.deepEqual(await done.json(), { success: true, data: { verified: true, email: 'open@x.io' } });
+});
 
 test('password reset: the mailed code works once and ends every session', async () => {
   const up = await post('/v1/auth/email/signup', { email: 'reset@x.io', password: 'old-secret', name: 'R' });
@@ -51,6 +92,7 @@ test('send limits: three mails per hour per address, then 429 with Retry-After',
 });
 
 test('sign-up verification: the mailed link verifies once; callbackUrl redirects with the outcome', async () => {
+  await allowOrigins(['https://app.example.com']);
   const up = await post('/v1/auth/email/signup', { email: 'verify@x.io', password: 'secret1', name: 'V' });
   const resend = await post('/v1/auth/signup/email/resend', { email: 'verify@x.io' });
   assert.equal(resend.status, 200, resend.text);
@@ -95,6 +137,7 @@ test('the outbox is for operators only', async () => {
 });
 
 test('magic links: sign-up creates the user, the link signs in once (is_new_user), sign-in links for known users', async () => {
+  await allowOrigins(['https://app.example.com']);
   const cb = 'https://app.example.com/cb';
   const up = await post('/v1/auth/email/signup', { method: 'magiclink', email: 'Magic@X.io', callbackUrl: cb });
   assert.equal(up.status, 201, up.text);

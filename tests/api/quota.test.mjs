@@ -11,7 +11,8 @@ import http from 'node:http';
 import { test, startServer, req, expectError, sleep, runOnce, tempDir } from './harness.mjs';
 
 let srv, b;
-before(async () => { srv = await startServer({ args: ['--key-cache-ms', '1'] }); b = srv.bootstrap; });
+// the webhook receivers of these tests listen on loopback
+before(async () => { srv = await startServer({ args: ['--key-cache-ms', '1', '--allow-private-webhooks', '1'] }); b = srv.bootstrap; });
 after(async () => { await srv?.stop(); });
 
 const admin = (method, path, body, token = b.operatorToken) => req(srv, method, '/admin/v1' + path, { token, body });
@@ -318,6 +319,95 @@ test('MAU and bandwidth quotas: new users past the MAU limit and data bodies pas
     const alerts = (await req(s, 'GET', `/admin/v1/organizations/${boot.organizationId}/alerts`, { token: boot.operatorToken })).json.items;
     assert.ok(alerts.some((a) => a.metric === 'mau' && a.threshold === 100));
     assert.ok(alerts.some((a) => a.metric === 'bandwidth' && a.threshold === 100));
+  } finally {
+    await s.stop();
+  }
+});
+
+test('webhooks to internal addresses: refused when saved, and when delivered if saved under --allow-private-webhooks', async () => {
+  const dir = tempDir();
+  const hook = await receiver({ value: '' });
+  const start = (args = []) => startServer({ dataDir: dir, keep: true, args: ['--key-cache-ms', '1', ...args] });
+  let s = await start();
+  const boot = s.bootstrap;
+  const as = (method, path, body, token) => req(s, method, '/admin/v1' + path, { token, body });
+  try {
+    const org = await as('POST', '/organizations', { name: 'ssrf', slug: 'ssrf' }, boot.operatorToken);
+    const t = org.json.ownerToken;
+    const p = await as('POST', '/projects', { organizationId: org.json.id, name: 'ssrf', slug: 'ssrf-app' }, t);
+    const k = await as('POST', `/projects/${p.json.id}/environments/dev/keys`, { type: 'publishable', name: 'web' }, t);
+    assert.equal((await as('PUT', `/organizations/${org.json.id}/plan`, { plan: 'starter' }, t)).status, 200);
+    const setHook = (url) => as('PATCH', `/projects/${p.json.id}`, { settings: { webhookUrl: url } }, t);
+    for (const url of ['http://169.254.169.254/latest/meta-data/', hook.url, 'http://127.1:8080/x', 'http://2130706433/x',
+      'http://[::1]:8080/x', 'http://[::ffff:127.0.0.1]/x', 'http://[::ffff:a9fe:a9fe]/x', 'http://10.0.0.1/x', 'http://172.16.5.4/x',
+      'http://192.168.0.10/x', 'http://100.64.0.1/x', 'http://[fd00:ec2::254]/x', 'http://[fe80::1]/x', 'http://0.0.0.0/x',
+      'http://224.0.0.1/x', 'http://localhost:8080/x', 'http://api.localhost/x']) {
+      expectError(assert, await setHook(url), 400, 'common/invalid-parameters');
+    }
+    assert.equal((await setHook('https://hooks.example.com/x')).status, 200, 'public names pass');
+    await s.stop();
+    s = await start(['--allow-private-webhooks', '1']);
+    assert.equal((await setHook(hook.url)).status, 200, 'the operator allows private receivers');
+    await s.stop();
+    s = await start(); // the same URL, now refused where it is delivered
+    const q = await runOnce(['operator', 'quota', org.json.id, '10', '--data', dir]);
+    assert.equal(q.code, 0, q.stderr);
+    await sleep(20);
+    for (let i = 0; i < 10; i++) await req(s, 'GET', '/v1/data/things', { key: k.json.key });
+    let items = [];
+    for (let i = 0; i < 100; i++) {
+      items = (await as('GET', `/organizations/${org.json.id}/webhook-deliveries`, undefined, t)).json.items;
+      if (items.length >= 2 && items.every((x) => x.status === 'failed')) break;
+      await sleep(50);
+    }
+    assert.equal(items.length, 2, JSON.stringify(items));
+    for (const d of items) {
+      assert.equal(d.status, 'failed', 'not retried');
+      assert.equal(d.attempts, 1);
+      assert.match(d.lastError, /private/);
+    }
+    assert.equal(hook.got.length, 0, 'nothing reached the loopback receiver');
+    await s.stop();
+  } finally {
+    hook.server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// Limits come with the cached key context (--key-cache-ms); a change that raises them must not wait for
+// the cache: the next call after a plan upgrade or an operator override uses the new limit.
+test('a plan upgrade or a raised operator quota applies to the very next call, whatever the key cache', async () => {
+  const s = await startServer({ args: ['--key-cache-ms', '60000'] });
+  const as = (method, path, body, token) => req(s, method, '/admin/v1' + path, { token, body });
+  const call = (key) => req(s, 'GET', '/v1/data/things', { key });
+  const tenant = async (slug) => {
+    const org = await as('POST', '/organizations', { name: slug, slug }, s.bootstrap.operatorToken);
+    const t = org.json.ownerToken;
+    const p = await as('POST', '/projects', { organizationId: org.json.id, name: slug, slug: `${slug}-app` }, t);
+    const k = await as('POST', `/projects/${p.json.id}/environments/dev/keys`, { type: 'publishable', name: 'web' }, t);
+    return { org: org.json.id, token: t, key: k.json.key };
+  };
+  try {
+    // the operator's override, set from another process on the data directory
+    const a = await tenant('override-co');
+    const q = await runOnce(['operator', 'quota', a.org, '5', '--data', s.dataDir]);
+    assert.equal(q.code, 0, q.stderr);
+    for (let i = 0; i < 5; i++) assert.equal((await call(a.key)).status, 404);
+    expectError(assert, await call(a.key), 429, 'usage/quota-exceeded');
+    assert.equal((await runOnce(['operator', 'quota', a.org, '8', '--data', s.dataDir])).code, 0);
+    const raised = await call(a.key);
+    assert.equal(raised.status, 404, raised.text);
+    assert.equal(raised.headers.get('x-ratelimit-limit'), '8');
+    // a plan upgrade through the management API, at the Free plan's 10,000 calls
+    const b = await tenant('upgrade-co');
+    let next = 0;
+    const worker = async () => { while (next < 10000) { next++; const r = await fetch(`${s.url}/v1/data/things`, { headers: { 'X-API-Key': b.key } }); await r.arrayBuffer(); } };
+    await Promise.all(Array.from({ length: 32 }, worker));
+    expectError(assert, await call(b.key), 429, 'usage/quota-exceeded');
+    assert.equal((await as('PUT', `/organizations/${b.org}/plan`, { plan: 'starter' }, b.token)).status, 200);
+    const up = await call(b.key);
+    assert.equal(up.status, 404, up.text);
+    assert.equal(up.headers.get('x-ratelimit-limit'), '100000');
   } finally {
     await s.stop();
   }

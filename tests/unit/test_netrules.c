@@ -93,6 +93,30 @@ static void addresses(void **state)
     assert_true(netrules_ip_allowed(&all, "2001:4860::8888"));
 }
 
+/* Webhook targets (SSRF): what may not receive the server's requests unless the operator allows it. */
+static void internal_addresses(void **state)
+{
+    (void)state;
+    static const char *const internal[] = {
+        "0.0.0.0", "127.0.0.1", "127.255.0.9", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
+        "169.254.169.254", "100.64.0.1", "100.127.255.255", "224.0.0.1", "239.1.1.1", "255.255.255.255", "240.0.0.1",
+        "192.0.2.1", "198.18.0.1", "::", "::1", "fe80::1", "fc00::1", "fd00:ec2::254", "ff02::1", "fec0::1",
+        "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::ffff:10.0.0.1", "::127.0.0.1", "64:ff9b::a9fe:a9fe",
+        "2002:7f00:1::", "2001:db8::1", "not-an-ip", "10.0.0.0/8", "",
+    };
+    static const char *const public_ones[] = {
+        "8.8.8.8", "1.1.1.1", "93.184.216.34", "172.32.0.1", "100.128.0.1", "169.253.1.1", "11.0.0.1",
+        "2606:4700:4700::1111", "2a00:1450:4001:80b::200e", "::ffff:8.8.8.8", "64:ff9b::808:808",
+    };
+    for (size_t i = 0; i < sizeof internal / sizeof internal[0]; i++) {
+        if (!netrules_ip_internal(internal[i])) fail_msg("%s should be internal", internal[i]);
+    }
+    for (size_t i = 0; i < sizeof public_ones / sizeof public_ones[0]; i++) {
+        if (netrules_ip_internal(public_ones[i])) fail_msg("%s should be public", public_ones[i]);
+    }
+    assert_true(netrules_ip_internal(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -100,6 +124,7 @@ int main(void)
         cmocka_unit_test(empty_settings_allow_everyone),
         cmocka_unit_test(origins),
         cmocka_unit_test(addresses),
+        cmocka_unit_test(internal_addresses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -185,18 +185,45 @@ int store_sessions_create(store_docs *db, const char *env_id, const store_sessio
                      texts, 5, ints, 3, NULL, err);
 }
 
-/* Inside the rotation transaction: was presented_hash rotated away before? Then revoke the family. */
-static int detect_reuse(dconn *c, const char *hash, int64_t now, store_session *out, store_rotation *outcome, bs_err *err)
+/* Inside the rotation transaction: the live session id and its current refresh hash; *outcome =
+ * STORE_RECENT, or STORE_ENDED when the session is gone, revoked or expired. */
+static int recent_session(dconn *c, const char *session_id, int64_t now, store_session *out, char *current_hash,
+                          store_rotation *outcome, bs_err *err)
 {
-    sqlite3_stmt *st = docs_stmt(c, "SELECT user_id FROM _auth_used_refresh WHERE hash = ?", err);
+    sqlite3_stmt *st = docs_stmt(c, "SELECT " SESSION_COLUMNS ", refresh_hash FROM _auth_sessions WHERE id = ?", err);
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        session_read(st, out);
+        text_col(st, 8, current_hash, STORE_REFRESH_HASH_MAX);
+    }
+    docs_stmt_done(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) return docs_fail(c->db, "recent session", err);
+    *outcome = step == SQLITE_ROW && !out->revoked_at && out->expires_at > now ? STORE_RECENT : STORE_ENDED;
+    return 0;
+}
+
+/* Inside the rotation transaction: was presented_hash rotated away before? Less than grace_ms ago: the
+ * session's current token is the answer (STORE_RECENT); earlier: theft, revoke the family. */
+static int detect_reuse(dconn *c, const char *hash, int64_t now, int64_t grace_ms, store_session *out, char *current_hash,
+                        store_rotation *outcome, bs_err *err)
+{
+    sqlite3_stmt *st = docs_stmt(c, "SELECT user_id, session_id, used_at FROM _auth_used_refresh WHERE hash = ?", err);
     if (!st) return -1;
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-    char user[STORE_USER_ID_MAX] = "";
+    char user[STORE_USER_ID_MAX] = "", session[STORE_USER_ID_MAX] = "";
+    int64_t used_at = 0;
     int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) text_col(st, 0, user, sizeof user);
+    if (step == SQLITE_ROW) {
+        text_col(st, 0, user, sizeof user);
+        text_col(st, 1, session, sizeof session);
+        used_at = sqlite3_column_int64(st, 2);
+    }
     docs_stmt_done(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE) return docs_fail(c->db, "reuse check", err);
     if (!user[0]) { *outcome = STORE_UNKNOWN; return 0; }
+    if (grace_ms > 0 && now - used_at < grace_ms) return recent_session(c, session, now, out, current_hash, outcome, err);
     *outcome = STORE_REUSED;
     snprintf(out->user_id, sizeof out->user_id, "%s", user);
     st = docs_stmt(c, "UPDATE _auth_sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0", err);
@@ -208,51 +235,59 @@ static int detect_reuse(dconn *c, const char *hash, int64_t now, store_session *
     return rc;
 }
 
-static int rotate_locked(dconn *c, const char *presented, const char *new_hash, int64_t now, int64_t expires,
-                         store_session *out, store_rotation *outcome, bs_err *err)
+typedef struct rotation_req {
+    const char *presented, *new_hash;
+    int64_t now, expires, grace_ms;
+} rotation_req;
+
+static int rotate_locked(dconn *c, const rotation_req *r, store_session *out, char *current_hash, store_rotation *outcome,
+                         bs_err *err)
 {
     sqlite3_stmt *st = docs_stmt(c, "SELECT " SESSION_COLUMNS " FROM _auth_sessions WHERE refresh_hash = ?", err);
     if (!st) return -1;
-    sqlite3_bind_text(st, 1, presented, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, r->presented, -1, SQLITE_STATIC);
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW) session_read(st, out);
     docs_stmt_done(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE) return docs_fail(c->db, "rotate", err);
-    if (step == SQLITE_DONE) return detect_reuse(c, presented, now, out, outcome, err);
-    if (out->revoked_at || out->expires_at <= now) { *outcome = STORE_ENDED; return 0; }
+    if (step == SQLITE_DONE) return detect_reuse(c, r->presented, r->now, r->grace_ms, out, current_hash, outcome, err);
+    if (out->revoked_at || out->expires_at <= r->now) { *outcome = STORE_ENDED; return 0; }
     st = docs_stmt(c, "INSERT OR REPLACE INTO _auth_used_refresh (hash, session_id, user_id, used_at) VALUES (?,?,?,?)", err);
     if (!st) return -1;
-    sqlite3_bind_text(st, 1, presented, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, r->presented, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, out->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, out->user_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, now);
+    sqlite3_bind_int64(st, 4, r->now);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, "remember used token", err);
     docs_stmt_done(st);
     if (rc < 0) return -1;
     st = docs_stmt(c, "UPDATE _auth_sessions SET refresh_hash = ?, last_seen_at = ?, expires_at = ? WHERE id = ?", err);
     if (!st) return -1;
-    sqlite3_bind_text(st, 1, new_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now);
-    sqlite3_bind_int64(st, 3, expires);
+    sqlite3_bind_text(st, 1, r->new_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, r->now);
+    sqlite3_bind_int64(st, 3, r->expires);
     sqlite3_bind_text(st, 4, out->id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, "rotate session", err);
     docs_stmt_done(st);
-    out->last_seen_at = now;
-    out->expires_at = expires;
+    out->last_seen_at = r->now;
+    out->expires_at = r->expires;
     *outcome = STORE_ROTATED;
     return rc;
 }
 
 int store_sessions_rotate(store_docs *db, const char *env_id, const char *presented_hash, const char *new_hash,
-                          int64_t now, int64_t new_expires_at, store_session *out, store_rotation *outcome, bs_err *err)
+                          int64_t now, int64_t new_expires_at, int64_t grace_ms, store_session *out,
+                          char current_hash[STORE_REFRESH_HASH_MAX], store_rotation *outcome, bs_err *err)
 {
     denv *e;
     memset(out, 0, sizeof *out);
+    current_hash[0] = '\0';
     *outcome = STORE_UNKNOWN;
     dconn *c = docs_conn_borrow_writer(db, env_id, &e, err);
     if (!c) return -1;
+    rotation_req r = {presented_hash, new_hash, now, new_expires_at, grace_ms};
     int rc = docs_exec(c, "BEGIN IMMEDIATE", err);
-    if (rc == 0) rc = rotate_locked(c, presented_hash, new_hash, now, new_expires_at, out, outcome, err);
+    if (rc == 0) rc = rotate_locked(c, &r, out, current_hash, outcome, err);
     if (rc == 0) rc = docs_exec(c, "COMMIT", err);
     docs_conn_return_writer(db, e, c); /* rolls back when not committed */
     return rc;
@@ -355,6 +390,27 @@ int store_users_update(store_docs *db, const char *env_id, const store_user *u, 
         else if (sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_UNIQUE)
             rc = bs_err_set(err, 409, "auth/email-already-exists", "An account with this e-mail already exists");
         else rc = docs_fail(c->db, "update user", err);
+        docs_stmt_done(st);
+    }
+    docs_conn_return_writer(db, e, c);
+    return rc;
+}
+
+int store_sessions_revoke_others(store_docs *db, const char *env_id, const char *user_id, const char *keep_id, int64_t at,
+                                 int64_t *count, bs_err *err)
+{
+    denv *e;
+    *count = 0;
+    dconn *c = docs_conn_borrow_writer(db, env_id, &e, err);
+    if (!c) return -1;
+    sqlite3_stmt *st = docs_stmt(c, "UPDATE _auth_sessions SET revoked_at = ?3 WHERE user_id = ?1 AND id <> ?2 AND revoked_at = 0", err);
+    int rc = st ? 0 : -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, keep_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, at);
+        if (sqlite3_step(st) != SQLITE_DONE) rc = docs_fail(c->db, "revoke other sessions", err);
+        else *count = sqlite3_changes(c->db);
         docs_stmt_done(st);
     }
     docs_conn_return_writer(db, e, c);
