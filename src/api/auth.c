@@ -192,7 +192,7 @@ void api_sign_in_answer(api_ctx *ctx, http_req *req, http_res *res, const store_
 {
     bs_err err;
     bs_err_clear(&err);
-    if (api_usage_allow_user(ctx->app, &ctx->key, u->id, res) < 0) return; /* MAU quota: users new this month */
+    if (!ctx->mau_admitted && api_usage_allow_user(ctx->app, &ctx->key, u->id, res) < 0) return; /* MAU quota: users new this month */
     if (api_session_start(ctx, req, u, is_new_user, http_res_buffer(res), &err) < 0) {
         http_res_error_from(res, &err);
         return;
@@ -217,6 +217,7 @@ static int magic_requested(api_ctx *ctx, http_req *req, http_res *res, int signu
 static void signup(api_ctx *ctx, http_req *req, http_res *res)
 {
     if (api_usage_allow(ctx->app, &ctx->key, "mau", res) < 0) return; /* a new user is new this month: refused before it exists */
+    ctx->mau_admitted = 1;
     if (magic_requested(ctx, req, res, 1)) return;
     bs_err err;
     bs_err_clear(&err);
