@@ -483,6 +483,18 @@ static void plan_put(api_ctx *ctx, http_req *req, http_res *res)
 
 /* ---- operator tokens of the organization (platform.md §10.2) ---- */
 
+/* A token never outlives the token that creates it (no credential mints one with more rights than its
+ * own): without expiresAt it takes the creator's expiry, a later one is 403. */
+static int token_within_creator(const api_ctx *ctx, store_operator_token *t, bs_err *err)
+{
+    int64_t bound = ctx->caller == API_CALLER_OPERATOR ? ctx->token.expires_at : 0;
+    if (!bound) return 0;
+    if (!t->expires_at) t->expires_at = bound;
+    if (t->expires_at > bound)
+        return bs_err_set(err, 403, "org/permission-denied", "A token cannot outlive the token that creates it");
+    return 0;
+}
+
 static void token_create(api_ctx *ctx, http_req *req, http_res *res)
 {
     bs_err err;
@@ -502,7 +514,8 @@ static void token_create(api_ctx *ctx, http_req *req, http_res *res)
         else if (json_object_object_get_ex(body, "expiresAt", &exp) && !json_object_is_type(exp, json_type_null) &&
                  (clock_parse_iso8601(json_object_get_string(exp), &t.expires_at) < 0 || t.expires_at <= clock_now_ms()))
             bs_err_set(&err, 400, "common/invalid-parameters", "expiresAt: an ISO 8601 time in the future");
-        else if (keys_new_id("tok", t.id) < 0 || keys_generate(KEYS_OPERATOR, token) < 0) bs_err_internal(&err);
+        else if (token_within_creator(ctx, &t, &err) < 0) {
+        } else if (keys_new_id("tok", t.id) < 0 || keys_generate(KEYS_OPERATOR, token) < 0) bs_err_internal(&err);
     }
     if (!err.status) {
         snprintf(t.organization_id, sizeof t.organization_id, "%s", o.id);

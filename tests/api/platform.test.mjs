@@ -177,3 +177,20 @@ test('deleting an organization takes everything with it', async () => {
   expectError(assert, await admin('GET', '/organizations', undefined, t), 401, 'auth/unauthorized', 'its tokens went with it');
   assert.equal((await admin('POST', '/organizations', { name: 'Gone Again', slug: 'gone-co' })).status, 201, 'the slug is free again');
 });
+
+test('an expiring access token cannot mint one that outlives it: no expiry inherits its own, a later one is 403', async () => {
+  const org = await admin('POST', '/organizations', { name: 'Expiry Co', slug: 'expiry-co' });
+  const t = org.json.ownerToken, path = `/organizations/${org.json.id}/access-tokens`;
+  const soon = new Date(Date.now() + 3600 * 1000).toISOString();
+  const short = await admin('POST', path, { name: 'short', role: 'admin', expiresAt: soon }, t);
+  assert.equal(short.status, 201, short.text);
+  const later = new Date(Date.now() + 7200 * 1000).toISOString();
+  expectError(assert, await admin('POST', path, { name: 'longer', role: 'member', expiresAt: later }, short.json.token), 403, 'org/permission-denied');
+  const forever = await admin('POST', path, { name: 'forever', role: 'member' }, short.json.token);
+  assert.equal(forever.status, 201, forever.text);
+  assert.equal(Date.parse(forever.json.expiresAt), Date.parse(soon), 'no expiresAt: the creator\'s expiry');
+  const within = await admin('POST', path, { name: 'within', role: 'member', expiresAt: new Date(Date.now() + 1800 * 1000).toISOString() }, short.json.token);
+  assert.equal(within.status, 201, within.text);
+  const unbounded = await admin('POST', path, { name: 'unbounded', role: 'member' }, t);
+  assert.equal(unbounded.json.expiresAt, null, 'a token without expiry still mints tokens without expiry');
+});
