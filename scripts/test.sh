@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
+scripts/check-src.sh       # no unbounded copies or decodes in src/ (docs/security-testing.md)
 scripts/build.sh Release   # the README's run build: optimized builds warn about things -O1 does not see
 scripts/build.sh Sanitize
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
