@@ -17,4 +17,5 @@ tests/s3/with-s3.sh bash -c '
   (cd build-test && ctest --output-on-failure -j2)
   node --test tests/api/*.test.mjs
   BASALT_TEST_FILES=s3 node --test tests/api/files.test.mjs tests/api/files_direct.test.mjs tests/api/images.test.mjs'
+scripts/fuzz.sh --all 10   # each libFuzzer target briefly, from its committed corpus (clang build in build-fuzz/)
 

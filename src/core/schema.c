@@ -49,7 +49,7 @@ typedef struct vctx {
     char path[SCHEMA_PATH_MAX];
 } vctx;
 
-static int vfail(bs_err *err, const char *path, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static int vfail(bs_err *err, const char *path, const char *fmt, va_list ap)
 {
     char reason[BS_ERR_MESSAGE_MAX];
     vsnprintf(reason, sizeof reason, fmt, ap);

@@ -435,6 +435,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     http_metrics_connection(server->metrics, toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
+__attribute__((format(printf, 2, 0)))
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
