@@ -326,7 +326,7 @@ static struct json_object *number_from_string(const char *t)
     }
     double d = strtod(t, NULL);
     if (errno != 0 || !isfinite(d)) return NULL;
-    return json_object_new_double_s(d, t);
+    return json_new_double_text(d, t);
 }
 
 /* One scalar operand, coerced for the field's declared type: *out is a new reference (or NULL for null). */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/json.h"
 #include "util/regex.h"
 
 #define SCHEMA_CODE "data/validation-error"
@@ -297,7 +298,7 @@ static struct json_object *coerce_number_text(const char *t, size_t n, int integ
     errno = 0;
     double d = strtod(t, NULL);
     if (!isfinite(d)) return NULL;
-    return json_object_new_double_s(d, t);
+    return json_new_double_text(d, t);
 }
 
 static int double_fits_int64(double d)

@@ -9,6 +9,7 @@
 #include "util/json.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -383,6 +384,20 @@ const char *json_get_string(struct json_object *obj, const char *key)
     if (!obj || !json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
         return NULL;
     return json_object_get_string(v);
+}
+
+struct json_object *json_new_double_text(double d, const char *text)
+{
+    struct json_object *probe = json_parse_strict(text, strlen(text), NULL, NULL, NULL);
+    int keep = json_object_is_type(probe, json_type_double) && json_object_get_double(probe) == d;
+    json_object_put(probe);
+    if (keep) return json_object_new_double_s(d, text);
+    char shortest[32];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(shortest, sizeof shortest, "%.*g", digits, d);
+        if (strtod(shortest, NULL) == d) break;
+    }
+    return json_object_new_double_s(d, shortest);
 }
 
 size_t json_utf8_chars(const char *s)
