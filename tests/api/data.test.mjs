@@ -224,6 +224,21 @@ test('numbers beyond the double range are refused in bodies and filters; the lar
   assert.deepEqual(seen, [1.7976931348623157e308, -1.7976931348623157e308]);
 });
 
+test('numeric strings coerced into a number field are answered and stored as valid JSON', async () => {
+  const made = await req(srv, 'POST', tables, { ...admin, body: { tableName: 'measures', schema: { properties: { n: { bsonType: 'double' } } },
+    permissions: { guest: { create: true, read: true, list: true } } } });
+  assert.equal(made.status, 201, made.text);
+  for (const [sent, want] of [['007.5', 7.5], ['99999999999999999999', 1e20], ['-00.25e1', -2.5]]) {
+    const r = await req(srv, 'POST', '/v1/data/measures', { ...pk(), body: { n: sent } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(JSON.parse(r.text).n, want, r.text);
+    const page = await req(srv, 'GET', '/v1/data/measures?sortBy=n&limit=1', pk());
+    assert.equal(page.status, 200, page.text);
+    const next = page.json.pagination.nextCursor;
+    if (next) assert.equal((await req(srv, 'GET', `/v1/data/measures?sortBy=n&limit=1&cursor=${next}`, pk())).status, 200);
+  }
+});
+
 test('permissions: guest defaults, full replacement, system tables, scopes', async () => {
   await req(srv, 'POST', tables, { ...admin, body: { tableName: 'notes' } });
   const made = await req(srv, 'POST', '/v1/data/notes', { ...sk(), body: { text: 'x' } });
