@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/admin_tables.h"
 #include "api/table_cache.h"
@@ -35,11 +36,12 @@ static int is_default_index(const char *name)
     return 0;
 }
 
+/* The index named name regardless of case (SQLite's names ignore it: see docs_sqlite.c "physical names"). */
 static struct json_object *find_index(struct json_object *list, const char *name, size_t *at)
 {
     for (size_t i = 0; i < json_object_array_length(list); i++) {
         struct json_object *ix = json_object_array_get_idx(list, i);
-        if (strcmp(json_get_string(ix, "name") ? json_get_string(ix, "name") : "", name) == 0) {
+        if (strcasecmp(json_get_string(ix, "name") ? json_get_string(ix, "name") : "", name) == 0) {
             if (at) *at = i;
             return ix;
         }

@@ -4,17 +4,18 @@
  *   DELETE /admin/v1/projects/:projectId/environments/:env/keys/:keyId   revoke (effective at once here,
  *                                                                        within the key cache TTL elsewhere)
  * Callers: an operator token of the project's organization (owner/admin change, member reads), or the
- * environment's own secret key. */
+ * environment's own secret key, which creates and revokes only keys within its own rights (its scopes
+ * cover theirs, and a new key does not outlive it). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "core/keys.h"
+#include "core/scopes.h"
 #include "util/clock.h"
 
 #define KEY_MAX_SCOPES 50
-#define KEY_SCOPE_MAX_LEN 128
 
 static struct json_object *key_json(const store_api_key_row *row, const char *env_name, const char *project_id)
 {
@@ -69,23 +70,24 @@ static void list_keys(api_ctx *ctx, http_req *req, http_res *res)
     free(rows);
 }
 
-static int scope_valid(const char *s)
+/* Checks the body and fills the new key's fields; scopes_text receives the normalized JSON array. */
+/* The scopes array v of a new key of kind: the vocabulary of core/scopes.h, management scopes on secret
+ * keys only. */
+static int scopes_ok(struct json_object *v, keys_kind kind, bs_err *err)
 {
-    const char *colon = strchr(s, ':');
-    if (!colon || colon == s || strlen(s) > KEY_SCOPE_MAX_LEN) return 0;
-    size_t tlen = (size_t)(colon - s);
-    if (!(tlen == 1 && s[0] == '*'))
-        for (size_t i = 0; i < tlen; i++)
-            if (!(s[i] == '_' || s[i] == '-' || (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
-                  (s[i] >= 'A' && s[i] <= 'Z')))
-                return 0;
-    static const char *const ops[] = {"*", "create", "read", "list", "update", "delete"};
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-        if (strcmp(colon + 1, ops[i]) == 0) return 1;
+    if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > KEY_MAX_SCOPES)
+        return bs_err_set(err, 400, "common/invalid-parameters", "scopes must be an array of at most %d scope strings", KEY_MAX_SCOPES);
+    for (size_t i = 0; i < json_object_array_length(v); i++) {
+        struct json_object *s = json_object_array_get_idx(v, i);
+        const char *text = json_object_is_type(s, json_type_string) ? json_object_get_string(s) : NULL;
+        if (!scopes_valid(text))
+            return bs_err_set(err, 400, "common/invalid-parameters", "scope %zu is neither \"table:operation\" (operation: create, read, list, update, delete or *) nor \"admin:surface:access\" (surface: keys, tables, auth, outbox, users, files or *; access: read, write or *)", i);
+        if (kind != KEYS_SECRET && scopes_is_admin(text))
+            return bs_err_set(err, 400, "common/invalid-parameters", "scope %zu: admin scopes are for secret keys only", i);
+    }
     return 0;
 }
 
-/* Checks the body and fills the new key's fields; scopes_text receives the normalized JSON array. */
 static int parse_create(struct json_object *body, store_api_key *key, keys_kind *kind, char *scopes_text,
                         size_t scopes_size, bs_err *err)
 {
@@ -105,13 +107,7 @@ static int parse_create(struct json_object *body, store_api_key *key, keys_kind 
     snprintf(key->name, sizeof key->name, "%s", name);
     key->scopes_json = NULL;
     if (json_object_object_get_ex(body, "scopes", &v) && v) {
-        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > KEY_MAX_SCOPES)
-            return bs_err_set(err, 400, "common/invalid-parameters", "scopes must be an array of at most %d \"table:operation\" strings", KEY_MAX_SCOPES);
-        for (size_t i = 0; i < json_object_array_length(v); i++) {
-            struct json_object *s = json_object_array_get_idx(v, i);
-            if (!json_object_is_type(s, json_type_string) || !scope_valid(json_object_get_string(s)))
-                return bs_err_set(err, 400, "common/invalid-parameters", "scope %zu is not \"table:operation\" (operation: create, read, list, update, delete or *)", i);
-        }
+        if (scopes_ok(v, *kind, err) < 0) return -1;
         const char *text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
         if (strlen(text) >= scopes_size) return bs_err_set(err, 400, "common/invalid-parameters", "scopes are too long");
         snprintf(scopes_text, scopes_size, "%s", text);
@@ -124,6 +120,23 @@ static int parse_create(struct json_object *body, store_api_key *key, keys_kind 
         if (key->expires_at <= clock_now_ms())
             return bs_err_set(err, 400, "common/invalid-parameters", "expiresAt must be in the future");
     }
+    return 0;
+}
+
+/* A secret key manages only keys within its own rights: its scopes cover the other key's (an unscoped
+ * one only when it is unscoped itself), and a new key (expires_at not NULL) does not outlive it, taking
+ * its expiry when it names none. Operator tokens: their role decides (api_admin_env). 403
+ * data/scope-insufficient otherwise. */
+static int within_caller(const api_ctx *ctx, const char *scopes_json, int64_t *expires_at, bs_err *err)
+{
+    char missing[SCOPES_MAX_LEN + 64];
+    if (ctx->caller != API_CALLER_ENV_SECRET) return 0;
+    if (!scopes_cover(ctx->key.scopes_json, scopes_json, missing, sizeof missing))
+        return bs_err_set(err, 403, "data/scope-insufficient", "A key manages only keys within its own rights; its scopes do not include %s", missing);
+    if (!expires_at || !ctx->key.expires_at) return 0;
+    if (*expires_at > ctx->key.expires_at)
+        return bs_err_set(err, 403, "data/scope-insufficient", "A key manages only keys within its own rights; a new key may not outlive it");
+    if (!*expires_at) *expires_at = ctx->key.expires_at;
     return 0;
 }
 
@@ -140,6 +153,7 @@ static void create_key(api_ctx *ctx, http_req *req, http_res *res)
     size_t active = 0;
     if (api_admin_env(ctx, req, 1, &env, &err) < 0 ||
         parse_create(http_req_json_borrow(req), key, &kind, row.scopes, sizeof row.scopes, &err) < 0 ||
+        within_caller(ctx, key->scopes_json, &key->expires_at, &err) < 0 ||
         store_control_api_key_count(ctx->app->control, env.id, &active, &err) < 0) {
         http_res_error_from(res, &err);
         return;
@@ -181,6 +195,10 @@ static void revoke_key(api_ctx *ctx, http_req *req, http_res *res)
     }
     if (!found || strcmp(row.key.environment_id, env.id) != 0) {
         http_res_error(res, 404, "auth/api-key-not-found", "API key not found");
+        return;
+    }
+    if (within_caller(ctx, row.key.scopes_json, NULL, &err) < 0) {
+        http_res_error_from(res, &err);
         return;
     }
     if (!row.revoked_at) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/scopes.h"
 #include "util/clock.h"
 
 /* Route data of a wrapped route: which handler, for which app. Allocated once per route at start-up
@@ -19,7 +20,56 @@ typedef struct api_route {
     api_handler_fn fn;
     int ignore_bearer;   /* sign-up, sign-in, refresh: a stale Authorization header must not block them */
     int link;            /* opened from a mailed link: the environment may come from ?env= instead of a key */
+    const char *surface; /* the management surface a scoped secret key needs (core/scopes.h), NULL: none */
+    int post_reads;      /* a POST that only reads (explain, a download URL) */
+    int table_scoped;    /* a /v1/data route: table scopes bind the key there (data.c), no surface scope */
+    int live_session;    /* a user token is honoured only while its session lives (checked here, see below) */
 } api_route;
+
+/* Which surface's scope a route needs, by its pattern (docs/management-api.md, "Key scopes"). On /admin/v1
+ * a route without one is refused to every scoped key; on /v1 a scoped secret key has admin rights only on
+ * the data routes (within its table scopes) and on the surfaces its scopes grant. */
+#define ENV_PATH "/admin/v1/projects/:projectId/environments/:env/"
+static const struct { const char *prefix, *surface; } route_surfaces[] = {
+    {ENV_PATH "keys", "keys"},    {ENV_PATH "tables", "tables"}, {ENV_PATH "auth/users", "users"},
+    {ENV_PATH "auth", "auth"},    {ENV_PATH "outbox", "outbox"}, {ENV_PATH "storage", "files"},
+    {"/v1/users", "users"},       {"/v1/files", "files"},
+};
+static const char *const table_scoped_routes[] = {"/v1/data", "/v1/batch", "/v1/:shorttable"};
+/* Where a signed-out user's token must stop working at once, not when it expires: the users surface (an
+ * admin-role user acts on others there). The auth handlers and the files surface (api_storage_caller) check
+ * the session themselves; the data API trusts the token until it expires (docs/auth.md). */
+static const char *const live_session_routes[] = {"/v1/users"};
+static const char *const reading_posts[] = {ENV_PATH "tables/:tableName/explain", "/v1/files/:fileId/download-url"};
+
+/* pattern is prefix or goes on below it. */
+static int under(const char *pattern, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return strncmp(pattern, prefix, n) == 0 && (pattern[n] == '\0' || pattern[n] == '/');
+}
+
+static void route_scope(api_route *r, const char *pattern)
+{
+    r->surface = NULL;
+    for (size_t i = 0; i < sizeof route_surfaces / sizeof route_surfaces[0] && !r->surface; i++)
+        if (under(pattern, route_surfaces[i].prefix)) r->surface = route_surfaces[i].surface;
+    r->table_scoped = 0;
+    for (size_t i = 0; i < sizeof table_scoped_routes / sizeof table_scoped_routes[0]; i++)
+        if (under(pattern, table_scoped_routes[i])) r->table_scoped = 1;
+    r->live_session = 0;
+    for (size_t i = 0; i < sizeof live_session_routes / sizeof live_session_routes[0]; i++)
+        if (under(pattern, live_session_routes[i])) r->live_session = 1;
+    r->post_reads = 0;
+    for (size_t i = 0; i < sizeof reading_posts / sizeof reading_posts[0]; i++)
+        if (strcmp(pattern, reading_posts[i]) == 0) r->post_reads = 1;
+}
+
+static scope_access route_access(const api_route *r, http_req *req)
+{
+    http_method m = http_req_method(req);
+    return m == HTTP_GET || m == HTTP_HEAD || (m == HTTP_POST && r->post_reads) ? SCOPE_READ : SCOPE_WRITE;
+}
 
 #define API_MAX_ROUTES 256
 static api_route api_routes[API_MAX_ROUTES];
@@ -34,7 +84,7 @@ static http_route_opts wrapped_opts(const http_route_opts *opts)
     return o;
 }
 
-static api_route *route_data(api_app *app, api_handler_fn fn)
+static api_route *route_data(api_app *app, api_handler_fn fn, const char *pattern)
 {
     if (api_nroutes == API_MAX_ROUTES) return NULL;
     api_route *r = &api_routes[api_nroutes++];
@@ -42,6 +92,7 @@ static api_route *route_data(api_app *app, api_handler_fn fn)
     r->fn = fn;
     r->ignore_bearer = 0;
     r->link = 0;
+    route_scope(r, pattern);
     return r;
 }
 
@@ -61,6 +112,15 @@ static int v1_user(api_app *app, http_req *req, api_ctx *ctx, bs_err *err)
     return 0;
 }
 
+/* On a live_session route: 401 auth/invalid-token once the token's session ended (sign-out, revocation). */
+static int v1_session_alive(const api_route *r, api_ctx *ctx, bs_err *err)
+{
+    if (!r->live_session || !ctx->has_user) return 0;
+    store_user u;
+    store_session s;
+    return api_current_user(ctx, &u, &s, err);
+}
+
 /* A mailed link is opened by a browser, which sends no key: the link names its environment (?env=). */
 static int link_environment(api_app *app, http_req *req, store_key_context *key, bs_err *err)
 {
@@ -77,6 +137,20 @@ static int link_environment(api_app *app, http_req *req, store_key_context *key,
     snprintf(key->key_type, sizeof key->key_type, "link");
     key->environment_exists = 1;
     return 0;
+}
+
+/* Whether the secret key's admin rights apply on this route (ctx->key_admin): an unscoped key's always; a
+ * scoped key's on the data routes (its table scopes bind it there, data.c) and where its scopes grant the
+ * route's surface. On the users and files surfaces a scoped secret key without that grant acts as the
+ * signed-in user it carries, and is refused (403 data/scope-insufficient) without one. */
+static int v1_key_admin(const api_route *r, http_req *req, api_ctx *ctx, bs_err *err)
+{
+    if (strcmp(ctx->key.key_type, "secret") != 0) return 0;
+    const char *scopes = ctx->key.scopes_json;
+    scope_access access = route_access(r, req);
+    ctx->key_admin = scopes_none(scopes) || r->table_scoped || (r->surface && scopes_grant(scopes, r->surface, access));
+    if (ctx->key_admin || ctx->has_user || !r->surface) return 0;
+    return scopes_check(scopes, r->surface, access, err);
 }
 
 static void v1_entry(http_req *req, http_res *res, void *data)
@@ -105,7 +179,9 @@ static void v1_entry(http_req *req, http_res *res, void *data)
     }
     if (api_usage_gate(r->app, &ctx.key, daily_limit, res) < 0) return;
     env_lifecycle_touch(r->app->lifecycle, ctx.key.environment_id);
-    if ((!r->ignore_bearer && v1_user(r->app, req, &ctx, &err) < 0) || http_req_parse_json(req, &err) < 0) {
+    if ((!r->ignore_bearer && v1_user(r->app, req, &ctx, &err) < 0) || v1_session_alive(r, &ctx, &err) < 0 ||
+        v1_key_admin(r, req, &ctx, &err) < 0 ||
+        http_req_parse_json(req, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -136,6 +212,7 @@ static void admin_entry(http_req *req, http_res *res, void *data)
             memcpy(why, err.message, sizeof why);
             bs_err_set(&err, 401, "auth/unauthorized", "%s", why);
         }
+        if (rc == 0) rc = scopes_check(ctx.key.scopes_json, r->surface, route_access(r, req), &err); /* a scoped key: its surfaces only */
     } else {
         rc = bs_err_set(&err, 401, "auth/unauthorized", "An operator token (Authorization: Bearer bt_...) or a secret key is required");
     }
@@ -150,7 +227,7 @@ static void admin_entry(http_req *req, http_res *res, void *data)
 static int add_v1(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
                   const http_route_opts *opts, int ignore_bearer, int link)
 {
-    api_route *r = route_data(app, fn);
+    api_route *r = route_data(app, fn, pattern);
     if (!r) return -1;
     r->ignore_bearer = ignore_bearer;
     r->link = link;
@@ -179,7 +256,7 @@ int api_route_v1_link(http_router *router, api_app *app, unsigned methods, const
 int api_route_admin(http_router *router, api_app *app, unsigned methods, const char *pattern, api_handler_fn fn,
                     const http_route_opts *opts)
 {
-    api_route *r = route_data(app, fn);
+    api_route *r = route_data(app, fn, pattern);
     http_route_opts o = wrapped_opts(opts);
     return r ? http_router_add(router, methods, pattern, admin_entry, r, &o) : -1;
 }

@@ -75,6 +75,8 @@ typedef struct api_ctx {
     api_app *app;
     api_caller caller;
     store_key_context key;       /* API_CALLER_KEY and API_CALLER_ENV_SECRET */
+    int key_admin;               /* /v1: a secret key whose admin rights apply on this route (its scopes
+                                    grant the route's surface, api.c); 0 for every other key */
     store_token_context token;   /* API_CALLER_OPERATOR */
     int has_user;                /* /v1 with a valid "Authorization: Bearer <access token>" */
     token_claims user;           /* its claims: sub = user id, role */

@@ -42,7 +42,7 @@ static void upload_url(api_ctx *ctx, http_req *req, http_res *res)
     r.category = "avatars";
     if (api_target_user(ctx, req, 1, &u, &self, &err) < 0 || api_storage_caller(ctx, r.by, sizeof r.by, &err) < 0) {
         /* err says why */
-    } else if (!r.type || strncasecmp(r.type, "image/", 6) || strlen(r.type) >= STORE_FILE_TYPE_MAX) {
+    } else if (!api_storage_type_ok(r.type) || strncasecmp(r.type, "image/", 6) || strlen(r.type) >= STORE_FILE_TYPE_MAX) {
         bs_err_set(&err, 400, "file/invalid-format", "An avatar is an image (jpeg, png, gif, webp)");
     } else {
         api_storage_new_key(ctx, r.visibility, r.category, r.filename, key, sizeof key, &err);

@@ -38,11 +38,12 @@ static int reserved_first_segment(const char *name)
 
 static int data_prepare(data_req *d, access_op op, bs_err *err);
 
-/* client-api.md §1.4: a secret key is admin; with a publishable key the user's role decides (admin,
- * user, guest), and no user means guest. */
+/* client-api.md §1.4: a secret key is admin (ctx->key_admin: on the data routes every secret key's, its
+ * table scopes bind it in data_begin); with a publishable key the user's role decides (admin, user, guest),
+ * and no user means guest. */
 static access_group caller_group(const api_ctx *ctx)
 {
-    if (strcmp(ctx->key.key_type, "secret") == 0) return ACCESS_ADMIN;
+    if (ctx->key_admin) return ACCESS_ADMIN;
     if (!ctx->has_user) return ACCESS_GUEST;
     if (strcmp(ctx->user.role, "admin") == 0) return ACCESS_ADMIN;
     return strcmp(ctx->user.role, "guest") == 0 ? ACCESS_GUEST : ACCESS_USER;
@@ -135,13 +136,42 @@ static void answer_cached(http_req *req, http_res *res, const char *given)
     http_res_status(res, 200);
 }
 
-/* If-Match against the current record text: 412 data/precondition-failed when it changed. */
-static int check_if_match(http_req *req, const char *current, size_t len, bs_err *err)
+/* The ETag of a stored record as this caller receives it: with column rules against the caller (cols not
+ * NULL), of the record without the columns it may not read, serialized as strip_answer writes it. */
+static int view_etag(const access_columns *cols, const access_caller *who, const char *text, size_t len,
+                     char out[DATA_ETAG_MAX], bs_err *err)
+{
+    if (!cols) {
+        etag_of(text, len, out);
+        return 0;
+    }
+    struct json_object *v = json_tokener_parse(text);
+    if (!v) return bs_err_internal(err);
+    access_strip_record(cols, who, v);
+    strbuf view;
+    strbuf_init(&view, 0);
+    int rc = json_append(&view, v);
+    json_object_put(v);
+    if (rc == 0) etag_of(view.data ? view.data : "", view.len, out);
+    strbuf_release(&view);
+    return rc < 0 ? bs_err_internal(err) : 0;
+}
+
+/* The columns hidden from the caller, or NULL when it sees whole records. */
+static const access_columns *hidden_columns(const data_req *d)
+{
+    return d->strip ? &d->cols : NULL;
+}
+
+/* If-Match against the current record text as the caller sees it (the ETag it was given): 412
+ * data/precondition-failed when that changed. */
+static int check_if_match(http_req *req, const access_columns *cols, const access_caller *who, const char *current,
+                          size_t len, bs_err *err)
 {
     const char *want = req ? http_req_header(req, "If-Match") : NULL;
     if (!want) return 0;
     char etag[DATA_ETAG_MAX];
-    etag_of(current, len, etag);
+    if (view_etag(cols, who, current, len, etag, err) < 0) return -1;
     if (etag_listed(want, etag)) return 0;
     return bs_err_set(err, 412, "data/precondition-failed", "The record changed since it was read (If-Match)");
 }
@@ -325,14 +355,12 @@ static void get_record(data_req *d, http_req *req, http_res *res, bs_err *err)
         http_res_error_from(res, err);
         return;
     }
-    char etag[DATA_ETAG_MAX]; /* of the stored record, whatever the caller may see of it: If-Match compares it */
-    etag_of(out->data, out->len, etag);
-    if (strip_answer(d, out, 0, err) < 0) {
+    if (strip_answer(d, out, 0, err) < 0) { /* the ETag is of what the caller receives: If-Match compares it */
         http_res_error_from(res, err);
         return;
     }
     api_meter_db(req, 1, 0);
-    answer_cached(req, res, etag);
+    answer_cached(req, res, NULL);
 }
 
 /* What a PATCH needs to turn the current record into the next one; everything borrowed. */
@@ -340,6 +368,7 @@ typedef struct patch_ctx {
     access_verdict verdict;
     access_caller who;
     struct json_object *perms;     /* the table's permissions (column write rules), NULL = none */
+    const access_columns *cols;    /* columns hidden from the caller (its ETags), NULL = none */
     http_req *req;                 /* for If-Match; NULL in a batch */
     struct json_object *changes;   /* validated body */
     const char *now;
@@ -347,13 +376,13 @@ typedef struct patch_ctx {
 
 static patch_ctx patch_ctx_of(const data_req *d, http_req *req, struct json_object *changes, const char *now)
 {
-    return (patch_ctx){d->verdict, d->who, d->t->permissions, req, changes, now};
+    return (patch_ctx){d->verdict, d->who, d->t->permissions, hidden_columns(d), req, changes, now};
 }
 
 static int apply_patch(const char *current, size_t len, const char *created_by, strbuf *next, void *ptr, bs_err *err)
 {
     patch_ctx *p = ptr;
-    if (owner_ok(p->verdict, p->who.user_id, created_by, err) < 0 || check_if_match(p->req, current, len, err) < 0 ||
+    if (owner_ok(p->verdict, p->who.user_id, created_by, err) < 0 || check_if_match(p->req, p->cols, &p->who, current, len, err) < 0 ||
         access_check_write(p->perms, &p->who, p->changes, created_by, err) < 0)
         return -1;
     struct json_object *doc = json_tokener_parse(current);
@@ -448,6 +477,7 @@ static void patch_deferred(data_req *d, http_req *req, struct json_object *chang
     j->p.who.user_id = j->user;
     j->p.who.role = j->role;
     j->p.perms = NULL; /* no column rules: see patch_record */
+    j->p.cols = NULL;
     strbuf_init(&j->current, 0);
     strbuf_init(&j->next, 0);
     bs_err_clear(&j->err);
@@ -480,12 +510,12 @@ static void patch_record(data_req *d, http_req *req, http_res *res, bs_err *err)
         return;
     }
     strbuf *out = http_res_buffer(res);
-    char etag[DATA_ETAG_MAX];
-    etag_of(out->data, out->len, etag);
     if (strip_answer(d, out, 0, err) < 0) {
         http_res_error_from(res, err);
         return;
     }
+    char etag[DATA_ETAG_MAX]; /* of the answer: what a GET by this caller would answer */
+    etag_of(out->data, out->len, etag);
     http_res_header(res, "ETag", etag);
     api_meter_db(req, 0, 1);
     http_res_status(res, 200);
@@ -500,7 +530,7 @@ static void delete_record(data_req *d, http_req *req, http_res *res, bs_err *err
         strbuf scratch;
         strbuf_init(&scratch, 0);
         int rc = store_docs_get(d->ctx->app->docs, d->ctx->key.environment_id, d->table, id, &scratch, owner, &found, err);
-        if (rc == 0 && found) rc = check_if_match(req, scratch.data, scratch.len, err);
+        if (rc == 0 && found) rc = check_if_match(req, hidden_columns(d), &d->who, scratch.data, scratch.len, err);
         strbuf_release(&scratch);
         if (rc < 0 || (!found && bs_err_set(err, 404, "data/not-found", "Record not found") < 0) ||
             owner_allowed(d, owner, err) < 0) {
@@ -584,6 +614,30 @@ static void record_list(const data_req *d, const query_plan *plan, const char *o
     strbuf_release(&shape);
 }
 
+static int refuse_column(const data_req *d, const query_field *f, int own_rows_only, bs_err *err)
+{
+    if (f->kind != QUERY_FIELD_DOC || !access_column_unreadable(&d->cols, f->path, own_rows_only)) return 0;
+    return bs_err_set(err, 403, "data/permission-denied", "Permission denied: the field %.64s may not be read", f->path);
+}
+
+/* Column rules on a list: a filter, sort or search field the caller may not read is refused (what it
+ * selects or orders would reveal the values); a search across all fields leaves those columns out. */
+static int guard_query_columns(const data_req *d, query_plan *plan, bs_err *err)
+{
+    if (!d->strip) return 0;
+    int own = d->verdict == ACCESS_OWN_ROWS; /* every listed row is the caller's: `self` columns are readable */
+    for (size_t i = 0; i < plan->nconds; i++) /* the request's own filters: row filters are added later */
+        if (refuse_column(d, &plan->conds[i].field, own, err) < 0) return -1;
+    if (refuse_column(d, &plan->sort, own, err) < 0) return -1;
+    if (plan->has_search_field && refuse_column(d, &plan->search_field, own, err) < 0) return -1;
+    if (!plan->search[0] || plan->has_search_field) return 0;
+    for (size_t i = 0; i < d->cols.nhidden; i++)
+        if (query_plan_search_skip(plan, d->cols.hidden[i], err) < 0) return -1;
+    for (size_t i = 0; !own && i < d->cols.nown; i++)
+        if (query_plan_search_skip(plan, d->cols.own_only[i], err) < 0) return -1;
+    return 0;
+}
+
 static void list_records(data_req *d, http_req *req, http_res *res, bs_err *err)
 {
     query_params params = {
@@ -603,6 +657,7 @@ static void list_records(data_req *d, http_req *req, http_res *res, bs_err *err)
     size_t items_at = out->len;
     const char *owner = d->verdict == ACCESS_OWN_ROWS ? d->user_id : NULL;
     int rc = query_plan_parse(&plan, &params, d->t->schema, err);
+    if (rc == 0) rc = guard_query_columns(d, &plan, err);
     struct json_object *row_filters[ACCESS_MAX_ROW_FILTERS];
     size_t nrf = rc == 0 ? access_row_filters(d->t->permissions, &d->who, row_filters, ACCESS_MAX_ROW_FILTERS) : 0;
     for (size_t i = 0; rc == 0 && i < nrf; i++)

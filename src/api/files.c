@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/auth_users.h"
 #include "api/storage.h"
 #include "core/keys.h"
 #include "util/clock.h"
@@ -41,13 +42,22 @@ int api_storage_visibility_ok(const char *v)
     return one_of(v, all, 4);
 }
 
-static int is_secret(const api_ctx *ctx) { return strcmp(ctx->key.key_type, "secret") == 0; }
+static int is_secret(const api_ctx *ctx) { return ctx->key_admin; }
 
+/* A user token goes through the check of the auth surface (api_current_user: its session must still be
+ * live, its user must exist), so a signed-out token gets no upload URL. */
 int api_storage_caller(api_ctx *ctx, char *out, size_t size, bs_err *err)
 {
-    if (ctx->has_user) snprintf(out, size, "%s", ctx->user.sub);
-    else if (is_secret(ctx)) out[0] = '\0';
-    else return bs_err_set(err, 401, "common/authentication-required", "Files need a signed-in user or the secret key");
+    store_user u;
+    store_session s;
+    if (ctx->has_user) {
+        if (api_current_user(ctx, &u, &s, err) < 0) return -1;
+        snprintf(out, size, "%s", ctx->user.sub);
+    } else if (is_secret(ctx)) {
+        out[0] = '\0';
+    } else {
+        return bs_err_set(err, 401, "common/authentication-required", "Files need a signed-in user or the secret key");
+    }
     return 0;
 }
 
@@ -58,6 +68,15 @@ static int name_ok(const char *name)
     for (const unsigned char *p = (const unsigned char *)name; *p; p++)
         if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\') return 0;
     return strcmp(name, ".") && strcmp(name, "..");
+}
+
+int api_storage_type_ok(const char *type)
+{
+    size_t slash = type ? strcspn(type, "/") : 0;
+    if (!type || slash == 0 || !type[slash] || !type[slash + 1] || strchr("; ", type[slash + 1])) return 0;
+    for (const unsigned char *p = (const unsigned char *)type; *p; p++)
+        if (*p < 0x20 || *p >= 0x7f) return 0; /* CR, LF, TAB, NUL, DEL, non-ASCII: nothing a header may carry */
+    return 1;
 }
 
 int api_storage_new_key(api_ctx *ctx, const char *visibility, const char *category, const char *filename, char *out, size_t size,
@@ -105,8 +124,9 @@ int api_storage_upload_read(api_ctx *ctx, struct json_object *body, int size_req
     if (api_storage_caller(ctx, u->by, sizeof u->by, err) < 0) return -1;
     if (!json_object_is_type(body, json_type_object)) return bs_err_set(err, 400, "common/invalid-parameters", "A JSON object body is required");
     if (!name_ok(u->filename)) return bs_err_set(err, 400, "file/invalid-name", "filename: 1 to %d characters, no / \\ or control characters", FILE_NAME_CHARS);
-    if (!u->type || !*u->type || !strchr(u->type, '/')) return bs_err_set(err, 400, "common/invalid-parameters", "contentType (a MIME type) is required");
+    if (!u->type || !*u->type) return bs_err_set(err, 400, "common/invalid-parameters", "contentType (a MIME type) is required");
     if (strlen(u->type) >= STORE_FILE_TYPE_MAX) return bs_err_set(err, 400, "file/mime-type-too-long", "contentType: at most 100 characters");
+    if (!api_storage_type_ok(u->type)) return bs_err_set(err, 400, "common/invalid-parameters", "contentType: type/subtype, printable ASCII");
     if (!api_storage_visibility_ok(u->visibility)) return bs_err_set(err, 400, "common/invalid-parameters", "visibility: public, private, protected or shared");
     if (!one_of(u->category, categories, sizeof categories / sizeof categories[0]))
         return bs_err_set(err, 400, "common/invalid-parameters", "category: images, documents, media, attachments, exports, backups or temp");
@@ -252,6 +272,7 @@ static int register_read(api_ctx *ctx, struct json_object *body, const char *cal
     if (!name_ok(name)) return bs_err_set(err, 400, "file/invalid-name", "originalName: no / \\ or control characters");
     if (!type || !*type) return bs_err_set(err, 400, "common/invalid-parameters", "mimeType is required");
     if (strlen(type) >= STORE_FILE_TYPE_MAX) return bs_err_set(err, 400, "file/mime-type-too-long", "mimeType: at most 100 characters");
+    if (!api_storage_type_ok(type)) return bs_err_set(err, 400, "common/invalid-parameters", "mimeType: type/subtype, printable ASCII");
     if (size_field(body, "size", 1, &size, err) < 0 || optional_dim(body, "width", &f->width, err) < 0 ||
         optional_dim(body, "height", &f->height, err) < 0)
         return -1;
@@ -404,6 +425,15 @@ static void delete_file(api_ctx *ctx, http_req *req, http_res *res)
     json_object_put(o);
 }
 
+/* Direct mode: the object in the bucket is still the recorded one (409 file/object-changed). */
+static int direct_unchanged(api_ctx *ctx, const char *key, bs_err *err)
+{
+    store_object o;
+    int found = 0;
+    if (store_objects_get(ctx->app->docs, ctx->key.environment_id, key, &o, &found, err) < 0) return -1;
+    return found ? api_storage_settle(ctx->app, ctx->key.environment_id, &o, err) : bs_err_set(err, 404, "file/not-found", "No such file");
+}
+
 static void download_url(api_ctx *ctx, http_req *req, http_res *res)
 {
     if (api_usage_allow(ctx->app, &ctx->key, "bandwidth", res) < 0) return;
@@ -416,6 +446,10 @@ static void download_url(api_ctx *ctx, http_req *req, http_res *res)
         return;
     }
     int open = !strcmp(f.visibility, "public");
+    if (ctx->app->s3_direct && !open && direct_unchanged(ctx, f.key, &err) < 0) { /* the bucket answers that URL, not us */
+        http_res_error_from(res, &err);
+        return;
+    }
     int64_t expires = open ? 0 : ((clock_now_ms() + STORAGE_DOWNLOAD_TTL_MS) / 1000) * 1000;
     storage_grant g = {.method = "GET", .key = f.key, .expires = expires / 1000, .type = "", .by = "", .vis = "", .upload = ""};
     strbuf url;

@@ -1,11 +1,13 @@
 /* images: image variants of stored files (client-api.md §4.9), without a key:
  *   GET/HEAD /img/[fit-in/]{w}x{h}/[smart/][filters:quality(q):format(f):blur(r)/]<key>
- * Only files anybody may read without a signed URL are served (the same rule as the storage target's
- * unsigned GET). Without format(...) the answer is WebP for clients that accept it (Vary: Accept), else
- * the original's kind. Variants are kept in a bounded on-disk cache (--image-cache-size) named by the
+ * Only public files are served: registered public, or uploaded with visibility public and not registered
+ * (not the compat rule of the storage target's unsigned GET, which also serves unregistered private
+ * ones). Without format(...) the answer is WebP for clients that accept it (Vary: Accept), else the
+ * original's kind. Variants are kept in a bounded on-disk cache (--image-cache-size) named by the
  * object's ETag, the operations and the output format, so a replaced original never serves a stale one.
  * Inputs over --image-max-pixels are refused (400 file/file-too-large) before decoding; non-images are
- * 400 file/invalid-format. */
+ * 400 file/invalid-format. With --s3-direct-urls the object is settled like on the storage target
+ * (recorded when pending, 409 file/object-changed when its ETag in the bucket changed). */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -85,6 +87,7 @@ static void image(http_req *req, http_res *res, void *data)
     store_file f;
     char env[STORE_ID_MAX], name[80];
     int found = 0, has_file = 0;
+    http_res_header(res, "X-Content-Type-Options", "nosniff"); /* every answer, refusals too */
     if (imageops_parse(http_req_param(req, "path"), &ops, &err) < 0) {
         http_res_error_from(res, &err);
         return;
@@ -96,8 +99,13 @@ static void image(http_req *req, http_res *res, void *data)
         http_res_error_from(res, &err);
         return;
     }
-    if (!api_storage_public_read(app, &o, &f, has_file)) {
+    if (!api_storage_is_public(&o, &f, has_file)) { /* not the compat rule of unsigned reads: public files only */
         http_res_error(res, 403, "file/access-denied", "Only public files have image variants");
+        return;
+    }
+    if ((!o.etag[0] || app->s3_direct) && api_storage_settle(app, env, &o, &err) < 0) { /* pending, or changed in the bucket */
+        if (err.status == 400 && !strcmp(err.code, "file/invalid-path")) bs_err_set(&err, 404, "file/not-found", "No such file");
+        http_res_error_from(res, &err);
         return;
     }
     variant_name(&o, &ops, accepts_webp(req), name);

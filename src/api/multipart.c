@@ -73,7 +73,7 @@ static int target_upload(api_ctx *ctx, const char *key, const char *id, store_up
     if (store_uploads_get(ctx->app->docs, ctx->key.environment_id, id, u, &found, err) < 0) return -1;
     if (!found || strcmp(u->key, key) || u->expires_at < clock_now_ms())
         return bs_err_set(err, 404, "file/not-found", "No such multipart upload (finished, aborted or expired?)");
-    if (strcmp(ctx->key.key_type, "secret") && strcmp(u->requested_by, caller))
+    if (!ctx->key_admin && strcmp(u->requested_by, caller))
         return bs_err_set(err, 403, "file/access-denied", "This upload is not yours");
     return 0;
 }

@@ -4,13 +4,18 @@
  *        blob store (never held in memory); 200 {key, size, etag} with an ETag header. Refusals: 403
  *        file/access-denied (bad or expired signature), 413 file/too-large (over the signed size or the
  *        type's limit), 400 file/file-too-small (empty, or shorter than the signed size), 400
- *        file/invalid-format (a content type of another kind than the signed one). Nothing becomes
- *        visible unless the whole body arrived.
+ *        file/invalid-format (a content type of another kind than the signed one), 409
+ *        file/already-uploaded (the URL already wrote its object: a URL writes once), 404 file/not-found (a
+ *        part of a multipart upload completed, aborted or expired). Nothing becomes visible unless the
+ *        whole body arrived.
  *   GET/HEAD /storage/<key>[?expires&signature]   the object, with Content-Type, ETag, Last-Modified,
  *        Cache-Control, Content-Disposition, Range (206/416) and If-None-Match (304). Unsigned GETs work
  *        for objects without a file record or with a public one (§4.3: apps keep the upload URL without
  *        its query as an image URL); registered private/protected/shared files need a signed URL (403).
- *        --storage-public-read strict allows unsigned GETs only for public files. */
+ *        --storage-public-read strict allows unsigned GETs only for public files. Passive types (images,
+ *        video, audio, text/plain, PDF, JSON) are inline; everything else is active content, served as an
+ *        attachment with Content-Security-Policy: sandbox; default-src 'none'. Every answer carries
+ *        X-Content-Type-Options: nosniff. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +165,31 @@ static void media_type(const char *in, char *out, size_t size)
     out[j] = '\0';
 }
 
+static int upload_gone(bs_err *err)
+{
+    return bs_err_set(err, 404, "file/not-found", "No such multipart upload (finished, aborted or expired?)");
+}
+
+static int already_uploaded(bs_err *err)
+{
+    return bs_err_set(err, 409, "file/already-uploaded", "This upload URL was already used; ask for a new one");
+}
+
+/* An upload URL writes once: a part only while its multipart upload is open, an object only while nothing
+ * has its key (checked here before the body streams, and for good when the upload finishes). */
+static int upload_target_open(api_app *app, const upload_state *s, bs_err *err)
+{
+    int found = 0;
+    if (s->upload[0]) {
+        store_upload u;
+        if (store_uploads_get(app->docs, s->env_id, s->upload, &u, &found, err) < 0) return -1;
+        return found && !strcmp(u.key, s->object_key) && u.expires_at >= clock_now_ms() ? 0 : upload_gone(err);
+    }
+    store_object o;
+    if (store_objects_get(app->docs, s->env_id, s->key, &o, &found, err) < 0) return -1;
+    return found ? already_uploaded(err) : 0;
+}
+
 /* Checks the URL of an upload and prepares its writer. */
 static upload_state *upload_begin(api_app *app, http_req *req, bs_err *err)
 {
@@ -203,6 +233,10 @@ static upload_state *upload_begin(api_app *app, http_req *req, bs_err *err)
         free(s);
         return NULL;
     }
+    if (upload_target_open(app, s, err) < 0) {
+        free(s);
+        return NULL;
+    }
     s->w = store_blobs_put_begin(app->blobs, s->key, s->type, err);
     if (!s->w) {
         free(s);
@@ -211,33 +245,63 @@ static upload_state *upload_begin(api_app *app, http_req *req, bs_err *err)
     return s;
 }
 
-/* The upload is whole: make it visible and record it. */
-static int upload_finish(upload_state *s, bs_err *err)
+/* Commits the writer: the bytes become visible. */
+static int upload_commit(upload_state *s, bs_err *err)
 {
-    if (s->received == 0 || (s->exact && s->received < s->exact))
-        return bs_err_set(err, 400, "file/file-too-small", "The upload is %s", s->received ? "shorter than the signed size" : "empty");
     store_blob_writer *w = s->w;
     s->w = NULL;
     if (store_blob_commit(w, &s->info, err) < 0) return -1;
     filemeter_counts got = {.uploads = s->upload[0] ? 0 : 1, .bytes_in = s->info.size};
     filemeter_add(s->app->files_meter, s->env_id, &got);
-    if (s->upload[0]) {
-        store_upload_part p = {.number = s->part, .size = s->info.size};
-        snprintf(p.etag, sizeof p.etag, "%s", s->info.etag);
-        if (store_uploads_part_put(s->app->docs, s->env_id, s->upload, &p, err) < 0) return -1;
-    } else {
-        store_object o;
-        memset(&o, 0, sizeof o);
-        snprintf(o.key, sizeof o.key, "%s", s->key);
-        snprintf(o.content_type, sizeof o.content_type, "%s", s->type[0] ? s->type : "application/octet-stream");
-        snprintf(o.filename, sizeof o.filename, "%s", strrchr(s->key, '/') + 1);
-        o.size = s->info.size;
-        snprintf(o.etag, sizeof o.etag, "%s", s->info.etag);
-        snprintf(o.uploaded_by, sizeof o.uploaded_by, "%s", s->by);
-        snprintf(o.visibility, sizeof o.visibility, "%s", s->vis[0] ? s->vis : "private");
-        o.created_at = clock_now_ms();
-        if (store_objects_put(s->app->docs, s->env_id, &o, err) < 0) return -1;
+    return 0;
+}
+
+/* A part is recorded only while its upload is open; one that arrives after completion or abort is
+ * deleted again. */
+static int finish_part(upload_state *s, bs_err *err)
+{
+    store_upload_part p = {.number = s->part};
+    int recorded = 0, found = 0;
+    if (upload_commit(s, err) < 0) return -1;
+    p.size = s->info.size;
+    snprintf(p.etag, sizeof p.etag, "%s", s->info.etag);
+    if (store_uploads_part_put(s->app->docs, s->env_id, s->upload, &p, &recorded, err) < 0) return -1;
+    if (recorded) return 0;
+    store_blobs_delete(s->app->blobs, s->key, &found, err);
+    return upload_gone(err);
+}
+
+/* An object is first claimed in the object rows (pending: no ETag yet), so of two PUTs of one URL, or a
+ * PUT after registration, only one ever writes; the row is completed once the bytes are visible. */
+static int finish_object(upload_state *s, bs_err *err)
+{
+    store_object o;
+    int claimed = 0;
+    memset(&o, 0, sizeof o);
+    snprintf(o.key, sizeof o.key, "%s", s->key);
+    snprintf(o.content_type, sizeof o.content_type, "%s", s->type[0] ? s->type : "application/octet-stream");
+    snprintf(o.filename, sizeof o.filename, "%s", strrchr(s->key, '/') + 1);
+    snprintf(o.uploaded_by, sizeof o.uploaded_by, "%s", s->by);
+    snprintf(o.visibility, sizeof o.visibility, "%s", s->vis[0] ? s->vis : "private");
+    o.created_at = clock_now_ms();
+    if (store_objects_claim(s->app->docs, s->env_id, &o, &claimed, err) < 0) return -1;
+    if (!claimed) return already_uploaded(err);
+    if (upload_commit(s, err) < 0) {
+        bs_err ignored;
+        store_objects_delete(s->app->docs, s->env_id, o.key, &ignored); /* the URL may try again */
+        return -1;
     }
+    o.size = s->info.size;
+    snprintf(o.etag, sizeof o.etag, "%s", s->info.etag);
+    return store_objects_put(s->app->docs, s->env_id, &o, err);
+}
+
+/* The upload is whole: make it visible and record it. */
+static int upload_finish(upload_state *s, bs_err *err)
+{
+    if (s->received == 0 || (s->exact && s->received < s->exact))
+        return bs_err_set(err, 400, "file/file-too-small", "The upload is %s", s->received ? "shorter than the signed size" : "empty");
+    if ((s->upload[0] ? finish_part(s, err) : finish_object(s, err)) < 0) return -1;
     s->done = 1;
     return 0;
 }
@@ -291,18 +355,44 @@ static int read_allowed(api_app *app, http_req *req, const char *key, const stor
     return api_storage_public_read(app, o, f, has_file);
 }
 
-int api_storage_public_read(const api_app *app, const store_object *o, const store_file *f, int has_file)
+int api_storage_is_public(const store_object *o, const store_file *f, int has_file)
 {
-    if (has_file) return strcmp(f->visibility, "public") == 0;
-    return !app->storage_strict || strcmp(o->visibility, "public") == 0;
+    return strcmp(has_file ? f->visibility : o->visibility, "public") == 0;
 }
 
-/* Content-Disposition: inline; filename="<ASCII form>"; filename*=UTF-8''<percent-encoded>. */
-static void disposition(http_res *res, const char *name)
+int api_storage_public_read(const api_app *app, const store_object *o, const store_file *f, int has_file)
 {
+    if (api_storage_is_public(o, f, has_file)) return 1;
+    return !has_file && !app->storage_strict; /* §4.3 compat: unregistered objects, whatever was asked */
+}
+
+/* Passive types, which a browser only displays: any image, video or audio type that is not XML (SVG
+ * runs scripts), text/plain, application/pdf and application/json. Everything else, known active content
+ * (HTML, XHTML, SVG, XML, XSLT, JavaScript, Flash) and types we do not know alike, is active. */
+static int passive_type(const char *type)
+{
+    static const char *const kinds[] = {"image/", "video/", "audio/"};
+    static const char *const exact[] = {"text/plain", "application/pdf", "application/json"};
+    char t[STORE_FILE_TYPE_MAX];
+    media_type(type, t, sizeof t);
+    if (strstr(t, "xml") || strstr(t, "svg")) return 0; /* image/svg+xml, any +xml */
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strncmp(t, kinds[i], strlen(kinds[i])) && t[strlen(kinds[i])]) return 1;
+    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
+        if (!strcmp(t, exact[i])) return 1;
+    return 0;
+}
+
+/* Content-Disposition: inline (passive types) or attachment; filename="<ASCII form>";
+ * filename*=UTF-8''<percent-encoded>. Active content also gets a sandboxing CSP: opened anyway (a
+ * browser may ignore attachment for a frame), it runs with an opaque origin and may load nothing. */
+static void disposition(http_res *res, const char *name, const char *type)
+{
+    int inline_ok = passive_type(type);
     strbuf v;
     strbuf_init(&v, 4096);
-    strbuf_append_str(&v, "inline; filename=\"");
+    if (!inline_ok) http_res_header(res, "Content-Security-Policy", "sandbox; default-src 'none'");
+    strbuf_append_str(&v, inline_ok ? "inline; filename=\"" : "attachment; filename=\"");
     for (const unsigned char *p = (const unsigned char *)name; *p; p++)
         strbuf_append_char(&v, (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\') ? (char)*p : '_');
     strbuf_append_str(&v, "\"; filename*=UTF-8''");
@@ -342,19 +432,18 @@ static int range_of(const char *h, uint64_t size, uint64_t *from, uint64_t *to)
 }
 
 static void serve_headers(http_res *res, const store_object *o, const store_file *f, int has_file, int signed_read,
-                          const store_blob_info *info)
+                          const store_blob_info *info, const char *type)
 {
     char when[64];
     http_res_header(res, "ETag", o->etag[0] ? o->etag : info->etag); /* what the upload answered */
     http_res_header(res, "Accept-Ranges", "bytes");
     http_res_header(res, "Cache-Control", signed_read ? "private, max-age=3600" : "public, max-age=86400");
-    http_res_header(res, "X-Content-Type-Options", "nosniff");
     time_t t = (time_t)(info->modified_ms / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(when, sizeof when, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     http_res_header(res, "Last-Modified", when);
-    disposition(res, has_file ? f->original_name : o->filename);
+    disposition(res, has_file ? f->original_name : o->filename, type);
 }
 
 /* ---- bodies from a blob store without file descriptors (S3): read in windows as the client takes them ---- */
@@ -476,6 +565,7 @@ static void serve(http_req *req, http_res *res, void *data)
     store_file f;
     store_blob_info info;
     int found = 0, has_file = 0, signed_read = 0, fd = -1;
+    http_res_header(res, "X-Content-Type-Options", "nosniff"); /* every answer, refusals too */
     if (!store_blob_key_valid(key) || api_storage_key_env(key, env, sizeof env) < 0) {
         http_res_error(res, 404, "file/not-found", "No such file");
         return;
@@ -494,12 +584,13 @@ static void serve(http_req *req, http_res *res, void *data)
                                                                                       : "This file is not public: ask for a download URL");
         return;
     }
-    if (open_object(app, key, &fd, &info, &err) < 0) {
+    if (open_object(app, key, &fd, &info, &err) < 0 || (app->s3_direct && strcmp(o.etag, info.etag) && api_storage_changed(&err) < 0)) {
+        if (fd >= 0) close(fd);
         http_res_error_from(res, &err);
         return;
     }
     const char *type = has_file ? f.mime_type : o.content_type;
-    serve_headers(res, &o, &f, has_file, signed_read, &info);
+    serve_headers(res, &o, &f, has_file, signed_read, &info, type);
     const char *inm = http_req_header(req, "If-None-Match");
     uint64_t from = 0, to = 0;
     int ranged = range_of(http_req_header(req, "Range"), info.size, &from, &to);

@@ -44,13 +44,22 @@ int api_storage_key_env(const char *key, char *out, size_t size);
 /* A readable descriptor of the object's bytes from its start (the caller closes it): the file itself on
  * the filesystem driver, else a copy in an unlinked temporary file under the server's tmp directory. */
 int api_storage_local_copy(api_app *app, const char *key, int *fd, bs_err *err);
-/* May anybody read this object without a signed URL (§4.3)? f is its file record when has_file. */
+/* Is the object public: its record's visibility when registered, else the one signed at presign time
+ * (stored with the object)? f is its file record when has_file. */
+int api_storage_is_public(const store_object *o, const store_file *f, int has_file);
+/* May anybody read this object without a signed URL (§4.3)? Public ones, and in compat mode also
+ * unregistered ones whatever their visibility. */
 int api_storage_public_read(const api_app *app, const store_object *o, const store_file *f, int has_file);
 /* The largest upload for a content type (image/video/document limits, else the general one). */
 uint64_t api_storage_limit(const api_app *app, const char *content_type);
+/* 1 for a usable MIME type: type/subtype[;parameters], printable ASCII only (no CR/LF or other control
+ * characters: the type becomes a Content-Type header). */
+int api_storage_type_ok(const char *type);
 /* 1 for public, private, protected, shared. */
 int api_storage_visibility_ok(const char *v);
-/* The signed-in user id, or "" for the secret key; 401 common/authentication-required for anybody else. */
+/* The signed-in user id, or "" for the secret key; 401 common/authentication-required for anybody else.
+ * A user token is checked like on /v1/users (api_current_user): 401 auth/invalid-token once its session
+ * ended (sign-out, revocation), 404 auth/user-not-found when its user is gone. */
 int api_storage_caller(api_ctx *ctx, char *out, size_t size, bs_err *err);
 
 /* An upload request {filename, contentType, fileSize?, visibility?, category?} after its checks. */
@@ -68,9 +77,13 @@ int api_storage_delete_object(api_ctx *ctx, const char *key, bs_err *err);
 
 /* --s3-direct-urls (storage_direct.c): an S3 presigned PUT for u's upload to key (the object is recorded
  * as pending); settling a pending object reads its size and ETag from the bucket (400 file/invalid-path
- * when nothing arrived, file/file-too-large past the type's limit); a presigned GET for a download. */
+ * when nothing arrived, file/file-too-large past the type's limit), settling a recorded one in direct
+ * mode checks that its ETag is unchanged (409 file/object-changed); a presigned GET for a download. */
 int api_storage_direct_upload_url(api_ctx *ctx, const upload_request *u, const char *key, strbuf *url, bs_err *err);
 int api_storage_settle(api_app *app, const char *env_id, store_object *o, bs_err *err);
+/* 409 file/object-changed: in direct mode, the bucket's object is no longer the one recorded (settling a
+ * recorded object checks its ETag again, and so do the server's reads). */
+int api_storage_changed(bs_err *err);
 int api_storage_direct_download_url(api_app *app, const char *key, int64_t expires_in_s, strbuf *url, bs_err *err);
 /* Multipart in direct mode: an S3 presigned PUT of a part key (15 minutes, no Content-Type signed); the
  * parts in the bucket under prefix ("_uploads/<env>/<upload>/"), by number, from a listing (at most max);

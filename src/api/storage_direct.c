@@ -2,7 +2,10 @@
  * the bucket with S3 presigned URLs instead of through the /storage target. The server then learns
  * about an upload only when it is used: presigning records the object as pending (no ETag yet), and
  * registration, avatars and reads "settle" it with a HEAD on the bucket (size, ETag, and the type's size
- * limit, which S3 cannot enforce on a presigned PUT: an object over it is deleted and refused).
+ * limit, which S3 cannot enforce on a presigned PUT: an object over it is deleted and refused). A
+ * presigned PUT stays usable until it expires, even after registration: once recorded, an object whose
+ * ETag in the bucket is no longer the recorded one is refused (409 file/object-changed) by registration,
+ * avatars, the server's reads and private download URLs.
  *
  * Multipart uploads too: part URLs are presigned PUTs of the part keys, and since no part passes through
  * here, the parts are learnt from the bucket (a listing of the upload's part keys; multipart.c HEADs the
@@ -43,13 +46,20 @@ int api_storage_direct_upload_url(api_ctx *ctx, const upload_request *u, const c
     return url->overflow ? bs_err_internal(err) : 0;
 }
 
+int api_storage_changed(bs_err *err)
+{
+    return bs_err_set(err, 409, "file/object-changed",
+                      "The stored object changed after it was recorded (its upload URL was used again): it is neither registered nor served");
+}
+
 int api_storage_settle(api_app *app, const char *env_id, store_object *o, bs_err *err)
 {
     store_blob_info info;
     int found = 0;
-    if (o->etag[0]) return 0;
+    if (o->etag[0] && !app->s3_direct) return 0; /* the server wrote these bytes itself */
     if (store_blobs_stat(app->blobs, o->key, &info, &found, err) < 0) return -1;
     if (!found) return bs_err_set(err, 400, "file/invalid-path", "Nothing was uploaded with this key yet");
+    if (o->etag[0]) return strcmp(o->etag, info.etag) ? api_storage_changed(err) : 0; /* a second PUT of an S3 URL */
     uint64_t limit = api_storage_limit(app, o->content_type);
     if (info.size > limit || info.size == 0) {
         int gone = 0;
@@ -130,6 +140,13 @@ int api_storage_direct_parts(api_app *app, const char *prefix, store_upload_part
 int api_storage_direct_composed(api_app *app, const char *env_id, store_object *o, int64_t file_size, bs_err *err)
 {
     uint64_t limit = api_storage_limit(app, o->content_type);
+    store_blob_info info;
+    int found = 0;
+    if (store_blobs_stat(app->blobs, o->key, &info, &found, err) < 0) return -1;
+    if (found) { /* recorded as the bucket has it, so later reads can tell whether it changed */
+        o->size = info.size;
+        snprintf(o->etag, sizeof o->etag, "%s", info.etag);
+    }
     if ((int64_t)o->size != file_size || o->size > limit) {
         int gone = 0;
         bs_err ignored;

@@ -97,15 +97,8 @@ static void section_answer(api_ctx *ctx, http_req *req, http_res *res, const sec
     bs_err err;
     bs_err_clear(&err);
     store_user u;
-    store_session s;
-    int found = 0;
-    const char *id = http_req_param(req, "userId");
-    int admin = strcmp(ctx->key.key_type, "secret") == 0 || (ctx->has_user && strcmp(ctx->user.role, "admin") == 0);
-    if (ctx->has_user && strcmp(ctx->user.sub, id) == 0) api_current_user(ctx, &u, &s, &err);
-    else if (!admin) bs_err_set(&err, ctx->has_user ? 403 : 401, ctx->has_user ? "user/forbidden" : "user/unauthorized",
-                                "Only the user or an admin may do this");
-    else if (store_users_by_id(ctx->app->docs, ctx->key.environment_id, id, &u, &found, &err) == 0 && !found)
-        bs_err_set(&err, 404, "user/not-found", "User not found");
+    int self = 0, found = 0;
+    api_target_user(ctx, req, 1, &u, &self, &err);
     struct json_object *profile = err.status ? NULL : json_tokener_parse(u.profile);
     if (!err.status && !json_object_is_type(profile, json_type_object)) {
         json_object_put(profile);

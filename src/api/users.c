@@ -29,7 +29,7 @@ static struct json_object *user_fields(const store_user *u, const char *const *f
 
 static int caller_is_admin(const api_ctx *ctx)
 {
-    return strcmp(ctx->key.key_type, "secret") == 0 || (ctx->has_user && strcmp(ctx->user.role, "admin") == 0);
+    return ctx->key_admin || (ctx->has_user && strcmp(ctx->user.role, "admin") == 0);
 }
 
 /* Loads :userId for a caller who must be that user or an admin (403 user/forbidden otherwise; 401
@@ -256,7 +256,12 @@ static void list_users_into(api_ctx *ctx, http_req *req, http_res *res, store_us
         http_res_error(res, 400, "common/invalid-parameters", "sortBy: createdAt, updatedAt, name, email, role; searchType: name, nickname, email; sortDirection: asc, desc");
         return;
     }
-    if (in == 2 && !admin) in = 0; /* e-mails are not public: others search names */
+    /* updatedAt, email and role are not public fields: an order or a match on them would reveal them */
+    if (!admin && (sort == STORE_USERS_BY_UPDATED || sort == STORE_USERS_BY_EMAIL || sort == STORE_USERS_BY_ROLE ||
+                   in == STORE_SEARCH_EMAIL)) {
+        http_res_error(res, 403, "user/forbidden", "Only an admin may sort by updatedAt, email or role, or search e-mails");
+        return;
+    }
     int64_t pg = api_query_int(req, "page", 1, 1000000), limit = api_query_int(req, "limit", 20, 100), total = 0;
     store_user_query q = {http_req_query(req, "search"), (store_user_search)in, (store_user_sort)sort, !dir || !strcmp(dir, "desc"),
                           (pg - 1) * limit, (size_t)limit};

@@ -191,6 +191,21 @@ void access_strip_record(const access_columns *cols, const access_caller *who, s
     for (size_t i = 0; !own && i < cols->nown; i++) json_object_object_del(record, cols->own_only[i]);
 }
 
+static int names_column(const char *path, const char *column)
+{
+    size_t n = strlen(column);
+    return strncmp(path, column, n) == 0 && (path[n] == '\0' || path[n] == '.');
+}
+
+int access_column_unreadable(const access_columns *cols, const char *path, int own_rows_only)
+{
+    for (size_t i = 0; i < cols->nhidden; i++)
+        if (names_column(path, cols->hidden[i])) return 1;
+    for (size_t i = 0; !own_rows_only && i < cols->nown; i++)
+        if (names_column(path, cols->own_only[i])) return 1;
+    return 0;
+}
+
 int access_check_write(struct json_object *permissions, const access_caller *who, struct json_object *body,
                        const char *row_owner, bs_err *err)
 {
@@ -268,6 +283,10 @@ static int validate_columns(struct json_object *cols, bs_err *err)
         char where[128];
         snprintf(where, sizeof where, "columnPermissions.%.64s", field);
         if (is_system_field(field)) return bs_err_set(err, 400, "data/validation-error", "%s: system fields are always readable", where);
+        size_t n = strlen(field);
+        if (n == 0 || n > ACCESS_COLUMN_NAME_MAX || strpbrk(field, "\"\\"))
+            return bs_err_set(err, 400, "data/validation-error", "%s: a column name holds 1 to %d bytes, without '\"' or '\\'",
+                              where, ACCESS_COLUMN_NAME_MAX);
         if (validate_expressions(where, rule, 1, err) < 0) return -1;
     }
     return 0;

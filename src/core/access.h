@@ -17,7 +17,9 @@
  * role claim is <name>), role:* (a role other than admin/user/guest).
  *
  * Column permissions: columnPermissions {field: {read: expr, write: expr}} on top-level fields. A field
- * the caller may not read is removed from every answer (`self`: kept on the caller's own rows); writing
+ * the caller may not read is removed from every answer (`self`: kept on the caller's own rows) and may
+ * not be filtered, sorted or searched on (access_column_unreadable); answers' ETags are of what remains
+ * (api/data.c). Writing
  * a field the caller may not write is 403 data/permission-denied (`self` on create: the caller will own
  * the row, so it holds). System fields are always readable and never written by clients.
  *
@@ -60,6 +62,7 @@ access_verdict access_decide(const char *table, struct json_object *permissions,
                              access_op op, bs_err *err);
 
 #define ACCESS_MAX_COLUMNS 64
+#define ACCESS_COLUMN_NAME_MAX 127   /* bytes of a column rule's name (= QUERY_FIELD_MAX - 1) */
 /* The columns this caller may not read: names borrowed from the permissions document. */
 typedef struct access_columns {
     const char *hidden[ACCESS_MAX_COLUMNS];    /* removed from every record */
@@ -73,6 +76,11 @@ int access_read_columns(struct json_object *permissions, const access_caller *wh
 /* Removes from one record object the fields cols says the caller may not read (its createdBy decides
  * ownership). */
 void access_strip_record(const access_columns *cols, const access_caller *who, struct json_object *record);
+/* 1 when a list query on path (a field name; its first segment names the column) would read a column
+ * the caller may not read on every row listed: a hidden column, or an own-rows-only (`self`) column
+ * unless own_rows_only (the list is restricted to the caller's rows). Filters, search and sort on such a
+ * path are refused: their results would reveal the values. */
+int access_column_unreadable(const access_columns *cols, const char *path, int own_rows_only);
 /* 0 when the caller may write every field of body; row_owner is the record's createdBy on update,
  * NULL on create. 403 data/permission-denied naming the first refused field otherwise. */
 int access_check_write(struct json_object *permissions, const access_caller *who, struct json_object *body,
@@ -85,7 +93,8 @@ size_t access_row_filters(struct json_object *permissions, const access_caller *
 
 /* Checks a permissions document: boolean groups, expressionPermissions, columnPermissions and
  * rowFilters as above (every expression parsed; filters must be objects; at most ACCESS_MAX_COLUMNS
- * column rules and ACCESS_MAX_ROW_FILTERS row filters). 400 data/validation-error otherwise. */
+ * column rules, named by 1 to ACCESS_COLUMN_NAME_MAX bytes without '"' or '\\', and at most
+ * ACCESS_MAX_ROW_FILTERS row filters). 400 data/validation-error otherwise. */
 int access_validate_document(struct json_object *permissions, bs_err *err);
 
 #endif

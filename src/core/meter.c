@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "store/files.h"
+#include "util/check.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -160,6 +161,8 @@ static const char *method_name(int i)
 
 static inline void add(const meter_shard *s, _Atomic uint64_t *p, uint64_t v)
 {
+    /* a private shard has one writer, its owner thread: the plain load + store below relies on it */
+    BS_ASSERT(s->shared || pthread_equal(s->owner, pthread_self()));
     if (s->shared) atomic_fetch_add_explicit(p, v, memory_order_relaxed);
     else atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + v, memory_order_relaxed);
 }
@@ -307,6 +310,7 @@ static meter_env *env_add(meter *m, const char *org, const char *project, const 
         atomic_store_explicit(&m->envs[n], e, memory_order_release);
         atomic_store(&m->nenvs, n + 1);
         size_t i = h % METER_INDEX;
+        BS_ASSERT(n + 1 < METER_INDEX); /* the open-addressed index keeps free cells, so the probe ends */
         while (atomic_load_explicit(&m->index[i], memory_order_relaxed)) i = (i + 1) % METER_INDEX;
         atomic_store_explicit(&m->index[i], n + 1, memory_order_release);
     }

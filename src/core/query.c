@@ -667,3 +667,10 @@ int query_plan_add_row_filter(query_plan *plan, struct json_object *filter, cons
     plan->nrow++;
     return 0;
 }
+
+int query_plan_search_skip(query_plan *plan, const char *column, bs_err *err)
+{
+    if (plan->nsearch_skip >= QUERY_MAX_SEARCH_SKIP) return bs_err_internal(err);
+    plan->search_skip[plan->nsearch_skip++] = column;
+    return 0;
+}

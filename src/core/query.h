@@ -21,7 +21,7 @@
  *     JSON: refused;
  *   - sortBy: a field name (same rules), default createdAt; sortDirection asc|desc (default desc);
  *   - select: comma-separated field names (same rules), at most QUERY_MAX_SELECT; the system fields are
- *     always returned and need not be listed;
+ *     always returned and need not be listed; a dotted name selects only that path (the store nests it);
  *   - search: at most QUERY_SEARCH_MAX bytes; searchType: a field name.
  * Every refusal is 400 data/validation-error with a message naming the parameter and the problem.
  *
@@ -46,6 +46,7 @@
 #define QUERY_REGEX_MAX 256
 #define QUERY_SEARCH_MAX 256
 #define QUERY_MAX_SELECT 64
+#define QUERY_MAX_SEARCH_SKIP 64  /* = ACCESS_MAX_COLUMNS */
 #define QUERY_MAX_PAGE 1000000
 #define QUERY_DEFAULT_LIMIT 20
 #define QUERY_MAX_LIMIT 100
@@ -94,6 +95,10 @@ typedef struct query_plan {
     char search[QUERY_SEARCH_MAX + 1];         /* "" = no search */
     query_field search_field;                  /* kind DOC with path "" = all string fields */
     int has_search_field;
+    /* top-level fields that a search across all fields leaves out: the columns the caller may not read
+     * (set by the data API from column permissions with query_plan_search_skip; borrowed) */
+    const char *search_skip[QUERY_MAX_SEARCH_SKIP];
+    size_t nsearch_skip;
     int64_t page, limit;
 } query_plan;
 
@@ -111,6 +116,9 @@ void query_plan_release(query_plan *plan);
  * messages); an empty object matches every row. */
 int query_plan_add_row_filter(query_plan *plan, struct json_object *filter, const schema *s, const char *user_id,
                               bs_err *err);
+/* Leaves the top-level field column (borrowed; no '"' in it) out of a search across all fields. 0, or -1
+ * (500) when the plan holds QUERY_MAX_SEARCH_SKIP columns already. */
+int query_plan_search_skip(query_plan *plan, const char *column, bs_err *err);
 /* Checks one field name against the rules above and resolves it; used for sortBy, select, indexes. */
 int query_field_resolve(const char *name, const schema *s, query_field *out, bs_err *err);
 

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/check.h"
+
 #define QUOTA_BUCKETS 4096 /* counters, open addressing; a full table refuses nothing: see counter_get */
 #define QUOTA_KEY_MAX 64
 
@@ -125,6 +127,7 @@ static counter *counter_get(quota *q, const char *scope, const char *key, quota_
         atomic_store(&c->used, used);
         c->loaded = 1;
     }
+    BS_ASSERT(!c || c->window_start == from); /* a counter is only ever handed out for its own window */
     pthread_rwlock_unlock(&q->lock);
     return c;
 }
@@ -135,6 +138,7 @@ static int take(counter *c, int64_t limit, int64_t *after)
     int64_t cur = atomic_load_explicit(&c->used, memory_order_relaxed);
     while (cur < limit) {
         if (atomic_compare_exchange_weak_explicit(&c->used, &cur, cur + 1, memory_order_relaxed, memory_order_relaxed)) {
+            BS_ASSERT(cur >= 0 && cur + 1 <= limit); /* admission never passes the limit */
             *after = cur + 1;
             return 1;
         }

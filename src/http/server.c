@@ -30,6 +30,7 @@ struct http_server {
     uint16_t port;
     _Atomic long inflight;
     _Atomic int draining;
+    MHD_socket quiesced_fd;   /* the listening socket handed back by quiesce, closed after the stop */
 };
 
 void http_server_config_defaults(http_server_config *cfg)
@@ -502,6 +503,7 @@ http_server *http_server_new(const http_server_config *cfg, http_router *router,
     http_server *server = calloc(1, sizeof *server);
     if (!server) { bs_err_internal(err); return NULL; }
     server->cfg = *cfg;
+    server->quiesced_fd = MHD_INVALID_SOCKET;
     server->router = router;
     server->metrics = metrics;
     unsigned threads = cfg->threads ? cfg->threads : default_threads();
@@ -541,7 +543,12 @@ void http_server_quiesce(http_server *server)
 {
     atomic_store(&server->draining, 1);
     MHD_socket fd = MHD_quiesce_daemon(server->daemon);
-    if (fd != MHD_INVALID_SOCKET) close(fd);
+    if (fd == MHD_INVALID_SOCKET) return;
+    /* The worker threads drop the socket from their epoll sets a moment later, so closing it here would
+     * race with them (and could hand its number to a new file they then touch): stop new connections
+     * now with shutdown() and close the descriptor once the daemon has stopped. */
+    shutdown(fd, SHUT_RDWR);
+    server->quiesced_fd = fd;
 }
 
 long http_server_inflight(const http_server *server)
@@ -564,5 +571,6 @@ void http_server_free(http_server *server)
 {
     if (!server) return;
     if (server->daemon) MHD_stop_daemon(server->daemon);
+    if (server->quiesced_fd != MHD_INVALID_SOCKET) close(server->quiesced_fd);
     free(server);
 }

@@ -48,6 +48,8 @@ typedef struct store_file {
 } store_file;
 
 int store_objects_put(store_docs *db, const char *env_id, const store_object *o, bs_err *err); /* insert or replace */
+/* Inserts o unless an object row has its key (*claimed = 0 then): how an upload URL writes once. */
+int store_objects_claim(store_docs *db, const char *env_id, const store_object *o, int *claimed, bs_err *err);
 int store_objects_get(store_docs *db, const char *env_id, const char *key, store_object *out, int *found, bs_err *err);
 int store_objects_delete(store_docs *db, const char *env_id, const char *key, bs_err *err);
 /* Up to max object keys after `after` ("" = from the start), in key order (to walk all of them). */
@@ -99,7 +101,9 @@ int store_uploads_create(store_docs *db, const char *env_id, const store_upload 
 int store_uploads_get(store_docs *db, const char *env_id, const char *id, store_upload *out, int *found, bs_err *err);
 /* Removes the upload and its part rows. */
 int store_uploads_delete(store_docs *db, const char *env_id, const char *id, bs_err *err);
-int store_uploads_part_put(store_docs *db, const char *env_id, const char *upload_id, const store_upload_part *p, bs_err *err);
+/* Records a part while its upload exists (*recorded = 0 when it was completed, aborted or never was). */
+int store_uploads_part_put(store_docs *db, const char *env_id, const char *upload_id, const store_upload_part *p, int *recorded,
+                           bs_err *err);
 /* The parts received, by number, at most max. */
 int store_uploads_parts(store_docs *db, const char *env_id, const char *upload_id, store_upload_part *out, size_t max,
                         size_t *n, bs_err *err);

@@ -61,8 +61,7 @@ test('presign → PUT → the stripped URL serves the bytes without any key (§7
   const u = await put(p.json.url, body, 'text/plain');
   assert.equal(u.status, 200, u.text);
   assert.equal(u.headers.get('etag'), md5(body));
-  const again = await put(p.json.url, body, 'text/plain');
-  assert.equal(again.status, 200, 'a retried PUT is idempotent');
+  expectError(assert, await put(p.json.url, body, 'text/plain'), 409, 'file/already-uploaded'); // an upload URL writes once
   const g = await req(srv, 'GET', strip(p.json.url));
   assert.equal(g.status, 200);
   assert.equal(g.text, 'hello storage');
@@ -404,4 +403,122 @@ test('multipart uploads left unfinished expire after 24 hours and their parts ar
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('active content (HTML, SVG, XML, scripts) is served as an attachment in a sandbox; passive types inline; nosniff everywhere', async () => {
+  const html = Buffer.from('<script>alert(document.domain)</script>');
+  const active = [['page.html', 'text/html'], ['page.htm', 'TEXT/HTML; charset=utf-8'], ['pic.svg', 'image/svg+xml'],
+    ['feed.xml', 'application/xml'], ['t.xml', 'text/xml'], ['x.xhtml', 'application/xhtml+xml'], ['a.atom', 'application/atom+xml'],
+    ['s.js', 'text/javascript'], ['odd.bin', 'application/x-unknown-thing']];
+  for (const [name, type] of active) {
+    const up = await upload(as(alice), name, html, type, { visibility: 'public' });
+    for (const method of ['GET', 'HEAD']) {
+      const g = await fetch(srv.url + strip(up.url), { method });
+      assert.equal(g.status, 200, `${type} ${method}`);
+      assert.match(g.headers.get('content-disposition'), /^attachment; filename=/, type);
+      assert.match(g.headers.get('content-security-policy') ?? '', /(^|; *)sandbox(;|$)/, type);
+      assert.match(g.headers.get('content-security-policy') ?? '', /default-src 'none'/, type);
+      assert.equal(g.headers.get('x-content-type-options'), 'nosniff', type);
+    }
+  }
+  // a registered file is served with its record's type: registering text/html makes it active too
+  const disguised = await upload(as(alice), 'img.png', html, 'image/png', { visibility: 'public' });
+  const reg = await req(srv, 'POST', '/v1/files', { ...as(alice), body: { s3Key: disguised.key, originalName: 'x.html', mimeType: 'text/html', size: 1, visibility: 'public' } });
+  assert.equal(reg.status, 201, reg.text);
+  const dg = await req(srv, 'GET', strip(disguised.url));
+  assert.match(dg.headers.get('content-disposition'), /^attachment/);
+  assert.match(dg.headers.get('content-security-policy') ?? '', /sandbox/);
+  for (const [name, type] of [['p.png', 'image/png'], ['v.mp4', 'video/mp4'], ['t.txt', 'text/plain'], ['d.pdf', 'application/pdf']]) {
+    const up = await upload(as(alice), name, Buffer.from('passive'), type, { visibility: 'public' });
+    const g = await req(srv, 'GET', strip(up.url));
+    assert.match(g.headers.get('content-disposition'), /^inline; filename=/, type);
+    assert.equal(g.headers.get('x-content-type-options'), 'nosniff', type);
+  }
+  // refusals and 304s carry nosniff too
+  expectError(assert, await req(srv, 'GET', '/storage/env_x/public/attachments/obj_1/none.txt'), 404, 'file/not-found');
+  assert.equal((await req(srv, 'GET', '/storage/env_x/public/attachments/obj_1/none.txt')).headers.get('x-content-type-options'), 'nosniff');
+});
+
+test('contentType and mimeType with control characters are refused (no header injection)', async () => {
+  for (const contentType of ['text/html\r\nX-Evil: 1', 'text/plain\n', 'image/png\u0000', 'text/\tplain', 'text/pl\u00e4in', 'text/plain\u007f']) {
+    expectError(assert, await presign(as(alice), { filename: 'a.txt', contentType }), 400, 'common/invalid-parameters');
+    expectError(assert, await req(srv, 'POST', '/v1/files/multipart/init', { ...as(alice), body: { filename: 'a.bin', contentType, fileSize: 10 } }), 400, 'common/invalid-parameters');
+  }
+  expectError(assert, await req(srv, 'POST', `/v1/users/${alice.id}/avatar/upload-url`, { ...as(alice), body: { filename: 'a.png', contentType: 'image/png\r\nX: 1' } }), 400, 'file/invalid-format');
+  assert.equal((await presign(as(alice), { filename: 'a.txt', contentType: 'text/plain; charset=utf-8' })).status, 200, 'parameters are fine');
+  const up = await upload(as(alice), 'ok.txt', Buffer.from('x'), 'text/plain');
+  expectError(assert, await req(srv, 'POST', '/v1/files', { ...as(alice), body: { s3Key: up.key, originalName: 'ok.txt', mimeType: 'text/plain\r\nSet-Cookie: a=b', size: 1 } }), 400, 'common/invalid-parameters');
+});
+
+test('a signed-out access token gets 401 on the file surface, like on /v1/users', async () => {
+  const carol = await signup('carol-signout@x.io');
+  assert.equal((await presign(as(carol), { filename: 'a.txt', contentType: 'text/plain' })).status, 200);
+  const out = await req(srv, 'POST', '/v1/auth/signout', as(carol));
+  assert.equal(out.status, 200, out.text);
+  expectError(assert, await req(srv, 'GET', `/v1/users/${carol.id}`, as(carol)), 401, 'auth/invalid-token');
+  expectError(assert, await presign(as(carol), { filename: 'a.txt', contentType: 'text/plain' }), 401, 'auth/invalid-token');
+  expectError(assert, await req(srv, 'GET', '/v1/files', as(carol)), 401, 'auth/invalid-token');
+  expectError(assert, await req(srv, 'POST', '/v1/files/multipart/init', { ...as(carol), body: { filename: 'a.bin', contentType: 'application/octet-stream', fileSize: 10 } }), 401, 'auth/invalid-token');
+  expectError(assert, await req(srv, 'POST', `/v1/users/${carol.id}/avatar/upload-url`, { ...as(carol), body: { filename: 'a.png' } }), 401, 'auth/invalid-token');
+});
+
+test('an upload URL writes once: no second PUT, none after registration, completion or abort', async () => {
+  const p = await presign(as(alice), { filename: 'once.txt', contentType: 'text/plain' });
+  assert.equal((await put(p.json.url, Buffer.from('first'), 'text/plain')).status, 200);
+  expectError(assert, await put(p.json.url, Buffer.from('second, longer'), 'text/plain'), 409, 'file/already-uploaded');
+  const r = await req(srv, 'POST', '/v1/files', { ...as(alice), body: { s3Key: p.json.key, originalName: 'once.txt', mimeType: 'text/plain', size: 5 } });
+  assert.equal(r.status, 201, r.text);
+  expectError(assert, await put(p.json.url, Buffer.from('replaced after registration'), 'text/plain'), 409, 'file/already-uploaded');
+  const dl = await req(srv, 'POST', `/v1/files/${r.json.id}/download-url`, as(alice));
+  const got = await req(srv, 'GET', local(dl.json.url));
+  assert.equal(got.text, 'first', 'the registered bytes are untouched');
+  assert.equal(got.headers.get('content-length'), String((await req(srv, 'GET', `/v1/files/${r.json.id}`, as(alice))).json.size));
+  // multipart: a part URL of an aborted upload, and of a completed one, answers 404 and stores nothing
+  const post = (path0, body) => req(srv, 'POST', '/v1/files/multipart/' + path0, { ...as(alice), body });
+  const ab = await post('init', { filename: 'ab.bin', contentType: 'application/octet-stream', fileSize: 10 });
+  const abUrl = await post('presigned-url', { key: ab.json.key, uploadId: ab.json.uploadId, partNumber: 1 });
+  assert.equal((await post('abort', { key: ab.json.key, uploadId: ab.json.uploadId })).status, 200);
+  expectError(assert, await put(abUrl.json.url, Buffer.alloc(10, 5)), 404, 'file/not-found');
+  if (FILES_DRIVER === 'fs') {
+    const uploads = path.join(srv.dataDir, 'files', 'objects', '_uploads');
+    const left = fs.existsSync(uploads) ? fs.readdirSync(uploads, { recursive: true }).filter((f) => f.includes(ab.json.uploadId)) : [];
+    assert.deepEqual(left, [], 'no part of the aborted upload was stored');
+  }
+  const done = await post('init', { filename: 'done.bin', contentType: 'application/octet-stream', fileSize: 10 });
+  const u1 = await post('presigned-url', { key: done.json.key, uploadId: done.json.uploadId, partNumber: 1 });
+  const u2 = await post('presigned-url', { key: done.json.key, uploadId: done.json.uploadId, partNumber: 2 });
+  const etag = (await put(u1.json.url, Buffer.alloc(10, 6))).headers.get('etag');
+  assert.equal((await put(u1.json.url, Buffer.alloc(10, 7))).status, 200, 'a part may be replaced while its upload is open');
+  const etag2 = md5(Buffer.alloc(10, 7));
+  assert.notEqual(etag, etag2);
+  assert.equal((await post('complete', { key: done.json.key, uploadId: done.json.uploadId, parts: [{ partNumber: 1, etag: etag2 }] })).status, 200);
+  expectError(assert, await put(u1.json.url, Buffer.alloc(10, 8)), 404, 'file/not-found');
+  expectError(assert, await put(u2.json.url, Buffer.alloc(3, 8)), 404, 'file/not-found');
+  assert.deepEqual(Buffer.from(await (await fetch(srv.url + '/storage/' + done.json.key)).arrayBuffer()), Buffer.alloc(10, 7));
+});
+
+test('two concurrent PUTs of one upload URL: one writes, the other is 409 file/already-uploaded', async () => {
+  const size = 200000;
+  const p = await presign(as(alice), { filename: 'race.bin', contentType: 'application/octet-stream', fileSize: size });
+  const url = new URL(p.json.url);
+  const open = (fill) => new Promise((resolve, reject) => {
+    const sock = net.connect(srv.port, '127.0.0.1', () => {
+      sock.write(`PUT ${url.pathname}${url.search} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: ${size}\r\n\r\n`);
+      sock.write(Buffer.alloc(size / 2, fill), () => resolve(sock));
+    });
+    sock.on('error', reject);
+  });
+  const status = (sock) => new Promise((resolve) => {
+    let text = '';
+    sock.on('data', (d) => { text += d.toString('latin1'); if (text.includes('\r\n\r\n')) { sock.destroy(); resolve(Number(text.split(' ')[1])); } });
+  });
+  const [one, two] = [await open(1), await open(2)];
+  await new Promise((r) => setTimeout(r, 200)); // both began while nothing had the key
+  const answers = [status(one), status(two)];
+  two.write(Buffer.alloc(size / 2, 2));
+  await new Promise((r) => setTimeout(r, 100));
+  one.write(Buffer.alloc(size / 2, 1));
+  assert.deepEqual((await Promise.all(answers)).sort(), [200, 409]);
+  const got = Buffer.from(await (await fetch(srv.url + strip(p.json.url))).arrayBuffer());
+  assert.deepEqual(got, Buffer.alloc(size, 2), 'the first whole upload won, and only it');
 });

@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test, startServer, req, expectError, tempDir, FILES_DRIVER } from './harness.mjs';
+import { makePng } from './png.mjs';
 
 const s3 = FILES_DRIVER === 's3';
 let srv, b, user;
@@ -161,4 +162,31 @@ test('direct multipart: an expired upload\'s parts are deleted from the bucket b
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('direct mode: an object changed through its still-valid S3 upload URL is neither registered nor served', { skip: !s3 && 'S3 pass only' }, async () => {
+  // registered, then replaced in the bucket: the bucket accepts the PUT (not enforceable), the server refuses the changed object
+  const p = await presign({ filename: 'once.txt', contentType: 'text/plain' });
+  assert.equal((await s3put(p.json.url, Buffer.from('first'), 'text/plain')).status, 200);
+  const r = await req(srv, 'POST', '/v1/files', { ...as(), body: { s3Key: p.json.key, originalName: 'once.txt', mimeType: 'text/plain', size: 5 } });
+  assert.equal(r.status, 201, r.text);
+  assert.equal((await s3put(p.json.url, Buffer.from('second, longer'), 'text/plain')).status, 200);
+  expectError(assert, await req(srv, 'POST', `/v1/files/${r.json.id}/download-url`, as()), 409, 'file/object-changed');
+  const signed = await req(srv, 'PATCH', `/v1/files/${r.json.id}`, { ...as(), body: { visibility: 'public' } });
+  assert.equal(signed.status, 200, signed.text);
+  const stripped = '/storage/' + p.json.key;
+  expectError(assert, await req(srv, 'GET', stripped), 409, 'file/object-changed');
+  // read (so recorded) before registration, then replaced: registration refuses it
+  const q = await presign({ filename: 'twice.txt', contentType: 'text/plain' });
+  assert.equal((await s3put(q.json.url, Buffer.from('a'), 'text/plain')).status, 200);
+  assert.equal((await req(srv, 'GET', '/storage/' + q.json.key)).text, 'a');
+  assert.equal((await s3put(q.json.url, Buffer.from('bb'), 'text/plain')).status, 200);
+  expectError(assert, await req(srv, 'POST', '/v1/files', { ...as(), body: { s3Key: q.json.key, originalName: 'twice.txt', mimeType: 'text/plain', size: 1 } }), 409, 'file/object-changed');
+  expectError(assert, await req(srv, 'GET', '/storage/' + q.json.key), 409, 'file/object-changed');
+  // image variants: a public image not registered yet is recorded by its first variant, then checked like any read
+  const i = await presign({ filename: 'pic.png', contentType: 'image/png', visibility: 'public' });
+  assert.equal((await s3put(i.json.url, makePng(8, 8), 'image/png')).status, 200);
+  assert.equal((await fetch(`${srv.url}/img/fit-in/4x4/${i.json.key}`)).status, 200);
+  assert.equal((await s3put(i.json.url, makePng(9, 9), 'image/png')).status, 200);
+  expectError(assert, await req(srv, 'GET', `/img/fit-in/5x5/${i.json.key}`), 409, 'file/object-changed');
 });

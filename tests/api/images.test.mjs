@@ -18,7 +18,7 @@ before(async () => {
 after(async () => { await srv?.stop(); });
 
 const local = (url) => url.replace(/^http:\/\/[^/]+/, '');
-async function store(name, bytes, type, body = {}) {
+async function store(name, bytes, type, body = { visibility: 'public' }) {
   const p = await req(srv, 'POST', '/v1/files/presigned-url', { ...user, body: { filename: name, contentType: type, ...body } });
   assert.equal(p.status, 200, p.text);
   const put = await req(srv, 'PUT', local(p.json.url), { raw: bytes, headers: { 'Content-Type': type } });
@@ -97,4 +97,18 @@ test('refusals: bad operations, non-images, decompression bombs, private files, 
   const reg = await req(srv, 'POST', '/v1/files', { ...user, body: { s3Key: priv, originalName: 'private.png', mimeType: 'image/png', size: 1 } });
   assert.equal(reg.status, 201, reg.text);
   expectError(assert, await req(srv, 'GET', `/img/fit-in/10x10/${priv}`), 403, 'file/access-denied');
+});
+
+test('a private upload never registered has no variants (compat mode): the visibility asked at presign time binds', async () => {
+  const priv = await store('unregistered.png', makePng(10, 10), 'image/png', {});
+  assert.match(priv, /\/private\//);
+  assert.equal((await req(srv, 'GET', local(`/storage/${priv}`))).status, 200, 'the stripped URL still serves it (§4.3 compat)');
+  const refused = await req(srv, 'GET', `/img/fit-in/10x10/${priv}`);
+  expectError(assert, refused, 403, 'file/access-denied');
+  assert.equal(refused.headers.get('x-content-type-options'), 'nosniff', 'refusals carry nosniff too');
+  const pub = await store('open.png', makePng(10, 10), 'image/png', { visibility: 'public' });
+  assert.equal((await image(`fit-in/10x10/${pub}`)).status, 200, 'a public upload has variants before registration');
+  const reg = await req(srv, 'POST', '/v1/files', { ...user, body: { s3Key: priv, originalName: 'x.png', mimeType: 'image/png', size: 1, visibility: 'public' } });
+  assert.equal(reg.status, 201, reg.text);
+  assert.equal((await image(`fit-in/10x10/${priv}`)).status, 200, 'registration as public wins');
 });

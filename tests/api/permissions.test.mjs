@@ -136,12 +136,69 @@ test('column permissions: unreadable fields vanish from every answer, unwritable
   assert.ok(listSelect.json.items.every((r) => r.salary === undefined && r.name === 'A'), 'select cannot reveal a hidden column');
   const full = await req(srv, 'GET', `/v1/data/staff/${made.json.id}`, { key: b.secretKey });
   assert.equal(full.json.notes, 'n');
-  // the ETag is the stored record's: If-Match works for callers who see less of it
+  // the ETag is the caller's view of the record: If-Match compares against the ETag this caller was given
   const bio = await req(srv, 'PATCH', `/v1/data/staff/${made.json.id}`, { ...as(alice), headers: { 'If-Match': own.headers.get('etag') }, body: { bio: 'new' } });
   assert.equal(bio.status, 200, bio.text);
   assert.equal(bio.json.notes, undefined);
   expectError(assert, await req(srv, 'PATCH', `/v1/data/staff/${made.json.id}`, { ...as(bob), body: { bio: 'hijack' } }), 403, 'data/permission-denied');
   expectError(assert, await req(srv, 'PATCH', `/v1/data/staff/${made.json.id}`, { ...as(alice), body: { salary: 99 } }), 403, 'data/permission-denied');
+});
+
+test('column permissions: unreadable columns cannot be queried, ETags are of what the caller receives', async () => {
+  const t = await req(srv, 'POST', tables, { ...admin, body: { tableName: 'payroll',
+    schema: { bsonType: 'object', properties: { name: { bsonType: 'string' }, salary: { bsonType: 'int' },
+      secret: { bsonType: 'string' }, mine: { bsonType: 'string' }, extra: { bsonType: 'object', properties: { x: { bsonType: 'int' } } } } },
+    permissions: { user: { create: true, read: true, list: true, update: true, delete: true },
+      columnPermissions: { salary: { read: 'admin', write: 'admin' }, secret: { read: 'admin' }, mine: { read: 'self' },
+        extra: { read: 'admin' } } } } });
+  assert.equal(t.status, 201, t.text);
+  const seed = await req(srv, 'POST', '/v1/data/payroll', { key: b.secretKey, body: [
+    { name: 'A', salary: 200000, secret: 'hunter2', mine: 'm1', extra: { x: 1 } },
+    { name: 'B', salary: 50000, secret: 'swordfish', mine: 'm2', extra: { x: 2 } }] });
+  assert.equal(seed.status, 201, seed.text);
+  const q = (params) => '/v1/data/payroll?' + new URLSearchParams(params).toString();
+  const denied = [
+    { andFilters: '{"salary":{"$gt":100000}}' }, { orFilters: '{"salary":{"$gt":100000}}' },
+    { orFilters: '[{"name":"Z"},{"secret":{"$regex":"^hun"}}]' }, { andFilters: '{"extra.x":1}' },
+    { sortBy: 'salary' }, { sortBy: 'extra.x' }, { searchType: 'secret', search: 'hunter' },
+    { andFilters: '{"mine":"m1"}' }, { sortBy: 'mine' }];
+  for (const params of denied)
+    expectError(assert, await req(srv, 'GET', q(params), as(bob)), 403, 'data/permission-denied');
+  const search = await req(srv, 'GET', q({ search: 'hunter' }), as(bob));
+  assert.equal(search.status, 200, search.text);
+  assert.deepEqual(search.json.items, [], 'search across all fields does not look into hidden columns');
+  assert.equal((await req(srv, 'GET', q({ search: 'm1' }), as(bob))).json.items.length, 0, 'nor into own-row-only columns of others');
+  const visible = await req(srv, 'GET', q({ search: 'B', andFilters: '{"name":"B"}', sortBy: 'name' }), as(bob));
+  assert.deepEqual(visible.json.items.map((r) => r.name), ['B'], 'readable columns still filter, search and sort');
+  const full = await req(srv, 'GET', q({ andFilters: '{"salary":{"$gt":100000}}', search: 'hunter', sortBy: 'salary' }), { key: b.secretKey });
+  assert.deepEqual(full.json.items.map((r) => r.name), ['A'], 'admins query every column');
+
+  // ETags: of the caller's view, so a hidden column can neither be confirmed by a guess nor spoil caching
+  const id = seed.json[0].id;
+  const adminGet = await req(srv, 'GET', `/v1/data/payroll/${id}`, { key: b.secretKey });
+  const bobGet = await req(srv, 'GET', `/v1/data/payroll/${id}`, as(bob));
+  assert.equal(bobGet.json.salary, undefined);
+  assert.notEqual(bobGet.headers.get('etag'), adminGet.headers.get('etag'), 'the ETag differs when the answer differs');
+  const stale = await req(srv, 'GET', `/v1/data/payroll/${id}`, { ...as(bob), headers: { 'If-None-Match': adminGet.headers.get('etag') } });
+  assert.equal(stale.status, 200, 'the admin\'s ETag does not validate the bob view');
+  const same = await req(srv, 'GET', `/v1/data/payroll/${id}`, { ...as(bob), headers: { 'If-None-Match': bobGet.headers.get('etag') } });
+  assert.equal(same.status, 304, 'bob\'s own ETag validates bob\'s view');
+  const raise = await req(srv, 'PATCH', `/v1/data/payroll/${id}`, { key: b.secretKey, body: { salary: 210000 } });
+  assert.equal(raise.status, 200, raise.text);
+  const bobNow = await req(srv, 'GET', `/v1/data/payroll/${id}`, as(bob));
+  // If-Match on PATCH / DELETE compares with the ETag this caller was given
+  const edit = await req(srv, 'PATCH', `/v1/data/payroll/${id}`, { ...as(bob), headers: { 'If-Match': bobNow.headers.get('etag') }, body: { name: 'A2' } });
+  assert.equal(edit.status, 200, edit.text);
+  assert.equal(edit.json.salary, undefined);
+  const after = await req(srv, 'GET', `/v1/data/payroll/${id}`, as(bob));
+  assert.equal(edit.headers.get('etag'), after.headers.get('etag'), 'the PATCH answer\'s ETag is the caller\'s view');
+  expectError(assert, await req(srv, 'PATCH', `/v1/data/payroll/${id}`, { ...as(bob), headers: { 'If-Match': bobNow.headers.get('etag') }, body: { name: 'A3' } }),
+    412, 'data/precondition-failed');
+  const adminNow = await req(srv, 'GET', `/v1/data/payroll/${id}`, { key: b.secretKey });
+  expectError(assert, await req(srv, 'DELETE', `/v1/data/payroll/${id}`, { ...as(bob), headers: { 'If-Match': adminNow.headers.get('etag') } }),
+    412, 'data/precondition-failed');
+  const del = await req(srv, 'DELETE', `/v1/data/payroll/${id}`, { ...as(bob), headers: { 'If-Match': after.headers.get('etag') } });
+  assert.equal(del.status, 200, del.text);
 });
 
 test('row filters: matching entries OR-combined, $userId bound, admins unfiltered', async () => {

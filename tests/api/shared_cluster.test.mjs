@@ -126,7 +126,7 @@ test('three dev environments in one file, each with its own tables, users and fi
   const ex = await admin('POST', `${tables(a)}/notes/explain`, { andFilters: { text: 'a-1' } });
   assert.equal(ex.status, 200, ex.text);
   assert.equal(ex.json.index, 'byText');
-  assert.ok(ex.json.plan.some((l) => l.includes('d_notes__x_byText')), ex.text);
+  assert.ok(ex.json.plan.some((l) => l.includes('d_notes$x_byText')), ex.text);
   assert.ok(ex.json.plan.every((l) => !/\bs\d+_/.test(l)), `no slot names in ${ex.text}`);
 
   // the file: one for the three, nothing of theirs in envs/
@@ -136,7 +136,7 @@ test('three dev environments in one file, each with its own tables, users and fi
     const names = objects();
     for (const slot of [0, 1, 2]) assert.ok(ofSlot(names, slot).includes(`s${slot}__auth_users`), `slot ${slot}: ${names}`);
     assert.ok(names.includes('s0_d_notes') && names.includes('s1_d_notes') && names.includes('s2_d_other'), names.join(' '));
-    assert.ok(names.includes('s0_d_notes__x_byText') && !names.includes('s1_d_notes__x_byText'));
+    assert.ok(names.includes('s0_d_notes$x_byText') && !names.includes('s1_d_notes$x_byText'));
     assert.deepEqual(names.filter((n) => !/^s[0-2]_/.test(n)), [], 'every object carries its slot');
   }
 

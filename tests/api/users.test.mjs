@@ -112,6 +112,8 @@ test('GET/POST /v1/users, rename and role changes (roles only by admins)', async
   assert.equal(all.json.pagination.total, 3);
   assert.equal(all.json.pagination.hasNext, true);
   expectError(assert, await req(srv, 'GET', '/v1/users?sortBy=password', alice.as), 400, 'common/invalid-parameters');
+  for (const hidden of ['sortBy=email', 'sortBy=role', 'sortBy=updatedAt', 'searchType=email&search=list.io'])
+    expectError(assert, await req(srv, 'GET', `/v1/users?${hidden}`, alice.as), 403, 'user/forbidden'); // not public fields
   expectError(assert, await req(srv, 'GET', '/v1/users', pk()), 401, 'user/unauthorized');
   const renamed = await req(srv, 'PATCH', `/v1/users/${alice.id}`, { ...alice.as, body: { name: 'Alicia' } });
   assert.equal(renamed.status, 200, renamed.text);
@@ -161,4 +163,21 @@ test('per-user settings: preferences, notifications, onboarding (mirrored in /me
   assert.deepEqual((await req(srv, 'GET', `${base}/preferences`, { key: b.secretKey })).json.locale, 'ko', 'admins read them');
   const prof = await req(srv, 'GET', '/v1/auth/me', a.as);
   assert.equal(prof.json.name, 'Jane', 'settings leave the profile alone');
+});
+
+test('an admin-role user signed out acts on no other user: profiles, settings, avatars answer 401', async () => {
+  const admin = await account('signedout-admin@x.io'), other = await account('signedout-other@x.io');
+  const promoted = await req(srv, 'PATCH', `/v1/users/${admin.id}/role`, { key: b.secretKey, body: { role: 'admin' } });
+  assert.equal(promoted.status, 200, promoted.text);
+  const s = await signin('signedout-admin@x.io', 'secret1');
+  assert.equal(s.status, 200, s.text);
+  const as = { ...pk(), token: s.json.accessToken };
+  assert.equal((await req(srv, 'GET', `/v1/users/${other.id}`, as)).json.email, 'signedout-other@x.io', 'signed in: an admin reads others');
+  assert.equal((await req(srv, 'GET', `/v1/users/${other.id}/preferences`, as)).status, 200);
+  assert.equal((await req(srv, 'POST', '/v1/auth/signout', { ...as, body: {} })).status, 200);
+  expectError(assert, await req(srv, 'GET', `/v1/users/${other.id}`, as), 401, 'auth/invalid-token');
+  expectError(assert, await req(srv, 'GET', `/v1/users/${other.id}/preferences`, as), 401, 'auth/invalid-token');
+  expectError(assert, await req(srv, 'PATCH', `/v1/users/${other.id}/role`, { ...as, body: { role: 'admin' } }), 401, 'auth/invalid-token');
+  expectError(assert, await req(srv, 'DELETE', `/v1/users/${other.id}`, as), 401, 'auth/invalid-token');
+  assert.equal((await req(srv, 'GET', `/v1/users/${other.id}`, { key: b.secretKey })).status, 200, 'the other user is still there');
 });

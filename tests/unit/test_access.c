@@ -174,6 +174,17 @@ static void test_columns(void **state)
     assert_int_equal(access_check_write(perms, &user, body, "u2", &err), -1);
     assert_string_equal(err.code, "data/permission-denied");
     assert_non_null(strstr(err.message, "bio"));
+    /* queries: hidden columns (and their sub-fields) always refused, own-row-only ones unless the list is
+     * restricted to the caller's rows; a prefix of a name is another field */
+    assert_int_equal(access_column_unreadable(&cols, "secret", 1), 1);
+    assert_int_equal(access_column_unreadable(&cols, "secret.part", 0), 1);
+    assert_int_equal(access_column_unreadable(&cols, "secretive", 0), 0);
+    assert_int_equal(access_column_unreadable(&cols, "salary", 0), 1);
+    assert_int_equal(access_column_unreadable(&cols, "salary", 1), 0);
+    assert_int_equal(access_column_unreadable(&cols, "title", 0), 0);
+    struct json_object *quoted = json_tokener_parse("{\"columnPermissions\":{\"a\\\"b\":{\"read\":\"admin\"}}}");
+    assert_int_equal(access_validate_document(quoted, &err), -1); /* search paths quote column names */
+    json_object_put(quoted);
     struct json_object *pay = json_tokener_parse("{\"salary\":10}");
     assert_int_equal(access_check_write(perms, &user, pay, "u1", &err), -1);
     assert_int_equal(access_check_write(perms, &admin, pay, "u1", &err), 0);

@@ -180,22 +180,35 @@ static int group_sql(strbuf *sql, docs_binds *b, const query_plan *plan, const q
     return 0;
 }
 
-static void search_sql(strbuf *sql, docs_binds *b, const query_plan *plan)
+static int search_sql(strbuf *sql, docs_binds *b, const query_plan *plan)
 {
+    int rc = 0;
     strbuf_append_char(sql, '(');
     if (plan->has_search_field) {
         strbuf_append_str(sql, "instr(lower(");
         docs_sql_field(sql, &plan->search_field);
         strbuf_append_str(sql, "), lower(?)) > 0");
-        bind_text(b, plan->search);
+        rc = bind_text(b, plan->search);
     } else {
-        /* every string value of the record but the system fields */
-        strbuf_append_str(sql, "EXISTS (SELECT 1 FROM json_tree(doc) AS t WHERE t.type = 'text' "
+        /* every string value of the record but the system fields and the columns the caller may not read */
+        strbuf_append_str(sql, "EXISTS (SELECT 1 FROM json_tree(");
+        if (plan->nsearch_skip) {
+            strbuf_append_str(sql, "json_remove(doc");
+            for (size_t i = 0; i < plan->nsearch_skip; i++) {
+                strbuf_append_str(sql, ",'$.\"' || ? || '\"'");
+                if (bind_text(b, plan->search_skip[i]) < 0) rc = -1;
+            }
+            strbuf_append_char(sql, ')');
+        } else {
+            strbuf_append_str(sql, "doc");
+        }
+        strbuf_append_str(sql, ") AS t WHERE t.type = 'text' "
                                "AND NOT (t.path = '$' AND t.key IN ('id','createdBy','createdAt','updatedAt')) "
                                "AND instr(lower(t.value), lower(?)) > 0)");
-        bind_text(b, plan->search);
+        if (bind_text(b, plan->search) < 0) rc = -1;
     }
     strbuf_append_char(sql, ')');
+    return rc;
 }
 
 /* (sort < v OR (sort = v AND id < last)) for descending order, > for ascending. */
@@ -246,7 +259,7 @@ int docs_sql_where(strbuf *sql, docs_binds *b, const query_plan *plan, const cha
     }
     if (plan && plan->search[0]) {
         strbuf_append_str(sql, glue);
-        search_sql(sql, b, plan);
+        if (search_sql(sql, b, plan) < 0) return -1;
         glue = " AND ";
     }
     if (created_by_filter) {
@@ -271,23 +284,58 @@ void docs_sql_order(strbuf *sql, const query_plan *plan)
     if (plan->sort.kind != QUERY_FIELD_ID) strbuf_appendf(sql, ", id %s", dir);
 }
 
+/* SQLite takes at most 127 arguments per function call (SQLITE_MAX_FUNCTION_ARG's default): one
+ * json_object holds the 4 system fields and at most PROJECTION_FLAT_MAX selected ones; beyond that, or for
+ * nested paths, the selected paths are added by json_insert calls of at most PROJECTION_INSERT_MAX paths. */
+#define PROJECTION_FLAT_MAX 59
+#define PROJECTION_INSERT_MAX 60
+
+/* 1 when another selected path is an ancestor of select[i] (it brings select[i] along). */
+static int projection_covered(const query_plan *plan, size_t i)
+{
+    const char *path = plan->select[i].path;
+    for (size_t j = 0; j < plan->nselect; j++) {
+        const char *other = plan->select[j].path;
+        size_t n = strlen(other);
+        if (j != i && strncmp(path, other, n) == 0 && path[n] == '.') return 1;
+    }
+    return 0;
+}
+
+/* The selected paths to project (none covered by another), in the request's order; 1 when one is nested. */
+static size_t projection_paths(const query_plan *plan, const char **out, int *nested)
+{
+    size_t n = 0;
+    *nested = 0;
+    for (size_t i = 0; i < plan->nselect && i < QUERY_MAX_SELECT; i++) {
+        if (projection_covered(plan, i)) continue;
+        out[n++] = plan->select[i].path;
+        if (strchr(plan->select[i].path, '.')) *nested = 1;
+    }
+    return n;
+}
+
+/* The selected fields as a record: system fields, then each selected path, nested ones as nested objects
+ * holding only that path ({"profile":{"city":..}}); a path the record lacks is null. */
 void docs_sql_projection(strbuf *sql, const query_plan *plan)
 {
     if (!plan || plan->nselect == 0) {
         strbuf_append_str(sql, "doc");
         return;
     }
+    const char *paths[QUERY_MAX_SELECT];
+    int nested;
+    size_t n = projection_paths(plan, paths, &nested);
+    int flat = !nested && n <= PROJECTION_FLAT_MAX;
+    size_t calls = flat ? 0 : (n + PROJECTION_INSERT_MAX - 1) / PROJECTION_INSERT_MAX;
+    for (size_t i = 0; i < calls; i++) strbuf_append_str(sql, "json_insert(");
     strbuf_append_str(sql, "json_object('id',id,'createdBy',created_by,'createdAt',created_at,'updatedAt',updated_at");
-    for (size_t i = 0; i < plan->nselect; i++) {
-        const char *path = plan->select[i].path;
-        size_t top = strcspn(path, ".");
-        int dup = 0;
-        for (size_t j = 0; j < i && !dup; j++)
-            dup = strncmp(plan->select[j].path, path, top) == 0 && strcspn(plan->select[j].path, ".") == top;
-        if (dup) continue;
-        strbuf_appendf(sql, ",'%.*s',doc->'$.%.*s'", (int)top, path, (int)top, path);
-    }
+    for (size_t i = 0; flat && i < n; i++) strbuf_appendf(sql, ",'%s',doc->'$.%s'", paths[i], paths[i]);
     strbuf_append_char(sql, ')');
+    for (size_t i = 0; !flat && i < n; i++) {
+        strbuf_appendf(sql, ",'$.%s',doc->'$.%s'", paths[i], paths[i]);
+        if ((i + 1) % PROJECTION_INSERT_MAX == 0 || i + 1 == n) strbuf_append_char(sql, ')');
+    }
 }
 
 void docs_sql_binds_key(strbuf *key, const docs_binds *b)

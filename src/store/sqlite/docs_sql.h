@@ -29,7 +29,8 @@ int docs_sql_where(strbuf *sql, docs_binds *b, const query_plan *plan, const cha
                    struct json_object *after);
 /* Appends " ORDER BY ..." (sort field, then id in the same direction). */
 void docs_sql_order(strbuf *sql, const query_plan *plan);
-/* Appends the selected columns: "doc", or json_object(...) of the system fields and the selection. */
+/* Appends the selected columns: "doc", or a JSON object of the system fields and the selected paths (a
+ * nested path as nested objects holding only it), built within SQLite's function argument limit. */
 void docs_sql_projection(strbuf *sql, const query_plan *plan);
 
 /* The two statements of a list: the count (filters only) and the page (filters, keyset position, order,

@@ -23,6 +23,7 @@
 #include "store/sqlite/docs_sql.h"
 #include "store/sqlite/envdb.h"
 #include "store/sqlite/sql_prefix.h"
+#include "util/check.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/regex.h"
@@ -706,15 +707,44 @@ static void bind_opt_text(sqlite3_stmt *st, int idx, const char *text)
     else sqlite3_bind_null(st, idx);
 }
 
+/* ---- physical names ----
+ * Table T is "d_T"; its indexes are "d_T$createdAt", "d_T$updatedAt", "d_T$createdBy" and "d_T$x_<name>"
+ * (docs/data-api.md "Names"). Table names never hold '$', so no table is named like an index, and what
+ * comes before the '$' says whose index it is. Builds before this scheme put "__" where '$' is now: their
+ * indexes keep those legacy names (recognized by index_api_name, dropped by indexes_apply), and a new
+ * table may not take a name one of them holds (table_name_free). SQLite compares names regardless of
+ * case: so do table_name_free and the index list. */
+#define INDEX_SEP "$"
+#define LEGACY_INDEX_SEP "__"
+
+/* 0 when no object of the database is named like table's SQL table, regardless of case (with the slot's
+ * prefix: objects of every slot share one namespace); 409 data/table-already-exists otherwise. */
+static int table_name_free(dconn *c, const char *table, bs_err *err)
+{
+    char name[STORE_ENV_PREFIX_MAX + STORE_TABLE_NAME_MAX + 4];
+    snprintf(name, sizeof name, "%sd_%s", c->prefix, table);
+    sqlite3_stmt *st = docs_stmt(c, "SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE", err);
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st), rc = 0;
+    if (step == SQLITE_ROW)
+        rc = bs_err_set(err, 409, "data/table-already-exists",
+                        "Table %s already exists: names are compared regardless of case and may not equal an index's", table);
+    else if (step != SQLITE_DONE)
+        rc = docs_fail(c->db, "table name", err);
+    docs_stmt_done(st);
+    return rc;
+}
+
 static int create_sql_table(dconn *c, const char *name, bs_err *err)
 {
     char sql[1024];
     snprintf(sql, sizeof sql,
              "CREATE TABLE \"d_%s\" (id TEXT PRIMARY KEY NOT NULL, created_by TEXT NOT NULL DEFAULT '',"
              " created_at TEXT NOT NULL, updated_at TEXT NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID;"
-             "CREATE INDEX \"d_%s__createdAt\" ON \"d_%s\"(created_at DESC, id DESC);"
-             "CREATE INDEX \"d_%s__updatedAt\" ON \"d_%s\"(updated_at DESC, id DESC);"
-             "CREATE INDEX \"d_%s__createdBy\" ON \"d_%s\"(created_by, created_at DESC);",
+             "CREATE INDEX \"d_%s" INDEX_SEP "createdAt\" ON \"d_%s\"(created_at DESC, id DESC);"
+             "CREATE INDEX \"d_%s" INDEX_SEP "updatedAt\" ON \"d_%s\"(updated_at DESC, id DESC);"
+             "CREATE INDEX \"d_%s" INDEX_SEP "createdBy\" ON \"d_%s\"(created_by, created_at DESC);",
              name, name, name, name, name, name, name);
     return docs_exec(c, sql, err);
 }
@@ -743,6 +773,7 @@ int store_docs_table_create(store_docs *d, const char *env_id, const store_table
     dconn *c = docs_conn_borrow_writer(d, env_id, &e, err);
     if (!c) return -1;
     int rc = docs_exec(c, "BEGIN IMMEDIATE", err);
+    if (rc == 0) rc = table_name_free(c, t->name, err);
     sqlite3_stmt *st = rc == 0 ? docs_stmt(c, "INSERT INTO _basalt_tables (" TABLE_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,'[]')", err) : NULL;
     if (st) {
         sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
@@ -1088,6 +1119,8 @@ static void ready_push_locked(store_docs *d, denv *e)
 static void writer_serve(store_docs *d, denv *e)
 {
     pthread_mutex_lock(&e->qlock);
+    BS_ASSERT(e->in_ready && !e->leader); /* queued once, and one writer per environment at a time */
+    BS_ASSERT(e->qhead && e->qtail && !e->qtail->next); /* queued only with work to do */
     e->in_ready = 0;
     e->leader = 1;
     wop *group = e->qhead, *last = group;
@@ -1097,6 +1130,7 @@ static void writer_serve(store_docs *d, denv *e)
     if (last) last->next = NULL;
     pthread_mutex_unlock(&e->qlock);
     if (group) group_run(d, e, group);
+    BS_ASSERT(e->leader); /* nobody else took this environment while its group ran */
     for (wop *w = group, *next; w; w = next) {
         next = w->next; /* read first: done may free the op */
         w->done(w->done_ctx, w->rc);
@@ -1135,6 +1169,7 @@ static int group_enqueue(store_docs *d, const char *env_id, wop *op)
     if (e->qtail) e->qtail->next = op; else e->qhead = op;
     e->qtail = op;
     ready_push_locked(d, e);
+    BS_ASSERT(e->in_ready || e->leader); /* a queued write always has a writer coming */
     pthread_mutex_unlock(&e->qlock);
     return 0;
 }
@@ -1150,6 +1185,7 @@ static void sync_done(void *ctx, int rc)
     (void)rc;
     sync_wait *w = ctx;
     pthread_mutex_lock(&w->lock);
+    BS_ASSERT(!w->done); /* a write is reported once */
     w->done = 1;
     pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->lock);
@@ -1641,7 +1677,7 @@ int store_docs_tx_delete(store_docs_tx *tx, const char *table, const char *id, s
 
 static void index_sql(strbuf *sql, const char *table, const store_index_def *ix)
 {
-    strbuf_appendf(sql, "CREATE %sINDEX \"d_%s__x_%s\" ON \"d_%s\"(", ix->unique ? "UNIQUE " : "", table, ix->name, table);
+    strbuf_appendf(sql, "CREATE %sINDEX \"d_%s" INDEX_SEP "x_%s\" ON \"d_%s\"(", ix->unique ? "UNIQUE " : "", table, ix->name, table);
     for (size_t i = 0; i < ix->nfields; i++) {
         if (i) strbuf_append_char(sql, ',');
         docs_sql_field(sql, &ix->fields[i]); /* spelled exactly as queries spell it, so the planner uses it */
@@ -1656,15 +1692,37 @@ static void index_sql(strbuf *sql, const char *table, const store_index_def *ix)
         strbuf_appendf(sql, " WHERE json_type(doc,'$.%s') IS NOT NULL", ix->fields[0].path);
 }
 
+/* 1 when table's custom index ix still has its legacy name (see "physical names"), 0 when not, -1. */
+static int legacy_index(dconn *c, const char *table, const char *ix, bs_err *err)
+{
+    char name[STORE_ENV_PREFIX_MAX + STORE_TABLE_NAME_MAX + STORE_INDEX_NAME_MAX + 8];
+    char owner[STORE_ENV_PREFIX_MAX + STORE_TABLE_NAME_MAX + 4];
+    snprintf(name, sizeof name, "%sd_%s" LEGACY_INDEX_SEP "x_%s", c->prefix, table, ix);
+    snprintf(owner, sizeof owner, "%sd_%s", c->prefix, table);
+    sqlite3_stmt *st = docs_stmt(c, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ? AND tbl_name = ?", err);
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    int rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : docs_fail(c->db, "legacy index", err);
+    docs_stmt_done(st);
+    return rc;
+}
+
+static int index_drop(dconn *c, const char *table, const char *ix, bs_err *err)
+{
+    char sql[256];
+    int legacy = legacy_index(c, table, ix, err);
+    if (legacy < 0) return -1;
+    snprintf(sql, sizeof sql, "DROP INDEX IF EXISTS \"d_%s%sx_%s\"", table, legacy ? LEGACY_INDEX_SEP : INDEX_SEP, ix);
+    return docs_exec(c, sql, err);
+}
+
 static int indexes_apply(dconn *c, const char *table, const store_index_def *create, size_t ncreate,
                          const char *const *drop, size_t ndrop, bs_err *err)
 {
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < ndrop; i++) {
-        char sql[256];
-        snprintf(sql, sizeof sql, "DROP INDEX IF EXISTS \"d_%s__x_%s\"", table, drop[i]);
-        rc = docs_exec(c, sql, err);
-    }
+    for (size_t i = 0; rc == 0 && i < ndrop; i++) rc = index_drop(c, table, drop[i], err);
     for (size_t i = 0; rc == 0 && i < ncreate; i++) {
         strbuf sql;
         strbuf_init(&sql, 0);
@@ -1823,9 +1881,14 @@ void store_explain_release(store_explain *e)
  * prefix (explain_row strips it). */
 static void index_api_name(const char *table, const char *sql_name, size_t len, char *out, size_t size)
 {
-    char prefix[STORE_TABLE_NAME_MAX + 8];
-    int n = snprintf(prefix, sizeof prefix, "d_%s__", table);
+    char prefix[STORE_TABLE_NAME_MAX + 8], legacy[STORE_TABLE_NAME_MAX + 8];
+    int n = snprintf(prefix, sizeof prefix, "d_%s" INDEX_SEP, table);
+    int ln = snprintf(legacy, sizeof legacy, "d_%s" LEGACY_INDEX_SEP, table);
     const char *rest = len > (size_t)n && strncmp(sql_name, prefix, (size_t)n) == 0 ? sql_name + n : NULL;
+    if (!rest && len > (size_t)ln && strncmp(sql_name, legacy, (size_t)ln) == 0) {
+        rest = sql_name + ln;
+        n = ln;
+    }
     size_t rest_len = rest ? len - (size_t)n : 0;
     if (!rest) snprintf(out, size, "%.*s", (int)len, sql_name);
     else if (rest_len > 2 && strncmp(rest, "x_", 2) == 0) snprintf(out, size, "%.*s", (int)(rest_len - 2), rest + 2);

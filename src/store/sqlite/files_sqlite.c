@@ -61,14 +61,17 @@ static void object_read(sqlite3_stmt *st, void *out)
     o->created_at = sqlite3_column_int64(st, 7);
 }
 
-int store_objects_put(store_docs *db, const char *env_id, const store_object *o, bs_err *err)
+/* INSERT (verb) of o; *changed = whether a row was written. */
+static int object_write(store_docs *db, const char *env_id, const char *verb, const store_object *o, int *changed, bs_err *err)
 {
     const char *texts[] = {o->key, o->content_type, o->filename}, *more[] = {o->etag, o->uploaded_by, o->visibility};
     /* bound in column order: three texts, size, three texts, created_at */
+    char sql[256];
+    snprintf(sql, sizeof sql, "INSERT OR %s INTO _objects (" OBJECT_COLUMNS ") VALUES (?,?,?,?,?,?,?,?)", verb);
     denv *e;
     dconn *c = docs_conn_borrow_writer(db, env_id, &e, err);
     if (!c) return -1;
-    sqlite3_stmt *st = docs_stmt(c, "INSERT OR REPLACE INTO _objects (" OBJECT_COLUMNS ") VALUES (?,?,?,?,?,?,?,?)", err);
+    sqlite3_stmt *st = docs_stmt(c, sql, err);
     int rc = st ? 0 : -1;
     if (st) {
         for (int i = 0; i < 3; i++) sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
@@ -76,10 +79,23 @@ int store_objects_put(store_docs *db, const char *env_id, const store_object *o,
         for (int i = 0; i < 3; i++) sqlite3_bind_text(st, i + 5, more[i], -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 8, o->created_at);
         if (sqlite3_step(st) != SQLITE_DONE) rc = docs_fail(c->db, "put object", err);
+        else *changed = sqlite3_changes(c->db) > 0;
         docs_stmt_done(st);
     }
     docs_conn_return_writer(db, e, c);
     return rc;
+}
+
+int store_objects_put(store_docs *db, const char *env_id, const store_object *o, bs_err *err)
+{
+    int changed = 0;
+    return object_write(db, env_id, "REPLACE", o, &changed, err);
+}
+
+int store_objects_claim(store_docs *db, const char *env_id, const store_object *o, int *claimed, bs_err *err)
+{
+    *claimed = 0;
+    return object_write(db, env_id, "IGNORE", o, claimed, err);
 }
 
 int store_objects_get(store_docs *db, const char *env_id, const char *key, store_object *out, int *found, bs_err *err)
@@ -290,12 +306,16 @@ int store_uploads_delete(store_docs *db, const char *env_id, const char *id, bs_
     return docs_write_one(db, env_id, "DELETE FROM _uploads WHERE id = ?1", texts, 1, NULL, 0, NULL, err);
 }
 
-int store_uploads_part_put(store_docs *db, const char *env_id, const char *upload_id, const store_upload_part *p, bs_err *err)
+int store_uploads_part_put(store_docs *db, const char *env_id, const char *upload_id, const store_upload_part *p, int *recorded,
+                           bs_err *err)
 {
     const char *texts[] = {upload_id, p->etag};
     int64_t ints[] = {p->number, (int64_t)p->size};
-    return docs_write_one(db, env_id, "INSERT OR REPLACE INTO _upload_parts (upload_id, etag, number, size) VALUES (?,?,?,?)",
-                          texts, 2, ints, 2, NULL, err);
+    *recorded = 0;
+    return docs_write_one(db, env_id,
+                          "INSERT OR REPLACE INTO _upload_parts (upload_id, etag, number, size) SELECT ?1, ?2, ?3, ?4"
+                          " WHERE EXISTS (SELECT 1 FROM _uploads WHERE id = ?1)",
+                          texts, 2, ints, 2, recorded, err);
 }
 
 int store_uploads_parts(store_docs *db, const char *env_id, const char *upload_id, store_upload_part *out, size_t max,
