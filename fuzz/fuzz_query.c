@@ -7,6 +7,8 @@
  * plan must become SQL that SQLite prepares with exactly as many parameters as values are bound (page:
  * plus LIMIT and OFFSET), with and without a keyset position, and the list must run through the store
  * without error; when it answers a next-page position, the next page must run too. */
+#include "scratch_dir.h"
+
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,11 +55,11 @@ static void regexp_stub(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 static void setup(void)
 {
-    static char dir[] = "/tmp/basalt-fuzz-query-XXXXXX";
     char path[128];
     bs_err err;
     if (fx.docs) return;
-    if (!mkdtemp(dir) || !(fx.docs = store_docs_open(dir, &err))) abort();
+    const char *dir = scratch_dir("query");
+    if (!(fx.docs = store_docs_open(dir, &err))) abort();
     store_table t = {.schema_json = (char *)schema_json, .created_at = 1, .updated_at = 1};
     snprintf(t.id, sizeof t.id, "tbl_fuzz");
     snprintf(t.name, sizeof t.name, TABLE);

@@ -6,6 +6,8 @@
  * '/', at most STORE_BLOB_KEY_MAX bytes. The environment prefix, when found, is the first segment and
  * starts with env_. A stat through the filesystem driver (under a scratch directory) must answer "not
  * found" for a valid key and 400 file/invalid-path for any other, never reach outside its directory. */
+#include "scratch_dir.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,9 +38,8 @@ static store_blobs *blobs_get(void)
 {
     static store_blobs *b;
     if (b) return b;
-    char dir[] = "/tmp/basalt-fuzz-keys-XXXXXX";
     bs_err err;
-    if (!mkdtemp(dir) || !(b = store_blobs_fs_new(dir, &err))) abort();
+    if (!(b = store_blobs_fs_new(scratch_dir("keys"), &err))) abort();
     return b;
 }
 
