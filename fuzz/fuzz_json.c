@@ -1,22 +1,10 @@
-/* libFuzzer entry point for json_parse_strict (util/json.h). Not part of the CMake build.
+/* libFuzzer target: json_parse_strict (util/json.h). Built by CMake with -DBASALT_FUZZ=ON; run it with
+ * scripts/fuzz.sh json SECONDS (docs/security-testing.md).
  *
  * Each input is parsed from a heap copy of exactly its size (so ASan sees any read past the end) with
  * the default limits and with small ones, chosen by the first byte. An accepted document must serialize
  * (json_append) to JSON that json_parse_strict accepts again and that serializes to the same bytes; a
- * rejection must carry 400 common/invalid-parameters. Anything else aborts, which libFuzzer reports.
- *
- * Build and run (needs clang with compiler-rt; from the repository root):
- *
- *   mkdir -p build-fuzz corpus-json
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
- *       -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc \
- *       fuzz/fuzz_json.c src/util/json.c src/util/strbuf.c src/util/err.c \
- *       $(pkg-config --cflags --libs json-c) -o build-fuzz/fuzz_json
- *   printf '{"a":[1,2.5,"x",true,null]}' > corpus-json/seed1
- *   ./build-fuzz/fuzz_json -max_len=4096 -max_total_time=300 corpus-json
- *
- * json-c itself is not instrumented that way (only linked), so coverage guidance comes from Basalt's
- * own code; build json-c from source with the same flags to fuzz into it. */
+ * rejection must carry 400 common/invalid-parameters. Anything else aborts, which libFuzzer reports. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

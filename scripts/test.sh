@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
+scripts/check-src.sh       # no unbounded copies or decodes in src/ (docs/security-testing.md)
 scripts/build.sh Release   # the README's run build: optimized builds warn about things -O1 does not see
 scripts/build.sh Sanitize
 scripts/build.sh Thread
@@ -28,3 +29,4 @@ suite() {
 
 suite build-test
 suite build-tsan
+scripts/fuzz.sh --all 10   # each libFuzzer target briefly, from its committed corpus (clang build in build-fuzz/)

@@ -556,7 +556,7 @@ static struct json_object *cursor_decode(const char *text, bs_err *err)
 {
     size_t len = strlen(text);
     uint8_t raw[DATA_CURSOR_MAX];
-    long n = len <= DATA_CURSOR_MAX ? crypto_base64url_decode(text, len, raw) : -1;
+    long n = len <= DATA_CURSOR_MAX ? crypto_base64url_decode_bounded(text, len, raw, sizeof raw) : -1;
     struct json_object *v = n > 0 ? json_parse_strict((const char *)raw, (size_t)n, NULL, NULL, err) : NULL;
     if (v && json_object_is_type(v, json_type_array) && json_object_array_length(v) == 2 &&
         json_object_is_type(json_object_array_get_idx(v, 1), json_type_string)) {

@@ -83,12 +83,12 @@ static struct json_object *state_open(const uint8_t *secret, const char *state)
 {
     static _Thread_local uint8_t raw[STATE_MAX * 2];
     const char *dot = state ? strchr(state, '.') : NULL;
-    uint8_t mac[CRYPTO_SHA256_LEN], given[CRYPTO_SHA256_LEN + 3];
+    uint8_t mac[CRYPTO_SHA256_LEN], given[CRYPTO_SHA256_LEN];
     if (!dot || (size_t)(dot - state) > STATE_MAX * 4 / 3 + 4 || strlen(dot + 1) != 43) return NULL;
     if (crypto_hmac_sha256(secret, STORE_ENV_SECRET_LEN, state, (size_t)(dot - state), mac) < 0 ||
-        crypto_base64url_decode(dot + 1, 43, given) != CRYPTO_SHA256_LEN || !crypto_equal(mac, given, sizeof mac))
+        crypto_base64url_decode_bounded(dot + 1, 43, given, sizeof given) != CRYPTO_SHA256_LEN || !crypto_equal(mac, given, sizeof mac))
         return NULL;
-    long n = crypto_base64url_decode(state, (size_t)(dot - state), raw);
+    long n = crypto_base64url_decode_bounded(state, (size_t)(dot - state), raw, sizeof raw - 1);
     if (n <= 0) return NULL;
     raw[n] = '\0';
     return json_tokener_parse((const char *)raw);

@@ -10,6 +10,7 @@
 
 #define IDTOKEN_MAX 8192
 #define IDTOKEN_SKEW 60
+#define IDTOKEN_RSA_MAX 1024 /* bytes of a modulus or a signature: RSA keys up to 8,192 bits */
 
 static int fail(bs_err *err, const char *why)
 {
@@ -20,8 +21,7 @@ static int fail(bs_err *err, const char *why)
 static struct json_object *part_json(const char *p, size_t len)
 {
     uint8_t buf[IDTOKEN_MAX];
-    if (len == 0 || len > sizeof buf) return NULL;
-    long n = crypto_base64url_decode(p, len, buf);
+    long n = crypto_base64url_decode_bounded(p, len, buf, sizeof buf);
     if (n <= 0) return NULL;
     struct json_object *o = json_parse_strict((const char *)buf, (size_t)n, NULL, NULL, NULL);
     if (o && !json_object_is_type(o, json_type_object)) {
@@ -35,9 +35,10 @@ static struct json_object *part_json(const char *p, size_t len)
 static EVP_PKEY *rsa_key(struct json_object *jwk)
 {
     const char *n64 = json_get_string(jwk, "n"), *e64 = json_get_string(jwk, "e");
-    uint8_t n[1024], e[16];
-    if (!n64 || !e64 || strlen(n64) > 1360 || strlen(e64) > 20) return NULL;
-    long nl = crypto_base64url_decode(n64, strlen(n64), n), el = crypto_base64url_decode(e64, strlen(e64), e);
+    uint8_t n[IDTOKEN_RSA_MAX], e[16];
+    if (!n64 || !e64) return NULL;
+    long nl = crypto_base64url_decode_bounded(n64, strlen(n64), n, sizeof n);
+    long el = crypto_base64url_decode_bounded(e64, strlen(e64), e, sizeof e);
     if (nl <= 0 || el <= 0) return NULL;
     BIGNUM *bn = BN_bin2bn(n, (int)nl, NULL), *be = BN_bin2bn(e, (int)el, NULL);
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
@@ -71,10 +72,8 @@ static struct json_object *find_key(const char *jwks, const char *kid)
 
 static int signature_ok(EVP_PKEY *key, const char *signed_part, size_t signed_len, const char *sig64)
 {
-    uint8_t sig[1024];
-    size_t slen = strlen(sig64);
-    if (slen > 1400) return 0;
-    long n = crypto_base64url_decode(sig64, slen, sig);
+    uint8_t sig[IDTOKEN_RSA_MAX];
+    long n = crypto_base64url_decode_bounded(sig64, strlen(sig64), sig, sizeof sig);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     int ok = n > 0 && md && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
              EVP_DigestVerify(md, sig, (size_t)n, (const unsigned char *)signed_part, signed_len) == 1;

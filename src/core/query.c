@@ -102,7 +102,7 @@ static int check_path_declared(const char *path, const schema *s, const char *wh
         return bs_err_set(err, 400, QUERY_VERR, "%s: %s: a dotted path needs a schema that declares it", what,
                           path);
     char prefix[QUERY_FIELD_MAX];
-    for (size_t i = 0; path[i]; i++) {
+    for (size_t i = 0; i < sizeof prefix && path[i]; i++) {
         if (path[i] != '.') continue;
         memcpy(prefix, path, i);
         prefix[i] = '\0';
@@ -326,7 +326,7 @@ static struct json_object *number_from_string(const char *t)
     }
     double d = strtod(t, NULL);
     if (errno != 0 || !isfinite(d)) return NULL;
-    return json_object_new_double_s(d, t);
+    return json_new_double_text(d, t);
 }
 
 /* One scalar operand, coerced for the field's declared type: *out is a new reference (or NULL for null). */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/json.h"
 #include "util/regex.h"
 
 #define SCHEMA_CODE "data/validation-error"
@@ -49,7 +50,7 @@ typedef struct vctx {
     char path[SCHEMA_PATH_MAX];
 } vctx;
 
-static int vfail(bs_err *err, const char *path, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static int vfail(bs_err *err, const char *path, const char *fmt, va_list ap)
 {
     char reason[BS_ERR_MESSAGE_MAX];
     vsnprintf(reason, sizeof reason, fmt, ap);
@@ -297,7 +298,7 @@ static struct json_object *coerce_number_text(const char *t, size_t n, int integ
     errno = 0;
     double d = strtod(t, NULL);
     if (!isfinite(d)) return NULL;
-    return json_object_new_double_s(d, t);
+    return json_new_double_text(d, t);
 }
 
 static int double_fits_int64(double d)

@@ -136,34 +136,10 @@ int token_sign(const token_claims *c, const uint8_t *secret, size_t secret_len, 
 
 /* ---- verification ---- */
 
-static int b64_value(char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-    return -1;
-}
-
-/* Decodes unpadded base64url into out (cap bytes), accepting only the canonical spelling: the bits of
- * the last character that carry no data must be zero, so one byte string has one encoding.
- * The decoded length, or -1. */
-static long b64_decode_strict(const char *s, size_t n, uint8_t *out, size_t cap)
-{
-    if (n == 0) return 0;
-    if (n % 4 == 1 || (n + 3) / 4 * 3 > cap) return -1;
-    int last = b64_value(s[n - 1]);
-    if (last < 0) return -1;
-    if (n % 4 == 2 && (last & 0x0f)) return -1;
-    if (n % 4 == 3 && (last & 0x03)) return -1;
-    return crypto_base64url_decode(s, n, out);
-}
-
 /* Decodes one segment and parses it as a strict JSON object. NULL when it is not one. */
 static struct json_object *segment_object(const char *s, size_t n, uint8_t *buf)
 {
-    long len = b64_decode_strict(s, n, buf, TOKEN_DECODED_MAX);
+    long len = crypto_base64url_decode_bounded(s, n, buf, TOKEN_DECODED_MAX);
     if (len <= 0) return NULL;
     json_limits limits = {.max_depth = TOKEN_JSON_DEPTH, .max_string = TOKEN_JSON_STRING};
     bs_err ignored;
@@ -259,8 +235,8 @@ int token_verify(const char *jwt, size_t len, const uint8_t *secret, size_t secr
     json_object_put(hdr);
     if (problem) return invalid(err, problem);
 
-    uint8_t given[TOKEN_MAC_LEN + 3], mac[TOKEN_MAC_LEN];
-    if (sig_len != TOKEN_SIG_B64_LEN || b64_decode_strict(sig, sig_len, given, sizeof given) != TOKEN_MAC_LEN)
+    uint8_t given[TOKEN_MAC_LEN], mac[TOKEN_MAC_LEN];
+    if (sig_len != TOKEN_SIG_B64_LEN || crypto_base64url_decode_bounded(sig, sig_len, given, sizeof given) != TOKEN_MAC_LEN)
         return invalid(err, "malformed signature");
     if (hmac_sha256(secret, secret_len, jwt, (size_t)(dot2 - jwt), mac) < 0) return bs_err_internal(err);
     int same = CRYPTO_memcmp(given, mac, TOKEN_MAC_LEN) == 0;

@@ -76,7 +76,7 @@ static int peek_env(const char *jwt, char env[TOKEN_ENV_MAX])
     size_t len = q ? (size_t)(q - p - 1) : 0;
     if (!q || len == 0 || len > TOKEN_MAX_LEN) return -1;
     uint8_t raw[TOKEN_MAX_LEN];
-    long n = crypto_base64url_decode(p + 1, len, raw);
+    long n = crypto_base64url_decode_bounded(p + 1, len, raw, sizeof raw);
     bs_err ignored;
     struct json_object *claims = n > 0 ? json_parse_strict((const char *)raw, (size_t)n, NULL, NULL, &ignored) : NULL;
     const char *e = json_get_string(claims, "env");

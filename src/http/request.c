@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "util/json.h"
+#include "util/strbuf.h"
 
 http_method exchange_method_parse(const char *name)
 {
@@ -67,6 +68,7 @@ static int parse_segments(http_req *req, const char *raw, size_t len)
         if (n < 0) return bs_err_set(&req->early, 400, "common/invalid-parameters", "Malformed percent-encoding in the path");
         req->segs[req->nseg++] = req->seg_buf + o;
         if (p > 1) req->path[p++] = '/';
+        /* bounded: path has len + 2 bytes; '/' plus the decoded segments take at most len + 1 */
         memcpy(req->path + p, req->seg_buf + o, (size_t)n);
         p += (size_t)n;
         req->path[p] = '\0';
@@ -128,24 +130,28 @@ void exchange_parse_target(http_req *req)
     }
 }
 
+/* The decoded segments from..nseg joined by '/', a new heap string; NULL when out of memory. */
+static char *join_segments(const http_req *req, int from)
+{
+    strbuf sb;
+    strbuf_init(&sb, 0);
+    for (int s = from; s < req->nseg; s++) {
+        if (s > from) strbuf_append_char(&sb, '/');
+        strbuf_append_str(&sb, req->segs[s]);
+    }
+    if (sb.overflow) {
+        strbuf_release(&sb);
+        return NULL;
+    }
+    return strbuf_steal(&sb, NULL);
+}
+
 int exchange_bind_params(http_req *req)
 {
     for (int i = 0; i < req->match.nparams; i++) {
         int seg = req->match.params[i].seg;
-        if (!req->match.params[i].tail) {
-            req->params[i] = strdup(seg < req->nseg ? req->segs[seg] : "");
-        } else {
-            size_t need = 1;
-            for (int s = seg; s < req->nseg; s++) need += strlen(req->segs[s]) + 1;
-            req->params[i] = malloc(need);
-            if (req->params[i]) {
-                req->params[i][0] = '\0';
-                for (int s = seg; s < req->nseg; s++) {
-                    if (s > seg) strcat(req->params[i], "/");
-                    strcat(req->params[i], req->segs[s]);
-                }
-            }
-        }
+        if (!req->match.params[i].tail) req->params[i] = strdup(seg < req->nseg ? req->segs[seg] : "");
+        else req->params[i] = join_segments(req, seg);
         if (!req->params[i]) return -1;
     }
     return 0;

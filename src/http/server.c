@@ -436,6 +436,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     http_metrics_connection(server->metrics, toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
+__attribute__((format(printf, 2, 0)))
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
@@ -450,13 +451,13 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
 {
     char host[128];
     const char *colon = strrchr(listen, ':');
-    if (!colon || colon - listen >= (long)sizeof host)
+    size_t hlen = colon ? (size_t)(colon - listen) : 0;
+    if (!colon || hlen >= sizeof host)
         return bs_err_set(err, 400, "config/invalid", "--listen wants ADDR:PORT, got '%s'", listen);
     char *end;
     long port = strtol(colon + 1, &end, 10);
     if (*end || colon[1] == '\0' || port < 0 || port > 65535)
         return bs_err_set(err, 400, "config/invalid", "--listen has a bad port in '%s'", listen);
-    size_t hlen = (size_t)(colon - listen);
     memcpy(host, listen, hlen);
     host[hlen] = '\0';
     memset(ss, 0, sizeof *ss);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <sodium.h>
 
 int crypto_random_bytes(void *out, size_t n)
 {
@@ -63,25 +64,12 @@ size_t crypto_base64url_encode(const void *data, size_t n, char *out)
     return (size_t)len;
 }
 
-long crypto_base64url_decode(const char *text, size_t len, uint8_t *out)
+long crypto_base64url_decode_bounded(const char *text, size_t len, uint8_t *out, size_t cap)
 {
-    if (len % 4 == 1) return -1;
-    size_t padded = (len + 3) / 4 * 4;
-    char *tmp = malloc(padded + 1);
-    if (!tmp) return -1;
-    for (size_t i = 0; i < len; i++) {
-        char c = text[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
-            free(tmp);
-            return -1;
-        }
-        tmp[i] = c == '-' ? '+' : c == '_' ? '/' : c;
-    }
-    memset(tmp + len, '=', padded - len);
-    int n = EVP_DecodeBlock(out, (unsigned char *)tmp, (int)padded);
-    free(tmp);
-    if (n < 0) return -1;
-    return n - (long)(padded - len); /* EVP_DecodeBlock counts the padding as zero bytes */
+    size_t n = 0;
+    if (sodium_base642bin(out, cap, text, len, NULL, &n, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+        return -1;
+    return (long)n;
 }
 
 #define SEAL_NONCE 12
@@ -107,9 +95,7 @@ int crypto_seal(const uint8_t key[CRYPTO_KEY_LEN], const char *plain, size_t len
 int crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const char *sealed, char *out, size_t out_size)
 {
     uint8_t buf[SEAL_NONCE + SEAL_TAG + 2048];
-    size_t slen = strlen(sealed);
-    if (slen > (sizeof buf) * 4 / 3) return -1;
-    long total = crypto_base64url_decode(sealed, slen, buf);
+    long total = crypto_base64url_decode_bounded(sealed, strlen(sealed), buf, sizeof buf);
     if (total < SEAL_NONCE + SEAL_TAG || (size_t)(total - SEAL_NONCE - SEAL_TAG) + 1 > out_size) return -1;
     int n = 0, m = 0, ok;
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();

@@ -28,8 +28,10 @@ int crypto_seal(const uint8_t key[CRYPTO_KEY_LEN], const char *plain, size_t len
 int crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const char *sealed, char *out, size_t out_size);
 void crypto_hex(const uint8_t *bytes, size_t n, char *out);
 /* Base64url without padding (RFC 4648 §5). encode: out needs 4*ceil(n/3)+1 bytes; returns the length.
- * decode: out needs 3*ceil(len/4) bytes; returns the decoded length or -1 on bad input. */
+ * decode: writes at most cap bytes into out; returns the decoded length, or -1 when text is not canonical
+ * unpadded base64url (other characters, '=', a length of 4k+1, or nonzero unused bits in the last
+ * character) or its bytes do not fit in cap. */
 size_t crypto_base64url_encode(const void *data, size_t n, char *out);
-long crypto_base64url_decode(const char *text, size_t len, uint8_t *out);
+long crypto_base64url_decode_bounded(const char *text, size_t len, uint8_t *out, size_t cap);
 
 #endif

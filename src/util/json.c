@@ -1,12 +1,15 @@
 /* json: see json.h. Parsing is two passes over the text:
  *   1. json_validate (below): a strict RFC 8259 recognizer that json-c's own "strict" mode is not (it
  *      lets NaN, single quotes, "1.", raw control bytes and some invalid UTF-8 through). It enforces the
- *      limits, refuses what would not round-trip (integers outside 64 bits, "\u0000", lone surrogates),
- *      and records, for every object in document order, its member count and where it starts.
+ *      limits, refuses what would not round-trip (integers outside 64 bits, numbers beyond the double
+ *      range, "\u0000", lone surrogates), and records, for every object in document order, its member
+ *      count and where it starts.
  *   2. json-c builds the tree from the validated text; the tree's object sizes are compared with the
  *      recorded member counts: json-c keeps one member per key, so a smaller object had a duplicate. */
 #include "util/json.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,6 +140,40 @@ static int integer_fits(const char *p, size_t n, int negative)
     return memcmp(p, max, n) <= 0;
 }
 
+/* The value of an exponent's digits, saturated (only its order of magnitude matters). */
+static long exponent_value(const char *p, size_t n)
+{
+    long v = 0;
+    for (size_t i = 0; i < n && v < 1000000; i++) v = v * 10 + (p[i] - '0');
+    return v;
+}
+
+/* 1 when the number text p[0..n) reads as a finite double the way json-c reads it (strtod), 0 when it
+ * overflows to infinity, -1 when out of memory. */
+static int finite_double(const char *p, size_t n)
+{
+    char *copy = malloc(n + 1);
+    if (!copy) return -1;
+    memcpy(copy, p, n);
+    copy[n] = '\0';
+    int finite = isfinite(strtod(copy, NULL));
+    free(copy);
+    return finite;
+}
+
+/* A number with a fraction or exponent must be a finite double: json-c would read 1e309 as infinity,
+ * which is stored and answered as the client's text but compares and sorts as no number does. Below
+ * 10^308 (integer digits + exponent <= 308) it is below DBL_MAX; the rare others are read to decide. */
+static int check_double_range(scan *s, size_t start, size_t int_digits, long exp10)
+{
+    if ((long)int_digits + exp10 <= 308) return 0;
+    int finite = finite_double(s->p + start, s->pos - start);
+    if (finite < 0) return bs_err_internal(s->err);
+    if (finite) return 0;
+    s->pos = start;
+    return scan_fail(s, "number outside the double range (about ±1.8e308)");
+}
+
 static int scan_number(scan *s)
 {
     size_t start = s->pos;
@@ -152,17 +189,21 @@ static int scan_number(scan *s)
         integral = 0;
         if (digits(s) == 0) return scan_fail(s, "bad number: digits must follow the point");
     }
+    long exp10 = 0;
     if (s->pos < s->len && (s->p[s->pos] == 'e' || s->p[s->pos] == 'E')) {
         s->pos++;
         integral = 0;
+        int exp_negative = s->pos < s->len && s->p[s->pos] == '-';
         if (s->pos < s->len && (s->p[s->pos] == '+' || s->p[s->pos] == '-')) s->pos++;
-        if (digits(s) == 0) return scan_fail(s, "bad number exponent");
+        size_t exp_start = s->pos, exp_digits = digits(s);
+        if (exp_digits == 0) return scan_fail(s, "bad number exponent");
+        exp10 = exponent_value(s->p + exp_start, exp_digits) * (exp_negative ? -1 : 1);
     }
     if (integral && !integer_fits(s->p + int_start, n, negative)) {
         s->pos = start;
         return scan_fail(s, "integer outside the 64-bit range (send it as a string)");
     }
-    return 0;
+    return integral ? 0 : check_double_range(s, start, n, exp10);
 }
 
 static int scan_literal(scan *s, const char *word)
@@ -343,6 +384,20 @@ const char *json_get_string(struct json_object *obj, const char *key)
     if (!obj || !json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
         return NULL;
     return json_object_get_string(v);
+}
+
+struct json_object *json_new_double_text(double d, const char *text)
+{
+    struct json_object *probe = json_parse_strict(text, strlen(text), NULL, NULL, NULL);
+    int keep = json_object_is_type(probe, json_type_double) && json_object_get_double(probe) == d;
+    json_object_put(probe);
+    if (keep) return json_object_new_double_s(d, text);
+    char shortest[32];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(shortest, sizeof shortest, "%.*g", digits, d);
+        if (strtod(shortest, NULL) == d) break;
+    }
+    return json_object_new_double_s(d, shortest);
 }
 
 size_t json_utf8_chars(const char *s)

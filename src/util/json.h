@@ -31,6 +31,12 @@ struct json_object *json_parse_strict(const char *text, size_t len, const json_l
  * onto sb. */
 int json_append(strbuf *sb, struct json_object *obj);
 
+/* A json-c double d made from the numeric text of a string (schema coercion, filter values). It keeps
+ * text as its serialization when the strict parser reads text back as this double; otherwise (an integral
+ * text beyond 64 bits, leading zeros) it serializes as the shortest %g form that reads back as d, so
+ * stored records and cursors always parse again. d must be finite. */
+struct json_object *json_new_double_text(double d, const char *text);
+
 /* Characters (code points) of a valid UTF-8 string. */
 size_t json_utf8_chars(const char *s);
 

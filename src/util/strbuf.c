@@ -67,7 +67,7 @@ int strbuf_reserve(strbuf *sb, size_t extra)
     char *mem;
     if (sb->on_stack) {
         mem = malloc(cap);
-        if (mem && sb->len) memcpy(mem, sb->data, sb->len);
+        if (mem && sb->len) memcpy(mem, sb->data, sb->len); /* bounded: len < old cap < cap */
     } else {
         mem = realloc(sb->data, cap);
     }

@@ -201,6 +201,44 @@ test('hostile filters get 400 data/validation-error, never 5xx', async () => {
   assert.equal((await req(srv, 'GET', '/v1/data/items?page=1e9', pk())).status, 200);
 });
 
+test('numbers beyond the double range are refused in bodies and filters; the largest doubles page with cursors', async () => {
+  const json = { 'Content-Type': 'application/json' };
+  const made = await req(srv, 'POST', '/v1/data/posts', { ...pk(), body: { title: 'huge', size: 1.7976931348623157e308 } });
+  assert.equal(made.status, 201, made.text);
+  for (const n of ['1e309', '-1e309', '2E+400', '0.00001e314']) {
+    const raw = `{"title":"inf","size":${n}}`;
+    expectError(assert, await req(srv, 'POST', '/v1/data/posts', { ...pk(), raw, headers: json }), 400, 'common/invalid-parameters');
+    expectError(assert, await req(srv, 'PATCH', `/v1/data/posts/${made.json.id}`, { ...pk(), raw: `{"size":${n}}`, headers: json }), 400, 'common/invalid-parameters');
+    const filter = encodeURIComponent(`{"size":{"$gt":${n}}}`);
+    expectError(assert, await req(srv, 'GET', `/v1/data/posts?andFilters=${filter}`, pk()), 400, 'data/validation-error');
+  }
+  await req(srv, 'POST', '/v1/data/posts', { ...pk(), body: { title: 'huge too', size: -1.7976931348623157e308 } });
+  const seen = [];
+  for (let cursor = null, i = 0; i < 5; i++) {
+    const page = await req(srv, 'GET', `/v1/data/posts?limit=1&sortBy=size&sortDirection=desc&andFilters=${encodeURIComponent('{"title":{"$in":["huge","huge too"]}}')}${cursor ? `&cursor=${cursor}` : ''}`, pk());
+    assert.equal(page.status, 200, page.text);
+    seen.push(...page.json.items.map((r) => r.size));
+    cursor = page.json.pagination.nextCursor;
+    if (!cursor) break;
+  }
+  assert.deepEqual(seen, [1.7976931348623157e308, -1.7976931348623157e308]);
+});
+
+test('numeric strings coerced into a number field are answered and stored as valid JSON', async () => {
+  const made = await req(srv, 'POST', tables, { ...admin, body: { tableName: 'measures', schema: { properties: { n: { bsonType: 'double' } } },
+    permissions: { guest: { create: true, read: true, list: true } } } });
+  assert.equal(made.status, 201, made.text);
+  for (const [sent, want] of [['007.5', 7.5], ['99999999999999999999', 1e20], ['-00.25e1', -2.5]]) {
+    const r = await req(srv, 'POST', '/v1/data/measures', { ...pk(), body: { n: sent } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(JSON.parse(r.text).n, want, r.text);
+    const page = await req(srv, 'GET', '/v1/data/measures?sortBy=n&limit=1', pk());
+    assert.equal(page.status, 200, page.text);
+    const next = page.json.pagination.nextCursor;
+    if (next) assert.equal((await req(srv, 'GET', `/v1/data/measures?sortBy=n&limit=1&cursor=${next}`, pk())).status, 200);
+  }
+});
+
 test('permissions: guest defaults, full replacement, system tables, scopes', async () => {
   await req(srv, 'POST', tables, { ...admin, body: { tableName: 'notes' } });
   const made = await req(srv, 'POST', '/v1/data/notes', { ...sk(), body: { text: 'x' } });

@@ -121,6 +121,15 @@ test('Google ID tokens (native apps send only {idToken}): signature, issuer, aud
   for (const idToken of bad) expectError(assert, await callback({ idToken }), 401, 'auth/google-id-token-invalid');
 });
 
+test('an ID token under a published key id with an oversized signature is refused, and the server lives on', async () => {
+  // a 1,400-character signature decodes to 1,050 bytes: more than any RSA signature Basalt checks (issue 11 #1)
+  await req(srv, 'PUT', providerPath, { token: b.operatorToken, body: { clientId: 'web-client.apps', redirectUris: [REDIRECT], enabled: true } });
+  const [header, body] = google.idToken({ sub: 'g-big', email: 'big@gmail.com' }).split('.');
+  for (const n of [1400, 1366, 8000 - header.length - body.length])
+    expectError(assert, await callback({ idToken: `${header}.${body}.${'A'.repeat(n)}` }), 401, 'auth/google-id-token-invalid');
+  assert.equal((await req(srv, 'GET', '/healthz')).status, 200);
+});
+
 test('linking with a Google ID token (native apps), then signing in with it', async () => {
   await req(srv, 'PUT', providerPath, { token: b.operatorToken, body: { clientId: 'web-client.apps', redirectUris: [REDIRECT], enabled: true } });
   const up = await req(srv, 'POST', '/v1/auth/email/signup', { ...pk(), body: { email: 'native-link@x.io', password: 'secret1', name: 'NL' } });

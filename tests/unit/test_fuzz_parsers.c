@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,8 +189,20 @@ static int ref_integer_fits(const unsigned char *digits, size_t n, int negative)
     return n != mlen ? n < mlen : memcmp(digits, max, n) <= 0;
 }
 
+/* A number with a fraction or exponent must read as a finite double (docs/errors.md): strtod decides. */
+static int ref_double_finite(const unsigned char *start, const unsigned char *end)
+{
+    char text[DOC_MAX + 1];
+    size_t n = (size_t)(end - start);
+    assert_true(n <= DOC_MAX);
+    memcpy(text, start, n);
+    text[n] = '\0';
+    return isfinite(strtod(text, NULL));
+}
+
 static int ref_number(ref *r)
 {
+    const unsigned char *start = r->p;
     int negative = r->p < r->end && *r->p == '-';
     if (negative) r->p++;
     const unsigned char *int_start = (const unsigned char *)r->p;
@@ -208,6 +221,8 @@ static int ref_number(ref *r)
         if (r->p < r->end && (*r->p == '+' || *r->p == '-')) r->p++;
         if (!ref_digits(r)) return ref_fail(r, "bad number");
     }
+    if (r->p != int_start + int_len && !ref_double_finite(start, r->p))
+        return ref_fail(r, "number beyond the double range");
     return 1;
 }
 

@@ -368,6 +368,26 @@ static void test_rejects_malformed_numbers(void **state)
                "[1.e5]", "[1.,2]", "{\"a\":1.}");
 }
 
+/* 2^1024 - 2^970, halfway between the largest double and 2^1024: from here on a number rounds to infinity. */
+#define HALFWAY "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792"
+#define HALFWAY_LESS_ONE "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497791"
+
+/* Issue 11 #14: a number beyond the double range would be read as infinity, stored and echoed as the
+ * client's text, and a cursor over it could not be sent back: refused, with the byte where it starts. */
+static void test_rejects_numbers_beyond_double_range(void **state)
+{
+    (void)state;
+    REJECT_ALL("{\"n\":1e309}", "{\"n\":-1e309}", "[1.8e308]", "[-1E+400]", "[17976931348623159e292]",
+               "[0.0000000001e319]", "[1e99999999999999999999]", "[" HALFWAY ".0]");
+    bs_err err = reject("  [1, 2e400]");
+    assert_non_null(strstr(err.message, "byte 6"));
+    /* the largest doubles, numbers that underflow, and huge exponents of zero stay accepted */
+    static const char *const ok[] = {"[1.7976931348623157e308]", "[-1.7976931348623157e308]", "[1e308]", "[1e-400]",
+                                     "[0e99999999999999999999]", "[0.0001e311]", "[123.5e-99999999999999]",
+                                     "[" HALFWAY_LESS_ONE ".9]"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) json_object_put(parse_ok(ok[i]));
+}
+
 static void test_rejects_structural_errors(void **state)
 {
     (void)state;
@@ -717,6 +737,7 @@ int main(void)
         cmocka_unit_test(test_rejects_comments),
         cmocka_unit_test(test_rejects_nan_infinity_and_loose_literals),
         cmocka_unit_test(test_rejects_malformed_numbers),
+        cmocka_unit_test(test_rejects_numbers_beyond_double_range),
         cmocka_unit_test(test_rejects_structural_errors),
         cmocka_unit_test(test_rejects_trailing_garbage),
         cmocka_unit_test(test_rejects_invalid_utf8),

@@ -411,6 +411,7 @@ static struct curl_slist *request_headers(const s3_driver *d, const s3_req *req,
     char amz_date[S3_AMZ_DATE], hash[CRYPTO_SHA256_HEX];
     s3_hdr h[S3_HDR_MAX + 3];
     size_t n = req->nhdr;
+    if (n > S3_HDR_MAX) return NULL;
     amz_now(amz_date);
     crypto_sha256_hex(req->body ? req->body : "", req->body ? req->body_len : 0, hash);
     memcpy(h, req->hdr, n * sizeof *h);

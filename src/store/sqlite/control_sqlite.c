@@ -1032,6 +1032,7 @@ static int sq_env_secret(void *driver, const char *env_id, const char *kind, con
         sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC) != SQLITE_OK)
         return sq_bind_failed(c, st, err);
     int rc = sqlite3_step(st), ret = 0;
+    /* bounded: out holds len bytes, like fresh (control_driver.h) */
     if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == (int)len) memcpy(out, sqlite3_column_blob(st, 0), len);
     else ret = rc == SQLITE_ROW || rc == SQLITE_DONE ? bs_err_internal(err) : sq_fail(c, "select secret", err);
     sq_stmt_done(st);
