@@ -11,6 +11,7 @@
 #define IDTOKEN_MAX 8192
 #define IDTOKEN_SKEW 60
 #define IDTOKEN_RSA_MAX 1024 /* bytes of a modulus or a signature: RSA keys up to 8,192 bits */
+#define IDTOKEN_RSA_MIN 256  /* and at least 2,048 bits: shorter keys can be factored (Google's are 2,048) */
 
 static int fail(bs_err *err, const char *why)
 {
@@ -39,7 +40,7 @@ static EVP_PKEY *rsa_key(struct json_object *jwk)
     if (!n64 || !e64) return NULL;
     long nl = crypto_base64url_decode_bounded(n64, strlen(n64), n, sizeof n);
     long el = crypto_base64url_decode_bounded(e64, strlen(e64), e, sizeof e);
-    if (nl <= 0 || el <= 0) return NULL;
+    if (nl < IDTOKEN_RSA_MIN || el <= 0 || n[0] == 0) return NULL; /* a leading zero byte would hide a short key */
     BIGNUM *bn = BN_bin2bn(n, (int)nl, NULL), *be = BN_bin2bn(e, (int)el, NULL);
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
     OSSL_PARAM *params = NULL;

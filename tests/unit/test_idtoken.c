@@ -57,6 +57,15 @@ static int setup(void **state)
     return 0;
 }
 
+/* jwks for the current key into out. */
+static void jwks_of_key(char *out, size_t cap)
+{
+    char n[700], e[16];
+    b64_param(OSSL_PKEY_PARAM_RSA_N, n, sizeof n);
+    b64_param(OSSL_PKEY_PARAM_RSA_E, e, sizeof e);
+    snprintf(out, cap, "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"" KID "\",\"alg\":\"RS256\",\"n\":\"%s\",\"e\":\"%s\"}]}", n, e);
+}
+
 static int teardown(void **state)
 {
     EVP_PKEY_free(key);
@@ -151,6 +160,23 @@ static void test_oversized_signature_refused(void **state)
     }
 }
 
+/* A token correctly signed with a published 1,024-bit key is refused: RSA keys below 2,048 bits can be
+ * factored by a well-funded attacker, and Google publishes 2,048-bit keys. */
+static void test_weak_key_refused(void **state)
+{
+    EVP_PKEY *strong = key;
+    key = EVP_RSA_gen(1024);
+    assert_non_null(key);
+    char weak_jwks[2048];
+    jwks_of_key(weak_jwks, sizeof weak_jwks);
+    strbuf tok;
+    sign(&tok, CLAIMS);
+    expect_refused(tok.data, weak_jwks, "unusable signing key");
+    strbuf_release(&tok);
+    EVP_PKEY_free(key);
+    key = strong;
+}
+
 /* A published key whose modulus or exponent is longer than any key Basalt accepts is unusable, not
  * decoded past its buffer. */
 static void test_oversized_key_refused(void **state)
@@ -174,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_signed_token_accepted),
         cmocka_unit_test(test_oversized_signature_refused),
         cmocka_unit_test(test_oversized_key_refused),
+        cmocka_unit_test(test_weak_key_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
