@@ -22,6 +22,13 @@
 /* Bytes of a refused body read and dropped before answering (see exchange_body). */
 #define HTTP_DISCARD_MAX (16u * 1024 * 1024)
 
+/* One per connection (MHD's socket context), made when it opens and freed when it closes. It owns the
+ * exchange in progress, so that an exchange libmicrohttpd ends without its completion callback (it
+ * answered an error itself) is still freed and counted out when the connection closes. */
+typedef struct http_conn {
+    http_req *req;             /* the exchange between on_uri and on_completed, owned */
+} http_conn;
+
 struct http_server {
     struct MHD_Daemon *daemon;
     http_router *router;
@@ -100,17 +107,43 @@ static void client_ip_fill(http_req *req)
 
 /* ---- MHD callbacks ---- */
 
+static void exchange_finish(http_server *server, http_req *req);
+
+static http_conn *conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+/* libmicrohttpd would split the query into its own per-connection pool (a record per parameter), which
+ * a long query of short parameters exhausts, and it then answers 431 in HTML or not at all. Basalt parses
+ * the target itself (request.c), so the copy it parses is ended right after '?': libmicrohttpd sees an
+ * empty query. The URI points into the connection's read buffer, which libmicrohttpd modifies next. */
+static void hide_query_from_mhd(const char *uri)
+{
+    char *q = strchr(uri, '?');
+    if (q) q[1] = '\0';
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     http_server *server = cls;
+    http_conn *c = conn_of(conn);
+    if (c && c->req) { /* an exchange libmicrohttpd dropped without completing it */
+        exchange_finish(server, c->req);
+        c->req = NULL;
+    }
     http_req *req = calloc(1, sizeof *req);
     if (!req) return NULL;
     req->conn = conn;
+    req->conn_state = c;
     req->start_us = clock_mono_us();
     req->target = strdup(uri ? uri : "/");
     req->res.fd = -1;
     if (!req->target) bs_err_internal(&req->early);
+    if (uri) hide_query_from_mhd(uri);
     atomic_fetch_add(&server->inflight, 1);
+    if (c) c->req = req;
     return req;
 }
 
@@ -409,14 +442,11 @@ static void done_notify(http_server *server, const http_req *req, int status, in
     server->cfg.done_hook(server->cfg.done_arg, &info);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
+/* Logs, counts and frees an exchange; status 499 when no answer went out (the client went away first,
+ * or libmicrohttpd ended the request itself). */
+static void exchange_finish(http_server *server, http_req *req)
 {
-    http_server *server = cls;
-    http_req *req = *con_cls;
-    if (!req) return;
-    *con_cls = NULL;
-    int status = req->state == EXCHANGE_DONE ? req->res.status : 499; /* 499: client went away first */
+    int status = req->state == EXCHANGE_DONE ? req->res.status : 499;
     int64_t micros = clock_mono_us() - req->start_us;
     if (req->method_name) {
         http_metrics_record(server->metrics, req->match.route ? req->match.route->id : -1, status, micros,
@@ -428,11 +458,32 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&server->inflight, 1);
 }
 
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    http_server *server = cls;
+    http_req *req = *con_cls;
+    if (!req) return;
+    *con_cls = NULL;
+    http_conn *c = req->conn_state;
+    if (c && c->req == req) c->req = NULL;
+    exchange_finish(server, req);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
     http_server *server = cls;
     http_metrics_connection(server->metrics, toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = calloc(1, sizeof(http_conn)); /* NULL: the connection is served untracked */
+        return;
+    }
+    http_conn *c = *socket_context;
+    *socket_context = NULL;
+    if (!c) return;
+    if (c->req) exchange_finish(server, c->req); /* libmicrohttpd closed without completing it */
+    free(c);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
