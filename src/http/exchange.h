@@ -55,6 +55,7 @@ struct http_req {
     uint64_t body_bytes;
     uint64_t discarded;        /* body bytes dropped after an error */
     int answer_now;            /* the error must go out before the body is read */
+    int chunked;               /* Transfer-Encoding: chunked (no Content-Length, no end known) */
     uint64_t bytes_out;
     int draining;              /* answer with Connection: close */
     int json_parsed;           /* http_req_parse_json ran */

@@ -2,6 +2,7 @@
 // errors, the access log, request-target decoding and limits, robustness, CORS, console files.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { test, startServer, req, expectError, expectAuthenticated, rawExchange, metricValue, sleep } from './harness.mjs';
 
 let srv, key;
@@ -340,4 +341,62 @@ test('hundreds to thousands of query parameters are answered with the envelope; 
   await own.stop(); // the ASan build fails stop() on a leak
   assert.ok(!/still in flight/.test(own.stderr()), own.stderr().split('\n').filter((l) => /flight/.test(l)).join('\n'));
   assert.ok(Date.now() - t0 < 4000, `stopped in ${Date.now() - t0} ms`);
+});
+
+test('invalid UTF-8 from the target never reaches a JSON answer (GET /v1/data/%ff and friends)', async () => {
+  for (const p of ['/v1/data/%ff', '/v1/data/%c3', '/nope/%ff%fe', '/v1/data/%ed%a0%80', '/admin/v1/%c0%af']) {
+    for (const key of [undefined, srv.bootstrap.publishableKey]) {
+      const r = await rawAnswer(srv.port, `GET ${p} HTTP/1.1\r\nHost: x\r\n${key ? `X-API-Key: ${key}\r\n` : ''}\r\n`);
+      expectRawError(r, [400, 401, 404], null, p);
+    }
+  }
+});
+
+test('Transfer-Encoding other than chunked is answered at once with the envelope', async () => {
+  for (const te of ['gzip', 'gzip, chunked', 'identity', 'x-custom']) {
+    const r = await rawAnswer(srv.port, `POST /v1/data/posts HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\nTransfer-Encoding: ${te}\r\n\r\nabc`);
+    expectRawError(r, 501, 'common/not-implemented', te);
+    assert.ok(r.ms < 2000, `${te}: answered in ${r.ms} ms`);
+  }
+});
+
+// Streams a chunked body of up to `total` bytes until an answer arrives; resolves with what came back.
+function chunkedUpload(port, head, total, { ms = 20000 } = {}) {
+  return new Promise((resolve) => {
+    const c = net.connect(port, '127.0.0.1');
+    const chunks = [];
+    let sent = 0, done = false, error = null;
+    const piece = Buffer.alloc(64 * 1024, 'a');
+    const frame = Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]);
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      c.destroy();
+      resolve({ answer: parseAnswer(Buffer.concat(chunks), 0), sent, error });
+    };
+    const timer = setTimeout(finish, ms);
+    const answered = () => { const b = Buffer.concat(chunks); const e = b.indexOf('\r\n\r\n'); const m = /content-length: *(\d+)/i.exec(b.toString('latin1')); return e > 0 && m && b.length >= e + 4 + Number(m[1]); };
+    const pump = () => {
+      while (!done && sent < total && !answered()) {
+        sent += piece.length;
+        if (!c.write(frame)) { c.once('drain', pump); return; }
+      }
+      if (!done && sent >= total) c.write('0\r\n\r\n');
+    };
+    c.on('connect', () => { c.write(head); pump(); });
+    c.on('data', (d) => { chunks.push(d); if (answered()) finish(); });
+    c.on('error', (e) => { error = e.code || String(e); finish(); });
+    c.on('close', finish);
+  });
+}
+
+test('a 100 MB chunked body is answered 413 with the envelope, not reset', async () => {
+  for (let i = 0; i < 2; i++) {
+    const { answer, sent, error } = await chunkedUpload(srv.port,
+      `POST /v1/data/posts HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`, 100 * 1024 * 1024);
+    expectRawError(answer, 413, 'common/payload-too-large', `after ${sent} bytes (${error || 'no error'})`);
+    assert.ok(sent < 100 * 1024 * 1024, `the answer came before the whole body (${sent} bytes sent)`);
+  }
+  assert.equal((await req(srv, 'GET', '/healthz')).status, 200);
 });
