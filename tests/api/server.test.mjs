@@ -3,7 +3,7 @@
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { test, startServer, req, expectError, expectAuthenticated, rawExchange, metricValue, sleep } from './harness.mjs';
+import { test, startServer, req, expectError, expectAuthenticated, rawExchange, metricValue, sleep, getOnce } from './harness.mjs';
 
 let srv, key;
 before(async () => { srv = await startServer(); key = srv.bootstrap.publishableKey; });
@@ -399,4 +399,102 @@ test('a 100 MB chunked body is answered 413 with the envelope, not reset', async
     assert.ok(sent < 100 * 1024 * 1024, `the answer came before the whole body (${sent} bytes sent)`);
   }
   assert.equal((await req(srv, 'GET', '/healthz')).status, 200);
+});
+
+// ---- slow clients (issue 11): header deadline, reserve, per-address cap ----
+
+// A connection that sends a request head one byte at a time, forever; reports when the server closes it.
+function trickler(port, everyMs, onClose) {
+  const c = net.connect(port, '127.0.0.1');
+  const head = 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(10000);
+  let i = 0, timer = null;
+  const t = { socket: c, opened: Date.now(), closedByServer: false, closed: false };
+  c.on('connect', () => { timer = setInterval(() => { if (!c.destroyed) c.write(head[i++ % head.length]); }, everyMs); });
+  c.on('error', () => {});
+  c.on('close', () => { clearInterval(timer); if (!t.closed) { t.closedByServer = true; t.closed = true; onClose?.(t); } });
+  t.stop = () => { t.closed = true; clearInterval(timer); c.destroy(); };
+  return t;
+}
+
+// One keep-alive connection: request() sends a full request and resolves with its answer.
+function keepAlive(port) {
+  const c = net.connect(port, '127.0.0.1');
+  let buf = Buffer.alloc(0), waiter = null, closed = false;
+  c.on('data', (d) => { buf = Buffer.concat([buf, d]); waiter?.(); });
+  c.on('close', () => { closed = true; waiter?.(); });
+  c.on('error', () => {});
+  const ready = new Promise((r) => c.on('connect', r));
+  return {
+    socket: c,
+    isClosed: () => closed,
+    async request(p) {
+      await ready;
+      buf = Buffer.alloc(0);
+      c.write(`GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      for (let i = 0; i < 100 && !closed; i++) {
+        const a = parseAnswer(buf, 0);
+        if (a.status && a.headers['content-length'] && a.body.length >= Number(a.headers['content-length'])) return a;
+        await new Promise((r) => { waiter = r; setTimeout(r, 50); });
+      }
+      return parseAnswer(buf, 0);
+    },
+  };
+}
+
+test('slow request heads are cut after --header-timeout while normal clients keep being answered; idle keep-alive is not cut', async () => {
+  const own = await startServer({ args: ['--header-timeout', '2', '--max-connections', '64', '--connection-reserve', '16',
+    '--max-connections-per-ip', '0', '--threads', '2'] });
+  // an idle keep-alive connection outlives the header timeout; one that trickles its next head does not
+  const ka = keepAlive(own.port);
+  assert.equal((await ka.request('/healthz')).status, 200);
+  await sleep(3000);
+  assert.equal((await ka.request('/healthz')).status, 200, 'the idle keep-alive connection was kept past the header timeout');
+  ka.socket.write('GET /healthz HTTP/1.1\r\n');
+  const slowNext = setInterval(() => { if (!ka.isClosed()) ka.socket.write('x'); }, 300);
+  await sleep(3800);
+  clearInterval(slowNext);
+  assert.ok(ka.isClosed(), 'a keep-alive connection trickling its next head is cut');
+
+  // 100 tricklers (reconnecting when cut) against 64 connections: normal clients are still answered
+  const tricklers = [];
+  let running = true, opened = 0;
+  const open = () => { if (running && opened < 1500) { opened++; tricklers.push(trickler(own.port, 300, () => setTimeout(open, 100))); } };
+  for (let i = 0; i < 100; i++) open();
+  const t0 = Date.now();
+  const latencies = [];
+  while (Date.now() - t0 < 6000) {
+    const s = Date.now();
+    const r = await getOnce(own.url + '/healthz', { timeoutMs: 3000 });
+    assert.equal(r.status, 200, r.text);
+    latencies.push(Date.now() - s);
+    await sleep(200);
+  }
+  running = false;
+  await sleep(3800);
+  const open_ = tricklers.filter((t) => !t.closed);
+  for (const t of tricklers) t.stop();
+  assert.equal(open_.length, 0, `${open_.length} of ${tricklers.length} tricklers still open 3.8 s after the last started`);
+  assert.ok(tricklers.filter((t) => t.closedByServer).length >= 100, 'the server closed them');
+  assert.ok(Math.max(...latencies) < 3000, `normal clients answered within ${Math.max(...latencies)} ms`);
+  assert.equal((await req(own, 'GET', '/healthz')).status, 200);
+  await own.stop();
+});
+
+test('--max-connections-per-ip caps one address', async () => {
+  const own = await startServer({ args: ['--max-connections-per-ip', '8'] });
+  const socks = [];
+  let closedByServer = 0;
+  for (let i = 0; i < 12; i++) {
+    const c = net.connect(own.port, '127.0.0.1');
+    c.on('error', () => {});
+    c.on('close', () => { if (!c.mine) closedByServer++; });
+    socks.push(c);
+    await sleep(20);
+  }
+  await sleep(700);
+  assert.equal(closedByServer, 4, `${closedByServer} of 12 closed at once`);
+  for (const c of socks) { c.mine = true; c.destroy(); }
+  await sleep(300);
+  assert.equal((await req(own, 'GET', '/healthz')).status, 200, 'room again once they closed');
+  await own.stop();
 });
