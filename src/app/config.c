@@ -34,7 +34,7 @@ static const opt_def opts[] = {
     {"max-body", "BASALT_MAX_BODY", L(max_body), "1048576", 1024, 1073741824, "default request body limit in bytes"},
     {"header-memory", "BASALT_HEADER_MEMORY", L(header_memory), "65536", 8192, 1048576, "bytes per connection for the request line and headers"},
     {"header-timeout", "BASALT_HEADER_TIMEOUT", L(header_timeout), "10", 0, 3600, "seconds a request line and headers may take once begun, however slowly they trickle (0: no limit)"},
-    {"max-connections-per-ip", "BASALT_MAX_CONNECTIONS_PER_IP", L(max_connections_per_ip), "256", 0, 1000000, "concurrent connections from one client address (0: no limit; raise it behind a reverse proxy)"},
+    {"max-connections-per-ip", "BASALT_MAX_CONNECTIONS_PER_IP", L(max_connections_per_ip), "1024", 0, 1000000, "concurrent connections from one client address (0: no limit; raise it behind a reverse proxy)"},
     {"connection-reserve", "BASALT_CONNECTION_RESERVE", L(connection_reserve), "256", 0, 1000000, "connections kept free for new clients: past max-connections minus this, those waiting longest for a request are closed"},
     {"json-max-depth", "BASALT_JSON_MAX_DEPTH", L(json_max_depth), "64", 2, 1000, "deepest JSON nesting accepted"},
     {"key-cache-ms", "BASALT_KEY_CACHE_MS", L(key_cache_ms), "1000", 1, 60000, "how long a verified API key is trusted before re-reading it (revocation delay)"},

@@ -43,7 +43,7 @@ void http_server_config_defaults(http_server_config *cfg)
     cfg->idle_timeout_s = 60;
     cfg->header_memory = 64 * 1024;
     cfg->header_timeout_s = 10;
-    cfg->max_per_ip = 256;
+    cfg->max_per_ip = 1024;
     cfg->connection_reserve = 256;
     cfg->max_body = 1024 * 1024;
     cfg->json_max_depth = JSON_DEFAULT_MAX_DEPTH;
