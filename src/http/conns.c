@@ -34,15 +34,13 @@ struct http_conns {
     linger_fd lingering[LINGER_MAX];
     int nlinger;
     int stop;
-    _Atomic long cut;
 };
 
-static void conn_cut(http_conns *cs, http_conn *c, const char *why)
+static void conn_cut(http_conn *c, const char *why)
 {
     if (c->cut) return;
     c->cut = 1;
     shutdown(c->fd, SHUT_RDWR); /* libmicrohttpd sees the end of the stream and closes it on its thread */
-    atomic_fetch_add(&cs->cut, 1);
     log_debug("closing connection fd %d: %s", c->fd, why);
 }
 
@@ -70,7 +68,7 @@ static void sweep_deadlines(http_conns *cs, int64_t now)
         int64_t wait = atomic_load(&c->wait_since_us);
         if (!wait || c->cut) continue;
         int64_t start = head_start(c, wait, now);
-        if (start && now - start > cs->timeout_us) conn_cut(cs, c, "request head not complete in time");
+        if (start && now - start > cs->timeout_us) conn_cut(c, "request head not complete in time");
     }
 }
 
@@ -89,7 +87,7 @@ static void keep_reserve(http_conns *cs, int64_t now)
             }
         }
         if (!oldest) return;
-        conn_cut(cs, oldest, "connection reserve");
+        conn_cut(oldest, "connection reserve");
     }
 }
 
@@ -214,9 +212,4 @@ void http_conn_busy(http_conn *c)
 void http_conn_idle(http_conn *c)
 {
     atomic_store(&c->wait_since_us, clock_mono_us());
-}
-
-long http_conns_cut(const http_conns *cs)
-{
-    return atomic_load(&((http_conns *)cs)->cut);
 }

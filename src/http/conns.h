@@ -44,7 +44,5 @@ void http_conns_close(http_conns *cs, http_conn *c);
 void http_conn_busy(http_conn *c);
 /* The answer went out: the connection waits for its next request head. */
 void http_conn_idle(http_conn *c);
-/* Connections cut by the header deadline or for the reserve since the start. */
-long http_conns_cut(const http_conns *cs);
 
 #endif

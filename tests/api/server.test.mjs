@@ -441,6 +441,28 @@ function keepAlive(port) {
   };
 }
 
+// Opens `count` tricklers that reconnect when cut (at most `max` connections in all) until stop().
+function trickleFlood(port, count, max) {
+  const tricklers = [];
+  let running = true, opened = 0;
+  const open = () => { if (running && opened < max) { opened++; tricklers.push(trickler(port, 300, () => setTimeout(open, 100))); } };
+  for (let i = 0; i < count; i++) open();
+  return { tricklers, stop: () => { running = false; } };
+}
+
+// Normal requests on fresh connections every 200 ms for `ms`: each must be answered 200; returns latencies.
+async function normalClients(srvUrl, ms, timeoutMs) {
+  const latencies = [];
+  for (const t0 = Date.now(); Date.now() - t0 < ms;) {
+    const s = Date.now();
+    const r = await getOnce(srvUrl + '/healthz', { timeoutMs });
+    assert.equal(r.status, 200, r.text);
+    latencies.push(Date.now() - s);
+    await sleep(200);
+  }
+  return latencies;
+}
+
 test('slow request heads are cut after --header-timeout while normal clients keep being answered; idle keep-alive is not cut', async () => {
   const own = await startServer({ args: ['--header-timeout', '2', '--max-connections', '64', '--connection-reserve', '16',
     '--max-connections-per-ip', '0', '--threads', '2'] });
@@ -455,28 +477,31 @@ test('slow request heads are cut after --header-timeout while normal clients kee
   clearInterval(slowNext);
   assert.ok(ka.isClosed(), 'a keep-alive connection trickling its next head is cut');
 
-  // 100 tricklers (reconnecting when cut) against 64 connections: normal clients are still answered
-  const tricklers = [];
-  let running = true, opened = 0;
-  const open = () => { if (running && opened < 1500) { opened++; tricklers.push(trickler(own.port, 300, () => setTimeout(open, 100))); } };
-  for (let i = 0; i < 100; i++) open();
-  const t0 = Date.now();
-  const latencies = [];
-  while (Date.now() - t0 < 6000) {
-    const s = Date.now();
-    const r = await getOnce(own.url + '/healthz', { timeoutMs: 3000 });
-    assert.equal(r.status, 200, r.text);
-    latencies.push(Date.now() - s);
-    await sleep(200);
-  }
-  running = false;
+  // 100 tricklers (reconnecting when cut) against 64 connections: each is cut, normal clients get through
+  const flood = trickleFlood(own.port, 100, 1500);
+  const latencies = await normalClients(own.url, 6000, 4000);
+  flood.stop();
   await sleep(3800);
-  const open_ = tricklers.filter((t) => !t.closed);
-  for (const t of tricklers) t.stop();
-  assert.equal(open_.length, 0, `${open_.length} of ${tricklers.length} tricklers still open 3.8 s after the last started`);
-  assert.ok(tricklers.filter((t) => t.closedByServer).length >= 100, 'the server closed them');
-  assert.ok(Math.max(...latencies) < 3000, `normal clients answered within ${Math.max(...latencies)} ms`);
+  const open = flood.tricklers.filter((t) => !t.closed);
+  for (const t of flood.tricklers) t.stop();
+  assert.equal(open.length, 0, `${open.length} of ${flood.tricklers.length} tricklers still open 3.8 s after the last started`);
+  assert.ok(flood.tricklers.filter((t) => t.closedByServer).length >= 100, 'the server closed them');
+  assert.ok(Math.max(...latencies) < 4000, `normal clients answered within ${Math.max(...latencies)} ms`);
   assert.equal((await req(own, 'GET', '/healthz')).status, 200);
+  await own.stop();
+});
+
+test('--connection-reserve keeps room for new clients while slow clients hold every other connection', async () => {
+  const own = await startServer({ args: ['--header-timeout', '60', '--max-connections', '64', '--connection-reserve', '16',
+    '--max-connections-per-ip', '0', '--threads', '2'] });
+  const flood = trickleFlood(own.port, 100, 1000);
+  await sleep(1500);
+  const latencies = await normalClients(own.url, 4000, 2500);
+  flood.stop();
+  const cut = flood.tricklers.filter((t) => t.closedByServer).length;
+  for (const t of flood.tricklers) t.stop();
+  assert.ok(cut >= 36, `${cut} tricklers closed by the server`);
+  assert.ok(Math.max(...latencies) < 2500, `normal clients answered within ${Math.max(...latencies)} ms`);
   await own.stop();
 });
 
