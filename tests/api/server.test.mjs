@@ -361,13 +361,13 @@ test('Transfer-Encoding other than chunked is answered at once with the envelope
 });
 
 // Streams a chunked body of up to `total` bytes until an answer arrives; resolves with what came back.
-function chunkedUpload(port, head, total, { ms = 20000 } = {}) {
+function chunkedUpload(port, head, total, { ms = 20000, chunked = true } = {}) {
   return new Promise((resolve) => {
     const c = net.connect(port, '127.0.0.1');
     const chunks = [];
     let sent = 0, done = false, error = null;
     const piece = Buffer.alloc(64 * 1024, 'a');
-    const frame = Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]);
+    const frame = chunked ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece;
     const finish = () => {
       if (done) return;
       done = true;
@@ -382,7 +382,7 @@ function chunkedUpload(port, head, total, { ms = 20000 } = {}) {
         sent += piece.length;
         if (!c.write(frame)) { c.once('drain', pump); return; }
       }
-      if (!done && sent >= total) c.write('0\r\n\r\n');
+      if (!done && sent >= total && chunked) c.write('0\r\n\r\n');
     };
     c.on('connect', () => { c.write(head); pump(); });
     c.on('data', (d) => { chunks.push(d); if (answered()) finish(); });
@@ -398,6 +398,11 @@ test('a 100 MB chunked body is answered 413 with the envelope, not reset', async
     expectRawError(answer, 413, 'common/payload-too-large', `after ${sent} bytes (${error || 'no error'})`);
     assert.ok(sent < 100 * 1024 * 1024, `the answer came before the whole body (${sent} bytes sent)`);
   }
+  // the same with a Content-Length far over the limit: answered before the body, the client still sending
+  const { answer, sent, error } = await chunkedUpload(srv.port,
+    `POST /v1/data/posts HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n`,
+    100 * 1024 * 1024, { chunked: false });
+  expectRawError(answer, 413, 'common/payload-too-large', `Content-Length, after ${sent} bytes (${error || 'no error'})`);
   assert.equal((await req(srv, 'GET', '/healthz')).status, 200);
 });
 
