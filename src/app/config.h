@@ -24,6 +24,7 @@ typedef struct basalt_config {
     long idle_timeout;
     long max_body;
     long header_memory;
+    long header_timeout, max_connections_per_ip, connection_reserve;
     long json_max_depth;
     long key_cache_ms;
     long query_stats;

@@ -231,6 +231,9 @@ static int start_http(serve_state *s, bs_err *err)
     hc.idle_timeout_s = (unsigned)s->cfg.idle_timeout;
     hc.max_body = (size_t)s->cfg.max_body;
     hc.header_memory = (size_t)s->cfg.header_memory;
+    hc.header_timeout_s = (unsigned)s->cfg.header_timeout;
+    hc.max_per_ip = (unsigned)s->cfg.max_connections_per_ip;
+    hc.connection_reserve = (unsigned)s->cfg.connection_reserve;
     hc.json_max_depth = (int)s->cfg.json_max_depth;
     hc.done_hook = s->meter ? meter_done : NULL; /* metered /v1 exchanges (api_meter_begin) */
     hc.done_arg = s->meter;

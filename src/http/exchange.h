@@ -27,8 +27,11 @@ struct http_res {
 
 typedef enum exchange_state { EXCHANGE_NEW = 0, EXCHANGE_BODY, EXCHANGE_SUSPENDED, EXCHANGE_DONE } exchange_state;
 
+struct http_conn;
+
 struct http_req {
     struct MHD_Connection *conn;
+    struct http_conn *conn_state; /* the server's per-connection record (NULL: untracked), borrowed */
     http_method method;
     const char *method_name;   /* borrowed from the server library */
     char *target;              /* raw request target as received (owned) */
@@ -52,6 +55,7 @@ struct http_req {
     uint64_t body_bytes;
     uint64_t discarded;        /* body bytes dropped after an error */
     int answer_now;            /* the error must go out before the body is read */
+    int chunked;               /* Transfer-Encoding: chunked (no Content-Length, no end known) */
     uint64_t bytes_out;
     int draining;              /* answer with Connection: close */
     int json_parsed;           /* http_req_parse_json ran */

@@ -10,9 +10,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "http/conns.h"
 #include "http/exchange.h"
 #include "util/clock.h"
 #include "util/crypto.h"
@@ -26,6 +28,7 @@ struct http_server {
     struct MHD_Daemon *daemon;
     http_router *router;
     http_metrics *metrics;
+    http_conns *conns;          /* every open connection: header deadline, reserve, lingering close */
     http_server_config cfg;
     uint16_t port;
     _Atomic long inflight;
@@ -40,6 +43,9 @@ void http_server_config_defaults(http_server_config *cfg)
     cfg->max_connections = 4096;
     cfg->idle_timeout_s = 60;
     cfg->header_memory = 64 * 1024;
+    cfg->header_timeout_s = 10;
+    cfg->max_per_ip = 1024;
+    cfg->connection_reserve = 256;
     cfg->max_body = 1024 * 1024;
     cfg->json_max_depth = JSON_DEFAULT_MAX_DEPTH;
     cfg->json_max_string = JSON_DEFAULT_MAX_STRING;
@@ -101,18 +107,58 @@ static void client_ip_fill(http_req *req)
 
 /* ---- MHD callbacks ---- */
 
+static void exchange_finish(http_server *server, http_req *req);
+
+static http_conn *conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+/* libmicrohttpd would split the query into its own per-connection pool (a record per parameter), which
+ * a long query of short parameters exhausts, and it then answers 431 in HTML or not at all. Basalt parses
+ * the target itself (request.c), so the copy it parses is ended right after '?': libmicrohttpd sees an
+ * empty query. The URI points into the connection's read buffer, which libmicrohttpd modifies next. */
+static void hide_query_from_mhd(const char *uri)
+{
+    char *q = strchr(uri, '?');
+    if (q) q[1] = '\0';
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     http_server *server = cls;
+    http_conn *c = conn_of(conn);
+    if (c && c->req) { /* an exchange libmicrohttpd dropped without completing it */
+        exchange_finish(server, c->req);
+        c->req = NULL;
+    }
     http_req *req = calloc(1, sizeof *req);
     if (!req) return NULL;
     req->conn = conn;
+    req->conn_state = c;
     req->start_us = clock_mono_us();
     req->target = strdup(uri ? uri : "/");
     req->res.fd = -1;
     if (!req->target) bs_err_internal(&req->early);
+    if (uri) hide_query_from_mhd(uri);
     atomic_fetch_add(&server->inflight, 1);
+    if (c) c->req = req;
     return req;
+}
+
+/* libmicrohttpd decodes chunked bodies only; with any other transfer coding it would read the body until
+ * the connection closes. RFC 9112 §6.1: a coding the server does not understand is answered 501. */
+static int check_transfer_encoding(http_req *req)
+{
+    const char *te = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (!te) return 0;
+    if (strcasecmp(te, "chunked") == 0) {
+        req->chunked = 1;
+        return 0;
+    }
+    req->answer_now = 1;
+    return bs_err_set(&req->early, 501, "common/not-implemented", "Transfer-Encoding '%.64s' is not supported (only chunked)", te);
 }
 
 /* First call: headers are known, no body yet. Route now so body limits and modes apply. */
@@ -139,6 +185,7 @@ static void exchange_begin(http_server *server, http_req *req, const char *metho
     if (req->match.route && req->match.route->opts.body == HTTP_BODY_STREAM && !req->match.route->opts.max_body)
         req->body_limit = SIZE_MAX; /* the sink decides */
     req->body.max = req->body_limit;
+    if (check_transfer_encoding(req) < 0) return;
     const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
     if (declared > req->body_limit) {
@@ -172,6 +219,7 @@ static int exchange_body(http_req *req, const char *data, size_t size)
     if (req->body_bytes > req->body_limit || strbuf_append(&req->body, data, size) < 0) {
         bs_err_set(&req->early, 413, "common/payload-too-large", "Request body is larger than %zu bytes", req->body_limit);
         strbuf_release(&req->body);
+        req->answer_now = req->chunked; /* no end in sight: answer now, the lingering close lets it be read */
     }
     return 0;
 }
@@ -340,6 +388,41 @@ static enum MHD_Result queue_answer(http_server *server, http_req *req)
     return rc;
 }
 
+/* An answer that goes out before the body was read: the connection closes after it, lingering. */
+static enum MHD_Result answer_early(http_server *server, http_req *req)
+{
+    if (req->conn_state) req->conn_state->linger = 1;
+    http_res_error_from(&req->res, &req->early);
+    return queue_answer(server, req);
+}
+
+/* The error answer in the middle of a body, where libmicrohttpd 0.9.75 queues no response (it accepts one
+ * only before the body or after all of it): written on the socket here (nothing else is being sent on
+ * it), then the connection is closed, lingering, so that a client still sending reads it. */
+static enum MHD_Result answer_raw(http_req *req)
+{
+    http_res_error_from(&req->res, &req->early);
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const char *origin = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Origin");
+    char head[1024];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/json; charset=utf-8\r\nX-Request-Id: %s\r\n"
+                     "%s%s%s"
+                     "Connection: close\r\nContent-Length: %zu\r\n\r\n",
+                     req->res.status, MHD_get_reason_phrase_for((unsigned)req->res.status), req->request_id,
+                     origin && strlen(origin) < 512 ? "Access-Control-Allow-Origin: " : "",
+                     origin && strlen(origin) < 512 ? origin : "", origin && strlen(origin) < 512 ? "\r\nVary: Origin\r\n" : "",
+                     req->res.body.len);
+    if (info && n > 0 && (size_t)n < sizeof head) {
+        struct iovec iov[2] = {{head, (size_t)n}, {req->res.body.data, req->res.body.len}};
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+        if (sendmsg(info->connect_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) > 0) req->bytes_out = req->res.body.len;
+    }
+    req->state = EXCHANGE_DONE;
+    if (req->conn_state) req->conn_state->linger = 1;
+    return MHD_NO; /* libmicrohttpd closes the connection */
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
@@ -349,12 +432,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!req) return MHD_NO; /* out of memory in on_uri */
     if (req->state == EXCHANGE_NEW) {
         /* Reply on a later call: queueing now would drop keep-alive in this libmicrohttpd version. */
+        if (req->conn_state) http_conn_busy(req->conn_state);
         exchange_begin(server, req, method);
         req->state = EXCHANGE_BODY;
-        if (req->answer_now) {
-            http_res_error_from(&req->res, &req->early);
-            return queue_answer(server, req);
-        }
+        if (req->answer_now) return answer_early(server, req);
         return MHD_YES;
     }
     if (req->state == EXCHANGE_DONE) {
@@ -369,10 +450,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         int stop = exchange_body(req, upload_data, *upload_data_size);
         *upload_data_size = 0;
-        if (stop || req->answer_now) {
-            http_res_error_from(&req->res, &req->early);
-            return queue_answer(server, req);
-        }
+        if (stop || req->answer_now) return answer_raw(req);
         return MHD_YES;
     }
     if (exchange_streams(req)) req->match.route->opts.on_chunk(req, NULL, 0, req->match.route->data, &req->early);
@@ -410,14 +488,11 @@ static void done_notify(http_server *server, const http_req *req, int status, in
     server->cfg.done_hook(server->cfg.done_arg, &info);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
+/* Logs, counts and frees an exchange; status 499 when no answer went out (the client went away first,
+ * or libmicrohttpd ended the request itself). */
+static void exchange_finish(http_server *server, http_req *req)
 {
-    http_server *server = cls;
-    http_req *req = *con_cls;
-    if (!req) return;
-    *con_cls = NULL;
-    int status = req->state == EXCHANGE_DONE ? req->res.status : 499; /* 499: client went away first */
+    int status = req->state == EXCHANGE_DONE ? req->res.status : 499;
     int64_t micros = clock_mono_us() - req->start_us;
     if (req->method_name) {
         http_metrics_record(server->metrics, req->match.route ? req->match.route->id : -1, status, micros,
@@ -429,11 +504,36 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&server->inflight, 1);
 }
 
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    http_server *server = cls;
+    http_req *req = *con_cls;
+    if (!req) return;
+    *con_cls = NULL;
+    http_conn *c = req->conn_state;
+    if (c && c->req == req) {
+        c->req = NULL;
+        http_conn_idle(c);
+    }
+    exchange_finish(server, req);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
     http_server *server = cls;
     http_metrics_connection(server->metrics, toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = info ? http_conns_open(server->conns, info->connect_fd) : NULL; /* NULL: untracked */
+        return;
+    }
+    http_conn *c = *socket_context;
+    *socket_context = NULL;
+    if (!c) return;
+    if (c->req) exchange_finish(server, c->req); /* libmicrohttpd closed without completing it */
+    http_conns_close(server->conns, c);
 }
 
 __attribute__((format(printf, 2, 0)))
@@ -506,6 +606,12 @@ http_server *http_server_new(const http_server_config *cfg, http_router *router,
     server->quiesced_fd = MHD_INVALID_SOCKET;
     server->router = router;
     server->metrics = metrics;
+    server->conns = http_conns_new(cfg->header_timeout_s, cfg->max_connections, cfg->connection_reserve);
+    if (!server->conns) {
+        free(server);
+        bs_err_internal(err);
+        return NULL;
+    }
     unsigned threads = cfg->threads ? cfg->threads : default_threads();
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_SUSPEND_RESUME;
@@ -516,6 +622,7 @@ http_server *http_server_new(const http_server_config *cfg, http_router *router,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
         MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->header_memory,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
@@ -525,6 +632,7 @@ http_server *http_server_new(const http_server_config *cfg, http_router *router,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, server,
         MHD_OPTION_END);
     if (!server->daemon) {
+        http_conns_free(server->conns);
         free(server);
         bs_err_set(err, 500, "server/listen-failed", "Cannot listen on %s (address in use or not permitted)", cfg->listen);
         return NULL;
@@ -572,5 +680,6 @@ void http_server_free(http_server *server)
     if (!server) return;
     if (server->daemon) MHD_stop_daemon(server->daemon);
     if (server->quiesced_fd != MHD_INVALID_SOCKET) close(server->quiesced_fd);
+    http_conns_free(server->conns); /* after the daemon: closing connections still report to it */
     free(server);
 }

@@ -33,6 +33,9 @@ typedef struct http_server_config {
     unsigned max_connections;    /* concurrent connections accepted */
     unsigned idle_timeout_s;     /* a connection idle this long is closed */
     size_t header_memory;        /* per-connection memory for the request line and headers */
+    unsigned header_timeout_s;   /* a request head not complete this long after it began is cut; 0 = never */
+    unsigned max_per_ip;         /* connections from one client address; 0 = no limit */
+    unsigned connection_reserve; /* connections kept free for new clients by cutting the longest waiting */
     size_t max_body;             /* default body limit of buffered routes */
     int json_max_depth;
     size_t json_max_string;

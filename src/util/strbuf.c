@@ -117,6 +117,22 @@ int strbuf_appendf(strbuf *sb, const char *fmt, ...)
     return 0;
 }
 
+/* Length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629: no overlong forms, no surrogates,
+ * nothing above U+10FFFF), 0 when it is not one. s[0] >= 0x80. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    size_t len;
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) { len = 3; if (c == 0xE0) lo = 0xA0; if (c == 0xED) hi = 0x9F; }
+    else if (c >= 0xF0 && c <= 0xF4) { len = 4; if (c == 0xF0) lo = 0x90; if (c == 0xF4) hi = 0x8F; }
+    else return 0;
+    if (n < len || s[1] < lo || s[1] > hi) return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
+    return len;
+}
+
 int strbuf_append_json_string(strbuf *sb, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -125,7 +141,12 @@ int strbuf_append_json_string(strbuf *sb, const char *s, size_t len)
     size_t start = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        if (c >= 0x80) {
+            size_t n = utf8_seq_len((const unsigned char *)s + i, len - i);
+            if (n) { i += n - 1; continue; }
+        } else if (c >= 0x20 && c != '"' && c != '\\') {
+            continue;
+        }
         if (strbuf_append(sb, s + start, i - start) < 0) return -1;
         char esc[7] = {'\\', 0};
         size_t n = 2;
@@ -137,9 +158,10 @@ int strbuf_append_json_string(strbuf *sb, const char *s, size_t len)
         case '\t': esc[1] = 't'; break;
         case '\b': esc[1] = 'b'; break;
         case '\f': esc[1] = 'f'; break;
-        default:
-            esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
-            esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];
+        default: /* a control character, or a byte that starts no valid UTF-8 sequence: U+FFFD */
+            esc[1] = 'u';
+            if (c >= 0x80) memcpy(esc + 2, "fffd", 4);
+            else { esc[2] = '0'; esc[3] = '0'; esc[4] = hex[c >> 4]; esc[5] = hex[c & 15]; }
             n = 6;
         }
         if (strbuf_append(sb, esc, n) < 0) return -1;

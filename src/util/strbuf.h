@@ -29,7 +29,9 @@ int strbuf_append(strbuf *sb, const char *data, size_t len);
 int strbuf_append_str(strbuf *sb, const char *s);
 int strbuf_append_char(strbuf *sb, char c);
 int strbuf_appendf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends s as a JSON string literal (quotes included), escaping per RFC 8259. */
+/* Appends s as a JSON string literal (quotes included), escaping per RFC 8259. The result is always
+ * valid UTF-8: a byte that starts no well-formed sequence (a lone continuation byte, an overlong form, a
+ * surrogate, a truncated sequence) is written as \ufffd, so text from a client cannot break an answer. */
 int strbuf_append_json_string(strbuf *sb, const char *s, size_t len);
 
 #endif

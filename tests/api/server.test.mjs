@@ -2,7 +2,8 @@
 // errors, the access log, request-target decoding and limits, robustness, CORS, console files.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { test, startServer, req, expectError, expectAuthenticated, rawExchange, metricValue, sleep } from './harness.mjs';
+import net from 'node:net';
+import { test, startServer, req, expectError, expectAuthenticated, rawExchange, metricValue, sleep, getOnce } from './harness.mjs';
 
 let srv, key;
 before(async () => { srv = await startServer(); key = srv.bootstrap.publishableKey; });
@@ -274,4 +275,256 @@ test('console static files are served, traversal is not', async () => {
   expectError(assert, await req(srv, 'GET', '/console/%2e%2e/%2e%2e/CMakeLists.txt'), 404, 'common/not-found');
   expectError(assert, await req(srv, 'GET', '/console/.hidden'), 404, 'common/not-found');
   expectError(assert, await req(srv, 'GET', '/console/nope.html'), 404, 'common/not-found');
+});
+
+// ---- hardening (issue 11): raw TCP, every answer the JSON envelope ----
+
+// Sends raw bytes (Connection: close added after the request line unless keep) and parses the answer:
+// {status, headers (lower-case names), body (Buffer), text, json, ms}; status 0 when nothing came back.
+async function rawAnswer(port, data, { ms = 4000, keep = false } = {}) {
+  const t0 = Date.now();
+  const sent = keep ? data : data.replace('\r\n', '\r\nConnection: close\r\n');
+  const raw = Buffer.from(await rawExchange(port, sent, { ms }), 'latin1');
+  return parseAnswer(raw, Date.now() - t0);
+}
+
+function parseAnswer(raw, ms) {
+  const end = raw.indexOf('\r\n\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(raw.toString('latin1'));
+  if (!m || end < 0) return { status: 0, headers: {}, body: raw, text: raw.toString('latin1'), ms };
+  const headers = {};
+  for (const line of raw.subarray(0, end).toString('latin1').split('\r\n').slice(1)) {
+    const i = line.indexOf(':');
+    if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  const body = raw.subarray(end + 4);
+  const text = body.toString('utf8');
+  let json;
+  try { json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)); } catch { json = undefined; }
+  return { status: Number(m[1]), headers, body, text, json, ms };
+}
+
+// The envelope of client-api.md §1.6 on a raw answer, with a body that is valid UTF-8.
+function expectRawError(r, status, code, what = '') {
+  assert.ok(r.status, `no answer ${what}: ${r.text.slice(0, 200)}`);
+  const statuses = Array.isArray(status) ? status : [status];
+  assert.ok(statuses.includes(r.status), `status ${r.status}, expected ${statuses} ${what}: ${r.text.slice(0, 300)}`);
+  assert.match(r.headers['content-type'] || '', JSON_CT, `content type ${what}: ${r.text.slice(0, 300)}`);
+  assert.doesNotThrow(() => new TextDecoder('utf-8', { fatal: true }).decode(r.body), `valid UTF-8 ${what}`);
+  assert.ok(r.json, `a JSON body ${what}: ${r.text.slice(0, 300)}`);
+  assert.equal(r.json.success, false);
+  assert.equal(r.json.statusCode, r.status);
+  if (code) {
+    const codes = Array.isArray(code) ? code : [code];
+    assert.ok(codes.includes(r.json.error?.code), `code ${r.json.error?.code}, expected ${codes} ${what}`);
+  }
+  assert.equal(typeof r.json.message, 'string');
+}
+
+test('hundreds to thousands of query parameters are answered with the envelope; nothing leaks or stays in flight', async () => {
+  const own = await startServer({ args: ['--shutdown-timeout', '5'] });
+  const shapes = [
+    Array.from({ length: 918 }, (_, i) => `p${i}=1`).join('&'),
+    Array.from({ length: 1000 }, (_, i) => `p${i}=1`).join('&'),
+    Array.from({ length: 3000 }, (_, i) => `p${i}=1`).join('&'),
+    Array.from({ length: 16000 }, () => 'a').join('&'),
+  ];
+  for (const q of shapes) {
+    for (let i = 0; i < 3; i++) {
+      const r = await rawAnswer(own.port, `GET /v1/data/posts?${q} HTTP/1.1\r\nHost: x\r\nX-API-Key: ${own.bootstrap.publishableKey}\r\n\r\n`);
+      expectRawError(r, [400, 414, 431], ['common/invalid-parameters', 'common/uri-too-long', 'common/header-too-large'], `${q.length} bytes of query`);
+      assert.ok(r.ms < 3000, `answered in ${r.ms} ms`);
+    }
+  }
+  assert.equal((await req(own, 'GET', '/healthz')).status, 200);
+  const t0 = Date.now();
+  await own.stop(); // the ASan build fails stop() on a leak
+  assert.ok(!/still in flight/.test(own.stderr()), own.stderr().split('\n').filter((l) => /flight/.test(l)).join('\n'));
+  assert.ok(Date.now() - t0 < 4000, `stopped in ${Date.now() - t0} ms`);
+});
+
+test('invalid UTF-8 from the target never reaches a JSON answer (GET /v1/data/%ff and friends)', async () => {
+  for (const p of ['/v1/data/%ff', '/v1/data/%c3', '/nope/%ff%fe', '/v1/data/%ed%a0%80', '/admin/v1/%c0%af']) {
+    for (const key of [undefined, srv.bootstrap.publishableKey]) {
+      const r = await rawAnswer(srv.port, `GET ${p} HTTP/1.1\r\nHost: x\r\n${key ? `X-API-Key: ${key}\r\n` : ''}\r\n`);
+      expectRawError(r, [400, 401, 404], null, p);
+    }
+  }
+});
+
+test('Transfer-Encoding other than chunked is answered at once with the envelope', async () => {
+  for (const te of ['gzip', 'gzip, chunked', 'identity', 'x-custom']) {
+    const r = await rawAnswer(srv.port, `POST /v1/data/posts HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\nTransfer-Encoding: ${te}\r\n\r\nabc`);
+    expectRawError(r, 501, 'common/not-implemented', te);
+    assert.ok(r.ms < 2000, `${te}: answered in ${r.ms} ms`);
+  }
+});
+
+// Streams a chunked body of up to `total` bytes until an answer arrives; resolves with what came back.
+function chunkedUpload(port, head, total, { ms = 20000, chunked = true } = {}) {
+  return new Promise((resolve) => {
+    const c = net.connect(port, '127.0.0.1');
+    const chunks = [];
+    let sent = 0, done = false, error = null;
+    const piece = Buffer.alloc(64 * 1024, 'a');
+    const frame = chunked ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      c.destroy();
+      resolve({ answer: parseAnswer(Buffer.concat(chunks), 0), sent, error });
+    };
+    const timer = setTimeout(finish, ms);
+    const answered = () => { const b = Buffer.concat(chunks); const e = b.indexOf('\r\n\r\n'); const m = /content-length: *(\d+)/i.exec(b.toString('latin1')); return e > 0 && m && b.length >= e + 4 + Number(m[1]); };
+    const pump = () => {
+      while (!done && sent < total && !answered()) {
+        sent += piece.length;
+        if (!c.write(frame)) { c.once('drain', pump); return; }
+      }
+      if (!done && sent >= total && chunked) c.write('0\r\n\r\n');
+    };
+    c.on('connect', () => { c.write(head); pump(); });
+    c.on('data', (d) => { chunks.push(d); if (answered()) finish(); });
+    c.on('error', (e) => { error = e.code || String(e); finish(); });
+    c.on('close', finish);
+  });
+}
+
+test('a 100 MB chunked body is answered 413 with the envelope, not reset', async () => {
+  for (let i = 0; i < 2; i++) {
+    const { answer, sent, error } = await chunkedUpload(srv.port,
+      `POST /v1/data/posts HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`, 100 * 1024 * 1024);
+    expectRawError(answer, 413, 'common/payload-too-large', `after ${sent} bytes (${error || 'no error'})`);
+    assert.ok(sent < 100 * 1024 * 1024, `the answer came before the whole body (${sent} bytes sent)`);
+  }
+  // the same with a Content-Length far over the limit: answered before the body, the client still sending
+  const { answer, sent, error } = await chunkedUpload(srv.port,
+    `POST /v1/data/posts HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n`,
+    100 * 1024 * 1024, { chunked: false });
+  expectRawError(answer, 413, 'common/payload-too-large', `Content-Length, after ${sent} bytes (${error || 'no error'})`);
+  assert.equal((await req(srv, 'GET', '/healthz')).status, 200);
+});
+
+// ---- slow clients (issue 11): header deadline, reserve, per-address cap ----
+
+// A connection that sends a request head one byte at a time, forever; reports when the server closes it.
+function trickler(port, everyMs, onClose) {
+  const c = net.connect(port, '127.0.0.1');
+  const head = 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(10000);
+  let i = 0, timer = null;
+  const t = { socket: c, opened: Date.now(), closedByServer: false, closed: false };
+  c.on('connect', () => { timer = setInterval(() => { if (!c.destroyed) c.write(head[i++ % head.length]); }, everyMs); });
+  c.on('error', () => {});
+  c.on('close', () => { clearInterval(timer); if (!t.closed) { t.closedByServer = true; t.closed = true; onClose?.(t); } });
+  t.stop = () => { t.closed = true; clearInterval(timer); c.destroy(); };
+  return t;
+}
+
+// One keep-alive connection: request() sends a full request and resolves with its answer.
+function keepAlive(port) {
+  const c = net.connect(port, '127.0.0.1');
+  let buf = Buffer.alloc(0), waiter = null, closed = false;
+  c.on('data', (d) => { buf = Buffer.concat([buf, d]); waiter?.(); });
+  c.on('close', () => { closed = true; waiter?.(); });
+  c.on('error', () => {});
+  const ready = new Promise((r) => c.on('connect', r));
+  return {
+    socket: c,
+    isClosed: () => closed,
+    async request(p) {
+      await ready;
+      buf = Buffer.alloc(0);
+      c.write(`GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      for (let i = 0; i < 100 && !closed; i++) {
+        const a = parseAnswer(buf, 0);
+        if (a.status && a.headers['content-length'] && a.body.length >= Number(a.headers['content-length'])) return a;
+        await new Promise((r) => { waiter = r; setTimeout(r, 50); });
+      }
+      return parseAnswer(buf, 0);
+    },
+  };
+}
+
+// Opens `count` tricklers that reconnect when cut (at most `max` connections in all) until stop().
+function trickleFlood(port, count, max) {
+  const tricklers = [];
+  let running = true, opened = 0;
+  const open = () => { if (running && opened < max) { opened++; tricklers.push(trickler(port, 300, () => setTimeout(open, 100))); } };
+  for (let i = 0; i < count; i++) open();
+  return { tricklers, stop: () => { running = false; } };
+}
+
+// Normal requests on fresh connections every 200 ms for `ms`: each must be answered 200; returns latencies.
+async function normalClients(srvUrl, ms, timeoutMs) {
+  const latencies = [];
+  for (const t0 = Date.now(); Date.now() - t0 < ms;) {
+    const s = Date.now();
+    const r = await getOnce(srvUrl + '/healthz', { timeoutMs });
+    assert.equal(r.status, 200, r.text);
+    latencies.push(Date.now() - s);
+    await sleep(200);
+  }
+  return latencies;
+}
+
+test('slow request heads are cut after --header-timeout while normal clients keep being answered; idle keep-alive is not cut', async () => {
+  const own = await startServer({ args: ['--header-timeout', '2', '--max-connections', '64', '--connection-reserve', '16',
+    '--max-connections-per-ip', '0', '--threads', '2'] });
+  // an idle keep-alive connection outlives the header timeout; one that trickles its next head does not
+  const ka = keepAlive(own.port);
+  assert.equal((await ka.request('/healthz')).status, 200);
+  await sleep(3000);
+  assert.equal((await ka.request('/healthz')).status, 200, 'the idle keep-alive connection was kept past the header timeout');
+  ka.socket.write('GET /healthz HTTP/1.1\r\n');
+  const slowNext = setInterval(() => { if (!ka.isClosed()) ka.socket.write('x'); }, 300);
+  await sleep(3800);
+  clearInterval(slowNext);
+  assert.ok(ka.isClosed(), 'a keep-alive connection trickling its next head is cut');
+
+  // 100 tricklers (reconnecting when cut) against 64 connections: each is cut, normal clients get through
+  const flood = trickleFlood(own.port, 100, 1500);
+  const latencies = await normalClients(own.url, 6000, 4000);
+  flood.stop();
+  await sleep(3800);
+  const open = flood.tricklers.filter((t) => !t.closed);
+  for (const t of flood.tricklers) t.stop();
+  assert.equal(open.length, 0, `${open.length} of ${flood.tricklers.length} tricklers still open 3.8 s after the last started`);
+  assert.ok(flood.tricklers.filter((t) => t.closedByServer).length >= 100, 'the server closed them');
+  assert.ok(Math.max(...latencies) < 4000, `normal clients answered within ${Math.max(...latencies)} ms`);
+  assert.equal((await req(own, 'GET', '/healthz')).status, 200);
+  await own.stop();
+});
+
+test('--connection-reserve keeps room for new clients while slow clients hold every other connection', async () => {
+  const own = await startServer({ args: ['--header-timeout', '60', '--max-connections', '64', '--connection-reserve', '16',
+    '--max-connections-per-ip', '0', '--threads', '2'] });
+  const flood = trickleFlood(own.port, 100, 1000);
+  await sleep(1500);
+  const latencies = await normalClients(own.url, 4000, 2500);
+  flood.stop();
+  const cut = flood.tricklers.filter((t) => t.closedByServer).length;
+  for (const t of flood.tricklers) t.stop();
+  assert.ok(cut >= 36, `${cut} tricklers closed by the server`);
+  assert.ok(Math.max(...latencies) < 2500, `normal clients answered within ${Math.max(...latencies)} ms`);
+  await own.stop();
+});
+
+test('--max-connections-per-ip caps one address', async () => {
+  const own = await startServer({ args: ['--max-connections-per-ip', '8'] });
+  const socks = [];
+  let closedByServer = 0;
+  for (let i = 0; i < 12; i++) {
+    const c = net.connect(own.port, '127.0.0.1');
+    c.on('error', () => {});
+    c.on('close', () => { if (!c.mine) closedByServer++; });
+    socks.push(c);
+    await sleep(20);
+  }
+  await sleep(700);
+  assert.equal(closedByServer, 4, `${closedByServer} of 12 closed at once`);
+  for (const c of socks) { c.mine = true; c.destroy(); }
+  await sleep(300);
+  assert.equal((await req(own, 'GET', '/healthz')).status, 200, 'room again once they closed');
+  await own.stop();
 });

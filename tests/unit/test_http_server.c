@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 /* Tests of src/http/server.c through real sockets: streaming bodies (never buffered whole), body
- * limits on chunked uploads, keep-alive, a stalled client not blocking others, quiesce + drain. */
+ * limits on chunked uploads, keep-alive, a stalled client not blocking others, quiesce + drain, long
+ * queries, clients gone mid-head, unknown transfer codings. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -378,6 +379,54 @@ static void test_deferred_answers(void **state)
     assert_int_equal(http_server_drain(f->server, 2000), 0);
 }
 
+/* Issue 11: 1000 short query parameters used to exhaust libmicrohttpd's pool: no answer, and the exchange
+ * was never completed (leaked, and counted in flight until shutdown). */
+static void test_many_query_params_answered_nothing_in_flight(void **state)
+{
+    fixture *f = *state;
+    static char get[16384];
+    size_t used = (size_t)snprintf(get, sizeof get, "GET /hello?");
+    for (int i = 0; i < 1000 && used + 16 < sizeof get; i++)
+        used += (size_t)snprintf(get + used, sizeof get - used, "%sp%d=1", i ? "&" : "", i);
+    used += (size_t)snprintf(get + used, sizeof get - used, " HTTP/1.1\r\nHost: x\r\n\r\n");
+    for (int round = 0; round < 3; round++) {
+        int fd = connect_to(f);
+        send_all(fd, get, used);
+        char res[4096];
+        assert_int_equal(read_response(fd, res, sizeof res), 400);
+        assert_non_null(strstr(res, "\"code\":\"common/invalid-parameters\""));
+        close(fd);
+    }
+    assert_int_equal(http_server_drain(f->server, 2000), 0);
+}
+
+/* A client that leaves after its request line: the exchange is freed and counted out. */
+static void test_client_gone_mid_head_not_in_flight(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < 5; i++) {
+        int fd = connect_to(f);
+        const char *half = "GET /hello HTTP/1.1\r\nHost: x\r\nX-Half: ";
+        send_all(fd, half, strlen(half));
+        usleep(50 * 1000);
+        close(fd);
+    }
+    assert_int_equal(http_server_drain(f->server, 2000), 0);
+}
+
+/* Transfer codings libmicrohttpd does not decode would be read until the connection closes: 501 at once. */
+static void test_unknown_transfer_encoding_is_501(void **state)
+{
+    fixture *f = *state;
+    int fd = connect_to(f);
+    const char *post = "POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nxyz";
+    send_all(fd, post, strlen(post));
+    char res[4096];
+    assert_int_equal(read_response(fd, res, sizeof res), 501);
+    assert_non_null(strstr(res, "\"code\":\"common/not-implemented\""));
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +440,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stalled_client_does_not_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quiesce_refuses_new_and_finishes_inflight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deferred_answers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_query_params_answered_nothing_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_gone_mid_head_not_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_transfer_encoding_is_501, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

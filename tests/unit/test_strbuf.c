@@ -434,6 +434,21 @@ static void test_json_utf8_unchanged(void **state)
     assert_escapes(u, strlen(u), expect);
 }
 
+/* Bytes that start no well-formed UTF-8 sequence become \ufffd; the valid text around them stays. */
+static void test_json_invalid_utf8_replaced(void **state)
+{
+    (void)state;
+    assert_escapes("\xff", 1, "\"\\ufffd\"");
+    assert_escapes("a\xff" "b", 3, "\"a\\ufffd" "b\"");
+    assert_escapes("\xc3", 1, "\"\\ufffd\"");                  /* truncated two-byte sequence */
+    assert_escapes("\xc3(", 2, "\"\\ufffd(\"");                 /* bad continuation */
+    assert_escapes("\xc0\xaf", 2, "\"\\ufffd\\ufffd\"");        /* overlong '/' */
+    assert_escapes("\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\""); /* surrogate U+D800 */
+    assert_escapes("\xf4\x90\x80\x80", 4, "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* above U+10FFFF */
+    assert_escapes("\x80\xc3\xa9", 3, "\"\\ufffd\xc3\xa9\"");     /* lone continuation, then é */
+    assert_escapes("\xe6\x97", 2, "\"\\ufffd\\ufffd\"");         /* cut at the end of the input */
+}
+
 static void test_json_appends_to_existing(void **state)
 {
     (void)state;
@@ -509,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_json_escapes_quote_and_backslash),
         cmocka_unit_test(test_json_escapes_control_bytes),
         cmocka_unit_test(test_json_utf8_unchanged),
+        cmocka_unit_test(test_json_invalid_utf8_replaced),
         cmocka_unit_test(test_json_appends_to_existing),
         cmocka_unit_test(test_json_escape_round_trips),
         cmocka_unit_test(test_json_escape_long_onto_stack),
