@@ -16,6 +16,7 @@
 
 #include "http/conns.h"
 #include "http/exchange.h"
+#include "util/check.h"
 #include "util/clock.h"
 #include "util/crypto.h"
 #include "util/json.h"
@@ -255,7 +256,9 @@ void http_req_defer(http_req *req)
 
 void http_req_resume(http_req *req)
 {
+    BS_ASSERT(req->deferred); /* only a deferred answer is handed back */
     pthread_mutex_lock(&req->defer_lock);
+    BS_ASSERT(!req->defer_done); /* and only once: a second resume would touch a freed exchange */
     req->defer_done = 1;
     struct MHD_Connection *conn = req->suspended ? req->conn : NULL;
     pthread_mutex_unlock(&req->defer_lock);
@@ -269,6 +272,7 @@ void http_req_resume(http_req *req)
 static enum MHD_Result after_defer(http_server *server, http_req *req)
 {
     pthread_mutex_lock(&req->defer_lock);
+    BS_ASSERT(!req->suspended); /* a connection is suspended once per deferred answer */
     int done = req->defer_done;
     if (!done) {
         MHD_suspend_connection(req->conn);
