@@ -14,8 +14,8 @@
 // literal shaped like a code (`ns/kebab-case`, not a MIME type, not in NOT_CODES) is an emitted code,
 // whichever function carries it (bs_err_set, http_res_error, answer_refused, a failed_code argument …),
 // except a literal glued to another one (a path piece such as ENV_PATH "auth/users") or compared with
-// strcmp. Where the literal is the code argument of bs_err_set /
-// http_res_error with a status literal (or `c ? 401 : 400` beside `c ? "a" : "b"`), the pair is known.
+// strcmp. Where the literal is the code argument of bs_err_set / http_res_error with a status literal
+// (or `c ? 401 : 400` beside `c ? "a" : "b"`), its status is known too.
 // In the page, every table with a `status` and a `code`/`codes` column declares codes with statuses
 // (`400 / 409` beside `` `a` / `b` `` pairs them in order). Then: every emitted code is declared, with
 // every status the source gives it; every declared code is emitted, and with a status the source gives
