@@ -48,18 +48,6 @@ static void activity(api_ctx *ctx, const char *org, const char *project, const c
     api_activity(ctx, org, project, entity_type, entity_id, action, message); /* admin_common.c */
 }
 
-/* 00:00 UTC on the first day of the next month, in ms. */
-static int64_t next_month_ms(int64_t now_ms)
-{
-    time_t t = (time_t)(now_ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    tm.tm_mday = 1;
-    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-    tm.tm_mon += 1;
-    return (int64_t)timegm(&tm) * 1000;
-}
-
 /* The caller's organization :orgId (404 org/not-found for any other), with a due downgrade applied. */
 static int load_org_any(api_ctx *ctx, const char *id, store_org *org, int deleted_too, bs_err *err)
 {
@@ -446,7 +434,7 @@ static void plan_put(api_ctx *ctx, http_req *req, http_res *res)
         if (want->rank > now->rank) snprintf(o.plan, sizeof o.plan, "%s", want->name); /* at once */
         if (want->rank < now->rank) {
             snprintf(o.scheduled_plan, sizeof o.scheduled_plan, "%s", want->name); /* at the end of the month */
-            o.scheduled_at = next_month_ms(clock_now_ms());
+            o.scheduled_at = clock_month_start(clock_now_ms(), 1);
         } else {
             o.scheduled_plan[0] = '\0';
             o.scheduled_at = 0;

@@ -49,22 +49,11 @@ void api_meter_mau(api_ctx *ctx, const char *user_id)
 
 /* ---- time ---- */
 
-static int64_t month_start(int64_t ms, int months)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    tm.tm_mday = 1;
-    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-    tm.tm_mon += months;
-    return (int64_t)timegm(&tm) * 1000;
-}
-
 static int64_t period_end(const char *period, int64_t start)
 {
     if (!strcmp(period, "hourly")) return start + STORE_USAGE_HOUR_MS;
     if (!strcmp(period, "daily")) return start + STORE_USAGE_DAY_MS;
-    return month_start(start, 1);
+    return clock_month_start(start, 1);
 }
 
 /* A date parameter: "YYYY-MM-DD" (its start, or with end_of_day the next day's start) or an ISO 8601
@@ -243,7 +232,7 @@ static void usage_summary(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
-    int64_t now = clock_now_ms(), from = month_start(now, 0), to = month_start(now, 1);
+    int64_t now = clock_now_ms(), from = clock_month_start(now, 0), to = clock_month_start(now, 1);
     const plan *p = plan_find(org.plan);
     struct json_object *items = json_object_new_array();
     for (size_t i = 0; i < USAGE_METRICS; i++) {

@@ -134,17 +134,6 @@ static uint64_t hash_str(const char *s)
     return h ^ (h >> 29);
 }
 
-static int64_t month_start(int64_t ms, int months)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    tm.tm_mday = 1;
-    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-    tm.tm_mon += months;
-    return (int64_t)timegm(&tm) * 1000;
-}
-
 static int method_index(const char *m)
 {
     static const char *const names[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
@@ -441,7 +430,7 @@ static int mau_pend(meter_env *e, const char *user, int64_t month)
 void meter_mau(meter_env *e, const char *user_id, int64_t now_ms)
 {
     if (!e || e == &e->m->other || !user_id || !*user_id || strlen(user_id) >= METER_USER_ID_MAX) return;
-    int64_t month = month_start(now_ms, 0);
+    int64_t month = clock_month_start(now_ms, 0);
     uint64_t h = hash_str(user_id);
     pthread_mutex_lock(&e->mau_lock);
     if (e->mau_month != month) {
@@ -623,7 +612,7 @@ static int endpoints_push(meter *m, delta_list *l, const meter_agg *a, size_t *f
  * the next month. */
 static int64_t mau_hour(int64_t hour, int64_t month)
 {
-    int64_t next = month_start(month, 1);
+    int64_t next = clock_month_start(month, 1);
     return hour < next ? hour : next - METER_HOUR_MS;
 }
 
@@ -995,7 +984,7 @@ static void prom_values(meter *m, strbuf *out, const prom_line *l, int metric)
 /* The METER_PROM_ENVS busiest environments, then "other" (the rest, and what could not be attributed). */
 static size_t prom_snapshot(meter *m, prom_line *lines, int nenvs)
 {
-    int64_t month = month_start(clock_now_ms(), 0);
+    int64_t month = clock_month_start(clock_now_ms(), 0);
     for (int i = 0; i < nenvs; i++) {
         lines[i].slot = i;
         lines[i].p = m->prom[i];

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "util/check.h"
+#include "util/clock.h"
 
 #define QUOTA_BUCKETS 4096 /* counters, open addressing; a full table refuses nothing: see counter_get */
 #define QUOTA_KEY_MAX 64
@@ -51,15 +52,8 @@ void quota_free(quota *q)
 
 void quota_window_bounds(quota_window w, int64_t now_ms, int64_t *from_ms, int64_t *to_ms)
 {
-    time_t t = (time_t)(now_ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-    if (w == QUOTA_MONTH) tm.tm_mday = 1;
-    *from_ms = (int64_t)timegm(&tm) * 1000;
-    if (w == QUOTA_MONTH) tm.tm_mon += 1;
-    else tm.tm_mday += 1;
-    *to_ms = (int64_t)timegm(&tm) * 1000;
+    *from_ms = w == QUOTA_MONTH ? clock_month_start(now_ms, 0) : clock_day_start(now_ms);
+    *to_ms = w == QUOTA_MONTH ? clock_month_start(now_ms, 1) : *from_ms + CLOCK_DAY_MS;
 }
 
 static size_t bucket_of(const char *key, int64_t start)

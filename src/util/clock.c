@@ -83,3 +83,19 @@ int clock_parse_iso8601(const char *text, int64_t *ms)
     *ms = (int64_t)secs * 1000 + frac;
     return 0;
 }
+
+int64_t clock_day_start(int64_t ms)
+{
+    return ms - ((ms % CLOCK_DAY_MS) + CLOCK_DAY_MS) % CLOCK_DAY_MS;
+}
+
+int64_t clock_month_start(int64_t ms, int months)
+{
+    time_t t = (time_t)(clock_day_start(ms) / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    tm.tm_mday = 1;
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    tm.tm_mon += months;
+    return (int64_t)timegm(&tm) * 1000;
+}

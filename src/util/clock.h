@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #define CLOCK_ISO_LEN 25 /* "2025-01-15T10:30:00.000Z" plus NUL */
+#define CLOCK_DAY_MS (24LL * 3600 * 1000)
 
 int64_t clock_now_ms(void);        /* Unix epoch milliseconds, offset by the test clock */
 int64_t clock_mono_us(void);       /* monotonic microseconds, for durations */
@@ -17,5 +18,10 @@ void clock_iso8601(int64_t ms, char out[CLOCK_ISO_LEN]);
 /* Parses the form clock_iso8601 writes (also without milliseconds, or with an offset-free 'Z').
  * Returns 0 and sets *ms, or -1 when the text is not such a timestamp. */
 int clock_parse_iso8601(const char *text, int64_t *ms);
+/* 00:00 UTC of the day holding ms (also before 1970). */
+int64_t clock_day_start(int64_t ms);
+/* 00:00 UTC on the first day of the month holding ms, moved by `months` (negative: earlier months;
+ * clock_month_start(ms, 1) is where the month holding ms ends). */
+int64_t clock_month_start(int64_t ms, int months);
 
 #endif

@@ -219,6 +219,43 @@ static void test_monotonic_advances(void **state)
     assert_true(elapsed < 2000000);
 }
 
+/* ---- day and month bounds ---- */
+
+static int64_t at(const char *iso)
+{
+    int64_t ms = 0;
+    if (clock_parse_iso8601(iso, &ms) != 0) fail_msg("\"%s\" was rejected", iso);
+    return ms;
+}
+
+static void test_day_start(void **state)
+{
+    (void)state;
+    assert_int_equal(clock_day_start(at("2025-11-15T13:45:10.123Z")), at("2025-11-15T00:00:00Z"));
+    assert_int_equal(clock_day_start(at("2025-11-15T00:00:00Z")), at("2025-11-15T00:00:00Z"));
+    assert_int_equal(clock_day_start(at("2025-11-15T23:59:59.999Z")), at("2025-11-15T00:00:00Z"));
+    assert_int_equal(clock_day_start(0), 0);
+    assert_int_equal(clock_day_start(-1), -CLOCK_DAY_MS); /* 1969-12-31 */
+    assert_int_equal(clock_day_start(-CLOCK_DAY_MS), -CLOCK_DAY_MS);
+}
+
+static void test_month_start(void **state)
+{
+    (void)state;
+    int64_t t = at("2025-11-15T13:45:10.123Z");
+    assert_int_equal(clock_month_start(t, 0), at("2025-11-01T00:00:00Z"));
+    assert_int_equal(clock_month_start(t, 1), at("2025-12-01T00:00:00Z"));
+    assert_int_equal(clock_month_start(t, 2), at("2026-01-01T00:00:00Z")); /* across a year */
+    assert_int_equal(clock_month_start(t, -1), at("2025-10-01T00:00:00Z"));
+    assert_int_equal(clock_month_start(t, -11), at("2024-12-01T00:00:00Z"));
+    assert_int_equal(clock_month_start(t, -24), at("2023-11-01T00:00:00Z"));
+    assert_int_equal(clock_month_start(at("2024-02-29T23:59:59.999Z"), 0), at("2024-02-01T00:00:00Z"));
+    assert_int_equal(clock_month_start(at("2024-02-29T23:59:59.999Z"), 1), at("2024-03-01T00:00:00Z"));
+    assert_int_equal(clock_month_start(at("2025-01-31T12:00:00Z"), 1), at("2025-02-01T00:00:00Z"));
+    assert_int_equal(clock_month_start(at("2025-12-01T00:00:00Z"), 0), at("2025-12-01T00:00:00Z"));
+    assert_int_equal(clock_month_start(-1, 0), at("1969-12-01T00:00:00Z"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +271,8 @@ int main(void)
         cmocka_unit_test(test_now_is_plausible),
         cmocka_unit_test(test_offset_moves_wall_clock_only),
         cmocka_unit_test(test_monotonic_advances),
+        cmocka_unit_test(test_day_start),
+        cmocka_unit_test(test_month_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2044,23 +2044,6 @@ static int sq_delivery_list(void *driver, const char *org_id, store_delivery *ou
 
 #define SQ_USAGE_ROLLED "rolled_until" /* usage_state: days before it have final daily rows */
 
-static int64_t sq_day_start(int64_t ms)
-{
-    return ms - ((ms % STORE_USAGE_DAY_MS) + STORE_USAGE_DAY_MS) % STORE_USAGE_DAY_MS;
-}
-
-/* 00:00 UTC on the first day of the month holding ms, moved by `months`. */
-static int64_t sq_month_start(int64_t ms, int months)
-{
-    time_t t = (time_t)(sq_day_start(ms) / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    tm.tm_mday = 1;
-    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-    tm.tm_mon += months;
-    return (int64_t)timegm(&tm) * 1000;
-}
-
 /* Binds the integers of args to ?1.. (as many as the statement has) and runs it. */
 static int sq_usage_run(sq_conn *c, stmt_id id, const int64_t *args, int nargs, const char *what, bs_err *err)
 {
@@ -2118,7 +2101,7 @@ static int sq_usage_sum(void *driver, const char *org, const char *project, cons
     }
     if (sq_usage_state_get(c, &rolled, err) < 0) return -1;
     /* closed whole days from daily rows, the edges and the days not closed yet from hourly rows */
-    int64_t a = sq_day_start(from + STORE_USAGE_DAY_MS - 1), b = sq_day_start(to);
+    int64_t a = clock_day_start(from + STORE_USAGE_DAY_MS - 1), b = clock_day_start(to);
     if (b > rolled) b = rolled;
     if (a >= b) return sq_usage_part(c, org, project, metric, "hourly", from, to, sum, err);
     if (sq_usage_part(c, org, project, metric, "daily", a, b, sum, err) < 0 ||
@@ -2238,10 +2221,10 @@ static int sq_usage_purge(sq_conn *c, const char *period, int64_t before, bs_err
  * organizations that are gone. */
 static int sq_usage_retention(sq_conn *c, int64_t now, int new_day, bs_err *err)
 {
-    int64_t mau_before = sq_month_start(now, -1);
-    if (sq_usage_purge(c, "hourly", sq_day_start(now - STORE_USAGE_HOURLY_KEEP_MS), err) < 0 ||
-        sq_usage_purge(c, "daily", sq_month_start(now - STORE_USAGE_DAILY_KEEP_MS, 0), err) < 0 ||
-        sq_usage_purge(c, "monthly", sq_month_start(now, -STORE_USAGE_MONTHLY_KEEP_MONTHS), err) < 0 ||
+    int64_t mau_before = clock_month_start(now, -1);
+    if (sq_usage_purge(c, "hourly", clock_day_start(now - STORE_USAGE_HOURLY_KEEP_MS), err) < 0 ||
+        sq_usage_purge(c, "daily", clock_month_start(now - STORE_USAGE_DAILY_KEEP_MS, 0), err) < 0 ||
+        sq_usage_purge(c, "monthly", clock_month_start(now, -STORE_USAGE_MONTHLY_KEEP_MONTHS), err) < 0 ||
         sq_usage_run(c, ST_USAGE_PURGE_MAU, &mau_before, 1, "purge monthly users", err) < 0)
         return -1;
     if (!new_day) return 0;
@@ -2257,10 +2240,10 @@ static int sq_usage_rollup(void *driver, int64_t now, bs_err *err)
     int64_t rolled = 0;
     if (!c || sq_exec_id(c, ST_BEGIN, "begin", err) != 0) return -1;
     int rc = sq_usage_state_get(c, &rolled, err);
-    int64_t day_args[] = {rolled, now}, month_args[] = {sq_month_start(rolled, 0), now};
+    int64_t day_args[] = {rolled, now}, month_args[] = {clock_month_start(rolled, 0), now};
     for (size_t i = 0; rc == 0 && i < 3; i++) rc = sq_usage_run(c, daily[i], day_args, 2, "daily roll-up", err);
     for (size_t i = 0; rc == 0 && i < 3; i++) rc = sq_usage_run(c, monthly[i], month_args, 2, "monthly roll-up", err);
-    int64_t today = sq_day_start(now);
+    int64_t today = clock_day_start(now);
     if (rc == 0) rc = sq_usage_retention(c, now, today != rolled, err);
     sqlite3_stmt *st = rc == 0 ? sq_stmt(c, ST_USAGE_STATE_PUT, err) : NULL;
     if (rc == 0 && !st) rc = -1;
