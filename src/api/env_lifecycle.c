@@ -9,6 +9,7 @@
 
 #include "store/files.h"
 #include "util/clock.h"
+#include "util/hash.h"
 #include "util/log.h"
 
 #define TOUCH_SLOTS 1024
@@ -98,9 +99,7 @@ int api_env_place_unplaced(api_app *app, bs_err *err)
 
 static uint64_t hash_of(const char *env_id)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (const unsigned char *c = (const unsigned char *)env_id; *c; c++) h = (h ^ *c) * 1099511628211ULL;
-    return h | 1; /* never 0, the empty slot */
+    return hash64_str(env_id) | 1; /* never 0, the empty slot */
 }
 
 /* 1 when this use should be written (none written for ENV_TOUCH_INTERVAL_MS); marks it written. */

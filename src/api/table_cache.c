@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/clock.h"
+#include "util/hash.h"
 
 typedef struct table_cache {
     table_entry slots[TABLE_CACHE_SLOTS];
@@ -54,10 +55,7 @@ void api_table_cache_bump(void)
 
 static size_t slot_of(const char *env_id, const char *name)
 {
-    size_t h = 5381;
-    for (const char *p = env_id; *p; p++) h = h * 33 + (unsigned char)*p;
-    for (const char *p = name; *p; p++) h = h * 33 + (unsigned char)*p;
-    return h % TABLE_CACHE_SLOTS;
+    return (size_t)(hash64_str_seeded(name, hash64_str(env_id)) % TABLE_CACHE_SLOTS);
 }
 
 static int entry_fill(table_entry *e, store_docs *docs, const char *env_id, const char *name, bs_err *err)

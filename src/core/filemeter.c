@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hash.h"
+
 typedef struct meter_row {
     char env[FILEMETER_ENV_ID_MAX];
     filemeter_counts c;
@@ -34,18 +36,11 @@ void filemeter_free(filemeter *m)
     free(m);
 }
 
-static uint64_t env_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-    return h;
-}
-
 /* The row of env: found, created when there is room (create), else NULL. Called with the lock held. */
 static meter_row *row_of(filemeter *m, const char *env, int create)
 {
     size_t cap = sizeof m->rows / sizeof m->rows[0];
-    for (size_t i = env_hash(env) % cap, n = 0; n < cap; i = (i + 1) % cap, n++) {
+    for (size_t i = hash64_str(env) % cap, n = 0; n < cap; i = (i + 1) % cap, n++) {
         meter_row *r = &m->rows[i];
         if (!r->env[0]) {
             if (!create || m->used >= FILEMETER_ENVS) return NULL;

@@ -18,6 +18,7 @@
 #include "store/files.h"
 #include "util/check.h"
 #include "util/clock.h"
+#include "util/hash.h"
 #include "util/log.h"
 
 #define METER_OTHER METER_ENVS            /* the slot of environments past METER_ENVS */
@@ -126,13 +127,6 @@ static _Thread_local uint64_t tl_meter;
 static _Thread_local meter_shard *tl_shard;
 
 /* ---- helpers ---- */
-
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-    return h ^ (h >> 29);
-}
 
 static int method_index(const char *m)
 {
@@ -310,7 +304,7 @@ static meter_env *env_add(meter *m, const char *org, const char *project, const 
 meter_env *meter_env_get(meter *m, const char *org_id, const char *project_id, const char *env_id, const char *env_name)
 {
     if (!m || !env_id || !*env_id || strlen(env_id) >= STORE_ID_MAX) return NULL;
-    uint64_t h = hash_str(env_id);
+    uint64_t h = hash64_str(env_id);
     meter_env *e = env_find(m, env_id, h);
     return e ? e : env_add(m, org_id, project_id, env_id, env_name, h);
 }
@@ -431,7 +425,7 @@ void meter_mau(meter_env *e, const char *user_id, int64_t now_ms)
 {
     if (!e || e == &e->m->other || !user_id || !*user_id || strlen(user_id) >= METER_USER_ID_MAX) return;
     int64_t month = clock_month_start(now_ms, 0);
-    uint64_t h = hash_str(user_id);
+    uint64_t h = hash64_str(user_id);
     pthread_mutex_lock(&e->mau_lock);
     if (e->mau_month != month) {
         mau_clear(e);

@@ -8,6 +8,7 @@
 
 #include "core/netrules.h"
 #include "util/clock.h"
+#include "util/hash.h"
 
 #define GUARD_SLOTS 1024 /* direct-mapped by a hash of the project id */
 #define GUARD_LOCKS 64
@@ -46,9 +47,7 @@ void project_guard_free(project_guard *g)
 
 static size_t slot_of(const char *project_id)
 {
-    size_t h = 5381;
-    for (const unsigned char *c = (const unsigned char *)project_id; *c; c++) h = h * 33 + *c;
-    return h % GUARD_SLOTS;
+    return (size_t)(hash64_str(project_id) % GUARD_SLOTS);
 }
 
 /* The settings' apiCallLimit: a positive integer, else -1. */

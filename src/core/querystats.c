@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/clock.h"
+#include "util/hash.h"
 
 #define QS_BUCKETS 96      /* bucket b holds times around 2^(b/4) us: up to ~16 s */
 #define QS_LOCKS 64
@@ -87,13 +88,6 @@ void querystats_shape(const query_plan *plan, int self, strbuf *out)
 
 /* ---- slots ---- */
 
-static uint64_t key_hash(const char *key)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (const char *p = key; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ULL;
-    return h;
-}
-
 static int make_key(char *key, const char *env_id, const char *table, const char *shape)
 {
     int n = snprintf(key, QS_KEY_MAX, "%s\t%s\t%s", env_id, table, shape);
@@ -141,7 +135,7 @@ int querystats_record(querystats *qs, const char *env_id, const char *table, con
 {
     char key[QS_KEY_MAX];
     if (!qs || make_key(key, env_id, table, shape) < 0) return 0;
-    uint64_t h = key_hash(key);
+    uint64_t h = hash64_str(key);
     pthread_mutex_t *lock = lock_for(qs, h);
     pthread_mutex_lock(lock);
     qs_slot *s = slot_for(qs, key, h, 1);
@@ -161,7 +155,7 @@ void querystats_set_index(querystats *qs, const char *env_id, const char *table,
 {
     char key[QS_KEY_MAX];
     if (!qs || make_key(key, env_id, table, shape) < 0) return;
-    uint64_t h = key_hash(key);
+    uint64_t h = hash64_str(key);
     pthread_mutex_t *lock = lock_for(qs, h);
     pthread_mutex_lock(lock);
     qs_slot *s = slot_for(qs, key, h, 0);

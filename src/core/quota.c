@@ -9,6 +9,7 @@
 
 #include "util/check.h"
 #include "util/clock.h"
+#include "util/hash.h"
 
 #define QUOTA_BUCKETS 4096 /* counters, open addressing; a full table refuses nothing: see counter_get */
 #define QUOTA_KEY_MAX 64
@@ -58,9 +59,7 @@ void quota_window_bounds(quota_window w, int64_t now_ms, int64_t *from_ms, int64
 
 static size_t bucket_of(const char *key, int64_t start)
 {
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)start;
-    for (const unsigned char *c = (const unsigned char *)key; *c; c++) h = (h ^ *c) * 1099511628211ULL;
-    return (size_t)(h % QUOTA_BUCKETS);
+    return (size_t)(hash64_str_seeded(key, (uint64_t)start) % QUOTA_BUCKETS);
 }
 
 /* The current counter of (key, window) when it exists (the caller holds the lock), else NULL. */

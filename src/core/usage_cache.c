@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/quota.h"
+#include "util/hash.h"
 
 #define USAGE_CACHE_SLOTS 4096 /* (organization, metric) pairs; a full table reads through every time */
 #define USAGE_CACHE_LOCKS 64
@@ -48,10 +49,7 @@ void usage_cache_free(usage_cache *c)
 
 static entry *slot_of(usage_cache *c, const char *org_id, const char *metric)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (const unsigned char *p = (const unsigned char *)org_id; *p; p++) h = (h ^ *p) * 1099511628211ULL;
-    for (const unsigned char *p = (const unsigned char *)metric; *p; p++) h = (h ^ *p) * 1099511628211ULL;
-    return &c->slots[h % USAGE_CACHE_SLOTS];
+    return &c->slots[hash64_str_seeded(metric, hash64_str(org_id)) % USAGE_CACHE_SLOTS];
 }
 
 /* The lock of e's stripe. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/crypto.h"
+#include "util/hash.h"
 #include "util/json.h"
 
 #define USERAUTH_SLOTS 256   /* environments whose secret is kept; direct-mapped by id */
@@ -39,9 +40,7 @@ void userauth_free(userauth *ua)
 
 static secret_slot *slot_of(userauth *ua, const char *env_id)
 {
-    uint32_t h = 2166136261u;
-    for (const char *p = env_id; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
-    return &ua->slots[h % USERAUTH_SLOTS];
+    return &ua->slots[hash64_str(env_id) % USERAUTH_SLOTS];
 }
 
 static int env_secret(userauth *ua, const char *env_id, uint8_t out[STORE_ENV_SECRET_LEN], bs_err *err)
