@@ -446,20 +446,8 @@ static void plan_put(api_ctx *ctx, http_req *req, http_res *res)
         }
     }
     if (err.status) {
-        if (err.status == 409) { /* the envelope with the metrics over the lower plan as details */
-            struct json_object *e = json_object_new_object(), *inner = json_object_new_object();
-            json_object_object_add(e, "success", json_object_new_boolean(0));
-            json_object_object_add(e, "statusCode", json_object_new_int(409));
-            json_object_object_add(inner, "code", json_object_new_string(err.code));
-            json_object_object_add(inner, "message", json_object_new_string(err.message));
-            json_object_object_add(inner, "details", json_object_get(over));
-            json_object_object_add(e, "error", inner);
-            json_object_object_add(e, "message", json_object_new_string(err.message));
-            http_res_json(res, 409, e);
-            json_object_put(e);
-        } else {
-            http_res_error_from(res, &err);
-        }
+        if (err.status == 409) http_res_error_details(res, 409, err.code, err.message, over); /* the metrics over the lower plan */
+        else http_res_error_from(res, &err);
         json_object_put(over);
         return;
     }

@@ -31,21 +31,13 @@ static void answer_refused(http_res *res, const char *code, const char *metric, 
         snprintf(retry, sizeof retry, "%lld", (long long)((reset_at_ms - now + 999) / 1000));
         http_res_header(res, "Retry-After", retry);
     }
-    struct json_object *body = json_object_new_object(), *error = json_object_new_object(), *details = json_object_new_object();
+    struct json_object *details = json_object_new_object();
     json_object_object_add(details, "metric", json_object_new_string(metric));
     json_object_object_add(details, "limit", json_object_new_int64(limit));
     json_object_object_add(details, "used", json_object_new_int64(used));
     api_json_time(details, "resetAt", reset_at_ms);
-    json_object_object_add(error, "code", json_object_new_string(code));
-    json_object_object_add(error, "message", json_object_new_string(message));
-    json_object_object_add(error, "details", details);
-    json_object_object_add(body, "success", json_object_new_boolean(0));
-    json_object_object_add(body, "statusCode", json_object_new_int(429));
-    json_object_object_add(body, "error", error);
-    json_object_object_add(body, "message", json_object_new_string(message));
-    const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-    http_res_body(res, 429, "application/json; charset=utf-8", text, strlen(text));
-    json_object_put(body);
+    http_res_error_details(res, 429, code, message, details);
+    json_object_put(details);
 }
 
 static void answer_call_refused(http_res *res, const quota_verdict *v, int64_t now)

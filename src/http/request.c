@@ -315,9 +315,10 @@ int http_res_json(http_res *res, int status, struct json_object *obj)
     return json_append(&res->body, obj);
 }
 
-/* The error envelope of client-api.md §1.6, with error.details when a field is named. */
+/* The error envelope of client-api.md §1.6 (the only builder of it), with error.details when a field is
+ * named ([{field, reason}]) or details are given (any JSON value, borrowed). */
 static void error_body(http_res *res, int status, const char *code, const char *message, const char *field,
-                       const char *reason)
+                       const char *reason, struct json_object *details)
 {
     res->status = status;
     http_res_content_type(res, "application/json; charset=utf-8");
@@ -333,6 +334,9 @@ static void error_body(http_res *res, int status, const char *code, const char *
         strbuf_append_str(b, ",\"reason\":");
         strbuf_append_json_string(b, reason, strlen(reason));
         strbuf_append_str(b, "}]");
+    } else if (details) {
+        strbuf_append_str(b, ",\"details\":");
+        json_append(b, details);
     }
     strbuf_append_str(b, "},\"message\":");
     strbuf_append_json_string(b, message, strlen(message));
@@ -341,7 +345,12 @@ static void error_body(http_res *res, int status, const char *code, const char *
 
 void http_res_error(http_res *res, int status, const char *code, const char *message)
 {
-    error_body(res, status, code, message, NULL, NULL);
+    error_body(res, status, code, message, NULL, NULL, NULL);
+}
+
+void http_res_error_details(http_res *res, int status, const char *code, const char *message, struct json_object *details)
+{
+    error_body(res, status, code, message, NULL, NULL, details);
 }
 
 void http_res_error_from(http_res *res, const bs_err *err)
@@ -351,7 +360,7 @@ void http_res_error_from(http_res *res, const bs_err *err)
         return;
     }
     const char *reason = err->reason[0] ? err->reason : err->message;
-    error_body(res, err->status, err->code, err->message, err->field[0] ? err->field : NULL, reason);
+    error_body(res, err->status, err->code, err->message, err->field[0] ? err->field : NULL, reason, NULL);
 }
 
 void http_res_file(http_res *res, int status, const char *content_type, int fd, uint64_t size)

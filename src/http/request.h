@@ -87,6 +87,8 @@ int http_res_json(http_res *res, int status, struct json_object *obj);
 /* The error envelope of client-api.md §1.6. */
 void http_res_error(http_res *res, int status, const char *code, const char *message);
 void http_res_error_from(http_res *res, const bs_err *err);
+/* The same envelope with error.details set to details (any JSON value, borrowed; NULL for none). */
+void http_res_error_details(http_res *res, int status, const char *code, const char *message, struct json_object *details);
 /* Answer with a file: the server takes ownership of fd (closes it). */
 void http_res_file(http_res *res, int status, const char *content_type, int fd, uint64_t size);
 /* The same with size bytes from offset (a Range answer). */
