@@ -20,6 +20,9 @@
  * Listing (store_blobs_s3_list): ListObjectsV2 pages of up to 1000 keys, each answer streamed into a
  * bounded buffer and read for its Key, ETag, Size and LastModified.
  *
+ * XML answers (listings, InitiateMultipartUpload, UploadPartCopy, errors) are read with util/xml (expat,
+ * no DTD, bounded): a listing must be well-formed; an error body is read as far as it goes.
+ *
  * Errors: a failed exchange or a 5xx is 502 file/storage-unavailable, 403 (or a missing bucket) 500
  * file/bucket-not-configured; both are logged, never with a secret. */
 #include "store/s3/blobs_s3.h"
@@ -40,6 +43,7 @@
 #include "util/crypto.h"
 #include "util/log.h"
 #include "util/strbuf.h"
+#include "util/xml.h"
 
 #define S3_PART_SIZE STORE_BLOBS_S3_PART_SIZE
 #define S3_MIN_PART (5u * 1024 * 1024)          /* S3's smallest part but the last */
@@ -91,6 +95,7 @@ typedef struct s3_res {
     uint64_t length;
     int64_t modified_ms;
     strbuf body;   /* a body not streamed, at most S3_BODY_MAX bytes */
+    xml_doc *xml;  /* body read as XML (as far as it is well-formed); NULL when empty */
     char code[64]; /* the S3 error code the body names, "" when none */
     int stopped;   /* the stream ended the transfer */
 } s3_res;
@@ -188,44 +193,6 @@ static int type_copy(char out[S3_TEXT_MAX], const char *type, bs_err *err)
         out[n++] = (char)c;
     }
     while (n && out[n - 1] == ' ') n--;
-    out[n] = '\0';
-    return 0;
-}
-
-/* Decodes the character or XML entity at p into *c; returns how many bytes it took. */
-static size_t xml_char(const char *p, char *c)
-{
-    static const char *const ent[][2] = {{"&quot;", "\""}, {"&#34;", "\""}, {"&amp;", "&"}, {"&lt;", "<"},
-                                         {"&gt;", ">"},    {"&apos;", "'"}, {"&#39;", "'"}};
-    for (size_t i = 0; *p == '&' && i < sizeof ent / sizeof ent[0]; i++) {
-        size_t len = strlen(ent[i][0]);
-        if (!strncmp(p, ent[i][0], len)) {
-            *c = ent[i][1][0];
-            return len;
-        }
-    }
-    *c = *p;
-    return 1;
-}
-
-/* Copies the text of the first <tag> element of xml into out, entities decoded; -1 (and out "") when
- * there is none or it does not fit. */
-static int xml_text(const char *xml, const char *tag, char *out, size_t size)
-{
-    char open[64], close[64];
-    snprintf(open, sizeof open, "<%s>", tag);
-    snprintf(close, sizeof close, "</%s>", tag);
-    const char *a = xml ? strstr(xml, open) : NULL, *b = a ? strstr(a + strlen(open), close) : NULL;
-    size_t n = 0;
-    out[0] = '\0';
-    if (!b) return -1;
-    for (a += strlen(open); a < b; n++) {
-        if (n + 1 >= size) {
-            out[0] = '\0';
-            return -1;
-        }
-        a += xml_char(a, &out[n]);
-    }
     out[n] = '\0';
     return 0;
 }
@@ -520,10 +487,16 @@ static void res_info(CURL *c, s3_res *res)
     curl_easy_getinfo(c, CURLINFO_FILETIME_T, &mtime);
     res->length = len > 0 ? (uint64_t)len : 0;
     res->modified_ms = mtime > 0 ? (int64_t)mtime * 1000 : 0;
-    xml_text(res->body.data, "Code", res->code, sizeof res->code);
+    res->xml = res->body.len ? xml_parse(res->body.data, res->body.len, 0, NULL) : NULL;
+    xml_copy(res->xml, xml_first(res->xml, "Code"), res->code, sizeof res->code);
 }
 
-static void res_release(s3_res *res) { strbuf_release(&res->body); }
+static void res_release(s3_res *res)
+{
+    strbuf_release(&res->body);
+    xml_free(res->xml);
+    res->xml = NULL;
+}
 
 /* Sends req and fills res (released by the caller with res_release, whatever the outcome). 0 when an
  * answer came, of any status (res->stopped when the stream ended it), -1 with err when none did. */
@@ -551,7 +524,7 @@ static int s3_perform(const s3_driver *d, const s3_req *req, s3_res *res, bs_err
 /* A success (S3 can answer 200 with an error document to a long request). */
 static int answered_ok(const s3_res *res)
 {
-    return res->status >= 200 && res->status < 300 && !(res->body.data && strstr(res->body.data, "<Error>"));
+    return res->status >= 200 && res->status < 300 && xml_first(res->xml, "Error") < 0;
 }
 
 /* The error for an answer that is not a success, logged when it is not the caller's fault. */
@@ -714,7 +687,7 @@ static int upload_start(const s3_driver *d, const char *key, const char *type, s
     req_hdr(&req, "content-type", type);
     s3_res res;
     int rc = s3_call(d, &req, &res, err);
-    if (rc == 0 && (xml_text(res.body.data, "UploadId", up->id, sizeof up->id) < 0 || !up->id[0]))
+    if (rc == 0 && (xml_copy(res.xml, xml_first(res.xml, "UploadId"), up->id, sizeof up->id) < 0 || !up->id[0]))
         rc = bad_answer(&req, "UploadId", err);
     res_release(&res);
     return rc;
@@ -918,7 +891,7 @@ static int upload_copy(const s3_driver *d, const char *key, s3_upload *up, const
     int rc = s3_perform(d, &req, &res, err);
     if (rc == 0 && (res.status == 501 || !strcmp(res.code, "NotImplemented"))) rc = 1;
     else if (rc == 0 && !answered_ok(&res)) rc = answer_err(d, &req, &res, err);
-    else if (rc == 0 && (xml_text(res.body.data, "ETag", etag, sizeof etag) < 0 || store_blobs_etag_md5(etag, md5) < 0))
+    else if (rc == 0 && (xml_copy(res.xml, xml_first(res.xml, "ETag"), etag, sizeof etag) < 0 || store_blobs_etag_md5(etag, md5) < 0))
         rc = bad_answer(&req, "part ETag", err);
     if (rc == 0) rc = upload_add(up, md5, etag, err);
     res_release(&res);
@@ -1055,46 +1028,53 @@ static int list_query(const s3_driver *d, const char *prefix, const char *token,
     return rc ? -1 : 0;
 }
 
-/* One <Contents> element el of a listing: fn with the key without the store's prefix. 0, 1 for an element
- * outside the prefix (skipped), -1 when fn stopped the listing, -2 when el is malformed. */
-static int list_entry(const s3_driver *d, const char *el, store_blobs_s3_list_fn fn, void *arg)
+/* One <Contents> element el of listing doc: fn with the key without the store's prefix. 0, 1 for an
+ * element outside the prefix (skipped), -1 when fn stopped the listing, -2 when el is malformed. */
+static int list_entry(const s3_driver *d, const xml_doc *doc, int el, store_blobs_s3_list_fn fn, void *arg)
 {
     char key[S3_TEXT_MAX + STORE_BLOB_KEY_MAX + 1], size[32], modified[40], *end = NULL;
     store_blob_info info;
     memset(&info, 0, sizeof info);
-    if (xml_text(el, "Key", key, sizeof key) < 0 || xml_text(el, "ETag", info.etag, sizeof info.etag) < 0 ||
-        xml_text(el, "Size", size, sizeof size) < 0 || size[0] < '0' || size[0] > '9')
+    if (xml_copy(doc, xml_child(doc, el, "Key", -1), key, sizeof key) < 0 ||
+        xml_copy(doc, xml_child(doc, el, "ETag", -1), info.etag, sizeof info.etag) < 0 ||
+        xml_copy(doc, xml_child(doc, el, "Size", -1), size, sizeof size) < 0 || size[0] < '0' || size[0] > '9')
         return -2;
     info.size = strtoull(size, &end, 10);
     if (*end) return -2;
-    if (xml_text(el, "LastModified", modified, sizeof modified) == 0) clock_parse_iso8601(modified, &info.modified_ms);
+    if (xml_copy(doc, xml_child(doc, el, "LastModified", -1), modified, sizeof modified) == 0)
+        clock_parse_iso8601(modified, &info.modified_ms);
     size_t plen = strlen(d->prefix);
     if (strncmp(key, d->prefix, plen)) return 1;
     return fn(key + plen, &info, arg) < 0 ? -1 : 0;
 }
 
-/* Calls fn for each object of one ListObjectsV2 answer and copies its continuation token into token (""
- * on the last page). 0, 1 when fn stopped the listing, -1 with err when the answer is malformed. */
-static int list_page(const s3_driver *d, const s3_req *req, const char *xml, store_blobs_s3_list_fn fn, void *arg, char *token,
-                     size_t token_size, bs_err *err)
+/* Calls fn for each object of one ListObjectsV2 answer doc and copies its continuation token into token
+ * ("" on the last page). 0, 1 when fn stopped the listing, -1 with err when the answer is malformed. */
+static int list_doc(const s3_driver *d, const s3_req *req, const xml_doc *doc, store_blobs_s3_list_fn fn, void *arg, char *token,
+                    size_t token_size, bs_err *err)
 {
-    char el[S3_URI_MAX], truncated[8];
-    if (!strstr(xml, "<ListBucketResult")) return bad_answer(req, "ListBucketResult", err);
-    for (const char *p = strstr(xml, "<Contents>"); p; p = strstr(p, "<Contents>")) {
-        const char *end = strstr(p, "</Contents>");
-        size_t len = end ? (size_t)(end - p) : 0;
-        if (!end || len >= sizeof el) return bad_answer(req, "well-formed Contents", err);
-        memcpy(el, p, len);
-        el[len] = '\0';
-        int rc = list_entry(d, el, fn, arg);
+    char truncated[8];
+    if (strcmp(xml_name(doc, 0), "ListBucketResult")) return bad_answer(req, "well-formed ListBucketResult", err);
+    for (int el = xml_child(doc, 0, "Contents", -1); el >= 0; el = xml_child(doc, 0, "Contents", el)) {
+        int rc = list_entry(d, doc, el, fn, arg);
         if (rc == -2) return bad_answer(req, "well-formed Contents", err);
         if (rc == -1) return 1;
-        p = end;
     }
     token[0] = '\0';
-    if (xml_text(xml, "IsTruncated", truncated, sizeof truncated) < 0 || strcmp(truncated, "true")) return 0;
-    if (xml_text(xml, "NextContinuationToken", token, token_size) < 0 || !token[0]) return bad_answer(req, "NextContinuationToken", err);
+    if (xml_copy(doc, xml_child(doc, 0, "IsTruncated", -1), truncated, sizeof truncated) < 0 || strcmp(truncated, "true")) return 0;
+    if (xml_copy(doc, xml_child(doc, 0, "NextContinuationToken", -1), token, token_size) < 0 || !token[0])
+        return bad_answer(req, "NextContinuationToken", err);
     return 0;
+}
+
+/* list_doc of the text of one answer, which must be a well-formed document. */
+static int list_page(const s3_driver *d, const s3_req *req, const strbuf *text, store_blobs_s3_list_fn fn, void *arg, char *token,
+                     size_t token_size, bs_err *err)
+{
+    xml_doc *doc = xml_parse(text->data, text->len, 1, NULL);
+    int rc = list_doc(d, req, doc, fn, arg, token, token_size, err);
+    xml_free(doc);
+    return rc;
 }
 
 /* One ListObjectsV2 request (query made by list_query) and its page. */
@@ -1108,7 +1088,7 @@ static int list_once(const s3_driver *d, const char *prefix, const char *query, 
     int rc = s3_perform(d, &req, &res, err);
     if (rc == 0 && xml.overflow) rc = bad_answer(&req, "listing that fits", err);
     else if (rc == 0 && !answered_ok(&res)) rc = answer_err(d, &req, &res, err);
-    else if (rc == 0) rc = list_page(d, &req, xml.data ? xml.data : "", fn, arg, token, token_size, err);
+    else if (rc == 0) rc = list_page(d, &req, &xml, fn, arg, token, token_size, err);
     res_release(&res);
     strbuf_release(&xml);
     return rc;
