@@ -82,17 +82,6 @@ static int token_use(api_ctx *ctx, const char *kind, const char *email, const ch
     return 0;
 }
 
-/* Appends text with URL percent-encoding. */
-static void url_escape(strbuf *out, const char *text)
-{
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~", *p))
-            strbuf_append_char(out, (char)*p);
-        else
-            strbuf_appendf(out, "%%%02X", *p);
-    }
-}
-
 /* ---- password reset ---- */
 
 static void reset_request(api_ctx *ctx, http_req *req, http_res *res)
@@ -112,7 +101,7 @@ static void reset_request(api_ctx *ctx, http_req *req, http_res *res)
         strbuf link;
         strbuf_init(&link, 4000);
         strbuf_appendf(&link, "%s/reset-password?token=%s&email=", ctx->app->public_url, token);
-        url_escape(&link, u.email);
+        strbuf_append_percent(&link, u.email, 0);
         api_mail_var vars[] = {{"userName", u.name}, {"userEmail", u.email}, {"resetLink", link.data}, {"code", token}};
         api_send_template(ctx, u.email, "password_reset", vars, 4, &err);
         strbuf_release(&link);
@@ -160,10 +149,10 @@ int api_send_signup_confirmation(api_ctx *ctx, const store_user *u, const char *
     strbuf_init(&link, 4000);
     strbuf_appendf(&link, "%s/v1/auth/signup/email/confirm?env=%s&token=%s&email=", ctx->app->public_url,
                    ctx->key.environment_id, token);
-    url_escape(&link, u->email);
+    strbuf_append_percent(&link, u->email, 0);
     if (callback) {
         strbuf_append_str(&link, "&callbackUrl=");
-        url_escape(&link, callback);
+        strbuf_append_percent(&link, callback, 0);
     }
     api_mail_var vars[] = {{"userName", u->name}, {"userEmail", u->email}, {"verifyLink", link.data}};
     int rc = api_send_template(ctx, u->email, "signup_confirmation", vars, 3, err);
@@ -211,10 +200,10 @@ static void verify_answer(api_ctx *ctx, http_res *res, const char *callback, con
         strbuf_append_str(&loc, callback);
         strbuf_append_str(&loc, strchr(callback, '?') ? "&" : "?");
         strbuf_appendf(&loc, "verified=%s&email=", err->status ? "false" : "true");
-        url_escape(&loc, email);
+        strbuf_append_percent(&loc, email, 0);
         if (err->status) {
             strbuf_append_str(&loc, "&error=");
-            url_escape(&loc, err->code);
+            strbuf_append_percent(&loc, err->code, 0);
         }
         http_res_header(res, "Location", loc.data);
         http_res_body(res, 302, "text/plain; charset=utf-8", "", 0);

@@ -39,17 +39,6 @@ static struct json_object *backup_codes_new(void)
     return codes;
 }
 
-/* Percent-encodes text into out for an otpauth URI. */
-static void uri_escape(const char *text, strbuf *out)
-{
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~", *p))
-            strbuf_append_char(out, (char)*p);
-        else
-            strbuf_appendf(out, "%%%02X", *p);
-    }
-}
-
 static int password_ok(const store_user *u, struct json_object *body)
 {
     const char *pw = json_get_string(body, "password");
@@ -99,7 +88,7 @@ static void enable(api_ctx *ctx, http_req *req, http_res *res)
     strbuf uri;
     strbuf_init(&uri, 0);
     strbuf_append_str(&uri, "otpauth://totp/" MFA_ISSUER ":");
-    uri_escape(u.email, &uri);
+    strbuf_append_percent(&uri, u.email, 0);
     strbuf_appendf(&uri, "?secret=%s&issuer=" MFA_ISSUER "&algorithm=SHA1&digits=%d&period=%d", secret, TOTP_DIGITS, TOTP_PERIOD);
     struct json_object *out = json_object_new_object();
     json_object_object_add(out, "secret", json_object_new_string(secret));

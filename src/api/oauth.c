@@ -81,12 +81,11 @@ static struct json_object *provider_call(const char *url, const char *form, cons
     return json;
 }
 
-/* Appends key=urlencoded(value)& to form. */
-static void form_add(CURL *enc, strbuf *form, const char *key, const char *value)
+/* Appends key=urlencoded(value) to form, after '&' but for the first. */
+static void form_add(strbuf *form, const char *key, const char *value)
 {
-    char *escaped = curl_easy_escape(enc, value, 0);
-    strbuf_appendf(form, "%s%s=%s", form->len ? "&" : "", key, escaped ? escaped : "");
-    curl_free(escaped);
+    strbuf_appendf(form, "%s%s=", form->len ? "&" : "", key);
+    strbuf_append_percent(form, value, 0);
 }
 
 /* ---- provider settings (management API) ---- */
@@ -185,18 +184,16 @@ static int code_exchange(api_ctx *ctx, const store_provider *p, const char *toke
     char secret[1100];
     if (!p->secret_sealed[0] || crypto_open(ctx->app->master_key, p->secret_sealed, secret, sizeof secret) < 0)
         return bs_err_set(err, 400, "auth/oauth-not-configured", "The provider has no usable client secret");
-    CURL *enc = curl_easy_init();
     strbuf form;
     strbuf_init(&form, 16 * 1024);
     char first_id[256];
     snprintf(first_id, sizeof first_id, "%.*s", (int)strcspn(p->client_id, " "), p->client_id);
-    form_add(enc, &form, "grant_type", "authorization_code");
-    form_add(enc, &form, "code", code);
-    form_add(enc, &form, "client_id", first_id);
-    form_add(enc, &form, "client_secret", secret);
-    form_add(enc, &form, "redirect_uri", redirect);
-    if (verifier) form_add(enc, &form, "code_verifier", verifier); /* PKCE (RFC 7636) */
-    curl_easy_cleanup(enc);
+    form_add(&form, "grant_type", "authorization_code");
+    form_add(&form, "code", code);
+    form_add(&form, "client_id", first_id);
+    form_add(&form, "client_secret", secret);
+    form_add(&form, "redirect_uri", redirect);
+    if (verifier) form_add(&form, "code_verifier", verifier); /* PKCE (RFC 7636) */
     long status = 0;
     struct json_object *tok = form.overflow ? NULL : provider_call(token_url, form.data, NULL, &status);
     strbuf_release(&form);

@@ -11,7 +11,6 @@
  * from the nonce with the same secret, so nothing else is stored. A state that fails its signature cannot
  * name a trustworthy app URL, so it is answered 400 auth/invalid-oauth-state without a redirect.
  * App URLs must be listed in the provider's redirectUris (compared without their query string). */
-#include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,9 +28,8 @@
 
 static void url_param(strbuf *out, const char *key, const char *value)
 {
-    char *escaped = curl_easy_escape(NULL, value, 0);
-    strbuf_appendf(out, "%s=%s", key, escaped ? escaped : "");
-    curl_free(escaped);
+    strbuf_appendf(out, "%s=", key);
+    strbuf_append_percent(out, value, 0);
 }
 
 /* The app URL is a plain http(s) URL without fragment listed in the provider's redirect URIs, compared

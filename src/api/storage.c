@@ -52,12 +52,7 @@ static void grant_sign(api_app *app, const storage_grant *g, char out[64])
 static void query_param(strbuf *out, const char *name, const char *value)
 {
     strbuf_appendf(out, "&%s=", name);
-    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~", *p))
-            strbuf_append_char(out, (char)*p);
-        else
-            strbuf_appendf(out, "%%%02X", *p);
-    }
+    strbuf_append_percent(out, value, 0);
 }
 
 int api_storage_url(api_app *app, const char *key, const storage_grant *g, strbuf *out)
@@ -396,12 +391,7 @@ static void disposition(http_res *res, const char *name, const char *type)
     for (const unsigned char *p = (const unsigned char *)name; *p; p++)
         strbuf_append_char(&v, (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\') ? (char)*p : '_');
     strbuf_append_str(&v, "\"; filename*=UTF-8''");
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~", *p))
-            strbuf_append_char(&v, (char)*p);
-        else
-            strbuf_appendf(&v, "%%%02X", *p);
-    }
+    strbuf_append_percent(&v, name, 0);
     if (!v.overflow) http_res_header(res, "Content-Disposition", v.data);
     strbuf_release(&v);
 }

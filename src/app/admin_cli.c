@@ -140,11 +140,7 @@ static void fill(const char *tmpl, char **args, int json, strbuf *out)
         if (p[0] == '{' && p[1] >= '1' && p[1] <= '9' && p[2] == '}') {
             const char *v = args[p[1] - '1'];
             if (json) strbuf_append_json_string(out, v, strlen(v));
-            else {
-                char *e = curl_easy_escape(NULL, v, 0);
-                strbuf_append_str(out, e ? e : "");
-                curl_free(e);
-            }
+            else strbuf_append_percent(out, v, 0);
             p += 2;
         } else {
             strbuf_append_char(out, *p);
@@ -370,16 +366,19 @@ static int chart_options(int argc, char **argv, chart *ch)
 /* Adds the values of one page of daily rows to their days; *more = 1 when another page follows. */
 static int chart_page(const cli *c, chart *ch, int page, int *more, strbuf *answer)
 {
-    char path[1024], date[CLOCK_ISO_LEN];
-    char *org = curl_easy_escape(NULL, ch->org, 0), *metric = curl_easy_escape(NULL, ch->metric, 0);
+    char date[CLOCK_ISO_LEN];
+    strbuf path;
+    strbuf_init(&path, 1024);
     clock_iso8601(ch->first, date);
     date[10] = '\0';
-    snprintf(path, sizeof path, "/admin/v1/usage?organizationId=%s&type=%s&period=daily&startDate=%s&limit=100&page=%d",
-             org ? org : "", metric ? metric : "", date, page);
-    curl_free(org);
-    curl_free(metric);
+    strbuf_append_str(&path, "/admin/v1/usage?organizationId=");
+    strbuf_append_percent(&path, ch->org, 0);
+    strbuf_append_str(&path, "&type=");
+    strbuf_append_percent(&path, ch->metric, 0);
+    strbuf_appendf(&path, "&period=daily&startDate=%s&limit=100&page=%d", date, page);
     strbuf_reset(answer);
-    long status = call(c, "GET", path, NULL, answer);
+    long status = path.overflow ? -1 : call(c, "GET", path.data, NULL, answer);
+    strbuf_release(&path);
     if (status != 200) return (int)(status ? status : -1);
     struct json_object *j = json_tokener_parse(answer->data), *items = NULL;
     size_t n = json_object_object_get_ex(j, "items", &items) ? json_object_array_length(items) : 0;

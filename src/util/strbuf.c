@@ -170,3 +170,17 @@ int strbuf_append_json_string(strbuf *sb, const char *s, size_t len)
     if (strbuf_append(sb, s + start, len - start) < 0) return -1;
     return strbuf_append_char(sb, '"');
 }
+
+int strbuf_append_percent(strbuf *sb, const char *s, int keep_slash)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int rc = 0;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p && rc == 0; p++) {
+        unsigned char c = *p;
+        int keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+                   c == '_' || c == '~' || (keep_slash && c == '/');
+        char enc[3] = {'%', hex[c >> 4], hex[c & 15]};
+        rc = keep ? strbuf_append_char(sb, (char)c) : strbuf_append(sb, enc, 3);
+    }
+    return rc;
+}

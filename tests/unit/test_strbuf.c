@@ -498,6 +498,44 @@ static void test_json_escape_long_onto_stack(void **state)
     strbuf_release(&sb);
 }
 
+/* ---- percent-encoding ---- */
+
+static void assert_percent(const char *in, int keep_slash, const char *want)
+{
+    strbuf sb;
+    strbuf_init(&sb, 0);
+    assert_int_equal(strbuf_append_percent(&sb, in, keep_slash), 0);
+    assert_string_equal(sb.data ? sb.data : "", want);
+    strbuf_release(&sb);
+}
+
+static void test_percent_encoding(void **state)
+{
+    (void)state;
+    assert_percent("AZaz09-._~", 0, "AZaz09-._~");
+    assert_percent("a b+c&d=e?f#g%h/i", 0, "a%20b%2Bc%26d%3De%3Ff%23g%25h%2Fi");
+    assert_percent("p/a b/c", 1, "p/a%20b/c");
+    assert_percent("ann@example.com", 0, "ann%40example.com");
+    assert_percent("\xc3\xa9\x01\x7f\xff", 0, "%C3%A9%01%7F%FF"); /* bytes as they are, upper-case hex */
+    assert_percent("", 0, "");
+    assert_percent(NULL, 1, "");
+    /* every byte: unreserved kept, the rest three characters */
+    char all[256];
+    for (int i = 1; i < 256; i++) all[i - 1] = (char)i;
+    all[255] = '\0';
+    strbuf sb;
+    strbuf_init(&sb, 0);
+    assert_int_equal(strbuf_append_percent(&sb, all, 0), 0);
+    assert_int_equal(sb.len, 66 + 3 * (255 - 66)); /* 26 + 26 + 10 + 4 unreserved */
+    strbuf_release(&sb);
+    /* a bounded buffer refuses what does not fit */
+    strbuf_init(&sb, 8);
+    assert_int_equal(strbuf_append_percent(&sb, "a b c d e", 0), -1);
+    assert_true(sb.overflow);
+    assert_true(sb.len <= 8);
+    strbuf_release(&sb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -528,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_json_appends_to_existing),
         cmocka_unit_test(test_json_escape_round_trips),
         cmocka_unit_test(test_json_escape_long_onto_stack),
+        cmocka_unit_test(test_percent_encoding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -145,24 +145,15 @@ static int raw_append(char *out, size_t size, size_t *len, const char *s)
     return 0;
 }
 
-/* Appends s percent-encoded the SigV4 way (unreserved characters kept, and '/' when keep_slash). */
+/* Appends s percent-encoded the SigV4 way (strbuf_append_percent: unreserved characters kept, and '/'
+ * when keep_slash) to out[*len..size); -1 when it does not fit. */
 static int enc_append(char *out, size_t size, size_t *len, const char *s, int keep_slash)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        int keep = unreserved(*p) || (keep_slash && *p == '/');
-        if (*len + (keep ? 1 : 3) >= size) return -1;
-        if (keep) {
-            out[(*len)++] = (char)*p;
-            continue;
-        }
-        out[(*len)++] = '%';
-        out[(*len)++] = hex[*p >> 4];
-        out[(*len)++] = hex[*p & 15];
-    }
-    if (*len >= size) return -1;
-    out[*len] = '\0';
-    return 0;
+    strbuf enc;
+    strbuf_init(&enc, size);
+    int rc = strbuf_append_percent(&enc, s, keep_slash) < 0 ? -1 : raw_append(out, size, len, enc.data ? enc.data : "");
+    strbuf_release(&enc);
+    return rc;
 }
 
 /* Copies src (NULL as "") into dst; -1 when it does not fit or has a space or control character. */
