@@ -132,6 +132,9 @@ xml_doc *xml_parse(const char *text, size_t len, int strict, int *complete)
     for (int i = 0; i < XML_MAX_DEPTH; i++) strbuf_init(&r.text[i], XML_MAX_TEXT);
     r.d = d;
     r.p = XML_ParserCreate(NULL);
+    /* white space before the document (S3 sends it to keep a long CompleteMultipartUpload alive before an
+     * answer that may still be an <Error>) is skipped: expat refuses it before an XML declaration */
+    while (text && len && (*text == ' ' || *text == '\t' || *text == '\r' || *text == '\n')) text++, len--;
     int ok = 0;
     if (r.p && strbuf_append(&d->arena, "", 1) == 0) {
         XML_SetUserData(r.p, &r);

@@ -8,6 +8,9 @@
  * XML_MAX_NODES elements, an element's text over XML_MAX_TEXT bytes, input over XML_MAX_INPUT bytes.
  * Memory stays within a small multiple of the input. Text never holds a NUL (expat refuses it).
  *
+ * White space before the document is skipped (S3 may send some before an answer, even before its XML
+ * declaration, to keep a connection alive).
+ *
  * Element 0 is the root. An index is valid until xml_free; -1 stands for "none" everywhere, and every
  * reader accepts a NULL document and -1 (returning none), so lookups chain without checks. */
 #ifndef BASALT_UTIL_XML_H
