@@ -11,8 +11,8 @@ DATA=$(mktemp -d "$WORK/data.XXXX")
 build/basalt serve --listen 127.0.0.1:18093 --data "$DATA" --log-level warn >/dev/null 2>&1 & PID=$!
 trap 'kill $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
 wait_http http://127.0.0.1:18093/healthz
-get() { sed -n "s/.*\"$1\": \"\(.*\)\".*/\1/p" "$DATA/bootstrap.json"; }
-SK=$(get secretKey); TOKEN=$(get operatorToken); PROJECT=$(get projectId)
+SK=$(bootstrap_get "$DATA" secretKey); TOKEN=$(bootstrap_get "$DATA" operatorToken); PROJECT=$(bootstrap_get "$DATA" projectId)
+enterprise http://127.0.0.1:18093 "$DATA"
 ADMIN=http://127.0.0.1:18093/admin/v1/projects/$PROJECT/environments/dev/tables
 curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"tableName":"posts","schema":{"bsonType":"object","required":["title"],"properties":{"title":{"bsonType":"string"},"status":{"bsonType":"string"},"views":{"bsonType":"int"}}}}' "$ADMIN" >/dev/null
 curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"indexesToAdd":[{"name":"status_createdAt","fields":{"status":1,"createdAt":-1}}]}' "$ADMIN/posts/indexes" >/dev/null
