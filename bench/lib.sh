@@ -80,6 +80,29 @@ open_table() {
     { echo "FAILED: cannot create table $3" >&2; exit 1; }
 }
 
+# posts_table URL DATA: the data API workloads' table (schema title/status/views) with the index
+# {status: 1, createdAt: -1} that serves the timeline list
+posts_table() {
+  local admin="$1/admin/v1/projects/$(bootstrap_get "$2" projectId)/environments/dev/tables" auth="Authorization: Bearer $(bootstrap_get "$2" operatorToken)"
+  curl -sf -H "$auth" -H 'Content-Type: application/json' -d '{"tableName":"posts","schema":{"bsonType":"object","required":["title"],"properties":{"title":{"bsonType":"string"},"status":{"bsonType":"string"},"views":{"bsonType":"int"}}}}' "$admin" >/dev/null &&
+  curl -sf -H "$auth" -H 'Content-Type: application/json' -d '{"indexesToAdd":[{"name":"status_createdAt","fields":{"status":1,"createdAt":-1}}]}' "$admin/posts/indexes" >/dev/null ||
+    { echo "FAILED: cannot create the posts table" >&2; exit 1; }
+}
+
+# seed_posts URL KEY N: N posts in batches of 1,000 (status draft/published/archived in turn)
+seed_posts() {
+  node -e '
+const [url, key, n] = [process.argv[1], process.argv[2], +process.argv[3]], st = ["draft", "published", "archived"];
+const lorem = "lorem ipsum dolor sit amet ".repeat(8);
+(async () => { for (let a = 0; a < n; a += 1000) {
+  const body = []; for (let i = a; i < Math.min(n, a + 1000); i++) body.push({ title: "Post number " + i, content: lorem, status: st[i % 3], views: i, tags: ["alpha", "beta"] });
+  const r = await fetch(url, { method: "POST", headers: { "X-API-Key": key, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  if (r.status !== 201) throw new Error(await r.text()); } })();' "$1/v1/data/posts" "$2" "$3"
+}
+
+# LIST_PATH: the timeline list of the data workloads (indexed: status = published, newest first, 20 a page)
+LIST_PATH='/v1/data/posts?andFilters=%7B%22status%22%3A%22published%22%7D&sortBy=createdAt&sortDirection=desc&limit=20'
+
 machine() {
   echo "# $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)," \
        "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1,2), wrk -t$THREADS -c$CONN -d$DUR on loopback, load $(cut -d' ' -f1-3 /proc/loadavg)"
