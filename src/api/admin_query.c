@@ -88,7 +88,8 @@ static struct json_object *total_note(const store_explain *ex)
     if (ex->total_maintained)
         why = "kept exact by every write of the table; a list reads it in the same transaction as its page";
     else if (ex->total_maintainable)
-        why = "the first list that needs it counts the matching rows once; from then on every write keeps it exact";
+        why = "counted by each list (not its last page) until a count finds 200 or more matching rows; that shape is "
+              "then counted once more and from then on kept exact by every write";
     else
         why = "filters with $regex, or longer than 4096 bytes, cannot be kept by the writes: every list that is not "
               "its last page counts the matching rows";

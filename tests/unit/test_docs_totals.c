@@ -28,10 +28,10 @@
 #define NSHAPES 3
 
 static const char *const shape_filters[NSHAPES] = {
-    "{\"k\":\"a\"}", "{\"k\":\"a\",\"n\":{\"$gte\":50}}", "{\"n\":{\"$lt\":30}}"};
+    "{\"k\":\"a\"}", "{\"k\":\"a\",\"n\":{\"$gte\":50}}", "{\"n\":{\"$lt\":600}}"};
 static const char *const shape_sql[NSHAPES] = {
     "json_extract(doc,'$.k') = 'a'", "json_extract(doc,'$.k') = 'a' AND json_extract(doc,'$.n') >= 50",
-    "json_extract(doc,'$.n') < 30"};
+    "json_extract(doc,'$.n') < 600"};
 
 typedef struct fixture {
     char dir[128];
@@ -157,15 +157,50 @@ static void update_one(fixture *f, int n, const char *k, int newn)
     strbuf_release(&out);
 }
 
+/* Records r000000..r<count-1>, k alternating b/a, n = their number: every shape then has more than
+ * COUNTS_MIN_MATCHES matches, so the first lists register them all. */
+static void seed(fixture *f, int count)
+{
+    static char ids[1000][32], docs[1000][128];
+    static store_record batch[1000];
+    for (int i = 0; i < count && i < 1000; i++) batch[i] = record(ids[i], docs[i], sizeof docs[i], i, i % 2 ? "a" : "b");
+    bs_err err;
+    assert_int_equal(store_docs_insert(f->docs, ENV, "items", batch, (size_t)count, NULL, &err), 0);
+}
+
+/* Every shape's total is kept by the writes (explain says so), once its registration is over. */
+static void assert_maintained(fixture *f)
+{
+    for (int i = 0; i < NSHAPES; i++) {
+        query_params p = {.and_filters = shape_filters[i], .limit = "1"};
+        query_plan plan;
+        store_explain ex;
+        bs_err err;
+        assert_int_equal(query_plan_parse(&plan, &p, f->s, &err), 0);
+        int maintained = 0;
+        for (int tries = 0; tries < 200 && !maintained; tries++) { /* registrations run on the writer */
+            assert_int_equal(store_docs_explain(f->docs, ENV, "items", &plan, NULL, &ex, &err), 0);
+            maintained = ex.total_maintained;
+            store_explain_release(&ex);
+            if (!maintained) usleep(5000);
+        }
+        query_plan_release(&plan);
+        assert_true(maintained);
+    }
+}
+
 static void test_every_write_keeps_totals(void **state)
 {
     fixture *f = *state;
     check_all(f, "nothing");
-    for (int i = 0; i < 40; i++) insert_one(f, i, i % 2 ? "a" : "b");
-    check_all(f, "grouped inserts (first lists register the shapes)");
+    seed(f, 600);
+    check_all(f, "a batch insert (these lists count, then register the shapes)");
+    assert_maintained(f);
+    for (int i = 600; i < 640; i++) insert_one(f, i, i % 2 ? "a" : "b");
+    check_all(f, "grouped inserts");
     char ids[20][32], docs[20][128];
     store_record batch[20];
-    for (int i = 0; i < 20; i++) batch[i] = record(ids[i], docs[i], sizeof docs[i], 100 + i, "a");
+    for (int i = 0; i < 20; i++) batch[i] = record(ids[i], docs[i], sizeof docs[i], 1000 + i, "a");
     bs_err err;
     assert_int_equal(store_docs_insert(f->docs, ENV, "items", batch, 20, NULL, &err), 0);
     check_all(f, "batch insert");
@@ -188,7 +223,7 @@ static void test_every_write_keeps_totals(void **state)
     store_docs_tx *tx = store_docs_tx_begin(f->docs, ENV, &err);
     assert_non_null(tx);
     char id[32], doc[128];
-    store_record r = record(id, doc, sizeof doc, 500, "a");
+    store_record r = record(id, doc, sizeof doc, 2000, "a");
     assert_int_equal(store_docs_tx_insert(tx, "items", &r, &err), 0);
     strbuf out;
     strbuf_init(&out, 0);
@@ -201,7 +236,7 @@ static void test_every_write_keeps_totals(void **state)
     check_all(f, "a transaction");
     tx = store_docs_tx_begin(f->docs, ENV, &err);
     assert_non_null(tx);
-    r = record(id, doc, sizeof doc, 501, "a");
+    r = record(id, doc, sizeof doc, 2001, "a");
     assert_int_equal(store_docs_tx_insert(tx, "items", &r, &err), 0);
     assert_int_equal(store_docs_tx_delete(tx, "items", "r000013", NULL, NULL, &found, &err), 0);
     store_docs_tx_abort(tx);
@@ -249,7 +284,9 @@ static void *lister_main(void *arg)
 static void test_concurrent_writes_keep_totals(void **state)
 {
     fixture *f = *state;
-    check_all(f, "nothing"); /* registers the shapes */
+    seed(f, 600);
+    check_all(f, "a batch insert");
+    assert_maintained(f);
     enum { WRITERS = 4, LISTERS = 2, OPS = 150 };
     pthread_t wt[WRITERS], lt[LISTERS];
     worker ws[WRITERS], ls[LISTERS];
@@ -271,8 +308,9 @@ static void test_concurrent_writes_keep_totals(void **state)
 static void test_dropped_table_forgets_its_totals(void **state)
 {
     fixture *f = *state;
-    for (int i = 0; i < 10; i++) insert_one(f, i, "a");
-    check_all(f, "inserts");
+    seed(f, 600);
+    check_all(f, "a batch insert");
+    assert_maintained(f);
     int found = 0;
     bs_err err;
     assert_int_equal(store_docs_table_drop(f->docs, ENV, "items", &found, &err), 0);
@@ -280,7 +318,10 @@ static void test_dropped_table_forgets_its_totals(void **state)
     store_table t = {.id = "tbl_2", .name = "items", .schema_json = "{}"};
     assert_int_equal(store_docs_table_create(f->docs, ENV, &t, NULL, &err), 0);
     check_all(f, "the table dropped and created again");
-    insert_one(f, 1, "a");
+    seed(f, 600);
+    check_all(f, "a batch insert into the new table");
+    assert_maintained(f);
+    insert_one(f, 5000, "a");
     check_all(f, "an insert into the new table");
 }
 

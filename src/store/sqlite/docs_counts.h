@@ -9,10 +9,12 @@
  * its page, so the total is exactly the count of that snapshot, with no race between the two: SQLite's
  * isolation does the work.
  *
- * Life of a shape: the first list that needs to count a shape asks for it (counts_request: the shape is
- * "pending"); the store queues a registration on the environment's writer, which counts the matches once
- * inside a write transaction (counts_register) and inserts the row; from then on the row exists in every
- * later snapshot and is maintained. At most COUNTS_MAX_SHAPES are maintained per environment; the least
+ * Life of a shape: a list that had to count COUNTS_MIN_MATCHES or more matches asks for it
+ * (counts_request: the shape is "pending"; fewer matches are cheap to count, and registering every small
+ * shape, e.g. one per user, would turn reads into writes); the store queues a registration on the
+ * environment's writer, which counts the matches once inside a write transaction (counts_register) and
+ * inserts the row; lists of a pending shape wait for it; from then on the row exists in every later
+ * snapshot and is maintained. At most COUNTS_MAX_SHAPES are maintained per environment; the least
  * recently listed one is evicted (its row deleted) to make room. Ids carry a random per-process epoch, so
  * a row left by an earlier process is never read (the first registration of a process deletes them).
  *
@@ -33,6 +35,7 @@
 #define COUNTS_MAX_SHAPES 16   /* maintained totals per environment */
 #define COUNTS_MAX_PENDING 8   /* registrations waiting for the writer */
 #define COUNTS_MAX_KEY 4096    /* longer shapes (SQL + values) are counted on every list */
+#define COUNTS_MIN_MATCHES 200 /* shapes counted with fewer matches stay counted (cheap) */
 #define COUNTS_PROBE_MAX (COUNTS_MAX_SHAPES + COUNTS_MAX_PENDING)
 
 typedef struct count_registry count_registry;

@@ -1546,14 +1546,13 @@ static void register_done(void *ctx, int rc)
     counts_registered(a->totals, a->id, rc == 0);
 }
 
-/* Asks for the shape's total to be maintained: 1 when its registration is (now) under way, 0 when it cannot
- * be (the list then counts). */
-static int total_register(store_docs *d, denv *e, const char *table, const docs_list_sql *q, total_shape *k)
+/* Asks for the shape's total to be maintained from now on (queued on the environment's writer; nothing
+ * happens when it cannot be). */
+static void total_register(store_docs *d, denv *e, const char *table, const docs_list_sql *q, total_shape *k)
 {
-    if (k->state == COUNTS_PENDING) return 1;
     if (!k->eligible || k->state != COUNTS_NONE ||
         counts_request(e->totals, table, k->key.data, k->key.len, q->count.data, q->count_where, &q->count_binds, &k->id) < 0)
-        return 0;
+        return;
     bs_err err;
     async_op *op = async_new(register_run, sizeof(register_args), &err, register_done, NULL);
     register_args *a = op ? (register_args *)op->args : NULL;
@@ -1562,11 +1561,7 @@ static int total_register(store_docs *d, denv *e, const char *table, const docs_
         op->op.err = &a->err;
         op->ctx = a;
     }
-    if (!op || async_enqueue(d, e->id, op) < 0) {
-        counts_registered(e->totals, k->id, 0);
-        return 0;
-    }
-    return 1;
+    if (!op || async_enqueue(d, e->id, op) < 0) counts_registered(e->totals, k->id, 0);
 }
 
 /* Test builds check that a maintained total is the count of the list's own snapshot. */
@@ -1581,19 +1576,23 @@ static int total_check(dconn *c, const docs_list_sql *q, int64_t total, bs_err *
 }
 
 /* The total of a list whose page did not tell it, inside the list's read transaction: the maintained row
- * when the snapshot has it; else, on a first attempt, *retry = 1 once the shape's registration is under
- * way (the caller ends the transaction, waits for it and lists again); else a count. */
+ * when the snapshot has it; on a first attempt while the shape's registration is under way, *retry = 1
+ * (the caller ends the transaction, waits for it and lists again: cheaper than counting many rows); else a
+ * count, after which a shape with many matches (COUNTS_MIN_MATCHES) is registered for the next lists.
+ * Cheap shapes are simply counted: registering them would turn reads into writes. */
 static int list_total(store_docs *d, denv *e, dconn *c, const char *table, const docs_list_sql *q, total_shape *k,
                       int attempt, int64_t *total, int *retry, bs_err *err)
 {
     if (k->state == COUNTS_LIVE) {
         int found = counts_read(c, k->id, total, err);
         if (found != 0) return found < 0 ? -1 : total_check(c, q, *total, err);
-    } else if (attempt == 0 && total_register(d, e, table, q, k)) {
+    } else if (k->state == COUNTS_PENDING && attempt == 0) {
         *retry = 1;
         return 0;
     }
-    return run_count(c, q->count.data, &q->count_binds, total, err);
+    int rc = run_count(c, q->count.data, &q->count_binds, total, err);
+    if (rc == 0 && *total >= COUNTS_MIN_MATCHES) total_register(d, e, table, q, k);
+    return rc;
 }
 
 /* Writes column col of the current row as a JSON value. */
