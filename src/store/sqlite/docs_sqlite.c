@@ -326,7 +326,7 @@ static dconn *dconn_open(denv *e, const char *path, const char *prefix, bs_err *
     int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(c->db, DOCS_BUSY_TIMEOUT_MS);
-        rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=0; PRAGMA temp_store=MEMORY;",
+        rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=0; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-512;",
                           NULL, NULL, NULL);
     }
     if (rc == SQLITE_OK) rc = dconn_exec(c, catalog_sql);
