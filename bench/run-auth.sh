@@ -11,8 +11,9 @@ DATA=$(mktemp -d "$WORK/auth.XXXX")
 build/basalt serve --listen 127.0.0.1:18095 --data "$DATA" --log-level warn >/dev/null 2>&1 & PID=$!
 trap 'kill $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
 wait_http http://127.0.0.1:18095/healthz
-PK=$(sed -n 's/.*"publishableKey": "\(.*\)".*/\1/p' "$DATA/bootstrap.json")
+PK=$(bootstrap_get "$DATA" publishableKey)
 U=http://127.0.0.1:18095
+enterprise $U "$DATA"
 AT=$(curl -sf -H "X-API-Key: $PK" -H 'Content-Type: application/json' \
   -d '{"email":"bench@example.com","password":"bench-password","name":"Bench"}' "$U/v1/auth/email/signup" |
   sed -n 's/.*"accessToken":"\([^"]*\)".*/\1/p')

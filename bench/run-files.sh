@@ -15,6 +15,7 @@ wait_http http://127.0.0.1:18096/healthz
 U=http://127.0.0.1:18096
 PK=$(sed -n 's/.*"publishableKey": "\(.*\)".*/\1/p' "$DATA/bootstrap.json")
 SK=$(sed -n 's/.*"secretKey": "\(.*\)".*/\1/p' "$DATA/bootstrap.json")
+enterprise $U "$DATA"
 SRC="$WORK/big.$$.bin"
 head -c "$((SIZE_MB * 1024 * 1024))" /dev/urandom > "$SRC"
 trap 'kill $PID 2>/dev/null || true; rm -rf "$DATA" "$SRC" "$SRC.copy" "$SRC.down"' EXIT

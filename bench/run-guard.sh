@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run-guard.sh: what a project's allowedOrigins / ipWhitelist check (core/project_guard) and the /v1 use
-# record (api/env_lifecycle touch) cost on the request path: a keyed /v1 request (404, no table) with no
+# record (api/env_lifecycle touch) cost on the request path: a keyed /v1 request with no
 # rules, then with 20 origins and 100 address ranges set (the last of each matching), access log off.
+# The request lists an empty table (a 200: every measured answer must be 2xx, bench/lib.sh).
 # Usage: bench/run-guard.sh [BASALT_BINARY]   (default: builds Release and uses build/basalt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,8 @@ wait_http http://127.0.0.1:18095/healthz
 PK=$(sed -n 's/.*"publishableKey": "\(.*\)".*/\1/p' "$DATA/bootstrap.json")
 TOKEN=$(sed -n 's/.*"operatorToken": "\(.*\)".*/\1/p' "$DATA/bootstrap.json")
 PROJECT=$(sed -n 's/.*"projectId": "\(.*\)".*/\1/p' "$DATA/bootstrap.json")
+enterprise http://127.0.0.1:18095 "$DATA"
+open_table http://127.0.0.1:18095 "$DATA" posts
 ORIGIN=https://app19.example.com
 bench v1_keyed_no_rules -H "X-API-Key: $PK" -H "Origin: $ORIGIN" http://127.0.0.1:18095/v1/data/posts
 ORIGINS=$(for i in $(seq 0 19); do printf '"https://app%d.example.com",' "$i"; done)

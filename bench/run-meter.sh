@@ -30,7 +30,7 @@ get() { sed -n "s/.*\"$1\": \"\(.*\)\".*/\1/p" "$DATA/bootstrap.json"; }
 SK=$(get secretKey); TOKEN=$(get operatorToken); PROJECT=$(get projectId); ORG=$(get organizationId)
 ADMIN=$U/admin/v1/projects/$PROJECT/environments/dev/tables
 # an enterprise organization: the Free plan's 10,000 calls a month would stop the benchmark with 429s
-curl -sf -X PUT -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"plan":"enterprise"}' "$U/admin/v1/organizations/$ORG/plan" >/dev/null
+enterprise $U "$DATA"
 curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"tableName":"posts","schema":{"bsonType":"object","required":["title"],"properties":{"title":{"bsonType":"string"},"status":{"bsonType":"string"},"views":{"bsonType":"int"}}}}' "$ADMIN" >/dev/null
 curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"indexesToAdd":[{"name":"status_createdAt","fields":{"status":1,"createdAt":-1}}]}' "$ADMIN/posts/indexes" >/dev/null
 node -e '
@@ -48,10 +48,11 @@ RESULTS=$WORK/meter-results.txt; : > "$RESULTS"
 # measure NAME MODE WRK-ARGS...: like bench (lib.sh), plus the server's CPU microseconds per request
 measure() {
   local name=$1 mode=$2 q k out c0 c1 n rps; shift 2
-  for k in $(seq 60); do q=$(idle); [ "$q" -ge 90 ] && break; done
+  q=$(wait_idle)
   c0=$(cpu_ticks)
-  out=$(wrk -t"$THREADS" -c"$CONN" -d"$DUR" --latency "$@")
+  out=$(wrk -t"$THREADS" -c"$CONN" -d"$DUR" --latency "$@") || { echo "FAILED $name: wrk exited $?" >&2; echo "$out" >&2; exit 1; }
   c1=$(cpu_ticks)
+  wrk_check "$name" "$out"
   n=$(awk '/requests in/{print $1}' <<<"$out"); rps=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
   local us=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN{printf "%.2f", t / hz * 1e6 / n}')
   printf '%-28s metering=%s rps=%-9s p50=%-9s p99=%-9s cpu_us_per_req=%-6s non2xx=%s idle_before=%s%%\n' "$name" "$mode" "$rps" \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run-stack.sh: the ceiling of the HTTP stack (libmicrohttpd + router + json-c + SQLite, no Basalt
-# logic), then the full server: GET /healthz and a keyed /v1 request (API-key check through the cache).
+# logic), then the full server: GET /healthz and a keyed /v1 request (API-key check through the cache,
+# then the list of an empty table: a 200, since every measured answer must be 2xx, bench/lib.sh).
 # Usage: bench/run-stack.sh   (builds Release first; prints one line per measure)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,8 @@ DATA=$(mktemp -d "$WORK/data.XXXX")
 build/basalt serve --listen 127.0.0.1:18091 --data "$DATA" >/dev/null 2>"$WORK/access.log" & PIDS+=($!)
 wait_http http://127.0.0.1:18091/healthz
 PK=$(sed -n 's/.*"publishableKey": "\(.*\)".*/\1/p' "$DATA/bootstrap.json")
+enterprise http://127.0.0.1:18091 "$DATA"
+open_table http://127.0.0.1:18091 "$DATA" posts
 bench server_healthz_access_log_on http://127.0.0.1:18091/healthz
 bench server_v1_keyed_access_log_on -H "X-API-Key: $PK" http://127.0.0.1:18091/v1/data/posts
 echo "server_peak_rss_mb $(peak_rss_mb "${PIDS[0]}") access_log_lines $(wc -l < "$WORK/access.log")"

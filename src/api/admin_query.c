@@ -80,6 +80,27 @@ static struct json_object *suggestion(const query_plan *plan, const store_explai
     return out;
 }
 
+/* How a list of this shape gets pagination.total (docs/data-api.md "Totals"), and why it is slower when it is. */
+static struct json_object *total_note(const store_explain *ex)
+{
+    struct json_object *out = json_object_new_object();
+    const char *why;
+    if (ex->total_maintained)
+        why = "kept exact by every write of the table; a list reads it in the same transaction as its page";
+    else if (ex->total_maintainable)
+        why = "counted by each list (not its last page) until a count finds 200 or more matching rows; that shape is "
+              "then counted once more and from then on kept exact by every write";
+    else
+        why = "filters with $regex, or longer than 4096 bytes, cannot be kept by the writes: every list that is not "
+              "its last page counts the matching rows";
+    json_object_object_add(out, "method", json_object_new_string(ex->total_maintained ? "maintained" : "counted"));
+    json_object_object_add(out, "reason", json_object_new_string(why));
+    if (ex->full_scan)
+        json_object_object_add(out, "pageCost", json_object_new_string(
+            "no index serves these filters: each page reads the table until it has its rows (see suggestion)"));
+    return out;
+}
+
 static void explain(api_ctx *ctx, http_req *req, http_res *res)
 {
     bs_err err;
@@ -115,6 +136,7 @@ static void explain(api_ctx *ctx, http_req *req, http_res *res)
         json_object_object_add(out, "estimatedRows", json_object_new_int64(ex.matching));
         json_object_object_add(out, "plan", json_object_get(ex.steps));
         json_object_object_add(out, "suggestion", suggestion(&plan, &ex));
+        json_object_object_add(out, "total", total_note(&ex));
         json_object_object_add(out, "indexVersion", json_object_new_int(t.index_version));
         http_res_json(res, 200, out);
         json_object_put(out);

@@ -212,6 +212,9 @@ typedef struct store_explain {
     int full_scan;                         /* a whole table or index is walked */
     int sorts;                             /* rows are sorted after reading: no index gives the order */
     int64_t matching;                      /* rows matching the filters (an exact count) */
+    int total_maintained;                  /* lists of this shape read their total kept by the writes */
+    int total_maintainable;                /* it can be (else every list counts: a $regex filter, or
+                                              filters too long; docs/data-api.md "Totals") */
     struct json_object *steps;             /* owned: JSON array of the plan's lines */
 } store_explain;
 

@@ -432,7 +432,7 @@ test('tables and records are isolated per environment key', async () => {
   expectError(assert, await req(srv, 'GET', '/v1/data/items', pk()), 404, 'data/table-not-found');
 });
 
-test('list totals follow every kind of write (counts are cached per write generation)', async () => {
+test('list totals follow every kind of write (small shapes are counted; large ones are kept by the writes: totals.test.mjs)', async () => {
   const t = await req(srv, 'POST', tables, { ...admin, body: { tableName: 'counted' } });
   assert.equal(t.status, 201, t.text);
   const total = async (q = '') => {

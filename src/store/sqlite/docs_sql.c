@@ -370,6 +370,7 @@ int docs_sql_list(docs_list_sql *q, const char *table, const query_plan *plan, c
     q->page_binds.n = 0;
     strbuf_append_str(&q->count, "SELECT count(*) FROM ");
     docs_sql_table(&q->count, table);
+    q->count_where = q->count.len;
     int rc = docs_sql_where(&q->count, &q->count_binds, plan, created_by_filter, NULL);
     strbuf_append_str(&q->page, "SELECT ");
     docs_sql_projection(&q->page, plan);

@@ -37,6 +37,7 @@ void docs_sql_projection(strbuf *sql, const query_plan *plan);
  * LIMIT ? OFFSET ? left to bind after page_binds). */
 typedef struct docs_list_sql {
     strbuf count, page;
+    size_t count_where;             /* where the count's " WHERE ..." starts (its length when it has none) */
     docs_binds count_binds, page_binds;
 } docs_list_sql;
 

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/count_cache.h"
+#include "store/sqlite/docs_counts.h"
 #include "store/sqlite/docs_sql.h"
 #include "store/sqlite/envdb.h"
 #include "store/sqlite/sql_prefix.h"
@@ -31,7 +31,7 @@
 #define DOCS_POOL_MAX 16
 #define DOCS_MAX_ENVS 4096
 #define DOCS_BUSY_TIMEOUT_MS 5000
-#define DOCS_COUNT_CACHE_SLOTS 1024
+#define DOCS_TOTAL_WAIT_MS 5000    /* a list waits at most this for its total's registration */
 #define DOCS_REGEX_LIMIT_MSG "basalt: $regex over its match limit"
 #define DOCS_WRITERS 2
 
@@ -44,7 +44,7 @@ typedef struct denv {
     int nidle;
     pthread_mutex_t wlock;       /* one writer at a time in this process: no SQLite busy-wait sleeps (but
                                     environments sharing a file wait for each other in the busy timeout) */
-    _Atomic uint64_t gen;        /* bumped after every write: the count cache's validity */
+    count_registry *totals;      /* list totals kept by the writes (docs_counts.h); NULL: lists count */
     pthread_mutex_t qlock;       /* the queue of grouped writes (see group_submit) */
     struct wop *qhead, *qtail;
     int leader;                  /* a writer thread is running a group of this environment */
@@ -61,7 +61,6 @@ struct store_docs {
     pthread_mutex_t lock;
     denv *envs[DOCS_MAX_ENVS];
     int nenvs;
-    count_cache *counts;
     pthread_t checkpointer;      /* checkpoints the WALs off the request path (see wal_hook) */
     pthread_t writers[DOCS_WRITERS]; /* run the grouped writes (see group_run) */
     int nwriters, writers_stop;
@@ -143,6 +142,8 @@ static const char *const env_steps[] = {
     " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);"
     "CREATE TABLE _upload_parts (upload_id TEXT NOT NULL, number INTEGER NOT NULL, size INTEGER NOT NULL,"
     " etag TEXT NOT NULL, PRIMARY KEY (upload_id, number)) WITHOUT ROWID;",
+    /* 3: list totals kept exact by the writes (docs_counts.h) */
+    "CREATE TABLE _basalt_counts (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);",
 };
 
 /* ---- regex function: basalt_regexp(pattern, icase, value) ---- */
@@ -321,10 +322,11 @@ static dconn *dconn_open(denv *e, const char *path, const char *prefix, bs_err *
     dconn *c = calloc(1, sizeof *c);
     if (!c) { bs_err_internal(err); return NULL; }
     snprintf(c->prefix, sizeof c->prefix, "%s", prefix);
+    c->totals = e->totals;
     int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(c->db, DOCS_BUSY_TIMEOUT_MS);
-        rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=0; PRAGMA temp_store=MEMORY;",
+        rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=0; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-512;",
                           NULL, NULL, NULL);
     }
     if (rc == SQLITE_OK) rc = dconn_exec(c, catalog_sql);
@@ -415,6 +417,7 @@ static denv *env_find_locked(store_docs *d, const char *env_id)
     pthread_mutex_init(&e->wlock, NULL);
     e->docs = d;
     pthread_mutex_init(&e->qlock, NULL);
+    e->totals = counts_new(); /* NULL (out of memory): this environment's lists count */
     d->envs[d->nenvs++] = e;
     return e;
 }
@@ -530,15 +533,11 @@ void docs_conn_return(store_docs *d, denv *e, dconn *c)
 }
 
 /* Writers of one environment take turns in this process (the database allows one writer anyway; waiting
- * on a mutex beats SQLite's busy handler, which sleeps). write_end bumps the generation after the write
- * is committed or rolled back, so counts cached before it are not served again. */
+ * on a mutex beats SQLite's busy handler, which sleeps). The turn also owns the maintained totals' shapes
+ * (docs_counts.h): only its holder frees them. */
 static void write_begin(denv *e) { pthread_mutex_lock(&e->wlock); }
 
-static void write_end(denv *e)
-{
-    atomic_fetch_add(&e->gen, 1);
-    pthread_mutex_unlock(&e->wlock);
-}
+static void write_end(denv *e) { pthread_mutex_unlock(&e->wlock); }
 
 /* Borrows a connection and takes the environment's write turn. */
 dconn *docs_conn_borrow_writer(store_docs *d, const char *env_id, denv **env_out, bs_err *err)
@@ -607,7 +606,6 @@ store_docs *store_docs_open(const char *data_dir, bs_err *err)
     pthread_mutex_init(&d->lock, NULL);
     pthread_mutex_init(&d->ck_lock, NULL);
     pthread_cond_init(&d->ck_cond, NULL);
-    d->counts = count_cache_new(DOCS_COUNT_CACHE_SLOTS);
     pthread_mutex_init(&d->ready_lock, NULL);
     pthread_cond_init(&d->ready_cond, NULL);
     while (d->nwriters < DOCS_WRITERS && pthread_create(&d->writers[d->nwriters], NULL, writer_main, d) == 0) d->nwriters++;
@@ -640,6 +638,7 @@ void store_docs_free(store_docs *d)
         for (int j = 0; j < d->envs[i]->nidle; j++) dconn_close(d->envs[i]->idle[j]);
         pthread_mutex_destroy(&d->envs[i]->wlock);
         pthread_mutex_destroy(&d->envs[i]->qlock);
+        counts_free(d->envs[i]->totals);
         free(d->envs[i]);
     }
     pthread_mutex_destroy(&d->lock);
@@ -647,7 +646,6 @@ void store_docs_free(store_docs *d)
     pthread_cond_destroy(&d->ck_cond);
     pthread_mutex_destroy(&d->ready_lock);
     pthread_cond_destroy(&d->ready_cond);
-    count_cache_free(d->counts);
     free(d->dir);
     free(d);
 }
@@ -900,6 +898,7 @@ int store_docs_table_drop(store_docs *d, const char *env_id, const char *name, i
             docs_stmt_done(vst);
         }
     }
+    if (rc == 0 && *found) rc = counts_forget_table(c, e->totals, name, err);
     if (rc == 0 && *found) {
         char sql[256];
         snprintf(sql, sizeof sql, "DROP TABLE \"d_%s\"", name);
@@ -968,10 +967,12 @@ int store_docs_env_drop(store_docs *d, const char *env_id, bs_err *err)
     int shared = e->prefix[0] != '\0';
     pthread_mutex_unlock(&d->lock);
     int rc = shared ? slot_drop(d, e, err) : 0;
+    write_begin(e);
+    counts_clear(e->totals); /* their rows went with the database */
+    write_end(e);
     pthread_mutex_lock(&d->lock);
     for (int j = 0; j < e->nidle; j++) dconn_close(e->idle[j]);
     e->nidle = 0;
-    atomic_fetch_add(&e->gen, 1);
     if (!shared) {
         char path[PATH_MAX + 8];
         unlink(e->path);
@@ -1244,8 +1245,24 @@ static int async_enqueue(store_docs *d, const char *env_id, async_op *a)
     return -1;
 }
 
+/* The maintained totals around a write of one record (docs_counts.h): before it, -1 for every total of
+ * the table the record counts in; after it, +1 for every one it counts in then; the differences are added
+ * to the totals inside the write's transaction (savepoint), so they commit or roll back with it. */
+static int totals_before(dconn *c, const char *table, const char *id, counts_probe *p, bs_err *err)
+{
+    counts_probe_begin(c->totals, table, p);
+    return counts_probe_row(c, p, id, -1, err);
+}
+
+static int totals_after(dconn *c, const char *id, counts_probe *p, bs_err *err)
+{
+    if (counts_probe_row(c, p, id, 1, err) < 0) return -1;
+    return counts_probe_apply(c, p, err);
+}
+
 typedef struct insert_args {
     char sql[256];
+    char table[STORE_TABLE_NAME_MAX + 1];
     const store_record *records;
     size_t n, *failed_index;
 } insert_args;
@@ -1253,20 +1270,23 @@ typedef struct insert_args {
 static int insert_run(dconn *c, void *arg, bs_err *err)
 {
     insert_args *a = arg;
+    counts_probe totals;
+    counts_probe_begin(c->totals, a->table, &totals);
     sqlite3_stmt *st = docs_stmt(c, a->sql, err);
     if (!st) return -1;
     for (size_t i = 0; i < a->n; i++)
-        if (insert_one(c, st, &a->records[i], err) < 0) {
+        if (insert_one(c, st, &a->records[i], err) < 0 || counts_probe_row(c, &totals, a->records[i].id, 1, err) < 0) {
             if (a->failed_index) *a->failed_index = i;
             return -1;
         }
-    return 0;
+    return counts_probe_apply(c, &totals, err);
 }
 
 int store_docs_insert(store_docs *d, const char *env_id, const char *table, const store_record *records,
                       size_t n, size_t *failed_index, bs_err *err)
 {
     insert_args a = {.records = records, .n = n, .failed_index = failed_index};
+    snprintf(a.table, sizeof a.table, "%s", table);
     if (n == 0 || n > STORE_MAX_BATCH) return bs_err_set(err, 400, "data/validation-error", "Between 1 and %d records per call", STORE_MAX_BATCH);
     if (table_sql(a.sql, sizeof a.sql, "INSERT INTO ", table, " (id, created_by, created_at, updated_at, doc) VALUES (?,?,?,?,?)", err) < 0)
         return -1;
@@ -1282,6 +1302,7 @@ int store_docs_insert_async(store_docs *d, const char *env_id, const char *table
     if (!op) return -1;
     insert_args *a = (insert_args *)op->args;
     *a = (insert_args){.records = records, .n = n, .failed_index = failed_index};
+    snprintf(a->table, sizeof a->table, "%s", table);
     if (table_sql(a->sql, sizeof a->sql, "INSERT INTO ", table, " (id, created_by, created_at, updated_at, doc) VALUES (?,?,?,?,?)", err) < 0) {
         free(op);
         return -1;
@@ -1292,6 +1313,7 @@ int store_docs_insert_async(store_docs *d, const char *env_id, const char *table
 /* UPDATE ... WHERE the record is still exactly what the caller read: a compare-and-swap on the text. */
 typedef struct replace_args {
     char sql[256];
+    char table[STORE_TABLE_NAME_MAX + 1];
     const char *id, *expected, *doc, *updated_at;
     int *replaced;
 } replace_args;
@@ -1299,6 +1321,8 @@ typedef struct replace_args {
 static int replace_run(dconn *c, void *arg, bs_err *err)
 {
     replace_args *a = arg;
+    counts_probe totals;
+    if (totals_before(c, a->table, a->id, &totals, err) < 0) return -1;
     sqlite3_stmt *st = docs_stmt(c, a->sql, err);
     if (!st) return -1;
     sqlite3_bind_text(st, 1, a->doc, -1, SQLITE_STATIC);
@@ -1308,7 +1332,7 @@ static int replace_run(dconn *c, void *arg, bs_err *err)
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, "replace", err);
     if (rc == 0) *a->replaced = sqlite3_changes(c->db) > 0;
     docs_stmt_done(st);
-    return rc;
+    return rc == 0 ? totals_after(c, a->id, &totals, err) : -1;
 }
 
 int store_docs_replace_async(store_docs *d, const char *env_id, const char *table, const char *id,
@@ -1320,6 +1344,7 @@ int store_docs_replace_async(store_docs *d, const char *env_id, const char *tabl
     if (!op) return -1;
     replace_args *a = (replace_args *)op->args;
     *a = (replace_args){.id = id, .expected = expected, .doc = doc, .updated_at = updated_at, .replaced = replaced};
+    snprintf(a->table, sizeof a->table, "%s", table);
     if (table_sql(a->sql, sizeof a->sql, "UPDATE ", table, " SET doc = ?, updated_at = ? WHERE id = ? AND doc = ?", err) < 0) {
         free(op);
         return -1;
@@ -1366,6 +1391,8 @@ static int update_locked(dconn *c, const char *table, const char *id, const char
         rc = docs_fail(c->db, "get for update", err);
     }
     docs_stmt_done(st);
+    counts_probe totals = {.n = 0};
+    if (rc == 0 && *found) rc = totals_before(c, table, id, &totals, err);
     if (rc == 0 && *found) {
         snprintf(sql, sizeof sql, "UPDATE \"d_%s\" SET doc = ?, updated_at = ? WHERE id = ?", table);
         st = docs_stmt(c, sql, err);
@@ -1377,6 +1404,7 @@ static int update_locked(dconn *c, const char *table, const char *id, const char
             rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, "update", err);
             docs_stmt_done(st);
         }
+        if (rc == 0) rc = totals_after(c, id, &totals, err);
         if (rc == 0) strbuf_append(out, next.data, next.len);
     }
     strbuf_release(&next);
@@ -1410,6 +1438,7 @@ int store_docs_update(store_docs *d, const char *env_id, const char *table, cons
 
 typedef struct delete_args {
     char sql[256];
+    char table[STORE_TABLE_NAME_MAX + 1];
     const char *id;
     int *found;
 } delete_args;
@@ -1417,18 +1446,21 @@ typedef struct delete_args {
 static int delete_run(dconn *c, void *arg, bs_err *err)
 {
     delete_args *a = arg;
+    counts_probe totals;
+    if (totals_before(c, a->table, a->id, &totals, err) < 0) return -1;
     sqlite3_stmt *st = docs_stmt(c, a->sql, err);
     if (!st) return -1;
     sqlite3_bind_text(st, 1, a->id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(c->db, "delete", err);
     if (rc == 0) *a->found = sqlite3_changes(c->db) > 0;
     docs_stmt_done(st);
-    return rc;
+    return rc == 0 ? totals_after(c, a->id, &totals, err) : -1;
 }
 
 int store_docs_delete(store_docs *d, const char *env_id, const char *table, const char *id, int *found, bs_err *err)
 {
     delete_args a = {.id = id, .found = found};
+    snprintf(a.table, sizeof a.table, "%s", table);
     *found = 0;
     if (table_sql(a.sql, sizeof a.sql, "DELETE FROM ", table, " WHERE id = ?", err) < 0) return -1;
     wop op = {.fn = delete_run, .arg = &a, .err = err};
@@ -1478,29 +1510,88 @@ static int run_count(dconn *c, const char *sql, const docs_binds *b, int64_t *to
     return rc;
 }
 
-/* The number of rows matching count_sql, from the count cache when no write happened since it was
- * stored. The key is the environment, the SQL and the bound values. */
-static int count_cached(store_docs *d, denv *e, dconn *c, strbuf *count_sql, const docs_binds *b, uint64_t gen,
-                        int64_t *total, bs_err *err)
-{
+/* A list's total shape (docs_counts.h): its key (the count SQL and its values) and what the registry
+ * knows of it. */
+typedef struct total_shape {
     strbuf key;
-    strbuf_init(&key, COUNT_CACHE_MAX_KEY + 1);
-    strbuf_append_str(&key, e->id);
-    strbuf_append_char(&key, '\n');
-    strbuf_append(&key, count_sql->data, count_sql->len);
-    docs_sql_binds_key(&key, b);
-    int cacheable = !key.overflow, rc = 0;
-    if (!cacheable) {
-        rc = run_count(c, count_sql->data, b, total, err);
-    } else if (!count_cache_get(d->counts, key.data, key.len, gen, total)) {
-        count_cache_flight_begin(d->counts, key.data, key.len);
-        if (!count_cache_get(d->counts, key.data, key.len, gen, total)) { /* nobody counted it meanwhile */
-            rc = run_count(c, count_sql->data, b, total, err);
-            if (rc == 0) count_cache_put(d->counts, key.data, key.len, gen, *total);
-        }
-        count_cache_flight_end(d->counts, key.data, key.len);
+    int eligible;                /* may be maintained */
+    counts_state state;
+    int64_t id;
+} total_shape;
+
+static void total_shape_find(total_shape *k, denv *e, const docs_list_sql *q)
+{
+    strbuf_init(&k->key, COUNTS_MAX_KEY + 1);
+    strbuf_append(&k->key, q->count.data, q->count.len);
+    docs_sql_binds_key(&k->key, &q->count_binds);
+    k->eligible = e->totals && !k->key.overflow && counts_eligible(k->key.len, q->count.data);
+    k->state = k->eligible ? counts_find(e->totals, k->key.data, k->key.len, &k->id) : COUNTS_NONE;
+}
+
+typedef struct register_args {
+    count_registry *totals;
+    int64_t id;
+    bs_err err;
+} register_args;
+
+static int register_run(dconn *c, void *arg, bs_err *err)
+{
+    register_args *a = arg;
+    return counts_register(c, a->totals, a->id, err);
+}
+
+static void register_done(void *ctx, int rc)
+{
+    register_args *a = ctx;
+    counts_registered(a->totals, a->id, rc == 0);
+}
+
+/* Asks for the shape's total to be maintained from now on (queued on the environment's writer; nothing
+ * happens when it cannot be). */
+static void total_register(store_docs *d, denv *e, const char *table, const docs_list_sql *q, total_shape *k)
+{
+    if (!k->eligible || k->state != COUNTS_NONE ||
+        counts_request(e->totals, table, k->key.data, k->key.len, q->count.data, q->count_where, &q->count_binds, &k->id) < 0)
+        return;
+    bs_err err;
+    async_op *op = async_new(register_run, sizeof(register_args), &err, register_done, NULL);
+    register_args *a = op ? (register_args *)op->args : NULL;
+    if (a) {
+        *a = (register_args){.totals = e->totals, .id = k->id};
+        op->op.err = &a->err;
+        op->ctx = a;
     }
-    strbuf_release(&key);
+    if (!op || async_enqueue(d, e->id, op) < 0) counts_registered(e->totals, k->id, 0);
+}
+
+/* Test builds check that a maintained total is the count of the list's own snapshot. */
+static int total_check(dconn *c, const docs_list_sql *q, int64_t total, bs_err *err)
+{
+#ifdef BASALT_ASSERTS
+    int64_t counted;
+    if (run_count(c, q->count.data, &q->count_binds, &counted, err) < 0) return -1;
+    BS_ASSERT(counted == total);
+#endif
+    return 0;
+}
+
+/* The total of a list whose page did not tell it, inside the list's read transaction: the maintained row
+ * when the snapshot has it; on a first attempt while the shape's registration is under way, *retry = 1
+ * (the caller ends the transaction, waits for it and lists again: cheaper than counting many rows); else a
+ * count, after which a shape with many matches (COUNTS_MIN_MATCHES) is registered for the next lists.
+ * Cheap shapes are simply counted: registering them would turn reads into writes. */
+static int list_total(store_docs *d, denv *e, dconn *c, const char *table, const docs_list_sql *q, total_shape *k,
+                      int attempt, int64_t *total, int *retry, bs_err *err)
+{
+    if (k->state == COUNTS_LIVE) {
+        int found = counts_read(c, k->id, total, err);
+        if (found != 0) return found < 0 ? -1 : total_check(c, q, *total, err);
+    } else if (k->state == COUNTS_PENDING && attempt == 0) {
+        *retry = 1;
+        return 0;
+    }
+    int rc = run_count(c, q->count.data, &q->count_binds, total, err);
+    if (rc == 0 && *total >= COUNTS_MIN_MATCHES) total_register(d, e, table, q, k);
     return rc;
 }
 
@@ -1554,33 +1645,78 @@ static int run_page(dconn *c, const char *sql, const docs_binds *b, int64_t limi
     return rc;
 }
 
-int store_docs_list(store_docs *d, const char *env_id, const char *table, const query_plan *plan,
-                    const char *created_by_filter, store_docs_paging *paging, strbuf *items, int64_t *total,
-                    bs_err *err)
+/* One list inside one read transaction (the page and its total see the same snapshot). */
+typedef struct list_run {
+    store_docs *d;
+    denv *e;
+    dconn *c;
+    const char *table;
+    const query_plan *plan;
+    const docs_list_sql *q;
+    store_docs_paging *paging;
+    total_shape shape;
+} list_run;
+
+static int list_once(list_run *l, int attempt, strbuf *items, int64_t *total, int *retry, bs_err *err)
 {
-    if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
-    static _Thread_local docs_list_sql q;
+    store_docs_paging *paging = l->paging;
     struct json_object *after = paging ? paging->after : NULL;
-    int rc = docs_sql_list(&q, table, plan, created_by_filter, after) < 0
-                 ? bs_err_set(err, 400, "data/validation-error", "The filters are too large")
-                 : 0;
-    denv *e = NULL;
-    dconn *c = rc == 0 ? docs_conn_borrow(d, env_id, &e, err) : NULL;
-    if (rc == 0 && !c) rc = -1;
-    *total = -1;
-    int64_t offset = after ? 0 : (plan->page - 1) * plan->limit, rows = 0;
+    int64_t offset = after ? 0 : (l->plan->page - 1) * l->plan->limit, rows = 0;
     int more = 0;
-    uint64_t gen = e ? atomic_load(&e->gen) : 0; /* read before counting: see store/count_cache.h */
-    if (rc == 0) rc = run_page(c, q.page.data, &q.page_binds, plan->limit, offset, items, paging, &rows, &more, err);
+    int rc = step_sql(l->c, "BEGIN", err);
+    if (rc == 0) rc = run_page(l->c, l->q->page.data, &l->q->page_binds, l->plan->limit, offset, items, paging, &rows, &more, err);
     if (paging) {
         paging->has_more = more;
         paging->rows = rows;
     }
     if (rc == 0 && !(paging && paging->skip_total)) {
         if (!after && !more && (rows > 0 || offset == 0)) *total = offset + rows; /* the last page tells */
-        else rc = count_cached(d, e, c, &q.count, &q.count_binds, gen, total, err);
+        else rc = list_total(l->d, l->e, l->c, l->table, l->q, &l->shape, attempt, total, retry, err);
     }
-    if (c) docs_conn_return(d, e, c);
+    bs_err end_err;
+    if (step_sql(l->c, rc == 0 ? "COMMIT" : "ROLLBACK", &end_err) < 0 && rc == 0) {
+        *err = end_err;
+        rc = -1;
+    }
+    return rc;
+}
+
+/* Back to the state before a list attempt, for the next one. */
+static void list_undo(strbuf *items, size_t items_at, store_docs_paging *paging, int64_t scanned)
+{
+    items->len = items_at;
+    if (items->data) items->data[items_at] = '\0';
+    if (paging && paging->next_after) strbuf_reset(paging->next_after);
+    if (paging) paging->scanned = scanned;
+}
+
+int store_docs_list(store_docs *d, const char *env_id, const char *table, const query_plan *plan,
+                    const char *created_by_filter, store_docs_paging *paging, strbuf *items, int64_t *total,
+                    bs_err *err)
+{
+    if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
+    static _Thread_local docs_list_sql q;
+    int rc = docs_sql_list(&q, table, plan, created_by_filter, paging ? paging->after : NULL) < 0
+                 ? bs_err_set(err, 400, "data/validation-error", "The filters are too large")
+                 : 0;
+    list_run l = {.d = d, .table = table, .plan = plan, .q = &q, .paging = paging};
+    l.c = rc == 0 ? docs_conn_borrow(d, env_id, &l.e, err) : NULL;
+    if (rc == 0 && !l.c) rc = -1;
+    *total = -1;
+    strbuf_init(&l.shape.key, 0);
+    if (l.c) total_shape_find(&l.shape, l.e, &q); /* before the snapshot: see docs_counts.h */
+    size_t items_at = items->len;
+    int64_t scanned = paging ? paging->scanned : 0;
+    for (int attempt = 0; rc == 0; attempt++) {
+        int retry = 0;
+        rc = list_once(&l, attempt, items, total, &retry, err);
+        if (rc < 0 || !retry) break;
+        list_undo(items, items_at, paging, scanned);
+        counts_wait(l.e->totals, l.shape.id, DOCS_TOTAL_WAIT_MS);
+        l.shape.state = counts_find(l.e->totals, l.shape.key.data, l.shape.key.len, &l.shape.id);
+    }
+    if (l.c) docs_conn_return(d, l.e, l.c);
+    strbuf_release(&l.shape.key);
     docs_sql_list_release(&q);
     return rc;
 }
@@ -1628,7 +1764,10 @@ int store_docs_tx_insert(store_docs_tx *tx, const char *table, const store_recor
     if (table_sql(sql, sizeof sql, "INSERT INTO ", table, " (id, created_by, created_at, updated_at, doc) VALUES (?,?,?,?,?)", err) < 0)
         return -1;
     sqlite3_stmt *st = docs_stmt(tx->conn, sql, err);
-    return st ? insert_one(tx->conn, st, record, err) : -1;
+    counts_probe totals;
+    counts_probe_begin(tx->conn->totals, table, &totals);
+    if (!st || insert_one(tx->conn, st, record, err) < 0) return -1;
+    return totals_after(tx->conn, record->id, &totals, err);
 }
 
 int store_docs_tx_update(store_docs_tx *tx, const char *table, const char *id, const char *updated_at,
@@ -1664,13 +1803,15 @@ int store_docs_tx_delete(store_docs_tx *tx, const char *table, const char *id, s
     }
     docs_stmt_done(st);
     if (rc < 0 || !*found) return rc;
+    counts_probe totals;
+    if (totals_before(tx->conn, table, id, &totals, err) < 0) return -1;
     snprintf(sql, sizeof sql, "DELETE FROM \"d_%s\" WHERE id = ?", table);
     st = docs_stmt(tx->conn, sql, err);
     if (!st) return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : docs_fail(tx->conn->db, "delete", err);
     docs_stmt_done(st);
-    return rc;
+    return rc == 0 ? totals_after(tx->conn, id, &totals, err) : -1;
 }
 
 /* ---- custom indexes ---- */
@@ -1956,8 +2097,13 @@ int store_docs_explain(store_docs *d, const char *env_id, const char *table, con
         while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) rc = explain_row(c, table, (const char *)sqlite3_column_text(st, 3), out, err);
     }
     sqlite3_finalize(st);
-    uint64_t gen = e ? atomic_load(&e->gen) : 0;
-    if (rc == 0) rc = count_cached(d, e, c, &q.count, &q.count_binds, gen, &out->matching, err);
+    total_shape k;
+    strbuf_init(&k.key, 0);
+    if (rc == 0) total_shape_find(&k, e, &q);
+    out->total_maintained = k.state == COUNTS_LIVE;
+    out->total_maintainable = k.eligible;
+    strbuf_release(&k.key);
+    if (rc == 0) rc = run_count(c, q.count.data, &q.count_binds, &out->matching, err);
     if (c) docs_conn_return(d, e, c);
     strbuf_release(&sql);
     docs_sql_list_release(&q);

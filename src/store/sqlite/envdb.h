@@ -2,7 +2,7 @@
  * (docs_sqlite.c: tables and records; users_sqlite.c: end users and sessions). Private to
  * src/store/sqlite. A connection is borrowed for one call and returned; a writer borrows with
  * docs_conn_borrow_writer, which also takes the environment's write turn (one writer per environment in
- * this process) and bumps its write generation when returned. Each connection caches its prepared
+ * this process). Each connection caches its prepared
  * statements by SQL text (docs_stmt); reset them with docs_stmt_done after use.
  *
  * An environment on a shared cluster's file has per-slot names (store/docs.h store_env_location): its
@@ -23,8 +23,11 @@
 
 #define DOCS_STMT_CACHE 64
 
+struct count_registry;
+
 typedef struct dconn {
     sqlite3 *db;
+    struct count_registry *totals;     /* the environment's maintained list totals (docs_counts.h), or NULL */
     char prefix[STORE_ENV_PREFIX_MAX]; /* "" or the environment's per-slot name prefix */
     struct { char *sql; uint64_t hash; sqlite3_stmt *st; } cache[DOCS_STMT_CACHE];
     int ncache, evict;
