@@ -10,6 +10,7 @@
 
 #include "util/check.h"
 #include "util/crypto.h"
+#include "util/hash.h"
 
 #define COUNT_HEAD "SELECT count(*) FROM "
 #define WHERE_HEAD " WHERE "
@@ -49,13 +50,6 @@ struct count_registry {
     _Atomic uint64_t tick;
     int purged;                  /* rows of earlier processes deleted (write turn) */
 };
-
-static uint64_t key_hash(const char *key, size_t len)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
-    return h;
-}
 
 count_registry *counts_new(void)
 {
@@ -111,7 +105,7 @@ counts_state counts_find(count_registry *r, const char *key, size_t len, int64_t
 {
     *id = 0;
     if (!r) return COUNTS_NONE;
-    uint64_t h = key_hash(key, len);
+    uint64_t h = hash64(key, len);
     pthread_mutex_lock(&r->lock);
     count_shape *s = find_key_locked(r, key, len, h);
     counts_state state = !s ? COUNTS_NONE : s->pending ? COUNTS_PENDING : COUNTS_LIVE;
@@ -208,7 +202,7 @@ static count_shape *shape_new(const char *table, const char *key, size_t len, co
     snprintf(s->table, sizeof s->table, "%s", table);
     s->key = malloc(len ? len : 1);
     s->key_len = len;
-    s->hash = key_hash(key, len);
+    s->hash = hash64(key, len);
     s->pending = 1;
     if (s->key) memcpy(s->key, key, len);
     if (!s->key || values_copy(s, b) < 0 || shape_sql(s, count_sql, where_at) < 0) {

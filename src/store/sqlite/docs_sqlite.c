@@ -25,6 +25,7 @@
 #include "store/sqlite/sql_prefix.h"
 #include "util/check.h"
 #include "util/clock.h"
+#include "util/hash.h"
 #include "util/log.h"
 #include "util/regex.h"
 
@@ -343,16 +344,9 @@ static dconn *dconn_open(denv *e, const char *path, const char *prefix, bs_err *
     return c;
 }
 
-static uint64_t sql_hash(const char *sql)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (const char *p = sql; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ULL;
-    return h;
-}
-
 sqlite3_stmt *docs_stmt(dconn *c, const char *sql, bs_err *err)
 {
-    uint64_t h = sql_hash(sql); /* list statements share long prefixes: compare hashes first */
+    uint64_t h = hash64_str(sql); /* list statements share long prefixes: compare hashes first */
     for (int i = 0; i < c->ncache; i++)
         if (c->cache[i].hash == h && strcmp(c->cache[i].sql, sql) == 0) return c->cache[i].st;
     sqlite3_stmt *st = NULL;
