@@ -20,20 +20,11 @@ serve() { # INDEX
   wait_http $U/healthz
 }
 fill() { # INDEX: an enterprise organization (no quota stops the run), posts with an index, N records
-  local d=${DIRS[$1]} get sk token project org admin
-  get() { sed -n "s/.*\"$1\": \"\(.*\)\".*/\1/p" "$d/bootstrap.json"; }
-  sk=$(get secretKey); token=$(get operatorToken); project=$(get projectId); org=$(get organizationId)
-  admin=$U/admin/v1/projects/$project/environments/dev/tables
-  curl -s -X PUT -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"plan":"enterprise"}' "$U/admin/v1/organizations/$org/plan" >/dev/null || true
-  curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"tableName":"posts","schema":{"bsonType":"object","required":["title"],"properties":{"title":{"bsonType":"string"},"status":{"bsonType":"string"},"views":{"bsonType":"int"}}}}' "$admin" >/dev/null
-  curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"indexesToAdd":[{"name":"status_createdAt","fields":{"status":1,"createdAt":-1}}]}' "$admin/posts/indexes" >/dev/null
-  node -e '
-const [url, key, n] = [process.argv[1], process.argv[2], +process.argv[3]], st = ["draft", "published", "archived"];
-const lorem = "lorem ipsum dolor sit amet ".repeat(8);
-(async () => { for (let a = 0; a < n; a += 1000) {
-  const body = []; for (let i = a; i < Math.min(n, a + 1000); i++) body.push({ title: "Post number " + i, content: lorem, status: st[i % 3], views: i, tags: ["alpha", "beta"] });
-  const r = await fetch(url, { method: "POST", headers: { "X-API-Key": key, "Content-Type": "application/json" }, body: JSON.stringify(body) });
-  if (r.status !== 201) throw new Error(await r.text()); } })();' $U/v1/data/posts "$sk" "$N"
+  local d=${DIRS[$1]} sk
+  sk=$(bootstrap_get "$d" secretKey)
+  enterprise $U "$d"
+  posts_table $U "$d"
+  seed_posts $U "$sk" "$N"
   curl -sf -H "X-API-Key: $sk" "$U/v1/data/posts?limit=100&select=title" | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4 > "$d/ids.txt"
   KEYS[$1]=$sk
 }

@@ -27,19 +27,11 @@ serve() { # METERING
 machine
 serve 1
 get() { sed -n "s/.*\"$1\": \"\(.*\)\".*/\1/p" "$DATA/bootstrap.json"; }
-SK=$(get secretKey); TOKEN=$(get operatorToken); PROJECT=$(get projectId); ORG=$(get organizationId)
-ADMIN=$U/admin/v1/projects/$PROJECT/environments/dev/tables
+SK=$(get secretKey); TOKEN=$(get operatorToken); ORG=$(get organizationId)
 # an enterprise organization: the Free plan's 10,000 calls a month would stop the benchmark with 429s
 enterprise $U "$DATA"
-curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"tableName":"posts","schema":{"bsonType":"object","required":["title"],"properties":{"title":{"bsonType":"string"},"status":{"bsonType":"string"},"views":{"bsonType":"int"}}}}' "$ADMIN" >/dev/null
-curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"indexesToAdd":[{"name":"status_createdAt","fields":{"status":1,"createdAt":-1}}]}' "$ADMIN/posts/indexes" >/dev/null
-node -e '
-const [url, key, n] = [process.argv[1], process.argv[2], +process.argv[3]], st = ["draft", "published", "archived"];
-const lorem = "lorem ipsum dolor sit amet ".repeat(8);
-(async () => { for (let a = 0; a < n; a += 1000) {
-  const body = []; for (let i = a; i < Math.min(n, a + 1000); i++) body.push({ title: "Post number " + i, content: lorem, status: st[i % 3], views: i, tags: ["alpha", "beta"] });
-  const r = await fetch(url, { method: "POST", headers: { "X-API-Key": key, "Content-Type": "application/json" }, body: JSON.stringify(body) });
-  if (r.status !== 201) throw new Error(await r.text()); } })();' $U/v1/data/posts "$SK" "$N"
+posts_table $U "$DATA"
+seed_posts $U "$SK" "$N"
 curl -sf -H "X-API-Key: $SK" "$U/v1/data/posts?limit=100&select=title" | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4 > "$WORK/ids.txt"
 stop
 warm() { curl -sf -H "X-API-Key: $SK" "$U/v1/data/posts?andFilters=%7B%22status%22%3A%22published%22%7D&sortBy=createdAt&sortDirection=desc&limit=20" >/dev/null; }
