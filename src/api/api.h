@@ -152,12 +152,16 @@ int api_auth_register(http_router *router, api_app *app);
 int api_users_register(http_router *router, api_app *app);
 int api_admin_platform_register(http_router *router, api_app *app);
 /* Storage, MAU and bandwidth (usage_gate.c, design.md §4): 0 when the organization's monthly metric is
- * below its plan's limit (raising the 80/100 % alerts on the way), else -1 with the 429 answered. As of
- * the usage rows a few seconds ago (core/usage_cache). */
+ * below its plan's limit (raising the 80/100 % alerts on the way), else -1 with the 429 answered (res NULL:
+ * nothing answered; the caller refuses through api_usage_refuse). As of the usage rows a few seconds ago
+ * (core/usage_cache). */
 int api_usage_allow(api_app *app, const store_key_context *key, const char *metric, http_res *res);
 /* The MAU check of a sign-in, sign-up or refresh of user_id: a user already active this month is never
- * refused; a new one is once the organization's MAU reached its limit. */
+ * refused; a new one is once the organization's MAU reached its limit. res as for api_usage_allow. */
 int api_usage_allow_user(api_app *app, const store_key_context *key, const char *user_id, http_res *res);
+/* The refusal of a flow that answers through bs_err (a redirect carries only a code): 429
+ * usage/quota-exceeded, without the details api_usage_allow answers. Returns -1. */
+int api_usage_refuse(const char *metric, bs_err *err);
 /* usage_cache's loader (arg: the store_control). */
 int api_usage_cache_load(void *arg, const char *org_id, const char *metric, int64_t from_ms, int64_t to_ms, int64_t *used,
                          bs_err *err);

@@ -335,6 +335,9 @@ int api_oauth_user(api_ctx *ctx, const char *provider, struct json_object *me, s
     if (found)
         return bs_err_set(err, 409, "auth/account-exists-different-provider",
                           "This e-mail already has an account; sign in and link %s to it", provider);
+    /* a new user is new this month: refused before it exists (like e-mail sign-up), then not checked again */
+    if (api_usage_allow(ctx->app, &ctx->key, "mau", NULL) < 0) return api_usage_refuse("mau", err);
+    ctx->mau_admitted = 1;
     memset(u, 0, sizeof *u);
     const char *name = json_get_string(me, "name"), *picture = json_get_string(me, "picture");
     snprintf(u->email, sizeof u->email, "%s", email);

@@ -143,12 +143,18 @@ int api_usage_allow(api_app *app, const store_key_context *key, const char *metr
         if (used * 100 >= limit * threshold && usage_cache_claim_alert(app->usage, key->organization_id, metric, threshold, now))
             alerts_raise(app->alerts, key->organization_id, metric, threshold, used, limit, now);
     if (used < limit) return 0;
+    if (!res) return -1; /* the caller answers (api_usage_refuse) */
     int64_t from, reset = 0;
     if (strcmp(metric, "storage")) quota_window_bounds(QUOTA_MONTH, now, &from, &reset); /* storage is a gauge: no reset */
     char message[160];
     snprintf(message, sizeof message, "The organization's %s quota (%lld) is used up", metric, (long long)limit);
     answer_refused(res, "usage/quota-exceeded", metric, message, limit, used, reset, now);
     return -1;
+}
+
+int api_usage_refuse(const char *metric, bs_err *err)
+{
+    return bs_err_set(err, 429, "usage/quota-exceeded", "The organization's %s quota is used up", metric);
 }
 
 int api_usage_allow_user(api_app *app, const store_key_context *key, const char *user_id, http_res *res)

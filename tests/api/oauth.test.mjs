@@ -4,16 +4,17 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, req, expectError } from './harness.mjs';
+import { startServer, req, expectError, runOnce, sleep } from './harness.mjs';
 import { startProvider } from './oauth_provider.mjs';
 
 let srv, b, google, providerPath;
+const providerArgs = () => ['--google-token-url', `${google.url}/token`, '--google-userinfo-url', `${google.url}/userinfo`,
+  '--google-jwks-url', `${google.url}/jwks`, '--github-token-url', `${google.url}/login/oauth/access_token`,
+  '--github-api-url', google.url];
 const REDIRECT = 'https://shop.example.com/auth/google/callback';
 before(async () => {
   google = await startProvider({ clientId: 'web-client.apps', clientSecret: 's3cret-value' });
-  srv = await startServer({ args: ['--google-token-url', `${google.url}/token`, '--google-userinfo-url', `${google.url}/userinfo`,
-    '--google-jwks-url', `${google.url}/jwks`, '--github-token-url', `${google.url}/login/oauth/access_token`,
-    '--github-api-url', google.url] });
+  srv = await startServer({ args: providerArgs() });
   b = srv.bootstrap;
   providerPath = `/admin/v1/projects/${b.projectId}/environments/dev/auth/providers/google`;
 });
@@ -164,4 +165,30 @@ test('GitHub sign-in: code exchange, /user and the primary verified e-mail', asy
   const unverified = { id: 7, login: 'shy', emails: [{ email: 'shy@x.io', primary: true, verified: false }] };
   expectError(assert, await ghCallback({ code: google.issueCode(unverified, REDIRECT), redirectUri: REDIRECT }), 400, 'auth/github-email-not-found');
   expectError(assert, await ghCallback({ idToken: 'x.y.z' }), 400, 'auth/invalid-request');
+});
+
+test('MAU quota: a Google sign-in that would make a user past the limit is refused before the user exists', async () => {
+  const s = await startServer({ args: [...providerArgs(), '--key-cache-ms', '1', '--usage-check-ms', '1'] });
+  try {
+    const bb = s.bootstrap, key = { key: bb.publishableKey };
+    const path = `/admin/v1/projects/${bb.projectId}/environments/dev/auth/providers/google`;
+    assert.equal((await req(s, 'PUT', path, { token: bb.operatorToken, body: { clientId: 'web-client.apps', clientSecret: 's3cret-value', redirectUris: [REDIRECT] } })).status, 200);
+    assert.equal((await runOnce(['operator', 'quota', bb.organizationId, 'mau', '1', '--data', s.dataDir])).code, 0);
+    const signIn = (sub) => req(s, 'POST', '/v1/auth/google/callback', { ...key, body: { code: google.issueCode({ sub, email: `${sub}@gmail.com`, email_verified: true }, REDIRECT), redirectUri: REDIRECT } });
+    assert.equal((await signIn('mau-first')).status, 200);
+    let refused, sub;
+    for (let i = 0; i < 40; i++) { // the MAU rows are flushed within a second
+      sub = `mau-new-${i}`;
+      refused = await signIn(sub);
+      if (refused.status === 429) break;
+      await sleep(100);
+    }
+    expectError(assert, refused, 429, 'usage/quota-exceeded');
+    const users = await req(s, 'GET', '/v1/users?limit=100', { key: bb.secretKey });
+    assert.equal(users.status, 200, users.text);
+    assert.ok(!users.json.items.some((u) => u.email === `${sub}@gmail.com`), `the refused sign-in created no user (${sub})`);
+    assert.equal((await signIn('mau-first')).status, 200, 'a user active this month still signs in');
+  } finally {
+    await s.stop();
+  }
 });
