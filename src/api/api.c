@@ -37,9 +37,10 @@ static const struct { const char *prefix, *surface; } route_surfaces[] = {
 };
 static const char *const table_scoped_routes[] = {"/v1/data", "/v1/batch", "/v1/:shorttable"};
 /* Where a signed-out user's token must stop working at once, not when it expires: the users surface (an
- * admin-role user acts on others there). The auth handlers and the files surface (api_storage_caller) check
- * the session themselves; the data API trusts the token until it expires (docs/auth.md). */
-static const char *const live_session_routes[] = {"/v1/users"};
+ * admin-role user acts on others there) and the files surface (upload URLs, every user's files for an
+ * admin). The auth handlers check the session themselves (api_current_user); the data API trusts the token
+ * until it expires (docs/auth.md). */
+static const char *const live_session_routes[] = {"/v1/users", "/v1/files"};
 static const char *const reading_posts[] = {ENV_PATH "tables/:tableName/explain", "/v1/files/:fileId/download-url"};
 
 /* pattern is prefix or goes on below it. */
@@ -116,9 +117,8 @@ static int v1_user(api_app *app, http_req *req, api_ctx *ctx, bs_err *err)
 static int v1_session_alive(const api_route *r, api_ctx *ctx, bs_err *err)
 {
     if (!r->live_session || !ctx->has_user) return 0;
-    store_user u;
     store_session s;
-    return api_current_user(ctx, &u, &s, err);
+    return api_session_alive(ctx, &s, err); /* one primary-key read; the handler loads the user it needs */
 }
 
 /* A mailed link is opened by a browser, which sends no key: the link names its environment (?env=). */

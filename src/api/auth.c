@@ -416,18 +416,24 @@ static void refresh(api_ctx *ctx, http_req *req, http_res *res)
 
 /* The caller's user and live session: 401 without a user token or when its session ended, 404 when the
  * user is gone. */
-int api_current_user(api_ctx *ctx, store_user *u, store_session *s, bs_err *err)
+int api_session_alive(api_ctx *ctx, store_session *s, bs_err *err)
 {
     int found = 0;
     if (!ctx->has_user) return bs_err_set(err, 401, "auth/unauthorized", "A signed-in user is required");
-    const char *env = ctx->key.environment_id;
     if (ctx->user.jti[0]) {
-        if (store_sessions_get(ctx->app->docs, env, ctx->user.jti, s, &found, err) < 0) return -1;
+        if (store_sessions_get(ctx->app->docs, ctx->key.environment_id, ctx->user.jti, s, &found, err) < 0) return -1;
         if (found && (s->revoked_at || s->expires_at <= clock_now_ms()))
             return bs_err_set(err, 401, "auth/invalid-token", "The session of this token has ended");
     }
     if (!found) memset(s, 0, sizeof *s);
-    if (store_users_by_id(ctx->app->docs, env, ctx->user.sub, u, &found, err) < 0) return -1;
+    return 0;
+}
+
+int api_current_user(api_ctx *ctx, store_user *u, store_session *s, bs_err *err)
+{
+    int found = 0;
+    if (api_session_alive(ctx, s, err) < 0) return -1;
+    if (store_users_by_id(ctx->app->docs, ctx->key.environment_id, ctx->user.sub, u, &found, err) < 0) return -1;
     return found ? 0 : bs_err_set(err, 404, "auth/user-not-found", "User not found");
 }
 

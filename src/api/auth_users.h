@@ -6,6 +6,9 @@
 #include "core/password.h"
 #include "store/users.h"
 
+/* The token's session is still alive (s: it, or zeroed for a token without one): else 401
+ * auth/invalid-token (ended) or auth/unauthorized (no user token). */
+int api_session_alive(api_ctx *ctx, store_session *s, bs_err *err);
 /* The caller's user and live session: 401 auth/unauthorized without a user token, 401
  * auth/invalid-token when its session ended, 404 auth/user-not-found when the user is gone. */
 int api_current_user(api_ctx *ctx, store_user *u, store_session *s, bs_err *err);

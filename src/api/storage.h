@@ -58,8 +58,8 @@ int api_storage_type_ok(const char *type);
 /* 1 for public, private, protected, shared. */
 int api_storage_visibility_ok(const char *v);
 /* The signed-in user id, or "" for the secret key; 401 common/authentication-required for anybody else.
- * A user token is checked like on /v1/users (api_current_user): 401 auth/invalid-token once its session
- * ended (sign-out, revocation), 404 auth/user-not-found when its user is gone. */
+ * A user token's session is checked before, by the /v1 wrapper (live_session routes in api.c: 401
+ * auth/invalid-token once it ended); callers are on /v1/files and /v1/users only. */
 int api_storage_caller(api_ctx *ctx, char *out, size_t size, bs_err *err);
 
 /* An upload request {filename, contentType, fileSize?, visibility?, category?} after its checks. */

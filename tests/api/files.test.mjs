@@ -452,12 +452,20 @@ test('contentType and mimeType with control characters are refused (no header in
 
 test('a signed-out access token gets 401 on the file surface, like on /v1/users', async () => {
   const carol = await signup('carol-signout@x.io');
-  assert.equal((await presign(as(carol), { filename: 'a.txt', contentType: 'text/plain' })).status, 200);
+  const p = await presign(as(carol), { filename: 'a.txt', contentType: 'text/plain' });
+  assert.equal(p.status, 200);
+  assert.equal((await put(p.json.url, Buffer.from('mine'), 'text/plain')).status, 200);
+  const f = await req(srv, 'POST', '/v1/files', { ...as(carol), body: { s3Key: p.json.key, originalName: 'a.txt', mimeType: 'text/plain', size: 4 } });
+  assert.equal(f.status, 201, f.text);
   const out = await req(srv, 'POST', '/v1/auth/signout', as(carol));
   assert.equal(out.status, 200, out.text);
   expectError(assert, await req(srv, 'GET', `/v1/users/${carol.id}`, as(carol)), 401, 'auth/invalid-token');
   expectError(assert, await presign(as(carol), { filename: 'a.txt', contentType: 'text/plain' }), 401, 'auth/invalid-token');
   expectError(assert, await req(srv, 'GET', '/v1/files', as(carol)), 401, 'auth/invalid-token');
+  expectError(assert, await req(srv, 'GET', `/v1/files/${f.json.id}`, as(carol)), 401, 'auth/invalid-token');
+  expectError(assert, await req(srv, 'POST', `/v1/files/${f.json.id}/download-url`, as(carol)), 401, 'auth/invalid-token');
+  expectError(assert, await req(srv, 'DELETE', `/v1/files/${f.json.id}`, as(carol)), 401, 'auth/invalid-token');
+  assert.equal((await req(srv, 'GET', `/v1/files/${f.json.id}`, { key: b.secretKey })).status, 200, 'the file is still there');
   expectError(assert, await req(srv, 'POST', '/v1/files/multipart/init', { ...as(carol), body: { filename: 'a.bin', contentType: 'application/octet-stream', fileSize: 10 } }), 401, 'auth/invalid-token');
   expectError(assert, await req(srv, 'POST', `/v1/users/${carol.id}/avatar/upload-url`, { ...as(carol), body: { filename: 'a.png' } }), 401, 'auth/invalid-token');
 });
