@@ -27,7 +27,7 @@ int bootstrap_run(store_control *store, bootstrap_result *out, bs_err *err);
 typedef int (*bootstrap_keep_fn)(const bootstrap_result *b, void *arg, bs_err *err);
 int bootstrap_run_kept(store_control *store, bootstrap_keep_fn keep, void *arg, bootstrap_result *out, bs_err *err);
 
-/* Test builds (no NDEBUG): dies with SIGKILL when BASALT_TEST_FAILPOINT names this point. */
+/* Test builds (BASALT_ASSERTS, util/check.h): dies with SIGKILL when BASALT_TEST_FAILPOINT names this point. */
 void bootstrap_failpoint(const char *name);
 
 #endif
