@@ -3,7 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/api.h"
+#include "api/health.h"
+#include "api/route.h"
 #include "util/clock.h"
 #include "util/strbuf.h"
 

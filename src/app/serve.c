@@ -13,14 +13,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api/api.h"
-#include "api/alerts.h"
-#include "api/env_lifecycle.h"
+#include "api/register.h"
+#include "api/route.h"
+#include "core/alerts.h"
 #include "api/env_locator.h"
 #include "app/config.h"
 #include "core/bootstrap.h"
 #include "core/image.h"
 #include "core/meter.h"
+#include "core/usage_load.h"
 #include "store/filecache.h"
 #include "http/server.h"
 #include "util/clock.h"
@@ -159,11 +160,6 @@ static int new_meter(serve_state *s, bs_err *err)
     return s->meter ? 0 : -1;
 }
 
-static void meter_done(void *arg, const http_done_info *i)
-{
-    meter_request(i->user, i->route_id, i->route, i->method, i->status, i->micros, i->bytes_out);
-}
-
 static int meter_section(void *arg, strbuf *out)
 {
     return meter_render_prometheus(arg, out);
@@ -217,12 +213,15 @@ static int start_http(serve_state *s, bs_err *err)
     s->app.metrics = s->metrics;
     s->app.meter = s->meter;
     if (s->meter) http_metrics_set_section(s->metrics, meter_section, s->meter);
-    s->lifecycle = env_lifecycle_new(&s->app, s->cfg.inactivity_sweep * 1000LL);
+    env_stores st = api_env_stores(&s->app);
+    s->lifecycle = env_lifecycle_new(&st, s->cfg.inactivity_sweep * 1000LL);
     if (!s->lifecycle) return bs_err_internal(err);
     s->app.lifecycle = s->lifecycle;
-    s->app.quota = s->quota = quota_new(api_usage_load, s->control); /* counters start from the usage rows */
-    s->app.alerts = s->alerts = alerts_new(&s->app, 1000);
-    s->app.usage = s->usage = usage_cache_new(api_usage_cache_load, s->control, s->cfg.usage_check_ms);
+    s->app.quota = s->quota = quota_new(usage_load_api_calls, s->control); /* counters start from the usage rows */
+    alerts_config ac = {.control = s->control, .mail = s->mail, .master_key = s->app.master_key,
+                        .allow_private_webhooks = s->app.allow_private_webhooks, .interval_ms = 1000};
+    s->app.alerts = s->alerts = alerts_new(&ac);
+    s->app.usage = s->usage = usage_cache_new(usage_load_metric, s->control, s->cfg.usage_check_ms);
     if (!s->quota || !s->alerts || !s->usage) return bs_err_internal(err);
     http_server_config hc;
     http_server_config_defaults(&hc);
@@ -236,8 +235,6 @@ static int start_http(serve_state *s, bs_err *err)
     hc.max_per_ip = (unsigned)s->cfg.max_connections_per_ip;
     hc.connection_reserve = (unsigned)s->cfg.connection_reserve;
     hc.json_max_depth = (int)s->cfg.json_max_depth;
-    hc.done_hook = s->meter ? meter_done : NULL; /* metered /v1 exchanges (api_meter_begin) */
-    hc.done_arg = s->meter;
     if (s->meter && meter_start(s->meter, err) < 0) return -1;
     s->server = http_server_new(&hc, s->router, s->metrics, err);
     return s->server ? 0 : -1;
@@ -376,6 +373,13 @@ static void limit_malloc_arenas(void)
     mallopt(M_ARENA_MAX, cores > 2 ? (int)cores : 2);
 }
 
+/* The environments created before placement existed, and the bootstrap's, get their place. */
+static int place_unplaced(serve_state *s, bs_err *err)
+{
+    env_stores st = api_env_stores(&s->app);
+    return env_lifecycle_place_unplaced(&st, err);
+}
+
 int serve_main(int argc, char **argv)
 {
     limit_malloc_arenas(); /* before any thread allocates */
@@ -414,7 +418,7 @@ int serve_main(int argc, char **argv)
         return 1;
     }
     if (open_store(&s, &err) < 0 || start_http(&s, &err) < 0 || (make_url(&s), run_bootstrap(&s, &err)) < 0 ||
-        api_env_place_unplaced(&s.app, &err) < 0) {
+        place_unplaced(&s, &err) < 0) {
         log_error("cannot start: %s", err.message);
         serve_cleanup(&s);
         image_shutdown();

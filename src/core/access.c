@@ -328,3 +328,11 @@ int access_validate_document(struct json_object *permissions, bs_err *err)
     }
     return 0;
 }
+
+struct json_object *access_effective_permissions(const char *permissions_json)
+{
+    if (permissions_json) return json_tokener_parse(permissions_json);
+    return json_tokener_parse("{\"admin\":{\"create\":true,\"read\":true,\"list\":true,\"update\":true,\"delete\":true},"
+                              "\"user\":{\"create\":true,\"read\":true,\"list\":true},"
+                              "\"guest\":{\"read\":true,\"list\":true}}");
+}

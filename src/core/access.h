@@ -91,6 +91,9 @@ int access_check_write(struct json_object *permissions, const access_caller *who
 size_t access_row_filters(struct json_object *permissions, const access_caller *who, struct json_object **out,
                           size_t max);
 
+/* A table's effective permissions document: its own (permissions_json), or the defaults of client-api.md
+ * §5.4 when it has none (NULL). A new reference. */
+struct json_object *access_effective_permissions(const char *permissions_json);
 /* Checks a permissions document: boolean groups, expressionPermissions, columnPermissions and
  * rowFilters as above (every expression parsed; filters must be objects; at most ACCESS_MAX_COLUMNS
  * column rules, named by 1 to ACCESS_COLUMN_NAME_MAX bytes without '"' or '\\', and at most

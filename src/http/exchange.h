@@ -48,7 +48,8 @@ struct http_req {
     char request_id[HTTP_REQUEST_ID_MAX];
     char client_ip[48];
     int64_t start_us;
-    void *user;
+    http_done_fn on_done;      /* the layer above's completion callback (http_req_on_done), NULL: none */
+    void *on_done_arg;
     exchange_state state;
     bs_err early;              /* an error found before dispatch; status 0 = none */
     size_t body_limit;

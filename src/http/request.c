@@ -194,8 +194,13 @@ const char *http_req_method_name(const http_req *req) { return req->method_name;
 const char *http_req_path(const http_req *req) { return req->path ? req->path : "/"; }
 const char *http_req_id(const http_req *req) { return req->request_id; }
 const char *http_req_client_ip(const http_req *req) { return req->client_ip; }
-void http_req_set_user(http_req *req, void *user) { req->user = user; }
-void *http_req_user(const http_req *req) { return req->user; }
+void http_req_on_done(http_req *req, http_done_fn fn, void *arg)
+{
+    req->on_done = fn;
+    req->on_done_arg = arg;
+}
+
+void *http_req_done_arg(const http_req *req) { return req->on_done ? req->on_done_arg : NULL; }
 struct json_object *http_req_json_borrow(const http_req *req) { return req->json; }
 size_t http_req_query_count(const http_req *req) { return req->nquery; }
 

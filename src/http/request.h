@@ -65,9 +65,22 @@ http_res *http_req_res_borrow(http_req *req);
  * free_fn(state) runs when the request is freed, finished or abandoned by the client. */
 void http_req_set_state(http_req *req, void *state, void (*free_fn)(void *state));
 void *http_req_state(const http_req *req);
-/* A slot for the layer above (the api context); the server never touches it. */
-void http_req_set_user(http_req *req, void *user);
-void *http_req_user(const http_req *req);
+/* What a completed exchange tells its completion callback (http_req_on_done). Borrowed for the call. */
+typedef struct http_done_info {
+    int route_id;                /* the matched route's id, -1 none */
+    const char *route;           /* its pattern, "" none */
+    const char *method;          /* "GET", ... */
+    int status;                  /* 499: the client went away before the answer */
+    int64_t micros;              /* first byte to completion */
+    uint64_t bytes_out;          /* response body bytes */
+} http_done_info;
+typedef void (*http_done_fn)(void *arg, const http_done_info *info);
+/* Asks for fn(arg, info) once the exchange completes (answered, or abandoned by the client), on the thread
+ * that completes it; fn must not block. One per request: a second call replaces the first. The metering
+ * of /v1 calls (api/v1/pipeline.c) is its user. */
+void http_req_on_done(http_req *req, http_done_fn fn, void *arg);
+/* The arg given to http_req_on_done, NULL when none was. */
+void *http_req_done_arg(const http_req *req);
 
 typedef struct http_res http_res;
 

@@ -484,12 +484,12 @@ static void access_log(const http_req *req, int status, int64_t micros)
     strbuf_release(&sb);
 }
 
-static void done_notify(http_server *server, const http_req *req, int status, int64_t micros)
+static void done_notify(const http_req *req, int status, int64_t micros)
 {
     const http_route *r = req->match.route;
-    http_done_info info = {.user = req->user, .route_id = r ? r->id : -1, .route = r ? r->pattern : "",
-                           .method = req->method_name, .status = status, .micros = micros, .bytes_out = req->bytes_out};
-    server->cfg.done_hook(server->cfg.done_arg, &info);
+    http_done_info info = {.route_id = r ? r->id : -1, .route = r ? r->pattern : "", .method = req->method_name,
+                           .status = status, .micros = micros, .bytes_out = req->bytes_out};
+    req->on_done(req->on_done_arg, &info);
 }
 
 /* Logs, counts and frees an exchange; status 499 when no answer went out (the client went away first,
@@ -502,7 +502,7 @@ static void exchange_finish(http_server *server, http_req *req)
         http_metrics_record(server->metrics, req->match.route ? req->match.route->id : -1, status, micros,
                             req->bytes_out);
         access_log(req, status, micros);
-        if (req->user && server->cfg.done_hook) done_notify(server, req, status, micros);
+        if (req->on_done) done_notify(req, status, micros);
     }
     exchange_free(req);
     atomic_fetch_sub(&server->inflight, 1);

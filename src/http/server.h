@@ -14,19 +14,6 @@
 #include "http/router.h"
 #include "util/err.h"
 
-/* What a completed exchange tells the done hook (http_server_config.done_hook): the exchanges whose
- * handler set a user slot (http_req_set_user), e.g. the metered /v1 requests. Borrowed for the call. */
-typedef struct http_done_info {
-    void *user;                  /* the request's user slot */
-    int route_id;                /* the matched route's id, -1 none */
-    const char *route;           /* its pattern, "" none */
-    const char *method;          /* "GET", ... */
-    int status;                  /* 499: the client went away before the answer */
-    int64_t micros;              /* first byte to completion */
-    uint64_t bytes_out;          /* response body bytes */
-} http_done_info;
-typedef void (*http_done_hook)(void *arg, const http_done_info *info);
-
 typedef struct http_server_config {
     const char *listen;          /* "127.0.0.1:8080", "[::1]:8080", ":8080", port 0 = any free port */
     unsigned threads;            /* worker threads; 0 = two per core */
@@ -39,8 +26,6 @@ typedef struct http_server_config {
     size_t max_body;             /* default body limit of buffered routes */
     int json_max_depth;
     size_t json_max_string;
-    http_done_hook done_hook;    /* NULL: none; runs on the thread that completes the exchange, must not block */
-    void *done_arg;
 } http_server_config;
 
 void http_server_config_defaults(http_server_config *cfg);

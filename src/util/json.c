@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/clock.h"
+
 typedef struct scan {
     const char *p;
     size_t len, pos;
@@ -440,4 +442,15 @@ void json_normalize_integers(struct json_object *v)
             json_normalize_integers(val);
         }
     }
+}
+
+void json_add_time(struct json_object *obj, const char *name, int64_t ms)
+{
+    char iso[CLOCK_ISO_LEN];
+    if (!ms) {
+        json_object_object_add(obj, name, NULL);
+        return;
+    }
+    clock_iso8601(ms, iso);
+    json_object_object_add(obj, name, json_object_new_string(iso));
 }

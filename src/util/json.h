@@ -47,4 +47,7 @@ const char *json_get_string(struct json_object *obj, const char *key);
  * (30.0, 3e1) by that integer; other numbers keep the client's own text. */
 void json_normalize_integers(struct json_object *v);
 
+/* Adds name: the ISO 8601 time of ms (Unix milliseconds; null when ms is 0) to a JSON object. */
+void json_add_time(struct json_object *obj, const char *name, int64_t ms);
+
 #endif
