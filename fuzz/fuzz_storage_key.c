@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/storage.h"
+#include "api/v1/files/storage.h"
 #include "store/blobs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -88,7 +88,7 @@ typedef struct api_ctx {
     api_caller caller;
     store_key_context key;       /* API_CALLER_KEY and API_CALLER_ENV_SECRET */
     int key_admin;               /* /v1: a secret key whose admin rights apply on this route (its scopes
-                                    grant the route's surface, api.c); 0 for every other key */
+                                    grant the route's surface: the scope stage of api/v1/pipeline.c); 0 for every other key */
     int mau_admitted;            /* the MAU quota already admitted the user this request creates (sign-up checks
                                     before the user exists; a second check after it would race the usage cache) */
     store_token_context token;   /* API_CALLER_OPERATOR */

@@ -18,6 +18,7 @@
 #include "util/crypto.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/ticker.h"
 
 #define ALERT_QUEUE_MAX 1024
 #define DELIVERIES_PER_PASS 16
@@ -35,11 +36,10 @@ typedef struct alert_event {
 
 struct alerts {
     alerts_config cfg;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
+    pthread_mutex_t lock;        /* the queue */
     alert_event queue[ALERT_QUEUE_MAX];
-    int head, count, stopping, running;
-    pthread_t thread;
+    int head, count;
+    ticker *worker;              /* NULL when it could not start: events wait for alerts_free */
 };
 
 /* ---- the signature and the secret ---- */
@@ -318,11 +318,11 @@ void alerts_raise(alerts *a, const char *org_id, const char *metric, int thresho
         ev->used = used;
         ev->limit = limit;
         ev->at = now;
-        pthread_cond_signal(&a->cond);
     } else {
         log_warn("usage alert queue full: %s %d%% of %s dropped", org_id, threshold, metric);
     }
     pthread_mutex_unlock(&a->lock);
+    if (a->worker) ticker_wake(a->worker); /* recorded and sent at once, not at the next interval */
 }
 
 /* Takes the queued events out (the caller owns the copy). */
@@ -349,27 +349,7 @@ void alerts_run_once(alerts *a)
     deliver_due(a);
 }
 
-static void *worker_main(void *arg)
-{
-    alerts *a = arg;
-    pthread_mutex_lock(&a->lock);
-    while (!a->stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += (time_t)(a->cfg.interval_ms / 1000);
-        until.tv_nsec += (long)(a->cfg.interval_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        if (!a->count) pthread_cond_timedwait(&a->cond, &a->lock, &until);
-        pthread_mutex_unlock(&a->lock);
-        alerts_run_once(a);
-        pthread_mutex_lock(&a->lock);
-    }
-    pthread_mutex_unlock(&a->lock);
-    return NULL;
-}
+static void worker_tick(void *arg) { alerts_run_once(arg); }
 
 alerts *alerts_new(const alerts_config *cfg)
 {
@@ -378,25 +358,18 @@ alerts *alerts_new(const alerts_config *cfg)
     a->cfg = *cfg;
     if (a->cfg.interval_ms <= 0) a->cfg.interval_ms = 1000;
     pthread_mutex_init(&a->lock, NULL);
-    pthread_cond_init(&a->cond, NULL);
-    if (pthread_create(&a->thread, NULL, worker_main, a) == 0) a->running = 1;
-    else log_warn("usage alert worker not started: alerts are recorded at shutdown only");
+    if (!(a->worker = ticker_new(a->cfg.interval_ms, 0, worker_tick, a))) log_warn("usage alert worker not started: alerts are recorded at shutdown only");
     return a;
 }
 
 void alerts_free(alerts *a)
 {
     if (!a) return;
-    pthread_mutex_lock(&a->lock);
-    a->stopping = 1;
-    pthread_cond_signal(&a->cond);
-    pthread_mutex_unlock(&a->lock);
-    if (a->running) pthread_join(a->thread, NULL);
+    ticker_free(a->worker);
     pthread_mutex_lock(&a->lock);
     int left = a->count;
     pthread_mutex_unlock(&a->lock);
     if (left) alerts_run_once(a); /* nothing raised is lost on a graceful stop */
-    pthread_cond_destroy(&a->cond);
     pthread_mutex_destroy(&a->lock);
     free(a);
 }

@@ -11,6 +11,7 @@
 #include "util/clock.h"
 #include "util/hash.h"
 #include "util/log.h"
+#include "util/ticker.h"
 
 #define TOUCH_SLOTS 1024
 #define TOUCH_LOCKS 32
@@ -27,10 +28,7 @@ struct env_lifecycle {
     int64_t interval_ms;
     pthread_mutex_t locks[TOUCH_LOCKS];
     touch_slot slots[TOUCH_SLOTS];
-    pthread_t thread;
-    int running, stopping;
-    pthread_mutex_t stop_lock;
-    pthread_cond_t stop_cond;
+    ticker *sweeper;                /* NULL: no sweeps (interval 0) */
 };
 
 /* ---- deletion (platform.md §5.6) ---- */
@@ -155,29 +153,12 @@ int env_lifecycle_sweep(const env_stores *st, bs_err *err)
     return rc;
 }
 
-static void *sweeper_main(void *arg)
+static void sweep(void *arg)
 {
     env_lifecycle *l = arg;
-    pthread_mutex_lock(&l->stop_lock);
-    while (!l->stopping) {
-        pthread_mutex_unlock(&l->stop_lock);
-        bs_err err;
-        bs_err_clear(&err);
-        if (env_lifecycle_sweep(&l->st, &err) < 0) log_warn("environment sweep failed: %s", err.message);
-        pthread_mutex_lock(&l->stop_lock);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += (time_t)(l->interval_ms / 1000);
-        until.tv_nsec += (long)(l->interval_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        while (!l->stopping && pthread_cond_timedwait(&l->stop_cond, &l->stop_lock, &until) == 0) {
-        }
-    }
-    pthread_mutex_unlock(&l->stop_lock);
-    return NULL;
+    bs_err err;
+    bs_err_clear(&err);
+    if (env_lifecycle_sweep(&l->st, &err) < 0) log_warn("environment sweep failed: %s", err.message);
 }
 
 env_lifecycle *env_lifecycle_new(const env_stores *st, int64_t interval_ms)
@@ -187,23 +168,14 @@ env_lifecycle *env_lifecycle_new(const env_stores *st, int64_t interval_ms)
     l->st = *st;
     l->interval_ms = interval_ms;
     for (int i = 0; i < TOUCH_LOCKS; i++) pthread_mutex_init(&l->locks[i], NULL);
-    pthread_mutex_init(&l->stop_lock, NULL);
-    pthread_cond_init(&l->stop_cond, NULL);
-    if (interval_ms > 0 && pthread_create(&l->thread, NULL, sweeper_main, l) == 0) l->running = 1;
-    else if (interval_ms > 0) log_warn("environment sweeper not started");
+    if (interval_ms > 0 && !(l->sweeper = ticker_new(interval_ms, 1, sweep, l))) log_warn("environment sweeper not started");
     return l;
 }
 
 void env_lifecycle_free(env_lifecycle *l)
 {
     if (!l) return;
-    pthread_mutex_lock(&l->stop_lock);
-    l->stopping = 1;
-    pthread_cond_signal(&l->stop_cond);
-    pthread_mutex_unlock(&l->stop_lock);
-    if (l->running) pthread_join(l->thread, NULL);
-    pthread_cond_destroy(&l->stop_cond);
-    pthread_mutex_destroy(&l->stop_lock);
+    ticker_free(l->sweeper);
     for (int i = 0; i < TOUCH_LOCKS; i++) pthread_mutex_destroy(&l->locks[i]);
     free(l);
 }

@@ -20,6 +20,7 @@
 #include "util/clock.h"
 #include "util/hash.h"
 #include "util/log.h"
+#include "util/ticker.h"
 
 #define METER_OTHER METER_ENVS            /* the slot of environments past METER_ENVS */
 #define METER_NSLOTS (METER_ENVS + 1)
@@ -116,10 +117,8 @@ struct meter {
     meter_gauge *gauge;
     pthread_mutex_t prom_lock;
     meter_prom *prom;
-    pthread_mutex_t stop_lock;
-    pthread_cond_t stop_cond;
-    pthread_t thread;
-    int running, stop;
+    ticker *flusher;           /* between meter_start and meter_stop */
+    int64_t next_storage, next_rollup; /* the flusher's schedule (monotonic ms) */
 };
 
 static _Atomic uint64_t meter_next_id = 1;
@@ -174,12 +173,6 @@ meter *meter_new(const meter_config *cfg, bs_err *err)
     pthread_mutex_init(&m->lock, NULL);
     pthread_mutex_init(&m->flush_lock, NULL);
     pthread_mutex_init(&m->prom_lock, NULL);
-    pthread_mutex_init(&m->stop_lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&m->stop_cond, &ca);
-    pthread_condattr_destroy(&ca);
     m->other.m = m;
     m->other.slot = METER_OTHER;
     m->other.gone = 1;
@@ -250,8 +243,6 @@ void meter_free(meter *m)
     pthread_mutex_destroy(&m->lock);
     pthread_mutex_destroy(&m->flush_lock);
     pthread_mutex_destroy(&m->prom_lock);
-    pthread_mutex_destroy(&m->stop_lock);
-    pthread_cond_destroy(&m->stop_cond);
     free(m);
 }
 
@@ -854,44 +845,26 @@ static void tick(meter *m, int64_t *next_storage, int64_t *next_rollup)
     }
 }
 
-static void *flusher_main(void *arg)
+static void flusher_tick(void *arg)
 {
     meter *m = arg;
-    int64_t next_storage = 0, next_rollup = clock_mono_us() / 1000 + m->cfg.rollup_ms;
-    pthread_mutex_lock(&m->stop_lock);
-    while (!m->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += (long)(m->cfg.flush_ms % 1000) * 1000000L;
-        ts.tv_sec += (time_t)(m->cfg.flush_ms / 1000) + ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&m->stop_cond, &m->stop_lock, &ts);
-        if (m->stop) break;
-        pthread_mutex_unlock(&m->stop_lock);
-        tick(m, &next_storage, &next_rollup);
-        pthread_mutex_lock(&m->stop_lock);
-    }
-    pthread_mutex_unlock(&m->stop_lock);
-    return NULL;
+    tick(m, &m->next_storage, &m->next_rollup);
 }
 
 int meter_start(meter *m, bs_err *err)
 {
     if (m->cfg.control && store_control_usage_rollup(m->cfg.control, clock_now_ms(), err) < 0) return -1;
-    if (pthread_create(&m->thread, NULL, flusher_main, m) != 0) return bs_err_internal(err);
-    m->running = 1;
-    return 0;
+    m->next_storage = 0;
+    m->next_rollup = clock_mono_us() / 1000 + m->cfg.rollup_ms;
+    m->flusher = ticker_new(m->cfg.flush_ms, 0, flusher_tick, m);
+    return m->flusher ? 0 : bs_err_internal(err);
 }
 
 void meter_stop(meter *m)
 {
-    if (!m || !m->running) return;
-    pthread_mutex_lock(&m->stop_lock);
-    m->stop = 1;
-    pthread_cond_signal(&m->stop_cond);
-    pthread_mutex_unlock(&m->stop_lock);
-    pthread_join(m->thread, NULL);
-    m->running = 0;
+    if (!m || !m->flusher) return;
+    ticker_free(m->flusher);
+    m->flusher = NULL;
     bs_err err;
     bs_err_clear(&err);
     int64_t now = clock_now_ms();

@@ -11,6 +11,7 @@
 
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/ticker.h"
 
 #define SWEEP_MS 250
 #define RESERVE_MIN_WAIT_US (1000 * 1000) /* a connection younger than this is never cut for the reserve */
@@ -24,16 +25,14 @@ typedef struct linger_fd {
 } linger_fd;
 
 struct http_conns {
-    pthread_mutex_t lock;              /* the list, the lingering fds, stop */
-    pthread_cond_t wake;
-    pthread_t thread;
+    pthread_mutex_t lock;              /* the list, the lingering fds */
+    ticker *sweeper;
     http_conn *head;
     long open;
     int64_t timeout_us;
     long max_open;                     /* max_connections - reserve; 0: no reserve */
     linger_fd lingering[LINGER_MAX];
     int nlinger;
-    int stop;
 };
 
 static void conn_cut(http_conn *c, const char *why)
@@ -110,24 +109,16 @@ static void sweep_lingering(http_conns *cs, int64_t now)
     }
 }
 
-static void *sweeper(void *arg)
+/* The ticker's work, every SWEEP_MS: cut slow heads, keep the reserve, close lingering sockets. */
+static void sweep(void *arg)
 {
     http_conns *cs = arg;
     pthread_mutex_lock(&cs->lock);
-    while (!cs->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += SWEEP_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
-        pthread_cond_timedwait(&cs->wake, &cs->lock, &ts);
-        if (cs->stop) break;
-        int64_t now = clock_mono_us();
-        if (cs->timeout_us) sweep_deadlines(cs, now);
-        if (cs->max_open) keep_reserve(cs, now);
-        sweep_lingering(cs, now);
-    }
+    int64_t now = clock_mono_us();
+    if (cs->timeout_us) sweep_deadlines(cs, now);
+    if (cs->max_open) keep_reserve(cs, now);
+    sweep_lingering(cs, now);
     pthread_mutex_unlock(&cs->lock);
-    return NULL;
 }
 
 http_conns *http_conns_new(unsigned header_timeout_s, unsigned max_connections, unsigned reserve)
@@ -136,14 +127,8 @@ http_conns *http_conns_new(unsigned header_timeout_s, unsigned max_connections, 
     if (!cs) return NULL;
     cs->timeout_us = (int64_t)header_timeout_s * 1000000;
     if (reserve) cs->max_open = reserve < max_connections ? (long)(max_connections - reserve) : 1;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&cs->lock, NULL);
-    pthread_cond_init(&cs->wake, &ca);
-    pthread_condattr_destroy(&ca);
-    if (pthread_create(&cs->thread, NULL, sweeper, cs) != 0) {
-        pthread_cond_destroy(&cs->wake);
+    if (!(cs->sweeper = ticker_new(SWEEP_MS, 0, sweep, cs))) {
         pthread_mutex_destroy(&cs->lock);
         free(cs);
         return NULL;
@@ -154,13 +139,8 @@ http_conns *http_conns_new(unsigned header_timeout_s, unsigned max_connections, 
 void http_conns_free(http_conns *cs)
 {
     if (!cs) return;
-    pthread_mutex_lock(&cs->lock);
-    cs->stop = 1;
-    pthread_cond_signal(&cs->wake);
-    pthread_mutex_unlock(&cs->lock);
-    pthread_join(cs->thread, NULL);
+    ticker_free(cs->sweeper);
     for (int i = 0; i < cs->nlinger; i++) close(cs->lingering[i].fd);
-    pthread_cond_destroy(&cs->wake);
     pthread_mutex_destroy(&cs->lock);
     free(cs);
 }

@@ -12,7 +12,6 @@
 #include "api/respond.h"
 #include "api/route.h"
 #include "core/accounts.h"
-#include "api/v1/auth/auth_users.h"
 
 #define AUDIT_PAGE_MAX 200
 

@@ -26,11 +26,11 @@
 #include "core/alerts.h"
 #include "api/admin/org/surface.h"
 #include "api/admin/org/team.h"
+#include "store/files.h"
 #include "api/admin_gate.h"
 #include "api/respond.h"
 #include "api/route.h"
 #include "core/env_lifecycle.h"
-#include "api/v1/files/storage.h"
 #include "core/keys.h"
 #include "core/netrules.h"
 #include "core/plans.h"
@@ -49,7 +49,7 @@
 static void activity(api_ctx *ctx, const char *org, const char *project, const char *entity_type, const char *entity_id,
                      const char *action, const char *message)
 {
-    api_activity(ctx, org, project, entity_type, entity_id, action, message); /* admin_common.c */
+    api_activity(ctx, org, project, entity_type, entity_id, action, message); /* api/admin_gate.c */
 }
 
 /* The caller's organization :orgId (404 org/not-found for any other), with a due downgrade applied. */

@@ -15,7 +15,6 @@
 #include "api/v1/files/surface.h"
 #include "api/v1/pipeline.h"
 #include "core/accounts.h"
-#include "api/v1/auth/auth_users.h"
 #include "api/v1/files/storage.h"
 #include "util/clock.h"
 #include "util/json.h"

@@ -20,7 +20,6 @@
 #include "api/route.h"
 #include "api/v1/files/surface.h"
 #include "api/v1/pipeline.h"
-#include "api/v1/auth/auth_users.h"
 #include "api/v1/files/storage.h"
 #include "core/keys.h"
 #include "util/clock.h"
@@ -48,7 +47,7 @@ int api_storage_visibility_ok(const char *v)
 
 static int is_secret(const api_ctx *ctx) { return ctx->key_admin; }
 
-/* A user token's session was checked by the /v1 wrapper (live_session routes, api.c), so a signed-out
+/* A user token's session was checked by the pipeline (its session stage, api/v1/pipeline.c), so a signed-out
  * token gets no upload URL. */
 int api_storage_caller(api_ctx *ctx, char *out, size_t size, bs_err *err)
 {

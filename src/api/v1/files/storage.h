@@ -48,7 +48,7 @@ int api_storage_type_ok(const char *type);
 /* 1 for public, private, protected, shared. */
 int api_storage_visibility_ok(const char *v);
 /* The signed-in user id, or "" for the secret key; 401 common/authentication-required for anybody else.
- * A user token's session is checked before, by the /v1 wrapper (live_session routes in api.c: 401
+ * A user token's session is checked before, by the pipeline (live_session routes, api/v1/pipeline.c: 401
  * auth/invalid-token once it ended); callers are on /v1/files and /v1/users only. */
 int api_storage_caller(api_ctx *ctx, char *out, size_t size, bs_err *err);
 
