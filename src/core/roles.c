@@ -42,3 +42,7 @@ const char *role_action_name(role_action action)
 {
     return action >= 0 && action < ROLE_ACTION_COUNT ? names[action] : "?";
 }
+
+int role_known(const char *role) { return role_may(role, ROLE_VIEW_ORG); }
+
+int role_level(const char *role) { return !strcmp(role, "owner") ? 3 : !strcmp(role, "admin") ? 2 : 1; }

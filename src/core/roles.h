@@ -26,6 +26,11 @@ typedef enum role_action {
 
 /* 1 when role (owner | admin | member | billing) may do action; 0 for unknown roles. */
 int role_may(const char *role, role_action action);
+/* 1 for the four roles (owner, admin, member, billing). */
+int role_known(const char *role);
+/* The rank of a role for team changes (§9.6: a member changes only lower ranks): owner 3, admin 2,
+ * member and billing 1. */
+int role_level(const char *role);
 /* The action's name, for messages ("edit organization settings"). */
 const char *role_action_name(role_action action);
 

@@ -92,12 +92,26 @@ static void matrix_rows(void **state)
     assert_int_equal(role_may("owner", ROLE_ACTION_COUNT), 0);
 }
 
+/* The team's ranks: an owner outranks an admin, who outranks members and billing (equal). */
+static void role_ranks(void **state)
+{
+    (void)state;
+    static const char *const known[] = {"owner", "admin", "member", "billing"};
+    for (size_t i = 0; i < 4; i++) assert_true(role_known(known[i]));
+    assert_false(role_known("emperor"));
+    assert_false(role_known(""));
+    assert_true(role_level("owner") > role_level("admin"));
+    assert_true(role_level("admin") > role_level("member"));
+    assert_int_equal(role_level("member"), role_level("billing"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(plan_numbers),
         cmocka_unit_test(env_types_and_features),
         cmocka_unit_test(matrix_rows),
+        cmocka_unit_test(role_ranks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -489,7 +489,7 @@ static void token_create(api_ctx *ctx, http_req *req, http_res *res)
         text_member(body, "name", 100, 1, t.name, sizeof t.name, &err) == 0 && text_member(body, "role", 10, 0, t.role, sizeof t.role, &err) == 0 &&
         api_team_token_member(ctx, body, &t, &err) == 0) { /* memberId: bound to the member, with its role (admin_team.c) */
         if (!t.role[0]) snprintf(t.role, sizeof t.role, "member");
-        if (!role_may(t.role, ROLE_VIEW_ORG)) bs_err_set(&err, 400, "common/invalid-parameters", "role: owner, admin, member or billing");
+        if (!role_known(t.role)) bs_err_set(&err, 400, "common/invalid-parameters", "role: owner, admin, member or billing");
         else if (!strcmp(t.role, "owner") && strcmp(ctx->token.role, "owner"))
             bs_err_set(&err, 403, "org/permission-denied", "Only an owner grants the owner role");
         else if (json_object_object_get_ex(body, "expiresAt", &exp) && !json_object_is_type(exp, json_type_null) &&

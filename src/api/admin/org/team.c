@@ -113,11 +113,6 @@ static int email_member(struct json_object *body, const char *name, int required
     return 0;
 }
 
-static int role_known(const char *role) { return role_may(role, ROLE_VIEW_ORG); }
-
-/* Owner 3, Admin 2, Member and Billing 1 (§9.6 "only lower levels"). */
-static int role_level(const char *role) { return !strcmp(role, "owner") ? 3 : !strcmp(role, "admin") ? 2 : 1; }
-
 /* ---- JSON shapes ---- */
 
 static struct json_object *member_json(const store_member *m);
