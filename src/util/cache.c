@@ -23,7 +23,7 @@ struct cache {
     int64_t ttl;
     cache_free_fn free_value;
     unsigned char *slots;     /* nslots * stride bytes */
-    pthread_rwlock_t *locks;  /* nstripes: slot i under locks[i % nstripes] */
+    pthread_rwlock_t *locks;  /* nstripes: slot i under locks[i % nstripes]; both powers of two */
 };
 
 static size_t round_up(size_t n, size_t to)
@@ -31,19 +31,27 @@ static size_t round_up(size_t n, size_t to)
     return (n + to - 1) / to * to;
 }
 
+/* The least power of two >= n (n >= 1): slot and stripe indexes are then masks, not divisions. */
+static size_t pow2_at_least(size_t n)
+{
+    size_t p = 1;
+    while (p < n) p <<= 1;
+    return p;
+}
+
 cache *cache_new(size_t slots, size_t stripes, size_t value_size, int64_t ttl, cache_free_fn free_value)
 {
     if (!slots || !stripes || !value_size || ttl <= 0) return NULL;
     cache *c = calloc(1, sizeof *c);
     if (!c) return NULL;
-    c->nslots = slots;
-    c->nstripes = stripes < slots ? stripes : slots;
+    c->nslots = pow2_at_least(slots);
+    c->nstripes = pow2_at_least(stripes < slots ? stripes : slots);
     c->value_size = value_size;
     c->value_off = round_up(sizeof(slot), alignof(max_align_t));
     c->stride = round_up(c->value_off + value_size, alignof(max_align_t));
     c->ttl = ttl;
     c->free_value = free_value;
-    c->slots = calloc(slots, c->stride);
+    c->slots = calloc(c->nslots, c->stride);
     c->locks = calloc(c->nstripes, sizeof *c->locks);
     if (!c->slots || !c->locks) {
         free(c->slots);
@@ -87,9 +95,10 @@ void cache_free(cache *c)
 /* The slot of key and its lock; NULL when key is too long to be cached. */
 static slot *locate(const cache *c, const char *key, pthread_rwlock_t **lock)
 {
-    if (strnlen(key, CACHE_KEY_MAX) >= CACHE_KEY_MAX) return NULL;
-    size_t i = (size_t)(hash64_str(key) % c->nslots);
-    *lock = &c->locks[i % c->nstripes];
+    size_t len = strnlen(key, CACHE_KEY_MAX);
+    if (len >= CACHE_KEY_MAX) return NULL;
+    size_t i = (size_t)hash64(key, len) & (c->nslots - 1); /* = hash64_str(key) % nslots */
+    *lock = &c->locks[i & (c->nstripes - 1)];
     return slot_at(c, i);
 }
 

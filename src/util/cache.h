@@ -2,7 +2,7 @@
  *
  * Shape. cache_new(slots, stripes, value_size, ttl, free_value) makes `slots` direct-mapped slots (the slot
  * of a key is hash64_str(key) % slots) guarded by `stripes` reader-writer locks (slot i by lock
- * i % stripes). A value is value_size bytes, copied in by cache_put and out by cache_get. A key is a
+ * i % stripes); both are rounded up to powers of two (indexes are masks), stripes to at most slots. A value is value_size bytes, copied in by cache_put and out by cache_get. A key is a
  * NUL-terminated string of at most CACHE_KEY_MAX - 1 bytes; a longer key is never cached (get misses, put
  * drops the value). A collision is settled by replacement: a put for a key whose slot holds another key
  * evicts that entry (it is a cache: the evicted key is read through again when next asked for).
