@@ -158,6 +158,56 @@ static void owned_values_freed_once(void **state)
     assert_int_equal(atomic_load(&frees), 6);
 }
 
+/* Threads putting, reading, invalidating and replacing owned values on a few shared slots: every value
+ * put is freed exactly once (run under TSan and ASan). */
+#define CHURN_THREADS 4
+#define CHURN_ROUNDS 4000
+
+static atomic_int churn_puts, bad_reads;
+
+static int drop_odd(const char *key, const void *value, void *arg)
+{
+    (void)value;
+    (void)arg;
+    return (key[1] - '0') % 2;
+}
+
+static int text_len(const void *value, void *arg)
+{
+    (void)arg;
+    return (int)strlen(((const owned *)value)->text);
+}
+
+static void *churn(void *arg)
+{
+    cache *c = arg;
+    char key[4];
+    for (int i = 0; i < CHURN_ROUNDS; i++) {
+        snprintf(key, sizeof key, "k%d", i % 10);
+        switch (i % 5) {
+        case 0: case 1: put_owned(c, key, i % 2 ? "odd" : "even"); atomic_fetch_add(&churn_puts, 1); break;
+        case 2: if (cache_read(c, key, 0, text_len, NULL) > 4) atomic_fetch_add(&bad_reads, 1); break;
+        case 3: cache_invalidate(c, key); break;
+        default: if (i % 50 == 4) cache_invalidate_if(c, drop_odd, NULL); break;
+        }
+    }
+    return NULL;
+}
+
+static void owned_values_under_threads(void **state)
+{
+    (void)state;
+    atomic_store(&frees, 0);
+    atomic_store(&churn_puts, 0);
+    cache *c = cache_new(8, 4, sizeof(owned), 100, owned_free);
+    pthread_t th[CHURN_THREADS];
+    for (int i = 0; i < CHURN_THREADS; i++) assert_int_equal(pthread_create(&th[i], NULL, churn, c), 0);
+    for (int i = 0; i < CHURN_THREADS; i++) pthread_join(th[i], NULL);
+    cache_free(c);
+    assert_int_equal(atomic_load(&frees), atomic_load(&churn_puts));
+    assert_int_equal(atomic_load(&bad_reads), 0);
+}
+
 /* ---- single flight ---- */
 
 typedef struct flight {
@@ -316,6 +366,7 @@ int main(void)
         cmocka_unit_test(replacement_and_long_keys),
         cmocka_unit_test(invalidate_update_read),
         cmocka_unit_test(owned_values_freed_once),
+        cmocka_unit_test(owned_values_under_threads),
         cmocka_unit_test(single_flight_stale),
         cmocka_unit_test(single_flight_missing_key),
         cmocka_unit_test(reload_merges_and_failures_retry),
