@@ -2,10 +2,11 @@
  *
  * Shape. cache_new(slots, stripes, value_size, ttl, free_value) makes `slots` direct-mapped slots (the slot
  * of a key is hash64_str(key) % slots) guarded by `stripes` reader-writer locks (slot i by lock
- * i % stripes); both are rounded up to powers of two (indexes are masks), stripes to at most slots. A value is value_size bytes, copied in by cache_put and out by cache_get. A key is a
- * NUL-terminated string of at most CACHE_KEY_MAX - 1 bytes; a longer key is never cached (get misses, put
- * drops the value). A collision is settled by replacement: a put for a key whose slot holds another key
- * evicts that entry (it is a cache: the evicted key is read through again when next asked for).
+ * i % stripes); both are rounded up to powers of two (indexes are masks), stripes to at most slots. A
+ * value is value_size bytes, copied in by cache_put and out by cache_get. A key is a NUL-terminated string
+ * of at most CACHE_KEY_MAX - 1 bytes; a longer key is never cached (get misses, put drops the value,
+ * get_or_load reads through). A collision is settled by replacement: a put or load for a key whose slot
+ * holds another key evicts that entry (it is a cache: the evicted key is read through when next asked for).
  *
  * Time. Every call that looks at freshness takes `now` from the caller, in the unit of ttl (microseconds
  * from clock_mono_us() by convention; a caller with its own clock, e.g. a test clock, passes that). An
@@ -19,16 +20,18 @@
  * (the reader runs under the stripe's read lock and must not keep pointers into the value); cache_get
  * and cache_get_or_load copy bytes out and are only for caches without free_value.
  *
- * Single flight (cache_get_or_load). A fresh value is copied out. When the entry is stale, exactly one
- * caller reloads it (marked "loading") while concurrent callers keep using the stale value; when the
- * key is absent every caller that misses loads it (there is nothing to reuse; callers do not wait). A
- * reload of a present entry is combined with it through the loader's merge (NULL: replaced whole), so
- * state kept in the value across reloads (e.g. claim bits set by cache_update) survives. A failed load
- * clears the mark and stores nothing: the next caller tries again.
+ * Single flight (cache_get_or_load). A fresh value is copied out. Otherwise one caller per key loads it
+ * (with no lock held) while concurrent callers for the same key either keep using the stale value, when
+ * there is one (as usage checks want: a slightly old number now beats a queue behind the store), or, when
+ * the key is missing, wait for that load and take its value. A reload of a present entry is combined with
+ * it through the loader's merge (NULL: replaced whole), so state kept in the value across reloads (e.g.
+ * claim bits set by cache_update during the load) survives. A failed load stores nothing and returns its
+ * error to its own caller only: the next caller (e.g. a woken waiter) loads again, one at a time. A
+ * missing key whose slot is busy loading another key is loaded without single flight (a collision).
  *
  * Thread safety: every function may be called from any thread, except cache_free. Callbacks (readers,
  * updaters, predicates, merges, free_value) run under a stripe lock and must not call back into the
- * cache; loaders run with no lock held. */
+ * cache; loaders run with no lock held and may use the cache (but must not wait for their own key). */
 #ifndef BASALT_UTIL_CACHE_H
 #define BASALT_UTIL_CACHE_H
 
@@ -78,8 +81,9 @@ int cache_update(cache *c, const char *key, cache_update_fn update, void *arg);
 void cache_invalidate(cache *c, const char *key);
 /* Drops every present entry for which pred(key, value, arg) is 1 (visits every slot). */
 void cache_invalidate_if(cache *c, cache_pred_fn pred, void *arg);
-/* See Single flight above: 0 and *out filled (fresh, stale while another caller reloads, or just
- * loaded: the stored value after merge), or -1 with err from the loader. Not with free_value. */
+/* See Single flight above: 0 and *out filled (fresh, stale while another caller reloads, or loaded by this
+ * caller or the one it waited for: the stored value after merge), or -1 with err from this caller's load.
+ * Not with free_value. */
 int cache_get_or_load(cache *c, const char *key, int64_t now, void *out, const cache_loader *loader, bs_err *err);
 
 #endif
