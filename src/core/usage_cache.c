@@ -93,7 +93,8 @@ int usage_cache_get(usage_cache *c, const char *org_id, const char *metric, int6
     quota_window_bounds(QUOTA_MONTH, now_ms, &l.from, &l.to);
     char key[CACHE_KEY_MAX];
     if (key_of(key, org_id, metric, l.from) < 0) return c->load(c->arg, org_id, metric, l.from, l.to, used, err);
-    /* one reader of the store at a time per entry: the others use the last value meanwhile */
+    /* one reader of the store at a time per entry: the others use the last value meanwhile (or, for the
+     * month's first read, wait for it) */
     const cache_loader loader = {.load = load_use, .merge = merge_use, .arg = &l};
     usage_value v;
     if (cache_get_or_load(c->uses, key, now_ms, &v, &loader, err) < 0) return -1;
