@@ -5,6 +5,7 @@
 
 #include "core/quota.h"
 #include "util/cache.h"
+#include "util/clock.h"
 
 #define USAGE_CACHE_SLOTS 4096 /* (organization, metric, month) triples, direct-mapped */
 #define USAGE_CACHE_LOCKS 64   /* striped by slot: checks of different organizations do not meet */
@@ -54,14 +55,18 @@ static int key_part(char key[CACHE_KEY_MAX], size_t *at, const char *s)
     return 0;
 }
 
-/* The cache key "<org>\t<metric>\t<month start as 16 hex digits>" of (org_id, metric) in the month
+/* The cache key "<org>\t<metric>\t<month start in days since 1970, hex>" of (org_id, metric) in the month
  * starting at from; -1 when it does not fit (then the pair is read through every time). Built by hand:
  * snprintf cost as much as the rest of a cached lookup. */
 static int key_of(char key[CACHE_KEY_MAX], const char *org_id, const char *metric, int64_t from)
 {
     size_t at = 0;
     if (key_part(key, &at, org_id) < 0 || key_part(key, &at, metric) < 0 || at + 17 > CACHE_KEY_MAX) return -1;
-    for (int i = 15; i >= 0; i--) key[at++] = "0123456789abcdef"[((uint64_t)from >> (i * 4)) & 15];
+    uint64_t day = (uint64_t)(from / CLOCK_DAY_MS); /* a month starts at 00:00 UTC */
+    do {
+        key[at++] = "0123456789abcdef"[day & 15];
+        day >>= 4;
+    } while (day);
     key[at] = '\0';
     return 0;
 }
