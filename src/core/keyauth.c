@@ -1,105 +1,70 @@
 #include "core/keyauth.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/keys.h"
+#include "util/cache.h"
 #include "util/clock.h"
 
-#define KEYAUTH_SLOTS 4096   /* direct-mapped by the (uniformly random) key hash */
+#define KEYAUTH_SLOTS 4096   /* direct-mapped by a hash of the key's SHA-256 */
 #define KEYAUTH_LOCKS 64
 
-typedef struct cache_slot {
-    char hash[STORE_HASH_HEX];
-    int64_t fetched_us;      /* monotonic; 0 = empty */
+/* A cached lookup: unknown keys are cached too (found = 0). */
+typedef struct cached_key {
     int found;
     store_key_context ctx;
-} cache_slot;
+} cached_key;
 
 struct keyauth {
     store_control *store;
-    int64_t ttl_us;
-    pthread_mutex_t locks[KEYAUTH_LOCKS];
-    cache_slot *slots;
+    cache *keys; /* SHA-256 hex -> cached_key */
 };
 
 keyauth *keyauth_new(store_control *store, int ttl_ms)
 {
     keyauth *ka = calloc(1, sizeof *ka);
     if (!ka) return NULL;
-    ka->slots = calloc(KEYAUTH_SLOTS, sizeof *ka->slots);
-    if (!ka->slots) { free(ka); return NULL; }
+    int64_t ttl_us = (int64_t)(ttl_ms > 0 ? ttl_ms : KEYAUTH_DEFAULT_TTL_MS) * 1000;
+    ka->keys = cache_new(KEYAUTH_SLOTS, KEYAUTH_LOCKS, sizeof(cached_key), ttl_us, NULL);
+    if (!ka->keys) {
+        free(ka);
+        return NULL;
+    }
     ka->store = store;
-    ka->ttl_us = (int64_t)(ttl_ms > 0 ? ttl_ms : KEYAUTH_DEFAULT_TTL_MS) * 1000;
-    for (int i = 0; i < KEYAUTH_LOCKS; i++) pthread_mutex_init(&ka->locks[i], NULL);
     return ka;
 }
 
 void keyauth_free(keyauth *ka)
 {
     if (!ka) return;
-    for (int i = 0; i < KEYAUTH_LOCKS; i++) pthread_mutex_destroy(&ka->locks[i]);
-    free(ka->slots);
+    cache_free(ka->keys);
     free(ka);
-}
-
-static size_t slot_of(const char *hash_hex)
-{
-    size_t v = 0;
-    for (int i = 0; i < 6; i++) {
-        char c = hash_hex[i];
-        v = v * 16 + (size_t)(c <= '9' ? c - '0' : c - 'a' + 10);
-    }
-    return v % KEYAUTH_SLOTS;
-}
-
-/* 1 when a fresh entry was copied out. */
-static int cache_get(keyauth *ka, const char *hash, store_key_context *out, int *found)
-{
-    size_t s = slot_of(hash);
-    pthread_mutex_t *lock = &ka->locks[s % KEYAUTH_LOCKS];
-    int hit = 0;
-    pthread_mutex_lock(lock);
-    cache_slot *slot = &ka->slots[s];
-    if (slot->fetched_us && strcmp(slot->hash, hash) == 0 && clock_mono_us() - slot->fetched_us < ka->ttl_us) {
-        *found = slot->found;
-        if (slot->found) *out = slot->ctx;
-        hit = 1;
-    }
-    pthread_mutex_unlock(lock);
-    return hit;
-}
-
-static void cache_put(keyauth *ka, const char *hash, const store_key_context *ctx, int found)
-{
-    size_t s = slot_of(hash);
-    pthread_mutex_t *lock = &ka->locks[s % KEYAUTH_LOCKS];
-    pthread_mutex_lock(lock);
-    cache_slot *slot = &ka->slots[s];
-    memcpy(slot->hash, hash, STORE_HASH_HEX);
-    slot->fetched_us = clock_mono_us();
-    slot->found = found;
-    if (found) slot->ctx = *ctx;
-    pthread_mutex_unlock(lock);
 }
 
 void keyauth_forget(keyauth *ka, const char *hash_hex)
 {
-    size_t s = slot_of(hash_hex);
-    pthread_mutex_lock(&ka->locks[s % KEYAUTH_LOCKS]);
-    if (strcmp(ka->slots[s].hash, hash_hex) == 0) ka->slots[s].fetched_us = 0;
-    pthread_mutex_unlock(&ka->locks[s % KEYAUTH_LOCKS]);
+    cache_invalidate(ka->keys, hash_hex);
+}
+
+static int of_org(const char *key, const void *value, void *org_id)
+{
+    const cached_key *k = value;
+    (void)key;
+    return k->found && strcmp(k->ctx.organization_id, org_id) == 0;
 }
 
 void keyauth_forget_org(keyauth *ka, const char *org_id)
 {
-    for (size_t s = 0; s < KEYAUTH_SLOTS; s++) {
-        pthread_mutex_lock(&ka->locks[s % KEYAUTH_LOCKS]);
-        cache_slot *slot = &ka->slots[s];
-        if (slot->fetched_us && slot->found && strcmp(slot->ctx.organization_id, org_id) == 0) slot->fetched_us = 0;
-        pthread_mutex_unlock(&ka->locks[s % KEYAUTH_LOCKS]);
-    }
+    cache_invalidate_if(ka->keys, of_org, (void *)org_id);
+}
+
+/* A cache reader: whether the key was found, with its context copied to out when it was. */
+static int read_cached(const void *value, void *out)
+{
+    const cached_key *k = value;
+    if (k->found) *(store_key_context *)out = k->ctx;
+    return k->found;
 }
 
 static int check_usable(const store_key_context *ctx, bs_err *err)
@@ -122,10 +87,14 @@ int keyauth_verify(keyauth *ka, const char *presented, store_key_context *out, b
         return bs_err_set(err, 401, "auth/invalid-api-key", "API key is malformed: expected pk_ or sk_ and 64 hex digits");
     char hash[STORE_HASH_HEX];
     keys_hash(presented, hash);
-    int found = 0;
-    if (!cache_get(ka, hash, out, &found)) {
-        if (store_control_key_lookup(ka->store, hash, out, &found, err) < 0) return -1;
-        cache_put(ka, hash, out, found);
+    int found = cache_read(ka->keys, hash, clock_mono_us(), read_cached, out);
+    if (found < 0) {
+        cached_key k;
+        memset(&k, 0, sizeof k);
+        if (store_control_key_lookup(ka->store, hash, &k.ctx, &k.found, err) < 0) return -1;
+        if (k.found) *out = k.ctx;
+        found = k.found;
+        cache_put(ka->keys, hash, clock_mono_us(), &k);
     }
     if (!found) return bs_err_set(err, 401, "auth/invalid-api-key", "API key is not recognised");
     return check_usable(out, err);

@@ -1,53 +1,52 @@
 #include "core/project_guard.h"
 
 #include <json-c/json.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/netrules.h"
+#include "util/cache.h"
 #include "util/clock.h"
-#include "util/hash.h"
 
 #define GUARD_SLOTS 1024 /* direct-mapped by a hash of the project id */
 #define GUARD_LOCKS 64
 
-typedef struct guard_slot {
-    char project_id[STORE_ID_MAX];
-    int64_t fetched_us; /* monotonic; 0 = empty */
-    netrules *rules;    /* NULL: the project has none */
+/* A project's cached guard. It owns rules (freed by the cache through guard_free_value). */
+typedef struct guard_value {
+    netrules *rules;     /* NULL: the project has none */
     int64_t daily_limit; /* apiCallLimit, -1 none */
-} guard_slot;
+} guard_value;
 
 struct project_guard {
     store_control *store;
-    int64_t ttl_us;
-    pthread_rwlock_t locks[GUARD_LOCKS]; /* read: checks; write: (re)filling a slot */
-    guard_slot slots[GUARD_SLOTS];
+    cache *projects; /* project id -> guard_value; read lock: checks, write lock: (re)filling */
 };
+
+static void guard_free_value(void *value)
+{
+    free(((guard_value *)value)->rules);
+}
 
 project_guard *project_guard_new(store_control *store, int ttl_ms)
 {
     project_guard *g = calloc(1, sizeof *g);
     if (!g) return NULL;
+    int64_t ttl_us = (int64_t)(ttl_ms > 0 ? ttl_ms : 1000) * 1000;
+    g->projects = cache_new(GUARD_SLOTS, GUARD_LOCKS, sizeof(guard_value), ttl_us, guard_free_value);
+    if (!g->projects) {
+        free(g);
+        return NULL;
+    }
     g->store = store;
-    g->ttl_us = (int64_t)(ttl_ms > 0 ? ttl_ms : 1000) * 1000;
-    for (int i = 0; i < GUARD_LOCKS; i++) pthread_rwlock_init(&g->locks[i], NULL);
     return g;
 }
 
 void project_guard_free(project_guard *g)
 {
     if (!g) return;
-    for (int i = 0; i < GUARD_LOCKS; i++) pthread_rwlock_destroy(&g->locks[i]);
-    for (int i = 0; i < GUARD_SLOTS; i++) free(g->slots[i].rules);
+    cache_free(g->projects);
     free(g);
-}
-
-static size_t slot_of(const char *project_id)
-{
-    return (size_t)(hash64_str(project_id) % GUARD_SLOTS);
 }
 
 /* The settings' apiCallLimit: a positive integer, else -1. */
@@ -87,13 +86,19 @@ static int rules_check(const netrules *rules, const char *origin, const char *ip
     return netrules_ip_allowed(rules, ip) ? 0 : 2;
 }
 
-/* Checks under the slot's lock; -1 when the slot does not hold a fresh entry for project_id. */
-static int slot_check(project_guard *g, guard_slot *slot, const char *project_id, const char *origin, const char *ip,
-                      int64_t *daily_limit)
+/* What a check asks of a cached guard_value, and what it answers. */
+typedef struct guard_query {
+    const char *origin, *ip;
+    int64_t daily_limit;
+} guard_query;
+
+/* A cache reader (under the stripe's read lock): the verdict of rules_check, and the daily limit. */
+static int cached_check(const void *value, void *arg)
 {
-    if (!slot->fetched_us || strcmp(slot->project_id, project_id) != 0 || clock_mono_us() - slot->fetched_us >= g->ttl_us) return -1;
-    *daily_limit = slot->daily_limit;
-    return rules_check(slot->rules, origin, ip);
+    const guard_value *v = value;
+    guard_query *q = arg;
+    q->daily_limit = v->daily_limit;
+    return rules_check(v->rules, q->origin, q->ip);
 }
 
 static int verdict(int v, int *origin_refused, bs_err *err)
@@ -114,30 +119,21 @@ int project_guard_check(project_guard *g, const char *project_id, const char *or
 int project_guard_check_limit(project_guard *g, const char *project_id, const char *origin, const char *ip, int *origin_refused,
                               int64_t *daily_limit, bs_err *err)
 {
-    size_t s = slot_of(project_id);
-    pthread_rwlock_t *lock = &g->locks[s % GUARD_LOCKS];
-    guard_slot *slot = &g->slots[s];
-    pthread_rwlock_rdlock(lock);
-    int v = slot_check(g, slot, project_id, origin, ip, daily_limit);
-    pthread_rwlock_unlock(lock);
-    if (v >= 0) return verdict(v, origin_refused, err);
-    netrules *rules = NULL;
-    if (rules_load(g, project_id, &rules, daily_limit, err) < 0) return -1;
-    v = rules_check(rules, origin, ip);
-    pthread_rwlock_wrlock(lock);
-    free(slot->rules);
-    slot->rules = rules;
-    slot->daily_limit = *daily_limit;
-    snprintf(slot->project_id, sizeof slot->project_id, "%s", project_id);
-    slot->fetched_us = clock_mono_us();
-    pthread_rwlock_unlock(lock);
+    guard_query q = {.origin = origin, .ip = ip, .daily_limit = -1};
+    int v = cache_read(g->projects, project_id, clock_mono_us(), cached_check, &q);
+    if (v >= 0) {
+        *daily_limit = q.daily_limit;
+        return verdict(v, origin_refused, err);
+    }
+    guard_value loaded = {.rules = NULL, .daily_limit = -1};
+    if (rules_load(g, project_id, &loaded.rules, daily_limit, err) < 0) return -1;
+    loaded.daily_limit = *daily_limit;
+    v = rules_check(loaded.rules, origin, ip);
+    cache_put(g->projects, project_id, clock_mono_us(), &loaded); /* the cache owns loaded.rules from here */
     return verdict(v, origin_refused, err);
 }
 
 void project_guard_forget(project_guard *g, const char *project_id)
 {
-    size_t s = slot_of(project_id);
-    pthread_rwlock_wrlock(&g->locks[s % GUARD_LOCKS]);
-    if (strcmp(g->slots[s].project_id, project_id) == 0) g->slots[s].fetched_us = 0;
-    pthread_rwlock_unlock(&g->locks[s % GUARD_LOCKS]);
+    cache_invalidate(g->projects, project_id);
 }

@@ -9,6 +9,9 @@
 #include "util/clock.h"
 #include "util/hash.h"
 
+/* Not util/cache: statistics accumulate in place under the stripe lock (no copy in or out), a new shape
+ * replaces the least recently seen one of an 8-slot probe window (not a direct-mapped collision) and
+ * there is no TTL; reading scans every slot by key prefix. */
 #define QS_BUCKETS 96      /* bucket b holds times around 2^(b/4) us: up to ~16 s */
 #define QS_LOCKS 64
 #define QS_PROBE 8         /* slots looked at for a shape */

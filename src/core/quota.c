@@ -11,6 +11,9 @@
 #include "util/clock.h"
 #include "util/hash.h"
 
+/* Not util/cache: a counter is authoritative, not a copy that may be dropped (evicting one would forget calls
+ * already admitted and let a limit be passed), it is handed out by pointer and advanced by CAS outside any
+ * lock, and a full table stops enforcing rather than replacing; so open addressing with no TTL. */
 #define QUOTA_BUCKETS 4096 /* counters, open addressing; a full table refuses nothing: see counter_get */
 #define QUOTA_KEY_MAX 64
 
