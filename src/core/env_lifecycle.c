@@ -1,7 +1,5 @@
 #include "core/env_lifecycle.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +7,7 @@
 
 #include "store/files.h"
 #include "util/clock.h"
-#include "util/hash.h"
+#include "util/cache.h"
 #include "util/log.h"
 #include "util/ticker.h"
 
@@ -17,17 +15,10 @@
 #define TOUCH_LOCKS 32
 #define DELETIONS_PER_SWEEP 64
 
-typedef struct touch_slot {
-    char env_id[STORE_ID_MAX];      /* under the slot's lock */
-    _Atomic uint64_t hash;          /* of env_id, and written_ms: read without the lock on the fast path */
-    _Atomic int64_t written_ms;
-} touch_slot;
-
 struct env_lifecycle {
     env_stores st;
     int64_t interval_ms;
-    pthread_mutex_t locks[TOUCH_LOCKS];
-    touch_slot slots[TOUCH_SLOTS];
+    cache *written;                 /* environments whose use was written less than ENV_TOUCH_INTERVAL_MS ago */
     ticker *sweeper;                /* NULL: no sweeps (interval 0) */
 };
 
@@ -95,31 +86,14 @@ int env_lifecycle_place_unplaced(const env_stores *st, bs_err *err)
 
 /* ---- use ---- */
 
-static uint64_t hash_of(const char *env_id)
-{
-    return hash64_str(env_id) | 1; /* never 0, the empty slot */
-}
-
-/* 1 when this use should be written (none written for ENV_TOUCH_INTERVAL_MS); marks it written. */
+/* 1 when this use should be written (none written for ENV_TOUCH_INTERVAL_MS); marks it written. Two
+ * threads may both find a use due at once: the second write is harmless. */
 static int touch_due(env_lifecycle *l, const char *env_id, int64_t now)
 {
-    uint64_t h = hash_of(env_id);
-    size_t s = (size_t)(h % TOUCH_SLOTS);
-    touch_slot *slot = &l->slots[s];
-    int64_t written = atomic_load_explicit(&slot->written_ms, memory_order_relaxed);
-    if (atomic_load_explicit(&slot->hash, memory_order_relaxed) == h && now >= written && now - written < ENV_TOUCH_INTERVAL_MS)
-        return 0; /* the common case, no lock: written recently (a hash collision at worst delays one record) */
-    pthread_mutex_t *lock = &l->locks[s % TOUCH_LOCKS];
-    pthread_mutex_lock(lock);
-    written = atomic_load(&slot->written_ms);
-    int due = strcmp(slot->env_id, env_id) != 0 || now - written >= ENV_TOUCH_INTERVAL_MS || now < written;
-    if (due) {
-        snprintf(slot->env_id, sizeof slot->env_id, "%s", env_id);
-        atomic_store(&slot->hash, h);
-        atomic_store(&slot->written_ms, now);
-    }
-    pthread_mutex_unlock(lock);
-    return due;
+    char written = 1;
+    if (cache_get(l->written, env_id, now, &written)) return 0;
+    cache_put(l->written, env_id, now, &written);
+    return 1;
 }
 
 void env_lifecycle_touch(env_lifecycle *l, const char *env_id)
@@ -167,7 +141,10 @@ env_lifecycle *env_lifecycle_new(const env_stores *st, int64_t interval_ms)
     if (!l) return NULL;
     l->st = *st;
     l->interval_ms = interval_ms;
-    for (int i = 0; i < TOUCH_LOCKS; i++) pthread_mutex_init(&l->locks[i], NULL);
+    if (!(l->written = cache_new(TOUCH_SLOTS, TOUCH_LOCKS, 1, ENV_TOUCH_INTERVAL_MS, NULL))) {
+        free(l);
+        return NULL;
+    }
     if (interval_ms > 0 && !(l->sweeper = ticker_new(interval_ms, 1, sweep, l))) log_warn("environment sweeper not started");
     return l;
 }
@@ -176,6 +153,6 @@ void env_lifecycle_free(env_lifecycle *l)
 {
     if (!l) return;
     ticker_free(l->sweeper);
-    for (int i = 0; i < TOUCH_LOCKS; i++) pthread_mutex_destroy(&l->locks[i]);
+    cache_free(l->written);
     free(l);
 }
