@@ -1,3 +1,4 @@
+/* route: see route.h. Which surface's scope a route needs, the table of routes, and the management entry. */
 #include "api/route.h"
 
 #include <stdio.h>

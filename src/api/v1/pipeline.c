@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "api/caller.h"
+#include "api/v1/quota.h"
 #include "core/scopes.h"
 #include "util/clock.h"
 

@@ -12,7 +12,8 @@
  *   gate     the route's own usage gate, declared with it: bandwidth or storage             (429)
  *   handler  the surface's handler (its own checks: table 404, permissions 403, ...)
  *   meter end the completed exchange (status, time, bytes) is recorded by the meter
- * The usage checks surfaces make inside their handlers (MAU on sign-in, sign-up) are below too.
+ * The quota and gate stages, and the usage checks surfaces make inside their handlers (MAU on sign-in and
+ * sign-up), are api/v1/quota.h.
  * Ownership: routes are added at start-up and live as long as the process. */
 #ifndef BASALT_API_V1_PIPELINE_H
 #define BASALT_API_V1_PIPELINE_H
@@ -43,19 +44,5 @@ int api_route_v1_public(http_router *router, api_app *app, unsigned methods, con
  * end users active this month (MAU). No-ops when metering is off. */
 void api_meter_db(http_req *req, int64_t reads, int64_t writes);
 void api_meter_mau(api_ctx *ctx, const char *user_id);
-
-/* ---- usage checks (quota.c, design.md §4) ---- */
-/* The quota stage: 0 admitted (X-RateLimit-* set), -1 answered (429 / 503). */
-int api_usage_gate(api_app *app, const store_key_context *key, int64_t daily_limit, http_res *res);
-/* Storage, MAU and bandwidth: 0 when the organization's monthly metric is below its plan's limit (raising
- * the 80/100 % alerts on the way), else -1 with the 429 answered (res NULL: nothing answered; the caller
- * refuses through api_usage_refuse). As of the usage rows a few seconds ago (core/usage_cache). */
-int api_usage_allow(api_app *app, const store_key_context *key, const char *metric, http_res *res);
-/* The MAU check of a sign-in, sign-up or refresh of user_id: a user already active this month is never
- * refused; a new one is once the organization's MAU reached its limit. res as for api_usage_allow. */
-int api_usage_allow_user(api_app *app, const store_key_context *key, const char *user_id, http_res *res);
-/* The refusal of a flow that answers through bs_err (a redirect carries only a code): 429
- * usage/quota-exceeded, without the details api_usage_allow answers. Returns -1. */
-int api_usage_refuse(const char *metric, bs_err *err);
 
 #endif

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/v1/pipeline.h"
+#include "api/v1/quota.h"
 #include "core/alerts.h"
 #include "core/plans.h"
 #include "util/clock.h"

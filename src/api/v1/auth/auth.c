@@ -25,6 +25,7 @@
 #include "api/route.h"
 #include "api/v1/auth/surface.h"
 #include "api/v1/pipeline.h"
+#include "api/v1/quota.h"
 #include "core/accounts.h"
 #include "api/v1/auth/auth_users.h"
 #include "core/keys.h"
