@@ -22,6 +22,7 @@
 #include "store/sqlite/docs_counts.h"
 #include "store/sqlite/docs_sql.h"
 #include "store/sqlite/envdb.h"
+#include "store/sqlite/sq.h"
 #include "store/sqlite/sql_prefix.h"
 #include "util/check.h"
 #include "util/clock.h"
@@ -663,29 +664,22 @@ void store_table_list_free(store_table *tables, size_t count)
     free(tables);
 }
 
-static char *column_dup(sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    return t ? strdup((const char *)t) : NULL;
-}
-
 #define TABLE_COLUMNS "name, id, schema, permissions, display_name, description, schema_version, index_version, created_at, updated_at, indexes"
 
 static int table_read(sqlite3_stmt *st, store_table *t)
 {
     memset(t, 0, sizeof *t);
-    snprintf(t->name, sizeof t->name, "%s", (const char *)sqlite3_column_text(st, 0));
-    snprintf(t->id, sizeof t->id, "%s", (const char *)sqlite3_column_text(st, 1));
-    t->schema_json = column_dup(st, 2);
-    t->permissions_json = column_dup(st, 3);
-    t->display_name = column_dup(st, 4);
-    t->description = column_dup(st, 5);
+    int bad = SQ_COL_FIELD(st, 0, t->name, NULL) | SQ_COL_FIELD(st, 1, t->id, NULL);
+    t->schema_json = sq_col_dup(st, 2);
+    t->permissions_json = sq_col_dup(st, 3);
+    t->display_name = sq_col_dup(st, 4);
+    t->description = sq_col_dup(st, 5);
     t->schema_version = sqlite3_column_int(st, 6);
     t->index_version = sqlite3_column_int(st, 7);
     t->created_at = sqlite3_column_int64(st, 8);
     t->updated_at = sqlite3_column_int64(st, 9);
-    t->indexes_json = column_dup(st, 10);
-    return t->schema_json && t->indexes_json ? 0 : -1;
+    t->indexes_json = sq_col_dup(st, 10);
+    return !bad && t->schema_json && t->indexes_json ? 0 : -1;
 }
 
 int docs_exec(dconn *c, const char *sql, bs_err *err)
@@ -1357,7 +1351,7 @@ int store_docs_get(store_docs *d, const char *env_id, const char *table, const c
     if (step == SQLITE_ROW) {
         *found = 1;
         strbuf_append(out, (const char *)sqlite3_column_text(call.st, 0), (size_t)sqlite3_column_bytes(call.st, 0));
-        if (created_by) snprintf(created_by, 65, "%s", (const char *)sqlite3_column_text(call.st, 1));
+        if (created_by) rc = sq_col_copy(call.st, 1, created_by, 65, err);
     } else if (step != SQLITE_DONE) {
         rc = docs_fail(call.conn->db, "get", err);
     }
@@ -1379,8 +1373,8 @@ static int update_locked(dconn *c, const char *table, const char *id, const char
     if (step == SQLITE_ROW) {
         *found = 1;
         char owner[65];
-        snprintf(owner, sizeof owner, "%s", (const char *)sqlite3_column_text(st, 1));
-        rc = mutate((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), owner, &next, ctx, err);
+        rc = SQ_COL_FIELD(st, 1, owner, err);
+        if (rc == 0) rc = mutate((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), owner, &next, ctx, err);
     } else if (step != SQLITE_DONE) {
         rc = docs_fail(c->db, "get for update", err);
     }
@@ -1788,8 +1782,8 @@ int store_docs_tx_delete(store_docs_tx *tx, const char *table, const char *id, s
             strbuf scratch;
             strbuf_init(&scratch, 0);
             char owner[65];
-            snprintf(owner, sizeof owner, "%s", (const char *)sqlite3_column_text(st, 1));
-            rc = check((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), owner, &scratch, ctx, err);
+            rc = SQ_COL_FIELD(st, 1, owner, err);
+            if (rc == 0) rc = check((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), owner, &scratch, ctx, err);
             strbuf_release(&scratch);
         }
     } else if (step != SQLITE_DONE) {
@@ -1908,12 +1902,12 @@ void store_version_release(store_version *v)
     if (v) free(v->body);
 }
 
-static void version_read(sqlite3_stmt *st, store_version *v)
+static int version_read(sqlite3_stmt *st, store_version *v)
 {
     v->version = sqlite3_column_int(st, 0);
-    v->body = column_dup(st, 1);
-    snprintf(v->created_by, sizeof v->created_by, "%s", (const char *)sqlite3_column_text(st, 2));
+    v->body = sq_col_dup(st, 1);
     v->created_at = sqlite3_column_int64(st, 3);
+    return SQ_COL_FIELD(st, 2, v->created_by, NULL);
 }
 
 int store_docs_versions(store_docs *d, const char *env_id, const char *table, store_version_kind kind,
@@ -1931,8 +1925,9 @@ int store_docs_versions(store_docs *d, const char *env_id, const char *table, st
     if (list) {
         sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 2, (int)kind);
-        while (*count < 1000 && (step = sqlite3_step(st)) == SQLITE_ROW) version_read(st, &list[(*count)++]);
-        if (step != SQLITE_ROW && step != SQLITE_DONE) rc = docs_fail(c->db, "versions", err);
+        while (rc == 0 && *count < 1000 && (step = sqlite3_step(st)) == SQLITE_ROW)
+            if (version_read(st, &list[(*count)++]) != 0) rc = bs_err_internal(err);
+        if (rc == 0 && step != SQLITE_ROW && step != SQLITE_DONE) rc = docs_fail(c->db, "versions", err);
     }
     if (st) docs_stmt_done(st);
     docs_conn_return(d, e, c);
@@ -1963,9 +1958,8 @@ int store_docs_version_get(store_docs *d, const char *env_id, const char *table,
         sqlite3_bind_int(st, 3, version);
         int step = sqlite3_step(st);
         if (step == SQLITE_ROW) {
-            version_read(st, out);
             *found = 1;
-            if (!out->body) rc = bs_err_internal(err);
+            if (version_read(st, out) != 0 || !out->body) rc = bs_err_internal(err);
         } else if (step != SQLITE_DONE) {
             rc = docs_fail(c->db, "version", err);
         }
