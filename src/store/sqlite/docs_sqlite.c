@@ -5,7 +5,7 @@
  * envdb.h). Each environment keeps a small pool of connections (borrowed for one call, returned after),
  * each with a cache of prepared statements keyed by SQL text, so the same list shape is prepared once per
  * connection. */
-#include "store/docs.h"
+#include "store/sqlite/docs_sqlite.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -22,8 +22,10 @@
 #include "store/sqlite/docs_counts.h"
 #include "store/sqlite/docs_sql.h"
 #include "store/sqlite/envdb.h"
+#include "store/sqlite/files_sqlite.h"
 #include "store/sqlite/sq.h"
 #include "store/sqlite/sql_prefix.h"
+#include "store/sqlite/users_sqlite.h"
 #include "util/check.h"
 #include "util/clock.h"
 #include "util/hash.h"
@@ -52,11 +54,11 @@ typedef struct denv {
     int leader;                  /* a writer thread is running a group of this environment */
     int in_ready;                /* on the writers' queue */
     struct denv *ready_next;
-    struct store_docs *docs;     /* the owner, for the WAL hook */
+    struct sqlite_docs *docs;     /* the owner, for the WAL hook */
     _Atomic int checkpoint_wanted;
 } denv;
 
-struct store_docs {
+struct sqlite_docs {
     char *dir;
     store_env_locate_fn locate;  /* NULL: every environment in its own file */
     void *locate_arg;
@@ -401,7 +403,7 @@ static int env_id_ok(const char *id)
     return 1;
 }
 
-static denv *env_find_locked(store_docs *d, const char *env_id)
+static denv *env_find_locked(sqlite_docs *d, const char *env_id)
 {
     for (int i = 0; i < d->nenvs; i++)
         if (strcmp(d->envs[i]->id, env_id) == 0) return d->envs[i];
@@ -417,8 +419,9 @@ static denv *env_find_locked(store_docs *d, const char *env_id)
     return e;
 }
 
-void store_docs_set_locator(store_docs *d, store_env_locate_fn locate, void *arg)
+static void sqlite_docs_set_locator(void *driver, store_env_locate_fn locate, void *arg)
 {
+    sqlite_docs *d = driver;
     pthread_mutex_lock(&d->lock);
     d->locate = locate;
     d->locate_arg = arg;
@@ -451,7 +454,7 @@ static int parent_dir_make(const char *path)
 
 /* Where env_id lives (path, prefix): a file of its own from before placement (envs/<id>.db exists) stays;
  * else the locator's answer; without a locator, a file of its own. */
-static int env_locate(store_docs *d, const char *env_id, char *path, size_t size, char *prefix, bs_err *err)
+static int env_locate(sqlite_docs *d, const char *env_id, char *path, size_t size, char *prefix, bs_err *err)
 {
     store_env_location loc;
     struct stat sb;
@@ -473,7 +476,7 @@ static int env_locate(store_docs *d, const char *env_id, char *path, size_t size
 }
 
 /* The environment's entry (created on first use; entries live as long as the store), located. */
-static denv *env_get(store_docs *d, const char *env_id, bs_err *err)
+static denv *env_get(sqlite_docs *d, const char *env_id, bs_err *err)
 {
     if (!env_id_ok(env_id)) {
         bs_err_set(err, 404, "data/environment-not-found", "Environment not found");
@@ -498,7 +501,7 @@ static denv *env_get(store_docs *d, const char *env_id, bs_err *err)
 }
 
 /* Borrows a connection to the environment's database (opening it, and the file, when needed). */
-dconn *docs_conn_borrow(store_docs *d, const char *env_id, denv **env_out, bs_err *err)
+dconn *docs_conn_borrow(sqlite_docs *d, const char *env_id, denv **env_out, bs_err *err)
 {
     denv *e = env_get(d, env_id, err);
     if (!e) return NULL;
@@ -514,7 +517,7 @@ dconn *docs_conn_borrow(store_docs *d, const char *env_id, denv **env_out, bs_er
     return c ? c : dconn_open(e, path, prefix, err);
 }
 
-void docs_conn_return(store_docs *d, denv *e, dconn *c)
+void docs_conn_return(sqlite_docs *d, denv *e, dconn *c)
 {
     if (!c) return;
     if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
@@ -535,21 +538,21 @@ static void write_begin(denv *e) { pthread_mutex_lock(&e->wlock); }
 static void write_end(denv *e) { pthread_mutex_unlock(&e->wlock); }
 
 /* Borrows a connection and takes the environment's write turn. */
-dconn *docs_conn_borrow_writer(store_docs *d, const char *env_id, denv **env_out, bs_err *err)
+dconn *docs_conn_borrow_writer(sqlite_docs *d, const char *env_id, denv **env_out, bs_err *err)
 {
     dconn *c = docs_conn_borrow(d, env_id, env_out, err);
     if (c) write_begin(*env_out);
     return c;
 }
 
-void docs_conn_return_writer(store_docs *d, denv *e, dconn *c)
+void docs_conn_return_writer(sqlite_docs *d, denv *e, dconn *c)
 {
     docs_conn_return(d, e, c); /* rolls back an unfinished transaction before the turn passes */
     write_end(e);
 }
 
 /* One PASSIVE checkpoint of every environment whose WAL hook asked for one. */
-static void checkpoint_wanted_envs(store_docs *d)
+static void checkpoint_wanted_envs(sqlite_docs *d)
 {
     pthread_mutex_lock(&d->lock);
     int n = d->nenvs;
@@ -569,7 +572,7 @@ static void checkpoint_wanted_envs(store_docs *d)
 
 static void *checkpointer_main(void *arg)
 {
-    store_docs *d = arg;
+    sqlite_docs *d = arg;
     pthread_mutex_lock(&d->ck_lock);
     while (!d->ck_stop) {
         pthread_mutex_unlock(&d->ck_lock);
@@ -586,10 +589,11 @@ static void *checkpointer_main(void *arg)
 }
 
 static void *writer_main(void *arg);
+static void sqlite_docs_free(void *driver);
 
-store_docs *store_docs_open(const char *data_dir, bs_err *err)
+static void *sqlite_docs_open(const char *data_dir, bs_err *err)
 {
-    store_docs *d = calloc(1, sizeof *d);
+    sqlite_docs *d = calloc(1, sizeof *d);
     char envs[PATH_MAX];
     snprintf(envs, sizeof envs, "%s/envs", data_dir);
     if (!d || !(d->dir = strdup(data_dir)) || (mkdir(envs, 0700) < 0 && errno != EEXIST)) {
@@ -606,7 +610,7 @@ store_docs *store_docs_open(const char *data_dir, bs_err *err)
     while (d->nwriters < DOCS_WRITERS && pthread_create(&d->writers[d->nwriters], NULL, writer_main, d) == 0) d->nwriters++;
     if (d->nwriters == 0) {
         bs_err_set(err, 500, "common/internal-error", "cannot start the store's writer threads");
-        store_docs_free(d);
+        sqlite_docs_free(d);
         return NULL;
     }
     d->ck_running = pthread_create(&d->checkpointer, NULL, checkpointer_main, d) == 0;
@@ -614,8 +618,9 @@ store_docs *store_docs_open(const char *data_dir, bs_err *err)
     return d;
 }
 
-void store_docs_free(store_docs *d)
+static void sqlite_docs_free(void *driver)
 {
+    sqlite_docs *d = driver;
     if (!d) return;
     pthread_mutex_lock(&d->ready_lock);
     d->writers_stop = 1; /* writers finish what is queued, then exit */
@@ -646,23 +651,6 @@ void store_docs_free(store_docs *d)
 }
 
 /* ---- catalog ---- */
-
-void store_table_release(store_table *t)
-{
-    if (!t) return;
-    free(t->schema_json);
-    free(t->permissions_json);
-    free(t->display_name);
-    free(t->description);
-    free(t->indexes_json);
-    t->schema_json = t->permissions_json = t->display_name = t->description = t->indexes_json = NULL;
-}
-
-void store_table_list_free(store_table *tables, size_t count)
-{
-    for (size_t i = 0; i < count; i++) store_table_release(&tables[i]);
-    free(tables);
-}
 
 #define TABLE_COLUMNS "name, id, schema, permissions, display_name, description, schema_version, index_version, created_at, updated_at, indexes"
 
@@ -753,8 +741,9 @@ static int version_add(dconn *c, const char *table, store_version_kind kind, int
     return rc;
 }
 
-int store_docs_table_create(store_docs *d, const char *env_id, const store_table *t, const char *created_by, bs_err *err)
+static int sqlite_docs_table_create(void *driver, const char *env_id, const store_table *t, const char *created_by, bs_err *err)
 {
+    sqlite_docs *d = driver;
     denv *e;
     dconn *c = docs_conn_borrow_writer(d, env_id, &e, err);
     if (!c) return -1;
@@ -789,9 +778,10 @@ int store_docs_table_create(store_docs *d, const char *env_id, const store_table
     return rc;
 }
 
-int store_docs_table_get(store_docs *d, const char *env_id, const char *name, store_table *out, int *found,
+static int sqlite_docs_table_get(void *driver, const char *env_id, const char *name, store_table *out, int *found,
                          bs_err *err)
 {
+    sqlite_docs *d = driver;
     denv *e;
     *found = 0;
     memset(out, 0, sizeof *out);
@@ -814,8 +804,9 @@ int store_docs_table_get(store_docs *d, const char *env_id, const char *name, st
     return rc;
 }
 
-int store_docs_table_list(store_docs *d, const char *env_id, store_table **out, size_t *count, bs_err *err)
+static int sqlite_docs_table_list(void *driver, const char *env_id, store_table **out, size_t *count, bs_err *err)
 {
+    sqlite_docs *d = driver;
     denv *e;
     *out = NULL;
     *count = 0;
@@ -835,8 +826,9 @@ int store_docs_table_list(store_docs *d, const char *env_id, store_table **out, 
     return 0;
 }
 
-int store_docs_table_update(store_docs *d, const char *env_id, const store_table *t, int *found, bs_err *err)
+static int sqlite_docs_table_update(void *driver, const char *env_id, const store_table *t, int *found, bs_err *err)
 {
+    sqlite_docs *d = driver;
     denv *e;
     *found = 0;
     dconn *c = docs_conn_borrow_writer(d, env_id, &e, err);
@@ -861,8 +853,9 @@ int store_docs_table_update(store_docs *d, const char *env_id, const store_table
     return rc;
 }
 
-int store_docs_table_drop(store_docs *d, const char *env_id, const char *name, int *found, bs_err *err)
+static int sqlite_docs_table_drop(void *driver, const char *env_id, const char *name, int *found, bs_err *err)
 {
+    sqlite_docs *d = driver;
     denv *e;
     *found = 0;
     dconn *c = docs_conn_borrow_writer(d, env_id, &e, err);
@@ -929,7 +922,7 @@ static int slot_drop_script(dconn *c, strbuf *script, bs_err *err)
 }
 
 /* Drops every object of e's slot on its shared file, in one transaction; the file stays for the others. */
-static int slot_drop(store_docs *d, denv *e, bs_err *err)
+static int slot_drop(sqlite_docs *d, denv *e, bs_err *err)
 {
     denv *same;
     dconn *c = docs_conn_borrow_writer(d, e->id, &same, err);
@@ -946,8 +939,9 @@ static int slot_drop(store_docs *d, denv *e, bs_err *err)
     return rc;
 }
 
-int store_docs_env_drop(store_docs *d, const char *env_id, bs_err *err)
+static int sqlite_docs_env_drop(void *driver, const char *env_id, bs_err *err)
 {
+    sqlite_docs *d = driver;
     if (!env_id_ok(env_id)) return 0;
     denv *e = env_get(d, env_id, err);
     if (!e) return -1;
@@ -1005,7 +999,7 @@ typedef struct docs_call {
     sqlite3_stmt *st;
 } docs_call;
 
-static int call_begin(store_docs *d, const char *env_id, const char *before, const char *table, const char *after,
+static int call_begin(sqlite_docs *d, const char *env_id, const char *before, const char *table, const char *after,
                       docs_call *call, bs_err *err)
 {
     char sql[256];
@@ -1019,7 +1013,7 @@ static int call_begin(store_docs *d, const char *env_id, const char *before, con
     return -1;
 }
 
-static void call_end(store_docs *d, docs_call *call)
+static void call_end(sqlite_docs *d, docs_call *call)
 {
     docs_stmt_done(call->st);
     docs_conn_return(d, call->env, call->conn);
@@ -1071,7 +1065,7 @@ static int step_sql(dconn *c, const char *sql, bs_err *err)
 }
 
 /* Runs one group in one transaction; sets each op's rc (and err). */
-static void group_run(store_docs *d, denv *e, wop *ops)
+static void group_run(sqlite_docs *d, denv *e, wop *ops)
 {
     bs_err begin_err;
     dconn *c = docs_conn_borrow(d, e->id, &e, &begin_err);
@@ -1092,7 +1086,7 @@ static void group_run(store_docs *d, denv *e, wop *ops)
 }
 
 /* Puts e on the writers' queue (e->qlock held). */
-static void ready_push_locked(store_docs *d, denv *e)
+static void ready_push_locked(sqlite_docs *d, denv *e)
 {
     if (e->in_ready || e->leader) return;
     e->in_ready = 1;
@@ -1105,7 +1099,7 @@ static void ready_push_locked(store_docs *d, denv *e)
 }
 
 /* One group of e: taken from its queue, run, reported; e goes back on the queue if more arrived. */
-static void writer_serve(store_docs *d, denv *e)
+static void writer_serve(sqlite_docs *d, denv *e)
 {
     pthread_mutex_lock(&e->qlock);
     BS_ASSERT(e->in_ready && !e->leader); /* queued once, and one writer per environment at a time */
@@ -1132,7 +1126,7 @@ static void writer_serve(store_docs *d, denv *e)
 
 static void *writer_main(void *arg)
 {
-    store_docs *d = arg;
+    sqlite_docs *d = arg;
     pthread_mutex_lock(&d->ready_lock);
     for (;;) {
         while (!d->ready_head && !d->writers_stop) pthread_cond_wait(&d->ready_cond, &d->ready_lock);
@@ -1149,7 +1143,7 @@ static void *writer_main(void *arg)
 }
 
 /* Queues op on the environment: 0, or -1 with op->err (unknown environment; done is not called). */
-static int group_enqueue(store_docs *d, const char *env_id, wop *op)
+static int group_enqueue(sqlite_docs *d, const char *env_id, wop *op)
 {
     denv *e = env_get(d, env_id, op->err);
     if (!e) return -1;
@@ -1181,7 +1175,7 @@ static void sync_done(void *ctx, int rc)
 }
 
 /* Queues op and waits for its group. */
-static int group_submit(store_docs *d, const char *env_id, wop *op)
+static int group_submit(sqlite_docs *d, const char *env_id, wop *op)
 {
     sync_wait w = {.done = 0};
     pthread_mutex_init(&w.lock, NULL);
@@ -1226,7 +1220,7 @@ static async_op *async_new(wop_fn fn, size_t args_size, bs_err *err, store_docs_
     return a;
 }
 
-static int async_enqueue(store_docs *d, const char *env_id, async_op *a)
+static int async_enqueue(sqlite_docs *d, const char *env_id, async_op *a)
 {
     if (group_enqueue(d, env_id, &a->op) == 0) return 0;
     free(a);
@@ -1270,9 +1264,10 @@ static int insert_run(dconn *c, void *arg, bs_err *err)
     return counts_probe_apply(c, &totals, err);
 }
 
-int store_docs_insert(store_docs *d, const char *env_id, const char *table, const store_record *records,
+static int sqlite_docs_insert(void *driver, const char *env_id, const char *table, const store_record *records,
                       size_t n, size_t *failed_index, bs_err *err)
 {
+    sqlite_docs *d = driver;
     insert_args a = {.records = records, .n = n, .failed_index = failed_index};
     snprintf(a.table, sizeof a.table, "%s", table);
     if (n == 0 || n > STORE_MAX_BATCH) return bs_err_set(err, 400, "data/validation-error", "Between 1 and %d records per call", STORE_MAX_BATCH);
@@ -1282,9 +1277,10 @@ int store_docs_insert(store_docs *d, const char *env_id, const char *table, cons
     return group_submit(d, env_id, &op);
 }
 
-int store_docs_insert_async(store_docs *d, const char *env_id, const char *table, const store_record *records,
+static int sqlite_docs_insert_async(void *driver, const char *env_id, const char *table, const store_record *records,
                             size_t n, size_t *failed_index, bs_err *err, store_docs_done_fn done, void *ctx)
 {
+    sqlite_docs *d = driver;
     if (n == 0 || n > STORE_MAX_BATCH) return bs_err_set(err, 400, "data/validation-error", "Between 1 and %d records per call", STORE_MAX_BATCH);
     async_op *op = async_new(insert_run, sizeof(insert_args), err, done, ctx);
     if (!op) return -1;
@@ -1323,10 +1319,11 @@ static int replace_run(dconn *c, void *arg, bs_err *err)
     return rc == 0 ? totals_after(c, a->id, &totals, err) : -1;
 }
 
-int store_docs_replace_async(store_docs *d, const char *env_id, const char *table, const char *id,
+static int sqlite_docs_replace_async(void *driver, const char *env_id, const char *table, const char *id,
                              const char *expected, const char *doc, const char *updated_at, int *replaced,
                              bs_err *err, store_docs_done_fn done, void *ctx)
 {
+    sqlite_docs *d = driver;
     *replaced = 0;
     async_op *op = async_new(replace_run, sizeof(replace_args), err, done, ctx);
     if (!op) return -1;
@@ -1340,9 +1337,10 @@ int store_docs_replace_async(store_docs *d, const char *env_id, const char *tabl
     return async_enqueue(d, env_id, op);
 }
 
-int store_docs_get(store_docs *d, const char *env_id, const char *table, const char *id, strbuf *out,
+static int sqlite_docs_get(void *driver, const char *env_id, const char *table, const char *id, strbuf *out,
                    char *created_by, int *found, bs_err *err)
 {
+    sqlite_docs *d = driver;
     docs_call call;
     *found = 0;
     if (call_begin(d, env_id, "SELECT doc, created_by FROM ", table, " WHERE id = ?", &call, err) < 0) return -1;
@@ -1413,10 +1411,11 @@ static int update_run(dconn *c, void *arg, bs_err *err)
     return update_locked(c, a->table, a->id, a->updated_at, a->mutate, a->ctx, a->out, a->found, err);
 }
 
-int store_docs_update(store_docs *d, const char *env_id, const char *table, const char *id,
+static int sqlite_docs_update(void *driver, const char *env_id, const char *table, const char *id,
                       const char *updated_at, store_docs_mutate_fn mutate, void *ctx, strbuf *out, int *found,
                       bs_err *err)
 {
+    sqlite_docs *d = driver;
     *found = 0;
     if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
     update_args a = {table, id, updated_at, mutate, ctx, out, found};
@@ -1445,8 +1444,9 @@ static int delete_run(dconn *c, void *arg, bs_err *err)
     return rc == 0 ? totals_after(c, a->id, &totals, err) : -1;
 }
 
-int store_docs_delete(store_docs *d, const char *env_id, const char *table, const char *id, int *found, bs_err *err)
+static int sqlite_docs_delete(void *driver, const char *env_id, const char *table, const char *id, int *found, bs_err *err)
 {
+    sqlite_docs *d = driver;
     delete_args a = {.id = id, .found = found};
     snprintf(a.table, sizeof a.table, "%s", table);
     *found = 0;
@@ -1455,8 +1455,9 @@ int store_docs_delete(store_docs *d, const char *env_id, const char *table, cons
     return group_submit(d, env_id, &op);
 }
 
-int store_docs_count(store_docs *d, const char *env_id, const char *table, int64_t *count, bs_err *err)
+static int sqlite_docs_count(void *driver, const char *env_id, const char *table, int64_t *count, bs_err *err)
 {
+    sqlite_docs *d = driver;
     docs_call call;
     *count = 0;
     if (call_begin(d, env_id, "SELECT count(*) FROM ", table, "", &call, err) < 0) return -1;
@@ -1536,7 +1537,7 @@ static void register_done(void *ctx, int rc)
 
 /* Asks for the shape's total to be maintained from now on (queued on the environment's writer; nothing
  * happens when it cannot be). */
-static void total_register(store_docs *d, denv *e, const char *table, const docs_list_sql *q, total_shape *k)
+static void total_register(sqlite_docs *d, denv *e, const char *table, const docs_list_sql *q, total_shape *k)
 {
     if (!k->eligible || k->state != COUNTS_NONE ||
         counts_request(e->totals, table, k->key.data, k->key.len, q->count.data, q->count_where, &q->count_binds, &k->id) < 0)
@@ -1568,7 +1569,7 @@ static int total_check(dconn *c, const docs_list_sql *q, int64_t total, bs_err *
  * (the caller ends the transaction, waits for it and lists again: cheaper than counting many rows); else a
  * count, after which a shape with many matches (COUNTS_MIN_MATCHES) is registered for the next lists.
  * Cheap shapes are simply counted: registering them would turn reads into writes. */
-static int list_total(store_docs *d, denv *e, dconn *c, const char *table, const docs_list_sql *q, total_shape *k,
+static int list_total(sqlite_docs *d, denv *e, dconn *c, const char *table, const docs_list_sql *q, total_shape *k,
                       int attempt, int64_t *total, int *retry, bs_err *err)
 {
     if (k->state == COUNTS_LIVE) {
@@ -1635,7 +1636,7 @@ static int run_page(dconn *c, const char *sql, const docs_binds *b, int64_t limi
 
 /* One list inside one read transaction (the page and its total see the same snapshot). */
 typedef struct list_run {
-    store_docs *d;
+    sqlite_docs *d;
     denv *e;
     dconn *c;
     const char *table;
@@ -1678,10 +1679,11 @@ static void list_undo(strbuf *items, size_t items_at, store_docs_paging *paging,
     if (paging) paging->scanned = scanned;
 }
 
-int store_docs_list(store_docs *d, const char *env_id, const char *table, const query_plan *plan,
+static int sqlite_docs_list(void *driver, const char *env_id, const char *table, const query_plan *plan,
                     const char *created_by_filter, store_docs_paging *paging, strbuf *items, int64_t *total,
                     bs_err *err)
 {
+    sqlite_docs *d = driver;
     if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
     static _Thread_local docs_list_sql q;
     int rc = docs_sql_list(&q, table, plan, created_by_filter, paging ? paging->after : NULL) < 0
@@ -1711,16 +1713,19 @@ int store_docs_list(store_docs *d, const char *env_id, const char *table, const 
 
 /* ---- transactions ---- */
 
-struct store_docs_tx {
-    store_docs *docs;
+typedef struct sqlite_tx {
+    store_docs_tx base;          /* first: store/docs.c dispatches through base.ops */
+    sqlite_docs *docs;
     denv *env;
     dconn *conn;
-};
+} sqlite_tx;
 
-store_docs_tx *store_docs_tx_begin(store_docs *d, const char *env_id, bs_err *err)
+static store_docs_tx *sqlite_docs_tx_begin(void *driver, const char *env_id, bs_err *err)
 {
-    store_docs_tx *tx = calloc(1, sizeof *tx);
+    sqlite_docs *d = driver;
+    sqlite_tx *tx = calloc(1, sizeof *tx);
     if (!tx) { bs_err_internal(err); return NULL; }
+    tx->base.ops = &store_sqlite_docs_ops;
     tx->docs = d;
     tx->conn = docs_conn_borrow_writer(d, env_id, &tx->env, err);
     if (!tx->conn || docs_exec(tx->conn, "BEGIN IMMEDIATE", err) < 0) {
@@ -1728,26 +1733,29 @@ store_docs_tx *store_docs_tx_begin(store_docs *d, const char *env_id, bs_err *er
         free(tx);
         return NULL;
     }
-    return tx;
+    return &tx->base;
 }
 
-int store_docs_tx_commit(store_docs_tx *tx, bs_err *err)
+static int sqlite_docs_tx_commit(store_docs_tx *tx_handle, bs_err *err)
 {
+    sqlite_tx *tx = (sqlite_tx *)tx_handle;
     int rc = docs_exec(tx->conn, "COMMIT", err);
     docs_conn_return_writer(tx->docs, tx->env, tx->conn); /* rolls back when COMMIT failed */
     free(tx);
     return rc;
 }
 
-void store_docs_tx_abort(store_docs_tx *tx)
+static void sqlite_docs_tx_abort(store_docs_tx *tx_handle)
 {
+    sqlite_tx *tx = (sqlite_tx *)tx_handle;
     if (!tx) return;
     docs_conn_return_writer(tx->docs, tx->env, tx->conn);
     free(tx);
 }
 
-int store_docs_tx_insert(store_docs_tx *tx, const char *table, const store_record *record, bs_err *err)
+static int sqlite_docs_tx_insert(store_docs_tx *tx_handle, const char *table, const store_record *record, bs_err *err)
 {
+    sqlite_tx *tx = (sqlite_tx *)tx_handle;
     char sql[256];
     if (table_sql(sql, sizeof sql, "INSERT INTO ", table, " (id, created_by, created_at, updated_at, doc) VALUES (?,?,?,?,?)", err) < 0)
         return -1;
@@ -1758,17 +1766,19 @@ int store_docs_tx_insert(store_docs_tx *tx, const char *table, const store_recor
     return totals_after(tx->conn, record->id, &totals, err);
 }
 
-int store_docs_tx_update(store_docs_tx *tx, const char *table, const char *id, const char *updated_at,
+static int sqlite_docs_tx_update(store_docs_tx *tx_handle, const char *table, const char *id, const char *updated_at,
                          store_docs_mutate_fn mutate, void *ctx, strbuf *out, int *found, bs_err *err)
 {
+    sqlite_tx *tx = (sqlite_tx *)tx_handle;
     *found = 0;
     if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
     return update_locked(tx->conn, table, id, updated_at, mutate, ctx, out, found, err);
 }
 
-int store_docs_tx_delete(store_docs_tx *tx, const char *table, const char *id, store_docs_mutate_fn check,
+static int sqlite_docs_tx_delete(store_docs_tx *tx_handle, const char *table, const char *id, store_docs_mutate_fn check,
                          void *ctx, int *found, bs_err *err)
 {
+    sqlite_tx *tx = (sqlite_tx *)tx_handle;
     char sql[256];
     *found = 0;
     if (table_sql(sql, sizeof sql, "SELECT doc, created_by FROM ", table, " WHERE id = ?", err) < 0) return -1;
@@ -1862,10 +1872,11 @@ static int indexes_apply(dconn *c, const char *table, const store_index_def *cre
     return rc;
 }
 
-int store_docs_indexes_change(store_docs *d, const char *env_id, const char *table, const store_index_def *create,
+static int sqlite_docs_indexes_change(void *driver, const char *env_id, const char *table, const store_index_def *create,
                               size_t ncreate, const char *const *drop, size_t ndrop, const char *indexes_json,
                               int index_version, const char *created_by, int *found, bs_err *err)
 {
+    sqlite_docs *d = driver;
     *found = 0;
     if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
     denv *e;
@@ -1891,17 +1902,6 @@ int store_docs_indexes_change(store_docs *d, const char *env_id, const char *tab
 
 /* ---- versions ---- */
 
-void store_version_list_free(store_version *v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++) free(v[i].body);
-    free(v);
-}
-
-void store_version_release(store_version *v)
-{
-    if (v) free(v->body);
-}
-
 static int version_read(sqlite3_stmt *st, store_version *v)
 {
     v->version = sqlite3_column_int(st, 0);
@@ -1910,9 +1910,10 @@ static int version_read(sqlite3_stmt *st, store_version *v)
     return SQ_COL_FIELD(st, 2, v->created_by, NULL);
 }
 
-int store_docs_versions(store_docs *d, const char *env_id, const char *table, store_version_kind kind,
+static int sqlite_docs_versions(void *driver, const char *env_id, const char *table, store_version_kind kind,
                         store_version **out, size_t *count, bs_err *err)
 {
+    sqlite_docs *d = driver;
     *out = NULL;
     *count = 0;
     denv *e;
@@ -1941,9 +1942,10 @@ int store_docs_versions(store_docs *d, const char *env_id, const char *table, st
     return 0;
 }
 
-int store_docs_version_get(store_docs *d, const char *env_id, const char *table, store_version_kind kind,
+static int sqlite_docs_version_get(void *driver, const char *env_id, const char *table, store_version_kind kind,
                            int version, store_version *out, int *found, bs_err *err)
 {
+    sqlite_docs *d = driver;
     memset(out, 0, sizeof *out);
     *found = 0;
     denv *e;
@@ -1969,9 +1971,10 @@ int store_docs_version_get(store_docs *d, const char *env_id, const char *table,
     return rc;
 }
 
-int store_docs_schema_change(store_docs *d, const char *env_id, const char *table, const char *schema_json,
+static int sqlite_docs_schema_change(void *driver, const char *env_id, const char *table, const char *schema_json,
                              int new_version, const char *created_by, int *found, bs_err *err)
 {
+    sqlite_docs *d = driver;
     *found = 0;
     if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
     denv *e;
@@ -2000,11 +2003,6 @@ int store_docs_schema_change(store_docs *d, const char *env_id, const char *tabl
 }
 
 /* ---- query analysis ---- */
-
-void store_explain_release(store_explain *e)
-{
-    if (e) json_object_put(e->steps);
-}
 
 /* The API name of a SQL index of table (see create_sql_table and index_sql), given without the slot's
  * prefix (explain_row strips it). */
@@ -2061,9 +2059,10 @@ static int explain_row(const dconn *c, const char *table, const char *detail, st
     return rc;
 }
 
-int store_docs_explain(store_docs *d, const char *env_id, const char *table, const query_plan *plan,
+static int sqlite_docs_explain(void *driver, const char *env_id, const char *table, const query_plan *plan,
                        const char *created_by_filter, store_explain *out, bs_err *err)
 {
+    sqlite_docs *d = driver;
     memset(out, 0, sizeof *out);
     if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
     static _Thread_local docs_list_sql q;
@@ -2112,8 +2111,9 @@ static void env_bytes_pattern(const char *prefix, char *out, size_t size)
     out[n] = '\0';
 }
 
-int store_docs_env_bytes(store_docs *d, const char *env_id, uint64_t *bytes, bs_err *err)
+static int sqlite_docs_env_bytes(void *driver, const char *env_id, uint64_t *bytes, bs_err *err)
 {
+    sqlite_docs *d = driver;
     *bytes = 0;
     denv *e = NULL;
     dconn *c = docs_conn_borrow(d, env_id, &e, err);
@@ -2137,3 +2137,38 @@ int store_docs_env_bytes(store_docs *d, const char *env_id, uint64_t *bytes, bs_
     docs_conn_return(d, e, c);
     return rc;
 }
+
+const store_docs_ops store_sqlite_docs_ops = {
+    .name = "sqlite",
+    .open = sqlite_docs_open,
+    .free = sqlite_docs_free,
+    .users = &store_sqlite_users_ops,
+    .files = &store_sqlite_files_ops,
+    .set_locator = sqlite_docs_set_locator,
+    .table_create = sqlite_docs_table_create,
+    .table_get = sqlite_docs_table_get,
+    .table_list = sqlite_docs_table_list,
+    .table_update = sqlite_docs_table_update,
+    .table_drop = sqlite_docs_table_drop,
+    .count = sqlite_docs_count,
+    .indexes_change = sqlite_docs_indexes_change,
+    .versions = sqlite_docs_versions,
+    .version_get = sqlite_docs_version_get,
+    .schema_change = sqlite_docs_schema_change,
+    .env_drop = sqlite_docs_env_drop,
+    .insert = sqlite_docs_insert,
+    .get = sqlite_docs_get,
+    .update = sqlite_docs_update,
+    .delete = sqlite_docs_delete,
+    .insert_async = sqlite_docs_insert_async,
+    .replace_async = sqlite_docs_replace_async,
+    .tx_begin = sqlite_docs_tx_begin,
+    .tx_commit = sqlite_docs_tx_commit,
+    .tx_abort = sqlite_docs_tx_abort,
+    .tx_insert = sqlite_docs_tx_insert,
+    .tx_update = sqlite_docs_tx_update,
+    .tx_delete = sqlite_docs_tx_delete,
+    .list = sqlite_docs_list,
+    .explain = sqlite_docs_explain,
+    .env_bytes = sqlite_docs_env_bytes,
+};

@@ -22,7 +22,7 @@ static sqlite3_stmt *select_prepare(dconn *c, const char *sql, const docs_select
     return st;
 }
 
-int docs_write_one(store_docs *db, const char *env_id, const char *sql, const char *const *texts, size_t ntexts,
+int docs_write_one(sqlite_docs *db, const char *env_id, const char *sql, const char *const *texts, size_t ntexts,
                    const int64_t *ints, size_t nints, int *changed, bs_err *err)
 {
     denv *e;
@@ -40,7 +40,7 @@ int docs_write_one(store_docs *db, const char *env_id, const char *sql, const ch
     return rc;
 }
 
-int docs_select_one(store_docs *db, const char *env_id, const docs_select *q, void *out, int *found, bs_err *err)
+int docs_select_one(sqlite_docs *db, const char *env_id, const docs_select *q, void *out, int *found, bs_err *err)
 {
     denv *e;
     *found = 0;
@@ -53,7 +53,7 @@ int docs_select_one(store_docs *db, const char *env_id, const docs_select *q, vo
     return rc;
 }
 
-int docs_select_rows(store_docs *db, const char *env_id, const docs_select *q, void *out, size_t max, size_t *n,
+int docs_select_rows(sqlite_docs *db, const char *env_id, const docs_select *q, void *out, size_t max, size_t *n,
                      bs_err *err)
 {
     denv *e;
@@ -67,7 +67,7 @@ int docs_select_rows(store_docs *db, const char *env_id, const docs_select *q, v
     return rc;
 }
 
-int docs_select_page(store_docs *db, const char *env_id, const docs_select *q, size_t limit, int64_t offset, void *out,
+int docs_select_page(sqlite_docs *db, const char *env_id, const docs_select *q, size_t limit, int64_t offset, void *out,
                      size_t *n, int64_t *total, bs_err *err)
 {
     denv *e;

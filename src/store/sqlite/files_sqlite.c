@@ -1,6 +1,6 @@
 /* files_sqlite: store/files.h on the environment databases (tables _objects, _files, _uploads and
  * _upload_parts, created by the versioned steps in docs_sqlite.c). */
-#include "store/files.h"
+#include "store/sqlite/files_sqlite.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +16,7 @@
 #define COL(st, col, field) SQ_COL_FIELD((st), (col), (field), NULL)
 
 /* One row of sql (text parameters texts[0..n)) into out (size bytes); *found = 0 when none. */
-static int read_one(store_docs *db, const char *env_id, const char *sql, const char *const *texts, size_t n,
+static int read_one(sqlite_docs *db, const char *env_id, const char *sql, const char *const *texts, size_t n,
                     sq_row_reader read, void *out, size_t size, int *found, bs_err *err)
 {
     docs_select q = {.sql = sql, .texts = texts, .ntexts = n, .read = read, .size = size};
@@ -36,7 +36,7 @@ static int object_read(sqlite3_stmt *st, void *out)
 }
 
 /* INSERT (verb) of o; *changed = whether a row was written. */
-static int object_write(store_docs *db, const char *env_id, const char *verb, const store_object *o, int *changed, bs_err *err)
+static int object_write(sqlite_docs *db, const char *env_id, const char *verb, const store_object *o, int *changed, bs_err *err)
 {
     const char *texts[] = {o->key, o->content_type, o->filename}, *more[] = {o->etag, o->uploaded_by, o->visibility};
     /* bound in column order: three texts, size, three texts, created_at */
@@ -60,26 +60,26 @@ static int object_write(store_docs *db, const char *env_id, const char *verb, co
     return rc;
 }
 
-int store_objects_put(store_docs *db, const char *env_id, const store_object *o, bs_err *err)
+static int sqlite_objects_put(void *db, const char *env_id, const store_object *o, bs_err *err)
 {
     int changed = 0;
     return object_write(db, env_id, "REPLACE", o, &changed, err);
 }
 
-int store_objects_claim(store_docs *db, const char *env_id, const store_object *o, int *claimed, bs_err *err)
+static int sqlite_objects_claim(void *db, const char *env_id, const store_object *o, int *claimed, bs_err *err)
 {
     *claimed = 0;
     return object_write(db, env_id, "IGNORE", o, claimed, err);
 }
 
-int store_objects_get(store_docs *db, const char *env_id, const char *key, store_object *out, int *found, bs_err *err)
+static int sqlite_objects_get(void *db, const char *env_id, const char *key, store_object *out, int *found, bs_err *err)
 {
     const char *texts[] = {key};
     return read_one(db, env_id, "SELECT " OBJECT_COLUMNS " FROM _objects WHERE key = ?", texts, 1, object_read, out, sizeof *out,
                     found, err);
 }
 
-int store_objects_delete(store_docs *db, const char *env_id, const char *key, bs_err *err)
+static int sqlite_objects_delete(void *db, const char *env_id, const char *key, bs_err *err)
 {
     const char *texts[] = {key};
     return docs_write_one(db, env_id, "DELETE FROM _objects WHERE key = ?1", texts, 1, NULL, 0, NULL, err);
@@ -90,7 +90,7 @@ static int key_read(sqlite3_stmt *st, void *out)
     return sq_col_copy(st, 0, out, STORE_BLOB_KEY_MAX + 1, NULL);
 }
 
-int store_objects_keys(store_docs *db, const char *env_id, const char *after, char (*keys)[STORE_BLOB_KEY_MAX + 1], size_t max,
+static int sqlite_objects_keys(void *db, const char *env_id, const char *after, char (*keys)[STORE_BLOB_KEY_MAX + 1], size_t max,
                        size_t *n, bs_err *err)
 {
     const char *texts[] = {after};
@@ -108,7 +108,7 @@ static int totals_read(sqlite3_stmt *st, void *out)
     return 0;
 }
 
-int store_objects_totals(store_docs *db, const char *env_id, uint64_t *count, uint64_t *bytes, bs_err *err)
+static int sqlite_objects_totals(void *db, const char *env_id, uint64_t *count, uint64_t *bytes, bs_err *err)
 {
     int found = 0;
     uint64_t t[2] = {0, 0};
@@ -135,7 +135,7 @@ static int file_read(sqlite3_stmt *st, void *out)
     return bad ? -1 : 0;
 }
 
-int store_files_create(store_docs *db, const char *env_id, const store_file *f, bs_err *err)
+static int sqlite_files_create(void *db, const char *env_id, const store_file *f, bs_err *err)
 {
     const char *texts[] = {f->id, f->key, f->original_name, f->mime_type, f->visibility, f->bucket, f->owner_id, f->owner_type,
                            f->metadata[0] ? f->metadata : "{}", f->shared_with[0] ? f->shared_with : "[]"};
@@ -152,21 +152,21 @@ int store_files_create(store_docs *db, const char *env_id, const store_file *f, 
     return rc;
 }
 
-int store_files_get(store_docs *db, const char *env_id, const char *id, store_file *out, int *found, bs_err *err)
+static int sqlite_files_get(void *db, const char *env_id, const char *id, store_file *out, int *found, bs_err *err)
 {
     const char *texts[] = {id};
     return read_one(db, env_id, "SELECT " FILE_COLUMNS " FROM _files WHERE id = ?", texts, 1, file_read, out, sizeof *out,
                     found, err);
 }
 
-int store_files_by_key(store_docs *db, const char *env_id, const char *key, store_file *out, int *found, bs_err *err)
+static int sqlite_files_by_key(void *db, const char *env_id, const char *key, store_file *out, int *found, bs_err *err)
 {
     const char *texts[] = {key};
     return read_one(db, env_id, "SELECT " FILE_COLUMNS " FROM _files WHERE key = ?", texts, 1, file_read, out, sizeof *out,
                     found, err);
 }
 
-int store_files_update(store_docs *db, const char *env_id, const store_file *f, int *found, bs_err *err)
+static int sqlite_files_update(void *db, const char *env_id, const store_file *f, int *found, bs_err *err)
 {
     const char *texts[] = {f->id, f->original_name, f->visibility, f->metadata[0] ? f->metadata : "{}",
                            f->shared_with[0] ? f->shared_with : "[]"};
@@ -177,7 +177,7 @@ int store_files_update(store_docs *db, const char *env_id, const store_file *f, 
                           texts, 5, ints, 1, found, err);
 }
 
-int store_files_delete(store_docs *db, const char *env_id, const char *id, int *found, bs_err *err)
+static int sqlite_files_delete(void *db, const char *env_id, const char *id, int *found, bs_err *err)
 {
     const char *texts[] = {id};
     return docs_write_one(db, env_id, "DELETE FROM _files WHERE id = ?1", texts, 1, NULL, 0, found, err);
@@ -191,7 +191,7 @@ static const char list_where[] =
     " AND (?5 IS NULL OR bucket = ?5) AND (?6 IS NULL OR mime_type = ?6)"
     " AND (?7 IS NULL OR instr(lower(original_name), lower(?7)) > 0)";
 
-int store_files_list(store_docs *db, const char *env_id, const store_file_query *q, store_file *out, size_t *n,
+static int sqlite_files_list(void *db, const char *env_id, const store_file_query *q, store_file *out, size_t *n,
                      int64_t *total, bs_err *err)
 {
     static const char *const sort_col[] = {"created_at", "updated_at", "original_name", "size", "mime_type"};
@@ -218,7 +218,7 @@ static int upload_read(sqlite3_stmt *st, void *out)
     return bad ? -1 : 0;
 }
 
-int store_uploads_create(store_docs *db, const char *env_id, const store_upload *u, bs_err *err)
+static int sqlite_uploads_create(void *db, const char *env_id, const store_upload *u, bs_err *err)
 {
     const char *texts[] = {u->id, u->key, u->filename, u->content_type, u->requested_by, u->visibility};
     int64_t ints[] = {u->file_size, u->created_at, u->expires_at};
@@ -228,21 +228,21 @@ int store_uploads_create(store_docs *db, const char *env_id, const store_upload 
                           texts, 6, ints, 3, NULL, err);
 }
 
-int store_uploads_get(store_docs *db, const char *env_id, const char *id, store_upload *out, int *found, bs_err *err)
+static int sqlite_uploads_get(void *db, const char *env_id, const char *id, store_upload *out, int *found, bs_err *err)
 {
     const char *texts[] = {id};
     return read_one(db, env_id, "SELECT " UPLOAD_COLUMNS " FROM _uploads WHERE id = ?", texts, 1, upload_read, out, sizeof *out,
                     found, err);
 }
 
-int store_uploads_delete(store_docs *db, const char *env_id, const char *id, bs_err *err)
+static int sqlite_uploads_delete(void *db, const char *env_id, const char *id, bs_err *err)
 {
     const char *texts[] = {id};
     if (docs_write_one(db, env_id, "DELETE FROM _upload_parts WHERE upload_id = ?1", texts, 1, NULL, 0, NULL, err) < 0) return -1;
     return docs_write_one(db, env_id, "DELETE FROM _uploads WHERE id = ?1", texts, 1, NULL, 0, NULL, err);
 }
 
-int store_uploads_part_put(store_docs *db, const char *env_id, const char *upload_id, const store_upload_part *p, int *recorded,
+static int sqlite_uploads_part_put(void *db, const char *env_id, const char *upload_id, const store_upload_part *p, int *recorded,
                            bs_err *err)
 {
     const char *texts[] = {upload_id, p->etag};
@@ -262,7 +262,7 @@ static int part_read(sqlite3_stmt *st, void *out)
     return COL(st, 2, p->etag);
 }
 
-int store_uploads_parts(store_docs *db, const char *env_id, const char *upload_id, store_upload_part *out, size_t max,
+static int sqlite_uploads_parts(void *db, const char *env_id, const char *upload_id, store_upload_part *out, size_t max,
                         size_t *n, bs_err *err)
 {
     const char *texts[] = {upload_id};
@@ -271,7 +271,7 @@ int store_uploads_parts(store_docs *db, const char *env_id, const char *upload_i
     return docs_select_rows(db, env_id, &q, out, max, n, err);
 }
 
-int store_uploads_expired(store_docs *db, const char *env_id, int64_t now, store_upload *out, size_t max, size_t *n,
+static int sqlite_uploads_expired(void *db, const char *env_id, int64_t now, store_upload *out, size_t max, size_t *n,
                           bs_err *err)
 {
     int64_t ints[] = {now, max > (size_t)INT64_MAX ? -1 : (int64_t)max};
@@ -279,3 +279,24 @@ int store_uploads_expired(store_docs *db, const char *env_id, int64_t now, store
                      .read = upload_read, .size = sizeof *out};
     return docs_select_rows(db, env_id, &q, out, max, n, err);
 }
+
+const store_files_ops store_sqlite_files_ops = {
+    .objects_put = sqlite_objects_put,
+    .objects_claim = sqlite_objects_claim,
+    .objects_get = sqlite_objects_get,
+    .objects_delete = sqlite_objects_delete,
+    .objects_keys = sqlite_objects_keys,
+    .objects_totals = sqlite_objects_totals,
+    .files_create = sqlite_files_create,
+    .files_get = sqlite_files_get,
+    .files_by_key = sqlite_files_by_key,
+    .files_update = sqlite_files_update,
+    .files_delete = sqlite_files_delete,
+    .files_list = sqlite_files_list,
+    .uploads_create = sqlite_uploads_create,
+    .uploads_get = sqlite_uploads_get,
+    .uploads_delete = sqlite_uploads_delete,
+    .uploads_part_put = sqlite_uploads_part_put,
+    .uploads_parts = sqlite_uploads_parts,
+    .uploads_expired = sqlite_uploads_expired,
+};

@@ -1,6 +1,6 @@
 /* users_sqlite: store/users.h on the environment databases (tables _auth_users, _auth_sessions,
  * _auth_used_refresh, created with the catalog by docs_sqlite.c). */
-#include "store/users.h"
+#include "store/sqlite/users_sqlite.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -60,7 +60,7 @@ static int session_read(sqlite3_stmt *st, void *dst)
     return bad ? -1 : 0;
 }
 
-int store_users_create(store_docs *db, const char *env_id, const store_user *u, bs_err *err)
+static int sqlite_users_create(void *db, const char *env_id, const store_user *u, bs_err *err)
 {
     denv *e;
     dconn *c = docs_conn_borrow_writer(db, env_id, &e, err);
@@ -95,7 +95,7 @@ int store_users_create(store_docs *db, const char *env_id, const store_user *u, 
 }
 
 /* One user by a column (email or id). */
-static int user_by(store_docs *db, const char *env_id, const char *sql, const char *key, store_user *out, int *found,
+static int user_by(sqlite_docs *db, const char *env_id, const char *sql, const char *key, store_user *out, int *found,
                    bs_err *err)
 {
     const char *texts[] = {key};
@@ -103,26 +103,26 @@ static int user_by(store_docs *db, const char *env_id, const char *sql, const ch
     return docs_select_one(db, env_id, &q, out, found, err);
 }
 
-int store_users_by_email(store_docs *db, const char *env_id, const char *email, store_user *out, int *found, bs_err *err)
+static int sqlite_users_by_email(void *db, const char *env_id, const char *email, store_user *out, int *found, bs_err *err)
 {
     return user_by(db, env_id, "SELECT " USER_COLUMNS " FROM _auth_users WHERE email = ? AND deleted_at = 0", email, out,
                    found, err);
 }
 
-int store_users_by_id(store_docs *db, const char *env_id, const char *id, store_user *out, int *found, bs_err *err)
+static int sqlite_users_by_id(void *db, const char *env_id, const char *id, store_user *out, int *found, bs_err *err)
 {
     return user_by(db, env_id, "SELECT " USER_COLUMNS " FROM _auth_users WHERE id = ? AND deleted_at = 0", id, out,
                    found, err);
 }
 
-int store_users_touch_login(store_docs *db, const char *env_id, const char *id, int64_t at, bs_err *err)
+static int sqlite_users_touch_login(void *db, const char *env_id, const char *id, int64_t at, bs_err *err)
 {
     const char *texts[] = {id};
     int64_t ints[] = {at};
     return docs_write_one(db, env_id, "UPDATE _auth_users SET last_login_at = ?2 WHERE id = ?1", texts, 1, ints, 1, NULL, err);
 }
 
-int store_sessions_create(store_docs *db, const char *env_id, const store_session *s, const char *refresh_hash, bs_err *err)
+static int sqlite_sessions_create(void *db, const char *env_id, const store_session *s, const char *refresh_hash, bs_err *err)
 {
     const char *texts[] = {s->id, s->user_id, refresh_hash, s->user_agent, s->ip};
     int64_t ints[] = {s->created_at, s->last_seen_at, s->expires_at};
@@ -222,7 +222,7 @@ static int rotate_locked(dconn *c, const rotation_req *r, store_session *out, ch
     return rc;
 }
 
-int store_sessions_rotate(store_docs *db, const char *env_id, const char *presented_hash, const char *new_hash,
+static int sqlite_sessions_rotate(void *db, const char *env_id, const char *presented_hash, const char *new_hash,
                           int64_t now, int64_t new_expires_at, int64_t grace_ms, store_session *out,
                           char current_hash[STORE_REFRESH_HASH_MAX], store_rotation *outcome, bs_err *err)
 {
@@ -240,7 +240,7 @@ int store_sessions_rotate(store_docs *db, const char *env_id, const char *presen
     return rc;
 }
 
-int store_sessions_get(store_docs *db, const char *env_id, const char *id, store_session *out, int *found, bs_err *err)
+static int sqlite_sessions_get(void *db, const char *env_id, const char *id, store_session *out, int *found, bs_err *err)
 {
     const char *texts[] = {id};
     docs_select q = {.sql = "SELECT " SESSION_COLUMNS " FROM _auth_sessions WHERE id = ?", .texts = texts, .ntexts = 1,
@@ -248,7 +248,7 @@ int store_sessions_get(store_docs *db, const char *env_id, const char *id, store
     return docs_select_one(db, env_id, &q, out, found, err);
 }
 
-int store_sessions_revoke(store_docs *db, const char *env_id, const char *user_id, const char *id, int64_t at,
+static int sqlite_sessions_revoke(void *db, const char *env_id, const char *user_id, const char *id, int64_t at,
                           int *found, bs_err *err)
 {
     const char *texts[] = {id, user_id};
@@ -258,7 +258,7 @@ int store_sessions_revoke(store_docs *db, const char *env_id, const char *user_i
                      texts, 2, ints, 1, found, err);
 }
 
-int store_sessions_list(store_docs *db, const char *env_id, const char *user_id, int64_t offset, size_t max,
+static int sqlite_sessions_list(void *db, const char *env_id, const char *user_id, int64_t offset, size_t max,
                         store_session *out, size_t *n, int64_t *total, bs_err *err)
 {
 #define SESSIONS_WHERE " FROM _auth_sessions WHERE user_id = ?1 AND revoked_at = 0 AND expires_at > ?2"
@@ -271,7 +271,7 @@ int store_sessions_list(store_docs *db, const char *env_id, const char *user_id,
     return docs_select_page(db, env_id, &q, max, offset, out, n, total, err);
 }
 
-int store_users_update(store_docs *db, const char *env_id, const store_user *u, int *found, bs_err *err)
+static int sqlite_users_update(void *db, const char *env_id, const store_user *u, int *found, bs_err *err)
 {
     denv *e;
     *found = 0;
@@ -305,7 +305,7 @@ int store_users_update(store_docs *db, const char *env_id, const store_user *u, 
     return rc;
 }
 
-int store_sessions_revoke_others(store_docs *db, const char *env_id, const char *user_id, const char *keep_id, int64_t at,
+static int sqlite_sessions_revoke_others(void *db, const char *env_id, const char *user_id, const char *keep_id, int64_t at,
                                  int64_t *count, bs_err *err)
 {
     denv *e;
@@ -326,7 +326,7 @@ int store_sessions_revoke_others(store_docs *db, const char *env_id, const char 
     return rc;
 }
 
-int store_sessions_revoke_all(store_docs *db, const char *env_id, const char *user_id, int64_t at, bs_err *err)
+static int sqlite_sessions_revoke_all(void *db, const char *env_id, const char *user_id, int64_t at, bs_err *err)
 {
     const char *texts[] = {user_id};
     int64_t ints[] = {at};
@@ -336,7 +336,7 @@ int store_sessions_revoke_all(store_docs *db, const char *env_id, const char *us
 
 /* ---- abuse limits ---- */
 
-int store_limits_blocked(store_docs *db, const char *env_id, const char *key, int64_t now, int64_t *blocked_until,
+static int sqlite_limits_blocked(void *db, const char *env_id, const char *key, int64_t now, int64_t *blocked_until,
                          bs_err *err)
 {
     denv *e;
@@ -356,7 +356,7 @@ int store_limits_blocked(store_docs *db, const char *env_id, const char *key, in
     return rc;
 }
 
-int store_limits_fail(store_docs *db, const char *env_id, const char *key, const store_limit *limit, int64_t now,
+static int sqlite_limits_fail(void *db, const char *env_id, const char *key, const store_limit *limit, int64_t now,
                       int64_t *blocked_until, bs_err *err)
 {
     denv *e;
@@ -395,7 +395,7 @@ int store_limits_fail(store_docs *db, const char *env_id, const char *key, const
     return rc;
 }
 
-int store_limits_clear(store_docs *db, const char *env_id, const char *key, bs_err *err)
+static int sqlite_limits_clear(void *db, const char *env_id, const char *key, bs_err *err)
 {
     const char *texts[] = {key};
     return docs_write_one(db, env_id, "DELETE FROM _auth_limits WHERE key = ?1", texts, 1, NULL, 0, NULL, err);
@@ -403,7 +403,7 @@ int store_limits_clear(store_docs *db, const char *env_id, const char *key, bs_e
 
 /* ---- listing ---- */
 
-int store_users_list(store_docs *db, const char *env_id, const store_user_query *q, store_user *out, size_t *n,
+static int sqlite_users_list(void *db, const char *env_id, const store_user_query *q, store_user *out, size_t *n,
                      int64_t *total, bs_err *err)
 {
     static const char *const sort_col[] = {"created_at", "updated_at", "name", "email", "role"};
@@ -425,7 +425,7 @@ int store_users_list(store_docs *db, const char *env_id, const store_user_query 
 
 /* ---- mailed tokens ---- */
 
-int store_tokens_create(store_docs *db, const char *env_id, const char *kind, const char *hash, const char *user_id,
+static int sqlite_tokens_create(void *db, const char *env_id, const char *kind, const char *hash, const char *user_id,
                         const char *email, int64_t expires_at, bs_err *err)
 {
     const char *texts[] = {hash, kind, user_id, email};
@@ -434,7 +434,7 @@ int store_tokens_create(store_docs *db, const char *env_id, const char *kind, co
                      ints, 1, NULL, err);
 }
 
-int store_tokens_consume(store_docs *db, const char *env_id, const char *kind, const char *hash, const char *email,
+static int sqlite_tokens_consume(void *db, const char *env_id, const char *kind, const char *hash, const char *email,
                          int64_t now, char user_id[STORE_USER_ID_MAX], store_token_outcome *outcome, bs_err *err)
 {
     denv *e;
@@ -479,7 +479,7 @@ int store_tokens_consume(store_docs *db, const char *env_id, const char *kind, c
 
 /* ---- audit trail ---- */
 
-int store_audit_add(store_docs *db, const char *env_id, const store_audit *a, bs_err *err)
+static int sqlite_audit_add(void *db, const char *env_id, const store_audit *a, bs_err *err)
 {
     const char *texts[] = {a->event, a->user_id, a->email, a->ip, a->user_agent, a->detail};
     int64_t ints[] = {a->at};
@@ -487,7 +487,7 @@ int store_audit_add(store_docs *db, const char *env_id, const store_audit *a, bs
                      texts, 6, ints, 1, NULL, err);
 }
 
-int store_auth_prune(store_docs *db, const char *env_id, int64_t audit_before, int64_t now, bs_err *err)
+static int sqlite_auth_prune(void *db, const char *env_id, int64_t audit_before, int64_t now, bs_err *err)
 {
     int64_t day_ago[] = {now - 86400LL * 1000};
     int64_t audit[] = {audit_before};
@@ -509,7 +509,7 @@ static int audit_read(sqlite3_stmt *st, void *dst)
     return bad ? -1 : 0;
 }
 
-int store_audit_list(store_docs *db, const char *env_id, int64_t before, store_audit *out, size_t max, size_t *n,
+static int sqlite_audit_list(void *db, const char *env_id, int64_t before, store_audit *out, size_t max, size_t *n,
                      bs_err *err)
 {
     int64_t ints[] = {before, max > (size_t)INT64_MAX ? -1 : (int64_t)max};
@@ -519,7 +519,7 @@ int store_audit_list(store_docs *db, const char *env_id, int64_t before, store_a
     return docs_select_rows(db, env_id, &q, out, max, n, err);
 }
 
-int store_users_slug_owner(store_docs *db, const char *env_id, const char *slug, const char *except_id, int *taken,
+static int sqlite_users_slug_owner(void *db, const char *env_id, const char *slug, const char *except_id, int *taken,
                            bs_err *err)
 {
     denv *e;
@@ -556,7 +556,7 @@ static int invitation_read(sqlite3_stmt *st, void *dst)
     return bad ? -1 : 0;
 }
 
-int store_invitations_create(store_docs *db, const char *env_id, const store_invitation *v, const char *token_hash, bs_err *err)
+static int sqlite_invitations_create(void *db, const char *env_id, const store_invitation *v, const char *token_hash, bs_err *err)
 {
     const char *texts[] = {v->id, v->resource_type, v->resource_id, v->resource_name, v->resource_role, v->email, v->status,
                            v->invited_by, token_hash};
@@ -565,7 +565,7 @@ int store_invitations_create(store_docs *db, const char *env_id, const store_inv
                      texts, 9, ints, 3, NULL, err);
 }
 
-static int invitation_by(store_docs *db, const char *env_id, const char *sql, const char *key, store_invitation *out,
+static int invitation_by(sqlite_docs *db, const char *env_id, const char *sql, const char *key, store_invitation *out,
                          int *found, bs_err *err)
 {
     const char *texts[] = {key};
@@ -573,19 +573,19 @@ static int invitation_by(store_docs *db, const char *env_id, const char *sql, co
     return docs_select_one(db, env_id, &q, out, found, err);
 }
 
-int store_invitations_get(store_docs *db, const char *env_id, const char *id, store_invitation *out, int *found, bs_err *err)
+static int sqlite_invitations_get(void *db, const char *env_id, const char *id, store_invitation *out, int *found, bs_err *err)
 {
     return invitation_by(db, env_id, "SELECT " INV_COLUMNS " FROM _auth_invitations WHERE id = ?", id, out, found, err);
 }
 
-int store_invitations_by_token(store_docs *db, const char *env_id, const char *token_hash, store_invitation *out, int *found,
+static int sqlite_invitations_by_token(void *db, const char *env_id, const char *token_hash, store_invitation *out, int *found,
                                bs_err *err)
 {
     return invitation_by(db, env_id, "SELECT " INV_COLUMNS " FROM _auth_invitations WHERE token_hash = ?", token_hash, out,
                          found, err);
 }
 
-int store_invitations_set_status(store_docs *db, const char *env_id, const char *id, const char *status, int64_t at,
+static int sqlite_invitations_set_status(void *db, const char *env_id, const char *id, const char *status, int64_t at,
                                  int *changed, bs_err *err)
 {
     const char *texts[] = {id, status};
@@ -595,7 +595,7 @@ int store_invitations_set_status(store_docs *db, const char *env_id, const char 
                      texts, 2, ints, 1, changed, err);
 }
 
-int store_invitations_list(store_docs *db, const char *env_id, const store_invitation_query *q, store_invitation *out,
+static int sqlite_invitations_list(void *db, const char *env_id, const store_invitation_query *q, store_invitation *out,
                            size_t *n, int64_t *total, bs_err *err)
 {
 #define INV_WHERE " FROM _auth_invitations WHERE (invited_by = ?1 OR email = ?2) AND (?3 IS NULL OR resource_type = ?3)" \
@@ -615,7 +615,7 @@ static int user_id_read(sqlite3_stmt *st, void *dst)
     return sq_col_copy(st, 0, dst, STORE_USER_ID_MAX, NULL);
 }
 
-int store_accounts_find(store_docs *db, const char *env_id, const char *provider, const char *account_id,
+static int sqlite_accounts_find(void *db, const char *env_id, const char *provider, const char *account_id,
                         char user_id[STORE_USER_ID_MAX], int *found, bs_err *err)
 {
     const char *texts[] = {provider, account_id};
@@ -624,7 +624,7 @@ int store_accounts_find(store_docs *db, const char *env_id, const char *provider
     return docs_select_one(db, env_id, &q, user_id, found, err);
 }
 
-int store_accounts_link(store_docs *db, const char *env_id, const char *provider, const char *account_id,
+static int sqlite_accounts_link(void *db, const char *env_id, const char *provider, const char *account_id,
                         const char *user_id, bs_err *err)
 {
     const char *texts[] = {provider, account_id, user_id};
@@ -640,7 +640,7 @@ static int account_read(sqlite3_stmt *st, void *dst)
     return COL(st, 0, a->provider) | COL(st, 1, a->account_id) ? -1 : 0;
 }
 
-int store_accounts_of(store_docs *db, const char *env_id, const char *user_id, store_account *out, size_t max, size_t *n,
+static int sqlite_accounts_of(void *db, const char *env_id, const char *user_id, store_account *out, size_t max, size_t *n,
                       bs_err *err)
 {
     const char *texts[] = {user_id};
@@ -650,10 +650,44 @@ int store_accounts_of(store_docs *db, const char *env_id, const char *user_id, s
     return docs_select_rows(db, env_id, &q, out, max, n, err);
 }
 
-int store_accounts_unlink(store_docs *db, const char *env_id, const char *user_id, const char *provider, int *found,
+static int sqlite_accounts_unlink(void *db, const char *env_id, const char *user_id, const char *provider, int *found,
                           bs_err *err)
 {
     const char *texts[] = {user_id, provider};
     *found = 0;
     return docs_write_one(db, env_id, "DELETE FROM _auth_accounts WHERE user_id = ?1 AND provider = ?2", texts, 2, NULL, 0, found, err);
 }
+
+const store_users_ops store_sqlite_users_ops = {
+    .users_create = sqlite_users_create,
+    .users_by_email = sqlite_users_by_email,
+    .users_by_id = sqlite_users_by_id,
+    .users_touch_login = sqlite_users_touch_login,
+    .users_update = sqlite_users_update,
+    .users_list = sqlite_users_list,
+    .users_slug_owner = sqlite_users_slug_owner,
+    .sessions_revoke_others = sqlite_sessions_revoke_others,
+    .sessions_revoke_all = sqlite_sessions_revoke_all,
+    .sessions_create = sqlite_sessions_create,
+    .sessions_rotate = sqlite_sessions_rotate,
+    .sessions_get = sqlite_sessions_get,
+    .sessions_revoke = sqlite_sessions_revoke,
+    .sessions_list = sqlite_sessions_list,
+    .tokens_create = sqlite_tokens_create,
+    .tokens_consume = sqlite_tokens_consume,
+    .invitations_create = sqlite_invitations_create,
+    .invitations_get = sqlite_invitations_get,
+    .invitations_by_token = sqlite_invitations_by_token,
+    .invitations_set_status = sqlite_invitations_set_status,
+    .invitations_list = sqlite_invitations_list,
+    .accounts_find = sqlite_accounts_find,
+    .accounts_link = sqlite_accounts_link,
+    .accounts_of = sqlite_accounts_of,
+    .accounts_unlink = sqlite_accounts_unlink,
+    .audit_add = sqlite_audit_add,
+    .auth_prune = sqlite_auth_prune,
+    .audit_list = sqlite_audit_list,
+    .limits_blocked = sqlite_limits_blocked,
+    .limits_fail = sqlite_limits_fail,
+    .limits_clear = sqlite_limits_clear,
+};
