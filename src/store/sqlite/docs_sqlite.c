@@ -22,6 +22,7 @@
 #include "store/sqlite/docs_counts.h"
 #include "store/sqlite/docs_sql.h"
 #include "store/sqlite/envdb.h"
+#include "store/sqlite/envreg.h"
 #include "store/sqlite/files_sqlite.h"
 #include "store/sqlite/sq.h"
 #include "store/sqlite/sql_prefix.h"
@@ -33,15 +34,18 @@
 #include "util/regex.h"
 
 #define DOCS_POOL_MAX 16
-#define DOCS_MAX_ENVS 4096
 #define DOCS_BUSY_TIMEOUT_MS 5000
 #define DOCS_TOTAL_WAIT_MS 5000    /* a list waits at most this for its total's registration */
 #define DOCS_REGEX_LIMIT_MSG "basalt: $regex over its match limit"
 #define DOCS_WRITERS 2
 
+/* An environment: its registry entry (envreg.h; it lives as long as the store, so a pointer to it is a
+ * reference that needs no count), its location and its pool of idle connections. */
 typedef struct denv {
+    envreg_entry ent;            /* first: the registry hands back &ent */
     char id[64];
-    int located;                 /* path and prefix are known (env_get); reset when the environment is dropped */
+    _Atomic int located;         /* path and prefix are known (env_get); reset when the environment is dropped */
+    pthread_mutex_t lock;        /* path, prefix and the idle pool */
     char path[PATH_MAX];
     char prefix[STORE_ENV_PREFIX_MAX]; /* "" (its own file) or its slot's name prefix on a shared file */
     dconn *idle[DOCS_POOL_MAX];
@@ -60,11 +64,10 @@ typedef struct denv {
 
 struct sqlite_docs {
     char *dir;
+    pthread_mutex_t locate_lock; /* locate and locate_arg (set at start-up, read on an environment's first use) */
     store_env_locate_fn locate;  /* NULL: every environment in its own file */
     void *locate_arg;
-    pthread_mutex_t lock;
-    denv *envs[DOCS_MAX_ENVS];
-    int nenvs;
+    envreg *envs;                /* every environment used so far: lookups take no lock */
     pthread_t checkpointer;      /* checkpoints the WALs off the request path (see wal_hook) */
     pthread_t writers[DOCS_WRITERS]; /* run the grouped writes (see group_run) */
     int nwriters, writers_stop;
@@ -403,29 +406,43 @@ static int env_id_ok(const char *id)
     return 1;
 }
 
-static denv *env_find_locked(sqlite_docs *d, const char *env_id)
+/* The registry's make (envreg_make_fn): a new, not yet located environment entry. */
+static envreg_entry *env_make(void *arg, const char *env_id)
 {
-    for (int i = 0; i < d->nenvs; i++)
-        if (strcmp(d->envs[i]->id, env_id) == 0) return d->envs[i];
-    if (d->nenvs == DOCS_MAX_ENVS) return NULL;
     denv *e = calloc(1, sizeof *e);
     if (!e) return NULL;
     snprintf(e->id, sizeof e->id, "%s", env_id);
+    e->ent.key = e->id;
+    atomic_init(&e->located, 0);
+    atomic_init(&e->checkpoint_wanted, 0);
+    pthread_mutex_init(&e->lock, NULL);
     pthread_mutex_init(&e->wlock, NULL);
-    e->docs = d;
     pthread_mutex_init(&e->qlock, NULL);
+    e->docs = arg;
     e->totals = counts_new(); /* NULL (out of memory): this environment's lists count */
-    d->envs[d->nenvs++] = e;
-    return e;
+    return &e->ent;
+}
+
+/* The registry's release at the store's end (envreg_visit_fn). */
+static void env_release(envreg_entry *ent, void *arg)
+{
+    (void)arg;
+    denv *e = (denv *)ent;
+    for (int j = 0; j < e->nidle; j++) dconn_close(e->idle[j]);
+    pthread_mutex_destroy(&e->lock);
+    pthread_mutex_destroy(&e->wlock);
+    pthread_mutex_destroy(&e->qlock);
+    counts_free(e->totals);
+    free(e);
 }
 
 static void sqlite_docs_set_locator(void *driver, store_env_locate_fn locate, void *arg)
 {
     sqlite_docs *d = driver;
-    pthread_mutex_lock(&d->lock);
+    pthread_mutex_lock(&d->locate_lock);
     d->locate = locate;
     d->locate_arg = arg;
-    pthread_mutex_unlock(&d->lock);
+    pthread_mutex_unlock(&d->locate_lock);
 }
 
 /* A locator's answer the store can use: a relative path without "..", a valid slot prefix or none. */
@@ -461,10 +478,10 @@ static int env_locate(sqlite_docs *d, const char *env_id, char *path, size_t siz
     memset(&loc, 0, sizeof loc);
     snprintf(loc.file, sizeof loc.file, "envs/%s.db", env_id);
     snprintf(path, size, "%s/%s", d->dir, loc.file);
-    pthread_mutex_lock(&d->lock);
+    pthread_mutex_lock(&d->locate_lock);
     store_env_locate_fn locate = d->locate;
     void *arg = d->locate_arg;
-    pthread_mutex_unlock(&d->lock);
+    pthread_mutex_unlock(&d->locate_lock);
     if (locate && stat(path, &sb) != 0 && locate(arg, env_id, &loc, err) < 0) return -1;
     int n = location_ok(&loc) ? snprintf(path, size, "%s/%s", d->dir, loc.file) : -1;
     if (n < 0 || (size_t)n >= size || parent_dir_make(path) < 0) {
@@ -475,28 +492,30 @@ static int env_locate(sqlite_docs *d, const char *env_id, char *path, size_t siz
     return 0;
 }
 
-/* The environment's entry (created on first use; entries live as long as the store), located. */
+/* The environment's entry (created on first use; entries live as long as the store), located. No
+ * store-wide lock: the registry's lookup takes none, the location is the entry's own. */
 static denv *env_get(sqlite_docs *d, const char *env_id, bs_err *err)
 {
     if (!env_id_ok(env_id)) {
         bs_err_set(err, 404, "data/environment-not-found", "Environment not found");
         return NULL;
     }
-    pthread_mutex_lock(&d->lock);
-    denv *e = env_find_locked(d, env_id);
-    int located = e && e->located;
-    pthread_mutex_unlock(&d->lock);
-    if (!e) bs_err_internal(err);
-    if (!e || located) return e;
+    envreg_entry *ent = envreg_get(d->envs, env_id);
+    if (!ent) {
+        bs_err_internal(err);
+        return NULL;
+    }
+    denv *e = (denv *)ent;
+    if (atomic_load_explicit(&e->located, memory_order_acquire)) return e;
     char path[PATH_MAX], prefix[STORE_ENV_PREFIX_MAX];
-    if (env_locate(d, env_id, path, sizeof path, prefix, err) < 0) return NULL; /* not the lock: the locator may be slow */
-    pthread_mutex_lock(&d->lock);
-    if (!e->located) {
+    if (env_locate(d, env_id, path, sizeof path, prefix, err) < 0) return NULL; /* no lock: the locator may be slow */
+    pthread_mutex_lock(&e->lock);
+    if (!atomic_load_explicit(&e->located, memory_order_relaxed)) {
         snprintf(e->path, sizeof e->path, "%s", path);
         snprintf(e->prefix, sizeof e->prefix, "%s", prefix);
-        e->located = 1;
+        atomic_store_explicit(&e->located, 1, memory_order_release);
     }
-    pthread_mutex_unlock(&d->lock);
+    pthread_mutex_unlock(&e->lock);
     return e;
 }
 
@@ -506,27 +525,28 @@ dconn *docs_conn_borrow(sqlite_docs *d, const char *env_id, denv **env_out, bs_e
     denv *e = env_get(d, env_id, err);
     if (!e) return NULL;
     char path[PATH_MAX], prefix[STORE_ENV_PREFIX_MAX];
-    pthread_mutex_lock(&d->lock);
+    pthread_mutex_lock(&e->lock);
     dconn *c = e->nidle ? e->idle[--e->nidle] : NULL;
-    if (!c) { /* read under the lock: a drop may locate the environment again */
+    if (!c) { /* read under the entry's lock: a drop may locate it again */
         snprintf(path, sizeof path, "%s", e->path);
         snprintf(prefix, sizeof prefix, "%s", e->prefix);
     }
-    pthread_mutex_unlock(&d->lock);
+    pthread_mutex_unlock(&e->lock);
     *env_out = e;
     return c ? c : dconn_open(e, path, prefix, err);
 }
 
 void docs_conn_return(sqlite_docs *d, denv *e, dconn *c)
 {
+    (void)d;
     if (!c) return;
     if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-    pthread_mutex_lock(&d->lock);
+    pthread_mutex_lock(&e->lock);
     if (e->nidle < DOCS_POOL_MAX) {
         e->idle[e->nidle++] = c;
         c = NULL;
     }
-    pthread_mutex_unlock(&d->lock);
+    pthread_mutex_unlock(&e->lock);
     dconn_close(c);
 }
 
@@ -551,23 +571,25 @@ void docs_conn_return_writer(sqlite_docs *d, denv *e, dconn *c)
     write_end(e);
 }
 
+/* One PASSIVE checkpoint of e when its WAL hook asked for one (envreg_visit_fn; arg: the store). */
+static void checkpoint_if_wanted(envreg_entry *ent, void *arg)
+{
+    sqlite_docs *d = arg;
+    denv *e = (denv *)ent;
+    if (!atomic_exchange(&e->checkpoint_wanted, 0)) return;
+    bs_err err;
+    denv *same;
+    dconn *c = docs_conn_borrow(d, e->id, &same, &err);
+    if (!c) return;
+    int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) log_warn("docs store: checkpoint of %s: %s", e->id, sqlite3_errmsg(c->db));
+    docs_conn_return(d, e, c);
+}
+
 /* One PASSIVE checkpoint of every environment whose WAL hook asked for one. */
 static void checkpoint_wanted_envs(sqlite_docs *d)
 {
-    pthread_mutex_lock(&d->lock);
-    int n = d->nenvs;
-    pthread_mutex_unlock(&d->lock);
-    for (int i = 0; i < n; i++) {
-        denv *e = d->envs[i]; /* entries are never freed before the store */
-        if (!atomic_exchange(&e->checkpoint_wanted, 0)) continue;
-        bs_err err;
-        denv *same;
-        dconn *c = docs_conn_borrow(d, e->id, &same, &err);
-        if (!c) continue;
-        int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        if (rc != SQLITE_OK && rc != SQLITE_BUSY) log_warn("docs store: checkpoint of %s: %s", e->id, sqlite3_errmsg(c->db));
-        docs_conn_return(d, e, c);
-    }
+    envreg_each(d->envs, checkpoint_if_wanted, d);
 }
 
 static void *checkpointer_main(void *arg)
@@ -596,13 +618,14 @@ static void *sqlite_docs_open(const char *data_dir, bs_err *err)
     sqlite_docs *d = calloc(1, sizeof *d);
     char envs[PATH_MAX];
     snprintf(envs, sizeof envs, "%s/envs", data_dir);
-    if (!d || !(d->dir = strdup(data_dir)) || (mkdir(envs, 0700) < 0 && errno != EEXIST)) {
+    if (!d || !(d->dir = strdup(data_dir)) || (mkdir(envs, 0700) < 0 && errno != EEXIST) ||
+        !(d->envs = envreg_new(env_make, d))) {
         if (d) free(d->dir);
         free(d);
         bs_err_set(err, 500, "common/internal-error", "cannot create %s", envs);
         return NULL;
     }
-    pthread_mutex_init(&d->lock, NULL);
+    pthread_mutex_init(&d->locate_lock, NULL);
     pthread_mutex_init(&d->ck_lock, NULL);
     pthread_cond_init(&d->ck_cond, NULL);
     pthread_mutex_init(&d->ready_lock, NULL);
@@ -634,14 +657,8 @@ static void sqlite_docs_free(void *driver)
         pthread_mutex_unlock(&d->ck_lock);
         pthread_join(d->checkpointer, NULL);
     }
-    for (int i = 0; i < d->nenvs; i++) {
-        for (int j = 0; j < d->envs[i]->nidle; j++) dconn_close(d->envs[i]->idle[j]);
-        pthread_mutex_destroy(&d->envs[i]->wlock);
-        pthread_mutex_destroy(&d->envs[i]->qlock);
-        counts_free(d->envs[i]->totals);
-        free(d->envs[i]);
-    }
-    pthread_mutex_destroy(&d->lock);
+    envreg_free(d->envs, env_release, NULL);
+    pthread_mutex_destroy(&d->locate_lock);
     pthread_mutex_destroy(&d->ck_lock);
     pthread_cond_destroy(&d->ck_cond);
     pthread_mutex_destroy(&d->ready_lock);
@@ -945,14 +962,14 @@ static int sqlite_docs_env_drop(void *driver, const char *env_id, bs_err *err)
     if (!env_id_ok(env_id)) return 0;
     denv *e = env_get(d, env_id, err);
     if (!e) return -1;
-    pthread_mutex_lock(&d->lock);
+    pthread_mutex_lock(&e->lock);
     int shared = e->prefix[0] != '\0';
-    pthread_mutex_unlock(&d->lock);
+    pthread_mutex_unlock(&e->lock);
     int rc = shared ? slot_drop(d, e, err) : 0;
     write_begin(e);
     counts_clear(e->totals); /* their rows went with the database */
     write_end(e);
-    pthread_mutex_lock(&d->lock);
+    pthread_mutex_lock(&e->lock);
     for (int j = 0; j < e->nidle; j++) dconn_close(e->idle[j]);
     e->nidle = 0;
     if (!shared) {
@@ -963,8 +980,9 @@ static int sqlite_docs_env_drop(void *driver, const char *env_id, bs_err *err)
         snprintf(path, sizeof path, "%s-shm", e->path);
         unlink(path);
     }
-    e->located = 0; /* a later use asks the locator again: the slot may belong to another environment by then */
-    pthread_mutex_unlock(&d->lock);
+    atomic_store_explicit(&e->located, 0, memory_order_release); /* a later use asks the locator again: the slot
+                                                                     may belong to another environment by then */
+    pthread_mutex_unlock(&e->lock);
     return rc;
 }
 
