@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/query.h"
+#include "store/plan.h"
 #include "util/err.h"
 #include "util/strbuf.h"
 
