@@ -16,7 +16,7 @@
 #include "api/api.h"
 #include "api/alerts.h"
 #include "api/env_lifecycle.h"
-#include "api/env_locator.h"
+#include "store/env_locator.h"
 #include "app/config.h"
 #include "core/bootstrap.h"
 #include "core/image.h"
