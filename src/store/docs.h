@@ -1,7 +1,8 @@
 /* docs: the environment data stores (design.md §3): each environment's tables, one SQL table per user
  * table, each row the whole record as JSON plus the system columns used for sorting and filtering
- * (id, created_by, created_at, updated_at). Driver-neutral: callers see only the types below; the SQLite
- * driver is store/sqlite/docs_sqlite.c: where an environment lives comes from the locator (placement: a
+ * (id, created_by, created_at, updated_at). Driver-neutral: callers see only the types below; store/docs.c
+ * picks the driver from the location given to store_docs_open and forwards every call through
+ * store/docs_driver.h. The SQLite driver is store/sqlite/docs_sqlite.c: where an environment lives comes from the locator (placement: a
  * shared cluster's file under the slot's names, or a file of its own; store_docs_set_locator).
  *
  * Each environment database also holds its table catalog (name, schema, permissions, versions), so a
@@ -16,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/query.h"
+#include "store/plan.h"
 #include "util/err.h"
 #include "util/strbuf.h"
 

@@ -4,7 +4,8 @@
  *            asked for the URL and with which visibility (the unsigned-GET rule of §4.3 reads this)
  *   files    the registered file records of §4.5 (POST /v1/files), one per object key at most
  *   uploads  multipart uploads in progress and their parts (§4.4)
- * Driver: store/sqlite/files_sqlite.c. Ownership: every struct is caller memory. Thread-safe. */
+ * Calls reach the data store's driver through store/files_driver.h (SQLite: store/sqlite/files_sqlite.c).
+ * Ownership: every struct is caller memory. Thread-safe. */
 #ifndef BASALT_STORE_FILES_H
 #define BASALT_STORE_FILES_H
 

@@ -1,6 +1,7 @@
 /* users: an environment's end users and their sessions (client-api.md §3), kept in the environment's
  * own database beside its tables (so a user pool is as isolated as the data). The handle is the
- * environment data store (store/docs.h). Driver: store/sqlite/users_sqlite.c.
+ * environment data store (store/docs.h). Calls reach the data store's driver through store/users_driver.h
+ * (SQLite: store/sqlite/users_sqlite.c).
  *
  * Sessions hold the SHA-256 of their current refresh token only. A refresh rotates it; a token that was
  * rotated away is remembered, and presenting it again is treated as theft: every session of that user

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "store/sqlite/migrations.h"
+#include "store/sqlite/sq.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -485,16 +486,21 @@ static const char *sq_conflict_message(const char *sqlite_message)
 
 /* Maps the connection's last error to a bs_err: unique violations are 409 conflicts naming the clash, a
  * missing parent row is a 409 too, everything else is an internal error (logged, not shown). */
-static int sq_fail(sq_conn *c, const char *what, bs_err *err)
+static int control_fail_db(sqlite3 *db, const char *what, bs_err *err)
 {
-    int code = sqlite3_extended_errcode(c->db);
-    const char *message = sqlite3_errmsg(c->db);
+    int code = sqlite3_extended_errcode(db);
+    const char *message = sqlite3_errmsg(db);
     if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY)
         return bs_err_set(err, 409, "common/conflict", "%s", sq_conflict_message(message));
     if (code == SQLITE_CONSTRAINT_FOREIGNKEY)
         return bs_err_set(err, 409, "common/conflict", "the record it belongs to does not exist");
     log_error("control store: %s failed: %s (%d)", what, message, code);
     return bs_err_internal(err);
+}
+
+static int sq_fail(sq_conn *c, const char *what, bs_err *err)
+{
+    return control_fail_db(c->db, what, err);
 }
 
 /* ---- connections ---- */
@@ -607,32 +613,14 @@ static void sq_stmt_done(sqlite3_stmt *st)
 
 /* ---- binding and reading ---- */
 
-/* Binds a fixed-size text field, reading no further than its buffer even when it lacks a NUL. */
-static int sq_bind_text(sqlite3_stmt *st, int idx, const char *text, size_t cap)
-{
-    return sqlite3_bind_text(st, idx, text, (int)strnlen(text, cap), SQLITE_STATIC);
-}
-
-#define SQ_BIND_FIELD(st, idx, field) sq_bind_text((st), (idx), (field), sizeof(field))
-
 /* 0 = never / not revoked, stored as NULL. */
 static int sq_bind_time(sqlite3_stmt *st, int idx, int64_t ms)
 {
     return ms == 0 ? sqlite3_bind_null(st, idx) : sqlite3_bind_int64(st, idx, ms);
 }
 
-/* Copies a text column (NULL reads as "") into buf; -1 when it does not fit. */
-static int sq_read_text(sqlite3_stmt *st, int col, char *buf, size_t cap)
-{
-    const unsigned char *text = sqlite3_column_text(st, col);
-    size_t n = text ? (size_t)sqlite3_column_bytes(st, col) : 0;
-    if (n >= cap) return -1;
-    if (n) memcpy(buf, text, n);
-    buf[n] = '\0';
-    return 0;
-}
-
-#define SQ_READ_FIELD(st, col, field) sq_read_text((st), (col), (field), sizeof(field))
+/* Row readers fail (sq.h's one policy) rather than cut a value short; the select helpers report it. */
+#define SQ_READ_FIELD(st, col, field) SQ_COL_FIELD((st), (col), (field), NULL)
 
 /* Steps a statement that returns no row and releases it. */
 static int sq_run(sq_conn *c, sqlite3_stmt *st, const char *what, bs_err *err)
@@ -873,8 +861,7 @@ static int sq_fetch_by(sq_conn *c, sqlite3_stmt *st, const char *key, bs_err *er
     return ret;
 }
 
-/* Row readers: fill out from the current row; -1 when a value does not fit its buffer. */
-typedef int (*sq_row_reader)(sqlite3_stmt *st, void *out);
+/* Row readers (sq_row_reader): fill out from the current row; -1 when a value does not fit its buffer. */
 
 static int sq_org_read(sqlite3_stmt *st, void *dst)
 {
@@ -945,17 +932,11 @@ static int sq_get_row(void *driver, stmt_id id, const char *key1, const char *ke
     sq_conn *c = sq_conn_get(driver, err);
     sqlite3_stmt *st = c ? sq_stmt(c, id, err) : NULL;
     if (!st) return -1;
-    if (key2 && sqlite3_bind_text(st, 2, key2, -1, SQLITE_STATIC) != SQLITE_OK) return sq_bind_failed(c, st, err);
-    int rc = sq_fetch_by(c, st, key1, err);
-    if (rc <= 0) return rc;
-    int bad = reader(st, out);
+    const char *keys[] = {key1, key2};
+    if (sq_bind_texts(st, 1, keys, key2 ? 2 : 1) != SQLITE_OK) return sq_bind_failed(c, st, err);
+    int rc = sq_select_one(st, control_fail_db, reader, out, size, found, err);
     sq_stmt_done(st);
-    if (bad) {
-        memset(out, 0, size);
-        return bs_err_internal(err);
-    }
-    *found = 1;
-    return 0;
+    return rc;
 }
 
 static int sq_org_get(void *driver, const char *id, store_org *out, int *found, bs_err *err)
@@ -1109,7 +1090,7 @@ static int sq_setting_op(void *driver, int which, const char *env_id, const char
     if (sqlite3_bind_text(st, 1, env_id, -1, SQLITE_STATIC) != SQLITE_OK || sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK)
         return sq_bind_failed(c, st, err);
     int rc = sqlite3_step(st), fits = 1;
-    if (which == ST_SETTING_GET && rc == SQLITE_ROW) *found = fits = sq_read_text(st, 0, out, size) == 0;
+    if (which == ST_SETTING_GET && rc == SQLITE_ROW) *found = fits = sq_col_copy(st, 0, out, size, NULL) == 0;
     if (which == ST_SETTING_DELETE && rc == SQLITE_DONE) *found = sqlite3_changes(c->db) > 0;
     sq_stmt_done(st);
     return (rc == SQLITE_ROW || rc == SQLITE_DONE) && fits ? 0 : bs_err_internal(err);
@@ -1587,7 +1568,7 @@ static int sq_activity_add(void *driver, const store_activity *a, bs_err *err)
 
 static int sq_bind_opt(sqlite3_stmt *st, int idx, const char *text)
 {
-    return text ? sqlite3_bind_text(st, idx, text, -1, SQLITE_STATIC) : sqlite3_bind_null(st, idx);
+    return sq_bind_texts(st, idx, &text, 1);
 }
 
 /* A page of a filtered list, shared by the management lists: list_id gets the filter (bind) and then
@@ -1677,30 +1658,17 @@ static int sq_invitation_read(sqlite3_stmt *st, void *dst)
 static int sq_rows_read(sq_conn *c, sqlite3_stmt *st, sq_row_reader reader, void *out, size_t size, size_t max,
                         size_t *count, bs_err *err)
 {
-    size_t n = 0;
-    int rc = SQLITE_DONE;
-    *count = 0;
-    while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        void *row = (char *)out + n * size;
-        memset(row, 0, size);
-        if (reader(st, row) != 0) {
-            sq_stmt_done(st);
-            return bs_err_internal(err);
-        }
-        n++;
-    }
-    int ret = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_fail(c, "select", err);
+    (void)c;
+    int ret = sq_select_rows(st, control_fail_db, reader, out, size, max, count, err);
     sq_stmt_done(st);
-    if (ret == 0) *count = n;
     return ret;
 }
 
 /* Steps a bound one-integer query (count(*)) and releases it. */
 static int sq_count_bound(sq_conn *c, sqlite3_stmt *st, int64_t *out, bs_err *err)
 {
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) *out = sqlite3_column_int64(st, 0);
-    int ret = rc == SQLITE_ROW ? 0 : sq_fail(c, "count", err);
+    (void)c;
+    int ret = sq_select_int64(st, control_fail_db, out, err);
     sq_stmt_done(st);
     return ret;
 }
@@ -1714,8 +1682,7 @@ static int sq_paged(void *driver, stmt_id list_id, stmt_id count_id, sq_filter_b
     sq_conn *c = sq_conn_get(driver, err);
     sqlite3_stmt *st = c ? sq_stmt(c, list_id, err) : NULL;
     if (!st) return -1;
-    if ((bind(st, query) | sqlite3_bind_int64(st, limit_at, (sqlite3_int64)limit) | sqlite3_bind_int64(st, limit_at + 1, offset)) !=
-        SQLITE_OK)
+    if ((bind(st, query) | sq_bind_page(st, limit_at, limit, offset)) != SQLITE_OK)
         return sq_bind_failed(c, st, err);
     if (sq_rows_read(c, st, reader, out, size, limit, count, err) < 0) return -1;
     st = sq_stmt(c, count_id, err);
@@ -1730,7 +1697,7 @@ static int sq_member_insert_on(sq_conn *c, const store_member *m, bs_err *err)
     if (!st) return -1;
     int rc = SQ_BIND_FIELD(st, 1, m->id) | SQ_BIND_FIELD(st, 2, m->organization_id) | SQ_BIND_FIELD(st, 3, m->email) |
              SQ_BIND_FIELD(st, 4, m->name) | SQ_BIND_FIELD(st, 5, m->role) |
-             sq_bind_text(st, 6, m->status[0] ? m->status : "active", sizeof m->status) |
+             sq_bind_fixed(st, 6, m->status[0] ? m->status : "active", sizeof m->status) |
              SQ_BIND_FIELD(st, 7, m->invited_by) | sqlite3_bind_int64(st, 8, m->joined_at);
     if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
     return sq_run(c, st, "insert member", err);

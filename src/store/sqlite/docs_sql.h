@@ -8,7 +8,7 @@
 
 #include <json-c/json.h>
 
-#include "core/query.h"
+#include "store/plan.h"
 #include "util/strbuf.h"
 
 #define DOCS_SQL_MAX_BINDS 2100

@@ -5,7 +5,7 @@
  * envdb.h). Each environment keeps a small pool of connections (borrowed for one call, returned after),
  * each with a cache of prepared statements keyed by SQL text, so the same list shape is prepared once per
  * connection. */
-#include "store/docs.h"
+#include "store/sqlite/docs_sqlite.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -22,7 +22,11 @@
 #include "store/sqlite/docs_counts.h"
 #include "store/sqlite/docs_sql.h"
 #include "store/sqlite/envdb.h"
+#include "store/sqlite/envreg.h"
+#include "store/sqlite/files_sqlite.h"
+#include "store/sqlite/sq.h"
 #include "store/sqlite/sql_prefix.h"
+#include "store/sqlite/users_sqlite.h"
 #include "util/check.h"
 #include "util/clock.h"
 #include "util/hash.h"
@@ -30,15 +34,18 @@
 #include "util/regex.h"
 
 #define DOCS_POOL_MAX 16
-#define DOCS_MAX_ENVS 4096
 #define DOCS_BUSY_TIMEOUT_MS 5000
 #define DOCS_TOTAL_WAIT_MS 5000    /* a list waits at most this for its total's registration */
 #define DOCS_REGEX_LIMIT_MSG "basalt: $regex over its match limit"
 #define DOCS_WRITERS 2
 
+/* An environment: its registry entry (envreg.h; it lives as long as the store, so a pointer to it is a
+ * reference that needs no count), its location and its pool of idle connections. */
 typedef struct denv {
+    envreg_entry ent;            /* first: the registry hands back &ent */
     char id[64];
-    int located;                 /* path and prefix are known (env_get); reset when the environment is dropped */
+    _Atomic int located;         /* path and prefix are known (env_get); reset when the environment is dropped */
+    pthread_mutex_t lock;        /* path, prefix and the idle pool */
     char path[PATH_MAX];
     char prefix[STORE_ENV_PREFIX_MAX]; /* "" (its own file) or its slot's name prefix on a shared file */
     dconn *idle[DOCS_POOL_MAX];
@@ -51,17 +58,16 @@ typedef struct denv {
     int leader;                  /* a writer thread is running a group of this environment */
     int in_ready;                /* on the writers' queue */
     struct denv *ready_next;
-    struct store_docs *docs;     /* the owner, for the WAL hook */
+    struct sqlite_docs *docs;     /* the owner, for the WAL hook */
     _Atomic int checkpoint_wanted;
 } denv;
 
-struct store_docs {
+struct sqlite_docs {
     char *dir;
+    pthread_mutex_t locate_lock; /* locate and locate_arg (set at start-up, read on an environment's first use) */
     store_env_locate_fn locate;  /* NULL: every environment in its own file */
     void *locate_arg;
-    pthread_mutex_t lock;
-    denv *envs[DOCS_MAX_ENVS];
-    int nenvs;
+    envreg *envs;                /* every environment used so far: lookups take no lock */
     pthread_t checkpointer;      /* checkpoints the WALs off the request path (see wal_hook) */
     pthread_t writers[DOCS_WRITERS]; /* run the grouped writes (see group_run) */
     int nwriters, writers_stop;
@@ -400,28 +406,43 @@ static int env_id_ok(const char *id)
     return 1;
 }
 
-static denv *env_find_locked(store_docs *d, const char *env_id)
+/* The registry's make (envreg_make_fn): a new, not yet located environment entry. */
+static envreg_entry *env_make(void *arg, const char *env_id)
 {
-    for (int i = 0; i < d->nenvs; i++)
-        if (strcmp(d->envs[i]->id, env_id) == 0) return d->envs[i];
-    if (d->nenvs == DOCS_MAX_ENVS) return NULL;
     denv *e = calloc(1, sizeof *e);
     if (!e) return NULL;
     snprintf(e->id, sizeof e->id, "%s", env_id);
+    e->ent.key = e->id;
+    atomic_init(&e->located, 0);
+    atomic_init(&e->checkpoint_wanted, 0);
+    pthread_mutex_init(&e->lock, NULL);
     pthread_mutex_init(&e->wlock, NULL);
-    e->docs = d;
     pthread_mutex_init(&e->qlock, NULL);
+    e->docs = arg;
     e->totals = counts_new(); /* NULL (out of memory): this environment's lists count */
-    d->envs[d->nenvs++] = e;
-    return e;
+    return &e->ent;
 }
 
-void store_docs_set_locator(store_docs *d, store_env_locate_fn locate, void *arg)
+/* The registry's release at the store's end (envreg_visit_fn). */
+static void env_release(envreg_entry *ent, void *arg)
 {
-    pthread_mutex_lock(&d->lock);
+    (void)arg;
+    denv *e = (denv *)ent;
+    for (int j = 0; j < e->nidle; j++) dconn_close(e->idle[j]);
+    pthread_mutex_destroy(&e->lock);
+    pthread_mutex_destroy(&e->wlock);
+    pthread_mutex_destroy(&e->qlock);
+    counts_free(e->totals);
+    free(e);
+}
+
+static void sqlite_docs_set_locator(void *driver, store_env_locate_fn locate, void *arg)
+{
+    sqlite_docs *d = driver;
+    pthread_mutex_lock(&d->locate_lock);
     d->locate = locate;
     d->locate_arg = arg;
-    pthread_mutex_unlock(&d->lock);
+    pthread_mutex_unlock(&d->locate_lock);
 }
 
 /* A locator's answer the store can use: a relative path without "..", a valid slot prefix or none. */
@@ -450,17 +471,17 @@ static int parent_dir_make(const char *path)
 
 /* Where env_id lives (path, prefix): a file of its own from before placement (envs/<id>.db exists) stays;
  * else the locator's answer; without a locator, a file of its own. */
-static int env_locate(store_docs *d, const char *env_id, char *path, size_t size, char *prefix, bs_err *err)
+static int env_locate(sqlite_docs *d, const char *env_id, char *path, size_t size, char *prefix, bs_err *err)
 {
     store_env_location loc;
     struct stat sb;
     memset(&loc, 0, sizeof loc);
     snprintf(loc.file, sizeof loc.file, "envs/%s.db", env_id);
     snprintf(path, size, "%s/%s", d->dir, loc.file);
-    pthread_mutex_lock(&d->lock);
+    pthread_mutex_lock(&d->locate_lock);
     store_env_locate_fn locate = d->locate;
     void *arg = d->locate_arg;
-    pthread_mutex_unlock(&d->lock);
+    pthread_mutex_unlock(&d->locate_lock);
     if (locate && stat(path, &sb) != 0 && locate(arg, env_id, &loc, err) < 0) return -1;
     int n = location_ok(&loc) ? snprintf(path, size, "%s/%s", d->dir, loc.file) : -1;
     if (n < 0 || (size_t)n >= size || parent_dir_make(path) < 0) {
@@ -471,58 +492,61 @@ static int env_locate(store_docs *d, const char *env_id, char *path, size_t size
     return 0;
 }
 
-/* The environment's entry (created on first use; entries live as long as the store), located. */
-static denv *env_get(store_docs *d, const char *env_id, bs_err *err)
+/* The environment's entry (created on first use; entries live as long as the store), located. No
+ * store-wide lock: the registry's lookup takes none, the location is the entry's own. */
+static denv *env_get(sqlite_docs *d, const char *env_id, bs_err *err)
 {
     if (!env_id_ok(env_id)) {
         bs_err_set(err, 404, "data/environment-not-found", "Environment not found");
         return NULL;
     }
-    pthread_mutex_lock(&d->lock);
-    denv *e = env_find_locked(d, env_id);
-    int located = e && e->located;
-    pthread_mutex_unlock(&d->lock);
-    if (!e) bs_err_internal(err);
-    if (!e || located) return e;
+    envreg_entry *ent = envreg_get(d->envs, env_id);
+    if (!ent) {
+        bs_err_internal(err);
+        return NULL;
+    }
+    denv *e = (denv *)ent;
+    if (atomic_load_explicit(&e->located, memory_order_acquire)) return e;
     char path[PATH_MAX], prefix[STORE_ENV_PREFIX_MAX];
-    if (env_locate(d, env_id, path, sizeof path, prefix, err) < 0) return NULL; /* not the lock: the locator may be slow */
-    pthread_mutex_lock(&d->lock);
-    if (!e->located) {
+    if (env_locate(d, env_id, path, sizeof path, prefix, err) < 0) return NULL; /* no lock: the locator may be slow */
+    pthread_mutex_lock(&e->lock);
+    if (!atomic_load_explicit(&e->located, memory_order_relaxed)) {
         snprintf(e->path, sizeof e->path, "%s", path);
         snprintf(e->prefix, sizeof e->prefix, "%s", prefix);
-        e->located = 1;
+        atomic_store_explicit(&e->located, 1, memory_order_release);
     }
-    pthread_mutex_unlock(&d->lock);
+    pthread_mutex_unlock(&e->lock);
     return e;
 }
 
 /* Borrows a connection to the environment's database (opening it, and the file, when needed). */
-dconn *docs_conn_borrow(store_docs *d, const char *env_id, denv **env_out, bs_err *err)
+dconn *docs_conn_borrow(sqlite_docs *d, const char *env_id, denv **env_out, bs_err *err)
 {
     denv *e = env_get(d, env_id, err);
     if (!e) return NULL;
     char path[PATH_MAX], prefix[STORE_ENV_PREFIX_MAX];
-    pthread_mutex_lock(&d->lock);
+    pthread_mutex_lock(&e->lock);
     dconn *c = e->nidle ? e->idle[--e->nidle] : NULL;
-    if (!c) { /* read under the lock: a drop may locate the environment again */
+    if (!c) { /* read under the entry's lock: a drop may locate it again */
         snprintf(path, sizeof path, "%s", e->path);
         snprintf(prefix, sizeof prefix, "%s", e->prefix);
     }
-    pthread_mutex_unlock(&d->lock);
+    pthread_mutex_unlock(&e->lock);
     *env_out = e;
     return c ? c : dconn_open(e, path, prefix, err);
 }
 
-void docs_conn_return(store_docs *d, denv *e, dconn *c)
+void docs_conn_return(sqlite_docs *d, denv *e, dconn *c)
 {
+    (void)d;
     if (!c) return;
     if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-    pthread_mutex_lock(&d->lock);
+    pthread_mutex_lock(&e->lock);
     if (e->nidle < DOCS_POOL_MAX) {
         e->idle[e->nidle++] = c;
         c = NULL;
     }
-    pthread_mutex_unlock(&d->lock);
+    pthread_mutex_unlock(&e->lock);
     dconn_close(c);
 }
 
@@ -534,41 +558,43 @@ static void write_begin(denv *e) { pthread_mutex_lock(&e->wlock); }
 static void write_end(denv *e) { pthread_mutex_unlock(&e->wlock); }
 
 /* Borrows a connection and takes the environment's write turn. */
-dconn *docs_conn_borrow_writer(store_docs *d, const char *env_id, denv **env_out, bs_err *err)
+dconn *docs_conn_borrow_writer(sqlite_docs *d, const char *env_id, denv **env_out, bs_err *err)
 {
     dconn *c = docs_conn_borrow(d, env_id, env_out, err);
     if (c) write_begin(*env_out);
     return c;
 }
 
-void docs_conn_return_writer(store_docs *d, denv *e, dconn *c)
+void docs_conn_return_writer(sqlite_docs *d, denv *e, dconn *c)
 {
     docs_conn_return(d, e, c); /* rolls back an unfinished transaction before the turn passes */
     write_end(e);
 }
 
-/* One PASSIVE checkpoint of every environment whose WAL hook asked for one. */
-static void checkpoint_wanted_envs(store_docs *d)
+/* One PASSIVE checkpoint of e when its WAL hook asked for one (envreg_visit_fn; arg: the store). */
+static void checkpoint_if_wanted(envreg_entry *ent, void *arg)
 {
-    pthread_mutex_lock(&d->lock);
-    int n = d->nenvs;
-    pthread_mutex_unlock(&d->lock);
-    for (int i = 0; i < n; i++) {
-        denv *e = d->envs[i]; /* entries are never freed before the store */
-        if (!atomic_exchange(&e->checkpoint_wanted, 0)) continue;
-        bs_err err;
-        denv *same;
-        dconn *c = docs_conn_borrow(d, e->id, &same, &err);
-        if (!c) continue;
-        int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        if (rc != SQLITE_OK && rc != SQLITE_BUSY) log_warn("docs store: checkpoint of %s: %s", e->id, sqlite3_errmsg(c->db));
-        docs_conn_return(d, e, c);
-    }
+    sqlite_docs *d = arg;
+    denv *e = (denv *)ent;
+    if (!atomic_exchange(&e->checkpoint_wanted, 0)) return;
+    bs_err err;
+    denv *same;
+    dconn *c = docs_conn_borrow(d, e->id, &same, &err);
+    if (!c) return;
+    int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) log_warn("docs store: checkpoint of %s: %s", e->id, sqlite3_errmsg(c->db));
+    docs_conn_return(d, e, c);
+}
+
+/* One PASSIVE checkpoint of every environment whose WAL hook asked for one. */
+static void checkpoint_wanted_envs(sqlite_docs *d)
+{
+    envreg_each(d->envs, checkpoint_if_wanted, d);
 }
 
 static void *checkpointer_main(void *arg)
 {
-    store_docs *d = arg;
+    sqlite_docs *d = arg;
     pthread_mutex_lock(&d->ck_lock);
     while (!d->ck_stop) {
         pthread_mutex_unlock(&d->ck_lock);
@@ -585,19 +611,21 @@ static void *checkpointer_main(void *arg)
 }
 
 static void *writer_main(void *arg);
+static void sqlite_docs_free(void *driver);
 
-store_docs *store_docs_open(const char *data_dir, bs_err *err)
+static void *sqlite_docs_open(const char *data_dir, bs_err *err)
 {
-    store_docs *d = calloc(1, sizeof *d);
+    sqlite_docs *d = calloc(1, sizeof *d);
     char envs[PATH_MAX];
     snprintf(envs, sizeof envs, "%s/envs", data_dir);
-    if (!d || !(d->dir = strdup(data_dir)) || (mkdir(envs, 0700) < 0 && errno != EEXIST)) {
+    if (!d || !(d->dir = strdup(data_dir)) || (mkdir(envs, 0700) < 0 && errno != EEXIST) ||
+        !(d->envs = envreg_new(env_make, d))) {
         if (d) free(d->dir);
         free(d);
         bs_err_set(err, 500, "common/internal-error", "cannot create %s", envs);
         return NULL;
     }
-    pthread_mutex_init(&d->lock, NULL);
+    pthread_mutex_init(&d->locate_lock, NULL);
     pthread_mutex_init(&d->ck_lock, NULL);
     pthread_cond_init(&d->ck_cond, NULL);
     pthread_mutex_init(&d->ready_lock, NULL);
@@ -605,7 +633,7 @@ store_docs *store_docs_open(const char *data_dir, bs_err *err)
     while (d->nwriters < DOCS_WRITERS && pthread_create(&d->writers[d->nwriters], NULL, writer_main, d) == 0) d->nwriters++;
     if (d->nwriters == 0) {
         bs_err_set(err, 500, "common/internal-error", "cannot start the store's writer threads");
-        store_docs_free(d);
+        sqlite_docs_free(d);
         return NULL;
     }
     d->ck_running = pthread_create(&d->checkpointer, NULL, checkpointer_main, d) == 0;
@@ -613,8 +641,9 @@ store_docs *store_docs_open(const char *data_dir, bs_err *err)
     return d;
 }
 
-void store_docs_free(store_docs *d)
+static void sqlite_docs_free(void *driver)
 {
+    sqlite_docs *d = driver;
     if (!d) return;
     pthread_mutex_lock(&d->ready_lock);
     d->writers_stop = 1; /* writers finish what is queued, then exit */
@@ -628,14 +657,8 @@ void store_docs_free(store_docs *d)
         pthread_mutex_unlock(&d->ck_lock);
         pthread_join(d->checkpointer, NULL);
     }
-    for (int i = 0; i < d->nenvs; i++) {
-        for (int j = 0; j < d->envs[i]->nidle; j++) dconn_close(d->envs[i]->idle[j]);
-        pthread_mutex_destroy(&d->envs[i]->wlock);
-        pthread_mutex_destroy(&d->envs[i]->qlock);
-        counts_free(d->envs[i]->totals);
-        free(d->envs[i]);
-    }
-    pthread_mutex_destroy(&d->lock);
+    envreg_free(d->envs, env_release, NULL);
+    pthread_mutex_destroy(&d->locate_lock);
     pthread_mutex_destroy(&d->ck_lock);
     pthread_cond_destroy(&d->ck_cond);
     pthread_mutex_destroy(&d->ready_lock);
@@ -646,46 +669,22 @@ void store_docs_free(store_docs *d)
 
 /* ---- catalog ---- */
 
-void store_table_release(store_table *t)
-{
-    if (!t) return;
-    free(t->schema_json);
-    free(t->permissions_json);
-    free(t->display_name);
-    free(t->description);
-    free(t->indexes_json);
-    t->schema_json = t->permissions_json = t->display_name = t->description = t->indexes_json = NULL;
-}
-
-void store_table_list_free(store_table *tables, size_t count)
-{
-    for (size_t i = 0; i < count; i++) store_table_release(&tables[i]);
-    free(tables);
-}
-
-static char *column_dup(sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    return t ? strdup((const char *)t) : NULL;
-}
-
 #define TABLE_COLUMNS "name, id, schema, permissions, display_name, description, schema_version, index_version, created_at, updated_at, indexes"
 
 static int table_read(sqlite3_stmt *st, store_table *t)
 {
     memset(t, 0, sizeof *t);
-    snprintf(t->name, sizeof t->name, "%s", (const char *)sqlite3_column_text(st, 0));
-    snprintf(t->id, sizeof t->id, "%s", (const char *)sqlite3_column_text(st, 1));
-    t->schema_json = column_dup(st, 2);
-    t->permissions_json = column_dup(st, 3);
-    t->display_name = column_dup(st, 4);
-    t->description = column_dup(st, 5);
+    int bad = SQ_COL_FIELD(st, 0, t->name, NULL) | SQ_COL_FIELD(st, 1, t->id, NULL);
+    t->schema_json = sq_col_dup(st, 2);
+    t->permissions_json = sq_col_dup(st, 3);
+    t->display_name = sq_col_dup(st, 4);
+    t->description = sq_col_dup(st, 5);
     t->schema_version = sqlite3_column_int(st, 6);
     t->index_version = sqlite3_column_int(st, 7);
     t->created_at = sqlite3_column_int64(st, 8);
     t->updated_at = sqlite3_column_int64(st, 9);
-    t->indexes_json = column_dup(st, 10);
-    return t->schema_json && t->indexes_json ? 0 : -1;
+    t->indexes_json = sq_col_dup(st, 10);
+    return !bad && t->schema_json && t->indexes_json ? 0 : -1;
 }
 
 int docs_exec(dconn *c, const char *sql, bs_err *err)
@@ -759,8 +758,9 @@ static int version_add(dconn *c, const char *table, store_version_kind kind, int
     return rc;
 }
 
-int store_docs_table_create(store_docs *d, const char *env_id, const store_table *t, const char *created_by, bs_err *err)
+static int sqlite_docs_table_create(void *driver, const char *env_id, const store_table *t, const char *created_by, bs_err *err)
 {
+    sqlite_docs *d = driver;
     denv *e;
     dconn *c = docs_conn_borrow_writer(d, env_id, &e, err);
     if (!c) return -1;
@@ -795,9 +795,10 @@ int store_docs_table_create(store_docs *d, const char *env_id, const store_table
     return rc;
 }
 
-int store_docs_table_get(store_docs *d, const char *env_id, const char *name, store_table *out, int *found,
+static int sqlite_docs_table_get(void *driver, const char *env_id, const char *name, store_table *out, int *found,
                          bs_err *err)
 {
+    sqlite_docs *d = driver;
     denv *e;
     *found = 0;
     memset(out, 0, sizeof *out);
@@ -820,8 +821,9 @@ int store_docs_table_get(store_docs *d, const char *env_id, const char *name, st
     return rc;
 }
 
-int store_docs_table_list(store_docs *d, const char *env_id, store_table **out, size_t *count, bs_err *err)
+static int sqlite_docs_table_list(void *driver, const char *env_id, store_table **out, size_t *count, bs_err *err)
 {
+    sqlite_docs *d = driver;
     denv *e;
     *out = NULL;
     *count = 0;
@@ -841,8 +843,9 @@ int store_docs_table_list(store_docs *d, const char *env_id, store_table **out, 
     return 0;
 }
 
-int store_docs_table_update(store_docs *d, const char *env_id, const store_table *t, int *found, bs_err *err)
+static int sqlite_docs_table_update(void *driver, const char *env_id, const store_table *t, int *found, bs_err *err)
 {
+    sqlite_docs *d = driver;
     denv *e;
     *found = 0;
     dconn *c = docs_conn_borrow_writer(d, env_id, &e, err);
@@ -867,8 +870,9 @@ int store_docs_table_update(store_docs *d, const char *env_id, const store_table
     return rc;
 }
 
-int store_docs_table_drop(store_docs *d, const char *env_id, const char *name, int *found, bs_err *err)
+static int sqlite_docs_table_drop(void *driver, const char *env_id, const char *name, int *found, bs_err *err)
 {
+    sqlite_docs *d = driver;
     denv *e;
     *found = 0;
     dconn *c = docs_conn_borrow_writer(d, env_id, &e, err);
@@ -935,7 +939,7 @@ static int slot_drop_script(dconn *c, strbuf *script, bs_err *err)
 }
 
 /* Drops every object of e's slot on its shared file, in one transaction; the file stays for the others. */
-static int slot_drop(store_docs *d, denv *e, bs_err *err)
+static int slot_drop(sqlite_docs *d, denv *e, bs_err *err)
 {
     denv *same;
     dconn *c = docs_conn_borrow_writer(d, e->id, &same, err);
@@ -952,19 +956,20 @@ static int slot_drop(store_docs *d, denv *e, bs_err *err)
     return rc;
 }
 
-int store_docs_env_drop(store_docs *d, const char *env_id, bs_err *err)
+static int sqlite_docs_env_drop(void *driver, const char *env_id, bs_err *err)
 {
+    sqlite_docs *d = driver;
     if (!env_id_ok(env_id)) return 0;
     denv *e = env_get(d, env_id, err);
     if (!e) return -1;
-    pthread_mutex_lock(&d->lock);
+    pthread_mutex_lock(&e->lock);
     int shared = e->prefix[0] != '\0';
-    pthread_mutex_unlock(&d->lock);
+    pthread_mutex_unlock(&e->lock);
     int rc = shared ? slot_drop(d, e, err) : 0;
     write_begin(e);
     counts_clear(e->totals); /* their rows went with the database */
     write_end(e);
-    pthread_mutex_lock(&d->lock);
+    pthread_mutex_lock(&e->lock);
     for (int j = 0; j < e->nidle; j++) dconn_close(e->idle[j]);
     e->nidle = 0;
     if (!shared) {
@@ -975,8 +980,9 @@ int store_docs_env_drop(store_docs *d, const char *env_id, bs_err *err)
         snprintf(path, sizeof path, "%s-shm", e->path);
         unlink(path);
     }
-    e->located = 0; /* a later use asks the locator again: the slot may belong to another environment by then */
-    pthread_mutex_unlock(&d->lock);
+    atomic_store_explicit(&e->located, 0, memory_order_release); /* a later use asks the locator again: the slot
+                                                                     may belong to another environment by then */
+    pthread_mutex_unlock(&e->lock);
     return rc;
 }
 
@@ -1011,7 +1017,7 @@ typedef struct docs_call {
     sqlite3_stmt *st;
 } docs_call;
 
-static int call_begin(store_docs *d, const char *env_id, const char *before, const char *table, const char *after,
+static int call_begin(sqlite_docs *d, const char *env_id, const char *before, const char *table, const char *after,
                       docs_call *call, bs_err *err)
 {
     char sql[256];
@@ -1025,7 +1031,7 @@ static int call_begin(store_docs *d, const char *env_id, const char *before, con
     return -1;
 }
 
-static void call_end(store_docs *d, docs_call *call)
+static void call_end(sqlite_docs *d, docs_call *call)
 {
     docs_stmt_done(call->st);
     docs_conn_return(d, call->env, call->conn);
@@ -1077,7 +1083,7 @@ static int step_sql(dconn *c, const char *sql, bs_err *err)
 }
 
 /* Runs one group in one transaction; sets each op's rc (and err). */
-static void group_run(store_docs *d, denv *e, wop *ops)
+static void group_run(sqlite_docs *d, denv *e, wop *ops)
 {
     bs_err begin_err;
     dconn *c = docs_conn_borrow(d, e->id, &e, &begin_err);
@@ -1098,7 +1104,7 @@ static void group_run(store_docs *d, denv *e, wop *ops)
 }
 
 /* Puts e on the writers' queue (e->qlock held). */
-static void ready_push_locked(store_docs *d, denv *e)
+static void ready_push_locked(sqlite_docs *d, denv *e)
 {
     if (e->in_ready || e->leader) return;
     e->in_ready = 1;
@@ -1111,7 +1117,7 @@ static void ready_push_locked(store_docs *d, denv *e)
 }
 
 /* One group of e: taken from its queue, run, reported; e goes back on the queue if more arrived. */
-static void writer_serve(store_docs *d, denv *e)
+static void writer_serve(sqlite_docs *d, denv *e)
 {
     pthread_mutex_lock(&e->qlock);
     BS_ASSERT(e->in_ready && !e->leader); /* queued once, and one writer per environment at a time */
@@ -1138,7 +1144,7 @@ static void writer_serve(store_docs *d, denv *e)
 
 static void *writer_main(void *arg)
 {
-    store_docs *d = arg;
+    sqlite_docs *d = arg;
     pthread_mutex_lock(&d->ready_lock);
     for (;;) {
         while (!d->ready_head && !d->writers_stop) pthread_cond_wait(&d->ready_cond, &d->ready_lock);
@@ -1155,7 +1161,7 @@ static void *writer_main(void *arg)
 }
 
 /* Queues op on the environment: 0, or -1 with op->err (unknown environment; done is not called). */
-static int group_enqueue(store_docs *d, const char *env_id, wop *op)
+static int group_enqueue(sqlite_docs *d, const char *env_id, wop *op)
 {
     denv *e = env_get(d, env_id, op->err);
     if (!e) return -1;
@@ -1187,7 +1193,7 @@ static void sync_done(void *ctx, int rc)
 }
 
 /* Queues op and waits for its group. */
-static int group_submit(store_docs *d, const char *env_id, wop *op)
+static int group_submit(sqlite_docs *d, const char *env_id, wop *op)
 {
     sync_wait w = {.done = 0};
     pthread_mutex_init(&w.lock, NULL);
@@ -1232,7 +1238,7 @@ static async_op *async_new(wop_fn fn, size_t args_size, bs_err *err, store_docs_
     return a;
 }
 
-static int async_enqueue(store_docs *d, const char *env_id, async_op *a)
+static int async_enqueue(sqlite_docs *d, const char *env_id, async_op *a)
 {
     if (group_enqueue(d, env_id, &a->op) == 0) return 0;
     free(a);
@@ -1276,9 +1282,10 @@ static int insert_run(dconn *c, void *arg, bs_err *err)
     return counts_probe_apply(c, &totals, err);
 }
 
-int store_docs_insert(store_docs *d, const char *env_id, const char *table, const store_record *records,
+static int sqlite_docs_insert(void *driver, const char *env_id, const char *table, const store_record *records,
                       size_t n, size_t *failed_index, bs_err *err)
 {
+    sqlite_docs *d = driver;
     insert_args a = {.records = records, .n = n, .failed_index = failed_index};
     snprintf(a.table, sizeof a.table, "%s", table);
     if (n == 0 || n > STORE_MAX_BATCH) return bs_err_set(err, 400, "data/validation-error", "Between 1 and %d records per call", STORE_MAX_BATCH);
@@ -1288,9 +1295,10 @@ int store_docs_insert(store_docs *d, const char *env_id, const char *table, cons
     return group_submit(d, env_id, &op);
 }
 
-int store_docs_insert_async(store_docs *d, const char *env_id, const char *table, const store_record *records,
+static int sqlite_docs_insert_async(void *driver, const char *env_id, const char *table, const store_record *records,
                             size_t n, size_t *failed_index, bs_err *err, store_docs_done_fn done, void *ctx)
 {
+    sqlite_docs *d = driver;
     if (n == 0 || n > STORE_MAX_BATCH) return bs_err_set(err, 400, "data/validation-error", "Between 1 and %d records per call", STORE_MAX_BATCH);
     async_op *op = async_new(insert_run, sizeof(insert_args), err, done, ctx);
     if (!op) return -1;
@@ -1329,10 +1337,11 @@ static int replace_run(dconn *c, void *arg, bs_err *err)
     return rc == 0 ? totals_after(c, a->id, &totals, err) : -1;
 }
 
-int store_docs_replace_async(store_docs *d, const char *env_id, const char *table, const char *id,
+static int sqlite_docs_replace_async(void *driver, const char *env_id, const char *table, const char *id,
                              const char *expected, const char *doc, const char *updated_at, int *replaced,
                              bs_err *err, store_docs_done_fn done, void *ctx)
 {
+    sqlite_docs *d = driver;
     *replaced = 0;
     async_op *op = async_new(replace_run, sizeof(replace_args), err, done, ctx);
     if (!op) return -1;
@@ -1346,9 +1355,10 @@ int store_docs_replace_async(store_docs *d, const char *env_id, const char *tabl
     return async_enqueue(d, env_id, op);
 }
 
-int store_docs_get(store_docs *d, const char *env_id, const char *table, const char *id, strbuf *out,
+static int sqlite_docs_get(void *driver, const char *env_id, const char *table, const char *id, strbuf *out,
                    char *created_by, int *found, bs_err *err)
 {
+    sqlite_docs *d = driver;
     docs_call call;
     *found = 0;
     if (call_begin(d, env_id, "SELECT doc, created_by FROM ", table, " WHERE id = ?", &call, err) < 0) return -1;
@@ -1357,7 +1367,7 @@ int store_docs_get(store_docs *d, const char *env_id, const char *table, const c
     if (step == SQLITE_ROW) {
         *found = 1;
         strbuf_append(out, (const char *)sqlite3_column_text(call.st, 0), (size_t)sqlite3_column_bytes(call.st, 0));
-        if (created_by) snprintf(created_by, 65, "%s", (const char *)sqlite3_column_text(call.st, 1));
+        if (created_by) rc = sq_col_copy(call.st, 1, created_by, 65, err);
     } else if (step != SQLITE_DONE) {
         rc = docs_fail(call.conn->db, "get", err);
     }
@@ -1379,8 +1389,8 @@ static int update_locked(dconn *c, const char *table, const char *id, const char
     if (step == SQLITE_ROW) {
         *found = 1;
         char owner[65];
-        snprintf(owner, sizeof owner, "%s", (const char *)sqlite3_column_text(st, 1));
-        rc = mutate((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), owner, &next, ctx, err);
+        rc = SQ_COL_FIELD(st, 1, owner, err);
+        if (rc == 0) rc = mutate((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), owner, &next, ctx, err);
     } else if (step != SQLITE_DONE) {
         rc = docs_fail(c->db, "get for update", err);
     }
@@ -1419,10 +1429,11 @@ static int update_run(dconn *c, void *arg, bs_err *err)
     return update_locked(c, a->table, a->id, a->updated_at, a->mutate, a->ctx, a->out, a->found, err);
 }
 
-int store_docs_update(store_docs *d, const char *env_id, const char *table, const char *id,
+static int sqlite_docs_update(void *driver, const char *env_id, const char *table, const char *id,
                       const char *updated_at, store_docs_mutate_fn mutate, void *ctx, strbuf *out, int *found,
                       bs_err *err)
 {
+    sqlite_docs *d = driver;
     *found = 0;
     if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
     update_args a = {table, id, updated_at, mutate, ctx, out, found};
@@ -1451,8 +1462,9 @@ static int delete_run(dconn *c, void *arg, bs_err *err)
     return rc == 0 ? totals_after(c, a->id, &totals, err) : -1;
 }
 
-int store_docs_delete(store_docs *d, const char *env_id, const char *table, const char *id, int *found, bs_err *err)
+static int sqlite_docs_delete(void *driver, const char *env_id, const char *table, const char *id, int *found, bs_err *err)
 {
+    sqlite_docs *d = driver;
     delete_args a = {.id = id, .found = found};
     snprintf(a.table, sizeof a.table, "%s", table);
     *found = 0;
@@ -1461,8 +1473,9 @@ int store_docs_delete(store_docs *d, const char *env_id, const char *table, cons
     return group_submit(d, env_id, &op);
 }
 
-int store_docs_count(store_docs *d, const char *env_id, const char *table, int64_t *count, bs_err *err)
+static int sqlite_docs_count(void *driver, const char *env_id, const char *table, int64_t *count, bs_err *err)
 {
+    sqlite_docs *d = driver;
     docs_call call;
     *count = 0;
     if (call_begin(d, env_id, "SELECT count(*) FROM ", table, "", &call, err) < 0) return -1;
@@ -1542,7 +1555,7 @@ static void register_done(void *ctx, int rc)
 
 /* Asks for the shape's total to be maintained from now on (queued on the environment's writer; nothing
  * happens when it cannot be). */
-static void total_register(store_docs *d, denv *e, const char *table, const docs_list_sql *q, total_shape *k)
+static void total_register(sqlite_docs *d, denv *e, const char *table, const docs_list_sql *q, total_shape *k)
 {
     if (!k->eligible || k->state != COUNTS_NONE ||
         counts_request(e->totals, table, k->key.data, k->key.len, q->count.data, q->count_where, &q->count_binds, &k->id) < 0)
@@ -1574,7 +1587,7 @@ static int total_check(dconn *c, const docs_list_sql *q, int64_t total, bs_err *
  * (the caller ends the transaction, waits for it and lists again: cheaper than counting many rows); else a
  * count, after which a shape with many matches (COUNTS_MIN_MATCHES) is registered for the next lists.
  * Cheap shapes are simply counted: registering them would turn reads into writes. */
-static int list_total(store_docs *d, denv *e, dconn *c, const char *table, const docs_list_sql *q, total_shape *k,
+static int list_total(sqlite_docs *d, denv *e, dconn *c, const char *table, const docs_list_sql *q, total_shape *k,
                       int attempt, int64_t *total, int *retry, bs_err *err)
 {
     if (k->state == COUNTS_LIVE) {
@@ -1641,7 +1654,7 @@ static int run_page(dconn *c, const char *sql, const docs_binds *b, int64_t limi
 
 /* One list inside one read transaction (the page and its total see the same snapshot). */
 typedef struct list_run {
-    store_docs *d;
+    sqlite_docs *d;
     denv *e;
     dconn *c;
     const char *table;
@@ -1684,10 +1697,11 @@ static void list_undo(strbuf *items, size_t items_at, store_docs_paging *paging,
     if (paging) paging->scanned = scanned;
 }
 
-int store_docs_list(store_docs *d, const char *env_id, const char *table, const query_plan *plan,
+static int sqlite_docs_list(void *driver, const char *env_id, const char *table, const query_plan *plan,
                     const char *created_by_filter, store_docs_paging *paging, strbuf *items, int64_t *total,
                     bs_err *err)
 {
+    sqlite_docs *d = driver;
     if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
     static _Thread_local docs_list_sql q;
     int rc = docs_sql_list(&q, table, plan, created_by_filter, paging ? paging->after : NULL) < 0
@@ -1717,16 +1731,19 @@ int store_docs_list(store_docs *d, const char *env_id, const char *table, const 
 
 /* ---- transactions ---- */
 
-struct store_docs_tx {
-    store_docs *docs;
+typedef struct sqlite_tx {
+    store_docs_tx base;          /* first: store/docs.c dispatches through base.ops */
+    sqlite_docs *docs;
     denv *env;
     dconn *conn;
-};
+} sqlite_tx;
 
-store_docs_tx *store_docs_tx_begin(store_docs *d, const char *env_id, bs_err *err)
+static store_docs_tx *sqlite_docs_tx_begin(void *driver, const char *env_id, bs_err *err)
 {
-    store_docs_tx *tx = calloc(1, sizeof *tx);
+    sqlite_docs *d = driver;
+    sqlite_tx *tx = calloc(1, sizeof *tx);
     if (!tx) { bs_err_internal(err); return NULL; }
+    tx->base.ops = &store_sqlite_docs_ops;
     tx->docs = d;
     tx->conn = docs_conn_borrow_writer(d, env_id, &tx->env, err);
     if (!tx->conn || docs_exec(tx->conn, "BEGIN IMMEDIATE", err) < 0) {
@@ -1734,26 +1751,29 @@ store_docs_tx *store_docs_tx_begin(store_docs *d, const char *env_id, bs_err *er
         free(tx);
         return NULL;
     }
-    return tx;
+    return &tx->base;
 }
 
-int store_docs_tx_commit(store_docs_tx *tx, bs_err *err)
+static int sqlite_docs_tx_commit(store_docs_tx *tx_handle, bs_err *err)
 {
+    sqlite_tx *tx = (sqlite_tx *)tx_handle;
     int rc = docs_exec(tx->conn, "COMMIT", err);
     docs_conn_return_writer(tx->docs, tx->env, tx->conn); /* rolls back when COMMIT failed */
     free(tx);
     return rc;
 }
 
-void store_docs_tx_abort(store_docs_tx *tx)
+static void sqlite_docs_tx_abort(store_docs_tx *tx_handle)
 {
+    sqlite_tx *tx = (sqlite_tx *)tx_handle;
     if (!tx) return;
     docs_conn_return_writer(tx->docs, tx->env, tx->conn);
     free(tx);
 }
 
-int store_docs_tx_insert(store_docs_tx *tx, const char *table, const store_record *record, bs_err *err)
+static int sqlite_docs_tx_insert(store_docs_tx *tx_handle, const char *table, const store_record *record, bs_err *err)
 {
+    sqlite_tx *tx = (sqlite_tx *)tx_handle;
     char sql[256];
     if (table_sql(sql, sizeof sql, "INSERT INTO ", table, " (id, created_by, created_at, updated_at, doc) VALUES (?,?,?,?,?)", err) < 0)
         return -1;
@@ -1764,17 +1784,19 @@ int store_docs_tx_insert(store_docs_tx *tx, const char *table, const store_recor
     return totals_after(tx->conn, record->id, &totals, err);
 }
 
-int store_docs_tx_update(store_docs_tx *tx, const char *table, const char *id, const char *updated_at,
+static int sqlite_docs_tx_update(store_docs_tx *tx_handle, const char *table, const char *id, const char *updated_at,
                          store_docs_mutate_fn mutate, void *ctx, strbuf *out, int *found, bs_err *err)
 {
+    sqlite_tx *tx = (sqlite_tx *)tx_handle;
     *found = 0;
     if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
     return update_locked(tx->conn, table, id, updated_at, mutate, ctx, out, found, err);
 }
 
-int store_docs_tx_delete(store_docs_tx *tx, const char *table, const char *id, store_docs_mutate_fn check,
+static int sqlite_docs_tx_delete(store_docs_tx *tx_handle, const char *table, const char *id, store_docs_mutate_fn check,
                          void *ctx, int *found, bs_err *err)
 {
+    sqlite_tx *tx = (sqlite_tx *)tx_handle;
     char sql[256];
     *found = 0;
     if (table_sql(sql, sizeof sql, "SELECT doc, created_by FROM ", table, " WHERE id = ?", err) < 0) return -1;
@@ -1788,8 +1810,8 @@ int store_docs_tx_delete(store_docs_tx *tx, const char *table, const char *id, s
             strbuf scratch;
             strbuf_init(&scratch, 0);
             char owner[65];
-            snprintf(owner, sizeof owner, "%s", (const char *)sqlite3_column_text(st, 1));
-            rc = check((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), owner, &scratch, ctx, err);
+            rc = SQ_COL_FIELD(st, 1, owner, err);
+            if (rc == 0) rc = check((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), owner, &scratch, ctx, err);
             strbuf_release(&scratch);
         }
     } else if (step != SQLITE_DONE) {
@@ -1868,10 +1890,11 @@ static int indexes_apply(dconn *c, const char *table, const store_index_def *cre
     return rc;
 }
 
-int store_docs_indexes_change(store_docs *d, const char *env_id, const char *table, const store_index_def *create,
+static int sqlite_docs_indexes_change(void *driver, const char *env_id, const char *table, const store_index_def *create,
                               size_t ncreate, const char *const *drop, size_t ndrop, const char *indexes_json,
                               int index_version, const char *created_by, int *found, bs_err *err)
 {
+    sqlite_docs *d = driver;
     *found = 0;
     if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
     denv *e;
@@ -1897,28 +1920,18 @@ int store_docs_indexes_change(store_docs *d, const char *env_id, const char *tab
 
 /* ---- versions ---- */
 
-void store_version_list_free(store_version *v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++) free(v[i].body);
-    free(v);
-}
-
-void store_version_release(store_version *v)
-{
-    if (v) free(v->body);
-}
-
-static void version_read(sqlite3_stmt *st, store_version *v)
+static int version_read(sqlite3_stmt *st, store_version *v)
 {
     v->version = sqlite3_column_int(st, 0);
-    v->body = column_dup(st, 1);
-    snprintf(v->created_by, sizeof v->created_by, "%s", (const char *)sqlite3_column_text(st, 2));
+    v->body = sq_col_dup(st, 1);
     v->created_at = sqlite3_column_int64(st, 3);
+    return SQ_COL_FIELD(st, 2, v->created_by, NULL);
 }
 
-int store_docs_versions(store_docs *d, const char *env_id, const char *table, store_version_kind kind,
+static int sqlite_docs_versions(void *driver, const char *env_id, const char *table, store_version_kind kind,
                         store_version **out, size_t *count, bs_err *err)
 {
+    sqlite_docs *d = driver;
     *out = NULL;
     *count = 0;
     denv *e;
@@ -1931,8 +1944,9 @@ int store_docs_versions(store_docs *d, const char *env_id, const char *table, st
     if (list) {
         sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 2, (int)kind);
-        while (*count < 1000 && (step = sqlite3_step(st)) == SQLITE_ROW) version_read(st, &list[(*count)++]);
-        if (step != SQLITE_ROW && step != SQLITE_DONE) rc = docs_fail(c->db, "versions", err);
+        while (rc == 0 && *count < 1000 && (step = sqlite3_step(st)) == SQLITE_ROW)
+            if (version_read(st, &list[(*count)++]) != 0) rc = bs_err_internal(err);
+        if (rc == 0 && step != SQLITE_ROW && step != SQLITE_DONE) rc = docs_fail(c->db, "versions", err);
     }
     if (st) docs_stmt_done(st);
     docs_conn_return(d, e, c);
@@ -1946,9 +1960,10 @@ int store_docs_versions(store_docs *d, const char *env_id, const char *table, st
     return 0;
 }
 
-int store_docs_version_get(store_docs *d, const char *env_id, const char *table, store_version_kind kind,
+static int sqlite_docs_version_get(void *driver, const char *env_id, const char *table, store_version_kind kind,
                            int version, store_version *out, int *found, bs_err *err)
 {
+    sqlite_docs *d = driver;
     memset(out, 0, sizeof *out);
     *found = 0;
     denv *e;
@@ -1963,9 +1978,8 @@ int store_docs_version_get(store_docs *d, const char *env_id, const char *table,
         sqlite3_bind_int(st, 3, version);
         int step = sqlite3_step(st);
         if (step == SQLITE_ROW) {
-            version_read(st, out);
             *found = 1;
-            if (!out->body) rc = bs_err_internal(err);
+            if (version_read(st, out) != 0 || !out->body) rc = bs_err_internal(err);
         } else if (step != SQLITE_DONE) {
             rc = docs_fail(c->db, "version", err);
         }
@@ -1975,9 +1989,10 @@ int store_docs_version_get(store_docs *d, const char *env_id, const char *table,
     return rc;
 }
 
-int store_docs_schema_change(store_docs *d, const char *env_id, const char *table, const char *schema_json,
+static int sqlite_docs_schema_change(void *driver, const char *env_id, const char *table, const char *schema_json,
                              int new_version, const char *created_by, int *found, bs_err *err)
 {
+    sqlite_docs *d = driver;
     *found = 0;
     if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
     denv *e;
@@ -2006,11 +2021,6 @@ int store_docs_schema_change(store_docs *d, const char *env_id, const char *tabl
 }
 
 /* ---- query analysis ---- */
-
-void store_explain_release(store_explain *e)
-{
-    if (e) json_object_put(e->steps);
-}
 
 /* The API name of a SQL index of table (see create_sql_table and index_sql), given without the slot's
  * prefix (explain_row strips it). */
@@ -2067,9 +2077,10 @@ static int explain_row(const dconn *c, const char *table, const char *detail, st
     return rc;
 }
 
-int store_docs_explain(store_docs *d, const char *env_id, const char *table, const query_plan *plan,
+static int sqlite_docs_explain(void *driver, const char *env_id, const char *table, const query_plan *plan,
                        const char *created_by_filter, store_explain *out, bs_err *err)
 {
+    sqlite_docs *d = driver;
     memset(out, 0, sizeof *out);
     if (!table_name_ok(table)) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
     static _Thread_local docs_list_sql q;
@@ -2118,8 +2129,9 @@ static void env_bytes_pattern(const char *prefix, char *out, size_t size)
     out[n] = '\0';
 }
 
-int store_docs_env_bytes(store_docs *d, const char *env_id, uint64_t *bytes, bs_err *err)
+static int sqlite_docs_env_bytes(void *driver, const char *env_id, uint64_t *bytes, bs_err *err)
 {
+    sqlite_docs *d = driver;
     *bytes = 0;
     denv *e = NULL;
     dconn *c = docs_conn_borrow(d, env_id, &e, err);
@@ -2143,3 +2155,38 @@ int store_docs_env_bytes(store_docs *d, const char *env_id, uint64_t *bytes, bs_
     docs_conn_return(d, e, c);
     return rc;
 }
+
+const store_docs_ops store_sqlite_docs_ops = {
+    .name = "sqlite",
+    .open = sqlite_docs_open,
+    .free = sqlite_docs_free,
+    .users = &store_sqlite_users_ops,
+    .files = &store_sqlite_files_ops,
+    .set_locator = sqlite_docs_set_locator,
+    .table_create = sqlite_docs_table_create,
+    .table_get = sqlite_docs_table_get,
+    .table_list = sqlite_docs_table_list,
+    .table_update = sqlite_docs_table_update,
+    .table_drop = sqlite_docs_table_drop,
+    .count = sqlite_docs_count,
+    .indexes_change = sqlite_docs_indexes_change,
+    .versions = sqlite_docs_versions,
+    .version_get = sqlite_docs_version_get,
+    .schema_change = sqlite_docs_schema_change,
+    .env_drop = sqlite_docs_env_drop,
+    .insert = sqlite_docs_insert,
+    .get = sqlite_docs_get,
+    .update = sqlite_docs_update,
+    .delete = sqlite_docs_delete,
+    .insert_async = sqlite_docs_insert_async,
+    .replace_async = sqlite_docs_replace_async,
+    .tx_begin = sqlite_docs_tx_begin,
+    .tx_commit = sqlite_docs_tx_commit,
+    .tx_abort = sqlite_docs_tx_abort,
+    .tx_insert = sqlite_docs_tx_insert,
+    .tx_update = sqlite_docs_tx_update,
+    .tx_delete = sqlite_docs_tx_delete,
+    .list = sqlite_docs_list,
+    .explain = sqlite_docs_explain,
+    .env_bytes = sqlite_docs_env_bytes,
+};

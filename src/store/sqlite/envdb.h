@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "store/docs.h"
+#include "store/sqlite/sq.h"
 #include "util/err.h"
 
 #define DOCS_STMT_CACHE 64
@@ -34,20 +35,46 @@ typedef struct dconn {
 } dconn;
 
 typedef struct denv denv;
+/* The SQLite driver of the data stores (docs_sqlite.c): the handle behind store/docs.h's store_docs. */
+typedef struct sqlite_docs sqlite_docs;
 
-dconn *docs_conn_borrow(store_docs *d, const char *env_id, denv **env_out, bs_err *err);
-void docs_conn_return(store_docs *d, denv *e, dconn *c);
-dconn *docs_conn_borrow_writer(store_docs *d, const char *env_id, denv **env_out, bs_err *err);
-void docs_conn_return_writer(store_docs *d, denv *e, dconn *c);
+dconn *docs_conn_borrow(sqlite_docs *d, const char *env_id, denv **env_out, bs_err *err);
+void docs_conn_return(sqlite_docs *d, denv *e, dconn *c);
+dconn *docs_conn_borrow_writer(sqlite_docs *d, const char *env_id, denv **env_out, bs_err *err);
+void docs_conn_return_writer(sqlite_docs *d, denv *e, dconn *c);
 /* The prepared statement of sql on c (cached), or NULL with err. */
 sqlite3_stmt *docs_stmt(dconn *c, const char *sql, bs_err *err);
 void docs_stmt_done(sqlite3_stmt *st);
 /* Runs sql (one or more statements, names rewritten for the connection's slot). */
 int docs_exec(dconn *c, const char *sql, bs_err *err);
-/* One write statement on the environment's writer connection: texts bound first (?1...), then ints;
- * *changed (may be NULL) = whether a row changed. */
-int docs_write_one(store_docs *db, const char *env_id, const char *sql, const char *const *texts, size_t ntexts,
+/* One write statement on the environment's writer connection: texts bound first (?1...; a NULL text binds
+ * SQL NULL), then ints; *changed (may be NULL) = whether a row changed. */
+int docs_write_one(sqlite_docs *db, const char *env_id, const char *sql, const char *const *texts, size_t ntexts,
                    const int64_t *ints, size_t nints, int *changed, bs_err *err);
+
+/* A read on an environment's reader connection (envdb.c): the statement, its parameters (texts bound at
+ * ?1..., a NULL text as SQL NULL, then ints) and how each row is read (sq.h's policy: a value that does
+ * not fit fails the call). */
+typedef struct docs_select {
+    const char *sql;              /* the row query */
+    const char *count_sql;        /* docs_select_page: count(*) over the same filter and parameters */
+    const char *const *texts;
+    size_t ntexts;
+    const int64_t *ints;
+    size_t nints;
+    int page_at;                  /* docs_select_page: LIMIT at ?page_at, OFFSET at ?page_at + 1 */
+    sq_row_reader read;
+    size_t size;                  /* bytes of one row in out */
+} docs_select;
+
+/* The first row of q->sql into out (zeroed); *found = 0 when there is none. */
+int docs_select_one(sqlite_docs *db, const char *env_id, const docs_select *q, void *out, int *found, bs_err *err);
+/* Up to max rows of q->sql into out (an array of q->size-byte rows); *n = rows read. */
+int docs_select_rows(sqlite_docs *db, const char *env_id, const docs_select *q, void *out, size_t max, size_t *n,
+                     bs_err *err);
+/* A page: *total = q->count_sql's count, then up to limit rows of q->sql from offset into out. */
+int docs_select_page(sqlite_docs *db, const char *env_id, const docs_select *q, size_t limit, int64_t offset, void *out,
+                     size_t *n, int64_t *total, bs_err *err);
 /* Maps the connection's last error: constraint → 409 data/duplicate-value, busy → 503, else 500 (logged). */
 int docs_fail(sqlite3 *db, const char *what, bs_err *err);
 

@@ -1,6 +1,6 @@
 /* users_sqlite: store/users.h on the environment databases (tables _auth_users, _auth_sessions,
  * _auth_used_refresh, created with the catalog by docs_sqlite.c). */
-#include "store/users.h"
+#include "store/sqlite/users_sqlite.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,36 +13,27 @@
                      " mfa_pending, mfa_recovery, banned_at, banned_reason"
 #define SESSION_COLUMNS "id, user_id, user_agent, ip, created_at, last_seen_at, expires_at, revoked_at"
 
-static void text_col(sqlite3_stmt *st, int col, char *out, size_t size)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(out, size, "%s", t ? (const char *)t : "");
-}
+/* A text column into a char array field of the row (sq.h: a value that does not fit fails the read). */
+#define COL(st, col, field) SQ_COL_FIELD((st), (col), (field), NULL)
 
-static void user_read(sqlite3_stmt *st, store_user *u)
+static int user_read(sqlite3_stmt *st, void *dst)
 {
+    store_user *u = dst;
     memset(u, 0, sizeof *u);
-    text_col(st, 0, u->id, sizeof u->id);
-    text_col(st, 1, u->email, sizeof u->email);
-    text_col(st, 2, u->password_hash, sizeof u->password_hash);
-    text_col(st, 3, u->name, sizeof u->name);
-    text_col(st, 4, u->role, sizeof u->role);
-    text_col(st, 5, u->nickname, sizeof u->nickname);
-    text_col(st, 6, u->image, sizeof u->image);
+    int bad = COL(st, 0, u->id) | COL(st, 1, u->email) | COL(st, 2, u->password_hash) | COL(st, 3, u->name) |
+              COL(st, 4, u->role) | COL(st, 5, u->nickname) | COL(st, 6, u->image) | COL(st, 12, u->profile) |
+              COL(st, 13, u->mfa_secret) | COL(st, 16, u->mfa_pending) | COL(st, 17, u->mfa_recovery) |
+              COL(st, 19, u->banned_reason);
     u->email_verified_at = sqlite3_column_int64(st, 7);
     u->created_at = sqlite3_column_int64(st, 8);
     u->updated_at = sqlite3_column_int64(st, 9);
     u->last_login_at = sqlite3_column_int64(st, 10);
     u->deleted_at = sqlite3_column_int64(st, 11);
-    text_col(st, 12, u->profile, sizeof u->profile);
     if (!u->profile[0]) snprintf(u->profile, sizeof u->profile, "{}");
-    text_col(st, 13, u->mfa_secret, sizeof u->mfa_secret);
     u->mfa_enabled_at = sqlite3_column_int64(st, 14);
     u->mfa_last_step = sqlite3_column_int64(st, 15);
-    text_col(st, 16, u->mfa_pending, sizeof u->mfa_pending);
-    text_col(st, 17, u->mfa_recovery, sizeof u->mfa_recovery);
     u->banned_at = sqlite3_column_int64(st, 18);
-    text_col(st, 19, u->banned_reason, sizeof u->banned_reason);
+    return bad ? -1 : 0;
 }
 
 /* Binds the MFA and ban columns of u at first, first+1, ... (seven of them). */
@@ -57,26 +48,19 @@ static void bind_mfa(sqlite3_stmt *st, int first, const store_user *u)
     sqlite3_bind_text(st, first + 6, u->banned_reason, -1, SQLITE_STATIC);
 }
 
-static void session_read(sqlite3_stmt *st, store_session *s)
+static int session_read(sqlite3_stmt *st, void *dst)
 {
+    store_session *s = dst;
     memset(s, 0, sizeof *s);
-    text_col(st, 0, s->id, sizeof s->id);
-    text_col(st, 1, s->user_id, sizeof s->user_id);
-    text_col(st, 2, s->user_agent, sizeof s->user_agent);
-    text_col(st, 3, s->ip, sizeof s->ip);
+    int bad = COL(st, 0, s->id) | COL(st, 1, s->user_id) | COL(st, 2, s->user_agent) | COL(st, 3, s->ip);
     s->created_at = sqlite3_column_int64(st, 4);
     s->last_seen_at = sqlite3_column_int64(st, 5);
     s->expires_at = sqlite3_column_int64(st, 6);
     s->revoked_at = sqlite3_column_int64(st, 7);
+    return bad ? -1 : 0;
 }
 
-static void bind_text_or_null(sqlite3_stmt *st, int idx, const char *text)
-{
-    if (text && *text) sqlite3_bind_text(st, idx, text, -1, SQLITE_STATIC);
-    else sqlite3_bind_null(st, idx);
-}
-
-int store_users_create(store_docs *db, const char *env_id, const store_user *u, bs_err *err)
+static int sqlite_users_create(void *db, const char *env_id, const store_user *u, bs_err *err)
 {
     denv *e;
     dconn *c = docs_conn_borrow_writer(db, env_id, &e, err);
@@ -89,8 +73,8 @@ int store_users_create(store_docs *db, const char *env_id, const store_user *u, 
         sqlite3_bind_text(st, 3, u->password_hash, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, u->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, u->role[0] ? u->role : "user", -1, SQLITE_STATIC);
-        bind_text_or_null(st, 6, u->nickname);
-        bind_text_or_null(st, 7, u->image);
+        sq_bind_text_or_null(st, 6, u->nickname);
+        sq_bind_text_or_null(st, 7, u->image);
         sqlite3_bind_int64(st, 8, u->email_verified_at);
         sqlite3_bind_int64(st, 9, u->created_at);
         sqlite3_bind_int64(st, 10, u->updated_at);
@@ -111,71 +95,34 @@ int store_users_create(store_docs *db, const char *env_id, const store_user *u, 
 }
 
 /* One user by a column (email or id). */
-static int user_by(store_docs *db, const char *env_id, const char *sql, const char *key, store_user *out, int *found,
+static int user_by(sqlite_docs *db, const char *env_id, const char *sql, const char *key, store_user *out, int *found,
                    bs_err *err)
 {
-    denv *e;
-    *found = 0;
-    dconn *c = docs_conn_borrow(db, env_id, &e, err);
-    if (!c) return -1;
-    sqlite3_stmt *st = docs_stmt(c, sql, err);
-    int rc = st ? 0 : -1;
-    if (st) {
-        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            user_read(st, out);
-            *found = 1;
-        } else if (step != SQLITE_DONE) {
-            rc = docs_fail(c->db, "select user", err);
-        }
-        docs_stmt_done(st);
-    }
-    docs_conn_return(db, e, c);
-    return rc;
+    const char *texts[] = {key};
+    docs_select q = {.sql = sql, .texts = texts, .ntexts = 1, .read = user_read, .size = sizeof *out};
+    return docs_select_one(db, env_id, &q, out, found, err);
 }
 
-int store_users_by_email(store_docs *db, const char *env_id, const char *email, store_user *out, int *found, bs_err *err)
+static int sqlite_users_by_email(void *db, const char *env_id, const char *email, store_user *out, int *found, bs_err *err)
 {
     return user_by(db, env_id, "SELECT " USER_COLUMNS " FROM _auth_users WHERE email = ? AND deleted_at = 0", email, out,
                    found, err);
 }
 
-int store_users_by_id(store_docs *db, const char *env_id, const char *id, store_user *out, int *found, bs_err *err)
+static int sqlite_users_by_id(void *db, const char *env_id, const char *id, store_user *out, int *found, bs_err *err)
 {
     return user_by(db, env_id, "SELECT " USER_COLUMNS " FROM _auth_users WHERE id = ? AND deleted_at = 0", id, out,
                    found, err);
 }
 
-/* Runs a one-statement write: text binds then integer binds, in order. */
-int docs_write_one(store_docs *db, const char *env_id, const char *sql, const char *const *texts, size_t ntexts,
-                     const int64_t *ints, size_t nints, int *changed, bs_err *err)
-{
-    denv *e;
-    dconn *c = docs_conn_borrow_writer(db, env_id, &e, err);
-    if (!c) return -1;
-    sqlite3_stmt *st = docs_stmt(c, sql, err);
-    int rc = st ? 0 : -1;
-    if (st) {
-        int idx = 1;
-        for (size_t i = 0; i < ntexts; i++) sqlite3_bind_text(st, idx++, texts[i], -1, SQLITE_STATIC);
-        for (size_t i = 0; i < nints; i++) sqlite3_bind_int64(st, idx++, ints[i]);
-        if (sqlite3_step(st) != SQLITE_DONE) rc = docs_fail(c->db, "auth write", err);
-        else if (changed) *changed = sqlite3_changes(c->db) > 0;
-        docs_stmt_done(st);
-    }
-    docs_conn_return_writer(db, e, c);
-    return rc;
-}
-
-int store_users_touch_login(store_docs *db, const char *env_id, const char *id, int64_t at, bs_err *err)
+static int sqlite_users_touch_login(void *db, const char *env_id, const char *id, int64_t at, bs_err *err)
 {
     const char *texts[] = {id};
     int64_t ints[] = {at};
     return docs_write_one(db, env_id, "UPDATE _auth_users SET last_login_at = ?2 WHERE id = ?1", texts, 1, ints, 1, NULL, err);
 }
 
-int store_sessions_create(store_docs *db, const char *env_id, const store_session *s, const char *refresh_hash, bs_err *err)
+static int sqlite_sessions_create(void *db, const char *env_id, const store_session *s, const char *refresh_hash, bs_err *err)
 {
     const char *texts[] = {s->id, s->user_id, refresh_hash, s->user_agent, s->ip};
     int64_t ints[] = {s->created_at, s->last_seen_at, s->expires_at};
@@ -193,13 +140,12 @@ static int recent_session(dconn *c, const char *session_id, int64_t now, store_s
     sqlite3_stmt *st = docs_stmt(c, "SELECT " SESSION_COLUMNS ", refresh_hash FROM _auth_sessions WHERE id = ?", err);
     if (!st) return -1;
     sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
-        session_read(st, out);
-        text_col(st, 8, current_hash, STORE_REFRESH_HASH_MAX);
-    }
+    int step = sqlite3_step(st), bad = 0;
+    if (step == SQLITE_ROW)
+        bad = session_read(st, out) | sq_col_copy(st, 8, current_hash, STORE_REFRESH_HASH_MAX, NULL);
     docs_stmt_done(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE) return docs_fail(c->db, "recent session", err);
+    if (bad) return bs_err_internal(err);
     *outcome = step == SQLITE_ROW && !out->revoked_at && out->expires_at > now ? STORE_RECENT : STORE_ENDED;
     return 0;
 }
@@ -214,14 +160,14 @@ static int detect_reuse(dconn *c, const char *hash, int64_t now, int64_t grace_m
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
     char user[STORE_USER_ID_MAX] = "", session[STORE_USER_ID_MAX] = "";
     int64_t used_at = 0;
-    int step = sqlite3_step(st);
+    int step = sqlite3_step(st), bad = 0;
     if (step == SQLITE_ROW) {
-        text_col(st, 0, user, sizeof user);
-        text_col(st, 1, session, sizeof session);
+        bad = COL(st, 0, user) | COL(st, 1, session);
         used_at = sqlite3_column_int64(st, 2);
     }
     docs_stmt_done(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE) return docs_fail(c->db, "reuse check", err);
+    if (bad) return bs_err_internal(err);
     if (!user[0]) { *outcome = STORE_UNKNOWN; return 0; }
     if (grace_ms > 0 && now - used_at < grace_ms) return recent_session(c, session, now, out, current_hash, outcome, err);
     *outcome = STORE_REUSED;
@@ -247,9 +193,10 @@ static int rotate_locked(dconn *c, const rotation_req *r, store_session *out, ch
     if (!st) return -1;
     sqlite3_bind_text(st, 1, r->presented, -1, SQLITE_STATIC);
     int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) session_read(st, out);
+    int bad = step == SQLITE_ROW && session_read(st, out) != 0;
     docs_stmt_done(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE) return docs_fail(c->db, "rotate", err);
+    if (bad) return bs_err_internal(err);
     if (step == SQLITE_DONE) return detect_reuse(c, r->presented, r->now, r->grace_ms, out, current_hash, outcome, err);
     if (out->revoked_at || out->expires_at <= r->now) { *outcome = STORE_ENDED; return 0; }
     st = docs_stmt(c, "INSERT OR REPLACE INTO _auth_used_refresh (hash, session_id, user_id, used_at) VALUES (?,?,?,?)", err);
@@ -275,7 +222,7 @@ static int rotate_locked(dconn *c, const rotation_req *r, store_session *out, ch
     return rc;
 }
 
-int store_sessions_rotate(store_docs *db, const char *env_id, const char *presented_hash, const char *new_hash,
+static int sqlite_sessions_rotate(void *db, const char *env_id, const char *presented_hash, const char *new_hash,
                           int64_t now, int64_t new_expires_at, int64_t grace_ms, store_session *out,
                           char current_hash[STORE_REFRESH_HASH_MAX], store_rotation *outcome, bs_err *err)
 {
@@ -293,30 +240,15 @@ int store_sessions_rotate(store_docs *db, const char *env_id, const char *presen
     return rc;
 }
 
-int store_sessions_get(store_docs *db, const char *env_id, const char *id, store_session *out, int *found, bs_err *err)
+static int sqlite_sessions_get(void *db, const char *env_id, const char *id, store_session *out, int *found, bs_err *err)
 {
-    denv *e;
-    *found = 0;
-    dconn *c = docs_conn_borrow(db, env_id, &e, err);
-    if (!c) return -1;
-    sqlite3_stmt *st = docs_stmt(c, "SELECT " SESSION_COLUMNS " FROM _auth_sessions WHERE id = ?", err);
-    int rc = st ? 0 : -1;
-    if (st) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            session_read(st, out);
-            *found = 1;
-        } else if (step != SQLITE_DONE) {
-            rc = docs_fail(c->db, "select session", err);
-        }
-        docs_stmt_done(st);
-    }
-    docs_conn_return(db, e, c);
-    return rc;
+    const char *texts[] = {id};
+    docs_select q = {.sql = "SELECT " SESSION_COLUMNS " FROM _auth_sessions WHERE id = ?", .texts = texts, .ntexts = 1,
+                     .read = session_read, .size = sizeof *out};
+    return docs_select_one(db, env_id, &q, out, found, err);
 }
 
-int store_sessions_revoke(store_docs *db, const char *env_id, const char *user_id, const char *id, int64_t at,
+static int sqlite_sessions_revoke(void *db, const char *env_id, const char *user_id, const char *id, int64_t at,
                           int *found, bs_err *err)
 {
     const char *texts[] = {id, user_id};
@@ -326,43 +258,20 @@ int store_sessions_revoke(store_docs *db, const char *env_id, const char *user_i
                      texts, 2, ints, 1, found, err);
 }
 
-int store_sessions_list(store_docs *db, const char *env_id, const char *user_id, int64_t offset, size_t max,
+static int sqlite_sessions_list(void *db, const char *env_id, const char *user_id, int64_t offset, size_t max,
                         store_session *out, size_t *n, int64_t *total, bs_err *err)
 {
-    denv *e;
-    *n = 0;
-    *total = 0;
-    dconn *c = docs_conn_borrow(db, env_id, &e, err);
-    if (!c) return -1;
-    const char *where = " FROM _auth_sessions WHERE user_id = ?1 AND revoked_at = 0 AND expires_at > ?2";
-    char sql[512];
-    snprintf(sql, sizeof sql, "SELECT count(*)%s", where);
-    sqlite3_stmt *st = docs_stmt(c, sql, err);
-    int rc = st ? 0 : -1;
-    int64_t now = clock_now_ms();
-    if (st) {
-        sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, now);
-        if (sqlite3_step(st) == SQLITE_ROW) *total = sqlite3_column_int64(st, 0);
-        docs_stmt_done(st);
-    }
-    snprintf(sql, sizeof sql, "SELECT " SESSION_COLUMNS "%s ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4", where);
-    st = rc == 0 ? docs_stmt(c, sql, err) : NULL;
-    if (rc == 0 && !st) rc = -1;
-    if (st) {
-        sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, now);
-        sqlite3_bind_int64(st, 3, (int64_t)max);
-        sqlite3_bind_int64(st, 4, offset);
-        int step;
-        while (*n < max && (step = sqlite3_step(st)) == SQLITE_ROW) session_read(st, &out[(*n)++]);
-        docs_stmt_done(st);
-    }
-    docs_conn_return(db, e, c);
-    return rc;
+#define SESSIONS_WHERE " FROM _auth_sessions WHERE user_id = ?1 AND revoked_at = 0 AND expires_at > ?2"
+    const char *texts[] = {user_id};
+    int64_t ints[] = {clock_now_ms()};
+    docs_select q = {.sql = "SELECT " SESSION_COLUMNS SESSIONS_WHERE " ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4",
+                     .count_sql = "SELECT count(*)" SESSIONS_WHERE, .texts = texts, .ntexts = 1, .ints = ints, .nints = 1,
+                     .page_at = 3, .read = session_read, .size = sizeof *out};
+#undef SESSIONS_WHERE
+    return docs_select_page(db, env_id, &q, max, offset, out, n, total, err);
 }
 
-int store_users_update(store_docs *db, const char *env_id, const store_user *u, int *found, bs_err *err)
+static int sqlite_users_update(void *db, const char *env_id, const store_user *u, int *found, bs_err *err)
 {
     denv *e;
     *found = 0;
@@ -379,8 +288,8 @@ int store_users_update(store_docs *db, const char *env_id, const store_user *u, 
         sqlite3_bind_text(st, 3, u->password_hash, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, u->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, u->role, -1, SQLITE_STATIC);
-        bind_text_or_null(st, 6, u->nickname);
-        bind_text_or_null(st, 7, u->image);
+        sq_bind_text_or_null(st, 6, u->nickname);
+        sq_bind_text_or_null(st, 7, u->image);
         sqlite3_bind_int64(st, 8, u->email_verified_at);
         sqlite3_bind_int64(st, 9, u->updated_at);
         sqlite3_bind_int64(st, 10, u->deleted_at);
@@ -396,7 +305,7 @@ int store_users_update(store_docs *db, const char *env_id, const store_user *u, 
     return rc;
 }
 
-int store_sessions_revoke_others(store_docs *db, const char *env_id, const char *user_id, const char *keep_id, int64_t at,
+static int sqlite_sessions_revoke_others(void *db, const char *env_id, const char *user_id, const char *keep_id, int64_t at,
                                  int64_t *count, bs_err *err)
 {
     denv *e;
@@ -417,7 +326,7 @@ int store_sessions_revoke_others(store_docs *db, const char *env_id, const char 
     return rc;
 }
 
-int store_sessions_revoke_all(store_docs *db, const char *env_id, const char *user_id, int64_t at, bs_err *err)
+static int sqlite_sessions_revoke_all(void *db, const char *env_id, const char *user_id, int64_t at, bs_err *err)
 {
     const char *texts[] = {user_id};
     int64_t ints[] = {at};
@@ -427,7 +336,7 @@ int store_sessions_revoke_all(store_docs *db, const char *env_id, const char *us
 
 /* ---- abuse limits ---- */
 
-int store_limits_blocked(store_docs *db, const char *env_id, const char *key, int64_t now, int64_t *blocked_until,
+static int sqlite_limits_blocked(void *db, const char *env_id, const char *key, int64_t now, int64_t *blocked_until,
                          bs_err *err)
 {
     denv *e;
@@ -447,7 +356,7 @@ int store_limits_blocked(store_docs *db, const char *env_id, const char *key, in
     return rc;
 }
 
-int store_limits_fail(store_docs *db, const char *env_id, const char *key, const store_limit *limit, int64_t now,
+static int sqlite_limits_fail(void *db, const char *env_id, const char *key, const store_limit *limit, int64_t now,
                       int64_t *blocked_until, bs_err *err)
 {
     denv *e;
@@ -486,7 +395,7 @@ int store_limits_fail(store_docs *db, const char *env_id, const char *key, const
     return rc;
 }
 
-int store_limits_clear(store_docs *db, const char *env_id, const char *key, bs_err *err)
+static int sqlite_limits_clear(void *db, const char *env_id, const char *key, bs_err *err)
 {
     const char *texts[] = {key};
     return docs_write_one(db, env_id, "DELETE FROM _auth_limits WHERE key = ?1", texts, 1, NULL, 0, NULL, err);
@@ -494,55 +403,29 @@ int store_limits_clear(store_docs *db, const char *env_id, const char *key, bs_e
 
 /* ---- listing ---- */
 
-static int bind_search(sqlite3_stmt *st, const store_user_query *q)
-{
-    if (q->search && q->search[0]) sqlite3_bind_text(st, 1, q->search, -1, SQLITE_STATIC);
-    return 0;
-}
-
-int store_users_list(store_docs *db, const char *env_id, const store_user_query *q, store_user *out, size_t *n,
+static int sqlite_users_list(void *db, const char *env_id, const store_user_query *q, store_user *out, size_t *n,
                      int64_t *total, bs_err *err)
 {
     static const char *const sort_col[] = {"created_at", "updated_at", "name", "email", "role"};
     static const char *const search_col[] = {"name", "nickname", "email"};
-    char where[160], sql[640];
-    *n = 0;
-    *total = 0;
-    if (q->search && q->search[0])
+    char where[160], sql[640], count_sql[256];
+    int search = q->search && q->search[0];
+    if (search)
         snprintf(where, sizeof where, " WHERE deleted_at = 0 AND instr(lower(coalesce(%s, '')), lower(?1)) > 0", search_col[q->search_in]);
     else
         snprintf(where, sizeof where, " WHERE deleted_at = 0");
-    denv *e;
-    dconn *c = docs_conn_borrow(db, env_id, &e, err);
-    if (!c) return -1;
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM _auth_users%s", where);
-    sqlite3_stmt *st = docs_stmt(c, sql, err);
-    int rc = st ? 0 : -1;
-    if (st) {
-        bind_search(st, q);
-        if (sqlite3_step(st) == SQLITE_ROW) *total = sqlite3_column_int64(st, 0);
-        else rc = docs_fail(c->db, "count users", err);
-        docs_stmt_done(st);
-    }
+    snprintf(count_sql, sizeof count_sql, "SELECT count(*) FROM _auth_users%s", where);
     snprintf(sql, sizeof sql, "SELECT " USER_COLUMNS " FROM _auth_users%s ORDER BY %s %s, id %s LIMIT ?2 OFFSET ?3",
              where, sort_col[q->sort], q->desc ? "DESC" : "ASC", q->desc ? "DESC" : "ASC");
-    st = rc == 0 ? docs_stmt(c, sql, err) : NULL;
-    if (rc == 0 && !st) rc = -1;
-    if (st) {
-        bind_search(st, q);
-        sqlite3_bind_int64(st, 2, (int64_t)q->limit);
-        sqlite3_bind_int64(st, 3, q->offset);
-        int step;
-        while (*n < q->limit && (step = sqlite3_step(st)) == SQLITE_ROW) user_read(st, &out[(*n)++]);
-        docs_stmt_done(st);
-    }
-    docs_conn_return(db, e, c);
-    return rc;
+    const char *texts[] = {q->search};
+    docs_select s = {.sql = sql, .count_sql = count_sql, .texts = texts, .ntexts = search ? 1 : 0, .page_at = 2,
+                     .read = user_read, .size = sizeof *out};
+    return docs_select_page(db, env_id, &s, q->limit, q->offset, out, n, total, err);
 }
 
 /* ---- mailed tokens ---- */
 
-int store_tokens_create(store_docs *db, const char *env_id, const char *kind, const char *hash, const char *user_id,
+static int sqlite_tokens_create(void *db, const char *env_id, const char *kind, const char *hash, const char *user_id,
                         const char *email, int64_t expires_at, bs_err *err)
 {
     const char *texts[] = {hash, kind, user_id, email};
@@ -551,7 +434,7 @@ int store_tokens_create(store_docs *db, const char *env_id, const char *kind, co
                      ints, 1, NULL, err);
 }
 
-int store_tokens_consume(store_docs *db, const char *env_id, const char *kind, const char *hash, const char *email,
+static int sqlite_tokens_consume(void *db, const char *env_id, const char *kind, const char *hash, const char *email,
                          int64_t now, char user_id[STORE_USER_ID_MAX], store_token_outcome *outcome, bs_err *err)
 {
     denv *e;
@@ -570,7 +453,7 @@ int store_tokens_consume(store_docs *db, const char *env_id, const char *kind, c
         else sqlite3_bind_null(st, 3);
         step = sqlite3_step(st);
         if (step == SQLITE_ROW) {
-            text_col(st, 0, user_id, STORE_USER_ID_MAX);
+            rc = sq_col_copy(st, 0, user_id, STORE_USER_ID_MAX, err);
             expires = sqlite3_column_int64(st, 1);
             used = sqlite3_column_int64(st, 2);
         } else if (step != SQLITE_DONE) {
@@ -596,7 +479,7 @@ int store_tokens_consume(store_docs *db, const char *env_id, const char *kind, c
 
 /* ---- audit trail ---- */
 
-int store_audit_add(store_docs *db, const char *env_id, const store_audit *a, bs_err *err)
+static int sqlite_audit_add(void *db, const char *env_id, const store_audit *a, bs_err *err)
 {
     const char *texts[] = {a->event, a->user_id, a->email, a->ip, a->user_agent, a->detail};
     int64_t ints[] = {a->at};
@@ -604,7 +487,7 @@ int store_audit_add(store_docs *db, const char *env_id, const store_audit *a, bs
                      texts, 6, ints, 1, NULL, err);
 }
 
-int store_auth_prune(store_docs *db, const char *env_id, int64_t audit_before, int64_t now, bs_err *err)
+static int sqlite_auth_prune(void *db, const char *env_id, int64_t audit_before, int64_t now, bs_err *err)
 {
     int64_t day_ago[] = {now - 86400LL * 1000};
     int64_t audit[] = {audit_before};
@@ -616,38 +499,27 @@ int store_auth_prune(store_docs *db, const char *env_id, int64_t audit_before, i
                                  " (SELECT id FROM _auth_sessions WHERE expires_at < ?1)", NULL, 0, day_ago, 1, NULL, err);
 }
 
-int store_audit_list(store_docs *db, const char *env_id, int64_t before, store_audit *out, size_t max, size_t *n,
-                     bs_err *err)
+static int audit_read(sqlite3_stmt *st, void *dst)
 {
-    denv *e;
-    *n = 0;
-    dconn *c = docs_conn_borrow(db, env_id, &e, err);
-    if (!c) return -1;
-    sqlite3_stmt *st = docs_stmt(c, "SELECT id, at, event, user_id, email, ip, user_agent, detail FROM _auth_audit"
-                                    " WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2", err);
-    int rc = st ? 0 : -1;
-    if (st) {
-        sqlite3_bind_int64(st, 1, before);
-        sqlite3_bind_int64(st, 2, (int64_t)max);
-        while (*n < max && sqlite3_step(st) == SQLITE_ROW) {
-            store_audit *a = &out[(*n)++];
-            memset(a, 0, sizeof *a);
-            a->id = sqlite3_column_int64(st, 0);
-            a->at = sqlite3_column_int64(st, 1);
-            text_col(st, 2, a->event, sizeof a->event);
-            text_col(st, 3, a->user_id, sizeof a->user_id);
-            text_col(st, 4, a->email, sizeof a->email);
-            text_col(st, 5, a->ip, sizeof a->ip);
-            text_col(st, 6, a->user_agent, sizeof a->user_agent);
-            text_col(st, 7, a->detail, sizeof a->detail);
-        }
-        docs_stmt_done(st);
-    }
-    docs_conn_return(db, e, c);
-    return rc;
+    store_audit *a = dst;
+    a->id = sqlite3_column_int64(st, 0);
+    a->at = sqlite3_column_int64(st, 1);
+    int bad = COL(st, 2, a->event) | COL(st, 3, a->user_id) | COL(st, 4, a->email) | COL(st, 5, a->ip) |
+              COL(st, 6, a->user_agent) | COL(st, 7, a->detail);
+    return bad ? -1 : 0;
 }
 
-int store_users_slug_owner(store_docs *db, const char *env_id, const char *slug, const char *except_id, int *taken,
+static int sqlite_audit_list(void *db, const char *env_id, int64_t before, store_audit *out, size_t max, size_t *n,
+                     bs_err *err)
+{
+    int64_t ints[] = {before, max > (size_t)INT64_MAX ? -1 : (int64_t)max};
+    docs_select q = {.sql = "SELECT id, at, event, user_id, email, ip, user_agent, detail FROM _auth_audit"
+                            " WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2",
+                     .ints = ints, .nints = 2, .read = audit_read, .size = sizeof *out};
+    return docs_select_rows(db, env_id, &q, out, max, n, err);
+}
+
+static int sqlite_users_slug_owner(void *db, const char *env_id, const char *slug, const char *except_id, int *taken,
                            bs_err *err)
 {
     denv *e;
@@ -672,23 +544,19 @@ int store_users_slug_owner(store_docs *db, const char *env_id, const char *slug,
 #define INV_COLUMNS "id, resource_type, resource_id, resource_name, resource_role, email, status, invited_by, expires_at," \
                     " created_at, updated_at"
 
-static void invitation_read(sqlite3_stmt *st, store_invitation *v)
+static int invitation_read(sqlite3_stmt *st, void *dst)
 {
-    memset(v, 0, sizeof *v);
-    text_col(st, 0, v->id, sizeof v->id);
-    text_col(st, 1, v->resource_type, sizeof v->resource_type);
-    text_col(st, 2, v->resource_id, sizeof v->resource_id);
-    text_col(st, 3, v->resource_name, sizeof v->resource_name);
-    text_col(st, 4, v->resource_role, sizeof v->resource_role);
-    text_col(st, 5, v->email, sizeof v->email);
-    text_col(st, 6, v->status, sizeof v->status);
-    text_col(st, 7, v->invited_by, sizeof v->invited_by);
+    store_invitation *v = dst;
+    int bad = COL(st, 0, v->id) | COL(st, 1, v->resource_type) | COL(st, 2, v->resource_id) |
+              COL(st, 3, v->resource_name) | COL(st, 4, v->resource_role) | COL(st, 5, v->email) |
+              COL(st, 6, v->status) | COL(st, 7, v->invited_by);
     v->expires_at = sqlite3_column_int64(st, 8);
     v->created_at = sqlite3_column_int64(st, 9);
     v->updated_at = sqlite3_column_int64(st, 10);
+    return bad ? -1 : 0;
 }
 
-int store_invitations_create(store_docs *db, const char *env_id, const store_invitation *v, const char *token_hash, bs_err *err)
+static int sqlite_invitations_create(void *db, const char *env_id, const store_invitation *v, const char *token_hash, bs_err *err)
 {
     const char *texts[] = {v->id, v->resource_type, v->resource_id, v->resource_name, v->resource_role, v->email, v->status,
                            v->invited_by, token_hash};
@@ -697,40 +565,27 @@ int store_invitations_create(store_docs *db, const char *env_id, const store_inv
                      texts, 9, ints, 3, NULL, err);
 }
 
-static int invitation_by(store_docs *db, const char *env_id, const char *sql, const char *key, store_invitation *out,
+static int invitation_by(sqlite_docs *db, const char *env_id, const char *sql, const char *key, store_invitation *out,
                          int *found, bs_err *err)
 {
-    denv *e;
-    *found = 0;
-    dconn *c = docs_conn_borrow(db, env_id, &e, err);
-    if (!c) return -1;
-    sqlite3_stmt *st = docs_stmt(c, sql, err);
-    int rc = st ? 0 : -1;
-    if (st) {
-        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            invitation_read(st, out);
-            *found = 1;
-        }
-        docs_stmt_done(st);
-    }
-    docs_conn_return(db, e, c);
-    return rc;
+    const char *texts[] = {key};
+    docs_select q = {.sql = sql, .texts = texts, .ntexts = 1, .read = invitation_read, .size = sizeof *out};
+    return docs_select_one(db, env_id, &q, out, found, err);
 }
 
-int store_invitations_get(store_docs *db, const char *env_id, const char *id, store_invitation *out, int *found, bs_err *err)
+static int sqlite_invitations_get(void *db, const char *env_id, const char *id, store_invitation *out, int *found, bs_err *err)
 {
     return invitation_by(db, env_id, "SELECT " INV_COLUMNS " FROM _auth_invitations WHERE id = ?", id, out, found, err);
 }
 
-int store_invitations_by_token(store_docs *db, const char *env_id, const char *token_hash, store_invitation *out, int *found,
+static int sqlite_invitations_by_token(void *db, const char *env_id, const char *token_hash, store_invitation *out, int *found,
                                bs_err *err)
 {
     return invitation_by(db, env_id, "SELECT " INV_COLUMNS " FROM _auth_invitations WHERE token_hash = ?", token_hash, out,
                          found, err);
 }
 
-int store_invitations_set_status(store_docs *db, const char *env_id, const char *id, const char *status, int64_t at,
+static int sqlite_invitations_set_status(void *db, const char *env_id, const char *id, const char *status, int64_t at,
                                  int *changed, bs_err *err)
 {
     const char *texts[] = {id, status};
@@ -740,66 +595,36 @@ int store_invitations_set_status(store_docs *db, const char *env_id, const char 
                      texts, 2, ints, 1, changed, err);
 }
 
-int store_invitations_list(store_docs *db, const char *env_id, const store_invitation_query *q, store_invitation *out,
+static int sqlite_invitations_list(void *db, const char *env_id, const store_invitation_query *q, store_invitation *out,
                            size_t *n, int64_t *total, bs_err *err)
 {
-    const char *where = " FROM _auth_invitations WHERE (invited_by = ?1 OR email = ?2) AND (?3 IS NULL OR resource_type = ?3)"
-                        " AND (?4 IS NULL OR resource_id = ?4) AND (?5 IS NULL OR status = ?5)";
-    char sql[640];
-    denv *e;
-    *n = 0;
-    *total = 0;
-    dconn *c = docs_conn_borrow(db, env_id, &e, err);
-    if (!c) return -1;
-    int rc = 0;
-    for (int pass = 0; pass < 2 && rc == 0; pass++) {
-        if (pass == 0) snprintf(sql, sizeof sql, "SELECT count(*)%s", where);
-        else snprintf(sql, sizeof sql, "SELECT " INV_COLUMNS "%s ORDER BY created_at DESC, id DESC LIMIT ?6 OFFSET ?7", where);
-        sqlite3_stmt *st = docs_stmt(c, sql, err);
-        if (!st) { rc = -1; break; }
-        const char *binds[] = {q->invited_by, q->email, q->resource_type, q->resource_id, q->status};
-        for (int i = 0; i < 5; i++) {
-            if (binds[i]) sqlite3_bind_text(st, i + 1, binds[i], -1, SQLITE_STATIC);
-            else sqlite3_bind_null(st, i + 1);
-        }
-        if (pass == 0) {
-            if (sqlite3_step(st) == SQLITE_ROW) *total = sqlite3_column_int64(st, 0);
-        } else {
-            sqlite3_bind_int64(st, 6, (int64_t)q->limit);
-            sqlite3_bind_int64(st, 7, q->offset);
-            while (*n < q->limit && sqlite3_step(st) == SQLITE_ROW) invitation_read(st, &out[(*n)++]);
-        }
-        docs_stmt_done(st);
-    }
-    docs_conn_return(db, e, c);
-    return rc;
+#define INV_WHERE " FROM _auth_invitations WHERE (invited_by = ?1 OR email = ?2) AND (?3 IS NULL OR resource_type = ?3)" \
+                  " AND (?4 IS NULL OR resource_id = ?4) AND (?5 IS NULL OR status = ?5)"
+    const char *texts[] = {q->invited_by, q->email, q->resource_type, q->resource_id, q->status};
+    docs_select s = {.sql = "SELECT " INV_COLUMNS INV_WHERE " ORDER BY created_at DESC, id DESC LIMIT ?6 OFFSET ?7",
+                     .count_sql = "SELECT count(*)" INV_WHERE, .texts = texts, .ntexts = 5, .page_at = 6,
+                     .read = invitation_read, .size = sizeof *out};
+#undef INV_WHERE
+    return docs_select_page(db, env_id, &s, q->limit, q->offset, out, n, total, err);
 }
 
 /* ---- linked social accounts ---- */
 
-int store_accounts_find(store_docs *db, const char *env_id, const char *provider, const char *account_id,
-                        char user_id[STORE_USER_ID_MAX], int *found, bs_err *err)
+static int user_id_read(sqlite3_stmt *st, void *dst)
 {
-    denv *e;
-    *found = 0;
-    dconn *c = docs_conn_borrow(db, env_id, &e, err);
-    if (!c) return -1;
-    sqlite3_stmt *st = docs_stmt(c, "SELECT user_id FROM _auth_accounts WHERE provider = ? AND provider_account_id = ?", err);
-    int rc = st ? 0 : -1;
-    if (st) {
-        sqlite3_bind_text(st, 1, provider, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, account_id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            text_col(st, 0, user_id, STORE_USER_ID_MAX);
-            *found = 1;
-        }
-        docs_stmt_done(st);
-    }
-    docs_conn_return(db, e, c);
-    return rc;
+    return sq_col_copy(st, 0, dst, STORE_USER_ID_MAX, NULL);
 }
 
-int store_accounts_link(store_docs *db, const char *env_id, const char *provider, const char *account_id,
+static int sqlite_accounts_find(void *db, const char *env_id, const char *provider, const char *account_id,
+                        char user_id[STORE_USER_ID_MAX], int *found, bs_err *err)
+{
+    const char *texts[] = {provider, account_id};
+    docs_select q = {.sql = "SELECT user_id FROM _auth_accounts WHERE provider = ? AND provider_account_id = ?",
+                     .texts = texts, .ntexts = 2, .read = user_id_read, .size = STORE_USER_ID_MAX};
+    return docs_select_one(db, env_id, &q, user_id, found, err);
+}
+
+static int sqlite_accounts_link(void *db, const char *env_id, const char *provider, const char *account_id,
                         const char *user_id, bs_err *err)
 {
     const char *texts[] = {provider, account_id, user_id};
@@ -808,34 +633,61 @@ int store_accounts_link(store_docs *db, const char *env_id, const char *provider
                      texts, 3, ints, 1, NULL, err);
 }
 
-int store_accounts_of(store_docs *db, const char *env_id, const char *user_id, store_account *out, size_t max, size_t *n,
-                      bs_err *err)
+static int account_read(sqlite3_stmt *st, void *dst)
 {
-    denv *e;
-    *n = 0;
-    dconn *c = docs_conn_borrow(db, env_id, &e, err);
-    if (!c) return -1;
-    sqlite3_stmt *st = docs_stmt(c, "SELECT provider, provider_account_id, created_at FROM _auth_accounts WHERE user_id = ?"
-                                    " ORDER BY created_at, provider", err);
-    int rc = st ? 0 : -1;
-    if (st) {
-        sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
-        while (*n < max && sqlite3_step(st) == SQLITE_ROW) {
-            store_account *a = &out[(*n)++];
-            text_col(st, 0, a->provider, sizeof a->provider);
-            text_col(st, 1, a->account_id, sizeof a->account_id);
-            a->created_at = sqlite3_column_int64(st, 2);
-        }
-        docs_stmt_done(st);
-    }
-    docs_conn_return(db, e, c);
-    return rc;
+    store_account *a = dst;
+    a->created_at = sqlite3_column_int64(st, 2);
+    return COL(st, 0, a->provider) | COL(st, 1, a->account_id) ? -1 : 0;
 }
 
-int store_accounts_unlink(store_docs *db, const char *env_id, const char *user_id, const char *provider, int *found,
+static int sqlite_accounts_of(void *db, const char *env_id, const char *user_id, store_account *out, size_t max, size_t *n,
+                      bs_err *err)
+{
+    const char *texts[] = {user_id};
+    docs_select q = {.sql = "SELECT provider, provider_account_id, created_at FROM _auth_accounts WHERE user_id = ?"
+                            " ORDER BY created_at, provider",
+                     .texts = texts, .ntexts = 1, .read = account_read, .size = sizeof *out};
+    return docs_select_rows(db, env_id, &q, out, max, n, err);
+}
+
+static int sqlite_accounts_unlink(void *db, const char *env_id, const char *user_id, const char *provider, int *found,
                           bs_err *err)
 {
     const char *texts[] = {user_id, provider};
     *found = 0;
     return docs_write_one(db, env_id, "DELETE FROM _auth_accounts WHERE user_id = ?1 AND provider = ?2", texts, 2, NULL, 0, found, err);
 }
+
+const store_users_ops store_sqlite_users_ops = {
+    .users_create = sqlite_users_create,
+    .users_by_email = sqlite_users_by_email,
+    .users_by_id = sqlite_users_by_id,
+    .users_touch_login = sqlite_users_touch_login,
+    .users_update = sqlite_users_update,
+    .users_list = sqlite_users_list,
+    .users_slug_owner = sqlite_users_slug_owner,
+    .sessions_revoke_others = sqlite_sessions_revoke_others,
+    .sessions_revoke_all = sqlite_sessions_revoke_all,
+    .sessions_create = sqlite_sessions_create,
+    .sessions_rotate = sqlite_sessions_rotate,
+    .sessions_get = sqlite_sessions_get,
+    .sessions_revoke = sqlite_sessions_revoke,
+    .sessions_list = sqlite_sessions_list,
+    .tokens_create = sqlite_tokens_create,
+    .tokens_consume = sqlite_tokens_consume,
+    .invitations_create = sqlite_invitations_create,
+    .invitations_get = sqlite_invitations_get,
+    .invitations_by_token = sqlite_invitations_by_token,
+    .invitations_set_status = sqlite_invitations_set_status,
+    .invitations_list = sqlite_invitations_list,
+    .accounts_find = sqlite_accounts_find,
+    .accounts_link = sqlite_accounts_link,
+    .accounts_of = sqlite_accounts_of,
+    .accounts_unlink = sqlite_accounts_unlink,
+    .audit_add = sqlite_audit_add,
+    .auth_prune = sqlite_auth_prune,
+    .audit_list = sqlite_audit_list,
+    .limits_blocked = sqlite_limits_blocked,
+    .limits_fail = sqlite_limits_fail,
+    .limits_clear = sqlite_limits_clear,
+};

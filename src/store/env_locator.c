@@ -1,4 +1,4 @@
-#include "api/env_locator.h"
+#include "store/env_locator.h"
 
 #include <stdio.h>
 #include <string.h>

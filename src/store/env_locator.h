@@ -4,9 +4,12 @@
  *   - a slot on a shared cluster → the cluster's file clusters/<cluster>.db, its objects named with the
  *     slot's prefix s<slot>_ ("s3_d_posts", "s3__auth_users");
  *   - a dedicated cluster, or no placement (yet) → the environment's own file envs/<env_id>.db.
- * (A file envs/<env_id>.db from before placement is kept by the docs store whatever this answers.) */
-#ifndef BASALT_API_ENV_LOCATOR_H
-#define BASALT_API_ENV_LOCATOR_H
+ * (A file envs/<env_id>.db from before placement is kept by the docs store whatever this answers.)
+ * It joins two stores and nothing else (no HTTP): placement read from the control store, answered in the
+ * docs store's terms. Ownership: nothing is kept; out is caller memory. Thread-safe (the control store
+ * is). */
+#ifndef BASALT_STORE_ENV_LOCATOR_H
+#define BASALT_STORE_ENV_LOCATOR_H
 
 #include "store/control.h"
 #include "store/docs.h"
