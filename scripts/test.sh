@@ -2,7 +2,8 @@
 # The release build must compile warning-free, then the whole test suite runs twice: on the ASan+UBSan build
 # and on the ThreadSanitizer build. Each pass runs the C unit tests (ctest) and the black-box API tests (node
 # --test against servers the harness starts on free ports with fresh data directories). A local S3-protocol
-# server (tests/s3/with-s3.sh) runs for the whole suite: the blob-store unit tests and the file API suites run
+# server (tests/s3/with-s3.sh) and a PostgreSQL 15 server (tests/pg/with-pg.sh: the PostgreSQL driver's unit
+# tests) run for the whole suite: the blob-store unit tests and the file API suites run
 # once on the filesystem driver and once on the S3 driver. A sanitizer report fails the server's exit code,
 # and so the test that stopped it.
 set -euo pipefail
@@ -20,7 +21,7 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-ignore_noninstrumented_modules=1:second_dead
 suite() {
   local dir=$1
   echo "== test pass: $dir =="
-  BASALT_BIN="$PWD/$dir/basalt" tests/s3/with-s3.sh bash -c '
+  BASALT_BIN="$PWD/$dir/basalt" tests/pg/with-pg.sh tests/s3/with-s3.sh bash -c '
     set -e
     (cd '"$dir"' && ctest --output-on-failure -j2)
     node --test tests/api/*.test.mjs

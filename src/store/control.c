@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "store/control_driver.h"
+#include "store/postgres/control_pg.h"
 #include "store/sqlite/control_sqlite.h"
 #include "util/clock.h"
 #include "util/crypto.h"
@@ -19,11 +20,12 @@ struct store_control {
  * prefix and no "scheme://" is a SQLite file path. */
 static const struct {
     const char *prefix;
-    const store_control_ops *ops; /* NULL: recognised but not built yet */
+    const store_control_ops *ops;
+    int whole;                    /* the driver receives the whole location (libpq's URL), not what follows */
 } control_schemes[] = {
-    {"sqlite:", &store_sqlite_control_ops},
-    {"postgres://", NULL},
-    {"postgresql://", NULL},
+    {"sqlite:", &store_sqlite_control_ops, 0},
+    {"postgres://", &store_pg_control_ops, 1},
+    {"postgresql://", &store_pg_control_ops, 1},
 };
 
 static int control_no_store(bs_err *err)
@@ -40,10 +42,8 @@ static int control_pick(const char *location, const store_control_ops **ops, con
     for (size_t i = 0; i < sizeof control_schemes / sizeof control_schemes[0]; i++) {
         size_t n = strlen(control_schemes[i].prefix);
         if (strncmp(location, control_schemes[i].prefix, n) != 0) continue;
-        if (!control_schemes[i].ops)
-            return bs_err_set(err, 500, "common/internal-error", "PostgreSQL control store not built yet");
         *ops = control_schemes[i].ops;
-        *target = location + n;
+        *target = control_schemes[i].whole ? location : location + n;
         return 0;
     }
     const char *sep = strstr(location, "://");

@@ -1,0 +1,94 @@
+/* pg: what the PostgreSQL drivers share (libpq, PostgreSQL 15): a bounded pool of connections to one
+ * server URL, statements with text parameters, reading result cells into fixed buffers (one truncation
+ * policy, as store/sqlite/sq.h: a value that does not fit fails), transactions, the mapping of server
+ * errors to bs_err, and versioned schema migrations. Private to src/store/postgres.
+ *
+ * Statements are run with PQexecParams: parameters are always bound ($1, $2 ...; never spliced into the
+ * SQL text), passed as text (pg_fmt_int64 for numbers), NULL for SQL NULL; results come back as text.
+ * Integers are BIGINT (epoch milliseconds, counters), booleans INTEGER 0/1 as on SQLite, so rows read the
+ * same on both engines.
+ *
+ * Ownership: pg_pool_new returns a pool freed with pg_pool_free (after every borrowed connection was
+ * returned). A connection is borrowed for one call (or one transaction) and returned; results are freed
+ * with PQclear by the caller. Thread-safe: any thread may borrow; a borrowed connection is its alone. */
+#ifndef BASALT_STORE_POSTGRES_PG_H
+#define BASALT_STORE_POSTGRES_PG_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define PG_POOL_MAX 16          /* connections to one server (more callers wait for one) */
+#define PG_INT64_TEXT 24        /* a buffer for pg_fmt_int64 */
+
+typedef struct pg_pool pg_pool;
+
+/* One unique constraint and what a client is told when a write clashes with it (409 common/conflict). */
+typedef struct pg_conflict {
+    const char *constraint;     /* the server's constraint name, e.g. "organizations_slug_key" */
+    const char *message;
+} pg_conflict;
+
+/* Connects once to url (to fail early with a clear error) and keeps the connection in the pool. conflicts
+ * (borrowed, may be NULL) name the unique constraints for pg_fail. NULL with err on failure. */
+pg_pool *pg_pool_new(const char *url, const pg_conflict *conflicts, size_t nconflicts, bs_err *err);
+void pg_pool_free(pg_pool *p);
+
+/* A connection for one call or transaction (opened when the pool has none idle; waits while PG_POOL_MAX
+ * are borrowed); NULL with err (503 when the server cannot be reached). Return it with pg_return, which
+ * closes it instead of keeping it when it is broken or left inside a transaction. */
+PGconn *pg_borrow(pg_pool *p, bs_err *err);
+void pg_return(pg_pool *p, PGconn *c);
+
+/* Runs sql with n text parameters. The result (PGRES_TUPLES_OK or PGRES_COMMAND_OK), or NULL with err
+ * mapped by pg_fail (what names the operation for the log). */
+PGresult *pg_exec(pg_pool *p, PGconn *c, const char *what, const char *sql, int n, const char *const *params, bs_err *err);
+/* pg_exec of a statement whose rows are not needed: 0 and *changed (may be NULL) = rows affected. */
+int pg_command(pg_pool *p, PGconn *c, const char *what, const char *sql, int n, const char *const *params, int64_t *changed,
+               bs_err *err);
+/* Borrows a connection, runs pg_command, returns it. */
+int pg_command1(pg_pool *p, const char *what, const char *sql, int n, const char *const *params, int64_t *changed, bs_err *err);
+/* Borrows a connection, runs pg_exec, returns it (the result is the caller's). */
+PGresult *pg_exec1(pg_pool *p, const char *what, const char *sql, int n, const char *const *params, bs_err *err);
+
+/* BEGIN, COMMIT, ROLLBACK on c. */
+int pg_begin(pg_pool *p, PGconn *c, bs_err *err);
+int pg_commit(pg_pool *p, PGconn *c, bs_err *err);
+void pg_rollback(PGconn *c);
+
+/* Maps a failed result (or, when r is NULL, the connection's state) to err: unique violations are 409
+ * common/conflict with the constraint's message, foreign-key violations 409 "the record it belongs to does
+ * not exist", a lost or unreachable server 503 common/unavailable, anything else 500 (logged). -1. */
+int pg_fail(pg_pool *p, PGconn *c, const PGresult *r, const char *what, bs_err *err);
+
+/* ---- reading a row ---- */
+/* Copies cell (row, col) into buf (cap bytes, NUL-terminated; SQL NULL reads as ""); -1 with err (500)
+ * when it does not fit. */
+int pg_text(const PGresult *r, int row, int col, char *buf, size_t cap, bs_err *err);
+/* A malloc'ed copy of the cell (NULL reads as NULL); NULL also on allocation failure. */
+char *pg_dup(const PGresult *r, int row, int col);
+/* The cell as an integer (SQL NULL reads as 0). */
+int64_t pg_i64(const PGresult *r, int row, int col);
+/* 1 when the cell is SQL NULL. */
+int pg_null(const PGresult *r, int row, int col);
+
+/* ---- parameters ---- */
+/* v as decimal text in buf (returned). */
+const char *pg_fmt_int64(char buf[PG_INT64_TEXT], int64_t v);
+/* text, or NULL (SQL NULL) when text is NULL or "". */
+const char *pg_or_null(const char *text);
+
+/* ---- schema ---- */
+/* One schema version: its statements, run in order in one transaction. */
+typedef struct pg_migration {
+    int version;
+    const char *const *statements;
+    size_t count;
+} pg_migration;
+/* Brings the database to the last version of steps (ascending), recording it in basalt_schema_version;
+ * concurrent starts are serialized by an advisory lock. *version: the version after. */
+int pg_migrate(pg_pool *p, const pg_migration *steps, size_t nsteps, int *version, bs_err *err);
+
+#endif
