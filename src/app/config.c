@@ -24,7 +24,8 @@ typedef struct opt_def {
 static const opt_def opts[] = {
     {"listen", "BASALT_LISTEN", S(listen), "127.0.0.1:8080", 0, 0, "ADDR:PORT to listen on ([::1]:PORT for IPv6, port 0 = any free port)"},
     {"data", "BASALT_DATA", S(data_dir), "./basalt-data", 0, 0, "data directory (control store, environments, files, bootstrap.json)"},
-    {"control", "BASALT_CONTROL", S(control), NULL, 0, 0, "control store: sqlite:PATH (default sqlite:DATA/control.db)"},
+    {"control-store", "BASALT_CONTROL_STORE", S(control), NULL, 0, 0, "control store: sqlite (DATA/control.db, the default), sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB"},
+    {"control", "BASALT_CONTROL", S(control), NULL, 0, 0, "older name of --control-store"},
     {"console-dir", "BASALT_CONSOLE_DIR", S(console_dir), NULL, 0, 0, "directory of the web console (default: web/console beside the binary or the working directory)"},
     {"public-url", "BASALT_PUBLIC_URL", S(public_url), NULL, 0, 0, "URL clients use to reach this server (default http://LISTEN)"},
     {"log-level", "BASALT_LOG_LEVEL", S(log_level), "info", 0, 0, "debug | info | warn | error (JSON lines on stderr)"},

@@ -1,6 +1,7 @@
 /* local_control: commands that work on the data directory directly (no running server needed) open
- * the control store here, the way `basalt serve` finds it: --control LOCATION, else BASALT_CONTROL,
- * else sqlite:DATA/control.db with DATA from --data, BASALT_DATA or ./basalt-data. */
+ * the control store here, the way `basalt serve` finds it: --control-store LOCATION (or its older name
+ * --control), else BASALT_CONTROL_STORE (or BASALT_CONTROL), else sqlite:DATA/control.db with DATA from
+ * --data, BASALT_DATA or ./basalt-data. A location of just "sqlite" is that default too. */
 #ifndef BASALT_APP_LOCAL_CONTROL_H
 #define BASALT_APP_LOCAL_CONTROL_H
 
@@ -13,6 +14,8 @@ typedef struct local_control_opts {
 
 /* Fills the defaults from the environment. */
 void local_control_defaults(local_control_opts *o);
+/* The location to open: control when set (and not "sqlite"), else sqlite:DATA/control.db. */
+void local_control_location(const char *control, const char *data, char *out, size_t cap);
 /* Opens the store; the caller frees it with store_control_free. NULL with err filled on failure. */
 store_control *local_control_open_new(const local_control_opts *o, bs_err *err);
 

@@ -15,10 +15,10 @@ typedef struct operator_opts {
 
 static void operator_usage(FILE *out)
 {
-    fprintf(out, "Usage: basalt operator suspend ORG [--reason TEXT] [--data DIR] [--control LOCATION]\n"
-                 "       basalt operator resume ORG [--data DIR] [--control LOCATION]\n"
-                 "       basalt operator clusters [--data DIR] [--control LOCATION]\n"
-                 "       basalt operator quota ORG [api_call|storage|mau|bandwidth] N|plan [--data DIR] [--control LOCATION]\n\n"
+    fprintf(out, "Usage: basalt operator suspend ORG [--reason TEXT] [--data DIR] [--control-store LOCATION]\n"
+                 "       basalt operator resume ORG [--data DIR] [--control-store LOCATION]\n"
+                 "       basalt operator clusters [--data DIR] [--control-store LOCATION]\n"
+                 "       basalt operator quota ORG [api_call|storage|mau|bandwidth] N|plan [--data DIR] [--control-store LOCATION]\n\n"
                  "Suspends an organization (every /v1 call of its projects answers 403 org/suspended; the\n"
                  "management API stays usable) or makes it active again. Works on the data directory directly,\n"
                  "also while the server runs (it notices within --key-cache-ms). `clusters` lists the registered\n"
@@ -31,6 +31,7 @@ static int parse_opts(int argc, char **argv, operator_opts *o)
 {
     static const struct option longs[] = {{"data", required_argument, NULL, 'd'},
                                           {"control", required_argument, NULL, 'c'},
+                                          {"control-store", required_argument, NULL, 'c'},
                                           {"reason", required_argument, NULL, 'r'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};

@@ -16,6 +16,7 @@
 #include "api/register.h"
 #include "api/route.h"
 #include "app/config.h"
+#include "app/local_control.h"
 #include "core/alerts.h"
 #include "core/bootstrap.h"
 #include "core/image.h"
@@ -112,8 +113,7 @@ static int open_store(serve_state *s, bs_err *err)
     if (mkdir(s->cfg.data_dir, 0700) < 0 && errno != EEXIST)
         return bs_err_set(err, 500, "config/invalid", "cannot create data directory %s: %s", s->cfg.data_dir, strerror(errno));
     char location[PATH_MAX + 16];
-    if (s->cfg.control) snprintf(location, sizeof location, "%s", s->cfg.control);
-    else snprintf(location, sizeof location, "sqlite:%s/control.db", s->cfg.data_dir);
+    local_control_location(s->cfg.control, s->cfg.data_dir, location, sizeof location);
     s->control = store_control_open(location, err);
     if (!s->control) return -1;
     s->docs = store_docs_open(s->cfg.data_dir, err);

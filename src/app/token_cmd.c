@@ -22,7 +22,8 @@ static void token_usage(FILE *out)
     fprintf(out, "Usage: basalt token --project ID --env NAME --sub USER_ID [OPTIONS]\n\n"
                  "Signs an end-user access token (Authorization: Bearer) for one environment.\n\n"
                  "  --data DIR          data directory (default ./basalt-data, or BASALT_DATA)\n"
-                 "  --control LOCATION  control store (default sqlite:DATA/control.db, or BASALT_CONTROL)\n"
+                 "  --control-store LOCATION  control store: sqlite (DATA/control.db, the default) or postgres://...\n"
+                 "                      (or BASALT_CONTROL_STORE; --control is its older name)\n"
                  "  --project ID        the project id\n"
                  "  --env NAME          the environment name (dev, staging, prod, ...)\n"
                  "  --sub USER_ID       the user id (becomes createdBy of the user's records)\n"
@@ -35,6 +36,7 @@ static int parse_opts(int argc, char **argv, token_opts *o)
 {
     static const struct option longs[] = {
         {"data", required_argument, NULL, 'd'}, {"control", required_argument, NULL, 'c'},
+        {"control-store", required_argument, NULL, 'c'},
         {"project", required_argument, NULL, 'p'}, {"env", required_argument, NULL, 'e'},
         {"sub", required_argument, NULL, 's'}, {"role", required_argument, NULL, 'r'},
         {"ttl", required_argument, NULL, 't'}, {"issued-ago", required_argument, NULL, 'a'},
