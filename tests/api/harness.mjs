@@ -8,7 +8,8 @@
 //
 // Only Node built-ins (Node 18.19+ and 20): node:test, node:assert, fetch, child_process, fs, net, os.
 import nodeTest from 'node:test';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -33,6 +34,28 @@ function serverEnv(extra) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BASALT_')) env[k] = v;
   return { ...env, ...extra };
+}
+
+// BASALT_TEST_CONTROL=pg (with BASALT_TEST_PG_URL from tests/pg/with-pg.sh) puts every data directory's
+// control store on PostgreSQL, in a schema of its own: servers and the commands given `--data DIR` get
+// BASALT_CONTROL_STORE for that directory (the same schema again when a test restarts on the same dir).
+export const CONTROL_STORE = process.env.BASALT_TEST_CONTROL === 'pg' ? 'pg' : 'sqlite';
+const controlByDir = new Map();
+function controlEnv(dir) {
+  if (CONTROL_STORE !== 'pg' || !dir) return {};
+  let url = controlByDir.get(dir);
+  if (!url) {
+    const base = process.env.BASALT_TEST_PG_URL;
+    const schema = `api_${crypto.randomBytes(6).toString('hex')}`;
+    execFileSync('psql', [base, '-qXc', `CREATE SCHEMA ${schema}`]);
+    url = `${base}${base.includes('?') ? '&' : '?'}options=-csearch_path%3D${schema}`;
+    controlByDir.set(dir, url);
+  }
+  return { BASALT_CONTROL_STORE: url };
+}
+function dataDirOf(args) {
+  const i = args.indexOf('--data');
+  return i >= 0 ? args[i + 1] : null;
 }
 
 // ---- bookkeeping: every child is killed at exit; a failing test shows the servers' logs ----
@@ -82,7 +105,8 @@ export function test(name, options, fn) {
 // Runs the binary to completion (for --help and bad flags). Returns {code, signal, stdout, stderr}.
 export function runOnce(args, { env = {}, cwd, timeoutMs = 10000 } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { env: serverEnv(env), cwd: cwd || os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(BIN, args, { env: serverEnv({ ...controlEnv(dataDirOf(args)), ...env }), cwd: cwd || os.tmpdir(),
+      stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '', stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
     child.stderr.on('data', (d) => { stderr += d; });
@@ -132,7 +156,8 @@ export async function startServer({ dataDir, args = [], env = {}, cwd, keep = fa
   const argv = ['serve'];
   if (listen !== null) argv.push('--listen', listen);
   argv.push('--data', dir, ...args, ...s3Args(dir, args));
-  const child = spawn(BIN, argv, { env: serverEnv({ ...s3Env(), ...env }), cwd: cwd || dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const control = args.includes('--control') || args.includes('--control-store') ? {} : controlEnv(dir);
+  const child = spawn(BIN, argv, { env: serverEnv({ ...s3Env(), ...control, ...env }), cwd: cwd || dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '', stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
   child.stderr.on('data', (d) => { stderr += d; });
