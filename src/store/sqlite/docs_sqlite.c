@@ -35,8 +35,8 @@
 
 #define DOCS_POOL_MAX 16
 #define DOCS_BUSY_TIMEOUT_MS 5000
+#define DOCS_OPEN_LOCKS 16
 #define DOCS_TOTAL_WAIT_MS 5000    /* a list waits at most this for its total's registration */
-#define DOCS_REGEX_LIMIT_MSG "basalt: $regex over its match limit"
 #define DOCS_WRITERS 2
 
 /* An environment: its registry entry (envreg.h; it lives as long as the store, so a pointer to it is a
@@ -45,6 +45,7 @@ typedef struct denv {
     envreg_entry ent;            /* first: the registry hands back &ent */
     char id[64];
     _Atomic int located;         /* path and prefix are known (env_get); reset when the environment is dropped */
+    _Atomic int opened;          /* a connection was opened on the located file: it exists, in WAL mode, migrated */
     pthread_mutex_t lock;        /* path, prefix and the idle pool */
     char path[PATH_MAX];
     char prefix[STORE_ENV_PREFIX_MAX]; /* "" (its own file) or its slot's name prefix on a shared file */
@@ -68,6 +69,7 @@ struct sqlite_docs {
     store_env_locate_fn locate;  /* NULL: every environment in its own file */
     void *locate_arg;
     envreg *envs;                /* every environment used so far: lookups take no lock */
+    pthread_mutex_t open_locks[DOCS_OPEN_LOCKS]; /* first opens of a file, one at a time (dconn_open_first) */
     pthread_t checkpointer;      /* checkpoints the WALs off the request path (see wal_hook) */
     pthread_t writers[DOCS_WRITERS]; /* run the grouped writes (see group_run) */
     int nwriters, writers_stop;
@@ -180,20 +182,6 @@ static void sql_regexp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 /* ---- connections ---- */
 
-int docs_fail(sqlite3 *db, const char *what, bs_err *err)
-{
-    int code = db ? sqlite3_extended_errcode(db) : SQLITE_ERROR;
-    if (code == SQLITE_CONSTRAINT_PRIMARYKEY || code == SQLITE_CONSTRAINT_UNIQUE)
-        return bs_err_set(err, 409, "data/duplicate-value", "A record with the same unique value already exists");
-    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
-        return bs_err_set(err, 503, "common/unavailable", "The database is busy; retry");
-    if (db && strcmp(sqlite3_errmsg(db), DOCS_REGEX_LIMIT_MSG) == 0)
-        return bs_err_set(err, 400, "data/validation-error",
-                          "$regex: the pattern needs too much backtracking on this data; simplify it");
-    log_error("docs store: %s: %s", what, db ? sqlite3_errmsg(db) : "no connection");
-    return bs_err_internal(err);
-}
-
 static void dconn_close(dconn *c)
 {
     if (!c) return;
@@ -227,36 +215,6 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 }
 
 /* ---- per-slot names ---- */
-
-/* sql as this connection's database names its objects: sql itself (its own file), or the per-slot rewrite
- * kept in named (released by the caller either way). NULL when out of memory. */
-static const char *sql_named(const dconn *c, const char *sql, strbuf *named)
-{
-    strbuf_init(named, 0);
-    if (!c->prefix[0]) return sql;
-    if (sql_prefix_add(named, sql, c->prefix) < 0) return NULL;
-    return named->data ? named->data : "";
-}
-
-/* sqlite3_prepare_v3 of sql with the connection's names. */
-static int dconn_prepare(dconn *c, const char *sql, unsigned flags, sqlite3_stmt **st)
-{
-    strbuf named;
-    const char *text = sql_named(c, sql, &named);
-    int rc = text ? sqlite3_prepare_v3(c->db, text, -1, flags, st, NULL) : SQLITE_NOMEM;
-    strbuf_release(&named);
-    return rc;
-}
-
-/* sqlite3_exec of sql with the connection's names. */
-static int dconn_exec(dconn *c, const char *sql)
-{
-    strbuf named;
-    const char *text = sql_named(c, sql, &named);
-    int rc = text ? sqlite3_exec(c->db, text, NULL, NULL, NULL) : SQLITE_NOMEM;
-    strbuf_release(&named);
-    return rc;
-}
 
 /* ---- environment versions ---- */
 
@@ -350,52 +308,6 @@ static dconn *dconn_open(denv *e, const char *path, const char *prefix, bs_err *
     return c;
 }
 
-sqlite3_stmt *docs_stmt(dconn *c, const char *sql, bs_err *err)
-{
-    uint64_t h = hash64_str(sql); /* list statements share long prefixes: compare hashes first */
-    for (int i = 0; i < c->ncache; i++)
-        if (c->cache[i].hash == h && strcmp(c->cache[i].sql, sql) == 0) return c->cache[i].st;
-    sqlite3_stmt *st = NULL;
-    if (dconn_prepare(c, sql, SQLITE_PREPARE_PERSISTENT, &st) != SQLITE_OK) {
-        docs_fail(c->db, "prepare", err);
-        return NULL;
-    }
-    int slot = c->ncache < DOCS_STMT_CACHE ? c->ncache++ : c->evict++ % DOCS_STMT_CACHE;
-    if (c->cache[slot].st) {
-        sqlite3_finalize(c->cache[slot].st);
-        free(c->cache[slot].sql);
-    }
-    c->cache[slot].sql = strdup(sql);
-    c->cache[slot].hash = h;
-    c->cache[slot].st = st;
-    if (!c->cache[slot].sql) {
-        sqlite3_finalize(st);
-        c->cache[slot].st = NULL;
-        c->ncache = slot; /* drop the slot */
-        bs_err_internal(err);
-        return NULL;
-    }
-    return st;
-}
-
-static void stmt_cache_clear(dconn *c)
-{
-    for (int i = 0; i < c->ncache; i++) {
-        sqlite3_finalize(c->cache[i].st);
-        free(c->cache[i].sql);
-        c->cache[i].st = NULL;
-        c->cache[i].sql = NULL;
-    }
-    c->ncache = 0;
-    c->evict = 0;
-}
-
-void docs_stmt_done(sqlite3_stmt *st)
-{
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-}
-
 static int env_id_ok(const char *id)
 {
     size_t n = strlen(id);
@@ -414,6 +326,7 @@ static envreg_entry *env_make(void *arg, const char *env_id)
     snprintf(e->id, sizeof e->id, "%s", env_id);
     e->ent.key = e->id;
     atomic_init(&e->located, 0);
+    atomic_init(&e->opened, 0);
     atomic_init(&e->checkpoint_wanted, 0);
     pthread_mutex_init(&e->lock, NULL);
     pthread_mutex_init(&e->wlock, NULL);
@@ -519,6 +432,23 @@ static denv *env_get(sqlite_docs *d, const char *env_id, bs_err *err)
     return e;
 }
 
+/* A new connection to the environment's file. The first one creates the file, switches it to WAL and
+ * migrates it: concurrent first requests of a new environment would otherwise race for the exclusive lock
+ * those steps take, and some would get SQLITE_BUSY at once (no busy handler runs for a journal-mode switch
+ * or a lock upgrade that could deadlock). So the first open is made by one thread while the others wait;
+ * later opens find the file ready and only take shared locks. The lock is the file's (by its path's hash):
+ * environments sharing a cluster's file make their first opens in turn too. */
+static dconn *dconn_open_first(denv *e, const char *path, const char *prefix, bs_err *err)
+{
+    if (atomic_load_explicit(&e->opened, memory_order_acquire)) return dconn_open(e, path, prefix, err);
+    pthread_mutex_t *lock = &e->docs->open_locks[hash64_str(path) % DOCS_OPEN_LOCKS];
+    pthread_mutex_lock(lock);
+    dconn *c = dconn_open(e, path, prefix, err);
+    if (c) atomic_store_explicit(&e->opened, 1, memory_order_release);
+    pthread_mutex_unlock(lock);
+    return c;
+}
+
 /* Borrows a connection to the environment's database (opening it, and the file, when needed). */
 dconn *docs_conn_borrow(sqlite_docs *d, const char *env_id, denv **env_out, bs_err *err)
 {
@@ -533,7 +463,7 @@ dconn *docs_conn_borrow(sqlite_docs *d, const char *env_id, denv **env_out, bs_e
     }
     pthread_mutex_unlock(&e->lock);
     *env_out = e;
-    return c ? c : dconn_open(e, path, prefix, err);
+    return c ? c : dconn_open_first(e, path, prefix, err);
 }
 
 void docs_conn_return(sqlite_docs *d, denv *e, dconn *c)
@@ -626,6 +556,7 @@ static void *sqlite_docs_open(const char *data_dir, bs_err *err)
         return NULL;
     }
     pthread_mutex_init(&d->locate_lock, NULL);
+    for (int i = 0; i < DOCS_OPEN_LOCKS; i++) pthread_mutex_init(&d->open_locks[i], NULL);
     pthread_mutex_init(&d->ck_lock, NULL);
     pthread_cond_init(&d->ck_cond, NULL);
     pthread_mutex_init(&d->ready_lock, NULL);
@@ -659,6 +590,7 @@ static void sqlite_docs_free(void *driver)
     }
     envreg_free(d->envs, env_release, NULL);
     pthread_mutex_destroy(&d->locate_lock);
+    for (int i = 0; i < DOCS_OPEN_LOCKS; i++) pthread_mutex_destroy(&d->open_locks[i]);
     pthread_mutex_destroy(&d->ck_lock);
     pthread_cond_destroy(&d->ck_cond);
     pthread_mutex_destroy(&d->ready_lock);
@@ -685,11 +617,6 @@ static int table_read(sqlite3_stmt *st, store_table *t)
     t->updated_at = sqlite3_column_int64(st, 9);
     t->indexes_json = sq_col_dup(st, 10);
     return !bad && t->schema_json && t->indexes_json ? 0 : -1;
-}
-
-int docs_exec(dconn *c, const char *sql, bs_err *err)
-{
-    return dconn_exec(c, sql) == SQLITE_OK ? 0 : docs_fail(c->db, "exec", err);
 }
 
 static void bind_opt_text(sqlite3_stmt *st, int idx, const char *text)
@@ -900,7 +827,7 @@ static int sqlite_docs_table_drop(void *driver, const char *env_id, const char *
     if (rc == 0 && *found) {
         char sql[256];
         snprintf(sql, sizeof sql, "DROP TABLE \"d_%s\"", name);
-        stmt_cache_clear(c); /* statements on the dropped table must not linger */
+        dconn_stmts_clear(c); /* statements on the dropped table must not linger */
         rc = docs_exec(c, sql, err);
     }
     if (rc == 0) rc = docs_exec(c, "COMMIT", err);
@@ -944,7 +871,7 @@ static int slot_drop(sqlite_docs *d, denv *e, bs_err *err)
     denv *same;
     dconn *c = docs_conn_borrow_writer(d, e->id, &same, err);
     if (!c) return -1;
-    stmt_cache_clear(c); /* no cached statement may still read a table being dropped */
+    dconn_stmts_clear(c); /* no cached statement may still read a table being dropped */
     strbuf script;
     strbuf_init(&script, 0);
     int rc = docs_exec(c, "BEGIN IMMEDIATE", err);
@@ -980,6 +907,7 @@ static int sqlite_docs_env_drop(void *driver, const char *env_id, bs_err *err)
         snprintf(path, sizeof path, "%s-shm", e->path);
         unlink(path);
     }
+    atomic_store_explicit(&e->opened, 0, memory_order_release);  /* the next open makes the file again */
     atomic_store_explicit(&e->located, 0, memory_order_release); /* a later use asks the locator again: the slot
                                                                      may belong to another environment by then */
     pthread_mutex_unlock(&e->lock);

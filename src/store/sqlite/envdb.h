@@ -19,20 +19,9 @@
 #include <stdint.h>
 
 #include "store/docs.h"
+#include "store/sqlite/dstmt.h"
 #include "store/sqlite/sq.h"
 #include "util/err.h"
-
-#define DOCS_STMT_CACHE 64
-
-struct count_registry;
-
-typedef struct dconn {
-    sqlite3 *db;
-    struct count_registry *totals;     /* the environment's maintained list totals (docs_counts.h), or NULL */
-    char prefix[STORE_ENV_PREFIX_MAX]; /* "" or the environment's per-slot name prefix */
-    struct { char *sql; uint64_t hash; sqlite3_stmt *st; } cache[DOCS_STMT_CACHE];
-    int ncache, evict;
-} dconn;
 
 typedef struct denv denv;
 /* The SQLite driver of the data stores (docs_sqlite.c): the handle behind store/docs.h's store_docs. */
@@ -42,11 +31,6 @@ dconn *docs_conn_borrow(sqlite_docs *d, const char *env_id, denv **env_out, bs_e
 void docs_conn_return(sqlite_docs *d, denv *e, dconn *c);
 dconn *docs_conn_borrow_writer(sqlite_docs *d, const char *env_id, denv **env_out, bs_err *err);
 void docs_conn_return_writer(sqlite_docs *d, denv *e, dconn *c);
-/* The prepared statement of sql on c (cached), or NULL with err. */
-sqlite3_stmt *docs_stmt(dconn *c, const char *sql, bs_err *err);
-void docs_stmt_done(sqlite3_stmt *st);
-/* Runs sql (one or more statements, names rewritten for the connection's slot). */
-int docs_exec(dconn *c, const char *sql, bs_err *err);
 /* One write statement on the environment's writer connection: texts bound first (?1...; a NULL text binds
  * SQL NULL), then ints; *changed (may be NULL) = whether a row changed. */
 int docs_write_one(sqlite_docs *db, const char *env_id, const char *sql, const char *const *texts, size_t ntexts,
@@ -75,7 +59,5 @@ int docs_select_rows(sqlite_docs *db, const char *env_id, const docs_select *q, 
 /* A page: *total = q->count_sql's count, then up to limit rows of q->sql from offset into out. */
 int docs_select_page(sqlite_docs *db, const char *env_id, const docs_select *q, size_t limit, int64_t offset, void *out,
                      size_t *n, int64_t *total, bs_err *err);
-/* Maps the connection's last error: constraint → 409 data/duplicate-value, busy → 503, else 500 (logged). */
-int docs_fail(sqlite3 *db, const char *what, bs_err *err);
 
 #endif
