@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -768,6 +769,47 @@ static void test_env_secret_created_once(void **state)
     assert_int_equal(err.status, 409);
 }
 
+/* Lookups from several threads at once share the pool (more threads than idle connections at first). */
+#define LOOKUP_THREADS 4
+#define LOOKUPS_PER_THREAD 200
+
+typedef struct lookup_job {
+    void *d;
+    int failures;
+} lookup_job;
+
+static void *lookup_thread(void *arg)
+{
+    lookup_job *job = arg;
+    char hash[STORE_HASH_HEX];
+    for (int i = 0; i < LOOKUPS_PER_THREAD; i++) {
+        fake_hash(hash, i % 2 ? 'a' : 'b');
+        store_key_context ctx;
+        int found = 0;
+        bs_err err = {0};
+        if (OPS.key_lookup(job->d, hash, &ctx, &found, &err) != 0 || !found ||
+            strcmp(ctx.environment_id, BOOT_ENV) != 0)
+            job->failures++;
+    }
+    return NULL;
+}
+
+static void test_concurrent_lookups(void **state)
+{
+    void *d = drv(state);
+    bootstrap_default(d);
+    pthread_t threads[LOOKUP_THREADS];
+    lookup_job jobs[LOOKUP_THREADS];
+    for (int i = 0; i < LOOKUP_THREADS; i++) {
+        jobs[i] = (lookup_job){.d = d};
+        assert_int_equal(pthread_create(&threads[i], NULL, lookup_thread, &jobs[i]), 0);
+    }
+    for (int i = 0; i < LOOKUP_THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(jobs[i].failures, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -789,6 +831,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_api_key_list_order_and_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_key_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_secret_created_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_lookups, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
