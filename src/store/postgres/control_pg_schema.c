@@ -1,108 +1,108 @@
 /* control_pg_schema: the control store's tables on PostgreSQL: the same rows as the SQLite driver's
  * migrations (store/sqlite/migrations.c, versions 1 to 14) in their final shape, as schema version 1 of
  * this driver. Timestamps and counters are BIGINT (epoch milliseconds), flags INTEGER 0/1, JSON TEXT,
- * secrets BYTEA; e-mail uniqueness ignores case through lower(email) indexes (SQLite's COLLATE NOCASE):
+ * secrets BYTEA; every TEXT column COLLATE "C" (bytes order, as SQLite's BINARY: ORDER BY agrees); e-mail uniqueness ignores case through lower(email) indexes (SQLite's COLLATE NOCASE):
  * queries compare lower(email) = lower($n). Append new versions; never edit a released one. */
 #include "store/postgres/control_pg_parts.h"
 
 const char *const pgc_schema_v1[] = {
     "CREATE TABLE organizations ("
-    " id TEXT PRIMARY KEY, name TEXT NOT NULL, slug TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL DEFAULT '',"
-    " description TEXT NOT NULL DEFAULT '', notification_email TEXT, plan TEXT NOT NULL DEFAULT 'free',"
-    " status TEXT NOT NULL DEFAULT 'active', created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,"
-    " scheduled_plan TEXT NOT NULL DEFAULT '', scheduled_at BIGINT NOT NULL DEFAULT 0, api_call_quota BIGINT,"
+    " id TEXT COLLATE \"C\" PRIMARY KEY, name TEXT COLLATE \"C\" NOT NULL, slug TEXT COLLATE \"C\" NOT NULL UNIQUE, display_name TEXT COLLATE \"C\" NOT NULL DEFAULT '',"
+    " description TEXT COLLATE \"C\" NOT NULL DEFAULT '', notification_email TEXT COLLATE \"C\", plan TEXT COLLATE \"C\" NOT NULL DEFAULT 'free',"
+    " status TEXT COLLATE \"C\" NOT NULL DEFAULT 'active', created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,"
+    " scheduled_plan TEXT COLLATE \"C\" NOT NULL DEFAULT '', scheduled_at BIGINT NOT NULL DEFAULT 0, api_call_quota BIGINT,"
     " storage_quota BIGINT, mau_quota BIGINT, bandwidth_quota BIGINT)",
     "CREATE TABLE projects ("
-    " id TEXT PRIMARY KEY, organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
-    " name TEXT NOT NULL, slug TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', primary_cloud TEXT,"
-    " primary_region TEXT, status TEXT NOT NULL DEFAULT 'active', settings TEXT NOT NULL DEFAULT '{}',"
+    " id TEXT COLLATE \"C\" PRIMARY KEY, organization_id TEXT COLLATE \"C\" NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    " name TEXT COLLATE \"C\" NOT NULL, slug TEXT COLLATE \"C\" NOT NULL, description TEXT COLLATE \"C\" NOT NULL DEFAULT '', primary_cloud TEXT COLLATE \"C\","
+    " primary_region TEXT COLLATE \"C\", status TEXT COLLATE \"C\" NOT NULL DEFAULT 'active', settings TEXT COLLATE \"C\" NOT NULL DEFAULT '{}',"
     " created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, UNIQUE (organization_id, slug))",
     "CREATE TABLE environments ("
-    " id TEXT PRIMARY KEY, project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE, name TEXT NOT NULL,"
-    " type TEXT NOT NULL, status TEXT NOT NULL, cluster TEXT, last_access_at BIGINT, created_at BIGINT NOT NULL,"
+    " id TEXT COLLATE \"C\" PRIMARY KEY, project_id TEXT COLLATE \"C\" NOT NULL REFERENCES projects(id) ON DELETE CASCADE, name TEXT COLLATE \"C\" NOT NULL,"
+    " type TEXT COLLATE \"C\" NOT NULL, status TEXT COLLATE \"C\" NOT NULL, cluster TEXT COLLATE \"C\", last_access_at BIGINT, created_at BIGINT NOT NULL,"
     " updated_at BIGINT NOT NULL, shutdown_at BIGINT NOT NULL DEFAULT 0, delete_at BIGINT NOT NULL DEFAULT 0,"
-    " status_before TEXT NOT NULL DEFAULT '', slot BIGINT NOT NULL DEFAULT 0, UNIQUE (project_id, name))",
+    " status_before TEXT COLLATE \"C\" NOT NULL DEFAULT '', slot BIGINT NOT NULL DEFAULT 0, UNIQUE (project_id, name))",
     "CREATE TABLE api_keys ("
-    " id TEXT PRIMARY KEY, environment_id TEXT NOT NULL REFERENCES environments(id) ON DELETE CASCADE,"
-    " type TEXT NOT NULL, name TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE, key_hint TEXT NOT NULL, scopes TEXT,"
-    " expires_at BIGINT, revoked_at BIGINT, created_by TEXT, created_at BIGINT NOT NULL)",
+    " id TEXT COLLATE \"C\" PRIMARY KEY, environment_id TEXT COLLATE \"C\" NOT NULL REFERENCES environments(id) ON DELETE CASCADE,"
+    " type TEXT COLLATE \"C\" NOT NULL, name TEXT COLLATE \"C\" NOT NULL, key_hash TEXT COLLATE \"C\" NOT NULL UNIQUE, key_hint TEXT COLLATE \"C\" NOT NULL, scopes TEXT COLLATE \"C\","
+    " expires_at BIGINT, revoked_at BIGINT, created_by TEXT COLLATE \"C\", created_at BIGINT NOT NULL)",
     "CREATE INDEX api_keys_environment ON api_keys (environment_id)",
     "CREATE TABLE operator_tokens ("
-    " id TEXT PRIMARY KEY, organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
-    " name TEXT NOT NULL, role TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, token_hint TEXT NOT NULL,"
-    " expires_at BIGINT, revoked_at BIGINT, created_by TEXT, created_at BIGINT NOT NULL, member_id TEXT)",
+    " id TEXT COLLATE \"C\" PRIMARY KEY, organization_id TEXT COLLATE \"C\" NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    " name TEXT COLLATE \"C\" NOT NULL, role TEXT COLLATE \"C\" NOT NULL, token_hash TEXT COLLATE \"C\" NOT NULL UNIQUE, token_hint TEXT COLLATE \"C\" NOT NULL,"
+    " expires_at BIGINT, revoked_at BIGINT, created_by TEXT COLLATE \"C\", created_at BIGINT NOT NULL, member_id TEXT COLLATE \"C\")",
     "CREATE INDEX operator_tokens_organization ON operator_tokens (organization_id)",
     "CREATE INDEX operator_tokens_member ON operator_tokens (member_id)",
     "CREATE TABLE environment_secrets ("
-    " environment_id TEXT NOT NULL REFERENCES environments(id) ON DELETE CASCADE, kind TEXT NOT NULL,"
+    " environment_id TEXT COLLATE \"C\" NOT NULL REFERENCES environments(id) ON DELETE CASCADE, kind TEXT COLLATE \"C\" NOT NULL,"
     " secret BYTEA NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (environment_id, kind))",
     "CREATE TABLE outbox ("
-    " id TEXT PRIMARY KEY, environment_id TEXT NOT NULL REFERENCES environments(id) ON DELETE CASCADE,"
-    " to_addr TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, template TEXT NOT NULL,"
+    " id TEXT COLLATE \"C\" PRIMARY KEY, environment_id TEXT COLLATE \"C\" NOT NULL REFERENCES environments(id) ON DELETE CASCADE,"
+    " to_addr TEXT COLLATE \"C\" NOT NULL, subject TEXT COLLATE \"C\" NOT NULL, body TEXT COLLATE \"C\" NOT NULL, template TEXT COLLATE \"C\" NOT NULL,"
     " created_at BIGINT NOT NULL)",
     "CREATE INDEX outbox_environment ON outbox (environment_id, created_at)",
     "CREATE TABLE auth_providers ("
-    " environment_id TEXT NOT NULL REFERENCES environments(id) ON DELETE CASCADE, provider TEXT NOT NULL,"
-    " client_id TEXT NOT NULL, secret_sealed TEXT NOT NULL, redirect_uris TEXT NOT NULL, enabled INTEGER NOT NULL,"
+    " environment_id TEXT COLLATE \"C\" NOT NULL REFERENCES environments(id) ON DELETE CASCADE, provider TEXT COLLATE \"C\" NOT NULL,"
+    " client_id TEXT COLLATE \"C\" NOT NULL, secret_sealed TEXT COLLATE \"C\" NOT NULL, redirect_uris TEXT COLLATE \"C\" NOT NULL, enabled INTEGER NOT NULL,"
     " updated_at BIGINT NOT NULL, PRIMARY KEY (environment_id, provider))",
     "CREATE TABLE environment_settings ("
-    " environment_id TEXT NOT NULL REFERENCES environments(id) ON DELETE CASCADE, name TEXT NOT NULL,"
-    " value TEXT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (environment_id, name))",
+    " environment_id TEXT COLLATE \"C\" NOT NULL REFERENCES environments(id) ON DELETE CASCADE, name TEXT COLLATE \"C\" NOT NULL,"
+    " value TEXT COLLATE \"C\" NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (environment_id, name))",
     "CREATE TABLE activity ("
     " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-    " organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
-    " project_id TEXT NOT NULL DEFAULT '', actor TEXT NOT NULL, actor_type TEXT NOT NULL, entity_type TEXT NOT NULL,"
-    " entity_id TEXT NOT NULL, action TEXT NOT NULL, message TEXT NOT NULL, at BIGINT NOT NULL)",
+    " organization_id TEXT COLLATE \"C\" NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    " project_id TEXT COLLATE \"C\" NOT NULL DEFAULT '', actor TEXT COLLATE \"C\" NOT NULL, actor_type TEXT COLLATE \"C\" NOT NULL, entity_type TEXT COLLATE \"C\" NOT NULL,"
+    " entity_id TEXT COLLATE \"C\" NOT NULL, action TEXT COLLATE \"C\" NOT NULL, message TEXT COLLATE \"C\" NOT NULL, at BIGINT NOT NULL)",
     "CREATE INDEX activity_organization ON activity (organization_id, at DESC, id DESC)",
     "CREATE TABLE members ("
-    " id TEXT PRIMARY KEY, organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
-    " email TEXT, name TEXT NOT NULL, role TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'active',"
-    " invited_by TEXT NOT NULL DEFAULT '', joined_at BIGINT NOT NULL)",
+    " id TEXT COLLATE \"C\" PRIMARY KEY, organization_id TEXT COLLATE \"C\" NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    " email TEXT COLLATE \"C\", name TEXT COLLATE \"C\" NOT NULL, role TEXT COLLATE \"C\" NOT NULL, status TEXT COLLATE \"C\" NOT NULL DEFAULT 'active',"
+    " invited_by TEXT COLLATE \"C\" NOT NULL DEFAULT '', joined_at BIGINT NOT NULL)",
     "CREATE UNIQUE INDEX members_organization_email ON members (organization_id, lower(email))",
     "CREATE TABLE invitations ("
-    " id TEXT PRIMARY KEY, organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
-    " email TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,"
-    " invited_by TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,"
-    " accepted_at BIGINT NOT NULL DEFAULT 0, revoked_at BIGINT NOT NULL DEFAULT 0, member_id TEXT NOT NULL DEFAULT '')",
+    " id TEXT COLLATE \"C\" PRIMARY KEY, organization_id TEXT COLLATE \"C\" NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    " email TEXT COLLATE \"C\" NOT NULL, name TEXT COLLATE \"C\" NOT NULL, role TEXT COLLATE \"C\" NOT NULL, token_hash TEXT COLLATE \"C\" NOT NULL UNIQUE,"
+    " invited_by TEXT COLLATE \"C\" NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,"
+    " accepted_at BIGINT NOT NULL DEFAULT 0, revoked_at BIGINT NOT NULL DEFAULT 0, member_id TEXT COLLATE \"C\" NOT NULL DEFAULT '')",
     "CREATE INDEX invitations_organization ON invitations (organization_id, created_at DESC)",
     "CREATE TABLE clusters ("
-    " id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, capacity BIGINT NOT NULL,"
+    " id TEXT COLLATE \"C\" PRIMARY KEY, kind TEXT COLLATE \"C\" NOT NULL, status TEXT COLLATE \"C\" NOT NULL, capacity BIGINT NOT NULL,"
     " created_at BIGINT NOT NULL, seq BIGINT NOT NULL)",
     "CREATE TABLE cluster_slots ("
-    " cluster_id TEXT NOT NULL REFERENCES clusters(id) ON DELETE CASCADE, slot BIGINT NOT NULL,"
-    " environment_id TEXT, freed_at BIGINT, PRIMARY KEY (cluster_id, slot))",
+    " cluster_id TEXT COLLATE \"C\" NOT NULL REFERENCES clusters(id) ON DELETE CASCADE, slot BIGINT NOT NULL,"
+    " environment_id TEXT COLLATE \"C\", freed_at BIGINT, PRIMARY KEY (cluster_id, slot))",
     "CREATE UNIQUE INDEX cluster_slots_environment ON cluster_slots (environment_id) WHERE environment_id IS NOT NULL",
     "CREATE INDEX cluster_slots_free ON cluster_slots (freed_at, cluster_id, slot) WHERE environment_id IS NULL",
     "CREATE TABLE org_outbox ("
-    " id TEXT PRIMARY KEY, organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
-    " to_addr TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, template TEXT NOT NULL,"
+    " id TEXT COLLATE \"C\" PRIMARY KEY, organization_id TEXT COLLATE \"C\" NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    " to_addr TEXT COLLATE \"C\" NOT NULL, subject TEXT COLLATE \"C\" NOT NULL, body TEXT COLLATE \"C\" NOT NULL, template TEXT COLLATE \"C\" NOT NULL,"
     " created_at BIGINT NOT NULL)",
     "CREATE INDEX org_outbox_organization ON org_outbox (organization_id, created_at)",
     "CREATE TABLE usage ("
-    " environment_id TEXT NOT NULL, metric TEXT NOT NULL, period TEXT NOT NULL, period_start BIGINT NOT NULL,"
-    " organization_id TEXT NOT NULL, project_id TEXT NOT NULL, environment TEXT NOT NULL DEFAULT '',"
+    " environment_id TEXT COLLATE \"C\" NOT NULL, metric TEXT COLLATE \"C\" NOT NULL, period TEXT COLLATE \"C\" NOT NULL, period_start BIGINT NOT NULL,"
+    " organization_id TEXT COLLATE \"C\" NOT NULL, project_id TEXT COLLATE \"C\" NOT NULL, environment TEXT COLLATE \"C\" NOT NULL DEFAULT '',"
     " value BIGINT NOT NULL DEFAULT 0, success_count BIGINT NOT NULL DEFAULT 0, failure_count BIGINT NOT NULL DEFAULT 0,"
     " response_us BIGINT NOT NULL DEFAULT 0, peak BIGINT NOT NULL DEFAULT 0, min_value BIGINT NOT NULL DEFAULT 0,"
     " updated_at BIGINT NOT NULL, PRIMARY KEY (environment_id, metric, period, period_start))",
     "CREATE INDEX usage_organization ON usage (organization_id, metric, period, period_start)",
     "CREATE INDEX usage_period ON usage (period, period_start)",
     "CREATE TABLE usage_endpoints ("
-    " environment_id TEXT NOT NULL, metric TEXT NOT NULL, period TEXT NOT NULL, period_start BIGINT NOT NULL,"
-    " organization_id TEXT NOT NULL, endpoint TEXT NOT NULL, count BIGINT NOT NULL,"
+    " environment_id TEXT COLLATE \"C\" NOT NULL, metric TEXT COLLATE \"C\" NOT NULL, period TEXT COLLATE \"C\" NOT NULL, period_start BIGINT NOT NULL,"
+    " organization_id TEXT COLLATE \"C\" NOT NULL, endpoint TEXT COLLATE \"C\" NOT NULL, count BIGINT NOT NULL,"
     " PRIMARY KEY (environment_id, metric, period, period_start, endpoint))",
     "CREATE INDEX usage_endpoints_period ON usage_endpoints (period, period_start)",
     "CREATE TABLE usage_mau ("
-    " environment_id TEXT NOT NULL, month_start BIGINT NOT NULL, user_id TEXT NOT NULL, first_seen BIGINT NOT NULL,"
+    " environment_id TEXT COLLATE \"C\" NOT NULL, month_start BIGINT NOT NULL, user_id TEXT COLLATE \"C\" NOT NULL, first_seen BIGINT NOT NULL,"
     " PRIMARY KEY (environment_id, month_start, user_id))",
-    "CREATE TABLE usage_state (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+    "CREATE TABLE usage_state (name TEXT COLLATE \"C\" PRIMARY KEY, value BIGINT NOT NULL)",
     "CREATE TABLE usage_alerts ("
-    " id TEXT PRIMARY KEY, organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
-    " metric TEXT NOT NULL, month TEXT NOT NULL, threshold BIGINT NOT NULL, used BIGINT NOT NULL, quota BIGINT NOT NULL,"
+    " id TEXT COLLATE \"C\" PRIMARY KEY, organization_id TEXT COLLATE \"C\" NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    " metric TEXT COLLATE \"C\" NOT NULL, month TEXT COLLATE \"C\" NOT NULL, threshold BIGINT NOT NULL, used BIGINT NOT NULL, quota BIGINT NOT NULL,"
     " created_at BIGINT NOT NULL, UNIQUE (organization_id, metric, month, threshold))",
     "CREATE TABLE webhook_deliveries ("
-    " id TEXT PRIMARY KEY, organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
-    " project_id TEXT NOT NULL, alert_id TEXT NOT NULL, url TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL,"
-    " attempts BIGINT NOT NULL DEFAULT 0, last_status BIGINT NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',"
+    " id TEXT COLLATE \"C\" PRIMARY KEY, organization_id TEXT COLLATE \"C\" NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    " project_id TEXT COLLATE \"C\" NOT NULL, alert_id TEXT COLLATE \"C\" NOT NULL, url TEXT COLLATE \"C\" NOT NULL, payload TEXT COLLATE \"C\" NOT NULL, status TEXT COLLATE \"C\" NOT NULL,"
+    " attempts BIGINT NOT NULL DEFAULT 0, last_status BIGINT NOT NULL DEFAULT 0, last_error TEXT COLLATE \"C\" NOT NULL DEFAULT '',"
     " next_at BIGINT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
     "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_at)",
     "CREATE INDEX webhook_deliveries_organization ON webhook_deliveries (organization_id, created_at)",
