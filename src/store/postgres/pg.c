@@ -21,10 +21,20 @@ struct pg_pool {
     int nidle, borrowed;
 };
 
+/* The server's notices ("relation ... already exists, skipping") are not errors: not printed. */
+static void notice_quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 static PGconn *conn_open(const char *url, bs_err *err)
 {
     PGconn *c = PQconnectdb(url);
-    if (c && PQstatus(c) == CONNECTION_OK) return c;
+    if (c && PQstatus(c) == CONNECTION_OK) {
+        PQsetNoticeProcessor(c, notice_quiet, NULL);
+        return c;
+    }
     log_warn("postgres: cannot connect: %s", c ? PQerrorMessage(c) : "out of memory");
     PQfinish(c);
     bs_err_set(err, 503, "common/unavailable", "The database server cannot be reached; retry");
