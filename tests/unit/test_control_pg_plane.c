@@ -581,6 +581,33 @@ static void test_providers_and_settings(void **state)
     assert_int_equal(err.status, 409);
 }
 
+/* A stored value longer than its buffer fails the list (500, *count = 0) rather than being cut short. */
+static void test_too_long_fails(void **state)
+{
+    (void)state;
+    need_server();
+    add_org("org_1");
+    add_project("prj_1", "org_1", "1");
+    sql("UPDATE projects SET name = repeat('n', 500)", 0, NULL);
+    sql("INSERT INTO activity (organization_id, actor, actor_type, entity_type, entity_id, action, message, at)"
+        " VALUES ('org_1', 'a', 'token', 'project', 'x', 'create', repeat('m', 600), 1)",
+        0, NULL);
+    bs_err err = {0};
+    store_project ps[2];
+    size_t count = 9;
+    assert_int_equal(OPS.project_list(F.d, "org_1", ps, 2, &count, &err), -1);
+    assert_int_equal(count, 0);
+    assert_int_equal(err.status, 500);
+    store_activity a[2];
+    int64_t total = 9;
+    store_activity_query q = {.organization_id = "org_1", .limit = 2};
+    assert_int_equal(OPS.activity_list(F.d, &q, a, &count, &total, &err), -1);
+    assert_int_equal(count, 0);
+    assert_int_equal(total, 0);
+    assert_int_equal(OPS.project_list(F.d, NULL, ps, 2, &count, &err), 0); /* a NULL key matches nothing */
+    assert_int_equal(count, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -592,6 +619,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_activity_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_providers_and_settings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_too_long_fails, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

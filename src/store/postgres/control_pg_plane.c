@@ -73,14 +73,14 @@ static int list_rows(void *driver, const char *what, const char *sql, int n, con
     return r ? read_rows(r, reader, out, size, max, count, err) : -1;
 }
 
-/* A list keyed by one text (or no key when key is NULL and nkeys 0) with LIMIT max as the next parameter. */
-static int list_by(void *driver, const char *what, const char *sql, const char *key, pgp_reader reader, void *out, size_t size,
-                   size_t max, size_t *count, bs_err *err)
+/* A list keyed by one text $1 (keyed: 1; a NULL key matches nothing) or by none (keyed: 0, key unused), with
+ * LIMIT max as the next parameter. */
+static int list_by(void *driver, const char *what, const char *sql, int keyed, const char *key, pgp_reader reader, void *out,
+                   size_t size, size_t max, size_t *count, bs_err *err)
 {
     char lim[PG_INT64_TEXT];
     const char *params[] = {key, fmt_limit(lim, max)};
-    return key ? list_rows(driver, what, sql, 2, params, reader, out, size, max, count, err)
-               : list_rows(driver, what, sql, 1, params + 1, reader, out, size, max, count, err);
+    return list_rows(driver, what, sql, keyed ? 2 : 1, keyed ? params : params + 1, reader, out, size, max, count, err);
 }
 
 /* Runs a statement and reports whether it changed a row. */
@@ -204,7 +204,7 @@ static int pgp_project_list(void *driver, const char *org_id, store_project *out
 {
     return list_by(driver, "list projects",
                    "SELECT " PGP_PROJECT_COLUMNS " FROM projects WHERE organization_id = $1 ORDER BY created_at, id LIMIT $2",
-                   org_id, project_read, out, sizeof *out, max, count, err);
+                   1, org_id, project_read, out, sizeof *out, max, count, err);
 }
 
 static int pgp_project_count(void *driver, const char *org_id, int64_t *count, bs_err *err)
@@ -238,7 +238,7 @@ static int pgp_env_list(void *driver, const char *project_id, store_env *out, si
 {
     return list_by(driver, "list environments",
                    "SELECT " PGP_ENV_COLUMNS " FROM environments WHERE project_id = $1 ORDER BY created_at, id LIMIT $2",
-                   project_id, env_read, out, sizeof *out, max, count, err);
+                   1, project_id, env_read, out, sizeof *out, max, count, err);
 }
 
 static int pgp_env_set_status(void *driver, const char *env_id, const char *status, int64_t at, int *found, bs_err *err)
@@ -300,7 +300,7 @@ static int pgp_env_deletions_due(void *driver, int64_t now, store_env *out, size
     return list_by(driver, "environment deletions due",
                    "SELECT " PGP_ENV_COLUMNS " FROM environments WHERE status = 'shutdown' AND delete_at > 0"
                    " AND delete_at <= $1::bigint ORDER BY delete_at, id LIMIT $2",
-                   pg_fmt_int64(t, now), env_read, out, sizeof *out, max, count, err);
+                   1, pg_fmt_int64(t, now), env_read, out, sizeof *out, max, count, err);
 }
 
 static int pgp_env_cancel_deletion(void *driver, const char *env_id, int *found, bs_err *err)
@@ -316,7 +316,7 @@ static int pgp_envs_unplaced(void *driver, store_env *out, size_t max, size_t *c
     return list_by(driver, "unplaced environments",
                    "SELECT " PGP_ENV_COLUMNS " FROM environments WHERE cluster IS NULL AND status <> 'deleting'"
                    " ORDER BY created_at, id LIMIT $1",
-                   NULL, env_read, out, sizeof *out, max, count, err);
+                   0, NULL, env_read, out, sizeof *out, max, count, err);
 }
 
 /* ---- placement ---- */
@@ -500,7 +500,7 @@ static int pgp_cluster_list(void *driver, store_cluster *out, size_t max, size_t
     return list_by(driver, "list clusters",
                    "SELECT c.id, c.kind, c.status, c.capacity, c.created_at, (SELECT count(*) FROM cluster_slots s"
                    " WHERE s.cluster_id = c.id AND s.environment_id IS NOT NULL) FROM clusters c ORDER BY c.seq LIMIT $1",
-                   NULL, cluster_read, out, sizeof *out, max, count, err);
+                   0, NULL, cluster_read, out, sizeof *out, max, count, err);
 }
 
 /* ---- the activity log ---- */
@@ -588,7 +588,7 @@ static int pgp_outbox_list(void *driver, const char *env_id, store_mail *out, si
     return list_by(driver, "list mail",
                    "SELECT id, environment_id, to_addr, subject, body, template, created_at FROM outbox"
                    " WHERE environment_id = $1 ORDER BY created_at DESC, ctid DESC LIMIT $2",
-                   env_id, env_mail_read, out, sizeof *out, max, count, err);
+                   1, env_id, env_mail_read, out, sizeof *out, max, count, err);
 }
 
 static int pgp_org_outbox_list(void *driver, const char *org_id, store_mail *out, size_t max, size_t *count, bs_err *err)
@@ -596,7 +596,7 @@ static int pgp_org_outbox_list(void *driver, const char *org_id, store_mail *out
     return list_by(driver, "list organization mail",
                    "SELECT id, organization_id, to_addr, subject, body, template, created_at FROM org_outbox"
                    " WHERE organization_id = $1 ORDER BY created_at DESC, ctid DESC LIMIT $2",
-                   org_id, org_mail_read, out, sizeof *out, max, count, err);
+                   1, org_id, org_mail_read, out, sizeof *out, max, count, err);
 }
 
 /* ---- OAuth providers and settings ---- */
