@@ -103,16 +103,13 @@ static void add_tree(const char *const *envs, size_t n)
     for (size_t i = 0; i < n; i++) add_env(envs[i], "prj_1", "dev", "ready", "1");
 }
 
-static void test_org_and_project_plane(void **state)
+static void test_org_plane(void **state)
 {
     (void)state;
     need_server();
     bs_err err = {0};
     int found = -1;
     add_org("org_1");
-    add_project("prj_b", "org_1", "20");
-    add_project("prj_a", "org_1", "10");
-    add_project("prj_c", "org_1", "10");
     store_org o = {0};
     snprintf(o.id, sizeof o.id, "org_1");
     snprintf(o.name, sizeof o.name, "Renamed");
@@ -133,7 +130,18 @@ static void test_org_and_project_plane(void **state)
     snprintf(o.id, sizeof o.id, "org_none");
     assert_int_equal(OPS.org_update(F.d, &o, &found, &err), 0);
     assert_int_equal(found, 0);
+}
 
+static void test_project_plane(void **state)
+{
+    (void)state;
+    need_server();
+    bs_err err = {0};
+    int found = -1;
+    add_org("org_1");
+    add_project("prj_b", "org_1", "20");
+    add_project("prj_a", "org_1", "10");
+    add_project("prj_c", "org_1", "10");
     store_project ps[4];
     size_t count = 9;
     assert_int_equal(OPS.project_list(F.d, "org_1", ps, 4, &count, &err), 0);
@@ -266,6 +274,8 @@ static void place(const char *env, int dedicated, store_placement *out)
     assert_int_equal(OPS.env_place(F.d, env, dedicated, 2, 100, out, &err), 0);
 }
 
+static void reclaim_and_reuse(void);
+
 static void test_placement(void **state)
 {
     (void)state;
@@ -323,8 +333,17 @@ static void test_placement(void **state)
     assert_int_equal(OPS.env_list(F.d, "prj_1", e, 8, &count, &err), 0);
     assert_string_equal(e[1].cluster, "shared-1");
     assert_int_equal(e[1].slot, 1);
+    reclaim_and_reuse();
+}
 
-    /* deleted environments free their slots: reused first in, first out; a dedicated cluster goes */
+/* After test_placement's first part: deleted environments free their slots, reused first in, first out;
+ * a dedicated cluster goes. */
+static void reclaim_and_reuse(void)
+{
+    bs_err err = {0};
+    store_placement p;
+    store_cluster c[8];
+    size_t count = 0;
     const char *gone[] = {"env_2"};
     sql("DELETE FROM environments WHERE id = $1", 1, gone);
     int64_t n = 0;
@@ -611,7 +630,8 @@ static void test_too_long_fails(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_org_and_project_plane, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_org_plane, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_project_plane, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_list_and_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inactivity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement, setup, teardown),

@@ -401,7 +401,8 @@ static int place_shared(pg_pool *p, PGconn *c, const char *env_id, int capacity,
         out->reused = got > 0;
         return got < 0 ? -1
                        : run_tit(p, c, "take slot",
-                                 "UPDATE cluster_slots SET environment_id = $3, freed_at = NULL WHERE cluster_id = $1 AND slot = $2::bigint",
+                                 "UPDATE cluster_slots SET environment_id = $3, freed_at = NULL"
+                                 " WHERE cluster_id = $1 AND slot = $2::bigint",
                                  out->cluster_id, out->slot, env_id, err);
     }
     got = place_row(p, c,
@@ -644,8 +645,9 @@ static int pgp_setting_put(void *driver, const char *env_id, const char *name, c
     char t[PG_INT64_TEXT];
     const char *params[] = {env_id, name, value, pg_fmt_int64(t, at)};
     return pg_command1(pool_of(driver), "put setting",
-                       "INSERT INTO environment_settings (environment_id, name, value, updated_at) VALUES ($1, $2, $3, $4::bigint)"
-                       " ON CONFLICT (environment_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                       "INSERT INTO environment_settings (environment_id, name, value, updated_at)"
+                       " VALUES ($1, $2, $3, $4::bigint) ON CONFLICT (environment_id, name)"
+                       " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                        4, params, NULL, err);
 }
 
