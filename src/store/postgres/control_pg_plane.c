@@ -19,7 +19,7 @@
 #define PGP_ASCII_LOWER(x) "translate(" x ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
 #define PGP_FIELD(r, row, col, field, err) pg_text((r), (row), (col), (field), sizeof(field), (err))
 
-/* The columns pgp_project_read and pgp_env_read expect, in their order. */
+/* The columns project_read and env_read expect, in their order. */
 #define PGP_PROJECT_COLUMNS                                                                                   \
     "id, organization_id, name, slug, status, created_at, updated_at, description,"                           \
     " coalesce(primary_cloud, ''), coalesce(primary_region, ''), settings"
