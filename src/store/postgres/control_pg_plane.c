@@ -3,7 +3,7 @@
  *
  * Placement. SQLite serializes placement with BEGIN IMMEDIATE (one writer). Here every placement (and the
  * reclaim of slots) runs in one transaction that first takes the transaction-scoped advisory lock
- * PGP_PLACE_LOCK, so two processes placing at once see each other's committed slots and never share one;
+ * PG_LOCK_PLACEMENT, so two processes placing at once see each other's committed slots and never share one;
  * the unique indexes on cluster_slots (cluster_id, slot) and (environment_id) back this up.
  *
  * Text searches compare ASCII-lower-cased text (PGP_ASCII_LOWER), as SQLite's lower() does. Lists read at
@@ -15,7 +15,6 @@
 
 #include "store/postgres/control_pg_parts.h"
 
-#define PGP_PLACE_LOCK "4242424243" /* pg_advisory_xact_lock key of placement (pg.c's migrations use ...42) */
 #define PGP_ASCII_LOWER(x) "translate(" x ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
 #define PGP_FIELD(r, row, col, field, err) pg_text((r), (row), (col), (field), sizeof(field), (err))
 
@@ -425,7 +424,7 @@ static int place_on(pg_pool *p, PGconn *c, void *arg, bs_err *err)
 {
     place_args *a = arg;
     store_placement *out = a->out;
-    if (pg_command(p, c, "placement lock", "SELECT pg_advisory_xact_lock(" PGP_PLACE_LOCK ")", 0, NULL, NULL, err) < 0) return -1;
+    if (pg_command(p, c, "placement lock", "SELECT pg_advisory_xact_lock(" PG_LOCK_PLACEMENT ")", 0, NULL, NULL, err) < 0) return -1;
     int got = place_find(p, c, a->env_id, out, err);
     if (got != 0) return got < 0 ? -1 : 0;
     int rc;
@@ -475,7 +474,7 @@ static int reclaim_on(pg_pool *p, PGconn *c, void *arg, bs_err *err)
     reclaim_args *a = arg;
     char t[PG_INT64_TEXT];
     const char *params[] = {pg_fmt_int64(t, a->now)};
-    if (pg_command(p, c, "placement lock", "SELECT pg_advisory_xact_lock(" PGP_PLACE_LOCK ")", 0, NULL, NULL, err) < 0 ||
+    if (pg_command(p, c, "placement lock", "SELECT pg_advisory_xact_lock(" PG_LOCK_PLACEMENT ")", 0, NULL, NULL, err) < 0 ||
         pg_command(p, c, "reclaim dedicated clusters",
                    "DELETE FROM clusters WHERE kind = 'dedicated' AND id IN (SELECT cluster_id FROM cluster_slots"
                    " WHERE environment_id IS NOT NULL AND environment_id NOT IN (SELECT id FROM environments))",
@@ -583,12 +582,12 @@ static int org_mail_read(const PGresult *r, int row, void *dst, bs_err *err)
     return mail_read(r, row, dst, 1);
 }
 
-/* Newest first; mail of the same millisecond newest-inserted first (ctid: these tables are insert-only). */
+/* Newest first; mail of the same millisecond newest-inserted first (seq, the identity column). */
 static int pgp_outbox_list(void *driver, const char *env_id, store_mail *out, size_t max, size_t *count, bs_err *err)
 {
     return list_by(driver, "list mail",
                    "SELECT id, environment_id, to_addr, subject, body, template, created_at FROM outbox"
-                   " WHERE environment_id = $1 ORDER BY created_at DESC, ctid DESC LIMIT $2",
+                   " WHERE environment_id = $1 ORDER BY created_at DESC, seq DESC LIMIT $2",
                    1, env_id, env_mail_read, out, sizeof *out, max, count, err);
 }
 
@@ -596,7 +595,7 @@ static int pgp_org_outbox_list(void *driver, const char *org_id, store_mail *out
 {
     return list_by(driver, "list organization mail",
                    "SELECT id, organization_id, to_addr, subject, body, template, created_at FROM org_outbox"
-                   " WHERE organization_id = $1 ORDER BY created_at DESC, ctid DESC LIMIT $2",
+                   " WHERE organization_id = $1 ORDER BY created_at DESC, seq DESC LIMIT $2",
                    1, org_id, org_mail_read, out, sizeof *out, max, count, err);
 }
 

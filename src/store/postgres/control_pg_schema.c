@@ -37,7 +37,7 @@ const char *const pgc_schema_v1[] = {
     " environment_id TEXT COLLATE \"C\" NOT NULL REFERENCES environments(id) ON DELETE CASCADE, kind TEXT COLLATE \"C\" NOT NULL,"
     " secret BYTEA NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (environment_id, kind))",
     "CREATE TABLE outbox ("
-    " id TEXT COLLATE \"C\" PRIMARY KEY, environment_id TEXT COLLATE \"C\" NOT NULL REFERENCES environments(id) ON DELETE CASCADE,"
+    " seq BIGINT GENERATED ALWAYS AS IDENTITY, id TEXT COLLATE \"C\" PRIMARY KEY, environment_id TEXT COLLATE \"C\" NOT NULL REFERENCES environments(id) ON DELETE CASCADE,"
     " to_addr TEXT COLLATE \"C\" NOT NULL, subject TEXT COLLATE \"C\" NOT NULL, body TEXT COLLATE \"C\" NOT NULL, template TEXT COLLATE \"C\" NOT NULL,"
     " created_at BIGINT NOT NULL)",
     "CREATE INDEX outbox_environment ON outbox (environment_id, created_at)",
@@ -74,7 +74,7 @@ const char *const pgc_schema_v1[] = {
     "CREATE UNIQUE INDEX cluster_slots_environment ON cluster_slots (environment_id) WHERE environment_id IS NOT NULL",
     "CREATE INDEX cluster_slots_free ON cluster_slots (freed_at, cluster_id, slot) WHERE environment_id IS NULL",
     "CREATE TABLE org_outbox ("
-    " id TEXT COLLATE \"C\" PRIMARY KEY, organization_id TEXT COLLATE \"C\" NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    " seq BIGINT GENERATED ALWAYS AS IDENTITY, id TEXT COLLATE \"C\" PRIMARY KEY, organization_id TEXT COLLATE \"C\" NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
     " to_addr TEXT COLLATE \"C\" NOT NULL, subject TEXT COLLATE \"C\" NOT NULL, body TEXT COLLATE \"C\" NOT NULL, template TEXT COLLATE \"C\" NOT NULL,"
     " created_at BIGINT NOT NULL)",
     "CREATE INDEX org_outbox_organization ON org_outbox (organization_id, created_at)",

@@ -9,7 +9,6 @@
 #include "util/log.h"
 
 #define PG_URL_MAX 1024
-#define PG_MIGRATE_LOCK 4242424242LL /* pg_advisory_xact_lock key of schema migrations */
 
 struct pg_pool {
     char url[PG_URL_MAX];
@@ -213,8 +212,7 @@ const char *pg_or_null(const char *text) { return text && text[0] ? text : NULL;
 static int migrate_on(pg_pool *p, PGconn *c, const pg_migration *steps, size_t nsteps, int *version, bs_err *err)
 {
     PGresult *r;
-    char key[PG_INT64_TEXT];
-    const char *lock[] = {pg_fmt_int64(key, PG_MIGRATE_LOCK)};
+    const char *lock[] = {PG_LOCK_MIGRATE};
     if (pg_command(p, c, "migrate", "SELECT pg_advisory_xact_lock($1::bigint)", 1, lock, NULL, err) < 0 ||
         pg_command(p, c, "migrate", "CREATE TABLE IF NOT EXISTS basalt_schema_version (version INTEGER NOT NULL)", 0, NULL, NULL, err) < 0 ||
         !(r = pg_exec(p, c, "migrate", "SELECT coalesce(max(version), 0) FROM basalt_schema_version", 0, NULL, err)))

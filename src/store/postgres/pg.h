@@ -22,6 +22,9 @@
 
 #define PG_POOL_MAX 16          /* connections to one server (more callers wait for one) */
 #define PG_INT64_TEXT 24        /* a buffer for pg_fmt_int64 */
+/* pg_advisory_xact_lock keys, all in one place: schema migrations, environment placement. */
+#define PG_LOCK_MIGRATE "4242424242"
+#define PG_LOCK_PLACEMENT "4242424243"
 
 typedef struct pg_pool pg_pool;
 
