@@ -632,15 +632,19 @@ static void test_usage_mau_once_per_month(void **state)
 {
     fixture *f = need(state);
     bs_err err = {0};
-    const char *users[] = {"usr_1", "usr_2", "usr_1", "usr_3"};
+    const char *users[] = {"usr_1", "usr_2", "usr_1", "usr_3", "q\"uo\\te,{x} y", "NULL"};
     store_usage_delta d = make_delta(ENV, "mau", T0 + DAY, 0, 0);
     d.users = users;
-    d.nusers = 4;
+    d.nusers = 6;
     d.month_start = T0;
     assert_int_equal(OPS.usage_add(f->d, &d, 1, T0 + DAY, &err), 0);
-    assert_int_equal(used(f, "mau", T0, T0 + 31 * DAY), 3);
+    assert_int_equal(used(f, "mau", T0, T0 + 31 * DAY), 5);
     int known = -1;
     assert_int_equal(OPS.usage_mau_known(f->d, ENV, T0, "usr_2", &known, &err), 0);
+    assert_int_equal(known, 1);
+    assert_int_equal(OPS.usage_mau_known(f->d, ENV, T0, "q\"uo\\te,{x} y", &known, &err), 0);
+    assert_int_equal(known, 1);
+    assert_int_equal(OPS.usage_mau_known(f->d, ENV, T0, "NULL", &known, &err), 0);
     assert_int_equal(known, 1);
     assert_int_equal(OPS.usage_mau_known(f->d, ENV, T0, "usr_9", &known, &err), 0);
     assert_int_equal(known, 0);
@@ -657,16 +661,34 @@ static void test_usage_mau_once_per_month(void **state)
     assert_int_equal(OPS.usage_add(f->d, &d, 1, T0 + 3 * DAY, &err), 0);
     store_usage_row rows[8];
     assert_int_equal(rows_of(f, "mau", "hourly", rows), 2);
+    assert_int_equal(rows[0].value, 5);
     assert_int_equal(rows[1].value, 1);
     assert_int_equal(rows[1].success_count, 1);
-    assert_int_equal(used(f, "mau", T0, T0 + 31 * DAY), 4);
+    assert_int_equal(used(f, "mau", T0, T0 + 31 * DAY), 6);
     /* next month: everyone counts again */
     int64_t feb = T0 + 31 * DAY;
     d.month_start = feb;
     d.hour_start = feb + HOUR;
     assert_int_equal(OPS.usage_add(f->d, &d, 1, feb + HOUR, &err), 0);
     assert_int_equal(used(f, "mau", feb, feb + 28 * DAY), 1);
-    assert_int_equal(used(f, "mau", T0, T0 + 31 * DAY), 4);
+    assert_int_equal(used(f, "mau", T0, T0 + 31 * DAY), 6);
+}
+
+/* The same endpoint twice in one delta adds both counts (as one statement per endpoint would). */
+static void test_usage_endpoints_repeated(void **state)
+{
+    fixture *f = need(state);
+    bs_err err = {0};
+    store_usage_endpoint eps[] = {{"GET /v1/a", 2}, {"GET /v1/b\\", 5}, {"GET /v1/a", 4}};
+    store_usage_delta d = make_delta(ENV, "api_call", T0, 11, 0);
+    d.endpoints = eps;
+    d.nendpoints = 3;
+    assert_int_equal(OPS.usage_add(f->d, &d, 1, T0, &err), 0);
+    assert_int_equal(OPS.usage_add(f->d, &d, 1, T0 + 1, &err), 0);
+    store_usage_row rows[2];
+    assert_int_equal(rows_of(f, "api_call", "hourly", rows), 1);
+    assert_int_equal(rows[0].value, 22);
+    assert_string_equal(rows[0].endpoints, "{\"GET /v1/a\":12,\"GET /v1/b\\\\\":10}");
 }
 
 static void test_rollup_arithmetic(void **state)
@@ -811,6 +833,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deliveries_due_and_update, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_add_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_mau_once_per_month, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_usage_endpoints_repeated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollup_arithmetic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollup_month_bucket, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_and_sums, setup, teardown),

@@ -12,6 +12,7 @@
 #include "store/postgres/control_pg_parts.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/clock.h"
@@ -19,6 +20,7 @@
 #define PGT_TEXT(r, row, col, field, err) pg_text((r), (row), (col), (field), sizeof(field), (err))
 #define PGT_C " COLLATE \"C\""
 #define PGT_ROLLUP_LOCK 4242424243LL /* pg_advisory_xact_lock key of the usage roll-up */
+#define PGT_USAGE_ADD_LOCK 4242424244LL /* and of usage batches (one at a time, as SQLite's writers: no deadlock) */
 #define PGT_USAGE_ROLLED "rolled_until" /* usage_state: days before it have final daily rows */
 
 /* Fills out (zeroed by the caller) from row `row` of r: 0, or -1 with err when a value does not fit. */
@@ -724,40 +726,91 @@ static int pgt_usage_sum(void *driver, const char *org, const char *project, con
     return rc;
 }
 
+/* ---- array parameters: a batch's users and endpoints go in one statement each ---- */
+
+/* Appends c to out (cap bytes, NUL kept) at *k. */
+static void pgt_put(char *out, size_t cap, size_t *k, char c)
+{
+    if (*k + 1 < cap) out[(*k)++] = c;
+    out[*k] = '\0';
+}
+
+/* The i-th text of an array parameter. */
+typedef const char *(*pgt_item)(const void *items, size_t i);
+
+static const char *pgt_user(const void *items, size_t i) { return ((const char *const *)items)[i]; }
+
+static const char *pgt_endpoint(const void *items, size_t i) { return ((const store_usage_endpoint *)items)[i].endpoint; }
+
+/* A text[] literal of n items, each quoted ({"a","b\"c"}): malloc'ed, NULL when memory ran out. */
+static char *pgt_text_array(const void *items, size_t n, pgt_item item)
+{
+    size_t cap = 3, k = 0; /* { } NUL */
+    for (size_t i = 0; i < n; i++) cap += 2 * strlen(item(items, i)) + 3; /* , " " and every byte escaped */
+    char *out = malloc(cap);
+    if (!out) return NULL;
+    pgt_put(out, cap, &k, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i) pgt_put(out, cap, &k, ',');
+        pgt_put(out, cap, &k, '"');
+        for (const char *c = item(items, i); *c; c++) {
+            if (*c == '"' || *c == '\\') pgt_put(out, cap, &k, '\\');
+            pgt_put(out, cap, &k, *c);
+        }
+        pgt_put(out, cap, &k, '"');
+    }
+    pgt_put(out, cap, &k, '}');
+    return out;
+}
+
+/* A bigint[] literal of the endpoints' counts: malloc'ed, NULL when memory ran out. */
+static char *pgt_count_array(const store_usage_endpoint *e, size_t n)
+{
+    size_t cap = 3 + n * (PG_INT64_TEXT + 1), k = 0;
+    char *out = malloc(cap), num[PG_INT64_TEXT];
+    if (!out) return NULL;
+    pgt_put(out, cap, &k, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i) pgt_put(out, cap, &k, ',');
+        for (const char *c = pg_fmt_int64(num, e[i].count); *c; c++) pgt_put(out, cap, &k, *c);
+    }
+    pgt_put(out, cap, &k, '}');
+    return out;
+}
+
 /* mau: records the users not yet recorded in the month; *added = how many. */
 static int pgt_usage_mau(pg_pool *p, PGconn *c, const store_usage_delta *d, int64_t now, int64_t *added, bs_err *err)
 {
     char month[PG_INT64_TEXT], at[PG_INT64_TEXT];
-    const char *params[] = {d->environment_id, pg_fmt_int64(month, d->month_start), NULL, pg_fmt_int64(at, now)};
+    char *users = pgt_text_array(d->users, d->nusers, pgt_user);
+    const char *params[] = {d->environment_id, pg_fmt_int64(month, d->month_start), users, pg_fmt_int64(at, now)};
     *added = 0;
-    for (size_t i = 0; i < d->nusers; i++) {
-        int64_t changed = 0;
-        params[2] = d->users[i];
-        if (pg_command(p, c, "record a monthly user",
-                       "INSERT INTO usage_mau (environment_id, month_start, user_id, first_seen)"
-                       " VALUES ($1, $2::bigint, $3, $4::bigint) ON CONFLICT DO NOTHING",
-                       4, params, &changed, err) < 0)
-            return -1;
-        *added += changed;
-    }
-    return 0;
+    if (!users) return bs_err_internal(err);
+    int rc = pg_command(p, c, "record monthly users",
+                        "INSERT INTO usage_mau (environment_id, month_start, user_id, first_seen) SELECT $1, $2::bigint, u,"
+                        " $4::bigint FROM unnest($3::text[]) AS u ON CONFLICT DO NOTHING",
+                        4, params, added, err);
+    free(users);
+    return rc;
 }
 
 static int pgt_usage_endpoints_add(pg_pool *p, PGconn *c, const store_usage_delta *d, bs_err *err)
 {
-    char hour[PG_INT64_TEXT], n[PG_INT64_TEXT];
-    const char *params[] = {d->environment_id, d->metric, pg_fmt_int64(hour, d->hour_start), d->organization_id, NULL, NULL};
-    for (size_t i = 0; i < d->nendpoints; i++) {
-        params[4] = d->endpoints[i].endpoint;
-        params[5] = pg_fmt_int64(n, d->endpoints[i].count);
-        if (pg_command(p, c, "add usage endpoint",
-                       "INSERT INTO usage_endpoints AS u (environment_id, metric, period, period_start, organization_id,"
-                       " endpoint, count) VALUES ($1, $2, 'hourly', $3::bigint, $4, $5, $6::bigint) ON CONFLICT"
-                       " (environment_id, metric, period, period_start, endpoint) DO UPDATE SET count = u.count + excluded.count",
-                       6, params, NULL, err) < 0)
-            return -1;
-    }
-    return 0;
+    if (!d->nendpoints) return 0;
+    char hour[PG_INT64_TEXT];
+    char *names = pgt_text_array(d->endpoints, d->nendpoints, pgt_endpoint), *counts = pgt_count_array(d->endpoints, d->nendpoints);
+    const char *params[] = {d->environment_id, d->metric, pg_fmt_int64(hour, d->hour_start), d->organization_id, names, counts};
+    int rc = names && counts ? 0 : bs_err_internal(err);
+    if (rc == 0)
+        rc = pg_command(p, c, "add usage endpoints",
+                        "INSERT INTO usage_endpoints AS u (environment_id, metric, period, period_start, organization_id, endpoint,"
+                        " count) SELECT $1, $2, 'hourly', $3::bigint, $4, x.e, sum(x.n) FROM unnest($5::text[], $6::bigint[])"
+                        " AS x(e, n) GROUP BY x.e ON CONFLICT (environment_id, metric, period, period_start, endpoint)"
+                        " DO UPDATE SET count = u.count + excluded.count",
+                        6, params, NULL, err);
+    free(names);
+    free(counts);
+    return rc;
 }
 
 #define PGT_USAGE_ADD                                                                                         \
@@ -798,9 +851,11 @@ static int pgt_usage_add_one(pg_pool *p, PGconn *c, const store_usage_delta *d, 
 static int pgt_usage_add(void *driver, const store_usage_delta *d, size_t n, int64_t now, bs_err *err)
 {
     pg_pool *p = pool_of(driver);
+    char key[PG_INT64_TEXT];
+    const char *lock[] = {pg_fmt_int64(key, PGT_USAGE_ADD_LOCK)};
     PGconn *c = pgt_begin(p, err);
     if (!c) return -1;
-    int rc = 0;
+    int rc = pg_command(p, c, "usage lock", "SELECT pg_advisory_xact_lock($1::bigint)", 1, lock, NULL, err);
     for (size_t i = 0; rc == 0 && i < n; i++) rc = pgt_usage_add_one(p, c, &d[i], now, err);
     return pgt_end(p, c, rc, err);
 }
