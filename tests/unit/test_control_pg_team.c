@@ -343,7 +343,7 @@ static void test_team_invitations(void **state)
     assert_int_equal(OPS.invitation_insert(f->d, &v2, &err), 0);
     assert_int_equal(OPS.invitation_insert(f->d, &other, &err), 0);
     store_org_invitation got, rows[4];
-    int found = 0, accepted = 0;
+    int found = 0;
     assert_int_equal(OPS.invitation_get(f->d, ORG, "inv_1", &got, &found, &err), 0);
     assert_int_equal(found, 0); /* replaced by inv_2 */
     char hash[STORE_HASH_HEX];
@@ -371,6 +371,20 @@ static void test_team_invitations(void **state)
     assert_int_equal(OPS.invitation_revoke(f->d, ORG, "inv_2", v2.expires_at, &found, &err), 0);
     assert_int_equal(found, 0); /* expired */
     assert_int_equal(invitations_with(f, "revoked", t0 + 20), 1);
+}
+
+/* Accepting: only while pending; member, token and invitation together; a 409 writes nothing. */
+static void test_team_invitation_accept(void **state)
+{
+    fixture *f = need(state);
+    bs_err err = {0};
+    int64_t t0 = 1000;
+    store_org_invitation v2 = make_invitation("inv_2", "NEW@x.io", '2', t0 + 1), other = make_invitation("inv_3", "other@x.io", '3', t0 + 2);
+    store_org_invitation got;
+    int found = 0, accepted = 0;
+    assert_int_equal(OPS.invitation_insert(f->d, &v2, &err), 0);
+    assert_int_equal(OPS.invitation_insert(f->d, &other, &err), 0);
+    assert_int_equal(OPS.invitation_revoke(f->d, ORG, "inv_3", t0 + 10, &found, &err), 0);
     store_member m = make_member("mem_new", "new@x.io", "member", t0 + 30);
     store_operator_token t = make_token("tok_new", "mem_new", "member", '4');
     assert_int_equal(OPS.invitation_accept(f->d, "inv_3", t0 + 30, &m, &t, &accepted, &err), 0);
@@ -674,6 +688,57 @@ static void test_usage_mau_once_per_month(void **state)
     assert_int_equal(used(f, "mau", T0, T0 + 31 * DAY), 6);
 }
 
+/* Batches from several threads touching the same rows in different orders: no deadlock, exact sums. */
+#define ADDERS 4
+#define BATCHES 40
+
+static void *add_batches(void *arg)
+{
+    fixture *f = ((void **)arg)[0];
+    int index = *(int *)((void **)arg)[1];
+    store_usage_endpoint ep[] = {{"GET /v1/a", 1}, {"GET /v1/b", 1}};
+    for (int i = 0; i < BATCHES; i++) {
+        store_usage_delta d[3] = {make_delta(ENV, "api_call", T0, 1, 0), make_delta("env_prod", "api_call", T0, 1, 0),
+                                  make_delta(ENV, "db_read", T0, 1, 0)};
+        d[0].endpoints = d[1].endpoints = ep;
+        d[0].nendpoints = d[1].nendpoints = 2;
+        if ((index + i) % 2) { /* the other order */
+            store_usage_delta t = d[0];
+            d[0] = d[2];
+            d[2] = t;
+        }
+        bs_err err = {0};
+        if (OPS.usage_add(f->d, d, 3, T0 + i, &err) != 0) return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_usage_add_concurrent(void **state)
+{
+    fixture *f = need(state);
+    pthread_t t[ADDERS];
+    int index[ADDERS];
+    void *args[ADDERS][2];
+    for (int i = 0; i < ADDERS; i++) {
+        index[i] = i;
+        args[i][0] = f;
+        args[i][1] = &index[i];
+        assert_int_equal(pthread_create(&t[i], NULL, add_batches, args[i]), 0);
+    }
+    for (int i = 0; i < ADDERS; i++) {
+        void *failed = NULL;
+        pthread_join(t[i], &failed);
+        assert_null(failed);
+    }
+    assert_int_equal(used(f, "api_call", T0, T0 + DAY), 2 * ADDERS * BATCHES);
+    assert_int_equal(used(f, "db_read", T0, T0 + DAY), ADDERS * BATCHES);
+    store_usage_row rows[2];
+    assert_int_equal(rows_of(f, "db_read", "hourly", rows), 1);
+    assert_int_equal(rows[0].peak, 1);
+    assert_int_equal(rows_of(f, "api_call", "hourly", rows), 2);
+    assert_string_equal(rows[0].endpoints, "{\"GET /v1/a\":160,\"GET /v1/b\":160}");
+}
+
 /* The same endpoint twice in one delta adds both counts (as one statement per endpoint would). */
 static void test_usage_endpoints_repeated(void **state)
 {
@@ -829,11 +894,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_team_last_owner_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_team_tokens_follow_member, setup, teardown),
         cmocka_unit_test_setup_teardown(test_team_invitations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_team_invitation_accept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alerts_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deliveries_due_and_update, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_add_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_mau_once_per_month, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_endpoints_repeated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_usage_add_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollup_arithmetic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollup_month_bucket, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_and_sums, setup, teardown),
