@@ -8,7 +8,10 @@
  * OFFSET reads as 0; SQLite's max()/min() of two values are GREATEST/LEAST; the bare column of a
  * max() aggregate is a DISTINCT ON; json_group_object is built with string_agg so that the text is the
  * same byte for byte. Team changes that must keep an owner lock the organization's row (FOR NO KEY
- * UPDATE) so that two of them cannot both see a second owner; the roll-up takes an advisory lock. */
+ * UPDATE) so that two of them cannot both see a second owner; usage batches and the roll-up each take an
+ * advisory lock (one at a time, as SQLite's writers: batches that upsert the same rows in another order
+ * would otherwise deadlock). A batch's monthly users and endpoint counts are bound as one text[] / bigint[]
+ * parameter each (quoted array literals), so a delta costs at most three statements. */
 #include "store/postgres/control_pg_parts.h"
 
 #include <stdint.h>
