@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 /* 1 with out filled, 0 when no server is configured (skip), -1 when the schema cannot be made. */
-static int pg_fixture_url(char *out, size_t cap)
+static inline int pg_fixture_url(char *out, size_t cap)
 {
     static int counter;
     const char *base = getenv("BASALT_TEST_PG_URL");
@@ -31,7 +31,7 @@ static int pg_fixture_url(char *out, size_t cap)
 }
 
 /* Runs sql (no parameters) on url; 0 when it succeeded. For tests that set up rows another part writes. */
-static int pg_fixture_exec(const char *url, const char *sql)
+static inline int pg_fixture_exec(const char *url, const char *sql)
 {
     PGconn *c = PQconnectdb(url);
     PGresult *r = c && PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;

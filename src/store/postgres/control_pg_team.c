@@ -22,8 +22,6 @@
 
 #define PGT_TEXT(r, row, col, field, err) pg_text((r), (row), (col), (field), sizeof(field), (err))
 #define PGT_C " COLLATE \"C\""
-#define PGT_ROLLUP_LOCK 4242424243LL /* pg_advisory_xact_lock key of the usage roll-up */
-#define PGT_USAGE_ADD_LOCK 4242424244LL /* and of usage batches (one at a time, as SQLite's writers: no deadlock) */
 #define PGT_USAGE_ROLLED "rolled_until" /* usage_state: days before it have final daily rows */
 
 /* Fills out (zeroed by the caller) from row `row` of r: 0, or -1 with err when a value does not fit. */
@@ -854,8 +852,7 @@ static int pgt_usage_add_one(pg_pool *p, PGconn *c, const store_usage_delta *d, 
 static int pgt_usage_add(void *driver, const store_usage_delta *d, size_t n, int64_t now, bs_err *err)
 {
     pg_pool *p = pool_of(driver);
-    char key[PG_INT64_TEXT];
-    const char *lock[] = {pg_fmt_int64(key, PGT_USAGE_ADD_LOCK)};
+    const char *lock[] = {PG_LOCK_USAGE_ADD}; /* one batch at a time, as SQLite's writers: no deadlock */
     PGconn *c = pgt_begin(p, err);
     if (!c) return -1;
     int rc = pg_command(p, c, "usage lock", "SELECT pg_advisory_xact_lock($1::bigint)", 1, lock, NULL, err);
@@ -956,8 +953,8 @@ static int pgt_usage_rollup_on(pg_pool *p, PGconn *c, int64_t now, bs_err *err)
     static const char *const monthly[3] = {PGT_USAGE_ROLL_COUNTERS("daily", "monthly", PGT_USAGE_MONTH),
                                            PGT_USAGE_ROLL_GAUGE("daily", "monthly", PGT_USAGE_MONTH),
                                            PGT_USAGE_ROLL_ENDPOINTS("daily", "monthly", PGT_USAGE_MONTH)};
-    char key[PG_INT64_TEXT], day[PG_INT64_TEXT];
-    const char *lock[] = {pg_fmt_int64(key, PGT_ROLLUP_LOCK)};
+    char day[PG_INT64_TEXT];
+    const char *lock[] = {PG_LOCK_USAGE_ROLLUP};
     int64_t rolled = 0, today = clock_day_start(now);
     if (pg_command(p, c, "usage roll-up lock", "SELECT pg_advisory_xact_lock($1::bigint)", 1, lock, NULL, err) < 0 ||
         pgt_usage_state_get(p, c, &rolled, err) < 0 || pgt_usage_roll(p, c, daily, rolled, now, "daily roll-up", err) < 0 ||

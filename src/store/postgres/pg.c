@@ -124,7 +124,8 @@ int pg_fail(pg_pool *p, PGconn *c, const PGresult *r, const char *what, bs_err *
         return bs_err_set(err, 409, "common/conflict", "%s", conflict_message(p, PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME)));
     if (state && !strcmp(state, "23503"))
         return bs_err_set(err, 409, "common/conflict", "the record it belongs to does not exist");
-    if (!c || PQstatus(c) != CONNECTION_OK || (state && (!strncmp(state, "08", 2) || !strcmp(state, "57P01"))))
+    if (!c || PQstatus(c) != CONNECTION_OK || (state && (!strncmp(state, "08", 2) || !strcmp(state, "57P01") ||
+                                                     !strcmp(state, "40P01") || !strcmp(state, "40001"))))
         return bs_err_set(err, 503, "common/unavailable", "The database server cannot be reached; retry");
     log_error("postgres: %s failed: %s", what, r ? PQresultErrorMessage(r) : PQerrorMessage(c));
     return bs_err_internal(err);

@@ -22,9 +22,12 @@
 
 #define PG_POOL_MAX 16          /* connections to one server (more callers wait for one) */
 #define PG_INT64_TEXT 24        /* a buffer for pg_fmt_int64 */
-/* pg_advisory_xact_lock keys, all in one place: schema migrations, environment placement. */
+/* pg_advisory_xact_lock keys, all in one place: schema migrations, environment placement, usage batches,
+ * the usage roll-up. */
 #define PG_LOCK_MIGRATE "4242424242"
 #define PG_LOCK_PLACEMENT "4242424243"
+#define PG_LOCK_USAGE_ADD "4242424244"
+#define PG_LOCK_USAGE_ROLLUP "4242424245"
 
 typedef struct pg_pool pg_pool;
 
@@ -63,7 +66,7 @@ void pg_rollback(PGconn *c);
 
 /* Maps a failed result (or, when r is NULL, the connection's state) to err: unique violations are 409
  * common/conflict with the constraint's message, foreign-key violations 409 "the record it belongs to does
- * not exist", a lost or unreachable server 503 common/unavailable, anything else 500 (logged). -1. */
+ * not exist", a lost or unreachable server, a deadlock or a serialization failure 503 common/unavailable, anything else 500 (logged). -1. */
 int pg_fail(pg_pool *p, PGconn *c, const PGresult *r, const char *what, bs_err *err);
 
 /* ---- reading a row ---- */
