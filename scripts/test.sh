@@ -2,10 +2,11 @@
 # The release build must compile warning-free, then the whole test suite runs twice: on the ASan+UBSan build
 # and on the ThreadSanitizer build. Each pass runs the C unit tests (ctest) and the black-box API tests (node
 # --test against servers the harness starts on free ports with fresh data directories). A local S3-protocol
-# server (tests/s3/with-s3.sh) and a PostgreSQL 15 server (tests/pg/with-pg.sh: the PostgreSQL driver's unit
-# tests) run for the whole suite: the blob-store unit tests and the file API suites run
-# once on the filesystem driver and once on the S3 driver. A sanitizer report fails the server's exit code,
-# and so the test that stopped it.
+# server (tests/s3/with-s3.sh) and a PostgreSQL 15 server (tests/pg/with-pg.sh) run for the whole suite:
+# the blob-store unit tests and the file API suites run once on the filesystem driver and once on the S3
+# driver; the PostgreSQL driver's unit tests run against the server, and the API suite runs a third time
+# with every control store on it. A sanitizer report fails the server's exit code, and so the test that
+# stopped it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
@@ -29,5 +30,8 @@ suite() {
 }
 
 suite build-test
+# The API suite once more on the ASan build with every control store on PostgreSQL (docs/operations.md).
+echo "== test pass: build-test, control store on PostgreSQL =="
+BASALT_BIN="$PWD/build-test/basalt" BASALT_TEST_CONTROL=pg tests/pg/with-pg.sh node --test tests/api/*.test.mjs
 suite build-tsan
 scripts/fuzz.sh --all 10   # each libFuzzer target briefly, from its committed corpus (clang build in build-fuzz/)

@@ -53,6 +53,17 @@ function controlEnv(dir) {
   }
   return { BASALT_CONTROL_STORE: url };
 }
+// The bytes of a data directory's control store, to look for secrets in clear: the SQLite file, or on
+// PostgreSQL a data-only dump of the directory's schema.
+export function controlStoreBytes(dir) {
+  const url = controlByDir.get(dir);
+  if (!url) {
+    const file = path.join(dir, 'control.db');
+    return fs.existsSync(file) ? fs.readFileSync(file) : Buffer.alloc(0);
+  }
+  const schema = /search_path%3D(\w+)/.exec(url)[1];
+  return execFileSync('pg_dump', ['--data-only', '--schema', schema, process.env.BASALT_TEST_PG_URL], { maxBuffer: 256 << 20 });
+}
 function dataDirOf(args) {
   const i = args.indexOf('--data');
   return i >= 0 ? args[i + 1] : null;

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, req, expectError, runOnce, sleep } from './harness.mjs';
+import { startServer, req, expectError, runOnce, sleep, controlStoreBytes } from './harness.mjs';
 import { startProvider } from './oauth_provider.mjs';
 
 let srv, b, google, providerPath;
@@ -32,7 +32,8 @@ test('provider settings: the secret is sealed at rest and never returned', async
   assert.ok(!put.text.includes('s3cret'), 'the secret is never answered');
   const got = await req(srv, 'GET', providerPath, { token: b.operatorToken });
   assert.deepEqual(got.json.redirectUris, [REDIRECT]);
-  const db = fs.readFileSync(path.join(srv.dataDir, 'control.db'));
+  const db = controlStoreBytes(srv.dataDir);
+  assert.ok(db.length > 0, 'the control store was read');
   assert.equal(db.includes(Buffer.from('s3cret-value')), false, 'not in the database in clear');
   expectError(assert, await req(srv, 'PUT', providerPath, { key: b.publishableKey, body: { clientId: 'x' } }), 401, 'auth/unauthorized');
 });
