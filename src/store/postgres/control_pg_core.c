@@ -64,7 +64,7 @@ static int pgc_run(pgc *d, PGconn *c, const char *what, const char *sql, const p
 /* ---- row readers: fill dst from row i; -1 with err (500) when a value does not fit its buffer ---- */
 
 typedef int (*pgc_reader)(const PGresult *r, int i, void *dst, bs_err *err);
-#define PGC_TEXT(r, i, col, field) (pg_text((r), (i), (col), (field), sizeof(field), err) != 0)
+#define PGC_TEXT(r, i, col, field) (0 - pg_text((r), (i), (col), (field), sizeof(field), err)) /* 1 when it failed */
 
 /* The columns pgc_org_read, pgc_project_read, pgc_env_read and pgc_key_row_read expect, in their order. */
 #define PGC_ORG_COLUMNS                                                                                       \
