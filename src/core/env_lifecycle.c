@@ -8,6 +8,7 @@
 #include "store/files.h"
 #include "util/clock.h"
 #include "util/cache.h"
+#include "util/hash.h"
 #include "util/log.h"
 #include "util/ticker.h"
 
@@ -86,14 +87,29 @@ int env_lifecycle_place_unplaced(const env_stores *st, bs_err *err)
 
 /* ---- use ---- */
 
+/* What this thread last found written: most requests stop here, with no lock and no shared cache line
+ * written (every request of an environment would otherwise take the same stripe's lock). */
+#define TOUCH_MEMO 8
+static _Thread_local struct {
+    uint64_t hash;                  /* of the environment id; 0: empty */
+    int64_t at;                     /* when this thread saw it written */
+} touch_memo[TOUCH_MEMO];
+
 /* 1 when this use should be written (none written for ENV_TOUCH_INTERVAL_MS); marks it written. Two
- * threads may both find a use due at once: the second write is harmless. */
+ * threads may both find a use due at once: the second write is harmless. The memo keeps when this thread
+ * looked, not when the use was written, so a use is recorded at most two intervals late (the inactivity
+ * periods are 30 and 90 days); a memo hash collision at worst delays one record too. */
 static int touch_due(env_lifecycle *l, const char *env_id, int64_t now)
 {
+    uint64_t h = hash64_str(env_id) | 1;
+    size_t m = (size_t)(h % TOUCH_MEMO);
+    if (touch_memo[m].hash == h && now >= touch_memo[m].at && now - touch_memo[m].at < ENV_TOUCH_INTERVAL_MS) return 0;
     char written = 1;
-    if (cache_get(l->written, env_id, now, &written)) return 0;
-    cache_put(l->written, env_id, now, &written);
-    return 1;
+    int due = !cache_get(l->written, env_id, now, &written);
+    if (due) cache_put(l->written, env_id, now, &written);
+    touch_memo[m].hash = h;
+    touch_memo[m].at = now;
+    return due;
 }
 
 void env_lifecycle_touch(env_lifecycle *l, const char *env_id)
