@@ -1,6 +1,8 @@
-/* Unit tests of the control store (store/control.h) on its SQLite driver. Each test opens a fresh store
- * in its own mkdtemp directory. Built with AddressSanitizer by the test build, so the thread tests also
- * check that every per-thread connection is closed exactly once. */
+/* Unit tests of the control store (store/control.h) on its SQLite driver: the shared behaviour suite
+ * (control_store_cases.h, also run on PostgreSQL by test_control_store_pg.c) on a fresh store in its own
+ * mkdtemp directory per test, plus what only SQLite has: the file itself (WAL, the migrations table),
+ * "sqlite:" locations and reopening a file. Built with AddressSanitizer by the test build, so the thread
+ * tests also check that every per-thread connection is closed exactly once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,131 +18,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "control_store_cases.h"
 #include "store/control.h"
 #include "store/sqlite/migrations.h"
 
-#define LOOKUP_THREADS 4
-#define LOOKUPS_PER_THREAD 2000
-
-typedef struct fixture {
+typedef struct sqlite_dir {
     char dir[64];
     char path[128];
-    store_control *store;
-} fixture;
+} sqlite_dir;
 
-/* ---- helpers ---- */
-
-static void fake_hash(char out[STORE_HASH_HEX], char fill)
+static const char *file_of(const cs_fixture *f)
 {
-    memset(out, fill, STORE_HASH_HEX - 1);
-    out[STORE_HASH_HEX - 1] = '\0';
-}
-
-static void make_bootstrap(store_bootstrap *b)
-{
-    memset(b, 0, sizeof *b);
-    int64_t t = 1736937000000;
-    store_org *o = &b->org;
-    snprintf(o->id, sizeof o->id, "org_00000000000000000001");
-    snprintf(o->name, sizeof o->name, "Default");
-    snprintf(o->slug, sizeof o->slug, "default");
-    snprintf(o->plan, sizeof o->plan, "free");
-    snprintf(o->status, sizeof o->status, "active");
-    o->created_at = o->updated_at = t;
-    store_project *p = &b->project;
-    snprintf(p->id, sizeof p->id, "prj_00000000000000000001");
-    snprintf(p->organization_id, sizeof p->organization_id, "%s", o->id);
-    snprintf(p->name, sizeof p->name, "Default");
-    snprintf(p->slug, sizeof p->slug, "default");
-    snprintf(p->status, sizeof p->status, "active");
-    p->created_at = p->updated_at = t;
-    store_env *e = &b->env;
-    snprintf(e->id, sizeof e->id, "env_00000000000000000001");
-    snprintf(e->project_id, sizeof e->project_id, "%s", p->id);
-    snprintf(e->name, sizeof e->name, "dev");
-    snprintf(e->type, sizeof e->type, "dev");
-    snprintf(e->status, sizeof e->status, "active");
-    e->created_at = e->updated_at = t;
-    store_api_key *pk = &b->publishable, *sk = &b->secret;
-    snprintf(pk->id, sizeof pk->id, "key_00000000000000000001");
-    snprintf(pk->environment_id, sizeof pk->environment_id, "%s", e->id);
-    snprintf(pk->type, sizeof pk->type, "publishable");
-    snprintf(pk->name, sizeof pk->name, "Default publishable key");
-    fake_hash(pk->hash, 'a');
-    snprintf(pk->hint, sizeof pk->hint, "pk_1a2b");
-    pk->created_at = t;
-    *sk = *pk;
-    snprintf(sk->id, sizeof sk->id, "key_00000000000000000002");
-    snprintf(sk->type, sizeof sk->type, "secret");
-    snprintf(sk->name, sizeof sk->name, "Default secret key");
-    fake_hash(sk->hash, 'b');
-    snprintf(sk->hint, sizeof sk->hint, "sk_3c4d");
-    store_operator_token *tok = &b->operator_token;
-    snprintf(tok->id, sizeof tok->id, "tok_00000000000000000001");
-    snprintf(tok->organization_id, sizeof tok->organization_id, "%s", o->id);
-    snprintf(tok->name, sizeof tok->name, "Bootstrap token");
-    snprintf(tok->role, sizeof tok->role, "owner");
-    fake_hash(tok->hash, 'c');
-    snprintf(tok->hint, sizeof tok->hint, "bt_5e6f");
-    tok->created_at = t;
-    store_member *owner = &b->owner;
-    snprintf(owner->id, sizeof owner->id, "mem_00000000000000000001");
-    snprintf(owner->organization_id, sizeof owner->organization_id, "%s", o->id);
-    snprintf(owner->name, sizeof owner->name, "Owner");
-    snprintf(owner->role, sizeof owner->role, "owner");
-    owner->joined_at = t;
-    snprintf(tok->member_id, sizeof tok->member_id, "%s", owner->id);
-}
-
-static void bootstrap_default(store_control *store)
-{
-    store_bootstrap b;
-    make_bootstrap(&b);
-    bs_err err = {0};
-    assert_int_equal(store_control_bootstrap(store, &b, &err), 0);
-}
-
-/* The same without the Owner member (the team tests add their own members). */
-static void bootstrap_bare(store_control *store)
-{
-    store_bootstrap b;
-    make_bootstrap(&b);
-    memset(&b.owner, 0, sizeof b.owner);
-    b.operator_token.member_id[0] = '\0';
-    bs_err err = {0};
-    assert_int_equal(store_control_bootstrap(store, &b, &err), 0);
-}
-
-static store_api_key make_key(const char *id, const char *env_id, char hash_fill)
-{
-    store_api_key k;
-    memset(&k, 0, sizeof k);
-    snprintf(k.id, sizeof k.id, "%s", id);
-    snprintf(k.environment_id, sizeof k.environment_id, "%s", env_id);
-    snprintf(k.type, sizeof k.type, "secret");
-    snprintf(k.name, sizeof k.name, "extra");
-    fake_hash(k.hash, hash_fill);
-    snprintf(k.hint, sizeof k.hint, "sk_x");
-    k.created_at = 1;
-    return k;
-}
-
-static int lookup_found(store_control *store, char fill, store_key_context *ctx)
-{
-    char hash[STORE_HASH_HEX];
-    fake_hash(hash, fill);
-    int found = -1;
-    bs_err err = {0};
-    assert_int_equal(store_control_key_lookup(store, hash, ctx, &found, &err), 0);
-    return found;
-}
-
-static int is_empty(store_control *store)
-{
-    int empty = -1;
-    bs_err err = {0};
-    assert_int_equal(store_control_is_empty(store, &empty, &err), 0);
-    return empty;
+    return ((const sqlite_dir *)f->runner)->path;
 }
 
 /* Runs a one-value text query on the store's file through a separate connection. */
@@ -158,40 +47,46 @@ static void raw_query(const char *path, const char *sql, char *out, size_t cap)
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/basalt-control-XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
-    snprintf(f->path, sizeof f->path, "%s/control.db", f->dir);
-    bs_err err = {0};
-    f->store = store_control_open(f->path, &err);
-    if (!f->store) return -1;
+    cs_fixture *f = calloc(1, sizeof *f);
+    sqlite_dir *d = calloc(1, sizeof *d);
+    if (!f || !d) return -1;
+    f->engine = CS_SQLITE;
+    f->runner = d;
+    f->lookups_per_thread = 2000;
     *state = f;
-    return 0;
+    snprintf(d->dir, sizeof d->dir, "/tmp/basalt-control-XXXXXX");
+    if (!mkdtemp(d->dir)) return -1;
+    snprintf(d->path, sizeof d->path, "%s/control.db", d->dir);
+    snprintf(f->location, sizeof f->location, "%s", d->path);
+    bs_err err = {0};
+    f->store = store_control_open(f->location, &err);
+    return f->store ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
+    cs_fixture *f = *state;
+    sqlite_dir *d = f->runner;
     store_control_free(f->store);
     const char *suffixes[] = {"", "-wal", "-shm"};
     for (size_t i = 0; i < 3; i++) {
         char p[160];
-        snprintf(p, sizeof p, "%s%s", f->path, suffixes[i]);
+        snprintf(p, sizeof p, "%s%s", d->path, suffixes[i]);
         unlink(p);
     }
-    rmdir(f->dir);
+    rmdir(d->dir);
+    free(d);
     free(f);
     return 0;
 }
 
-/* ---- tests ---- */
+/* ---- SQLite only ---- */
 
 static void test_open_creates_and_migrates(void **state)
 {
-    fixture *f = *state;
+    cs_fixture *f = cs_fix(state);
     struct stat sb;
-    assert_int_equal(stat(f->path, &sb), 0);
+    assert_int_equal(stat(file_of(f), &sb), 0);
     bs_err err = {0};
     int version = 0;
     assert_int_equal(store_control_version(f->store, &version, &err), 0);
@@ -199,24 +94,24 @@ static void test_open_creates_and_migrates(void **state)
     assert_int_equal(store_control_ping(f->store, &err), 0);
     assert_int_equal(is_empty(f->store), 1);
     char text[64];
-    raw_query(f->path, "PRAGMA journal_mode", text, sizeof text);
+    raw_query(file_of(f), "PRAGMA journal_mode", text, sizeof text);
     assert_string_equal(text, "wal");
     char expected[16];
     snprintf(expected, sizeof expected, "%d", store_sqlite_migrations_count());
-    raw_query(f->path, "SELECT count(*) FROM schema_migrations", text, sizeof text);
+    raw_query(file_of(f), "SELECT count(*) FROM schema_migrations", text, sizeof text);
     assert_string_equal(text, expected); /* every step applied once */
-    raw_query(f->path, "SELECT min(version) FROM schema_migrations", text, sizeof text);
+    raw_query(file_of(f), "SELECT min(version) FROM schema_migrations", text, sizeof text);
     assert_string_equal(text, "1");
 }
 
 static void test_reopen_keeps_version_and_data(void **state)
 {
-    fixture *f = *state;
+    cs_fixture *f = cs_fix(state);
     bootstrap_default(f->store);
     store_control_free(f->store);
     f->store = NULL;
     char location[160];
-    snprintf(location, sizeof location, "sqlite:%s", f->path);
+    snprintf(location, sizeof location, "sqlite:%s", file_of(f));
     bs_err err = {0};
     f->store = store_control_open(location, &err);
     assert_non_null(f->store);
@@ -225,265 +120,11 @@ static void test_reopen_keeps_version_and_data(void **state)
     assert_int_equal(version, store_sqlite_migrations_latest());
     char text[64], expected[16];
     snprintf(expected, sizeof expected, "%d", store_sqlite_migrations_count());
-    raw_query(f->path, "SELECT count(*) FROM schema_migrations", text, sizeof text);
+    raw_query(file_of(f), "SELECT count(*) FROM schema_migrations", text, sizeof text);
     assert_string_equal(text, expected);
     assert_int_equal(is_empty(f->store), 0);
     store_key_context ctx;
     assert_int_equal(lookup_found(f->store, 'a', &ctx), 1);
-}
-
-/* The first secret stored for (env, kind) is the one everyone gets, across reopening; kinds and
- * environments have their own. */
-static void test_env_secret_created_once(void **state)
-{
-    fixture *f = *state;
-    bootstrap_default(f->store);
-    bs_err err = {0};
-    uint8_t a[STORE_ENV_SECRET_LEN], b[STORE_ENV_SECRET_LEN], c[STORE_ENV_SECRET_LEN], zero[STORE_ENV_SECRET_LEN] = {0};
-    assert_int_equal(store_control_env_secret(f->store, "env_00000000000000000001", "jwt", a, &err), 0);
-    assert_memory_not_equal(a, zero, sizeof a);
-    assert_int_equal(store_control_env_secret(f->store, "env_00000000000000000001", "jwt", b, &err), 0);
-    assert_memory_equal(a, b, sizeof a);
-    assert_int_equal(store_control_env_secret(f->store, "env_00000000000000000001", "other", c, &err), 0);
-    assert_memory_not_equal(a, c, sizeof a);
-    store_control_free(f->store);
-    char location[160];
-    snprintf(location, sizeof location, "sqlite:%s", f->path);
-    f->store = store_control_open(location, &err);
-    assert_non_null(f->store);
-    assert_int_equal(store_control_env_secret(f->store, "env_00000000000000000001", "jwt", b, &err), 0);
-    assert_memory_equal(a, b, sizeof a);
-    assert_int_equal(store_control_env_secret(NULL, "env_00000000000000000001", "jwt", b, &err), -1);
-    assert_int_equal(store_control_env_secret(f->store, "env_missing", "jwt", b, &err), -1); /* no such env */
-}
-
-static void test_bootstrap_and_key_lookup(void **state)
-{
-    fixture *f = *state;
-    bootstrap_default(f->store);
-    assert_int_equal(is_empty(f->store), 0);
-    store_key_context ctx;
-    assert_int_equal(lookup_found(f->store, 'a', &ctx), 1);
-    assert_string_equal(ctx.key_id, "key_00000000000000000001");
-    assert_string_equal(ctx.key_type, "publishable");
-    assert_string_equal(ctx.organization_id, "org_00000000000000000001");
-    assert_string_equal(ctx.organization_status, "active");
-    assert_string_equal(ctx.plan, "free");
-    assert_string_equal(ctx.project_id, "prj_00000000000000000001");
-    assert_string_equal(ctx.environment_id, "env_00000000000000000001");
-    assert_string_equal(ctx.environment, "dev");
-    assert_string_equal(ctx.scopes_json, "");
-    assert_int_equal(ctx.expires_at, 0);
-    assert_int_equal(ctx.revoked_at, 0);
-    assert_int_equal(ctx.environment_exists, 1);
-    assert_int_equal(lookup_found(f->store, 'b', &ctx), 1);
-    assert_string_equal(ctx.key_type, "secret");
-
-    char hash[STORE_HASH_HEX];
-    fake_hash(hash, 'c');
-    store_token_context tctx;
-    int found = 0;
-    bs_err err = {0};
-    assert_int_equal(store_control_token_lookup(f->store, hash, &tctx, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_string_equal(tctx.token_id, "tok_00000000000000000001");
-    assert_string_equal(tctx.organization_id, "org_00000000000000000001");
-    assert_string_equal(tctx.role, "owner");
-
-    store_org org;
-    assert_int_equal(store_control_org_get(f->store, "org_00000000000000000001", &org, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_string_equal(org.slug, "default");
-    assert_int_equal(org.created_at, 1736937000000);
-    store_env env;
-    assert_int_equal(store_control_env_get(f->store, "env_00000000000000000001", &env, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_string_equal(env.project_id, "prj_00000000000000000001");
-    assert_string_equal(env.type, "dev");
-}
-
-static void test_unknown_hash_not_found(void **state)
-{
-    fixture *f = *state;
-    bootstrap_default(f->store);
-    store_key_context ctx;
-    assert_int_equal(lookup_found(f->store, 'f', &ctx), 0);
-    store_token_context tctx;
-    char hash[STORE_HASH_HEX];
-    fake_hash(hash, 'f');
-    int found = 1;
-    bs_err err = {0};
-    assert_int_equal(store_control_token_lookup(f->store, hash, &tctx, &found, &err), 0);
-    assert_int_equal(found, 0);
-    store_org org;
-    assert_int_equal(store_control_org_get(f->store, "org_missing", &org, &found, &err), 0);
-    assert_int_equal(found, 0);
-}
-
-static void test_revoke_visible_in_lookup(void **state)
-{
-    fixture *f = *state;
-    bootstrap_default(f->store);
-    bs_err err = {0};
-    int found = 0;
-    assert_int_equal(store_control_api_key_revoke(f->store, "key_00000000000000000001", 5000, &found, &err), 0);
-    assert_int_equal(found, 1);
-    store_key_context ctx;
-    assert_int_equal(lookup_found(f->store, 'a', &ctx), 1);
-    assert_int_equal(ctx.revoked_at, 5000);
-    /* Idempotent: a second revocation keeps the first time. */
-    assert_int_equal(store_control_api_key_revoke(f->store, "key_00000000000000000001", 9000, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_int_equal(lookup_found(f->store, 'a', &ctx), 1);
-    assert_int_equal(ctx.revoked_at, 5000);
-    assert_int_equal(lookup_found(f->store, 'b', &ctx), 1);
-    assert_int_equal(ctx.revoked_at, 0);
-    assert_int_equal(store_control_api_key_revoke(f->store, "key_missing", 5000, &found, &err), 0);
-    assert_int_equal(found, 0);
-
-    assert_int_equal(store_control_operator_token_revoke(f->store, "tok_00000000000000000001", 7000, &found, &err),
-                     0);
-    assert_int_equal(found, 1);
-    char hash[STORE_HASH_HEX];
-    fake_hash(hash, 'c');
-    store_token_context tctx;
-    assert_int_equal(store_control_token_lookup(f->store, hash, &tctx, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_int_equal(tctx.revoked_at, 7000);
-}
-
-static void test_expiry_and_scopes_round_trip(void **state)
-{
-    fixture *f = *state;
-    bootstrap_default(f->store);
-    store_api_key k = make_key("key_expiring", "env_00000000000000000001", 'd');
-    k.expires_at = 1893456000123;
-    k.scopes_json = "[\"data:read\",\"files:read\"]";
-    bs_err err = {0};
-    assert_int_equal(store_control_api_key_insert(f->store, &k, &err), 0);
-    store_key_context ctx;
-    assert_int_equal(lookup_found(f->store, 'd', &ctx), 1);
-    assert_int_equal(ctx.expires_at, 1893456000123);
-    assert_string_equal(ctx.scopes_json, "[\"data:read\",\"files:read\"]");
-    assert_int_equal(lookup_found(f->store, 'a', &ctx), 1);
-    assert_int_equal(ctx.expires_at, 0);
-}
-
-static void test_scopes_too_long_is_internal_error(void **state)
-{
-    fixture *f = *state;
-    bootstrap_default(f->store);
-    char scopes[2048];
-    memset(scopes, 'x', sizeof scopes - 1);
-    scopes[sizeof scopes - 1] = '\0';
-    store_api_key k = make_key("key_wide", "env_00000000000000000001", 'e');
-    k.scopes_json = scopes;
-    bs_err err = {0};
-    assert_int_equal(store_control_api_key_insert(f->store, &k, &err), 0);
-    char hash[STORE_HASH_HEX];
-    fake_hash(hash, 'e');
-    store_key_context ctx;
-    int found = 1;
-    assert_int_equal(store_control_key_lookup(f->store, hash, &ctx, &found, &err), -1);
-    assert_int_equal(found, 0);
-    assert_int_equal(err.status, 500);
-    assert_string_equal(err.code, "common/internal-error");
-}
-
-static void test_duplicate_slug_conflict(void **state)
-{
-    fixture *f = *state;
-    bootstrap_default(f->store);
-    store_bootstrap b;
-    make_bootstrap(&b);
-    snprintf(b.org.id, sizeof b.org.id, "org_other");
-    bs_err err = {0};
-    assert_int_equal(store_control_org_insert(f->store, &b.org, &err), -1);
-    assert_int_equal(err.status, 409);
-    assert_string_equal(err.code, "common/conflict");
-    assert_non_null(strstr(err.message, "slug already taken"));
-
-    snprintf(b.project.id, sizeof b.project.id, "prj_other");
-    bs_err_clear(&err);
-    assert_int_equal(store_control_project_insert(f->store, &b.project, &err), -1);
-    assert_int_equal(err.status, 409);
-    assert_non_null(strstr(err.message, "project slug already taken"));
-
-    snprintf(b.env.id, sizeof b.env.id, "env_other");
-    bs_err_clear(&err);
-    assert_int_equal(store_control_env_insert(f->store, &b.env, &err), -1);
-    assert_int_equal(err.status, 409);
-    assert_non_null(strstr(err.message, "environment name"));
-
-    /* Same slug in another organization is fine. */
-    snprintf(b.org.slug, sizeof b.org.slug, "other");
-    assert_int_equal(store_control_org_insert(f->store, &b.org, &err), 0);
-    snprintf(b.project.organization_id, sizeof b.project.organization_id, "org_other");
-    assert_int_equal(store_control_project_insert(f->store, &b.project, &err), 0);
-}
-
-static void test_missing_parent_conflict(void **state)
-{
-    fixture *f = *state;
-    store_api_key k = make_key("key_orphan", "env_missing", 'd');
-    bs_err err = {0};
-    assert_int_equal(store_control_api_key_insert(f->store, &k, &err), -1);
-    assert_int_equal(err.status, 409);
-    assert_string_equal(err.code, "common/conflict");
-}
-
-static void test_bootstrap_failure_leaves_store_empty(void **state)
-{
-    fixture *f = *state;
-    store_bootstrap b;
-    make_bootstrap(&b);
-    memcpy(b.secret.hash, b.publishable.hash, sizeof b.secret.hash);
-    bs_err err = {0};
-    assert_int_equal(store_control_bootstrap(f->store, &b, &err), -1);
-    assert_int_equal(err.status, 409);
-    assert_string_equal(err.code, "common/conflict");
-    assert_int_equal(is_empty(f->store), 1);
-    store_key_context ctx;
-    assert_int_equal(lookup_found(f->store, 'a', &ctx), 0);
-    /* The connection is usable again: a correct bootstrap now succeeds. */
-    bootstrap_default(f->store);
-    assert_int_equal(is_empty(f->store), 0);
-}
-
-static void test_env_delete_cascades(void **state)
-{
-    fixture *f = *state;
-    bootstrap_default(f->store);
-    bs_err err = {0};
-    int found = 0;
-    assert_int_equal(store_control_env_delete(f->store, "env_00000000000000000001", &found, &err), 0);
-    assert_int_equal(found, 1);
-    store_key_context ctx;
-    assert_int_equal(lookup_found(f->store, 'a', &ctx), 0);
-    assert_int_equal(lookup_found(f->store, 'b', &ctx), 0);
-    store_env env;
-    assert_int_equal(store_control_env_get(f->store, "env_00000000000000000001", &env, &found, &err), 0);
-    assert_int_equal(found, 0);
-    assert_int_equal(store_control_env_delete(f->store, "env_00000000000000000001", &found, &err), 0);
-    assert_int_equal(found, 0);
-}
-
-static void test_deleting_env_does_not_exist(void **state)
-{
-    fixture *f = *state;
-    bootstrap_default(f->store);
-    store_bootstrap b;
-    make_bootstrap(&b);
-    snprintf(b.env.id, sizeof b.env.id, "env_going");
-    snprintf(b.env.name, sizeof b.env.name, "staging");
-    snprintf(b.env.status, sizeof b.env.status, "deleting");
-    bs_err err = {0};
-    assert_int_equal(store_control_env_insert(f->store, &b.env, &err), 0);
-    store_api_key k = make_key("key_going", "env_going", 'd');
-    assert_int_equal(store_control_api_key_insert(f->store, &k, &err), 0);
-    store_key_context ctx;
-    assert_int_equal(lookup_found(f->store, 'd', &ctx), 1);
-    assert_int_equal(ctx.environment_exists, 0);
 }
 
 static void test_open_locations(void **state)
@@ -502,687 +143,13 @@ static void test_open_locations(void **state)
     assert_string_equal(err.code, "common/internal-error");
 }
 
-/* ---- management reads: projects, environments, key listing ---- */
-
-#define BOOT_TIME 1736937000000
-#define BOOT_ENV "env_00000000000000000001"
-
-static void test_project_get(void **state)
-{
-    fixture *f = *state;
-    bootstrap_default(f->store);
-    store_project p;
-    int found = 0;
-    bs_err err = {0};
-    assert_int_equal(store_control_project_get(f->store, "prj_00000000000000000001", &p, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_string_equal(p.id, "prj_00000000000000000001");
-    assert_string_equal(p.organization_id, "org_00000000000000000001");
-    assert_string_equal(p.name, "Default");
-    assert_string_equal(p.slug, "default");
-    assert_string_equal(p.status, "active");
-    assert_int_equal(p.created_at, BOOT_TIME);
-    assert_int_equal(p.updated_at, BOOT_TIME);
-    found = 1;
-    assert_int_equal(store_control_project_get(f->store, "prj_missing", &p, &found, &err), 0);
-    assert_int_equal(found, 0);
-    assert_int_equal(err.status, 0);
-}
-
-static void test_env_find(void **state)
-{
-    fixture *f = *state;
-    bootstrap_default(f->store);
-    /* A second project with an environment of the same name, and a second environment in the first. */
-    store_bootstrap b;
-    make_bootstrap(&b);
-    snprintf(b.project.id, sizeof b.project.id, "prj_other");
-    snprintf(b.project.slug, sizeof b.project.slug, "other");
-    bs_err err = {0};
-    assert_int_equal(store_control_project_insert(f->store, &b.project, &err), 0);
-    snprintf(b.env.id, sizeof b.env.id, "env_other_dev");
-    snprintf(b.env.project_id, sizeof b.env.project_id, "prj_other");
-    assert_int_equal(store_control_env_insert(f->store, &b.env, &err), 0);
-    make_bootstrap(&b);
-    snprintf(b.env.id, sizeof b.env.id, "env_prod");
-    snprintf(b.env.name, sizeof b.env.name, "prod");
-    snprintf(b.env.type, sizeof b.env.type, "prod");
-    snprintf(b.env.status, sizeof b.env.status, "ready");
-    b.env.created_at = 1000;
-    b.env.updated_at = 2000;
-    assert_int_equal(store_control_env_insert(f->store, &b.env, &err), 0);
-
-    store_env env;
-    int found = 0;
-    assert_int_equal(store_control_env_find(f->store, "prj_00000000000000000001", "dev", &env, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_string_equal(env.id, BOOT_ENV);
-    assert_string_equal(env.project_id, "prj_00000000000000000001");
-    assert_string_equal(env.name, "dev");
-    assert_string_equal(env.type, "dev");
-    assert_string_equal(env.status, "active");
-    assert_int_equal(env.created_at, BOOT_TIME);
-    assert_int_equal(env.updated_at, BOOT_TIME);
-    assert_int_equal(store_control_env_find(f->store, "prj_other", "dev", &env, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_string_equal(env.id, "env_other_dev");
-    assert_string_equal(env.project_id, "prj_other");
-    assert_int_equal(store_control_env_find(f->store, "prj_00000000000000000001", "prod", &env, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_string_equal(env.id, "env_prod");
-    assert_string_equal(env.type, "prod");
-    assert_string_equal(env.status, "ready");
-    assert_int_equal(env.created_at, 1000);
-    assert_int_equal(env.updated_at, 2000);
-
-    found = 1;
-    assert_int_equal(store_control_env_find(f->store, "prj_other", "prod", &env, &found, &err), 0);
-    assert_int_equal(found, 0);
-    found = 1;
-    assert_int_equal(store_control_env_find(f->store, "prj_missing", "dev", &env, &found, &err), 0);
-    assert_int_equal(found, 0);
-    found = 1;
-    assert_int_equal(store_control_env_find(f->store, "prj_00000000000000000001", "DEV", &env, &found, &err), 0);
-    assert_int_equal(found, 0);
-    assert_int_equal(err.status, 0);
-}
-
-static void test_api_key_get(void **state)
-{
-    fixture *f = *state;
-    bootstrap_default(f->store);
-    store_api_key_row row;
-    int found = 0;
-    bs_err err = {0};
-    assert_int_equal(store_control_api_key_get(f->store, "key_00000000000000000001", &row, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_string_equal(row.key.id, "key_00000000000000000001");
-    assert_string_equal(row.key.environment_id, BOOT_ENV);
-    assert_string_equal(row.key.type, "publishable");
-    assert_string_equal(row.key.name, "Default publishable key");
-    char hash[STORE_HASH_HEX];
-    fake_hash(hash, 'a');
-    assert_string_equal(row.key.hash, hash);
-    assert_string_equal(row.key.hint, "pk_1a2b");
-    assert_null(row.key.scopes_json); /* NULL column: every scope */
-    assert_string_equal(row.scopes, "");
-    assert_int_equal(row.key.expires_at, 0);
-    assert_int_equal(row.key.created_at, BOOT_TIME);
-    assert_int_equal(row.revoked_at, 0);
-
-    /* Scopes, expiry and revocation round-trip; scopes_json points into the row itself. */
-    store_api_key k = make_key("key_scoped", BOOT_ENV, 'd');
-    k.expires_at = 1893456000123;
-    k.created_at = 42;
-    k.scopes_json = "[\"data:read\",\"files:read\"]";
-    assert_int_equal(store_control_api_key_insert(f->store, &k, &err), 0);
-    assert_int_equal(store_control_api_key_revoke(f->store, "key_scoped", 5000, &found, &err), 0);
-    assert_int_equal(store_control_api_key_get(f->store, "key_scoped", &row, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_string_equal(row.key.type, "secret");
-    assert_string_equal(row.key.name, "extra");
-    assert_string_equal(row.key.hint, "sk_x");
-    assert_ptr_equal(row.key.scopes_json, row.scopes);
-    assert_string_equal(row.scopes, "[\"data:read\",\"files:read\"]");
-    assert_int_equal(row.key.expires_at, 1893456000123);
-    assert_int_equal(row.key.created_at, 42);
-    assert_int_equal(row.revoked_at, 5000);
-
-    /* An empty scopes array is not NULL. */
-    store_api_key none = make_key("key_noscope", BOOT_ENV, 'e');
-    none.scopes_json = "[]";
-    assert_int_equal(store_control_api_key_insert(f->store, &none, &err), 0);
-    assert_int_equal(store_control_api_key_get(f->store, "key_noscope", &row, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_ptr_equal(row.key.scopes_json, row.scopes);
-    assert_string_equal(row.key.scopes_json, "[]");
-
-    found = 1;
-    assert_int_equal(store_control_api_key_get(f->store, "key_missing", &row, &found, &err), 0);
-    assert_int_equal(found, 0);
-    assert_int_equal(err.status, 0);
-}
-
-/* Scopes of exactly sizeof row.scopes - 1 bytes fit; one more byte is an internal error. */
-static void test_api_key_scopes_limit(void **state)
-{
-    fixture *f = *state;
-    bootstrap_default(f->store);
-    store_api_key_row row;
-    char fits[sizeof row.scopes], wide[sizeof row.scopes + 1];
-    memset(fits, 'x', sizeof fits - 1);
-    fits[sizeof fits - 1] = '\0';
-    memset(wide, 'y', sizeof wide - 1);
-    wide[sizeof wide - 1] = '\0';
-    store_api_key k = make_key("key_fits", BOOT_ENV, 'd');
-    k.scopes_json = fits;
-    bs_err err = {0};
-    assert_int_equal(store_control_api_key_insert(f->store, &k, &err), 0);
-    int found = 0;
-    assert_int_equal(store_control_api_key_get(f->store, "key_fits", &row, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_string_equal(row.key.scopes_json, fits);
-
-    k = make_key("key_wide", BOOT_ENV, 'e');
-    k.scopes_json = wide;
-    k.created_at = BOOT_TIME + 1; /* the newest key */
-    assert_int_equal(store_control_api_key_insert(f->store, &k, &err), 0);
-    found = 1;
-    assert_int_equal(store_control_api_key_get(f->store, "key_wide", &row, &found, &err), -1);
-    assert_int_equal(found, 0);
-    assert_int_equal(err.status, 500);
-    assert_string_equal(err.code, "common/internal-error");
-
-    /* The list fails as a whole, and the connection stays usable. */
-    store_api_key_row rows[8];
-    size_t count = 99;
-    bs_err_clear(&err);
-    assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, rows, 8, &count, &err), -1);
-    assert_int_equal(count, 0);
-    assert_int_equal(err.status, 500);
-    assert_string_equal(err.code, "common/internal-error");
-    bs_err_clear(&err);
-    assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, rows, 3, &count, &err), 0);
-    assert_int_equal(count, 3); /* max stops before the wide key, the newest */
-    assert_string_equal(rows[0].key.id, "key_fits");
-    assert_string_equal(rows[2].key.id, "key_00000000000000000002");
-}
-
-/* Inserts a secret key of env with a given creation time and, when scopes is not NULL, scopes. */
-static void insert_key_at(store_control *store, const char *id, const char *env_id, char hash_fill,
-                          int64_t created_at, const char *scopes)
-{
-    store_api_key k = make_key(id, env_id, hash_fill);
-    k.created_at = created_at;
-    k.scopes_json = scopes;
-    bs_err err = {0};
-    assert_int_equal(store_control_api_key_insert(store, &k, &err), 0);
-}
-
-static void test_api_key_list_order_and_max(void **state)
-{
-    fixture *f = *state;
-    bootstrap_default(f->store); /* key_...01 and key_...02, both at BOOT_TIME */
-    insert_key_at(f->store, "key_late", BOOT_ENV, 'd', BOOT_TIME + 10, "[\"data:read\"]");
-    insert_key_at(f->store, "key_early_b", BOOT_ENV, 'e', 100, NULL);
-    insert_key_at(f->store, "key_early_a", BOOT_ENV, 'f', 100, "[\"files:write\"]");
-    bs_err err = {0};
-    int found = 0;
-    assert_int_equal(store_control_api_key_revoke(f->store, "key_00000000000000000002", 7000, &found, &err), 0);
-    /* Another environment's key is never listed. */
-    store_bootstrap b;
-    make_bootstrap(&b);
-    snprintf(b.env.id, sizeof b.env.id, "env_prod");
-    snprintf(b.env.name, sizeof b.env.name, "prod");
-    assert_int_equal(store_control_env_insert(f->store, &b.env, &err), 0);
-    insert_key_at(f->store, "key_prod", "env_prod", '1', 1, NULL);
-
-    const char *expected[] = {"key_early_a", "key_early_b", "key_00000000000000000001", "key_00000000000000000002",
-                              "key_late"};
-    store_api_key_row rows[STORE_MAX_KEYS_PER_ENV];
-    size_t count = 0;
-    assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, rows, STORE_MAX_KEYS_PER_ENV, &count, &err),
-                     0);
-    assert_int_equal(count, 5);
-    for (size_t i = 0; i < count; i++) {
-        assert_string_equal(rows[i].key.id, expected[i]);
-        assert_string_equal(rows[i].key.environment_id, BOOT_ENV);
-        /* Each row's scopes pointer is into that row, or NULL. */
-        if (rows[i].key.scopes_json) assert_ptr_equal(rows[i].key.scopes_json, rows[i].scopes);
-    }
-    assert_string_equal(rows[0].key.scopes_json, "[\"files:write\"]");
-    assert_int_equal(rows[0].key.created_at, 100);
-    assert_null(rows[1].key.scopes_json);
-    assert_string_equal(rows[2].key.type, "publishable");
-    char hash[STORE_HASH_HEX];
-    fake_hash(hash, 'a');
-    assert_string_equal(rows[2].key.hash, hash);
-    assert_string_equal(rows[2].key.hint, "pk_1a2b");
-    assert_int_equal(rows[2].revoked_at, 0);
-    assert_int_equal(rows[3].revoked_at, 7000); /* revoked keys are listed */
-    assert_string_equal(rows[4].key.scopes_json, "[\"data:read\"]");
-    assert_int_equal(rows[4].key.created_at, BOOT_TIME + 10);
-
-    /* max truncates to the oldest; rows past max are not written. */
-    store_api_key_row two[3];
-    memset(two, 0x5a, sizeof two);
-    assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, two, 2, &count, &err), 0);
-    assert_int_equal(count, 2);
-    assert_string_equal(two[0].key.id, "key_early_a");
-    assert_string_equal(two[1].key.id, "key_early_b");
-    assert_int_equal((unsigned char)two[2].key.id[0], 0x5a);
-    count = 99;
-    assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, two, 0, &count, &err), 0);
-    assert_int_equal(count, 0);
-    /* Exactly as many as there are. */
-    assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, rows, 5, &count, &err), 0);
-    assert_int_equal(count, 5);
-    assert_string_equal(rows[4].key.id, "key_late");
-
-    assert_int_equal(store_control_api_key_list(f->store, "env_prod", rows, STORE_MAX_KEYS_PER_ENV, &count, &err),
-                     0);
-    assert_int_equal(count, 1);
-    assert_string_equal(rows[0].key.id, "key_prod");
-    count = 99;
-    assert_int_equal(store_control_api_key_list(f->store, "env_missing", rows, STORE_MAX_KEYS_PER_ENV, &count, &err),
-                     0);
-    assert_int_equal(count, 0);
-    assert_int_equal(err.status, 0);
-}
-
-static size_t key_count(store_control *store, const char *env_id)
-{
-    size_t count = 99;
-    bs_err err = {0};
-    assert_int_equal(store_control_api_key_count(store, env_id, &count, &err), 0);
-    return count;
-}
-
-static void test_api_key_count(void **state)
-{
-    fixture *f = *state;
-    assert_int_equal(key_count(f->store, BOOT_ENV), 0);
-    bootstrap_default(f->store);
-    assert_int_equal(key_count(f->store, BOOT_ENV), 2);
-    insert_key_at(f->store, "key_more", BOOT_ENV, 'd', 5, NULL);
-    assert_int_equal(key_count(f->store, BOOT_ENV), 3);
-    bs_err err = {0};
-    int found = 0;
-    assert_int_equal(store_control_api_key_revoke(f->store, "key_00000000000000000001", 5000, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_int_equal(key_count(f->store, BOOT_ENV), 2);
-    assert_int_equal(store_control_api_key_revoke(f->store, "key_more", 0, &found, &err), 0);
-    assert_int_equal(key_count(f->store, BOOT_ENV), 1);
-    /* Revoking again changes nothing; the list still has all three. */
-    assert_int_equal(store_control_api_key_revoke(f->store, "key_more", 9000, &found, &err), 0);
-    assert_int_equal(key_count(f->store, BOOT_ENV), 1);
-    store_api_key_row rows[4];
-    size_t count = 0;
-    assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, rows, 4, &count, &err), 0);
-    assert_int_equal(count, 3);
-    assert_int_equal(key_count(f->store, "env_missing"), 0);
-}
-
-/* ---- threads ---- */
-
-typedef struct lookup_job {
-    store_control *store;
-    int failures;
-    pthread_barrier_t *used;  /* NULL: exit straight after the lookups */
-    pthread_barrier_t *freed;
-} lookup_job;
-
-static void *lookup_thread(void *arg)
-{
-    lookup_job *job = arg;
-    char hash[STORE_HASH_HEX];
-    for (int i = 0; i < LOOKUPS_PER_THREAD; i++) {
-        fake_hash(hash, (i & 1) ? 'a' : 'b');
-        store_key_context ctx;
-        int found = 0;
-        bs_err err = {0};
-        if (store_control_key_lookup(job->store, hash, &ctx, &found, &err) != 0 || !found ||
-            strcmp(ctx.project_id, "prj_00000000000000000001") != 0)
-            job->failures++;
-    }
-    if (job->used) {
-        pthread_barrier_wait(job->used);  /* the store is freed while this thread is alive ... */
-        pthread_barrier_wait(job->freed); /* ... and the thread exits only afterwards */
-    }
-    return NULL;
-}
-
-static void run_lookup_threads(store_control *store, pthread_barrier_t *used, pthread_barrier_t *freed,
-                               lookup_job jobs[LOOKUP_THREADS], pthread_t tids[LOOKUP_THREADS])
-{
-    for (int i = 0; i < LOOKUP_THREADS; i++) {
-        jobs[i] = (lookup_job){.store = store, .used = used, .freed = freed};
-        assert_int_equal(pthread_create(&tids[i], NULL, lookup_thread, &jobs[i]), 0);
-    }
-}
-
-static void test_concurrent_lookups(void **state)
-{
-    fixture *f = *state;
-    bootstrap_default(f->store);
-    lookup_job jobs[LOOKUP_THREADS];
-    pthread_t tids[LOOKUP_THREADS];
-    run_lookup_threads(f->store, NULL, NULL, jobs, tids);
-    for (int i = 0; i < LOOKUP_THREADS; i++) {
-        pthread_join(tids[i], NULL);
-        assert_int_equal(jobs[i].failures, 0);
-    }
-}
-
-/* Threads use the store and are still alive when it is freed; they exit afterwards. Their connections
- * must be closed by store_control_free, once, and not again by their exit. */
-static void test_free_while_threads_alive(void **state)
-{
-    fixture *f = *state;
-    bootstrap_default(f->store);
-    store_key_context ctx;
-    assert_int_equal(lookup_found(f->store, 'a', &ctx), 1); /* the main thread's connection too */
-    pthread_barrier_t used, freed;
-    pthread_barrier_init(&used, NULL, LOOKUP_THREADS + 1);
-    pthread_barrier_init(&freed, NULL, LOOKUP_THREADS + 1);
-    lookup_job jobs[LOOKUP_THREADS];
-    pthread_t tids[LOOKUP_THREADS];
-    run_lookup_threads(f->store, &used, &freed, jobs, tids);
-    pthread_barrier_wait(&used);
-    store_control_free(f->store);
-    f->store = NULL;
-    pthread_barrier_wait(&freed);
-    for (int i = 0; i < LOOKUP_THREADS; i++) {
-        pthread_join(tids[i], NULL);
-        assert_int_equal(jobs[i].failures, 0);
-    }
-    pthread_barrier_destroy(&used);
-    pthread_barrier_destroy(&freed);
-    /* A new store on the same file from the same threads' successors works. */
-    bs_err err = {0};
-    f->store = store_control_open(f->path, &err);
-    assert_non_null(f->store);
-    assert_int_equal(lookup_found(f->store, 'a', &ctx), 1);
-}
-
-/* Threads use the store and exit before it is freed: their exit closes their connections. */
-static void test_free_after_threads_exited(void **state)
-{
-    fixture *f = *state;
-    bootstrap_default(f->store);
-    lookup_job jobs[LOOKUP_THREADS];
-    pthread_t tids[LOOKUP_THREADS];
-    run_lookup_threads(f->store, NULL, NULL, jobs, tids);
-    for (int i = 0; i < LOOKUP_THREADS; i++) pthread_join(tids[i], NULL);
-    store_control_free(f->store);
-    f->store = NULL;
-    for (int i = 0; i < LOOKUP_THREADS; i++) assert_int_equal(jobs[i].failures, 0);
-}
-
-/* ---- team ---- */
-
-#define TEAM_ORG "org_00000000000000000001"
-
-static store_member make_member(const char *id, const char *email, const char *role, int64_t at)
-{
-    store_member m;
-    memset(&m, 0, sizeof m);
-    snprintf(m.id, sizeof m.id, "%s", id);
-    snprintf(m.organization_id, sizeof m.organization_id, TEAM_ORG);
-    snprintf(m.email, sizeof m.email, "%s", email);
-    snprintf(m.name, sizeof m.name, "Name of %s", id);
-    snprintf(m.role, sizeof m.role, "%s", role);
-    snprintf(m.status, sizeof m.status, "active");
-    m.joined_at = at;
-    return m;
-}
-
-static store_operator_token make_token(const char *id, const char *member_id, const char *role, char hash_fill)
-{
-    store_operator_token t;
-    memset(&t, 0, sizeof t);
-    snprintf(t.id, sizeof t.id, "%s", id);
-    snprintf(t.organization_id, sizeof t.organization_id, TEAM_ORG);
-    snprintf(t.name, sizeof t.name, "token %s", id);
-    snprintf(t.role, sizeof t.role, "%s", role);
-    snprintf(t.member_id, sizeof t.member_id, "%s", member_id);
-    fake_hash(t.hash, hash_fill);
-    snprintf(t.hint, sizeof t.hint, "bt_x");
-    t.created_at = 10;
-    return t;
-}
-
-static store_org_invitation make_invitation(const char *id, const char *email, char hash_fill, int64_t at)
-{
-    store_org_invitation v;
-    memset(&v, 0, sizeof v);
-    snprintf(v.id, sizeof v.id, "%s", id);
-    snprintf(v.organization_id, sizeof v.organization_id, TEAM_ORG);
-    snprintf(v.email, sizeof v.email, "%s", email);
-    snprintf(v.name, sizeof v.name, "Invitee");
-    snprintf(v.role, sizeof v.role, "member");
-    snprintf(v.invited_by, sizeof v.invited_by, "mem_owner");
-    fake_hash(v.hash, hash_fill);
-    v.created_at = at;
-    v.expires_at = at + STORE_INVITATION_TTL_MS;
-    return v;
-}
-
-static store_team_outcome set_role(store_control *s, const char *id, const char *role)
-{
-    store_team_outcome outcome = STORE_TEAM_DONE;
-    bs_err err = {0};
-    assert_int_equal(store_control_member_set_role(s, TEAM_ORG, id, role, &outcome, &err), 0);
-    return outcome;
-}
-
-static store_team_outcome remove_member(store_control *s, const char *id)
-{
-    store_team_outcome outcome = STORE_TEAM_DONE;
-    bs_err err = {0};
-    assert_int_equal(store_control_member_remove(s, TEAM_ORG, id, 50, &outcome, &err), 0);
-    return outcome;
-}
-
-static void member_role_is(store_control *s, const char *id, const char *role)
-{
-    store_member m;
-    int found = 0;
-    bs_err err = {0};
-    assert_int_equal(store_control_member_get(s, TEAM_ORG, id, &m, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_string_equal(m.role, role);
-}
-
-/* Members: e-mails unique without case, search and role filters with a total, the last owner stays. */
-static void test_team_members(void **state)
-{
-    fixture *f = *state;
-    bootstrap_bare(f->store);
-    bs_err err = {0};
-    store_member a = make_member("mem_a", "", "owner", 1), b = make_member("mem_b", "Bob@X.io", "member", 2);
-    store_member dup = make_member("mem_c", "bob@x.IO", "admin", 3);
-    assert_int_equal(store_control_member_insert(f->store, &a, &err), 0);
-    assert_int_equal(store_control_member_insert(f->store, &b, &err), 0);
-    assert_int_equal(store_control_member_insert(f->store, &dup, &err), -1);
-    assert_int_equal(err.status, 409);
-    store_member got;
-    int found = 0;
-    assert_int_equal(store_control_member_find_email(f->store, TEAM_ORG, "BOB@x.io", &got, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_string_equal(got.id, "mem_b");
-    assert_string_equal(got.email, "Bob@X.io");
-    assert_int_equal(store_control_member_get(f->store, "org_other", "mem_b", &got, &found, &err), 0);
-    assert_int_equal(found, 0);
-    store_member rows[4];
-    size_t n = 0;
-    int64_t total = 0;
-    store_member_query q = {.organization_id = TEAM_ORG, .search = "BOB", .limit = 4};
-    assert_int_equal(store_control_member_list(f->store, &q, rows, &n, &total, &err), 0);
-    assert_int_equal(n, 1);
-    assert_int_equal(total, 1);
-    q = (store_member_query){.organization_id = TEAM_ORG, .limit = 1, .offset = 1};
-    assert_int_equal(store_control_member_list(f->store, &q, rows, &n, &total, &err), 0);
-    assert_int_equal(n, 1);
-    assert_int_equal(total, 2);
-    assert_string_equal(rows[0].id, "mem_b"); /* oldest first */
-    q = (store_member_query){.organization_id = TEAM_ORG, .role = "owner", .limit = 4};
-    assert_int_equal(store_control_member_list(f->store, &q, rows, &n, &total, &err), 0);
-    assert_int_equal(total, 1);
-    assert_string_equal(rows[0].email, "");
-    assert_int_equal(set_role(f->store, "mem_a", "admin"), STORE_TEAM_LAST_OWNER);
-    assert_int_equal(remove_member(f->store, "mem_a"), STORE_TEAM_LAST_OWNER);
-    assert_int_equal(set_role(f->store, "mem_zz", "admin"), STORE_TEAM_NOT_FOUND);
-    assert_int_equal(set_role(f->store, "mem_b", "owner"), STORE_TEAM_DONE);
-    assert_int_equal(set_role(f->store, "mem_a", "billing"), STORE_TEAM_DONE);
-    member_role_is(f->store, "mem_a", "billing");
-    assert_int_equal(store_control_member_transfer(f->store, TEAM_ORG, "mem_a", &found, &err), 0);
-    assert_int_equal(found, 1);
-    member_role_is(f->store, "mem_a", "owner");
-    member_role_is(f->store, "mem_b", "admin");
-    assert_int_equal(store_control_member_transfer(f->store, TEAM_ORG, "mem_zz", &found, &err), 0);
-    assert_int_equal(found, 0);
-    member_role_is(f->store, "mem_a", "owner");
-    assert_int_equal(remove_member(f->store, "mem_b"), STORE_TEAM_DONE);
-    assert_int_equal(remove_member(f->store, "mem_b"), STORE_TEAM_NOT_FOUND);
-}
-
-/* A member-bound token takes its member's current role and is revoked with the member; a service token
- * keeps its own role. */
-static void test_team_tokens_follow_member(void **state)
-{
-    fixture *f = *state;
-    bootstrap_bare(f->store);
-    bs_err err = {0};
-    store_member a = make_member("mem_a", "a@x.io", "owner", 1), b = make_member("mem_b", "b@x.io", "member", 2);
-    assert_int_equal(store_control_member_insert(f->store, &a, &err), 0);
-    assert_int_equal(store_control_member_insert(f->store, &b, &err), 0);
-    store_operator_token tb = make_token("tok_b", "mem_b", "member", 'd'), ghost = make_token("tok_g", "mem_gone", "owner", 'e');
-    assert_int_equal(store_control_operator_token_insert(f->store, &tb, &err), 0);
-    assert_int_equal(store_control_operator_token_insert(f->store, &ghost, &err), 0);
-    char hash[STORE_HASH_HEX];
-    store_token_context ctx;
-    int found = 0;
-    fake_hash(hash, 'd');
-    assert_int_equal(set_role(f->store, "mem_b", "admin"), STORE_TEAM_DONE);
-    assert_int_equal(store_control_token_lookup(f->store, hash, &ctx, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_string_equal(ctx.role, "admin");
-    assert_string_equal(ctx.member_id, "mem_b");
-    assert_int_equal(ctx.revoked_at, 0);
-    fake_hash(hash, 'c'); /* the bootstrap token: a service token */
-    assert_int_equal(store_control_token_lookup(f->store, hash, &ctx, &found, &err), 0);
-    assert_string_equal(ctx.role, "owner");
-    assert_string_equal(ctx.member_id, "");
-    fake_hash(hash, 'e'); /* bound to a member that does not exist: revoked */
-    assert_int_equal(store_control_token_lookup(f->store, hash, &ctx, &found, &err), 0);
-    assert_true(ctx.revoked_at != 0);
-    store_operator_token_row rows[4];
-    size_t n = 0;
-    assert_int_equal(store_control_operator_token_list(f->store, TEAM_ORG, rows, 4, &n, &err), 0);
-    assert_int_equal(n, 3);
-    store_operator_token_row row;
-    assert_int_equal(store_control_operator_token_get(f->store, TEAM_ORG, "tok_b", &row, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_string_equal(row.token.role, "admin");
-    assert_string_equal(row.token.member_id, "mem_b");
-    assert_int_equal(row.revoked_at, 0);
-    assert_int_equal(store_control_operator_token_get(f->store, "org_other", "tok_b", &row, &found, &err), 0);
-    assert_int_equal(found, 0);
-    assert_int_equal(remove_member(f->store, "mem_b"), STORE_TEAM_DONE);
-    assert_int_equal(store_control_operator_token_get(f->store, TEAM_ORG, "tok_b", &row, &found, &err), 0);
-    assert_int_equal(row.revoked_at, 50);
-    fake_hash(hash, 'd');
-    assert_int_equal(store_control_token_lookup(f->store, hash, &ctx, &found, &err), 0);
-    assert_true(ctx.revoked_at != 0);
-}
-
-static int64_t invitations_with(store_control *s, const char *status, int64_t now)
-{
-    store_org_invitation rows[4];
-    size_t n = 0;
-    int64_t total = 0;
-    bs_err err = {0};
-    store_org_invitation_query q = {.organization_id = TEAM_ORG, .status = status, .now = now, .limit = 4};
-    assert_int_equal(store_control_invitation_list(s, &q, rows, &n, &total, &err), 0);
-    assert_int_equal((int64_t)n, total);
-    return total;
-}
-
-/* Invitations: a new one for the same e-mail replaces the unaccepted ones; status as of now; revoking
- * and accepting only while pending; accepting writes member, token and invitation together. */
-static void test_team_invitations(void **state)
-{
-    fixture *f = *state;
-    bootstrap_bare(f->store);
-    bs_err err = {0};
-    int64_t t0 = 1000;
-    store_org_invitation v1 = make_invitation("inv_1", "new@x.io", '1', t0), v2 = make_invitation("inv_2", "NEW@x.io", '2', t0 + 1);
-    store_org_invitation other = make_invitation("inv_3", "other@x.io", '3', t0 + 2);
-    assert_int_equal(store_control_invitation_insert(f->store, &v1, &err), 0);
-    assert_int_equal(store_control_invitation_insert(f->store, &v2, &err), 0);
-    assert_int_equal(store_control_invitation_insert(f->store, &other, &err), 0);
-    store_org_invitation got;
-    int found = 0, accepted = 0;
-    assert_int_equal(store_control_invitation_get(f->store, TEAM_ORG, "inv_1", &got, &found, &err), 0);
-    assert_int_equal(found, 0); /* replaced by inv_2 */
-    char hash[STORE_HASH_HEX];
-    fake_hash(hash, '2');
-    assert_int_equal(store_control_invitation_lookup(f->store, hash, &got, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_string_equal(got.id, "inv_2");
-    assert_int_equal(invitations_with(f->store, NULL, t0), 2);
-    assert_int_equal(invitations_with(f->store, "pending", t0 + 5), 2);
-    assert_int_equal(invitations_with(f->store, "expired", t0 + STORE_INVITATION_TTL_MS + 5), 2);
-    assert_int_equal(store_control_invitation_revoke(f->store, TEAM_ORG, "inv_3", t0 + 10, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_int_equal(store_control_invitation_revoke(f->store, TEAM_ORG, "inv_3", t0 + 11, &found, &err), 0);
-    assert_int_equal(found, 0);
-    assert_int_equal(invitations_with(f->store, "revoked", t0 + 20), 1);
-    store_member m = make_member("mem_new", "new@x.io", "member", t0 + 30);
-    store_operator_token t = make_token("tok_new", "mem_new", "member", '4');
-    assert_int_equal(store_control_invitation_accept(f->store, "inv_3", t0 + 30, &m, &t, &accepted, &err), 0);
-    assert_int_equal(accepted, 0); /* revoked */
-    assert_int_equal(store_control_invitation_accept(f->store, "inv_2", v2.expires_at, &m, &t, &accepted, &err), 0);
-    assert_int_equal(accepted, 0); /* expired */
-    assert_int_equal(store_control_invitation_accept(f->store, "inv_2", t0 + 30, &m, &t, &accepted, &err), 0);
-    assert_int_equal(accepted, 1);
-    assert_int_equal(store_control_invitation_get(f->store, TEAM_ORG, "inv_2", &got, &found, &err), 0);
-    assert_int_equal(got.accepted_at, t0 + 30);
-    assert_string_equal(got.member_id, "mem_new");
-    member_role_is(f->store, "mem_new", "member");
-    store_token_context ctx;
-    fake_hash(hash, '4');
-    assert_int_equal(store_control_token_lookup(f->store, hash, &ctx, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_string_equal(ctx.member_id, "mem_new");
-    assert_int_equal(store_control_invitation_accept(f->store, "inv_2", t0 + 31, &m, &t, &accepted, &err), 0);
-    assert_int_equal(accepted, 0); /* used */
-    /* the e-mail became a member meanwhile: 409 and nothing written */
-    store_org_invitation v5 = make_invitation("inv_5", "new@x.io", '5', t0 + 40);
-    assert_int_equal(store_control_invitation_insert(f->store, &v5, &err), 0);
-    assert_int_equal(store_control_invitation_get(f->store, TEAM_ORG, "inv_2", &got, &found, &err), 0);
-    assert_int_equal(found, 1); /* accepted invitations are kept */
-    store_member m2 = make_member("mem_new2", "new@x.io", "member", t0 + 41);
-    store_operator_token t2 = make_token("tok_new2", "mem_new2", "member", '6');
-    assert_int_equal(store_control_invitation_accept(f->store, "inv_5", t0 + 41, &m2, &t2, &accepted, &err), -1);
-    assert_int_equal(err.status, 409);
-    assert_int_equal(accepted, 0);
-    assert_int_equal(store_control_invitation_get(f->store, TEAM_ORG, "inv_5", &got, &found, &err), 0);
-    assert_int_equal(got.accepted_at, 0);
-    assert_int_equal(store_control_operator_token_get(f->store, TEAM_ORG, "tok_new2", &(store_operator_token_row){0}, &found, &err), 0);
-    assert_int_equal(found, 0);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_creates_and_migrates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_version_and_data, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_env_secret_created_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bootstrap_and_key_lookup, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_hash_not_found, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_revoke_visible_in_lookup, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_expiry_and_scopes_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_scopes_too_long_is_internal_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_duplicate_slug_conflict, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_parent_conflict, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bootstrap_failure_leaves_store_empty, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_env_delete_cascades, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deleting_env_does_not_exist, setup, teardown),
         cmocka_unit_test(test_open_locations),
-        cmocka_unit_test_setup_teardown(test_project_get, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_env_find, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_api_key_get, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_api_key_scopes_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_api_key_list_order_and_max, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_api_key_count, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_concurrent_lookups, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_free_while_threads_alive, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_free_after_threads_exited, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_team_members, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_team_tokens_follow_member, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_team_invitations, setup, teardown),
+        CONTROL_STORE_CASES(setup, teardown),
     };
     return cmocka_run_group_tests_name("control_store", tests, NULL, NULL);
 }

@@ -1,0 +1,89 @@
+/* Unit tests of the control store (store/control.h) on its PostgreSQL driver: the shared behaviour suite
+ * (control_store_cases.h, also run on SQLite by test_control_store.c) through store_control_open(url) on
+ * a fresh schema per test (pg_fixture.h), plus what only the PostgreSQL driver has to show. Needs
+ * BASALT_TEST_PG_URL (tests/pg/with-pg.sh); every test skips without it. The driver's base (migrations,
+ * an unreachable server) is test_control_pg.c; its remaining part-level cases are test_control_pg_*.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control_store_cases.h"
+#include "pg_fixture.h"
+#include "store/control.h"
+
+static int setup(void **state)
+{
+    cs_fixture *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    f->engine = CS_POSTGRES;
+    f->lookups_per_thread = 200;
+    *state = f;
+    int rc = pg_fixture_url(f->location, sizeof f->location);
+    if (rc == 0) return 0; /* no server: the tests skip */
+    if (rc < 0) return -1;
+    bs_err err = {0};
+    f->store = store_control_open(f->location, &err);
+    return f->store ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    cs_fixture *f = *state;
+    store_control_free(f->store);
+    free(f);
+    return 0;
+}
+
+/* ---- PostgreSQL only ---- */
+
+/* The bootstrap token's member deleted behind the store's back (no public call removes the last owner):
+ * the token reads as revoked at 1; a service token keeps its own role and expiry. */
+static void test_token_member_gone(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    bootstrap_default(f->store);
+    store_operator_token t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.id, sizeof t.id, "tok_service");
+    snprintf(t.organization_id, sizeof t.organization_id, "org_00000000000000000001");
+    snprintf(t.name, sizeof t.name, "CI");
+    snprintf(t.role, sizeof t.role, "admin");
+    fake_hash(t.hash, 'd');
+    snprintf(t.hint, sizeof t.hint, "bt_x");
+    t.expires_at = 1893456000123;
+    t.created_at = 5;
+    bs_err err = {0};
+    assert_int_equal(store_control_operator_token_insert(f->store, &t, &err), 0);
+    assert_int_equal(pg_fixture_exec(f->location, "DELETE FROM members"), 0);
+    char hash[STORE_HASH_HEX];
+    store_token_context tctx;
+    int found = 0;
+    fake_hash(hash, 'c');
+    assert_int_equal(store_control_token_lookup(f->store, hash, &tctx, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(tctx.revoked_at, 1);
+    fake_hash(hash, 'd');
+    assert_int_equal(store_control_token_lookup(f->store, hash, &tctx, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(tctx.role, "admin");
+    assert_string_equal(tctx.member_id, "");
+    assert_int_equal(tctx.expires_at, 1893456000123);
+    assert_int_equal(tctx.revoked_at, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        CONTROL_STORE_CASES(setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_member_gone, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("control_store_pg", tests, NULL, NULL);
+}
