@@ -181,6 +181,7 @@ static void test_env_secret_created_once(void **state)
 static void test_bootstrap_and_key_lookup(void **state)
 {
     cs_fixture *f = cs_fix(state);
+    assert_int_equal(is_empty(f->store), 1);
     bootstrap_default(f->store);
     assert_int_equal(is_empty(f->store), 0);
     store_key_context ctx;
@@ -197,6 +198,10 @@ static void test_bootstrap_and_key_lookup(void **state)
     assert_int_equal(ctx.expires_at, 0);
     assert_int_equal(ctx.revoked_at, 0);
     assert_int_equal(ctx.environment_exists, 1);
+    assert_int_equal(ctx.api_call_quota, -1); /* no override: the plan's */
+    assert_int_equal(ctx.storage_quota, -1);
+    assert_int_equal(ctx.mau_quota, -1);
+    assert_int_equal(ctx.bandwidth_quota, -1);
     assert_int_equal(lookup_found(f->store, 'b', &ctx), 1);
     assert_string_equal(ctx.key_type, "secret");
 
@@ -210,17 +215,29 @@ static void test_bootstrap_and_key_lookup(void **state)
     assert_string_equal(tctx.token_id, "tok_00000000000000000001");
     assert_string_equal(tctx.organization_id, "org_00000000000000000001");
     assert_string_equal(tctx.role, "owner");
+    assert_string_equal(tctx.member_id, "mem_00000000000000000001");
+    assert_int_equal(tctx.expires_at, 0);
+    assert_int_equal(tctx.revoked_at, 0);
 
     store_org org;
     assert_int_equal(store_control_org_get(f->store, "org_00000000000000000001", &org, &found, &err), 0);
     assert_int_equal(found, 1);
     assert_string_equal(org.slug, "default");
+    assert_string_equal(org.display_name, "Default"); /* "" takes the name */
+    assert_string_equal(org.notification_email, "");
+    assert_string_equal(org.scheduled_plan, "");
+    assert_int_equal(org.scheduled_at, 0);
+    assert_int_equal(org.api_call_quota, -1);
+    assert_int_equal(org.bandwidth_quota, -1);
     assert_int_equal(org.created_at, 1736937000000);
     store_env env;
     assert_int_equal(store_control_env_get(f->store, "env_00000000000000000001", &env, &found, &err), 0);
     assert_int_equal(found, 1);
     assert_string_equal(env.project_id, "prj_00000000000000000001");
     assert_string_equal(env.type, "dev");
+    assert_int_equal(env.last_access_at, 0); /* never used */
+    assert_string_equal(env.cluster, "");     /* not placed yet */
+    assert_int_equal(env.slot, 0);
 }
 
 static void test_unknown_hash_not_found(void **state)
@@ -239,6 +256,11 @@ static void test_unknown_hash_not_found(void **state)
     store_org org;
     assert_int_equal(store_control_org_get(f->store, "org_missing", &org, &found, &err), 0);
     assert_int_equal(found, 0);
+    found = 1;
+    store_env env;
+    assert_int_equal(store_control_env_get(f->store, "env_missing", &env, &found, &err), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(err.status, 0);
 }
 
 static void test_revoke_visible_in_lookup(void **state)
@@ -271,6 +293,12 @@ static void test_revoke_visible_in_lookup(void **state)
     assert_int_equal(store_control_token_lookup(f->store, hash, &tctx, &found, &err), 0);
     assert_int_equal(found, 1);
     assert_int_equal(tctx.revoked_at, 7000);
+    assert_int_equal(store_control_operator_token_revoke(f->store, "tok_missing", 7000, &found, &err), 0);
+    assert_int_equal(found, 0);
+    /* at 0 means now */
+    assert_int_equal(store_control_api_key_revoke(f->store, "key_00000000000000000002", 0, &found, &err), 0);
+    assert_int_equal(lookup_found(f->store, 'b', &ctx), 1);
+    assert_true(ctx.revoked_at > BOOT_TIME);
 }
 
 static void test_expiry_and_scopes_round_trip(void **state)
@@ -322,25 +350,53 @@ static void test_duplicate_slug_conflict(void **state)
     assert_int_equal(store_control_org_insert(f->store, &b.org, &err), -1);
     assert_int_equal(err.status, 409);
     assert_string_equal(err.code, "common/conflict");
-    assert_non_null(strstr(err.message, "slug already taken"));
+    assert_string_equal(err.message, "organization slug already taken");
 
     snprintf(b.project.id, sizeof b.project.id, "prj_other");
     bs_err_clear(&err);
     assert_int_equal(store_control_project_insert(f->store, &b.project, &err), -1);
     assert_int_equal(err.status, 409);
-    assert_non_null(strstr(err.message, "project slug already taken"));
+    assert_string_equal(err.message, "project slug already taken in this organization");
 
     snprintf(b.env.id, sizeof b.env.id, "env_other");
     bs_err_clear(&err);
     assert_int_equal(store_control_env_insert(f->store, &b.env, &err), -1);
     assert_int_equal(err.status, 409);
-    assert_non_null(strstr(err.message, "environment name"));
+    assert_string_equal(err.message, "environment name already taken in this project");
+
+    /* Keys and tokens: the same hash, or the same id, is a conflict too. */
+    make_bootstrap(&b);
+    bs_err_clear(&err);
+    snprintf(b.publishable.id, sizeof b.publishable.id, "key_other");
+    assert_int_equal(store_control_api_key_insert(f->store, &b.publishable, &err), -1);
+    assert_int_equal(err.status, 409);
+    assert_string_equal(err.message, "API key already exists");
+    bs_err_clear(&err);
+    fake_hash(b.secret.hash, '9');
+    assert_int_equal(store_control_api_key_insert(f->store, &b.secret, &err), -1);
+    assert_int_equal(err.status, 409);
+    assert_string_equal(err.message, "API key id already exists");
+    bs_err_clear(&err);
+    snprintf(b.operator_token.id, sizeof b.operator_token.id, "tok_other");
+    assert_int_equal(store_control_operator_token_insert(f->store, &b.operator_token, &err), -1);
+    assert_int_equal(err.status, 409);
+    assert_string_equal(err.message, "operator token already exists");
 
     /* Same slug in another organization is fine. */
+    make_bootstrap(&b);
+    snprintf(b.org.id, sizeof b.org.id, "org_other");
     snprintf(b.org.slug, sizeof b.org.slug, "other");
+    bs_err_clear(&err);
     assert_int_equal(store_control_org_insert(f->store, &b.org, &err), 0);
+    snprintf(b.project.id, sizeof b.project.id, "prj_other");
     snprintf(b.project.organization_id, sizeof b.project.organization_id, "org_other");
     assert_int_equal(store_control_project_insert(f->store, &b.project, &err), 0);
+    store_project p;
+    int found = 0;
+    assert_int_equal(store_control_project_get(f->store, "prj_other", &p, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(p.settings, "{}"); /* "" stored as {} */
+    assert_string_equal(p.primary_cloud, "");
 }
 
 static void test_missing_parent_conflict(void **state)
@@ -351,6 +407,7 @@ static void test_missing_parent_conflict(void **state)
     assert_int_equal(store_control_api_key_insert(f->store, &k, &err), -1);
     assert_int_equal(err.status, 409);
     assert_string_equal(err.code, "common/conflict");
+    assert_string_equal(err.message, "the record it belongs to does not exist");
 }
 
 static void test_bootstrap_failure_leaves_store_empty(void **state)
@@ -363,6 +420,7 @@ static void test_bootstrap_failure_leaves_store_empty(void **state)
     assert_int_equal(store_control_bootstrap(f->store, &b, &err), -1);
     assert_int_equal(err.status, 409);
     assert_string_equal(err.code, "common/conflict");
+    assert_string_equal(err.message, "API key already exists");
     assert_int_equal(is_empty(f->store), 1);
     store_key_context ctx;
     assert_int_equal(lookup_found(f->store, 'a', &ctx), 0);
@@ -609,6 +667,7 @@ static void test_api_key_list_order_and_max(void **state)
     insert_key_at(f->store, "key_late", BOOT_ENV, 'd', BOOT_TIME + 10, "[\"data:read\"]");
     insert_key_at(f->store, "key_early_b", BOOT_ENV, 'e', 100, NULL);
     insert_key_at(f->store, "key_early_a", BOOT_ENV, 'f', 100, "[\"files:write\"]");
+    insert_key_at(f->store, "key_early_B", BOOT_ENV, '7', 100, NULL); /* ties by id in byte order: 'B' < 'a' */
     bs_err err = {0};
     int found = 0;
     assert_int_equal(store_control_api_key_revoke(f->store, "key_00000000000000000002", 7000, &found, &err), 0);
@@ -620,47 +679,50 @@ static void test_api_key_list_order_and_max(void **state)
     assert_int_equal(store_control_env_insert(f->store, &b.env, &err), 0);
     insert_key_at(f->store, "key_prod", "env_prod", '1', 1, NULL);
 
-    const char *expected[] = {"key_early_a", "key_early_b", "key_00000000000000000001", "key_00000000000000000002",
-                              "key_late"};
+    const char *expected[] = {"key_early_B", "key_early_a", "key_early_b", "key_00000000000000000001",
+                              "key_00000000000000000002", "key_late"};
     store_api_key_row rows[STORE_MAX_KEYS_PER_ENV];
     size_t count = 0;
     assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, rows, STORE_MAX_KEYS_PER_ENV, &count, &err),
                      0);
-    assert_int_equal(count, 5);
+    assert_int_equal(count, 6);
     for (size_t i = 0; i < count; i++) {
         assert_string_equal(rows[i].key.id, expected[i]);
         assert_string_equal(rows[i].key.environment_id, BOOT_ENV);
         /* Each row's scopes pointer is into that row, or NULL. */
         if (rows[i].key.scopes_json) assert_ptr_equal(rows[i].key.scopes_json, rows[i].scopes);
     }
-    assert_string_equal(rows[0].key.scopes_json, "[\"files:write\"]");
-    assert_int_equal(rows[0].key.created_at, 100);
-    assert_null(rows[1].key.scopes_json);
-    assert_string_equal(rows[2].key.type, "publishable");
+    assert_null(rows[0].key.scopes_json);
+    assert_string_equal(rows[1].key.scopes_json, "[\"files:write\"]");
+    assert_int_equal(rows[1].key.created_at, 100);
+    assert_null(rows[2].key.scopes_json);
+    assert_string_equal(rows[3].key.type, "publishable");
     char hash[STORE_HASH_HEX];
     fake_hash(hash, 'a');
-    assert_string_equal(rows[2].key.hash, hash);
-    assert_string_equal(rows[2].key.hint, "pk_1a2b");
-    assert_int_equal(rows[2].revoked_at, 0);
-    assert_int_equal(rows[3].revoked_at, 7000); /* revoked keys are listed */
-    assert_string_equal(rows[4].key.scopes_json, "[\"data:read\"]");
-    assert_int_equal(rows[4].key.created_at, BOOT_TIME + 10);
+    assert_string_equal(rows[3].key.hash, hash);
+    assert_string_equal(rows[3].key.hint, "pk_1a2b");
+    assert_int_equal(rows[3].revoked_at, 0);
+    assert_int_equal(rows[4].revoked_at, 7000); /* revoked keys are listed */
+    assert_string_equal(rows[5].key.scopes_json, "[\"data:read\"]");
+    assert_int_equal(rows[5].key.created_at, BOOT_TIME + 10);
 
     /* max truncates to the oldest; rows past max are not written. */
     store_api_key_row two[3];
     memset(two, 0x5a, sizeof two);
     assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, two, 2, &count, &err), 0);
     assert_int_equal(count, 2);
-    assert_string_equal(two[0].key.id, "key_early_a");
-    assert_string_equal(two[1].key.id, "key_early_b");
+    assert_string_equal(two[0].key.id, "key_early_B");
+    assert_string_equal(two[1].key.id, "key_early_a");
     assert_int_equal((unsigned char)two[2].key.id[0], 0x5a);
     count = 99;
     assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, two, 0, &count, &err), 0);
     assert_int_equal(count, 0);
-    /* Exactly as many as there are. */
-    assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, rows, 5, &count, &err), 0);
-    assert_int_equal(count, 5);
-    assert_string_equal(rows[4].key.id, "key_late");
+    /* Exactly as many as there are, and no limit at all. */
+    assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, rows, 6, &count, &err), 0);
+    assert_int_equal(count, 6);
+    assert_string_equal(rows[5].key.id, "key_late");
+    assert_int_equal(store_control_api_key_list(f->store, BOOT_ENV, rows, SIZE_MAX, &count, &err), 0);
+    assert_int_equal(count, 6);
 
     assert_int_equal(store_control_api_key_list(f->store, "env_prod", rows, STORE_MAX_KEYS_PER_ENV, &count, &err),
                      0);
@@ -890,12 +952,17 @@ static void test_team_members(void **state)
     assert_int_equal(store_control_member_insert(f->store, &b, &err), 0);
     assert_int_equal(store_control_member_insert(f->store, &dup, &err), -1);
     assert_int_equal(err.status, 409);
+    assert_string_equal(err.code, "common/conflict");
+    assert_string_equal(err.message, "the organization already has a member with this e-mail");
     store_member got;
     int found = 0;
     assert_int_equal(store_control_member_find_email(f->store, TEAM_ORG, "BOB@x.io", &got, &found, &err), 0);
     assert_int_equal(found, 1);
     assert_string_equal(got.id, "mem_b");
     assert_string_equal(got.email, "Bob@X.io");
+    assert_int_equal(got.joined_at, 2);
+    assert_int_equal(store_control_member_find_email(f->store, TEAM_ORG, "", &got, &found, &err), 0);
+    assert_int_equal(found, 0); /* the owner without e-mail is not found by "" */
     assert_int_equal(store_control_member_get(f->store, "org_other", "mem_b", &got, &found, &err), 0);
     assert_int_equal(found, 0);
     store_member rows[4];
@@ -905,11 +972,18 @@ static void test_team_members(void **state)
     assert_int_equal(store_control_member_list(f->store, &q, rows, &n, &total, &err), 0);
     assert_int_equal(n, 1);
     assert_int_equal(total, 1);
+    q = (store_member_query){.organization_id = TEAM_ORG, .search = "name of mem_a", .limit = 4};
+    assert_int_equal(store_control_member_list(f->store, &q, rows, &n, &total, &err), 0);
+    assert_int_equal(total, 1); /* names are searched too, without case */
     q = (store_member_query){.organization_id = TEAM_ORG, .limit = 1, .offset = 1};
     assert_int_equal(store_control_member_list(f->store, &q, rows, &n, &total, &err), 0);
     assert_int_equal(n, 1);
     assert_int_equal(total, 2);
     assert_string_equal(rows[0].id, "mem_b"); /* oldest first */
+    q = (store_member_query){.organization_id = TEAM_ORG, .limit = 4, .offset = 7};
+    assert_int_equal(store_control_member_list(f->store, &q, rows, &n, &total, &err), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(total, 2);
     q = (store_member_query){.organization_id = TEAM_ORG, .role = "owner", .limit = 4};
     assert_int_equal(store_control_member_list(f->store, &q, rows, &n, &total, &err), 0);
     assert_int_equal(total, 1);
@@ -965,11 +1039,24 @@ static void test_team_tokens_follow_member(void **state)
     size_t n = 0;
     assert_int_equal(store_control_operator_token_list(f->store, TEAM_ORG, rows, 4, &n, &err), 0);
     assert_int_equal(n, 3);
+    assert_string_equal(rows[0].token.id, "tok_b"); /* oldest first, then by id */
+    assert_string_equal(rows[0].token.role, "admin");
+    assert_string_equal(rows[1].token.id, "tok_g");
+    assert_true(rows[1].revoked_at != 0);
+    assert_string_equal(rows[2].token.id, "tok_00000000000000000001");
+    assert_string_equal(rows[2].token.member_id, "");
+    assert_string_equal(rows[2].token.role, "owner");
+    assert_int_equal(rows[2].revoked_at, 0);
+    assert_int_equal(store_control_operator_token_list(f->store, TEAM_ORG, rows, 1, &n, &err), 0);
+    assert_int_equal(n, 1);
     store_operator_token_row row;
     assert_int_equal(store_control_operator_token_get(f->store, TEAM_ORG, "tok_b", &row, &found, &err), 0);
     assert_int_equal(found, 1);
     assert_string_equal(row.token.role, "admin");
     assert_string_equal(row.token.member_id, "mem_b");
+    assert_string_equal(row.token.hash, tb.hash);
+    assert_string_equal(row.token.hint, "bt_x");
+    assert_int_equal(row.token.expires_at, 0);
     assert_int_equal(row.revoked_at, 0);
     assert_int_equal(store_control_operator_token_get(f->store, "org_other", "tok_b", &row, &found, &err), 0);
     assert_int_equal(found, 0);
@@ -1015,13 +1102,26 @@ static void test_team_invitations(void **state)
     assert_int_equal(store_control_invitation_lookup(f->store, hash, &got, &found, &err), 0);
     assert_int_equal(found, 1);
     assert_string_equal(got.id, "inv_2");
+    assert_string_equal(got.email, "NEW@x.io");
+    assert_int_equal(got.expires_at, t0 + 1 + STORE_INVITATION_TTL_MS);
+    store_org_invitation rows[4];
+    size_t n = 0;
+    int64_t total = 0;
+    store_org_invitation_query q = {.organization_id = TEAM_ORG, .now = t0, .limit = 1};
+    assert_int_equal(store_control_invitation_list(f->store, &q, rows, &n, &total, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(total, 2);
+    assert_string_equal(rows[0].id, "inv_3"); /* newest first */
     assert_int_equal(invitations_with(f->store, NULL, t0), 2);
     assert_int_equal(invitations_with(f->store, "pending", t0 + 5), 2);
     assert_int_equal(invitations_with(f->store, "expired", t0 + STORE_INVITATION_TTL_MS + 5), 2);
+    assert_int_equal(invitations_with(f->store, "", t0), 0); /* no such status */
     assert_int_equal(store_control_invitation_revoke(f->store, TEAM_ORG, "inv_3", t0 + 10, &found, &err), 0);
     assert_int_equal(found, 1);
     assert_int_equal(store_control_invitation_revoke(f->store, TEAM_ORG, "inv_3", t0 + 11, &found, &err), 0);
     assert_int_equal(found, 0);
+    assert_int_equal(store_control_invitation_revoke(f->store, TEAM_ORG, "inv_2", v2.expires_at, &found, &err), 0);
+    assert_int_equal(found, 0); /* expired */
     assert_int_equal(invitations_with(f->store, "revoked", t0 + 20), 1);
     store_member m = make_member("mem_new", "new@x.io", "member", t0 + 30);
     store_operator_token t = make_token("tok_new", "mem_new", "member", '4');
@@ -1040,6 +1140,7 @@ static void test_team_invitations(void **state)
     assert_int_equal(store_control_token_lookup(f->store, hash, &ctx, &found, &err), 0);
     assert_int_equal(found, 1);
     assert_string_equal(ctx.member_id, "mem_new");
+    assert_int_equal(invitations_with(f->store, "accepted", t0 + 40), 1);
     assert_int_equal(store_control_invitation_accept(f->store, "inv_2", t0 + 31, &m, &t, &accepted, &err), 0);
     assert_int_equal(accepted, 0); /* used */
     /* the e-mail became a member meanwhile: 409 and nothing written */
@@ -1047,7 +1148,7 @@ static void test_team_invitations(void **state)
     assert_int_equal(store_control_invitation_insert(f->store, &v5, &err), 0);
     assert_int_equal(store_control_invitation_get(f->store, TEAM_ORG, "inv_2", &got, &found, &err), 0);
     assert_int_equal(found, 1); /* accepted invitations are kept */
-    store_member m2 = make_member("mem_new2", "new@x.io", "member", t0 + 41);
+    store_member m2 = make_member("mem_new2", "New@X.io", "member", t0 + 41); /* the same e-mail but for case */
     store_operator_token t2 = make_token("tok_new2", "mem_new2", "member", '6');
     assert_int_equal(store_control_invitation_accept(f->store, "inv_5", t0 + 41, &m2, &t2, &accepted, &err), -1);
     assert_int_equal(err.status, 409);
