@@ -1068,6 +1068,53 @@ static void test_team_tokens_follow_member(void **state)
     assert_true(ctx.revoked_at != 0);
 }
 
+/* Two owners demoted at the same time, from two threads: exactly one of them stays owner. Each round
+ * has an organization of its own. */
+typedef struct demotion {
+    store_control *store;
+    char org[STORE_ID_MAX], id[STORE_ID_MAX];
+    store_team_outcome outcome;
+} demotion;
+
+static void *demote(void *arg)
+{
+    demotion *j = arg;
+    bs_err err = {0};
+    if (store_control_member_set_role(j->store, j->org, j->id, "admin", &j->outcome, &err) != 0)
+        j->outcome = (store_team_outcome)-1;
+    return NULL;
+}
+
+static void test_team_last_owner_concurrent(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    bs_err err = {0};
+    for (int round = 0; round < 10; round++) {
+        store_bootstrap b;
+        make_bootstrap(&b);
+        snprintf(b.org.id, sizeof b.org.id, "org_race%d", round);
+        snprintf(b.org.slug, sizeof b.org.slug, "race-%d", round);
+        assert_int_equal(store_control_org_insert(f->store, &b.org, &err), 0);
+        demotion ja = {.store = f->store}, jb = {.store = f->store};
+        snprintf(ja.org, sizeof ja.org, "%s", b.org.id);
+        snprintf(jb.org, sizeof jb.org, "%s", b.org.id);
+        snprintf(ja.id, sizeof ja.id, "mem_a%d", round);
+        snprintf(jb.id, sizeof jb.id, "mem_b%d", round);
+        store_member a = make_member(ja.id, "a@x.io", "owner", 1), m = make_member(jb.id, "b@x.io", "owner", 2);
+        snprintf(a.organization_id, sizeof a.organization_id, "%s", b.org.id);
+        snprintf(m.organization_id, sizeof m.organization_id, "%s", b.org.id);
+        assert_int_equal(store_control_member_insert(f->store, &a, &err), 0);
+        assert_int_equal(store_control_member_insert(f->store, &m, &err), 0);
+        pthread_t ta, tb;
+        assert_int_equal(pthread_create(&ta, NULL, demote, &ja), 0);
+        assert_int_equal(pthread_create(&tb, NULL, demote, &jb), 0);
+        pthread_join(ta, NULL);
+        pthread_join(tb, NULL);
+        assert_true((ja.outcome == STORE_TEAM_DONE) != (jb.outcome == STORE_TEAM_DONE));
+        assert_true(ja.outcome == STORE_TEAM_LAST_OWNER || jb.outcome == STORE_TEAM_LAST_OWNER);
+    }
+}
+
 static int64_t invitations_with(store_control *s, const char *status, int64_t now)
 {
     store_org_invitation rows[4];
@@ -1181,6 +1228,7 @@ static void test_team_invitations(void **state)
     cmocka_unit_test_setup_teardown(test_free_while_threads_alive, setup, teardown),            \
     cmocka_unit_test_setup_teardown(test_free_after_threads_exited, setup, teardown),           \
     cmocka_unit_test_setup_teardown(test_team_members, setup, teardown),                        \
+    cmocka_unit_test_setup_teardown(test_team_last_owner_concurrent, setup, teardown),          \
     cmocka_unit_test_setup_teardown(test_team_tokens_follow_member, setup, teardown),           \
     cmocka_unit_test_setup_teardown(test_team_invitations, setup, teardown)
 

@@ -18,6 +18,8 @@
 #include "control_store_cases.h"
 #include "pg_fixture.h"
 #include "store/control.h"
+#include "store/postgres/control_pg.h"
+#include "store/postgres/control_pg_parts.h"
 
 static int setup(void **state)
 {
@@ -79,11 +81,42 @@ static void test_token_member_gone(void **state)
     assert_int_equal(tctx.revoked_at, 0);
 }
 
+/* Secrets are bytes, not text: one with NUL bytes, written through the driver's op (the public call draws
+ * its own random bytes), is read back whole through the public API and by another pool; the first one
+ * written for (env, kind) stays, another kind gets its own; an unknown environment is a 409. */
+static void test_env_secret_binary_safe(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    bootstrap_default(f->store);
+    bs_err err = {0};
+    uint8_t fresh1[STORE_ENV_SECRET_LEN], fresh2[STORE_ENV_SECRET_LEN], out[STORE_ENV_SECRET_LEN];
+    for (size_t i = 0; i < sizeof fresh1; i++) {
+        fresh1[i] = (uint8_t)(i * 7); /* includes 0x00 bytes */
+        fresh2[i] = (uint8_t)(255 - i);
+    }
+    void *d = pgc_driver_open(f->location, &err); /* the ops table is filled by the fixture's open */
+    assert_non_null(d);
+    assert_int_equal(store_pg_control_ops.env_secret(d, BOOT_ENV, "jwt", fresh1, sizeof fresh1, out, &err), 0);
+    assert_memory_equal(out, fresh1, sizeof out);
+    memset(out, 0, sizeof out);
+    assert_int_equal(store_pg_control_ops.env_secret(d, BOOT_ENV, "jwt", fresh2, sizeof fresh2, out, &err), 0);
+    assert_memory_equal(out, fresh1, sizeof out); /* the first one stays */
+    assert_int_equal(store_pg_control_ops.env_secret(d, BOOT_ENV, "other", fresh2, sizeof fresh2, out, &err), 0);
+    assert_memory_equal(out, fresh2, sizeof out);
+    assert_int_equal(store_pg_control_ops.env_secret(d, "env_missing", "jwt", fresh1, sizeof fresh1, out, &err), -1);
+    assert_int_equal(err.status, 409);
+    pgc_driver_free(d);
+    memset(out, 0, sizeof out);
+    assert_int_equal(store_control_env_secret(f->store, BOOT_ENV, "jwt", out, &err), 0);
+    assert_memory_equal(out, fresh1, sizeof out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         CONTROL_STORE_CASES(setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_member_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_env_secret_binary_safe, setup, teardown),
     };
     return cmocka_run_group_tests_name("control_store_pg", tests, NULL, NULL);
 }
