@@ -1206,6 +1206,579 @@ static void test_team_invitations(void **state)
     assert_int_equal(found, 0);
 }
 
+/* ---- the management plane: organizations, projects, environments, inactivity, placement, the activity
+ * log, the outbox, OAuth providers and settings ---- */
+
+#define DAY 86400000LL
+
+/* Prerequisite rows through the public inserts: an organization (slug = id, plan free, created at 1), a
+ * project (slug = id) created at `created`, an environment (name = id) created at `created`. */
+static void cs_add_org(store_control *store, const char *id)
+{
+    store_org o;
+    memset(&o, 0, sizeof o);
+    snprintf(o.id, sizeof o.id, "%s", id);
+    snprintf(o.name, sizeof o.name, "Org");
+    snprintf(o.slug, sizeof o.slug, "%s", id);
+    snprintf(o.plan, sizeof o.plan, "free");
+    snprintf(o.status, sizeof o.status, "active");
+    o.api_call_quota = o.storage_quota = o.mau_quota = o.bandwidth_quota = -1;
+    o.created_at = o.updated_at = 1;
+    bs_err err = {0};
+    assert_int_equal(store_control_org_insert(store, &o, &err), 0);
+}
+
+static void cs_add_project(store_control *store, const char *id, const char *org, int64_t created)
+{
+    store_project p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.id, sizeof p.id, "%s", id);
+    snprintf(p.organization_id, sizeof p.organization_id, "%s", org);
+    snprintf(p.name, sizeof p.name, "P");
+    snprintf(p.slug, sizeof p.slug, "%s", id);
+    snprintf(p.status, sizeof p.status, "active");
+    p.created_at = created;
+    p.updated_at = 1;
+    bs_err err = {0};
+    assert_int_equal(store_control_project_insert(store, &p, &err), 0);
+}
+
+static void cs_add_env(store_control *store, const char *id, const char *project, const char *type, const char *status,
+                       int64_t created)
+{
+    store_env e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.id, sizeof e.id, "%s", id);
+    snprintf(e.project_id, sizeof e.project_id, "%s", project);
+    snprintf(e.name, sizeof e.name, "%s", id);
+    snprintf(e.type, sizeof e.type, "%s", type);
+    snprintf(e.status, sizeof e.status, "%s", status);
+    e.created_at = e.updated_at = created;
+    bs_err err = {0};
+    assert_int_equal(store_control_env_insert(store, &e, &err), 0);
+}
+
+/* org_1, prj_1 and one ready dev environment per id of envs. */
+static void cs_add_tree(store_control *store, const char *const *envs, size_t n)
+{
+    cs_add_org(store, "org_1");
+    cs_add_project(store, "prj_1", "org_1", 1);
+    for (size_t i = 0; i < n; i++) cs_add_env(store, envs[i], "prj_1", "dev", "ready", 1);
+}
+
+static void test_org_plane(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    bs_err err = {0};
+    int found = -1;
+    cs_add_org(f->store, "org_1");
+    store_org o = {0};
+    snprintf(o.id, sizeof o.id, "org_1");
+    snprintf(o.name, sizeof o.name, "Renamed");
+    snprintf(o.display_name, sizeof o.display_name, "Shown");
+    snprintf(o.plan, sizeof o.plan, "growth");
+    snprintf(o.status, sizeof o.status, "active");
+    o.updated_at = 99;
+    o.api_call_quota = 5000;
+    o.storage_quota = o.mau_quota = o.bandwidth_quota = -1;
+    assert_int_equal(store_control_org_update(f->store, &o, &found, &err), 0);
+    assert_int_equal(found, 1);
+    store_org got;
+    assert_int_equal(store_control_org_get(f->store, "org_1", &got, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(got.name, "Renamed");
+    assert_string_equal(got.display_name, "Shown");
+    assert_string_equal(got.plan, "growth");
+    assert_string_equal(got.notification_email, "");
+    assert_int_equal(got.api_call_quota, 5000);
+    assert_int_equal(got.storage_quota, -1);
+    assert_int_equal(got.updated_at, 99);
+    assert_int_equal(got.created_at, 1); /* not written */
+    snprintf(o.id, sizeof o.id, "org_none");
+    assert_int_equal(store_control_org_update(f->store, &o, &found, &err), 0);
+    assert_int_equal(found, 0);
+}
+
+static void test_project_plane(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    bs_err err = {0};
+    int found = -1;
+    cs_add_org(f->store, "org_1");
+    cs_add_project(f->store, "prj_b", "org_1", 20);
+    cs_add_project(f->store, "prj_a", "org_1", 10);
+    cs_add_project(f->store, "prj_c", "org_1", 10);
+    store_project ps[4];
+    size_t count = 9;
+    assert_int_equal(store_control_project_list(f->store, "org_1", ps, 4, &count, &err), 0);
+    assert_int_equal(count, 3);
+    assert_string_equal(ps[0].id, "prj_a"); /* oldest first, then by id */
+    assert_string_equal(ps[1].id, "prj_c");
+    assert_string_equal(ps[2].id, "prj_b");
+    assert_string_equal(ps[0].settings, "{}");
+    assert_string_equal(ps[0].primary_cloud, "");
+    assert_int_equal(store_control_project_list(f->store, "org_1", ps, 2, &count, &err), 0);
+    assert_int_equal(count, 2);
+
+    store_project p = ps[0];
+    snprintf(p.status, sizeof p.status, "deleted");
+    snprintf(p.settings, sizeof p.settings, "{\"a\":1}");
+    snprintf(p.primary_cloud, sizeof p.primary_cloud, "aws");
+    p.updated_at = 7;
+    assert_int_equal(store_control_project_update(f->store, &p, &found, &err), 0);
+    assert_int_equal(found, 1);
+    int64_t n = -1;
+    assert_int_equal(store_control_project_count(f->store, "org_1", &n, &err), 0);
+    assert_int_equal(n, 2); /* deleted ones are not counted */
+    assert_int_equal(store_control_project_list(f->store, "org_1", ps, 1, &count, &err), 0);
+    assert_string_equal(ps[0].settings, "{\"a\":1}");
+    assert_string_equal(ps[0].primary_cloud, "aws");
+    assert_string_equal(ps[0].status, "deleted");
+
+    assert_int_equal(store_control_project_delete(f->store, "prj_b", &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(store_control_project_delete(f->store, "prj_b", &found, &err), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(store_control_org_delete(f->store, "org_1", &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(store_control_project_list(f->store, "org_1", ps, 4, &count, &err), 0);
+    assert_int_equal(count, 0); /* cascaded */
+    assert_int_equal(store_control_project_count(f->store, "org_1", &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_control_org_delete(f->store, "org_1", &found, &err), 0);
+    assert_int_equal(found, 0);
+}
+
+static void test_env_list_and_status(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    bs_err err = {0};
+    cs_add_org(f->store, "org_1");
+    cs_add_project(f->store, "prj_1", "org_1", 1);
+    cs_add_env(f->store, "env_b", "prj_1", "dev", "ready", 5);
+    cs_add_env(f->store, "env_a", "prj_1", "prod", "creating", 3);
+    store_env e[3];
+    size_t count = 0;
+    assert_int_equal(store_control_env_list(f->store, "prj_1", e, 3, &count, &err), 0);
+    assert_int_equal(count, 2);
+    assert_string_equal(e[0].id, "env_a");
+    assert_string_equal(e[0].cluster, "");
+    assert_int_equal(e[0].last_access_at, 0);
+    assert_int_equal(e[1].created_at, 5);
+    int found = 0;
+    assert_int_equal(store_control_env_set_status(f->store, "env_a", "ready", 42, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(store_control_env_set_status(f->store, "env_x", "ready", 42, &found, &err), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(store_control_env_list(f->store, "prj_1", e, 1, &count, &err), 0);
+    assert_int_equal(count, 1);
+    assert_string_equal(e[0].status, "ready");
+    assert_int_equal(e[0].updated_at, 42);
+    assert_int_equal(store_control_envs_unplaced(f->store, e, 3, &count, &err), 0);
+    assert_int_equal(count, 2);
+    assert_string_equal(e[0].id, "env_a");
+}
+
+
+static void test_inactivity(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    bs_err err = {0};
+    cs_add_org(f->store, "org_1");
+    cs_add_project(f->store, "prj_1", "org_1", 1);
+    cs_add_env(f->store, "env_dev", "prj_1", "dev", "active", 0);
+    cs_add_env(f->store, "env_prod", "prj_1", "prod", "ready", 0);
+    cs_add_env(f->store, "env_new", "prj_1", "dev", "creating", 0);
+    int react = -1;
+    assert_int_equal(store_control_env_touch(f->store, "env_prod", 20 * DAY, &react, &err), 0);
+    assert_int_equal(react, 0);
+    int64_t n = -1;
+    assert_int_equal(store_control_env_shutdown_idle(f->store, 10 * DAY, 7 * DAY, 30 * DAY, &n, &err), 0);
+    assert_int_equal(n, 1); /* env_dev: idle 10 days > 7; env_new is not ready/active */
+    store_env e[4];
+    size_t count = 9;
+    assert_int_equal(store_control_env_deletions_due(f->store, 16 * DAY, e, 4, &count, &err), 0);
+    assert_int_equal(count, 0);
+    assert_int_equal(store_control_env_deletions_due(f->store, 17 * DAY, e, 4, &count, &err), 0);
+    assert_int_equal(count, 1);
+    assert_string_equal(e[0].id, "env_dev");
+    assert_string_equal(e[0].status, "shutdown");
+    assert_int_equal(e[0].shutdown_at, 10 * DAY);
+    assert_int_equal(e[0].delete_at, 17 * DAY);
+    int found = -1;
+    assert_int_equal(store_control_env_cancel_deletion(f->store, "env_dev", &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(store_control_env_cancel_deletion(f->store, "env_dev", &found, &err), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(store_control_env_deletions_due(f->store, 40 * DAY, e, 4, &count, &err), 0);
+    assert_int_equal(count, 0);
+    /* a use brings it back to what it was */
+    assert_int_equal(store_control_env_touch(f->store, "env_dev", 41 * DAY, &react, &err), 0);
+    assert_int_equal(react, 1);
+    assert_int_equal(store_control_env_list(f->store, "prj_1", e, 4, &count, &err), 0);
+    assert_int_equal(count, 3);
+    assert_string_equal(e[0].id, "env_dev");
+    assert_string_equal(e[0].status, "active");
+    assert_int_equal(e[0].last_access_at, 41 * DAY);
+    assert_int_equal(e[0].shutdown_at, 0);
+    assert_int_equal(e[0].delete_at, 0);
+    /* the prod environment: its last use counts, and its period is 30 days */
+    assert_int_equal(store_control_env_shutdown_idle(f->store, 47 * DAY, 7 * DAY, 30 * DAY, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_control_env_shutdown_idle(f->store, 50 * DAY, 7 * DAY, 30 * DAY, &n, &err), 0);
+    assert_int_equal(n, 2); /* prod (idle since day 20: 30 days) and dev (since day 41: 9 days) */
+    assert_int_equal(store_control_env_touch(f->store, "env_none", 1, &react, &err), 0);
+    assert_int_equal(react, 0);
+}
+
+static void cs_place(store_control *store, const char *env, int dedicated, store_placement *out)
+{
+    bs_err err = {0};
+    assert_int_equal(store_control_env_place(store, env, dedicated, 2, 100, out, &err), 0);
+}
+
+static void reclaim_and_reuse(cs_fixture *f);
+
+static void test_placement(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    const char *envs[] = {"env_1", "env_2", "env_3", "env_4", "env_5"};
+    cs_add_tree(f->store, envs, 5);
+    store_placement p;
+    cs_place(f->store, "env_1", 0, &p); /* no cluster yet: the spare opens, a new spare stands by */
+    assert_string_equal(p.cluster_id, "shared-1");
+    assert_string_equal(p.kind, "shared");
+    assert_int_equal(p.slot, 0);
+    assert_int_equal(p.reused, 0);
+    cs_place(f->store, "env_2", 0, &p); /* shares it up to its capacity */
+    assert_string_equal(p.cluster_id, "shared-1");
+    assert_int_equal(p.slot, 1);
+    cs_place(f->store, "env_3", 0, &p); /* full: the spare opens */
+    assert_string_equal(p.cluster_id, "shared-2");
+    assert_int_equal(p.slot, 0);
+    cs_place(f->store, "env_2", 0, &p); /* already placed: the same place */
+    assert_string_equal(p.cluster_id, "shared-1");
+    assert_int_equal(p.slot, 1);
+    cs_place(f->store, "env_4", 1, &p);
+    assert_string_equal(p.cluster_id, "dedicated-env_4");
+    assert_string_equal(p.kind, "dedicated");
+    assert_int_equal(p.slot, 0);
+
+    bs_err err = {0};
+    store_cluster c[8];
+    size_t count = 0;
+    assert_int_equal(store_control_cluster_list(f->store, c, 8, &count, &err), 0);
+    assert_int_equal(count, 4);
+    assert_string_equal(c[0].id, "shared-1");
+    assert_string_equal(c[0].status, "active");
+    assert_int_equal(c[0].capacity, 2);
+    assert_int_equal(c[0].used, 2);
+    assert_string_equal(c[1].id, "shared-2");
+    assert_int_equal(c[1].used, 1);
+    assert_string_equal(c[2].id, "shared-3");
+    assert_string_equal(c[2].status, "spare");
+    assert_int_equal(c[2].used, 0);
+    assert_string_equal(c[3].id, "dedicated-env_4");
+    assert_int_equal(c[3].capacity, 1);
+
+    int found = 0;
+    assert_int_equal(store_control_env_placement(f->store, "env_3", &p, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(p.cluster_id, "shared-2");
+    assert_int_equal(store_control_env_placement(f->store, "env_5", &p, &found, &err), 0);
+    assert_int_equal(found, 0);
+    assert_string_equal(p.cluster_id, "");
+    store_env e[8];
+    assert_int_equal(store_control_envs_unplaced(f->store, e, 8, &count, &err), 0);
+    assert_int_equal(count, 1);
+    assert_string_equal(e[0].id, "env_5");
+    assert_int_equal(store_control_env_list(f->store, "prj_1", e, 8, &count, &err), 0);
+    assert_string_equal(e[1].cluster, "shared-1");
+    assert_int_equal(e[1].slot, 1);
+    reclaim_and_reuse(f);
+}
+
+/* After test_placement's first part: deleted environments free their slots, reused first in, first out;
+ * a dedicated cluster goes. */
+static void reclaim_and_reuse(cs_fixture *f)
+{
+    bs_err err = {0};
+    store_placement p;
+    store_cluster c[8];
+    size_t count = 0;
+    int found = 0;
+    assert_int_equal(store_control_env_delete(f->store, "env_2", &found, &err), 0);
+    int64_t n = 0;
+    assert_int_equal(store_control_slots_reclaim(f->store, 200, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_control_env_delete(f->store, "env_1", &found, &err), 0);
+    assert_int_equal(store_control_env_delete(f->store, "env_4", &found, &err), 0);
+    assert_int_equal(store_control_slots_reclaim(f->store, 300, &n, &err), 0);
+    assert_int_equal(n, 1); /* env_1's slot; env_4's cluster was removed */
+    assert_int_equal(store_control_slots_reclaim(f->store, 400, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_control_cluster_list(f->store, c, 8, &count, &err), 0);
+    assert_int_equal(count, 3);
+    assert_int_equal(c[0].used, 0);
+    cs_place(f->store, "env_5", 0, &p);
+    assert_string_equal(p.cluster_id, "shared-1");
+    assert_int_equal(p.slot, 1); /* freed at 200, before slot 0 (300) */
+    assert_int_equal(p.reused, 1);
+    assert_int_equal(store_control_cluster_list(f->store, c, 1, &count, &err), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(c[0].used, 1);
+}
+
+#define RACERS 6
+#define RACE_ENVS 8
+
+typedef struct racer {
+    store_control *store;
+    int index, failures;
+    store_placement got[RACE_ENVS];
+} racer;
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+    for (int i = 0; i < RACE_ENVS; i++) {
+        char env[32];
+        snprintf(env, sizeof env, "env_%d_%d", r->index, i);
+        bs_err err = {0};
+        if (store_control_env_place(r->store, env, i % 4 == 3, 3, 100 + i, &r->got[i], &err) != 0) r->failures++;
+    }
+    return NULL;
+}
+
+/* Two handles on the same store (as two processes) place at once from several threads: every slot is
+ * held once, no cluster holds more than its capacity, the shared clusters fill without a gap. */
+static void test_concurrent_placement(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    cs_add_org(f->store, "org_1");
+    cs_add_project(f->store, "prj_1", "org_1", 1);
+    for (int t = 0; t < RACERS; t++)
+        for (int i = 0; i < RACE_ENVS; i++) {
+            char env[32];
+            snprintf(env, sizeof env, "env_%d_%d", t, i);
+            cs_add_env(f->store, env, "prj_1", "dev", "ready", 1);
+        }
+    bs_err err = {0};
+    store_control *other = store_control_open(f->location, &err);
+    assert_non_null(other);
+    racer r[RACERS];
+    pthread_t th[RACERS];
+    for (int t = 0; t < RACERS; t++) {
+        memset(&r[t], 0, sizeof r[t]);
+        r[t].store = t % 2 ? other : f->store;
+        r[t].index = t;
+        assert_int_equal(pthread_create(&th[t], NULL, race, &r[t]), 0);
+    }
+    for (int t = 0; t < RACERS; t++) pthread_join(th[t], NULL);
+    store_control_free(other);
+    for (int t = 0; t < RACERS; t++) assert_int_equal(r[t].failures, 0);
+    /* every environment's place, as stored, is its own */
+    char seen[RACERS * RACE_ENVS][STORE_ID_MAX + 16];
+    size_t nseen = 0;
+    for (int t = 0; t < RACERS; t++)
+        for (int i = 0; i < RACE_ENVS; i++) {
+            char env[32];
+            snprintf(env, sizeof env, "env_%d_%d", t, i);
+            store_placement p;
+            int found = 0;
+            assert_int_equal(store_control_env_placement(f->store, env, &p, &found, &err), 0);
+            assert_int_equal(found, 1);
+            assert_string_equal(p.cluster_id, r[t].got[i].cluster_id);
+            assert_int_equal(p.slot, r[t].got[i].slot);
+            snprintf(seen[nseen], sizeof seen[nseen], "%s:%d", p.cluster_id, p.slot);
+            for (size_t k = 0; k < nseen; k++) assert_string_not_equal(seen[k], seen[nseen]);
+            nseen++;
+        }
+    store_cluster c[64];
+    size_t count = 0;
+    assert_int_equal(store_control_cluster_list(f->store, c, 64, &count, &err), 0);
+    int used = 0, spare = 0, shared_active = 0;
+    for (size_t k = 0; k < count; k++) {
+        assert_true(c[k].used <= c[k].capacity);
+        used += c[k].used;
+        if (strcmp(c[k].status, "spare") == 0) spare++;
+        else if (strcmp(c[k].kind, "shared") == 0) {
+            shared_active++;
+            assert_int_equal(c[k].used, c[k].capacity); /* 36 shared environments in clusters of 3: no gap */
+        }
+    }
+    assert_int_equal(used, 48);
+    assert_int_equal(spare, 1);
+    assert_int_equal(shared_active, 12);
+}
+
+static void cs_add_activity(store_control *store, const char *entity_type, const char *action, const char *message, int64_t at)
+{
+    store_activity a = {0};
+    snprintf(a.organization_id, sizeof a.organization_id, "org_1");
+    snprintf(a.actor, sizeof a.actor, "tok_1");
+    snprintf(a.actor_type, sizeof a.actor_type, "token");
+    snprintf(a.entity_type, sizeof a.entity_type, "%s", entity_type);
+    snprintf(a.entity_id, sizeof a.entity_id, "x");
+    snprintf(a.action, sizeof a.action, "%s", action);
+    snprintf(a.message, sizeof a.message, "%s", message);
+    a.at = at;
+    bs_err err = {0};
+    assert_int_equal(store_control_activity_add(store, &a, &err), 0);
+}
+
+static void test_activity_paging(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    cs_add_org(f->store, "org_1");
+    cs_add_activity(f->store, "project", "create", "Created project Alpha", 10);
+    cs_add_activity(f->store, "project", "update", "Renamed project ALPHA_1", 20);
+    cs_add_activity(f->store, "key", "create", "Created key 50% off", 20);
+    cs_add_activity(f->store, "environment", "delete", "Deleted environment beta", 30);
+    cs_add_activity(f->store, "project", "delete", "Deleted project gamma", 40);
+    store_activity out[8];
+    size_t count = 0;
+    int64_t total = 0;
+    bs_err err = {0};
+    store_activity_query q = {.organization_id = "org_1", .limit = 2, .offset = 1};
+    assert_int_equal(store_control_activity_list(f->store, &q, out, &count, &total, &err), 0);
+    assert_int_equal(total, 5);
+    assert_int_equal(count, 2);
+    assert_string_equal(out[0].message, "Deleted environment beta");
+    assert_string_equal(out[1].message, "Created key 50% off"); /* same time: the later id first */
+    assert_true(out[1].id > 0);
+    assert_string_equal(out[1].project_id, "");
+    assert_int_equal(out[1].at, 20);
+    q = (store_activity_query){.organization_id = "org_1", .limit = 10, .entity_type = "project"};
+    assert_int_equal(store_control_activity_list(f->store, &q, out, &count, &total, &err), 0);
+    assert_int_equal(total, 3);
+    assert_int_equal(count, 3);
+    assert_true(out[2].id < out[1].id);
+    q = (store_activity_query){.organization_id = "org_1", .limit = 10, .search = "alpha"};
+    assert_int_equal(store_control_activity_list(f->store, &q, out, &count, &total, &err), 0);
+    assert_int_equal(total, 2); /* case-insensitive substring */
+    q.search = "_1";            /* no wildcards: '_' and '%' are themselves */
+    assert_int_equal(store_control_activity_list(f->store, &q, out, &count, &total, &err), 0);
+    assert_int_equal(total, 1);
+    q.search = "0%";
+    assert_int_equal(store_control_activity_list(f->store, &q, out, &count, &total, &err), 0);
+    assert_int_equal(total, 1);
+    assert_string_equal(out[0].entity_type, "key");
+    q = (store_activity_query){.organization_id = "org_1", .limit = 10, .action = "delete", .entity_type = "project"};
+    assert_int_equal(store_control_activity_list(f->store, &q, out, &count, &total, &err), 0);
+    assert_int_equal(total, 1);
+    assert_string_equal(out[0].message, "Deleted project gamma");
+    q = (store_activity_query){.organization_id = "org_1", .limit = 10, .offset = 10};
+    assert_int_equal(store_control_activity_list(f->store, &q, out, &count, &total, &err), 0);
+    assert_int_equal(count, 0);
+    assert_int_equal(total, 5);
+    q = (store_activity_query){.organization_id = "org_2", .limit = 10};
+    assert_int_equal(store_control_activity_list(f->store, &q, out, &count, &total, &err), 0);
+    assert_int_equal(total, 0);
+}
+
+static void cs_add_mail(store_control *store, const char *id, const char *env, const char *org, int64_t at)
+{
+    store_mail m = {0};
+    snprintf(m.id, sizeof m.id, "%s", id);
+    snprintf(m.environment_id, sizeof m.environment_id, "%s", env);
+    snprintf(m.organization_id, sizeof m.organization_id, "%s", org);
+    snprintf(m.to, sizeof m.to, "a@example.com");
+    snprintf(m.subject, sizeof m.subject, "Subject %s", id);
+    snprintf(m.body, sizeof m.body, "Body");
+    snprintf(m.template_name, sizeof m.template_name, "verify");
+    m.created_at = at;
+    bs_err err = {0};
+    assert_int_equal(store_control_outbox_add(store, &m, &err), 0);
+}
+
+static void test_outbox(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    const char *envs[] = {"env_1"};
+    cs_add_tree(f->store, envs, 1);
+    cs_add_mail(f->store, "m_2", "env_1", "", 5);
+    cs_add_mail(f->store, "m_1", "env_1", "", 5);
+    cs_add_mail(f->store, "m_0", "env_1", "", 1);
+    cs_add_mail(f->store, "o_1", "", "org_1", 3);
+    store_mail out[4];
+    size_t count = 0;
+    bs_err err = {0};
+    assert_int_equal(store_control_outbox_list(f->store, "env_1", out, 4, &count, &err), 0);
+    assert_int_equal(count, 3);
+    assert_string_equal(out[0].id, "m_1"); /* newest first; same time: the later one */
+    assert_string_equal(out[1].id, "m_2");
+    assert_string_equal(out[2].id, "m_0");
+    assert_string_equal(out[0].environment_id, "env_1");
+    assert_string_equal(out[0].organization_id, "");
+    assert_string_equal(out[0].subject, "Subject m_1");
+    assert_string_equal(out[0].template_name, "verify");
+    assert_int_equal(store_control_outbox_list(f->store, "env_1", out, 1, &count, &err), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(store_control_org_outbox_list(f->store, "org_1", out, 4, &count, &err), 0);
+    assert_int_equal(count, 1);
+    assert_string_equal(out[0].organization_id, "org_1");
+    assert_string_equal(out[0].environment_id, "");
+    assert_int_equal(out[0].created_at, 3);
+    store_mail m = {0};
+    snprintf(m.id, sizeof m.id, "m_x");
+    snprintf(m.environment_id, sizeof m.environment_id, "env_none");
+    assert_int_equal(store_control_outbox_add(f->store, &m, &err), -1);
+    assert_int_equal(err.status, 409);
+}
+
+static void test_providers_and_settings(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    const char *envs[] = {"env_1"};
+    cs_add_tree(f->store, envs, 1);
+    bs_err err = {0};
+    store_provider p = {0};
+    snprintf(p.environment_id, sizeof p.environment_id, "env_1");
+    snprintf(p.provider, sizeof p.provider, "github");
+    snprintf(p.client_id, sizeof p.client_id, "cid");
+    snprintf(p.secret_sealed, sizeof p.secret_sealed, "sealed");
+    snprintf(p.redirect_uris, sizeof p.redirect_uris, "[\"https://a\"]");
+    p.enabled = 1;
+    p.updated_at = 5;
+    assert_int_equal(store_control_provider_put(f->store, &p, &err), 0);
+    p.enabled = 0;
+    p.updated_at = 6;
+    snprintf(p.client_id, sizeof p.client_id, "cid2");
+    assert_int_equal(store_control_provider_put(f->store, &p, &err), 0); /* replaces */
+    store_provider got;
+    int found = 0;
+    assert_int_equal(store_control_provider_get(f->store, "env_1", "github", &got, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(got.client_id, "cid2");
+    assert_string_equal(got.secret_sealed, "sealed");
+    assert_string_equal(got.redirect_uris, "[\"https://a\"]");
+    assert_int_equal(got.enabled, 0);
+    assert_int_equal(got.updated_at, 6);
+    assert_int_equal(store_control_provider_get(f->store, "env_1", "google", &got, &found, &err), 0);
+    assert_int_equal(found, 0);
+
+    char v[16];
+    assert_int_equal(store_control_setting_get(f->store, "env_1", "auth", v, sizeof v, &found, &err), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(store_control_setting_put(f->store, "env_1", "auth", "{\"a\":1}", &err), 0);
+    assert_int_equal(store_control_setting_put(f->store, "env_1", "auth", "{\"a\":2}", &err), 0);
+    assert_int_equal(store_control_setting_get(f->store, "env_1", "auth", v, sizeof v, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(v, "{\"a\":2}");
+    char small[4];
+    assert_int_equal(store_control_setting_get(f->store, "env_1", "auth", small, sizeof small, &found, &err), -1);
+    assert_int_equal(found, 0);
+    assert_int_equal(err.status, 500);
+    assert_int_equal(store_control_setting_delete(f->store, "env_1", "auth", &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(store_control_setting_delete(f->store, "env_1", "auth", &found, &err), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(store_control_setting_put(f->store, "env_none", "auth", "{}", &err), -1);
+    assert_int_equal(err.status, 409);
+}
+
+
 #define CONTROL_STORE_CASES(setup, teardown)                                                    \
     cmocka_unit_test_setup_teardown(test_env_secret_created_once, setup, teardown),             \
     cmocka_unit_test_setup_teardown(test_bootstrap_and_key_lookup, setup, teardown),            \
@@ -1230,6 +1803,15 @@ static void test_team_invitations(void **state)
     cmocka_unit_test_setup_teardown(test_team_members, setup, teardown),                        \
     cmocka_unit_test_setup_teardown(test_team_last_owner_concurrent, setup, teardown),          \
     cmocka_unit_test_setup_teardown(test_team_tokens_follow_member, setup, teardown),           \
-    cmocka_unit_test_setup_teardown(test_team_invitations, setup, teardown)
+    cmocka_unit_test_setup_teardown(test_team_invitations, setup, teardown),                    \
+    cmocka_unit_test_setup_teardown(test_org_plane, setup, teardown),                           \
+    cmocka_unit_test_setup_teardown(test_project_plane, setup, teardown),                       \
+    cmocka_unit_test_setup_teardown(test_env_list_and_status, setup, teardown),                 \
+    cmocka_unit_test_setup_teardown(test_inactivity, setup, teardown),                          \
+    cmocka_unit_test_setup_teardown(test_placement, setup, teardown),                           \
+    cmocka_unit_test_setup_teardown(test_concurrent_placement, setup, teardown),                \
+    cmocka_unit_test_setup_teardown(test_activity_paging, setup, teardown),                     \
+    cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),                              \
+    cmocka_unit_test_setup_teardown(test_providers_and_settings, setup, teardown)
 
 #endif

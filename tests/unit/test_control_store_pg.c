@@ -111,12 +111,77 @@ static void test_env_secret_binary_safe(void **state)
     assert_memory_equal(out, fresh1, sizeof out);
 }
 
+/* 0 when the one-row, one-column query sql yields a nonzero count (it fails, dividing by zero, otherwise). */
+static int pg_holds(const char *url, const char *count_sql)
+{
+    char q[1024];
+    snprintf(q, sizeof q, "SELECT 1 / (%s)::int", count_sql);
+    return pg_fixture_exec(url, q);
+}
+
+/* What an organization update stores: "" e-mail and -1 quotas are NULL columns, not "" and -1 (the
+ * shared suite's test_org_plane checks what they read back as). */
+static void test_org_update_stores_null(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    cs_add_org(f->store, "org_1");
+    store_org o = {0};
+    snprintf(o.id, sizeof o.id, "org_1");
+    snprintf(o.name, sizeof o.name, "Renamed");
+    snprintf(o.plan, sizeof o.plan, "growth");
+    snprintf(o.status, sizeof o.status, "active");
+    o.updated_at = 99;
+    o.api_call_quota = 5000;
+    o.storage_quota = o.mau_quota = o.bandwidth_quota = -1;
+    int found = 0;
+    bs_err err = {0};
+    assert_int_equal(store_control_org_update(f->store, &o, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(pg_holds(f->location, "SELECT count(*) FROM organizations WHERE id = 'org_1' AND notification_email IS NULL"
+                                           " AND storage_quota IS NULL AND api_call_quota = 5000"),
+                     0);
+    assert_int_equal(pg_holds(f->location, "SELECT count(*) FROM organizations WHERE id = 'org_none'"), -1); /* the check can fail */
+}
+
+/* A stored value longer than its buffer (written behind the store's back: the public inserts cannot)
+ * fails the list (500, *count = 0) rather than being cut short. */
+static void test_too_long_fails(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    cs_add_org(f->store, "org_1");
+    cs_add_project(f->store, "prj_1", "org_1", 1);
+    assert_int_equal(pg_fixture_exec(f->location, "UPDATE projects SET name = repeat('n', 500)"), 0);
+    assert_int_equal(pg_fixture_exec(f->location,
+                                     "INSERT INTO activity (organization_id, actor, actor_type, entity_type, entity_id, action,"
+                                     " message, at) VALUES ('org_1', 'a', 'token', 'project', 'x', 'create', repeat('m', 600), 1)"),
+                     0);
+    bs_err err = {0};
+    store_project ps[2];
+    size_t count = 9;
+    assert_int_equal(store_control_project_list(f->store, "org_1", ps, 2, &count, &err), -1);
+    assert_int_equal(count, 0);
+    assert_int_equal(err.status, 500);
+    store_activity a[2];
+    int64_t total = 9;
+    store_activity_query q = {.organization_id = "org_1", .limit = 2};
+    assert_int_equal(store_control_activity_list(f->store, &q, a, &count, &total, &err), -1);
+    assert_int_equal(count, 0);
+    assert_int_equal(total, 0);
+    /* the connection stays usable; (the driver's "a NULL key matches nothing" is not reachable through the
+     * public API, which refuses a NULL organization before the driver) */
+    assert_int_equal(pg_fixture_exec(f->location, "UPDATE projects SET name = 'short'"), 0);
+    assert_int_equal(store_control_project_list(f->store, "org_1", ps, 2, &count, &err), 0);
+    assert_int_equal(count, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         CONTROL_STORE_CASES(setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_member_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_secret_binary_safe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_org_update_stores_null, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_too_long_fails, setup, teardown),
     };
     return cmocka_run_group_tests_name("control_store_pg", tests, NULL, NULL);
 }
