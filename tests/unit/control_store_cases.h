@@ -6,7 +6,10 @@
  * A runner includes this after cmocka.h, gives every test a cs_fixture as its state (setup opens
  * f->store from f->location; teardown frees f->store, which a test may have set to NULL) and lists the
  * cases with CONTROL_STORE_CASES(setup, teardown). A fixture whose store is NULL skips the test (no
- * server). Where the engines differ on purpose, the case says so with f->engine. */
+ * server). Where the engines differ on purpose, the case says so with f->engine.
+ *
+ * Sections: keys, tokens and lookups; management reads; threads (per-thread connections or a pool);
+ * the team; the management plane; usage, alerts and webhook deliveries. */
 #ifndef BASALT_TESTS_CONTROL_STORE_CASES_H
 #define BASALT_TESTS_CONTROL_STORE_CASES_H
 

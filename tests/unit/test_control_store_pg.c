@@ -1,8 +1,10 @@
 /* Unit tests of the control store (store/control.h) on its PostgreSQL driver: the shared behaviour suite
  * (control_store_cases.h, also run on SQLite by test_control_store.c) through store_control_open(url) on
- * a fresh schema per test (pg_fixture.h), plus what only the PostgreSQL driver has to show. Needs
- * BASALT_TEST_PG_URL (tests/pg/with-pg.sh); every test skips without it. The driver's base (migrations,
- * an unreachable server) is test_control_pg.c; its remaining part-level cases are test_control_pg_*.c. */
+ * a fresh schema per test (pg_fixture.h), plus what only the PostgreSQL driver has to show: rows changed
+ * behind the store's back (a deleted member, values longer than their buffers), the NULL columns an
+ * update stores, secrets with NUL bytes written through the driver's op. Needs BASALT_TEST_PG_URL
+ * (tests/pg/with-pg.sh); every test skips without it. The driver's base (migrations, conflicts,
+ * truncation, an unreachable server) is test_control_pg.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
