@@ -1,8 +1,9 @@
 /* Unit tests of the usage meter (core/meter.h) and its rows in the control store (store/control.h usage
  * section), on a fresh SQLite control store per test: per-thread shards merged exactly (also while the
  * flusher reads), success/failure/endpoint counts, db counters, MAU counted once per user and month
- * (also across a restart of the meter), roll-up arithmetic (sums, peaks, minima, the storage gauge),
- * retention and the usage sums that span purged hourly rows, and the Prometheus bound. */
+ * (also across a restart of the meter), and the Prometheus bound. The rows' own arithmetic (roll-ups:
+ * sums, peaks, minima, the storage gauge; retention and the sums that span purged hourly rows) is the
+ * control store's and runs on every engine in control_store_cases.h. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -257,99 +258,6 @@ static void test_mau_seen_at_month_end(void **state)
     assert_int_equal(used(f, "mau", feb, feb + DAY), 0);
 }
 
-/* ---- roll-ups and retention ---- */
-
-static void add_row(fixture *f, const char *metric, int64_t hour, int64_t value, int gauge)
-{
-    store_usage_endpoint ep = {"GET /v1/data/:table", value};
-    store_usage_delta d = {.hour_start = hour, .gauge = gauge, .value = value, .success_count = gauge ? 0 : value,
-                           .endpoints = strcmp(metric, "api_call") ? NULL : &ep, .nendpoints = strcmp(metric, "api_call") ? 0 : 1};
-    snprintf(d.organization_id, sizeof d.organization_id, "%s", f->org);
-    snprintf(d.project_id, sizeof d.project_id, "%s", f->project);
-    snprintf(d.environment_id, sizeof d.environment_id, "%s", f->env);
-    snprintf(d.environment, sizeof d.environment, "dev");
-    snprintf(d.metric, sizeof d.metric, "%s", metric);
-    bs_err err = {0};
-    assert_int_equal(store_control_usage_add(f->store, &d, 1, hour, &err), 0);
-}
-
-static void rollup(fixture *f, int64_t now)
-{
-    bs_err err = {0};
-    assert_int_equal(store_control_usage_rollup(f->store, now, &err), 0);
-}
-
-static void test_rollup_arithmetic(void **state)
-{
-    fixture *f = *state;
-    /* day 1: 5, 7, 1 calls in three hours; day 2: 4; storage readings 100, 300, 200 on day 1, 50 on day 2 */
-    add_row(f, "api_call", T0, 5, 0);
-    add_row(f, "api_call", T0 + 3 * HOUR, 7, 0);
-    add_row(f, "api_call", T0 + 23 * HOUR, 1, 0);
-    add_row(f, "api_call", T0 + DAY + HOUR, 4, 0);
-    add_row(f, "storage", T0, 100, 1);
-    add_row(f, "storage", T0 + 2 * HOUR, 300, 1);
-    add_row(f, "storage", T0 + 2 * HOUR, 200, 1); /* a later reading of the same hour replaces it */
-    add_row(f, "storage", T0 + DAY + 5 * HOUR, 50, 1);
-    rollup(f, T0 + DAY + 6 * HOUR);
-    store_usage_row rows[8];
-    assert_int_equal(rows_of(f, "api_call", "daily", rows), 2);
-    assert_int_equal(rows[0].value, 13);
-    assert_int_equal(rows[0].peak, 7);
-    assert_int_equal(rows[0].min, 1);
-    assert_int_equal(rows[0].success_count, 13);
-    assert_string_equal(rows[0].endpoints, "{\"GET /v1/data/:table\":13}");
-    assert_int_equal(rows[1].value, 4);
-    assert_int_equal(rows_of(f, "api_call", "monthly", rows), 1);
-    assert_int_equal(rows[0].value, 17);
-    assert_int_equal(rows[0].peak, 13);
-    assert_int_equal(rows[0].min, 4);
-    assert_int_equal(rows[0].period_start, T0);
-    assert_int_equal(rows_of(f, "storage", "daily", rows), 2);
-    assert_int_equal(rows[0].value, 200); /* the day's last reading */
-    assert_int_equal(rows[0].peak, 300);
-    assert_int_equal(rows[0].min, 100);
-    assert_int_equal(rows_of(f, "storage", "monthly", rows), 1);
-    assert_int_equal(rows[0].value, 50);
-    assert_int_equal(rows[0].peak, 300);
-    assert_int_equal(used(f, "storage", T0, T0 + 31 * DAY), 50);
-
-    /* more of day 2 after the roll-up: recomputed, not added twice */
-    add_row(f, "api_call", T0 + DAY + 2 * HOUR, 6, 0);
-    rollup(f, T0 + DAY + 7 * HOUR);
-    assert_int_equal(rows_of(f, "api_call", "daily", rows), 2);
-    assert_int_equal(rows[1].value, 10);
-    assert_int_equal(rows_of(f, "api_call", "monthly", rows), 1);
-    assert_int_equal(rows[0].value, 23);
-}
-
-static void test_retention_and_sums(void **state)
-{
-    fixture *f = *state;
-    for (int d = 0; d < 10; d++) add_row(f, "api_call", T0 + d * DAY + HOUR, d + 1, 0); /* 55 in January */
-    rollup(f, T0 + 9 * DAY + 2 * HOUR);
-    assert_int_equal(used(f, "api_call", T0, T0 + 31 * DAY), 55);
-    /* day 17: hourly rows of days before day 10 are purged (whole days older than 7 days) */
-    rollup(f, T0 + 17 * DAY);
-    store_usage_row *rows = calloc(64, sizeof *rows);
-    size_t n = rows_of(f, "api_call", "hourly", rows);
-    assert_int_equal(n, 0);
-    assert_int_equal(rows_of(f, "api_call", "daily", rows), 10);
-    assert_int_equal(used(f, "api_call", T0, T0 + 31 * DAY), 55); /* from the daily rows now */
-    assert_int_equal(used(f, "api_call", T0 + 2 * DAY, T0 + 4 * DAY), 3 + 4);
-    add_row(f, "api_call", T0 + 17 * DAY + HOUR, 100, 0); /* today's hourly rows are added to closed days */
-    assert_int_equal(used(f, "api_call", T0, T0 + 31 * DAY), 155);
-    /* ~4 months later: January's daily rows are gone (whole months older than 90 days), its monthly stays */
-    rollup(f, T0 + 130 * DAY);
-    assert_int_equal(rows_of(f, "api_call", "daily", rows), 0);
-    assert_int_equal(rows_of(f, "api_call", "monthly", rows), 1);
-    assert_int_equal(rows[0].value, 155);
-    /* 25 months later: the monthly row too */
-    rollup(f, T0 + 25 * 31 * DAY);
-    assert_int_equal(rows_of(f, "api_call", "monthly", rows), 0);
-    free(rows);
-}
-
 static void test_prometheus_bound(void **state)
 {
     fixture *f = *state;
@@ -429,8 +337,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hours_and_peaks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mau_once_per_month, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mau_seen_at_month_end, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rollup_arithmetic, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_retention_and_sums, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prometheus_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_report, setup, teardown),
     };
