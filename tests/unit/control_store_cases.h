@@ -1269,21 +1269,29 @@ static void cs_add_tree(store_control *store, const char *const *envs, size_t n)
     for (size_t i = 0; i < n; i++) cs_add_env(store, envs[i], "prj_1", "dev", "ready", 1);
 }
 
+/* Adds org_1 and fills o with an update of it: renamed, shown as "Shown", on growth, no notification
+ * e-mail, an API-call quota of its own and the plan's other quotas, updated at 99. */
+static void cs_renamed_org(store_control *store, store_org *o)
+{
+    cs_add_org(store, "org_1");
+    memset(o, 0, sizeof *o);
+    snprintf(o->id, sizeof o->id, "org_1");
+    snprintf(o->name, sizeof o->name, "Renamed");
+    snprintf(o->display_name, sizeof o->display_name, "Shown");
+    snprintf(o->plan, sizeof o->plan, "growth");
+    snprintf(o->status, sizeof o->status, "active");
+    o->updated_at = 99;
+    o->api_call_quota = 5000;
+    o->storage_quota = o->mau_quota = o->bandwidth_quota = -1;
+}
+
 static void test_org_plane(void **state)
 {
     cs_fixture *f = cs_fix(state);
     bs_err err = {0};
     int found = -1;
-    cs_add_org(f->store, "org_1");
-    store_org o = {0};
-    snprintf(o.id, sizeof o.id, "org_1");
-    snprintf(o.name, sizeof o.name, "Renamed");
-    snprintf(o.display_name, sizeof o.display_name, "Shown");
-    snprintf(o.plan, sizeof o.plan, "growth");
-    snprintf(o.status, sizeof o.status, "active");
-    o.updated_at = 99;
-    o.api_call_quota = 5000;
-    o.storage_quota = o.mau_quota = o.bandwidth_quota = -1;
+    store_org o;
+    cs_renamed_org(f->store, &o);
     assert_int_equal(store_control_org_update(f->store, &o, &found, &err), 0);
     assert_int_equal(found, 1);
     store_org got;

@@ -126,15 +126,8 @@ static int pg_holds(const char *url, const char *count_sql)
 static void test_org_update_stores_null(void **state)
 {
     cs_fixture *f = cs_fix(state);
-    cs_add_org(f->store, "org_1");
-    store_org o = {0};
-    snprintf(o.id, sizeof o.id, "org_1");
-    snprintf(o.name, sizeof o.name, "Renamed");
-    snprintf(o.plan, sizeof o.plan, "growth");
-    snprintf(o.status, sizeof o.status, "active");
-    o.updated_at = 99;
-    o.api_call_quota = 5000;
-    o.storage_quota = o.mau_quota = o.bandwidth_quota = -1;
+    store_org o;
+    cs_renamed_org(f->store, &o);
     int found = 0;
     bs_err err = {0};
     assert_int_equal(store_control_org_update(f->store, &o, &found, &err), 0);
