@@ -29,6 +29,9 @@ typedef struct cs_fixture {
     store_control *store;    /* NULL: the engine is not available here, the test skips */
     int lookups_per_thread;  /* the thread tests' load (a round trip to a server costs more than a file) */
     void *runner;            /* the runner's own state (a temporary directory, ...) */
+    /* Runs sql on the store behind its back (another connection), 0 when it worked: for the cases that
+     * need rows the public inserts cannot write. */
+    int (*raw_exec)(const struct cs_fixture *f, const char *sql);
 } cs_fixture;
 
 #define LOOKUP_THREADS 4
@@ -1209,6 +1212,41 @@ static void test_team_invitations(void **state)
     assert_int_equal(found, 0);
 }
 
+/* The bootstrap token's member deleted behind the store's back (no public call removes the last owner):
+ * the token reads as revoked at 1; a service token keeps its own role and expiry. */
+static void test_token_member_gone(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    bootstrap_default(f->store);
+    store_operator_token t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.id, sizeof t.id, "tok_service");
+    snprintf(t.organization_id, sizeof t.organization_id, "org_00000000000000000001");
+    snprintf(t.name, sizeof t.name, "CI");
+    snprintf(t.role, sizeof t.role, "admin");
+    fake_hash(t.hash, 'd');
+    snprintf(t.hint, sizeof t.hint, "bt_x");
+    t.expires_at = 1893456000123;
+    t.created_at = 5;
+    bs_err err = {0};
+    assert_int_equal(store_control_operator_token_insert(f->store, &t, &err), 0);
+    assert_int_equal(f->raw_exec(f, "DELETE FROM members"), 0);
+    char hash[STORE_HASH_HEX];
+    store_token_context tctx;
+    int found = 0;
+    fake_hash(hash, 'c');
+    assert_int_equal(store_control_token_lookup(f->store, hash, &tctx, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(tctx.revoked_at, 1);
+    fake_hash(hash, 'd');
+    assert_int_equal(store_control_token_lookup(f->store, hash, &tctx, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(tctx.role, "admin");
+    assert_string_equal(tctx.member_id, "");
+    assert_int_equal(tctx.expires_at, 1893456000123);
+    assert_int_equal(tctx.revoked_at, 0);
+}
+
 /* ---- the management plane: organizations, projects, environments, inactivity, placement, the activity
  * log, the outbox, OAuth providers and settings ---- */
 
@@ -1790,6 +1828,43 @@ static void test_providers_and_settings(void **state)
 }
 
 
+/* A stored value longer than its buffer (written behind the store's back: the public inserts cannot)
+ * fails the list (500, *count = 0) rather than being cut short. */
+static void test_too_long_fails(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    cs_add_org(f->store, "org_1");
+    cs_add_project(f->store, "prj_1", "org_1", 1);
+    /* n characters of c: the SQL differs (SQLite has no repeat()) */
+    int pg = f->engine == CS_POSTGRES;
+    assert_int_equal(f->raw_exec(f, pg ? "UPDATE projects SET name = repeat('n', 500)"
+                                       : "UPDATE projects SET name = replace(hex(zeroblob(250)), '0', 'n')"),
+                     0);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO activity (organization_id, actor, actor_type, entity_type, entity_id, action, message, at)"
+             " VALUES ('org_1', 'a', 'token', 'project', 'x', 'create', %s, 1)",
+             pg ? "repeat('m', 600)" : "replace(hex(zeroblob(300)), '0', 'm')");
+    assert_int_equal(f->raw_exec(f, sql), 0);
+    bs_err err = {0};
+    store_project ps[2];
+    size_t count = 9;
+    assert_int_equal(store_control_project_list(f->store, "org_1", ps, 2, &count, &err), -1);
+    assert_int_equal(count, 0);
+    assert_int_equal(err.status, 500);
+    store_activity a[2];
+    int64_t total = 9;
+    store_activity_query q = {.organization_id = "org_1", .limit = 2};
+    assert_int_equal(store_control_activity_list(f->store, &q, a, &count, &total, &err), -1);
+    assert_int_equal(count, 0);
+    assert_int_equal(total, 0);
+    /* the connection stays usable; (the driver's "a NULL key matches nothing" is not reachable through the
+     * public API, which refuses a NULL organization before the driver) */
+    assert_int_equal(f->raw_exec(f, "UPDATE projects SET name = 'short'"), 0);
+    assert_int_equal(store_control_project_list(f->store, "org_1", ps, 2, &count, &err), 0);
+    assert_int_equal(count, 1);
+}
+
 /* ---- usage alerts, webhook deliveries and usage rows (design.md §4, docs/usage.md): an organization
  * with a dev and a prod environment and one being deleted; T0 is 2026-01-01T00:00:00Z ---- */
 
@@ -2325,6 +2400,7 @@ static void test_usage_envs(void **state)
     cmocka_unit_test_setup_teardown(test_team_last_owner_concurrent, setup, teardown),              \
     cmocka_unit_test_setup_teardown(test_team_tokens_follow_member, setup, teardown),               \
     cmocka_unit_test_setup_teardown(test_team_invitations, setup, teardown),                        \
+    cmocka_unit_test_setup_teardown(test_token_member_gone, setup, teardown),                       \
     cmocka_unit_test_setup_teardown(test_org_plane, setup, teardown),                               \
     cmocka_unit_test_setup_teardown(test_project_plane, setup, teardown),                           \
     cmocka_unit_test_setup_teardown(test_env_list_and_status, setup, teardown),                     \
@@ -2334,6 +2410,7 @@ static void test_usage_envs(void **state)
     cmocka_unit_test_setup_teardown(test_activity_paging, setup, teardown),                         \
     cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),                                  \
     cmocka_unit_test_setup_teardown(test_providers_and_settings, setup, teardown),                  \
+    cmocka_unit_test_setup_teardown(test_too_long_fails, setup, teardown),                          \
     cmocka_unit_test_setup_teardown(test_alerts_once, setup, teardown),                             \
     cmocka_unit_test_setup_teardown(test_deliveries_due_and_update, setup, teardown),               \
     cmocka_unit_test_setup_teardown(test_usage_add_and_list, setup, teardown),                      \

@@ -45,6 +45,17 @@ static void raw_query(const char *path, const char *sql, char *out, size_t cap)
     sqlite3_close(db);
 }
 
+/* The fixture's raw_exec: sql through a connection of its own on the store's file. */
+static int sqlite_raw_exec(const cs_fixture *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(file_of(f), &db, SQLITE_OPEN_READWRITE, NULL);
+    if (rc == SQLITE_OK) sqlite3_busy_timeout(db, 5000);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
 static int setup(void **state)
 {
     cs_fixture *f = calloc(1, sizeof *f);
@@ -53,6 +64,7 @@ static int setup(void **state)
     f->engine = CS_SQLITE;
     f->runner = d;
     f->lookups_per_thread = 2000;
+    f->raw_exec = sqlite_raw_exec;
     *state = f;
     snprintf(d->dir, sizeof d->dir, "/tmp/basalt-control-XXXXXX");
     if (!mkdtemp(d->dir)) return -1;
