@@ -1,7 +1,9 @@
 /* control_store_cases.h: the behaviour of the control store's public API (store/control.h), written once
  * and run against every driver: test_control_store.c runs it on SQLite (a fresh file per test),
- * test_control_store_pg.c on PostgreSQL (a fresh schema per test, tests/unit/pg_fixture.h). Only
- * store_control_* is used here, so a new driver gets all of it by opening its own location.
+ * test_control_store_pg.c on PostgreSQL (a fresh schema per test, tests/unit/pg_fixture.h). The cases
+ * use store_control_* only, so a new driver gets all of it by opening its own location; the two
+ * exceptions go through what every runner provides: raw_exec (rows written behind the store's back) and
+ * ops/target (the driver handed chosen secret bytes, test_env_secret_binary_safe).
  *
  * A runner includes this after cmocka.h, gives every test a cs_fixture as its state (setup opens
  * f->store from f->location; teardown frees f->store, which a test may have set to NULL) and lists the
@@ -20,6 +22,7 @@
 #include <string.h>
 
 #include "store/control.h"
+#include "store/control_driver.h"
 
 typedef enum cs_engine { CS_SQLITE, CS_POSTGRES } cs_engine;
 
@@ -32,6 +35,10 @@ typedef struct cs_fixture {
     /* Runs sql on the store behind its back (another connection), 0 when it worked: for the cases that
      * need rows the public inserts cannot write. */
     int (*raw_exec)(const struct cs_fixture *f, const char *sql);
+    /* The driver under the store and what its open takes (the location without its scheme), for the one
+     * case that must hand the driver chosen bytes (store/control_driver.h; the public call draws its own). */
+    const store_control_ops *ops;
+    const char *target;
 } cs_fixture;
 
 #define LOOKUP_THREADS 4
@@ -182,6 +189,36 @@ static void test_env_secret_created_once(void **state)
     assert_memory_equal(a, b, sizeof a);
     assert_int_equal(store_control_env_secret(NULL, "env_00000000000000000001", "jwt", b, &err), -1);
     assert_int_equal(store_control_env_secret(f->store, "env_missing", "jwt", b, &err), -1); /* no such env */
+}
+
+/* Secrets are bytes, not text: one with NUL bytes, handed to the driver's op on a second handle (the
+ * public call draws its own random bytes), is read back whole through the public API; the first one
+ * written for (env, kind) stays, another kind gets its own; an unknown environment is a 409. */
+static void test_env_secret_binary_safe(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    bootstrap_default(f->store);
+    bs_err err = {0};
+    uint8_t fresh1[STORE_ENV_SECRET_LEN], fresh2[STORE_ENV_SECRET_LEN], out[STORE_ENV_SECRET_LEN];
+    for (size_t i = 0; i < sizeof fresh1; i++) {
+        fresh1[i] = (uint8_t)(i * 7); /* includes 0x00 bytes */
+        fresh2[i] = (uint8_t)(255 - i);
+    }
+    void *d = f->ops->open(f->target, &err);
+    assert_non_null(d);
+    assert_int_equal(f->ops->env_secret(d, BOOT_ENV, "jwt", fresh1, sizeof fresh1, out, &err), 0);
+    assert_memory_equal(out, fresh1, sizeof out);
+    memset(out, 0, sizeof out);
+    assert_int_equal(f->ops->env_secret(d, BOOT_ENV, "jwt", fresh2, sizeof fresh2, out, &err), 0);
+    assert_memory_equal(out, fresh1, sizeof out); /* the first one stays */
+    assert_int_equal(f->ops->env_secret(d, BOOT_ENV, "other", fresh2, sizeof fresh2, out, &err), 0);
+    assert_memory_equal(out, fresh2, sizeof out);
+    assert_int_equal(f->ops->env_secret(d, "env_missing", "jwt", fresh1, sizeof fresh1, out, &err), -1);
+    assert_int_equal(err.status, 409);
+    f->ops->free(d);
+    memset(out, 0, sizeof out);
+    assert_int_equal(store_control_env_secret(f->store, BOOT_ENV, "jwt", out, &err), 0);
+    assert_memory_equal(out, fresh1, sizeof out);
 }
 
 static void test_bootstrap_and_key_lookup(void **state)
@@ -2377,6 +2414,7 @@ static void test_usage_envs(void **state)
 
 #define CONTROL_STORE_CASES(setup, teardown)                                                        \
     cmocka_unit_test_setup_teardown(test_env_secret_created_once, setup, teardown),                 \
+    cmocka_unit_test_setup_teardown(test_env_secret_binary_safe, setup, teardown),                  \
     cmocka_unit_test_setup_teardown(test_bootstrap_and_key_lookup, setup, teardown),                \
     cmocka_unit_test_setup_teardown(test_unknown_hash_not_found, setup, teardown),                  \
     cmocka_unit_test_setup_teardown(test_revoke_visible_in_lookup, setup, teardown),                \

@@ -20,6 +20,7 @@
 
 #include "control_store_cases.h"
 #include "store/control.h"
+#include "store/sqlite/control_sqlite.h"
 #include "store/sqlite/migrations.h"
 
 typedef struct sqlite_dir {
@@ -65,11 +66,13 @@ static int setup(void **state)
     f->runner = d;
     f->lookups_per_thread = 2000;
     f->raw_exec = sqlite_raw_exec;
+    f->ops = &store_sqlite_control_ops;
     *state = f;
     snprintf(d->dir, sizeof d->dir, "/tmp/basalt-control-XXXXXX");
     if (!mkdtemp(d->dir)) return -1;
     snprintf(d->path, sizeof d->path, "%s/control.db", d->dir);
     snprintf(f->location, sizeof f->location, "%s", d->path);
+    f->target = d->path;
     bs_err err = {0};
     f->store = store_control_open(f->location, &err);
     return f->store ? 0 : -1;

@@ -1,7 +1,7 @@
 /* Unit tests of the control store (store/control.h) on its PostgreSQL driver: the shared behaviour suite
  * (control_store_cases.h, also run on SQLite by test_control_store.c) through store_control_open(url) on
  * a fresh schema per test (pg_fixture.h), plus what only the PostgreSQL driver has to show: the NULL
- * columns an update stores, secrets with NUL bytes written through the driver's op. Needs BASALT_TEST_PG_URL
+ * columns an update stores. Needs BASALT_TEST_PG_URL
  * (tests/pg/with-pg.sh); every test skips without it. The driver's base (migrations, conflicts,
  * truncation, an unreachable server) is test_control_pg.c. */
 #include <setjmp.h>
@@ -20,7 +20,6 @@
 #include "pg_fixture.h"
 #include "store/control.h"
 #include "store/postgres/control_pg.h"
-#include "store/postgres/control_pg_parts.h"
 
 /* The fixture's raw_exec: sql through a connection of its own (pg_fixture.h). */
 static int pg_raw_exec(const cs_fixture *f, const char *sql)
@@ -35,12 +34,14 @@ static int setup(void **state)
     f->engine = CS_POSTGRES;
     f->lookups_per_thread = 200;
     f->raw_exec = pg_raw_exec;
+    f->ops = &store_pg_control_ops; /* filled by the first open (control_pg_parts.h) */
     *state = f;
     int rc = pg_fixture_url(f->location, sizeof f->location);
     if (rc == 0) return 0; /* no server: the tests skip */
     if (rc < 0) return -1;
     bs_err err = {0};
     f->store = store_control_open(f->location, &err);
+    f->target = f->location; /* the PostgreSQL driver's open takes the whole URL */
     return f->store ? 0 : -1;
 }
 
@@ -54,36 +55,6 @@ static int teardown(void **state)
 
 /* ---- PostgreSQL only ---- */
 
-
-/* Secrets are bytes, not text: one with NUL bytes, written through the driver's op (the public call draws
- * its own random bytes), is read back whole through the public API and by another pool; the first one
- * written for (env, kind) stays, another kind gets its own; an unknown environment is a 409. */
-static void test_env_secret_binary_safe(void **state)
-{
-    cs_fixture *f = cs_fix(state);
-    bootstrap_default(f->store);
-    bs_err err = {0};
-    uint8_t fresh1[STORE_ENV_SECRET_LEN], fresh2[STORE_ENV_SECRET_LEN], out[STORE_ENV_SECRET_LEN];
-    for (size_t i = 0; i < sizeof fresh1; i++) {
-        fresh1[i] = (uint8_t)(i * 7); /* includes 0x00 bytes */
-        fresh2[i] = (uint8_t)(255 - i);
-    }
-    void *d = pgc_driver_open(f->location, &err); /* the ops table is filled by the fixture's open */
-    assert_non_null(d);
-    assert_int_equal(store_pg_control_ops.env_secret(d, BOOT_ENV, "jwt", fresh1, sizeof fresh1, out, &err), 0);
-    assert_memory_equal(out, fresh1, sizeof out);
-    memset(out, 0, sizeof out);
-    assert_int_equal(store_pg_control_ops.env_secret(d, BOOT_ENV, "jwt", fresh2, sizeof fresh2, out, &err), 0);
-    assert_memory_equal(out, fresh1, sizeof out); /* the first one stays */
-    assert_int_equal(store_pg_control_ops.env_secret(d, BOOT_ENV, "other", fresh2, sizeof fresh2, out, &err), 0);
-    assert_memory_equal(out, fresh2, sizeof out);
-    assert_int_equal(store_pg_control_ops.env_secret(d, "env_missing", "jwt", fresh1, sizeof fresh1, out, &err), -1);
-    assert_int_equal(err.status, 409);
-    pgc_driver_free(d);
-    memset(out, 0, sizeof out);
-    assert_int_equal(store_control_env_secret(f->store, BOOT_ENV, "jwt", out, &err), 0);
-    assert_memory_equal(out, fresh1, sizeof out);
-}
 
 /* 0 when the one-row, one-column query sql yields a nonzero count (it fails, dividing by zero, otherwise). */
 static int pg_holds(const char *url, const char *count_sql)
@@ -115,7 +86,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         CONTROL_STORE_CASES(setup, teardown),
-        cmocka_unit_test_setup_teardown(test_env_secret_binary_safe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_org_update_stores_null, setup, teardown),
     };
     return cmocka_run_group_tests_name("control_store_pg", tests, NULL, NULL);
