@@ -1385,6 +1385,27 @@ static void test_org_plane(void **state)
     assert_int_equal(found, 0);
 }
 
+/* What an organization update stores: "" e-mail and -1 quotas are NULL columns, not "" and -1
+ * (test_org_plane checks what they read back as). Seen through a marker that SQL behind the store's back
+ * writes only where the columns are NULL. */
+static void test_org_update_stores_null(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    store_org o;
+    cs_renamed_org(f->store, &o);
+    int found = 0;
+    bs_err err = {0};
+    assert_int_equal(store_control_org_update(f->store, &o, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(f->raw_exec(f, "UPDATE organizations SET name = 'stored as NULL' WHERE id = 'org_1'"
+                                    " AND notification_email IS NULL AND storage_quota IS NULL AND mau_quota IS NULL"
+                                    " AND bandwidth_quota IS NULL AND api_call_quota = 5000"),
+                     0);
+    store_org got;
+    assert_int_equal(store_control_org_get(f->store, "org_1", &got, &found, &err), 0);
+    assert_string_equal(got.name, "stored as NULL");
+}
+
 static void test_project_plane(void **state)
 {
     cs_fixture *f = cs_fix(state);
@@ -2440,6 +2461,7 @@ static void test_usage_envs(void **state)
     cmocka_unit_test_setup_teardown(test_team_invitations, setup, teardown),                        \
     cmocka_unit_test_setup_teardown(test_token_member_gone, setup, teardown),                       \
     cmocka_unit_test_setup_teardown(test_org_plane, setup, teardown),                               \
+    cmocka_unit_test_setup_teardown(test_org_update_stores_null, setup, teardown),                  \
     cmocka_unit_test_setup_teardown(test_project_plane, setup, teardown),                           \
     cmocka_unit_test_setup_teardown(test_env_list_and_status, setup, teardown),                     \
     cmocka_unit_test_setup_teardown(test_inactivity, setup, teardown),                              \

@@ -1,9 +1,9 @@
 /* Unit tests of the control store (store/control.h) on its PostgreSQL driver: the shared behaviour suite
  * (control_store_cases.h, also run on SQLite by test_control_store.c) through store_control_open(url) on
- * a fresh schema per test (pg_fixture.h), plus what only the PostgreSQL driver has to show: the NULL
- * columns an update stores. Needs BASALT_TEST_PG_URL
- * (tests/pg/with-pg.sh); every test skips without it. The driver's base (migrations, conflicts,
- * truncation, an unreachable server) is test_control_pg.c. */
+ * a fresh schema per test (pg_fixture.h). Every case of the former PostgreSQL ports now runs there, on
+ * both engines; what only this driver has (migrations, its conflict and truncation mapping, an
+ * unreachable server) is test_control_pg.c. Needs BASALT_TEST_PG_URL (tests/pg/with-pg.sh); every test
+ * skips without it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,10 +11,7 @@
 
 #include <cmocka.h>
 
-#include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "control_store_cases.h"
 #include "pg_fixture.h"
@@ -53,40 +50,10 @@ static int teardown(void **state)
     return 0;
 }
 
-/* ---- PostgreSQL only ---- */
-
-
-/* 0 when the one-row, one-column query sql yields a nonzero count (it fails, dividing by zero, otherwise). */
-static int pg_holds(const char *url, const char *count_sql)
-{
-    char q[1024];
-    snprintf(q, sizeof q, "SELECT 1 / (%s)::int", count_sql);
-    return pg_fixture_exec(url, q);
-}
-
-/* What an organization update stores: "" e-mail and -1 quotas are NULL columns, not "" and -1 (the
- * shared suite's test_org_plane checks what they read back as). */
-static void test_org_update_stores_null(void **state)
-{
-    cs_fixture *f = cs_fix(state);
-    store_org o;
-    cs_renamed_org(f->store, &o);
-    int found = 0;
-    bs_err err = {0};
-    assert_int_equal(store_control_org_update(f->store, &o, &found, &err), 0);
-    assert_int_equal(found, 1);
-    assert_int_equal(pg_holds(f->location, "SELECT count(*) FROM organizations WHERE id = 'org_1' AND notification_email IS NULL"
-                                           " AND storage_quota IS NULL AND api_call_quota = 5000"),
-                     0);
-    assert_int_equal(pg_holds(f->location, "SELECT count(*) FROM organizations WHERE id = 'org_none'"), -1); /* the check can fail */
-}
-
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         CONTROL_STORE_CASES(setup, teardown),
-        cmocka_unit_test_setup_teardown(test_org_update_stores_null, setup, teardown),
     };
     return cmocka_run_group_tests_name("control_store_pg", tests, NULL, NULL);
 }
