@@ -197,9 +197,12 @@ static void dconn_close(dconn *c)
  * 1,000 frames, fsync included, while that writer (and every write queued behind it) waits. Instead each
  * connection's WAL hook asks the store's checkpointer thread for a PASSIVE checkpoint (it runs beside
  * readers and writers); only when the WAL outgrows DOCS_WAL_INLINE_FRAMES, i.e. the thread cannot keep
- * up, does the committing writer checkpoint itself, so the file stays bounded. */
+ * up, does the committing writer checkpoint itself, so the file stays bounded. Under sustained creates
+ * the thread does fall behind (a group commit writes tens of frames): at 20,000 frames the inline
+ * checkpoint copied ~80 MB while every queued write waited, which was the create p99 (55-85 ms); at 4,000
+ * it is a fifth of that (p99 22-30 ms, BENCHMARKS.md). */
 #define DOCS_WAL_CHECKPOINT_FRAMES 1000
-#define DOCS_WAL_INLINE_FRAMES 20000
+#define DOCS_WAL_INLINE_FRAMES 4000
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
