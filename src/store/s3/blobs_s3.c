@@ -210,7 +210,7 @@ static int parse_endpoint(s3_driver *d, const char *endpoint)
 }
 
 /* Loads cfg into d; NULL, or the name of the setting that is wrong. */
-static const char *config_load(s3_driver *d, const store_s3_config *cfg)
+static const char *s3_config_read(s3_driver *d, const store_s3_config *cfg)
 {
     if (parse_endpoint(d, cfg->endpoint) < 0) return "endpoint";
     if (copy_plain(d->region, sizeof d->region, cfg->region && *cfg->region ? cfg->region : "us-east-1") < 0) return "region";
@@ -231,7 +231,7 @@ store_blobs *store_blobs_s3_new(const store_s3_config *cfg, bs_err *err)
         bs_err_internal(err);
         return NULL;
     }
-    const char *bad = cfg ? config_load(d, cfg) : "whole";
+    const char *bad = cfg ? s3_config_read(d, cfg) : "whole";
     if (bad) {
         log_error("blobs s3: the %s setting is missing or invalid", bad);
         OPENSSL_cleanse(d, sizeof *d);
