@@ -11,7 +11,9 @@ fi
 bin=/usr/lib/postgresql/15/bin
 [ -x "$bin/initdb" ] || { echo "with-pg.sh: $bin/initdb not found (scripts/install-deps.sh --test installs postgresql-15)" >&2; exit 1; }
 dir="$(mktemp -d /tmp/basalt-pg.XXXXXX)"
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# As root the server's commands run as postgres, from the server's own directory (the checkout may be
+# somewhere the postgres user cannot enter, e.g. under /root).
+as_pg() { if [ "$(id -u)" -eq 0 ]; then (cd "$dir" && runuser -u postgres -- "$@"); else "$@"; fi; }
 [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 stop() {
