@@ -40,34 +40,52 @@ void api_message(http_res *res, int status, const char *text)
     json_object_put(o);
 }
 
+/* The rows as a JSON array (to_json of each), or NULL after answering err; frees rows either way. */
+static struct json_object *rows_json(http_res *res, const bs_err *err, void *rows, size_t n, size_t size,
+                                     struct json_object *(*to_json)(const void *row))
+{
+    struct json_object *items = NULL;
+    if (err->status) http_res_error_from(res, err);
+    else {
+        items = json_object_new_array();
+        for (size_t i = 0; i < n; i++) json_object_array_add(items, to_json((const char *)rows + i * size));
+    }
+    free(rows);
+    return items;
+}
+
 void api_answer_rows(http_res *res, const bs_err *err, void *rows, size_t n, size_t size,
                      struct json_object *(*to_json)(const void *row), int64_t total, int64_t page, int64_t limit)
 {
-    if (err->status) {
-        free(rows);
-        http_res_error_from(res, err);
-        return;
-    }
-    struct json_object *items = json_object_new_array();
-    for (size_t i = 0; i < n; i++) json_object_array_add(items, to_json((const char *)rows + i * size));
-    free(rows);
-    api_answer_page(res, items, total, page, limit);
+    struct json_object *items = rows_json(res, err, rows, n, size, to_json);
+    if (items) api_answer_page(res, items, total, page, limit);
 }
 
-void api_answer_mails(http_res *res, const store_mail *mails, size_t n)
+void api_answer_items(http_res *res, const bs_err *err, void *rows, size_t n, size_t size,
+                      struct json_object *(*to_json)(const void *row))
 {
-    struct json_object *out = json_object_new_object(), *items = json_object_new_array();
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *m = json_object_new_object();
-        json_object_object_add(m, "id", json_object_new_string(mails[i].id));
-        json_object_object_add(m, "to", json_object_new_string(mails[i].to));
-        json_object_object_add(m, "subject", json_object_new_string(mails[i].subject));
-        json_object_object_add(m, "body", json_object_new_string(mails[i].body));
-        json_object_object_add(m, "template", json_object_new_string(mails[i].template_name));
-        json_add_time(m, "createdAt", mails[i].created_at);
-        json_object_array_add(items, m);
-    }
+    struct json_object *items = rows_json(res, err, rows, n, size, to_json);
+    if (!items) return;
+    struct json_object *out = json_object_new_object();
     json_object_object_add(out, "items", items);
     http_res_json(res, 200, out);
     json_object_put(out);
+}
+
+static struct json_object *mail_json(const void *row)
+{
+    const store_mail *mail = row;
+    struct json_object *m = json_object_new_object();
+    json_object_object_add(m, "id", json_object_new_string(mail->id));
+    json_object_object_add(m, "to", json_object_new_string(mail->to));
+    json_object_object_add(m, "subject", json_object_new_string(mail->subject));
+    json_object_object_add(m, "body", json_object_new_string(mail->body));
+    json_object_object_add(m, "template", json_object_new_string(mail->template_name));
+    json_add_time(m, "createdAt", mail->created_at);
+    return m;
+}
+
+void api_answer_mails(http_res *res, const bs_err *err, store_mail *mails, size_t n)
+{
+    api_answer_items(res, err, mails, n, sizeof *mails, mail_json);
 }

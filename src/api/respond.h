@@ -22,7 +22,11 @@ void api_answer_page(http_res *res, struct json_object *items, int64_t total, in
 int64_t api_query_int(http_req *req, const char *name, int64_t dflt, int64_t max);
 /* Answers {"message": text} with status. */
 void api_message(http_res *res, int status, const char *text);
-/* 200 {items: [{id, to, subject, body, template, createdAt}]}: an outbox page. */
-void api_answer_mails(http_res *res, const store_mail *mails, size_t n);
+/* Answers err when set, else 200 {items: [...]} of the n rows (each size bytes) rendered by to_json (a list
+ * without paging); frees rows. */
+void api_answer_items(http_res *res, const bs_err *err, void *rows, size_t n, size_t size,
+                      struct json_object *(*to_json)(const void *row));
+/* api_answer_items of an outbox page: {items: [{id, to, subject, body, template, createdAt}]}; frees mails. */
+void api_answer_mails(http_res *res, const bs_err *err, store_mail *mails, size_t n);
 
 #endif

@@ -1,5 +1,6 @@
 #include "core/env_lifecycle.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +102,7 @@ static _Thread_local struct {
  * periods are 30 and 90 days); a memo hash collision at worst delays one record too. */
 static int touch_due(env_lifecycle *l, const char *env_id, int64_t now)
 {
-    uint64_t h = hash64_str(env_id) | 1;
+    uint64_t h = (hash64_str(env_id) ^ (uint64_t)(uintptr_t)l) | 1; /* the memo is per thread, not per lifecycle */
     size_t m = (size_t)(h % TOUCH_MEMO);
     if (touch_memo[m].hash == h && now >= touch_memo[m].at && now - touch_memo[m].at < ENV_TOUCH_INTERVAL_MS) return 0;
     char written = 1;

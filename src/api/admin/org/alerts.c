@@ -15,6 +15,22 @@
 
 /* ---- the management API ---- */
 
+static struct json_object *alert_json(const void *row)
+{
+    const store_alert *a = row;
+    struct json_object *j = json_object_new_object();
+    json_object_object_add(j, "id", json_object_new_string(a->id));
+    json_object_object_add(j, "organizationId", json_object_new_string(a->organization_id));
+    json_object_object_add(j, "metric", json_object_new_string(a->metric));
+    json_object_object_add(j, "threshold", json_object_new_int(a->threshold));
+    json_object_object_add(j, "level", json_object_new_string(a->threshold >= 100 ? "limit" : "warning"));
+    json_object_object_add(j, "used", json_object_new_int64(a->used));
+    json_object_object_add(j, "limit", json_object_new_int64(a->limit));
+    json_object_object_add(j, "month", json_object_new_string(a->month));
+    json_add_time(j, "createdAt", a->created_at);
+    return j;
+}
+
 static void alerts_list(api_ctx *ctx, http_req *req, http_res *res)
 {
     enum { ALERTS_MAX = 200 };
@@ -34,30 +50,26 @@ static void alerts_list(api_ctx *ctx, http_req *req, http_res *res)
             store_control_alert_list(ctx->app->control, o.id, want && !strcmp(want, "all") ? NULL : want ? want : month, rows, ALERTS_MAX,
                                      &n, &err);
     }
-    if (err.status) {
-        free(rows);
-        http_res_error_from(res, &err);
-        return;
-    }
-    struct json_object *items = json_object_new_array();
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *j = json_object_new_object();
-        json_object_object_add(j, "id", json_object_new_string(rows[i].id));
-        json_object_object_add(j, "organizationId", json_object_new_string(rows[i].organization_id));
-        json_object_object_add(j, "metric", json_object_new_string(rows[i].metric));
-        json_object_object_add(j, "threshold", json_object_new_int(rows[i].threshold));
-        json_object_object_add(j, "level", json_object_new_string(rows[i].threshold >= 100 ? "limit" : "warning"));
-        json_object_object_add(j, "used", json_object_new_int64(rows[i].used));
-        json_object_object_add(j, "limit", json_object_new_int64(rows[i].limit));
-        json_object_object_add(j, "month", json_object_new_string(rows[i].month));
-        json_add_time(j, "createdAt", rows[i].created_at);
-        json_object_array_add(items, j);
-    }
-    free(rows);
-    struct json_object *out = json_object_new_object();
-    json_object_object_add(out, "items", items);
-    http_res_json(res, 200, out);
-    json_object_put(out);
+    api_answer_items(res, &err, rows, n, sizeof *rows, alert_json);
+}
+
+static struct json_object *delivery_json(const void *row)
+{
+    const store_delivery *d = row;
+    struct json_object *j = json_object_new_object();
+    json_object_object_add(j, "id", json_object_new_string(d->id));
+    json_object_object_add(j, "projectId", json_object_new_string(d->project_id));
+    json_object_object_add(j, "alertId", json_object_new_string(d->alert_id));
+    json_object_object_add(j, "url", json_object_new_string(d->url));
+    json_object_object_add(j, "status", json_object_new_string(d->status));
+    json_object_object_add(j, "attempts", json_object_new_int(d->attempts));
+    json_object_object_add(j, "lastStatus", d->last_status ? json_object_new_int(d->last_status) : NULL);
+    json_object_object_add(j, "lastError", d->last_error[0] ? json_object_new_string(d->last_error) : NULL);
+    json_add_time(j, "nextAttemptAt", strcmp(d->status, "pending") ? 0 : d->next_at);
+    json_add_time(j, "createdAt", d->created_at);
+    json_add_time(j, "updatedAt", d->updated_at);
+    json_object_object_add(j, "payload", json_tokener_parse(d->payload));
+    return j;
 }
 
 static void deliveries_list(api_ctx *ctx, http_req *req, http_res *res)
@@ -71,33 +83,7 @@ static void deliveries_list(api_ctx *ctx, http_req *req, http_res *res)
     if (!rows) bs_err_internal(&err);
     else if (api_admin_org(ctx, req, ROLE_EDIT_ORG, &o, &err) == 0)
         store_control_delivery_list(ctx->app->control, o.id, rows, DELIVERIES_MAX, &n, &err);
-    if (err.status) {
-        free(rows);
-        http_res_error_from(res, &err);
-        return;
-    }
-    struct json_object *items = json_object_new_array();
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *j = json_object_new_object();
-        json_object_object_add(j, "id", json_object_new_string(rows[i].id));
-        json_object_object_add(j, "projectId", json_object_new_string(rows[i].project_id));
-        json_object_object_add(j, "alertId", json_object_new_string(rows[i].alert_id));
-        json_object_object_add(j, "url", json_object_new_string(rows[i].url));
-        json_object_object_add(j, "status", json_object_new_string(rows[i].status));
-        json_object_object_add(j, "attempts", json_object_new_int(rows[i].attempts));
-        json_object_object_add(j, "lastStatus", rows[i].last_status ? json_object_new_int(rows[i].last_status) : NULL);
-        json_object_object_add(j, "lastError", rows[i].last_error[0] ? json_object_new_string(rows[i].last_error) : NULL);
-        json_add_time(j, "nextAttemptAt", strcmp(rows[i].status, "pending") ? 0 : rows[i].next_at);
-        json_add_time(j, "createdAt", rows[i].created_at);
-        json_add_time(j, "updatedAt", rows[i].updated_at);
-        json_object_object_add(j, "payload", json_tokener_parse(rows[i].payload));
-        json_object_array_add(items, j);
-    }
-    free(rows);
-    struct json_object *out = json_object_new_object();
-    json_object_object_add(out, "items", items);
-    http_res_json(res, 200, out);
-    json_object_put(out);
+    api_answer_items(res, &err, rows, n, sizeof *rows, delivery_json);
 }
 
 /* GET /admin/v1/projects/:projectId/webhook-secret (Owner/Admin): what receivers verify with. */

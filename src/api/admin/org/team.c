@@ -468,9 +468,7 @@ static void org_outbox(api_ctx *ctx, http_req *req, http_res *res)
     if (!mails) bs_err_internal(&err);
     else if (api_admin_org(ctx, req, ROLE_INVITE_MEMBERS, &o, &err) == 0)
         store_control_org_outbox_list(ctx->app->control, o.id, mails, ORG_OUTBOX_MAX, &n, &err);
-    if (err.status) http_res_error_from(res, &err);
-    else api_answer_mails(res, mails, n);
-    free(mails);
+    api_answer_mails(res, &err, mails, n); /* frees mails */
 }
 
 /* ---- accepting (no credential: the invitation token is the credential) ---- */

@@ -250,29 +250,18 @@ static void verify_confirm(api_ctx *ctx, http_req *req, http_res *res)
 
 /* ---- the outbox, for operators ---- */
 
-static void outbox_into(api_ctx *ctx, http_req *req, http_res *res, store_mail *mails)
-{
-    bs_err err;
-    store_env env;
-    size_t n = 0;
-    if (api_admin_env(ctx, req, 0, &env, &err) < 0 ||
-        store_control_outbox_list(ctx->app->control, env.id, mails, OUTBOX_LIST_MAX, &n, &err) < 0) {
-        http_res_error_from(res, &err);
-        return;
-    }
-    api_answer_mails(res, mails, n);
-}
-
 /* The page buffer lives on the heap for one request: as thread-local storage it would cost every thread. */
 static void outbox(api_ctx *ctx, http_req *req, http_res *res)
 {
+    bs_err err;
+    bs_err_clear(&err);
+    store_env env;
+    size_t n = 0;
     store_mail *mails = calloc(OUTBOX_LIST_MAX, sizeof *mails);
-    if (!mails) {
-        http_res_error(res, 500, "common/internal-error", "Out of memory");
-        return;
-    }
-    outbox_into(ctx, req, res, mails);
-    free(mails);
+    if (!mails) bs_err_internal(&err);
+    else if (api_admin_env(ctx, req, 0, &env, &err) == 0)
+        store_control_outbox_list(ctx->app->control, env.id, mails, OUTBOX_LIST_MAX, &n, &err);
+    api_answer_mails(res, &err, mails, n); /* frees mails */
 }
 
 /* ---- contact e-mail verification (§3.8) ----
