@@ -127,7 +127,10 @@ int pg_fail(pg_pool *p, PGconn *c, const PGresult *r, const char *what, bs_err *
     if (!c || PQstatus(c) != CONNECTION_OK || (state && (!strncmp(state, "08", 2) || !strcmp(state, "57P01") ||
                                                      !strcmp(state, "40P01") || !strcmp(state, "40001"))))
         return bs_err_set(err, 503, "common/unavailable", "The database server cannot be reached; retry");
-    log_error("postgres: %s failed: %s", what, r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+    /* The primary message and the SQLSTATE only: the server's DETAIL lines quote row values (e-mails,
+     * hashes), which do not belong in the log. */
+    const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    log_error("postgres: %s failed: %s (%s)", what, primary ? primary : "no result", state ? state : "-");
     return bs_err_internal(err);
 }
 
