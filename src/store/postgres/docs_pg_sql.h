@@ -1,0 +1,43 @@
+/* docs_pg_sql: a list request's plan (store/plan.h) as PostgreSQL SQL, run and explained; and the field
+ * expressions custom indexes are built on (the same text the lists emit, so an index serves them).
+ * Private to src/store/postgres.
+ *
+ * Records of an environment table T live in "<schema>"."d_T":
+ *   id TEXT COLLATE "C" PRIMARY KEY, created_by TEXT COLLATE "C" NOT NULL DEFAULT '',
+ *   created_at TEXT COLLATE "C" NOT NULL, updated_at TEXT COLLATE "C" NOT NULL, doc JSONB NOT NULL
+ * (created_at/updated_at: the ISO-8601 text the API answers, which sorts by time; doc: the record without
+ * its system fields, as on SQLite). Default indexes as on SQLite: (created_at DESC, id DESC),
+ * (updated_at DESC, id DESC), (created_by, created_at DESC).
+ *
+ * Semantics are SQLite's (docs/data-api.md): filters compare like JSON types with like (an ordering
+ * operator never matches a value of another type), $ne/$nin also match a missing field, $exists, $regex
+ * with PostgreSQL regular expressions under the statement timeout, search as a case-insensitive substring
+ * of the string values (of one field, or of every top-level string field but the skipped ones), totals
+ * exact, paging by page or by `after` [sortValue, id] as store/docs.h says.
+ *
+ * Thread-safety: pure functions of their arguments plus one borrowed connection per call. */
+#ifndef BASALT_STORE_POSTGRES_DOCS_PG_SQL_H
+#define BASALT_STORE_POSTGRES_DOCS_PG_SQL_H
+
+#include <stdint.h>
+
+#include "store/docs.h"
+#include "store/plan.h"
+#include "store/postgres/docs_pg_env.h"
+#include "util/err.h"
+#include "util/strbuf.h"
+
+/* Appends the SQL expression of field f on a records table (no table qualifier): the column for a system
+ * field, a jsonb path expression for a document field. A custom index on f is an expression index on
+ * exactly this text (plus DESC for a descending key). */
+void docs_pg_sql_field(strbuf *sql, const query_field *f);
+
+/* store_docs_list on PostgreSQL for table (its API name, already checked) of env. */
+int docs_pg_list(const docs_pg_env *env, const char *table, const query_plan *plan, const char *created_by_filter,
+                 store_docs_paging *paging, strbuf *items, int64_t *total, bs_err *err);
+
+/* store_docs_explain on PostgreSQL: EXPLAIN of the very page query docs_pg_list runs. */
+int docs_pg_explain(const docs_pg_env *env, const char *table, const query_plan *plan,
+                    const char *created_by_filter, store_explain *out, bs_err *err);
+
+#endif
