@@ -4,7 +4,6 @@
  *   GET /console/vendor/chart.js  the chart library from Debian's libjs-chart.js (--console-chart-js)
  *   GET /console/signin?code=...  uses a one-time sign-in link (`basalt console link`): 303 to /console/
  *                                 with the session cookie, or to /console/?signin=expired without one
- *   GET /console                  308 to /console/
  * Every answer carries the console's Content-Security-Policy, X-Content-Type-Options: nosniff and
  * Referrer-Policy: no-referrer (a sign-in code in a URL never leaks through Referer). */
 #include <fcntl.h>
@@ -94,16 +93,8 @@ static void link_sign_in(http_req *req, http_res *res, void *data)
     redirect(res, 303, "/console/");
 }
 
-static void console_slash(http_req *req, http_res *res, void *data)
-{
-    (void)data;
-    security_headers(res, 1);
-    redirect(res, 308, "/console/");
-}
-
 int api_console_pages_register(http_router *router, api_app *app)
 {
-    if (http_router_add(router, HTTP_GET, "/console", console_slash, app, NULL) < 0) return -1;
     if (http_router_add(router, HTTP_GET, "/console/signin", link_sign_in, app, NULL) < 0) return -1;
     if (http_router_add(router, HTTP_GET, "/console/vendor/chart.js", chart_library, app, NULL) < 0) return -1;
     return http_router_add(router, HTTP_GET, "/console/*path", console_files, app, NULL);
