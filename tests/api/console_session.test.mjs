@@ -65,6 +65,12 @@ test('GET session with the cookie answers the same session; without one 401', as
   const got = await req(srv, 'GET', SESSION, withCookie(cookie));
   assert.equal(got.status, 200, got.text);
   assert.deepEqual(got.json, res.json);
+  // signing in again from the same browser ends its previous session
+  const again = await req(srv, 'POST', SESSION, { body: { token: b.operatorToken }, headers: { Cookie: cookie } });
+  assert.equal(again.status, 201, again.text);
+  expectError(assert, await req(srv, 'GET', SESSION, withCookie(cookie)), 401, 'auth/unauthorized');
+  const fresh = again.headers.get('set-cookie').split(';')[0];
+  assert.equal((await req(srv, 'GET', SESSION, withCookie(fresh))).status, 200);
   expectError(assert, await req(srv, 'GET', SESSION), 401, 'auth/unauthorized');
   expectError(assert, await req(srv, 'GET', SESSION, withCookie('basalt_console=' + 'A'.repeat(43))), 401, 'auth/unauthorized');
   expectError(assert, await req(srv, 'GET', SESSION, withCookie('basalt_console=short')), 401, 'auth/unauthorized');
@@ -144,6 +150,9 @@ test('the first start prints a console sign-in link beside the keys, and it sign
   const m = LINK.exec(url);
   assert.ok(m, url);
   assert.equal(m[1], srv.url);
+  const head = await req(srv, 'HEAD', `/console/signin?code=${m[2]}`);
+  assert.equal(head.status, 303);
+  assert.equal(head.headers.get('set-cookie'), null, 'a HEAD does not use the code');
   const first = await req(srv, 'GET', `/console/signin?code=${m[2]}`);
   assert.equal(first.status, 303, first.text);
   assert.equal(first.headers.get('location'), '/console/');

@@ -4,6 +4,7 @@
  *   GET /console/vendor/chart.js  the chart library from Debian's libjs-chart.js (--console-chart-js)
  *   GET /console/signin?code=...  uses a one-time sign-in link (`basalt console link`): 303 to /console/
  *                                 with the session cookie, or to /console/?signin=expired without one
+ *                                 (HEAD: 303 to /console/, the code not used)
  * Every answer carries the console's Content-Security-Policy, X-Content-Type-Options: nosniff and
  * Referrer-Policy: no-referrer (a sign-in code in a URL never leaks through Referer). */
 #include <fcntl.h>
@@ -83,6 +84,10 @@ static void link_sign_in(http_req *req, http_res *res, void *data)
     const char *code = http_req_query(req, "code");
     char cookie[CONSOLE_SECRET_MAX];
     store_console_session s;
+    if (http_req_method(req) == HTTP_HEAD) { /* a link checker's HEAD does not use the code up */
+        redirect(res, 303, "/console/");
+        return;
+    }
     if (!code || console_link_sign_in(app->control, code, clock_now_ms(), cookie, &s, &err) < 0) {
         redirect(res, 303, "/console/?signin=expired");
         return;
