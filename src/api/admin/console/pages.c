@@ -41,16 +41,41 @@ static void console_files(http_req *req, http_res *res, void *data)
     http_static_handler(req, res, app->console);
 }
 
+/* Where Debian's libjs-chart.js keeps a browser (UMD) build: 4.x names it chart.umd(.min).js, 3.x
+ * chart.min.js (its chart.js is UMD too, but 4.x's chart.js is an ES module, so it is not guessed). */
+static const char *const chart_candidates[] = {
+    "/usr/share/javascript/chart.js/chart.umd.min.js",
+    "/usr/share/javascript/chart.js/chart.min.js",
+    "/usr/share/javascript/chart.js/chart.umd.js",
+};
+
+/* A regular file opened for reading, or -1. */
+static int open_file(const char *path, struct stat *sb)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && (fstat(fd, sb) < 0 || !S_ISREG(sb->st_mode))) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* --console-chart-js when given (only it), else the first of the package's files that exists. */
+static int open_chart(const api_app *app, struct stat *sb)
+{
+    if (app->chart_js && *app->chart_js) return open_file(app->chart_js, sb);
+    int fd = -1;
+    for (size_t i = 0; i < sizeof chart_candidates / sizeof chart_candidates[0] && fd < 0; i++)
+        fd = open_file(chart_candidates[i], sb);
+    return fd;
+}
+
 static void chart_library(http_req *req, http_res *res, void *data)
 {
     api_app *app = data;
     security_headers(res, 1);
     struct stat sb;
-    int fd = app->chart_js && *app->chart_js ? open(app->chart_js, O_RDONLY | O_CLOEXEC) : -1;
-    if (fd >= 0 && (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))) {
-        close(fd);
-        fd = -1;
-    }
+    int fd = open_chart(app, &sb);
     if (fd < 0) {
         http_res_error(res, 404, "common/not-found",
                        "The chart library is not installed (apt-get install libjs-chart.js, or set --console-chart-js)");
