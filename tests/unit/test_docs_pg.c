@@ -211,6 +211,14 @@ static void test_records(void **state)
     assert_string_equal(err.code, "data/duplicate-value");
     assert_int_equal(failed, 1);
     assert_int_equal(count_of("env_records", "notes"), 2); /* all or none */
+    store_record twice[] = {record("r4", "{\"id\":\"r4\"}"), record("r5", "{}"), record("r4", "{\"id\":\"r4\"}")};
+    assert_int_equal(store_docs_insert(docs, "env_records", "notes", twice, 3, &failed, &err), -1);
+    assert_string_equal(err.code, "data/duplicate-value");
+    assert_int_equal(failed, 2); /* the same id twice in one batch */
+    assert_int_equal(count_of("env_records", "notes"), 2);
+    store_record nul = record("r6", "{\"s\":\"a\\u0000b\"}");
+    assert_int_equal(store_docs_insert(docs, "env_records", "notes", &nul, 1, NULL, &err), -1);
+    assert_int_equal(err.status, 400);
 
     strbuf out;
     strbuf_init(&out, 0);

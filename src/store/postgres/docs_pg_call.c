@@ -84,6 +84,8 @@ static int docs_pg_fail(const docs_pg_call *call, const PGresult *r, const char 
     if (state && !strcmp(state, "23505"))
         return bs_err_set(err, 409, "data/duplicate-value", "A record with the same unique value already exists");
     if (state && !strcmp(state, "42P01")) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
+    if (state && !strcmp(state, "22P05")) /* jsonb holds no \u0000 in strings */
+        return bs_err_set(err, 400, "data/validation-error", "Strings may not contain the character U+0000");
     return pg_fail(call->env.pool, call->conn, r, what, err);
 }
 

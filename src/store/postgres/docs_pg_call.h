@@ -47,7 +47,8 @@ void docs_pg_table_sql(strbuf *sql, const docs_pg_env *env, const char *table);
 void docs_pg_table_stmt(strbuf *sql, const char *before, const docs_pg_env *env, const char *table, const char *after);
 
 /* pg_exec on the call's connection with the data store's errors: a unique violation is 409
- * data/duplicate-value, a missing records table 404 data/table-not-found, the rest as pg_fail. */
+ * data/duplicate-value, a missing records table 404 data/table-not-found, a string jsonb cannot hold
+ * (U+0000) 400 data/validation-error, the rest as pg_fail. */
 PGresult *docs_pg_exec(const docs_pg_call *call, const char *what, const char *sql, int n, const char *const *params,
                        bs_err *err);
 /* docs_pg_exec of a statement whose rows are not needed; *changed (may be NULL) = rows affected. */
