@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,6 +446,52 @@ static void test_isolation(void **state)
     assert_true(bytes > 0);
 }
 
+/* Threads using new environments at once: each environment's database and schema are made once, every
+ * thread gets them. */
+#define RACE_THREADS 6
+
+static void *race_main(void *arg)
+{
+    long i = (long)arg;
+    char table[16];
+    snprintf(table, sizeof table, "t%ld", i);
+    const char *envs[] = {"env_race", "slot41"};
+    for (size_t k = 0; k < 2; k++) {
+        store_table t;
+        memset(&t, 0, sizeof t);
+        snprintf(t.id, sizeof t.id, "tbl_%ld", i);
+        snprintf(t.name, sizeof t.name, "%s", table);
+        bs_err err = {0};
+        if (store_docs_table_create(docs, envs[k], &t, NULL, &err) < 0) {
+            fprintf(stderr, "race %ld %s: %d %s %s\n", i, envs[k], err.status, err.code, err.message);
+            return (void *)1;
+        }
+        store_record r = record("x", "{\"id\":\"x\"}");
+        if (store_docs_insert(docs, envs[k], table, &r, 1, NULL, &err) < 0) return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_first_use_race(void **state)
+{
+    (void)state;
+    need_pg();
+    pthread_t th[RACE_THREADS];
+    for (long i = 0; i < RACE_THREADS; i++) assert_int_equal(pthread_create(&th[i], NULL, race_main, (void *)i), 0);
+    for (long i = 0; i < RACE_THREADS; i++) {
+        void *rc = NULL;
+        pthread_join(th[i], &rc);
+        assert_null(rc);
+    }
+    store_table *list = NULL;
+    size_t n = 0;
+    bs_err err = {0};
+    assert_int_equal(store_docs_table_list(docs, "env_race", &list, &n, &err), 0);
+    assert_int_equal(n, RACE_THREADS);
+    store_table_list_free(list, n);
+    assert_int_equal(count_of("slot41", "t0"), 1);
+}
+
 static void test_env_drop(void **state)
 {
     (void)state;
@@ -482,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_unique_index),
         cmocka_unit_test(test_long_names),
         cmocka_unit_test(test_isolation),
+        cmocka_unit_test(test_first_use_race),
         cmocka_unit_test(test_env_drop),
     };
     if (!getenv("BASALT_TEST_PG_URL") || !*getenv("BASALT_TEST_PG_URL")) {

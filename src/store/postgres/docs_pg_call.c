@@ -117,7 +117,7 @@ int docs_pg_command_tolerant(pg_pool *p, const char *what, const char *sql, cons
     PGresult *r = PQexec(c, sql);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || (state && !strcmp(state, tolerated)) ? 0 : pg_fail(p, c, r, what, err);
+    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || (state && strlen(state) == 5 && strstr(tolerated, state)) ? 0 : pg_fail(p, c, r, what, err);
     PQclear(r);
     pg_return(p, c);
     return rc;
