@@ -21,6 +21,7 @@
 
 #include "pg_fixture.h"
 #include "store/docs.h"
+#include "store/postgres/docs_pg_call.h"
 
 static char main_url[512];
 static char main_db[64];
@@ -394,19 +395,29 @@ static void test_unique_index(void **state)
     store_table_release(&t);
 }
 
-/* Names longer than PostgreSQL's 63-byte identifiers: the table and its default indexes stay distinct. */
+/* Names longer than PostgreSQL's 63-byte identifiers: a table name is cut as PostgreSQL cuts it (a second
+ * table cut to the same name is refused), index names end in a hash and stay distinct. */
 static void test_long_names(void **state)
 {
     (void)state;
     need_pg();
     bs_err err = {0};
-    char name[STORE_TABLE_NAME_MAX + 1], other[STORE_TABLE_NAME_MAX + 1];
+    char name[STORE_TABLE_NAME_MAX + 1], cut[STORE_TABLE_NAME_MAX + 1], other[STORE_TABLE_NAME_MAX + 1];
     memset(name, 'a', STORE_TABLE_NAME_MAX);
     name[STORE_TABLE_NAME_MAX] = '\0';
+    snprintf(cut, sizeof cut, "%s", name);
+    cut[STORE_TABLE_NAME_MAX - 1] = 'b'; /* differs only past byte 63 of "d_<name>" */
     snprintf(other, sizeof other, "%s", name);
-    other[STORE_TABLE_NAME_MAX - 1] = 'b'; /* differs only past byte 63 of "d_<name>" */
+    other[0] = 'b';
     table_make("env_long", name);
     table_make("env_long", other);
+    store_table t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.id, sizeof t.id, "tbl_cut");
+    snprintf(t.name, sizeof t.name, "%s", cut);
+    assert_int_equal(store_docs_table_create(docs, "env_long", &t, NULL, &err), -1);
+    assert_string_equal(err.code, "data/table-already-exists");
+
     store_index_def ix;
     memset(&ix, 0, sizeof ix);
     memset(ix.name, 'i', STORE_INDEX_NAME_MAX);
@@ -424,6 +435,29 @@ static void test_long_names(void **state)
     assert_int_equal(store_docs_table_drop(docs, "env_long", name, &found, &err), 0);
     assert_int_equal(found, 1);
     assert_int_equal(count_of("env_long", other), 0);
+}
+
+/* Physical index names read back into API names (what explain answers); no server needed. */
+static void test_index_api_names(void **state)
+{
+    (void)state;
+    char out[80], phys[DOCS_PG_IDENT_MAX], longt[STORE_TABLE_NAME_MAX + 1];
+    docs_pg_index_api_name("posts", "d_posts_pkey", out, sizeof out);
+    assert_string_equal(out, "_id_");
+    docs_pg_index_api_name("posts", "d_posts$createdAt", out, sizeof out);
+    assert_string_equal(out, "idx_createdAt_desc");
+    docs_pg_index_api_name("posts", "d_posts$createdBy", out, sizeof out);
+    assert_string_equal(out, "idx_createdBy");
+    docs_pg_index_api_name("posts", "d_posts$x_by_title", out, sizeof out);
+    assert_string_equal(out, "by_title");
+    docs_pg_index_api_name("posts", "something_else", out, sizeof out);
+    assert_string_equal(out, "something_else");
+    memset(longt, 'q', STORE_TABLE_NAME_MAX);
+    longt[STORE_TABLE_NAME_MAX] = '\0';
+    docs_pg_physical_name(phys, longt, "$updatedAt");
+    assert_int_equal(strlen(phys), DOCS_PG_IDENT_MAX - 1);
+    docs_pg_index_api_name(longt, phys, out, sizeof out);
+    assert_string_equal(out, "idx_updatedAt_desc");
 }
 
 /* ---- environments ---- */
@@ -521,6 +555,7 @@ static void test_env_drop(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_index_api_names),
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_records),
         cmocka_unit_test(test_async),

@@ -1,6 +1,7 @@
 /* docs_pg_pending: placeholders until the h-pgusers / h-pgsql branches merge. DELETE THIS FILE when they
  * do: users_pg.c and files_pg.c (h-pgusers) define users_pg_part, files_pg_part, store_pg_users_ops and
- * store_pg_files_ops; docs_pg_sql.c (h-pgsql) defines docs_pg_sql_field, docs_pg_list and docs_pg_explain.
+ * store_pg_files_ops; docs_pg_sql.c (h-pgsql) defines docs_pg_sql_field, docs_pg_sql_key, docs_pg_list and
+ * docs_pg_explain.
  * Until then: the users and files parts have no migration step and their ops tables are empty (NULL
  * members), lists and explains answer 501, and docs_pg_sql_field is a plain correct version (system fields
  * as their columns, document paths as (doc->'a'->'b')). */
@@ -31,6 +32,13 @@ void docs_pg_sql_field(strbuf *sql, const query_field *f)
         p += n + (p[n] == '.');
     }
     strbuf_append_char(sql, ')');
+}
+
+void docs_pg_sql_key(strbuf *sql, const query_field *f, int desc)
+{
+    docs_pg_sql_field(sql, f);
+    if (f->kind == QUERY_FIELD_DOC) strbuf_append_str(sql, desc ? " DESC NULLS LAST" : " ASC NULLS FIRST");
+    else strbuf_append_str(sql, desc ? " DESC" : " ASC");
 }
 
 int docs_pg_list(const docs_pg_env *env, const char *table, const query_plan *plan, const char *created_by_filter,
