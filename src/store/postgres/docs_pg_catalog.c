@@ -146,7 +146,8 @@ static int records_table_create(const docs_pg_call *call, const char *table, bs_
     strbuf_init(&sql, 0);
     docs_pg_table_stmt(&sql, "CREATE TABLE ", &call->env, table,
                        " (id TEXT COLLATE \"C\" PRIMARY KEY, created_by TEXT COLLATE \"C\" NOT NULL DEFAULT '',"
-                       " created_at TEXT COLLATE \"C\" NOT NULL, updated_at TEXT COLLATE \"C\" NOT NULL, doc JSONB NOT NULL)");
+                       " created_at TEXT COLLATE \"C\" NOT NULL, updated_at TEXT COLLATE \"C\" NOT NULL, body TEXT NOT NULL,"
+                       " doc JSONB GENERATED ALWAYS AS (body::jsonb) STORED)");
     int rc = run_sql(call, "create table", &sql, err);
     for (size_t i = 0; rc == 0 && i < sizeof defaults / sizeof defaults[0]; i++) {
         index_head(&sql, &call->env, table, 0, defaults[i].name);
