@@ -72,6 +72,15 @@ function envStoreEnv(dir) {
   }
   return { BASALT_ENV_STORE: url };
 }
+// The env-store URL of a data directory under BASALT_TEST_ENV=pg (null on SQLite), and one query's rows on
+// it (or on the database of a dedicated environment: "<db>_<environment id>"), one array of columns a row.
+export const envStoreUrl = (dir) => envStoreByDir.get(dir) || null;
+export function envStoreRows(dir, sql, envId = null) {
+  const url = new URL(envStoreByDir.get(dir));
+  if (envId) url.pathname = `${url.pathname}_${envId}`;
+  return execFileSync('psql', [url.href, '-qXAt', '-F', '\t', '-c', sql], { encoding: 'utf8' })
+    .split('\n').filter(Boolean).map((l) => l.split('\t'));
+}
 // The bytes of a data directory's control store, to look for secrets in clear: the SQLite file, or on
 // PostgreSQL a data-only dump of the directory's schema.
 export function controlStoreBytes(dir) {
