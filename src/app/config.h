@@ -15,6 +15,7 @@ typedef struct basalt_config {
     char *listen;
     char *data_dir;
     char *control;          /* control store location; default sqlite:DATA/control.db */
+    char *env_store;        /* environment data store location; default (sqlite) the data directory */
     char *console_dir;
     char *console_chart_js, *cookie_secure; /* the console's chart library; auto | always | never */
     char *public_url;

@@ -5,23 +5,45 @@
 // uploaded files in each, and each sees only its own; two of them write at once; deleting a project empties
 // its slot and leaves the others, and the project that reuses the slot starts empty; a prod environment gets
 // its own file. The files are read with the sqlite3 CLI (scripts/install-deps.sh --test installs it).
+// With BASALT_TEST_ENV=pg the same holds on PostgreSQL: a slot is schema s<slot> of the env-store database
+// (its objects read here as s<slot>_<name>: "s0_d_notes", "s0_users"), a dedicated environment a database
+// of its own (read with psql).
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test, startServer, req, expectError } from './harness.mjs';
+import { test, startServer, req, expectError, ENV_STORE, envStoreRows } from './harness.mjs';
 
 let srv, b;
 before(async () => { srv = await startServer({ args: ['--shared-cluster-slots', '3'] }); b = srv.bootstrap; });
 after(async () => { await srv?.stop(); });
 
-execFileSync('sqlite3', ['-version'], { stdio: 'ignore' }); // fails loudly without the CLI: the file checks must run
+const PG = ENV_STORE === 'pg';
+if (!PG) execFileSync('sqlite3', ['-version'], { stdio: 'ignore' }); // fails loudly without the CLI: the file checks must run
 const clusterFile = () => path.join(srv.dataDir, 'clusters', 'shared-1.db');
 const ownFile = (envId) => path.join(srv.dataDir, 'envs', `${envId}.db`);
-// The names of the shared file's tables and indexes (read-only, beside the running server: WAL allows it).
-const objects = () => execFileSync('sqlite3', ['-readonly', clusterFile(), "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"],
-  { encoding: 'utf8' }).split('\n').filter(Boolean);
+// The shared cluster exists (its file; on PostgreSQL the env-store database always does).
+const clusterExists = () => PG || fs.existsSync(clusterFile());
+// The dedicated environment's own database exists (its file, or its PostgreSQL database).
+const ownExists = (envId) => PG
+  ? envStoreRows(srv.dataDir, `SELECT 1 FROM pg_database WHERE datname = current_database() || '_${envId}'`).length > 0
+  : fs.existsSync(ownFile(envId));
+// The end users' table of a slot, as the objects below name it.
+const authUsers = (slot) => PG ? `s${slot}_users` : `s${slot}__auth_users`;
+// The names of the shared file's tables and indexes (read-only, beside the running server: WAL allows it);
+// on PostgreSQL the relations of the slot schemas, as s<slot>_<name>.
+const objects = () => PG
+  ? envStoreRows(srv.dataDir, "SELECT n.nspname || '_' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    + " WHERE n.nspname ~ '^s[0-9]+$' AND c.relkind IN ('r', 'i') ORDER BY 1").map((r) => r[0])
+  : execFileSync('sqlite3', ['-readonly', clusterFile(), "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"],
+    { encoding: 'utf8' }).split('\n').filter(Boolean);
+// The records tables of a dedicated environment ("d_notes").
+const ownTables = (envId) => PG
+  ? envStoreRows(srv.dataDir, "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'env'"
+    + " AND relname LIKE 'd\\_%' AND relkind = 'r'", envId).map((r) => r[0])
+  : execFileSync('sqlite3', ['-readonly', ownFile(envId), "SELECT name FROM sqlite_master WHERE name LIKE 'd\\_%' ESCAPE '\\'"],
+    { encoding: 'utf8' }).split('\n').filter(Boolean);
 const ofSlot = (names, slot) => names.filter((n) => n.startsWith(`s${slot}_`));
 
 const admin = (method, p, body) => req(srv, method, '/admin/v1' + p, { token: b.operatorToken, body });
@@ -130,11 +152,11 @@ test('three dev environments in one file, each with its own tables, users and fi
   assert.ok(ex.json.plan.every((l) => !/\bs\d+_/.test(l)), `no slot names in ${ex.text}`);
 
   // the file: one for the three, nothing of theirs in envs/
-  assert.ok(fs.existsSync(clusterFile()), 'DATA/clusters/shared-1.db');
-  for (const e of [a, p2, p3]) assert.ok(!fs.existsSync(ownFile(e.id)), `no DATA/envs/${e.id}.db`);
+  assert.ok(clusterExists(), 'DATA/clusters/shared-1.db');
+  for (const e of [a, p2, p3]) assert.ok(!ownExists(e.id), `no DATA/envs/${e.id}.db`);
   { // inside the files
     const names = objects();
-    for (const slot of [0, 1, 2]) assert.ok(ofSlot(names, slot).includes(`s${slot}__auth_users`), `slot ${slot}: ${names}`);
+    for (const slot of [0, 1, 2]) assert.ok(ofSlot(names, slot).includes(authUsers(slot)), `slot ${slot}: ${names}`);
     assert.ok(names.includes('s0_d_notes') && names.includes('s1_d_notes') && names.includes('s2_d_other'), names.join(' '));
     assert.ok(names.includes('s0_d_notes$x_byText') && !names.includes('s1_d_notes$x_byText'));
     assert.deepEqual(names.filter((n) => !/^s[0-2]_/.test(n)), [], 'every object carries its slot');
@@ -180,14 +202,13 @@ test('three dev environments in one file, each with its own tables, users and fi
   const t = await admin('POST', `/projects/${p3.projectId}/environments/prod/tables`, { tableName: 'notes' });
   assert.equal(t.status, 201, t.text);
   assert.equal((await req(srv, 'POST', '/v1/data/notes', { key: sk.json.key, body: { text: 'prod' } })).status, 201);
-  assert.ok(fs.existsSync(ownFile(prod.json.id)), `DATA/envs/${prod.json.id}.db`);
+  assert.ok(ownExists(prod.json.id), `DATA/envs/${prod.json.id}.db`);
   { // inside the files
-    const own = execFileSync('sqlite3', ['-readonly', ownFile(prod.json.id), "SELECT name FROM sqlite_master WHERE name LIKE 'd\\_%' ESCAPE '\\'"],
-      { encoding: 'utf8' }).split('\n').filter(Boolean);
+    const own = ownTables(prod.json.id);
     assert.ok(own.includes('d_notes'), `plain names in a file of its own: ${own}`);
     assert.deepEqual(objects().filter((n) => !/^s[0-2]_/.test(n)), [], 'nothing of prod in the shared file');
   }
   assert.deepEqual((await list(p3, 'other')).map((r) => r.text), ['three'], 'the dev environment is untouched');
   assert.equal((await admin('DELETE', `/projects/${p3.projectId}/environments/prod`)).status, 200);
-  assert.ok(!fs.existsSync(ownFile(prod.json.id)), 'a dedicated environment takes its file with it');
+  assert.ok(!ownExists(prod.json.id), 'a dedicated environment takes its file with it');
 });
