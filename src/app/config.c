@@ -26,6 +26,7 @@ static const opt_def opts[] = {
     {"data", "BASALT_DATA", S(data_dir), "./basalt-data", 0, 0, "data directory (control store, environments, files, bootstrap.json)"},
     {"control-store", "BASALT_CONTROL_STORE", S(control), NULL, 0, 0, "control store: sqlite (DATA/control.db, the default), sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB"},
     {"control", "BASALT_CONTROL", S(control), NULL, 0, 0, "older name of --control-store"},
+    {"env-store", "BASALT_ENV_STORE", S(env_store), NULL, 0, 0, "where environments' data lives: sqlite (files under DATA, the default) or postgres://USER:PASS@HOST:PORT/DB (slots as schemas of DB, a database per dedicated environment)"},
     {"console-dir", "BASALT_CONSOLE_DIR", S(console_dir), NULL, 0, 0, "directory of the web console (default: web/console beside the binary or the working directory)"},
     {"public-url", "BASALT_PUBLIC_URL", S(public_url), NULL, 0, 0, "URL clients use to reach this server (default http://LISTEN)"},
     {"log-level", "BASALT_LOG_LEVEL", S(log_level), "info", 0, 0, "debug | info | warn | error (JSON lines on stderr)"},

@@ -15,6 +15,7 @@ typedef struct basalt_config {
     char *listen;
     char *data_dir;
     char *control;          /* control store location; default sqlite:DATA/control.db */
+    char *env_store;        /* environment data store location; default (sqlite) the data directory */
     char *console_dir;
     char *public_url;
     char *log_level;

@@ -19,6 +19,11 @@ void local_control_location(const char *control, const char *data, char *out, si
     else snprintf(out, cap, "sqlite:%s/control.db", data);
 }
 
+void local_env_store_location(const char *env_store, const char *data, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", env_store && *env_store && strcmp(env_store, "sqlite") != 0 ? env_store : data);
+}
+
 store_control *local_control_open_new(const local_control_opts *o, bs_err *err)
 {
     char location[PATH_MAX + 16];

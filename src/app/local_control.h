@@ -16,6 +16,9 @@ typedef struct local_control_opts {
 void local_control_defaults(local_control_opts *o);
 /* The location to open: control when set (and not "sqlite"), else sqlite:DATA/control.db. */
 void local_control_location(const char *control, const char *data, char *out, size_t cap);
+/* The environment data store's location (--env-store): env_store when set (and not "sqlite"), else the
+ * data directory (SQLite files under it). */
+void local_env_store_location(const char *env_store, const char *data, char *out, size_t cap);
 /* Opens the store; the caller frees it with store_control_free. NULL with err filled on failure. */
 store_control *local_control_open_new(const local_control_opts *o, bs_err *err);
 

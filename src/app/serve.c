@@ -116,7 +116,8 @@ static int open_store(serve_state *s, bs_err *err)
     local_control_location(s->cfg.control, s->cfg.data_dir, location, sizeof location);
     s->control = store_control_open(location, err);
     if (!s->control) return -1;
-    s->docs = store_docs_open(s->cfg.data_dir, err);
+    local_env_store_location(s->cfg.env_store, s->cfg.data_dir, location, sizeof location);
+    s->docs = store_docs_open(location, err);
     if (!s->docs) return -1;
     store_docs_set_locator(s->docs, env_locator_locate, s->control); /* shared clusters: one file, per-slot names */
     char files[PATH_MAX];

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store/docs_driver.h"
+#include "store/postgres/docs_pg.h"
 #include "store/sqlite/docs_sqlite.h"
 
 struct store_docs {
@@ -20,10 +21,11 @@ struct store_docs {
 static const struct {
     const char *prefix;
     const store_docs_ops *ops; /* NULL: recognised but not built yet */
+    int whole;                 /* the driver receives the whole location (a URL), not what follows the prefix */
 } docs_schemes[] = {
-    {"sqlite:", &store_sqlite_docs_ops},
-    {"postgres://", NULL},
-    {"postgresql://", NULL},
+    {"sqlite:", &store_sqlite_docs_ops, 0},
+    {"postgres://", &store_pg_docs_ops, 1},
+    {"postgresql://", &store_pg_docs_ops, 1},
 };
 
 /* Finds the driver for location and the target text it receives. -1 with err filled when none fits. */
@@ -37,7 +39,7 @@ static int docs_pick(const char *location, const store_docs_ops **ops, const cha
         if (!docs_schemes[i].ops)
             return bs_err_set(err, 500, "common/internal-error", "PostgreSQL data store not built yet");
         *ops = docs_schemes[i].ops;
-        *target = location + n;
+        *target = docs_schemes[i].whole ? location : location + n;
         return 0;
     }
     const char *sep = strstr(location, "://");

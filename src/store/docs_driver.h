@@ -4,7 +4,8 @@
  * store/files.c forward the users and files stores (which live in the same environment databases and
  * share the handle) through the driver's `users` and `files` tables. Adding a driver touches no caller.
  *
- * Contract: `open` receives the location with its scheme prefix removed (for SQLite, the data directory)
+ * Contract: `open` receives the location with its scheme prefix removed (for SQLite, the data directory;
+ * PostgreSQL receives the whole URL)
  * and returns the driver's own handle (opaque to docs.c) or NULL with err filled; `free` releases it.
  * Every other function receives that handle and has exactly the semantics documented in store/docs.h.
  * A transaction handle (store_docs_tx) is the driver's own struct whose first member is the

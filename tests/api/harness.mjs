@@ -53,6 +53,25 @@ function controlEnv(dir) {
   }
   return { BASALT_CONTROL_STORE: url };
 }
+// BASALT_TEST_ENV=pg (with BASALT_TEST_PG_URL) puts every data directory's environments on PostgreSQL, in a
+// database of its own (envs_<hex>, created with psql; its dedicated environments get databases next to
+// it): servers given `--data DIR` get BASALT_ENV_STORE for that directory (the same database again when a
+// test restarts on the same dir).
+export const ENV_STORE = process.env.BASALT_TEST_ENV === 'pg' ? 'pg' : 'sqlite';
+const envStoreByDir = new Map();
+function envStoreEnv(dir) {
+  if (ENV_STORE !== 'pg' || !dir) return {};
+  let url = envStoreByDir.get(dir);
+  if (!url) {
+    const base = new URL(process.env.BASALT_TEST_PG_URL);
+    const db = `envs_${crypto.randomBytes(6).toString('hex')}`;
+    execFileSync('psql', [base.href, '-qXc', `CREATE DATABASE ${db}`]);
+    base.pathname = `/${db}`;
+    url = base.href;
+    envStoreByDir.set(dir, url);
+  }
+  return { BASALT_ENV_STORE: url };
+}
 // The bytes of a data directory's control store, to look for secrets in clear: the SQLite file, or on
 // PostgreSQL a data-only dump of the directory's schema.
 export function controlStoreBytes(dir) {
@@ -116,7 +135,7 @@ export function test(name, options, fn) {
 // Runs the binary to completion (for --help and bad flags). Returns {code, signal, stdout, stderr}.
 export function runOnce(args, { env = {}, cwd, timeoutMs = 10000 } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { env: serverEnv({ ...controlEnv(dataDirOf(args)), ...env }), cwd: cwd || os.tmpdir(),
+    const child = spawn(BIN, args, { env: serverEnv({ ...controlEnv(dataDirOf(args)), ...envStoreEnv(dataDirOf(args)), ...env }), cwd: cwd || os.tmpdir(),
       stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '', stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
@@ -168,7 +187,8 @@ export async function startServer({ dataDir, args = [], env = {}, cwd, keep = fa
   if (listen !== null) argv.push('--listen', listen);
   argv.push('--data', dir, ...args, ...s3Args(dir, args));
   const control = args.includes('--control') || args.includes('--control-store') ? {} : controlEnv(dir);
-  const child = spawn(BIN, argv, { env: serverEnv({ ...s3Env(), ...control, ...env }), cwd: cwd || dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const envStore = args.includes('--env-store') ? {} : envStoreEnv(dir);
+  const child = spawn(BIN, argv, { env: serverEnv({ ...s3Env(), ...control, ...envStore, ...env }), cwd: cwd || dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '', stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
   child.stderr.on('data', (d) => { stderr += d; });

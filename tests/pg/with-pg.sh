@@ -23,7 +23,7 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT TERM
 as_pg "$bin/initdb" -D "$dir/data" -A trust -U postgres --no-sync -E UTF8 >/dev/null
-as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200" start >/dev/null
+as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=500" start >/dev/null
 as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres basalt
 export BASALT_TEST_PG_URL="postgresql://postgres@127.0.0.1:$port/basalt"
 set +e

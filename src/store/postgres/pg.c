@@ -18,6 +18,7 @@ struct pg_pool {
     pthread_cond_t returned;
     PGconn *idle[PG_POOL_MAX];
     int nidle, borrowed;
+    int max;                    /* connections open at once, at most PG_POOL_MAX */
 };
 
 /* The server's notices ("relation ... already exists, skipping") are not errors: not printed. */
@@ -42,6 +43,12 @@ static PGconn *conn_open(const char *url, bs_err *err)
 
 pg_pool *pg_pool_new(const char *url, const pg_conflict *conflicts, size_t nconflicts, bs_err *err)
 {
+    return pg_pool_new_sized(url, conflicts, nconflicts, PG_POOL_MAX, err);
+}
+
+pg_pool *pg_pool_new_sized(const char *url, const pg_conflict *conflicts, size_t nconflicts, int max_conns, bs_err *err)
+{
+    BS_ASSERT(max_conns >= 1 && max_conns <= PG_POOL_MAX);
     if (!url || strlen(url) >= PG_URL_MAX) {
         bs_err_set(err, 500, "common/internal-error", "PostgreSQL URL missing or too long");
         return NULL;
@@ -54,6 +61,7 @@ pg_pool *pg_pool_new(const char *url, const pg_conflict *conflicts, size_t nconf
     snprintf(p->url, sizeof p->url, "%s", url);
     p->conflicts = conflicts;
     p->nconflicts = nconflicts;
+    p->max = max_conns;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->returned, NULL);
     PGconn *c = conn_open(url, err);
@@ -75,10 +83,21 @@ void pg_pool_free(pg_pool *p)
     free(p);
 }
 
+void pg_pool_close_idle(pg_pool *p)
+{
+    PGconn *idle[PG_POOL_MAX];
+    pthread_mutex_lock(&p->lock);
+    int n = p->nidle;
+    memcpy(idle, p->idle, sizeof idle);
+    p->nidle = 0;
+    pthread_mutex_unlock(&p->lock);
+    for (int i = 0; i < n; i++) PQfinish(idle[i]);
+}
+
 PGconn *pg_borrow(pg_pool *p, bs_err *err)
 {
     pthread_mutex_lock(&p->lock);
-    while (!p->nidle && p->borrowed >= PG_POOL_MAX) pthread_cond_wait(&p->returned, &p->lock);
+    while (!p->nidle && p->borrowed >= p->max) pthread_cond_wait(&p->returned, &p->lock);
     PGconn *c = p->nidle ? p->idle[--p->nidle] : NULL;
     p->borrowed++;
     pthread_mutex_unlock(&p->lock);
@@ -100,7 +119,7 @@ void pg_return(pg_pool *p, PGconn *c)
     pthread_mutex_lock(&p->lock);
     BS_ASSERT(p->borrowed > 0);
     p->borrowed--;
-    if (reusable && p->nidle < PG_POOL_MAX) {
+    if (reusable && p->nidle < p->max) {
         p->idle[p->nidle++] = c;
         c = NULL;
     }

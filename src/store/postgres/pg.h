@@ -28,6 +28,7 @@
 #define PG_LOCK_PLACEMENT "4242424243"
 #define PG_LOCK_USAGE_ADD "4242424244"
 #define PG_LOCK_USAGE_ROLLUP "4242424245"
+#define PG_LOCK_ENV_SCHEMA "4242424246" /* seeds the hash of the schema name: environment schemas (docs_pg.c) */
 
 typedef struct pg_pool pg_pool;
 
@@ -40,7 +41,12 @@ typedef struct pg_conflict {
 /* Connects once to url (to fail early with a clear error) and keeps the connection in the pool. conflicts
  * (borrowed, may be NULL) name the unique constraints for pg_fail. NULL with err on failure. */
 pg_pool *pg_pool_new(const char *url, const pg_conflict *conflicts, size_t nconflicts, bs_err *err);
+/* pg_pool_new keeping at most max_conns (1..PG_POOL_MAX) connections open at once. */
+pg_pool *pg_pool_new_sized(const char *url, const pg_conflict *conflicts, size_t nconflicts, int max_conns, bs_err *err);
 void pg_pool_free(pg_pool *p);
+/* Closes the idle connections (the borrowed ones are closed when they come back): before the database is
+ * dropped. The pool stays usable. */
+void pg_pool_close_idle(pg_pool *p);
 
 /* A connection for one call or transaction (opened when the pool has none idle; waits while PG_POOL_MAX
  * are borrowed); NULL with err (503 when the server cannot be reached). Return it with pg_return, which

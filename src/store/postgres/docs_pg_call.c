@@ -1,0 +1,106 @@
+/* docs_pg_call: see docs_pg_call.h. */
+#include "store/postgres/docs_pg_call.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/check.h"
+
+int docs_pg_call_begin(docs_pg *d, const char *env_id, int tx, docs_pg_call *call, bs_err *err)
+{
+    memset(call, 0, sizeof *call);
+    if (docs_pg_env_get(d, env_id, &call->env, err) < 0) return -1;
+    if (!(call->conn = pg_borrow(call->env.pool, err))) return -1;
+    if (!tx || pg_begin(call->env.pool, call->conn, err) == 0) return 0;
+    pg_return(call->env.pool, call->conn);
+    call->conn = NULL;
+    return -1;
+}
+
+int docs_pg_call_end(docs_pg_call *call, int rc, bs_err *err)
+{
+    BS_ASSERT(call->conn);
+    PGTransactionStatusType state = PQtransactionStatus(call->conn);
+    if (state == PQTRANS_INTRANS || state == PQTRANS_INERROR) {
+        if (rc == 0 && state == PQTRANS_INTRANS) rc = pg_commit(call->env.pool, call->conn, err);
+        else pg_rollback(call->conn);
+        if (rc == 0 && state == PQTRANS_INERROR) rc = bs_err_internal(err); /* a failure went unreported */
+    }
+    pg_return(call->env.pool, call->conn);
+    call->conn = NULL;
+    return rc;
+}
+
+int docs_pg_table_ok(const char *t)
+{
+    size_t n = strnlen(t, STORE_TABLE_NAME_MAX + 1);
+    if (n == 0 || n > STORE_TABLE_NAME_MAX) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = t[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+int docs_pg_table_check(const char *table, bs_err *err)
+{
+    return table && docs_pg_table_ok(table) ? 0 : bs_err_set(err, 404, "data/table-not-found", "Table not found");
+}
+
+void docs_pg_table_sql(strbuf *sql, const docs_pg_env *env, const char *table)
+{
+    BS_ASSERT(docs_pg_table_ok(table)); /* spliced into the quotes: [A-Za-z0-9_-] only */
+    strbuf_appendf(sql, "\"%s\".\"d_%s\"", env->schema, table);
+}
+
+void docs_pg_table_stmt(strbuf *sql, const char *before, const docs_pg_env *env, const char *table, const char *after)
+{
+    strbuf_append_str(sql, before);
+    docs_pg_table_sql(sql, env, table);
+    strbuf_append_str(sql, after);
+}
+
+/* The data store's answer for a failed statement (see docs_pg_exec). -1. */
+static int docs_pg_fail(const docs_pg_call *call, const PGresult *r, const char *what, bs_err *err)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (state && !strcmp(state, "23505"))
+        return bs_err_set(err, 409, "data/duplicate-value", "A record with the same unique value already exists");
+    if (state && !strcmp(state, "42P01")) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
+    return pg_fail(call->env.pool, call->conn, r, what, err);
+}
+
+PGresult *docs_pg_exec(const docs_pg_call *call, const char *what, const char *sql, int n, const char *const *params,
+                       bs_err *err)
+{
+    PGresult *r = PQexecParams(call->conn, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) return r;
+    docs_pg_fail(call, r, what, err);
+    PQclear(r);
+    return NULL;
+}
+
+int docs_pg_command(const docs_pg_call *call, const char *what, const char *sql, int n, const char *const *params,
+                    int64_t *changed, bs_err *err)
+{
+    PGresult *r = docs_pg_exec(call, what, sql, n, params, err);
+    if (!r) return -1;
+    if (changed) *changed = strtoll(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
+int docs_pg_command_tolerant(pg_pool *p, const char *what, const char *sql, const char *tolerated, bs_err *err)
+{
+    PGconn *c = pg_borrow(p, err);
+    if (!c) return -1;
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || (state && !strcmp(state, tolerated)) ? 0 : pg_fail(p, c, r, what, err);
+    PQclear(r);
+    pg_return(p, c);
+    return rc;
+}

@@ -1,0 +1,48 @@
+/* docs_pg_pending: placeholders until the h-pgusers / h-pgsql branches merge. DELETE THIS FILE when they
+ * do: users_pg.c and files_pg.c (h-pgusers) define users_pg_part, files_pg_part, store_pg_users_ops and
+ * store_pg_files_ops; docs_pg_sql.c (h-pgsql) defines docs_pg_sql_field, docs_pg_list and docs_pg_explain.
+ * Until then: the users and files parts have no migration step and their ops tables are empty (NULL
+ * members), lists and explains answer 501, and docs_pg_sql_field is a plain correct version (system fields
+ * as their columns, document paths as (doc->'a'->'b')). */
+#include <string.h>
+
+#include "store/postgres/docs_pg_env.h"
+#include "store/postgres/docs_pg_sql.h"
+
+const docs_pg_part users_pg_part = {.name = "users", .steps = NULL, .nsteps = 0};
+const docs_pg_part files_pg_part = {.name = "files", .steps = NULL, .nsteps = 0};
+const store_users_ops store_pg_users_ops = {0};
+const store_files_ops store_pg_files_ops = {0};
+
+void docs_pg_sql_field(strbuf *sql, const query_field *f)
+{
+    switch (f->kind) {
+    case QUERY_FIELD_ID: strbuf_append_str(sql, "id"); return;
+    case QUERY_FIELD_CREATED_BY: strbuf_append_str(sql, "created_by"); return;
+    case QUERY_FIELD_CREATED_AT: strbuf_append_str(sql, "created_at"); return;
+    case QUERY_FIELD_UPDATED_AT: strbuf_append_str(sql, "updated_at"); return;
+    default: break;
+    }
+    strbuf_append_str(sql, "(doc");
+    const char *p = f->path; /* checked above the store: [A-Za-z0-9_.] */
+    while (*p) {
+        size_t n = strcspn(p, ".");
+        strbuf_appendf(sql, "->'%.*s'", (int)n, p);
+        p += n + (p[n] == '.');
+    }
+    strbuf_append_char(sql, ')');
+}
+
+int docs_pg_list(const docs_pg_env *env, const char *table, const query_plan *plan, const char *created_by_filter,
+                 store_docs_paging *paging, strbuf *items, int64_t *total, bs_err *err)
+{
+    (void)env, (void)table, (void)plan, (void)created_by_filter, (void)paging, (void)items, (void)total;
+    return bs_err_set(err, 501, "common/not-implemented", "Lists on PostgreSQL are not in this build yet");
+}
+
+int docs_pg_explain(const docs_pg_env *env, const char *table, const query_plan *plan, const char *created_by_filter,
+                    store_explain *out, bs_err *err)
+{
+    (void)env, (void)table, (void)plan, (void)created_by_filter, (void)out;
+    return bs_err_set(err, 501, "common/not-implemented", "Explain on PostgreSQL is not in this build yet");
+}

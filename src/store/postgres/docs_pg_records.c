@@ -1,0 +1,301 @@
+/* docs_pg_records: the records ops of the PostgreSQL docs driver (store/docs.h "records", "writes without
+ * waiting", "transactions", lists). A record is one row of "<schema>"."d_T" (docs_pg_sql.h): doc holds the
+ * record's JSON as the API wrote it (system fields included, as on SQLite) in a jsonb column, and reads
+ * answer its text. Writes run at once on a borrowed connection: the _async calls do the work, then call
+ * done on the caller's thread; reads-for-update lock the row (SELECT ... FOR UPDATE). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/postgres/docs_pg.h"
+#include "store/postgres/docs_pg_call.h"
+#include "store/postgres/docs_pg_sql.h"
+#include "util/check.h"
+
+#define RECORD_OWNER_MAX 65          /* store_docs_get's created_by buffer */
+#define STMT_MEM 256
+
+/* A records statement's text: "<before>"<schema>"."d_<table>"<after>" in caller stack memory. */
+typedef struct stmt {
+    char mem[STMT_MEM];
+    strbuf sql;
+} stmt;
+
+static const char *stmt_text(stmt *s, const char *before, const docs_pg_env *env, const char *table, const char *after)
+{
+    strbuf_init_stack(&s->sql, s->mem, sizeof s->mem);
+    docs_pg_table_stmt(&s->sql, before, env, table, after);
+    return s->sql.data;
+}
+
+static void stmt_done(stmt *s) { strbuf_release(&s->sql); }
+
+/* ---- one record ---- */
+
+static int insert_one(const docs_pg_call *call, const char *table, const store_record *r, bs_err *err)
+{
+    stmt s;
+    const char *params[] = {r->id, r->created_by ? r->created_by : "", r->created_at, r->updated_at, r->doc};
+    int rc = docs_pg_command(call, "insert", stmt_text(&s, "INSERT INTO ", &call->env, table,
+                             " (id, created_by, created_at, updated_at, doc) VALUES ($1, $2, $3, $4, $5::jsonb)"),
+                             5, params, NULL, err);
+    stmt_done(&s);
+    return rc;
+}
+
+/* The row's doc text and owner, locked for the rest of the transaction; NULL with *found = 0 when none. */
+static PGresult *row_for_update(const docs_pg_call *call, const char *table, const char *id, int *found, bs_err *err)
+{
+    stmt s;
+    const char *params[] = {id};
+    PGresult *r = docs_pg_exec(call, "get for update", stmt_text(&s, "SELECT doc::text, created_by FROM ", &call->env, table,
+                               " WHERE id = $1 FOR UPDATE"), 1, params, err);
+    stmt_done(&s);
+    *found = r && PQntuples(r) > 0;
+    return r;
+}
+
+/* Calls fn (mutate or check) on the row of r: its JSON and its owner. */
+static int row_visit(const PGresult *r, store_docs_mutate_fn fn, void *ctx, strbuf *next, bs_err *err)
+{
+    char owner[RECORD_OWNER_MAX];
+    if (pg_text(r, 0, 1, owner, sizeof owner, err) < 0) return -1;
+    return fn(PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0), owner, next, ctx, err);
+}
+
+static int row_write(const docs_pg_call *call, const char *table, const char *id, const char *doc, const char *updated_at,
+                     bs_err *err)
+{
+    stmt s;
+    const char *params[] = {doc, updated_at, id};
+    int rc = docs_pg_command(call, "update", stmt_text(&s, "UPDATE ", &call->env, table,
+                             " SET doc = $1::jsonb, updated_at = $2 WHERE id = $3"), 3, params, NULL, err);
+    stmt_done(&s);
+    return rc;
+}
+
+/* Read-modify-write of one record inside the call's transaction. */
+static int update_locked(const docs_pg_call *call, const char *table, const char *id, const char *updated_at,
+                         store_docs_mutate_fn mutate, void *ctx, strbuf *out, int *found, bs_err *err)
+{
+    PGresult *r = row_for_update(call, table, id, found, err);
+    if (!r) return -1;
+    strbuf next;
+    strbuf_init(&next, 0);
+    int rc = *found ? row_visit(r, mutate, ctx, &next, err) : 0;
+    PQclear(r);
+    if (rc == 0 && *found && next.overflow) rc = bs_err_internal(err);
+    if (rc == 0 && *found) rc = row_write(call, table, id, next.data ? next.data : "", updated_at, err);
+    if (rc == 0 && *found) strbuf_append(out, next.data, next.len);
+    strbuf_release(&next);
+    return rc;
+}
+
+static int delete_row(const docs_pg_call *call, const char *table, const char *id, int *found, bs_err *err)
+{
+    stmt s;
+    const char *params[] = {id};
+    int64_t changed = 0;
+    int rc = docs_pg_command(call, "delete", stmt_text(&s, "DELETE FROM ", &call->env, table, " WHERE id = $1"), 1, params,
+                             &changed, err);
+    stmt_done(&s);
+    *found = rc == 0 && changed > 0;
+    return rc;
+}
+
+/* ---- single calls ---- */
+
+static int batch_check(size_t n, bs_err *err)
+{
+    return n == 0 || n > STORE_MAX_BATCH
+               ? bs_err_set(err, 400, "data/validation-error", "Between 1 and %d records per call", STORE_MAX_BATCH)
+               : 0;
+}
+
+int docs_pg_insert(void *driver, const char *env_id, const char *table, const store_record *records, size_t n,
+                   size_t *failed_index, bs_err *err)
+{
+    docs_pg_call call;
+    if (batch_check(n, err) < 0 || docs_pg_table_check(table, err) < 0 ||
+        docs_pg_call_begin(driver, env_id, n > 1, &call, err) < 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if ((rc = insert_one(&call, table, &records[i], err)) < 0 && failed_index) *failed_index = i;
+    return docs_pg_call_end(&call, rc, err);
+}
+
+int docs_pg_get(void *driver, const char *env_id, const char *table, const char *id, strbuf *out, char *created_by,
+                int *found, bs_err *err)
+{
+    docs_pg_call call;
+    *found = 0;
+    if (docs_pg_table_check(table, err) < 0 || docs_pg_call_begin(driver, env_id, 0, &call, err) < 0) return -1;
+    stmt s;
+    const char *params[] = {id};
+    PGresult *r = docs_pg_exec(&call, "get", stmt_text(&s, "SELECT doc::text, created_by FROM ", &call.env, table,
+                               " WHERE id = $1"), 1, params, err);
+    stmt_done(&s);
+    int rc = r ? 0 : -1;
+    if (r && PQntuples(r) > 0) {
+        *found = 1;
+        strbuf_append(out, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+        if (created_by) rc = pg_text(r, 0, 1, created_by, RECORD_OWNER_MAX, err);
+    }
+    PQclear(r);
+    return docs_pg_call_end(&call, rc, err);
+}
+
+int docs_pg_update(void *driver, const char *env_id, const char *table, const char *id, const char *updated_at,
+                   store_docs_mutate_fn mutate, void *ctx, strbuf *out, int *found, bs_err *err)
+{
+    docs_pg_call call;
+    *found = 0;
+    if (docs_pg_table_check(table, err) < 0 || docs_pg_call_begin(driver, env_id, 1, &call, err) < 0) return -1;
+    int rc = update_locked(&call, table, id, updated_at, mutate, ctx, out, found, err);
+    return docs_pg_call_end(&call, rc, err);
+}
+
+int docs_pg_delete(void *driver, const char *env_id, const char *table, const char *id, int *found, bs_err *err)
+{
+    docs_pg_call call;
+    *found = 0;
+    if (docs_pg_table_check(table, err) < 0 || docs_pg_call_begin(driver, env_id, 0, &call, err) < 0) return -1;
+    int rc = delete_row(&call, table, id, found, err);
+    return docs_pg_call_end(&call, rc, err);
+}
+
+int docs_pg_count(void *driver, const char *env_id, const char *table, int64_t *count, bs_err *err)
+{
+    docs_pg_call call;
+    *count = 0;
+    if (docs_pg_table_check(table, err) < 0 || docs_pg_call_begin(driver, env_id, 0, &call, err) < 0) return -1;
+    stmt s;
+    PGresult *r = docs_pg_exec(&call, "count", stmt_text(&s, "SELECT count(*) FROM ", &call.env, table, ""), 0, NULL, err);
+    stmt_done(&s);
+    if (r) *count = pg_i64(r, 0, 0);
+    PQclear(r);
+    return docs_pg_call_end(&call, r ? 0 : -1, err);
+}
+
+/* ---- writes without waiting: done at once, then done(ctx, rc) on this thread ---- */
+
+int docs_pg_insert_async(void *driver, const char *env_id, const char *table, const store_record *records, size_t n,
+                         size_t *failed_index, bs_err *err, store_docs_done_fn done, void *ctx)
+{
+    if (batch_check(n, err) < 0 || docs_pg_table_check(table, err) < 0) return -1; /* nothing queued */
+    done(ctx, docs_pg_insert(driver, env_id, table, records, n, failed_index, err));
+    return 0;
+}
+
+static int replace_row(void *driver, const char *env_id, const char *table, const char *id, const char *expected,
+                       const char *doc, const char *updated_at, int *replaced, bs_err *err)
+{
+    docs_pg_call call;
+    if (docs_pg_call_begin(driver, env_id, 0, &call, err) < 0) return -1;
+    stmt s;
+    const char *params[] = {doc, updated_at, id, expected};
+    int64_t changed = 0;
+    int rc = docs_pg_command(&call, "replace", stmt_text(&s, "UPDATE ", &call.env, table,
+                             " SET doc = $1::jsonb, updated_at = $2 WHERE id = $3 AND doc = $4::jsonb"), 4, params,
+                             &changed, err);
+    stmt_done(&s);
+    *replaced = rc == 0 && changed > 0;
+    return docs_pg_call_end(&call, rc, err);
+}
+
+int docs_pg_replace_async(void *driver, const char *env_id, const char *table, const char *id, const char *expected,
+                          const char *doc, const char *updated_at, int *replaced, bs_err *err, store_docs_done_fn done,
+                          void *ctx)
+{
+    *replaced = 0;
+    if (docs_pg_table_check(table, err) < 0) return -1; /* nothing queued */
+    done(ctx, replace_row(driver, env_id, table, id, expected, doc, updated_at, replaced, err));
+    return 0;
+}
+
+/* ---- transactions: one borrowed connection inside BEGIN ... COMMIT ---- */
+
+typedef struct docs_pg_tx {
+    struct store_docs_tx base;       /* first: store/docs.c dispatches through base.ops */
+    docs_pg_call call;
+} docs_pg_tx;
+
+store_docs_tx *docs_pg_tx_begin(void *driver, const char *env_id, bs_err *err)
+{
+    docs_pg_tx *tx = calloc(1, sizeof *tx);
+    if (!tx) {
+        bs_err_internal(err);
+        return NULL;
+    }
+    tx->base.ops = &store_pg_docs_ops;
+    if (docs_pg_call_begin(driver, env_id, 1, &tx->call, err) == 0) return &tx->base;
+    free(tx);
+    return NULL;
+}
+
+int docs_pg_tx_commit(store_docs_tx *tx_handle, bs_err *err)
+{
+    docs_pg_tx *tx = (docs_pg_tx *)tx_handle;
+    int rc = docs_pg_call_end(&tx->call, 0, err);
+    free(tx);
+    return rc;
+}
+
+void docs_pg_tx_abort(store_docs_tx *tx_handle)
+{
+    docs_pg_tx *tx = (docs_pg_tx *)tx_handle;
+    if (!tx) return;
+    docs_pg_call_end(&tx->call, -1, NULL);
+    free(tx);
+}
+
+int docs_pg_tx_insert(store_docs_tx *tx_handle, const char *table, const store_record *record, bs_err *err)
+{
+    docs_pg_tx *tx = (docs_pg_tx *)tx_handle;
+    if (docs_pg_table_check(table, err) < 0) return -1;
+    return insert_one(&tx->call, table, record, err);
+}
+
+int docs_pg_tx_update(store_docs_tx *tx_handle, const char *table, const char *id, const char *updated_at,
+                      store_docs_mutate_fn mutate, void *ctx, strbuf *out, int *found, bs_err *err)
+{
+    docs_pg_tx *tx = (docs_pg_tx *)tx_handle;
+    *found = 0;
+    if (docs_pg_table_check(table, err) < 0) return -1;
+    return update_locked(&tx->call, table, id, updated_at, mutate, ctx, out, found, err);
+}
+
+int docs_pg_tx_delete(store_docs_tx *tx_handle, const char *table, const char *id, store_docs_mutate_fn check, void *ctx,
+                      int *found, bs_err *err)
+{
+    docs_pg_tx *tx = (docs_pg_tx *)tx_handle;
+    *found = 0;
+    if (docs_pg_table_check(table, err) < 0) return -1;
+    PGresult *r = row_for_update(&tx->call, table, id, found, err);
+    if (!r) return -1;
+    strbuf scratch;
+    strbuf_init(&scratch, 0);
+    int rc = *found && check ? row_visit(r, check, ctx, &scratch, err) : 0;
+    strbuf_release(&scratch);
+    PQclear(r);
+    if (rc < 0 || !*found) return rc;
+    return delete_row(&tx->call, table, id, found, err);
+}
+
+/* ---- lists (docs_pg_sql.c) ---- */
+
+int docs_pg_list_op(void *driver, const char *env_id, const char *table, const query_plan *plan,
+                    const char *created_by_filter, store_docs_paging *paging, strbuf *items, int64_t *total, bs_err *err)
+{
+    docs_pg_env env;
+    if (docs_pg_table_check(table, err) < 0 || docs_pg_env_get(driver, env_id, &env, err) < 0) return -1;
+    return docs_pg_list(&env, table, plan, created_by_filter, paging, items, total, err);
+}
+
+int docs_pg_explain_op(void *driver, const char *env_id, const char *table, const query_plan *plan,
+                       const char *created_by_filter, store_explain *out, bs_err *err)
+{
+    docs_pg_env env;
+    if (docs_pg_table_check(table, err) < 0 || docs_pg_env_get(driver, env_id, &env, err) < 0) return -1;
+    return docs_pg_explain(&env, table, plan, created_by_filter, out, err);
+}
