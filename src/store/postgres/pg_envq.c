@@ -39,31 +39,6 @@ void pge_limit(pge_params *p, size_t max)
     else pge_int(p, (int64_t)max);
 }
 
-int pge_open(void *driver, const char *env_id, pge *e, bs_err *err)
-{
-    memset(e, 0, sizeof *e);
-    return docs_pg_env_get((docs_pg *)driver, env_id, &e->env, err);
-}
-
-int pge_begin(void *driver, const char *env_id, pge *e, bs_err *err)
-{
-    if (pge_open(driver, env_id, e, err) < 0) return -1;
-    if (!(e->c = pg_borrow(e->env.pool, err))) return -1;
-    if (pg_begin(e->env.pool, e->c, err) == 0) return 0;
-    pge_end(e);
-    return -1;
-}
-
-int pge_commit(pge *e, bs_err *err) { return pg_commit(e->env.pool, e->c, err); }
-
-void pge_end(pge *e)
-{
-    if (!e->c) return;
-    if (PQtransactionStatus(e->c) != PQTRANS_IDLE) pg_rollback(e->c);
-    pg_return(e->env.pool, e->c);
-    e->c = NULL;
-}
-
 /* tmpl with every "{s}" replaced by the quoted schema, into out (cap bytes). */
 static int splice_schema(const char *tmpl, const char *schema, char *out, size_t cap, bs_err *err)
 {
@@ -84,7 +59,7 @@ static int splice_schema(const char *tmpl, const char *schema, char *out, size_t
     return 0;
 }
 
-PGresult *pge_exec(pge *e, const char *what, const char *tmpl, const pge_params *p, bs_err *err)
+PGresult *pge_exec(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, bs_err *err)
 {
     char sql[PGE_SQL_MAX];
     if (p && p->bad) {
@@ -92,38 +67,33 @@ PGresult *pge_exec(pge *e, const char *what, const char *tmpl, const pge_params 
         bs_err_internal(err);
         return NULL;
     }
-    if (splice_schema(tmpl, e->env.schema, sql, sizeof sql, err) < 0) return NULL;
-    int n = p ? p->n : 0;
-    const char *const *v = p ? p->v : NULL;
-    PGresult *r = e->c ? pg_exec(e->env.pool, e->c, what, sql, n, v, err) : pg_exec1(e->env.pool, what, sql, n, v, err);
-    if (!r && err && err->status == 409)
-        bs_err_set(err, 409, "data/duplicate-value", "A record with the same unique value already exists");
-    return r;
+    if (splice_schema(tmpl, call->env.schema, sql, sizeof sql, err) < 0) return NULL;
+    return docs_pg_exec(call, what, sql, p ? p->n : 0, p ? p->v : NULL, err);
 }
 
-int pge_run(pge *e, const char *what, const char *tmpl, const pge_params *p, int64_t *changed, bs_err *err)
+int pge_run(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, int64_t *changed, bs_err *err)
 {
-    PGresult *r = pge_exec(e, what, tmpl, p, err);
+    PGresult *r = pge_exec(call, what, tmpl, p, err);
     if (!r) return -1;
     if (changed) *changed = strtoll(PQcmdTuples(r), NULL, 10);
     PQclear(r);
     return 0;
 }
 
-int pge_run_flag(pge *e, const char *what, const char *tmpl, const pge_params *p, int *changed, bs_err *err)
+int pge_run_flag(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, int *changed, bs_err *err)
 {
     int64_t n = 0;
-    if (pge_run(e, what, tmpl, p, &n, err) < 0) return -1;
+    if (pge_run(call, what, tmpl, p, &n, err) < 0) return -1;
     if (changed) *changed = n > 0;
     return 0;
 }
 
-int pge_one(pge *e, const char *what, const char *tmpl, const pge_params *p, pge_reader read, void *out, size_t size,
+int pge_one(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, pge_reader read, void *out, size_t size,
             int *found, bs_err *err)
 {
     *found = 0;
     memset(out, 0, size);
-    PGresult *r = pge_exec(e, what, tmpl, p, err);
+    PGresult *r = pge_exec(call, what, tmpl, p, err);
     if (!r) return -1;
     int rc = 0;
     if (PQntuples(r) > 0 && read(r, 0, out, err) != 0) {
@@ -152,77 +122,77 @@ static int read_rows(const PGresult *r, pge_reader read, void *out, size_t size,
     return 0;
 }
 
-int pge_rows(pge *e, const char *what, const char *tmpl, const pge_params *p, pge_reader read, void *out, size_t size,
+int pge_rows(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, pge_reader read, void *out, size_t size,
              size_t max, size_t *n, bs_err *err)
 {
     *n = 0;
-    PGresult *r = pge_exec(e, what, tmpl, p, err);
+    PGresult *r = pge_exec(call, what, tmpl, p, err);
     if (!r) return -1;
     int rc = read_rows(r, read, out, size, max, n, err);
     PQclear(r);
     return rc;
 }
 
-int pge_int64(pge *e, const char *what, const char *tmpl, const pge_params *p, int64_t *out, bs_err *err)
+int pge_int64(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, int64_t *out, bs_err *err)
 {
     *out = 0;
-    PGresult *r = pge_exec(e, what, tmpl, p, err);
+    PGresult *r = pge_exec(call, what, tmpl, p, err);
     if (!r) return -1;
     if (PQntuples(r) > 0 && PQnfields(r) > 0) *out = pg_i64(r, 0, 0);
     PQclear(r);
     return 0;
 }
 
-int pge_page_read(pge *e, const pge_page *q, const pge_params *p, size_t limit, int64_t offset, void *out, size_t *n,
+int pge_page_read(const docs_pg_call *call, const pge_page *q, const pge_params *p, size_t limit, int64_t offset, void *out, size_t *n,
                   int64_t *total, bs_err *err)
 {
     *n = 0;
     *total = 0;
-    if (pge_int64(e, q->what, q->count_tmpl, p, total, err) < 0) return -1;
+    if (pge_int64(call, q->what, q->count_tmpl, p, total, err) < 0) return -1;
     if (limit == 0) return 0;
     pge_params page = *p;
     for (int i = 0; i < page.n; i++) /* the numbers moved with the copy */
         if (p->v[i] == p->num[i]) page.v[i] = page.num[i];
     pge_limit(&page, limit);
     pge_int(&page, offset < 0 ? 0 : offset);
-    return pge_rows(e, q->what, q->tmpl, &page, q->read, out, q->size, limit, n, err);
+    return pge_rows(call, q->what, q->tmpl, &page, q->read, out, q->size, limit, n, err);
 }
 
 int pge_write1(void *driver, const char *env_id, const char *what, const char *tmpl, const pge_params *p, int *changed,
                bs_err *err)
 {
-    pge e;
+    docs_pg_call call;
     if (changed) *changed = 0;
-    if (pge_open(driver, env_id, &e, err) < 0) return -1;
-    return pge_run_flag(&e, what, tmpl, p, changed, err);
+    if (docs_pg_call_begin(driver, env_id, 0, &call, err) < 0) return -1;
+    return docs_pg_call_end(&call, pge_run_flag(&call, what, tmpl, p, changed, err), err);
 }
 
 int pge_one1(void *driver, const char *env_id, const char *what, const char *tmpl, const pge_params *p, pge_reader read,
              void *out, size_t size, int *found, bs_err *err)
 {
-    pge e;
+    docs_pg_call call;
     *found = 0;
-    if (pge_open(driver, env_id, &e, err) < 0) return -1;
-    return pge_one(&e, what, tmpl, p, read, out, size, found, err);
+    if (docs_pg_call_begin(driver, env_id, 0, &call, err) < 0) return -1;
+    return docs_pg_call_end(&call, pge_one(&call, what, tmpl, p, read, out, size, found, err), err);
 }
 
 int pge_rows1(void *driver, const char *env_id, const char *what, const char *tmpl, const pge_params *p, pge_reader read,
               void *out, size_t size, size_t max, size_t *n, bs_err *err)
 {
-    pge e;
+    docs_pg_call call;
     *n = 0;
-    if (pge_open(driver, env_id, &e, err) < 0) return -1;
-    return pge_rows(&e, what, tmpl, p, read, out, size, max, n, err);
+    if (docs_pg_call_begin(driver, env_id, 0, &call, err) < 0) return -1;
+    return docs_pg_call_end(&call, pge_rows(&call, what, tmpl, p, read, out, size, max, n, err), err);
 }
 
 int pge_page1(void *driver, const char *env_id, const pge_page *q, const pge_params *p, size_t limit, int64_t offset,
               void *out, size_t *n, int64_t *total, bs_err *err)
 {
-    pge e;
+    docs_pg_call call;
     *n = 0;
     *total = 0;
-    if (pge_open(driver, env_id, &e, err) < 0) return -1;
-    return pge_page_read(&e, q, p, limit, offset, out, n, total, err);
+    if (docs_pg_call_begin(driver, env_id, 0, &call, err) < 0) return -1;
+    return docs_pg_call_end(&call, pge_page_read(&call, q, p, limit, offset, out, n, total, err), err);
 }
 
 int pge_one_by(void *driver, const char *env_id, const char *what, const char *tmpl, const char *key, pge_reader read,

@@ -207,14 +207,16 @@ static int pg_users_slug_owner(void *driver, const char *env_id, const char *slu
 static int pg_sessions_revoke_others(void *driver, const char *env_id, const char *user_id, const char *keep_id, int64_t at,
                                      int64_t *count, bs_err *err)
 {
-    pge e;
+    docs_pg_call call;
     pge_params p = {0};
     pge_text(&p, user_id), pge_text(&p, keep_id), pge_int(&p, at);
     *count = 0;
-    if (pge_open(driver, env_id, &e, err) < 0) return -1;
-    return pge_run(&e, "revoke other sessions",
-                   "UPDATE {s}.sessions SET revoked_at = $3 WHERE user_id = $1 AND id <> $2 AND revoked_at = 0", &p, count,
-                   err);
+    if (docs_pg_call_begin(driver, env_id, 0, &call, err) < 0) return -1;
+    return docs_pg_call_end(&call,
+                            pge_run(&call, "revoke other sessions",
+                                    "UPDATE {s}.sessions SET revoked_at = $3 WHERE user_id = $1 AND id <> $2 AND revoked_at = 0",
+                                    &p, count, err),
+                            err);
 }
 
 static int pg_sessions_revoke_all(void *driver, const char *env_id, const char *user_id, int64_t at, bs_err *err)
@@ -269,14 +271,14 @@ typedef struct rotation_req {
 
 /* Inside the rotation: the session of a token rotated away less than grace_ms ago, and its current hash;
  * STORE_RECENT while it lives, STORE_ENDED when it is gone, revoked or expired. */
-static int recent_session(pge *e, const char *session_id, int64_t now, store_session *out, char *current_hash,
+static int recent_session(const docs_pg_call *call, const char *session_id, int64_t now, store_session *out, char *current_hash,
                           store_rotation *outcome, bs_err *err)
 {
     pge_params p = {0};
     session_hash sh;
     int found = 0;
     pge_text(&p, session_id);
-    if (pge_one(e, "recent session", "SELECT " SESSION_COLUMNS ", refresh_hash FROM {s}.sessions WHERE id = $1", &p,
+    if (pge_one(call, "recent session", "SELECT " SESSION_COLUMNS ", refresh_hash FROM {s}.sessions WHERE id = $1", &p,
                 session_hash_read, &sh, sizeof sh, &found, err) < 0)
         return -1;
     if (found) {
@@ -289,14 +291,14 @@ static int recent_session(pge *e, const char *session_id, int64_t now, store_ses
 
 /* Inside the rotation, presented_hash names no session: was it rotated away before? Less than grace_ms
  * ago: the session's current token is the answer (STORE_RECENT); earlier: theft, revoke the family. */
-static int detect_reuse(pge *e, const rotation_req *r, store_session *out, char *current_hash, store_rotation *outcome,
+static int detect_reuse(const docs_pg_call *call, const rotation_req *r, store_session *out, char *current_hash, store_rotation *outcome,
                         bs_err *err)
 {
     pge_params p = {0};
     used_token used;
     int found = 0;
     pge_text(&p, r->presented);
-    if (pge_one(e, "reuse check", "SELECT user_id, session_id, used_at FROM {s}.used_refresh WHERE hash = $1", &p,
+    if (pge_one(call, "reuse check", "SELECT user_id, session_id, used_at FROM {s}.used_refresh WHERE hash = $1", &p,
                 used_token_read, &used, sizeof used, &found, err) < 0)
         return -1;
     if (!found || !used.user_id[0]) {
@@ -304,27 +306,27 @@ static int detect_reuse(pge *e, const rotation_req *r, store_session *out, char 
         return 0;
     }
     if (r->grace_ms > 0 && r->now - used.used_at < r->grace_ms)
-        return recent_session(e, used.session_id, r->now, out, current_hash, outcome, err);
+        return recent_session(call, used.session_id, r->now, out, current_hash, outcome, err);
     *outcome = STORE_REUSED;
     snprintf(out->user_id, sizeof out->user_id, "%s", used.user_id);
     pge_params q = {0};
     pge_int(&q, r->now), pge_text(&q, used.user_id);
-    return pge_run(e, "revoke family", "UPDATE {s}.sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0", &q,
+    return pge_run(call, "revoke family", "UPDATE {s}.sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0", &q,
                    NULL, err);
 }
 
 /* Inside the rotation, the session holds presented_hash (locked): remember the token, hand over the new. */
-static int rotate_live(pge *e, const rotation_req *r, store_session *out, store_rotation *outcome, bs_err *err)
+static int rotate_live(const docs_pg_call *call, const rotation_req *r, store_session *out, store_rotation *outcome, bs_err *err)
 {
     pge_params used = {0}, next = {0};
     pge_text(&used, r->presented), PGE_FIELD(&used, out->id), PGE_FIELD(&used, out->user_id), pge_int(&used, r->now);
     pge_text(&next, r->new_hash), pge_int(&next, r->now), pge_int(&next, r->expires), PGE_FIELD(&next, out->id);
-    if (pge_run(e, "remember used token",
+    if (pge_run(call, "remember used token",
                 "INSERT INTO {s}.used_refresh (hash, session_id, user_id, used_at) VALUES ($1, $2, $3, $4)"
                 " ON CONFLICT (hash) DO UPDATE SET session_id = EXCLUDED.session_id, user_id = EXCLUDED.user_id,"
                 " used_at = EXCLUDED.used_at",
                 &used, NULL, err) < 0 ||
-        pge_run(e, "rotate session", "UPDATE {s}.sessions SET refresh_hash = $1, last_seen_at = $2, expires_at = $3 WHERE id = $4",
+        pge_run(call, "rotate session", "UPDATE {s}.sessions SET refresh_hash = $1, last_seen_at = $2, expires_at = $3 WHERE id = $4",
                 &next, NULL, err) < 0)
         return -1;
     out->last_seen_at = r->now;
@@ -333,21 +335,21 @@ static int rotate_live(pge *e, const rotation_req *r, store_session *out, store_
     return 0;
 }
 
-static int rotate_tx(pge *e, const rotation_req *r, store_session *out, char *current_hash, store_rotation *outcome,
+static int rotate_tx(const docs_pg_call *call, const rotation_req *r, store_session *out, char *current_hash, store_rotation *outcome,
                      bs_err *err)
 {
     pge_params p = {0};
     int found = 0;
     pge_text(&p, r->presented);
-    if (pge_one(e, "rotate", "SELECT " SESSION_COLUMNS " FROM {s}.sessions WHERE refresh_hash = $1 FOR UPDATE", &p,
+    if (pge_one(call, "rotate", "SELECT " SESSION_COLUMNS " FROM {s}.sessions WHERE refresh_hash = $1 FOR UPDATE", &p,
                 session_read, out, sizeof *out, &found, err) < 0)
         return -1;
-    if (!found) return detect_reuse(e, r, out, current_hash, outcome, err);
+    if (!found) return detect_reuse(call, r, out, current_hash, outcome, err);
     if (out->revoked_at || out->expires_at <= r->now) {
         *outcome = STORE_ENDED;
         return 0;
     }
-    return rotate_live(e, r, out, outcome, err);
+    return rotate_live(call, r, out, outcome, err);
 }
 
 static int pg_sessions_rotate(void *driver, const char *env_id, const char *presented_hash, const char *new_hash,
@@ -357,13 +359,10 @@ static int pg_sessions_rotate(void *driver, const char *env_id, const char *pres
     memset(out, 0, sizeof *out);
     current_hash[0] = '\0';
     *outcome = STORE_UNKNOWN;
-    pge e;
-    if (pge_begin(driver, env_id, &e, err) < 0) return -1;
+    docs_pg_call call;
+    if (docs_pg_call_begin(driver, env_id, 1, &call, err) < 0) return -1;
     rotation_req r = {presented_hash, new_hash, now, new_expires_at, grace_ms};
-    int rc = rotate_tx(&e, &r, out, current_hash, outcome, err);
-    if (rc == 0) rc = pge_commit(&e, err);
-    pge_end(&e);
-    return rc;
+    return docs_pg_call_end(&call, rotate_tx(&call, &r, out, current_hash, outcome, err), err);
 }
 
 static int pg_sessions_get(void *driver, const char *env_id, const char *id, store_session *out, int *found, bs_err *err)

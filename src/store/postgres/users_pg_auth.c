@@ -36,25 +36,22 @@ static int token_read(const PGresult *r, int i, void *dst, bs_err *err)
 
 #define TOKEN_MATCH " WHERE hash = $1 AND kind = $2 AND ($3::text IS NULL OR email = $3)"
 
-int pgu_tokens_consume(void *driver, const char *env_id, const char *kind, const char *hash, const char *email,
-                       int64_t now, char user_id[STORE_USER_ID_MAX], store_token_outcome *outcome, bs_err *err)
+/* Uses the token up when it can be (one UPDATE: of concurrent uses exactly one matches), else reads why not. */
+static int consume_on(const docs_pg_call *call, const char *kind, const char *hash, const char *email, int64_t now,
+                      char user_id[STORE_USER_ID_MAX], store_token_outcome *outcome, bs_err *err)
 {
-    user_id[0] = '\0';
-    *outcome = STORE_TOKEN_NOT_FOUND;
-    pge e;
     pge_params p = {0};
     token_row t;
     int found = 0;
     pge_text(&p, hash), pge_text(&p, kind), pge_text(&p, email), pge_int(&p, now);
-    if (pge_open(driver, env_id, &e, err) < 0 ||
-        pge_one(&e, "use token",
+    if (pge_one(call, "use token",
                 "UPDATE {s}.tokens SET used_at = $4" TOKEN_MATCH " AND used_at = 0 AND expires_at > $4"
                 " RETURNING user_id, expires_at, used_at",
                 &p, token_read, &t, sizeof t, &found, err) < 0)
         return -1;
     if (!found) { /* unknown, expired or used (maybe a moment ago by a concurrent call): why? */
         p.n = 3;
-        if (pge_one(&e, "token", "SELECT user_id, expires_at, used_at FROM {s}.tokens" TOKEN_MATCH, &p, token_read, &t,
+        if (pge_one(call, "token", "SELECT user_id, expires_at, used_at FROM {s}.tokens" TOKEN_MATCH, &p, token_read, &t,
                     sizeof t, &found, err) < 0)
             return -1;
         if (!found) return 0;
@@ -64,6 +61,16 @@ int pgu_tokens_consume(void *driver, const char *env_id, const char *kind, const
     }
     memcpy(user_id, t.user_id, sizeof t.user_id);
     return 0;
+}
+
+int pgu_tokens_consume(void *driver, const char *env_id, const char *kind, const char *hash, const char *email,
+                       int64_t now, char user_id[STORE_USER_ID_MAX], store_token_outcome *outcome, bs_err *err)
+{
+    user_id[0] = '\0';
+    *outcome = STORE_TOKEN_NOT_FOUND;
+    docs_pg_call call;
+    if (docs_pg_call_begin(driver, env_id, 0, &call, err) < 0) return -1;
+    return docs_pg_call_end(&call, consume_on(&call, kind, hash, email, now, user_id, outcome, err), err);
 }
 
 /* ---- invitations ---- */
@@ -208,15 +215,14 @@ int pgu_auth_prune(void *driver, const char *env_id, int64_t audit_before, int64
         "DELETE FROM {s}.limits WHERE blocked_until < $1 AND window_start < $1",
         "DELETE FROM {s}.used_refresh WHERE session_id IN (SELECT id FROM {s}.sessions WHERE expires_at < $1)",
     };
-    pge e;
+    docs_pg_call call;
     pge_params audit = {0}, day = {0};
     pge_int(&audit, audit_before), pge_int(&day, now - 86400LL * 1000);
-    if (pge_open(driver, env_id, &e, err) < 0 ||
-        pge_run(&e, "prune audit", "DELETE FROM {s}.audit WHERE at < $1", &audit, NULL, err) < 0)
-        return -1;
-    for (size_t i = 0; i < sizeof day_old / sizeof day_old[0]; i++)
-        if (pge_run(&e, "prune auth", day_old[i], &day, NULL, err) < 0) return -1;
-    return 0;
+    if (docs_pg_call_begin(driver, env_id, 0, &call, err) < 0) return -1;
+    int rc = pge_run(&call, "prune audit", "DELETE FROM {s}.audit WHERE at < $1", &audit, NULL, err);
+    for (size_t i = 0; rc == 0 && i < sizeof day_old / sizeof day_old[0]; i++)
+        rc = pge_run(&call, "prune auth", day_old[i], &day, NULL, err);
+    return docs_pg_call_end(&call, rc, err);
 }
 
 static int audit_read(const PGresult *r, int i, void *dst, bs_err *err)
@@ -263,18 +269,16 @@ int pgu_limits_blocked(void *driver, const char *env_id, const char *key, int64_
     return 0;
 }
 
-int pgu_limits_fail(void *driver, const char *env_id, const char *key, const store_limit *limit, int64_t now,
-                    int64_t *blocked_until, bs_err *err)
+/* Counts one failure of key, in the call's transaction (the count's row stays locked until the block is
+ * written): a new window when the last one is over; then a block once the count reaches max. */
+static int fail_on(const docs_pg_call *call, const char *key, const store_limit *limit, int64_t now, int64_t *blocked_until,
+                   bs_err *err)
 {
-    pge e;
     pge_params p = {0}, block = {0};
     int64_t count = 0;
     int found = 0;
-    *blocked_until = 0;
     pge_text(&p, key), pge_int(&p, now), pge_int(&p, limit->window_ms);
-    /* a new window when the last one is over; then block once the count reaches max */
-    if (pge_open(driver, env_id, &e, err) < 0 ||
-        pge_one(&e, "count failure",
+    if (pge_one(call, "count failure",
                 "INSERT INTO {s}.limits AS l (key, count, window_start, blocked_until) VALUES ($1, 1, $2, 0)"
                 " ON CONFLICT (key) DO UPDATE SET"
                 "  count = CASE WHEN l.window_start + $3::bigint <= $2::bigint THEN 1 ELSE l.count + 1 END,"
@@ -284,11 +288,22 @@ int pgu_limits_fail(void *driver, const char *env_id, const char *key, const sto
         return -1;
     if (count < limit->max) return 0;
     pge_text(&block, key), pge_int(&block, now + limit->block_ms), pge_int(&block, now);
-    if (pge_run(&e, "block", "UPDATE {s}.limits SET blocked_until = $2, count = 0, window_start = $3 WHERE key = $1", &block,
+    if (pge_run(call, "block", "UPDATE {s}.limits SET blocked_until = $2, count = 0, window_start = $3 WHERE key = $1", &block,
                 NULL, err) < 0)
         return -1;
     *blocked_until = now + limit->block_ms;
     return 0;
+}
+
+int pgu_limits_fail(void *driver, const char *env_id, const char *key, const store_limit *limit, int64_t now,
+                    int64_t *blocked_until, bs_err *err)
+{
+    docs_pg_call call;
+    *blocked_until = 0;
+    if (docs_pg_call_begin(driver, env_id, 1, &call, err) < 0) return -1;
+    int rc = docs_pg_call_end(&call, fail_on(&call, key, limit, now, blocked_until, err), err);
+    if (rc < 0) *blocked_until = 0;
+    return rc;
 }
 
 int pgu_limits_clear(void *driver, const char *env_id, const char *key, bs_err *err)
