@@ -343,7 +343,8 @@ static void test_sessions_rotate(void **state)
     store_rotation outcome = STORE_UNKNOWN;
     int found = 0;
 
-    assert_int_equal(store_sessions_rotate(f->docs, ES_ENV, h1, h2, US_T0 + 100, exp + 100, US_GRACE, &s, cur, &outcome, &err), 0);
+    assert_int_equal(
+        store_sessions_rotate(f->docs, ES_ENV, h1, h2, US_T0 + 100, exp + 100, US_GRACE, &s, cur, &outcome, &err), 0);
     assert_int_equal(outcome, STORE_ROTATED);
     assert_string_equal(s.id, "ses_1");
     assert_string_equal(s.user_id, "usr_1");

@@ -88,8 +88,8 @@ int pge_run_flag(const docs_pg_call *call, const char *what, const char *tmpl, c
     return 0;
 }
 
-int pge_one(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, pge_reader read, void *out, size_t size,
-            int *found, bs_err *err)
+int pge_one(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, pge_reader read,
+            void *out, size_t size, int *found, bs_err *err)
 {
     *found = 0;
     memset(out, 0, size);
@@ -122,8 +122,8 @@ static int read_rows(const PGresult *r, pge_reader read, void *out, size_t size,
     return 0;
 }
 
-int pge_rows(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, pge_reader read, void *out, size_t size,
-             size_t max, size_t *n, bs_err *err)
+int pge_rows(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, pge_reader read,
+             void *out, size_t size, size_t max, size_t *n, bs_err *err)
 {
     *n = 0;
     PGresult *r = pge_exec(call, what, tmpl, p, err);
@@ -143,8 +143,8 @@ int pge_int64(const docs_pg_call *call, const char *what, const char *tmpl, cons
     return 0;
 }
 
-int pge_page_read(const docs_pg_call *call, const pge_page *q, const pge_params *p, size_t limit, int64_t offset, void *out, size_t *n,
-                  int64_t *total, bs_err *err)
+int pge_page_read(const docs_pg_call *call, const pge_page *q, const pge_params *p, size_t limit, int64_t offset,
+                  void *out, size_t *n, int64_t *total, bs_err *err)
 {
     *n = 0;
     *total = 0;

@@ -54,11 +54,11 @@ int pge_run(const docs_pg_call *call, const char *what, const char *tmpl, const 
 /* pge_run, *changed as a flag (may be NULL): 1 when a row was affected. */
 int pge_run_flag(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, int *changed, bs_err *err);
 /* The first row into out (size bytes, zeroed first); *found = 0 when there is none. */
-int pge_one(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, pge_reader read, void *out, size_t size,
-            int *found, bs_err *err);
+int pge_one(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, pge_reader read,
+            void *out, size_t size, int *found, bs_err *err);
 /* Up to max rows into out (an array of size-byte rows); *n = rows read. */
-int pge_rows(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, pge_reader read, void *out, size_t size,
-             size_t max, size_t *n, bs_err *err);
+int pge_rows(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, pge_reader read,
+             void *out, size_t size, size_t max, size_t *n, bs_err *err);
 /* One integer answer (count(*), a sum): the first cell of the first row, 0 when there is none. */
 int pge_int64(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, int64_t *out, bs_err *err);
 
@@ -69,8 +69,8 @@ typedef struct pge_page {
     pge_reader read;
     size_t size;           /* bytes of one row in out */
 } pge_page;
-int pge_page_read(const docs_pg_call *call, const pge_page *q, const pge_params *p, size_t limit, int64_t offset, void *out, size_t *n,
-                  int64_t *total, bs_err *err);
+int pge_page_read(const docs_pg_call *call, const pge_page *q, const pge_params *p, size_t limit, int64_t offset,
+                  void *out, size_t *n, int64_t *total, bs_err *err);
 
 /* ---- one call of one statement on env_id (docs_pg_call_begin, the function without the 1, the end) ---- */
 int pge_write1(void *driver, const char *env_id, const char *what, const char *tmpl, const pge_params *p, int *changed,

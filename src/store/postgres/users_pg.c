@@ -291,8 +291,8 @@ static int recent_session(const docs_pg_call *call, const char *session_id, int6
 
 /* Inside the rotation, presented_hash names no session: was it rotated away before? Less than grace_ms
  * ago: the session's current token is the answer (STORE_RECENT); earlier: theft, revoke the family. */
-static int detect_reuse(const docs_pg_call *call, const rotation_req *r, store_session *out, char *current_hash, store_rotation *outcome,
-                        bs_err *err)
+static int detect_reuse(const docs_pg_call *call, const rotation_req *r, store_session *out, char *current_hash,
+                        store_rotation *outcome, bs_err *err)
 {
     pge_params p = {0};
     used_token used;
@@ -326,8 +326,9 @@ static int rotate_live(const docs_pg_call *call, const rotation_req *r, store_se
                 " ON CONFLICT (hash) DO UPDATE SET session_id = EXCLUDED.session_id, user_id = EXCLUDED.user_id,"
                 " used_at = EXCLUDED.used_at",
                 &used, NULL, err) < 0 ||
-        pge_run(call, "rotate session", "UPDATE {s}.sessions SET refresh_hash = $1, last_seen_at = $2, expires_at = $3 WHERE id = $4",
-                &next, NULL, err) < 0)
+        pge_run(call, "rotate session",
+                "UPDATE {s}.sessions SET refresh_hash = $1, last_seen_at = $2, expires_at = $3 WHERE id = $4", &next, NULL,
+                err) < 0)
         return -1;
     out->last_seen_at = r->now;
     out->expires_at = r->expires;
@@ -335,8 +336,8 @@ static int rotate_live(const docs_pg_call *call, const rotation_req *r, store_se
     return 0;
 }
 
-static int rotate_tx(const docs_pg_call *call, const rotation_req *r, store_session *out, char *current_hash, store_rotation *outcome,
-                     bs_err *err)
+static int rotate_tx(const docs_pg_call *call, const rotation_req *r, store_session *out, char *current_hash,
+                     store_rotation *outcome, bs_err *err)
 {
     pge_params p = {0};
     int found = 0;
@@ -369,8 +370,8 @@ static int pg_sessions_get(void *driver, const char *env_id, const char *id, sto
 {
     pge_params p = {0};
     pge_text(&p, id);
-    return pge_one1(driver, env_id, "session", "SELECT " SESSION_COLUMNS " FROM {s}.sessions WHERE id = $1", &p, session_read, out,
-                   sizeof *out, found, err);
+    return pge_one1(driver, env_id, "session", "SELECT " SESSION_COLUMNS " FROM {s}.sessions WHERE id = $1", &p,
+                    session_read, out, sizeof *out, found, err);
 }
 
 static int pg_sessions_revoke(void *driver, const char *env_id, const char *user_id, const char *id, int64_t at,
@@ -388,9 +389,9 @@ static int pg_sessions_list(void *driver, const char *env_id, const char *user_i
                             store_session *out, size_t *n, int64_t *total, bs_err *err)
 {
 #define SESSIONS_WHERE " FROM {s}.sessions WHERE user_id = $1 AND revoked_at = 0 AND expires_at > $2"
-    static const pge_page page = {"list sessions",
-                                  "SELECT " SESSION_COLUMNS SESSIONS_WHERE " ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
-                                  "SELECT count(*)" SESSIONS_WHERE, session_read, sizeof(store_session)};
+    static const pge_page page = {
+        "list sessions", "SELECT " SESSION_COLUMNS SESSIONS_WHERE " ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
+        "SELECT count(*)" SESSIONS_WHERE, session_read, sizeof(store_session)};
 #undef SESSIONS_WHERE
     pge_params p = {0};
     pge_text(&p, user_id), pge_int(&p, clock_now_ms());
