@@ -6,7 +6,9 @@
  *     fixture has no store and every test skips.
  * Both get the same locator: environments "env_a" and "env_b" are slots 1 and 2 of shared cluster c1
  * (clusters/c1.db, prefixes s1_ and s2_: one SQLite file, or schemas s1 and s2 of the main PostgreSQL
- * database), any other its own database, so the cases run where production environments run.
+ * database), any other (ES_OWN_ENV) its own file or database, so the cases run where production
+ * environments run. A case that uses ES_OWN_ENV drops it at its end (on PostgreSQL its database would
+ * outlive the test's).
  *
  * A runner includes this after cmocka.h and passes es_setup_sqlite or es_setup_pg with es_teardown to the
  * suite's case list macro. A case starts with es_fix(state), which skips when the store is missing. */
@@ -25,6 +27,7 @@
 
 #define ES_ENV "env_a"
 #define ES_OTHER_ENV "env_b"
+#define ES_OWN_ENV "env_own"   /* an environment on a dedicated cluster: drop it (store_docs_env_drop) when used */
 
 typedef enum es_engine { ES_SQLITE, ES_POSTGRES } es_engine;
 

@@ -115,6 +115,13 @@ static void test_objects(void **state)
     assert_int_equal(store_objects_delete(fx->docs, ES_ENV, "env_a/none", &err), 0);
     assert_int_equal(store_objects_totals(fx->docs, ES_ENV, &count, &bytes, &err), 0);
     assert_true(count == 2);
+
+    /* an environment with a database of its own (a dedicated cluster) */
+    fs_object(&o, "env_own/x.png", 5, "usr_1");
+    assert_int_equal(store_objects_put(fx->docs, ES_OWN_ENV, &o, &err), 0);
+    assert_int_equal(store_objects_totals(fx->docs, ES_OWN_ENV, &count, &bytes, &err), 0);
+    assert_true(count == 1 && bytes == 5);
+    assert_int_equal(store_docs_env_drop(fx->docs, ES_OWN_ENV, &err), 0);
 }
 
 /* ---- file records ---- */

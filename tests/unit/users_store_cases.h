@@ -120,6 +120,35 @@ static void test_users_create_and_find(void **state)
     assert_true(got.last_login_at == US_T0 + 100);
 }
 
+/* An environment with a database of its own (a dedicated cluster) holds users and sessions the same way. */
+static void test_users_dedicated_env(void **state)
+{
+    es_fixture *f = es_fix(state);
+    bs_err err = {0};
+    store_user u, got;
+    store_session s;
+    store_rotation outcome;
+    char h1[STORE_REFRESH_HASH_MAX], h2[STORE_REFRESH_HASH_MAX], cur[STORE_REFRESH_HASH_MAX];
+    int found = 0;
+    us_user(&u, "usr_1", "own@example.com", "Own");
+    assert_int_equal(store_users_create(f->docs, ES_OWN_ENV, &u, &err), 0);
+    assert_int_equal(store_users_by_email(f->docs, ES_OWN_ENV, "own@example.com", &got, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(store_users_by_email(f->docs, ES_ENV, "own@example.com", &got, &found, &err), 0);
+    assert_int_equal(found, 0);
+    us_hash(h1, 'a', 1), us_hash(h2, 'a', 2);
+    memset(&s, 0, sizeof s);
+    snprintf(s.id, sizeof s.id, "ses_1");
+    snprintf(s.user_id, sizeof s.user_id, "usr_1");
+    s.created_at = s.last_seen_at = US_T0;
+    s.expires_at = US_T0 + 1000;
+    assert_int_equal(store_sessions_create(f->docs, ES_OWN_ENV, &s, h1, &err), 0);
+    assert_int_equal(store_sessions_rotate(f->docs, ES_OWN_ENV, h1, h2, US_T0 + 1, US_T0 + 2000, US_GRACE, &s, cur, &outcome,
+                                           &err), 0);
+    assert_int_equal(outcome, STORE_ROTATED);
+    assert_int_equal(store_docs_env_drop(f->docs, ES_OWN_ENV, &err), 0);
+}
+
 static void test_users_update(void **state)
 {
     es_fixture *f = es_fix(state);
@@ -749,6 +778,7 @@ static void test_limits(void **state)
 
 #define USERS_STORE_CASES(setup, teardown)                                     \
     cmocka_unit_test_setup_teardown(test_users_create_and_find, setup, teardown), \
+    cmocka_unit_test_setup_teardown(test_users_dedicated_env, setup, teardown),   \
     cmocka_unit_test_setup_teardown(test_users_update, setup, teardown),          \
     cmocka_unit_test_setup_teardown(test_users_list, setup, teardown),            \
     cmocka_unit_test_setup_teardown(test_users_slug_owner, setup, teardown),      \
