@@ -211,6 +211,14 @@ static void test_records(void **state)
     assert_string_equal(err.code, "data/duplicate-value");
     assert_int_equal(failed, 1);
     assert_int_equal(count_of("env_records", "notes"), 2); /* all or none */
+    store_record twice[] = {record("r4", "{\"id\":\"r4\"}"), record("r5", "{}"), record("r4", "{\"id\":\"r4\"}")};
+    assert_int_equal(store_docs_insert(docs, "env_records", "notes", twice, 3, &failed, &err), -1);
+    assert_string_equal(err.code, "data/duplicate-value");
+    assert_int_equal(failed, 2); /* the same id twice in one batch */
+    assert_int_equal(count_of("env_records", "notes"), 2);
+    store_record nul = record("r6", "{\"s\":\"a\\u0000b\"}");
+    assert_int_equal(store_docs_insert(docs, "env_records", "notes", &nul, 1, NULL, &err), -1);
+    assert_int_equal(err.status, 400);
 
     strbuf out;
     strbuf_init(&out, 0);
@@ -385,6 +393,38 @@ static void test_unique_index(void **state)
     store_table_release(&t);
 }
 
+/* Names longer than PostgreSQL's 63-byte identifiers: the table and its default indexes stay distinct. */
+static void test_long_names(void **state)
+{
+    (void)state;
+    need_pg();
+    bs_err err = {0};
+    char name[STORE_TABLE_NAME_MAX + 1], other[STORE_TABLE_NAME_MAX + 1];
+    memset(name, 'a', STORE_TABLE_NAME_MAX);
+    name[STORE_TABLE_NAME_MAX] = '\0';
+    snprintf(other, sizeof other, "%s", name);
+    other[STORE_TABLE_NAME_MAX - 1] = 'b'; /* differs only past byte 63 of "d_<name>" */
+    table_make("env_long", name);
+    table_make("env_long", other);
+    store_index_def ix;
+    memset(&ix, 0, sizeof ix);
+    memset(ix.name, 'i', STORE_INDEX_NAME_MAX);
+    ix.fields[0].kind = QUERY_FIELD_DOC;
+    snprintf(ix.fields[0].path, sizeof ix.fields[0].path, "n");
+    ix.nfields = 1;
+    int found = 0;
+    assert_int_equal(store_docs_indexes_change(docs, "env_long", name, &ix, 1, NULL, 0, "[]", 2, NULL, &found, &err), 0);
+    store_record r = record("l1", "{\"n\":1}");
+    assert_int_equal(store_docs_insert(docs, "env_long", name, &r, 1, NULL, &err), 0);
+    assert_int_equal(count_of("env_long", name), 1);
+    assert_int_equal(count_of("env_long", other), 0);
+    const char *drop[] = {ix.name};
+    assert_int_equal(store_docs_indexes_change(docs, "env_long", name, NULL, 0, drop, 1, "[]", 3, NULL, &found, &err), 0);
+    assert_int_equal(store_docs_table_drop(docs, "env_long", name, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(count_of("env_long", other), 0);
+}
+
 /* ---- environments ---- */
 
 static void test_isolation(void **state)
@@ -440,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_versions),
         cmocka_unit_test(test_unique_index),
+        cmocka_unit_test(test_long_names),
         cmocka_unit_test(test_isolation),
         cmocka_unit_test(test_env_drop),
     };

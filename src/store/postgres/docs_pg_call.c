@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/check.h"
+#include "util/hash.h"
 
 int docs_pg_call_begin(docs_pg *d, const char *env_id, int tx, docs_pg_call *call, bs_err *err)
 {
@@ -48,10 +49,25 @@ int docs_pg_table_check(const char *table, bs_err *err)
     return table && docs_pg_table_ok(table) ? 0 : bs_err_set(err, 404, "data/table-not-found", "Table not found");
 }
 
+void docs_pg_physical_name(char out[DOCS_PG_IDENT_MAX], const char *table, const char *suffix)
+{
+    char full[2 * STORE_TABLE_NAME_MAX + 16];
+    int n = snprintf(full, sizeof full, "d_%s%s", table, suffix);
+    BS_ASSERT(n > 0 && (size_t)n < sizeof full);
+    size_t len = (size_t)n;
+    if (len < DOCS_PG_IDENT_MAX) {
+        memcpy(out, full, len + 1);
+        return;
+    }
+    snprintf(out, DOCS_PG_IDENT_MAX, "%.54s_%08x", full, (unsigned)(hash64_str(full) & 0xffffffffu));
+}
+
 void docs_pg_table_sql(strbuf *sql, const docs_pg_env *env, const char *table)
 {
     BS_ASSERT(docs_pg_table_ok(table)); /* spliced into the quotes: [A-Za-z0-9_-] only */
-    strbuf_appendf(sql, "\"%s\".\"d_%s\"", env->schema, table);
+    char name[DOCS_PG_IDENT_MAX];
+    docs_pg_physical_name(name, table, "");
+    strbuf_appendf(sql, "\"%s\".\"%s\"", env->schema, name);
 }
 
 void docs_pg_table_stmt(strbuf *sql, const char *before, const docs_pg_env *env, const char *table, const char *after)
@@ -68,6 +84,8 @@ static int docs_pg_fail(const docs_pg_call *call, const PGresult *r, const char 
     if (state && !strcmp(state, "23505"))
         return bs_err_set(err, 409, "data/duplicate-value", "A record with the same unique value already exists");
     if (state && !strcmp(state, "42P01")) return bs_err_set(err, 404, "data/table-not-found", "Table not found");
+    if (state && !strcmp(state, "22P05")) /* jsonb holds no \u0000 in strings */
+        return bs_err_set(err, 400, "data/validation-error", "Strings may not contain the character U+0000");
     return pg_fail(call->env.pool, call->conn, r, what, err);
 }
 

@@ -34,13 +34,21 @@ int docs_pg_call_end(docs_pg_call *call, int rc, bs_err *err);
 int docs_pg_table_ok(const char *table);
 /* 0, or 404 data/table-not-found when the name is not one (as the SQLite driver answers). */
 int docs_pg_table_check(const char *table, bs_err *err);
-/* Appends the records table of table, schema-qualified: "<schema>"."d_<table>" (table checked). */
+/* The physical name of a records table or one of its indexes: "d_<table><suffix>" (suffix "" for the
+ * table, "$createdAt", "$updatedAt", "$createdBy", "$x_<index name>" for indexes; docs_pg_catalog.c). A
+ * PostgreSQL identifier holds at most 63 bytes: a longer name keeps its first 54 bytes followed by '_' and
+ * 8 hex digits of the whole name's hash, so long names stay distinct and the same. */
+#define DOCS_PG_IDENT_MAX 64
+void docs_pg_physical_name(char out[DOCS_PG_IDENT_MAX], const char *table, const char *suffix);
+/* Appends the records table of table, schema-qualified: "<schema>"."d_<table>" (table checked; the name
+ * as docs_pg_physical_name makes it). */
 void docs_pg_table_sql(strbuf *sql, const docs_pg_env *env, const char *table);
 /* Appends "<before>" "<schema>"."d_<table>" "<after>": one statement on one records table. */
 void docs_pg_table_stmt(strbuf *sql, const char *before, const docs_pg_env *env, const char *table, const char *after);
 
 /* pg_exec on the call's connection with the data store's errors: a unique violation is 409
- * data/duplicate-value, a missing records table 404 data/table-not-found, the rest as pg_fail. */
+ * data/duplicate-value, a missing records table 404 data/table-not-found, a string jsonb cannot hold
+ * (U+0000) 400 data/validation-error, the rest as pg_fail. */
 PGresult *docs_pg_exec(const docs_pg_call *call, const char *what, const char *sql, int n, const char *const *params,
                        bs_err *err);
 /* docs_pg_exec of a statement whose rows are not needed; *changed (may be NULL) = rows affected. */

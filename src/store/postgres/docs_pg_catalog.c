@@ -100,13 +100,13 @@ static int table_read(const PGresult *r, int row, store_table *t, bs_err *err)
  * 409 data/table-already-exists otherwise. */
 static int table_name_free(const docs_pg_call *call, const char *table, bs_err *err)
 {
-    char physical[STORE_TABLE_NAME_MAX + 4];
-    snprintf(physical, sizeof physical, "d_%s", table);
+    char physical[DOCS_PG_IDENT_MAX];
+    docs_pg_physical_name(physical, table, "");
     const char *params[] = {table, call->env.schema, physical};
     PGresult *r = catalog_exec(call, "table name",
                                "SELECT 1 FROM {S}._basalt_tables WHERE lower(name) = lower($1) UNION ALL"
                                " SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                               " WHERE n.nspname = $2 AND lower(c.relname) = lower(left($3, 63))", 3, params, err);
+                               " WHERE n.nspname = $2 AND lower(c.relname) = lower($3)", 3, params, err);
     if (!r) return -1;
     int taken = PQntuples(r) > 0;
     PQclear(r);
@@ -115,10 +115,14 @@ static int table_name_free(const docs_pg_call *call, const char *table, bs_err *
                  : 0;
 }
 
-/* Appends "CREATE [UNIQUE] INDEX "d_<table>$<suffix>" ON <records table> (". */
+/* Appends "CREATE [UNIQUE] INDEX "d_<table>$<suffix>" ON <records table> (" (the name as
+ * docs_pg_physical_name makes it). */
 static void index_head(strbuf *sql, const docs_pg_env *env, const char *table, int unique, const char *suffix)
 {
-    strbuf_appendf(sql, "CREATE %sINDEX \"d_%s" INDEX_SEP "%s\" ON ", unique ? "UNIQUE " : "", table, suffix);
+    char name[DOCS_PG_IDENT_MAX], full[STORE_INDEX_NAME_MAX + 8];
+    snprintf(full, sizeof full, INDEX_SEP "%s", suffix);
+    docs_pg_physical_name(name, table, full);
+    strbuf_appendf(sql, "CREATE %sINDEX \"%s\" ON ", unique ? "UNIQUE " : "", name);
     docs_pg_table_sql(sql, env, table);
     strbuf_append_str(sql, " (");
 }
@@ -406,7 +410,10 @@ static int indexes_apply(const docs_pg_call *call, const char *table, const stor
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < ndrop; i++) {
         if (!index_name_ok(drop[i])) continue; /* no such index can exist */
-        strbuf_appendf(&sql, "DROP INDEX IF EXISTS \"%s\".\"d_%s" INDEX_SEP "x_%s\"", call->env.schema, table, drop[i]);
+        char suffix[STORE_INDEX_NAME_MAX + 8], name[DOCS_PG_IDENT_MAX];
+        snprintf(suffix, sizeof suffix, INDEX_SEP "x_%s", drop[i]);
+        docs_pg_physical_name(name, table, suffix);
+        strbuf_appendf(&sql, "DROP INDEX IF EXISTS \"%s\".\"%s\"", call->env.schema, name);
         rc = run_sql(call, "drop index", &sql, err);
     }
     for (size_t i = 0; rc == 0 && i < ncreate; i++) {

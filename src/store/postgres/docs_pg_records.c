@@ -29,17 +29,44 @@ static const char *stmt_text(stmt *s, const char *before, const docs_pg_env *env
 
 static void stmt_done(stmt *s) { strbuf_release(&s->sql); }
 
-/* ---- one record ---- */
+/* ---- records ---- */
 
-static int insert_one(const docs_pg_call *call, const char *table, const store_record *r, bs_err *err)
+#define RECORD_PARAMS 5
+
+/* Inserts n records with one statement (all or none): INSERT ... VALUES ($1, ..., $5::jsonb), ($6, ...). */
+static int insert_rows(const docs_pg_call *call, const char *table, const store_record *records, size_t n, bs_err *err)
 {
-    stmt s;
-    const char *params[] = {r->id, r->created_by ? r->created_by : "", r->created_at, r->updated_at, r->doc};
-    int rc = docs_pg_command(call, "insert", stmt_text(&s, "INSERT INTO ", &call->env, table,
-                             " (id, created_by, created_at, updated_at, doc) VALUES ($1, $2, $3, $4, $5::jsonb)"),
-                             5, params, NULL, err);
-    stmt_done(&s);
+    BS_ASSERT(n >= 1 && n <= STORE_MAX_BATCH);
+    const char **params = calloc(n * RECORD_PARAMS, sizeof *params);
+    strbuf sql;
+    strbuf_init(&sql, 0);
+    docs_pg_table_stmt(&sql, "INSERT INTO ", &call->env, table, " (id, created_by, created_at, updated_at, doc) VALUES ");
+    for (size_t i = 0; params && i < n; i++) {
+        const store_record *r = &records[i];
+        const char *row[RECORD_PARAMS] = {r->id, r->created_by ? r->created_by : "", r->created_at, r->updated_at, r->doc};
+        memcpy(params + i * RECORD_PARAMS, row, sizeof row);
+        size_t p = i * RECORD_PARAMS;
+        strbuf_appendf(&sql, "%s($%zu, $%zu, $%zu, $%zu, $%zu::jsonb)", i ? ", " : "", p + 1, p + 2, p + 3, p + 4, p + 5);
+    }
+    int rc = !params || sql.overflow ? bs_err_internal(err)
+                                     : docs_pg_command(call, "insert", sql.data, (int)(n * RECORD_PARAMS), params, NULL, err);
+    strbuf_release(&sql);
+    free(params);
     return rc;
+}
+
+/* Which of n records fails to insert (after insert_rows of all of them failed): inserted one by one in a
+ * transaction rolled back at the end. *index = 0 when none does alone. */
+static void insert_culprit(const docs_pg_call *call, const char *table, const store_record *records, size_t n, size_t *index)
+{
+    bs_err scratch = {0};
+    *index = 0;
+    if (pg_begin(call->env.pool, call->conn, &scratch) < 0) return;
+    *index = n;
+    for (size_t i = 0; i < n && *index == n; i++)
+        if (insert_rows(call, table, &records[i], 1, &scratch) < 0) *index = i;
+    pg_rollback(call->conn);
+    if (*index == n) *index = 0;
 }
 
 /* The row's doc text and owner, locked for the rest of the transaction; NULL with *found = 0 when none. */
@@ -115,12 +142,13 @@ int docs_pg_insert(void *driver, const char *env_id, const char *table, const st
                    size_t *failed_index, bs_err *err)
 {
     docs_pg_call call;
-    if (batch_check(n, err) < 0 || docs_pg_table_check(table, err) < 0 ||
-        docs_pg_call_begin(driver, env_id, n > 1, &call, err) < 0)
+    if (batch_check(n, err) < 0 || docs_pg_table_check(table, err) < 0 || docs_pg_call_begin(driver, env_id, 0, &call, err) < 0)
         return -1;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        if ((rc = insert_one(&call, table, &records[i], err)) < 0 && failed_index) *failed_index = i;
+    int rc = insert_rows(&call, table, records, n, err);
+    if (rc < 0 && failed_index) {
+        if (n > 1 && err && err->status == 409) insert_culprit(&call, table, records, n, failed_index);
+        else *failed_index = 0;
+    }
     return docs_pg_call_end(&call, rc, err);
 }
 
@@ -253,7 +281,7 @@ int docs_pg_tx_insert(store_docs_tx *tx_handle, const char *table, const store_r
 {
     docs_pg_tx *tx = (docs_pg_tx *)tx_handle;
     if (docs_pg_table_check(table, err) < 0) return -1;
-    return insert_one(&tx->call, table, record, err);
+    return insert_rows(&tx->call, table, record, 1, err);
 }
 
 int docs_pg_tx_update(store_docs_tx *tx_handle, const char *table, const char *id, const char *updated_at,
