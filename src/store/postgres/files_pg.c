@@ -85,7 +85,7 @@ static int pg_objects_claim(void *driver, const char *env_id, const store_object
 static int pg_objects_get(void *driver, const char *env_id, const char *key, store_object *out, int *found, bs_err *err)
 {
     return pge_one_by(driver, env_id, "object", "SELECT " OBJECT_COLUMNS " FROM {s}.objects WHERE key = $1", key, object_read,
-                  out, sizeof *out, found, err);
+                      out, sizeof *out, found, err);
 }
 
 static int pg_objects_delete(void *driver, const char *env_id, const char *key, bs_err *err)
@@ -163,13 +163,13 @@ static int pg_files_create(void *driver, const char *env_id, const store_file *f
 static int pg_files_get(void *driver, const char *env_id, const char *id, store_file *out, int *found, bs_err *err)
 {
     return pge_one_by(driver, env_id, "file", "SELECT " FILE_COLUMNS " FROM {s}.files WHERE id = $1", id, file_read, out,
-                  sizeof *out, found, err);
+                      sizeof *out, found, err);
 }
 
 static int pg_files_by_key(void *driver, const char *env_id, const char *key, store_file *out, int *found, bs_err *err)
 {
     return pge_one_by(driver, env_id, "file", "SELECT " FILE_COLUMNS " FROM {s}.files WHERE key = $1", key, file_read, out,
-                  sizeof *out, found, err);
+                      sizeof *out, found, err);
 }
 
 static int pg_files_update(void *driver, const char *env_id, const store_file *f, int *found, bs_err *err)
@@ -240,14 +240,14 @@ static int pg_uploads_create(void *driver, const char *env_id, const store_uploa
 static int pg_uploads_get(void *driver, const char *env_id, const char *id, store_upload *out, int *found, bs_err *err)
 {
     return pge_one_by(driver, env_id, "upload", "SELECT " UPLOAD_COLUMNS " FROM {s}.uploads WHERE id = $1", id, upload_read, out,
-                  sizeof *out, found, err);
+                      sizeof *out, found, err);
 }
 
 static int pg_uploads_delete(void *driver, const char *env_id, const char *id, bs_err *err)
 {
     return pge_write_by(driver, env_id, "delete upload",
-                    "WITH parts AS (DELETE FROM {s}.upload_parts WHERE upload_id = $1) DELETE FROM {s}.uploads WHERE id = $1",
-                    id, NULL, err);
+                        "WITH parts AS (DELETE FROM {s}.upload_parts WHERE upload_id = $1) DELETE FROM {s}.uploads WHERE id = $1",
+                        id, NULL, err);
 }
 
 static int pg_uploads_part_put(void *driver, const char *env_id, const char *upload_id, const store_upload_part *part,

@@ -71,7 +71,8 @@ PGresult *pge_exec(const docs_pg_call *call, const char *what, const char *tmpl,
     return docs_pg_exec(call, what, sql, p ? p->n : 0, p ? p->v : NULL, err);
 }
 
-int pge_run(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, int64_t *changed, bs_err *err)
+int pge_run(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, int64_t *changed,
+            bs_err *err)
 {
     PGresult *r = pge_exec(call, what, tmpl, p, err);
     if (!r) return -1;
@@ -80,7 +81,8 @@ int pge_run(const docs_pg_call *call, const char *what, const char *tmpl, const 
     return 0;
 }
 
-int pge_run_flag(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, int *changed, bs_err *err)
+int pge_run_flag(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, int *changed,
+                 bs_err *err)
 {
     int64_t n = 0;
     if (pge_run(call, what, tmpl, p, &n, err) < 0) return -1;

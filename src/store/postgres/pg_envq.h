@@ -50,9 +50,11 @@ typedef int (*pge_reader)(const PGresult *r, int i, void *dst, bs_err *err);
  * result (the caller PQclears it), or NULL with err. */
 PGresult *pge_exec(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, bs_err *err);
 /* A statement without rows; *changed (may be NULL) = rows affected. */
-int pge_run(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, int64_t *changed, bs_err *err);
+int pge_run(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, int64_t *changed,
+            bs_err *err);
 /* pge_run, *changed as a flag (may be NULL): 1 when a row was affected. */
-int pge_run_flag(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, int *changed, bs_err *err);
+int pge_run_flag(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, int *changed,
+                 bs_err *err);
 /* The first row into out (size bytes, zeroed first); *found = 0 when there is none. */
 int pge_one(const docs_pg_call *call, const char *what, const char *tmpl, const pge_params *p, pge_reader read,
             void *out, size_t size, int *found, bs_err *err);

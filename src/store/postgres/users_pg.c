@@ -116,9 +116,9 @@ static int pg_users_create(void *driver, const char *env_id, const store_user *u
     user_mutable(&p, u);
     pge_int(&p, u->created_at), pge_int(&p, u->last_login_at);
     if (pge_write1(driver, env_id, "insert user",
-                "INSERT INTO {s}.users (id, " USER_MUTABLE ", created_at, last_login_at) VALUES ($1, $2, $3, $4,"
-                " coalesce(NULLIF($5::text, ''), 'user'), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
-                " $19, $20)",
+                   "INSERT INTO {s}.users (id, " USER_MUTABLE ", created_at, last_login_at) VALUES ($1, $2, $3, $4,"
+                   " coalesce(NULLIF($5::text, ''), 'user'), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
+                   " $19, $20)",
                    &p, NULL, err) < 0)
         return pge_conflict(err, EMAIL_TAKEN);
     return 0;
@@ -150,11 +150,11 @@ static int pg_users_update(void *driver, const char *env_id, const store_user *u
     user_mutable(&p, u);
     *found = 0;
     if (pge_write1(driver, env_id, "update user",
-                  "UPDATE {s}.users SET email = $2, password_hash = $3, name = $4, role = $5, nickname = $6, image = $7,"
-                  " email_verified_at = $8, updated_at = $9, deleted_at = $10, profile = $11, mfa_secret = $12,"
-                  " mfa_enabled_at = $13, mfa_last_step = $14, mfa_pending = $15, mfa_recovery = $16, banned_at = $17,"
-                  " banned_reason = $18 WHERE id = $1",
-                  &p, found, err) < 0)
+                   "UPDATE {s}.users SET email = $2, password_hash = $3, name = $4, role = $5, nickname = $6, image = $7,"
+                   " email_verified_at = $8, updated_at = $9, deleted_at = $10, profile = $11, mfa_secret = $12,"
+                   " mfa_enabled_at = $13, mfa_last_step = $14, mfa_pending = $15, mfa_recovery = $16, banned_at = $17,"
+                   " banned_reason = $18 WHERE id = $1",
+                   &p, found, err) < 0)
         return pge_conflict(err, EMAIL_TAKEN);
     return 0;
 }
@@ -197,9 +197,9 @@ static int pg_users_slug_owner(void *driver, const char *env_id, const char *slu
     int one = 0;
     pge_text(&p, slug), pge_text(&p, except_id);
     return pge_one1(driver, env_id, "slug owner",
-                   "SELECT 1 FROM {s}.users WHERE deleted_at = 0 AND id <> $2"
-                   " AND (profile::jsonb #>> '{publicSettings,slug}') = $1 LIMIT 1",
-                   &p, flag_read, &one, sizeof one, taken, err);
+                    "SELECT 1 FROM {s}.users WHERE deleted_at = 0 AND id <> $2"
+                    " AND (profile::jsonb #>> '{publicSettings,slug}') = $1 LIMIT 1",
+                    &p, flag_read, &one, sizeof one, taken, err);
 }
 
 /* ---- sessions ---- */
@@ -224,7 +224,7 @@ static int pg_sessions_revoke_all(void *driver, const char *env_id, const char *
     pge_params p = {0};
     pge_text(&p, user_id), pge_int(&p, at);
     return pge_write1(driver, env_id, "revoke sessions",
-                     "UPDATE {s}.sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at = 0", &p, NULL, err);
+                      "UPDATE {s}.sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at = 0", &p, NULL, err);
 }
 
 static int pg_sessions_create(void *driver, const char *env_id, const store_session *s, const char *refresh_hash,
@@ -234,9 +234,9 @@ static int pg_sessions_create(void *driver, const char *env_id, const store_sess
     PGE_FIELD(&p, s->id), PGE_FIELD(&p, s->user_id), pge_text(&p, refresh_hash), PGE_FIELD(&p, s->user_agent);
     PGE_FIELD(&p, s->ip), pge_int(&p, s->created_at), pge_int(&p, s->last_seen_at), pge_int(&p, s->expires_at);
     return pge_write1(driver, env_id, "insert session",
-                     "INSERT INTO {s}.sessions (id, user_id, refresh_hash, user_agent, ip, created_at, last_seen_at,"
-                     " expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                     &p, NULL, err);
+                      "INSERT INTO {s}.sessions (id, user_id, refresh_hash, user_agent, ip, created_at, last_seen_at,"
+                      " expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                      &p, NULL, err);
 }
 
 /* A session row with its current refresh hash (the grace answer). */
@@ -271,8 +271,8 @@ typedef struct rotation_req {
 
 /* Inside the rotation: the session of a token rotated away less than grace_ms ago, and its current hash;
  * STORE_RECENT while it lives, STORE_ENDED when it is gone, revoked or expired. */
-static int recent_session(const docs_pg_call *call, const char *session_id, int64_t now, store_session *out, char *current_hash,
-                          store_rotation *outcome, bs_err *err)
+static int recent_session(const docs_pg_call *call, const char *session_id, int64_t now, store_session *out,
+                          char *current_hash, store_rotation *outcome, bs_err *err)
 {
     pge_params p = {0};
     session_hash sh;
@@ -316,7 +316,8 @@ static int detect_reuse(const docs_pg_call *call, const rotation_req *r, store_s
 }
 
 /* Inside the rotation, the session holds presented_hash (locked): remember the token, hand over the new. */
-static int rotate_live(const docs_pg_call *call, const rotation_req *r, store_session *out, store_rotation *outcome, bs_err *err)
+static int rotate_live(const docs_pg_call *call, const rotation_req *r, store_session *out, store_rotation *outcome,
+                       bs_err *err)
 {
     pge_params used = {0}, next = {0};
     pge_text(&used, r->presented), PGE_FIELD(&used, out->id), PGE_FIELD(&used, out->user_id), pge_int(&used, r->now);
@@ -381,8 +382,8 @@ static int pg_sessions_revoke(void *driver, const char *env_id, const char *user
     pge_text(&p, id), pge_text(&p, user_id), pge_int(&p, at);
     *found = 0;
     return pge_write1(driver, env_id, "revoke session",
-                     "UPDATE {s}.sessions SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at = 0", &p, found,
-                     err);
+                      "UPDATE {s}.sessions SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at = 0", &p, found,
+                      err);
 }
 
 static int pg_sessions_list(void *driver, const char *env_id, const char *user_id, int64_t offset, size_t max,
