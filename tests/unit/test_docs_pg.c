@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #include "pg_fixture.h"
 #include "store/docs.h"
+#include "store/postgres/docs_pg_call.h"
 
 static char main_url[512];
 static char main_db[64];
@@ -227,10 +229,17 @@ static void test_records(void **state)
     assert_int_equal(store_docs_get(docs, "env_records", "notes", "r1", &out, owner, &found, &err), 0);
     assert_int_equal(found, 1);
     assert_string_equal(owner, "u1");
-    assert_non_null(strstr(out.data, "\"title\": \"first\""));
+    assert_string_equal(out.data, "{\"id\":\"r1\",\"title\":\"first\",\"n\":1}"); /* as written */
     strbuf_reset(&out);
     assert_int_equal(store_docs_get(docs, "env_records", "notes", "nope", &out, owner, &found, &err), 0);
     assert_int_equal(found, 0);
+    store_record big = record("r7", "{\"id\":\"r7\",\"big\":1.7976931348623157e+308}");
+    assert_int_equal(store_docs_insert(docs, "env_records", "notes", &big, 1, NULL, &err), 0);
+    strbuf_reset(&out);
+    assert_int_equal(store_docs_get(docs, "env_records", "notes", "r7", &out, NULL, &found, &err), 0);
+    assert_string_equal(out.data, big.doc); /* the very bytes: jsonb would spell it as 309 digits */
+    assert_int_equal(store_docs_delete(docs, "env_records", "notes", "r7", &found, &err), 0);
+    strbuf_reset(&out);
 
     const char *next = "{\"id\":\"r1\",\"title\":\"changed\"}";
     assert_int_equal(store_docs_update(docs, "env_records", "notes", "r1", "2026-02-02T00:00:00.000Z", set_title, (void *)next,
@@ -393,19 +402,29 @@ static void test_unique_index(void **state)
     store_table_release(&t);
 }
 
-/* Names longer than PostgreSQL's 63-byte identifiers: the table and its default indexes stay distinct. */
+/* Names longer than PostgreSQL's 63-byte identifiers: a table name is cut as PostgreSQL cuts it (a second
+ * table cut to the same name is refused), index names end in a hash and stay distinct. */
 static void test_long_names(void **state)
 {
     (void)state;
     need_pg();
     bs_err err = {0};
-    char name[STORE_TABLE_NAME_MAX + 1], other[STORE_TABLE_NAME_MAX + 1];
+    char name[STORE_TABLE_NAME_MAX + 1], cut[STORE_TABLE_NAME_MAX + 1], other[STORE_TABLE_NAME_MAX + 1];
     memset(name, 'a', STORE_TABLE_NAME_MAX);
     name[STORE_TABLE_NAME_MAX] = '\0';
+    snprintf(cut, sizeof cut, "%s", name);
+    cut[STORE_TABLE_NAME_MAX - 1] = 'b'; /* differs only past byte 63 of "d_<name>" */
     snprintf(other, sizeof other, "%s", name);
-    other[STORE_TABLE_NAME_MAX - 1] = 'b'; /* differs only past byte 63 of "d_<name>" */
+    other[0] = 'b';
     table_make("env_long", name);
     table_make("env_long", other);
+    store_table t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.id, sizeof t.id, "tbl_cut");
+    snprintf(t.name, sizeof t.name, "%s", cut);
+    assert_int_equal(store_docs_table_create(docs, "env_long", &t, NULL, &err), -1);
+    assert_string_equal(err.code, "data/table-already-exists");
+
     store_index_def ix;
     memset(&ix, 0, sizeof ix);
     memset(ix.name, 'i', STORE_INDEX_NAME_MAX);
@@ -423,6 +442,29 @@ static void test_long_names(void **state)
     assert_int_equal(store_docs_table_drop(docs, "env_long", name, &found, &err), 0);
     assert_int_equal(found, 1);
     assert_int_equal(count_of("env_long", other), 0);
+}
+
+/* Physical index names read back into API names (what explain answers); no server needed. */
+static void test_index_api_names(void **state)
+{
+    (void)state;
+    char out[80], phys[DOCS_PG_IDENT_MAX], longt[STORE_TABLE_NAME_MAX + 1];
+    docs_pg_index_api_name("posts", "d_posts_pkey", out, sizeof out);
+    assert_string_equal(out, "_id_");
+    docs_pg_index_api_name("posts", "d_posts$createdAt", out, sizeof out);
+    assert_string_equal(out, "idx_createdAt_desc");
+    docs_pg_index_api_name("posts", "d_posts$createdBy", out, sizeof out);
+    assert_string_equal(out, "idx_createdBy");
+    docs_pg_index_api_name("posts", "d_posts$x_by_title", out, sizeof out);
+    assert_string_equal(out, "by_title");
+    docs_pg_index_api_name("posts", "something_else", out, sizeof out);
+    assert_string_equal(out, "something_else");
+    memset(longt, 'q', STORE_TABLE_NAME_MAX);
+    longt[STORE_TABLE_NAME_MAX] = '\0';
+    docs_pg_physical_name(phys, longt, "$updatedAt");
+    assert_int_equal(strlen(phys), DOCS_PG_IDENT_MAX - 1);
+    docs_pg_index_api_name(longt, phys, out, sizeof out);
+    assert_string_equal(out, "idx_updatedAt_desc");
 }
 
 /* ---- environments ---- */
@@ -443,6 +485,52 @@ static void test_isolation(void **state)
     uint64_t bytes = 0;
     assert_int_equal(store_docs_env_bytes(docs, "slot7", &bytes, &err), 0);
     assert_true(bytes > 0);
+}
+
+/* Threads using new environments at once: each environment's database and schema are made once, every
+ * thread gets them. */
+#define RACE_THREADS 6
+
+static void *race_main(void *arg)
+{
+    long i = (long)arg;
+    char table[16];
+    snprintf(table, sizeof table, "t%ld", i);
+    const char *envs[] = {"env_race", "slot41"};
+    for (size_t k = 0; k < 2; k++) {
+        store_table t;
+        memset(&t, 0, sizeof t);
+        snprintf(t.id, sizeof t.id, "tbl_%ld", i);
+        snprintf(t.name, sizeof t.name, "%s", table);
+        bs_err err = {0};
+        if (store_docs_table_create(docs, envs[k], &t, NULL, &err) < 0) {
+            fprintf(stderr, "race %ld %s: %d %s %s\n", i, envs[k], err.status, err.code, err.message);
+            return (void *)1;
+        }
+        store_record r = record("x", "{\"id\":\"x\"}");
+        if (store_docs_insert(docs, envs[k], table, &r, 1, NULL, &err) < 0) return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_first_use_race(void **state)
+{
+    (void)state;
+    need_pg();
+    pthread_t th[RACE_THREADS];
+    for (long i = 0; i < RACE_THREADS; i++) assert_int_equal(pthread_create(&th[i], NULL, race_main, (void *)i), 0);
+    for (long i = 0; i < RACE_THREADS; i++) {
+        void *rc = NULL;
+        pthread_join(th[i], &rc);
+        assert_null(rc);
+    }
+    store_table *list = NULL;
+    size_t n = 0;
+    bs_err err = {0};
+    assert_int_equal(store_docs_table_list(docs, "env_race", &list, &n, &err), 0);
+    assert_int_equal(n, RACE_THREADS);
+    store_table_list_free(list, n);
+    assert_int_equal(count_of("slot41", "t0"), 1);
 }
 
 static void test_env_drop(void **state)
@@ -474,6 +562,7 @@ static void test_env_drop(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_index_api_names),
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_records),
         cmocka_unit_test(test_async),
@@ -482,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_unique_index),
         cmocka_unit_test(test_long_names),
         cmocka_unit_test(test_isolation),
+        cmocka_unit_test(test_first_use_race),
         cmocka_unit_test(test_env_drop),
     };
     if (!getenv("BASALT_TEST_PG_URL") || !*getenv("BASALT_TEST_PG_URL")) {

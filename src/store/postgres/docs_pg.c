@@ -265,7 +265,9 @@ static int database_create(docs_pg *d, const char *dbname, bs_err *err)
     strbuf sql;
     strbuf_init_stack(&sql, mem, sizeof mem);
     dbname_sql(&sql, "CREATE DATABASE", dbname, "");
-    int rc = docs_pg_command_tolerant(d->main, "create database", sql.data, "42P04", err); /* duplicate_database */
+    /* made meanwhile by another thread or server: duplicate_database, or the unique violation of
+     * pg_database's name when both commands ran at once */
+    int rc = docs_pg_command_tolerant(d->main, "create database", sql.data, "42P04 23505", err);
     strbuf_release(&sql);
     return rc;
 }

@@ -55,11 +55,36 @@ void docs_pg_physical_name(char out[DOCS_PG_IDENT_MAX], const char *table, const
     int n = snprintf(full, sizeof full, "d_%s%s", table, suffix);
     BS_ASSERT(n > 0 && (size_t)n < sizeof full);
     size_t len = (size_t)n;
-    if (len < DOCS_PG_IDENT_MAX) {
-        memcpy(out, full, len + 1);
+    if (len < DOCS_PG_IDENT_MAX || !suffix[0]) {
+        len = len < DOCS_PG_IDENT_MAX ? len : DOCS_PG_IDENT_MAX - 1;
+        memcpy(out, full, len); /* bounded: len < DOCS_PG_IDENT_MAX */
+        out[len] = '\0';
         return;
     }
     snprintf(out, DOCS_PG_IDENT_MAX, "%.54s_%08x", full, (unsigned)(hash64_str(full) & 0xffffffffu));
+}
+
+void docs_pg_index_api_name(const char *table, const char *sql_name, char *out, size_t size)
+{
+    static const struct { const char *suffix, *api; } known[] = {
+        {"$createdAt", "idx_createdAt_desc"}, {"$updatedAt", "idx_updatedAt_desc"}, {"$createdBy", "idx_createdBy"}};
+    char name[DOCS_PG_IDENT_MAX], custom[DOCS_PG_IDENT_MAX + 4];
+    docs_pg_physical_name(name, table, "");
+    snprintf(custom, sizeof custom, "%.*s$x_", (int)(DOCS_PG_IDENT_MAX - 1), name);
+    size_t n = strlen(name);
+    if (!strncmp(sql_name, name, n) && !strcmp(sql_name + n, "_pkey")) {
+        snprintf(out, size, "_id_");
+        return;
+    }
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        docs_pg_physical_name(name, table, known[i].suffix);
+        if (!strcmp(sql_name, name)) {
+            snprintf(out, size, "%s", known[i].api);
+            return;
+        }
+    }
+    n = strlen(custom);
+    snprintf(out, size, "%s", strncmp(sql_name, custom, n) ? sql_name : sql_name + n);
 }
 
 void docs_pg_table_sql(strbuf *sql, const docs_pg_env *env, const char *table)
@@ -117,7 +142,7 @@ int docs_pg_command_tolerant(pg_pool *p, const char *what, const char *sql, cons
     PGresult *r = PQexec(c, sql);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || (state && !strcmp(state, tolerated)) ? 0 : pg_fail(p, c, r, what, err);
+    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || (state && strlen(state) == 5 && strstr(tolerated, state)) ? 0 : pg_fail(p, c, r, what, err);
     PQclear(r);
     pg_return(p, c);
     return rc;

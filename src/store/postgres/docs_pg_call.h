@@ -36,10 +36,16 @@ int docs_pg_table_ok(const char *table);
 int docs_pg_table_check(const char *table, bs_err *err);
 /* The physical name of a records table or one of its indexes: "d_<table><suffix>" (suffix "" for the
  * table, "$createdAt", "$updatedAt", "$createdBy", "$x_<index name>" for indexes; docs_pg_catalog.c). A
- * PostgreSQL identifier holds at most 63 bytes: a longer name keeps its first 54 bytes followed by '_' and
- * 8 hex digits of the whole name's hash, so long names stay distinct and the same. */
+ * PostgreSQL identifier holds at most 63 bytes: a longer table name is cut there, as PostgreSQL cuts
+ * "d_<table>" spelled in full (table_name_free refuses a second table cut to the same name); a longer
+ * index name keeps its first 54 bytes followed by '_' and 8 hex digits of the whole name's hash, so the
+ * default indexes of a long table name stay distinct from each other and from the table. */
 #define DOCS_PG_IDENT_MAX 64
 void docs_pg_physical_name(char out[DOCS_PG_IDENT_MAX], const char *table, const char *suffix);
+/* The API name of an index of table from its physical name (what EXPLAIN names): "_id_" for the primary
+ * key ("d_T_pkey"), "idx_createdAt_desc", "idx_updatedAt_desc", "idx_createdBy" for the defaults, <name>
+ * for "d_T$x_<name>"; a name it does not know (or a custom index's name cut to a hash) as it is. */
+void docs_pg_index_api_name(const char *table, const char *sql_name, char *out, size_t size);
 /* Appends the records table of table, schema-qualified: "<schema>"."d_<table>" (table checked; the name
  * as docs_pg_physical_name makes it). */
 void docs_pg_table_sql(strbuf *sql, const docs_pg_env *env, const char *table);
@@ -54,8 +60,8 @@ PGresult *docs_pg_exec(const docs_pg_call *call, const char *what, const char *s
 /* docs_pg_exec of a statement whose rows are not needed; *changed (may be NULL) = rows affected. */
 int docs_pg_command(const docs_pg_call *call, const char *what, const char *sql, int n, const char *const *params,
                     int64_t *changed, bs_err *err);
-/* Runs sql (no parameters, outside any transaction) on a connection of p; a failure with SQLSTATE
- * tolerated counts as success. */
+/* Runs sql (no parameters, outside any transaction) on a connection of p; a failure with one of the
+ * SQLSTATEs listed in tolerated ("42P04 23505") counts as success. */
 int docs_pg_command_tolerant(pg_pool *p, const char *what, const char *sql, const char *tolerated, bs_err *err);
 
 /* ---- the ops, by file ---- */

@@ -146,7 +146,8 @@ static int records_table_create(const docs_pg_call *call, const char *table, bs_
     strbuf_init(&sql, 0);
     docs_pg_table_stmt(&sql, "CREATE TABLE ", &call->env, table,
                        " (id TEXT COLLATE \"C\" PRIMARY KEY, created_by TEXT COLLATE \"C\" NOT NULL DEFAULT '',"
-                       " created_at TEXT COLLATE \"C\" NOT NULL, updated_at TEXT COLLATE \"C\" NOT NULL, doc JSONB NOT NULL)");
+                       " created_at TEXT COLLATE \"C\" NOT NULL, updated_at TEXT COLLATE \"C\" NOT NULL, body TEXT NOT NULL,"
+                       " doc JSONB GENERATED ALWAYS AS (body::jsonb) STORED)");
     int rc = run_sql(call, "create table", &sql, err);
     for (size_t i = 0; rc == 0 && i < sizeof defaults / sizeof defaults[0]; i++) {
         index_head(&sql, &call->env, table, 0, defaults[i].name);
@@ -378,22 +379,22 @@ static int index_name_ok(const char *name)
     return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
 }
 
-/* CREATE [UNIQUE] INDEX "d_T$x_<name>" ON <records table> ((<field>) [DESC], ..., id [DESC])
- * [WHERE (<first field>) IS NOT NULL]: each key the very expression lists emit (docs_pg_sql_field). */
+/* CREATE [UNIQUE] INDEX "d_T$x_<name>" ON <records table> ((<field>) ASC NULLS FIRST|DESC NULLS LAST, ...,
+ * id ASC|DESC) [WHERE (<first field>) IS NOT NULL]: each key exactly the lists' sort key
+ * (docs_pg_sql_key), so a sorted page is read from the index. */
 static void index_sql(strbuf *sql, const docs_pg_env *env, const char *table, const store_index_def *ix)
 {
     char suffix[STORE_INDEX_NAME_MAX + 4];
     snprintf(suffix, sizeof suffix, "x_%s", ix->name);
     index_head(sql, env, table, ix->unique, suffix);
     for (size_t i = 0; i < ix->nfields; i++) {
-        strbuf_append_str(sql, i ? ", (" : "(");
-        docs_pg_sql_field(sql, &ix->fields[i]);
-        strbuf_append_str(sql, ix->desc[i] ? ") DESC" : ")");
+        if (i) strbuf_append_str(sql, ", ");
+        docs_pg_sql_key(sql, &ix->fields[i], ix->desc[i]);
     }
     /* lists break ties by id in the sort's direction (not for unique indexes: their uniqueness is over
      * the listed fields only) */
     if (!ix->unique && ix->fields[ix->nfields - 1].kind != QUERY_FIELD_ID)
-        strbuf_append_str(sql, ix->desc[ix->nfields - 1] ? ", id DESC" : ", id");
+        strbuf_append_str(sql, ix->desc[ix->nfields - 1] ? ", id DESC" : ", id ASC");
     strbuf_append_char(sql, ')');
     if (ix->sparse && ix->fields[0].kind == QUERY_FIELD_DOC) {
         strbuf_append_str(sql, " WHERE (");

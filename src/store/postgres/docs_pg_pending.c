@@ -1,8 +1,8 @@
 /* docs_pg_pending: placeholders until the h-pgsql branch merges. DELETE THIS FILE when it does:
- * docs_pg_sql.c (h-pgsql) defines docs_pg_sql_field, docs_pg_list and docs_pg_explain. (The users and files
- * parts and ops are users_pg.c, users_pg_auth.c and files_pg.c.) Until then lists and explains answer 501,
- * and docs_pg_sql_field is a plain correct version (system fields as their columns, document paths as
- * (doc->'a'->'b')). */
+ * docs_pg_sql.c (h-pgsql) defines docs_pg_sql_field, docs_pg_sql_key, docs_pg_list and docs_pg_explain.
+ * (The users and files parts and ops are users_pg.c, users_pg_auth.c and files_pg.c.) Until then lists and
+ * explains answer 501, and docs_pg_sql_field is a plain correct version (system fields as their columns,
+ * document paths as (doc->'a'->'b')). */
 #include <string.h>
 
 #include "store/postgres/docs_pg_env.h"
@@ -25,6 +25,13 @@ void docs_pg_sql_field(strbuf *sql, const query_field *f)
         p += n + (p[n] == '.');
     }
     strbuf_append_char(sql, ')');
+}
+
+void docs_pg_sql_key(strbuf *sql, const query_field *f, int desc)
+{
+    docs_pg_sql_field(sql, f);
+    if (f->kind == QUERY_FIELD_DOC) strbuf_append_str(sql, desc ? " DESC NULLS LAST" : " ASC NULLS FIRST");
+    else strbuf_append_str(sql, desc ? " DESC" : " ASC");
 }
 
 int docs_pg_list(const docs_pg_env *env, const char *table, const query_plan *plan, const char *created_by_filter,

@@ -1,8 +1,11 @@
 /* docs_pg_records: the records ops of the PostgreSQL docs driver (store/docs.h "records", "writes without
- * waiting", "transactions", lists). A record is one row of "<schema>"."d_T" (docs_pg_sql.h): doc holds the
- * record's JSON as the API wrote it (system fields included, as on SQLite) in a jsonb column, and reads
- * answer its text. Writes run at once on a borrowed connection: the _async calls do the work, then call
- * done on the caller's thread; reads-for-update lock the row (SELECT ... FOR UPDATE). */
+ * waiting", "transactions", lists). A record is one row of "<schema>"."d_T" (docs_pg_sql.h): body holds the
+ * record's JSON exactly as the API wrote it (system fields included, as on SQLite), and reads answer it as
+ * it is (jsonb's own text would reorder keys, change spacing and spell large numbers as long integers: the
+ * ETag of a write's answer would not match the next read's, and json-c reads integers past 2^64 as
+ * 2^64-1); doc, the jsonb the filters and indexes read, is generated from it. Writes run at once on a
+ * borrowed connection: the _async calls do the work, then call done on the caller's thread;
+ * reads-for-update lock the row (SELECT ... FOR UPDATE). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,20 +36,20 @@ static void stmt_done(stmt *s) { strbuf_release(&s->sql); }
 
 #define RECORD_PARAMS 5
 
-/* Inserts n records with one statement (all or none): INSERT ... VALUES ($1, ..., $5::jsonb), ($6, ...). */
+/* Inserts n records with one statement (all or none): INSERT ... VALUES ($1, ..., $5), ($6, ...). */
 static int insert_rows(const docs_pg_call *call, const char *table, const store_record *records, size_t n, bs_err *err)
 {
     BS_ASSERT(n >= 1 && n <= STORE_MAX_BATCH);
     const char **params = calloc(n * RECORD_PARAMS, sizeof *params);
     strbuf sql;
     strbuf_init(&sql, 0);
-    docs_pg_table_stmt(&sql, "INSERT INTO ", &call->env, table, " (id, created_by, created_at, updated_at, doc) VALUES ");
+    docs_pg_table_stmt(&sql, "INSERT INTO ", &call->env, table, " (id, created_by, created_at, updated_at, body) VALUES ");
     for (size_t i = 0; params && i < n; i++) {
         const store_record *r = &records[i];
         const char *row[RECORD_PARAMS] = {r->id, r->created_by ? r->created_by : "", r->created_at, r->updated_at, r->doc};
         memcpy(params + i * RECORD_PARAMS, row, sizeof row);
         size_t p = i * RECORD_PARAMS;
-        strbuf_appendf(&sql, "%s($%zu, $%zu, $%zu, $%zu, $%zu::jsonb)", i ? ", " : "", p + 1, p + 2, p + 3, p + 4, p + 5);
+        strbuf_appendf(&sql, "%s($%zu, $%zu, $%zu, $%zu, $%zu)", i ? ", " : "", p + 1, p + 2, p + 3, p + 4, p + 5);
     }
     int rc = !params || sql.overflow ? bs_err_internal(err)
                                      : docs_pg_command(call, "insert", sql.data, (int)(n * RECORD_PARAMS), params, NULL, err);
@@ -74,7 +77,7 @@ static PGresult *row_for_update(const docs_pg_call *call, const char *table, con
 {
     stmt s;
     const char *params[] = {id};
-    PGresult *r = docs_pg_exec(call, "get for update", stmt_text(&s, "SELECT doc::text, created_by FROM ", &call->env, table,
+    PGresult *r = docs_pg_exec(call, "get for update", stmt_text(&s, "SELECT body, created_by FROM ", &call->env, table,
                                " WHERE id = $1 FOR UPDATE"), 1, params, err);
     stmt_done(&s);
     *found = r && PQntuples(r) > 0;
@@ -95,7 +98,7 @@ static int row_write(const docs_pg_call *call, const char *table, const char *id
     stmt s;
     const char *params[] = {doc, updated_at, id};
     int rc = docs_pg_command(call, "update", stmt_text(&s, "UPDATE ", &call->env, table,
-                             " SET doc = $1::jsonb, updated_at = $2 WHERE id = $3"), 3, params, NULL, err);
+                             " SET body = $1, updated_at = $2 WHERE id = $3"), 3, params, NULL, err);
     stmt_done(&s);
     return rc;
 }
@@ -160,7 +163,7 @@ int docs_pg_get(void *driver, const char *env_id, const char *table, const char 
     if (docs_pg_table_check(table, err) < 0 || docs_pg_call_begin(driver, env_id, 0, &call, err) < 0) return -1;
     stmt s;
     const char *params[] = {id};
-    PGresult *r = docs_pg_exec(&call, "get", stmt_text(&s, "SELECT doc::text, created_by FROM ", &call.env, table,
+    PGresult *r = docs_pg_exec(&call, "get", stmt_text(&s, "SELECT body, created_by FROM ", &call.env, table,
                                " WHERE id = $1"), 1, params, err);
     stmt_done(&s);
     int rc = r ? 0 : -1;
@@ -224,7 +227,7 @@ static int replace_row(void *driver, const char *env_id, const char *table, cons
     const char *params[] = {doc, updated_at, id, expected};
     int64_t changed = 0;
     int rc = docs_pg_command(&call, "replace", stmt_text(&s, "UPDATE ", &call.env, table,
-                             " SET doc = $1::jsonb, updated_at = $2 WHERE id = $3 AND doc = $4::jsonb"), 4, params,
+                             " SET body = $1, updated_at = $2 WHERE id = $3 AND body = $4"), 4, params,
                              &changed, err);
     stmt_done(&s);
     *replaced = rc == 0 && changed > 0;

@@ -4,13 +4,15 @@
  *
  * Records of an environment table T live in "<schema>"."d_T":
  *   id TEXT COLLATE "C" PRIMARY KEY, created_by TEXT COLLATE "C" NOT NULL DEFAULT '',
- *   created_at TEXT COLLATE "C" NOT NULL, updated_at TEXT COLLATE "C" NOT NULL, doc JSONB NOT NULL
- * (created_at/updated_at: the ISO-8601 text the API answers, which sorts by time; doc: the whole record
- * as the API wrote it, system fields id/createdBy/createdAt/updatedAt included, as on SQLite, so a list
- * without select answers doc as it is). Default indexes as on SQLite: (created_at DESC, id DESC),
+ *   created_at TEXT COLLATE "C" NOT NULL, updated_at TEXT COLLATE "C" NOT NULL, body TEXT NOT NULL,
+ *   doc JSONB GENERATED ALWAYS AS (body::jsonb) STORED
+ * (created_at/updated_at: the ISO-8601 text the API answers, which sorts by time; body: the whole record
+ * exactly as the API wrote it, system fields id/createdBy/createdAt/updatedAt included, as on SQLite: a
+ * list without select answers body as it is, so a read answers the very bytes of the write, ETags match
+ * and large numbers keep their spelling; doc: the same as jsonb, what filters, sorts and indexes read). Default indexes as on SQLite: (created_at DESC, id DESC),
  * (updated_at DESC, id DESC), (created_by, created_at DESC). Physical names (table "d_T", indexes
- * "d_T$createdAt", "d_T$x_<name>" ...) are made by docs_pg_physical_name (docs_pg_call.h): names past
- * 63 bytes end in a hash.
+ * "d_T$createdAt", "d_T$x_<name>" ...) are made by docs_pg_physical_name, and read back into API names by
+ * docs_pg_index_api_name (docs_pg_call.h).
  *
  * Semantics are SQLite's (docs/data-api.md): filters compare like JSON types with like (an ordering
  * operator never matches a value of another type), $ne/$nin also match a missing field, $exists, $regex
@@ -34,6 +36,11 @@
  * field, a jsonb path expression for a document field. A custom index on f is an expression index on
  * exactly this text (plus DESC for a descending key). */
 void docs_pg_sql_field(strbuf *sql, const query_field *f);
+/* Appends f as a sort key in the lists' order: docs_pg_sql_field and ASC NULLS FIRST / DESC NULLS LAST for a
+ * document field (missing and null first in ascending order, as on SQLite), ASC / DESC for a column. The
+ * lists' ORDER BY is this; a custom index key must be exactly this too (then id ASC/DESC), or PostgreSQL
+ * will not read a sorted page from it (either direction: an index is also scanned backwards). */
+void docs_pg_sql_key(strbuf *sql, const query_field *f, int desc);
 
 /* store_docs_list on PostgreSQL for table (its API name, already checked) of env. */
 int docs_pg_list(const docs_pg_env *env, const char *table, const query_plan *plan, const char *created_by_filter,
