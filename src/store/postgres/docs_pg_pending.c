@@ -1,19 +1,12 @@
-/* docs_pg_pending: placeholders until the h-pgusers / h-pgsql branches merge. DELETE THIS FILE when they
- * do: users_pg.c and files_pg.c (h-pgusers) define users_pg_part, files_pg_part, store_pg_users_ops and
- * store_pg_files_ops; docs_pg_sql.c (h-pgsql) defines docs_pg_sql_field, docs_pg_sql_key, docs_pg_list and
- * docs_pg_explain.
- * Until then: the users and files parts have no migration step and their ops tables are empty (NULL
- * members), lists and explains answer 501, and docs_pg_sql_field is a plain correct version (system fields
- * as their columns, document paths as (doc->'a'->'b')). */
+/* docs_pg_pending: placeholders until the h-pgsql branch merges. DELETE THIS FILE when it does:
+ * docs_pg_sql.c (h-pgsql) defines docs_pg_sql_field, docs_pg_sql_key, docs_pg_list and docs_pg_explain.
+ * (The users and files parts and ops are users_pg.c, users_pg_auth.c and files_pg.c.) Until then lists and
+ * explains answer 501, and docs_pg_sql_field is a plain correct version (system fields as their columns,
+ * document paths as (doc->'a'->'b')). */
 #include <string.h>
 
 #include "store/postgres/docs_pg_env.h"
 #include "store/postgres/docs_pg_sql.h"
-
-const docs_pg_part users_pg_part = {.name = "users", .steps = NULL, .nsteps = 0};
-const docs_pg_part files_pg_part = {.name = "files", .steps = NULL, .nsteps = 0};
-const store_users_ops store_pg_users_ops = {0};
-const store_files_ops store_pg_files_ops = {0};
 
 void docs_pg_sql_field(strbuf *sql, const query_field *f)
 {
