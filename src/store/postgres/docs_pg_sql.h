@@ -31,6 +31,11 @@
  * field, a jsonb path expression for a document field. A custom index on f is an expression index on
  * exactly this text (plus DESC for a descending key). */
 void docs_pg_sql_field(strbuf *sql, const query_field *f);
+/* Appends f as a sort key in the lists' order: docs_pg_sql_field and ASC NULLS FIRST / DESC NULLS LAST for a
+ * document field (missing and null first in ascending order, as on SQLite), ASC / DESC for a column. The
+ * lists' ORDER BY is this; a custom index key must be exactly this too (then id ASC/DESC), or PostgreSQL
+ * will not read a sorted page from it (either direction: an index is also scanned backwards). */
+void docs_pg_sql_key(strbuf *sql, const query_field *f, int desc);
 
 /* store_docs_list on PostgreSQL for table (its API name, already checked) of env. */
 int docs_pg_list(const docs_pg_env *env, const char *table, const query_plan *plan, const char *created_by_filter,
