@@ -66,10 +66,29 @@ static const char *json_text(struct json_object *v)
     return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
-/* v as jsonb, as it is. */
+/* The shortest text that reads back as d: SQLite compares numbers as doubles, PostgreSQL jsonb numbers
+ * exactly, so a value sent as 0.59999999999999998 (a cursor SQLite wrote) must compare as 0.6. */
+static void double_text(double d, char *out, size_t size)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(out, size, "%.*g", prec, d);
+        if (strtod(out, NULL) == d) return;
+    }
+}
+
+/* A number as jsonb text (doubles as double_text). */
+static const char *number_text(struct json_object *v, char *buf, size_t size)
+{
+    if (!json_object_is_type(v, json_type_double)) return json_text(v);
+    double_text(json_object_get_double(v), buf, size);
+    return buf;
+}
+
+/* v as jsonb, as it is (numbers as number_text). */
 static void bind_json(strbuf *sql, pg_binds *b, struct json_object *v)
 {
-    const char *t = json_text(v);
+    char num[64];
+    const char *t = number_text(v, num, sizeof num);
     bind(sql, b, t, strlen(t), "::jsonb");
 }
 
@@ -159,32 +178,47 @@ void docs_pg_sql_key(strbuf *sql, const query_field *f, int desc)
 
 static const char *const cmp_ops[] = {[QUERY_GT] = " > ", [QUERY_GTE] = " >= ", [QUERY_LT] = " < ", [QUERY_LTE] = " <= "};
 
-static int is_number(struct json_object *v)
+/* v as SQLite compares it with a TEXT column (the column's affinity makes a number text: an integer's
+ * digits, a double as "%!.15g", a boolean bound as 0/1); NULL for null, objects and arrays (bound as NULL). */
+static const char *column_text(struct json_object *v, char *buf, size_t size)
 {
-    return json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
+    switch (json_object_get_type(v)) {
+    case json_type_string: return json_object_get_string(v);
+    case json_type_boolean: return json_object_get_boolean(v) ? "1" : "0";
+    case json_type_int: snprintf(buf, size, "%lld", (long long)json_object_get_int64(v)); return buf;
+    case json_type_double: {
+        char g[40];
+        snprintf(g, sizeof g, "%.15g", json_object_get_double(v));
+        size_t mant = strcspn(g, "e");
+        int point = strchr(g, '.') || strchr(g, 'n') || strchr(g, 'N'); /* nan, inf: never from JSON */
+        snprintf(buf, size, "%.*s%s%s", (int)mant, g, point ? "" : ".0", g + mant);
+        return buf;
+    }
+    default: return NULL;
+    }
 }
 
-/* col <op> v for a TEXT column: as SQLite compares TEXT with a value of any type. */
+/* col <op> v for a TEXT column, as SQLite compares them (NULL never compares: FALSE). */
 static void column_cmp(strbuf *sql, pg_binds *b, const char *col, const char *op, struct json_object *v)
 {
-    if (!json_object_is_type(v, json_type_string)) {
-        /* TEXT is above every number (booleans bind as numbers); NULL, objects and arrays bind as NULL */
-        int above = (is_number(v) || json_object_is_type(v, json_type_boolean)) && op[1] == '>';
-        strbuf_append_str(sql, above ? "TRUE" : "FALSE");
+    char buf[64];
+    const char *text = column_text(v, buf, sizeof buf);
+    if (!text) {
+        strbuf_append_str(sql, "FALSE");
         return;
     }
     strbuf_appendf(sql, "%s%s", col, op);
-    bind_str(sql, b, json_object_get_string(v));
+    bind_str(sql, b, text);
 }
 
 static void cond_column(strbuf *sql, pg_binds *b, const query_cond *c, const char *col)
 {
     struct json_object *v = c->value;
-    int str = json_object_is_type(v, json_type_string);
+    char buf[64];
     switch (c->op) {
     case QUERY_EQ: column_cmp(sql, b, col, " = ", v); return;
-    case QUERY_NE:
-        if (!str) strbuf_append_str(sql, "TRUE");
+    case QUERY_NE: /* IS NOT: a NULL value differs from every column */
+        if (!column_text(v, buf, sizeof buf)) strbuf_append_str(sql, "TRUE");
         else column_cmp(sql, b, col, " <> ", v);
         return;
     case QUERY_EXISTS: strbuf_append_str(sql, json_object_get_boolean(v) ? "TRUE" : "FALSE"); return;
@@ -202,9 +236,11 @@ static int in_list(strbuf *sql, pg_binds *b, const query_cond *c, const char *co
 {
     size_t n = json_object_array_length(c->value);
     int first = 1;
+    char buf[64];
     for (size_t i = 0; i < n; i++) {
         struct json_object *v = json_object_array_get_idx(c->value, i);
-        if (!v || json_object_is_type(v, json_type_null) || (col && !json_object_is_type(v, json_type_string))) continue;
+        const char *text = col && v ? column_text(v, buf, sizeof buf) : NULL;
+        if (!v || json_object_is_type(v, json_type_null) || (col && !text)) continue;
         if (first) {
             if (col) strbuf_append_str(sql, col);
             else docs_pg_sql_field(sql, &c->field);
@@ -213,7 +249,7 @@ static int in_list(strbuf *sql, pg_binds *b, const query_cond *c, const char *co
             strbuf_append_char(sql, ',');
         }
         first = 0;
-        if (col) bind_str(sql, b, json_object_get_string(v));
+        if (col) bind_str(sql, b, text);
         else bind_key(sql, b, v);
     }
     if (!first) strbuf_append_char(sql, ')');
