@@ -45,7 +45,8 @@ typedef struct fixture {
 
 static const char *const titles[] = {"Alpha one", "alpha two", "BETA", "beta gamma", "Ünïcödé", "ÉCOLE",
                                      "école", "naïve café", "日本語テキスト", "100% sure", "under_score",
-                                     "quote \" and \\ slash", "", "Zeta", "zz top", "a"};
+                                     "quote \" and \\ slash", "", "Zeta", "zz top", "a",
+                                     "line one\nline two", "end 42"};
 static const char *const statuses[] = {"draft", "published", "archived", "Draft"};
 
 /* The i-th record's document (without system fields). */
@@ -296,6 +297,19 @@ static const shape shapes[] = {
     {.and_f = "{\"title\":{\"$regex\":\"^al\"}}", .limit = "100"},
     {.and_f = "{\"title\":{\"$regex\":\"^al\",\"$options\":\"i\"}}", .limit = "100"},
     {.and_f = "{\"title\":{\"$regex\":\"[0-9]+\"}}", .limit = "100"},
+    {.and_f = "{\"title\":{\"$regex\":\"one.line\"}}", .limit = "100"},
+    {.and_f = "{\"title\":{\"$regex\":\"(?i)ALPHA\"}}", .limit = "100"},
+    {.and_f = "{\"title\":{\"$regex\":\"(?s)one.line\"}}", .limit = "100"},
+    {.and_f = "{\"title\":{\"$regex\":\"\\\\bgamma\\\\b\"}}", .limit = "100"},
+    {.and_f = "{\"title\":{\"$regex\":\"\\\\Bamma\"}}", .limit = "100"},
+    {.and_f = "{\"title\":{\"$regex\":\"\\\\d+\\\\z\"}}", .limit = "100"},
+    {.and_f = "{\"title\":{\"$regex\":\"^[[:upper:]][^a-z]+$\"}}", .limit = "100"},
+    {.and_f = "{\"title\":{\"$regex\":\"[]a]$\"}}", .limit = "100"},
+    {.and_f = "{\"title\":{\"$regex\":\"^\\\\w+ \\\\w+$\"}}", .limit = "100"},
+    {.and_f = "{\"title\":{\"$regex\":\"^[\\\\w ]+$\",\"$options\":\"i\"}}", .limit = "100"},
+    {.and_f = "{\"title\":{\"$regex\":\"\\\\S\\\\s\\\\D\"}}", .limit = "100"},
+    {.and_f = "{\"title\":{\"$regex\":\"^[^[:alpha:][:space:]]\"}}", .limit = "100"},
+    {.and_f = "{\"title\":{\"$regex\":\"[[:lower:]]{5}\",\"$options\":\"i\"}}", .limit = "100"},
     {.and_f = "{\"mix\":{\"$regex\":\"1\"}}", .limit = "100"},
     {.and_f = "{\"createdBy\":{\"$regex\":\"^u[12]$\"}}", .limit = "100"},
     {.or_f = "{\"status\":\"archived\",\"n\":{\"$gt\":500}}", .limit = "100"},
@@ -446,6 +460,7 @@ static int run_shape(fixture *f, size_t n)
         list_one(f, 0, &plan, s->self, after, s->skip_total, &sq);
         list_one(f, 1, &plan, s->self, after, s->skip_total, &pg);
         ok = compare(n, page, &sq, &pg);
+        if (getenv("DOCS_PG_SQL_VERBOSE")) fprintf(stderr, "shape %zu page %d: total %lld rows %lld\n", n, page, (long long)sq.total, (long long)sq.rows);
         json_object_put(after);
         after = sq.next.len ? json_tokener_parse(sq.next.data) : NULL;
         answer_release(&sq);

@@ -120,6 +120,107 @@ static void binds_resolve(pg_binds *b)
     for (int i = 0; i < b->n; i++) b->values[i] = b->at[i] == NO_PARAM ? NULL : b->arena.data + b->at[i];
 }
 
+/* ---- $regex: a PCRE2 pattern (what core/query checked) as a PostgreSQL ARE ----
+ * Where the two dialects read the same text differently, the ARE is made to mean what PCRE2 (UTF, no UCP)
+ * means: "." does not match a newline (option p, merged into a leading option group such as "(?i)");
+ * \b \B \z (outside brackets) are \y \Y \Z; the classes \d \w \s (and \D \W \S) and [:alpha:] ... hold
+ * ASCII characters only, as explicit sets (the database's locale would add every letter and digit of
+ * Unicode). Case-insensitive matching folds Unicode on both. Patterns PostgreSQL does not take
+ * ((?<name>...), possessive quantifiers, \h, \K ...) are refused when the list runs (400, see run). */
+
+static const struct {
+    const char *name, *set;
+} ascii_classes[] = {
+    {"alpha", "A-Za-z"}, {"digit", "0-9"}, {"alnum", "0-9A-Za-z"}, {"upper", "A-Z"}, {"lower", "a-z"},
+    {"space", "\\t\\n\\v\\f\\r "}, {"xdigit", "0-9A-Fa-f"}, {"word", "0-9A-Za-z_"}, {"blank", " \\t"},
+    {"punct", "\\x21-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7e"}, {"cntrl", "\\x01-\\x1f\\x7f"},
+    {"print", "\\x20-\\x7e"}, {"graph", "\\x21-\\x7e"},
+};
+
+/* The ASCII set of a POSIX class name[0..len), or of the escape letter \d \w \s (len 0); NULL if none. */
+static const char *ascii_set(const char *name, size_t len)
+{
+    if (!len) name = *name == 'd' ? "digit" : *name == 'w' ? "word" : *name == 's' ? "space" : "";
+    if (!len) len = strlen(name);
+    for (size_t i = 0; i < sizeof ascii_classes / sizeof *ascii_classes; i++)
+        if (strlen(ascii_classes[i].name) == len && !strncmp(ascii_classes[i].name, name, len)) return ascii_classes[i].set;
+    return NULL;
+}
+
+/* The length of a leading option group "(?letters)", 0 when there is none. */
+static size_t regex_options(const char *pat)
+{
+    if (pat[0] != '(' || pat[1] != '?') return 0;
+    size_t k = 2;
+    while (pat[k] >= 'a' && pat[k] <= 'z') k++;
+    return k > 2 && pat[k] == ')' ? k + 1 : 0;
+}
+
+/* Translates a bracket expression starting at pat[i] == '['; the index after it. */
+static size_t regex_bracket(strbuf *out, const char *pat, size_t i)
+{
+    size_t j = i + 1;
+    strbuf_append_char(out, '[');
+    if (pat[j] == '^') strbuf_append_char(out, pat[j++]);
+    if (pat[j] == ']') strbuf_append_char(out, pat[j++]); /* a leading ] is literal */
+    while (pat[j] && pat[j] != ']') {
+        const char *set = NULL, *end = NULL;
+        if (pat[j] == '\\' && pat[j + 1]) set = ascii_set(pat + j + 1, 0);
+        else if (pat[j] == '[' && pat[j + 1] == ':' && (end = strstr(pat + j + 2, ":]")))
+            set = ascii_set(pat + j + 2, (size_t)(end - pat - j - 2));
+        size_t len = set && end ? (size_t)(end - pat - j) + 2 : (pat[j] == '\\' && pat[j + 1] ? 2 : 1);
+        if (set) strbuf_append_str(out, set);
+        else strbuf_append(out, pat + j, len);
+        j += len;
+    }
+    if (pat[j]) strbuf_append_char(out, pat[j++]);
+    return j;
+}
+
+/* One escape outside brackets (pat[i] == '\\'); the index after it. */
+static size_t regex_escape(strbuf *out, const char *pat, size_t i)
+{
+    char e = pat[i + 1], lower = (char)(e >= 'A' && e <= 'Z' ? e - 'A' + 'a' : e);
+    const char *set = ascii_set(&lower, 0);
+    if (set && (e == 'd' || e == 'w' || e == 's' || e == 'D' || e == 'W' || e == 'S')) {
+        strbuf_appendf(out, "[%s%s]", e == lower ? "" : "^", set);
+        return i + 2;
+    }
+    strbuf_append_char(out, '\\');
+    strbuf_append_char(out, e == 'b' ? 'y' : e == 'B' ? 'Y' : e == 'z' ? 'Z' : e);
+    return i + 2;
+}
+
+static void regex_pg(strbuf *out, const char *pat)
+{
+    size_t i = regex_options(pat);
+    if (!i) {
+        strbuf_append_str(out, "(?p)");
+    } else {
+        strbuf_append(out, pat, i - 1);
+        if (strcspn(pat + 2, "smnpw") >= i - 3) strbuf_append_char(out, 'p'); /* no newline option given */
+        strbuf_append_char(out, ')');
+    }
+    while (pat[i]) {
+        if (pat[i] == '[') i = regex_bracket(out, pat, i);
+        else if (pat[i] == '\\' && pat[i + 1]) i = regex_escape(out, pat, i);
+        else strbuf_append_char(out, pat[i++]);
+    }
+}
+
+/* "(<text> ~ $n)", or ~* with option i. */
+static void regex_sql(strbuf *sql, pg_binds *b, const char *text_expr_sql, const query_cond *c)
+{
+    strbuf pat;
+    strbuf_init(&pat, 0);
+    regex_pg(&pat, json_object_get_string(c->value));
+    strbuf_appendf(sql, "(%s %s ", text_expr_sql, c->regex_icase ? "~*" : "~");
+    if (pat.overflow) b->overflow = 1;
+    bind_str(sql, b, pat.data ? pat.data : "");
+    strbuf_append_char(sql, ')');
+    strbuf_release(&pat);
+}
+
 /* ---- fields ---- */
 
 static const char *column(query_field_kind kind)
@@ -222,11 +323,7 @@ static void cond_column(strbuf *sql, pg_binds *b, const query_cond *c, const cha
         else column_cmp(sql, b, col, " <> ", v);
         return;
     case QUERY_EXISTS: strbuf_append_str(sql, json_object_get_boolean(v) ? "TRUE" : "FALSE"); return;
-    case QUERY_REGEX:
-        strbuf_appendf(sql, "(%s %s ", col, c->regex_icase ? "~*" : "~");
-        bind_str(sql, b, json_object_get_string(v));
-        strbuf_append_char(sql, ')');
-        return;
+    case QUERY_REGEX: regex_sql(sql, b, col, c); return;
     default: column_cmp(sql, b, col, cmp_ops[c->op], v);
     }
 }
@@ -361,13 +458,15 @@ static void cond_sql(strbuf *sql, pg_binds *b, const query_cond *c)
         raw_field(sql, &c->field);
         strbuf_append_str(sql, json_object_get_boolean(c->value) ? " IS NOT NULL" : " IS NULL");
         return;
-    case QUERY_REGEX:
-        strbuf_append_char(sql, '(');
-        key_text(sql, &c->field);
-        strbuf_append_str(sql, c->regex_icase ? " ~* " : " ~ ");
-        bind_str(sql, b, json_object_get_string(c->value));
-        strbuf_append_char(sql, ')');
+    case QUERY_REGEX: {
+        char text[4096];
+        strbuf t;
+        strbuf_init_stack(&t, text, sizeof text);
+        key_text(&t, &c->field);
+        regex_sql(sql, b, t.data ? t.data : "NULL", c);
+        strbuf_release(&t);
         return;
+    }
     default: cond_order(sql, b, c);
     }
 }
