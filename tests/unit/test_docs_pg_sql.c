@@ -543,6 +543,12 @@ static void test_explain(void **state)
     docs_pg_sql_key(&ix, &status, 0);
     strbuf_append_str(&ix, ", created_at DESC, id DESC)");
     pg_ok(c, ix.data, 0, NULL);
+    query_field n = {.kind = QUERY_FIELD_DOC, .path = "n"};
+    strbuf_reset(&ix);
+    strbuf_appendf(&ix, "CREATE INDEX \"d_big__n\" ON \"%s\".\"d_big\" (", f->env.schema);
+    docs_pg_sql_key(&ix, &n, 0);
+    strbuf_append_str(&ix, ", id ASC)");
+    pg_ok(c, ix.data, 0, NULL);
     strbuf_release(&ix);
     snprintf(sql, sizeof sql, "ANALYZE \"%s\".\"d_big\"", f->env.schema);
     pg_ok(c, sql, 0, NULL);
@@ -563,8 +569,19 @@ static void test_explain(void **state)
     store_explain_release(&e);
     query_plan_release(&plan);
 
-    shape by_n = {.sort_by = "n", .limit = "20"};
-    plan_of(f, &by_n, &plan);
+    shape range = {.and_f = "{\"n\":{\"$gt\":4000}}", .sort_by = "n", .limit = "20"}; /* read backwards */
+    plan_of(f, &range, &plan);
+    assert_int_equal(docs_pg_explain(&f->env, "big", &plan, NULL, &e, &err), 0);
+    fprintf(stderr, "explain: %s\n", json_object_to_json_string(e.steps));
+    assert_string_equal(e.index, "n");
+    assert_int_equal(e.sorts, 0);
+    assert_int_equal(e.full_scan, 0);
+    assert_int_equal(e.matching, 1000);
+    store_explain_release(&e);
+    query_plan_release(&plan);
+
+    shape by_status = {.sort_by = "status", .limit = "20"};
+    plan_of(f, &by_status, &plan);
     assert_int_equal(docs_pg_explain(&f->env, "big", &plan, NULL, &e, &err), 0);
     assert_int_equal(e.sorts, 1);
     assert_int_equal(e.full_scan, 1);

@@ -208,19 +208,6 @@ static void regex_pg(strbuf *out, const char *pat)
     }
 }
 
-/* "(<text> ~ $n)", or ~* with option i. */
-static void regex_sql(strbuf *sql, pg_binds *b, const char *text_expr_sql, const query_cond *c)
-{
-    strbuf pat;
-    strbuf_init(&pat, 0);
-    regex_pg(&pat, json_object_get_string(c->value));
-    strbuf_appendf(sql, "(%s %s ", text_expr_sql, c->regex_icase ? "~*" : "~");
-    if (pat.overflow) b->overflow = 1;
-    bind_str(sql, b, pat.data ? pat.data : "");
-    strbuf_append_char(sql, ')');
-    strbuf_release(&pat);
-}
-
 /* ---- fields ---- */
 
 static const char *column(query_field_kind kind)
@@ -275,6 +262,51 @@ void docs_pg_sql_key(strbuf *sql, const query_field *f, int desc)
     else strbuf_append_str(sql, desc ? " DESC" : " ASC");
 }
 
+typedef enum key_unwrap {
+    KEY_VALUE,        /* jsonb: a string key's string, any other key itself */
+    KEY_TEXT,         /* text: a string's, a number's digits, a boolean's 0/1 (SQLite's text of the value) */
+    KEY_STRING_TEXT   /* text: a string's, NULL for other keys (SQLite's TEXT values) */
+} key_unwrap;
+
+/* What field f's key holds (a string key is [value]; objects and arrays approximately as strings). */
+static void key_unwrapped(strbuf *sql, const query_field *f, key_unwrap as)
+{
+    strbuf_append_str(sql, "(CASE WHEN jsonb_typeof(");
+    docs_pg_sql_field(sql, f);
+    strbuf_append_str(sql, ") = 'array' THEN ");
+    docs_pg_sql_field(sql, f);
+    strbuf_append_str(sql, as == KEY_VALUE ? " -> 0" : " ->> 0");
+    if (as != KEY_STRING_TEXT) {
+        strbuf_append_str(sql, " ELSE ");
+        docs_pg_sql_field(sql, f);
+        if (as == KEY_TEXT) strbuf_append_str(sql, " #>> '{}'");
+    }
+    strbuf_append_str(sql, " END)");
+}
+
+/* A column, or key_unwrapped of a document field. */
+static void field_value(strbuf *sql, const query_field *f, key_unwrap as)
+{
+    const char *col = column(f->kind);
+    if (col) strbuf_append_str(sql, col);
+    else key_unwrapped(sql, f, as);
+}
+
+/* "(<f's text> ~ $n)", or ~* with option i. */
+static void regex_sql(strbuf *sql, pg_binds *b, const query_cond *c)
+{
+    strbuf pat;
+    strbuf_init(&pat, 0);
+    regex_pg(&pat, json_object_get_string(c->value));
+    strbuf_append_char(sql, '(');
+    field_value(sql, &c->field, KEY_STRING_TEXT);
+    strbuf_append_str(sql, c->regex_icase ? " ~* " : " ~ ");
+    if (pat.overflow) b->overflow = 1;
+    bind_str(sql, b, pat.data ? pat.data : "");
+    strbuf_append_char(sql, ')');
+    strbuf_release(&pat);
+}
+
 /* ---- conditions ---- */
 
 static const char *const cmp_ops[] = {[QUERY_GT] = " > ", [QUERY_GTE] = " >= ", [QUERY_LT] = " < ", [QUERY_LTE] = " <= "};
@@ -323,7 +355,7 @@ static void cond_column(strbuf *sql, pg_binds *b, const query_cond *c, const cha
         else column_cmp(sql, b, col, " <> ", v);
         return;
     case QUERY_EXISTS: strbuf_append_str(sql, json_object_get_boolean(v) ? "TRUE" : "FALSE"); return;
-    case QUERY_REGEX: regex_sql(sql, b, col, c); return;
+    case QUERY_REGEX: regex_sql(sql, b, c); return;
     default: column_cmp(sql, b, col, cmp_ops[c->op], v);
     }
 }
@@ -432,16 +464,6 @@ static void cond_eq(strbuf *sql, pg_binds *b, const query_cond *c, int negate)
     strbuf_append_char(sql, ')');
 }
 
-/* The text a string key (or, approximately, an object or array) holds; NULL for other keys. */
-static void key_text(strbuf *sql, const query_field *f)
-{
-    strbuf_append_str(sql, "(CASE WHEN jsonb_typeof(");
-    docs_pg_sql_field(sql, f);
-    strbuf_append_str(sql, ") = 'array' THEN ");
-    docs_pg_sql_field(sql, f);
-    strbuf_append_str(sql, " ->> 0 END)");
-}
-
 static void cond_sql(strbuf *sql, pg_binds *b, const query_cond *c)
 {
     const char *col = column(c->field.kind);
@@ -458,15 +480,7 @@ static void cond_sql(strbuf *sql, pg_binds *b, const query_cond *c)
         raw_field(sql, &c->field);
         strbuf_append_str(sql, json_object_get_boolean(c->value) ? " IS NOT NULL" : " IS NULL");
         return;
-    case QUERY_REGEX: {
-        char text[4096];
-        strbuf t;
-        strbuf_init_stack(&t, text, sizeof text);
-        key_text(&t, &c->field);
-        regex_sql(sql, b, t.data ? t.data : "NULL", c);
-        strbuf_release(&t);
-        return;
-    }
+    case QUERY_REGEX: regex_sql(sql, b, c); return;
     default: cond_order(sql, b, c);
     }
 }
@@ -497,9 +511,13 @@ static void groups_sql(strbuf *sql, pg_binds *b, const query_plan *plan, const q
 
 /* ---- search: a case-insensitive substring (ASCII case, as SQLite's lower()) ---- */
 
-static void contains(strbuf *sql, pg_binds *b, const char *text_expr, const char *search)
+/* The text of field f (NULL: of the search's jsonb value t.v) holds search. */
+static void contains(strbuf *sql, pg_binds *b, const query_field *f, const char *search)
 {
-    strbuf_appendf(sql, "strpos(lower((%s) COLLATE \"C\"), lower(", text_expr);
+    strbuf_append_str(sql, "strpos(lower(");
+    if (f) field_value(sql, f, KEY_TEXT);
+    else strbuf_append_str(sql, "(t.v #>> '{}')");
+    strbuf_append_str(sql, " COLLATE \"C\"), lower(");
     bind_str(sql, b, search);
     strbuf_append_str(sql, " COLLATE \"C\")) > 0");
 }
@@ -507,24 +525,8 @@ static void contains(strbuf *sql, pg_binds *b, const char *text_expr, const char
 static void search_sql(strbuf *sql, pg_binds *b, const query_plan *plan)
 {
     strbuf_append_char(sql, '(');
-    if (plan->has_search_field) { /* the field's text: a string's, a number's digits, a boolean's 0/1 */
-        char expr[1024];
-        strbuf e;
-        strbuf_init_stack(&e, expr, sizeof expr);
-        const char *col = column(plan->search_field.kind);
-        if (col) {
-            strbuf_append_str(&e, col);
-        } else {
-            strbuf_append_str(&e, "CASE WHEN jsonb_typeof(");
-            docs_pg_sql_field(&e, &plan->search_field);
-            strbuf_append_str(&e, ") = 'array' THEN ");
-            docs_pg_sql_field(&e, &plan->search_field);
-            strbuf_append_str(&e, " ->> 0 ELSE ");
-            docs_pg_sql_field(&e, &plan->search_field);
-            strbuf_append_str(&e, " #>> '{}' END");
-        }
-        contains(sql, b, e.data ? e.data : "NULL", plan->search);
-        strbuf_release(&e);
+    if (plan->has_search_field) {
+        contains(sql, b, &plan->search_field, plan->search);
     } else { /* every string value at any depth but in the columns the caller may not read */
         strbuf_append_str(sql, "EXISTS (SELECT 1 FROM jsonb_path_query(doc");
         for (size_t i = 0; i < plan->nsearch_skip; i++) {
@@ -532,7 +534,7 @@ static void search_sql(strbuf *sql, pg_binds *b, const query_plan *plan)
             bind_str(sql, b, plan->search_skip[i]);
         }
         strbuf_append_str(sql, ", 'strict $.**') AS t(v) WHERE jsonb_typeof(t.v) = 'string' AND ");
-        contains(sql, b, "t.v #>> '{}'", plan->search);
+        contains(sql, b, NULL, plan->search);
         strbuf_append_char(sql, ')');
     }
     strbuf_append_char(sql, ')');
@@ -692,17 +694,8 @@ static void projection_sql(strbuf *sql, const query_plan *plan)
 static void sort_value_sql(strbuf *sql, const query_plan *plan)
 {
     const char *col = column(plan->sort.kind);
-    if (col) {
-        strbuf_appendf(sql, "to_jsonb(%s)", col);
-        return;
-    }
-    strbuf_append_str(sql, "(CASE WHEN jsonb_typeof(");
-    docs_pg_sql_field(sql, &plan->sort);
-    strbuf_append_str(sql, ") = 'array' THEN ");
-    docs_pg_sql_field(sql, &plan->sort);
-    strbuf_append_str(sql, " -> 0 ELSE ");
-    docs_pg_sql_field(sql, &plan->sort);
-    strbuf_append_str(sql, " END)");
+    if (col) strbuf_appendf(sql, "to_jsonb(%s)", col);
+    else key_unwrapped(sql, &plan->sort, KEY_VALUE);
 }
 
 static void table_sql(strbuf *sql, const docs_pg_env *env, const char *table)
