@@ -527,8 +527,8 @@ static void search_sql(strbuf *sql, pg_binds *b, const query_plan *plan)
     strbuf_append_char(sql, '(');
     if (plan->has_search_field) {
         contains(sql, b, &plan->search_field, plan->search);
-    } else { /* every string value at any depth but in the columns the caller may not read */
-        strbuf_append_str(sql, "EXISTS (SELECT 1 FROM jsonb_path_query(doc");
+    } else { /* every string value at any depth but the system fields and the columns the caller may not read */
+        strbuf_append_str(sql, "EXISTS (SELECT 1 FROM jsonb_path_query(doc - '{id,createdBy,createdAt,updatedAt}'::text[]");
         for (size_t i = 0; i < plan->nsearch_skip; i++) {
             strbuf_append_str(sql, " - ");
             bind_str(sql, b, plan->search_skip[i]);
@@ -680,8 +680,8 @@ static void projection_sql(strbuf *sql, const query_plan *plan)
     size_t n = 0;
     for (size_t i = 0; i < plan->nselect && i < QUERY_MAX_SELECT; i++)
         if (!projection_skipped(plan, i)) paths[n++] = plan->select[i].path;
-    if (plan->nselect == 0) {
-        strbuf_append_str(sql, "doc || " SYSTEM_OBJECT);
+    if (plan->nselect == 0) { /* the whole record as the API wrote it, system fields included */
+        strbuf_append_str(sql, "doc");
         return;
     }
     strbuf_append_str(sql, SYSTEM_OBJECT);
@@ -880,20 +880,25 @@ int docs_pg_list(const docs_pg_env *env, const char *table, const query_plan *pl
 
 /* ---- explain ---- */
 
-/* The API name of a SQL index of table: "d_T_pkey" is "_id_", "d_T__createdAt" (updatedAt, createdBy) the
- * defaults', "d_T__<name>" a custom index's <name>. */
+/* The API name of a SQL index of table (named as on SQLite, docs_sqlite.c "physical names"): "d_T_pkey" is
+ * "_id_", "d_T$createdAt" (updatedAt, createdBy) the defaults', "d_T$x_<name>" a custom index's <name>;
+ * any other name as it is. */
 static void index_api_name(const char *table, const char *sql_name, char *out, size_t size)
 {
-    char prefix[STORE_TABLE_NAME_MAX + 8], pkey[STORE_TABLE_NAME_MAX + 8];
-    size_t n = (size_t)snprintf(prefix, sizeof prefix, "d_%s__", table);
-    snprintf(pkey, sizeof pkey, "d_%s_pkey", table);
-    const char *rest = strncmp(sql_name, prefix, n) == 0 ? sql_name + n : NULL;
-    if (!strcmp(sql_name, pkey)) snprintf(out, size, "_id_");
-    else if (!rest) snprintf(out, size, "%s", sql_name);
-    else if (!strcmp(rest, "createdAt")) snprintf(out, size, "idx_createdAt_desc");
-    else if (!strcmp(rest, "updatedAt")) snprintf(out, size, "idx_updatedAt_desc");
-    else if (!strcmp(rest, "createdBy")) snprintf(out, size, "idx_createdBy");
-    else snprintf(out, size, "%s", rest);
+    static const struct {
+        const char *suffix, *api;
+    } defaults[] = {{"_pkey", "_id_"}, {"$createdAt", "idx_createdAt_desc"}, {"$updatedAt", "idx_updatedAt_desc"},
+                    {"$createdBy", "idx_createdBy"}};
+    char prefix[STORE_TABLE_NAME_MAX + 8];
+    size_t n = (size_t)snprintf(prefix, sizeof prefix, "d_%s", table);
+    const char *rest = n < sizeof prefix && !strncmp(sql_name, prefix, n) ? sql_name + n : "";
+    for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++) {
+        if (!strcmp(rest, defaults[i].suffix)) {
+            snprintf(out, size, "%s", defaults[i].api);
+            return;
+        }
+    }
+    snprintf(out, size, "%s", !strncmp(rest, "$x_", 3) ? rest + 3 : sql_name);
 }
 
 static const char *plan_str(struct json_object *node, const char *key)
