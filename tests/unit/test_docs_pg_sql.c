@@ -448,26 +448,28 @@ static int compare(size_t n, int page, const answer *sq, const answer *pg)
     return ok;
 }
 
+/* Lists shape n on both engines, page after page along each engine's own cursor; 1 when they agree. */
 static int run_shape(fixture *f, size_t n)
 {
     const shape *s = &shapes[n];
     query_plan plan;
     plan_of(f, s, &plan);
-    struct json_object *after = NULL;
+    struct json_object *after[2] = {NULL, NULL};
     int ok = 1;
     for (int page = 0; page < (s->cursor_pages ? s->cursor_pages : 1) && ok; page++) {
-        answer sq, pg;
-        list_one(f, 0, &plan, s->self, after, s->skip_total, &sq);
-        list_one(f, 1, &plan, s->self, after, s->skip_total, &pg);
-        ok = compare(n, page, &sq, &pg);
-        if (getenv("DOCS_PG_SQL_VERBOSE")) fprintf(stderr, "shape %zu page %d: total %lld rows %lld\n", n, page, (long long)sq.total, (long long)sq.rows);
-        json_object_put(after);
-        after = sq.next.len ? json_tokener_parse(sq.next.data) : NULL;
-        answer_release(&sq);
-        answer_release(&pg);
-        if (!after) break;
+        answer a[2];
+        for (int pg = 0; pg < 2; pg++) list_one(f, pg, &plan, s->self, after[pg], s->skip_total, &a[pg]);
+        ok = compare(n, page, &a[0], &a[1]);
+        if (getenv("DOCS_PG_SQL_VERBOSE")) fprintf(stderr, "shape %zu page %d: total %lld rows %lld\n", n, page, (long long)a[0].total, (long long)a[0].rows);
+        for (int pg = 0; pg < 2; pg++) {
+            json_object_put(after[pg]);
+            after[pg] = a[pg].next.len ? json_tokener_parse(a[pg].next.data) : NULL;
+            answer_release(&a[pg]);
+        }
+        if (!after[0] || !after[1]) break;
     }
-    json_object_put(after);
+    json_object_put(after[0]);
+    json_object_put(after[1]);
     query_plan_release(&plan);
     return ok;
 }
