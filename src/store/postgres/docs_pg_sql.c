@@ -13,7 +13,7 @@
  * filter never matches a string, a string filter never a number). Filter values are bound in key form.
  *
  * System fields are TEXT COLLATE "C" columns; a filter value of another type compares as SQLite compares
- * TEXT with it (never equal, every TEXT above every number). */
+ * it with a TEXT column: a number as its text (the column's affinity), null, objects and arrays never. */
 #include "store/postgres/docs_pg_sql.h"
 
 #include <json-c/json.h>
@@ -47,7 +47,7 @@ typedef struct pg_list_sql {
 /* ---- parameters ---- */
 
 /* Appends "$k<cast>" for a new parameter holding text[0..len) (NULL: SQL NULL). */
-static void bind(strbuf *sql, pg_binds *b, const char *text, size_t len, const char *cast)
+static void param(strbuf *sql, pg_binds *b, const char *text, size_t len, const char *cast)
 {
     if (b->n >= DOCS_PG_MAX_PARAMS) {
         b->overflow = 1;
@@ -59,7 +59,7 @@ static void bind(strbuf *sql, pg_binds *b, const char *text, size_t len, const c
     strbuf_appendf(sql, "$%d%s", b->n, cast);
 }
 
-static void bind_str(strbuf *sql, pg_binds *b, const char *text) { bind(sql, b, text, strlen(text), "::text"); }
+static void bind_str(strbuf *sql, pg_binds *b, const char *text) { param(sql, b, text, strlen(text), "::text"); }
 
 static const char *json_text(struct json_object *v)
 {
@@ -89,7 +89,7 @@ static void bind_json(strbuf *sql, pg_binds *b, struct json_object *v)
 {
     char num[64];
     const char *t = number_text(v, num, sizeof num);
-    bind(sql, b, t, strlen(t), "::jsonb");
+    param(sql, b, t, strlen(t), "::jsonb");
 }
 
 /* v as jsonb in key form (see the top): NULL for null, objects and arrays (as SQLite binds them). */
@@ -97,7 +97,7 @@ static void bind_key(strbuf *sql, pg_binds *b, struct json_object *v)
 {
     enum json_type t = json_object_get_type(v);
     if (t == json_type_boolean) {
-        bind(sql, b, json_object_get_boolean(v) ? "1" : "0", 1, "::jsonb");
+        param(sql, b, json_object_get_boolean(v) ? "1" : "0", 1, "::jsonb");
     } else if (t == json_type_int || t == json_type_double) {
         bind_json(sql, b, v);
     } else if (t == json_type_string) {
@@ -107,10 +107,10 @@ static void bind_key(strbuf *sql, pg_binds *b, struct json_object *v)
         strbuf_append_json_string(&key, json_object_get_string(v), (size_t)json_object_get_string_len(v));
         strbuf_append_char(&key, ']');
         if (key.overflow) b->overflow = 1;
-        bind(sql, b, key.data ? key.data : "[]", key.len, "::jsonb");
+        param(sql, b, key.data ? key.data : "[]", key.len, "::jsonb");
         strbuf_release(&key);
     } else {
-        bind(sql, b, NULL, 0, "::jsonb");
+        param(sql, b, NULL, 0, "::jsonb");
     }
 }
 
@@ -750,9 +750,9 @@ static pg_list_sql *list_new(const docs_pg_env *env, const char *table, const qu
     snprintf(limit, sizeof limit, "%lld", (long long)plan->limit + 1);
     snprintf(offset, sizeof offset, "%lld", after ? 0LL : (long long)((plan->page - 1) * plan->limit));
     strbuf_append_str(&q->page, " LIMIT ");
-    bind(&q->page, &q->page_binds, limit, strlen(limit), "::bigint");
+    param(&q->page, &q->page_binds, limit, strlen(limit), "::bigint");
     strbuf_append_str(&q->page, " OFFSET ");
-    bind(&q->page, &q->page_binds, offset, strlen(offset), "::bigint");
+    param(&q->page, &q->page_binds, offset, strlen(offset), "::bigint");
     if (q->count.overflow || q->page.overflow || q->count_binds.overflow || q->page_binds.overflow) {
         list_free(q);
         bs_err_set(err, 400, "data/validation-error", "The filters are too large");
