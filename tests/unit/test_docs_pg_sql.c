@@ -599,6 +599,33 @@ static void test_explain(void **state)
     store_explain_release(&e);
     query_plan_release(&plan);
 
+    shape next = {.and_f = "{\"status\":\"s3\"}", .limit = "20"}; /* the next page by cursor */
+    plan_of(f, &next, &plan);
+    strbuf cursor, items;
+    strbuf_init(&cursor, 0);
+    strbuf_init(&items, 0);
+    int64_t total;
+    store_docs_paging paging = {.next_after = &cursor};
+    assert_int_equal(docs_pg_list(&f->env, "big", &plan, NULL, &paging, &items, &total, &err), 0);
+    assert_int_equal(paging.has_more, 1);
+    paging.after = json_tokener_parse(cursor.data);
+    strbuf_reset(&items);
+    assert_int_equal(docs_pg_list(&f->env, "big", &plan, NULL, &paging, &items, &total, &err), 0);
+    assert_int_equal(paging.rows, 20);
+    assert_int_equal(total, 100);
+    json_object_put(paging.after);
+    strbuf_release(&items);
+    strbuf_release(&cursor);
+    query_plan_release(&plan);
+
+    shape by_id = {.sort_by = "id", .dir = "asc", .limit = "20"};
+    plan_of(f, &by_id, &plan);
+    assert_int_equal(docs_pg_explain(&f->env, "big", &plan, NULL, &e, &err), 0);
+    assert_string_equal(e.index, "_id_");
+    assert_int_equal(e.sorts, 0);
+    store_explain_release(&e);
+    query_plan_release(&plan);
+
     shape rx = {.and_f = "{\"status\":{\"$regex\":\"^s4\"}}"};
     plan_of(f, &rx, &plan);
     assert_int_equal(docs_pg_explain(&f->env, "big", &plan, NULL, &e, &err), 0);

@@ -542,33 +542,35 @@ static void search_sql(strbuf *sql, pg_binds *b, const query_plan *plan)
 
 /* ---- where, order, projection ---- */
 
-/* Rows strictly after [sortValue, id] in the plan's order: (key < v OR (key = v AND id < last)) when
- * descending, > when ascending. */
+/* A column's value in a cursor, as column_cmp compares it (NULL: SQL NULL). */
+static void bind_column(strbuf *sql, pg_binds *b, struct json_object *v)
+{
+    char buf[64];
+    const char *text = column_text(v, buf, sizeof buf);
+    param(sql, b, text, text ? strlen(text) : 0, "::text");
+}
+
+/* Rows strictly after [sortValue, id] in the plan's order: (key, id) < (v, last) when descending, > when
+ * ascending: the same rows as (key < v OR (key = v AND id < last)), NULLs included, and a range of the
+ * index that gives the order. */
 static void after_sql(strbuf *sql, pg_binds *b, const query_plan *plan, struct json_object *after)
 {
     const char *op = plan->sort_desc ? " < " : " > ";
     struct json_object *v = json_object_array_get_idx(after, 0), *id = json_object_array_get_idx(after, 1);
-    const char *col = column(plan->sort.kind);
-    strbuf_append_char(sql, '(');
-    if (plan->sort.kind != QUERY_FIELD_ID) {
-        int at = b->n + 1;
-        if (col) {
-            column_cmp(sql, b, col, op, v);
-        } else {
-            docs_pg_sql_field(sql, &plan->sort);
-            strbuf_append_str(sql, op);
-            bind_key(sql, b, v);
-        }
-        strbuf_append_str(sql, " OR (");
-        if (col) column_cmp(sql, b, col, " = ", v);
-        else {
-            docs_pg_sql_field(sql, &plan->sort);
-            strbuf_appendf(sql, " = $%d::jsonb", at);
-        }
-        strbuf_append_str(sql, " AND ");
+    if (plan->sort.kind == QUERY_FIELD_ID) {
+        strbuf_append_str(sql, "id");
+        strbuf_append_str(sql, op);
+        bind_column(sql, b, id);
+        return;
     }
-    column_cmp(sql, b, "id", op, id);
-    strbuf_append_str(sql, plan->sort.kind != QUERY_FIELD_ID ? "))" : ")");
+    strbuf_append_char(sql, '(');
+    docs_pg_sql_field(sql, &plan->sort);
+    strbuf_appendf(sql, ", id)%s(", op);
+    if (column(plan->sort.kind)) bind_column(sql, b, v);
+    else bind_key(sql, b, v);
+    strbuf_append_str(sql, ", ");
+    bind_column(sql, b, id);
+    strbuf_append_char(sql, ')');
 }
 
 static const char *glue_next(strbuf *sql, const char *glue)
