@@ -483,7 +483,8 @@ static void test_differential(void **state)
     assert_int_equal(failed, 0);
 }
 
-/* A pattern PCRE2 takes (the parser checks it) but PostgreSQL does not is the client's 400. */
+/* A pattern PCRE2 takes (the parser checks it) but PostgreSQL does not is the client's 400; a table that
+ * does not exist 404. */
 static void test_regex_refused(void **state)
 {
     fixture *f = *state;
@@ -498,6 +499,9 @@ static void test_regex_refused(void **state)
     assert_int_equal(docs_pg_list(&f->env, "items", &plan, NULL, NULL, &items, &total, &err), -1);
     assert_int_equal(err.status, 400);
     assert_string_equal(err.code, "data/validation-error");
+    strbuf_reset(&items);
+    assert_int_equal(docs_pg_list(&f->env, "nosuch", &plan, NULL, NULL, &items, &total, &err), -1);
+    assert_int_equal(err.status, 404);
     strbuf_release(&items);
     query_plan_release(&plan);
 }

@@ -23,7 +23,7 @@
 
 #define DOCS_PG_MAX_PARAMS 2100          /* as SQLite's DOCS_SQL_MAX_BINDS: the same requests fit */
 #define DOCS_PG_SQL_MAX (256 * 1024)
-#define DOCS_PG_REGEX_TIMEOUT "SET LOCAL statement_timeout = 3000"
+#define DOCS_PG_REGEX_TIMEOUT "SET LOCAL statement_timeout = 5000" /* ms, for lists with $regex */
 #define DOCS_PG_TOTAL_KEY_MAX 4096       /* as docs_counts.h COUNTS_MAX_KEY */
 #define DOCS_PG_BUILD_PAIRS 50           /* jsonb_build_object takes at most 100 arguments */
 #define KEY_BOUND "'[null]'::jsonb"      /* above every number key, below every string key */
@@ -768,7 +768,7 @@ static pg_list_sql *list_new(const docs_pg_env *env, const char *table, const qu
 /* ---- running ---- */
 
 /* Runs sql with b; a $regex the server refuses (an expression it does not take, or over the statement
- * timeout) is the client's 400, as on SQLite. */
+ * timeout) is the client's 400, as on SQLite; a records table that does not exist 404. */
 static PGresult *run(const docs_pg_env *env, PGconn *c, const char *what, const char *sql, const pg_binds *b,
                      bs_err *err)
 {
@@ -781,6 +781,8 @@ static PGresult *run(const docs_pg_env *env, PGconn *c, const char *what, const 
         bs_err_set(err, 400, "data/validation-error", "$regex: the pattern needs too much backtracking on this data; simplify it");
     else if (state && !strcmp(state, "2201B"))
         bs_err_set(err, 400, "data/validation-error", "$regex: %s", primary ? primary : "invalid regular expression");
+    else if (state && !strcmp(state, "42P01")) /* the table went away meanwhile */
+        bs_err_set(err, 404, "data/table-not-found", "Table not found");
     else
         pg_fail(env->pool, c, r, what, err);
     PQclear(r);
