@@ -80,6 +80,9 @@ static void record_doc(int i, strbuf *d)
     if (i % 4 != 3)
         strbuf_appendf(d, ",\"meta\":{\"author\":\"%s\",\"n\":%d.5,\"inner\":{\"x\":%d}}", i % 2 ? "Ann" : "bob",
                        i % 10, i % 4);
+    else if (i % 8 == 3)
+        strbuf_append_str(d, ",\"meta\":\"plain\""); /* not an object: its paths are missing */
+    if (i % 17 == 0) strbuf_appendf(d, ",\"big\":%lld", 9007199254740993LL + i);
     if (i % 5 == 1) strbuf_appendf(d, ",\"tags\":[\"t%d\",\"Red\",\"x%d\"]", i % 3, i);
     if (i % 6 != 2) strbuf_appendf(d, ",\"when\":\"2024-0%d-%02dT10:00:00.000Z\"", i % 9 + 1, i % 28 + 1);
     if (i % 10 == 0) strbuf_append_str(d, ",\"obj\":{\"a\":1,\"b\":[1,2]}");
@@ -231,6 +234,7 @@ typedef struct shape {
     const char *row1, *row2;       /* row filters (user u1) */
     const char *self;              /* created_by_filter */
     const char *skip;              /* a column search leaves out */
+    const char *after;             /* a cursor of the client's own */
     int cursor_pages;              /* walk this many pages by `after` */
     int skip_total;
 } shape;
@@ -344,6 +348,17 @@ static const shape shapes[] = {
     {.cursor_pages = 3, .limit = "20", .sort_by = "flag", .dir = "asc"},
     {.and_f = "{\"n\":{\"$gte\":0}}", .skip_total = 1, .limit = "10"},
     /* probes */
+    {.select = "meta.author,meta.inner.x", .sort_by = "meta.author", .dir = "asc", .limit = "100"},
+    {.and_f = "{\"meta.author\":{\"$exists\":false}}", .limit = "100"},
+    {.and_f = "{\"meta\":\"plain\"}", .limit = "100"},
+    {.and_f = "{\"big\":{\"$gt\":9007199254740993}}", .sort_by = "big", .limit = "100"},
+    {.search = "ann", .search_type = "meta", .limit = "100"},
+    {.after = "[\"x\",\"80000000\"]", .sort_by = "n", .limit = "100"},
+    {.after = "[5,\"80000000\"]", .sort_by = "mix", .dir = "asc", .limit = "100"},
+    {.after = "[true,\"80000000\"]", .sort_by = "flag", .limit = "100"},
+    {.after = "[\"2024-01-10T00:00:00.000Z\",null]", .limit = "100"},
+    {.after = "[null,\"80000000\"]", .sort_by = "updatedAt", .dir = "asc", .limit = "100"},
+    {.after = "[3,\"80000000\"]", .sort_by = "createdBy", .dir = "asc", .limit = "100"},
     {.and_f = "{\"mix\":{\"$nin\":[null]}}", .limit = "100"},
     {.and_f = "{\"mix\":{\"$nin\":[null,1]}}", .limit = "100"},
     {.and_f = "{\"mix\":{\"$nin\":[]}}", .limit = "100"},
@@ -454,7 +469,7 @@ static int run_shape(fixture *f, size_t n)
     const shape *s = &shapes[n];
     query_plan plan;
     plan_of(f, s, &plan);
-    struct json_object *after[2] = {NULL, NULL};
+    struct json_object *after[2] = {s->after ? json_tokener_parse(s->after) : NULL, s->after ? json_tokener_parse(s->after) : NULL};
     int ok = 1;
     for (int page = 0; page < (s->cursor_pages ? s->cursor_pages : 1) && ok; page++) {
         answer a[2];
