@@ -126,7 +126,8 @@ static void pg_table(PGconn *c, const char *schema_name, const char *table)
     char sql[1024];
     snprintf(sql, sizeof sql,
              "CREATE TABLE \"%s\".\"d_%s\" (id TEXT COLLATE \"C\" PRIMARY KEY, created_by TEXT COLLATE \"C\" NOT NULL "
-             "DEFAULT '', created_at TEXT COLLATE \"C\" NOT NULL, updated_at TEXT COLLATE \"C\" NOT NULL, doc JSONB NOT NULL)",
+             "DEFAULT '', created_at TEXT COLLATE \"C\" NOT NULL, updated_at TEXT COLLATE \"C\" NOT NULL, body TEXT NOT NULL, "
+             "doc JSONB GENERATED ALWAYS AS (body::jsonb) STORED)",
              schema_name, table);
     pg_ok(c, sql, 0, NULL);
     snprintf(sql, sizeof sql, "CREATE INDEX \"d_%s$createdAt\" ON \"%s\".\"d_%s\" (created_at DESC, id DESC)", table,
@@ -163,7 +164,7 @@ static int setup(void **state)
     snprintf(sql, sizeof sql, "CREATE SCHEMA \"%s\"", f->env.schema);
     pg_ok(c, sql, 0, NULL);
     pg_table(c, f->env.schema, "items");
-    snprintf(sql, sizeof sql, "INSERT INTO \"%s\".\"d_items\" VALUES ($1, $2, $3, $4, $5::jsonb)", f->env.schema);
+    snprintf(sql, sizeof sql, "INSERT INTO \"%s\".\"d_items\" VALUES ($1, $2, $3, $4, $5)", f->env.schema);
     store_record recs[NRECORDS];
     rec_ids ids[NRECORDS];
     char *docs[NRECORDS];
@@ -475,6 +476,10 @@ static int run_shape(fixture *f, size_t n)
         answer a[2];
         for (int pg = 0; pg < 2; pg++) list_one(f, pg, &plan, s->self, after[pg], s->skip_total, &a[pg]);
         ok = compare(n, page, &a[0], &a[1]);
+        if (!s->select && strcmp(a[0].items.data, a[1].items.data)) { /* whole records: the very bytes written */
+            fprintf(stderr, "shape %zu page %d: items not byte for byte\n", n, page);
+            ok = 0;
+        }
         if (getenv("DOCS_PG_SQL_VERBOSE")) fprintf(stderr, "shape %zu page %d: total %lld rows %lld\n", n, page, (long long)a[0].total, (long long)a[0].rows);
         for (int pg = 0; pg < 2; pg++) {
             json_object_put(after[pg]);
@@ -554,7 +559,7 @@ static void test_explain(void **state)
     snprintf(sql, sizeof sql,
              "INSERT INTO \"%s\".\"d_big\" SELECT lpad(to_hex(g), 8, '0'), 'u' || (g %% 7), "
              "'2024-01-01T00:00:' || lpad((g %% 60)::text, 2, '0') || '.' || lpad((g %% 1000)::text, 3, '0') || 'Z', "
-             "'2024-01-01T00:00:00.000Z', jsonb_build_object('status', 's' || (g %% 50), 'n', g, 'id', lpad(to_hex(g), 8, '0')) "
+             "'2024-01-01T00:00:00.000Z', jsonb_build_object('status', 's' || (g %% 50), 'n', g, 'id', lpad(to_hex(g), 8, '0'))::text "
              "FROM generate_series(1, 5000) g", f->env.schema);
     pg_ok(c, sql, 0, NULL);
     query_field status = {.kind = QUERY_FIELD_DOC, .path = "status"};

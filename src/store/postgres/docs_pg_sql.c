@@ -682,8 +682,8 @@ static void projection_sql(strbuf *sql, const query_plan *plan)
     size_t n = 0;
     for (size_t i = 0; i < plan->nselect && i < QUERY_MAX_SELECT; i++)
         if (!projection_skipped(plan, i)) paths[n++] = plan->select[i].path;
-    if (plan->nselect == 0) { /* the whole record as the API wrote it, system fields included */
-        strbuf_append_str(sql, "doc");
+    if (plan->nselect == 0) { /* the whole record, the very bytes the API wrote (system fields included) */
+        strbuf_append_str(sql, "body");
         return;
     }
     strbuf_append_str(sql, SYSTEM_OBJECT);

@@ -4,10 +4,12 @@
  *
  * Records of an environment table T live in "<schema>"."d_T":
  *   id TEXT COLLATE "C" PRIMARY KEY, created_by TEXT COLLATE "C" NOT NULL DEFAULT '',
- *   created_at TEXT COLLATE "C" NOT NULL, updated_at TEXT COLLATE "C" NOT NULL, doc JSONB NOT NULL
- * (created_at/updated_at: the ISO-8601 text the API answers, which sorts by time; doc: the whole record
- * as the API wrote it, system fields id/createdBy/createdAt/updatedAt included, as on SQLite, so a list
- * without select answers doc as it is). Default indexes as on SQLite: (created_at DESC, id DESC),
+ *   created_at TEXT COLLATE "C" NOT NULL, updated_at TEXT COLLATE "C" NOT NULL, body TEXT NOT NULL,
+ *   doc JSONB GENERATED ALWAYS AS (body::jsonb) STORED
+ * (created_at/updated_at: the ISO-8601 text the API answers, which sorts by time; body: the whole record
+ * exactly as the API wrote it, system fields id/createdBy/createdAt/updatedAt included, as on SQLite: a
+ * list without select answers body as it is, so a read answers the very bytes of the write, ETags match
+ * and large numbers keep their spelling; doc: the same as jsonb, what filters, sorts and indexes read). Default indexes as on SQLite: (created_at DESC, id DESC),
  * (updated_at DESC, id DESC), (created_by, created_at DESC). Physical names (table "d_T", indexes
  * "d_T$createdAt", "d_T$x_<name>" ...) are made by docs_pg_physical_name, and read back into API names by
  * docs_pg_index_api_name (docs_pg_call.h).
