@@ -33,8 +33,10 @@
 #include "util/strbuf.h"
 
 /* Appends the SQL expression of field f on a records table (no table qualifier): the column for a system
- * field, a jsonb path expression for a document field. A custom index on f is an expression index on
- * exactly this text (plus DESC for a descending key). */
+ * field; for a document field its key, an immutable jsonb expression of doc->'a'->'b' that orders values as
+ * SQLite orders them (NULL for missing and null, numbers with booleans as 0/1, then strings as ["s"]; see
+ * docs_pg_sql.c). Filters and sorts compare this expression, so an expression index on it serves them;
+ * a custom index key is spelled by docs_pg_sql_key. */
 void docs_pg_sql_field(strbuf *sql, const query_field *f);
 /* Appends f as a sort key in the lists' order: docs_pg_sql_field and ASC NULLS FIRST / DESC NULLS LAST for a
  * document field (missing and null first in ascending order, as on SQLite), ASC / DESC for a column. The

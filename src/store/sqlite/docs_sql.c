@@ -102,12 +102,24 @@ static int cond_eq(strbuf *sql, docs_binds *b, const query_cond *c, int negate)
     return bind_value(b, c->value);
 }
 
+static int list_has_null(struct json_object *list)
+{
+    size_t n = json_object_array_length(list);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *v = json_object_array_get_idx(list, i);
+        if (!v || json_object_is_type(v, json_type_null)) return 1;
+    }
+    return 0;
+}
+
+/* $in: a listed value, or null/missing when null is listed; $nin: the opposite (a missing field is not in
+ * a list without null). An empty list is SQLite's "IN ()": false for IN, true for NOT IN. */
 static int cond_in(strbuf *sql, docs_binds *b, const query_cond *c, int negate)
 {
     size_t n = json_object_array_length(c->value);
-    int has_null = 0;
+    int nulls = c->field.kind == QUERY_FIELD_DOC && list_has_null(c->value);
     strbuf_append_str(sql, "(");
-    if (negate) {
+    if (negate && !nulls) {
         docs_sql_field(sql, &c->field);
         strbuf_append_str(sql, " IS NULL OR ");
     }
@@ -116,14 +128,13 @@ static int cond_in(strbuf *sql, docs_binds *b, const query_cond *c, int negate)
     int first = 1;
     for (size_t i = 0; i < n; i++) {
         struct json_object *v = json_object_array_get_idx(c->value, i);
-        if (!v || json_object_is_type(v, json_type_null)) { has_null = 1; continue; }
+        if (!v || json_object_is_type(v, json_type_null)) continue;
         strbuf_append_str(sql, first ? "?" : ",?");
         first = 0;
         if (bind_value(b, v) < 0) return -1;
     }
-    if (first) strbuf_append_str(sql, "NULL");
     strbuf_append_char(sql, ')');
-    if (has_null && c->field.kind == QUERY_FIELD_DOC) {
+    if (nulls) {
         strbuf_append_str(sql, negate ? " AND " : " OR ");
         json_type_expr(sql, &c->field);
         strbuf_append_str(sql, negate ? " IS NOT NULL AND " : " IS NULL OR ");
