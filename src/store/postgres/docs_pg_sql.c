@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/postgres/docs_pg_call.h"
+
 #define DOCS_PG_MAX_PARAMS 2100          /* as SQLite's DOCS_SQL_MAX_BINDS: the same requests fit */
 #define DOCS_PG_SQL_MAX (256 * 1024)
 #define DOCS_PG_REGEX_TIMEOUT "SET LOCAL statement_timeout = 5000" /* ms, for lists with $regex */
@@ -702,7 +704,8 @@ static void sort_value_sql(strbuf *sql, const query_plan *plan)
 
 static void table_sql(strbuf *sql, const docs_pg_env *env, const char *table)
 {
-    strbuf_appendf(sql, " FROM \"%s\".\"d_%s\"", env->schema, table);
+    strbuf_append_str(sql, " FROM ");
+    docs_pg_table_sql(sql, env, table);
 }
 
 static int plan_has_regex(const query_plan *plan)
@@ -884,27 +887,6 @@ int docs_pg_list(const docs_pg_env *env, const char *table, const query_plan *pl
 
 /* ---- explain ---- */
 
-/* The API name of a SQL index of table (named as on SQLite, docs_sqlite.c "physical names"): "d_T_pkey" is
- * "_id_", "d_T$createdAt" (updatedAt, createdBy) the defaults', "d_T$x_<name>" a custom index's <name>;
- * any other name as it is. */
-static void index_api_name(const char *table, const char *sql_name, char *out, size_t size)
-{
-    static const struct {
-        const char *suffix, *api;
-    } defaults[] = {{"_pkey", "_id_"}, {"$createdAt", "idx_createdAt_desc"}, {"$updatedAt", "idx_updatedAt_desc"},
-                    {"$createdBy", "idx_createdBy"}};
-    char prefix[STORE_TABLE_NAME_MAX + 8];
-    size_t n = (size_t)snprintf(prefix, sizeof prefix, "d_%s", table);
-    const char *rest = n < sizeof prefix && !strncmp(sql_name, prefix, n) ? sql_name + n : "";
-    for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++) {
-        if (!strcmp(rest, defaults[i].suffix)) {
-            snprintf(out, size, "%s", defaults[i].api);
-            return;
-        }
-    }
-    snprintf(out, size, "%s", !strncmp(rest, "$x_", 3) ? rest + 3 : sql_name);
-}
-
 static const char *plan_str(struct json_object *node, const char *key)
 {
     struct json_object *v;
@@ -927,7 +909,7 @@ static void explain_node(const char *table, struct json_object *node, int depth,
     if (!strcmp(type, "Sort") || !strcmp(type, "Incremental Sort")) out->sorts = 1;
     if (ix && (!strcmp(type, "Index Scan") || !strcmp(type, "Index Only Scan")) && !plan_str(node, "Index Cond"))
         out->full_scan = 1;
-    if (ix && !out->index[0]) index_api_name(table, ix, out->index, sizeof out->index);
+    if (ix && !out->index[0]) docs_pg_index_api_name(table, ix, out->index, sizeof out->index);
     struct json_object *kids;
     if (!json_object_object_get_ex(node, "Plans", &kids) || !json_object_is_type(kids, json_type_array)) return;
     for (size_t i = 0; i < json_object_array_length(kids); i++)
