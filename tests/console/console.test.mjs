@@ -1,0 +1,263 @@
+// console.test.mjs: the web console in a real browser (Debian's chromium, driven by puppeteer-core).
+// Starts a Basalt server (tests/api/harness.mjs), signs in with its operator token, walks every page,
+// creates a project, an environment, a table with fields, an index, keys and an invitation, browses
+// records written through /v1, watches the usage chart move after traffic, and checks a Member's limits.
+// Any console error, page error, failed request or HTTP error answer not listed as expected fails it.
+// Screenshots go to docs/console/<page>.png. Run: tests/console/run.sh (or node --test this file).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import puppeteer from 'puppeteer-core';
+import { test, startServer, req, repoRoot, sleep } from '../api/harness.mjs';
+import { startShim } from './session-shim.mjs';
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const CHART = process.env.CHART_JS || '/usr/share/javascript/chart.js/chart.min.js';
+const SHOTS = process.env.CONSOLE_SHOTS || path.join(repoRoot, 'docs', 'console');
+fs.mkdirSync(SHOTS, { recursive: true });
+
+// Answers that are part of the flow: the session probe before signing in.
+const EXPECTED = [(r) => r.status === 401 && r.method === 'GET' && r.url.endsWith('/admin/v1/console/session')];
+
+test('the web console, page by page, in Chromium', { timeout: 300000 }, async () => {
+  const server = await startServer({ args: ['--usage-rollup-interval', '2', '--usage-storage-interval', '2'] });
+  const token = server.bootstrap.operatorToken;
+  const orgId = server.bootstrap.organizationId;
+  const probe = await req(server, 'POST', '/admin/v1/console/session', { body: { token } });
+  let base = server.url, shim = null;
+  if (probe.status !== 201) { // the server has no console session yet: the stand-in serves it
+    shim = await startShim({ upstream: server.url, consoleDir: path.join(repoRoot, 'web', 'console'), chartPath: CHART, adminToken: token });
+    base = shim.url;
+    console.log(`# console sessions: session-shim.mjs (the server answered ${probe.status})`);
+  } else {
+    console.log('# console sessions: the server');
+    const csp = (await fetch(server.url + '/console/')).headers.get('content-security-policy') || '';
+    assert.match(csp, /script-src 'self'/, 'the console is served with a strict CSP');
+  }
+  // Starter: room for a second environment.
+  assert.equal((await req(server, 'PUT', `/admin/v1/organizations/${orgId}/plan`, { token, body: { plan: 'starter' } })).status, 200);
+
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'basalt-chromium-'));
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM, userDataDir: userDir, headless: true,
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+  const problems = [];
+  const timings = {};
+  try {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 860 });
+    watch(page, problems);
+    const wait = (sel, o) => page.waitForSelector(sel, { timeout: 15000, ...o });
+    const ready = async (name) => {
+      await wait(`main#main.ready`);
+      const err = await page.$eval('main#main', (m) => [...m.querySelectorAll(':scope > p.error')].map((e) => e.textContent).join('; '));
+      assert.equal(err, '', `page ${name} shows an error`);
+    };
+    const visit = async (hash, name, shot = name) => {
+      const t0 = Date.now();
+      await page.evaluate((hh) => {
+        document.getElementById('main')?.classList.remove('ready');
+        if (location.hash === hh) window.dispatchEvent(new HashChangeEvent('hashchange')); else location.hash = hh;
+      }, hash);
+      await ready(name);
+      timings[name] = Date.now() - t0;
+      if (shot) await page.screenshot({ path: path.join(SHOTS, shot + '.png') });
+    };
+    const text = () => page.$eval('main#main', (m) => m.innerText);
+    const submit = async (formSel, values) => {
+      for (const [name, v] of Object.entries(values)) {
+        const sel = `${formSel} [name="${name}"]`;
+        const tag = await page.$eval(sel, (e) => e.tagName + (e.type || ''));
+        if (tag.startsWith('SELECT')) await page.select(sel, v);
+        else if (tag === 'INPUTcheckbox') { if (v !== await page.$eval(sel, (e) => e.checked)) await page.click(sel); }
+        else { await page.$eval(sel, (e) => { e.value = ''; }); await page.type(sel, String(v)); }
+      }
+      await page.click(`${formSel} button[type=submit]`);
+    };
+    const confirmTyped = async () => { // the typed confirmation dialog
+      await wait('dialog.modal[open] code');
+      const word = await page.$eval('dialog.modal[open] code', (e) => e.textContent);
+      await page.type('dialog.modal[open] input[name=confirm]', word);
+      await page.click('dialog.modal[open] button[type=submit]');
+    };
+
+    // ---- sign-in ----
+    await page.goto(base + '/console/?signin=expired', { waitUntil: 'networkidle0' });
+    await wait('#signin-notice');
+    assert.match(await page.$eval('#signin-notice', (e) => e.textContent), /expired/);
+    await page.goto(base + '/console/', { waitUntil: 'networkidle0' });
+    await wait('input#token');
+    assert.match(await page.content(), /Access token/);
+    await page.screenshot({ path: path.join(SHOTS, 'signin.png') });
+    await page.type('input#token', 'bt_' + '0'.repeat(64));
+    await page.click('#signin');
+    await wait('.signin-form .error:not(:empty)');
+    EXPECTED.push((r) => r.status === 401 && r.method === 'POST' && r.url.endsWith('/admin/v1/console/session'));
+    await page.$eval('input#token', (e) => { e.value = ''; });
+    await page.type('input#token', token);
+    await page.click('#signin');
+    await ready('home');
+    EXPECTED.pop();
+    const stored = await page.evaluate(() => JSON.stringify([{ ...localStorage }, { ...sessionStorage }, document.cookie]));
+    assert.ok(!stored.includes('bt_') && !stored.includes('basalt_console'), 'no token in web storage, the cookie is HttpOnly: ' + stored);
+
+    // The usage chart before any traffic.
+    await visit(`#/org/${orgId}/usage`, 'usage-before', null);
+    const callsBefore = await chartTotal(page, 'api_call');
+
+    // ---- Home, Projects ----
+    await visit(`#/org/${orgId}/home`, 'home');
+    assert.match(await text(), /Projects[\s\S]*Members[\s\S]*File storage[\s\S]*Tables/);
+    await visit(`#/org/${orgId}/projects`, 'projects');
+    await submit('#create-project', { name: 'Console Demo', slug: 'console-demo', description: 'Made by the browser test', primaryRegion: 'eu-west-1' });
+    await page.waitForFunction(() => /#\/project\/[^/]+\/env\/dev\/overview/.test(location.hash), { timeout: 15000 });
+    await ready('overview');
+    const projectId = /#\/project\/([^/]+)/.exec(await page.evaluate(() => location.hash))[1];
+    const P = (env, pg) => `#/project/${projectId}/env/${env}/${pg}`;
+    await visit(P('dev', 'overview'), 'project-overview');
+    assert.match(await text(), /Console Demo/);
+
+    // ---- Environments ----
+    await visit(P('dev', 'environments'), 'environments');
+    await submit('#create-env', { environment: 'staging', environmentType: 'staging' });
+    await wait('section.env[data-env="staging"]');
+    await ready('environments');
+    const envText = await text();
+    assert.match(envText, /staging/);
+    assert.match(envText, /Cluster[\s\S]*dedicated-/);
+    await page.screenshot({ path: path.join(SHOTS, 'environments.png') });
+
+    // ---- Database: a table with fields, an index ----
+    await visit(P('dev', 'database'), 'database');
+    await page.type('#create-table [name=tableName]', 'posts');
+    await page.type('#create-table .field-row:last-child [name=fname]', 'title');
+    await page.click('#create-table .field-row:last-child [name=freq]');
+    await page.click('#create-table .fields + button');
+    await page.type('#create-table .field-row:last-child [name=fname]', 'views');
+    await page.select('#create-table .field-row:last-child [name=ftype]', 'number');
+    await page.click('#create-table button[type=submit]');
+    await page.waitForFunction(() => location.hash.endsWith('/database/posts/schema'), { timeout: 15000 });
+    await ready('schema');
+    assert.match(await text(), /title[\s\S]*string[\s\S]*views[\s\S]*double/);
+    await page.screenshot({ path: path.join(SHOTS, 'table-schema.png') });
+    await visit(P('dev', 'database/posts/indexes'), 'indexes', null);
+    await submit('#create-index', { name: 'by_views', fields: '-views' });
+    await page.waitForFunction(() => document.querySelector('main#main.ready') && /by_views/.test(document.querySelector('main').innerText), { timeout: 15000 });
+    await submit('#explain', { andFilters: '{"views":{"$gt":3}}', sortBy: 'views' });
+    await page.waitForFunction(() => /rows/.test(document.getElementById('explain-out')?.textContent || ''), { timeout: 15000 });
+    await page.screenshot({ path: path.join(SHOTS, 'table-indexes.png') });
+
+    // ---- API Keys: a publishable and a secret key, each shown once ----
+    await visit(P('dev', 'keys'), 'keys', null);
+    await submit('#create-key', { name: 'web app', type: 'publishable' });
+    await wait('.once code.secret');
+    assert.match(await page.$eval('.once code.secret', (e) => e.textContent), /^pk_/);
+    await submit('#create-key', { name: 'backend', type: 'secret' });
+    await page.waitForFunction(() => /^sk_/.test(document.querySelector('.once code.secret')?.textContent || ''), { timeout: 15000 });
+    const secret = await page.$eval('.once code.secret', (e) => e.textContent);
+    await page.screenshot({ path: path.join(SHOTS, 'keys.png') });
+
+    // ---- records through /v1, then browsed in Data ----
+    for (let i = 1; i <= 25; i++) {
+      const r = await req(server, 'POST', '/v1/data/posts', { key: secret, body: { title: `Post number ${i}`, views: i } });
+      assert.equal(r.status, 201, r.text);
+    }
+    for (let i = 0; i < 15; i++) await req(server, 'GET', '/v1/data/posts?limit=5', { key: secret });
+    await visit(P('dev', 'database/posts/data'), 'table-data');
+    assert.match(await text(), /Post number 25/);
+    assert.match(await text(), /Page 1 of 2/);
+    await submit('#data-filter', { field: 'views', op: '$gt', value: '22', sortBy: 'views', sortDirection: 'asc' });
+    await page.waitForFunction(() => { const t = document.querySelector('main').innerText; return /Post number 23/.test(t) && !/Post number 22\b/.test(t) && /3 total/.test(t); }, { timeout: 15000 });
+    await page.screenshot({ path: path.join(SHOTS, 'table-data.png') });
+    await visit(P('dev', 'database'), 'database');
+    await visit(P('dev', 'database/posts/permissions'), 'table-permissions');
+    await visit(P('dev', 'database/posts/api'), 'table-api');
+
+    // ---- the usage chart moves ----
+    await sleep(2500); // the meter flushes every second; the hourly rows fill today's bar
+    await visit(`#/org/${orgId}/usage`, 'usage');
+    const callsAfter = await chartTotal(page, 'api_call');
+    assert.ok(callsAfter >= callsBefore + 40, `the API-call chart moved: ${callsBefore} → ${callsAfter}`);
+    assert.equal(await page.$$eval('.chart-card', (c) => c.length), 8, 'eight metric charts');
+    assert.match(await text(), /API calls[\s\S]*Records read[\s\S]*Records written[\s\S]*Bandwidth[\s\S]*Uploads[\s\S]*Downloads[\s\S]*Storage[\s\S]*Monthly active users/);
+    assert.ok(await page.evaluate(() => window.Chart.getChart(document.querySelector('canvas[data-metric=api_call]')).data.datasets.some((d) => d.label === 'Plan limit')));
+    assert.match(await text(), /Hourly detail[\s\S]*Console Demo \/ dev[\s\S]*starter/);
+
+    // ---- Team: an invitation ----
+    await visit(`#/org/${orgId}/team`, 'team', null);
+    await submit('#invite', { email: 'viewer@example.com', name: 'Vera Viewer', role: 'member' });
+    await wait('.once code.secret');
+    const acceptUrl = await page.$eval('.once code.secret', (e) => e.textContent);
+    await page.waitForFunction(() => /viewer@example.com[\s\S]*pending/.test(document.querySelector('main').innerText), { timeout: 15000 });
+    await page.screenshot({ path: path.join(SHOTS, 'team.png') });
+
+    // ---- Activity, Settings, the project's other pages ----
+    await visit(`#/org/${orgId}/activity`, 'activity');
+    await submit('#activity-filter', { entityType: 'project' });
+    await page.waitForFunction(() => /project/.test(document.querySelector('main').innerText), { timeout: 15000 });
+    await visit(`#/org/${orgId}/settings/general`, 'settings');
+    await visit(`#/org/${orgId}/settings/plan`, 'settings-plan');
+    await visit(`#/org/${orgId}/settings/tokens`, 'settings-tokens');
+    await visit(`#/org/${orgId}/settings/danger`, 'settings-danger');
+    assert.ok(await page.$('#danger-zone'), 'the Owner sees the Danger zone');
+    for (const [pg, shot] of [['auth', 'auth-users'], ['auth/providers', 'auth-providers'], ['auth/settings', 'auth-settings'], ['auth/templates', 'auth-templates'],
+      ['storage', 'storage'], ['cors', 'cors'], ['settings', 'project-settings']]) await visit(P('dev', pg), shot);
+    await visit(P('staging', 'overview'), 'staging-overview', null);
+    await visit(P('staging', 'cors'), 'cors', null);
+    await submit('#add-origin', { origin: 'https://app.example.com' });
+    await page.waitForFunction(() => /https:\/\/app\.example\.com/.test(document.querySelector('main#main.ready')?.innerText || ''), { timeout: 15000 });
+    await page.screenshot({ path: path.join(SHOTS, 'cors.png') });
+
+    // ---- sign out; sign in as the invited Member ----
+    await page.click('.topbar .user button');
+    await wait('input#token');
+    const invToken = new URL(acceptUrl).searchParams.get('token');
+    const acc = await req(server, 'POST', '/admin/v1/invitations/accept', { body: { token: invToken, name: 'Vera Viewer' } });
+    assert.equal(acc.status, 201, acc.text);
+    await page.type('input#token', acc.json.token);
+    await page.click('#signin');
+    await ready('member-home');
+    assert.match(await page.$eval('.topbar', (e) => e.innerText), /member/);
+    await visit(`#/org/${orgId}/settings/general`, 'member-settings', null);
+    assert.equal(await page.$$eval('.tabs a', (as) => as.filter((a) => /Danger/.test(a.textContent)).length), 0, 'no Danger zone tab for a Member');
+    await visit(`#/org/${orgId}/settings/danger`, 'member-danger', null);
+    assert.equal(await page.$('#danger-zone'), null, 'no Danger zone for a Member');
+    await visit(P('dev', 'keys'), 'member-keys');
+    assert.equal(await page.$('#create-key'), null, 'a Member cannot create keys');
+    assert.match(await text(), /cannot create or revoke keys/);
+    assert.equal(await page.$$eval('main button', (bs) => bs.filter((b) => b.textContent === 'Revoke').length), 0);
+    await visit(P('dev', 'database'), 'member-database', null);
+    assert.equal(await page.$('#create-table'), null);
+    await visit(`#/org/${orgId}/home`, 'member-home2', null);
+
+    assert.deepEqual(problems, [], 'no console error and no failed request');
+    console.log('# page load times (ms): ' + JSON.stringify(timings));
+  } finally {
+    await browser.close();
+    fs.rmSync(userDir, { recursive: true, force: true });
+    if (shim) await shim.close();
+    await server.stop();
+  }
+});
+
+// The cumulative value of this month in a metric's chart (its last non-null bar).
+async function chartTotal(page, metric) {
+  return page.evaluate((m) => {
+    const c = window.Chart.getChart(document.querySelector(`canvas[data-metric=${m}]`));
+    const d = c.data.datasets[0].data.filter((v) => v !== null);
+    return d.length ? d[d.length - 1] : 0;
+  }, metric);
+}
+
+function watch(page, problems) {
+  page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push('console: ' + m.text()); });
+  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => {
+    const x = { status: r.status(), method: r.request().method(), url: r.url().split('?')[0] };
+    if (x.status >= 400 && !EXPECTED.some((f) => f(x))) problems.push(`HTTP ${x.status}: ${x.method} ${r.url()}`);
+  });
+}
