@@ -18,7 +18,13 @@ const SHOTS = process.env.CONSOLE_SHOTS || path.join(repoRoot, 'docs', 'console'
 fs.mkdirSync(SHOTS, { recursive: true });
 
 // Answers that are part of the flow: the session probe before signing in.
-const EXPECTED = [(r) => r.status === 401 && r.method === 'GET' && r.url.endsWith('/admin/v1/console/session')];
+// Answers that are part of the flow: the session probe before signing in, and an OAuth provider that was
+// never configured (GET .../auth/providers/{p} answers 404 auth/oauth-not-configured: the page shows an
+// empty form).
+const EXPECTED = [
+  (r) => r.status === 401 && r.method === 'GET' && r.url.endsWith('/admin/v1/console/session'),
+  (r) => r.status === 404 && r.method === 'GET' && /\/auth\/providers\/(google|github)$/.test(r.url),
+];
 
 test('the web console, page by page, in Chromium', { timeout: 300000 }, async () => {
   const server = await startServer({ args: ['--usage-rollup-interval', '2', '--usage-storage-interval', '2'] });
@@ -92,10 +98,10 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await wait('input#token');
     assert.match(await page.content(), /Access token/);
     await page.screenshot({ path: path.join(SHOTS, 'signin.png') });
+    EXPECTED.push((r) => r.status === 401 && r.method === 'POST' && r.url.endsWith('/admin/v1/console/session'));
     await page.type('input#token', 'bt_' + '0'.repeat(64));
     await page.click('#signin');
     await wait('.signin-form .error:not(:empty)');
-    EXPECTED.push((r) => r.status === 401 && r.method === 'POST' && r.url.endsWith('/admin/v1/console/session'));
     await page.$eval('input#token', (e) => { e.value = ''; });
     await page.type('input#token', token);
     await page.click('#signin');
@@ -247,7 +253,7 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
 async function chartTotal(page, metric) {
   return page.evaluate((m) => {
     const c = window.Chart.getChart(document.querySelector(`canvas[data-metric=${m}]`));
-    const d = c.data.datasets[0].data.filter((v) => v !== null);
+    const d = c.data.datasets.find((x) => x.label === 'This month so far').data.filter((v) => v !== null);
     return d.length ? d[d.length - 1] : 0;
   }, metric);
 }

@@ -4,7 +4,7 @@ import { h, card, stat, table, form, button, badge, toast, confirmTyped, shownOn
 import { api, get, items, session, can } from './api.js';
 
 const ACTION_KIND = { create: 'created', created: 'created', update: 'updated', updated: 'updated', delete: 'deleted', deleted: 'deleted',
-  deploy: 'deployed', deployed: 'deployed', accept: 'created', accepted: 'created', revoke: 'revoked', revoked: 'revoked' };
+  deploy: 'deployed', deployed: 'deployed', upgrade: 'updated', downgrade: 'updated', transfer: 'updated', leave: 'deleted', resend: 'created', accept: 'created', accepted: 'created', revoke: 'revoked', revoked: 'revoked' };
 const actionBadge = (a) => badge(a, ACTION_KIND[a] || 'other');
 
 export function activityList(entries) {
@@ -232,14 +232,12 @@ async function usage(ctx, main) {
         raised ? h('span.alert-note', ` · alerts raised: ${raised}`) : null),
       h('div.chart-box', canvas)));
     let acc = 0;
-    const data = dayKeys.map((d) => {
-      const v = series[m] ? series[m][d] : undefined;
-      if (m === 'storage') return v === undefined ? null : v;
-      if (new Date(d) > now) return null;
-      acc += v || 0;
-      return acc; // cumulative this month, comparable with the monthly limit
-    });
-    const datasets = [{ type: 'bar', label: m === 'storage' ? 'Stored' : 'Used this month (cumulative)', data, backgroundColor: '#57534e' }];
+    const past = (d) => new Date(d) <= now;
+    const daily = dayKeys.map((d) => (past(d) ? (series[m] && series[m][d]) || 0 : null));
+    const datasets = m === 'storage'
+      ? [{ type: 'line', label: 'Stored (latest reading of the day)', data: dayKeys.map((d) => (series[m] && series[m][d] !== undefined ? series[m][d] : null)), borderColor: '#0f766e', spanGaps: true, pointRadius: 2 }]
+      : [{ type: 'line', label: 'This month so far', data: daily.map((v) => (v === null ? null : (acc += v))), borderColor: '#0f766e', pointRadius: 0, borderWidth: 2 },
+        { type: 'bar', label: 'Per day', data: daily, backgroundColor: '#a8a29e' }];
     if (s.limit !== null) datasets.push({ type: 'line', label: 'Plan limit', data: dayKeys.map(() => s.limit), borderColor: '#dc2626', borderDash: [6, 4], pointRadius: 0, borderWidth: 1.5 });
     chart(canvas, { type: 'bar', data: { labels: dayKeys.map((d) => d.slice(8)), datasets },
       options: { animation: false, responsive: true, maintainAspectRatio: false, plugins: { legend: { display: true, labels: { boxWidth: 10 } } },
@@ -313,8 +311,8 @@ async function activity(ctx, main) {
   };
   const f = form([
     { name: 'search', label: 'Search message' },
-    { name: 'entityType', label: 'Entity', type: 'select', options: [['', 'All'], 'organization', 'project', 'environment', 'table', 'token', 'access_token', 'invitation', 'member', 'key'] },
-    { name: 'action', label: 'Action', type: 'select', options: [['', 'All'], 'create', 'update', 'delete', 'deploy', 'accept', 'revoke', 'resend', 'leave', 'transfer'] },
+    { name: 'entityType', label: 'Entity', type: 'select', options: [['', 'All'], 'organization', 'plan', 'project', 'environment', 'table', 'key', 'token', 'invitation', 'member', 'quota'] },
+    { name: 'action', label: 'Action', type: 'select', options: [['', 'All'], 'create', 'update', 'delete', 'upgrade', 'downgrade', 'accept', 'revoke', 'resend', 'leave', 'transfer', 'suspend', 'resume'] },
   ], 'Filter', async (v) => { q = v; await load(1); }, { id: 'activity-filter' });
   f.classList.add('inline');
   main.append(h('h1', 'Activity'), h('p.muted', 'Every management change, newest first, 20 a page.'), card(null, f, h('div.row', button('Refresh', () => load(1), 'ghost')), box));

@@ -1,6 +1,12 @@
 // ui.js: DOM helpers. Everything is built with createElement and textContent (no innerHTML of data, no
 // inline styles or scripts: the console's CSP forbids them).
 
+// append and replaceChildren skip null/false (pages pass optional parts inline).
+for (const m of ['append', 'replaceChildren', 'prepend']) {
+  const orig = Element.prototype[m];
+  Element.prototype[m] = function (...k) { return orig.apply(this, k.flat(Infinity).filter((x) => x !== null && x !== undefined && x !== false)); };
+}
+
 // h('div.card#id', {onclick, attrs...}, children...) → element
 export function h(tag, props, ...kids) {
   const m = /^([a-z0-9]+)((?:[.#][\w-]+)*)$/i.exec(tag);
