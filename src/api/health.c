@@ -1,5 +1,5 @@
-/* health: /healthz (the control store answers), /metrics (Prometheus text), / (what this is) and the
- * console's static files under /console/. None needs a credential. */
+/* health: /healthz (the control store answers), /metrics (Prometheus text) and / (what this is). None
+ * needs a credential. (The console's files are served by api/admin/console/pages.c.) */
 #include <stdio.h>
 #include <string.h>
 
@@ -47,16 +47,9 @@ static void root(http_req *req, http_res *res, void *data)
     http_res_status(res, 200);
 }
 
-static void console_missing(http_req *req, http_res *res, void *data)
-{
-    http_res_error(res, 404, "common/not-found", "The console is not installed (see --console-dir)");
-}
-
 int api_health_register(http_router *router, api_app *app)
 {
     if (http_router_add(router, HTTP_GET, "/healthz", healthz, app, NULL) < 0) return -1;
     if (http_router_add(router, HTTP_GET, "/metrics", metrics, app, NULL) < 0) return -1;
-    if (http_router_add(router, HTTP_GET, "/", root, app, NULL) < 0) return -1;
-    if (app->console) return http_router_add(router, HTTP_GET, "/console/*path", http_static_handler, app->console, NULL);
-    return http_router_add(router, HTTP_GET, "/console/*path", console_missing, app, NULL);
+    return http_router_add(router, HTTP_GET, "/", root, app, NULL);
 }

@@ -1,4 +1,4 @@
-/* health: /healthz, /metrics, / and the web console's files (health.c). Registered by api/register.c. */
+/* health: /healthz, /metrics and / (health.c). Registered by api/register.c. */
 #ifndef BASALT_API_HEALTH_H
 #define BASALT_API_HEALTH_H
 

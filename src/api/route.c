@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/console_gate.h"
 #include "core/scopes.h"
 
 /* Which surface's scope a route needs, by its pattern (docs/management-api.md, "Key scopes"). On /admin/v1
@@ -79,7 +80,8 @@ api_route *api_route_new(api_app *app, api_handler_fn fn, const char *pattern)
     return r;
 }
 
-/* Management credential: "Authorization: Bearer bt_..." or an environment's "X-API-Key: sk_...". */
+/* Management credential: "Authorization: Bearer bt_...", an environment's "X-API-Key: sk_...", or the web
+ * console's session cookie (with X-CSRF-Token on a change: api/console_gate.h). */
 static void admin_entry(http_req *req, http_res *res, void *data)
 {
     api_route *r = data;
@@ -90,6 +92,7 @@ static void admin_entry(http_req *req, http_res *res, void *data)
     bs_err_clear(&err);
     const char *auth = http_req_header(req, "Authorization");
     const char *key = http_req_header(req, "X-API-Key");
+    char cookie[CONSOLE_SECRET_MAX + 1];
     int rc;
     if (auth) {
         ctx.caller = API_CALLER_OPERATOR;
@@ -104,6 +107,11 @@ static void admin_entry(http_req *req, http_res *res, void *data)
             bs_err_set(&err, 401, "auth/unauthorized", "%s", why);
         }
         if (rc == 0) rc = scopes_check(ctx.key.scopes_json, r->surface, api_route_access(r, req), &err); /* a scoped key: its surfaces only */
+    } else if (api_console_cookie(req, cookie)) { /* the web console: its session stands for its token */
+        ctx.caller = API_CALLER_OPERATOR;
+        store_console_session s;
+        rc = api_console_session(r->app, req, 1, &s, &err);
+        if (rc == 0) ctx.token = s.token;
     } else {
         rc = bs_err_set(&err, 401, "auth/unauthorized", "An operator token (Authorization: Bearer bt_...) or a secret key is required");
     }

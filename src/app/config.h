@@ -16,6 +16,7 @@ typedef struct basalt_config {
     char *data_dir;
     char *control;          /* control store location; default sqlite:DATA/control.db */
     char *console_dir;
+    char *console_chart_js, *cookie_secure; /* the console's chart library; auto | always | never */
     char *public_url;
     char *log_level;
     char *config_file;

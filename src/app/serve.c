@@ -149,6 +149,13 @@ static int load_master_key(serve_state *s, bs_err *err)
     return 0;
 }
 
+/* --cookie-secure: always 1, never -1, anything else (auto) 0 (api/console_gate.h). */
+static int cookie_secure_mode(const char *mode)
+{
+    if (mode && !strcmp(mode, "always")) return 1;
+    return mode && !strcmp(mode, "never") ? -1 : 0;
+}
+
 /* ---- usage metering (core/meter.h, docs/usage.md) ---- */
 
 static int new_meter(serve_state *s, bs_err *err)
@@ -197,6 +204,7 @@ static int start_http(serve_state *s, bs_err *err)
                       .audit_retention_ms = s->cfg.audit_retention_days * 86400LL * 1000,
                       .allow_private_webhooks = (int)s->cfg.allow_private_webhooks,
                       .refresh_reuse_ms = s->cfg.refresh_reuse_interval * 1000LL, .console = s->console, .started_ms = clock_now_ms(),
+                      .chart_js = s->cfg.console_chart_js, .cookie_secure = cookie_secure_mode(s->cfg.cookie_secure),
                       .blobs = s->blobs, .storage_strict = !strcmp(s->cfg.storage_public_read, "strict"),
                       .max_image = (uint64_t)s->cfg.max_image_size, .max_video = (uint64_t)s->cfg.max_video_size,
                       .max_document = (uint64_t)s->cfg.max_document_size, .max_upload = (uint64_t)s->cfg.max_upload_size,
@@ -400,6 +408,12 @@ int serve_main(int argc, char **argv)
         return 2;
     }
     log_set_level(level);
+    const char *cs = s.cfg.cookie_secure;
+    if (!cs || (strcmp(cs, "auto") && strcmp(cs, "always") && strcmp(cs, "never"))) {
+        fprintf(stderr, "basalt serve: --cookie-secure must be auto, always or never\n");
+        config_free(&s.cfg);
+        return 2;
+    }
     const char *offset = getenv("BASALT_TEST_CLOCK_OFFSET_MS"); /* tests move the wall clock (util/clock.h) */
     if (offset && *offset) {
         clock_set_offset_ms(strtoll(offset, NULL, 10));

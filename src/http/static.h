@@ -1,6 +1,7 @@
 /* static: serves files below one directory (the web console). The route must end in "*path"; the
  * captured path is checked (no "..", no hidden files, no NUL, no symlinks out) before any file is
- * opened. An empty path or a directory serves its index.html.
+ * opened. An empty path or a directory serves its index.html. Answers carry X-Content-Type-Options:
+ * nosniff and Cache-Control: no-store for HTML (the pages), no-cache for the rest.
  * Ownership: http_static_new copies the root; the caller frees the value with http_static_free and
  * passes it as the route data of http_static_handler. */
 #ifndef BASALT_HTTP_STATIC_H

@@ -502,6 +502,38 @@ int store_control_invitation_accept(store_control *store, const char *id, int64_
     return store->ops->invitation_accept(store->driver, id, at, m, t, accepted, err);
 }
 
+int store_control_console_session_insert(store_control *store, const store_console_session *s, bs_err *err)
+{
+    if (!store || !s) return control_no_store(err);
+    return store->ops->console_session_insert(store->driver, s, err);
+}
+
+int store_control_console_session_lookup(store_control *store, const char *hash_hex, store_console_session *out,
+                                         int *found, bs_err *err)
+{
+    if (!store || !hash_hex || !out || !found) return control_no_store(err);
+    return store->ops->console_session_lookup(store->driver, hash_hex, out, found, err);
+}
+
+int store_control_console_session_delete(store_control *store, const char *hash_hex, int *found, bs_err *err)
+{
+    if (!store || !hash_hex || !found) return control_no_store(err);
+    return store->ops->console_session_delete(store->driver, hash_hex, found, err);
+}
+
+int store_control_console_link_insert(store_control *store, const store_console_link *l, bs_err *err)
+{
+    if (!store || !l) return control_no_store(err);
+    return store->ops->console_link_insert(store->driver, l, err);
+}
+
+int store_control_console_link_consume(store_control *store, const char *hash_hex, int64_t at, store_console_link *out,
+                                       int *consumed, bs_err *err)
+{
+    if (!store || !hash_hex || !out || !consumed) return control_no_store(err);
+    return store->ops->console_link_consume(store->driver, hash_hex, at, out, consumed, err);
+}
+
 int store_control_org_outbox_list(store_control *store, const char *org_id, store_mail *out, size_t max, size_t *count,
                                   bs_err *err)
 {

@@ -422,6 +422,44 @@ int store_control_invitation_revoke(store_control *store, const char *org_id, co
 int store_control_invitation_accept(store_control *store, const char *id, int64_t at, const store_member *m,
                                     const store_operator_token *t, int *accepted, bs_err *err);
 
+/* ---- console sessions and one-time sign-in links (docs/management-api.md "Console sessions") ----
+ * Only SHA-256 hex digests of the cookie value and of the link code are stored. A session carries the
+ * rights of the operator token it was made from: lookups read that token as store_control_token_lookup
+ * does (its member's current role; revoked when its member is gone), so revoking the token ends it. */
+#define STORE_CSRF_MAX 48       /* the CSRF token: base64url of 32 random bytes (43 characters) + NUL */
+
+typedef struct store_console_session {
+    char hash[STORE_HASH_HEX];            /* SHA-256 hex of the cookie value */
+    char token_id[STORE_ID_MAX];          /* the operator token it acts with */
+    char csrf[STORE_CSRF_MAX];            /* what X-CSRF-Token must carry on a state-changing request */
+    int64_t created_at, expires_at;
+    store_token_context token;            /* lookups: the token's context (ignored on insert) */
+} store_console_session;
+
+typedef struct store_console_link {
+    char hash[STORE_HASH_HEX];            /* SHA-256 hex of the code */
+    char organization_id[STORE_ID_MAX];   /* whose owner the session acts as */
+    int64_t created_at, expires_at;
+    int64_t used_at;                      /* 0 = not used yet */
+} store_console_link;
+
+/* Inserts s and deletes every session (of any token) that expired at or before s->created_at. A 409
+ * common/conflict ("the record it belongs to does not exist") when its token does not exist. */
+int store_control_console_session_insert(store_control *store, const store_console_session *s, bs_err *err);
+/* The session whose cookie hashes to hash_hex, with its token's context; *found = 0 when none (expired
+ * ones are returned: the caller decides by expires_at). */
+int store_control_console_session_lookup(store_control *store, const char *hash_hex, store_console_session *out,
+                                         int *found, bs_err *err);
+/* Deletes one session; *found = 0 when there was none. */
+int store_control_console_session_delete(store_control *store, const char *hash_hex, int *found, bs_err *err);
+/* Inserts a sign-in link (used_at ignored) and deletes the links that expired at or before its created_at. */
+int store_control_console_link_insert(store_control *store, const store_console_link *l, bs_err *err);
+/* Uses the link of hash_hex at `at`, once: *consumed = 1 with out filled when it existed, was unused and
+ * had not expired at `at`; else *consumed = 0 and nothing changes (a second use never succeeds, also when
+ * two race). */
+int store_control_console_link_consume(store_control *store, const char *hash_hex, int64_t at, store_console_link *out,
+                                       int *consumed, bs_err *err);
+
 /* 1 in *known when user_id of env_id is already counted active in the month starting at month_start. */
 int store_control_usage_mau_known(store_control *store, const char *env_id, int64_t month_start, const char *user_id, int *known,
                                   bs_err *err);

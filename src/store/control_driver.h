@@ -109,6 +109,13 @@ typedef struct store_control_ops {
     int (*invitation_revoke)(void *driver, const char *org_id, const char *id, int64_t at, int *found, bs_err *err);
     int (*invitation_accept)(void *driver, const char *id, int64_t at, const store_member *m,
                              const store_operator_token *t, int *accepted, bs_err *err);
+    /* console sessions and sign-in links */
+    int (*console_session_insert)(void *driver, const store_console_session *s, bs_err *err);
+    int (*console_session_lookup)(void *driver, const char *hash_hex, store_console_session *out, int *found, bs_err *err);
+    int (*console_session_delete)(void *driver, const char *hash_hex, int *found, bs_err *err);
+    int (*console_link_insert)(void *driver, const store_console_link *l, bs_err *err);
+    int (*console_link_consume)(void *driver, const char *hash_hex, int64_t at, store_console_link *out, int *consumed,
+                                bs_err *err);
     /* usage alerts and webhook deliveries */
     int (*usage_mau_known)(void *driver, const char *env_id, int64_t month_start, const char *user_id, int *known, bs_err *err);
     int (*alert_add)(void *driver, const store_alert *a, int *created, bs_err *err);

@@ -11,7 +11,7 @@
  * server). Where the engines differ on purpose, the case says so with f->engine.
  *
  * Sections: keys, tokens and lookups; management reads; threads (per-thread connections or a pool);
- * the team; the management plane; usage, alerts and webhook deliveries. */
+ * the team; console sessions and sign-in links; the management plane; usage, alerts and webhook deliveries. */
 #ifndef BASALT_TESTS_CONTROL_STORE_CASES_H
 #define BASALT_TESTS_CONTROL_STORE_CASES_H
 
@@ -1284,6 +1284,113 @@ static void test_token_member_gone(void **state)
     assert_int_equal(tctx.revoked_at, 0);
 }
 
+/* ---- console sessions and sign-in links ---- */
+
+static store_console_session cs_session(char fill, const char *token_id, int64_t created, int64_t expires)
+{
+    store_console_session s;
+    memset(&s, 0, sizeof s);
+    fake_hash(s.hash, fill);
+    snprintf(s.token_id, sizeof s.token_id, "%s", token_id);
+    snprintf(s.csrf, sizeof s.csrf, "csrf-%c", fill);
+    s.created_at = created;
+    s.expires_at = expires;
+    return s;
+}
+
+static int cs_session_found(store_control *store, char fill, store_console_session *out)
+{
+    char hash[STORE_HASH_HEX];
+    fake_hash(hash, fill);
+    int found = -1;
+    bs_err err = {0};
+    assert_int_equal(store_control_console_session_lookup(store, hash, out, &found, &err), 0);
+    return found;
+}
+
+/* A session reads back with its token's context (the member's role), follows the token's revocation,
+ * deletes once, and inserting one prunes those expired by then. */
+static void test_console_sessions(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    bootstrap_default(f->store);
+    bs_err err = {0};
+    store_console_session s = cs_session('1', "tok_00000000000000000001", 1000, 5000), got;
+    assert_int_equal(store_control_console_session_insert(f->store, &s, &err), 0);
+    assert_int_equal(cs_session_found(f->store, '1', &got), 1);
+    assert_string_equal(got.token_id, "tok_00000000000000000001");
+    assert_string_equal(got.csrf, "csrf-1");
+    assert_int_equal(got.created_at, 1000);
+    assert_int_equal(got.expires_at, 5000);
+    assert_string_equal(got.token.token_id, "tok_00000000000000000001");
+    assert_string_equal(got.token.organization_id, "org_00000000000000000001");
+    assert_string_equal(got.token.role, "owner");
+    assert_string_equal(got.token.member_id, "mem_00000000000000000001");
+    assert_int_equal(got.token.revoked_at, 0);
+    assert_int_equal(cs_session_found(f->store, '2', &got), 0);
+    /* an unknown token: refused */
+    store_console_session orphan = cs_session('3', "tok_nope", 1000, 5000);
+    assert_int_equal(store_control_console_session_insert(f->store, &orphan, &err), -1);
+    assert_int_equal(err.status, 409);
+    /* revoking the token shows in the session */
+    int found = 0;
+    assert_int_equal(store_control_operator_token_revoke(f->store, "tok_00000000000000000001", 4242, &found, &err), 0);
+    assert_int_equal(cs_session_found(f->store, '1', &got), 1);
+    assert_int_equal(got.token.revoked_at, 4242);
+    /* a later insert prunes the expired one */
+    store_console_session later = cs_session('4', "tok_00000000000000000001", 5000, 9000);
+    assert_int_equal(store_control_console_session_insert(f->store, &later, &err), 0);
+    assert_int_equal(cs_session_found(f->store, '1', &got), 0);
+    char hash[STORE_HASH_HEX];
+    fake_hash(hash, '4');
+    assert_int_equal(store_control_console_session_delete(f->store, hash, &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(store_control_console_session_delete(f->store, hash, &found, &err), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(cs_session_found(f->store, '4', &got), 0);
+    /* sessions go with their organization */
+    store_console_session last = cs_session('5', "tok_00000000000000000001", 6000, 9000);
+    assert_int_equal(store_control_console_session_insert(f->store, &last, &err), 0);
+    assert_int_equal(store_control_org_delete(f->store, "org_00000000000000000001", &found, &err), 0);
+    assert_int_equal(cs_session_found(f->store, '5', &got), 0);
+}
+
+/* A link is used once, only before it expires; inserting one prunes the expired. */
+static void test_console_links(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    bootstrap_default(f->store);
+    bs_err err = {0};
+    store_console_link l, got;
+    memset(&l, 0, sizeof l);
+    fake_hash(l.hash, 'l');
+    snprintf(l.organization_id, sizeof l.organization_id, "org_00000000000000000001");
+    l.created_at = 1000;
+    l.expires_at = 2000;
+    assert_int_equal(store_control_console_link_insert(f->store, &l, &err), 0);
+    int consumed = -1;
+    assert_int_equal(store_control_console_link_consume(f->store, l.hash, 2000, &got, &consumed, &err), 0);
+    assert_int_equal(consumed, 0); /* expired at 2000 */
+    assert_int_equal(store_control_console_link_consume(f->store, l.hash, 1500, &got, &consumed, &err), 0);
+    assert_int_equal(consumed, 1);
+    assert_string_equal(got.organization_id, "org_00000000000000000001");
+    assert_int_equal(got.used_at, 1500);
+    assert_int_equal(got.expires_at, 2000);
+    assert_int_equal(store_control_console_link_consume(f->store, l.hash, 1600, &got, &consumed, &err), 0);
+    assert_int_equal(consumed, 0); /* used */
+    char other[STORE_HASH_HEX];
+    fake_hash(other, 'm');
+    assert_int_equal(store_control_console_link_consume(f->store, other, 1500, &got, &consumed, &err), 0);
+    assert_int_equal(consumed, 0); /* unknown */
+    /* a new link prunes the expired one: the same code can be stored again */
+    store_console_link again = l;
+    again.created_at = 3000;
+    again.expires_at = 4000;
+    assert_int_equal(store_control_console_link_insert(f->store, &again, &err), 0);
+    assert_int_equal(store_control_console_link_consume(f->store, l.hash, 3500, &got, &consumed, &err), 0);
+    assert_int_equal(consumed, 1);
+}
+
 /* ---- the management plane: organizations, projects, environments, inactivity, placement, the activity
  * log, the outbox, OAuth providers and settings ---- */
 
@@ -2460,6 +2567,8 @@ static void test_usage_envs(void **state)
     cmocka_unit_test_setup_teardown(test_team_tokens_follow_member, setup, teardown),               \
     cmocka_unit_test_setup_teardown(test_team_invitations, setup, teardown),                        \
     cmocka_unit_test_setup_teardown(test_token_member_gone, setup, teardown),                       \
+    cmocka_unit_test_setup_teardown(test_console_sessions, setup, teardown),                        \
+    cmocka_unit_test_setup_teardown(test_console_links, setup, teardown),                           \
     cmocka_unit_test_setup_teardown(test_org_plane, setup, teardown),                               \
     cmocka_unit_test_setup_teardown(test_org_update_stores_null, setup, teardown),                  \
     cmocka_unit_test_setup_teardown(test_project_plane, setup, teardown),                           \

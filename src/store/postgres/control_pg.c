@@ -35,6 +35,7 @@ static void fill_ops(void)
     pgc_fill_core(&store_pg_control_ops);
     pgc_fill_plane(&store_pg_control_ops);
     pgc_fill_team(&store_pg_control_ops);
+    pgc_fill_console(&store_pg_control_ops);
     pgc_ops_complete = ops_complete(&store_pg_control_ops);
 }
 
@@ -81,7 +82,7 @@ void *pgc_driver_open(const char *url, bs_err *err)
         bs_err_internal(err);
         return NULL;
     }
-    const pg_migration steps[] = {{1, pgc_schema_v1, pgc_schema_v1_count}};
+    const pg_migration steps[] = {{1, pgc_schema_v1, pgc_schema_v1_count}, {2, pgc_schema_v2, pgc_schema_v2_count}};
     int version = 0;
     if (!(d->pool = pg_pool_new(url, pgc_conflicts, pgc_conflicts_count, err)) ||
         pg_migrate(d->pool, steps, sizeof steps / sizeof steps[0], &version, err) < 0) {

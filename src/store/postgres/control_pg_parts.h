@@ -6,7 +6,8 @@
  *   control_pg_plane.c  the management plane: updates, lists and deletions, inactivity, placement and
  *                       clusters, the activity log, the outbox, OAuth providers and settings;
  *   control_pg_team.c   members, operator-token listing, invitations, usage rows and roll-ups, alerts and
- *                       webhook deliveries.
+ *                       webhook deliveries;
+ *   control_pg_console.c the web console's sessions and one-time sign-in links.
  * Every operation receives the driver handle (pgc) as `void *driver`. */
 #ifndef BASALT_STORE_POSTGRES_CONTROL_PG_PARTS_H
 #define BASALT_STORE_POSTGRES_CONTROL_PG_PARTS_H
@@ -24,9 +25,12 @@ typedef struct pgc {
 void pgc_fill_core(store_control_ops *ops);
 void pgc_fill_plane(store_control_ops *ops);
 void pgc_fill_team(store_control_ops *ops);
-/* The schema (control_pg_schema.c): version 1's statements. */
+void pgc_fill_console(store_control_ops *ops);
+/* The schema (control_pg_schema.c): each version's statements. */
 extern const char *const pgc_schema_v1[];
 extern const size_t pgc_schema_v1_count;
+extern const char *const pgc_schema_v2[];
+extern const size_t pgc_schema_v2_count;
 /* A driver handle on url, the schema migrated, whether or not every op is filled (the tests of one part use
  * it; store_control_open goes through the ops table's open, which refuses an incomplete table). */
 void *pgc_driver_open(const char *url, bs_err *err);

@@ -1,6 +1,6 @@
 /* control_pg_schema: the control store's tables on PostgreSQL: the same rows as the SQLite driver's
  * migrations (store/sqlite/migrations.c, versions 1 to 14) in their final shape, as schema version 1 of
- * this driver. Timestamps and counters are BIGINT (epoch milliseconds), flags INTEGER 0/1, JSON TEXT,
+ * this driver; version 2 adds the console's tables (SQLite's v15). Timestamps and counters are BIGINT (epoch milliseconds), flags INTEGER 0/1, JSON TEXT,
  * secrets BYTEA; every TEXT column COLLATE "C" (bytes order, as SQLite's BINARY: ORDER BY agrees); e-mail uniqueness ignores case through lower(email) indexes (SQLite's COLLATE NOCASE):
  * queries compare lower(email) = lower($n). Append new versions; never edit a released one. */
 #include "store/postgres/control_pg_parts.h"
@@ -109,6 +109,22 @@ const char *const pgc_schema_v1[] = {
 };
 const size_t pgc_schema_v1_count = sizeof pgc_schema_v1 / sizeof pgc_schema_v1[0];
 
+/* Version 2: the web console's sessions and one-time sign-in links (SQLite's v15). */
+const char *const pgc_schema_v2[] = {
+    "CREATE TABLE console_sessions ("
+    " session_hash TEXT COLLATE \"C\" PRIMARY KEY,"
+    " token_id TEXT COLLATE \"C\" NOT NULL REFERENCES operator_tokens(id) ON DELETE CASCADE,"
+    " csrf_token TEXT COLLATE \"C\" NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)",
+    "CREATE INDEX console_sessions_token ON console_sessions (token_id)",
+    "CREATE INDEX console_sessions_expires ON console_sessions (expires_at)",
+    "CREATE TABLE console_links ("
+    " code_hash TEXT COLLATE \"C\" PRIMARY KEY,"
+    " organization_id TEXT COLLATE \"C\" NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    " created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT NOT NULL DEFAULT 0)",
+    "CREATE INDEX console_links_expires ON console_links (expires_at)",
+};
+const size_t pgc_schema_v2_count = sizeof pgc_schema_v2 / sizeof pgc_schema_v2[0];
+
 /* The unique constraints (PostgreSQL's default names) and what a client is told (as the SQLite driver). */
 const pg_conflict pgc_conflicts[] = {
     {"organizations_slug_key", "organization slug already taken"},
@@ -125,5 +141,7 @@ const pg_conflict pgc_conflicts[] = {
     {"members_pkey", "member id already exists"},
     {"invitations_token_hash_key", "invitation token already exists"},
     {"invitations_pkey", "invitation id already exists"},
+    {"console_sessions_pkey", "console session already exists"},
+    {"console_links_pkey", "console sign-in link already exists"},
 };
 const size_t pgc_conflicts_count = sizeof pgc_conflicts / sizeof pgc_conflicts[0];

@@ -147,6 +147,13 @@ typedef enum stmt_id {
     ST_USAGE_PURGE_ORPHANS,
     ST_USAGE_PURGE_ORPHAN_ENDPOINTS,
     ST_USAGE_ENVS,
+    ST_CONSOLE_SESSION_PRUNE,
+    ST_CONSOLE_SESSION_INSERT,
+    ST_CONSOLE_SESSION_LOOKUP,
+    ST_CONSOLE_SESSION_DELETE,
+    ST_CONSOLE_LINK_PRUNE,
+    ST_CONSOLE_LINK_INSERT,
+    ST_CONSOLE_LINK_CONSUME,
     ST_COUNT
 } stmt_id;
 
@@ -241,6 +248,20 @@ typedef enum stmt_id {
     " count = excluded.count, organization_id = excluded.organization_id"
 
 static const char *const stmt_sql[ST_COUNT] = {
+    /* ---- console sessions and sign-in links (v15) ---- */
+    [ST_CONSOLE_SESSION_PRUNE] = "DELETE FROM console_sessions WHERE expires_at <= ?1",
+    [ST_CONSOLE_SESSION_INSERT] = "INSERT INTO console_sessions (session_hash, token_id, csrf_token, created_at, expires_at)"
+                                  " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_CONSOLE_SESSION_LOOKUP] = "SELECT s.session_hash, s.token_id, s.csrf_token, s.created_at, s.expires_at, t.id,"
+                                  " t.organization_id, " SQ_TOKEN_ROLE ", t.expires_at, " SQ_TOKEN_REVOKED ","
+                                  " COALESCE(t.member_id, '') FROM console_sessions s JOIN operator_tokens t ON t.id = s.token_id"
+                                  " LEFT JOIN members m ON m.id = t.member_id AND m.organization_id = t.organization_id"
+                                  " WHERE s.session_hash = ?1",
+    [ST_CONSOLE_SESSION_DELETE] = "DELETE FROM console_sessions WHERE session_hash = ?1",
+    [ST_CONSOLE_LINK_PRUNE] = "DELETE FROM console_links WHERE expires_at <= ?1",
+    [ST_CONSOLE_LINK_INSERT] = "INSERT INTO console_links (code_hash, organization_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+    [ST_CONSOLE_LINK_CONSUME] = "UPDATE console_links SET used_at = ?2 WHERE code_hash = ?1 AND used_at = 0 AND expires_at > ?2"
+                                " RETURNING code_hash, organization_id, created_at, expires_at, used_at",
     [ST_PING] = "SELECT 1",
     [ST_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
     [ST_IS_EMPTY] = "SELECT NOT EXISTS (SELECT 1 FROM organizations)",
@@ -1893,6 +1914,93 @@ static int sq_invitation_accept(void *driver, const char *id, int64_t at, const 
     return sq_tx_end(c, rc, err);
 }
 
+/* ---- ops: console sessions and sign-in links ---- */
+
+/* Runs a statement binding only the integer ?1 (a prune by time). */
+static int sq_run_at(sq_conn *c, stmt_id id, int64_t at, bs_err *err)
+{
+    sqlite3_stmt *st = sq_stmt(c, id, err);
+    if (!st) return -1;
+    if (sqlite3_bind_int64(st, 1, at) != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_run(c, st, "prune", err);
+}
+
+static int sq_console_session_insert(void *driver, const store_console_session *s, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    if (!c || sq_run_at(c, ST_CONSOLE_SESSION_PRUNE, s->created_at, err) != 0) return -1;
+    sqlite3_stmt *st = sq_stmt(c, ST_CONSOLE_SESSION_INSERT, err);
+    if (!st) return -1;
+    int rc = SQ_BIND_FIELD(st, 1, s->hash) | SQ_BIND_FIELD(st, 2, s->token_id) | SQ_BIND_FIELD(st, 3, s->csrf) |
+             sqlite3_bind_int64(st, 4, s->created_at) | sqlite3_bind_int64(st, 5, s->expires_at);
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_run(c, st, "insert console session", err);
+}
+
+static int sq_console_session_read(sqlite3_stmt *st, void *dst)
+{
+    store_console_session *s = dst;
+    store_token_context *t = &s->token;
+    int bad = SQ_READ_FIELD(st, 0, s->hash) | SQ_READ_FIELD(st, 1, s->token_id) | SQ_READ_FIELD(st, 2, s->csrf) |
+              SQ_READ_FIELD(st, 5, t->token_id) | SQ_READ_FIELD(st, 6, t->organization_id) |
+              SQ_READ_FIELD(st, 7, t->role) | SQ_READ_FIELD(st, 10, t->member_id);
+    s->created_at = sqlite3_column_int64(st, 3);
+    s->expires_at = sqlite3_column_int64(st, 4);
+    t->expires_at = sqlite3_column_int64(st, 8);
+    t->revoked_at = sqlite3_column_int64(st, 9);
+    return bad ? -1 : 0;
+}
+
+static int sq_console_session_lookup(void *driver, const char *hash_hex, store_console_session *out, int *found,
+                                     bs_err *err)
+{
+    return sq_get_row(driver, ST_CONSOLE_SESSION_LOOKUP, hash_hex, NULL, sq_console_session_read, out, sizeof *out,
+                      found, err);
+}
+
+static int sq_console_session_delete(void *driver, const char *hash_hex, int *found, bs_err *err)
+{
+    return sq_change_by_id(driver, ST_CONSOLE_SESSION_DELETE, hash_hex, -1, found, err);
+}
+
+static int sq_console_link_insert(void *driver, const store_console_link *l, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    if (!c || sq_run_at(c, ST_CONSOLE_LINK_PRUNE, l->created_at, err) != 0) return -1;
+    sqlite3_stmt *st = sq_stmt(c, ST_CONSOLE_LINK_INSERT, err);
+    if (!st) return -1;
+    int rc = SQ_BIND_FIELD(st, 1, l->hash) | SQ_BIND_FIELD(st, 2, l->organization_id) |
+             sqlite3_bind_int64(st, 3, l->created_at) | sqlite3_bind_int64(st, 4, l->expires_at);
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    return sq_run(c, st, "insert console link", err);
+}
+
+static int sq_console_link_read(sqlite3_stmt *st, void *dst)
+{
+    store_console_link *l = dst;
+    int bad = SQ_READ_FIELD(st, 0, l->hash) | SQ_READ_FIELD(st, 1, l->organization_id);
+    l->created_at = sqlite3_column_int64(st, 2);
+    l->expires_at = sqlite3_column_int64(st, 3);
+    l->used_at = sqlite3_column_int64(st, 4);
+    return bad ? -1 : 0;
+}
+
+/* One UPDATE ... RETURNING: the row is changed (and returned) only when it was still usable. */
+static int sq_console_link_consume(void *driver, const char *hash_hex, int64_t at, store_console_link *out, int *consumed,
+                                   bs_err *err)
+{
+    *consumed = 0;
+    memset(out, 0, sizeof *out);
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_CONSOLE_LINK_CONSUME, err) : NULL;
+    if (!st) return -1;
+    if ((sqlite3_bind_text(st, 1, hash_hex, -1, SQLITE_STATIC) | sqlite3_bind_int64(st, 2, at)) != SQLITE_OK)
+        return sq_bind_failed(c, st, err);
+    int rc = sq_select_one(st, control_fail_db, sq_console_link_read, out, sizeof *out, consumed, err);
+    sq_stmt_done(st);
+    return rc;
+}
+
 /* ---- ops: usage alerts and webhook deliveries ---- */
 
 static int sq_usage_mau_known(void *driver, const char *env_id, int64_t month_start, const char *user_id, int *known, bs_err *err)
@@ -2313,4 +2421,9 @@ const store_control_ops store_sqlite_control_ops = {
     .usage_list = sq_usage_list,
     .usage_rollup = sq_usage_rollup,
     .usage_envs = sq_usage_envs,
+    .console_session_insert = sq_console_session_insert,
+    .console_session_lookup = sq_console_session_lookup,
+    .console_session_delete = sq_console_session_delete,
+    .console_link_insert = sq_console_link_insert,
+    .console_link_consume = sq_console_link_consume,
 };

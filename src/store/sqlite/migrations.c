@@ -257,6 +257,23 @@ static const char migration_v14[] =
     "ALTER TABLE organizations ADD COLUMN mau_quota INTEGER;"
     "ALTER TABLE organizations ADD COLUMN bandwidth_quota INTEGER;";
 
+/* v15: the web console's sessions (SHA-256 of the cookie, bound to the operator token they act with) and
+ * its one-time sign-in links (SHA-256 of the code). */
+static const char migration_v15[] =
+    "CREATE TABLE console_sessions ("
+    " session_hash TEXT PRIMARY KEY,"
+    " token_id TEXT NOT NULL REFERENCES operator_tokens(id) ON DELETE CASCADE,"
+    " csrf_token TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX console_sessions_token ON console_sessions (token_id);"
+    "CREATE INDEX console_sessions_expires ON console_sessions (expires_at);"
+    "CREATE TABLE console_links ("
+    " code_hash TEXT PRIMARY KEY,"
+    " organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX console_links_expires ON console_links (expires_at);";
+
 static const migration_step migration_steps[] = {
     {1, migration_v1},
     {2, migration_v2},
@@ -272,6 +289,7 @@ static const migration_step migration_steps[] = {
     {12, migration_v12},
     {13, migration_v13},
     {14, migration_v14},
+    {15, migration_v15},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migration_steps / sizeof migration_steps[0]))
