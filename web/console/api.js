@@ -40,7 +40,7 @@ export const items = (r) => (r && (r.items || r.data)) || (Array.isArray(r) ? r 
 
 function keep(s) {
   session.csrf = s.csrfToken; session.organizationId = s.organizationId; session.role = s.role;
-  session.member = s.member; session.expiresAt = s.expiresAt;
+  session.member = s.member && s.member.id ? s.member : null; session.tokenName = s.token && s.token.name; session.expiresAt = s.expiresAt;
 }
 export async function loadSession() {
   try { keep(await call('GET', '/admin/v1/console/session')); return true; } catch { session.csrf = null; return false; }

@@ -129,7 +129,7 @@ function topBar(level) {
       go(`#/project/${ctx.project.id}/env/${encodeURIComponent(envSel.value)}/${rest}`);
     });
   }
-  const who = session.member ? (session.member.name || session.member.email) : 'Service token';
+  const who = session.member ? (session.member.name || session.member.email) : `Token ${session.tokenName || ''}`;
   return h('header.topbar',
     h('a.brand', { href: link('org', 'home') }, 'Basalt'),
     orgSel, session.role === 'billing' ? null : projSel, envSel,
