@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "app/admin_cli.h"
+#include "app/console_cmd.h"
 #include "app/operator_cmd.h"
 #include "app/serve.h"
 #include "app/token_cmd.h"
@@ -20,6 +21,7 @@ static void usage(FILE *out)
                  "             team (a client of /admin/v1; `basalt org` alone lists the verbs)\n"
                  "  operator   suspend or resume an organization, list clusters (on the data directory, as the\n"
                  "             server's operator)\n"
+                 "  console    `basalt console link [ORG]`: a one-time sign-in link to the web console\n"
                  "  version    print the version\n"
                  "  help       show this help\n\n"
                  "`basalt serve --help` lists every server option.\n");
@@ -40,6 +42,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "serve") == 0) return serve_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "operator") == 0) return operator_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "console") == 0) return console_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "token") == 0 && !operator_token_verb(argc, argv)) return token_main(argc - 2, argv + 2);
     if (admin_cli_handles(argv[1])) {
         curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -69,7 +69,7 @@ typedef struct api_app {
     int64_t refresh_reuse_ms;    /* a rotated refresh token's grace for its own session (auth.c) */
     http_metrics *metrics;     /* set after routes are registered (it is sized by them) */
     http_static *console;      /* NULL when no console directory was found */
-    const char *chart_js;      /* the chart library file served at /console/vendor/chart.js (--console-chart-js) */
+    const char *chart_js;      /* the chart library served at /console/vendor/chart.js (--console-chart-js), NULL: Debian's */
     int cookie_secure;         /* the console cookie's Secure flag: 1 always, -1 never, 0 auto (api/console_gate.h) */
     int64_t started_ms;
     _Atomic int ready;         /* 0 until start-up (bootstrap) finished: /healthz answers 503 */

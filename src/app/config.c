@@ -27,7 +27,7 @@ static const opt_def opts[] = {
     {"control-store", "BASALT_CONTROL_STORE", S(control), NULL, 0, 0, "control store: sqlite (DATA/control.db, the default), sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB"},
     {"control", "BASALT_CONTROL", S(control), NULL, 0, 0, "older name of --control-store"},
     {"console-dir", "BASALT_CONSOLE_DIR", S(console_dir), NULL, 0, 0, "directory of the web console (default: web/console beside the binary or the working directory)"},
-    {"console-chart-js", "BASALT_CONSOLE_CHART_JS", S(console_chart_js), "/usr/share/javascript/chart.js/chart.min.js", 0, 0, "the chart library served at /console/vendor/chart.js (Debian's libjs-chart.js)"},
+    {"console-chart-js", "BASALT_CONSOLE_CHART_JS", S(console_chart_js), NULL, 0, 0, "the chart library served at /console/vendor/chart.js (default: the UMD build of Debian's libjs-chart.js in /usr/share/javascript/chart.js)"},
     {"cookie-secure", "BASALT_COOKIE_SECURE", S(cookie_secure), "auto", 0, 0, "Secure flag of the console's session cookie: auto (when --public-url is https, or X-Forwarded-Proto: https comes from a proxy on this host), always or never"},
     {"public-url", "BASALT_PUBLIC_URL", S(public_url), NULL, 0, 0, "URL clients use to reach this server (default http://LISTEN)"},
     {"log-level", "BASALT_LOG_LEVEL", S(log_level), "info", 0, 0, "debug | info | warn | error (JSON lines on stderr)"},

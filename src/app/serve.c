@@ -19,6 +19,7 @@
 #include "app/local_control.h"
 #include "core/alerts.h"
 #include "core/bootstrap.h"
+#include "core/console_session.h"
 #include "core/image.h"
 #include "core/meter.h"
 #include "core/usage_load.h"
@@ -306,6 +307,22 @@ static int write_bootstrap_file(const bootstrap_result *b, void *arg, bs_err *er
     return 0;
 }
 
+/* The first start's one-time console sign-in link (best effort: `basalt console link` makes another). */
+static void print_console_link(serve_state *s, const char *org_id)
+{
+    char code[CONSOLE_SECRET_MAX];
+    bs_err err;
+    bs_err_clear(&err);
+    if (console_link_create(s->control, org_id, clock_now_ms(), code, &err) < 0) {
+        log_warn("no console sign-in link: %s", err.message);
+        return;
+    }
+    printf("  console          %s/console/signin?code=%s\n"
+           "                   (signs a browser in as the owner: once, within 15 minutes; later: basalt console link)\n",
+           s->url, code);
+    memset(code, 0, sizeof code);
+}
+
 static int run_bootstrap(serve_state *s, bs_err *err)
 {
     bootstrap_result b;
@@ -318,6 +335,7 @@ static int run_bootstrap(serve_state *s, bs_err *err)
            "These secrets are shown once (also in %s/bootstrap.json, mode 0600):\n"
            "  publishable key  %s\n  secret key       %s\n  operator token   %s\n  url              %s\n",
            s->cfg.data_dir, b.publishable_key, b.secret_key, b.operator_token, s->url);
+    print_console_link(s, b.organization_id);
     fflush(stdout);
     memset(&b, 0, sizeof b);
     return 0;

@@ -128,17 +128,17 @@ static int mint_owner_token(store_control *store, const char *org_id, int64_t no
 int console_link_sign_in(store_control *store, const char *code, int64_t now, char cookie[CONSOLE_SECRET_MAX],
                          store_console_session *out, bs_err *err)
 {
-    if (!secret_well_formed(code)) return bs_err_set(err, 401, "auth/link-expired", "The sign-in link is not valid");
+    if (!secret_well_formed(code)) return bs_err_set(err, 401, "auth/unauthorized", "The sign-in link is not valid");
     char hash[STORE_HASH_HEX];
     crypto_sha256_hex(code, strlen(code), hash);
     store_console_link l;
     int consumed = 0;
     if (store_control_console_link_consume(store, hash, now, &l, &consumed, err) < 0) return -1;
-    if (!consumed) return bs_err_set(err, 401, "auth/link-expired", "The sign-in link was used already or has expired");
+    if (!consumed) return bs_err_set(err, 401, "auth/unauthorized", "The sign-in link was used already or has expired");
     store_org org;
     int found = 0;
     if (store_control_org_get(store, l.organization_id, &org, &found, err) < 0) return -1;
-    if (!found || !strcmp(org.status, "deleted")) return bs_err_set(err, 401, "auth/link-expired", "The organization is gone");
+    if (!found || !strcmp(org.status, "deleted")) return bs_err_set(err, 401, "auth/unauthorized", "The organization is gone");
     store_token_context tok;
     if (mint_owner_token(store, l.organization_id, now, &tok, err) < 0) return -1;
     return console_session_open(store, &tok, now, cookie, out, err);

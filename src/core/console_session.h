@@ -37,7 +37,7 @@ int console_csrf_matches(const store_console_session *s, const char *presented);
 /* A new one-time sign-in code for the organization org_id (404 org/not-found when there is none). */
 int console_link_create(store_control *store, const char *org_id, int64_t now, char code[CONSOLE_SECRET_MAX], bs_err *err);
 /* Uses a sign-in code at now and opens a session as the organization's owner (see above): 401
- * auth/link-expired when the code is malformed, unknown, used or expired. */
+ * auth/unauthorized when the code is malformed, unknown, used or expired. */
 int console_link_sign_in(store_control *store, const char *code, int64_t now, char cookie[CONSOLE_SECRET_MAX],
                          store_console_session *out, bs_err *err);
 

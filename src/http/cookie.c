@@ -22,17 +22,22 @@ static const char *find_cookie(const char *header, const char *name, size_t *len
     return NULL;
 }
 
-int http_req_cookie(const http_req *req, const char *name, char *out, size_t cap)
+int http_cookie_find(const char *header, const char *name, char *out, size_t cap)
 {
-    const char *header = http_req_header(req, "Cookie");
     if (cap) out[0] = '\0';
-    if (!header || strlen(header) > HTTP_COOKIE_HEADER_MAX) return 0;
     size_t len = 0;
-    const char *value = find_cookie(header, name, &len);
+    const char *value = header && cap ? find_cookie(header, name, &len) : NULL;
     if (!value || len >= cap) return 0;
     memcpy(out, value, len);
     out[len] = '\0';
     return 1;
+}
+
+int http_req_cookie(const http_req *req, const char *name, char *out, size_t cap)
+{
+    const char *header = http_req_header(req, "Cookie");
+    if (header && strlen(header) > HTTP_COOKIE_HEADER_MAX) header = NULL;
+    return http_cookie_find(header, name, out, cap);
 }
 
 int http_cookie_format(char *out, size_t cap, const char *name, const char *value, const char *path, long max_age, int secure)

@@ -10,7 +10,10 @@
 
 #define HTTP_COOKIE_HEADER_MAX 8192 /* a longer Cookie header is not read */
 
-/* The value of cookie name into out (cap bytes): 1 when present and it fits, 0 when absent (or too long). */
+/* The value of cookie name in a Cookie header's text into out (cap bytes): 1 when present and it fits, 0
+ * when absent (or too long: out is then ""). The first pair of that name wins. */
+int http_cookie_find(const char *header, const char *name, char *out, size_t cap);
+/* http_cookie_find on the request's Cookie header (none, or one over HTTP_COOKIE_HEADER_MAX: 0). */
 int http_req_cookie(const http_req *req, const char *name, char *out, size_t cap);
 /* A Set-Cookie value: "name=value; Path=path; HttpOnly; SameSite=Strict; Max-Age=max_age" plus
  * "; Secure" when secure. -1 when it does not fit cap. */

@@ -74,6 +74,7 @@ void http_static_handler(http_req *req, http_res *res, void *data)
     const http_static *st = data;
     const char *rel = http_req_param(req, "path");
     if (!rel) rel = "";
+    http_res_header(res, "X-Content-Type-Options", "nosniff"); /* on its 404s too */
     if (*rel && !path_is_safe(rel)) {
         http_res_error(res, 404, "common/not-found", "No such file");
         return;
@@ -93,6 +94,5 @@ void http_static_handler(http_req *req, http_res *res, void *data)
     size_t n = strlen(path); /* HTML pages are never kept: a new version takes effect at the next load */
     int html = n >= 5 && strcasecmp(path + n - 5, ".html") == 0;
     http_res_header(res, "Cache-Control", html ? "no-store" : "no-cache");
-    http_res_header(res, "X-Content-Type-Options", "nosniff");
     http_res_file(res, 200, http_static_content_type(path), fd, (uint64_t)sb.st_size);
 }

@@ -65,6 +65,12 @@ test('GET session with the cookie answers the same session; without one 401', as
   const got = await req(srv, 'GET', SESSION, withCookie(cookie));
   assert.equal(got.status, 200, got.text);
   assert.deepEqual(got.json, res.json);
+  // signing in again from the same browser ends its previous session
+  const again = await req(srv, 'POST', SESSION, { body: { token: b.operatorToken }, headers: { Cookie: cookie } });
+  assert.equal(again.status, 201, again.text);
+  expectError(assert, await req(srv, 'GET', SESSION, withCookie(cookie)), 401, 'auth/unauthorized');
+  const fresh = again.headers.get('set-cookie').split(';')[0];
+  assert.equal((await req(srv, 'GET', SESSION, withCookie(fresh))).status, 200);
   expectError(assert, await req(srv, 'GET', SESSION), 401, 'auth/unauthorized');
   expectError(assert, await req(srv, 'GET', SESSION, withCookie('basalt_console=' + 'A'.repeat(43))), 401, 'auth/unauthorized');
   expectError(assert, await req(srv, 'GET', SESSION, withCookie('basalt_console=short')), 401, 'auth/unauthorized');
@@ -131,4 +137,162 @@ test("a session has its token's rights: a member's session cannot create keys", 
   expectError(assert, made, 403, 'org/permission-denied');
   const direct = await req(srv, 'POST', keysPath(), { token: joined.token, body: { type: 'secret' } });
   expectError(assert, direct, 403, 'org/permission-denied');
+});
+
+// ---- the one-time sign-in link ----
+
+const LINK = /^(http:\/\/[^/\s]+)\/console\/signin\?code=([A-Za-z0-9_-]{43})$/;
+
+test('the first start prints a console sign-in link beside the keys, and it signs in once', async () => {
+  const line = srv.stdout().split('\n').find((l) => l.trim().startsWith('console '));
+  assert.ok(line, srv.stdout());
+  const url = line.trim().split(/\s+/)[1];
+  const m = LINK.exec(url);
+  assert.ok(m, url);
+  assert.equal(m[1], srv.url);
+  const head = await req(srv, 'HEAD', `/console/signin?code=${m[2]}`);
+  assert.equal(head.status, 303);
+  assert.equal(head.headers.get('set-cookie'), null, 'a HEAD does not use the code');
+  const first = await req(srv, 'GET', `/console/signin?code=${m[2]}`);
+  assert.equal(first.status, 303, first.text);
+  assert.equal(first.headers.get('location'), '/console/');
+  const cookie = (first.headers.get('set-cookie') || '').split(';')[0];
+  assert.match(cookie, /^basalt_console=[A-Za-z0-9_-]{43}$/);
+  const s = await req(srv, 'GET', SESSION, withCookie(cookie));
+  assert.equal(s.status, 200, s.text);
+  assert.equal(s.json.role, 'owner');
+  assert.equal(s.json.organizationId, b.organizationId);
+  assert.equal(s.json.token.name, 'console link');
+  assert.equal(s.json.member.name, 'Owner');
+  const again = await req(srv, 'GET', `/console/signin?code=${m[2]}`);
+  assert.equal(again.status, 303);
+  assert.equal(again.headers.get('location'), '/console/?signin=expired');
+  assert.equal(again.headers.get('set-cookie'), null, 'a used link gives no cookie');
+});
+
+test('basalt console link: a new single-use link for the bootstrap organization (or a named one)', async () => {
+  const made = await runOnce(['console', 'link', '--data', srv.dataDir, '--url', srv.url]);
+  assert.equal(made.code, 0, made.stderr);
+  const m = LINK.exec(made.stdout.trim());
+  assert.ok(m, made.stdout);
+  const first = await req(srv, 'GET', `/console/signin?code=${m[2]}`);
+  assert.equal(first.headers.get('location'), '/console/');
+  const cookie = first.headers.get('set-cookie').split(';')[0];
+  const s = await req(srv, 'GET', SESSION, withCookie(cookie));
+  assert.equal(s.json.role, 'owner');
+  // the session is a full owner credential, CSRF rules included
+  const body = { type: 'publishable', name: 'via link' };
+  expectError(assert, await req(srv, 'POST', keysPath(), { ...withCookie(cookie), body }), 403, 'auth/csrf-invalid');
+  const ok = await req(srv, 'POST', keysPath(), { ...withCookie(cookie, { 'X-CSRF-Token': s.json.csrfToken }), body });
+  assert.equal(ok.status, 201, ok.text);
+  const second = await req(srv, 'GET', `/console/signin?code=${m[2]}`);
+  assert.equal(second.headers.get('location'), '/console/?signin=expired');
+  assert.equal(second.headers.get('set-cookie'), null);
+  // an explicit organization; an unknown one fails
+  const named = await runOnce(['console', 'link', b.organizationId, '--data', srv.dataDir]);
+  assert.equal(named.code, 0, named.stderr);
+  assert.match(named.stdout.trim(), LINK);
+  const unknown = await runOnce(['console', 'link', 'org_nope', '--data', srv.dataDir]);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /not found/i);
+  assert.equal((await runOnce(['console', 'nope', '--data', srv.dataDir])).code, 2);
+});
+
+test('a malformed or unknown sign-in code redirects without a cookie', async () => {
+  for (const q of ['', '?code=', '?code=short', `?code=${'A'.repeat(43)}`]) {
+    const r = await req(srv, 'GET', `/console/signin${q}`);
+    assert.equal(r.status, 303, q);
+    assert.equal(r.headers.get('location'), '/console/?signin=expired', q);
+    assert.equal(r.headers.get('set-cookie'), null, q);
+    assert.equal(r.headers.get('referrer-policy'), 'no-referrer');
+  }
+});
+
+// ---- /console/ itself ----
+
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self';" +
+  " object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+function expectSecurityHeaders(res, what) {
+  assert.equal(res.headers.get('content-security-policy'), CSP, what);
+  assert.equal(res.headers.get('x-content-type-options'), 'nosniff', what);
+  assert.equal(res.headers.get('referrer-policy'), 'no-referrer', what);
+}
+
+test('/console/ answers carry the CSP, nosniff and no-referrer; index.html is never cached', async () => {
+  const index = await req(srv, 'GET', '/console/');
+  assert.equal(index.status, 200, index.text);
+  assert.match(index.headers.get('content-type'), /^text\/html/);
+  expectSecurityHeaders(index, '/console/');
+  assert.equal(index.headers.get('cache-control'), 'no-store');
+  const direct = await req(srv, 'GET', '/console/index.html');
+  assert.equal(direct.headers.get('cache-control'), 'no-store');
+  const js = await req(srv, 'GET', '/console/console.js');
+  assert.equal(js.status, 200);
+  assert.match(js.headers.get('content-type'), /^text\/javascript/);
+  expectSecurityHeaders(js, 'console.js');
+  const css = await req(srv, 'GET', '/console/console.css');
+  assert.match(css.headers.get('content-type'), /^text\/css/);
+  const missing = await req(srv, 'GET', '/console/no-such-file.js');
+  expectError(assert, missing, 404, 'common/not-found');
+  expectSecurityHeaders(missing, '404');
+  const bare = await req(srv, 'GET', '/console');
+  assert.equal(bare.status, 200);
+  expectSecurityHeaders(bare, '/console');
+});
+
+test('/console/vendor/chart.js serves the chart library from its Debian package, with the same headers', async () => {
+  const r = await req(srv, 'GET', '/console/vendor/chart.js');
+  expectSecurityHeaders(r, 'chart.js');
+  if (r.status === 404) {
+    expectError(assert, r, 404, 'common/not-found');
+    assert.match(r.json.error.message, /libjs-chart\.js/);
+    return;
+  }
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /^text\/javascript/);
+  assert.match(r.text.slice(0, 200), /Chart\.js v\d/);
+});
+
+test('a configured chart library that is missing is a clear 404', async () => {
+  const s = await startServer({ args: ['--console-chart-js', '/nonexistent/chart.js'] });
+  try {
+    const r = await req(s, 'GET', '/console/vendor/chart.js');
+    expectError(assert, r, 404, 'common/not-found');
+    assert.match(r.json.error.message, /libjs-chart\.js|--console-chart-js/);
+    expectSecurityHeaders(r, 'missing chart.js');
+  } finally { await s.stop(); }
+});
+
+test('paths that climb out of the console directory are refused', async () => {
+  const probes = ['/console/../bootstrap.json', '/console/%2e%2e/bootstrap.json', '/console/%2E%2E/%2e%2e/etc/passwd',
+    '/console/..%2fbootstrap.json', '/console/.%2e/control.db', '/console/vendor/../../bootstrap.json', '/console/.hidden'];
+  for (const p of probes) {
+    const raw = await rawExchange(srv.port, `GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1]);
+    assert.ok(status === 404 || status === 400, `${p}: ${raw.slice(0, 200)}`);
+    assert.doesNotMatch(raw, /operatorToken|root:x:0|SQLite format/, p);
+  }
+});
+
+test('sessions expire after 12 hours (the test clock)', async () => {
+  const s = await startServer({ keep: true });
+  let later;
+  try {
+    const { res, cookie } = await signIn(s.bootstrap.operatorToken, s);
+    assert.equal(res.status, 201, res.text);
+    const link = await runOnce(['console', 'link', '--data', s.dataDir]);
+    const code = LINK.exec(link.stdout.trim())[2];
+    await s.stop({ removeDir: false });
+    later = await startServer({ dataDir: s.dataDir, env: { BASALT_TEST_CLOCK_OFFSET_MS: String(12 * 3600e3 + 60e3) } });
+    expectError(assert, await req(later, 'GET', SESSION, withCookie(cookie)), 401, 'auth/unauthorized');
+    expectError(assert, await req(later, 'GET', `/admin/v1/projects/${s.bootstrap.projectId}/environments/dev/keys`, withCookie(cookie)),
+      401, 'auth/unauthorized');
+    const expired = await req(later, 'GET', `/console/signin?code=${code}`);
+    assert.equal(expired.headers.get('location'), '/console/?signin=expired', 'links expire after 15 minutes');
+    assert.equal(expired.headers.get('set-cookie'), null);
+  } finally {
+    await later?.stop();
+    await s.stop({ removeDir: true }).catch(() => {});
+  }
 });

@@ -4,7 +4,7 @@
  *   GET /console/vendor/chart.js  the chart library from Debian's libjs-chart.js (--console-chart-js)
  *   GET /console/signin?code=...  uses a one-time sign-in link (`basalt console link`): 303 to /console/
  *                                 with the session cookie, or to /console/?signin=expired without one
- *   GET /console                  308 to /console/
+ *                                 (HEAD: 303 to /console/, the code not used)
  * Every answer carries the console's Content-Security-Policy, X-Content-Type-Options: nosniff and
  * Referrer-Policy: no-referrer (a sign-in code in a URL never leaks through Referer). */
 #include <fcntl.h>
@@ -41,16 +41,41 @@ static void console_files(http_req *req, http_res *res, void *data)
     http_static_handler(req, res, app->console);
 }
 
+/* Where Debian's libjs-chart.js keeps a browser (UMD) build: 4.x names it chart.umd(.min).js, 3.x
+ * chart.min.js (its chart.js is UMD too, but 4.x's chart.js is an ES module, so it is not guessed). */
+static const char *const chart_candidates[] = {
+    "/usr/share/javascript/chart.js/chart.umd.min.js",
+    "/usr/share/javascript/chart.js/chart.min.js",
+    "/usr/share/javascript/chart.js/chart.umd.js",
+};
+
+/* A regular file opened for reading, or -1. */
+static int open_file(const char *path, struct stat *sb)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && (fstat(fd, sb) < 0 || !S_ISREG(sb->st_mode))) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* --console-chart-js when given (only it), else the first of the package's files that exists. */
+static int open_chart(const api_app *app, struct stat *sb)
+{
+    if (app->chart_js && *app->chart_js) return open_file(app->chart_js, sb);
+    int fd = -1;
+    for (size_t i = 0; i < sizeof chart_candidates / sizeof chart_candidates[0] && fd < 0; i++)
+        fd = open_file(chart_candidates[i], sb);
+    return fd;
+}
+
 static void chart_library(http_req *req, http_res *res, void *data)
 {
     api_app *app = data;
     security_headers(res, 1);
     struct stat sb;
-    int fd = app->chart_js && *app->chart_js ? open(app->chart_js, O_RDONLY | O_CLOEXEC) : -1;
-    if (fd >= 0 && (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))) {
-        close(fd);
-        fd = -1;
-    }
+    int fd = open_chart(app, &sb);
     if (fd < 0) {
         http_res_error(res, 404, "common/not-found",
                        "The chart library is not installed (apt-get install libjs-chart.js, or set --console-chart-js)");
@@ -84,6 +109,10 @@ static void link_sign_in(http_req *req, http_res *res, void *data)
     const char *code = http_req_query(req, "code");
     char cookie[CONSOLE_SECRET_MAX];
     store_console_session s;
+    if (http_req_method(req) == HTTP_HEAD) { /* a link checker's HEAD does not use the code up */
+        redirect(res, 303, "/console/");
+        return;
+    }
     if (!code || console_link_sign_in(app->control, code, clock_now_ms(), cookie, &s, &err) < 0) {
         redirect(res, 303, "/console/?signin=expired");
         return;
@@ -94,16 +123,8 @@ static void link_sign_in(http_req *req, http_res *res, void *data)
     redirect(res, 303, "/console/");
 }
 
-static void console_slash(http_req *req, http_res *res, void *data)
-{
-    (void)data;
-    security_headers(res, 1);
-    redirect(res, 308, "/console/");
-}
-
 int api_console_pages_register(http_router *router, api_app *app)
 {
-    if (http_router_add(router, HTTP_GET, "/console", console_slash, app, NULL) < 0) return -1;
     if (http_router_add(router, HTTP_GET, "/console/signin", link_sign_in, app, NULL) < 0) return -1;
     if (http_router_add(router, HTTP_GET, "/console/vendor/chart.js", chart_library, app, NULL) < 0) return -1;
     return http_router_add(router, HTTP_GET, "/console/*path", console_files, app, NULL);

@@ -1,6 +1,7 @@
 /* session: the web console signs in with an operator token and then works with a cookie (docs/
  * management-api.md "Console sessions"):
- *   POST   /admin/v1/console/session {token}     → 201 the session, Set-Cookie basalt_console (12 h)
+ *   POST   /admin/v1/console/session {token}     → 201 the session, Set-Cookie basalt_console (12 h); a
+ *                                                  session of the cookie the browser still sends is ended
  *   GET    /admin/v1/console/session   (cookie)  → 200 the session (a reloaded page gets its CSRF token)
  *   DELETE /admin/v1/console/session   (cookie + X-CSRF-Token) → 204, the session deleted, the cookie cleared
  * The session body: {csrfToken, expiresAt, organizationId, role, member: {id, email, name}, token: {id,
@@ -108,6 +109,9 @@ static void session_create(http_req *req, http_res *res, api_app *app)
         http_res_error_from(res, &err);
         return;
     }
+    char old[CONSOLE_SECRET_MAX + 1];
+    bs_err ignored;
+    if (api_console_cookie(req, old)) console_session_close(app->control, old, &ignored); /* the browser's previous one */
     api_console_set_cookie(app, req, res, cookie, CONSOLE_SESSION_TTL_MS / 1000);
     memset(cookie, 0, sizeof cookie);
     answer_session(app, res, 201, &s);
