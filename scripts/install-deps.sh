@@ -13,7 +13,7 @@ if [[ "${1:-}" == "--test" ]]; then
   packages+=(clang libclang-rt-dev)   # the libFuzzer targets (scripts/fuzz.sh, docs/security-testing.md)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)   # installs the local S3 server of the tests (tests/s3)
-  packages+=(chromium libjs-chart.js)   # the console's browser test (tests/console) and the chart library it loads
+  packages+=(chromium)   # the console's browser test (tests/console, driven by puppeteer-core)
 fi
 
 missing=()

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
-import { test, startServer, req, repoRoot, sleep } from '../api/harness.mjs';
+import { test, startServer, req, repoRoot, sleep, runOnce } from '../api/harness.mjs';
 import { startShim } from './session-shim.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -238,6 +238,23 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await visit(P('dev', 'database'), 'member-database', null);
     assert.equal(await page.$('#create-table'), null);
     await visit(`#/org/${orgId}/home`, 'member-home2', null);
+
+    // ---- a one-time sign-in link (basalt console link): works once, then lands on the expired notice ----
+    if (!shim) {
+      await page.click('.topbar .user button');
+      await wait('input#token');
+      const out = await runOnce(['console', 'link', orgId, '--data', server.dataDir, '--url', server.url]);
+      const link = /https?:\/\/\S+\/console\/signin\?code=\S+/.exec(out.stdout + out.stderr);
+      assert.ok(link, 'basalt console link prints a link: ' + out.stdout + out.stderr);
+      await page.goto(link[0], { waitUntil: 'networkidle0' });
+      await ready('link-home');
+      assert.match(await page.$eval('.topbar', (e) => e.innerText), /owner/);
+      await page.click('.topbar .user button');
+      await wait('input#token');
+      await page.goto(link[0], { waitUntil: 'networkidle0' });
+      await wait('#signin-notice');
+      assert.match(await page.$eval('#signin-notice', (e) => e.textContent), /expired or was already used/);
+    }
 
     assert.deepEqual(problems, [], 'no console error and no failed request');
     console.log('# page load times (ms): ' + JSON.stringify(timings));
