@@ -41,6 +41,13 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     const csp = (await fetch(server.url + '/console/')).headers.get('content-security-policy') || '';
     assert.match(csp, /script-src 'self'/, 'the console is served with a strict CSP');
   }
+  // The console's JavaScript and CSS, the chart library included, stay under 300 KB.
+  const own = fs.readdirSync(path.join(repoRoot, 'web', 'console')).filter((f) => /\.(js|css)$/.test(f))
+    .reduce((n, f) => n + fs.statSync(path.join(repoRoot, 'web', 'console', f)).size, 0);
+  const chartBytes = (await (await fetch(base + '/console/vendor/chart.js')).arrayBuffer()).byteLength;
+  assert.ok(chartBytes > 100000, 'the chart library is served');
+  assert.ok(own + chartBytes < 300 * 1024, `console JS+CSS ${own} + chart.js ${chartBytes} bytes < 300 KB`);
+  console.log(`# console JS+CSS: ${own} bytes + chart.js ${chartBytes} bytes`);
   // Starter: room for a second environment.
   assert.equal((await req(server, 'PUT', `/admin/v1/organizations/${orgId}/plan`, { token, body: { plan: 'starter' } })).status, 200);
 
@@ -182,15 +189,23 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await visit(P('dev', 'database/posts/permissions'), 'table-permissions');
     await visit(P('dev', 'database/posts/api'), 'table-api');
 
-    // ---- the usage chart moves ----
+    // ---- the usage chart moves; a small operator quota raises the 80 % alert and the banner ----
+    const q = await runOnce(['operator', 'quota', orgId, 'api_call', '100', '--data', server.dataDir]);
+    assert.equal(q.code, 0, q.stderr);
+    await sleep(2200); // past --key-cache-ms, and the meter's flush
+    const used = (await req(server, 'GET', `/admin/v1/usage/summary?organizationId=${orgId}`, { token })).json.items.find((i) => i.metric === 'api_call').used;
+    for (let i = used; i < 86; i++) await req(server, 'GET', '/v1/data/posts?limit=1', { key: secret });
     await sleep(2500); // the meter flushes every second; the hourly rows fill today's bar
+    assert.ok(((await req(server, 'GET', `/admin/v1/organizations/${orgId}/alerts`, { token })).json.items || []).some((a) => a.threshold === 80));
     await visit(`#/org/${orgId}/usage`, 'usage');
+    await wait('#alert-banner');
+    assert.match(await page.$eval('#alert-banner', (e) => e.textContent), /API calls: 80 %/);
     const callsAfter = await chartTotal(page, 'api_call');
-    assert.ok(callsAfter >= callsBefore + 40, `the API-call chart moved: ${callsBefore} → ${callsAfter}`);
+    assert.ok(callsAfter >= callsBefore + 80, `the API-call chart moved: ${callsBefore} → ${callsAfter}`);
     assert.equal(await page.$$eval('.chart-card', (c) => c.length), 8, 'eight metric charts');
     assert.match(await text(), /API calls[\s\S]*Records read[\s\S]*Records written[\s\S]*Bandwidth[\s\S]*Uploads[\s\S]*Downloads[\s\S]*Storage[\s\S]*Monthly active users/);
     assert.ok(await page.evaluate(() => window.Chart.getChart(document.querySelector('canvas[data-metric=api_call]')).data.datasets.some((d) => d.label === 'Plan limit')));
-    assert.match(await text(), /Hourly detail[\s\S]*Console Demo \/ dev[\s\S]*starter/);
+    assert.match(await text(), /alerts raised: 80 %[\s\S]*Hourly detail[\s\S]*Console Demo \/ dev[\s\S]*starter/);
 
     // ---- Team: an invitation ----
     await visit(`#/org/${orgId}/team`, 'team', null);

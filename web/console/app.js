@@ -146,7 +146,7 @@ async function banner() {
     if (!alerts.length) return;
     const worst = alerts.reduce((a, b) => (b.threshold > a.threshold ? b : a));
     slot.replaceWith(h('a.banner#alert-banner', { href: link('org', 'usage'), class: worst.level === 'limit' ? 'limit' : 'warn' },
-      `${METRIC_WORDS[worst.metric] || worst.metric}: ${worst.threshold} % of the plan's monthly limit reached` + (alerts.length > 1 ? ` (+${alerts.length - 1} more)` : '')));
+      `${METRIC_WORDS[worst.metric] || worst.metric}: ${worst.threshold} % of the monthly limit reached` + (alerts.length > 1 ? ` (+${alerts.length - 1} more)` : '')));
   } catch { /* no banner */ }
 }
 
