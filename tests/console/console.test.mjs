@@ -225,7 +225,7 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await visit(`#/org/${orgId}/settings/danger`, 'settings-danger');
     assert.ok(await page.$('#danger-zone'), 'the Owner sees the Danger zone');
     for (const [pg, shot] of [['auth', 'auth-users'], ['auth/providers', 'auth-providers'], ['auth/settings', 'auth-settings'], ['auth/templates', 'auth-templates'],
-      ['storage', 'storage'], ['cors', 'cors'], ['settings', 'project-settings']]) await visit(P('dev', pg), shot);
+      ['storage', 'storage'], ['activity', 'project-activity'], ['cors', 'cors'], ['settings', 'project-settings']]) await visit(P('dev', pg), shot);
     await visit(P('staging', 'overview'), 'staging-overview', null);
     await visit(P('staging', 'cors'), 'cors', null);
     await submit('#add-origin', { origin: 'https://app.example.com' });

@@ -12,7 +12,7 @@ ctx.go = go;
 
 const ORG_NAV = [['home', 'Home'], ['projects', 'Projects'], ['team', 'Team'], ['usage', 'Usage'], ['activity', 'Activity'], ['settings', 'Settings']];
 const PROJECT_NAV = [['overview', 'Overview'], ['environments', 'Environments'], ['database', 'Database'], ['auth', 'Authentication'],
-  ['storage', 'File Storage'], ['keys', 'API Keys'], ['cors', 'CORS'], ['settings', 'Settings']];
+  ['storage', 'File Storage'], ['activity', 'Activities'], ['keys', 'API Keys'], ['cors', 'CORS'], ['settings', 'Settings']];
 
 setUnauthorizedHandler(() => { session.csrf = null; showSignIn('Your session has ended. Sign in again.'); });
 

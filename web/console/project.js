@@ -29,7 +29,7 @@ async function overview(ctx, main) {
       h('dt', 'Created'), h('dd', fmtDate(p.createdAt)), h('dt', 'Environments'), h('dd', fmtNum(envs.length)), h('dt', 'Environment shown'), h('dd', ctx.env))),
     h('div.quick', ['database', 'auth', 'storage', 'environments'].map((pg) => h('a.button', { href: ctx.link('project', pg) },
       { database: 'Database', auth: 'Authentication', storage: 'File Storage', environments: 'Environments' }[pg]))),
-    card('Latest activity', activityList(act.filter((a) => a.projectId === p.id).slice(0, 3)), h('a', { href: ctx.link('org', 'activity') }, 'View all →')));
+    card('Latest activity', activityList(act.filter((a) => a.projectId === p.id).slice(0, 3)), h('a', { href: ctx.link('project', 'activity') }, 'View all →')));
 }
 
 async function environments(ctx, main) {
@@ -427,4 +427,33 @@ async function settings(ctx, main) {
   }
 }
 
-export const projectPages = { overview, environments, database, auth, storage, keys, cors, settings };
+// Activities (§8.1): the organization's log narrowed to this project (the log has no project filter: the
+// newest 1,000 entries are read and filtered here), 20 a page.
+async function activity(ctx, main) {
+  const box = h('div');
+  let q = {}, mine = [];
+  const show = (page) => {
+    const n = Math.max(1, Math.ceil(mine.length / 20));
+    box.replaceChildren(activityList(mine.slice((page - 1) * 20, page * 20)),
+      pager({ page, totalPages: n, total: mine.length, hasNext: page < n }, show));
+  };
+  const load = async () => {
+    mine = [];
+    for (let page = 1; page <= 10; page++) {
+      const r = await get(`/organizations/${ctx.org.id}/activity`, { ...q, page, limit: 100 });
+      mine.push(...items(r).filter((a) => a.projectId === ctx.project.id));
+      if (!r.pagination || !r.pagination.hasNext) break;
+    }
+    show(1);
+  };
+  const f = form([
+    { name: 'search', label: 'Search message' },
+    { name: 'entityType', label: 'Entity', type: 'select', options: [['', 'All'], 'project', 'environment', 'table', 'key'] },
+    { name: 'action', label: 'Action', type: 'select', options: [['', 'All'], 'create', 'update', 'delete', 'revoke'] },
+  ], 'Filter', async (v) => { q = v; await load(); }, { id: 'project-activity-filter' });
+  f.classList.add('inline');
+  main.append(h('h1', 'Activities'), card(null, f, h('div.row', button('Refresh', load, 'ghost')), box));
+  await load();
+}
+
+export const projectPages = { overview, environments, database, auth, storage, activity, keys, cors, settings };
