@@ -41,10 +41,10 @@ function showSignIn(notice) {
 
 async function start() {
   if (!(await loadSession())) return showSignIn();
-  const orgs = items(await get('/organizations'));
+  ctx.org = { id: session.organizationId };
+  const [orgs] = await Promise.all([get('/organizations').then(items), loadProjects()]);
   ctx.org = orgs.find((o) => o.id === session.organizationId) || orgs[0];
   ctx.orgs = orgs;
-  await loadProjects();
   window.onhashchange = route;
   route();
 }

@@ -153,6 +153,15 @@ const PLANS = [ // src/core/plans.c: envs per project, projects, API calls, stor
 ];
 const unl = (v, f = fmtNum) => (v === null ? 'unlimited' : f(v));
 const charts = [];
+// Chart.js (200 KB) is loaded by the Usage page only, once.
+let chartLib;
+const loadChart = () => (chartLib ||= new Promise((resolve, reject) => {
+  if (window.Chart) return resolve();
+  const s = h('script', { src: 'vendor/chart.js' });
+  s.addEventListener('load', resolve);
+  s.addEventListener('error', () => { chartLib = null; reject(new Error('The chart library did not load (vendor/chart.js)')); });
+  document.head.append(s);
+}));
 function chart(canvas, cfg) {
   const C = window.Chart;
   if (!C) { canvas.replaceWith(h('p.error', 'The chart library did not load.')); return; }
@@ -178,8 +187,9 @@ async function usage(ctx, main) {
   const now = new Date();
   const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
   const monthEnd = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
-  const [summary, alerts, plan, rows] = await Promise.all([
+  const [summary, , alerts, plan, rows] = await Promise.all([
     get('/usage/summary', { organizationId: org.id }),
+    loadChart(),
     get(`/organizations/${org.id}/alerts`).then(items).catch(() => []),
     get(`/organizations/${org.id}/plan`).catch(() => null),
     allRows({ organizationId: org.id, period: 'daily', startDate: monthStart.toISOString().slice(0, 10), endDate: now.toISOString().slice(0, 10) }),

@@ -102,13 +102,13 @@ async function database(ctx, main, sub) {
   const r = await get(base(ctx) + '/tables');
   const all = items(r);
   const box = h('div');
-  const render = (q = '') => box.replaceChildren(table([
+  const render = (q = '') => { const hit = all.filter((t) => t.tableName.toLowerCase().includes(q.toLowerCase())); box.replaceChildren(table([
     { label: 'Table', get: (t) => h('a', { href: ctx.link('project', 'database') + '/' + encodeURIComponent(t.tableName) }, t.tableName) },
     { label: 'Status', get: (t) => badge(t.status || 'active') },
     { label: 'Records', get: (t) => fmtNum(t.documentCount) },
     { label: 'Fields', get: (t) => Object.keys((t.schema && t.schema.properties) || {}).join(', ') },
     { label: 'Updated', get: (t) => fmtDay(t.updatedAt) },
-  ], all.filter((t) => t.tableName.toLowerCase().includes(q.toLowerCase())), 'No tables in this environment.'));
+  ], hit.slice(0, 100), 'No tables match.'), hit.length > 100 ? h('p.muted', `${fmtNum(hit.length - 100)} more: narrow the search.`) : null); };
   const search = h('input', { type: 'search', placeholder: 'Search tables', 'aria-label': 'Search tables' });
   search.addEventListener('input', () => render(search.value));
   render();
