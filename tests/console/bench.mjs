@@ -62,13 +62,13 @@ const results = {};
 try {
   const page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 860 });
-  const t = Date.now();
   await page.goto(server.url + '/console/', { waitUntil: 'load' });
   await page.waitForSelector('input#token');
   await page.type('input#token', token);
+  const t = Date.now();
   await page.click('#signin');
   await page.waitForSelector('main#main.ready', { timeout: 30000 });
-  results['first load + sign-in → home'] = Date.now() - t;
+  results['Sign in clicked → home ready'] = Date.now() - t;
   for (let i = 0; i < VISITS; i++) { // a reload with the session cookie: HTML, modules, chart.js, session, home
     const t1 = Date.now();
     await page.reload({ waitUntil: 'domcontentloaded' });

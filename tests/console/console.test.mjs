@@ -179,6 +179,8 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
       assert.equal(r.status, 201, r.text);
     }
     for (let i = 0; i < 15; i++) await req(server, 'GET', '/v1/data/posts?limit=5', { key: secret });
+    const signup = await req(server, 'POST', '/v1/auth/email/signup', { key: secret, body: { email: 'ada@example.com', password: 'correct horse battery 9', name: 'Ada' } });
+    assert.equal(signup.status, 201, signup.text);
     await visit(P('dev', 'database/posts/data'), 'table-data');
     assert.match(await text(), /Post number 25/);
     assert.match(await text(), /Page 1 of 2/);
@@ -224,6 +226,20 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await visit(`#/org/${orgId}/settings/tokens`, 'settings-tokens');
     await visit(`#/org/${orgId}/settings/danger`, 'settings-danger');
     assert.ok(await page.$('#danger-zone'), 'the Owner sees the Danger zone');
+    // An end user banned and unbanned on the Authentication page.
+    await visit(P('dev', 'auth'), 'auth-users', null);
+    assert.match(await text(), /ada@example.com/);
+    const clickButton = (label) => page.$$eval('main button', (bs, l) => bs.find((b) => b.textContent === l).click(), label);
+    await clickButton('Ban');
+    await page.waitForFunction(() => /ada@example.com[^\n]*banned/.test(document.querySelector('main').innerText), { timeout: 15000 });
+    const refused = await req(server, 'POST', '/v1/auth/email/signin', { key: secret, body: { email: 'ada@example.com', password: 'correct horse battery 9' } });
+    assert.equal(refused.status, 403, 'a banned user cannot sign in: ' + refused.text);
+    await clickButton('Unban');
+    await page.waitForFunction(() => /ada@example.com[^\n]*active/.test(document.querySelector('main').innerText), { timeout: 15000 });
+    // The top bar switches the environment and keeps the page.
+    await page.select('#env-select', 'staging');
+    await page.waitForFunction(() => location.hash.endsWith('/env/staging/auth'), { timeout: 15000 });
+    await ready('auth-staging');
     for (const [pg, shot] of [['auth', 'auth-users'], ['auth/providers', 'auth-providers'], ['auth/settings', 'auth-settings'], ['auth/templates', 'auth-templates'],
       ['storage', 'storage'], ['activity', 'project-activity'], ['cors', 'cors'], ['settings', 'project-settings']]) await visit(P('dev', pg), shot);
     await visit(P('staging', 'overview'), 'staging-overview', null);
@@ -247,6 +263,7 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await visit(`#/org/${orgId}/settings/danger`, 'member-danger', null);
     assert.equal(await page.$('#danger-zone'), null, 'no Danger zone for a Member');
     await visit(P('dev', 'keys'), 'member-keys');
+    assert.match(await text(), /console session \(temporary\)[^\n]*revoked/, "sign-out revoked the console's temporary data key");
     assert.equal(await page.$('#create-key'), null, 'a Member cannot create keys');
     assert.match(await text(), /cannot create or revoke keys/);
     assert.equal(await page.$$eval('main button', (bs) => bs.filter((b) => b.textContent === 'Revoke').length), 0);

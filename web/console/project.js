@@ -302,15 +302,18 @@ async function auth(ctx, main, sub) {
     if (!can('keys:write')) { main.append(card(null, h('p.muted', 'End users are listed through /v1/users with a temporary secret key, which only an Owner or Admin may create.'))); return; }
     const box = h('div');
     let search = '';
+    const bans = new Map(); // /v1/users does not say who is banned: the state this page set (PATCH answers)
     const load = async (page = 1) => {
       const r = await v1(ctx.project.id, ctx.env, 'GET', '/users', undefined, { page, limit: 20, search, searchType: search ? 'email' : undefined });
       box.replaceChildren(table([
         { label: 'E-mail', get: (u) => u.email || '–' }, { label: 'Name', get: (u) => u.name || '–' }, { label: 'Role', get: (u) => u.role || 'user' },
-        { label: 'Status', get: (u) => (u.bannedAt ? badge('banned', 'deleted') : badge('active')) }, { label: 'Created', get: (u) => fmtDay(u.createdAt) },
-        { label: '', get: (u) => button(u.bannedAt ? 'Unban' : 'Ban', async () => {
-          await api('PATCH', `${a}/users/${u.id}`, { banned: !u.bannedAt, reason: u.bannedAt ? undefined : 'Banned in the console' });
-          toast(u.bannedAt ? 'Unbanned' : 'Banned: every session ended'); await load(page);
-        }, 'small') },
+        { label: 'Status', get: (u) => { const b = bans.has(u.id) ? bans.get(u.id) : u.bannedAt; return b ? badge('banned', 'deleted') : b === undefined ? '–' : badge('active'); } },
+        { label: 'Created', get: (u) => fmtDay(u.createdAt) },
+        { label: '', get: (u) => h('div.row', [true, false].map((ban) => button(ban ? 'Ban' : 'Unban', async () => {
+          const r = await api('PATCH', `${a}/users/${u.id}`, { banned: ban, reason: ban ? 'Banned in the console' : undefined });
+          bans.set(u.id, r.bannedAt || null);
+          toast(ban ? 'Banned: every session ended' : 'Unbanned'); await load(page);
+        }, 'small'))) },
       ], items(r), 'No users yet.'), pager(r.pagination, load));
     };
     const f = form([{ name: 'search', label: 'Search e-mail' }], 'Search', async (v) => { search = v.search; await load(1); });
