@@ -155,6 +155,15 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await page.waitForFunction(() => location.hash.endsWith('/database/posts/schema'), { timeout: 15000 });
     await ready('schema');
     assert.match(await text(), /title[\s\S]*string[\s\S]*views[\s\S]*double/);
+    // A field added (version 2), then the schema rolled back to version 1 (version 3).
+    await page.type('#add-fields .field-row:last-child [name=fname]', 'summary');
+    await page.click('#add-fields button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('main#main.ready') && /schema v2/.test(document.querySelector('main').innerText), { timeout: 15000 });
+    assert.match(await text(), /summary/);
+    await page.$$eval('main button', (bs) => bs.find((b) => b.textContent === 'Roll back').click());
+    await confirmTyped();
+    await page.waitForFunction(() => document.querySelector('main#main.ready') && /schema v3/.test(document.querySelector('main').innerText), { timeout: 15000 });
+    assert.doesNotMatch(await page.$eval('main table', (t) => t.innerText), /summary/);
     await page.screenshot({ path: path.join(SHOTS, 'table-schema.png') });
     await visit(P('dev', 'database/posts/indexes'), 'indexes', null);
     await submit('#create-index', { name: 'by_views', fields: '-views' });
@@ -240,8 +249,21 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await page.select('#env-select', 'staging');
     await page.waitForFunction(() => location.hash.endsWith('/env/staging/auth'), { timeout: 15000 });
     await ready('auth-staging');
+    // File Storage: upload through a presigned URL, list, delete with a typed confirmation.
+    await visit(P('dev', 'storage'), 'storage', null);
+    if (!shim) { // (through the stand-in the presigned URL would be another origin)
+    const upload = path.join(userDir, 'hello.txt');
+    fs.writeFileSync(upload, 'hello from the console test\n');
+    await (await page.$('#upload-file')).uploadFile(upload);
+    await page.$$eval('main button', (bs) => bs.find((b) => b.textContent === 'Upload').click());
+    await page.waitForFunction(() => /hello\.txt/.test(document.querySelector('main').innerText), { timeout: 15000 });
+    await page.screenshot({ path: path.join(SHOTS, 'storage.png') });
+    await page.$$eval('main button', (bs) => bs.find((b) => b.textContent === 'Delete').click());
+    await confirmTyped();
+    await page.waitForFunction(() => /No files/.test(document.querySelector('main').innerText), { timeout: 15000 });
+    }
     for (const [pg, shot] of [['auth', 'auth-users'], ['auth/providers', 'auth-providers'], ['auth/settings', 'auth-settings'], ['auth/templates', 'auth-templates'],
-      ['storage', 'storage'], ['activity', 'project-activity'], ['cors', 'cors'], ['settings', 'project-settings']]) await visit(P('dev', pg), shot);
+      ['activity', 'project-activity'], ['cors', 'cors'], ['settings', 'project-settings']]) await visit(P('dev', pg), shot);
     await visit(P('staging', 'overview'), 'staging-overview', null);
     await visit(P('staging', 'cors'), 'cors', null);
     await submit('#add-origin', { origin: 'https://app.example.com' });

@@ -30,7 +30,7 @@ function showSignIn(notice) {
       await signIn(input.value.trim());
       input.value = '';
       if (params.has('signin')) history.replaceState(null, '', location.pathname + location.hash);
-      await start();
+      await start(true);
     } catch (x) { err.textContent = x.status === 401 ? 'That token is not valid (revoked, expired or mistyped).' : x.message; }
   });
   root.replaceChildren(h('div.signin', h('div.card',
@@ -39,8 +39,8 @@ function showSignIn(notice) {
   input.focus();
 }
 
-async function start() {
-  if (!(await loadSession())) return showSignIn();
+async function start(signedIn = false) {
+  if (!signedIn && !(await loadSession())) return showSignIn();
   ctx.org = { id: session.organizationId };
   const [orgs] = await Promise.all([get('/organizations').then(items), loadProjects()]);
   ctx.org = orgs.find((o) => o.id === session.organizationId) || orgs[0];
