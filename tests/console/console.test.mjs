@@ -196,8 +196,16 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await submit('#data-filter', { field: 'views', op: '$gt', value: '22', sortBy: 'views', sortDirection: 'asc' });
     await page.waitForFunction(() => { const t = document.querySelector('main').innerText; return /Post number 23/.test(t) && !/Post number 22\b/.test(t) && /3 total/.test(t); }, { timeout: 15000 });
     await page.screenshot({ path: path.join(SHOTS, 'table-data.png') });
+    await visit(P('dev', 'database/posts/indexes'), 'table-indexes', null);
+    assert.match(await text(), /Query statistics[\s\S]*sort\(/, 'the shapes of the lists just made');
+    await page.screenshot({ path: path.join(SHOTS, 'table-indexes.png'), fullPage: true });
     await visit(P('dev', 'database'), 'database');
     await visit(P('dev', 'database/posts/permissions'), 'table-permissions');
+    await page.click('input[aria-label="guest list"]');
+    await page.$$eval('main button', (bs) => bs.find((b) => b.textContent === 'Save permissions').click());
+    await page.waitForFunction(() => /Permissions saved/.test(document.getElementById('toast')?.textContent || ''), { timeout: 15000 });
+    const perms = (await req(server, 'GET', `/admin/v1/projects/${projectId}/environments/dev/tables/posts`, { token })).json.permissions;
+    assert.equal(perms.guest.list, false, JSON.stringify(perms));
     await visit(P('dev', 'database/posts/api'), 'table-api');
 
     // ---- the usage chart moves; a small operator quota raises the 80 % alert and the banner ----

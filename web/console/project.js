@@ -249,9 +249,14 @@ async function tableIndexes(ctx, main, t, tbase) {
     const r = await api('POST', tbase + '/explain', { andFilters: af, sortBy: v.sortBy, sortDirection: v.sortDirection });
     out.textContent = `${r.fullScan ? 'Full scan' : 'Index ' + r.index} · about ${fmtNum(r.estimatedRows)} rows${r.suggestion ? '\nSuggestion: ' + JSON.stringify(r.suggestion) : ''}\n\n` + JSON.stringify(r.plan, null, 2);
   }, { id: 'explain' }), out));
-  const shapes = stats ? items(stats).slice().sort((a, b) => (b.p95Ms ?? b.meanMs ?? 0) - (a.p95Ms ?? a.meanMs ?? 0)) : [];
-  main.append(card('Query statistics (slowest shapes first)', stats ? table(Object.keys(shapes[0] || {}).filter((k) => typeof shapes[0][k] !== 'object').slice(0, 8).map((k) => ({ label: k, get: (s) => String(s[k]) })), shapes, 'No queries recorded yet.')
-    : h('p.muted', 'Not available.')));
+  const shapes = stats ? items(stats).slice().sort((x, y) => (y.p95Ms ?? 0) - (x.p95Ms ?? 0)) : [];
+  main.append(card('Query statistics (slowest shapes first)', stats ? table([
+    { label: 'Shape', get: (q) => h('code', q.shape) }, { label: 'Count', get: (q) => fmtNum(q.count) },
+    { label: 'Mean ms', get: (q) => (q.meanMs ?? 0).toFixed(2) }, { label: 'p95 ms', get: (q) => (q.p95Ms ?? 0).toFixed(2) },
+    { label: 'Rows scanned / returned', get: (q) => (q.rowsScannedPerRowReturned ?? 0).toFixed(1) },
+    { label: 'Index', get: (q) => (q.fullScan ? badge('full scan', 'deleted') : h('code', q.index || '–')) },
+    { label: 'Last seen', get: (q) => fmtDate(q.lastSeen) },
+  ], shapes.slice(0, 20), stats.enabled === false ? 'Recording is off (--query-stats 0).' : 'No queries recorded yet.') : h('p.muted', 'Not available.')));
 }
 
 const OPS = ['create', 'read', 'list', 'update', 'delete'];

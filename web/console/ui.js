@@ -81,7 +81,7 @@ export function form(fields, submitLabel, onsubmit, { id } = {}) {
       } else {
         input = h('input', { type: fd.type || 'text', name: fd.name, value: fd.value, placeholder: fd.placeholder, required: fd.required, autocomplete: 'off' });
       }
-      return h('label', h('span', fd.label), input);
+      return h('label', { class: fd.type === 'checkbox' ? 'check' : '' }, h('span', fd.label), input);
     }),
     h('button.primary', { type: 'submit' }, submitLabel), err);
   f.addEventListener('submit', async (ev) => {
