@@ -232,6 +232,11 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await wait('.once code.secret');
     const acceptUrl = await page.$eval('.once code.secret', (e) => e.textContent);
     await page.waitForFunction(() => /viewer@example.com[\s\S]*pending/.test(document.querySelector('main').innerText), { timeout: 15000 });
+    // A second invitation, cancelled.
+    await submit('#invite', { email: 'temp@example.com', name: 'Temp', role: 'member' });
+    await page.waitForFunction(() => /temp@example.com[^\n]*pending/.test(document.querySelector('main').innerText), { timeout: 15000 });
+    await page.$$eval('main tr', (trs) => [...trs].find((tr) => /temp@example.com/.test(tr.innerText)).querySelectorAll('button')[1].click());
+    await page.waitForFunction(() => /temp@example.com[^\n]*revoked/.test(document.querySelector('main').innerText), { timeout: 15000 });
     await page.screenshot({ path: path.join(SHOTS, 'team.png') });
 
     // ---- Activity, Settings, the project's other pages ----
@@ -239,6 +244,10 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await submit('#activity-filter', { entityType: 'project' });
     await page.waitForFunction(() => /project/.test(document.querySelector('main').innerText), { timeout: 15000 });
     await visit(`#/org/${orgId}/settings/general`, 'settings');
+    await submit('#org-general', { displayName: 'Console Demo Org', notificationEmail: 'ops@example.com' });
+    await page.waitForFunction(() => /Saved/.test(document.getElementById('toast')?.textContent || ''), { timeout: 15000 });
+    const orgNow = (await req(server, 'GET', `/admin/v1/organizations/${orgId}`, { token })).json;
+    assert.equal(orgNow.notificationEmail, 'ops@example.com');
     await visit(`#/org/${orgId}/settings/plan`, 'settings-plan');
     await visit(`#/org/${orgId}/settings/tokens`, 'settings-tokens');
     await visit(`#/org/${orgId}/settings/danger`, 'settings-danger');
@@ -277,6 +286,12 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await submit('#add-origin', { origin: 'https://app.example.com' });
     await page.waitForFunction(() => /https:\/\/app\.example\.com/.test(document.querySelector('main#main.ready')?.innerText || ''), { timeout: 15000 });
     await page.screenshot({ path: path.join(SHOTS, 'cors.png') });
+
+    // ---- the staging environment deleted with a typed confirmation ----
+    await visit(P('dev', 'environments'), 'environments-before-delete', null);
+    await page.$$eval('section.env[data-env="staging"] button', (bs) => bs.find((b) => b.textContent === 'Delete').click());
+    await confirmTyped();
+    await page.waitForFunction(() => document.querySelector('main#main.ready') && !document.querySelector('section.env[data-env="staging"]'), { timeout: 15000 });
 
     // ---- sign out; sign in as the invited Member ----
     await page.click('.topbar .user button');

@@ -66,6 +66,8 @@ export const can = (what) => (rights[session.role] || []).includes(what);
 // keys endpoint for a short-lived one (1 hour, read scopes plus file management), keeps it in memory for
 // this page's life and revokes it on sign-out. Only roles that may create keys get one.
 const dataKeys = new Map();
+// An environment or project deleted takes its keys with it: nothing left to revoke.
+export function forgetDataKeys(p, e) { for (const k of [...dataKeys.keys()]) if (k.startsWith(p + '\n') && (!e || k === p + '\n' + e)) dataKeys.delete(k); }
 export function dataKey(p, e) {
   const k = p + '\n' + e;
   if (!dataKeys.has(k)) {

@@ -2,7 +2,7 @@
 // (tables; Data, Schema, Indexes, Permissions, API Docs), Authentication, File Storage, API Keys, CORS, Settings.
 import { h, card, stat, table, form, button, badge, toast, confirmTyped, shownOnce, pager, tabs,
   fmtNum, fmtBytes, fmtDate, fmtDay } from './ui.js';
-import { api, get, items, can, session, v1 } from './api.js';
+import { api, get, items, can, session, v1, forgetDataKeys } from './api.js';
 import { activityList } from './org.js';
 
 const base = (ctx) => `/projects/${ctx.project.id}/environments/${encodeURIComponent(ctx.env)}`;
@@ -47,7 +47,7 @@ async function environments(ctx, main) {
     h('div.row', h('a.button.small', { href: `#/project/${ctx.project.id}/env/${e.environment}/overview` }, 'Open'),
       can('env:manage') ? button('Delete', async () => {
         if (!(await confirmTyped(`Delete the environment ${e.environment}: its tables, records, users, files and keys?`, e.environment))) return;
-        await api('DELETE', `/projects/${ctx.project.id}/environments/${e.environment}`); toast('Environment deleted'); ctx.forgetEnvs(ctx.project.id); ctx.refresh();
+        await api('DELETE', `/projects/${ctx.project.id}/environments/${e.environment}`); forgetDataKeys(ctx.project.id, e.environment); toast('Environment deleted'); ctx.forgetEnvs(ctx.project.id); ctx.refresh();
       }, 'danger small') : null)))));
   if (can('env:manage')) main.append(card('Create environment', form([
     { name: 'environment', label: 'Name', required: true, placeholder: 'staging' },
@@ -428,7 +428,7 @@ async function settings(ctx, main) {
     const dz = card('Danger zone', h('p', 'Deleting the project deletes every environment with its tables, records, users, files and keys.'),
       button('Delete project', async () => {
         if (!(await confirmTyped(`Delete the project ${p.name}?`, p.slug))) return;
-        await api('DELETE', '/projects/' + p.id); toast('Project deleted'); await ctx.loadProjects(); ctx.go(ctx.link('org', 'projects'));
+        await api('DELETE', '/projects/' + p.id); forgetDataKeys(p.id); toast('Project deleted'); await ctx.loadProjects(); ctx.go(ctx.link('org', 'projects'));
       }, 'danger'));
     dz.classList.add('danger-zone'); dz.id = 'danger-zone';
     main.append(dz);
