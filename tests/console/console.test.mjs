@@ -315,6 +315,28 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await visit(P('dev', 'database'), 'member-database', null);
     assert.equal(await page.$('#create-table'), null);
     await visit(`#/org/${orgId}/home`, 'member-home2', null);
+    for (const hash of [`#/org/${orgId}/team`, `#/org/${orgId}/usage`, `#/org/${orgId}/activity`, `#/org/${orgId}/settings/tokens`,
+      P('dev', 'overview'), P('dev', 'environments'), P('dev', 'database/posts/schema'), P('dev', 'database/posts/data'), P('dev', 'auth'), P('dev', 'storage'), P('dev', 'settings')]) {
+      await visit(hash, 'member ' + hash, null);
+      assert.equal(await page.$$eval('main form button[type=submit]', (bs) => bs.filter((b) => !/Filter|Search|Apply|Explain/.test(b.textContent)).map((b) => b.textContent).join()), '', `no change form for a Member on ${hash}`);
+    }
+
+    // ---- a Billing member: Usage and plans, no projects ----
+    await page.click('.topbar .user button');
+    await wait('input#token');
+    const bInv = await req(server, 'POST', `/admin/v1/organizations/${orgId}/invitations`, { token, body: { email: 'bill@example.com', name: 'Bill', role: 'billing' } });
+    const bAcc = await req(server, 'POST', '/admin/v1/invitations/accept', { body: { token: bInv.json.token } });
+    assert.equal(bAcc.status, 201, bAcc.text);
+    await page.type('input#token', bAcc.json.token);
+    await page.click('#signin');
+    await ready('billing-landing');
+    assert.match(await page.evaluate(() => location.hash), /\/usage$/);
+    assert.equal(await page.$('#project-select'), null, 'no project selector for Billing');
+    assert.equal(await page.$$eval('.sidebar a', (as) => as.filter((a) => a.textContent === 'Projects').length), 0);
+    assert.ok(await page.$$eval('main button', (bs) => bs.some((b) => /^Switch to/.test(b.textContent))), 'Billing may change the plan');
+    await visit(`#/org/${orgId}/home`, 'billing-home', null);
+    await visit(`#/org/${orgId}/team`, 'billing-team', null);
+    await visit(`#/org/${orgId}/settings/plan`, 'billing-plan', null);
 
     // ---- a one-time sign-in link (basalt console link): works once, then lands on the expired notice ----
     if (!shim) {
