@@ -338,6 +338,18 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await visit(`#/org/${orgId}/team`, 'billing-team', null);
     await visit(`#/org/${orgId}/settings/plan`, 'billing-plan', null);
 
+    // ---- the Owner changes the Member's role on the Team page ----
+    await page.click('.topbar .user button');
+    await wait('input#token');
+    await page.type('input#token', token);
+    await page.click('#signin');
+    await ready('owner-again');
+    await visit(`#/org/${orgId}/team`, 'team-roles', null);
+    await page.select('select[aria-label="Role of viewer@example.com"]', 'billing');
+    await page.waitForFunction(() => /is now billing/.test(document.getElementById('toast')?.textContent || ''), { timeout: 15000 });
+    const vera = (await req(server, 'GET', `/admin/v1/organizations/${orgId}/members?search=viewer`, { token })).json.items[0];
+    assert.equal(vera.role, 'billing');
+
     // ---- a one-time sign-in link (basalt console link): works once, then lands on the expired notice ----
     if (!shim) {
       await page.click('.topbar .user button');

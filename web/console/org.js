@@ -96,7 +96,8 @@ async function team(ctx, main) {
     membersBox.replaceChildren(table([
       { label: 'Member', get: (m) => h('span', h('strong', m.name || '–'), ' ', h('span.muted', m.email), session.member && session.member.id === m.id ? badge('You', 'you') : null) },
       { label: 'Role', get: (m) => {
-        if (!can('team:role') || (session.role === 'admin' && !['member', 'billing'].includes(m.role))) return badge(m.role, 'role');
+        const self = session.member && session.member.id === m.id; // yourself: Settings → Leave, or transfer
+        if (self || !can('team:role') || (session.role === 'admin' && !['member', 'billing'].includes(m.role))) return badge(m.role, 'role');
         const sel = h('select', { 'aria-label': 'Role of ' + m.email }, (session.role === 'owner' ? ['owner', 'admin', 'member', 'billing'] : ['member', 'billing']).map((r) => h('option', { value: r }, r)));
         sel.value = m.role;
         sel.addEventListener('change', async () => {
@@ -106,7 +107,7 @@ async function team(ctx, main) {
       } },
       { label: 'Status', get: (m) => badge(m.status || 'active') },
       { label: 'Joined', get: (m) => fmtDay(m.joinedAt) },
-      { label: '', get: (m) => (can('team:remove') ? button('Remove', async () => {
+      { label: '', get: (m) => (can('team:remove') && !(session.member && session.member.id === m.id) ? button('Remove', async () => {
         if (!(await confirmTyped(`Remove ${m.email} from the organization? Their tokens stop working at once.`, m.email))) return;
         await api('DELETE', `/organizations/${org.id}/members/${m.id}`); toast('Removed'); await loadMembers();
       }, 'danger small') : null) },
