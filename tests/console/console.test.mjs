@@ -226,6 +226,9 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     assert.ok(await page.evaluate(() => window.Chart.getChart(document.querySelector('canvas[data-metric=api_call]')).data.datasets.some((d) => d.label === 'Plan limit')));
     assert.match(await text(), /alerts raised: 80 %[\s\S]*Hourly detail[\s\S]*Console Demo \/ dev[\s\S]*starter/);
 
+    // The plan's quota again: the console's own reads through /v1 (its temporary key) are API calls too.
+    assert.equal((await runOnce(['operator', 'quota', orgId, 'api_call', 'plan', '--data', server.dataDir])).code, 0);
+
     // ---- Team: an invitation ----
     await visit(`#/org/${orgId}/team`, 'team', null);
     await submit('#invite', { email: 'viewer@example.com', name: 'Vera Viewer', role: 'member' });

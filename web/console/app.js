@@ -80,7 +80,12 @@ async function route() {
     sub = parts.slice(3);
     ctx.project = null;
   }
-  if (level === 'org' && (parts[0] !== 'org' || !parts[2])) return go(`#/org/${ctx.org.id}/${session.role === 'billing' ? 'usage' : 'home'}`);
+  if (level === 'org' && (parts[0] !== 'org' || !parts[2])) { // landing: the project last worked in, else the organization
+    const last = (localStorage.getItem('basalt.lastProject') || '').split('/'); // ids only, never a credential
+    if (!parts[0] && ctx.projects.some((p) => p.id === last[0])) return go(`#/project/${last[0]}/env/${last[1] || 'dev'}/overview`);
+    return go(`#/org/${ctx.org.id}/${session.role === 'billing' ? 'usage' : 'home'}`);
+  }
+  if (level === 'project') localStorage.setItem('basalt.lastProject', `${ctx.project.id}/${ctx.env}`);
   const pages = level === 'org' ? orgPages : projectPages;
   const main = h('main#main', { 'data-page': level + '-' + page });
   const shell = h('div.shell', topBar(level), h('div.body', sidebar(level, page), main));
