@@ -1,4 +1,4 @@
-// app.js: the console's shell: session, hash router, top bar (organization / project / environment and the
+// console.js: the console's shell: session, hash router, top bar (organization / project / environment and the
 // usage-alert banner), sidebar, sign-in and sign-out. Pages live in org.js and project.js.
 import { h, toast, button, METRIC_WORDS } from './ui.js';
 import { session, loadSession, signIn, signOut, get, items, setUnauthorizedHandler } from './api.js';
