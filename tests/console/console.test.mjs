@@ -10,10 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
 import { test, startServer, req, repoRoot, sleep, runOnce } from '../api/harness.mjs';
-import { startShim } from './session-shim.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const CHART = process.env.CHART_JS || '/usr/share/javascript/chart.js/chart.min.js';
 const SHOTS = process.env.CONSOLE_SHOTS || path.join(repoRoot, 'docs', 'console');
 fs.mkdirSync(SHOTS, { recursive: true });
 
@@ -30,17 +28,9 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
   const server = await startServer({ args: ['--usage-rollup-interval', '2', '--usage-storage-interval', '2'] });
   const token = server.bootstrap.operatorToken;
   const orgId = server.bootstrap.organizationId;
-  const probe = await req(server, 'POST', '/admin/v1/console/session', { body: { token } });
-  let base = server.url, shim = null;
-  if (probe.status !== 201) { // the server has no console session yet: the stand-in serves it
-    shim = await startShim({ upstream: server.url, consoleDir: path.join(repoRoot, 'web', 'console'), chartPath: CHART, adminToken: token });
-    base = shim.url;
-    console.log(`# console sessions: session-shim.mjs (the server answered ${probe.status})`);
-  } else {
-    console.log('# console sessions: the server');
-    const csp = (await fetch(server.url + '/console/')).headers.get('content-security-policy') || '';
-    assert.match(csp, /script-src 'self'/, 'the console is served with a strict CSP');
-  }
+  const base = server.url;
+  const csp = (await fetch(base + '/console/')).headers.get('content-security-policy') || '';
+  assert.match(csp, /script-src 'self'/, 'the console is served with a strict CSP');
   // The console's JavaScript and CSS, the chart library included, stay under 300 KB.
   const own = fs.readdirSync(path.join(repoRoot, 'web', 'console')).filter((f) => /\.(js|css)$/.test(f))
     .reduce((n, f) => n + fs.statSync(path.join(repoRoot, 'web', 'console', f)).size, 0);
@@ -271,7 +261,7 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await ready('auth-staging');
     // File Storage: upload through a presigned URL, list, delete with a typed confirmation.
     await visit(P('dev', 'storage'), 'storage', null);
-    if (!shim) { // (through the stand-in the presigned URL would be another origin)
+    {
     const upload = path.join(userDir, 'hello.txt');
     fs.writeFileSync(upload, 'hello from the console test\n');
     await (await page.$('#upload-file')).uploadFile(upload);
@@ -359,7 +349,7 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     assert.equal(vera.role, 'billing');
 
     // ---- a one-time sign-in link (basalt console link): works once, then lands on the expired notice ----
-    if (!shim) {
+    {
       await page.click('.topbar .user button');
       await wait('input#token');
       const out = await runOnce(['console', 'link', orgId, '--data', server.dataDir, '--url', server.url]);
@@ -380,7 +370,6 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
   } finally {
     await browser.close();
     fs.rmSync(userDir, { recursive: true, force: true });
-    if (shim) await shim.close();
     await server.stop();
   }
 });
