@@ -261,7 +261,6 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await ready('auth-staging');
     // File Storage: upload through a presigned URL, list, delete with a typed confirmation.
     await visit(P('dev', 'storage'), 'storage', null);
-    {
     const upload = path.join(userDir, 'hello.txt');
     fs.writeFileSync(upload, 'hello from the console test\n');
     await (await page.$('#upload-file')).uploadFile(upload);
@@ -271,7 +270,6 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await page.$$eval('main button', (bs) => bs.find((b) => b.textContent === 'Delete').click());
     await confirmTyped();
     await page.waitForFunction(() => /No files/.test(document.querySelector('main').innerText), { timeout: 15000 });
-    }
     for (const [pg, shot] of [['auth', 'auth-users'], ['auth/providers', 'auth-providers'], ['auth/settings', 'auth-settings'], ['auth/templates', 'auth-templates'],
       ['activity', 'project-activity'], ['cors', 'cors'], ['settings', 'project-settings']]) await visit(P('dev', pg), shot);
     await visit(P('staging', 'overview'), 'staging-overview', null);
@@ -349,21 +347,19 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     assert.equal(vera.role, 'billing');
 
     // ---- a one-time sign-in link (basalt console link): works once, then lands on the expired notice ----
-    {
-      await page.click('.topbar .user button');
-      await wait('input#token');
-      const out = await runOnce(['console', 'link', orgId, '--data', server.dataDir, '--url', server.url]);
-      const link = /https?:\/\/\S+\/console\/signin\?code=\S+/.exec(out.stdout + out.stderr);
-      assert.ok(link, 'basalt console link prints a link: ' + out.stdout + out.stderr);
-      await page.goto(link[0], { waitUntil: 'networkidle0' });
-      await ready('link-home');
-      assert.match(await page.$eval('.topbar', (e) => e.innerText), /owner/);
-      await page.click('.topbar .user button');
-      await wait('input#token');
-      await page.goto(link[0], { waitUntil: 'networkidle0' });
-      await wait('#signin-notice');
-      assert.match(await page.$eval('#signin-notice', (e) => e.textContent), /expired or was already used/);
-    }
+    await page.click('.topbar .user button');
+    await wait('input#token');
+    const out = await runOnce(['console', 'link', orgId, '--data', server.dataDir, '--url', server.url]);
+    const link = /https?:\/\/\S+\/console\/signin\?code=\S+/.exec(out.stdout + out.stderr);
+    assert.ok(link, 'basalt console link prints a link: ' + out.stdout + out.stderr);
+    await page.goto(link[0], { waitUntil: 'networkidle0' });
+    await ready('link-home');
+    assert.match(await page.$eval('.topbar', (e) => e.innerText), /owner/);
+    await page.click('.topbar .user button');
+    await wait('input#token');
+    await page.goto(link[0], { waitUntil: 'networkidle0' });
+    await wait('#signin-notice');
+    assert.match(await page.$eval('#signin-notice', (e) => e.textContent), /expired or was already used/);
 
     assert.deepEqual(problems, [], 'no console error and no failed request');
     console.log('# page load times (ms): ' + JSON.stringify(timings));
