@@ -182,7 +182,7 @@ async function tableSchema(ctx, main, t, tbase) {
   const req = new Set((t.schema && t.schema.required) || []);
   main.append(card('Fields', table([
     { label: 'Name', get: ([n]) => h('code', n) }, { label: 'Type', get: ([, s]) => s.bsonType || '–' },
-    { label: 'Required', get: ([n]) => (req.has(n) ? 'yes' : '') }, { label: 'Constraints', get: ([, s]) => JSON.stringify(Object.fromEntries(Object.entries(s).filter(([k]) => k !== 'bsonType'))) },
+    { label: 'Required', get: ([n]) => (req.has(n) ? 'yes' : '') }, { label: 'Constraints', get: ([, s]) => { const c = Object.entries(s).filter(([k]) => k !== 'bsonType'); return c.length ? h('code', JSON.stringify(Object.fromEntries(c))) : '–'; } },
     { label: '', get: ([n]) => (can('tables:write') ? button('Remove', async () => {
       if (!(await confirmTyped(`Remove the field ${n} from the schema? Values stay in existing records.`, n))) return;
       await api('PATCH', tbase + '/fields', { fieldsToRemove: [n] }); toast('Field removed'); ctx.refresh();
