@@ -186,6 +186,13 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await submit('#data-filter', { field: 'views', op: '$gt', value: '22', sortBy: 'views', sortDirection: 'asc' });
     await page.waitForFunction(() => { const t = document.querySelector('main').innerText; return /Post number 23/.test(t) && !/Post number 22\b/.test(t) && /3 total/.test(t); }, { timeout: 15000 });
     await page.screenshot({ path: path.join(SHOTS, 'table-data.png') });
+    // A reload revokes the page's temporary data key (pagehide) and the new page makes its own.
+    await page.reload({ waitUntil: 'networkidle0' });
+    await ready('table-data-reloaded');
+    const temp = (await req(server, 'GET', `/admin/v1/projects/${projectId}/environments/dev/keys`, { token })).json.items
+      .filter((k) => k.name === 'console session (temporary)');
+    assert.equal(temp.filter((k) => k.status === 'active').length, 1, JSON.stringify(temp));
+    assert.ok(temp.filter((k) => k.status === 'revoked').length >= 1);
     await visit(P('dev', 'database/posts/indexes'), 'table-indexes', null);
     assert.match(await text(), /Query statistics[\s\S]*sort\(/, 'the shapes of the lists just made');
     await page.screenshot({ path: path.join(SHOTS, 'table-indexes.png'), fullPage: true });

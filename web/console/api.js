@@ -48,7 +48,7 @@ export async function loadSession() {
 export async function signIn(token) { keep(await call('POST', '/admin/v1/console/session', { token })); }
 export async function signOut() {
   for (const [k, v] of dataKeys) { try { const [p, e] = k.split('\n'); await api('DELETE', `/projects/${p}/environments/${e}/keys/${(await v).id}`); } catch { /* expired or gone */ } }
-  dataKeys.clear();
+  dataKeys.clear(); liveKeys.clear();
   try { await call('DELETE', '/admin/v1/console/session'); } catch { /* already gone */ }
   session.csrf = null; session.role = null;
 }
@@ -67,7 +67,7 @@ export const can = (what) => (rights[session.role] || []).includes(what);
 // this page's life and revokes it on sign-out. Only roles that may create keys get one.
 const dataKeys = new Map();
 // An environment or project deleted takes its keys with it: nothing left to revoke.
-export function forgetDataKeys(p, e) { for (const k of [...dataKeys.keys()]) if (k.startsWith(p + '\n') && (!e || k === p + '\n' + e)) dataKeys.delete(k); }
+export function forgetDataKeys(p, e) { for (const k of [...dataKeys.keys()]) if (k.startsWith(p + '\n') && (!e || k === p + '\n' + e)) { dataKeys.delete(k); liveKeys.delete(k); } }
 export function dataKey(p, e) {
   const k = p + '\n' + e;
   if (!dataKeys.has(k)) {
@@ -76,13 +76,29 @@ export function dataKey(p, e) {
       type: 'secret', name: 'console session (temporary)', expiresAt,
       scopes: ['*:read', '*:list', 'admin:users:read', 'admin:files:*'],
     });
-    pr.catch(() => dataKeys.delete(k));
+    pr.then((key) => { liveKeys.set(k, key.id); }, () => dataKeys.delete(k));
     dataKeys.set(k, pr);
   }
   return dataKeys.get(k);
 }
+// Keys of this page, revoked when it goes away (a reload makes a new one; an environment holds 100 at most).
+const liveKeys = new Map();
+window.addEventListener('pagehide', () => {
+  for (const [k, id] of liveKeys) {
+    const [p, e] = k.split('\n');
+    fetch(`/admin/v1/projects/${p}/environments/${e}/keys/${id}`, { method: 'DELETE', keepalive: true, credentials: 'same-origin', headers: { 'X-CSRF-Token': session.csrf || '' } }).catch(() => {});
+  }
+  liveKeys.clear(); dataKeys.clear();
+});
 export async function v1(p, e, method, path, body, query) {
-  const key = await dataKey(p, e);
   const qs = query ? '?' + new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== '')) : '';
-  return call(method, '/v1' + path + qs, body, { 'X-API-Key': key.key });
+  for (let attempt = 0; ; attempt++) {
+    const key = await dataKey(p, e);
+    try {
+      return await call(method, '/v1' + path + qs, body, { 'X-API-Key': key.key });
+    } catch (x) { // revoked or expired meanwhile (another tab signed out, an hour passed): a new key, once
+      if (x.status !== 401 || attempt) throw x;
+      dataKeys.delete(p + '\n' + e); liveKeys.delete(p + '\n' + e);
+    }
+  }
 }
