@@ -19,16 +19,16 @@ export function activityList(entries) {
 
 async function home(ctx, main) {
   const org = ctx.org;
-  const [members, summary] = await Promise.all([
+  const [members, summary, tableCounts] = await Promise.all([
     get(`/organizations/${org.id}/members`, { limit: 1 }).catch(() => null),
     get('/usage/summary', { organizationId: org.id }).catch(() => null),
+    Promise.all(ctx.projects.slice(0, 20).map(async (p) => {
+      const envs = await ctx.envsOf(p.id).catch(() => []);
+      const ts = await Promise.all(envs.map((e) => get(`/projects/${p.id}/environments/${e.environment}/tables`).then((r) => r.total ?? items(r).length).catch(() => 0)));
+      return ts.reduce((a, b) => a + b, 0);
+    })),
   ]);
   const storage = summary && summary.items.find((i) => i.metric === 'storage');
-  const tableCounts = await Promise.all(ctx.projects.slice(0, 20).map(async (p) => {
-    const envs = await ctx.envsOf(p.id).catch(() => []);
-    const ts = await Promise.all(envs.map((e) => get(`/projects/${p.id}/environments/${e.environment}/tables`).then((r) => r.total ?? items(r).length).catch(() => 0)));
-    return ts.reduce((a, b) => a + b, 0);
-  }));
   const tablesTotal = tableCounts.reduce((a, b) => a + b, 0);
   const recent = [...ctx.projects].sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt))).slice(0, 6);
   const act = h('div');
@@ -173,14 +173,11 @@ window.addEventListener('hashchange', destroyCharts);
 
 function days(from, to) { const out = []; for (let d = new Date(from); d < to; d = new Date(d.getTime() + 864e5)) out.push(d.toISOString().slice(0, 10)); return out; }
 
-async function allRows(query, maxPages = 20) {
-  const out = [];
-  for (let page = 1; page <= maxPages; page++) {
-    const r = await get('/usage', { ...query, page, limit: 100 });
-    out.push(...items(r));
-    if (out.length >= (r.total ?? 0) || !items(r).length) break;
-  }
-  return out;
+async function allRows(query, maxPages = 20) { // page 1, then the other pages at once
+  const first = await get('/usage', { ...query, page: 1, limit: 100 });
+  const pages = Math.min(maxPages, Math.ceil((first.total ?? 0) / 100));
+  const rest = await Promise.all(Array.from({ length: Math.max(0, pages - 1) }, (_, i) => get('/usage', { ...query, page: i + 2, limit: 100 })));
+  return [first, ...rest].flatMap(items);
 }
 
 async function usage(ctx, main) {
@@ -188,16 +185,20 @@ async function usage(ctx, main) {
   const now = new Date();
   const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
   const monthEnd = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
-  const [summary, , alerts, plan, rows] = await Promise.all([
+  // Today's daily row may lag the roll-up: the hourly rows of today fill in.
+  const today = now.toISOString().slice(0, 10);
+  const since = new Date(Date.now() - 7 * 864e5);
+  const hourly7 = (m) => allRows({ organizationId: org.id, period: 'hourly', type: m, startDate: since.toISOString().slice(0, 10) }, 10);
+  const firstHourly = hourly7('api_call');
+  firstHourly.catch(() => {}); // awaited below; no unhandled rejection if the page fails earlier
+  const [summary, , alerts, plan, rows, hourlyToday] = await Promise.all([
     get('/usage/summary', { organizationId: org.id }),
     loadChart(),
     get(`/organizations/${org.id}/alerts`).then(items).catch(() => []),
     get(`/organizations/${org.id}/plan`).catch(() => null),
-    allRows({ organizationId: org.id, period: 'daily', startDate: monthStart.toISOString().slice(0, 10), endDate: now.toISOString().slice(0, 10) }),
+    allRows({ organizationId: org.id, period: 'daily', startDate: monthStart.toISOString().slice(0, 10), endDate: today }),
+    allRows({ organizationId: org.id, period: 'hourly', startDate: today, endDate: today }),
   ]);
-  // Today's daily row may lag the roll-up: the hourly rows of today fill in.
-  const today = now.toISOString().slice(0, 10);
-  const hourlyToday = await allRows({ organizationId: org.id, period: 'hourly', startDate: today, endDate: today });
   const dayKeys = days(monthStart, monthEnd);
   const series = {}; // metric → day → value
   const breakdown = {}; // metric → "project / env" → value
@@ -258,10 +259,9 @@ async function usage(ctx, main) {
   // Hourly detail, last 7 days, one metric at a time.
   const hourlyBox = h('div.chart-box.wide', h('canvas#hourly'));
   const metricSel = h('select#hourly-metric', METRICS.map((m) => h('option', { value: m }, METRIC_WORDS[m])));
-  const drawHourly = async () => {
+  const drawHourly = async (pending) => {
     const m = metricSel.value;
-    const since = new Date(Date.now() - 7 * 864e5);
-    const rs = await allRows({ organizationId: org.id, period: 'hourly', type: m, startDate: since.toISOString().slice(0, 10) }, 10);
+    const rs = await (pending || hourly7(m));
     const byHour = {};
     for (const r of rs) byHour[r.periodStart.slice(0, 13)] = (byHour[r.periodStart.slice(0, 13)] || 0) + r.value;
     const labels = [];
@@ -271,9 +271,9 @@ async function usage(ctx, main) {
     chart(canvas, { type: 'line', data: { labels: labels.map((l) => l.slice(5).replace('T', ' ') + 'h'), datasets: [{ label: METRIC_WORDS[m] + ' per hour', data: labels.map((l) => byHour[l] || 0), borderColor: '#0f766e', pointRadius: 0, fill: false }] },
       options: { animation: false, responsive: true, maintainAspectRatio: false, scales: { y: { beginAtZero: true, ticks: { callback: (v) => fmtMetric(m, v) } } } } });
   };
-  metricSel.addEventListener('change', drawHourly);
+  metricSel.addEventListener('change', () => drawHourly());
   main.append(card('Hourly detail, last 7 days', metricSel, hourlyBox));
-  await drawHourly();
+  await drawHourly(firstHourly);
 
   // Breakdown per project and environment.
   const keys = [...new Set(Object.values(breakdown).flatMap((b) => Object.keys(b)))].sort();

@@ -11,14 +11,13 @@ const roLine = (what) => h('p.muted.readonly', `Your role (${session.role}) cann
 
 async function overview(ctx, main) {
   const p = ctx.project;
-  const [envs, tables, storage, act] = await Promise.all([
+  const [envs, tables, storage, act, users] = await Promise.all([
     ctx.envsOf(p.id),
     get(base(ctx) + '/tables').catch(() => null),
     get(base(ctx) + '/storage').catch(() => null),
     get(`/organizations/${ctx.org.id}/activity`, { limit: 100 }).then(items).catch(() => []),
+    can('keys:write') ? v1(p.id, ctx.env, 'GET', '/users', undefined, { limit: 1 }).then((r) => r.pagination && r.pagination.total).catch(() => null) : null,
   ]);
-  let users = null;
-  if (can('keys:write')) users = await v1(p.id, ctx.env, 'GET', '/users', undefined, { limit: 1 }).then((r) => r.pagination && r.pagination.total).catch(() => null);
   const tl = tables ? items(tables) : [];
   main.append(h('h1', p.name), h('p', p.description || '', ' ', h('code#project-id', p.id), ' ', copyId(p.id)),
     h('div.stats', stat('Tables', fmtNum(tl.length)), stat('Records', fmtNum(tl.reduce((a, t) => a + (t.documentCount || 0), 0))),
