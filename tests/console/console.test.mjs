@@ -279,6 +279,12 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await page.waitForFunction(() => /No files/.test(document.querySelector('main').innerText), { timeout: 15000 });
     for (const [pg, shot] of [['auth', 'auth-users'], ['auth/providers', 'auth-providers'], ['auth/settings', 'auth-settings'], ['auth/templates', 'auth-templates'],
       ['activity', 'project-activity'], ['cors', 'cors'], ['settings', 'project-settings']]) await visit(P('dev', pg), shot);
+    await submit('#project-settings', { description: 'Edited in the console', apiCallLimit: '5000' });
+    await page.waitForFunction(() => /Saved/.test(document.getElementById('toast')?.textContent || ''), { timeout: 15000 });
+    await ready('project-settings-saved');
+    const proj = (await req(server, 'GET', `/admin/v1/projects/${projectId}`, { token })).json;
+    assert.equal(proj.description, 'Edited in the console');
+    assert.equal(proj.settings.apiCallLimit, 5000);
     await visit(P('staging', 'overview'), 'staging-overview', null);
     await visit(P('staging', 'cors'), 'cors', null);
     await submit('#add-origin', { origin: 'https://app.example.com' });
