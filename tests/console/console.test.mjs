@@ -249,7 +249,16 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     const orgNow = (await req(server, 'GET', `/admin/v1/organizations/${orgId}`, { token })).json;
     assert.equal(orgNow.notificationEmail, 'ops@example.com');
     await visit(`#/org/${orgId}/settings/plan`, 'settings-plan');
-    await visit(`#/org/${orgId}/settings/tokens`, 'settings-tokens');
+    await visit(`#/org/${orgId}/settings/tokens`, 'settings-tokens', null);
+    await submit('#create-token', { name: 'ci', role: 'member' });
+    await page.waitForFunction(() => /^bt_/.test(document.querySelector('.once code.secret')?.textContent || ''), { timeout: 15000 });
+    const ciToken = await page.$eval('.once code.secret', (e) => e.textContent);
+    assert.equal((await req(server, 'GET', '/admin/v1/organizations', { token: ciToken })).status, 200);
+    await page.screenshot({ path: path.join(SHOTS, 'settings-tokens.png') });
+    await page.$$eval('main tr', (trs) => [...trs].find((tr) => /^ci\b/.test(tr.innerText) && /active/.test(tr.innerText)).querySelector('button').click());
+    await confirmTyped();
+    await page.waitForFunction(() => [...document.querySelectorAll('main tr')].some((tr) => /^ci\b/.test(tr.innerText) && /revoked/.test(tr.innerText)), { timeout: 15000 });
+    assert.equal((await req(server, 'GET', '/admin/v1/organizations', { token: ciToken })).status, 401, 'the revoked token is refused');
     await visit(`#/org/${orgId}/settings/danger`, 'settings-danger');
     assert.ok(await page.$('#danger-zone'), 'the Owner sees the Danger zone');
     // An end user banned and unbanned on the Authentication page.
