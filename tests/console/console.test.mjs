@@ -286,6 +286,10 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await page.$$eval('main button', (bs) => bs.find((b) => b.textContent === 'Delete').click());
     await confirmTyped();
     await page.waitForFunction(() => /No files/.test(document.querySelector('main').innerText), { timeout: 15000 });
+    await visit(P('dev', 'auth/settings'), 'auth-settings', null);
+    await submit('#auth-settings', { magicLinkExpirationMinutes: '20' });
+    await page.waitForFunction(() => /Saved/.test(document.getElementById('toast')?.textContent || ''), { timeout: 15000 });
+    assert.equal((await req(server, 'GET', `/admin/v1/projects/${projectId}/environments/dev/auth/settings`, { token })).json.magicLinkExpirationMinutes, 20);
     for (const [pg, shot] of [['auth', 'auth-users'], ['auth/providers', 'auth-providers'], ['auth/settings', 'auth-settings'], ['auth/templates', 'auth-templates'],
       ['activity', 'project-activity'], ['cors', 'cors'], ['settings', 'project-settings']]) await visit(P('dev', pg), shot);
     await submit('#project-settings', { description: 'Edited in the console', apiCallLimit: '5000' });

@@ -341,7 +341,8 @@ async function auth(ctx, main, sub) {
   } else if (tab === 'settings') {
     const s = await get(a + '/settings');
     const fields = Object.entries(s).filter(([, v]) => ['boolean', 'number', 'string'].includes(typeof v));
-    main.append(card('Sign-in settings', form(fields.map(([k, v]) => ({ name: k, label: k, type: typeof v === 'boolean' ? 'checkbox' : typeof v === 'number' ? 'number' : 'text', value: typeof v === 'boolean' ? v : String(v) })),
+    const words = (k) => k.replace(/([A-Z])/g, ' $1').replace(/^./, (c) => c.toUpperCase());
+    main.append(card('Sign-in settings', form(fields.map(([k, v]) => ({ name: k, label: words(k), type: typeof v === 'boolean' ? 'checkbox' : typeof v === 'number' ? 'number' : 'text', value: typeof v === 'boolean' ? v : String(v) })),
       'Save', async (v) => {
         const body = {};
         for (const [k, old] of fields) { const nv = typeof old === 'number' ? Number(v[k]) : v[k]; if (nv !== old) body[k] = nv; }
