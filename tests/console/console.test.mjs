@@ -304,6 +304,17 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
     await page.waitForFunction(() => /https:\/\/app\.example\.com/.test(document.querySelector('main#main.ready')?.innerText || ''), { timeout: 15000 });
     await page.screenshot({ path: path.join(SHOTS, 'cors.png') });
 
+    // ---- a second project created and deleted (typed confirmation) ----
+    await visit(`#/org/${orgId}/projects`, 'projects-2', null);
+    await submit('#create-project', { name: 'Throwaway', slug: 'throwaway' });
+    await page.waitForFunction(() => /\/env\/dev\/overview$/.test(location.hash) && document.querySelector('main#main.ready h1')?.textContent === 'Throwaway', { timeout: 15000 });
+    const throwaway = /#\/project\/([^/]+)/.exec(await page.evaluate(() => location.hash))[1];
+    await visit(`#/project/${throwaway}/env/dev/settings`, 'throwaway-settings', null);
+    await page.$$eval('#danger-zone button', (bs) => bs[0].click());
+    await confirmTyped();
+    await page.waitForFunction(() => location.hash.endsWith('/projects') && document.querySelector('main#main.ready') && !/Throwaway/.test(document.querySelector('main').innerText), { timeout: 15000 });
+    assert.equal((await req(server, 'GET', `/admin/v1/projects/${throwaway}`, { token })).status, 404);
+
     // ---- the staging environment deleted with a typed confirmation ----
     await visit(P('dev', 'environments'), 'environments-before-delete', null);
     await page.$$eval('section.env[data-env="staging"] button', (bs) => bs.find((b) => b.textContent === 'Delete').click());
