@@ -26,6 +26,14 @@ const EXPECTED = [
 
 test('the web console, page by page, in Chromium', { timeout: 300000 }, async () => {
   const server = await startServer({ args: ['--usage-rollup-interval', '2', '--usage-storage-interval', '2'] });
+  try {
+    await walk(server);
+  } finally {
+    await server.stop(); // also when a step fails: no server left behind
+  }
+});
+
+async function walk(server) {
   const token = server.bootstrap.operatorToken;
   const orgId = server.bootstrap.organizationId;
   const base = server.url;
@@ -403,9 +411,8 @@ test('the web console, page by page, in Chromium', { timeout: 300000 }, async ()
   } finally {
     await browser.close();
     fs.rmSync(userDir, { recursive: true, force: true });
-    await server.stop();
   }
-});
+}
 
 // The cumulative value of this month in a metric's chart (its last non-null bar).
 async function chartTotal(page, metric) {
