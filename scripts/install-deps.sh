@@ -13,6 +13,7 @@ if [[ "${1:-}" == "--test" ]]; then
   packages+=(clang libclang-rt-dev)   # the libFuzzer targets (scripts/fuzz.sh, docs/security-testing.md)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)   # installs the local S3 server of the tests (tests/s3)
+  packages+=(chromium)   # the console's browser test (tests/console, driven by puppeteer-core)
 fi
 
 missing=()
@@ -24,4 +25,8 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [[ "${1:-}" == "--test" && ! -d "$(dirname "$0")/../tests/console/node_modules/puppeteer-core" ]]; then
+  # puppeteer-core only (no browser download): it drives Debian's chromium in tests/console/run.sh.
+  PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix "$(dirname "$0")/../tests/console" --no-audit --no-fund >/dev/null
 fi

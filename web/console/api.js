@@ -1,0 +1,104 @@
+// api.js: the console's only way to the server, the management API (/admin/v1) as the CLI uses it. The
+// session is an HttpOnly cookie set by POST /admin/v1/console/session; the CSRF token lives in this
+// module's memory only (never localStorage/sessionStorage) and is read again from GET session on load.
+
+export const session = { csrf: null, organizationId: null, role: null, member: null, expiresAt: null };
+let onUnauthorized = () => {};
+export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
+
+export class ApiError extends Error {
+  constructor(status, code, message, details) { super(message || code || 'HTTP ' + status); this.status = status; this.code = code; this.details = details; }
+}
+
+async function call(method, path, body, headers = {}) {
+  const h = { Accept: 'application/json', ...headers };
+  if (method !== 'GET' && method !== 'HEAD' && session.csrf) h['X-CSRF-Token'] = session.csrf;
+  if (body !== undefined) h['Content-Type'] = 'application/json';
+  const res = await fetch(path, { method, headers: h, credentials: 'same-origin', cache: 'no-store', body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+  if (!res.ok) {
+    const e = json && json.error;
+    throw new ApiError(res.status, e && e.code, (e && e.message) || (json && json.message) || res.statusText, e && e.details);
+  }
+  return json;
+}
+
+// api('GET', '/projects', undefined, {organizationId}) → the answer's JSON; /admin/v1 is prefixed.
+export async function api(method, path, body, query) {
+  const qs = query ? '?' + new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== '')) : '';
+  try {
+    return await call(method, '/admin/v1' + path + qs, body);
+  } catch (e) {
+    if (e.status === 401 && !path.startsWith('/console/session')) onUnauthorized();
+    throw e;
+  }
+}
+export const get = (path, query) => api('GET', path, undefined, query);
+export const items = (r) => (r && (r.items || r.data)) || (Array.isArray(r) ? r : []);
+
+function keep(s) {
+  session.csrf = s.csrfToken; session.organizationId = s.organizationId; session.role = s.role;
+  session.member = s.member && s.member.id ? s.member : null; session.tokenName = s.token && s.token.name; session.expiresAt = s.expiresAt;
+}
+export async function loadSession() {
+  try { keep(await call('GET', '/admin/v1/console/session')); return true; } catch { session.csrf = null; return false; }
+}
+export async function signIn(token) { keep(await call('POST', '/admin/v1/console/session', { token })); }
+export async function signOut() {
+  for (const [k, v] of dataKeys) { try { const [p, e] = k.split('\n'); await api('DELETE', `/projects/${p}/environments/${e}/keys/${(await v).id}`); } catch { /* expired or gone */ } }
+  dataKeys.clear(); liveKeys.clear();
+  try { await call('DELETE', '/admin/v1/console/session'); } catch { /* already gone */ }
+  session.csrf = null; session.role = null;
+}
+
+// What the role allows (platform.md §9, docs/platform.md "Roles"); the server enforces it anyway.
+const rights = {
+  owner: ['org:edit', 'org:delete', 'project:create', 'project:edit', 'env:manage', 'keys:write', 'tables:write', 'team:invite', 'team:role', 'team:remove', 'tokens', 'plan:change', 'projects:use', 'transfer'],
+  admin: ['org:edit', 'project:create', 'project:edit', 'env:manage', 'keys:write', 'tables:write', 'team:invite', 'team:role', 'tokens', 'projects:use'],
+  member: ['projects:use'],
+  billing: ['plan:change'],
+};
+export const can = (what) => (rights[session.role] || []).includes(what);
+
+// Records, end users and files are read through /v1 with an environment's secret key: the console asks the
+// keys endpoint for a short-lived one (1 hour, read scopes plus file management), keeps it in memory for
+// this page's life and revokes it on sign-out. Only roles that may create keys get one.
+const dataKeys = new Map();
+// An environment or project deleted takes its keys with it: nothing left to revoke.
+export function forgetDataKeys(p, e) { for (const k of [...dataKeys.keys()]) if (k.startsWith(p + '\n') && (!e || k === p + '\n' + e)) { dataKeys.delete(k); liveKeys.delete(k); } }
+export function dataKey(p, e) {
+  const k = p + '\n' + e;
+  if (!dataKeys.has(k)) {
+    const expiresAt = new Date(Date.now() + 3600e3).toISOString();
+    const pr = api('POST', `/projects/${p}/environments/${e}/keys`, {
+      type: 'secret', name: 'console session (temporary)', expiresAt,
+      scopes: ['*:read', '*:list', 'admin:users:read', 'admin:files:*'],
+    });
+    pr.then((key) => { liveKeys.set(k, key.id); }, () => dataKeys.delete(k));
+    dataKeys.set(k, pr);
+  }
+  return dataKeys.get(k);
+}
+// Keys of this page, revoked when it goes away (a reload makes a new one; an environment holds 100 at most).
+const liveKeys = new Map();
+window.addEventListener('pagehide', () => {
+  for (const [k, id] of liveKeys) {
+    const [p, e] = k.split('\n');
+    fetch(`/admin/v1/projects/${p}/environments/${e}/keys/${id}`, { method: 'DELETE', keepalive: true, credentials: 'same-origin', headers: { 'X-CSRF-Token': session.csrf || '' } }).catch(() => {});
+  }
+  liveKeys.clear(); dataKeys.clear();
+});
+export async function v1(p, e, method, path, body, query) {
+  const qs = query ? '?' + new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== '')) : '';
+  for (let attempt = 0; ; attempt++) {
+    const key = await dataKey(p, e);
+    try {
+      return await call(method, '/v1' + path + qs, body, { 'X-API-Key': key.key });
+    } catch (x) { // revoked or expired meanwhile (another tab signed out, an hour passed): a new key, once
+      if (x.status !== 401 || attempt) throw x;
+      dataKeys.delete(p + '\n' + e); liveKeys.delete(p + '\n' + e);
+    }
+  }
+}
