@@ -83,6 +83,9 @@ static void record_doc(int i, strbuf *d)
     else if (i % 8 == 3)
         strbuf_append_str(d, ",\"meta\":\"plain\""); /* not an object: its paths are missing */
     if (i % 17 == 0) strbuf_appendf(d, ",\"big\":%lld", 9007199254740993LL + i);
+    static const char *const huge[] = {"1.7976931348623157e308", "-1.7976931348623157e+308", "1e+20", "5.0",
+                                       "0.6", "1.5e300", "-2.5E-3"};
+    if (i % 19 == 4) strbuf_appendf(d, ",\"huge\":%s", huge[(i / 19) % 7]); /* jsonb prints these otherwise */
     if (i % 5 == 1) strbuf_appendf(d, ",\"tags\":[\"t%d\",\"Red\",\"x%d\"]", i % 3, i);
     if (i % 6 != 2) strbuf_appendf(d, ",\"when\":\"2024-0%d-%02dT10:00:00.000Z\"", i % 9 + 1, i % 28 + 1);
     if (i % 10 == 0) strbuf_append_str(d, ",\"obj\":{\"a\":1,\"b\":[1,2]}");
@@ -342,6 +345,8 @@ static const shape shapes[] = {
     {.cursor_pages = 4, .limit = "30"},
     {.cursor_pages = 4, .limit = "25", .dir = "asc", .sort_by = "updatedAt"},
     {.cursor_pages = 4, .limit = "30", .sort_by = "n"},
+    {.cursor_pages = 5, .limit = "3", .sort_by = "huge", .and_f = "{\"huge\":{\"$exists\":true}}"},
+    {.cursor_pages = 5, .limit = "2", .sort_by = "huge", .dir = "asc", .and_f = "{\"huge\":{\"$exists\":true}}"},
     {.cursor_pages = 4, .limit = "30", .sort_by = "mix", .dir = "asc"},
     {.cursor_pages = 3, .limit = "40", .sort_by = "mix"},
     {.cursor_pages = 3, .limit = "20", .sort_by = "title", .and_f = "{\"status\":\"draft\"}"},

@@ -824,6 +824,34 @@ static int count_run(const docs_pg_env *env, PGconn *c, const pg_list_sql *q, in
     return 0;
 }
 
+/* 1 when t[0..n) is an integer (jsonb's spelling: -?[0-9]+) within 64 bits. */
+static int int64_text(const char *t, size_t n)
+{
+    size_t i = t[0] == '-';
+    if (i == n || n - i > 19) return 0;
+    for (size_t k = i; k < n; k++)
+        if (t[k] < '0' || t[k] > '9') return 0;
+    if (n - i < 19) return 1;
+    return strncmp(t + i, t[0] == '-' ? "9223372036854775808" : "9223372036854775807", 19) <= 0;
+}
+
+/* Appends a sort value (jsonb text) to a cursor as SQLite's driver writes it: a number within 64 bits as
+ * it is, any other number as the double it reads as in %.17g (jsonb writes 1e308 as 309 digits and 5.0
+ * as 5.0; SQLite's json_extract reads them as the REALs 1e+308 and 5), so the server's strict parser
+ * takes the cursor back and both engines hand out the same cursors. Strings and the rest as they are. */
+static void sort_value_json(strbuf *cursor, const char *t, size_t n)
+{
+    if (n == 0 || !(t[0] == '-' || (t[0] >= '0' && t[0] <= '9')) || int64_text(t, n) || n >= 512) {
+        strbuf_append(cursor, t, n);
+        return;
+    }
+    char num[512], out[32];
+    memcpy(num, t, n); /* bounded: n < sizeof num */
+    num[n] = '\0';
+    snprintf(out, sizeof out, "%.17g", strtod(num, NULL));
+    strbuf_append_str(cursor, out);
+}
+
 /* Appends the page's items (limit of its rows; one more tells that more exist) and the cursor. */
 static void page_read(const PGresult *r, int64_t limit, strbuf *items, store_docs_paging *paging, int64_t *rows,
                       int *more)
@@ -843,7 +871,7 @@ static void page_read(const PGresult *r, int64_t limit, strbuf *items, store_doc
     strbuf_reset(cursor);
     strbuf_append_char(cursor, '[');
     if (PQgetisnull(r, last, 1)) strbuf_append_str(cursor, "null");
-    else strbuf_append(cursor, PQgetvalue(r, last, 1), (size_t)PQgetlength(r, last, 1));
+    else sort_value_json(cursor, PQgetvalue(r, last, 1), (size_t)PQgetlength(r, last, 1));
     strbuf_append_char(cursor, ',');
     strbuf_append_json_string(cursor, PQgetvalue(r, last, 2), (size_t)PQgetlength(r, last, 2));
     strbuf_append_char(cursor, ']');
