@@ -133,6 +133,17 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
     return len;
 }
 
+int strbuf_utf8_valid(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)s[i] < 0x80) continue;
+        size_t n = utf8_seq_len((const unsigned char *)s + i, len - i);
+        if (!n) return 0;
+        i += n - 1;
+    }
+    return 1;
+}
+
 int strbuf_append_json_string(strbuf *sb, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";

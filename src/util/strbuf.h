@@ -33,6 +33,9 @@ int strbuf_appendf(strbuf *sb, const char *fmt, ...) __attribute__((format(print
  * valid UTF-8: a byte that starts no well-formed sequence (a lone continuation byte, an overlong form, a
  * surrogate, a truncated sequence) is written as \ufffd, so text from a client cannot break an answer. */
 int strbuf_append_json_string(strbuf *sb, const char *s, size_t len);
+/* 1 when s[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above
+ * U+10FFFF), 0 otherwise. */
+int strbuf_utf8_valid(const char *s, size_t len);
 /* Appends s (NULL as "") percent-encoded per RFC 3986, the one encoder for URLs and forms in src/: the
  * unreserved characters A-Z a-z 0-9 - . _ ~ (and '/' when keep_slash, for paths) as they are, every
  * other byte as %XX in upper case (as curl_easy_escape and AWS SigV4 want). */

@@ -101,7 +101,11 @@ test('select of a nested path returns only that path', async () => {
     'a selected ancestor brings the whole object');
   assert.deepEqual(await pick('profile.geo'), { profile: { geo: { lat: 59.9, lng: 10.7 } } });
   const fields = ['title', 'profile.zip', ...Array.from({ length: 62 }, (_, i) => `x${i}`)];
-  assert.deepEqual(Object.keys(await pick(fields.join(','))).slice(0, 2), ['title', 'profile'], '64 fields with a nested one');
+  const wide = await pick(fields.join(','));
+  assert.deepEqual(wide, { title: 't', profile: { zip: '0150' }, ...Object.fromEntries(fields.slice(2).map((x) => [x, null])) },
+    '64 fields with a nested one');
+  // PostgreSQL writes a select's keys in jsonb's order (shorter keys first; docs/data-api.md "On PostgreSQL").
+  if (ENV_STORE !== 'pg') assert.deepEqual(Object.keys(wide).slice(0, 2), ['title', 'profile'], 'in the order selected');
 });
 
 test('a data directory from before the naming scheme keeps working, and its names stay taken',

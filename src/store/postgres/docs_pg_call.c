@@ -117,6 +117,7 @@ static int docs_pg_fail(const docs_pg_call *call, const PGresult *r, const char 
 PGresult *docs_pg_exec(const docs_pg_call *call, const char *what, const char *sql, int n, const char *const *params,
                        bs_err *err)
 {
+    if (pg_params_check(n, params, err) < 0) return NULL;
     PGresult *r = PQexecParams(call->conn, sql, n, NULL, params, NULL, NULL, 0);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) return r;

@@ -205,6 +205,7 @@ int docs_pg_table_get(void *driver, const char *env_id, const char *name, store_
     docs_pg_call call;
     *found = 0;
     memset(out, 0, sizeof *out);
+    if (!docs_pg_table_ok(name)) return 0; /* no table has that name (as on SQLite: not found) */
     if (docs_pg_call_begin(driver, env_id, 0, &call, err) < 0) return -1;
     const char *params[] = {name};
     PGresult *r = catalog_exec(&call, "select table", "SELECT " TABLE_COLUMNS " FROM {S}._basalt_tables WHERE name = $1", 1,

@@ -775,6 +775,7 @@ static pg_list_sql *list_new(const docs_pg_env *env, const char *table, const qu
 static PGresult *run(const docs_pg_env *env, PGconn *c, const char *what, const char *sql, const pg_binds *b,
                      bs_err *err)
 {
+    if (b && pg_params_check(b->n, (const char *const *)b->values, err) < 0) return NULL;
     PGresult *r = PQexecParams(c, sql, b ? b->n : 0, NULL, b ? b->values : NULL, NULL, NULL, 0);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) return r;

@@ -7,6 +7,7 @@
 
 #include "util/check.h"
 #include "util/log.h"
+#include "util/strbuf.h"
 
 #define PG_URL_MAX 1024
 
@@ -153,8 +154,17 @@ int pg_fail(pg_pool *p, PGconn *c, const PGresult *r, const char *what, bs_err *
     return bs_err_internal(err);
 }
 
+int pg_params_check(int n, const char *const *params, bs_err *err)
+{
+    for (int i = 0; i < n; i++)
+        if (params[i] && !strbuf_utf8_valid(params[i], strlen(params[i])))
+            return bs_err_set(err, 400, "common/invalid-parameters", "A text sent is not valid UTF-8");
+    return 0;
+}
+
 PGresult *pg_exec(pg_pool *p, PGconn *c, const char *what, const char *sql, int n, const char *const *params, bs_err *err)
 {
+    if (pg_params_check(n, params, err) < 0) return NULL;
     PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) return r;

@@ -54,7 +54,11 @@ void pg_pool_close_idle(pg_pool *p);
 PGconn *pg_borrow(pg_pool *p, bs_err *err);
 void pg_return(pg_pool *p, PGconn *c);
 
-/* Runs sql with n text parameters. The result (PGRES_TUPLES_OK or PGRES_COMMAND_OK), or NULL with err
+/* 0 when every one of the n text parameters (NULL: SQL NULL) is valid UTF-8; else 400
+ * common/invalid-parameters: a database in UTF8 refuses such a text (22021), and no stored text equals it.
+ * pg_exec and the data store's statements check their parameters with it before sending them. */
+int pg_params_check(int n, const char *const *params, bs_err *err);
+/* Runs sql with n text parameters (checked by pg_params_check). The result (PGRES_TUPLES_OK or PGRES_COMMAND_OK), or NULL with err
  * mapped by pg_fail (what names the operation for the log). */
 PGresult *pg_exec(pg_pool *p, PGconn *c, const char *what, const char *sql, int n, const char *const *params, bs_err *err);
 /* pg_exec of a statement whose rows are not needed: 0 and *changed (may be NULL) = rows affected. */
