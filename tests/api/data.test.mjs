@@ -224,6 +224,23 @@ test('numbers beyond the double range are refused in bodies and filters; the lar
   assert.deepEqual(seen, [1.7976931348623157e308, -1.7976931348623157e308]);
 });
 
+test('text that is not UTF-8 in a path or a parameter is a client error on every store', async () => {
+  const made = await req(srv, 'POST', '/v1/data/posts', { ...pk(), body: { title: 'utf8' } });
+  assert.equal(made.status, 201, made.text);
+  for (const bad of ['%ff', '%c3%28', '%ed%a0%80', 'a%c0%af']) {
+    for (const [method, p] of [['GET', `/v1/data/${bad}`], ['POST', `/v1/data/${bad}`], ['GET', `/v1/data/posts/${bad}`],
+      ['PATCH', `/v1/data/posts/${bad}`], ['PUT', `/v1/data/posts/${bad}`], ['DELETE', `/v1/data/posts/${bad}`],
+      ['GET', `/v1/data/posts?search=${bad}`], ['GET', `/v1/data/posts?search=${bad}&searchType=title`],
+      ['GET', `/v1/data/posts?andFilters=%7B%22title%22%3A%22${bad}%22%7D`], ['GET', `/v1/data/posts?cursor=${bad}`],
+      ['GET', `/v1/data/posts?sortBy=${bad}`], ['GET', `/v1/data/posts?select=${bad}`]]) {
+      const r = await req(srv, method, p, { ...sk(), ...(method === 'GET' || method === 'DELETE' ? {} : { body: { title: 'x' } }) });
+      assert.ok(r.status < 500, `${method} ${p}: ${r.status} ${r.text}`);
+      if (r.status >= 400) expectError(assert, r, r.status, r.json?.error?.code);
+    }
+  }
+  assert.equal((await req(srv, 'GET', `/v1/data/posts/${made.json.id}`, pk())).status, 200, 'the store still answers');
+});
+
 test('numeric strings coerced into a number field are answered and stored as valid JSON', async () => {
   const made = await req(srv, 'POST', tables, { ...admin, body: { tableName: 'measures', schema: { properties: { n: { bsonType: 'double' } } },
     permissions: { guest: { create: true, read: true, list: true } } } });
