@@ -181,3 +181,17 @@ test('an admin-role user signed out acts on no other user: profiles, settings, a
   expectError(assert, await req(srv, 'DELETE', `/v1/users/${other.id}`, as), 401, 'auth/invalid-token');
   assert.equal((await req(srv, 'GET', `/v1/users/${other.id}`, { key: b.secretKey })).status, 200, 'the other user is still there');
 });
+
+test('text that is not UTF-8 in a user path or query is a client error on every store', async () => {
+  const sk = { key: b.secretKey };
+  for (const bad of ['%ff', '%c3%28', '%ed%a0%80']) {
+    for (const [method, p] of [['GET', `/v1/users?search=${bad}`], ['GET', `/v1/users?search=${bad}&searchType=email`],
+      ['GET', `/v1/users/${bad}`], ['GET', `/v1/users/${bad}/profile`], ['DELETE', `/v1/users/${bad}`],
+      ['PATCH', `/v1/users/${bad}/role`], ['GET', `/v1/users/${bad}/preferences`], ['GET', `/v1/users/${bad}/public-settings`],
+      ['GET', `/v1/auth/signup/email/confirm?email=${bad}&token=abc`]]) {
+      const r = await req(srv, method, p, { ...sk, ...(method === 'PATCH' ? { body: { role: 'user' } } : {}) });
+      assert.ok(r.status < 500, `${method} ${p}: ${r.status} ${r.text}`);
+      if (r.status >= 400 && r.status !== 302) expectError(assert, r, r.status, r.json?.error?.code);
+    }
+  }
+});
