@@ -141,6 +141,10 @@ static int batch_check(size_t n, bs_err *err)
                : 0;
 }
 
+/* 1 when id names no record: text that is not UTF-8 (a UTF8 database holds none, and refuses it as a
+ * parameter) is not found, as on SQLite. */
+static int id_absent(const char *id) { return !strbuf_utf8_valid(id, strlen(id)); }
+
 int docs_pg_insert(void *driver, const char *env_id, const char *table, const store_record *records, size_t n,
                    size_t *failed_index, bs_err *err)
 {
@@ -160,7 +164,9 @@ int docs_pg_get(void *driver, const char *env_id, const char *table, const char 
 {
     docs_pg_call call;
     *found = 0;
-    if (docs_pg_table_check(table, err) < 0 || docs_pg_call_begin(driver, env_id, 0, &call, err) < 0) return -1;
+    if (docs_pg_table_check(table, err) < 0) return -1;
+    if (id_absent(id)) return 0;
+    if (docs_pg_call_begin(driver, env_id, 0, &call, err) < 0) return -1;
     stmt s;
     const char *params[] = {id};
     PGresult *r = docs_pg_exec(&call, "get", stmt_text(&s, "SELECT body, created_by FROM ", &call.env, table,
@@ -181,7 +187,9 @@ int docs_pg_update(void *driver, const char *env_id, const char *table, const ch
 {
     docs_pg_call call;
     *found = 0;
-    if (docs_pg_table_check(table, err) < 0 || docs_pg_call_begin(driver, env_id, 1, &call, err) < 0) return -1;
+    if (docs_pg_table_check(table, err) < 0) return -1;
+    if (id_absent(id)) return 0;
+    if (docs_pg_call_begin(driver, env_id, 1, &call, err) < 0) return -1;
     int rc = update_locked(&call, table, id, updated_at, mutate, ctx, out, found, err);
     return docs_pg_call_end(&call, rc, err);
 }
@@ -190,7 +198,9 @@ int docs_pg_delete(void *driver, const char *env_id, const char *table, const ch
 {
     docs_pg_call call;
     *found = 0;
-    if (docs_pg_table_check(table, err) < 0 || docs_pg_call_begin(driver, env_id, 0, &call, err) < 0) return -1;
+    if (docs_pg_table_check(table, err) < 0) return -1;
+    if (id_absent(id)) return 0;
+    if (docs_pg_call_begin(driver, env_id, 0, &call, err) < 0) return -1;
     int rc = delete_row(&call, table, id, found, err);
     return docs_pg_call_end(&call, rc, err);
 }
@@ -240,6 +250,10 @@ int docs_pg_replace_async(void *driver, const char *env_id, const char *table, c
 {
     *replaced = 0;
     if (docs_pg_table_check(table, err) < 0) return -1; /* nothing queued */
+    if (id_absent(id)) {
+        done(ctx, 0);
+        return 0;
+    }
     done(ctx, replace_row(driver, env_id, table, id, expected, doc, updated_at, replaced, err));
     return 0;
 }
@@ -293,6 +307,7 @@ int docs_pg_tx_update(store_docs_tx *tx_handle, const char *table, const char *i
     docs_pg_tx *tx = (docs_pg_tx *)tx_handle;
     *found = 0;
     if (docs_pg_table_check(table, err) < 0) return -1;
+    if (id_absent(id)) return 0;
     return update_locked(&tx->call, table, id, updated_at, mutate, ctx, out, found, err);
 }
 
@@ -302,6 +317,7 @@ int docs_pg_tx_delete(store_docs_tx *tx_handle, const char *table, const char *i
     docs_pg_tx *tx = (docs_pg_tx *)tx_handle;
     *found = 0;
     if (docs_pg_table_check(table, err) < 0) return -1;
+    if (id_absent(id)) return 0;
     PGresult *r = row_for_update(&tx->call, table, id, found, err);
     if (!r) return -1;
     strbuf scratch;
