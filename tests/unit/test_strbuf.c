@@ -536,6 +536,15 @@ static void test_percent_encoding(void **state)
     strbuf_release(&sb);
 }
 
+static void test_utf8_valid(void **state)
+{
+    (void)state;
+    assert_int_equal(strbuf_utf8_valid("", 0), 1);
+    assert_int_equal(strbuf_utf8_valid("plain \xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80", 17), 1);
+    static const char *const bad[] = {"\xff", "\xc3", "\xc3\x28", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "a\xe6\x97"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) assert_int_equal(strbuf_utf8_valid(bad[i], strlen(bad[i])), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -567,6 +576,7 @@ int main(void)
         cmocka_unit_test(test_json_escape_round_trips),
         cmocka_unit_test(test_json_escape_long_onto_stack),
         cmocka_unit_test(test_percent_encoding),
+        cmocka_unit_test(test_utf8_valid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
