@@ -51,6 +51,10 @@ bench() {
     "$(wrk_field "$out" rps)" "$(wrk_field "$out" p50)" "$(wrk_field "$out" p99)" "$q"
 }
 
+# json_ids: the record ids of a JSON answer on stdin, one a line (either spelling: `"id":"…"` as SQLite
+# answers a select, `"id": "…"` as PostgreSQL's jsonb writes it)
+json_ids() { grep -o '"id": *"[0-9a-f]*"' | sed 's/.*"\([0-9a-f]*\)"$/\1/'; }
+
 peak_rss_mb() { awk '/VmHWM/{printf "%.0f", $2/1024}' "/proc/$1/status"; }
 
 wait_http() { # URL: until it answers 200 (<= 10 s)

@@ -29,7 +29,7 @@ fill() { # INDEX: an enterprise organization (no quota stops the run), posts wit
   enterprise $U "$d"
   posts_table $U "$d"
   seed_posts $U "$sk" "$N"
-  curl -sf -H "X-API-Key: $sk" "$U/v1/data/posts?limit=100&select=title" | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4 > "$d/ids.txt"
+  curl -sf -H "X-API-Key: $sk" "$U/v1/data/posts?limit=100&select=title" | json_ids > "$d/ids.txt"
   KEYS[$1]=$sk
 }
 machine

@@ -19,7 +19,7 @@ t0=$(date +%s.%N)
 seed_posts http://127.0.0.1:18093 "$SK" "$N"
 t1=$(date +%s.%N)
 echo "seed_${N}_batch1000 seconds=$(awk "BEGIN{printf \"%.1f\", $t1 - $t0}")"
-curl -sf -H "X-API-Key: $SK" "http://127.0.0.1:18093/v1/data/posts?limit=100&select=title" | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4 > "$WORK/ids.txt"
+curl -sf -H "X-API-Key: $SK" "http://127.0.0.1:18093/v1/data/posts?limit=100&select=title" | json_ids > "$WORK/ids.txt"
 U=http://127.0.0.1:18093
 bench create_post -s bench/data.lua $U -- create "$SK"
 bench get_by_id -s bench/data.lua $U -- get "$SK" "$WORK/ids.txt"

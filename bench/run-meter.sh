@@ -32,7 +32,7 @@ SK=$(get secretKey); TOKEN=$(get operatorToken); ORG=$(get organizationId)
 enterprise $U "$DATA"
 posts_table $U "$DATA"
 seed_posts $U "$SK" "$N"
-curl -sf -H "X-API-Key: $SK" "$U/v1/data/posts?limit=100&select=title" | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4 > "$WORK/ids.txt"
+curl -sf -H "X-API-Key: $SK" "$U/v1/data/posts?limit=100&select=title" | json_ids > "$WORK/ids.txt"
 stop
 warm() { curl -sf -H "X-API-Key: $SK" "$U/v1/data/posts?andFilters=%7B%22status%22%3A%22published%22%7D&sortBy=createdAt&sortDirection=desc&limit=20" >/dev/null; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }

@@ -30,8 +30,8 @@ posts_table $U "$DATA"
 machine
 t0=$(date +%s.%N); seed_posts $U "$SK" "$N"; t1=$(date +%s.%N)
 echo "seed_${N}_batch1000 seconds=$(awk "BEGIN{printf \"%.1f\", $t1 - $t0}")"
-curl -sf -H "X-API-Key: $SK" "$U${LIST_PATH%limit=20}limit=100" | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4 > "$DATA/published.txt"
-curl -sf -H "X-API-Key: $SK" "$U/v1/data/posts?limit=100&select=title" | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4 > "$DATA/ids.txt"
+curl -sf -H "X-API-Key: $SK" "$U${LIST_PATH%limit=20}limit=100" | json_ids > "$DATA/published.txt"
+curl -sf -H "X-API-Key: $SK" "$U/v1/data/posts?limit=100&select=title" | json_ids > "$DATA/ids.txt"
 curl -sf -H "X-API-Key: $SK" "$U$LIST_PATH" >/dev/null # the shape's first list: its total is counted once, then kept
 
 secs=${DUR%s}
@@ -78,7 +78,7 @@ echo "app_mix_total                rps=$total"
 # the total the list answers against the rows of its last page
 T=$(curl -sf -H "X-API-Key: $SK" "$U$LIST_PATH" | grep -o '"total":[0-9]*' | cut -d: -f2)
 P=$(( (T + 99) / 100 ))
-ROWS=$(curl -sf -H "X-API-Key: $SK" "$U${LIST_PATH%limit=20}limit=100&page=$P&select=title" | grep -o '"id":"' | wc -l)
+ROWS=$(curl -sf -H "X-API-Key: $SK" "$U${LIST_PATH%limit=20}limit=100&page=$P&select=title" | json_ids | wc -l)
 [ $(( (P - 1) * 100 + ROWS )) -eq "$T" ] || { echo "FAILED: the list says $T records, its pages hold $(( (P - 1) * 100 + ROWS ))" >&2; exit 1; }
 echo "list_total_exact             total=$T rows_counted=$(( (P - 1) * 100 + ROWS ))"
 echo "server_peak_rss_mb $(peak_rss_mb $PID)"
