@@ -62,9 +62,13 @@ void store_docs_free(store_docs *docs);
  * locator says. */
 #define STORE_ENV_FILE_MAX 256
 #define STORE_ENV_PREFIX_MAX 16
+#define STORE_ENV_URL_MAX 512
 typedef struct store_env_location {
     char file[STORE_ENV_FILE_MAX];     /* relative to the data directory: "envs/<id>.db", "clusters/<id>.db" */
     char prefix[STORE_ENV_PREFIX_MAX]; /* "" (the file is the environment's own) or the slot's, e.g. "s3_" */
+    char url[STORE_ENV_URL_MAX];       /* the cluster's database server (a registered cluster), "" = the store's
+                                          own (--env-store). Only the PostgreSQL driver serves one; SQLite
+                                          answers 503 for such an environment */
 } store_env_location;
 /* Fills out for env_id: 0, or -1 with err (the environment's calls then fail with it). */
 typedef int (*store_env_locate_fn)(void *arg, const char *env_id, store_env_location *out, bs_err *err);
