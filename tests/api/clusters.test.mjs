@@ -100,3 +100,24 @@ test('a registered dedicated server takes the prod environment; dev stays; drain
   const alias = await operator('clusters');
   assert.equal(alias.stdout, list.stdout, '`clusters` is `cluster list`');
 });
+
+test('a registered shared server takes new dev environments as slots (schemas); deleting environments frees their places, the servers stay', { skip }, async () => {
+  const add = await operator('cluster', 'add', 'pool2', second.url, '--shared', '--capacity', '3');
+  assert.equal(add.code, 0, add.stderr);
+  const p = await admin('POST', '/projects', { organizationId: b.organizationId, name: 'on-pool2', slug: 'on-pool2' });
+  assert.equal(p.status, 201, p.text);
+  const dev = await admin('GET', `/projects/${p.json.id}/environments/dev`);
+  assert.deepEqual(dev.json.cluster, { id: 'pool2', type: 'shared', slot: 0, server: second.url.replace(PASSWORD, '***') });
+  await roundTrip(p.json.id, 'dev', await keyOf(p.json.id, 'dev'), 'in a slot of the second server');
+  assert.deepEqual(secondRows("SELECT doc->>'text' FROM s0.d_notes"), ['in a slot of the second server']);
+
+  const prod = await admin('GET', `/projects/${b.projectId}/environments/prod`);
+  assert.equal((await admin('DELETE', `/projects/${b.projectId}/environments/prod`)).status, 200);
+  assert.deepEqual(secondRows(`SELECT datname FROM pg_database WHERE datname = 'basalt_${prod.json.id}'`), [], 'its database is dropped there');
+  assert.equal((await admin('DELETE', `/projects/${p.json.id}`)).status, 200);
+  assert.deepEqual(secondRows("SELECT nspname FROM pg_namespace WHERE nspname = 's0'"), [], 'the slot schema is dropped there');
+  const list = await operator('cluster', 'list');
+  const rows = Object.fromEntries(list.stdout.split('\n').map((l) => l.trim().split(/\s+/)).map((c) => [c[0], c]));
+  assert.equal(rows.big2[3], '0/5');
+  assert.equal(rows.pool2[3], '0/3');
+});
