@@ -32,12 +32,13 @@ static void cluster_usage(FILE *out)
                  "cluster with its use; URLs are shown without their password. Needs --env-store on PostgreSQL.\n");
 }
 
-/* A cluster name: [A-Za-z0-9_-], not one of the names Basalt gives its own clusters. */
+/* A cluster name: [a-z0-9-] (PostgreSQL names slot schemas after it, '-' as '_'), not one of the names
+ * Basalt gives its own clusters. */
 static int name_ok(const char *name)
 {
     size_t n = strlen(name);
     if (n == 0 || n >= STORE_ID_MAX || !strncmp(name, "shared-", 7) || !strncmp(name, "dedicated-", 10)) return 0;
-    return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+    return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
 }
 
 /* Checks the positionals of o->sub: add NAME URL, list, drain NAME. */
@@ -118,7 +119,7 @@ static int cluster_add(store_control *control, const cluster_opts *o, bs_err *er
     memset(&c, 0, sizeof c);
     if (!name_ok(o->name))
         return bs_err_set(err, 400, "common/invalid-parameters",
-                          "NAME: letters, digits, '_' and '-' (not shared-... or dedicated-...), under %d bytes", STORE_ID_MAX);
+                          "NAME: lower-case letters, digits and '-' (not shared-... or dedicated-...), under %d bytes", STORE_ID_MAX);
     if (strlen(o->url) >= sizeof c.url) return bs_err_set(err, 400, "common/invalid-parameters", "URL too long");
     if (store_docs_server_check(o->url, err) < 0) return -1;
     snprintf(c.id, sizeof c.id, "%s", o->name);

@@ -9,7 +9,7 @@ import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { test, startServer, req, runOnce, repoRoot, ENV_STORE, envStoreRows } from './harness.mjs';
+import { test, startServer, req, runOnce, repoRoot, ENV_STORE, envStoreRows, envStoreUrl } from './harness.mjs';
 
 const PG = ENV_STORE === 'pg';
 const skip = PG ? false : 'registered clusters are PostgreSQL servers: run with BASALT_TEST_ENV=pg under tests/pg/with-pg.sh';
@@ -109,13 +109,26 @@ test('a registered shared server takes new dev environments as slots (schemas); 
   const dev = await admin('GET', `/projects/${p.json.id}/environments/dev`);
   assert.deepEqual(dev.json.cluster, { id: 'pool2', type: 'shared', slot: 0, server: second.url.replace(PASSWORD, '***') });
   await roundTrip(p.json.id, 'dev', await keyOf(p.json.id, 'dev'), 'in a slot of the second server');
-  assert.deepEqual(secondRows("SELECT doc->>'text' FROM s0.d_notes"), ['in a slot of the second server']);
+  assert.deepEqual(secondRows("SELECT doc->>'text' FROM s0_pool2.d_notes"), ['in a slot of the second server'],
+    'schema s<slot>_<cluster>: slots are numbered per cluster');
+
+  // a shared cluster registered on the env store's own database: its slot 0 is not shared-1's slot 0
+  assert.equal((await operator('cluster', 'drain', 'pool2')).code, 0);
+  assert.equal((await operator('cluster', 'add', 'pool3', envStoreUrl(srv.dataDir), '--shared', '--capacity', '2')).code, 0);
+  const p3 = await admin('POST', '/projects', { organizationId: b.organizationId, name: 'on-pool3', slug: 'on-pool3' });
+  assert.equal(p3.status, 201, p3.text);
+  assert.equal(p3.json.environments[0].cluster.id, 'pool3');
+  assert.equal(p3.json.environments[0].cluster.slot, 0);
+  await roundTrip(p3.json.id, 'dev', await keyOf(p3.json.id, 'dev'), 'in pool3');
+  assert.deepEqual(envStoreRows(srv.dataDir, "SELECT doc->>'text' FROM s0_pool3.d_notes"), [['in pool3']]);
+  const own = await req(srv, 'GET', '/v1/data/notes?limit=10', { key: b.secretKey });
+  assert.deepEqual(own.json.items.map((i) => i.text), ['on the first server'], 'the bootstrap dev environment (shared-1, slot 0) is apart');
 
   const prod = await admin('GET', `/projects/${b.projectId}/environments/prod`);
   assert.equal((await admin('DELETE', `/projects/${b.projectId}/environments/prod`)).status, 200);
   assert.deepEqual(secondRows(`SELECT datname FROM pg_database WHERE datname = 'basalt_${prod.json.id}'`), [], 'its database is dropped there');
   assert.equal((await admin('DELETE', `/projects/${p.json.id}`)).status, 200);
-  assert.deepEqual(secondRows("SELECT nspname FROM pg_namespace WHERE nspname = 's0'"), [], 'the slot schema is dropped there');
+  assert.deepEqual(secondRows("SELECT nspname FROM pg_namespace WHERE nspname = 's0_pool2'"), [], 'the slot schema is dropped there');
   const list = await operator('cluster', 'list');
   const rows = Object.fromEntries(list.stdout.split('\n').map((l) => l.trim().split(/\s+/)).map((c) => [c[0], c]));
   assert.equal(rows.big2[3], '0/5');

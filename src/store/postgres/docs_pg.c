@@ -204,14 +204,25 @@ static void dedicated_name(const char *maindb, const char *env_id, char out[DOCS
     ident_append(out, DOCS_PG_DBNAME_MAX, &len, env_id, idlen);
 }
 
-/* A slot's schema from its name prefix ("s3_" → "s3"): [a-z0-9_] only; -1 when the prefix is not one. */
-static int slot_schema(const char *prefix, char out[DOCS_PG_SCHEMA_MAX])
+#define DOCS_PG_FIRST_CLUSTER "clusters/shared-1.db" /* its slots' schemas keep the plain names */
+
+/* A slot's schema from its name prefix and its cluster's file: "s3_" of the first shared cluster → "s3";
+ * of any other cluster "s3_<cluster>" ("clusters/shared-2.db" → "s3_shared_2"), since slot numbers are
+ * per cluster and clusters may share a database. [a-z0-9_] only (cluster names are lower case, '-' for
+ * '_'); -1 when the prefix or the file is not one. */
+static int slot_schema(const char *prefix, const char *file, char out[DOCS_PG_SCHEMA_MAX])
 {
-    size_t n = strnlen(prefix, STORE_ENV_PREFIX_MAX);
+    size_t n = strnlen(prefix, STORE_ENV_PREFIX_MAX), len = 0;
     if (n < 2 || n >= STORE_ENV_PREFIX_MAX || prefix[n - 1] != '_') return -1;
     for (size_t i = 0; i + 1 < n; i++)
         if (!((prefix[i] >= 'a' && prefix[i] <= 'z') || (prefix[i] >= '0' && prefix[i] <= '9') || prefix[i] == '_')) return -1;
     snprintf(out, DOCS_PG_SCHEMA_MAX, "%.*s", (int)(n - 1), prefix);
+    if (!strcmp(file, DOCS_PG_FIRST_CLUSTER)) return 0;
+    size_t flen = strnlen(file, STORE_ENV_FILE_MAX);
+    if (flen <= 12 || strncmp(file, "clusters/", 9) || strcmp(file + flen - 3, ".db")) return -1;
+    len = strlen(out);
+    ident_append(out, DOCS_PG_SCHEMA_MAX, &len, "_", 1);
+    ident_append(out, DOCS_PG_SCHEMA_MAX, &len, file + 9, flen - 12);
     return 0;
 }
 
@@ -228,7 +239,7 @@ static int env_where(docs_pg *d, const char *env_id, env_entry *e, bs_err *err)
     if (locate && locate(arg, env_id, &loc, err) < 0) return -1; /* no lock: the locator may be slow */
     if (loc.url[0] && !(e->server = server_get(d, loc.url, err))) return -1;
     if (loc.prefix[0]) {
-        if (slot_schema(loc.prefix, e->env.schema) == 0) return 0;
+        if (slot_schema(loc.prefix, loc.file, e->env.schema) == 0) return 0;
         log_error("docs store: environment %s: unusable slot prefix %.*s", env_id, (int)sizeof loc.prefix, loc.prefix);
         return bs_err_internal(err);
     }
