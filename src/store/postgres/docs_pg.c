@@ -72,6 +72,14 @@ static int maindb_read(pg_pool *pool, char maindb[DOCS_PG_DBNAME_MAX], bs_err *e
 
 static void docs_pg_free(void *driver);
 
+static void server_free(pg_server *s)
+{
+    if (!s) return;
+    pg_pool_free(s->pool);
+    free(s->url);
+    free(s);
+}
+
 static void *docs_pg_open(const char *target, bs_err *err)
 {
     docs_pg *d = calloc(1, sizeof *d);
@@ -108,9 +116,7 @@ static void docs_pg_free(void *driver)
     entries_free(d->retired);
     while (d->servers) {
         pg_server *next = d->servers->next;
-        pg_pool_free(d->servers->pool);
-        free(d->servers->url);
-        free(d->servers);
+        server_free(d->servers);
         d->servers = next;
     }
     pg_pool_free(d->main);
@@ -146,14 +152,12 @@ static const pg_server *server_get(docs_pg *d, const char *url, bs_err *err)
     if (had) return had;
     pg_server *s = calloc(1, sizeof *s);
     if (!s || !(s->url = strdup(url))) {
-        free(s);
+        server_free(s);
         bs_err_internal(err);
         return NULL;
     }
     if (!(s->pool = pg_pool_new_sized(url, NULL, 0, DOCS_PG_DEDICATED_CONNS, err)) || maindb_read(s->pool, s->maindb, err) < 0) {
-        pg_pool_free(s->pool);
-        free(s->url);
-        free(s);
+        server_free(s);
         return NULL;
     }
     pthread_mutex_lock(&d->lock);
@@ -164,9 +168,7 @@ static const pg_server *server_get(docs_pg *d, const char *url, bs_err *err)
     }
     pthread_mutex_unlock(&d->lock);
     if (!had) return s;
-    pg_pool_free(s->pool);
-    free(s->url);
-    free(s);
+    server_free(s);
     return had;
 }
 
