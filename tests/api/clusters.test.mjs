@@ -4,7 +4,8 @@
 // then gets a database of its own on that server while its dev environment stays on the first one (the
 // env store), records are written and read in both through /v1, `cluster list` never shows the password,
 // and `cluster drain` stops new placements on it (the environments placed stay). Runs only with
-// BASALT_TEST_ENV=pg (under tests/pg/with-pg.sh): registered servers are PostgreSQL servers.
+// BASALT_TEST_ENV=pg (under tests/pg/with-pg.sh): registered servers are PostgreSQL servers. The last
+// test runs the other way (SQLite env store, under with-pg.sh): a placed environment answers 503.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -133,4 +134,31 @@ test('a registered shared server takes new dev environments as slots (schemas); 
   const rows = Object.fromEntries(list.stdout.split('\n').map((l) => l.trim().split(/\s+/)).map((c) => [c[0], c]));
   assert.equal(rows.big2[3], '0/5');
   assert.equal(rows.pool2[3], '0/3');
+});
+
+// With the environments on SQLite a registered server cannot serve: an environment placed on one answers
+// 503 with the reason (docs/operations.md). Needs a PostgreSQL server to register (tests/pg/with-pg.sh).
+const skipSqlite = !PG && process.env.BASALT_TEST_PG_URL ? false
+  : 'needs the SQLite env store and a PostgreSQL server to register: run under tests/pg/with-pg.sh without BASALT_TEST_ENV=pg';
+test('on the SQLite env store an environment placed on a registered server answers 503 with the reason', { skip: skipSqlite }, async () => {
+  const own = await startServer();
+  try {
+    const ob = own.bootstrap;
+    const call = (method, p, body) => req(own, method, '/admin/v1' + p, { token: ob.operatorToken, body });
+    assert.equal((await call('PUT', `/organizations/${ob.organizationId}/plan`, { plan: 'enterprise' })).status, 200);
+    const add = await runOnce(['operator', 'cluster', 'add', 'big2', process.env.BASALT_TEST_PG_URL, '--dedicated', '--data', own.dataDir]);
+    assert.equal(add.code, 0, add.stderr);
+    const prod = await call('POST', `/projects/${ob.projectId}/environments`, { environment: 'prod', environmentType: 'prod' });
+    assert.equal(prod.status, 201, prod.text);
+    assert.equal(prod.json.cluster.id, 'big2');
+    const k = await call('POST', `/projects/${ob.projectId}/environments/prod/keys`, { type: 'secret', name: 'sk' });
+    const r = await req(own, 'GET', '/v1/data/notes', { key: k.json.key });
+    assert.equal(r.status, 503, r.text);
+    assert.equal(r.json.error.code, 'common/unavailable');
+    assert.match(r.json.error.message, /--env-store on PostgreSQL/);
+    const dev = await req(own, 'GET', '/v1/data/notes', { key: ob.secretKey });
+    assert.equal(dev.status, 404, 'the dev environment on the default store works (no such table)');
+  } finally {
+    await own.stop();
+  }
 });
