@@ -25,11 +25,12 @@ static void cluster_usage(FILE *out)
     fprintf(out, "Usage: basalt operator cluster add NAME URL --shared|--dedicated [--capacity N] [--data DIR] [--control-store LOCATION]\n"
                  "       basalt operator cluster list [--data DIR] [--control-store LOCATION]   (also: basalt operator clusters)\n"
                  "       basalt operator cluster drain NAME [--data DIR] [--control-store LOCATION]\n\n"
-                 "Registers a PostgreSQL server as a cluster (checked: it must answer). New staging, prod and custom\n"
-                 "environments go to the active dedicated cluster with the fewest environments below its capacity\n"
-                 "(a database of their own there); new dev environments take a slot (a schema) on an active shared\n"
-                 "one with room. `drain` stops new placements on a cluster; its environments stay. `list` shows every\n"
-                 "cluster with its use; URLs are shown without their password. Needs --env-store on PostgreSQL.\n");
+                 "Registers a PostgreSQL server as a cluster (checked: it must answer; for --dedicated its role\n"
+                 "needs CREATEDB). New staging, prod and custom environments go to the active dedicated cluster\n"
+                 "with the fewest environments below its capacity (a database of their own there); new dev\n"
+                 "environments take a slot (a schema) on an active shared one with room. `drain` stops new\n"
+                 "placements on a cluster; its environments stay. `list` shows every cluster with its use; URLs\n"
+                 "are shown without their password. Needs --env-store on PostgreSQL.\n");
 }
 
 /* A cluster name: [a-z0-9-] (PostgreSQL names slot schemas after it, '-' as '_'), not one of the names
@@ -121,7 +122,7 @@ static int cluster_add(store_control *control, const cluster_opts *o, bs_err *er
         return bs_err_set(err, 400, "common/invalid-parameters",
                           "NAME: lower-case letters, digits and '-' (not shared-... or dedicated-...), under %d bytes", STORE_ID_MAX);
     if (strlen(o->url) >= sizeof c.url) return bs_err_set(err, 400, "common/invalid-parameters", "URL too long");
-    if (store_docs_server_check(o->url, err) < 0) return -1;
+    if (store_docs_server_check(o->url, !strcmp(o->kind, "dedicated"), err) < 0) return -1;
     snprintf(c.id, sizeof c.id, "%s", o->name);
     snprintf(c.kind, sizeof c.kind, "%s", o->kind);
     snprintf(c.url, sizeof c.url, "%s", o->url);

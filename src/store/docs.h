@@ -74,8 +74,9 @@ typedef struct store_env_location {
 typedef int (*store_env_locate_fn)(void *arg, const char *env_id, store_env_location *out, bs_err *err);
 void store_docs_set_locator(store_docs *docs, store_env_locate_fn locate, void *arg);
 /* Whether url can serve as a registered cluster's database server: a postgres:// or postgresql:// URL
- * (else 400 common/invalid-parameters) of a server that answers one connection (else 503). 0, or -1. */
-int store_docs_server_check(const char *url, bs_err *err);
+ * (else 400 common/invalid-parameters) of a server that answers one connection (else 503) and, for a
+ * dedicated cluster, whose role may create databases (else 400). 0, or -1. */
+int store_docs_server_check(const char *url, int dedicated, bs_err *err);
 
 /* ---- catalog ---- */
 /* 409 data/table-already-exists when the name is taken; creates the SQL table and default indexes and

@@ -56,6 +56,10 @@ test('a registered dedicated server takes the prod environment; dev stays; drain
   assert.equal((await admin('PUT', `/organizations/${b.organizationId}/plan`, { plan: 'enterprise' })).status, 200);
   const bad = await operator('cluster', 'add', 'big2', 'mysql://u:p@127.0.0.1/x', '--dedicated');
   assert.equal(bad.code, 1, 'not a PostgreSQL URL');
+  secondRows('CREATE ROLE plain LOGIN');
+  const plain = await operator('cluster', 'add', 'big2', second.plain.replace('postgres@', 'plain@'), '--dedicated');
+  assert.equal(plain.code, 1, 'a dedicated cluster needs a role that can create databases');
+  assert.match(plain.stderr, /CREATEDB/);
   const add = await operator('cluster', 'add', 'big2', second.url, '--dedicated', '--capacity', '5');
   assert.equal(add.code, 0, add.stderr);
   assert.ok(!add.stdout.includes(PASSWORD) && add.stdout.includes(':***@'), add.stdout);
