@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/cluster_cmd.h"
 #include "app/local_control.h"
 #include "util/clock.h"
 
@@ -17,12 +18,12 @@ static void operator_usage(FILE *out)
 {
     fprintf(out, "Usage: basalt operator suspend ORG [--reason TEXT] [--data DIR] [--control-store LOCATION]\n"
                  "       basalt operator resume ORG [--data DIR] [--control-store LOCATION]\n"
-                 "       basalt operator clusters [--data DIR] [--control-store LOCATION]\n"
+                 "       basalt operator cluster add|list|drain ... (basalt operator cluster --help; clusters = cluster list)\n"
                  "       basalt operator quota ORG [api_call|storage|mau|bandwidth] N|plan [--data DIR] [--control-store LOCATION]\n\n"
                  "Suspends an organization (every /v1 call of its projects answers 403 org/suspended; the\n"
                  "management API stays usable) or makes it active again. Works on the data directory directly,\n"
-                 "also while the server runs (it notices within --key-cache-ms). `clusters` lists the registered\n"
-                 "clusters (shared ones hold dev environments in slots) with their use. `quota` sets an organization's\n"
+                 "also while the server runs (it notices within --key-cache-ms). `cluster` registers, lists and\n"
+                 "drains clusters (shared ones hold dev environments in slots). `quota` sets an organization's\n"
                  "monthly quota of a metric (a custom contract; api_call when none is named; storage and bandwidth in\n"
                  "bytes) or gives it its plan's again.\n");
 }
@@ -50,17 +51,16 @@ static int parse_opts(int argc, char **argv, operator_opts *o)
         default: operator_usage(stderr); return -1;
         }
     }
-    int listing = optind + 1 == argc && strcmp(argv[optind], "clusters") == 0;
     int quota = (optind + 3 == argc || optind + 4 == argc) && strcmp(argv[optind], "quota") == 0;
-    if (optind + 2 != argc && !listing && !quota) {
+    if (optind + 2 != argc && !quota) {
         operator_usage(stderr);
         return -1;
     }
     o->verb = argv[optind];
-    o->org = listing ? NULL : argv[optind + 1];
+    o->org = argv[optind + 1];
     o->metric = quota && optind + 4 == argc ? argv[optind + 2] : "api_call";
     o->amount = quota ? argv[argc - 1] : NULL;
-    if (!listing && !quota && strcmp(o->verb, "suspend") != 0 && strcmp(o->verb, "resume") != 0) {
+    if (!quota && strcmp(o->verb, "suspend") != 0 && strcmp(o->verb, "resume") != 0) {
         operator_usage(stderr);
         return -1;
     }
@@ -140,30 +140,18 @@ static int set_quota(store_control *control, const operator_opts *o, bs_err *err
     return 0;
 }
 
-static int list_clusters(store_control *control, bs_err *err)
-{
-    enum { CLUSTERS_MAX = 10000 };
-    store_cluster *rows = calloc(CLUSTERS_MAX, sizeof *rows);
-    size_t n = 0;
-    int rc = rows ? store_control_cluster_list(control, rows, CLUSTERS_MAX, &n, err) : bs_err_internal(err);
-    if (rc == 0) printf("%-36s %-10s %-7s %s\n", "CLUSTER", "TYPE", "STATUS", "SLOTS USED");
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        printf("%-36s %-10s %-7s %d/%d\n", rows[i].id, rows[i].kind, rows[i].status, rows[i].used, rows[i].capacity);
-    free(rows);
-    return rc;
-}
-
 int operator_main(int argc, char **argv)
 {
+    if (argc > 0 && (!strcmp(argv[0], "cluster") || !strcmp(argv[0], "clusters"))) return cluster_main(argc, argv);
     operator_opts o;
     int parsed = parse_opts(argc, argv, &o);
     if (parsed != 0) return parsed > 0 ? 0 : 2;
     bs_err err;
     bs_err_clear(&err);
     store_control *control = local_control_open_new(&o.where, &err);
-    int listing = strcmp(o.verb, "clusters") == 0, quota = strcmp(o.verb, "quota") == 0;
-    int rc = !control ? -1 : listing ? list_clusters(control, &err) : quota ? set_quota(control, &o, &err) : set_status(control, &o, &err);
-    if (rc == 0 && !listing && !quota) printf("organization %s: %s\n", o.org, strcmp(o.verb, "suspend") == 0 ? "suspended" : "active");
+    int quota = strcmp(o.verb, "quota") == 0;
+    int rc = !control ? -1 : quota ? set_quota(control, &o, &err) : set_status(control, &o, &err);
+    if (rc == 0 && !quota) printf("organization %s: %s\n", o.org, strcmp(o.verb, "suspend") == 0 ? "suspended" : "active");
     else if (rc != 0) fprintf(stderr, "basalt operator: %s\n", err.message);
     store_control_free(control);
     return rc == 0 ? 0 : 1;

@@ -391,6 +391,20 @@ int store_control_cluster_list(store_control *store, store_cluster *out, size_t 
     return store->ops->cluster_list(store->driver, out, max, count, err);
 }
 
+int store_control_cluster_add(store_control *store, const store_cluster *c, int64_t now, bs_err *err)
+{
+    if (!store || !c) return control_no_store(err);
+    return store->ops->cluster_add(store->driver, c, now, err);
+}
+
+int store_control_cluster_set_status(store_control *store, const char *id, const char *status, int *found,
+                                     bs_err *err)
+{
+    if (!store || !id || !status || !found) return control_no_store(err);
+    *found = 0;
+    return store->ops->cluster_set_status(store->driver, id, status, found, err);
+}
+
 int store_control_envs_unplaced(store_control *store, store_env *out, size_t max, size_t *count, bs_err *err)
 {
     if (!store || !out || !count) return control_no_store(err);

@@ -273,25 +273,33 @@ int store_control_env_deletions_due(store_control *store, int64_t now, store_env
 int store_control_env_cancel_deletion(store_control *store, const char *env_id, int *found, bs_err *err);
 
 /* ---- placement (platform.md §5.1, §5.5) ---- */
+#define STORE_CLUSTER_URL_MAX 512 /* a registered cluster's database server URL, password included */
 typedef struct store_placement {
     char cluster_id[STORE_ID_MAX];
     char kind[STORE_ENUM_MAX];   /* shared | dedicated */
     int slot;
     int reused;                  /* 1: a slot a deleted environment freed */
+    char url[STORE_CLUSTER_URL_MAX]; /* the cluster's database server; "" = the default environment store */
 } store_placement;
 
 typedef struct store_cluster {
     char id[STORE_ID_MAX];
     char kind[STORE_ENUM_MAX];   /* shared | dedicated */
-    char status[STORE_ENUM_MAX]; /* active | spare (a standby shared cluster, opened when the others are full) */
-    int capacity, used;          /* slots; used = holding an environment now */
+    char status[STORE_ENUM_MAX]; /* active | spare (a standby shared cluster, opened when the others are full)
+                                    | draining (takes no new environment; those placed stay) */
+    int capacity, used;          /* slots (a registered dedicated server: environments); used = holding one now */
     int64_t created_at;
+    char url[STORE_CLUSTER_URL_MAX]; /* registered by an operator: its database server; "" = auto-created on
+                                        the default environment store. Secret (a password): mask it to show */
 } store_cluster;
 
-/* Gives env_id a place, atomically: dedicated → a new dedicated cluster of its own; shared → the slot
- * freed longest ago (first in, first out), else the next never-used slot of the oldest active shared
- * cluster with room, else the spare cluster opens (and a new spare of `capacity` slots is registered).
- * An environment already placed gets its placement back. */
+/* Gives env_id a place, atomically. Dedicated → the registered active dedicated cluster (a server: url
+ * set) with the fewest environments below its capacity, else a new dedicated cluster of its own
+ * ("dedicated-<env id>" on the default store). Shared → the next slot of the oldest registered active
+ * shared cluster (url set) with room, else the slot freed longest ago (first in, first out) on a cluster
+ * not draining, else the next never-used slot of the oldest active shared cluster with room, else the
+ * spare cluster opens (and a new spare of `capacity` slots is registered). An environment already placed
+ * gets its placement back. */
 int store_control_env_place(store_control *store, const char *env_id, int dedicated, int capacity, int64_t now,
                             store_placement *out, bs_err *err);
 /* Where env_id is; *found = 0 when it has no place (yet). */
@@ -303,6 +311,12 @@ int store_control_slots_reclaim(store_control *store, int64_t now, int64_t *coun
 int store_control_envs_unplaced(store_control *store, store_env *out, size_t max, size_t *count, bs_err *err);
 /* Every cluster, oldest first, at most max. */
 int store_control_cluster_list(store_control *store, store_cluster *out, size_t max, size_t *count, bs_err *err);
+/* Registers c (id, kind, capacity, url; status active) as the newest cluster: 409 common/conflict when
+ * the id is taken. */
+int store_control_cluster_add(store_control *store, const store_cluster *c, int64_t now, bs_err *err);
+/* Sets a cluster's status (active | draining); *found = 0 when there is no such cluster. */
+int store_control_cluster_set_status(store_control *store, const char *id, const char *status, int *found,
+                                     bs_err *err);
 
 /* The activity log (platform.md §8): every management change. */
 typedef struct store_activity {

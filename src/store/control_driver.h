@@ -81,6 +81,8 @@ typedef struct store_control_ops {
     int (*slots_reclaim)(void *driver, int64_t now, int64_t *count, bs_err *err);
     int (*envs_unplaced)(void *driver, store_env *out, size_t max, size_t *count, bs_err *err);
     int (*cluster_list)(void *driver, store_cluster *out, size_t max, size_t *count, bs_err *err);
+    int (*cluster_add)(void *driver, const store_cluster *c, int64_t now, bs_err *err);
+    int (*cluster_set_status)(void *driver, const char *id, const char *status, int *found, bs_err *err);
     int (*activity_add)(void *driver, const store_activity *a, bs_err *err);
     int (*activity_list)(void *driver, const store_activity_query *q, store_activity *out, size_t *count,
                          int64_t *total, bs_err *err);

@@ -127,6 +127,13 @@ void store_explain_release(store_explain *e)
 
 /* ---- forwarders ---- */
 
+int store_docs_server_check(const char *url, int dedicated, bs_err *err)
+{
+    if (!url || (strncmp(url, "postgres://", 11) != 0 && strncmp(url, "postgresql://", 13) != 0))
+        return bs_err_set(err, 400, "common/invalid-parameters", "A cluster's URL is a postgres:// URL");
+    return docs_pg_server_check(url, dedicated, err);
+}
+
 void store_docs_set_locator(store_docs *docs, store_env_locate_fn locate, void *arg)
 {
     if (!docs) return;

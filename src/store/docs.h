@@ -62,13 +62,21 @@ void store_docs_free(store_docs *docs);
  * locator says. */
 #define STORE_ENV_FILE_MAX 256
 #define STORE_ENV_PREFIX_MAX 16
+#define STORE_ENV_URL_MAX 512
 typedef struct store_env_location {
     char file[STORE_ENV_FILE_MAX];     /* relative to the data directory: "envs/<id>.db", "clusters/<id>.db" */
     char prefix[STORE_ENV_PREFIX_MAX]; /* "" (the file is the environment's own) or the slot's, e.g. "s3_" */
+    char url[STORE_ENV_URL_MAX];       /* the cluster's database server (a registered cluster), "" = the store's
+                                          own (--env-store). Only the PostgreSQL driver serves one; SQLite
+                                          answers 503 for such an environment */
 } store_env_location;
 /* Fills out for env_id: 0, or -1 with err (the environment's calls then fail with it). */
 typedef int (*store_env_locate_fn)(void *arg, const char *env_id, store_env_location *out, bs_err *err);
 void store_docs_set_locator(store_docs *docs, store_env_locate_fn locate, void *arg);
+/* Whether url can serve as a registered cluster's database server: a postgres:// or postgresql:// URL
+ * (else 400 common/invalid-parameters) of a server that answers one connection (else 503) and, for a
+ * dedicated cluster, whose role may create databases (else 400). 0, or -1. */
+int store_docs_server_check(const char *url, int dedicated, bs_err *err);
 
 /* ---- catalog ---- */
 /* 409 data/table-already-exists when the name is taken; creates the SQL table and default indexes and

@@ -4,6 +4,8 @@
  *   - a slot on a shared cluster → the cluster's file clusters/<cluster>.db, its objects named with the
  *     slot's prefix s<slot>_ ("s3_d_posts", "s3__auth_users");
  *   - a dedicated cluster, or no placement (yet) → the environment's own file envs/<env_id>.db.
+ *   - either on a registered cluster that names a database server (clusters as data) → the same, with
+ *     the server's URL in out->url (PostgreSQL: a schema or a database on that server).
  * (A file envs/<env_id>.db from before placement is kept by the docs store whatever this answers.)
  * It joins two stores and nothing else (no HTTP): placement read from the control store, answered in the
  * docs store's terms. Ownership: nothing is kept; out is caller memory. Thread-safe (the control store

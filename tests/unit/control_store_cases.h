@@ -1743,6 +1743,85 @@ static void reclaim_and_reuse(cs_fixture *f)
     assert_int_equal(c[0].used, 1);
 }
 
+static void cs_cluster_add(store_control *store, const char *id, const char *kind, int capacity, const char *url)
+{
+    store_cluster c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.id, sizeof c.id, "%s", id);
+    snprintf(c.kind, sizeof c.kind, "%s", kind);
+    snprintf(c.url, sizeof c.url, "%s", url);
+    c.capacity = capacity;
+    bs_err err = {0};
+    assert_int_equal(store_control_cluster_add(store, &c, 50, &err), 0);
+}
+
+/* Clusters as data: a registered dedicated server takes staging/prod environments up to its capacity (the
+ * fewest first), a registered shared server takes dev slots first; draining stops new placements; a
+ * deleted environment frees its place on a server without removing the server. */
+static void test_registered_clusters(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    const char *envs[] = {"env_1", "env_2", "env_3", "env_4", "env_5", "env_6"};
+    cs_add_tree(f->store, envs, 6);
+    bs_err err = {0};
+    cs_cluster_add(f->store, "big1", "dedicated", 2, "postgres://u:pw@h1:5432/b");
+    cs_cluster_add(f->store, "big2", "dedicated", 2, "postgres://u:pw@h2:5432/b");
+    store_cluster dup;
+    memset(&dup, 0, sizeof dup);
+    snprintf(dup.id, sizeof dup.id, "big1");
+    snprintf(dup.kind, sizeof dup.kind, "shared");
+    assert_int_equal(store_control_cluster_add(f->store, &dup, 51, &err), -1);
+    assert_int_equal(err.status, 409);
+    store_placement p;
+    cs_place(f->store, "env_1", 1, &p);
+    assert_string_equal(p.cluster_id, "big1");
+    assert_string_equal(p.kind, "dedicated");
+    assert_string_equal(p.url, "postgres://u:pw@h1:5432/b");
+    cs_place(f->store, "env_2", 1, &p); /* the fewest environments */
+    assert_string_equal(p.cluster_id, "big2");
+    cs_place(f->store, "env_3", 1, &p);
+    assert_string_equal(p.cluster_id, "big1");
+    assert_int_equal(p.slot, 1);
+    int found = 0;
+    assert_int_equal(store_control_cluster_set_status(f->store, "big2", "draining", &found, &err), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(store_control_cluster_set_status(f->store, "none", "draining", &found, &err), 0);
+    assert_int_equal(found, 0);
+    cs_place(f->store, "env_4", 1, &p); /* big1 full, big2 draining: a database of its own on the default */
+    assert_string_equal(p.cluster_id, "dedicated-env_4");
+    assert_string_equal(p.url, "");
+    cs_cluster_add(f->store, "pool1", "shared", 5, "postgres://u:pw@h3:5432/b");
+    cs_place(f->store, "env_5", 0, &p);
+    assert_string_equal(p.cluster_id, "pool1");
+    assert_string_equal(p.kind, "shared");
+    assert_string_equal(p.url, "postgres://u:pw@h3:5432/b");
+    assert_int_equal(store_control_env_placement(f->store, "env_2", &p, &found, &err), 0);
+    assert_string_equal(p.url, "postgres://u:pw@h2:5432/b"); /* draining: those placed stay */
+
+    store_cluster c[8];
+    size_t count = 0;
+    assert_int_equal(store_control_cluster_list(f->store, c, 8, &count, &err), 0);
+    assert_int_equal(count, 4);
+    assert_string_equal(c[0].id, "big1");
+    assert_string_equal(c[0].status, "active");
+    assert_int_equal(c[0].used, 2);
+    assert_int_equal(c[0].capacity, 2);
+    assert_string_equal(c[1].status, "draining");
+    assert_string_equal(c[1].url, "postgres://u:pw@h2:5432/b");
+    assert_string_equal(c[2].url, "");
+
+    assert_int_equal(store_control_env_delete(f->store, "env_1", &found, &err), 0);
+    int64_t n = 0;
+    assert_int_equal(store_control_slots_reclaim(f->store, 200, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_control_cluster_list(f->store, c, 8, &count, &err), 0);
+    assert_int_equal(count, 4); /* the server stays */
+    assert_int_equal(c[0].used, 1);
+    cs_place(f->store, "env_6", 1, &p); /* room again */
+    assert_string_equal(p.cluster_id, "big1");
+    assert_int_equal(p.slot, 2);
+}
+
 #define RACERS 6
 #define RACE_ENVS 8
 
@@ -2575,6 +2654,7 @@ static void test_usage_envs(void **state)
     cmocka_unit_test_setup_teardown(test_env_list_and_status, setup, teardown),                     \
     cmocka_unit_test_setup_teardown(test_inactivity, setup, teardown),                              \
     cmocka_unit_test_setup_teardown(test_placement, setup, teardown),                               \
+    cmocka_unit_test_setup_teardown(test_registered_clusters, setup, teardown),                     \
     cmocka_unit_test_setup_teardown(test_concurrent_placement, setup, teardown),                    \
     cmocka_unit_test_setup_teardown(test_activity_paging, setup, teardown),                         \
     cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),                                  \

@@ -31,7 +31,9 @@
 #define PGP_ACTIVITY_WHERE                                                                                    \
     " WHERE organization_id = $1 AND ($2::text IS NULL OR entity_type = $2) AND ($3::text IS NULL OR action = $3)" \
     " AND ($4::text IS NULL OR strpos(" PGP_ASCII_LOWER("message") ", " PGP_ASCII_LOWER("$4") ") > 0)"
-#define PGP_PLACE_COLUMNS "SELECT s.cluster_id, c.kind, s.slot FROM cluster_slots s JOIN clusters c ON c.id = s.cluster_id"
+#define PGP_PLACE_COLUMNS "SELECT s.cluster_id, c.kind, s.slot, c.url FROM cluster_slots s JOIN clusters c ON c.id = s.cluster_id"
+/* A cluster's environments now (c: the cluster). */
+#define PGP_CLUSTER_USED "(SELECT count(*) FROM cluster_slots s WHERE s.cluster_id = c.id AND s.environment_id IS NOT NULL)"
 
 /* Fills out (zeroed by the caller) from row `row` of r: 0, or -1 with err when a value does not fit. */
 typedef int (*pgp_reader)(const PGresult *r, int row, void *out, bs_err *err);
@@ -159,6 +161,7 @@ static int cluster_read(const PGresult *r, int row, void *dst, bs_err *err)
     out->capacity = (int)pg_i64(r, row, 3);
     out->created_at = pg_i64(r, row, 4);
     out->used = (int)pg_i64(r, row, 5);
+    bad |= PGP_FIELD(r, row, 6, out->url, err);
     return bad ? -1 : 0;
 }
 
@@ -320,14 +323,15 @@ static int pgp_envs_unplaced(void *driver, store_env *out, size_t max, size_t *c
 
 /* ---- placement ---- */
 
-/* Runs a placement query (columns: cluster id, kind, slot): 1 with out filled, 0 for no row, -1 on error. */
+/* Runs a placement query (columns: cluster id, kind, slot, url): 1 with out filled, 0 for no row, -1 on error. */
 static int place_row(pg_pool *p, PGconn *c, const char *sql, int n, const char *const *params, store_placement *out, bs_err *err)
 {
     PGresult *r = c ? pg_exec(p, c, "placement", sql, n, params, err) : pg_exec1(p, "placement", sql, n, params, err);
     if (!r) return -1;
     int ret = 0;
     if (PQntuples(r) > 0) {
-        ret = PGP_FIELD(r, 0, 0, out->cluster_id, err) | PGP_FIELD(r, 0, 1, out->kind, err) ? -1 : 1;
+        ret = PGP_FIELD(r, 0, 0, out->cluster_id, err) | PGP_FIELD(r, 0, 1, out->kind, err) |
+                      PGP_FIELD(r, 0, 3, out->url, err) ? -1 : 1;
         out->slot = (int)pg_i64(r, 0, 2);
     }
     PQclear(r);
@@ -358,26 +362,27 @@ static int slot_add(pg_pool *p, PGconn *c, const char *cluster_id, int slot, con
 /* Registers a cluster as the newest (seq: one past the highest, read under the placement lock); id into
  * id (cap bytes) formatted from prefix and seq when prefix is not NULL. */
 static int cluster_add(pg_pool *p, PGconn *c, char *id, size_t cap, const char *prefix, const char *kind, const char *status,
-                       int capacity, int64_t now, bs_err *err)
+                       int capacity, int64_t now, const char *url, bs_err *err)
 {
     int64_t seq = 0;
     if (query_int(p, c, "add cluster", "SELECT coalesce(max(seq), 0) + 1 FROM clusters", 0, NULL, &seq, err) < 0) return -1;
     if (prefix) snprintf(id, cap, "%s%lld", prefix, (long long)seq);
     char t[3][PG_INT64_TEXT];
-    const char *params[] = {id, kind, status, pg_fmt_int64(t[0], capacity), pg_fmt_int64(t[1], now), pg_fmt_int64(t[2], seq)};
+    const char *params[] = {id, kind, status, pg_fmt_int64(t[0], capacity), pg_fmt_int64(t[1], now), pg_fmt_int64(t[2], seq),
+                            url};
     return pg_command(p, c, "add cluster",
-                      "INSERT INTO clusters (id, kind, status, capacity, created_at, seq)"
-                      " VALUES ($1, $2, $3, $4::bigint, $5::bigint, $6::bigint)",
-                      6, params, NULL, err);
+                      "INSERT INTO clusters (id, kind, status, capacity, created_at, seq, url)"
+                      " VALUES ($1, $2, $3, $4::bigint, $5::bigint, $6::bigint, $7)",
+                      7, params, NULL, err);
 }
 
 /* Priority 3 of §5.5: the spare opens (registered first when there is none) and a new spare stands by. */
 static int place_spare(pg_pool *p, PGconn *c, const char *env_id, int capacity, int64_t now, store_placement *out, bs_err *err)
 {
-    int got = place_row(p, c, "SELECT id, kind, 0 FROM clusters WHERE kind = 'shared' AND status = 'spare' ORDER BY seq LIMIT 1",
+    int got = place_row(p, c, "SELECT id, kind, 0, url FROM clusters WHERE kind = 'shared' AND status = 'spare' ORDER BY seq LIMIT 1",
                         0, NULL, out, err);
     if (got < 0) return -1;
-    if (!got && cluster_add(p, c, out->cluster_id, sizeof out->cluster_id, "shared-", "shared", "spare", capacity, now, err) < 0)
+    if (!got && cluster_add(p, c, out->cluster_id, sizeof out->cluster_id, "shared-", "shared", "spare", capacity, now, "", err) < 0)
         return -1;
     snprintf(out->kind, sizeof out->kind, "shared");
     out->slot = 0;
@@ -386,16 +391,26 @@ static int place_spare(pg_pool *p, PGconn *c, const char *env_id, int capacity, 
     if (pg_command(p, c, "open spare cluster", "UPDATE clusters SET status = 'active' WHERE id = $1", 1, params, NULL, err) < 0 ||
         slot_add(p, c, out->cluster_id, 0, env_id, err) < 0)
         return -1;
-    return cluster_add(p, c, spare, sizeof spare, "shared-", "shared", "spare", capacity, now, err);
+    return cluster_add(p, c, spare, sizeof spare, "shared-", "shared", "spare", capacity, now, "", err);
 }
 
-/* A freed slot first (longest ago), else the next slot of the oldest active shared cluster with room, else the spare. */
+/* The next slot of the oldest active shared cluster with room (registered ones only: a server named), as
+ * columns of a placement row. */
+#define PGP_SHARED_ROOM(registered)                                                                            \
+    "SELECT id, kind, used, url FROM (SELECT c.id, c.kind, c.seq, c.capacity, c.url, (SELECT count(*) FROM"     \
+    " cluster_slots s WHERE s.cluster_id = c.id) AS used FROM clusters c WHERE c.kind = 'shared'"               \
+    " AND c.status = 'active'" registered ") t WHERE used < capacity ORDER BY seq LIMIT 1"
+
+/* A registered shared server with room first, then a freed slot (longest ago) of a cluster not draining,
+ * else the next slot of the oldest active shared cluster with room, else the spare. */
 static int place_shared(pg_pool *p, PGconn *c, const char *env_id, int capacity, int64_t now, store_placement *out, bs_err *err)
 {
-    int got = place_row(p, c,
-                        PGP_PLACE_COLUMNS " WHERE s.environment_id IS NULL AND c.kind = 'shared'"
-                                          " ORDER BY s.freed_at NULLS FIRST, c.seq, s.slot LIMIT 1",
-                        0, NULL, out, err);
+    int got = place_row(p, c, PGP_SHARED_ROOM(" AND c.url <> ''"), 0, NULL, out, err);
+    if (got != 0) return got < 0 ? -1 : slot_add(p, c, out->cluster_id, out->slot, env_id, err);
+    got = place_row(p, c,
+                    PGP_PLACE_COLUMNS " WHERE s.environment_id IS NULL AND c.kind = 'shared' AND c.status <> 'draining'"
+                                      " ORDER BY s.freed_at NULLS FIRST, c.seq, s.slot LIMIT 1",
+                    0, NULL, out, err);
     if (got != 0) {
         out->reused = got > 0;
         return got < 0 ? -1
@@ -404,13 +419,20 @@ static int place_shared(pg_pool *p, PGconn *c, const char *env_id, int capacity,
                                  " WHERE cluster_id = $1 AND slot = $2::bigint",
                                  out->cluster_id, out->slot, env_id, err);
     }
-    got = place_row(p, c,
-                    "SELECT id, kind, used FROM (SELECT c.id, c.kind, c.seq, c.capacity, (SELECT count(*) FROM cluster_slots s"
-                    " WHERE s.cluster_id = c.id) AS used FROM clusters c WHERE c.kind = 'shared' AND c.status = 'active') t"
-                    " WHERE used < capacity ORDER BY seq LIMIT 1",
-                    0, NULL, out, err);
+    got = place_row(p, c, PGP_SHARED_ROOM(""), 0, NULL, out, err);
     if (got > 0) return slot_add(p, c, out->cluster_id, out->slot, env_id, err);
     return got < 0 ? -1 : place_spare(p, c, env_id, capacity, now, out, err);
+}
+
+/* The registered active dedicated server (url set) with the fewest environments below its capacity: its
+ * next slot number into out. 1, 0 (none) or -1. */
+static int place_server_dedicated(pg_pool *p, PGconn *c, store_placement *out, bs_err *err)
+{
+    return place_row(p, c,
+                     "SELECT c.id, c.kind, (SELECT coalesce(max(s.slot) + 1, 0) FROM cluster_slots s WHERE s.cluster_id = c.id),"
+                     " c.url FROM clusters c WHERE c.kind = 'dedicated' AND c.status = 'active' AND c.url <> ''"
+                     " AND " PGP_CLUSTER_USED " < c.capacity ORDER BY " PGP_CLUSTER_USED ", c.seq LIMIT 1",
+                     0, NULL, out, err);
 }
 
 typedef struct place_args {
@@ -428,11 +450,13 @@ static int place_on(pg_pool *p, PGconn *c, void *arg, bs_err *err)
     int got = place_find(p, c, a->env_id, out, err);
     if (got != 0) return got < 0 ? -1 : 0;
     int rc;
-    if (a->dedicated) {
+    if (a->dedicated && (got = place_server_dedicated(p, c, out, err)) != 0) {
+        rc = got < 0 ? -1 : slot_add(p, c, out->cluster_id, out->slot, a->env_id, err);
+    } else if (a->dedicated) {
         snprintf(out->cluster_id, sizeof out->cluster_id, "dedicated-%.26s", a->env_id);
         snprintf(out->kind, sizeof out->kind, "dedicated");
         out->slot = 0;
-        rc = cluster_add(p, c, out->cluster_id, sizeof out->cluster_id, NULL, "dedicated", "active", 1, a->now, err);
+        rc = cluster_add(p, c, out->cluster_id, sizeof out->cluster_id, NULL, "dedicated", "active", 1, a->now, "", err);
         if (rc == 0) rc = slot_add(p, c, out->cluster_id, 0, a->env_id, err);
     } else {
         rc = place_shared(p, c, a->env_id, a->capacity, a->now, out, err);
@@ -476,14 +500,22 @@ static int reclaim_on(pg_pool *p, PGconn *c, void *arg, bs_err *err)
     const char *params[] = {pg_fmt_int64(t, a->now)};
     if (pg_command(p, c, "placement lock", "SELECT pg_advisory_xact_lock(" PG_LOCK_PLACEMENT ")", 0, NULL, NULL, err) < 0 ||
         pg_command(p, c, "reclaim dedicated clusters",
-                   "DELETE FROM clusters WHERE kind = 'dedicated' AND id IN (SELECT cluster_id FROM cluster_slots"
+                   "DELETE FROM clusters WHERE kind = 'dedicated' AND url = '' AND id IN (SELECT cluster_id FROM cluster_slots"
                    " WHERE environment_id IS NOT NULL AND environment_id NOT IN (SELECT id FROM environments))",
                    0, NULL, NULL, err) < 0)
         return -1;
-    return pg_command(p, c, "reclaim slots",
-                      "UPDATE cluster_slots SET environment_id = NULL, freed_at = $1::bigint"
-                      " WHERE environment_id IS NOT NULL AND environment_id NOT IN (SELECT id FROM environments)",
-                      1, params, a->count, err);
+    int64_t servers = 0; /* a registered dedicated server's slot goes with its environment */
+    if (pg_command(p, c, "reclaim dedicated servers' slots",
+                   "DELETE FROM cluster_slots WHERE environment_id IS NOT NULL AND environment_id NOT IN (SELECT id FROM environments)"
+                   " AND cluster_id IN (SELECT id FROM clusters WHERE kind = 'dedicated')",
+                   0, NULL, &servers, err) < 0 ||
+        pg_command(p, c, "reclaim slots",
+                   "UPDATE cluster_slots SET environment_id = NULL, freed_at = $1::bigint"
+                   " WHERE environment_id IS NOT NULL AND environment_id NOT IN (SELECT id FROM environments)",
+                   1, params, a->count, err) < 0)
+        return -1;
+    *a->count += servers;
+    return 0;
 }
 
 static int pgp_slots_reclaim(void *driver, int64_t now, int64_t *count, bs_err *err)
@@ -499,8 +531,35 @@ static int pgp_cluster_list(void *driver, store_cluster *out, size_t max, size_t
 {
     return list_by(driver, "list clusters",
                    "SELECT c.id, c.kind, c.status, c.capacity, c.created_at, (SELECT count(*) FROM cluster_slots s"
-                   " WHERE s.cluster_id = c.id AND s.environment_id IS NOT NULL) FROM clusters c ORDER BY c.seq LIMIT $1",
+                   " WHERE s.cluster_id = c.id AND s.environment_id IS NOT NULL), c.url FROM clusters c ORDER BY c.seq LIMIT $1",
                    0, NULL, cluster_read, out, sizeof *out, max, count, err);
+}
+
+typedef struct cluster_add_args {
+    const store_cluster *cl;
+    int64_t now;
+} cluster_add_args;
+
+/* Under the placement lock: seq is read and written by every registration. */
+static int cluster_add_on(pg_pool *p, PGconn *c, void *arg, bs_err *err)
+{
+    cluster_add_args *a = arg;
+    char id[STORE_ID_MAX];
+    snprintf(id, sizeof id, "%s", a->cl->id);
+    if (pg_command(p, c, "placement lock", "SELECT pg_advisory_xact_lock(" PG_LOCK_PLACEMENT ")", 0, NULL, NULL, err) < 0) return -1;
+    return cluster_add(p, c, id, sizeof id, NULL, a->cl->kind, "active", a->cl->capacity, a->now, a->cl->url, err);
+}
+
+static int pgp_cluster_add(void *driver, const store_cluster *cl, int64_t now, bs_err *err)
+{
+    cluster_add_args a = {cl, now};
+    return in_tx(driver, cluster_add_on, &a, err);
+}
+
+static int pgp_cluster_set_status(void *driver, const char *id, const char *status, int *found, bs_err *err)
+{
+    const char *params[] = {id, status};
+    return change(driver, "cluster status", "UPDATE clusters SET status = $2 WHERE id = $1", 2, params, found, err);
 }
 
 /* ---- the activity log ---- */
@@ -692,6 +751,8 @@ void pgc_fill_plane(store_control_ops *ops)
     ops->slots_reclaim = pgp_slots_reclaim;
     ops->envs_unplaced = pgp_envs_unplaced;
     ops->cluster_list = pgp_cluster_list;
+    ops->cluster_add = pgp_cluster_add;
+    ops->cluster_set_status = pgp_cluster_set_status;
     ops->activity_add = pgp_activity_add;
     ops->activity_list = pgp_activity_list;
     ops->outbox_add = pgp_outbox_add;

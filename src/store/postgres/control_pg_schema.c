@@ -125,6 +125,12 @@ const char *const pgc_schema_v2[] = {
 };
 const size_t pgc_schema_v2_count = sizeof pgc_schema_v2 / sizeof pgc_schema_v2[0];
 
+/* Version 3: clusters as data (SQLite's v16): a registered cluster's database server ('' = the default). */
+const char *const pgc_schema_v3[] = {
+    "ALTER TABLE clusters ADD COLUMN url TEXT COLLATE \"C\" NOT NULL DEFAULT ''",
+};
+const size_t pgc_schema_v3_count = sizeof pgc_schema_v3 / sizeof pgc_schema_v3[0];
+
 /* The unique constraints (PostgreSQL's default names) and what a client is told (as the SQLite driver). */
 const pg_conflict pgc_conflicts[] = {
     {"organizations_slug_key", "organization slug already taken"},
@@ -143,5 +149,6 @@ const pg_conflict pgc_conflicts[] = {
     {"invitations_pkey", "invitation id already exists"},
     {"console_sessions_pkey", "console session already exists"},
     {"console_links_pkey", "console sign-in link already exists"},
+    {"clusters_pkey", "cluster already exists"},
 };
 const size_t pgc_conflicts_count = sizeof pgc_conflicts / sizeof pgc_conflicts[0];

@@ -1,5 +1,7 @@
 /* docs_pg: the driver handle and where environments live on PostgreSQL (docs_pg_env.h). The handle owns
- * the main database's pool and one small pool per dedicated database; located environments are cached
+ * the main database's pool, one small pool per dedicated database and one per other database server (a
+ * registered cluster's URL: its slots' schemas and dedicated databases live there, made through that
+ * pool; servers are only added, freed with the driver); located environments are cached
  * per id (a hash of chained entries under one mutex; entries are only added, and taken out when their
  * environment is dropped). Locating and creating run outside the mutex: two first uses of one
  * environment may both do the work (CREATE DATABASE tolerates the second, migrations are serialized by
@@ -23,12 +25,21 @@
 #define DOCS_PG_DBNAME_MAX 64       /* a database identifier: at most 63 bytes */
 #define DOCS_PG_ENV_ID_MAX 64
 
+/* A database server other than the main one: a registered cluster's URL. */
+typedef struct pg_server {
+    struct pg_server *next;
+    char *url;
+    pg_pool *pool;                   /* the URL's database (slots' schemas; creates dedicated databases) */
+    char maindb[DOCS_PG_DBNAME_MAX];
+} pg_server;
+
 /* One located environment. */
 typedef struct env_entry {
     struct env_entry *next;
     char id[DOCS_PG_ENV_ID_MAX];
     docs_pg_env env;
-    char dbname[DOCS_PG_DBNAME_MAX]; /* "" in the main database (a slot's schema), else its own database */
+    char dbname[DOCS_PG_DBNAME_MAX]; /* "" in the server's database (a slot's schema), else its own database */
+    const pg_server *server;         /* NULL: the main server (--env-store) */
 } env_entry;
 
 struct docs_pg {
@@ -41,6 +52,7 @@ struct docs_pg {
     env_entry *buckets[DOCS_PG_BUCKETS];
     env_entry *retired;              /* entries of dropped dedicated databases: their pools may still have a
                                         connection out; freed with the driver */
+    pg_server *servers;              /* other database servers, added on first use */
 };
 
 /* ---- the parts of an environment schema, in order ---- */
@@ -49,16 +61,24 @@ static const docs_pg_part *const env_parts[] = {&docs_pg_part_catalog, &users_pg
 
 /* ---- opening ---- */
 
-static int maindb_read(docs_pg *d, bs_err *err)
+static int maindb_read(pg_pool *pool, char maindb[DOCS_PG_DBNAME_MAX], bs_err *err)
 {
-    PGresult *r = pg_exec1(d->main, "current database", "SELECT current_database()", 0, NULL, err);
+    PGresult *r = pg_exec1(pool, "current database", "SELECT current_database()", 0, NULL, err);
     if (!r) return -1;
-    int rc = pg_text(r, 0, 0, d->maindb, sizeof d->maindb, err);
+    int rc = pg_text(r, 0, 0, maindb, DOCS_PG_DBNAME_MAX, err);
     PQclear(r);
     return rc;
 }
 
 static void docs_pg_free(void *driver);
+
+static void server_free(pg_server *s)
+{
+    if (!s) return;
+    pg_pool_free(s->pool);
+    free(s->url);
+    free(s);
+}
 
 static void *docs_pg_open(const char *target, bs_err *err)
 {
@@ -71,7 +91,7 @@ static void *docs_pg_open(const char *target, bs_err *err)
     d->url = strdup(target);
     if (!d->url) {
         bs_err_internal(err);
-    } else if ((d->main = pg_pool_new(target, NULL, 0, err)) && maindb_read(d, err) == 0) {
+    } else if ((d->main = pg_pool_new(target, NULL, 0, err)) && maindb_read(d->main, d->maindb, err) == 0) {
         return d;
     }
     docs_pg_free(d);
@@ -94,6 +114,11 @@ static void docs_pg_free(void *driver)
     if (!d) return;
     for (size_t i = 0; i < DOCS_PG_BUCKETS; i++) entries_free(d->buckets[i]);
     entries_free(d->retired);
+    while (d->servers) {
+        pg_server *next = d->servers->next;
+        server_free(d->servers);
+        d->servers = next;
+    }
     pg_pool_free(d->main);
     pthread_mutex_destroy(&d->lock);
     free(d->url);
@@ -107,6 +132,44 @@ static void docs_pg_set_locator(void *driver, store_env_locate_fn locate, void *
     d->locate = locate;
     d->locate_arg = arg;
     pthread_mutex_unlock(&d->lock);
+}
+
+/* ---- database servers ---- */
+
+/* The pool, URL and database name of a server (NULL: the main one). */
+static pg_pool *server_pool(const docs_pg *d, const pg_server *s) { return s ? s->pool : d->main; }
+static const char *server_url(const docs_pg *d, const pg_server *s) { return s ? s->url : d->url; }
+static const char *server_db(const docs_pg *d, const pg_server *s) { return s ? s->maindb : d->maindb; }
+
+/* The server of url, connected on first use (at most DOCS_PG_DEDICATED_CONNS connections). Two first uses
+ * at once may both connect: the first one added wins, the other is freed. */
+static const pg_server *server_get(docs_pg *d, const char *url, bs_err *err)
+{
+    pthread_mutex_lock(&d->lock);
+    const pg_server *had = d->servers;
+    while (had && strcmp(had->url, url)) had = had->next;
+    pthread_mutex_unlock(&d->lock);
+    if (had) return had;
+    pg_server *s = calloc(1, sizeof *s);
+    if (!s || !(s->url = strdup(url))) {
+        server_free(s);
+        bs_err_internal(err);
+        return NULL;
+    }
+    if (!(s->pool = pg_pool_new_sized(url, NULL, 0, DOCS_PG_DEDICATED_CONNS, err)) || maindb_read(s->pool, s->maindb, err) < 0) {
+        server_free(s);
+        return NULL;
+    }
+    pthread_mutex_lock(&d->lock);
+    for (had = d->servers; had && strcmp(had->url, url);) had = had->next;
+    if (!had) {
+        s->next = d->servers;
+        d->servers = s;
+    }
+    pthread_mutex_unlock(&d->lock);
+    if (!had) return s;
+    server_free(s);
+    return had;
 }
 
 /* ---- where an environment lives ---- */
@@ -132,29 +195,41 @@ static void ident_append(char *out, size_t cap, size_t *len, const char *s, size
     out[*len] = '\0';
 }
 
-/* "<maindb>_<env_id>", sanitized, at most 63 bytes (the main database's name gives way to the id). */
-static void dedicated_name(const docs_pg *d, const char *env_id, char out[DOCS_PG_DBNAME_MAX])
+/* "<maindb>_<env_id>" (maindb: the server's database), sanitized, at most 63 bytes (the main database's
+ * name gives way to the id). */
+static void dedicated_name(const char *maindb, const char *env_id, char out[DOCS_PG_DBNAME_MAX])
 {
     size_t idlen = strnlen(env_id, DOCS_PG_ENV_ID_MAX), len = 0;
     size_t room = DOCS_PG_DBNAME_MAX - 1 > idlen + 1 ? DOCS_PG_DBNAME_MAX - 1 - idlen - 1 : 0;
-    ident_append(out, DOCS_PG_DBNAME_MAX, &len, d->maindb, room);
+    ident_append(out, DOCS_PG_DBNAME_MAX, &len, maindb, room);
     if (len) ident_append(out, DOCS_PG_DBNAME_MAX, &len, "_", 1);
     ident_append(out, DOCS_PG_DBNAME_MAX, &len, env_id, idlen);
 }
 
-/* A slot's schema from its name prefix ("s3_" → "s3"): [a-z0-9_] only; -1 when the prefix is not one. */
-static int slot_schema(const char *prefix, char out[DOCS_PG_SCHEMA_MAX])
+#define DOCS_PG_FIRST_CLUSTER "clusters/shared-1.db" /* its slots' schemas keep the plain names */
+
+/* A slot's schema from its name prefix and its cluster's file: "s3_" of the first shared cluster → "s3";
+ * of any other cluster "s3_<cluster>" ("clusters/shared-2.db" → "s3_shared_2"), since slot numbers are
+ * per cluster and clusters may share a database. [a-z0-9_] only (cluster names are lower case, '-' for
+ * '_'); -1 when the prefix or the file is not one. */
+static int slot_schema(const char *prefix, const char *file, char out[DOCS_PG_SCHEMA_MAX])
 {
-    size_t n = strnlen(prefix, STORE_ENV_PREFIX_MAX);
+    size_t n = strnlen(prefix, STORE_ENV_PREFIX_MAX), len = 0;
     if (n < 2 || n >= STORE_ENV_PREFIX_MAX || prefix[n - 1] != '_') return -1;
     for (size_t i = 0; i + 1 < n; i++)
         if (!((prefix[i] >= 'a' && prefix[i] <= 'z') || (prefix[i] >= '0' && prefix[i] <= '9') || prefix[i] == '_')) return -1;
     snprintf(out, DOCS_PG_SCHEMA_MAX, "%.*s", (int)(n - 1), prefix);
+    if (!strcmp(file, DOCS_PG_FIRST_CLUSTER)) return 0;
+    size_t flen = strnlen(file, STORE_ENV_FILE_MAX);
+    if (flen <= 12 || strncmp(file, "clusters/", 9) || strcmp(file + flen - 3, ".db")) return -1;
+    len = strlen(out);
+    ident_append(out, DOCS_PG_SCHEMA_MAX, &len, "_", 1);
+    ident_append(out, DOCS_PG_SCHEMA_MAX, &len, file + 9, flen - 12);
     return 0;
 }
 
-/* Where env_id lives, from the locator (without one: a database of its own): e->env.schema and e->dbname
- * ("" for the main database). e->env.pool is not set. */
+/* Where env_id lives, from the locator (without one: a database of its own): e->server, e->env.schema and
+ * e->dbname ("" for the server's database). e->env.pool is not set. */
 static int env_where(docs_pg *d, const char *env_id, env_entry *e, bs_err *err)
 {
     store_env_location loc;
@@ -164,13 +239,14 @@ static int env_where(docs_pg *d, const char *env_id, env_entry *e, bs_err *err)
     void *arg = d->locate_arg;
     pthread_mutex_unlock(&d->lock);
     if (locate && locate(arg, env_id, &loc, err) < 0) return -1; /* no lock: the locator may be slow */
+    if (loc.url[0] && !(e->server = server_get(d, loc.url, err))) return -1;
     if (loc.prefix[0]) {
-        if (slot_schema(loc.prefix, e->env.schema) == 0) return 0;
+        if (slot_schema(loc.prefix, loc.file, e->env.schema) == 0) return 0;
         log_error("docs store: environment %s: unusable slot prefix %.*s", env_id, (int)sizeof loc.prefix, loc.prefix);
         return bs_err_internal(err);
     }
     snprintf(e->env.schema, sizeof e->env.schema, "env");
-    dedicated_name(d, env_id, e->dbname);
+    dedicated_name(server_db(d, e->server), env_id, e->dbname);
     return 0;
 }
 
@@ -229,11 +305,11 @@ static void conninfo_pair(strbuf *sb, const char *key, const char *value)
     strbuf_append_str(sb, "' ");
 }
 
-/* The main URL's connection parameters with dbname replaced: a conninfo string in sb. */
-static int conninfo_for(const docs_pg *d, const char *dbname, strbuf *sb, bs_err *err)
+/* The server URL's connection parameters with dbname replaced: a conninfo string in sb. */
+static int conninfo_for(const char *url, const char *dbname, strbuf *sb, bs_err *err)
 {
     char *msg = NULL;
-    PQconninfoOption *opts = PQconninfoParse(d->url, &msg);
+    PQconninfoOption *opts = PQconninfoParse(url, &msg);
     if (!opts) {
         log_error("docs store: the PostgreSQL URL cannot be parsed: %s", msg ? msg : "out of memory");
         PQfreemem(msg);
@@ -252,11 +328,12 @@ static void dbname_sql(strbuf *sql, const char *verb, const char *dbname, const 
     strbuf_appendf(sql, "%s \"%s\"%s", verb, dbname, after);
 }
 
-/* CREATE DATABASE dbname unless it exists (it cannot run inside a transaction: it runs alone). */
-static int database_create(docs_pg *d, const char *dbname, bs_err *err)
+/* CREATE DATABASE dbname on pool's server unless it exists (it cannot run inside a transaction: it runs
+ * alone). */
+static int database_create(pg_pool *pool, const char *dbname, bs_err *err)
 {
     const char *params[] = {dbname};
-    PGresult *r = pg_exec1(d->main, "database exists", "SELECT 1 FROM pg_database WHERE datname = $1", 1, params, err);
+    PGresult *r = pg_exec1(pool, "database exists", "SELECT 1 FROM pg_database WHERE datname = $1", 1, params, err);
     if (!r) return -1;
     int exists = PQntuples(r) > 0;
     PQclear(r);
@@ -267,18 +344,18 @@ static int database_create(docs_pg *d, const char *dbname, bs_err *err)
     dbname_sql(&sql, "CREATE DATABASE", dbname, "");
     /* made meanwhile by another thread or server: duplicate_database, or the unique violation of
      * pg_database's name when both commands ran at once */
-    int rc = docs_pg_command_tolerant(d->main, "create database", sql.data, "42P04 23505", err);
+    int rc = docs_pg_command_tolerant(pool, "create database", sql.data, "42P04 23505", err);
     strbuf_release(&sql);
     return rc;
 }
 
-/* The dedicated database's pool (the database created when missing). */
-static pg_pool *dedicated_pool(docs_pg *d, const char *dbname, bs_err *err)
+/* The dedicated database's pool on its server (the database created when missing). */
+static pg_pool *dedicated_pool(docs_pg *d, const pg_server *server, const char *dbname, bs_err *err)
 {
-    if (database_create(d, dbname, err) < 0) return NULL;
+    if (database_create(server_pool(d, server), dbname, err) < 0) return NULL;
     strbuf info;
     strbuf_init(&info, 0);
-    pg_pool *p = conninfo_for(d, dbname, &info, err) == 0
+    pg_pool *p = conninfo_for(server_url(d, server), dbname, &info, err) == 0
                      ? pg_pool_new_sized(info.data, NULL, 0, DOCS_PG_DEDICATED_CONNS, err)
                      : NULL;
     strbuf_release(&info);
@@ -355,7 +432,7 @@ static env_entry *env_open(docs_pg *d, const char *env_id, bs_err *err)
     }
     snprintf(e->id, sizeof e->id, "%s", env_id);
     if (env_where(d, env_id, e, err) == 0) {
-        e->env.pool = e->dbname[0] ? dedicated_pool(d, e->dbname, err) : d->main;
+        e->env.pool = e->dbname[0] ? dedicated_pool(d, e->server, e->dbname, err) : server_pool(d, e->server);
         if (e->env.pool && schema_migrate(e->env.pool, e->env.schema, err) == 0) return e;
     }
     if (e->dbname[0] && e->env.pool) pg_pool_free(e->env.pool);
@@ -378,22 +455,22 @@ int docs_pg_env_get(docs_pg *d, const char *env_id, docs_pg_env *out, bs_err *er
 
 /* ---- dropping an environment ---- */
 
-/* DROP SCHEMA ... CASCADE of a slot in the main database. */
-static int slot_drop(docs_pg *d, const char *schema, bs_err *err)
+/* DROP SCHEMA ... CASCADE of a slot in its server's database. */
+static int slot_drop(pg_pool *pool, const char *schema, bs_err *err)
 {
     char sql[128];
     snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS \"%s\" CASCADE", schema);
-    return pg_command1(d->main, "drop schema", sql, 0, NULL, NULL, err);
+    return pg_command1(pool, "drop schema", sql, 0, NULL, NULL, err);
 }
 
-/* DROP DATABASE of a dedicated environment (its sessions are ended: WITH (FORCE)). */
-static int database_drop(docs_pg *d, const char *dbname, bs_err *err)
+/* DROP DATABASE of a dedicated environment on its server (its sessions are ended: WITH (FORCE)). */
+static int database_drop(pg_pool *pool, const char *dbname, bs_err *err)
 {
     char mem[128];
     strbuf sql;
     strbuf_init_stack(&sql, mem, sizeof mem);
     dbname_sql(&sql, "DROP DATABASE IF EXISTS", dbname, " WITH (FORCE)");
-    int rc = pg_command1(d->main, "drop database", sql.data, 0, NULL, NULL, err);
+    int rc = pg_command1(pool, "drop database", sql.data, 0, NULL, NULL, err);
     strbuf_release(&sql);
     return rc;
 }
@@ -415,7 +492,8 @@ static int docs_pg_env_drop(void *driver, const char *env_id, bs_err *err)
         d->retired = e;
         pthread_mutex_unlock(&d->lock);
     }
-    int rc = w->dbname[0] ? database_drop(d, w->dbname, err) : slot_drop(d, w->env.schema, err);
+    pg_pool *server = server_pool(d, w->server);
+    int rc = w->dbname[0] ? database_drop(server, w->dbname, err) : slot_drop(server, w->env.schema, err);
     if (e && !e->dbname[0]) free(e);
     return rc;
 }

@@ -9,4 +9,8 @@
 
 extern const store_docs_ops store_pg_docs_ops;
 
+/* Connects once to url (a PostgreSQL URL) and closes: 0, or -1 with 503 common/unavailable (the message
+ * shows the URL with its password masked), or 400 when dedicated and the role cannot create databases. */
+int docs_pg_server_check(const char *url, int dedicated, bs_err *err);
+
 #endif

@@ -8,6 +8,8 @@
  *     (the slot's schema; slots are reused as on SQLite, so dropping the environment drops the schema);
  *   - a dedicated cluster or no placement ("envs/<env_id>.db")      → schema "env" in a database of its
  *     own, "<maindb>_<env_id>" (created by Basalt on first use, dropped with the environment).
+ *   - either with a server URL (a registered cluster, store_env_location.url) → the same on that server:
+ *     the slot's schema in the URL's database, or the database "<urldb>_<env_id>" made there.
  * The schema of an environment is created and migrated on first use: every part (catalog and records,
  * users, files) declares its own versioned migrations (docs_pg_part), recorded per schema in
  * basalt_schema_parts(part, version); statements run with search_path set to the schema, so they name

@@ -88,11 +88,15 @@ typedef enum stmt_id {
     ST_PLACE_REUSE,
     ST_PLACE_TAKE,
     ST_PLACE_ROOM,
+    ST_PLACE_SERVER_SHARED,
+    ST_PLACE_SERVER_DEDICATED,
     ST_PLACE_SLOT_ADD,
     ST_PLACE_SPARE,
     ST_CLUSTER_NEXT_SEQ,
     ST_CLUSTER_ADD,
     ST_CLUSTER_ACTIVATE,
+    ST_CLUSTER_SET_STATUS,
+    ST_SLOTS_RECLAIM_SERVERS,
     ST_ENV_SET_PLACE,
     ST_SLOTS_RECLAIM_DEDICATED,
     ST_SLOTS_RECLAIM,
@@ -350,25 +354,39 @@ static const char *const stmt_sql[ST_COUNT] = {
                              " WHERE status IN ('ready', 'active') AND COALESCE(last_access_at, created_at) <= ?1 - " SQ_ENV_IDLE,
     [ST_ENV_DELETIONS_DUE] = "SELECT " SQ_ENV_COLUMNS " FROM environments WHERE status = 'shutdown' AND delete_at > 0"
                              " AND delete_at <= CAST(?1 AS INTEGER) ORDER BY delete_at LIMIT ?2",
-    [ST_PLACE_FIND] = "SELECT s.cluster_id, c.kind, s.slot FROM cluster_slots s JOIN clusters c ON c.id = s.cluster_id"
+    [ST_PLACE_FIND] = "SELECT s.cluster_id, c.kind, s.slot, c.url FROM cluster_slots s JOIN clusters c ON c.id = s.cluster_id"
                       " WHERE s.environment_id = ?1",
-    [ST_PLACE_REUSE] = "SELECT s.cluster_id, c.kind, s.slot FROM cluster_slots s JOIN clusters c ON c.id = s.cluster_id"
-                       " WHERE s.environment_id IS NULL AND c.kind = 'shared' ORDER BY s.freed_at, c.seq, s.slot LIMIT 1",
+    [ST_PLACE_REUSE] = "SELECT s.cluster_id, c.kind, s.slot, c.url FROM cluster_slots s JOIN clusters c ON c.id = s.cluster_id"
+                       " WHERE s.environment_id IS NULL AND c.kind = 'shared' AND c.status <> 'draining'"
+                       " ORDER BY s.freed_at, c.seq, s.slot LIMIT 1",
     [ST_PLACE_TAKE] = "UPDATE cluster_slots SET environment_id = ?3, freed_at = NULL WHERE cluster_id = ?1 AND slot = ?2",
-    [ST_PLACE_ROOM] = "SELECT c.id, c.kind, (SELECT count(*) FROM cluster_slots s WHERE s.cluster_id = c.id) AS used FROM clusters c"
-                      " WHERE c.kind = 'shared' AND c.status = 'active' AND used < c.capacity ORDER BY c.seq LIMIT 1",
+    [ST_PLACE_ROOM] = "SELECT c.id, c.kind, (SELECT count(*) FROM cluster_slots s WHERE s.cluster_id = c.id) AS used, c.url"
+                      " FROM clusters c WHERE c.kind = 'shared' AND c.status = 'active' AND used < c.capacity ORDER BY c.seq LIMIT 1",
+    [ST_PLACE_SERVER_SHARED] = "SELECT c.id, c.kind, (SELECT count(*) FROM cluster_slots s WHERE s.cluster_id = c.id) AS used,"
+                               " c.url FROM clusters c WHERE c.kind = 'shared' AND c.status = 'active' AND c.url <> ''"
+                               " AND used < c.capacity ORDER BY c.seq LIMIT 1",
+    [ST_PLACE_SERVER_DEDICATED] = "SELECT c.id, c.kind, (SELECT COALESCE(MAX(s.slot) + 1, 0) FROM cluster_slots s"
+                                  " WHERE s.cluster_id = c.id), c.url, (SELECT count(*) FROM cluster_slots s"
+                                  " WHERE s.cluster_id = c.id AND s.environment_id IS NOT NULL) AS used FROM clusters c"
+                                  " WHERE c.kind = 'dedicated' AND c.status = 'active' AND c.url <> '' AND used < c.capacity"
+                                  " ORDER BY used, c.seq LIMIT 1",
     [ST_PLACE_SLOT_ADD] = "INSERT INTO cluster_slots (cluster_id, slot, environment_id) VALUES (?1, ?2, ?3)",
-    [ST_PLACE_SPARE] = "SELECT id, kind, 0 FROM clusters WHERE kind = 'shared' AND status = 'spare' ORDER BY seq LIMIT 1",
+    [ST_PLACE_SPARE] = "SELECT id, kind, 0, url FROM clusters WHERE kind = 'shared' AND status = 'spare' ORDER BY seq LIMIT 1",
     [ST_CLUSTER_NEXT_SEQ] = "SELECT COALESCE(MAX(seq), 0) + 1 FROM clusters",
-    [ST_CLUSTER_ADD] = "INSERT INTO clusters (id, kind, status, capacity, created_at, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_CLUSTER_ADD] = "INSERT INTO clusters (id, kind, status, capacity, created_at, seq, url)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_CLUSTER_SET_STATUS] = "UPDATE clusters SET status = ?2 WHERE id = ?1",
     [ST_CLUSTER_ACTIVATE] = "UPDATE clusters SET status = 'active' WHERE id = ?1",
     [ST_ENV_SET_PLACE] = "UPDATE environments SET cluster = ?1, slot = ?2 WHERE id = ?3",
-    [ST_SLOTS_RECLAIM_DEDICATED] = "DELETE FROM clusters WHERE kind = 'dedicated' AND id IN (SELECT cluster_id FROM cluster_slots"
+    [ST_SLOTS_RECLAIM_DEDICATED] = "DELETE FROM clusters WHERE kind = 'dedicated' AND url = '' AND id IN (SELECT cluster_id FROM cluster_slots"
                                    " WHERE environment_id IS NOT NULL AND environment_id NOT IN (SELECT id FROM environments))",
+    [ST_SLOTS_RECLAIM_SERVERS] = "DELETE FROM cluster_slots WHERE environment_id IS NOT NULL"
+                                 " AND environment_id NOT IN (SELECT id FROM environments)"
+                                 " AND cluster_id IN (SELECT id FROM clusters WHERE kind = 'dedicated')",
     [ST_SLOTS_RECLAIM] = "UPDATE cluster_slots SET environment_id = NULL, freed_at = ?1"
                          " WHERE environment_id IS NOT NULL AND environment_id NOT IN (SELECT id FROM environments)",
     [ST_CLUSTER_LIST] = "SELECT c.id, c.kind, c.status, c.capacity, c.created_at, (SELECT count(*) FROM cluster_slots s"
-                        " WHERE s.cluster_id = c.id AND s.environment_id IS NOT NULL) FROM clusters c"
+                        " WHERE s.cluster_id = c.id AND s.environment_id IS NOT NULL), c.url FROM clusters c"
                         " WHERE ?1 IS NOT NULL ORDER BY c.seq LIMIT ?2",
     [ST_ENVS_UNPLACED] = "SELECT " SQ_ENV_COLUMNS " FROM environments WHERE ?1 IS NOT NULL AND cluster IS NULL"
                          " AND status <> 'deleting' ORDER BY created_at LIMIT ?2",
@@ -496,6 +514,7 @@ static const struct {
     {"members.id", "member id already exists"},
     {"invitations.token_hash", "invitation token already exists"},
     {"invitations.id", "invitation id already exists"},
+    {"clusters.id", "cluster already exists"},
 };
 
 static const char *sq_conflict_message(const char *sqlite_message)
@@ -1407,7 +1426,7 @@ static int sq_env_cancel_deletion(void *driver, const char *env_id, int *found, 
 
 /* ---- ops: placement ---- */
 
-/* Runs a placement query (columns: cluster id, kind, slot) with an optional text ?1: 1 with out filled,
+/* Runs a placement query (columns: cluster id, kind, slot, url) with an optional text ?1: 1 with out filled,
  * 0 for no row, -1 on error. */
 static int sq_place_row(sq_conn *c, stmt_id id, const char *key, store_placement *out, bs_err *err)
 {
@@ -1416,7 +1435,8 @@ static int sq_place_row(sq_conn *c, stmt_id id, const char *key, store_placement
     if (key && sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK) return sq_bind_failed(c, st, err);
     int rc = sqlite3_step(st), ret = 0;
     if (rc == SQLITE_ROW) {
-        ret = SQ_READ_FIELD(st, 0, out->cluster_id) | SQ_READ_FIELD(st, 1, out->kind) ? bs_err_internal(err) : 1;
+        ret = SQ_READ_FIELD(st, 0, out->cluster_id) | SQ_READ_FIELD(st, 1, out->kind) | SQ_READ_FIELD(st, 3, out->url)
+                  ? bs_err_internal(err) : 1;
         out->slot = sqlite3_column_int(st, 2);
     } else if (rc != SQLITE_DONE) {
         ret = sq_fail(c, "placement", err);
@@ -1447,13 +1467,13 @@ static int sq_run_tit(sq_conn *c, stmt_id id, const char *t1, int64_t i2, const 
 
 /* Registers a cluster as the newest (seq: one past the highest, read inside the caller's transaction). */
 static int sq_cluster_add(sq_conn *c, const char *id, const char *kind, const char *status, int capacity, int64_t now, int seq,
-                          bs_err *err)
+                          const char *url, bs_err *err)
 {
     sqlite3_stmt *st = sq_stmt(c, ST_CLUSTER_ADD, err);
     if (!st) return -1;
     int rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC) | sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC) |
              sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC) | sqlite3_bind_int(st, 4, capacity) |
-             sqlite3_bind_int64(st, 5, now) | sqlite3_bind_int(st, 6, seq);
+             sqlite3_bind_int64(st, 5, now) | sqlite3_bind_int(st, 6, seq) | sqlite3_bind_text(st, 7, url, -1, SQLITE_STATIC);
     if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
     return sq_run(c, st, "add cluster", err);
 }
@@ -1464,7 +1484,7 @@ static int sq_shared_cluster_add(sq_conn *c, const char *status, int capacity, i
     int seq = 0;
     if (sq_query_int(c, ST_CLUSTER_NEXT_SEQ, &seq, err) < 0) return -1;
     snprintf(id, STORE_ID_MAX, "shared-%d", seq);
-    return sq_cluster_add(c, id, "shared", status, capacity, now, seq, err);
+    return sq_cluster_add(c, id, "shared", status, capacity, now, seq, "", err);
 }
 
 /* Priority 3 of §5.5: the spare opens (registered first when there is none) and a new spare stands by. */
@@ -1485,7 +1505,9 @@ static int sq_place_spare(sq_conn *c, const char *env_id, int capacity, int64_t 
 
 static int sq_place_shared(sq_conn *c, const char *env_id, int capacity, int64_t now, store_placement *out, bs_err *err)
 {
-    int got = sq_place_row(c, ST_PLACE_REUSE, NULL, out, err);
+    int got = sq_place_row(c, ST_PLACE_SERVER_SHARED, NULL, out, err);
+    if (got != 0) return got < 0 ? -1 : sq_run_tit(c, ST_PLACE_SLOT_ADD, out->cluster_id, out->slot, env_id, err);
+    got = sq_place_row(c, ST_PLACE_REUSE, NULL, out, err);
     if (got != 0) {
         out->reused = got > 0;
         return got < 0 ? -1 : sq_run_tit(c, ST_PLACE_TAKE, out->cluster_id, out->slot, env_id, err);
@@ -1501,13 +1523,15 @@ static int sq_place_on(sq_conn *c, const char *env_id, int dedicated, int capaci
     int got = sq_place_row(c, ST_PLACE_FIND, env_id, out, err);
     if (got != 0) return got < 0 ? -1 : 0;
     int rc;
-    if (dedicated) {
+    if (dedicated && (got = sq_place_row(c, ST_PLACE_SERVER_DEDICATED, NULL, out, err)) != 0) {
+        rc = got < 0 ? -1 : sq_run_tit(c, ST_PLACE_SLOT_ADD, out->cluster_id, out->slot, env_id, err);
+    } else if (dedicated) {
         snprintf(out->cluster_id, sizeof out->cluster_id, "dedicated-%.26s", env_id);
         snprintf(out->kind, sizeof out->kind, "dedicated");
         out->slot = 0;
         int seq = 0;
         rc = sq_query_int(c, ST_CLUSTER_NEXT_SEQ, &seq, err);
-        if (rc == 0) rc = sq_cluster_add(c, out->cluster_id, "dedicated", "active", 1, now, seq, err);
+        if (rc == 0) rc = sq_cluster_add(c, out->cluster_id, "dedicated", "active", 1, now, seq, "", err);
         if (rc == 0) rc = sq_run_tit(c, ST_PLACE_SLOT_ADD, out->cluster_id, 0, env_id, err);
     } else {
         rc = sq_place_shared(c, env_id, capacity, now, out, err);
@@ -1545,12 +1569,15 @@ static int sq_slots_reclaim(void *driver, int64_t now, int64_t *count, bs_err *e
 {
     *count = 0;
     sq_conn *c = sq_conn_get(driver, err);
-    if (!c || sq_exec_id(c, ST_SLOTS_RECLAIM_DEDICATED, "reclaim dedicated clusters", err) < 0) return -1;
+    if (!c || sq_exec_id(c, ST_SLOTS_RECLAIM_DEDICATED, "reclaim dedicated clusters", err) < 0 ||
+        sq_exec_id(c, ST_SLOTS_RECLAIM_SERVERS, "reclaim dedicated servers' slots", err) < 0)
+        return -1;
+    int64_t servers = sqlite3_changes(c->db);
     sqlite3_stmt *st = sq_stmt(c, ST_SLOTS_RECLAIM, err);
     if (!st) return -1;
     if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK) return sq_bind_failed(c, st, err);
     if (sq_run(c, st, "reclaim slots", err) < 0) return -1;
-    *count = sqlite3_changes(c->db);
+    *count = servers + sqlite3_changes(c->db);
     return 0;
 }
 
@@ -1561,6 +1588,7 @@ static int sq_cluster_read(sqlite3_stmt *st, void *dst)
     out->capacity = sqlite3_column_int(st, 3);
     out->created_at = sqlite3_column_int64(st, 4);
     out->used = sqlite3_column_int(st, 5);
+    bad |= SQ_READ_FIELD(st, 6, out->url);
     return bad ? -1 : 0;
 }
 
@@ -1572,6 +1600,30 @@ static int sq_envs_unplaced(void *driver, store_env *out, size_t max, size_t *co
 static int sq_cluster_list(void *driver, store_cluster *out, size_t max, size_t *count, bs_err *err)
 {
     return sq_list_rows(driver, ST_CLUSTER_LIST, "all", sq_cluster_read, out, sizeof *out, max, count, err);
+}
+
+static int sq_cluster_add_op(void *driver, const store_cluster *cl, int64_t now, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    if (!c || sq_exec_id(c, ST_BEGIN, "begin", err) != 0) return -1;
+    int seq = 0;
+    int rc = sq_query_int(c, ST_CLUSTER_NEXT_SEQ, &seq, err);
+    if (rc == 0) rc = sq_cluster_add(c, cl->id, cl->kind, "active", cl->capacity, now, seq, cl->url, err);
+    if (rc == 0) rc = sq_exec_id(c, ST_COMMIT, "commit", err);
+    if (rc != 0 && !sqlite3_get_autocommit(c->db)) {
+        bs_err ignored;
+        sq_exec_id(c, ST_ROLLBACK, "rollback", &ignored);
+    }
+    return rc;
+}
+
+static int sq_cluster_set_status(void *driver, const char *id, const char *status, int *found, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_CLUSTER_SET_STATUS, err) : NULL;
+    if (!st) return -1;
+    return sq_update_bound(c, st, sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC) |
+                                      sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC), found, err);
 }
 
 static int sq_activity_add(void *driver, const store_activity *a, bs_err *err)
@@ -2391,6 +2443,8 @@ const store_control_ops store_sqlite_control_ops = {
     .env_placement = sq_env_placement,
     .slots_reclaim = sq_slots_reclaim,
     .cluster_list = sq_cluster_list,
+    .cluster_add = sq_cluster_add_op,
+    .cluster_set_status = sq_cluster_set_status,
     .envs_unplaced = sq_envs_unplaced,
     .activity_add = sq_activity_add,
     .activity_list = sq_activity_list,

@@ -274,6 +274,10 @@ static const char migration_v15[] =
     ");"
     "CREATE INDEX console_links_expires ON console_links (expires_at);";
 
+/* v16: clusters as data: a registered cluster may name its own database server (a PostgreSQL URL; '' =
+ * the default --env-store); status 'draining' takes no new placement. */
+static const char migration_v16[] = "ALTER TABLE clusters ADD COLUMN url TEXT NOT NULL DEFAULT '';";
+
 static const migration_step migration_steps[] = {
     {1, migration_v1},
     {2, migration_v2},
@@ -290,6 +294,7 @@ static const migration_step migration_steps[] = {
     {13, migration_v13},
     {14, migration_v14},
     {15, migration_v15},
+    {16, migration_v16},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migration_steps / sizeof migration_steps[0]))

@@ -38,6 +38,7 @@
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/url_mask.h"
 
 #define PROJECTS_MAX 1000
 #define ENVS_MAX 100
@@ -147,7 +148,29 @@ static struct json_object *project_json(const store_project *p, int envs)
     return j;
 }
 
-static struct json_object *env_json(const store_env *e)
+/* {id, type, slot[, server]}: the environment's cluster, its kind from the placement (registered clusters
+ * have names of their own) and, on a registered cluster with a server, that URL with the password masked
+ * (absent on the default environment store, so existing answers keep their shape). */
+static struct json_object *cluster_json(store_control *control, const store_env *e)
+{
+    store_placement where;
+    int found = 0;
+    bs_err ignored;
+    if (store_control_env_placement(control, e->id, &where, &found, &ignored) < 0 || !found) {
+        memset(&where, 0, sizeof where);
+        snprintf(where.kind, sizeof where.kind, "%s", strncmp(e->cluster, "shared-", 7) ? "dedicated" : "shared");
+    }
+    char server[STORE_CLUSTER_URL_MAX];
+    url_mask(where.url, server, sizeof server);
+    struct json_object *cluster = json_object_new_object();
+    json_object_object_add(cluster, "id", json_object_new_string(e->cluster));
+    json_object_object_add(cluster, "type", json_object_new_string(where.kind));
+    json_object_object_add(cluster, "slot", json_object_new_int(e->slot));
+    if (server[0]) json_object_object_add(cluster, "server", json_object_new_string(server)); /* absent: the default */
+    return cluster;
+}
+
+static struct json_object *env_json(store_control *control, const store_env *e)
 {
     struct json_object *j = json_object_new_object(), *deployment = json_object_new_object();
     json_object_object_add(j, "id", json_object_new_string(e->id));
@@ -158,15 +181,7 @@ static struct json_object *env_json(const store_env *e)
     json_object_object_add(deployment, "status", json_object_new_string(e->status));
     json_object_object_add(j, "deployment", deployment);
     json_object_object_add(j, "status", json_object_new_string(e->status));
-    if (e->cluster[0]) {
-        struct json_object *cluster = json_object_new_object();
-        json_object_object_add(cluster, "id", json_object_new_string(e->cluster));
-        json_object_object_add(cluster, "type", json_object_new_string(strncmp(e->cluster, "shared-", 7) ? "dedicated" : "shared"));
-        json_object_object_add(cluster, "slot", json_object_new_int(e->slot));
-        json_object_object_add(j, "cluster", cluster);
-    } else {
-        json_object_object_add(j, "cluster", NULL);
-    }
+    json_object_object_add(j, "cluster", e->cluster[0] ? cluster_json(control, e) : NULL);
     json_add_time(j, "lastAccessAt", e->last_access_at);
     json_add_time(j, "shutdownAt", e->shutdown_at);
     json_add_time(j, "deletionScheduledAt", e->delete_at);
@@ -684,7 +699,7 @@ static void project_create(api_ctx *ctx, http_req *req, http_res *res)
     }
     activity(ctx, o.id, p.id, "project", p.id, "create", p.name);
     struct json_object *j = project_json(&p, 1), *envs = json_object_new_array();
-    json_object_array_add(envs, env_json(&e));
+    json_object_array_add(envs, env_json(ctx->app->control, &e));
     json_object_object_add(j, "environments", envs);
     http_res_json(res, 201, j);
     json_object_put(j);
@@ -839,7 +854,7 @@ static void envs_list(api_ctx *ctx, http_req *req, http_res *res)
         return;
     }
     struct json_object *items = json_object_new_array();
-    for (size_t i = 0; i < n; i++) json_object_array_add(items, env_json(&envs[i]));
+    for (size_t i = 0; i < n; i++) json_object_array_add(items, env_json(ctx->app->control, &envs[i]));
     api_answer_page(res, items, (int64_t)n, 1, n ? (int64_t)n : 20);
 }
 
@@ -863,7 +878,7 @@ static void env_post(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
-    struct json_object *j = env_json(&e);
+    struct json_object *j = env_json(ctx->app->control, &e);
     http_res_json(res, 201, j);
     json_object_put(j);
 }
@@ -887,7 +902,7 @@ static void env_get(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
-    struct json_object *j = env_json(&e);
+    struct json_object *j = env_json(ctx->app->control, &e);
     http_res_json(res, 200, j);
     json_object_put(j);
 }
@@ -925,7 +940,7 @@ static void env_keep(api_ctx *ctx, http_req *req, http_res *res)
     }
     activity(ctx, p.organization_id, p.id, "environment", e.id, "deletion cancelled", e.name);
     e.delete_at = 0;
-    struct json_object *j = env_json(&e);
+    struct json_object *j = env_json(ctx->app->control, &e);
     http_res_json(res, 200, j);
     json_object_put(j);
 }
