@@ -653,7 +653,8 @@ static void list_records(data_req *d, http_req *req, http_res *res, bs_err *err)
     strbuf next_after;
     strbuf_init(&next_after, 4096);
     const char *skip = http_req_query(req, "skipTotal"), *cursor = http_req_query(req, "cursor");
-    store_docs_paging paging = {.skip_total = skip && strcmp(skip, "true") == 0, .next_after = &next_after};
+    store_docs_paging paging = {.skip_total = skip && strcmp(skip, "true") == 0, .next_after = &next_after,
+                                .measure_scanned = d->ctx->app->stats != NULL};
     strbuf *out = http_res_buffer(res);
     strbuf_append_str(out, "{\"items\":");
     size_t items_at = out->len;
