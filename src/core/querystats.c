@@ -170,6 +170,19 @@ void querystats_set_index(querystats *qs, const char *env_id, const char *table,
     pthread_mutex_unlock(lock);
 }
 
+int querystats_scans(querystats *qs, const char *env_id, const char *table, const char *shape, int index_version)
+{
+    char key[QS_KEY_MAX];
+    if (!qs || make_key(key, env_id, table, shape) < 0) return 0;
+    uint64_t h = hash64_str(key);
+    pthread_mutex_t *lock = lock_for(qs, h);
+    pthread_mutex_lock(lock);
+    qs_slot *s = slot_for(qs, key, h, 0);
+    int scans = !s || s->index_version != index_version || s->full_scan;
+    pthread_mutex_unlock(lock);
+    return scans;
+}
+
 /* ---- reading ---- */
 
 static double p95_ms(const qs_slot *s)

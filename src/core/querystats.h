@@ -37,6 +37,9 @@ int querystats_record(querystats *qs, const char *env_id, const char *table, con
                       int64_t scanned, int64_t returned, int index_version);
 void querystats_set_index(querystats *qs, const char *env_id, const char *table, const char *shape,
                           int index_version, const char *index, int full_scan);
+/* 1 unless the shape's last explain under index_version found an index serving it: the lists whose rows
+ * stepped through are worth measuring where measuring costs (PostgreSQL). 0 when qs is NULL. */
+int querystats_scans(querystats *qs, const char *env_id, const char *table, const char *shape, int index_version);
 
 /* {items: [{shape, count, meanMs, p95Ms, rowsScannedPerRowReturned, index, fullScan, lastSeen}]} of one
  * table, most frequent first (a new reference). */

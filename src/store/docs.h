@@ -204,7 +204,11 @@ typedef struct store_docs_paging {
     int has_more;                   /* out: rows exist after this page */
     strbuf *next_after;             /* out, when not NULL: JSON [sortValue, id] of this page's last row */
     int64_t rows;                   /* out: rows answered */
-    int64_t scanned;                /* out: rows the page query stepped through in full scans (SQLite counter) */
+    int measure_scanned;            /* in: fill scanned (query statistics are on and no index is known to
+                                       serve the shape): free on SQLite, two reads of the table's statistics
+                                       counters on PostgreSQL (about 0.1 ms each) */
+    int64_t scanned;                /* out: rows the page query stepped through in full scans (SQLite's
+                                       counter); on PostgreSQL rows it read and did not answer */
 } store_docs_paging;
 
 /* Runs a list: appends the items as a JSON array to items ("[{...},{...}]") and sets *total to the
@@ -224,6 +228,8 @@ typedef struct store_explain {
     int total_maintained;                  /* lists of this shape read their total kept by the writes */
     int total_maintainable;                /* it can be (else every list counts: a $regex filter, or
                                               filters too long; docs/data-api.md "Totals") */
+    const char *total_note;                /* static text: how the driver gets totals when it does not keep them
+                                              by the writes (PostgreSQL), NULL for the rule above */
     struct json_object *steps;             /* owned: JSON array of the plan's lines */
 } store_explain;
 

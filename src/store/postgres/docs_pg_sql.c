@@ -26,7 +26,6 @@
 #define DOCS_PG_MAX_PARAMS 2100          /* as SQLite's DOCS_SQL_MAX_BINDS: the same requests fit */
 #define DOCS_PG_SQL_MAX (256 * 1024)
 #define DOCS_PG_REGEX_TIMEOUT "SET LOCAL statement_timeout = 5000" /* ms, for lists with $regex */
-#define DOCS_PG_TOTAL_KEY_MAX 4096       /* as docs_counts.h COUNTS_MAX_KEY */
 #define DOCS_PG_BUILD_PAIRS 50           /* jsonb_build_object takes at most 100 arguments */
 #define KEY_BOUND "'[null]'::jsonb"      /* above every number key, below every string key */
 #define NO_PARAM ((size_t)-1)
@@ -793,27 +792,91 @@ static PGresult *run(const docs_pg_env *env, PGconn *c, const char *what, const 
     return NULL;
 }
 
-static int command(const docs_pg_env *env, PGconn *c, const char *sql, bs_err *err)
+/* ---- a list's read transaction ----
+ * One read-only snapshot for the page and its count. The page runs with enable_seqscan off (SET LOCAL):
+ * an index that serves its filters or its order is used whatever the table's size (the planner reads a
+ * small table whole, sorting it, and would then name no index, nor run as the same list on a large
+ * table), and a page no index serves is still a scan. The count runs with the server's own setting (a
+ * count with seqscan off loses its parallel workers: docs/operations.md "Environments on PostgreSQL").
+ * The rows a page reads are measured, when asked, from the transaction's statistics counters of the table
+ * and its indexes (rows returned by scans, fetched through an index or a bitmap), read before and after
+ * the page in the round trips of BEGIN and of the count or COMMIT. */
+
+#define LIST_BEGIN "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL enable_seqscan = off"
+#define COUNT_PLAN "SET LOCAL enable_seqscan TO DEFAULT"
+
+typedef struct page_meter {
+    strbuf sql;      /* "; SELECT <rows read from the table in this transaction so far>", empty when not measuring */
+    int64_t before, after;
+    int done;        /* after was read */
+} page_meter;
+
+static void meter_init(page_meter *m, const docs_pg_env *env, const char *table, int on)
 {
-    PGresult *r = run(env, c, "list", sql, NULL, err);
-    PQclear(r);
-    return r ? 0 : -1;
+    memset(m, 0, sizeof *m);
+    strbuf_init(&m->sql, 0);
+    if (!on) return;
+    strbuf_append_str(&m->sql, "; SELECT coalesce(pg_stat_get_xact_tuples_returned(t) + pg_stat_get_xact_tuples_fetched(t)"
+                               " + (SELECT coalesce(sum(pg_stat_get_xact_tuples_fetched(i.indexrelid)), 0) FROM pg_index i"
+                               " WHERE i.indrelid = t), 0) FROM to_regclass('");
+    docs_pg_table_sql(&m->sql, env, table); /* quoted identifiers of [A-Za-z0-9_-]: no quote to escape */
+    strbuf_append_str(&m->sql, "') t");
 }
 
-/* A read-only snapshot for the page and its count; $regex runs under the statement timeout. */
-static int read_begin(const docs_pg_env *env, PGconn *c, const pg_list_sql *q, bs_err *err)
+/* paging->scanned: rows the page read beyond the ones it answered (and the one more that tells that more
+ * exist). */
+static void meter_done(page_meter *m, store_docs_paging *paging)
 {
-    if (command(env, c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err) < 0) return -1;
-    return q->has_regex ? command(env, c, DOCS_PG_REGEX_TIMEOUT, err) : 0;
+    int64_t read = m->after - m->before - paging->rows - (paging->has_more ? 1 : 0);
+    if (m->done) paging->scanned = read > 0 ? read : 0;
+    strbuf_release(&m->sql);
 }
 
-static int read_end(const docs_pg_env *env, PGconn *c, int rc, bs_err *err)
+/* Runs the statements of first and then (NULL: none), one round trip; *value gets the number a statement
+ * among them answers. */
+static int statements_run(const docs_pg_env *env, PGconn *c, const char *first, const char *then, int64_t *value,
+                          bs_err *err)
+{
+    strbuf sql;
+    strbuf_init(&sql, 0);
+    strbuf_append_str(&sql, first);
+    if (then) strbuf_append_str(&sql, then);
+    int rc = sql.overflow || !PQsendQuery(c, sql.data) ? pg_fail(env->pool, c, NULL, "list", err) : 0;
+    strbuf_release(&sql);
+    if (rc < 0) return -1;
+    for (PGresult *r; (r = PQgetResult(c));) { /* every result, so that the connection is ready again */
+        ExecStatusType s = PQresultStatus(r);
+        if (s == PGRES_TUPLES_OK && PQntuples(r) == 1) *value = pg_i64(r, 0, 0);
+        else if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK && rc == 0) rc = pg_fail(env->pool, c, r, "list", err);
+        PQclear(r);
+    }
+    return rc;
+}
+
+/* BEGIN; the page's planner setting; $regex under the statement timeout; the meter's first read. */
+static int read_begin(const docs_pg_env *env, PGconn *c, const pg_list_sql *q, page_meter *m, bs_err *err)
+{
+    return statements_run(env, c, q->has_regex ? LIST_BEGIN "; " DOCS_PG_REGEX_TIMEOUT : LIST_BEGIN, m->sql.data,
+                          &m->before, err);
+}
+
+/* Before the count: the server's planner setting again; the meter's second read. */
+static int count_plan(const docs_pg_env *env, PGconn *c, page_meter *m, bs_err *err)
+{
+    m->done = m->sql.len > 0;
+    return statements_run(env, c, COUNT_PLAN, m->sql.data, &m->after, err);
+}
+
+/* COMMIT (after the meter's second read when the count did not take it), or ROLLBACK when rc < 0. */
+static int read_end(const docs_pg_env *env, PGconn *c, int rc, page_meter *m, bs_err *err)
 {
     if (rc < 0) {
         pg_rollback(c);
         return -1;
     }
-    return command(env, c, "COMMIT", err);
+    if (m->done || !m->sql.len) return statements_run(env, c, "COMMIT", NULL, &m->after, err);
+    m->done = 1;
+    return statements_run(env, c, m->sql.data + 2, "; COMMIT", &m->after, err); /* without the leading "; " */
 }
 
 static int count_run(const docs_pg_env *env, PGconn *c, const pg_list_sql *q, int64_t *total, bs_err *err)
@@ -879,7 +942,7 @@ static void page_read(const PGresult *r, int64_t limit, strbuf *items, store_doc
 }
 
 static int list_on(const docs_pg_env *env, PGconn *c, const pg_list_sql *q, const query_plan *plan,
-                   store_docs_paging *paging, strbuf *items, int64_t *total, bs_err *err)
+                   store_docs_paging *paging, strbuf *items, int64_t *total, page_meter *m, bs_err *err)
 {
     struct json_object *after = paging ? paging->after : NULL;
     int64_t offset = after ? 0 : (plan->page - 1) * plan->limit, rows = 0;
@@ -897,6 +960,7 @@ static int list_on(const docs_pg_env *env, PGconn *c, const pg_list_sql *q, cons
         *total = offset + rows;
         return 0;
     }
+    if (count_plan(env, c, m, err) < 0) return -1;
     return count_run(env, c, q, total, err);
 }
 
@@ -905,11 +969,15 @@ int docs_pg_list(const docs_pg_env *env, const char *table, const query_plan *pl
 {
     *total = -1;
     pg_list_sql *q = list_new(env, table, plan, created_by_filter, paging ? paging->after : NULL, err);
+    page_meter m;
+    meter_init(&m, env, table, paging && paging->measure_scanned);
     PGconn *c = q ? pg_borrow(env->pool, err) : NULL;
-    int rc = c ? read_begin(env, c, q, err) : -1;
-    if (rc == 0) rc = list_on(env, c, q, plan, paging, items, total, err);
-    if (c) rc = read_end(env, c, rc, err);
+    int rc = c ? read_begin(env, c, q, &m, err) : -1;
+    if (rc == 0) rc = list_on(env, c, q, plan, paging, items, total, &m, err);
+    if (c) rc = read_end(env, c, rc, &m, err);
     if (c) pg_return(env->pool, c);
+    if (rc == 0 && paging) meter_done(&m, paging);
+    else strbuf_release(&m.sql);
     list_free(q);
     return rc;
 }
@@ -945,7 +1013,7 @@ static void explain_node(const char *table, struct json_object *node, int depth,
         explain_node(table, json_object_array_get_idx(kids, i), depth + 1, out);
 }
 
-static int explain_on(const docs_pg_env *env, PGconn *c, const char *table, const pg_list_sql *q,
+static int explain_on(const docs_pg_env *env, PGconn *c, const char *table, const pg_list_sql *q, page_meter *m,
                       store_explain *out, bs_err *err)
 {
     strbuf sql;
@@ -961,6 +1029,7 @@ static int explain_on(const docs_pg_env *env, PGconn *c, const char *table, cons
     if (top && json_object_object_get_ex(top, "Plan", &root)) explain_node(table, root, 0, out);
     json_object_put(doc);
     if (!top) return bs_err_internal(err);
+    if (count_plan(env, c, m, err) < 0) return -1;
     return count_run(env, c, q, &out->matching, err);
 }
 
@@ -969,19 +1038,23 @@ int docs_pg_explain(const docs_pg_env *env, const char *table, const query_plan 
 {
     memset(out, 0, sizeof *out);
     out->steps = json_object_new_array();
+    /* totals are counted by the database in the list's snapshot, never kept by the writes (docs/data-api.md
+     * "Totals"): total_maintained and total_maintainable stay 0 */
+    out->total_note = "counted by PostgreSQL in the list's own snapshot, with the same filters as the page "
+                      "(not on its last page, which tells its total); totals are not kept by the writes on PostgreSQL";
     pg_list_sql *q = list_new(env, table, plan, created_by_filter, NULL, err);
     if (!out->steps && q) {
         list_free(q);
         return bs_err_internal(err);
     }
-    /* as SQLite's rule (docs_counts.h counts_eligible): no $regex, and the count's SQL and values short */
-    size_t key = q ? q->count.len + q->count_binds.arena.len + 4 * (size_t)q->count_binds.n : 0;
-    out->total_maintainable = q && !q->has_regex && key <= DOCS_PG_TOTAL_KEY_MAX;
+    page_meter m;
+    meter_init(&m, env, table, 0);
     PGconn *c = q ? pg_borrow(env->pool, err) : NULL;
-    int rc = c ? read_begin(env, c, q, err) : -1;
-    if (rc == 0) rc = explain_on(env, c, table, q, out, err);
-    if (c) rc = read_end(env, c, rc, err);
+    int rc = c ? read_begin(env, c, q, &m, err) : -1;
+    if (rc == 0) rc = explain_on(env, c, table, q, &m, out, err);
+    if (c) rc = read_end(env, c, rc, &m, err);
     if (c) pg_return(env->pool, c);
+    strbuf_release(&m.sql);
     list_free(q);
     return rc;
 }

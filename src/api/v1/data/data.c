@@ -595,25 +595,30 @@ static void append_pagination(strbuf *out, int64_t total, const query_plan *plan
     strbuf_append_str(out, "null}}");
 }
 
+/* The list's query shape (core/querystats) in shape; 1 when its scanned rows are worth measuring (query
+ * statistics on, and no index known to serve the shape). */
+static int list_shape(const data_req *d, const query_plan *plan, const char *owner, strbuf *shape)
+{
+    if (!d->ctx->app->stats) return 0;
+    querystats_shape(plan, owner != NULL, shape);
+    return querystats_scans(d->ctx->app->stats, d->ctx->key.environment_id, d->table, shape->data,
+                            d->t->def.index_version);
+}
+
 /* Query statistics of one list (core/querystats); a shape seen for the first time under this index
  * version is explained once to learn its index. */
-static void record_list(const data_req *d, const query_plan *plan, const char *owner, const store_docs_paging *pg,
-                        int64_t us)
+static void record_list(const data_req *d, const query_plan *plan, const char *owner, const char *shape,
+                        const store_docs_paging *pg, int64_t us)
 {
-    char mem[QUERYSTATS_SHAPE_MAX + 64];
-    strbuf shape;
-    strbuf_init_stack(&shape, mem, sizeof mem);
-    querystats_shape(plan, owner != NULL, &shape);
     const char *env = d->ctx->key.environment_id;
     int version = d->t->def.index_version;
-    if (querystats_record(d->ctx->app->stats, env, d->table, shape.data, us, pg->scanned, pg->rows, version)) {
+    if (querystats_record(d->ctx->app->stats, env, d->table, shape, us, pg->scanned, pg->rows, version)) {
         store_explain ex;
         bs_err err;
         if (store_docs_explain(d->ctx->app->docs, env, d->table, plan, owner, &ex, &err) == 0)
-            querystats_set_index(d->ctx->app->stats, env, d->table, shape.data, version, ex.index, ex.full_scan);
+            querystats_set_index(d->ctx->app->stats, env, d->table, shape, version, ex.index, ex.full_scan);
         store_explain_release(&ex);
     }
-    strbuf_release(&shape);
 }
 
 static int refuse_column(const data_req *d, const query_field *f, int own_rows_only, bs_err *err)
@@ -654,6 +659,9 @@ static void list_records(data_req *d, http_req *req, http_res *res, bs_err *err)
     strbuf_init(&next_after, 4096);
     const char *skip = http_req_query(req, "skipTotal"), *cursor = http_req_query(req, "cursor");
     store_docs_paging paging = {.skip_total = skip && strcmp(skip, "true") == 0, .next_after = &next_after};
+    char shape_mem[QUERYSTATS_SHAPE_MAX + 64];
+    strbuf shape;
+    strbuf_init_stack(&shape, shape_mem, sizeof shape_mem);
     strbuf *out = http_res_buffer(res);
     strbuf_append_str(out, "{\"items\":");
     size_t items_at = out->len;
@@ -665,14 +673,16 @@ static void list_records(data_req *d, http_req *req, http_res *res, bs_err *err)
     for (size_t i = 0; rc == 0 && i < nrf; i++)
         rc = query_plan_add_row_filter(&plan, row_filters[i], d->t->schema, d->user_id, err);
     if (rc == 0 && cursor && *cursor && !(paging.after = cursor_decode(cursor, err))) rc = -1;
+    if (rc == 0) paging.measure_scanned = list_shape(d, &plan, owner, &shape);
     int64_t started = clock_mono_us();
     if (rc == 0)
         rc = store_docs_list(d->ctx->app->docs, d->ctx->key.environment_id, d->table, &plan, owner, &paging, out, &total, err);
-    if (rc == 0 && d->ctx->app->stats) record_list(d, &plan, owner, &paging, clock_mono_us() - started);
+    if (rc == 0 && d->ctx->app->stats) record_list(d, &plan, owner, shape.data, &paging, clock_mono_us() - started);
     if (rc == 0) rc = strip_answer(d, out, items_at, err);
     if (rc == 0) append_pagination(out, total, &plan, &paging, &next_after);
     json_object_put(paging.after);
     strbuf_release(&next_after);
+    strbuf_release(&shape);
     query_plan_release(&plan);
     if (rc < 0) {
         http_res_error_from(res, err);
