@@ -5,7 +5,7 @@
  *     BASALT_TEST_PG_URL (tests/pg/with-pg.sh) and dropped after the test; without that variable the
  *     fixture has no store and every test skips.
  * Both get the same locator: environments "env_a" and "env_b" are slots 1 and 2 of shared cluster c1
- * (clusters/c1.db, prefixes s1_ and s2_: one SQLite file, or schemas s1 and s2 of the main PostgreSQL
+ * (clusters/shared-1.db, prefixes s1_ and s2_: one SQLite file, or schemas s1 and s2 of the main PostgreSQL
  * database), any other (ES_OWN_ENV) its own file or database, so the cases run where production
  * environments run. A case that uses ES_OWN_ENV drops it at its end (on PostgreSQL its database would
  * outlive the test's).
@@ -54,7 +54,7 @@ static inline int es_locate(void *arg, const char *env_id, store_env_location *o
     memset(out, 0, sizeof *out);
     int slot = !strcmp(env_id, ES_ENV) ? 1 : !strcmp(env_id, ES_OTHER_ENV) ? 2 : 0;
     if (slot) {
-        snprintf(out->file, sizeof out->file, "clusters/c1.db");
+        snprintf(out->file, sizeof out->file, "clusters/shared-1.db");
         snprintf(out->prefix, sizeof out->prefix, "s%d_", slot);
     } else {
         snprintf(out->file, sizeof out->file, "envs/%s.db", env_id);

@@ -46,7 +46,7 @@ static int locate(void *arg, const char *env_id, store_env_location *out, bs_err
     (void)err;
     memset(out, 0, sizeof *out);
     if (!strncmp(env_id, "slot", 4)) {
-        snprintf(out->file, sizeof out->file, "clusters/c1.db");
+        snprintf(out->file, sizeof out->file, "clusters/shared-1.db");
         snprintf(out->prefix, sizeof out->prefix, "s%d_", atoi(env_id + 4));
     } else {
         snprintf(out->file, sizeof out->file, "envs/%s.db", env_id);
