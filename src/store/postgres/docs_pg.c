@@ -344,7 +344,7 @@ static int database_create(pg_pool *pool, const char *dbname, bs_err *err)
     dbname_sql(&sql, "CREATE DATABASE", dbname, "");
     /* made meanwhile by another thread or server: duplicate_database, or the unique violation of
      * pg_database's name when both commands ran at once */
-    int rc = docs_pg_command_tolerant(pool, "create database", sql.data, "42P04 23505", err);
+    int rc = pg_command_tolerant(pool, "create database", sql.data, "42P04 23505", err);
     strbuf_release(&sql);
     return rc;
 }

@@ -136,15 +136,3 @@ int docs_pg_command(const docs_pg_call *call, const char *what, const char *sql,
     return 0;
 }
 
-int docs_pg_command_tolerant(pg_pool *p, const char *what, const char *sql, const char *tolerated, bs_err *err)
-{
-    PGconn *c = pg_borrow(p, err);
-    if (!c) return -1;
-    PGresult *r = PQexec(c, sql);
-    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || (state && strlen(state) == 5 && strstr(tolerated, state)) ? 0 : pg_fail(p, c, r, what, err);
-    PQclear(r);
-    pg_return(p, c);
-    return rc;
-}

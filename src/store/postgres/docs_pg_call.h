@@ -60,9 +60,6 @@ PGresult *docs_pg_exec(const docs_pg_call *call, const char *what, const char *s
 /* docs_pg_exec of a statement whose rows are not needed; *changed (may be NULL) = rows affected. */
 int docs_pg_command(const docs_pg_call *call, const char *what, const char *sql, int n, const char *const *params,
                     int64_t *changed, bs_err *err);
-/* Runs sql (no parameters, outside any transaction) on a connection of p; a failure with one of the
- * SQLSTATEs listed in tolerated ("42P04 23505") counts as success. */
-int docs_pg_command_tolerant(pg_pool *p, const char *what, const char *sql, const char *tolerated, bs_err *err);
 
 /* ---- the ops, by file ---- */
 /* docs_pg_catalog.c */

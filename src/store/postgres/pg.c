@@ -279,3 +279,16 @@ int pg_migrate(pg_pool *p, const pg_migration *steps, size_t nsteps, int *versio
     pg_return(p, c);
     return rc;
 }
+
+int pg_command_tolerant(pg_pool *p, const char *what, const char *sql, const char *tolerated, bs_err *err)
+{
+    PGconn *c = pg_borrow(p, err);
+    if (!c) return -1;
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || (state && strlen(state) == 5 && strstr(tolerated, state)) ? 0 : pg_fail(p, c, r, what, err);
+    PQclear(r);
+    pg_return(p, c);
+    return rc;
+}

@@ -69,6 +69,10 @@ int pg_command1(pg_pool *p, const char *what, const char *sql, int n, const char
 /* Borrows a connection, runs pg_exec, returns it (the result is the caller's). */
 PGresult *pg_exec1(pg_pool *p, const char *what, const char *sql, int n, const char *const *params, bs_err *err);
 
+/* Runs sql (no parameters, outside any transaction) on a connection of p; a failure with one of the
+ * SQLSTATEs listed in tolerated ("42P04 23505") counts as success. */
+int pg_command_tolerant(pg_pool *p, const char *what, const char *sql, const char *tolerated, bs_err *err);
+
 /* BEGIN, COMMIT, ROLLBACK on c. */
 int pg_begin(pg_pool *p, PGconn *c, bs_err *err);
 int pg_commit(pg_pool *p, PGconn *c, bs_err *err);
