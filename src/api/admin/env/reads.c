@@ -1,0 +1,33 @@
+/* reads: an environment's records through the management API, read as the table's admin (no key
+ * scopes, row filters or column rules hide anything from an operator), with the /v1 list's code
+ * (api/v1/data/records.h):
+ *   GET /admin/v1/projects/:projectId/environments/:env/tables/:tableName/records      ({items, pagination})
+ *   GET .../tables/:tableName/records/:id
+ * Every role that may view the environment reads (api_admin_env, reads); management reads are not
+ * metered as /v1 API calls. */
+#include "api/admin/env/surface.h"
+#include "api/admin_gate.h"
+#include "api/v1/data/records.h"
+
+static void records_read(api_ctx *ctx, http_req *req, http_res *res, int one)
+{
+    store_env env;
+    bs_err err;
+    bs_err_clear(&err);
+    if (api_admin_env(ctx, req, 0, &env, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    api_records_admin_read(ctx, env.id, http_req_param(req, "tableName"), one, req, res);
+}
+
+static void records_list(api_ctx *ctx, http_req *req, http_res *res) { records_read(ctx, req, res, 0); }
+static void record_get(api_ctx *ctx, http_req *req, http_res *res) { records_read(ctx, req, res, 1); }
+
+int api_admin_reads_register(http_router *router, api_app *app)
+{
+    const char *base = "/admin/v1/projects/:projectId/environments/:env/tables/:tableName/records";
+    if (api_route_admin(router, app, HTTP_GET, base, records_list, NULL) < 0) return -1;
+    return api_route_admin(router, app, HTTP_GET, "/admin/v1/projects/:projectId/environments/:env/tables/:tableName/records/:id",
+                           record_get, NULL);
+}

@@ -1,0 +1,86 @@
+// Management-API reads of an environment's records (src/api/admin/env/reads.c): the /v1 list's code read
+// as the table's admin, allowed to the roles that may view the environment (owner, admin, member), refused
+// to billing (403) and across organizations (404).
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { test, startServer, req, expectError } from './harness.mjs';
+
+let srv, org, other, tokens, proj, base;
+
+function as(role, method, path, body) {
+  return req(srv, method, '/admin/v1' + path, { token: tokens[role], body });
+}
+
+before(async () => {
+  srv = await startServer();
+  const made = await req(srv, 'POST', '/admin/v1/organizations', { token: srv.bootstrap.operatorToken, body: { name: 'Reads', slug: 'reads-co' } });
+  assert.equal(made.status, 201, made.text);
+  org = made.json;
+  tokens = { owner: org.ownerToken };
+  for (const role of ['admin', 'member', 'billing']) {
+    const t = await as('owner', 'POST', `/organizations/${org.id}/access-tokens`, { name: role, role });
+    assert.equal(t.status, 201, t.text);
+    tokens[role] = t.json.token;
+  }
+  const o2 = await req(srv, 'POST', '/admin/v1/organizations', { token: srv.bootstrap.operatorToken, body: { name: 'Other', slug: 'other-co' } });
+  other = o2.json;
+  const p = await as('owner', 'POST', '/projects', { organizationId: org.id, name: 'reads', slug: 'reads-proj' });
+  assert.equal(p.status, 201, p.text);
+  proj = p.json;
+  base = `/projects/${proj.id}/environments/dev`;
+  const t = await as('owner', 'POST', `${base}/tables`, {
+    tableName: 'notes', schema: { bsonType: 'object', properties: { n: { bsonType: 'int' }, secret: { bsonType: 'string' } } } });
+  assert.equal(t.status, 201, t.text);
+  // Guests may read nothing and nobody may read `secret`: an operator still sees every row and column.
+  const perm = await as('owner', 'PUT', `${base}/tables/notes/permissions`, { guest: { read: false, list: false } });
+  assert.ok(perm.status < 300, perm.text);
+  const k = await as('owner', 'POST', `${base}/keys`, { type: 'secret', name: 'seed' });
+  assert.equal(k.status, 201, k.text);
+  for (let n = 1; n <= 5; n++) {
+    const r = await req(srv, 'POST', '/v1/data/notes', { key: k.json.key, body: { n, secret: `s${n}` } });
+    assert.equal(r.status, 201, r.text);
+  }
+});
+after(async () => { await srv?.stop(); });
+
+test('owner lists records with the /v1 shape, paging and filters', async () => {
+  const all = await as('owner', 'GET', `${base}/tables/notes/records?limit=2&sortBy=n&sortDirection=asc`);
+  assert.equal(all.status, 200, all.text);
+  assert.deepEqual(all.json.items.map((r) => r.n), [1, 2]);
+  assert.equal(all.json.pagination.total, 5);
+  assert.equal(all.json.pagination.totalPages, 3);
+  assert.equal(all.json.items[0].secret, 's1');
+  const p2 = await as('owner', 'GET', `${base}/tables/notes/records?limit=2&page=2&sortBy=n&sortDirection=asc`);
+  assert.deepEqual(p2.json.items.map((r) => r.n), [3, 4]);
+  const f = encodeURIComponent(JSON.stringify({ n: { $gte: 4 } }));
+  const filtered = await as('owner', 'GET', `${base}/tables/notes/records?andFilters=${f}`);
+  assert.equal(filtered.status, 200, filtered.text);
+  assert.equal(filtered.json.pagination.total, 2);
+  const one = await as('owner', 'GET', `${base}/tables/notes/records/${all.json.items[0].id}`);
+  assert.equal(one.status, 200, one.text);
+  assert.equal(one.json.n, 1);
+});
+
+test('invalid filters and unknown records answer the /v1 envelope', async () => {
+  const bad = await as('owner', 'GET', `${base}/tables/notes/records?andFilters=${encodeURIComponent('{not json')}`);
+  assert.equal(bad.status, 400, bad.text);
+  assert.ok(bad.json.error?.code, bad.text);
+  expectError(assert, await as('owner', 'GET', `${base}/tables/notes/records/nope`), 404, 'data/not-found');
+  const missing = await as('owner', 'GET', `${base}/tables/ghost/records`);
+  assert.equal(missing.status, 404, missing.text);
+});
+
+test('roles: owner, admin and member read; billing is refused', async () => {
+  for (const role of ['admin', 'member']) {
+    const r = await as(role, 'GET', `${base}/tables/notes/records`);
+    assert.equal(r.status, 200, `${role}: ${r.text}`);
+    assert.equal(r.json.pagination.total, 5);
+  }
+  expectError(assert, await as('billing', 'GET', `${base}/tables/notes/records`), 403, 'org/permission-denied');
+});
+
+test('another organization, project or environment is not found', async () => {
+  const r = await req(srv, 'GET', `/admin/v1${base}/tables/notes/records`, { token: other.ownerToken });
+  expectError(assert, r, 404, 'org/project-not-found');
+  expectError(assert, await as('owner', 'GET', `/projects/${proj.id}/environments/nope/tables/notes/records`), 404, 'data/environment-not-found');
+});
