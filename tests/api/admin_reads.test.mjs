@@ -5,7 +5,7 @@ import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { test, startServer, req, expectError } from './harness.mjs';
 
-let srv, org, other, tokens, proj, base;
+let srv, org, other, tokens, proj, base, secretKey;
 
 function as(role, method, path, body) {
   return req(srv, method, '/admin/v1' + path, { token: tokens[role], body });
@@ -36,6 +36,7 @@ before(async () => {
   assert.ok(perm.status < 300, perm.text);
   const k = await as('owner', 'POST', `${base}/keys`, { type: 'secret', name: 'seed' });
   assert.equal(k.status, 201, k.text);
+  secretKey = k.json.key;
   for (let n = 1; n <= 5; n++) {
     const r = await req(srv, 'POST', '/v1/data/notes', { key: k.json.key, body: { n, secret: `s${n}` } });
     assert.equal(r.status, 201, r.text);
@@ -83,4 +84,35 @@ test('another organization, project or environment is not found', async () => {
   const r = await req(srv, 'GET', `/admin/v1${base}/tables/notes/records`, { token: other.ownerToken });
   expectError(assert, r, 404, 'org/project-not-found');
   expectError(assert, await as('owner', 'GET', `/projects/${proj.id}/environments/nope/tables/notes/records`), 404, 'data/environment-not-found');
+});
+
+test('end users: list with search and paging, one user, ban state', async () => {
+  const ids = [];
+  for (const name of ['Ada', 'Bob', 'Cy']) {
+    const u = await req(srv, 'POST', '/v1/users', { key: secretKey, body: { name, email: `${name.toLowerCase()}@example.com` } });
+    assert.equal(u.status, 201, u.text);
+    ids.push(u.json.id);
+  }
+  const ban = await as('owner', 'PATCH', `${base}/auth/users/${ids[1]}`, { banned: true, reason: 'spam' });
+  assert.equal(ban.status, 200, ban.text);
+  const page = await as('member', 'GET', `${base}/auth/users?limit=2`);
+  assert.equal(page.status, 200, page.text);
+  assert.equal(page.json.items.length, 2);
+  assert.equal(page.json.pagination.total, 3);
+  const found = await as('member', 'GET', `${base}/auth/users?search=bob&searchType=email`);
+  assert.equal(found.status, 200, found.text);
+  assert.equal(found.json.items.length, 1);
+  assert.equal(found.json.items[0].email, 'bob@example.com');
+  assert.equal(found.json.items[0].bannedReason, 'spam');
+  assert.ok(found.json.items[0].bannedAt);
+  const one = await as('admin', 'GET', `${base}/auth/users/${ids[0]}`);
+  assert.equal(one.status, 200, one.text);
+  assert.equal(one.json.name, 'Ada');
+  assert.equal(one.json.bannedAt, null);
+  assert.ok('lastLoginAt' in one.json && 'createdAt' in one.json && one.json.role === 'user');
+  expectError(assert, await as('owner', 'GET', `${base}/auth/users/usr_nope`), 404, 'user/not-found');
+  expectError(assert, await as('billing', 'GET', `${base}/auth/users`), 403, 'org/permission-denied');
+  expectError(assert, await req(srv, 'GET', `/admin/v1${base}/auth/users`, { token: other.ownerToken }), 404, 'org/project-not-found');
+  const bad = await as('owner', 'GET', `${base}/auth/users?sortBy=password`);
+  expectError(assert, bad, 400, 'common/invalid-parameters');
 });
