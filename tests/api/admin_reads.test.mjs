@@ -116,3 +116,39 @@ test('end users: list with search and paging, one user, ban state', async () => 
   const bad = await as('owner', 'GET', `${base}/auth/users?sortBy=password`);
   expectError(assert, bad, 400, 'common/invalid-parameters');
 });
+
+test('files: every file with its metadata, paged; billing refused', async () => {
+  const local = (url) => url.replace(/^http:\/\/[^/]+/, '');
+  for (const name of ['a.txt', 'b.txt', 'c.txt']) {
+    const data = Buffer.from(`file ${name}`);
+    const p = await req(srv, 'POST', '/v1/files/presigned-url', { key: secretKey, body: { filename: name, contentType: 'text/plain' } });
+    assert.equal(p.status, 200, p.text);
+    const u = await req(srv, 'PUT', local(p.json.url), { raw: data, headers: { 'Content-Type': 'text/plain' } });
+    assert.equal(u.status, 200, u.text);
+    const r = await req(srv, 'POST', '/v1/files', { key: secretKey, body: { s3Key: p.json.key, originalName: name, mimeType: 'text/plain', size: data.length } });
+    assert.equal(r.status, 201, r.text);
+  }
+  const page = await as('member', 'GET', `${base}/files?limit=2&sortBy=originalName&sortDirection=asc`);
+  assert.equal(page.status, 200, page.text);
+  assert.deepEqual(page.json.items.map((f) => f.originalName), ['a.txt', 'b.txt']);
+  assert.equal(page.json.pagination.total, 3);
+  assert.equal(page.json.items[0].mimeType, 'text/plain');
+  assert.ok(page.json.items[0].size > 0 && page.json.items[0].visibility);
+  expectError(assert, await as('billing', 'GET', `${base}/files`), 403, 'org/permission-denied');
+  expectError(assert, await req(srv, 'GET', `/admin/v1${base}/files`, { token: other.ownerToken }), 404, 'org/project-not-found');
+});
+
+test('management reads are not metered as /v1 API calls', async () => {
+  const calls = async () => {
+    const m = await req(srv, 'GET', '/metrics');
+    assert.equal(m.status, 200, m.text);
+    return m.text.split('\n').filter((l) => l.startsWith('basalt_usage_api_calls_total{') && l.includes(`"${proj.id}"`))
+      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+  };
+  const before = await calls();
+  for (let i = 0; i < 3; i++) assert.equal((await as('owner', 'GET', `${base}/tables/notes/records`)).status, 200);
+  assert.equal((await as('owner', 'GET', `${base}/auth/users`)).status, 200);
+  assert.equal((await as('owner', 'GET', `${base}/files`)).status, 200);
+  assert.equal(await calls(), before);
+  // (api/route.c meters only /v1 routes; this process's counters stay where the management reads found them)
+});

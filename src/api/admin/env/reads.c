@@ -3,31 +3,36 @@
  * (api/v1/data/records.h):
  *   GET /admin/v1/projects/:projectId/environments/:env/tables/:tableName/records      ({items, pagination})
  *   GET .../tables/:tableName/records/:id
+ *   GET /admin/v1/projects/:projectId/environments/:env/files   (GET /v1/files' parameters, every file)
  * Every role that may view the environment reads (api_admin_env, reads); management reads are not
  * metered as /v1 API calls. */
 #include "api/admin/env/surface.h"
 #include "api/admin_gate.h"
 #include "api/v1/data/records.h"
+#include "api/v1/files/files_read.h"
 
-static void records_read(api_ctx *ctx, http_req *req, http_res *res, int one)
+enum read_kind { READ_RECORDS, READ_RECORD, READ_FILES };
+
+static void env_read(api_ctx *ctx, http_req *req, http_res *res, enum read_kind kind)
 {
     store_env env;
     bs_err err;
     bs_err_clear(&err);
-    if (api_admin_env(ctx, req, 0, &env, &err) < 0) {
-        http_res_error_from(res, &err);
-        return;
-    }
-    api_records_admin_read(ctx, env.id, http_req_param(req, "tableName"), one, req, res);
+    if (api_admin_env(ctx, req, 0, &env, &err) < 0) http_res_error_from(res, &err);
+    else if (kind == READ_FILES) api_files_admin_list(ctx, env.id, req, res);
+    else api_records_admin_read(ctx, env.id, http_req_param(req, "tableName"), kind == READ_RECORD, req, res);
 }
 
-static void records_list(api_ctx *ctx, http_req *req, http_res *res) { records_read(ctx, req, res, 0); }
-static void record_get(api_ctx *ctx, http_req *req, http_res *res) { records_read(ctx, req, res, 1); }
+static void records_list(api_ctx *ctx, http_req *req, http_res *res) { env_read(ctx, req, res, READ_RECORDS); }
+static void record_get(api_ctx *ctx, http_req *req, http_res *res) { env_read(ctx, req, res, READ_RECORD); }
+static void files_list(api_ctx *ctx, http_req *req, http_res *res) { env_read(ctx, req, res, READ_FILES); }
 
 int api_admin_reads_register(http_router *router, api_app *app)
 {
     const char *base = "/admin/v1/projects/:projectId/environments/:env/tables/:tableName/records";
     if (api_route_admin(router, app, HTTP_GET, base, records_list, NULL) < 0) return -1;
+    if (api_route_admin(router, app, HTTP_GET, "/admin/v1/projects/:projectId/environments/:env/files", files_list, NULL) < 0)
+        return -1;
     return api_route_admin(router, app, HTTP_GET, "/admin/v1/projects/:projectId/environments/:env/tables/:tableName/records/:id",
                            record_get, NULL);
 }
