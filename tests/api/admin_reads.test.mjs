@@ -152,3 +152,14 @@ test('management reads are not metered as /v1 API calls', async () => {
   assert.equal(await calls(), before);
   // (api/route.c meters only /v1 routes; this process's counters stay where the management reads found them)
 });
+
+test("an environment's scoped secret key reads records only of the tables its data scopes name", async () => {
+  const k = await as('owner', 'POST', `${base}/keys`, { type: 'secret', name: 'scoped', scopes: ['admin:tables:read', 'admin:files:read', 'other:list'] });
+  assert.equal(k.status, 201, k.text);
+  const r = await req(srv, 'GET', `/admin/v1${base}/tables/notes/records`, { key: k.json.key });
+  expectError(assert, r, 403, 'data/scope-insufficient');
+  const f = await req(srv, 'GET', `/admin/v1${base}/files`, { key: k.json.key });
+  assert.equal(f.status, 200, f.text);
+  const full = await req(srv, 'GET', `/admin/v1${base}/tables/notes/records`, { key: secretKey });
+  assert.equal(full.status, 200, full.text);
+});

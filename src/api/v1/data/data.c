@@ -935,6 +935,10 @@ void api_records_admin_read(api_ctx *ctx, const char *env_id, const char *table,
     d.table = table;
     d.operator = 1;
     d.t = table_cache_lookup(ctx->app->docs, env_id, table, &err);
+    /* an environment's secret key reads only the tables its data scopes name, here as on /v1 */
+    if (d.t && ctx->caller == API_CALLER_ENV_SECRET &&
+        access_check_scope(ctx->key.scopes_json, table, one ? ACCESS_READ : ACCESS_LIST, &err) < 0)
+        d.t = NULL;
     if (!d.t) {
         http_res_error_from(res, &err);
         return;
