@@ -57,6 +57,9 @@ test('owner lists records with the /v1 shape, paging and filters', async () => {
   const filtered = await as('owner', 'GET', `${base}/tables/notes/records?andFilters=${f}`);
   assert.equal(filtered.status, 200, filtered.text);
   assert.equal(filtered.json.pagination.total, 2);
+  const doc = await as('member', 'GET', `${base}/tables/notes/openapi`);
+  assert.equal(doc.status, 200, doc.text);
+  assert.deepEqual(doc.json, (await req(srv, 'GET', '/v1/data/notes/openapi', { key: secretKey })).json, 'the /v1 document');
   const one = await as('owner', 'GET', `${base}/tables/notes/records/${all.json.items[0].id}`);
   assert.equal(one.status, 200, one.text);
   assert.equal(one.json.n, 1);

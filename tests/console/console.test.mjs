@@ -349,7 +349,7 @@ async function walk(server) {
     await visit(`#/org/${orgId}/settings/danger`, 'member-danger', null);
     assert.equal(await page.$('#danger-zone'), null, 'no Danger zone for a Member');
     await visit(P('dev', 'keys'), 'member-keys');
-    assert.match(await text(), /console session \(temporary\)[^\n]*revoked/, "sign-out revoked the console's temporary data key");
+    assert.match(await text(), /console session \(temporary\)[^\n]*revoked/, "sign-out revoked the temporary key the Owner's file upload made");
     assert.equal(await page.$('#create-key'), null, 'a Member cannot create keys');
     assert.match(await text(), /cannot create or revoke keys/);
     assert.equal(await page.$$eval('main button', (bs) => bs.filter((b) => b.textContent === 'Revoke').length), 0);

@@ -284,10 +284,8 @@ async function tableApi(ctx, main, t) {
   ];
   main.append(card('REST API', h('p', 'Generated OpenAPI 3 document: ', h('code', `GET ${path}/openapi`), '; the schema: ', h('code', `GET ${path}/spec`), '.'),
     ex.map(([l, c]) => h('div.example', h('h3', l), h('div.row', h('pre.json', c), button('Copy', () => navigator.clipboard.writeText(c).then(() => toast('Copied')), 'small ghost'))))));
-  if (can('keys:write')) {
-    const doc = await v1(ctx.project.id, ctx.env, 'GET', `/data/${encodeURIComponent(t.tableName)}/openapi`).catch(() => null);
-    if (doc) main.append(card('OpenAPI paths', table([{ label: 'Path', get: ([p]) => h('code', p) }, { label: 'Operations', get: ([, o]) => Object.keys(o).join(', ').toUpperCase() }], Object.entries(doc.paths || {}))));
-  }
+  const doc = await get(`${base(ctx)}/tables/${encodeURIComponent(t.tableName)}/openapi`).catch(() => null);
+  if (doc) main.append(card('OpenAPI paths', table([{ label: 'Path', get: ([p]) => h('code', p) }, { label: 'Operations', get: ([, o]) => Object.keys(o).join(', ').toUpperCase() }], Object.entries(doc.paths || {}))));
 }
 function sample(t) {
   const s = {};

@@ -924,7 +924,8 @@ static void on_batch(api_ctx *ctx, http_req *req, http_res *res)
 
 /* ---- management reads (api/v1/data/records.h) ---- */
 
-void api_records_admin_read(api_ctx *ctx, const char *env_id, const char *table, int one, http_req *req, http_res *res)
+void api_records_admin_read(api_ctx *ctx, const char *env_id, const char *table, api_records_read what, http_req *req,
+                            http_res *res)
 {
     data_req d;
     bs_err err;
@@ -937,7 +938,7 @@ void api_records_admin_read(api_ctx *ctx, const char *env_id, const char *table,
     d.t = table_cache_lookup(ctx->app->docs, env_id, table, &err);
     /* an environment's secret key reads only the tables its data scopes name, here as on /v1 */
     if (d.t && ctx->caller == API_CALLER_ENV_SECRET &&
-        access_check_scope(ctx->key.scopes_json, table, one ? ACCESS_READ : ACCESS_LIST, &err) < 0)
+        access_check_scope(ctx->key.scopes_json, table, what == API_RECORDS_LIST ? ACCESS_LIST : ACCESS_READ, &err) < 0)
         d.t = NULL;
     if (!d.t) {
         http_res_error_from(res, &err);
@@ -946,7 +947,8 @@ void api_records_admin_read(api_ctx *ctx, const char *env_id, const char *table,
     d.who = (access_caller){ACCESS_ADMIN, 0, "", ""};
     d.user_id = d.who.user_id;
     d.verdict = ACCESS_ALLOW;
-    if (one) get_record(&d, req, res, &err);
+    if (what == API_RECORDS_GET) get_record(&d, req, res, &err);
+    else if (what == API_RECORDS_OPENAPI) table_openapi(&d, req, res, &err);
     else list_records(&d, req, res, &err);
 }
 

@@ -4,10 +4,14 @@
 
 #include "api/route.h"
 
-/* Answers GET of one record (one: the path's :id) or the list of table (the /v1 list's query parameters
- * and {items, pagination} shape) in environment env_id, read as the table's admin: no row filters or column
- * rules apply (an environment's secret key stays bound by its data scopes). The caller checked its right
- * to read the environment. */
-void api_records_admin_read(api_ctx *ctx, const char *env_id, const char *table, int one, http_req *req, http_res *res);
+/* What a management read of a table answers. */
+typedef enum api_records_read { API_RECORDS_LIST, API_RECORDS_GET, API_RECORDS_OPENAPI } api_records_read;
+
+/* Answers the list of table (the /v1 list's query parameters and {items, pagination} shape), one record
+ * (the path's :id) or the table's generated OpenAPI document, in environment env_id, read as the table's
+ * admin: no row filters or column rules apply (an environment's secret key stays bound by its data
+ * scopes). The caller checked its right to read the environment. */
+void api_records_admin_read(api_ctx *ctx, const char *env_id, const char *table, api_records_read what, http_req *req,
+                            http_res *res);
 
 #endif
