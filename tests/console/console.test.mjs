@@ -362,6 +362,8 @@ async function walk(server) {
     await visit(P('dev', 'auth/users'), 'member-users');
     assert.match(await text(), /ada@example\.com/);
     assert.equal(await page.$$eval('main button', (bs) => bs.filter((b) => b.textContent === 'Ban').length), 0, 'a Member cannot ban');
+    await visit(P('dev', 'database/posts/api'), 'member-table-api');
+    assert.match(await text(), /OpenAPI paths[\s\S]*\/v1\/data\/posts/);
     await visit(`#/org/${orgId}/home`, 'member-home2', null);
     for (const hash of [`#/org/${orgId}/team`, `#/org/${orgId}/usage`, `#/org/${orgId}/activity`, `#/org/${orgId}/settings/tokens`,
       P('dev', 'overview'), P('dev', 'environments'), P('dev', 'database/posts/schema'), P('dev', 'database/posts/data'), P('dev', 'auth'), P('dev', 'storage'), P('dev', 'settings')]) {
