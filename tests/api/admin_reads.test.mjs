@@ -166,3 +166,18 @@ test("an environment's scoped secret key reads records only of the tables its da
   const full = await req(srv, 'GET', `/admin/v1${base}/tables/notes/records`, { key: secretKey });
   assert.equal(full.status, 200, full.text);
 });
+
+test("an environment's secret key reads only its own environment", async () => {
+  const p2 = await as('owner', 'POST', '/projects', { organizationId: org.id, name: 'reads two', slug: 'reads-two' });
+  assert.equal(p2.status, 201, p2.text);
+  const t = await as('owner', 'POST', `/projects/${p2.json.id}/environments/dev/tables`, { tableName: 'notes', schema: { bsonType: 'object' } });
+  assert.equal(t.status, 201, t.text);
+  for (const path of [`/projects/${p2.json.id}/environments/dev/tables/notes/records`, `/projects/${p2.json.id}/environments/dev/auth/users`,
+    `/projects/${p2.json.id}/environments/dev/files`]) {
+    expectError(assert, await req(srv, 'GET', '/admin/v1' + path, { key: secretKey }), 404, 'org/project-not-found');
+  }
+  // the owner's token reads the other project's (empty) table: the same organization
+  const own = await as('owner', 'GET', `/projects/${p2.json.id}/environments/dev/tables/notes/records`);
+  assert.equal(own.status, 200, own.text);
+  assert.equal(own.json.pagination.total, 0);
+});
