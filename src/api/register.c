@@ -30,7 +30,7 @@ int api_register(http_router *router, api_app *app)
     http_route_opts raw = {.body = HTTP_BODY_RAW};
     if (api_health_register(router, app) < 0) return -1;
     if (api_console_session_register(router, app) < 0 || api_console_pages_register(router, app) < 0) return -1;
-    if (api_admin_keys_register(router, app) < 0) return -1;
+    if (api_admin_keys_register(router, app) < 0 || api_admin_reads_register(router, app) < 0) return -1;
     if (api_admin_tables_register(router, app) < 0 || api_admin_indexes_register(router, app) < 0 ||
         api_admin_schema_register(router, app) < 0 || api_admin_query_register(router, app) < 0)
         return -1;

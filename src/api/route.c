@@ -16,6 +16,7 @@
 static const struct { const char *prefix, *surface; } route_surfaces[] = {
     {ENV_PATH "keys", "keys"},    {ENV_PATH "tables", "tables"}, {ENV_PATH "auth/users", "users"},
     {ENV_PATH "auth", "auth"},    {ENV_PATH "outbox", "outbox"}, {ENV_PATH "storage", "files"},
+    {ENV_PATH "files", "files"},
     {"/v1/users", "users"},       {"/v1/files", "files"},
 };
 static const char *const table_scoped_routes[] = {"/v1/data", "/v1/batch", "/v1/:shorttable"};

@@ -62,9 +62,11 @@ const rights = {
 };
 export const can = (what) => (rights[session.role] || []).includes(what);
 
-// Records, end users and files are read through /v1 with an environment's secret key: the console asks the
-// keys endpoint for a short-lived one (1 hour, read scopes plus file management), keeps it in memory for
-// this page's life and revokes it on sign-out. Only roles that may create keys get one.
+// Records, end users and files are read through the management API (…/tables/:t/records, …/auth/users,
+// …/files), by every role that may view the environment. What only /v1 does — changing files (visibility,
+// download links, delete, upload) — uses an environment's secret key: the console asks the keys endpoint
+// for a short-lived one (1 hour, scope admin:files:*) the first time a file is changed, keeps it in memory
+// for this page's life and revokes it on sign-out. Only roles that may create keys get one.
 const dataKeys = new Map();
 // An environment or project deleted takes its keys with it: nothing left to revoke.
 export function forgetDataKeys(p, e) { for (const k of [...dataKeys.keys()]) if (k.startsWith(p + '\n') && (!e || k === p + '\n' + e)) { dataKeys.delete(k); liveKeys.delete(k); } }
@@ -74,7 +76,7 @@ export function dataKey(p, e) {
     const expiresAt = new Date(Date.now() + 3600e3).toISOString();
     const pr = api('POST', `/projects/${p}/environments/${e}/keys`, {
       type: 'secret', name: 'console session (temporary)', expiresAt,
-      scopes: ['*:read', '*:list', 'admin:users:read', 'admin:files:*'],
+      scopes: ['admin:files:*'],
     });
     pr.then((key) => { liveKeys.set(k, key.id); }, () => dataKeys.delete(k));
     dataKeys.set(k, pr);

@@ -16,7 +16,7 @@ async function overview(ctx, main) {
     get(base(ctx) + '/tables').catch(() => null),
     get(base(ctx) + '/storage').catch(() => null),
     get(`/organizations/${ctx.org.id}/activity`, { limit: 100 }).then(items).catch(() => []),
-    can('keys:write') ? v1(p.id, ctx.env, 'GET', '/users', undefined, { limit: 1 }).then((r) => r.pagination && r.pagination.total).catch(() => null) : null,
+    get(base(ctx) + '/auth/users', { limit: 1 }).then((r) => r.pagination && r.pagination.total).catch(() => null),
   ]);
   const tl = tables ? items(tables) : [];
   main.append(h('h1', p.name), h('p', p.description || '', ' ', h('code#project-id', p.id), ' ', copyId(p.id)),
@@ -143,12 +143,11 @@ async function tablePage(ctx, main, name, tab, rest) {
 }
 
 async function tableData(ctx, main, t) {
-  if (!can('keys:write')) { main.append(card(null, h('p.muted', 'Records are read through /v1 with a temporary secret key of this environment, which only an Owner or Admin may create.'))); return; }
   const fields = ['id', ...Object.keys((t.schema && t.schema.properties) || {}), 'createdAt', 'updatedAt'];
   const box = h('div');
   let q = { sortBy: 'createdAt', sortDirection: 'desc' };
   const load = async (page = 1) => {
-    const r = await v1(ctx.project.id, ctx.env, 'GET', '/data/' + encodeURIComponent(t.tableName), undefined, { ...q, page, limit: 20 });
+    const r = await get(`${base(ctx)}/tables/${encodeURIComponent(t.tableName)}/records`, { ...q, page, limit: 20 });
     box.replaceChildren(table(fields.map((f) => ({ label: f, get: (rec) => cell(rec[f]) })), items(r), 'No records match.'), pager(r.pagination, load));
   };
   const f = form([
@@ -285,10 +284,8 @@ async function tableApi(ctx, main, t) {
   ];
   main.append(card('REST API', h('p', 'Generated OpenAPI 3 document: ', h('code', `GET ${path}/openapi`), '; the schema: ', h('code', `GET ${path}/spec`), '.'),
     ex.map(([l, c]) => h('div.example', h('h3', l), h('div.row', h('pre.json', c), button('Copy', () => navigator.clipboard.writeText(c).then(() => toast('Copied')), 'small ghost'))))));
-  if (can('keys:write')) {
-    const doc = await v1(ctx.project.id, ctx.env, 'GET', `/data/${encodeURIComponent(t.tableName)}/openapi`).catch(() => null);
-    if (doc) main.append(card('OpenAPI paths', table([{ label: 'Path', get: ([p]) => h('code', p) }, { label: 'Operations', get: ([, o]) => Object.keys(o).join(', ').toUpperCase() }], Object.entries(doc.paths || {}))));
-  }
+  const doc = await get(`${base(ctx)}/tables/${encodeURIComponent(t.tableName)}/openapi`).catch(() => null);
+  if (doc) main.append(card('OpenAPI paths', table([{ label: 'Path', get: ([p]) => h('code', p) }, { label: 'Operations', get: ([, o]) => Object.keys(o).join(', ').toUpperCase() }], Object.entries(doc.paths || {}))));
 }
 function sample(t) {
   const s = {};
@@ -303,19 +300,16 @@ async function auth(ctx, main, sub) {
   main.append(h('h1', 'Authentication'), tabs(T.map(([l, k]) => [l, ctx.link('project', 'auth') + '/' + k]), (T.find((x) => x[1] === tab) || T[0])[0]));
   const a = base(ctx) + '/auth';
   if (tab === 'users') {
-    if (!can('keys:write')) { main.append(card(null, h('p.muted', 'End users are listed through /v1/users with a temporary secret key, which only an Owner or Admin may create.'))); return; }
     const box = h('div');
     let search = '';
-    const bans = new Map(); // /v1/users does not say who is banned: the state this page set (PATCH answers)
     const load = async (page = 1) => {
-      const r = await v1(ctx.project.id, ctx.env, 'GET', '/users', undefined, { page, limit: 20, search, searchType: search ? 'email' : undefined });
+      const r = await get(a + '/users', { page, limit: 20, search, searchType: search ? 'email' : undefined });
       box.replaceChildren(table([
         { label: 'E-mail', get: (u) => u.email || '–' }, { label: 'Name', get: (u) => u.name || '–' }, { label: 'Role', get: (u) => u.role || 'user' },
-        { label: 'Status', get: (u) => { const b = bans.has(u.id) ? bans.get(u.id) : u.bannedAt; return b ? badge('banned', 'deleted') : b === undefined ? '–' : badge('active'); } },
+        { label: 'Status', get: (u) => (u.bannedAt ? badge('banned', 'deleted') : badge('active')) },
         { label: 'Created', get: (u) => fmtDay(u.createdAt) },
-        { label: '', get: (u) => h('div.row', [true, false].map((ban) => button(ban ? 'Ban' : 'Unban', async () => {
-          const r = await api('PATCH', `${a}/users/${u.id}`, { banned: ban, reason: ban ? 'Banned in the console' : undefined });
-          bans.set(u.id, r.bannedAt || null);
+        { label: '', get: (u) => !can('env:manage') ? '' : h('div.row', [true, false].map((ban) => button(ban ? 'Ban' : 'Unban', async () => {
+          await api('PATCH', `${a}/users/${u.id}`, { banned: ban, reason: ban ? 'Banned in the console' : undefined });
           toast(ban ? 'Banned: every session ended' : 'Unbanned'); await load(page);
         }, 'small'))) },
       ], items(r), 'No users yet.'), pager(r.pagination, load));
@@ -366,25 +360,28 @@ async function storage(ctx, main) {
   const s = await get(base(ctx) + '/storage');
   main.append(h('h1', 'File Storage'), h('div.stats', stat('Files', fmtNum(s.objects)), stat('Stored', fmtBytes(s.bytesStored)), stat('Uploads', fmtNum(s.uploads)),
     stat('Downloads', fmtNum(s.downloads)), stat('Served', fmtBytes(s.bytesOut))), h('p.muted', 'Driver: ' + s.driver));
-  if (!can('keys:write')) return;
+  // Listing is a management read; changing files (visibility, download links, delete, upload) goes through
+  // /v1 with a temporary secret key (api.js v1), which only roles that may create keys get.
+  const write = can('keys:write');
   const box = h('div');
   const load = async (page = 1) => {
-    const r = await v1(ctx.project.id, ctx.env, 'GET', '/files', undefined, { page, limit: 20 });
+    const r = await get(base(ctx) + '/files', { page, limit: 20 });
     box.replaceChildren(table([
       { label: 'Name', get: (f) => f.originalName }, { label: 'Type', get: (f) => f.mimeType }, { label: 'Size', get: (f) => fmtBytes(f.size) },
       { label: 'Visibility', get: (f) => {
+        if (!write) return f.visibility;
         const sel = h('select', { 'aria-label': 'Visibility' }, ['private', 'public', 'shared'].map((v) => h('option', { value: v }, v)));
         sel.value = f.visibility; sel.addEventListener('change', async () => { try { await v1(ctx.project.id, ctx.env, 'PATCH', '/files/' + f.id, { visibility: sel.value }); toast('Saved'); } catch (e) { toast(e.message, true); } });
         return sel;
       } },
       { label: 'Uploaded', get: (f) => fmtDay(f.createdAt) },
-      { label: '', get: (f) => h('div.row', button('Download', async () => { const d = await v1(ctx.project.id, ctx.env, 'POST', `/files/${f.id}/download-url`); window.open(d.url, '_blank', 'noopener'); }, 'small ghost'),
+      { label: '', get: (f) => !write ? '' : h('div.row', button('Download', async () => { const d = await v1(ctx.project.id, ctx.env, 'POST', `/files/${f.id}/download-url`); window.open(d.url, '_blank', 'noopener'); }, 'small ghost'),
         button('Delete', async () => { if (!(await confirmTyped(`Delete ${f.originalName}?`, f.originalName))) return; await v1(ctx.project.id, ctx.env, 'DELETE', '/files/' + f.id); toast('Deleted'); await load(page); }, 'small danger')) },
     ], items(r), 'No files.'), pager(r.pagination, load));
   };
   const file = h('input#upload-file', { type: 'file' });
   const vis = h('select', { 'aria-label': 'Visibility' }, ['private', 'public'].map((v) => h('option', { value: v }, v)));
-  main.append(card('Files', h('div.row', file, vis, button('Upload', async () => {
+  main.append(card('Files', !write ? null : h('div.row', file, vis, button('Upload', async () => {
     const f = file.files[0]; if (!f) throw new Error('Choose a file first');
     const type = f.type || 'application/octet-stream';
     const p = await v1(ctx.project.id, ctx.env, 'POST', '/files/presigned-url', { filename: f.name, contentType: type, fileSize: f.size, visibility: vis.value });

@@ -7,5 +7,6 @@
 
 int api_admin_keys_register(http_router *router, api_app *app);
 int api_admin_audit_register(http_router *router, api_app *app);
+int api_admin_reads_register(http_router *router, api_app *app); /* reads.c: records, files */
 
 #endif

@@ -3,6 +3,7 @@
  *   GET/PATCH  /admin/v1/projects/:projectId/environments/:env/auth/settings
  *   GET        /admin/v1/projects/:projectId/environments/:env/auth/templates
  *   GET/PUT/DELETE .../auth/templates/:category     {subject, body}; DELETE restores the built-in text
+ *   GET        .../auth/users, .../auth/users/:userId   every role that may view the environment; with ban state
  *   PATCH      .../auth/users/:userId               {banned: bool, reason?}
  * Settings (defaults): magicLinkEnabled (true), magicLinkExpirationMinutes (15, 1–1440),
  * requireEmailVerification (false), signupEnabled (true), passwordPolicy {minLength 6, maxLength 128,
@@ -342,6 +343,15 @@ static void template_delete(api_ctx *ctx, http_req *req, http_res *res)
 
 /* ---- banning a user ---- */
 
+/* A user as an operator sees it: every field and the ban state. */
+static struct json_object *operator_user_json(const store_user *u)
+{
+    struct json_object *o = accounts_user_json(u);
+    json_add_time(o, "bannedAt", u->banned_at);
+    json_object_object_add(o, "bannedReason", u->banned_at ? json_object_new_string(u->banned_reason) : NULL);
+    return o;
+}
+
 static void user_ban(api_ctx *ctx, http_req *req, http_res *res)
 {
     bs_err err;
@@ -370,9 +380,41 @@ static void user_ban(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
-    struct json_object *o = accounts_user_json(&u);
-    json_add_time(o, "bannedAt", u.banned_at);
-    json_object_object_add(o, "bannedReason", u.banned_at ? json_object_new_string(u.banned_reason) : NULL);
+    struct json_object *o = operator_user_json(&u);
+    http_res_json(res, 200, o);
+    json_object_put(o);
+}
+
+/* ---- reading users (management reads: every role that may view the environment) ---- */
+
+static void users_list(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    store_env env;
+    if (api_admin_env(ctx, req, 0, &env, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    api_users_page of = {ctx, env.id, 1, operator_user_json};
+    api_users_list_page(&of, req, res);
+}
+
+static void user_get(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    store_env env;
+    store_user u;
+    int found = 0;
+    if (api_admin_env(ctx, req, 0, &env, &err) == 0 &&
+        store_users_by_id(ctx->app->docs, env.id, http_req_param(req, "userId"), &u, &found, &err) == 0 && !found)
+        bs_err_set(&err, 404, "user/not-found", "No such user");
+    if (err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *o = operator_user_json(&u);
     http_res_json(res, 200, o);
     json_object_put(o);
 }
@@ -393,6 +435,10 @@ int api_auth_settings_register(http_router *router, api_app *app)
         api_route_admin(router, app, HTTP_PUT, path, template_put, &json) < 0 ||
         api_route_admin(router, app, HTTP_DELETE, path, template_delete, NULL) < 0)
         return -1;
+    snprintf(path, sizeof path, "%s/users/:userId", base);
+    if (api_route_admin(router, app, HTTP_GET, path, user_get, NULL) < 0) return -1;
+    snprintf(path, sizeof path, "%s/users", base);
+    if (api_route_admin(router, app, HTTP_GET, path, users_list, NULL) < 0) return -1;
     snprintf(path, sizeof path, "%s/users/:userId", base);
     return api_route_admin(router, app, HTTP_PATCH, path, user_ban, &json);
 }

@@ -47,4 +47,15 @@ int api_callback_check(api_ctx *ctx, const char *name, const char *url, bs_err *
 /* Mails u the link that confirms its sign-up e-mail (mail_flows.c). */
 int api_send_signup_confirmation(api_ctx *ctx, const store_user *u, const char *callback, bs_err *err);
 
+/* One page of an environment's users (users.c), the /v1 list's query parameters (page, limit, sortBy,
+ * sortDirection, search, searchType) and {items, pagination} answer; admin: e-mails and roles may be
+ * sorted and searched; as_json shapes each user. Shared by GET /v1/users and the management API. */
+typedef struct api_users_page {
+    api_ctx *ctx;
+    const char *env_id;
+    int admin;
+    struct json_object *(*as_json)(const store_user *u);
+} api_users_page;
+void api_users_list_page(const api_users_page *of, http_req *req, http_res *res);
+
 #endif

@@ -224,15 +224,12 @@ static int pick(const char *value, const char *const *names, int count, int dflt
     return -1;
 }
 
-static void list_users_into(api_ctx *ctx, http_req *req, http_res *res, store_user *page)
+static void list_users_into(const api_users_page *pg_of, http_req *req, http_res *res, store_user *page)
 {
     static const char *const sorts[] = {"createdAt", "updatedAt", "name", "email", "role"};
     static const char *const searches[] = {"name", "nickname", "email"};
-    int admin = api_caller_is_admin(ctx);
-    if (!ctx->has_user && !admin) {
-        http_res_error(res, 401, "user/unauthorized", "A signed-in user is required");
-        return;
-    }
+    api_ctx *ctx = pg_of->ctx;
+    int admin = pg_of->admin;
     int sort = pick(http_req_query(req, "sortBy"), sorts, 5, 0), in = pick(http_req_query(req, "searchType"), searches, 3, 0);
     const char *dir = http_req_query(req, "sortDirection");
     if (sort < 0 || in < 0 || (dir && strcmp(dir, "asc") && strcmp(dir, "desc"))) {
@@ -254,25 +251,36 @@ static void list_users_into(api_ctx *ctx, http_req *req, http_res *res, store_us
         http_res_error(res, 400, "common/invalid-parameters", "search: at most 100 characters");
         return;
     }
-    if (store_users_list(ctx->app->docs, ctx->key.environment_id, &q, page, &n, &total, &err) < 0) {
+    if (store_users_list(ctx->app->docs, pg_of->env_id, &q, page, &n, &total, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
     struct json_object *items = json_object_new_array();
-    for (size_t i = 0; i < n; i++) json_object_array_add(items, admin ? accounts_user_json(&page[i]) : public_user(&page[i]));
+    for (size_t i = 0; i < n; i++) json_object_array_add(items, pg_of->as_json(&page[i]));
     api_answer_page(res, items, total, pg, limit);
 }
 
 /* The page buffer lives on the heap for one request: as thread-local storage it would cost every thread. */
-static void list_users(api_ctx *ctx, http_req *req, http_res *res)
+void api_users_list_page(const api_users_page *of, http_req *req, http_res *res)
 {
     store_user *page = calloc(100, sizeof *page);
     if (!page) {
         http_res_error(res, 500, "common/internal-error", "Out of memory");
         return;
     }
-    list_users_into(ctx, req, res, page);
+    list_users_into(of, req, res, page);
     free(page);
+}
+
+static void list_users(api_ctx *ctx, http_req *req, http_res *res)
+{
+    int admin = api_caller_is_admin(ctx);
+    if (!ctx->has_user && !admin) {
+        http_res_error(res, 401, "user/unauthorized", "A signed-in user is required");
+        return;
+    }
+    api_users_page of = {ctx, ctx->key.environment_id, admin, admin ? accounts_user_json : public_user};
+    api_users_list_page(&of, req, res);
 }
 
 static int role_valid(const char *r)

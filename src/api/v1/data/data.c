@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/route.h"
+#include "api/v1/data/records.h"
 #include "api/v1/data/surface.h"
 #include "api/v1/pipeline.h"
 #include "core/table_cache.h"
@@ -22,6 +23,8 @@
 /* Everything a data request resolved before its operation runs. */
 typedef struct data_req {
     api_ctx *ctx;
+    const char *env;              /* the environment's id: the key's, or the management path's */
+    int operator;                 /* a management read: the table's admin, no row filters or column rules */
     const char *table;
     const table_entry *t;         /* borrowed from this thread's table cache for the request */
     access_caller who;            /* group, user id ("" without a user), role */
@@ -56,6 +59,7 @@ static int data_begin(data_req *d, api_ctx *ctx, http_req *req, access_op op, bs
 {
     memset(d, 0, sizeof *d);
     d->ctx = ctx;
+    d->env = ctx->key.environment_id;
     d->table = http_req_param(req, "table");
     const char *shorthand = http_req_param(req, "shorttable");
     if (shorthand) {
@@ -69,7 +73,7 @@ static int data_begin(data_req *d, api_ctx *ctx, http_req *req, access_op op, bs
 static int data_prepare(data_req *d, access_op op, bs_err *err)
 {
     api_ctx *ctx = d->ctx;
-    d->t = table_cache_lookup(ctx->app->docs, ctx->key.environment_id, d->table, err);
+    d->t = table_cache_lookup(ctx->app->docs, d->env, d->table, err);
     if (!d->t) return -1;
     if (access_check_scope(ctx->key.scopes_json, d->table, op, err) < 0) return -1;
     d->who = (access_caller){caller_group(ctx), ctx->has_user, ctx->has_user ? ctx->user.sub : "",
@@ -329,7 +333,7 @@ static void create_records(data_req *d, http_req *req, http_res *res, bs_err *er
         return;
     }
     store_docs *docs = d->ctx->app->docs;
-    const char *env = d->ctx->key.environment_id;
+    const char *env = d->env;
     if (!d->strip) { /* answer when the group commits; the worker thread serves others meanwhile */
         http_req_defer(req);
         if (store_docs_insert_async(docs, env, d->table, j->recs, n, &j->failed, &j->err, create_done, j) == 0) return;
@@ -351,7 +355,7 @@ static void get_record(data_req *d, http_req *req, http_res *res, bs_err *err)
     char owner[65] = "";
     int found = 0;
     strbuf *out = http_res_buffer(res);
-    if (store_docs_get(d->ctx->app->docs, d->ctx->key.environment_id, d->table, http_req_param(req, "id"), out, owner,
+    if (store_docs_get(d->ctx->app->docs, d->env, d->table, http_req_param(req, "id"), out, owner,
                        &found, err) < 0 ||
         (!found && bs_err_set(err, 404, "data/not-found", "Record not found") < 0) || owner_allowed(d, owner, err) < 0) {
         http_res_error_from(res, err);
@@ -471,7 +475,7 @@ static void patch_deferred(data_req *d, http_req *req, struct json_object *chang
     j->docs = d->ctx->app->docs;
     snprintf(j->user, sizeof j->user, "%s", d->who.user_id);
     snprintf(j->role, sizeof j->role, "%s", d->who.role);
-    snprintf(j->env, sizeof j->env, "%s", d->ctx->key.environment_id);
+    snprintf(j->env, sizeof j->env, "%s", d->env);
     snprintf(j->table, sizeof j->table, "%s", d->table);
     snprintf(j->id, sizeof j->id, "%s", http_req_param(req, "id"));
     snprintf(j->now, sizeof j->now, "%s", now);
@@ -505,7 +509,7 @@ static void patch_record(data_req *d, http_req *req, http_res *res, bs_err *err)
     }
     patch_ctx p = patch_ctx_of(d, req, body, now);
     int found = 0;
-    if (store_docs_update(d->ctx->app->docs, d->ctx->key.environment_id, d->table, http_req_param(req, "id"), now,
+    if (store_docs_update(d->ctx->app->docs, d->env, d->table, http_req_param(req, "id"), now,
                           apply_patch, &p, http_res_buffer(res), &found, err) < 0 ||
         (!found && bs_err_set(err, 404, "data/not-found", "Record not found") < 0)) {
         http_res_error_from(res, err);
@@ -531,7 +535,7 @@ static void delete_record(data_req *d, http_req *req, http_res *res, bs_err *err
         char owner[65] = "";
         strbuf scratch;
         strbuf_init(&scratch, 0);
-        int rc = store_docs_get(d->ctx->app->docs, d->ctx->key.environment_id, d->table, id, &scratch, owner, &found, err);
+        int rc = store_docs_get(d->ctx->app->docs, d->env, d->table, id, &scratch, owner, &found, err);
         if (rc == 0 && found) rc = check_if_match(req, hidden_columns(d), &d->who, scratch.data, scratch.len, err);
         strbuf_release(&scratch);
         if (rc < 0 || (!found && bs_err_set(err, 404, "data/not-found", "Record not found") < 0) ||
@@ -540,7 +544,7 @@ static void delete_record(data_req *d, http_req *req, http_res *res, bs_err *err
             return;
         }
     }
-    if (store_docs_delete(d->ctx->app->docs, d->ctx->key.environment_id, d->table, id, &found, err) < 0 ||
+    if (store_docs_delete(d->ctx->app->docs, d->env, d->table, id, &found, err) < 0 ||
         (!found && bs_err_set(err, 404, "data/not-found", "Record not found") < 0)) {
         http_res_error_from(res, err);
         return;
@@ -601,7 +605,7 @@ static int list_shape(const data_req *d, const query_plan *plan, const char *own
 {
     if (!d->ctx->app->stats) return 0;
     querystats_shape(plan, owner != NULL, shape);
-    return querystats_scans(d->ctx->app->stats, d->ctx->key.environment_id, d->table, shape->data,
+    return querystats_scans(d->ctx->app->stats, d->env, d->table, shape->data,
                             d->t->def.index_version);
 }
 
@@ -610,7 +614,7 @@ static int list_shape(const data_req *d, const query_plan *plan, const char *own
 static void record_list(const data_req *d, const query_plan *plan, const char *owner, const char *shape,
                         const store_docs_paging *pg, int64_t us)
 {
-    const char *env = d->ctx->key.environment_id;
+    const char *env = d->env;
     int version = d->t->def.index_version;
     if (querystats_record(d->ctx->app->stats, env, d->table, shape, us, pg->scanned, pg->rows, version)) {
         store_explain ex;
@@ -669,14 +673,14 @@ static void list_records(data_req *d, http_req *req, http_res *res, bs_err *err)
     int rc = query_plan_parse(&plan, &params, d->t->schema, err);
     if (rc == 0) rc = guard_query_columns(d, &plan, err);
     struct json_object *row_filters[ACCESS_MAX_ROW_FILTERS];
-    size_t nrf = rc == 0 ? access_row_filters(d->t->permissions, &d->who, row_filters, ACCESS_MAX_ROW_FILTERS) : 0;
+    size_t nrf = rc == 0 && !d->operator ? access_row_filters(d->t->permissions, &d->who, row_filters, ACCESS_MAX_ROW_FILTERS) : 0;
     for (size_t i = 0; rc == 0 && i < nrf; i++)
         rc = query_plan_add_row_filter(&plan, row_filters[i], d->t->schema, d->user_id, err);
     if (rc == 0 && cursor && *cursor && !(paging.after = cursor_decode(cursor, err))) rc = -1;
     if (rc == 0) paging.measure_scanned = list_shape(d, &plan, owner, &shape);
     int64_t started = clock_mono_us();
     if (rc == 0)
-        rc = store_docs_list(d->ctx->app->docs, d->ctx->key.environment_id, d->table, &plan, owner, &paging, out, &total, err);
+        rc = store_docs_list(d->ctx->app->docs, d->env, d->table, &plan, owner, &paging, out, &total, err);
     if (rc == 0 && d->ctx->app->stats) record_list(d, &plan, owner, shape.data, &paging, clock_mono_us() - started);
     if (rc == 0) rc = strip_answer(d, out, items_at, err);
     if (rc == 0) append_pagination(out, total, &plan, &paging, &next_after);
@@ -839,7 +843,7 @@ static int batch_one(api_ctx *ctx, store_docs_tx *tx, struct json_object *op, co
     if (kind > 0 && !id) return bs_err_set(err, 400, "data/validation-error", "id is required for %s", method);
     if (kind < 2 && !json_object_is_type(data, json_type_object)) return bs_err_set(err, 400, "data/validation-error", "data must be an object");
     static const access_op ops[] = {ACCESS_CREATE, ACCESS_UPDATE, ACCESS_DELETE};
-    data_req d = {.ctx = ctx, .table = table};
+    data_req d = {.ctx = ctx, .env = ctx->key.environment_id, .table = table};
     if (data_prepare(&d, ops[kind], err) < 0) return -1;
     int found = 1;
     if (kind == 0) {
@@ -916,6 +920,36 @@ static void on_batch(api_ctx *ctx, http_req *req, http_res *res)
     api_meter_db(req, 0, (int64_t)n);
     strbuf_append_str(out, "]}");
     http_res_status(res, 200);
+}
+
+/* ---- management reads (api/v1/data/records.h) ---- */
+
+void api_records_admin_read(api_ctx *ctx, const char *env_id, const char *table, api_records_read what, http_req *req,
+                            http_res *res)
+{
+    data_req d;
+    bs_err err;
+    bs_err_clear(&err);
+    memset(&d, 0, sizeof d);
+    d.ctx = ctx;
+    d.env = env_id;
+    d.table = table;
+    d.operator = 1;
+    d.t = table_cache_lookup(ctx->app->docs, env_id, table, &err);
+    /* an environment's secret key reads only the tables its data scopes name, here as on /v1 */
+    if (d.t && ctx->caller == API_CALLER_ENV_SECRET &&
+        access_check_scope(ctx->key.scopes_json, table, what == API_RECORDS_LIST ? ACCESS_LIST : ACCESS_READ, &err) < 0)
+        d.t = NULL;
+    if (!d.t) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    d.who = (access_caller){ACCESS_ADMIN, 0, "", ""};
+    d.user_id = d.who.user_id;
+    d.verdict = ACCESS_ALLOW;
+    if (what == API_RECORDS_GET) get_record(&d, req, res, &err);
+    else if (what == API_RECORDS_OPENAPI) table_openapi(&d, req, res, &err);
+    else list_records(&d, req, res, &err);
 }
 
 /* ---- routing ---- */

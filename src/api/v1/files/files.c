@@ -18,6 +18,7 @@
 
 #include "api/respond.h"
 #include "api/route.h"
+#include "api/v1/files/files_read.h"
 #include "api/v1/files/surface.h"
 #include "api/v1/pipeline.h"
 #include "api/v1/files/storage.h"
@@ -470,7 +471,8 @@ static void download_url(api_ctx *ctx, http_req *req, http_res *res)
     strbuf_release(&url);
 }
 
-static void list_files_into(api_ctx *ctx, http_req *req, http_res *res, store_file *rows)
+/* A page of env_id's files; operator: a management read (every file, every field, no caller). */
+static void list_files_into(api_ctx *ctx, const char *env_id, int operator, http_req *req, http_res *res, store_file *rows)
 {
     static const char *const sorts[] = {"createdAt", "updatedAt", "originalName", "size", "mimeType"};
     bs_err err;
@@ -485,31 +487,42 @@ static void list_files_into(api_ctx *ctx, http_req *req, http_res *res, store_fi
                           .desc = !dir || strcasecmp(dir, "asc") != 0, .limit = (size_t)limit, .offset = (page - 1) * limit};
     for (size_t i = 0; sort && i < sizeof sorts / sizeof sorts[0]; i++)
         if (!strcmp(sort, sorts[i])) q.sort = (store_file_sort)i;
-    if (api_storage_caller(ctx, caller, sizeof caller, &err) < 0 ||
+    caller[0] = '\0';
+    if ((!operator && api_storage_caller(ctx, caller, sizeof caller, &err) < 0) ||
         (q.search && strlen(q.search) > 255 && bs_err_set(&err, 400, "common/invalid-parameters", "search: at most 255 characters") < 0)) {
         http_res_error_from(res, &err);
         return;
     }
-    q.viewer = is_secret(ctx) ? NULL : caller;
-    if (store_files_list(ctx->app->docs, ctx->key.environment_id, &q, rows, &n, &total, &err) < 0) {
+    q.viewer = operator || is_secret(ctx) ? NULL : caller;
+    if (store_files_list(ctx->app->docs, env_id, &q, rows, &n, &total, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
     struct json_object *items = json_object_new_array();
-    for (size_t i = 0; i < n; i++) json_object_array_add(items, file_json(&rows[i], is_owner(ctx, &rows[i], caller)));
+    for (size_t i = 0; i < n; i++) json_object_array_add(items, file_json(&rows[i], operator || is_owner(ctx, &rows[i], caller)));
     api_answer_page(res, items, total, page, limit);
 }
 
 /* The page buffer lives on the heap for one request: as thread-local storage it would cost every thread. */
-static void list_files(api_ctx *ctx, http_req *req, http_res *res)
+static void list_files_page(api_ctx *ctx, const char *env_id, int operator, http_req *req, http_res *res)
 {
     store_file *rows = calloc(FILES_PAGE_MAX, sizeof *rows);
     if (!rows) {
         http_res_error(res, 500, "common/internal-error", "Out of memory");
         return;
     }
-    list_files_into(ctx, req, res, rows);
+    list_files_into(ctx, env_id, operator, req, res, rows);
     free(rows);
+}
+
+static void list_files(api_ctx *ctx, http_req *req, http_res *res)
+{
+    list_files_page(ctx, ctx->key.environment_id, 0, req, res);
+}
+
+void api_files_admin_list(api_ctx *ctx, const char *env_id, http_req *req, http_res *res)
+{
+    list_files_page(ctx, env_id, 1, req, res);
 }
 
 int api_files_register(http_router *router, api_app *app)

@@ -1,0 +1,53 @@
+/* reads: an environment's records through the management API, read as the table's admin (no key
+ * scopes, row filters or column rules hide anything from an operator), with the /v1 list's code
+ * (api/v1/data/records.h):
+ *   GET /admin/v1/projects/:projectId/environments/:env/tables/:tableName/records      ({items, pagination})
+ *   GET .../tables/:tableName/records/:id
+ *   GET .../tables/:tableName/openapi                (the table's generated OpenAPI document of /v1)
+ *   GET /admin/v1/projects/:projectId/environments/:env/files   (GET /v1/files' parameters, every file)
+ * Every role that may view the environment reads (api_admin_env, reads); management reads are not
+ * metered as /v1 API calls. */
+#include "api/admin/env/surface.h"
+#include "api/admin_gate.h"
+#include "api/v1/data/records.h"
+#include "api/v1/files/files_read.h"
+
+/* The environment of the path, when the caller may view it; else the refusal is answered. */
+static int readable_env(api_ctx *ctx, http_req *req, http_res *res, store_env *env)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    if (api_admin_env(ctx, req, 0, env, &err) == 0) return 0;
+    http_res_error_from(res, &err);
+    return -1;
+}
+
+static void table_read(api_ctx *ctx, http_req *req, http_res *res, api_records_read what)
+{
+    store_env env;
+    if (readable_env(ctx, req, res, &env) == 0)
+        api_records_admin_read(ctx, env.id, http_req_param(req, "tableName"), what, req, res);
+}
+
+static void records_list(api_ctx *ctx, http_req *req, http_res *res) { table_read(ctx, req, res, API_RECORDS_LIST); }
+static void record_get(api_ctx *ctx, http_req *req, http_res *res) { table_read(ctx, req, res, API_RECORDS_GET); }
+static void table_openapi(api_ctx *ctx, http_req *req, http_res *res) { table_read(ctx, req, res, API_RECORDS_OPENAPI); }
+
+static void files_list(api_ctx *ctx, http_req *req, http_res *res)
+{
+    store_env env;
+    if (readable_env(ctx, req, res, &env) == 0) api_files_admin_list(ctx, env.id, req, res);
+}
+
+int api_admin_reads_register(http_router *router, api_app *app)
+{
+    const char *base = "/admin/v1/projects/:projectId/environments/:env/tables/:tableName/records";
+    if (api_route_admin(router, app, HTTP_GET, base, records_list, NULL) < 0) return -1;
+    if (api_route_admin(router, app, HTTP_GET, "/admin/v1/projects/:projectId/environments/:env/tables/:tableName/openapi",
+                        table_openapi, NULL) < 0)
+        return -1;
+    if (api_route_admin(router, app, HTTP_GET, "/admin/v1/projects/:projectId/environments/:env/files", files_list, NULL) < 0)
+        return -1;
+    return api_route_admin(router, app, HTTP_GET, "/admin/v1/projects/:projectId/environments/:env/tables/:tableName/records/:id",
+                           record_get, NULL);
+}

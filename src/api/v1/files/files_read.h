@@ -1,0 +1,11 @@
+/* files_read: the file list shared with the management API (api/admin/env/reads.c). */
+#ifndef BASALT_API_V1_FILES_FILES_READ_H
+#define BASALT_API_V1_FILES_FILES_READ_H
+
+#include "api/route.h"
+
+/* Answers a page of env_id's files with GET /v1/files' query parameters and {items, pagination} shape,
+ * read as an operator: every file with every field. The caller checked its right to read the environment. */
+void api_files_admin_list(api_ctx *ctx, const char *env_id, http_req *req, http_res *res);
+
+#endif
