@@ -181,3 +181,35 @@ test("an environment's secret key reads only its own environment", async () => {
   assert.equal(own.status, 200, own.text);
   assert.equal(own.json.pagination.total, 0);
 });
+
+test('files: owner reads, changes and deletes one file; member reads only; another environment is not found', async () => {
+  const local = (url) => url.replace(/^http:\/\/[^/]+/, '');
+  const data = Buffer.from('one file');
+  const p = await req(srv, 'POST', '/v1/files/presigned-url', { key: secretKey, body: { filename: 'one.txt', contentType: 'text/plain' } });
+  assert.equal(p.status, 200, p.text);
+  assert.equal((await req(srv, 'PUT', local(p.json.url), { raw: data, headers: { 'Content-Type': 'text/plain' } })).status, 200);
+  const made = await req(srv, 'POST', '/v1/files', { key: secretKey, body: { s3Key: p.json.key, originalName: 'one.txt', mimeType: 'text/plain', size: data.length } });
+  assert.equal(made.status, 201, made.text);
+  const one = `${base}/files/${made.json.id}`;
+  const got = await as('member', 'GET', one);
+  assert.equal(got.status, 200, got.text);
+  assert.equal(got.json.originalName, 'one.txt');
+  expectError(assert, await as('member', 'PATCH', one, { visibility: 'public' }), 403, 'org/permission-denied');
+  expectError(assert, await as('member', 'DELETE', one), 403, 'org/permission-denied');
+  expectError(assert, await as('billing', 'GET', one), 403, 'org/permission-denied');
+  const patched = await as('owner', 'PATCH', one, { visibility: 'public', originalName: 'renamed.txt' });
+  assert.equal(patched.status, 200, patched.text);
+  assert.equal(patched.json.visibility, 'public');
+  assert.equal((await as('admin', 'GET', one)).json.originalName, 'renamed.txt');
+  expectError(assert, await as('owner', 'PATCH', one, { visibility: 'nobody' }), 400, 'common/invalid-parameters');
+  const list = await as('owner', 'GET', `/projects?organizationId=${org.id}`);
+  const p2 = (list.json.items ?? list.json).find((x) => x.slug === 'reads-two');
+  assert.ok(p2, list.text);
+  expectError(assert, await as('owner', 'GET', `/projects/${p2.id}/environments/dev/files/${made.json.id}`), 404, 'file/not-found');
+  expectError(assert, await as('owner', 'DELETE', `/projects/${p2.id}/environments/dev/files/${made.json.id}`), 404, 'file/not-found');
+  expectError(assert, await req(srv, 'GET', `/admin/v1${one}`, { token: other.ownerToken }), 404, 'org/project-not-found');
+  const gone = await as('owner', 'DELETE', one);
+  assert.equal(gone.status, 200, gone.text);
+  expectError(assert, await as('owner', 'GET', one), 404, 'file/not-found');
+  expectError(assert, await req(srv, 'GET', `/v1/files/${made.json.id}`, { key: secretKey }), 404, 'file/not-found');
+});

@@ -315,32 +315,37 @@ static void register_file(api_ctx *ctx, http_req *req, http_res *res)
     json_object_put(o);
 }
 
-/* Loads :fileId for a caller who may read it (and, when owner_only, change it). */
-static int target_file(api_ctx *ctx, http_req *req, int owner_only, store_file *f, char *caller, size_t size, bs_err *err)
+/* Loads env_id's :fileId for a caller who may read it (and, when owner_only, change it); an operator
+ * (a management call) may read and change every file. */
+static int file_load(api_ctx *ctx, const char *env_id, int operator, http_req *req, int owner_only, store_file *f, char *caller,
+                     size_t size, bs_err *err)
 {
     int found = 0;
-    if (api_storage_caller(ctx, caller, size, err) < 0 ||
-        store_files_get(ctx->app->docs, ctx->key.environment_id, http_req_param(req, "fileId"), f, &found, err) < 0)
+    caller[0] = '\0';
+    if ((!operator && api_storage_caller(ctx, caller, size, err) < 0) ||
+        store_files_get(ctx->app->docs, env_id, http_req_param(req, "fileId"), f, &found, err) < 0)
         return -1;
     if (!found) return bs_err_set(err, 404, "file/not-found", "No such file");
-    if (!can_read(ctx, f, caller) || (owner_only && !is_owner(ctx, f, caller)))
+    if (!operator && (!can_read(ctx, f, caller) || (owner_only && !is_owner(ctx, f, caller))))
         return bs_err_set(err, 403, "file/access-denied", "This file is not yours");
     return 0;
 }
 
-static void get_file(api_ctx *ctx, http_req *req, http_res *res)
+static void file_get(api_ctx *ctx, const char *env_id, int operator, http_req *req, http_res *res)
 {
     bs_err err;
     char caller[STORE_FILE_ID_MAX];
     store_file f;
-    if (target_file(ctx, req, 0, &f, caller, sizeof caller, &err) < 0) {
+    if (file_load(ctx, env_id, operator, req, 0, &f, caller, sizeof caller, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
-    struct json_object *o = file_json(&f, is_owner(ctx, &f, caller));
+    struct json_object *o = file_json(&f, operator || is_owner(ctx, &f, caller));
     http_res_json(res, 200, o);
     json_object_put(o);
 }
+
+static void get_file(api_ctx *ctx, http_req *req, http_res *res) { file_get(ctx, ctx->key.environment_id, 0, req, res); }
 
 static int patch_read(struct json_object *body, store_file *f, bs_err *err)
 {
@@ -384,14 +389,14 @@ static int patch_read(struct json_object *body, store_file *f, bs_err *err)
     return 0;
 }
 
-static void patch_file(api_ctx *ctx, http_req *req, http_res *res)
+static void file_patch(api_ctx *ctx, const char *env_id, int operator, http_req *req, http_res *res)
 {
     bs_err err;
     char caller[STORE_FILE_ID_MAX];
     store_file f;
     int found = 0;
-    if (target_file(ctx, req, 1, &f, caller, sizeof caller, &err) < 0 || patch_read(http_req_json_borrow(req), &f, &err) < 0 ||
-        (f.updated_at = clock_now_ms(), store_files_update(ctx->app->docs, ctx->key.environment_id, &f, &found, &err)) < 0) {
+    if (file_load(ctx, env_id, operator, req, 1, &f, caller, sizeof caller, &err) < 0 || patch_read(http_req_json_borrow(req), &f, &err) < 0 ||
+        (f.updated_at = clock_now_ms(), store_files_update(ctx->app->docs, env_id, &f, &found, &err)) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -400,23 +405,30 @@ static void patch_file(api_ctx *ctx, http_req *req, http_res *res)
     json_object_put(o);
 }
 
-/* Deletes a stored object: record (if any), bytes and object row. */
-int api_storage_delete_object(api_ctx *ctx, const char *key, bs_err *err)
+static void patch_file(api_ctx *ctx, http_req *req, http_res *res) { file_patch(ctx, ctx->key.environment_id, 0, req, res); }
+
+/* Deletes env_id's stored object: bytes and object row. */
+static int object_delete(api_ctx *ctx, const char *env_id, const char *key, bs_err *err)
 {
     int found = 0;
     if (store_blobs_delete(ctx->app->blobs, key, &found, err) < 0) return -1;
-    return store_objects_delete(ctx->app->docs, ctx->key.environment_id, key, err);
+    return store_objects_delete(ctx->app->docs, env_id, key, err);
 }
 
-static void delete_file(api_ctx *ctx, http_req *req, http_res *res)
+/* Deletes a stored object: record (if any), bytes and object row. */
+int api_storage_delete_object(api_ctx *ctx, const char *key, bs_err *err)
+{
+    return object_delete(ctx, ctx->key.environment_id, key, err);
+}
+
+static void file_delete(api_ctx *ctx, const char *env_id, int operator, http_req *req, http_res *res)
 {
     bs_err err;
     char caller[STORE_FILE_ID_MAX];
     store_file f;
     int found = 0;
-    if (target_file(ctx, req, 1, &f, caller, sizeof caller, &err) < 0 ||
-        store_files_delete(ctx->app->docs, ctx->key.environment_id, f.id, &found, &err) < 0 ||
-        api_storage_delete_object(ctx, f.key, &err) < 0) {
+    if (file_load(ctx, env_id, operator, req, 1, &f, caller, sizeof caller, &err) < 0 ||
+        store_files_delete(ctx->app->docs, env_id, f.id, &found, &err) < 0 || object_delete(ctx, env_id, f.key, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -424,6 +436,8 @@ static void delete_file(api_ctx *ctx, http_req *req, http_res *res)
     http_res_json(res, 200, o);
     json_object_put(o);
 }
+
+static void delete_file(api_ctx *ctx, http_req *req, http_res *res) { file_delete(ctx, ctx->key.environment_id, 0, req, res); }
 
 /* Direct mode: the object in the bucket is still the recorded one (409 file/object-changed). */
 static int direct_unchanged(api_ctx *ctx, const char *key, bs_err *err)
@@ -440,7 +454,7 @@ static void download_url(api_ctx *ctx, http_req *req, http_res *res)
     bs_err_clear(&err);
     char caller[STORE_FILE_ID_MAX];
     store_file f;
-    if (target_file(ctx, req, 0, &f, caller, sizeof caller, &err) < 0) {
+    if (file_load(ctx, ctx->key.environment_id, 0, req, 0, &f, caller, sizeof caller, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -523,6 +537,13 @@ static void list_files(api_ctx *ctx, http_req *req, http_res *res)
 void api_files_admin_list(api_ctx *ctx, const char *env_id, http_req *req, http_res *res)
 {
     list_files_page(ctx, env_id, 1, req, res);
+}
+
+void api_files_admin_file(api_ctx *ctx, const char *env_id, api_files_op op, http_req *req, http_res *res)
+{
+    if (op == API_FILES_GET) file_get(ctx, env_id, 1, req, res);
+    else if (op == API_FILES_PATCH) file_patch(ctx, env_id, 1, req, res);
+    else file_delete(ctx, env_id, 1, req, res);
 }
 
 int api_files_register(http_router *router, api_app *app)
