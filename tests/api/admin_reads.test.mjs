@@ -163,6 +163,11 @@ test("an environment's scoped secret key reads records only of the tables its da
   expectError(assert, r, 403, 'data/scope-insufficient');
   const f = await req(srv, 'GET', `/admin/v1${base}/files`, { key: k.json.key });
   assert.equal(f.status, 200, f.text);
+  // admin:files:read reads files but changes none
+  for (const m of ['PATCH', 'DELETE']) {
+    const w = await req(srv, m, `/admin/v1${base}/files/nope`, { key: k.json.key, body: m === 'PATCH' ? { visibility: 'public' } : undefined });
+    expectError(assert, w, 403, 'data/scope-insufficient');
+  }
   const full = await req(srv, 'GET', `/admin/v1${base}/tables/notes/records`, { key: secretKey });
   assert.equal(full.status, 200, full.text);
 });
