@@ -199,6 +199,15 @@ test('files: owner reads, changes and deletes one file; member reads only; anoth
   const got = await as('member', 'GET', one);
   assert.equal(got.status, 200, got.text);
   assert.equal(got.json.originalName, 'one.txt');
+  for (const role of ['owner', 'member']) { // a signed URL of the private file that downloads
+    const link = await as(role, 'GET', `${one}/download-url`);
+    assert.equal(link.status, 200, link.text);
+    assert.equal(link.json.filename, 'one.txt');
+    const bytes = await req(srv, 'GET', local(link.json.url));
+    assert.equal(bytes.status, 200, bytes.text);
+    assert.equal(bytes.text, 'one file');
+  }
+  expectError(assert, await as('billing', 'GET', `${one}/download-url`), 403, 'org/permission-denied');
   expectError(assert, await as('member', 'PATCH', one, { visibility: 'public' }), 403, 'org/permission-denied');
   expectError(assert, await as('member', 'DELETE', one), 403, 'org/permission-denied');
   expectError(assert, await as('billing', 'GET', one), 403, 'org/permission-denied');

@@ -6,6 +6,7 @@
  *   GET .../tables/:tableName/openapi                (the table's generated OpenAPI document of /v1)
  *   GET /admin/v1/projects/:projectId/environments/:env/files   (GET /v1/files' parameters, every file)
  *   GET|PATCH|DELETE .../files/:fileId  (/v1's file object and PATCH body; changes: owner and admin only)
+ *   GET .../files/:fileId/download-url  (a signed URL, as /v1 answers)
  * Every role that may view the environment reads (api_admin_env, reads); management reads are not
  * metered as /v1 API calls. */
 #include "api/admin/env/surface.h"
@@ -45,7 +46,7 @@ static void file_op(api_ctx *ctx, http_req *req, http_res *res, api_files_op op)
     store_env env;
     bs_err err;
     bs_err_clear(&err);
-    if (api_admin_env(ctx, req, op != API_FILES_GET, &env, &err) < 0) {
+    if (api_admin_env(ctx, req, op == API_FILES_PATCH || op == API_FILES_DELETE, &env, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -55,6 +56,7 @@ static void file_op(api_ctx *ctx, http_req *req, http_res *res, api_files_op op)
 static void file_get(api_ctx *ctx, http_req *req, http_res *res) { file_op(ctx, req, res, API_FILES_GET); }
 static void file_patch(api_ctx *ctx, http_req *req, http_res *res) { file_op(ctx, req, res, API_FILES_PATCH); }
 static void file_delete(api_ctx *ctx, http_req *req, http_res *res) { file_op(ctx, req, res, API_FILES_DELETE); }
+static void file_link(api_ctx *ctx, http_req *req, http_res *res) { file_op(ctx, req, res, API_FILES_DOWNLOAD_URL); }
 
 static int files_register(http_router *router, api_app *app)
 {
@@ -62,6 +64,9 @@ static int files_register(http_router *router, api_app *app)
     http_route_opts json = {.body = HTTP_BODY_JSON, .max_body = 64 * 1024};
     if (api_route_admin(router, app, HTTP_GET, one, file_get, NULL) < 0) return -1;
     if (api_route_admin(router, app, HTTP_PATCH, one, file_patch, &json) < 0) return -1;
+    if (api_route_admin(router, app, HTTP_GET, "/admin/v1/projects/:projectId/environments/:env/files/:fileId/download-url", file_link,
+                        NULL) < 0)
+        return -1;
     return api_route_admin(router, app, HTTP_DELETE, one, file_delete, NULL);
 }
 

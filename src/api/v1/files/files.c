@@ -440,26 +440,26 @@ static void file_delete(api_ctx *ctx, const char *env_id, int operator, http_req
 static void delete_file(api_ctx *ctx, http_req *req, http_res *res) { file_delete(ctx, ctx->key.environment_id, 0, req, res); }
 
 /* Direct mode: the object in the bucket is still the recorded one (409 file/object-changed). */
-static int direct_unchanged(api_ctx *ctx, const char *key, bs_err *err)
+static int direct_unchanged(api_ctx *ctx, const char *env_id, const char *key, bs_err *err)
 {
     store_object o;
     int found = 0;
-    if (store_objects_get(ctx->app->docs, ctx->key.environment_id, key, &o, &found, err) < 0) return -1;
-    return found ? api_storage_settle(ctx->app, ctx->key.environment_id, &o, err) : bs_err_set(err, 404, "file/not-found", "No such file");
+    if (store_objects_get(ctx->app->docs, env_id, key, &o, &found, err) < 0) return -1;
+    return found ? api_storage_settle(ctx->app, env_id, &o, err) : bs_err_set(err, 404, "file/not-found", "No such file");
 }
 
-static void download_url(api_ctx *ctx, http_req *req, http_res *res)
+static void file_download_url(api_ctx *ctx, const char *env_id, int operator, http_req *req, http_res *res)
 {
     bs_err err;
     bs_err_clear(&err);
     char caller[STORE_FILE_ID_MAX];
     store_file f;
-    if (file_load(ctx, ctx->key.environment_id, 0, req, 0, &f, caller, sizeof caller, &err) < 0) {
+    if (file_load(ctx, env_id, operator, req, 0, &f, caller, sizeof caller, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
     int open = !strcmp(f.visibility, "public");
-    if (ctx->app->s3_direct && !open && direct_unchanged(ctx, f.key, &err) < 0) { /* the bucket answers that URL, not us */
+    if (ctx->app->s3_direct && !open && direct_unchanged(ctx, env_id, f.key, &err) < 0) { /* the bucket answers that URL, not us */
         http_res_error_from(res, &err);
         return;
     }
@@ -484,6 +484,8 @@ static void download_url(api_ctx *ctx, http_req *req, http_res *res)
     json_object_put(o);
     strbuf_release(&url);
 }
+
+static void download_url(api_ctx *ctx, http_req *req, http_res *res) { file_download_url(ctx, ctx->key.environment_id, 0, req, res); }
 
 /* A page of env_id's files; operator: a management read (every file, every field, no caller). */
 static void list_files_into(api_ctx *ctx, const char *env_id, int operator, http_req *req, http_res *res, store_file *rows)
@@ -543,7 +545,8 @@ void api_files_admin_file(api_ctx *ctx, const char *env_id, api_files_op op, htt
 {
     if (op == API_FILES_GET) file_get(ctx, env_id, 1, req, res);
     else if (op == API_FILES_PATCH) file_patch(ctx, env_id, 1, req, res);
-    else file_delete(ctx, env_id, 1, req, res);
+    else if (op == API_FILES_DELETE) file_delete(ctx, env_id, 1, req, res);
+    else file_download_url(ctx, env_id, 1, req, res);
 }
 
 int api_files_register(http_router *router, api_app *app)
