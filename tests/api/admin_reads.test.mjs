@@ -227,3 +227,26 @@ test('files: owner reads, changes and deletes one file; member reads only; anoth
   expectError(assert, await as('owner', 'GET', one), 404, 'file/not-found');
   expectError(assert, await req(srv, 'GET', `/v1/files/${made.json.id}`, { key: secretKey }), 404, 'file/not-found');
 });
+
+test('files: an upload through the management presign (PUT the URL, register); member refused', async () => {
+  const local = (url) => url.replace(/^http:\/\/[^/]+/, '');
+  const data = Buffer.from('uploaded by the console');
+  expectError(assert, await as('member', 'POST', `${base}/files/presigned-url`, { filename: 'up.txt', contentType: 'text/plain' }), 403, 'org/permission-denied');
+  const p = await as('owner', 'POST', `${base}/files/presigned-url`, { filename: 'up.txt', contentType: 'text/plain' });
+  assert.equal(p.status, 200, p.text);
+  assert.ok(p.json.key && p.json.url && p.json.expiresAt, p.text);
+  assert.equal((await req(srv, 'PUT', local(p.json.url), { raw: data, headers: { 'Content-Type': 'text/plain' } })).status, 200);
+  const reg = { s3Key: p.json.key, originalName: 'up.txt', mimeType: 'text/plain', size: data.length };
+  expectError(assert, await as('member', 'POST', `${base}/files`, reg), 403, 'org/permission-denied');
+  const made = await as('admin', 'POST', `${base}/files`, reg);
+  assert.equal(made.status, 201, made.text);
+  assert.equal(made.json.size, data.length);
+  const link = await as('owner', 'GET', `${base}/files/${made.json.id}/download-url`);
+  assert.equal((await req(srv, 'GET', local(link.json.url))).text, 'uploaded by the console');
+  const v1 = await req(srv, 'GET', `/v1/files/${made.json.id}`, { key: secretKey });
+  assert.equal(v1.status, 200, v1.text);
+  // another environment's key registers nothing here
+  const list = await as('owner', 'GET', `/projects?organizationId=${org.id}`);
+  const p2 = (list.json.items ?? list.json).find((x) => x.slug === 'reads-two');
+  expectError(assert, await as('owner', 'POST', `/projects/${p2.id}/environments/dev/files`, reg), 400, 'file/invalid-path');
+});

@@ -7,6 +7,7 @@
  *   GET /admin/v1/projects/:projectId/environments/:env/files   (GET /v1/files' parameters, every file)
  *   GET|PATCH|DELETE .../files/:fileId  (/v1's file object and PATCH body; changes: owner and admin only)
  *   GET .../files/:fileId/download-url  (a signed URL, as /v1 answers)
+ *   POST .../files/presigned-url, POST .../files  (an upload as /v1's: presign, PUT, register; owner and admin)
  * Every role that may view the environment reads (api_admin_env, reads); management reads are not
  * metered as /v1 API calls. */
 #include "api/admin/env/surface.h"
@@ -46,7 +47,7 @@ static void file_op(api_ctx *ctx, http_req *req, http_res *res, api_files_op op)
     store_env env;
     bs_err err;
     bs_err_clear(&err);
-    if (api_admin_env(ctx, req, op == API_FILES_PATCH || op == API_FILES_DELETE, &env, &err) < 0) {
+    if (api_admin_env(ctx, req, op != API_FILES_GET && op != API_FILES_DOWNLOAD_URL, &env, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -57,11 +58,17 @@ static void file_get(api_ctx *ctx, http_req *req, http_res *res) { file_op(ctx, 
 static void file_patch(api_ctx *ctx, http_req *req, http_res *res) { file_op(ctx, req, res, API_FILES_PATCH); }
 static void file_delete(api_ctx *ctx, http_req *req, http_res *res) { file_op(ctx, req, res, API_FILES_DELETE); }
 static void file_link(api_ctx *ctx, http_req *req, http_res *res) { file_op(ctx, req, res, API_FILES_DOWNLOAD_URL); }
+static void file_presign(api_ctx *ctx, http_req *req, http_res *res) { file_op(ctx, req, res, API_FILES_PRESIGN); }
+static void file_register(api_ctx *ctx, http_req *req, http_res *res) { file_op(ctx, req, res, API_FILES_REGISTER); }
 
 static int files_register(http_router *router, api_app *app)
 {
     const char *one = "/admin/v1/projects/:projectId/environments/:env/files/:fileId";
     http_route_opts json = {.body = HTTP_BODY_JSON, .max_body = 64 * 1024};
+    const char *all = "/admin/v1/projects/:projectId/environments/:env/files";
+    if (api_route_admin(router, app, HTTP_POST, "/admin/v1/projects/:projectId/environments/:env/files/presigned-url", file_presign, &json) < 0 ||
+        api_route_admin(router, app, HTTP_POST, all, file_register, &json) < 0)
+        return -1;
     if (api_route_admin(router, app, HTTP_GET, one, file_get, NULL) < 0) return -1;
     if (api_route_admin(router, app, HTTP_PATCH, one, file_patch, &json) < 0) return -1;
     if (api_route_admin(router, app, HTTP_GET, "/admin/v1/projects/:projectId/environments/:env/files/:fileId/download-url", file_link,

@@ -80,8 +80,9 @@ int api_storage_type_ok(const char *type)
     return 1;
 }
 
-int api_storage_new_key(api_ctx *ctx, const char *visibility, const char *category, const char *filename, char *out, size_t size,
-                        bs_err *err)
+/* A new object key of env_id for filename. */
+static int new_key_in(const char *env_id, const char *visibility, const char *category, const char *filename, char *out, size_t size,
+                      bs_err *err)
 {
     char id[STORE_FILE_ID_MAX], safe[FILE_KEY_NAME_MAX + 1];
     size_t j = 0;
@@ -94,8 +95,14 @@ int api_storage_new_key(api_ctx *ctx, const char *visibility, const char *catego
     }
     safe[j] = '\0';
     if (keys_new_id("obj", id) < 0) return bs_err_internal(err);
-    snprintf(out, size, "%s/%s/%s/%s/%s", ctx->key.environment_id, visibility, category, id, safe);
+    snprintf(out, size, "%s/%s/%s/%s/%s", env_id, visibility, category, id, safe);
     return store_blob_key_valid(out) ? 0 : bs_err_set(err, 400, "file/invalid-name", "Unusable file name");
+}
+
+int api_storage_new_key(api_ctx *ctx, const char *visibility, const char *category, const char *filename, char *out, size_t size,
+                        bs_err *err)
+{
+    return new_key_in(ctx->key.environment_id, visibility, category, filename, out, size, err);
 }
 
 /* ---- presigned upload ---- */
@@ -115,14 +122,13 @@ static int size_field(struct json_object *body, const char *name, int required, 
 }
 
 /* The checks shared by single and multipart uploads: {filename, contentType, fileSize, visibility, category}. */
-int api_storage_upload_read(api_ctx *ctx, struct json_object *body, int size_required, upload_request *u, bs_err *err)
+/* An upload request's fields (u->by is the caller's to fill). */
+static int upload_fields(api_ctx *ctx, struct json_object *body, int size_required, upload_request *u, bs_err *err)
 {
-    memset(u, 0, sizeof *u);
     u->filename = json_get_string(body, "filename");
     u->type = json_get_string(body, "contentType");
     u->visibility = json_get_string(body, "visibility") ? json_get_string(body, "visibility") : "private";
     u->category = json_get_string(body, "category") ? json_get_string(body, "category") : "attachments";
-    if (api_storage_caller(ctx, u->by, sizeof u->by, err) < 0) return -1;
     if (!json_object_is_type(body, json_type_object)) return bs_err_set(err, 400, "common/invalid-parameters", "A JSON object body is required");
     if (!name_ok(u->filename)) return bs_err_set(err, 400, "file/invalid-name", "filename: 1 to %d characters, no / \\ or control characters", FILE_NAME_CHARS);
     if (!u->type || !*u->type) return bs_err_set(err, 400, "common/invalid-parameters", "contentType (a MIME type) is required");
@@ -136,6 +142,13 @@ int api_storage_upload_read(api_ctx *ctx, struct json_object *body, int size_req
     if ((uint64_t)u->size > limit)
         return bs_err_set(err, 400, "file/file-too-large", "%s files may be at most %llu bytes", u->type, (unsigned long long)limit);
     return 0;
+}
+
+int api_storage_upload_read(api_ctx *ctx, struct json_object *body, int size_required, upload_request *u, bs_err *err)
+{
+    memset(u, 0, sizeof *u);
+    if (api_storage_caller(ctx, u->by, sizeof u->by, err) < 0) return -1;
+    return upload_fields(ctx, body, size_required, u, err);
 }
 
 /* Answers {url, key, filename, contentType, expiresAt} for an upload of u to key (shared with avatars). */
@@ -167,19 +180,24 @@ int api_storage_answer_upload(api_ctx *ctx, http_res *res, const upload_request 
     return 0;
 }
 
-static void presign(api_ctx *ctx, http_req *req, http_res *res)
+/* A presigned upload into env_id; operator: a management upload (no caller, as the secret key's). */
+static void presign_in(api_ctx *ctx, const char *env_id, int operator, http_req *req, http_res *res)
 {
     bs_err err;
     bs_err_clear(&err);
     upload_request u;
     char key[STORE_BLOB_KEY_MAX + 1];
-    if (api_storage_upload_read(ctx, http_req_json_borrow(req), 0, &u, &err) < 0 ||
-        api_storage_new_key(ctx, u.visibility, u.category, u.filename, key, sizeof key, &err) < 0) {
+    memset(&u, 0, sizeof u);
+    if ((operator ? upload_fields(ctx, http_req_json_borrow(req), 0, &u, &err)
+                  : api_storage_upload_read(ctx, http_req_json_borrow(req), 0, &u, &err)) < 0 ||
+        new_key_in(env_id, u.visibility, u.category, u.filename, key, sizeof key, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
     api_storage_answer_upload(ctx, res, &u, key, 0);
 }
+
+static void presign(api_ctx *ctx, http_req *req, http_res *res) { presign_in(ctx, ctx->key.environment_id, 0, req, res); }
 
 /* ---- file records ---- */
 
@@ -254,7 +272,8 @@ static int metadata_text(struct json_object *v, char *out, size_t size, bs_err *
 }
 
 /* Fills f from a registration body; the object must exist, in this environment, uploaded by the caller. */
-static int register_read(api_ctx *ctx, struct json_object *body, const char *caller, store_file *f, bs_err *err)
+static int register_read(api_ctx *ctx, const char *env_id, int operator, struct json_object *body, const char *caller, store_file *f,
+                         bs_err *err)
 {
     const char *key = json_get_string(body, "s3Key"), *name = json_get_string(body, "originalName");
     const char *type = json_get_string(body, "mimeType"), *vis = json_get_string(body, "visibility");
@@ -280,11 +299,11 @@ static int register_read(api_ctx *ctx, struct json_object *body, const char *cal
     if (bucket && !one_of(bucket, buckets, sizeof buckets / sizeof buckets[0]))
         return bs_err_set(err, 400, "common/invalid-parameters", "bucket: avatars, documents, media, files, images or temp");
     if (json_object_object_get_ex(body, "metadata", &meta) && metadata_text(meta, f->metadata, sizeof f->metadata, err) < 0) return -1;
-    if (!store_blob_key_valid(key) || api_storage_key_env(key, env, sizeof env) < 0 || strcmp(env, ctx->key.environment_id) ||
+    if (!store_blob_key_valid(key) || api_storage_key_env(key, env, sizeof env) < 0 || strcmp(env, env_id) ||
         store_objects_get(ctx->app->docs, env, key, &o, &found, err) < 0 || !found)
         return err->status ? -1 : bs_err_set(err, 400, "file/invalid-path", "No uploaded object has this key in this environment");
     if (api_storage_settle(ctx->app, env, &o, err) < 0) return -1;
-    if (!is_secret(ctx) && strcmp(o.uploaded_by, caller))
+    if (!operator && !is_secret(ctx) && strcmp(o.uploaded_by, caller))
         return bs_err_set(err, 403, "file/access-denied", "Only who uploaded an object can register it");
     if (keys_new_id("file", f->id) < 0) return bs_err_internal(err);
     snprintf(f->key, sizeof f->key, "%s", key);
@@ -299,14 +318,16 @@ static int register_read(api_ctx *ctx, struct json_object *body, const char *cal
     return 0;
 }
 
-static void register_file(api_ctx *ctx, http_req *req, http_res *res)
+static void register_in(api_ctx *ctx, const char *env_id, int operator, http_req *req, http_res *res)
 {
     bs_err err;
     bs_err_clear(&err);
     char caller[STORE_FILE_ID_MAX];
     store_file f;
-    if (api_storage_caller(ctx, caller, sizeof caller, &err) < 0 || register_read(ctx, http_req_json_borrow(req), caller, &f, &err) < 0 ||
-        store_files_create(ctx->app->docs, ctx->key.environment_id, &f, &err) < 0) {
+    caller[0] = '\0';
+    if ((!operator && api_storage_caller(ctx, caller, sizeof caller, &err) < 0) ||
+        register_read(ctx, env_id, operator, http_req_json_borrow(req), caller, &f, &err) < 0 ||
+        store_files_create(ctx->app->docs, env_id, &f, &err) < 0) {
         http_res_error_from(res, &err);
         return;
     }
@@ -314,6 +335,8 @@ static void register_file(api_ctx *ctx, http_req *req, http_res *res)
     http_res_json(res, 201, o);
     json_object_put(o);
 }
+
+static void register_file(api_ctx *ctx, http_req *req, http_res *res) { register_in(ctx, ctx->key.environment_id, 0, req, res); }
 
 /* Loads env_id's :fileId for a caller who may read it (and, when owner_only, change it); an operator
  * (a management call) may read and change every file. */
@@ -546,7 +569,9 @@ void api_files_admin_file(api_ctx *ctx, const char *env_id, api_files_op op, htt
     if (op == API_FILES_GET) file_get(ctx, env_id, 1, req, res);
     else if (op == API_FILES_PATCH) file_patch(ctx, env_id, 1, req, res);
     else if (op == API_FILES_DELETE) file_delete(ctx, env_id, 1, req, res);
-    else file_download_url(ctx, env_id, 1, req, res);
+    else if (op == API_FILES_DOWNLOAD_URL) file_download_url(ctx, env_id, 1, req, res);
+    else if (op == API_FILES_PRESIGN) presign_in(ctx, env_id, 1, req, res);
+    else register_in(ctx, env_id, 1, req, res);
 }
 
 int api_files_register(http_router *router, api_app *app)

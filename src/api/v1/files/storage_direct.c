@@ -31,9 +31,10 @@ static int presigned(api_app *app, const char *method, const char *key, int64_t 
 
 int api_storage_direct_upload_url(api_ctx *ctx, const upload_request *u, const char *key, strbuf *url, bs_err *err)
 {
-    char out[4096];
+    char out[4096], env[STORE_ID_MAX];
     store_object o;
     memset(&o, 0, sizeof o);
+    if (api_storage_key_env(key, env, sizeof env) < 0) return bs_err_internal(err);
     if (store_blobs_s3_presign(ctx->app->blobs, "PUT", key, STORAGE_UPLOAD_TTL_MS / 1000, u->type, out, sizeof out, err) < 0) return -1;
     snprintf(o.key, sizeof o.key, "%s", key);
     snprintf(o.content_type, sizeof o.content_type, "%s", u->type);
@@ -41,7 +42,7 @@ int api_storage_direct_upload_url(api_ctx *ctx, const upload_request *u, const c
     snprintf(o.uploaded_by, sizeof o.uploaded_by, "%s", u->by);
     snprintf(o.visibility, sizeof o.visibility, "%s", u->visibility);
     o.created_at = clock_now_ms(); /* etag "" = pending: the bytes may not have arrived yet */
-    if (store_objects_put(ctx->app->docs, ctx->key.environment_id, &o, err) < 0) return -1;
+    if (store_objects_put(ctx->app->docs, env, &o, err) < 0) return -1;
     strbuf_append_str(url, out);
     return url->overflow ? bs_err_internal(err) : 0;
 }
