@@ -47,8 +47,6 @@ export async function loadSession() {
 }
 export async function signIn(token) { keep(await call('POST', '/admin/v1/console/session', { token })); }
 export async function signOut() {
-  for (const [k, v] of dataKeys) { try { const [p, e] = k.split('\n'); await api('DELETE', `/projects/${p}/environments/${e}/keys/${(await v).id}`); } catch { /* expired or gone */ } }
-  dataKeys.clear(); liveKeys.clear();
   try { await call('DELETE', '/admin/v1/console/session'); } catch { /* already gone */ }
   session.csrf = null; session.role = null;
 }
@@ -63,44 +61,5 @@ const rights = {
 export const can = (what) => (rights[session.role] || []).includes(what);
 
 // Records, end users and files are read through the management API (…/tables/:t/records, …/auth/users,
-// …/files), by every role that may view the environment. What only /v1 does — changing files (visibility,
-// download links, delete, upload) — uses an environment's secret key: the console asks the keys endpoint
-// for a short-lived one (1 hour, scope admin:files:*) the first time a file is changed, keeps it in memory
-// for this page's life and revokes it on sign-out. Only roles that may create keys get one.
-const dataKeys = new Map();
-// An environment or project deleted takes its keys with it: nothing left to revoke.
-export function forgetDataKeys(p, e) { for (const k of [...dataKeys.keys()]) if (k.startsWith(p + '\n') && (!e || k === p + '\n' + e)) { dataKeys.delete(k); liveKeys.delete(k); } }
-export function dataKey(p, e) {
-  const k = p + '\n' + e;
-  if (!dataKeys.has(k)) {
-    const expiresAt = new Date(Date.now() + 3600e3).toISOString();
-    const pr = api('POST', `/projects/${p}/environments/${e}/keys`, {
-      type: 'secret', name: 'console session (temporary)', expiresAt,
-      scopes: ['admin:files:*'],
-    });
-    pr.then((key) => { liveKeys.set(k, key.id); }, () => dataKeys.delete(k));
-    dataKeys.set(k, pr);
-  }
-  return dataKeys.get(k);
-}
-// Keys of this page, revoked when it goes away (a reload makes a new one; an environment holds 100 at most).
-const liveKeys = new Map();
-window.addEventListener('pagehide', () => {
-  for (const [k, id] of liveKeys) {
-    const [p, e] = k.split('\n');
-    fetch(`/admin/v1/projects/${p}/environments/${e}/keys/${id}`, { method: 'DELETE', keepalive: true, credentials: 'same-origin', headers: { 'X-CSRF-Token': session.csrf || '' } }).catch(() => {});
-  }
-  liveKeys.clear(); dataKeys.clear();
-});
-export async function v1(p, e, method, path, body, query) {
-  const qs = query ? '?' + new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== '')) : '';
-  for (let attempt = 0; ; attempt++) {
-    const key = await dataKey(p, e);
-    try {
-      return await call(method, '/v1' + path + qs, body, { 'X-API-Key': key.key });
-    } catch (x) { // revoked or expired meanwhile (another tab signed out, an hour passed): a new key, once
-      if (x.status !== 401 || attempt) throw x;
-      dataKeys.delete(p + '\n' + e); liveKeys.delete(p + '\n' + e);
-    }
-  }
-}
+// …/files), by every role that may view the environment; files are changed there too (…/files/:id,
+// …/files/:id/download-url, …/files/presigned-url then …/files), by owners and admins. No page holds a key.

@@ -2,7 +2,7 @@
 // (tables; Data, Schema, Indexes, Permissions, API Docs), Authentication, File Storage, API Keys, CORS, Settings.
 import { h, card, stat, table, form, button, badge, toast, confirmTyped, shownOnce, pager, tabs,
   fmtNum, fmtBytes, fmtDate, fmtDay } from './ui.js';
-import { api, get, items, can, session, v1, forgetDataKeys } from './api.js';
+import { api, get, items, can, session } from './api.js';
 import { activityList } from './org.js';
 
 const base = (ctx) => `/projects/${ctx.project.id}/environments/${encodeURIComponent(ctx.env)}`;
@@ -46,7 +46,7 @@ async function environments(ctx, main) {
     h('div.row', h('a.button.small', { href: `#/project/${ctx.project.id}/env/${e.environment}/overview` }, 'Open'),
       can('env:manage') ? button('Delete', async () => {
         if (!(await confirmTyped(`Delete the environment ${e.environment}: its tables, records, users, files and keys?`, e.environment))) return;
-        await api('DELETE', `/projects/${ctx.project.id}/environments/${e.environment}`); forgetDataKeys(ctx.project.id, e.environment); toast('Environment deleted'); ctx.forgetEnvs(ctx.project.id); ctx.refresh();
+        await api('DELETE', `/projects/${ctx.project.id}/environments/${e.environment}`); toast('Environment deleted'); ctx.forgetEnvs(ctx.project.id); ctx.refresh();
       }, 'danger small') : null)))));
   if (can('env:manage')) main.append(card('Create environment', form([
     { name: 'environment', label: 'Name', required: true, placeholder: 'staging' },
@@ -371,12 +371,12 @@ async function storage(ctx, main) {
       { label: 'Visibility', get: (f) => {
         if (!write) return f.visibility;
         const sel = h('select', { 'aria-label': 'Visibility' }, ['private', 'public', 'shared'].map((v) => h('option', { value: v }, v)));
-        sel.value = f.visibility; sel.addEventListener('change', async () => { try { await v1(ctx.project.id, ctx.env, 'PATCH', '/files/' + f.id, { visibility: sel.value }); toast('Saved'); } catch (e) { toast(e.message, true); } });
+        sel.value = f.visibility; sel.addEventListener('change', async () => { try { await api('PATCH', `${base(ctx)}/files/${f.id}`, { visibility: sel.value }); toast('Saved'); } catch (e) { toast(e.message, true); } });
         return sel;
       } },
       { label: 'Uploaded', get: (f) => fmtDay(f.createdAt) },
-      { label: '', get: (f) => !write ? '' : h('div.row', button('Download', async () => { const d = await v1(ctx.project.id, ctx.env, 'POST', `/files/${f.id}/download-url`); window.open(d.url, '_blank', 'noopener'); }, 'small ghost'),
-        button('Delete', async () => { if (!(await confirmTyped(`Delete ${f.originalName}?`, f.originalName))) return; await v1(ctx.project.id, ctx.env, 'DELETE', '/files/' + f.id); toast('Deleted'); await load(page); }, 'small danger')) },
+      { label: '', get: (f) => !write ? '' : h('div.row', button('Download', async () => { const d = await get(`${base(ctx)}/files/${f.id}/download-url`); window.open(d.url, '_blank', 'noopener'); }, 'small ghost'),
+        button('Delete', async () => { if (!(await confirmTyped(`Delete ${f.originalName}?`, f.originalName))) return; await api('DELETE', `${base(ctx)}/files/${f.id}`); toast('Deleted'); await load(page); }, 'small danger')) },
     ], items(r), 'No files.'), pager(r.pagination, load));
   };
   const file = h('input#upload-file', { type: 'file' });
@@ -384,10 +384,10 @@ async function storage(ctx, main) {
   main.append(card('Files', !write ? null : h('div.row', file, vis, button('Upload', async () => {
     const f = file.files[0]; if (!f) throw new Error('Choose a file first');
     const type = f.type || 'application/octet-stream';
-    const p = await v1(ctx.project.id, ctx.env, 'POST', '/files/presigned-url', { filename: f.name, contentType: type, fileSize: f.size, visibility: vis.value });
+    const p = await api('POST', base(ctx) + '/files/presigned-url', { filename: f.name, contentType: type, fileSize: f.size, visibility: vis.value });
     const put = await fetch(p.url, { method: 'PUT', body: f, headers: { 'Content-Type': type } });
     if (!put.ok) throw new Error('Upload failed: HTTP ' + put.status);
-    await v1(ctx.project.id, ctx.env, 'POST', '/files', { s3Key: p.key, originalName: f.name, mimeType: type, size: f.size, visibility: vis.value });
+    await api('POST', base(ctx) + '/files', { s3Key: p.key, originalName: f.name, mimeType: type, size: f.size, visibility: vis.value });
     toast('Uploaded'); file.value = ''; await load();
   }, 'primary')), box));
   await load();
@@ -425,7 +425,7 @@ async function settings(ctx, main) {
     const dz = card('Danger zone', h('p', 'Deleting the project deletes every environment with its tables, records, users, files and keys.'),
       button('Delete project', async () => {
         if (!(await confirmTyped(`Delete the project ${p.name}?`, p.slug))) return;
-        await api('DELETE', '/projects/' + p.id); forgetDataKeys(p.id); toast('Project deleted'); await ctx.loadProjects(); ctx.go(ctx.link('org', 'projects'));
+        await api('DELETE', '/projects/' + p.id); toast('Project deleted'); await ctx.loadProjects(); ctx.go(ctx.link('org', 'projects'));
       }, 'danger'));
     dz.classList.add('danger-zone'); dz.id = 'danger-zone';
     main.append(dz);
