@@ -360,9 +360,9 @@ async function storage(ctx, main) {
   const s = await get(base(ctx) + '/storage');
   main.append(h('h1', 'File Storage'), h('div.stats', stat('Files', fmtNum(s.objects)), stat('Stored', fmtBytes(s.bytesStored)), stat('Uploads', fmtNum(s.uploads)),
     stat('Downloads', fmtNum(s.downloads)), stat('Served', fmtBytes(s.bytesOut))), h('p.muted', 'Driver: ' + s.driver));
-  // Listing is a management read; changing files (visibility, download links, delete, upload) goes through
-  // /v1 with a temporary secret key (api.js v1), which only roles that may create keys get.
-  const write = can('keys:write');
+  // Listing and changing files (visibility, download links, delete, upload) go through the management API;
+  // the changes are for owners and admins.
+  const write = can('tables:write');
   const box = h('div');
   const load = async (page = 1) => {
     const r = await get(base(ctx) + '/files', { page, limit: 20 });
