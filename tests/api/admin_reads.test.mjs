@@ -152,6 +152,8 @@ test('management reads are not metered as /v1 API calls', async () => {
   for (let i = 0; i < 3; i++) assert.equal((await as('owner', 'GET', `${base}/tables/notes/records`)).status, 200);
   assert.equal((await as('owner', 'GET', `${base}/auth/users`)).status, 200);
   assert.equal((await as('owner', 'GET', `${base}/files`)).status, 200);
+  assert.equal((await as('owner', 'POST', `${base}/files/presigned-url`, { filename: 'm.txt', contentType: 'text/plain' })).status, 200);
+  expectError(assert, await as('owner', 'PATCH', `${base}/files/nope`, { visibility: 'public' }), 404, 'file/not-found');
   assert.equal(await calls(), before);
   // (api/route.c meters only /v1 routes; this process's counters stay where the management reads found them)
 });
