@@ -8,7 +8,8 @@
  *   GET|PATCH|DELETE .../files/:fileId  (/v1's file object and PATCH body; changes: owner and admin only)
  *   GET .../files/:fileId/download-url  (a signed URL, as /v1 answers)
  *   POST .../files/presigned-url, POST .../files  (an upload as /v1's: presign, PUT, register; owner and admin)
- * Every role that may view the environment reads (api_admin_env, reads); management reads are not
+ * Every role that may view the environment reads (api_admin_env, reads); owner and admin change files
+ * (api_admin_env, writes), with the /v1 handlers' code (api/v1/files/files_read.h). Management calls are not
  * metered as /v1 API calls. */
 #include "api/admin/env/surface.h"
 #include "api/admin_gate.h"
@@ -63,9 +64,9 @@ static void file_register(api_ctx *ctx, http_req *req, http_res *res) { file_op(
 
 static int files_register(http_router *router, api_app *app)
 {
+    const char *all = "/admin/v1/projects/:projectId/environments/:env/files";
     const char *one = "/admin/v1/projects/:projectId/environments/:env/files/:fileId";
     http_route_opts json = {.body = HTTP_BODY_JSON, .max_body = 64 * 1024};
-    const char *all = "/admin/v1/projects/:projectId/environments/:env/files";
     if (api_route_admin(router, app, HTTP_POST, "/admin/v1/projects/:projectId/environments/:env/files/presigned-url", file_presign, &json) < 0 ||
         api_route_admin(router, app, HTTP_POST, all, file_register, &json) < 0)
         return -1;
