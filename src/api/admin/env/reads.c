@@ -16,12 +16,13 @@
 #include "api/v1/data/records.h"
 #include "api/v1/files/files_read.h"
 
-/* The environment of the path, when the caller may view it; else the refusal is answered. */
-static int readable_env(api_ctx *ctx, http_req *req, http_res *res, store_env *env)
+/* The environment of the path, when the caller may view it (changes: when it may change it); else the
+ * refusal is answered. */
+static int gated_env(api_ctx *ctx, http_req *req, http_res *res, int change, store_env *env)
 {
     bs_err err;
     bs_err_clear(&err);
-    if (api_admin_env(ctx, req, 0, env, &err) == 0) return 0;
+    if (api_admin_env(ctx, req, change, env, &err) == 0) return 0;
     http_res_error_from(res, &err);
     return -1;
 }
@@ -29,7 +30,7 @@ static int readable_env(api_ctx *ctx, http_req *req, http_res *res, store_env *e
 static void table_read(api_ctx *ctx, http_req *req, http_res *res, api_records_read what)
 {
     store_env env;
-    if (readable_env(ctx, req, res, &env) == 0)
+    if (gated_env(ctx, req, res, 0, &env) == 0)
         api_records_admin_read(ctx, env.id, http_req_param(req, "tableName"), what, req, res);
 }
 
@@ -40,19 +41,14 @@ static void table_openapi(api_ctx *ctx, http_req *req, http_res *res) { table_re
 static void files_list(api_ctx *ctx, http_req *req, http_res *res)
 {
     store_env env;
-    if (readable_env(ctx, req, res, &env) == 0) api_files_admin_list(ctx, env.id, req, res);
+    if (gated_env(ctx, req, res, 0, &env) == 0) api_files_admin_list(ctx, env.id, req, res);
 }
 
 static void file_op(api_ctx *ctx, http_req *req, http_res *res, api_files_op op)
 {
     store_env env;
-    bs_err err;
-    bs_err_clear(&err);
-    if (api_admin_env(ctx, req, op != API_FILES_GET && op != API_FILES_DOWNLOAD_URL, &env, &err) < 0) {
-        http_res_error_from(res, &err);
-        return;
-    }
-    api_files_admin_file(ctx, env.id, op, req, res);
+    int change = op != API_FILES_GET && op != API_FILES_DOWNLOAD_URL;
+    if (gated_env(ctx, req, res, change, &env) == 0) api_files_admin_file(ctx, env.id, op, req, res);
 }
 
 static void file_get(api_ctx *ctx, http_req *req, http_res *res) { file_op(ctx, req, res, API_FILES_GET); }
