@@ -228,8 +228,6 @@ typedef struct store_explain {
     int total_maintained;                  /* lists of this shape read their total kept by the writes */
     int total_maintainable;                /* it can be (else every list counts: a $regex filter, or
                                               filters too long; docs/data-api.md "Totals") */
-    const char *total_note;                /* static text: how the driver gets totals when it does not keep them
-                                              by the writes (PostgreSQL), NULL for the rule above */
     struct json_object *steps;             /* owned: JSON array of the plan's lines */
 } store_explain;
 

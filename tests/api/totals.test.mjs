@@ -6,12 +6,12 @@
 // was sent, must not), and the final totals once everything is quiet exactly. On SQLite the server under
 // test is the sanitizer build, which also asserts inside every list that the total it read equals a count
 // made in the list's own transaction (it would abort, and stop() would fail). On PostgreSQL
-// (BASALT_TEST_ENV=pg) totals are not kept by the writes: every total is counted by the database in the
-// list's snapshot, and the same bounds must hold.
+// (BASALT_TEST_ENV=pg) totals are kept by triggers in the database, the same assertion runs inside every list,
+// and with both stores on PostgreSQL two processes write and list one environment.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { startServer, req, tempDir, ENV_STORE } from './harness.mjs';
+import { startServer, req, tempDir, ENV_STORE, CONTROL_STORE } from './harness.mjs';
 
 let srv, b, admin, tables;
 const sk = () => ({ key: b.secretKey });
@@ -46,19 +46,13 @@ async function totalMethod(s, table, shape) {
   return r.json.total;
 }
 
-// On SQLite: waits (at most timeoutMs) until the writes keep the shape's total; the registration runs on
-// the environment's writer. On PostgreSQL every list's total is counted by the database: nothing to wait
-// for, and explain must say so.
+// Waits (at most timeoutMs) until the writes keep the shape's total: on SQLite the registration runs on
+// the environment's writer, on PostgreSQL after the list that asked for it.
 async function waitMaintained(s, table, shape, { timeoutMs = 5000 } = {}) {
   const deadline = Date.now() + timeoutMs;
   let total;
   do {
     total = await totalMethod(s, table, shape);
-    if (ENV_STORE === 'pg') {
-      assert.equal(total.method, 'counted', JSON.stringify(total));
-      assert.match(total.reason, /counted by PostgreSQL/);
-      return;
-    }
     if (total.method === 'maintained') return;
     await sleep(20);
   } while (Date.now() < deadline);
@@ -82,73 +76,126 @@ async function lastPageTotal(s, table, shape, total) {
   return (page - 1) * 100 + r.json.items.length;
 }
 
-test('totals stay exact while 1,000 creates and deletes from several clients interleave with lists', async () => {
-  const t = await req(srv, 'POST', tables, { ...admin, body: { tableName: 'live' } });
+// Creates, updates (which move records in and out of shapes) and deletes from several clients, lists
+// beside them, through the servers of srvs in turn (one process, or two on one database). Each record keeps
+// its states ({v: {k, n}, start, ack}); a list [ls, le] must count a record that surely existed and whose
+// every state possibly current then matches, and may count one that possibly existed with a state that
+// matches.
+async function interleave(srvs, table) {
+  const s0 = srvs[0];
+  const key = { key: s0.bootstrap.secretKey };
+  const tb = `/admin/v1/projects/${s0.bootstrap.projectId}/environments/dev/tables`;
+  const t = await req(s0, 'POST', tb, { token: s0.bootstrap.operatorToken, body: { tableName: table } });
   assert.equal(t.status, 201, t.text);
-  const ix = await req(srv, 'POST', `${tables}/live/indexes`, { ...admin, body: { indexesToAdd: [{ name: 'k_createdAt', fields: { k: 1, createdAt: -1 } }] } });
+  const ix = await req(s0, 'POST', `${tb}/${table}/indexes`, { token: s0.bootstrap.operatorToken, body: { indexesToAdd: [{ name: 'k_createdAt', fields: { k: 1, createdAt: -1 } }] } });
   assert.equal(ix.status, 200, ix.text);
   let clock = 0;
-  const recs = []; // {k, n, id, cStart, cAck, dStart, dAck}
+  const recs = []; // {id, states: [{v, start, ack}], dStart, dAck}
   // 1,000 records: every shape has 200 or more matches, so its first list registers it and the writes keep it
   const seed = Array.from({ length: 1000 }, (_, i) => ({ k: i % 2 ? 'a' : 'b', n: i % 100 }));
-  const seeded = await req(srv, 'POST', '/v1/data/live', { ...sk(), body: seed });
+  const seeded = await req(s0, 'POST', `/v1/data/${table}`, { ...key, body: seed });
   assert.equal(seeded.status, 201, seeded.text);
-  seeded.json.forEach((r, i) => recs.push({ ...seed[i], id: r.id, cStart: 0, cAck: 0 }));
-  for (const shape of SHAPES) assert.equal(await listTotal(srv, 'live', shape), seed.filter(shape.match).length);
-  for (const shape of SHAPES) await waitMaintained(srv, 'live', shape);
+  seeded.json.forEach((r, i) => recs.push({ id: r.id, states: [{ v: seed[i], start: 0, ack: 0 }] }));
+  for (const srv of srvs) {
+    for (const shape of SHAPES) assert.equal(await listTotal(srv, table, shape), seed.filter(shape.match).length);
+  }
+  for (const shape of SHAPES) await waitMaintained(s0, table, shape);
 
   const rand = (n) => Math.floor(Math.random() * n);
   const OPS = 1000, CLIENTS = 4;
   let sent = 0;
-  const writer = async () => {
+  const writer = async (w) => {
+    const srv = srvs[w % srvs.length];
     while (sent < OPS) {
       sent++;
-      const alive = recs.filter((r) => r.cAck !== undefined && r.dStart === undefined);
-      if (alive.length > 50 && rand(100) < 45) {
+      const alive = recs.filter((r) => r.id && r.dStart === undefined && !r.busy);
+      const roll = rand(100);
+      if (alive.length > 50 && roll < 30) {
         const r = alive[rand(alive.length)];
+        r.busy = true;
         r.dStart = ++clock;
-        const d = await req(srv, 'DELETE', `/v1/data/live/${r.id}`, sk());
+        const d = await req(srv, 'DELETE', `/v1/data/${table}/${r.id}`, key);
         assert.equal(d.status, 200, d.text);
         r.dAck = ++clock;
+      } else if (alive.length > 50 && roll < 60) {
+        const r = alive[rand(alive.length)];
+        r.busy = true;
+        const v = { k: rand(2) ? 'a' : 'b', n: rand(100) };
+        const st = { v, start: ++clock };
+        r.states.push(st);
+        const u = await req(srv, 'PATCH', `/v1/data/${table}/${r.id}`, { ...key, body: v });
+        assert.equal(u.status, 200, u.text);
+        st.ack = ++clock;
+        r.busy = false;
       } else {
-        const r = { k: rand(2) ? 'a' : 'b', n: rand(100) };
+        const v = { k: rand(2) ? 'a' : 'b', n: rand(100) };
+        const r = { states: [{ v, start: ++clock }] };
         recs.push(r);
-        r.cStart = ++clock;
-        const c = await req(srv, 'POST', '/v1/data/live', { ...sk(), body: { k: r.k, n: r.n } });
+        const c = await req(srv, 'POST', `/v1/data/${table}`, { ...key, body: v });
         assert.equal(c.status, 201, c.text);
         r.id = c.json.id;
-        r.cAck = ++clock;
+        r.states[0].ack = ++clock;
       }
     }
   };
   const seen = [];
   let writing = true;
   const lister = async (which) => {
+    const srv = srvs[which % srvs.length];
     for (let i = which; writing; i++) {
       const shape = SHAPES[i % SHAPES.length];
       const ls = ++clock;
-      const total = await listTotal(srv, 'live', shape);
+      const total = await listTotal(srv, table, shape);
       const le = ++clock;
       seen.push({ shape, ls, le, total });
     }
   };
   const listers = [lister(0), lister(1), lister(2)];
-  await Promise.all(Array.from({ length: CLIENTS }, writer));
+  await Promise.all(Array.from({ length: CLIENTS }, (_, w) => writer(w)));
   writing = false;
   await Promise.all(listers);
 
+  // The states of r possibly current during [ls, le]: the last one answered before ls, and every later one
+  // sent before le.
+  const possible = (r, ls, le) => {
+    let from = 0;
+    r.states.forEach((st, i) => { if (st.ack !== undefined && st.ack < ls) from = i; });
+    return r.states.slice(from).filter((st, i) => i === 0 || st.start < le);
+  };
   assert.ok(seen.length >= 30, `only ${seen.length} lists ran beside the writes`);
   for (const { shape, ls, le, total } of seen) {
-    const matching = recs.filter(shape.match);
-    const must = matching.filter((r) => r.cAck < ls && !(r.dStart < le)).length;
-    const may = matching.filter((r) => r.cStart < le && !(r.dAck < ls)).length;
+    let must = 0, may = 0;
+    for (const r of recs) {
+      const created = r.states[0];
+      if (!(created.start < le) || r.dAck < ls) continue; // surely not there
+      const states = possible(r, ls, le);
+      if (states.some((st) => shape.match(st.v))) may++;
+      if (created.ack < ls && !(r.dStart < le) && states.every((st) => shape.match(st.v))) must++;
+    }
     assert.ok(total >= must && total <= may, `total ${total} outside [${must}, ${may}] for ${JSON.stringify(shape.filters)}`);
   }
   for (const shape of SHAPES) {
-    const expected = recs.filter((r) => shape.match(r) && r.dAck === undefined).length;
-    const total = await listTotal(srv, 'live', shape);
-    assert.equal(total, expected, `final total of ${JSON.stringify(shape.filters)}`);
-    assert.equal(await lastPageTotal(srv, 'live', shape, total), expected, 'the rows themselves');
+    const expected = recs.filter((r) => r.dAck === undefined && shape.match(r.states[r.states.length - 1].v)).length;
+    for (const srv of srvs) {
+      const total = await listTotal(srv, table, shape);
+      assert.equal(total, expected, `final total of ${JSON.stringify(shape.filters)}`);
+      assert.equal(await lastPageTotal(srv, table, shape, total), expected, 'the rows themselves');
+    }
+  }
+}
+
+test('totals stay exact while 1,000 creates, updates and deletes from several clients interleave with lists', async () => {
+  await interleave([srv], 'live');
+});
+
+test('two processes on one PostgreSQL database keep one exact total', { skip: !(ENV_STORE === 'pg' && CONTROL_STORE === 'pg') && 'needs both stores on PostgreSQL' }, async () => {
+  // a second server on the same control store and environment databases: the same keys, the same rows
+  const other = await startServer({ dataDir: srv.dataDir, keep: true });
+  try {
+    other.bootstrap = srv.bootstrap;
+    await interleave([srv, other], 'shared');
+  } finally {
+    await other.stop({ removeDir: false });
   }
 });
 
@@ -164,7 +211,7 @@ test('explain says how a list gets its total', async () => {
   };
   const before = await explain({ andFilters: { k: 'a' } });
   assert.equal(before.total.method, 'counted');
-  assert.match(before.total.reason, ENV_STORE === 'pg' ? /counted by PostgreSQL/ : /200 or more/);
+  assert.match(before.total.reason, /200 or more/);
   assert.match(before.total.pageCost, /no index/, 'an unindexed filter says why its pages cost more');
   assert.equal(await listTotal(srv, 'explained', { filters: { k: 'a' } }), 250);
   await waitMaintained(srv, 'explained', { filters: { k: 'a' } });
@@ -176,7 +223,7 @@ test('explain says how a list gets its total', async () => {
   assert.equal(small.total.method, 'counted');
   const re = await explain({ andFilters: { k: { $regex: '^a' } } });
   assert.equal(re.total.method, 'counted');
-  assert.match(re.total.reason, ENV_STORE === 'pg' ? /counted by PostgreSQL/ : /\$regex/);
+  assert.match(re.total.reason, /\$regex/);
   const r = await req(srv, 'GET', `/v1/data/explained?limit=1&andFilters=${encodeURIComponent('{"k":{"$regex":"^a"}}')}`, sk());
   assert.equal(r.json.pagination.total, 250, 'a $regex list is counted, exactly');
 });

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "store/postgres/docs_pg_call.h"
+#include "store/postgres/docs_pg_counts.h"
 #include "store/postgres/docs_pg_env.h"
 #include "util/check.h"
 #include "util/hash.h"
@@ -53,6 +54,7 @@ struct docs_pg {
     env_entry *retired;              /* entries of dropped dedicated databases: their pools may still have a
                                         connection out; freed with the driver */
     pg_server *servers;              /* other database servers, added on first use */
+    docs_pg_counts *counts;          /* kept totals: this process's hints (docs_pg_counts.h) */
 };
 
 /* ---- the parts of an environment schema, in order ---- */
@@ -89,7 +91,8 @@ static void *docs_pg_open(const char *target, bs_err *err)
     }
     pthread_mutex_init(&d->lock, NULL);
     d->url = strdup(target);
-    if (!d->url) {
+    d->counts = docs_pg_counts_new();
+    if (!d->url || !d->counts) {
         bs_err_internal(err);
     } else if ((d->main = pg_pool_new(target, NULL, 0, err)) && maindb_read(d->main, d->maindb, err) == 0) {
         return d;
@@ -121,6 +124,7 @@ static void docs_pg_free(void *driver)
     }
     pg_pool_free(d->main);
     pthread_mutex_destroy(&d->lock);
+    docs_pg_counts_free(d->counts);
     free(d->url);
     free(d);
 }
@@ -431,6 +435,7 @@ static env_entry *env_open(docs_pg *d, const char *env_id, bs_err *err)
         return NULL;
     }
     snprintf(e->id, sizeof e->id, "%s", env_id);
+    e->env.counts = d->counts;
     if (env_where(d, env_id, e, err) == 0) {
         e->env.pool = e->dbname[0] ? dedicated_pool(d, e->server, e->dbname, err) : server_pool(d, e->server);
         if (e->env.pool && schema_migrate(e->env.pool, e->env.schema, err) == 0) return e;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "store/postgres/docs_pg_call.h"
+#include "store/postgres/docs_pg_counts.h"
 #include "store/postgres/docs_pg_sql.h"
 #include "util/check.h"
 #include "util/clock.h"
@@ -33,6 +34,7 @@ static const char *const catalog_v1[] = {
 
 static const pg_migration catalog_steps[] = {
     {1, catalog_v1, sizeof catalog_v1 / sizeof catalog_v1[0]},
+    {2, docs_pg_counts_schema, DOCS_PG_COUNTS_SCHEMA_N},
 };
 
 const docs_pg_part docs_pg_part_catalog = {.name = "catalog", .steps = catalog_steps,
@@ -277,7 +279,8 @@ static int table_drop_on(const docs_pg_call *call, const char *name, int *found,
     docs_pg_table_stmt(&sql, "DROP TABLE IF EXISTS ", &call->env, name, "");
     int rc = run_sql(call, "drop table", &sql, err);
     strbuf_release(&sql);
-    return rc;
+    /* after the DROP's lock: no writer of the table is left to add to their counters */
+    return rc < 0 ? -1 : docs_pg_counts_drop_table(&call->env, call->conn, name, err);
 }
 
 int docs_pg_table_drop(void *driver, const char *env_id, const char *name, int *found, bs_err *err)

@@ -32,11 +32,13 @@
 #define DOCS_PG_SCHEMA_MAX 64     /* a schema identifier: [a-z0-9_], at most 63 bytes */
 
 typedef struct docs_pg docs_pg;   /* the driver handle (docs_pg.c); `void *driver` in every op */
+typedef struct docs_pg_counts docs_pg_counts; /* list totals kept by the writes (docs_pg_counts.h) */
 
 /* Where one environment lives. */
 typedef struct docs_pg_env {
     pg_pool *pool;                    /* its database's pool (borrowed from the driver) */
     char schema[DOCS_PG_SCHEMA_MAX];  /* its schema, safe to splice unquoted: [a-z0-9_] only */
+    docs_pg_counts *counts;           /* the driver's hints of kept totals (borrowed; NULL: none kept) */
 } docs_pg_env;
 
 /* Locates env_id, creating and migrating its database and schema on first use. 0, or -1 with err. */

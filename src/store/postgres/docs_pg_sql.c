@@ -22,6 +22,8 @@
 #include <string.h>
 
 #include "store/postgres/docs_pg_call.h"
+#include "store/postgres/docs_pg_counts.h"
+#include "util/check.h"
 
 #define DOCS_PG_MAX_PARAMS 2100          /* as SQLite's DOCS_SQL_MAX_BINDS: the same requests fit */
 #define DOCS_PG_SQL_MAX (256 * 1024)
@@ -37,19 +39,50 @@ typedef struct pg_binds {
     const char *values[DOCS_PG_MAX_PARAMS];
     int n;
     int overflow;
+    int literal;                         /* values spelled as SQL literals in the text, not bound */
 } pg_binds;
 
 typedef struct pg_list_sql {
     strbuf count, page;
     pg_binds count_binds, page_binds;
     int has_regex;
+    strbuf shape;                        /* the count's WHERE with literal values: a kept total's shape */
+    int keepable;                        /* its total may be kept by the writes (docs_pg_counts.h) */
 } pg_list_sql;
 
 /* ---- parameters ---- */
 
-/* Appends "$k<cast>" for a new parameter holding text[0..len) (NULL: SQL NULL). */
+/* Appends text[0..len) as an SQL string literal (standard_conforming_strings: only ' is doubled), or NULL,
+ * with its cast. Text with a NUL byte cannot be one (b overflows: nothing is kept). */
+static void literal(strbuf *sql, pg_binds *b, const char *text, size_t len, const char *cast)
+{
+    if (!text) {
+        strbuf_appendf(sql, "NULL%s", cast);
+        return;
+    }
+    if (memchr(text, '\0', len)) {
+        b->overflow = 1;
+        return;
+    }
+    strbuf_append_char(sql, '\'');
+    for (size_t at = 0; at < len;) {
+        const char *q = memchr(text + at, '\'', len - at);
+        size_t run = q ? (size_t)(q - (text + at)) + 1 : len - at;
+        strbuf_append(sql, text + at, run);
+        if (q) strbuf_append_char(sql, '\''); /* '' */
+        at += run;
+    }
+    strbuf_append_char(sql, '\'');
+    strbuf_append_str(sql, cast);
+}
+
+/* Appends "$k<cast>" for a new parameter holding text[0..len) (NULL: SQL NULL); a literal when b says. */
 static void param(strbuf *sql, pg_binds *b, const char *text, size_t len, const char *cast)
 {
+    if (b->literal) {
+        literal(sql, b, text, len, cast);
+        return;
+    }
     if (b->n >= DOCS_PG_MAX_PARAMS) {
         b->overflow = 1;
         return;
@@ -721,8 +754,23 @@ static void list_free(pg_list_sql *q)
     strbuf_release(&q->page);
     strbuf_release(&q->count_binds.arena);
     strbuf_release(&q->page_binds.arena);
+    strbuf_release(&q->shape);
     free(q);
 }
+
+/* The shape of the count (its WHERE, values as literals), when its total may be kept: no $regex (a
+ * pattern evaluated by every write could fail the write, as on SQLite), not longer than the kept texts. */
+static void shape_sql(pg_list_sql *q, const query_plan *plan, const char *created_by_filter)
+{
+    pg_binds lit = {.literal = 1};
+    strbuf_init(&q->shape, DOCS_PG_COUNTS_KEY_MAX);
+    if (q->has_regex) return;
+    where_sql(&q->shape, &lit, plan, created_by_filter, NULL);
+    q->keepable = !q->shape.overflow && !lit.overflow;
+}
+
+/* The shape's text: "" for a list without filters (every row). */
+static const char *shape_text(const pg_list_sql *q) { return q->shape.data ? q->shape.data : ""; }
 
 /* The count (filters only) and the page (filters, keyset position, order, LIMIT limit+1 OFFSET offset).
  * NULL with err when the SQL would be too large. */
@@ -739,6 +787,7 @@ static pg_list_sql *list_new(const docs_pg_env *env, const char *table, const qu
     strbuf_init(&q->count_binds.arena, DOCS_PG_SQL_MAX);
     strbuf_init(&q->page_binds.arena, DOCS_PG_SQL_MAX);
     q->has_regex = plan_has_regex(plan);
+    shape_sql(q, plan, created_by_filter);
     strbuf_append_str(&q->count, "SELECT count(*)");
     table_sql(&q->count, env, table);
     where_sql(&q->count, &q->count_binds, plan, created_by_filter, NULL);
@@ -941,8 +990,27 @@ static void page_read(const PGresult *r, int64_t limit, strbuf *items, store_doc
     strbuf_append_char(cursor, ']');
 }
 
-static int list_on(const docs_pg_env *env, PGconn *c, const pg_list_sql *q, const query_plan *plan,
-                   store_docs_paging *paging, strbuf *items, int64_t *total, page_meter *m, bs_err *err)
+/* The list's total in its snapshot: kept by the writes (*kept = 1), or counted (*kept = 0). In the test
+ * builds a kept total is also counted, and must agree. */
+static int total_read(const docs_pg_env *env, PGconn *c, const char *table, const pg_list_sql *q, int64_t *total,
+                      int *kept, bs_err *err)
+{
+    *kept = q->keepable ? docs_pg_counts_read(env, c, table, shape_text(q), total, err) : 0;
+    if (*kept < 0) return -1;
+#ifdef BASALT_ASSERTS
+    int64_t counted = -1;
+    if (*kept && count_run(env, c, q, &counted, err) < 0) return -1;
+    BS_ASSERT(!*kept || counted == *total); /* the triggers kept it exact */
+#endif
+    return *kept ? 0 : count_run(env, c, q, total, err);
+}
+
+/* What a list leaves for after its transaction (docs_pg_counts_after_list). */
+typedef enum after_list { AFTER_NOTHING = 0, AFTER_REGISTER, AFTER_TOUCH } after_list;
+
+static int list_on(const docs_pg_env *env, PGconn *c, const char *table, const pg_list_sql *q,
+                   const query_plan *plan, store_docs_paging *paging, strbuf *items, int64_t *total, page_meter *m,
+                   after_list *after_out, bs_err *err)
 {
     struct json_object *after = paging ? paging->after : NULL;
     int64_t offset = after ? 0 : (plan->page - 1) * plan->limit, rows = 0;
@@ -961,7 +1029,11 @@ static int list_on(const docs_pg_env *env, PGconn *c, const pg_list_sql *q, cons
         return 0;
     }
     if (count_plan(env, c, m, err) < 0) return -1;
-    return count_run(env, c, q, total, err);
+    int kept = 0;
+    if (total_read(env, c, table, q, total, &kept, err) < 0) return -1;
+    if (kept) *after_out = AFTER_TOUCH;
+    else if (q->keepable && *total >= DOCS_PG_COUNTS_MIN) *after_out = AFTER_REGISTER;
+    return 0;
 }
 
 int docs_pg_list(const docs_pg_env *env, const char *table, const query_plan *plan, const char *created_by_filter,
@@ -973,8 +1045,10 @@ int docs_pg_list(const docs_pg_env *env, const char *table, const query_plan *pl
     meter_init(&m, env, table, paging && paging->measure_scanned);
     PGconn *c = q ? pg_borrow(env->pool, err) : NULL;
     int rc = c ? read_begin(env, c, q, &m, err) : -1;
-    if (rc == 0) rc = list_on(env, c, q, plan, paging, items, total, &m, err);
+    after_list after = AFTER_NOTHING;
+    if (rc == 0) rc = list_on(env, c, table, q, plan, paging, items, total, &m, &after, err);
     if (c) rc = read_end(env, c, rc, &m, err);
+    if (rc == 0 && after) docs_pg_counts_after_list(env, c, table, shape_text(q), after == AFTER_TOUCH);
     if (c) pg_return(env->pool, c);
     if (rc == 0 && paging) meter_done(&m, paging);
     else strbuf_release(&m.sql);
@@ -1030,7 +1104,12 @@ static int explain_on(const docs_pg_env *env, PGconn *c, const char *table, cons
     json_object_put(doc);
     if (!top) return bs_err_internal(err);
     if (count_plan(env, c, m, err) < 0) return -1;
-    return count_run(env, c, q, &out->matching, err);
+    if (count_run(env, c, q, &out->matching, err) < 0) return -1;
+    int64_t kept_total = 0;
+    int kept = q->keepable ? docs_pg_counts_read(env, c, table, shape_text(q), &kept_total, err) : 0;
+    out->total_maintained = kept > 0;
+    out->total_maintainable = q->keepable;
+    return kept < 0 ? -1 : 0;
 }
 
 int docs_pg_explain(const docs_pg_env *env, const char *table, const query_plan *plan,
@@ -1038,10 +1117,6 @@ int docs_pg_explain(const docs_pg_env *env, const char *table, const query_plan 
 {
     memset(out, 0, sizeof *out);
     out->steps = json_object_new_array();
-    /* totals are counted by the database in the list's snapshot, never kept by the writes (docs/data-api.md
-     * "Totals"): total_maintained and total_maintainable stay 0 */
-    out->total_note = "counted by PostgreSQL in the list's own snapshot, with the same filters as the page "
-                      "(not on its last page, which tells its total); totals are not kept by the writes on PostgreSQL";
     pg_list_sql *q = list_new(env, table, plan, created_by_filter, NULL, err);
     if (!out->steps && q) {
         list_free(q);

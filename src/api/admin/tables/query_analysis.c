@@ -87,9 +87,7 @@ static struct json_object *total_note(const store_explain *ex)
 {
     struct json_object *out = json_object_new_object();
     const char *why;
-    if (ex->total_note)
-        why = ex->total_note;
-    else if (ex->total_maintained)
+    if (ex->total_maintained)
         why = "kept exact by every write of the table; a list reads it in the same transaction as its page";
     else if (ex->total_maintainable)
         why = "counted by each list (not its last page) until a count finds 200 or more matching rows; that shape is "
