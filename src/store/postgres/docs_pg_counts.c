@@ -80,11 +80,11 @@ void docs_pg_counts_free(docs_pg_counts *k)
     free(k);
 }
 
-/* The shape's id in its schema: a hash of table and text (a collision is found by comparing the text). */
-static int64_t shape_id(const char *table, const char *where_lit)
+int64_t docs_pg_counts_shape_id(const char *table, const char *where_lit)
 {
     return (int64_t)(hash64_str_seeded(where_lit, hash64_str(table)) >> 1);
 }
+
 
 /* The hint of a shape of one database and schema (claimed when another shape had its place). */
 static hint *hint_locked(docs_pg_counts *k, const docs_pg_env *env, int64_t id)
@@ -121,23 +121,29 @@ static int command(const docs_pg_env *env, PGconn *c, const char *what, const st
     return r ? 0 : -1;
 }
 
+void docs_pg_counts_kept_sql(strbuf *sql, const docs_pg_env *env, const char *id_param, const char *text_param)
+{
+    strbuf_append_str(sql, "(SELECT (SELECT sum(n) FROM ");
+    schema_obj(sql, env, "_basalt_count_slots");
+    strbuf_append_str(sql, " WHERE shape = s.id) FROM ");
+    schema_obj(sql, env, "_basalt_count_shapes s");
+    strbuf_appendf(sql, " WHERE s.id = %s AND s.where_sql = %s)", id_param, text_param);
+}
+
 int docs_pg_counts_read(const docs_pg_env *env, PGconn *c, const char *table, const char *where_lit, int64_t *total,
                         bs_err *err)
 {
     char idt[PG_INT64_TEXT];
-    const char *params[] = {pg_fmt_int64(idt, shape_id(table, where_lit)), where_lit};
+    const char *params[] = {pg_fmt_int64(idt, docs_pg_counts_shape_id(table, where_lit)), where_lit};
     strbuf sql;
     strbuf_init(&sql, STMT_MAX);
-    strbuf_append_str(&sql, "SELECT s.where_sql = $2, (SELECT sum(n) FROM ");
-    schema_obj(&sql, env, "_basalt_count_slots");
-    strbuf_append_str(&sql, " WHERE shape = s.id) FROM ");
-    schema_obj(&sql, env, "_basalt_count_shapes s");
-    strbuf_append_str(&sql, " WHERE s.id = $1::bigint");
+    strbuf_append_str(&sql, "SELECT ");
+    docs_pg_counts_kept_sql(&sql, env, "$1::bigint", "$2::text");
     PGresult *r = exec(env, c, "kept total", &sql, 2, params, err);
     strbuf_release(&sql);
     if (!r) return -1;
-    int kept = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t") && !pg_null(r, 0, 1);
-    if (kept) *total = pg_i64(r, 0, 1);
+    int kept = PQntuples(r) == 1 && !pg_null(r, 0, 0);
+    if (kept) *total = pg_i64(r, 0, 0);
     PQclear(r);
     return kept;
 }
@@ -324,7 +330,7 @@ void docs_pg_counts_after_list(const docs_pg_env *env, PGconn *c, const char *ta
 {
     docs_pg_counts *k = env->counts;
     if (!k) return;
-    int64_t id = shape_id(table, where_lit), now = clock_now_ms();
+    int64_t id = docs_pg_counts_shape_id(table, where_lit), now = clock_now_ms();
     pthread_mutex_lock(&k->lock);
     hint *h = hint_locked(k, env, id);
     int go = kept ? now - h->touched_ms >= TOUCH_MS : !h->busy && now - h->tried_ms >= RETRY_MS;

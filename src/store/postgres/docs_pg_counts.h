@@ -36,6 +36,7 @@
 #include "store/postgres/docs_pg_env.h"
 #include "store/postgres/pg.h"
 #include "util/err.h"
+#include "util/strbuf.h"
 
 #define DOCS_PG_COUNTS_MIN 200       /* counted totals below it stay counted (cheap) */
 #define DOCS_PG_COUNTS_PER_TABLE 16
@@ -51,6 +52,12 @@ void docs_pg_counts_free(docs_pg_counts *k);
 /* The catalog part's statements that add the shapes, their slots and the trigger function (migration). */
 #define DOCS_PG_COUNTS_SCHEMA_N 4
 extern const char *const docs_pg_counts_schema[DOCS_PG_COUNTS_SCHEMA_N];
+
+/* The shape's id in its schema: a hash of table and text (a collision is found by comparing the text). */
+int64_t docs_pg_counts_shape_id(const char *table, const char *where_lit);
+/* Appends the scalar subquery a page query selects to read the kept total in its own snapshot (NULL when
+ * the shape is not kept): "(SELECT sum ... WHERE s.id = <id_param> AND s.where_sql = <text_param>)". */
+void docs_pg_counts_kept_sql(strbuf *sql, const docs_pg_env *env, const char *id_param, const char *text_param);
 
 /* Inside a list's read transaction on c: 1 and *total when the shape (table, where_lit) is kept in this
  * snapshot, 0 when it is not, -1 with err. */
