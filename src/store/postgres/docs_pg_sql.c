@@ -835,13 +835,11 @@ static pg_list_sql *list_new(const docs_pg_env *env, const char *table, const qu
 
 /* ---- running ---- */
 
-/* Runs sql with b; a $regex the server refuses (an expression it does not take, or over the statement
- * timeout) is the client's 400, as on SQLite; a records table that does not exist 404. */
-static PGresult *run(const docs_pg_env *env, PGconn *c, const char *what, const char *sql, const pg_binds *b,
-                     bs_err *err)
+/* r (a statement's result) when it succeeded; else NULL with err: a $regex the server refuses (an
+ * expression it does not take, or over the statement timeout) is the client's 400, as on SQLite; a records
+ * table that does not exist 404. r is cleared then. */
+static PGresult *checked(const docs_pg_env *env, PGconn *c, const char *what, PGresult *r, bs_err *err)
 {
-    if (b && pg_params_check(b->n, (const char *const *)b->values, err) < 0) return NULL;
-    PGresult *r = PQexecParams(c, sql, b ? b->n : 0, NULL, b ? b->values : NULL, NULL, NULL, 0);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) return r;
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -856,6 +854,14 @@ static PGresult *run(const docs_pg_env *env, PGconn *c, const char *what, const 
         pg_fail(env->pool, c, r, what, err);
     PQclear(r);
     return NULL;
+}
+
+/* Runs sql with b (checked). */
+static PGresult *run(const docs_pg_env *env, PGconn *c, const char *what, const char *sql, const pg_binds *b,
+                     bs_err *err)
+{
+    if (b && pg_params_check(b->n, (const char *const *)b->values, err) < 0) return NULL;
+    return checked(env, c, what, PQexecParams(c, sql, b ? b->n : 0, NULL, b ? b->values : NULL, NULL, NULL, 0), err);
 }
 
 /* ---- a list's read transaction ----
@@ -924,6 +930,43 @@ static int read_begin(const docs_pg_env *env, PGconn *c, const pg_list_sql *q, p
 {
     return statements_run(env, c, q->has_regex ? LIST_BEGIN "; " DOCS_PG_REGEX_TIMEOUT : LIST_BEGIN, m->sql.data,
                           &m->before, err);
+}
+
+/* BEGIN, the page's planner setting (and $regex's timeout) and the page, in one round trip (libpq's
+ * pipeline mode): the page's result, inside the open read transaction; or NULL with err (the transaction
+ * rolled back). Not with the meter, whose reads must surround the page. */
+static PGresult *page_pipelined(const docs_pg_env *env, PGconn *c, const pg_list_sql *q, bs_err *err)
+{
+    const pg_binds *b = &q->page_binds;
+    if (pg_params_check(b->n, (const char *const *)b->values, err) < 0) return NULL;
+    const char *lead[] = {"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "SET LOCAL enable_seqscan = off",
+                          DOCS_PG_REGEX_TIMEOUT};
+    size_t nlead = q->has_regex ? 3 : 2;
+    int sent = PQenterPipelineMode(c);
+    for (size_t i = 0; sent && i < nlead; i++) sent = PQsendQueryParams(c, lead[i], 0, NULL, NULL, NULL, NULL, 0);
+    sent = sent && PQsendQueryParams(c, q->page.data, b->n, NULL, b->values, NULL, NULL, 0) && PQpipelineSync(c);
+    PGresult *page = NULL;
+    int failed = !sent;
+    for (size_t i = 0; sent && i <= nlead; i++) { /* each statement's result, then NULL */
+        PGresult *r = PQgetResult(c);
+        if (i == nlead) page = r;
+        else if (PQresultStatus(r) != PGRES_COMMAND_OK && !failed) failed = pg_fail(env->pool, c, r, "list", err);
+        if (i != nlead) PQclear(r);
+        PQclear(PQgetResult(c));
+    }
+    PGresult *sync = sent ? PQgetResult(c) : NULL;
+    if (sent && PQresultStatus(sync) != PGRES_PIPELINE_SYNC) failed = failed ? failed : pg_fail(env->pool, c, sync, "list", err);
+    PQclear(sync);
+    PQexitPipelineMode(c);
+    if (!sent) pg_fail(env->pool, c, NULL, "list", err);
+    if (failed) {
+        PQclear(page);
+        page = NULL;
+    } else {
+        page = checked(env, c, "list", page, err);
+    }
+    if (!page) pg_rollback(c);
+    return page;
 }
 
 /* Before the count: the server's planner setting again; the meter's second read. */
@@ -1027,15 +1070,14 @@ static int kept_total(const docs_pg_env *env, PGconn *c, const pg_list_sql *q, c
 /* What a list leaves for after its transaction (docs_pg_counts_after_list). */
 typedef enum after_list { AFTER_NOTHING = 0, AFTER_REGISTER, AFTER_TOUCH } after_list;
 
-static int list_on(const docs_pg_env *env, PGconn *c, const pg_list_sql *q,
+/* The list inside its read transaction, from the page's result r (taken). */
+static int list_on(const docs_pg_env *env, PGconn *c, const pg_list_sql *q, PGresult *r,
                    const query_plan *plan, store_docs_paging *paging, strbuf *items, int64_t *total, page_meter *m,
                    after_list *after_out, bs_err *err)
 {
     struct json_object *after = paging ? paging->after : NULL;
     int64_t offset = after ? 0 : (plan->page - 1) * plan->limit, rows = 0;
     int more = 0;
-    PGresult *r = run(env, c, "list", q->page.data, &q->page_binds, err);
-    if (!r) return -1;
     page_read(r, plan->limit, items, paging, &rows, &more);
     int64_t kept = 0;
     int is_kept = kept_total(env, c, q, r, &kept, err);
@@ -1068,10 +1110,17 @@ int docs_pg_list(const docs_pg_env *env, const char *table, const query_plan *pl
     page_meter m;
     meter_init(&m, env, table, paging && paging->measure_scanned);
     PGconn *c = q ? pg_borrow(env->pool, err) : NULL;
-    int rc = c ? read_begin(env, c, q, &m, err) : -1;
+    PGresult *page = NULL;
+    if (c && !m.sql.len) { /* the transaction is open when page is */
+        page = page_pipelined(env, c, q, err);
+    } else if (c) {
+        if (read_begin(env, c, q, &m, err) == 0) page = run(env, c, "list", q->page.data, &q->page_binds, err);
+        if (!page) pg_rollback(c);
+    }
+    int rc = page ? 0 : -1;
     after_list after = AFTER_NOTHING;
-    if (rc == 0) rc = list_on(env, c, q, plan, paging, items, total, &m, &after, err);
-    if (c) rc = read_end(env, c, rc, &m, err);
+    if (rc == 0) rc = list_on(env, c, q, page, plan, paging, items, total, &m, &after, err);
+    if (page) rc = read_end(env, c, rc, &m, err);
     if (rc == 0 && after) docs_pg_counts_after_list(env, c, table, shape_text(q), after == AFTER_TOUCH);
     if (c) pg_return(env->pool, c);
     if (rc == 0 && paging) meter_done(&m, paging);
