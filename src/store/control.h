@@ -323,9 +323,10 @@ typedef struct store_activity {
     int64_t id;
     char organization_id[STORE_ID_MAX];
     char project_id[STORE_ID_MAX];        /* "" = organization-level */
+    char environment[STORE_SLUG_MAX];     /* the environment's name; "" = project or organization level */
     char actor[STORE_ID_MAX];             /* operator token id or key id */
     char actor_type[STORE_ENUM_MAX];      /* token | key | system */
-    char entity_type[32];                 /* organization | project | environment | key | table | index | plan | member | token */
+    char entity_type[32];                 /* organization | project | environment | key | table | schema | index | ... (docs/platform.md) */
     char entity_id[128];
     char action[32];                      /* create | update | delete | ... */
     char message[512];
@@ -335,6 +336,7 @@ int store_control_activity_add(store_control *store, const store_activity *a, bs
 typedef struct store_activity_query {
     const char *organization_id;
     const char *entity_type, *action, *search;   /* NULL = any; search: case-insensitive substring of message */
+    const char *project_id, *environment;        /* NULL = any */
     int64_t offset;
     size_t limit;
 } store_activity_query;

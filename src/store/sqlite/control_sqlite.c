@@ -177,7 +177,8 @@ typedef enum stmt_id {
 /* Activity filters: ?1 organization, ?2 entity type, ?3 action, ?4 search (NULL = any). */
 #define SQ_ACTIVITY_WHERE                                                                                     \
     " WHERE organization_id = ?1 AND (?2 IS NULL OR entity_type = ?2) AND (?3 IS NULL OR action = ?3)"        \
-    " AND (?4 IS NULL OR instr(lower(message), lower(?4)) > 0)"
+    " AND (?4 IS NULL OR instr(lower(message), lower(?4)) > 0) AND (?5 IS NULL OR project_id = ?5)"           \
+    " AND (?6 IS NULL OR environment = ?6)"
 
 /* Team: the columns sq_member_read, sq_token_row_read and sq_invitation_read expect, in their order. A
  * member-bound token has its member's role; one whose member is gone reads as revoked. */
@@ -342,9 +343,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ENV_LIST] = "SELECT " SQ_ENV_COLUMNS " FROM environments WHERE project_id = ?1 ORDER BY created_at, id LIMIT ?2",
     [ST_ENV_SET_STATUS] = "UPDATE environments SET status = ?3, updated_at = ?2 WHERE id = ?1",
     [ST_ACTIVITY_ADD] = "INSERT INTO activity (organization_id, project_id, actor, actor_type, entity_type, entity_id,"
-                        " action, message, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        " action, message, at, environment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_ACTIVITY_LIST] = "SELECT id, organization_id, project_id, actor, actor_type, entity_type, entity_id, action,"
-                         " message, at FROM activity" SQ_ACTIVITY_WHERE " ORDER BY at DESC, id DESC LIMIT ?5 OFFSET ?6",
+                         " message, at, environment FROM activity" SQ_ACTIVITY_WHERE " ORDER BY at DESC, id DESC LIMIT ?7 OFFSET ?8",
     [ST_ACTIVITY_COUNT] = "SELECT count(*) FROM activity" SQ_ACTIVITY_WHERE,
     [ST_ENV_REACTIVATE] = "UPDATE environments SET status = COALESCE(NULLIF(status_before, ''), 'ready'), status_before = '',"
                           " shutdown_at = 0, delete_at = 0, updated_at = ?2 WHERE id = ?1 AND status = 'shutdown'",
@@ -1634,7 +1635,8 @@ static int sq_activity_add(void *driver, const store_activity *a, bs_err *err)
     int rc = SQ_BIND_FIELD(st, 1, a->organization_id) | SQ_BIND_FIELD(st, 2, a->project_id) |
              SQ_BIND_FIELD(st, 3, a->actor) | SQ_BIND_FIELD(st, 4, a->actor_type) |
              SQ_BIND_FIELD(st, 5, a->entity_type) | SQ_BIND_FIELD(st, 6, a->entity_id) |
-             SQ_BIND_FIELD(st, 7, a->action) | SQ_BIND_FIELD(st, 8, a->message) | sqlite3_bind_int64(st, 9, a->at);
+             SQ_BIND_FIELD(st, 7, a->action) | SQ_BIND_FIELD(st, 8, a->message) | sqlite3_bind_int64(st, 9, a->at) |
+             SQ_BIND_FIELD(st, 10, a->environment);
     if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
     return sq_run(c, st, "insert activity", err);
 }
@@ -1655,7 +1657,8 @@ static int sq_activity_bind(sqlite3_stmt *st, const void *query)
 {
     const store_activity_query *q = query;
     return sqlite3_bind_text(st, 1, q->organization_id, -1, SQLITE_STATIC) | sq_bind_opt(st, 2, q->entity_type) |
-           sq_bind_opt(st, 3, q->action) | sq_bind_opt(st, 4, q->search);
+           sq_bind_opt(st, 3, q->action) | sq_bind_opt(st, 4, q->search) | sq_bind_opt(st, 5, q->project_id) |
+           sq_bind_opt(st, 6, q->environment);
 }
 
 static int sq_activity_read(sqlite3_stmt *st, void *dst)
@@ -1665,7 +1668,7 @@ static int sq_activity_read(sqlite3_stmt *st, void *dst)
     int bad = SQ_READ_FIELD(st, 1, a->organization_id) | SQ_READ_FIELD(st, 2, a->project_id) |
               SQ_READ_FIELD(st, 3, a->actor) | SQ_READ_FIELD(st, 4, a->actor_type) |
               SQ_READ_FIELD(st, 5, a->entity_type) | SQ_READ_FIELD(st, 6, a->entity_id) |
-              SQ_READ_FIELD(st, 7, a->action) | SQ_READ_FIELD(st, 8, a->message);
+              SQ_READ_FIELD(st, 7, a->action) | SQ_READ_FIELD(st, 8, a->message) | SQ_READ_FIELD(st, 10, a->environment);
     a->at = sqlite3_column_int64(st, 9);
     return bad ? -1 : 0;
 }
@@ -1673,7 +1676,7 @@ static int sq_activity_read(sqlite3_stmt *st, void *dst)
 static int sq_activity_list(void *driver, const store_activity_query *q, store_activity *out, size_t *count,
                             int64_t *total, bs_err *err)
 {
-    return sq_paged(driver, ST_ACTIVITY_LIST, ST_ACTIVITY_COUNT, sq_activity_bind, q, 5, q->limit, q->offset, sq_activity_read,
+    return sq_paged(driver, ST_ACTIVITY_LIST, ST_ACTIVITY_COUNT, sq_activity_bind, q, 7, q->limit, q->offset, sq_activity_read,
                     out, sizeof *out, count, total, err);
 }
 

@@ -44,11 +44,31 @@ static void files_list(api_ctx *ctx, http_req *req, http_res *res)
     if (gated_env(ctx, req, res, 0, &env) == 0) api_files_admin_list(ctx, env.id, req, res);
 }
 
+/* The activity-log entry of a file change that succeeded (register, patch, delete): the file object of
+ * the answer names the file (a delete: the path's id). */
+static void file_activity(api_ctx *ctx, http_req *req, http_res *res, const store_env *env, api_files_op op)
+{
+    int status = http_res_get_status(res);
+    if (status < 200 || status > 299 || op == API_FILES_PRESIGN) return;
+    strbuf *body = http_res_buffer(res);
+    struct json_object *file = body && body->len ? json_tokener_parse(body->data) : NULL;
+    const char *id = json_get_string(file, "id") ? json_get_string(file, "id") : http_req_param(req, "fileId");
+    const char *name = json_get_string(file, "originalName") ? json_get_string(file, "originalName") : "";
+    if (op == API_FILES_REGISTER) api_env_activity(ctx, env, "file", id, "create", "file %s uploaded", name);
+    if (op == API_FILES_PATCH)
+        api_env_activity(ctx, env, "file", id, "update", "file %s changed (visibility %s)", name,
+                         json_get_string(file, "visibility") ? json_get_string(file, "visibility") : "unchanged");
+    if (op == API_FILES_DELETE) api_env_activity(ctx, env, "file", id, "delete", "file %s deleted", id);
+    json_object_put(file);
+}
+
 static void file_op(api_ctx *ctx, http_req *req, http_res *res, api_files_op op)
 {
     store_env env;
     int change = op != API_FILES_GET && op != API_FILES_DOWNLOAD_URL;
-    if (gated_env(ctx, req, res, change, &env) == 0) api_files_admin_file(ctx, env.id, op, req, res);
+    if (gated_env(ctx, req, res, change, &env) < 0) return;
+    api_files_admin_file(ctx, env.id, op, req, res);
+    if (change) file_activity(ctx, req, res, &env, op);
 }
 
 static void file_get(api_ctx *ctx, http_req *req, http_res *res) { file_op(ctx, req, res, API_FILES_GET); }

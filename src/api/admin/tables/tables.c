@@ -177,6 +177,7 @@ static void create_table(api_ctx *ctx, http_req *req, http_res *res)
         return;
     }
     table_cache_bump();
+    api_env_activity(ctx, &env, "table", t.name, "create", "table %s created", t.name);
     int found = 0;
     if (!strcmp(env.status, "ready")) /* platform.md §5.3: the first table makes an environment active */
         store_control_env_set_status(ctx->app->control, env.id, "active", clock_now_ms(), &found, &err);
@@ -222,10 +223,11 @@ static void get_table(api_ctx *ctx, http_req *req, http_res *res)
     api_table_answer(ctx, res, &env, &t, 200);
 }
 
-/* A change to a table's definition: load it, let `change` edit it from the body, save, answer. */
+/* A change to a table's definition: load it, let `change` edit it from the body, save, log (action),
+ * answer. */
 typedef int (*table_change_fn)(struct json_object *body, store_table *t, bs_err *err);
 
-static void change_table(api_ctx *ctx, http_req *req, http_res *res, table_change_fn change)
+static void change_table(api_ctx *ctx, http_req *req, http_res *res, table_change_fn change, const char *action)
 {
     bs_err err;
     store_env env;
@@ -238,6 +240,8 @@ static void change_table(api_ctx *ctx, http_req *req, http_res *res, table_chang
         return;
     }
     table_cache_bump();
+    api_env_activity(ctx, &env, "table", t.name, action, "table %s: %s", t.name,
+                     strcmp(action, "permissions") ? "name or description changed" : "permissions changed");
     api_table_answer(ctx, res, &env, &t, 200);
 }
 
@@ -255,8 +259,11 @@ static int change_permissions(struct json_object *body, store_table *t, bs_err *
     return take_permissions(body, t, err);
 }
 
-static void patch_table(api_ctx *ctx, http_req *req, http_res *res) { change_table(ctx, req, res, change_texts); }
-static void put_permissions(api_ctx *ctx, http_req *req, http_res *res) { change_table(ctx, req, res, change_permissions); }
+static void patch_table(api_ctx *ctx, http_req *req, http_res *res) { change_table(ctx, req, res, change_texts, "update"); }
+static void put_permissions(api_ctx *ctx, http_req *req, http_res *res)
+{
+    change_table(ctx, req, res, change_permissions, "permissions");
+}
 
 static void delete_table(api_ctx *ctx, http_req *req, http_res *res)
 {
@@ -270,6 +277,7 @@ static void delete_table(api_ctx *ctx, http_req *req, http_res *res)
         return;
     }
     table_cache_bump();
+    api_env_activity(ctx, &env, "table", t.name, "delete", "table %s deleted", t.name);
     char body[160];
     int n = snprintf(body, sizeof body, "{\"success\":true,\"tableName\":\"%s\"}", t.name);
     http_res_body(res, 200, "application/json; charset=utf-8", body, (size_t)n);

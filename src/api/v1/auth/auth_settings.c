@@ -139,6 +139,7 @@ static void settings_patch(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
+    api_env_activity(ctx, &env, "auth", "settings", "update", "sign-in settings changed");
     http_res_json(res, 200, o);
     json_object_put(o);
 }
@@ -325,8 +326,12 @@ static void template_put(api_ctx *ctx, http_req *req, http_res *res)
         store_control_setting_put(ctx->app->control, env.id, name, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), &err);
         json_object_put(o);
     }
-    if (!t || err.status) http_res_error_from(res, &err);
-    else template_answer(ctx, res, env.id, t, 200);
+    if (!t || err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    api_env_activity(ctx, &env, "template", t->category, "update", "mail template %s changed", t->category);
+    template_answer(ctx, res, env.id, t, 200);
 }
 
 static void template_delete(api_ctx *ctx, http_req *req, http_res *res)
@@ -337,8 +342,12 @@ static void template_delete(api_ctx *ctx, http_req *req, http_res *res)
     char name[64];
     const mail_template *t = template_target(ctx, req, 1, &env, &err);
     if (t) snprintf(name, sizeof name, "template:%s", t->category);
-    if (!t || store_control_setting_delete(ctx->app->control, env.id, name, &found, &err) < 0) http_res_error_from(res, &err);
-    else template_answer(ctx, res, env.id, t, 200);
+    if (!t || store_control_setting_delete(ctx->app->control, env.id, name, &found, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    api_env_activity(ctx, &env, "template", t->category, "delete", "mail template %s back to the built-in text", t->category);
+    template_answer(ctx, res, env.id, t, 200);
 }
 
 /* ---- banning a user ---- */
@@ -380,6 +389,8 @@ static void user_ban(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
+    api_env_activity(ctx, &env, "user", u.id, u.banned_at ? "ban" : "unban", "user %s %s", u.email,
+                     u.banned_at ? "banned" : "unbanned");
     struct json_object *o = operator_user_json(&u);
     http_res_json(res, 200, o);
     json_object_put(o);
