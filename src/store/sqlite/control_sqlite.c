@@ -155,6 +155,7 @@ typedef enum stmt_id {
     ST_CONSOLE_SESSION_INSERT,
     ST_CONSOLE_SESSION_LOOKUP,
     ST_CONSOLE_SESSION_DELETE,
+    ST_CONSOLE_TOKENS_PRUNE,
     ST_CONSOLE_LINK_PRUNE,
     ST_CONSOLE_LINK_INSERT,
     ST_CONSOLE_LINK_CONSUME,
@@ -255,6 +256,8 @@ typedef enum stmt_id {
 static const char *const stmt_sql[ST_COUNT] = {
     /* ---- console sessions and sign-in links (v15) ---- */
     [ST_CONSOLE_SESSION_PRUNE] = "DELETE FROM console_sessions WHERE expires_at <= ?1",
+    [ST_CONSOLE_TOKENS_PRUNE] = "DELETE FROM operator_tokens WHERE name = ?1 AND ((expires_at > 0 AND expires_at <= ?2)"
+                                " OR id = ?3)",
     [ST_CONSOLE_SESSION_INSERT] = "INSERT INTO console_sessions (session_hash, token_id, csrf_token, created_at, expires_at)"
                                   " VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_CONSOLE_SESSION_LOOKUP] = "SELECT s.session_hash, s.token_id, s.csrf_token, s.created_at, s.expires_at, t.id,"
@@ -2018,6 +2021,19 @@ static int sq_console_session_delete(void *driver, const char *hash_hex, int *fo
     return sq_change_by_id(driver, ST_CONSOLE_SESSION_DELETE, hash_hex, -1, found, err);
 }
 
+static int sq_console_tokens_prune(void *driver, const char *name, int64_t now, const char *token_id, int64_t *count,
+                                   bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_CONSOLE_TOKENS_PRUNE, err) : NULL;
+    if (!st) return -1;
+    int rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) | sqlite3_bind_int64(st, 2, now) | sq_bind_opt(st, 3, token_id);
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    if (sq_run(c, st, "prune console link tokens", err) != 0) return -1;
+    *count = sqlite3_changes(c->db);
+    return 0;
+}
+
 static int sq_console_link_insert(void *driver, const store_console_link *l, bs_err *err)
 {
     sq_conn *c = sq_conn_get(driver, err);
@@ -2481,6 +2497,7 @@ const store_control_ops store_sqlite_control_ops = {
     .console_session_insert = sq_console_session_insert,
     .console_session_lookup = sq_console_session_lookup,
     .console_session_delete = sq_console_session_delete,
+    .console_tokens_prune = sq_console_tokens_prune,
     .console_link_insert = sq_console_link_insert,
     .console_link_consume = sq_console_link_consume,
 };

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "core/alerts.h"
+#include "core/console_session.h"
 #include "api/admin/org/surface.h"
 #include "api/admin/org/team.h"
 #include "store/files.h"
@@ -505,6 +506,8 @@ static void token_create(api_ctx *ctx, http_req *req, http_res *res)
         api_team_token_member(ctx, body, &t, &err) == 0) { /* memberId: bound to the member, with its role (admin_team.c) */
         if (!t.role[0]) snprintf(t.role, sizeof t.role, "member");
         if (!role_known(t.role)) bs_err_set(&err, 400, "common/invalid-parameters", "role: owner, admin, member or billing");
+        else if (!strcmp(t.name, CONSOLE_LINK_TOKEN_NAME))
+            bs_err_set(&err, 400, "common/invalid-parameters", "name: \"%s\" is reserved for one-time console sign-in links", CONSOLE_LINK_TOKEN_NAME);
         else if (!strcmp(t.role, "owner") && strcmp(ctx->token.role, "owner"))
             bs_err_set(&err, 403, "org/permission-denied", "Only an owner grants the owner role");
         else if (json_object_object_get_ex(body, "expiresAt", &exp) && !json_object_is_type(exp, json_type_null) &&
