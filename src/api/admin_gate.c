@@ -68,11 +68,17 @@ void api_activity(api_ctx *ctx, const char *org, const char *project, const char
 void api_env_activity(api_ctx *ctx, const store_env *env, const char *entity_type, const char *entity_id,
                       const char *action, const char *fmt, ...)
 {
-    char message[512];
+    char message[sizeof ((store_activity *)0)->message];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
+    int n = vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof message) { /* cut: never in the middle of a UTF-8 character (a long file name) */
+        size_t end = sizeof message - 1;
+        while (end > 0 && ((unsigned char)message[end - 1] & 0xC0) == 0x80) end--;
+        if (end > 0 && ((unsigned char)message[end - 1] & 0x80)) end--;
+        message[end] = '\0';
+    }
     const char *org = ctx->caller == API_CALLER_OPERATOR ? ctx->token.organization_id : ctx->key.organization_id;
     activity_write(ctx, org, env->project_id, env->name, entity_type, entity_id, action, message);
 }

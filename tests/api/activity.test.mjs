@@ -100,8 +100,14 @@ test('every environment-level change is in the activity log with its entity and 
   assert.match((await logged('file', 'create', file.id)).message, /a\.txt/);
   await ok(await admin('PATCH', `${base}/files/${file.id}`, { visibility: 'public' }));
   assert.match((await logged('file', 'update', file.id)).message, /public/);
+  // a long name is cut to fit the entry, never inside a character
+  await ok(await admin('PATCH', `${base}/files/${file.id}`, { originalName: '€'.repeat(200) }));
+  const long = await logged('file', 'update', file.id);
+  assert.match(long.message, /^file (€)+$/, 'cut between characters');
+  assert.ok(Buffer.byteLength(long.message) <= 511, long.message.length);
+  await ok(await admin('PATCH', `${base}/files/${file.id}`, { originalName: 'a.txt' }));
   await ok(await admin('DELETE', `${base}/files/${file.id}`));
-  await logged('file', 'delete', file.id);
+  assert.match((await logged('file', 'delete', file.id)).message, /file a\.txt deleted/);
 
   await ok(await admin('DELETE', `${base}/tables/posts`));
   await logged('table', 'delete', 'posts');
