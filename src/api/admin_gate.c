@@ -1,5 +1,6 @@
 #include "api/admin_gate.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,10 +36,10 @@ const char *api_admin_actor(const api_ctx *ctx)
     return ctx->caller == API_CALLER_OPERATOR ? ctx->token.token_id : ctx->key.key_id;
 }
 
-/* The activity log entry of a management change (best effort: the change itself is done). The actor is
- * the acting member for a member-bound token, else the token (or the environment key). */
-void api_activity(api_ctx *ctx, const char *org, const char *project, const char *entity_type, const char *entity_id,
-                  const char *action, const char *message)
+/* The one writer of the activity log (best effort: the change itself is done). The actor is the acting
+ * member for a member-bound token, else the token (or the environment key). */
+static void activity_write(api_ctx *ctx, const char *org, const char *project, const char *environment,
+                           const char *entity_type, const char *entity_id, const char *action, const char *message)
 {
     store_activity a;
     bs_err err;
@@ -46,15 +47,40 @@ void api_activity(api_ctx *ctx, const char *org, const char *project, const char
     int member = ctx->caller == API_CALLER_OPERATOR && ctx->token.member_id[0];
     snprintf(a.organization_id, sizeof a.organization_id, "%s", org);
     snprintf(a.project_id, sizeof a.project_id, "%s", project ? project : "");
+    snprintf(a.environment, sizeof a.environment, "%s", environment ? environment : "");
     snprintf(a.actor, sizeof a.actor, "%s", member ? ctx->token.member_id : api_admin_actor(ctx));
     snprintf(a.actor_type, sizeof a.actor_type, "%s", member ? "member" : ctx->caller == API_CALLER_OPERATOR ? "token" : "key");
     snprintf(a.entity_type, sizeof a.entity_type, "%s", entity_type);
-    snprintf(a.entity_id, sizeof a.entity_id, "%s", entity_id);
+    snprintf(a.entity_id, sizeof a.entity_id, "%s", entity_id ? entity_id : "");
     snprintf(a.action, sizeof a.action, "%s", action);
-    snprintf(a.message, sizeof a.message, "%s", message);
+    snprintf(a.message, sizeof a.message, "%s", message ? message : "");
     a.at = clock_now_ms();
     bs_err_clear(&err);
     store_control_activity_add(ctx->app->control, &a, &err);
+}
+
+void api_activity(api_ctx *ctx, const char *org, const char *project, const char *entity_type, const char *entity_id,
+                  const char *action, const char *message)
+{
+    activity_write(ctx, org, project, NULL, entity_type, entity_id, action, message);
+}
+
+void api_env_activity(api_ctx *ctx, const store_env *env, const char *entity_type, const char *entity_id,
+                      const char *action, const char *fmt, ...)
+{
+    char message[sizeof ((store_activity *)0)->message];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    if (n >= (int)sizeof message) { /* cut: never in the middle of a UTF-8 character (a long file name) */
+        size_t end = sizeof message - 1;
+        while (end > 0 && ((unsigned char)message[end - 1] & 0xC0) == 0x80) end--;
+        if (end > 0 && ((unsigned char)message[end - 1] & 0x80)) end--;
+        message[end] = '\0';
+    }
+    const char *org = ctx->caller == API_CALLER_OPERATOR ? ctx->token.organization_id : ctx->key.organization_id;
+    activity_write(ctx, org, env->project_id, env->name, entity_type, entity_id, action, message);
 }
 
 int api_admin_need(api_ctx *ctx, role_action action, bs_err *err)

@@ -18,6 +18,10 @@ int api_admin_org(api_ctx *ctx, http_req *req, role_action action, store_org *or
  * acting member of a member-bound token, else the token or key. */
 void api_activity(api_ctx *ctx, const char *org, const char *project, const char *entity_type, const char *entity_id,
                   const char *action, const char *message);
+/* The same for a change inside an environment (its tables, keys, auth settings, users, files): the entry
+ * names the environment's organization, project and environment; the message is formatted like printf. */
+void api_env_activity(api_ctx *ctx, const store_env *env, const char *entity_type, const char *entity_id,
+                      const char *action, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* Who makes a management change, for version history: the operator token id or the secret key id. */
 const char *api_admin_actor(const api_ctx *ctx);
 

@@ -54,13 +54,17 @@ int console_session_verify(store_control *store, const char *cookie, int64_t now
     return 0;
 }
 
-int console_session_close(store_control *store, const char *cookie, bs_err *err)
+int console_session_close(store_control *store, const char *cookie, int64_t now, bs_err *err)
 {
     if (!secret_well_formed(cookie)) return 0;
     char hash[STORE_HASH_HEX];
     crypto_sha256_hex(cookie, strlen(cookie), hash);
     int found = 0;
-    return store_control_console_session_delete(store, hash, &found, err);
+    store_console_session s;
+    if (store_control_console_session_lookup(store, hash, &s, &found, err) < 0) return -1;
+    if (store_control_console_session_delete(store, hash, &found, err) < 0) return -1;
+    /* a link's token lives as long as its session: signing out deletes it (no other token has that name) */
+    return s.token_id[0] ? store_control_console_tokens_prune(store, CONSOLE_LINK_TOKEN_NAME, now, s.token_id, NULL, err) : 0;
 }
 
 int console_csrf_matches(const store_console_session *s, const char *presented)
@@ -140,6 +144,8 @@ int console_link_sign_in(store_control *store, const char *code, int64_t now, ch
     if (store_control_org_get(store, l.organization_id, &org, &found, err) < 0) return -1;
     if (!found || !strcmp(org.status, "deleted")) return bs_err_set(err, 401, "auth/unauthorized", "The organization is gone");
     store_token_context tok;
-    if (mint_owner_token(store, l.organization_id, now, &tok, err) < 0) return -1;
+    if (store_control_console_tokens_prune(store, CONSOLE_LINK_TOKEN_NAME, now, NULL, NULL, err) < 0 ||
+        mint_owner_token(store, l.organization_id, now, &tok, err) < 0)
+        return -1;
     return console_session_open(store, &tok, now, cookie, out, err);
 }

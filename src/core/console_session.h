@@ -5,7 +5,8 @@
  * is stored. A one-time sign-in link (`basalt console link`) holds a code of 32 CSPRNG bytes, stored as its
  * SHA-256 hex, used once within CONSOLE_LINK_TTL_MS: it mints a fresh owner token named "console link"
  * (bound to the organization's first Owner member, expiring with the session; its secret is never shown)
- * and opens a session on it.
+ * and opens a session on it. That token is deleted when its session is signed out, and once expired at the
+ * next link sign-in or access-token list (store_control_console_tokens_prune); the name is reserved.
  * Pure logic over the control store: no HTTP. Every buffer is the caller's; nothing is kept. */
 #ifndef BASALT_CORE_CONSOLE_SESSION_H
 #define BASALT_CORE_CONSOLE_SESSION_H
@@ -29,8 +30,9 @@ int console_session_open(store_control *store, const store_token_context *tok, i
 /* The live session of a cookie value: 401 auth/unauthorized when it is malformed, unknown, expired at now,
  * or its token is revoked or expired. */
 int console_session_verify(store_control *store, const char *cookie, int64_t now, store_console_session *out, bs_err *err);
-/* Deletes the session of a cookie value (nothing when there is none). */
-int console_session_close(store_control *store, const char *cookie, bs_err *err);
+/* Deletes the session of a cookie value (nothing when there is none); a session a sign-in link opened takes
+ * its "console link" token with it. */
+int console_session_close(store_control *store, const char *cookie, int64_t now, bs_err *err);
 /* 1 when presented equals the session's CSRF token (compared in constant time), 0 otherwise (NULL too). */
 int console_csrf_matches(const store_console_session *s, const char *presented);
 

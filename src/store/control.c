@@ -535,6 +535,14 @@ int store_control_console_session_delete(store_control *store, const char *hash_
     return store->ops->console_session_delete(store->driver, hash_hex, found, err);
 }
 
+int store_control_console_tokens_prune(store_control *store, const char *link_token_name, int64_t now,
+                                       const char *token_id, int64_t *count, bs_err *err)
+{
+    int64_t ignored = 0;
+    if (!store || !link_token_name || !*link_token_name) return control_no_store(err);
+    return store->ops->console_tokens_prune(store->driver, link_token_name, now, token_id, count ? count : &ignored, err);
+}
+
 int store_control_console_link_insert(store_control *store, const store_console_link *l, bs_err *err)
 {
     if (!store || !l) return control_no_store(err);

@@ -323,9 +323,10 @@ typedef struct store_activity {
     int64_t id;
     char organization_id[STORE_ID_MAX];
     char project_id[STORE_ID_MAX];        /* "" = organization-level */
+    char environment[STORE_SLUG_MAX];     /* the environment's name; "" = project or organization level */
     char actor[STORE_ID_MAX];             /* operator token id or key id */
     char actor_type[STORE_ENUM_MAX];      /* token | key | system */
-    char entity_type[32];                 /* organization | project | environment | key | table | index | plan | member | token */
+    char entity_type[32];                 /* organization | project | environment | key | table | schema | index | ... (docs/platform.md) */
     char entity_id[128];
     char action[32];                      /* create | update | delete | ... */
     char message[512];
@@ -335,6 +336,7 @@ int store_control_activity_add(store_control *store, const store_activity *a, bs
 typedef struct store_activity_query {
     const char *organization_id;
     const char *entity_type, *action, *search;   /* NULL = any; search: case-insensitive substring of message */
+    const char *project_id, *environment;        /* NULL = any */
     int64_t offset;
     size_t limit;
 } store_activity_query;
@@ -466,6 +468,11 @@ int store_control_console_session_lookup(store_control *store, const char *hash_
                                          int *found, bs_err *err);
 /* Deletes one session; *found = 0 when there was none. */
 int store_control_console_session_delete(store_control *store, const char *hash_hex, int *found, bs_err *err);
+/* Deletes the access tokens that one-time sign-in links minted (named link_token_name) once they expired
+ * at or before now, and the one of id token_id (NULL: none) whatever its expiry; their sessions go with
+ * them. Other tokens are never touched. *count = tokens deleted (may be NULL). */
+int store_control_console_tokens_prune(store_control *store, const char *link_token_name, int64_t now,
+                                       const char *token_id, int64_t *count, bs_err *err);
 /* Inserts a sign-in link (used_at ignored) and deletes the links that expired at or before its created_at. */
 int store_control_console_link_insert(store_control *store, const store_console_link *l, bs_err *err);
 /* Uses the link of hash_hex at `at`, once: *consumed = 1 with out filled when it existed, was unused and

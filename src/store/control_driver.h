@@ -115,6 +115,8 @@ typedef struct store_control_ops {
     int (*console_session_insert)(void *driver, const store_console_session *s, bs_err *err);
     int (*console_session_lookup)(void *driver, const char *hash_hex, store_console_session *out, int *found, bs_err *err);
     int (*console_session_delete)(void *driver, const char *hash_hex, int *found, bs_err *err);
+    int (*console_tokens_prune)(void *driver, const char *name, int64_t now, const char *token_id, int64_t *count,
+                                bs_err *err);
     int (*console_link_insert)(void *driver, const store_console_link *l, bs_err *err);
     int (*console_link_consume)(void *driver, const char *hash_hex, int64_t at, store_console_link *out, int *consumed,
                                 bs_err *err);

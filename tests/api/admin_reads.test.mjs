@@ -252,3 +252,40 @@ test('files: an upload through the management presign (PUT the URL, register); m
   const p2 = (list.json.items ?? list.json).find((x) => x.slug === 'reads-two');
   expectError(assert, await as('owner', 'POST', `/projects/${p2.id}/environments/dev/files`, reg), 400, 'file/invalid-path');
 });
+
+test("end users' sessions: listed to every viewing role, ended by owner and admin", async () => {
+  const pk = await as('owner', 'POST', `${base}/keys`, { type: 'publishable', name: 'sessions' });
+  assert.equal(pk.status, 201, pk.text);
+  const key = pk.json.key;
+  const up = await req(srv, 'POST', '/v1/auth/email/signup', { key, body: { method: 'password', email: 'sess@example.com', password: 'secret1', name: 'Sess' },
+    headers: { 'User-Agent': 'phone' } });
+  assert.equal(up.status, 201, up.text);
+  const user = JSON.parse(Buffer.from(up.json.accessToken.split('.')[1], 'base64url')).sub;
+  const second = await req(srv, 'POST', '/v1/auth/email/signin', { key, body: { email: 'sess@example.com', password: 'secret1' }, headers: { 'User-Agent': 'laptop' } });
+  assert.equal(second.status, 200, second.text);
+  const path = `${base}/auth/users/${user}/sessions`;
+  for (const role of ['owner', 'admin', 'member']) {
+    const r = await as(role, 'GET', path);
+    assert.equal(r.status, 200, `${role}: ${r.text}`);
+    assert.equal(r.json.pagination.total, 2);
+    assert.deepEqual(r.json.items.map((x) => x.userAgent).sort(), ['laptop', 'phone']);
+    assert.ok(r.json.items.every((x) => x.userId === user && x.id && x.createdAt && x.current === false));
+  }
+  const paged = await as('owner', 'GET', `${path}?limit=1&page=2`);
+  assert.equal(paged.json.items.length, 1);
+  assert.equal(paged.json.pagination.totalPages, 2);
+  expectError(assert, await as('billing', 'GET', path), 403, 'org/permission-denied');
+  expectError(assert, await as('owner', 'GET', `${base}/auth/users/usr_nope/sessions`), 404, 'user/not-found');
+  const phone = (await as('owner', 'GET', path)).json.items.find((x) => x.userAgent === 'phone');
+  expectError(assert, await as('member', 'DELETE', `${path}/${phone.id}`), 403, 'org/permission-denied');
+  const end = await as('admin', 'DELETE', `${path}/${phone.id}`);
+  assert.equal(end.status, 200, end.text);
+  const left = await as('owner', 'GET', path);
+  assert.deepEqual(left.json.items.map((x) => x.userAgent), ['laptop']);
+  expectError(assert, await req(srv, 'POST', '/v1/auth/refresh', { key, body: { refreshToken: up.json.refreshToken } }), 401, 'auth/session-expired');
+  assert.equal((await req(srv, 'POST', '/v1/auth/refresh', { key, body: { refreshToken: second.json.refreshToken } })).status, 200, 'the other session lives');
+  expectError(assert, await as('owner', 'DELETE', `${path}/${phone.id}`), 404, 'auth/session-not-found');
+  expectError(assert, await as('owner', 'DELETE', `${base}/auth/users/${user}/sessions/nope`), 404, 'auth/session-not-found');
+  const log = await as('owner', 'GET', `/organizations/${org.id}/activity?entityType=session&action=revoke&projectId=${proj.id}`);
+  assert.deepEqual(log.json.items.map((a) => [a.entityId, a.environment]), [[phone.id, 'dev']]);
+});

@@ -296,3 +296,48 @@ test('sessions expire after 12 hours (the test clock)', async () => {
     await s.stop({ removeDir: true }).catch(() => {});
   }
 });
+
+test("a link's access token lives as long as its session: sign-out deletes it, an expired one leaves the list", async () => {
+  const s = await startServer({ keep: true });
+  let later;
+  const tokens = async (server) => {
+    const r = await req(server, 'GET', `/admin/v1/organizations/${s.bootstrap.organizationId}/access-tokens`, { token: s.bootstrap.operatorToken });
+    assert.equal(r.status, 200, r.text);
+    return r.json.items;
+  };
+  const linkSignIn = async () => {
+    const link = await runOnce(['console', 'link', '--data', s.dataDir]);
+    const used = await req(s, 'GET', `/console/signin?code=${LINK.exec(link.stdout.trim())[2]}`);
+    const cookie = used.headers.get('set-cookie').split(';')[0];
+    const session = await req(s, 'GET', SESSION, withCookie(cookie));
+    assert.equal(session.status, 200, session.text);
+    return { cookie, session: session.json };
+  };
+  try {
+    const one = await linkSignIn();
+    assert.ok((await tokens(s)).some((t) => t.id === one.session.token.id), 'listed while its session lives');
+    const out = await req(s, 'DELETE', SESSION, withCookie(one.cookie, { 'X-CSRF-Token': one.session.csrfToken }));
+    assert.equal(out.status, 204, out.text);
+    assert.ok(!(await tokens(s)).some((t) => t.id === one.session.token.id), 'signing out deletes the link token');
+    // a token made with a password-like sign-in (POST session) is not touched by its sign-out
+    const { cookie: plain, res } = await signIn(s.bootstrap.operatorToken, s);
+    const plainOut = await req(s, 'DELETE', SESSION, withCookie(plain, { 'X-CSRF-Token': res.json.csrfToken }));
+    assert.equal(plainOut.status, 204);
+    assert.equal((await tokens(s)).length, 1, 'the bootstrap token stays');
+    // the name is reserved
+    expectError(assert, await req(s, 'POST', `/admin/v1/organizations/${s.bootstrap.organizationId}/access-tokens`,
+      { token: s.bootstrap.operatorToken, body: { name: 'console link', role: 'member' } }), 400, 'common/invalid-parameters');
+
+    const two = await linkSignIn();
+    const three = await linkSignIn();
+    assert.equal((await tokens(s)).filter((t) => t.name === 'console link').length, 2);
+    await s.stop({ removeDir: false });
+    later = await startServer({ dataDir: s.dataDir, env: { BASALT_TEST_CLOCK_OFFSET_MS: String(12 * 3600e3 + 60e3) } });
+    const left = await tokens(later);
+    assert.deepEqual(left.filter((t) => [two, three].some((x) => x.session.token.id === t.id)), [], 'expired link tokens are gone');
+    assert.equal(left.length, 1);
+  } finally {
+    await later?.stop();
+    await s.stop({ removeDir: true }).catch(() => {});
+  }
+});

@@ -25,6 +25,15 @@ const callback = (body) => req(srv, 'POST', '/v1/auth/google/callback', { ...pk(
 
 test('provider settings: the secret is sealed at rest and never returned', async () => {
   expectError(assert, await callback({ code: 'x', redirectUri: REDIRECT }), 400, 'auth/oauth-not-configured');
+  // a known provider never configured reads as its default state; an unknown name is 404
+  const github = providerPath.replace('google', 'github');
+  const fresh = await req(srv, 'GET', github, { token: b.operatorToken });
+  assert.equal(fresh.status, 200, fresh.text);
+  assert.deepEqual([fresh.json.provider, fresh.json.clientId, fresh.json.hasSecret, fresh.json.enabled, fresh.json.configured, fresh.json.updatedAt],
+    ['github', '', false, false, false, null]);
+  assert.deepEqual(fresh.json.redirectUris, []);
+  assert.match(fresh.json.serverCallbackUrl, /\/v1\/auth\/github\/callback\?env=/);
+  expectError(assert, await req(srv, 'GET', providerPath.replace('google', 'myspace'), { token: b.operatorToken }), 404, 'auth/unsupported-provider');
   expectError(assert, await req(srv, 'PUT', providerPath.replace('google', 'myspace'), { token: b.operatorToken, body: { clientId: 'a' } }), 400, 'auth/unsupported-provider');
   const put = await req(srv, 'PUT', providerPath, { token: b.operatorToken, body: { clientId: 'web-client.apps', clientSecret: 's3cret-value', redirectUris: [REDIRECT] } });
   assert.equal(put.status, 200, put.text);
@@ -32,6 +41,7 @@ test('provider settings: the secret is sealed at rest and never returned', async
   assert.ok(!put.text.includes('s3cret'), 'the secret is never answered');
   const got = await req(srv, 'GET', providerPath, { token: b.operatorToken });
   assert.deepEqual(got.json.redirectUris, [REDIRECT]);
+  assert.deepEqual([got.json.configured, got.json.enabled, got.json.hasSecret], [true, true, true]);
   const db = controlStoreBytes(srv.dataDir);
   assert.ok(db.length > 0, 'the control store was read');
   assert.equal(db.includes(Buffer.from('s3cret-value')), false, 'not in the database in clear');

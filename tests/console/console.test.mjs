@@ -15,13 +15,10 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = process.env.CONSOLE_SHOTS || path.join(repoRoot, 'docs', 'console');
 fs.mkdirSync(SHOTS, { recursive: true });
 
-// Answers that are part of the flow: the session probe before signing in.
-// Answers that are part of the flow: the session probe before signing in, and an OAuth provider that was
-// never configured (GET .../auth/providers/{p} answers 404 auth/oauth-not-configured: the page shows an
-// empty form).
+// Answers that are part of the flow: the session probe before signing in. (A provider never configured
+// answers its default state, 200: a 404 there fails the walk.)
 const EXPECTED = [
   (r) => r.status === 401 && r.method === 'GET' && r.url.endsWith('/admin/v1/console/session'),
-  (r) => r.status === 404 && r.method === 'GET' && /\/auth\/providers\/(google|github)$/.test(r.url),
 ];
 
 test('the web console, page by page, in Chromium', { timeout: 300000 }, async () => {
@@ -279,10 +276,35 @@ async function walk(server) {
     assert.equal(refused.status, 403, 'a banned user cannot sign in: ' + refused.text);
     await clickButton('Unban');
     await page.waitForFunction(() => /ada@example.com[^\n]*active/.test(document.querySelector('main').innerText), { timeout: 15000 });
+    // Her sessions: two sign-ins from two devices, listed; one ended from the console.
+    for (const device of ['ada-phone', 'ada-laptop']) {
+      const si = await req(server, 'POST', '/v1/auth/email/signin', { key: secret, headers: { 'User-Agent': device }, body: { email: 'ada@example.com', password: 'correct horse battery 9' } });
+      assert.equal(si.status, 200, si.text);
+    }
+    await clickButton('Sessions');
+    await page.waitForFunction(() => /Sessions of ada@example\.com[\s\S]*ada-(phone|laptop)[\s\S]*ada-(phone|laptop)/.test(document.getElementById('user-sessions')?.innerText || ''), { timeout: 15000 });
+    await page.screenshot({ path: path.join(SHOTS, 'auth-sessions.png'), fullPage: true });
+    await page.$$eval('#user-sessions tr', (trs) => [...trs].find((tr) => /ada-phone/.test(tr.innerText)).querySelector('button').click());
+    await page.waitForFunction(() => { const t = document.getElementById('user-sessions')?.innerText || ''; return /ada-laptop/.test(t) && !/ada-phone/.test(t); }, { timeout: 15000 });
+    const adaId = (await req(server, 'GET', `/admin/v1/projects/${projectId}/environments/dev/auth/users?search=ada&searchType=email`, { token })).json.items[0].id;
+    const left = (await req(server, 'GET', `/admin/v1/projects/${projectId}/environments/dev/auth/users/${adaId}/sessions`, { token })).json.items;
+    assert.deepEqual(left.map((x) => x.userAgent), ['ada-laptop'], 'the ended session is gone on the server');
     // The top bar switches the environment and keeps the page.
     await page.select('#env-select', 'staging');
     await page.waitForFunction(() => location.hash.endsWith('/env/staging/auth'), { timeout: 15000 });
     await ready('auth-staging');
+    // Database pages through the tables on the server: 25 tables in staging are two pages of 20; a search narrows.
+    for (let i = 1; i <= 25; i++) {
+      const t = await req(server, 'POST', `/admin/v1/projects/${projectId}/environments/staging/tables`, { token, body: { tableName: `s${String(i).padStart(2, '0')}` } });
+      assert.equal(t.status, 201, t.text);
+    }
+    await visit(P('staging', 'database'), 'staging-database', null);
+    assert.match(await text(), /25 tables[\s\S]*s01[\s\S]*s20[\s\S]*Page 1 of 2/);
+    assert.doesNotMatch(await text(), /s21/);
+    await page.$$eval('main .pager button', (bs) => bs.find((b) => b.textContent === 'Next').click());
+    await page.waitForFunction(() => /s21[\s\S]*s25[\s\S]*Page 2 of 2/.test(document.querySelector('main').innerText), { timeout: 15000 });
+    await page.type('main input[type=search]', 's1');
+    await page.waitForFunction(() => { const t = document.querySelector('main').innerText; return /s10[\s\S]*s19[\s\S]*10 total/.test(t) && !/s21/.test(t); }, { timeout: 15000 });
     // File Storage: upload through a presigned URL, list, delete with a typed confirmation.
     await visit(P('dev', 'storage'), 'storage', null);
     const upload = path.join(userDir, 'hello.txt');
@@ -291,6 +313,12 @@ async function walk(server) {
     await page.$$eval('main button', (bs) => bs.find((b) => b.textContent === 'Upload').click());
     await page.waitForFunction(() => /hello\.txt/.test(document.querySelector('main').innerText), { timeout: 15000 });
     await page.screenshot({ path: path.join(SHOTS, 'storage.png') });
+    // Visibility changed on the page, then the file downloaded through its signed link (a new tab).
+    await page.select('main table select[aria-label="Visibility"]', 'public');
+    await page.waitForFunction(() => /Saved/.test(document.getElementById('toast')?.textContent || ''), { timeout: 15000 });
+    const files = (await req(server, 'GET', `/admin/v1/projects/${projectId}/environments/dev/files`, { token })).json.items;
+    assert.deepEqual(files.map((f) => [f.originalName, f.visibility]), [['hello.txt', 'public']]);
+    assert.equal(await downloaded(browser, page), 'hello from the console test');
     await page.$$eval('main button', (bs) => bs.find((b) => b.textContent === 'Delete').click());
     await confirmTyped();
     await page.waitForFunction(() => /No files/.test(document.querySelector('main').innerText), { timeout: 15000 });
@@ -303,6 +331,10 @@ async function walk(server) {
     await submit('#auth-settings', { magicLinkExpirationMinutes: '20' });
     await page.waitForFunction(() => /Saved/.test(document.getElementById('toast')?.textContent || ''), { timeout: 15000 });
     assert.equal((await req(server, 'GET', `/admin/v1/projects/${projectId}/environments/dev/auth/settings`, { token })).json.magicLinkExpirationMinutes, 20);
+    // The project's Activities: environment-level changes, filtered on the server by environment and entity.
+    await visit(P('dev', 'activity'), 'project-activity-filtered', null);
+    await submit('#project-activity-filter', { scope: 'env', entityType: 'file' });
+    await page.waitForFunction(() => { const t = document.querySelector('main').innerText; return /hello\.txt uploaded/.test(t) && /visibility public/.test(t) && !/sign-in settings/.test(t); }, { timeout: 15000 });
     for (const [pg, shot] of [['auth', 'auth-users'], ['auth/providers', 'auth-providers'], ['auth/settings', 'auth-settings'], ['auth/templates', 'auth-templates'],
       ['activity', 'project-activity'], ['cors', 'cors'], ['settings', 'project-settings']]) await visit(P('dev', pg), shot);
     await submit('#project-settings', { description: 'Edited in the console', apiCallLimit: '5000' });
@@ -333,6 +365,14 @@ async function walk(server) {
     await page.$$eval('section.env[data-env="staging"] button', (bs) => bs.find((b) => b.textContent === 'Delete').click());
     await confirmTyped();
     await page.waitForFunction(() => document.querySelector('main#main.ready') && !document.querySelector('section.env[data-env="staging"]'), { timeout: 15000 });
+
+    // A file the Member will download (uploaded through the management API as the Owner).
+    const local = (u) => u.replace(/^https?:\/\/[^/]+/, '');
+    const pre = await req(server, 'POST', `/admin/v1/projects/${projectId}/environments/dev/files/presigned-url`, { token, body: { filename: 'for-members.txt', contentType: 'text/plain' } });
+    assert.equal(pre.status, 200, pre.text);
+    assert.equal((await req(server, 'PUT', local(pre.json.url), { raw: Buffer.from('shared with the team\n'), headers: { 'Content-Type': 'text/plain' } })).status, 200);
+    const reg = await req(server, 'POST', `/admin/v1/projects/${projectId}/environments/dev/files`, { token, body: { s3Key: pre.json.key, originalName: 'for-members.txt', mimeType: 'text/plain', size: 21 } });
+    assert.equal(reg.status, 201, reg.text);
 
     // ---- sign out; sign in as the invited Member ----
     await page.click('.topbar .user button');
@@ -367,6 +407,13 @@ async function walk(server) {
     await visit(P('dev', 'auth/users'), 'member-users');
     assert.match(await text(), /ada@example\.com/);
     assert.equal(await page.$$eval('main button', (bs) => bs.filter((b) => b.textContent === 'Ban').length), 0, 'a Member cannot ban');
+    // File Storage: a Member lists and downloads files, but neither deletes them nor changes their visibility.
+    await visit(P('dev', 'storage'), 'member-storage');
+    assert.match(await text(), /for-members\.txt/);
+    assert.equal(await page.$$eval('main button', (bs) => bs.filter((b) => b.textContent === 'Download').length), 1, 'a Member has the Download button');
+    assert.equal(await page.$$eval('main button', (bs) => bs.filter((b) => /Delete|Upload/.test(b.textContent)).length), 0);
+    assert.equal(await page.$('main table select'), null);
+    assert.equal(await downloaded(browser, page), 'shared with the team');
     await visit(P('dev', 'database/posts/api'), 'member-table-api');
     assert.match(await text(), /OpenAPI paths[\s\S]*\/v1\/data\/posts/);
     await visit(`#/org/${orgId}/home`, 'member-home2', null);
@@ -426,6 +473,17 @@ async function walk(server) {
     await browser.close();
     fs.rmSync(userDir, { recursive: true, force: true });
   }
+}
+
+// Clicks the page's (first) Download button and reads the tab it opens on the file's signed link: its text.
+async function downloaded(browser, page) {
+  const opened = browser.waitForTarget((t) => t.type() === 'page' && /\/storage\//.test(t.url()), { timeout: 15000 });
+  await page.$$eval('main button', (bs) => bs.find((b) => b.textContent === 'Download').click());
+  const tab = await (await opened).page();
+  await tab.waitForFunction(() => document.readyState === 'complete' && document.body, { timeout: 15000 });
+  const body = (await tab.evaluate(() => document.body.innerText)).trim();
+  await tab.close();
+  return body;
 }
 
 // The cumulative value of this month in a metric's chart (its last non-null bar).

@@ -4,13 +4,21 @@ import { h, card, stat, table, form, button, badge, toast, confirmTyped, shownOn
 import { api, get, items, session, can } from './api.js';
 
 const ACTION_KIND = { create: 'created', created: 'created', update: 'updated', updated: 'updated', delete: 'deleted', deleted: 'deleted',
-  deploy: 'deployed', deployed: 'deployed', upgrade: 'updated', downgrade: 'updated', transfer: 'updated', leave: 'deleted', resend: 'created', accept: 'created', accepted: 'created', revoke: 'revoked', revoked: 'revoked' };
+  deploy: 'deployed', deployed: 'deployed', upgrade: 'updated', downgrade: 'updated', transfer: 'updated', leave: 'deleted', resend: 'created', accept: 'created', accepted: 'created', revoke: 'revoked', revoked: 'revoked',
+  permissions: 'updated', rollback: 'updated', ban: 'revoked', unban: 'created' };
 const actionBadge = (a) => badge(a, ACTION_KIND[a] || 'other');
+
+// What the activity log records (docs/platform.md "Activity log"): the filters of both Activity pages.
+export const ENTITY_TYPES = ['organization', 'plan', 'project', 'environment', 'table', 'schema', 'index', 'key', 'auth', 'provider',
+  'template', 'user', 'session', 'file', 'token', 'invitation', 'member', 'quota'];
+export const ACTIONS = ['create', 'update', 'delete', 'permissions', 'rollback', 'ban', 'unban', 'upgrade', 'downgrade', 'accept', 'revoke',
+  'resend', 'leave', 'transfer', 'suspend', 'resume'];
 
 export function activityList(entries) {
   return table([
     { label: 'When', get: (a) => h('span', { title: fmtDate(a.createdAt) }, ago(a.createdAt)) },
     { label: 'Entity', get: (a) => badge(a.entityType, 'entity') },
+    { label: 'Environment', get: (a) => a.environment || '–' },
     { label: 'Action', get: (a) => actionBadge(a.action) },
     { label: 'Message', get: (a) => a.message },
     { label: 'Actor', get: (a) => h('code', a.actor || a.actorType || '–') },
@@ -24,7 +32,7 @@ async function home(ctx, main) {
     get('/usage/summary', { organizationId: org.id }).catch(() => null),
     Promise.all(ctx.projects.slice(0, 20).map(async (p) => {
       const envs = await ctx.envsOf(p.id).catch(() => []);
-      const ts = await Promise.all(envs.map((e) => get(`/projects/${p.id}/environments/${e.environment}/tables`).then((r) => r.total ?? items(r).length).catch(() => 0)));
+      const ts = await Promise.all(envs.map((e) => get(`/projects/${p.id}/environments/${e.environment}/tables`, { limit: 1 }).then((r) => r.pagination.total).catch(() => 0)));
       return ts.reduce((a, b) => a + b, 0);
     })),
   ]);
@@ -322,8 +330,8 @@ async function activity(ctx, main) {
   };
   const f = form([
     { name: 'search', label: 'Search message' },
-    { name: 'entityType', label: 'Entity', type: 'select', options: [['', 'All'], 'organization', 'plan', 'project', 'environment', 'table', 'key', 'token', 'invitation', 'member', 'quota'] },
-    { name: 'action', label: 'Action', type: 'select', options: [['', 'All'], 'create', 'update', 'delete', 'upgrade', 'downgrade', 'accept', 'revoke', 'resend', 'leave', 'transfer', 'suspend', 'resume'] },
+    { name: 'entityType', label: 'Entity', type: 'select', options: [['', 'All'], ...ENTITY_TYPES] },
+    { name: 'action', label: 'Action', type: 'select', options: [['', 'All'], ...ACTIONS] },
   ], 'Filter', async (v) => { q = v; await load(1); }, { id: 'activity-filter' });
   f.classList.add('inline');
   main.append(h('h1', 'Activity'), h('p.muted', 'Every management change, newest first, 20 a page.'), card(null, f, h('div.row', button('Refresh', () => load(1), 'ghost')), box));

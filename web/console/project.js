@@ -3,7 +3,7 @@
 import { h, card, stat, table, form, button, badge, toast, confirmTyped, shownOnce, pager, tabs,
   fmtNum, fmtBytes, fmtDate, fmtDay } from './ui.js';
 import { api, get, items, can, session } from './api.js';
-import { activityList } from './org.js';
+import { activityList, ENTITY_TYPES, ACTIONS } from './org.js';
 
 const base = (ctx) => `/projects/${ctx.project.id}/environments/${encodeURIComponent(ctx.env)}`;
 const copyId = (id) => button('Copy', () => navigator.clipboard.writeText(id).then(() => toast('Copied')), 'small ghost');
@@ -13,14 +13,15 @@ async function overview(ctx, main) {
   const p = ctx.project;
   const [envs, tables, storage, act, users] = await Promise.all([
     ctx.envsOf(p.id),
-    get(base(ctx) + '/tables').catch(() => null),
+    get(base(ctx) + '/tables', { limit: 100, counts: 'true' }).catch(() => null),
     get(base(ctx) + '/storage').catch(() => null),
-    get(`/organizations/${ctx.org.id}/activity`, { limit: 100 }).then(items).catch(() => []),
+    get(`/organizations/${ctx.org.id}/activity`, { projectId: p.id, limit: 3 }).then(items).catch(() => []),
     get(base(ctx) + '/auth/users', { limit: 1 }).then((r) => r.pagination && r.pagination.total).catch(() => null),
   ]);
-  const tl = tables ? items(tables) : [];
+  const tl = tables ? items(tables) : [], nTables = tables ? tables.pagination.total : 0;
   main.append(h('h1', p.name), h('p', p.description || '', ' ', h('code#project-id', p.id), ' ', copyId(p.id)),
-    h('div.stats', stat('Tables', fmtNum(tl.length)), stat('Records', fmtNum(tl.reduce((a, t) => a + (t.documentCount || 0), 0))),
+    h('div.stats', stat('Tables', fmtNum(nTables)),
+      stat(nTables > tl.length ? `Records (first ${tl.length} tables)` : 'Records', fmtNum(tl.reduce((a, t) => a + (t.documentCount || 0), 0))),
       stat('Users', users === null ? '–' : fmtNum(users)),
       stat('Active environments', fmtNum(envs.filter((e) => ['ready', 'active'].includes(e.status)).length)),
       stat('File storage', storage ? fmtBytes(storage.bytesStored) : '–')),
@@ -28,7 +29,7 @@ async function overview(ctx, main) {
       h('dt', 'Created'), h('dd', fmtDate(p.createdAt)), h('dt', 'Environments'), h('dd', fmtNum(envs.length)), h('dt', 'Environment shown'), h('dd', ctx.env))),
     h('div.quick', ['database', 'auth', 'storage', 'environments'].map((pg) => h('a.button', { href: ctx.link('project', pg) },
       { database: 'Database', auth: 'Authentication', storage: 'File Storage', environments: 'Environments' }[pg]))),
-    card('Latest activity', activityList(act.filter((a) => a.projectId === p.id).slice(0, 3)), h('a', { href: ctx.link('project', 'activity') }, 'View all →')));
+    card('Latest activity', activityList(act), h('a', { href: ctx.link('project', 'activity') }, 'View all →')));
 }
 
 async function environments(ctx, main) {
@@ -96,22 +97,27 @@ function fieldRows(box) {
     name: r.querySelector('[name=fname]').value.trim(), type: r.querySelector('[name=ftype]').value, required: r.querySelector('[name=freq]').checked })).filter((f) => f.name) };
 }
 
+// The table list pages on the server (20 a page, a name search; record counts of the page's tables only).
 async function database(ctx, main, sub) {
   if (sub[0]) return tablePage(ctx, main, sub[0], sub[1] || 'data', sub.slice(2));
-  const r = await get(base(ctx) + '/tables');
-  const all = items(r);
-  const box = h('div');
-  const render = (q = '') => { const hit = all.filter((t) => t.tableName.toLowerCase().includes(q.toLowerCase())); box.replaceChildren(table([
-    { label: 'Table', get: (t) => h('a', { href: ctx.link('project', 'database') + '/' + encodeURIComponent(t.tableName) }, t.tableName) },
-    { label: 'Status', get: (t) => badge(t.status || 'active') },
-    { label: 'Records', get: (t) => fmtNum(t.documentCount) },
-    { label: 'Fields', get: (t) => Object.keys((t.schema && t.schema.properties) || {}).join(', ') },
-    { label: 'Updated', get: (t) => fmtDay(t.updatedAt) },
-  ], hit.slice(0, 100), 'No tables match.'), hit.length > 100 ? h('p.muted', `${fmtNum(hit.length - 100)} more: narrow the search.`) : null); };
+  const box = h('div'), count = h('p.muted');
+  let q = '';
+  const load = async (page = 1) => {
+    const r = await get(base(ctx) + '/tables', { page, limit: 20, search: q, counts: 'true' });
+    if (!q) count.textContent = `Environment ${ctx.env}: ${fmtNum(r.pagination.total)} tables.`;
+    box.replaceChildren(table([
+      { label: 'Table', get: (t) => h('a', { href: ctx.link('project', 'database') + '/' + encodeURIComponent(t.tableName) }, t.tableName) },
+      { label: 'Status', get: (t) => badge(t.status || 'active') },
+      { label: 'Records', get: (t) => fmtNum(t.documentCount) },
+      { label: 'Fields', get: (t) => Object.keys((t.schema && t.schema.properties) || {}).join(', ') },
+      { label: 'Updated', get: (t) => fmtDay(t.updatedAt) },
+    ], items(r), q ? 'No tables match.' : 'No tables yet.'), pager(r.pagination, load));
+  };
   const search = h('input', { type: 'search', placeholder: 'Search tables', 'aria-label': 'Search tables' });
-  search.addEventListener('input', () => render(search.value));
-  render();
-  main.append(h('h1', 'Database'), h('p.muted', `Environment ${ctx.env}: ${fmtNum(all.length)} tables.`), card(null, h('div.row', search, button('Refresh', () => ctx.refresh(), 'ghost')), box));
+  let timer = null;
+  search.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(() => { q = search.value.trim(); load(1).catch((e) => toast(e.message)); }, 200); });
+  await load(1);
+  main.append(h('h1', 'Database'), count, card(null, h('div.row', search, button('Refresh', () => ctx.refresh(), 'ghost')), box));
   if (can('tables:write')) {
     const fbox = h('div.fields');
     const fr = fieldRows(fbox);
@@ -300,23 +306,35 @@ async function auth(ctx, main, sub) {
   main.append(h('h1', 'Authentication'), tabs(T.map(([l, k]) => [l, ctx.link('project', 'auth') + '/' + k]), (T.find((x) => x[1] === tab) || T[0])[0]));
   const a = base(ctx) + '/auth';
   if (tab === 'users') {
-    const box = h('div');
+    const box = h('div'), sessionsBox = h('div#user-sessions');
     let search = '';
+    // A user's live sessions (…/auth/users/:id/sessions), each ended with End (owners and admins).
+    const showSessions = async (u, page = 1) => {
+      const r = await get(`${a}/users/${u.id}/sessions`, { page, limit: 20 });
+      sessionsBox.replaceChildren(card(`Sessions of ${u.email || u.name || u.id}`, table([
+        { label: 'Device', get: (x) => x.userAgent || '–' }, { label: 'IP', get: (x) => x.ipAddress || '–' },
+        { label: 'Started', get: (x) => fmtDate(x.createdAt) }, { label: 'Last activity', get: (x) => fmtDate(x.lastActivityAt) },
+        { label: '', get: (x) => !can('env:manage') ? '' : button('End', async () => {
+          await api('DELETE', `${a}/users/${u.id}/sessions/${x.id}`); toast('Session ended'); await showSessions(u, 1);
+        }, 'small danger') },
+      ], items(r), 'No live sessions.'), pager(r.pagination, (pg) => showSessions(u, pg))));
+    };
     const load = async (page = 1) => {
       const r = await get(a + '/users', { page, limit: 20, search, searchType: search ? 'email' : undefined });
       box.replaceChildren(table([
         { label: 'E-mail', get: (u) => u.email || '–' }, { label: 'Name', get: (u) => u.name || '–' }, { label: 'Role', get: (u) => u.role || 'user' },
         { label: 'Status', get: (u) => (u.bannedAt ? badge('banned', 'deleted') : badge('active')) },
         { label: 'Created', get: (u) => fmtDay(u.createdAt) },
-        { label: '', get: (u) => !can('env:manage') ? '' : h('div.row', [true, false].map((ban) => button(ban ? 'Ban' : 'Unban', async () => {
-          await api('PATCH', `${a}/users/${u.id}`, { banned: ban, reason: ban ? 'Banned in the console' : undefined });
-          toast(ban ? 'Banned: every session ended' : 'Unbanned'); await load(page);
-        }, 'small'))) },
+        { label: '', get: (u) => h('div.row', button('Sessions', () => showSessions(u), 'small ghost'),
+          ...(!can('env:manage') ? [] : [true, false].map((ban) => button(ban ? 'Ban' : 'Unban', async () => {
+            await api('PATCH', `${a}/users/${u.id}`, { banned: ban, reason: ban ? 'Banned in the console' : undefined });
+            toast(ban ? 'Banned: every session ended' : 'Unbanned'); sessionsBox.replaceChildren(); await load(page);
+          }, 'small')))) },
       ], items(r), 'No users yet.'), pager(r.pagination, load));
     };
     const f = form([{ name: 'search', label: 'Search e-mail' }], 'Search', async (v) => { search = v.search; await load(1); });
     f.classList.add('inline');
-    main.append(card('Users', f, box));
+    main.append(card('Users', f, box), sessionsBox);
     await load();
   } else if (tab === 'providers') {
     for (const p of ['google', 'github']) {
@@ -361,6 +379,7 @@ async function storage(ctx, main) {
   main.append(h('h1', 'File Storage'), h('div.stats', stat('Files', fmtNum(s.objects)), stat('Stored', fmtBytes(s.bytesStored)), stat('Uploads', fmtNum(s.uploads)),
     stat('Downloads', fmtNum(s.downloads)), stat('Served', fmtBytes(s.bytesOut))), h('p.muted', 'Driver: ' + s.driver));
   // Listing and changing files (visibility, download links, delete, upload) go through the management API;
+  // every role that views the environment lists and downloads (a signed link, GET …/files/:id/download-url);
   // the changes are for owners and admins.
   const write = can('tables:write');
   const box = h('div');
@@ -375,8 +394,8 @@ async function storage(ctx, main) {
         return sel;
       } },
       { label: 'Uploaded', get: (f) => fmtDay(f.createdAt) },
-      { label: '', get: (f) => !write ? '' : h('div.row', button('Download', async () => { const d = await get(`${base(ctx)}/files/${f.id}/download-url`); window.open(d.url, '_blank', 'noopener'); }, 'small ghost'),
-        button('Delete', async () => { if (!(await confirmTyped(`Delete ${f.originalName}?`, f.originalName))) return; await api('DELETE', `${base(ctx)}/files/${f.id}`); toast('Deleted'); await load(page); }, 'small danger')) },
+      { label: '', get: (f) => h('div.row', button('Download', async () => { const d = await get(`${base(ctx)}/files/${f.id}/download-url`); window.open(d.url, '_blank', 'noopener'); }, 'small ghost'),
+        !write ? null : button('Delete', async () => { if (!(await confirmTyped(`Delete ${f.originalName}?`, f.originalName))) return; await api('DELETE', `${base(ctx)}/files/${f.id}`); toast('Deleted'); await load(page); }, 'small danger')) },
     ], items(r), 'No files.'), pager(r.pagination, load));
   };
   const file = h('input#upload-file', { type: 'file' });
@@ -432,33 +451,25 @@ async function settings(ctx, main) {
   }
 }
 
-// Activities (§8.1): the organization's log narrowed to this project (the log has no project filter: the
-// newest 1,000 entries are read and filtered here), 20 a page.
+// Activities (§8.1): the organization's log filtered on the server to this project (and, when chosen, the
+// environment of the top bar), 20 a page.
 async function activity(ctx, main) {
   const box = h('div');
-  let q = {}, mine = [];
-  const show = (page) => {
-    const n = Math.max(1, Math.ceil(mine.length / 20));
-    box.replaceChildren(activityList(mine.slice((page - 1) * 20, page * 20)),
-      pager({ page, totalPages: n, total: mine.length, hasNext: page < n }, show));
-  };
-  const load = async () => {
-    mine = [];
-    for (let page = 1; page <= 10; page++) {
-      const r = await get(`/organizations/${ctx.org.id}/activity`, { ...q, page, limit: 100 });
-      mine.push(...items(r).filter((a) => a.projectId === ctx.project.id));
-      if (!r.pagination || !r.pagination.hasNext) break;
-    }
-    show(1);
+  let q = {};
+  const load = async (page = 1) => {
+    const { scope, ...rest } = q;
+    const r = await get(`/organizations/${ctx.org.id}/activity`, { ...rest, projectId: ctx.project.id, environment: scope === 'env' ? ctx.env : undefined, page, limit: 20 });
+    box.replaceChildren(activityList(items(r)), pager(r.pagination, load));
   };
   const f = form([
     { name: 'search', label: 'Search message' },
-    { name: 'entityType', label: 'Entity', type: 'select', options: [['', 'All'], 'project', 'environment', 'table', 'key'] },
-    { name: 'action', label: 'Action', type: 'select', options: [['', 'All'], 'create', 'update', 'delete', 'revoke'] },
-  ], 'Filter', async (v) => { q = v; await load(); }, { id: 'project-activity-filter' });
+    { name: 'scope', label: 'Environment', type: 'select', options: [['', 'All environments'], ['env', `${ctx.env} only`]] },
+    { name: 'entityType', label: 'Entity', type: 'select', options: [['', 'All'], ...ENTITY_TYPES.filter((e) => !['organization', 'plan', 'token', 'invitation', 'member', 'quota'].includes(e))] },
+    { name: 'action', label: 'Action', type: 'select', options: [['', 'All'], ...ACTIONS] },
+  ], 'Filter', async (v) => { q = v; await load(1); }, { id: 'project-activity-filter' });
   f.classList.add('inline');
-  main.append(h('h1', 'Activities'), card(null, f, h('div.row', button('Refresh', load, 'ghost')), box));
-  await load();
+  main.append(h('h1', 'Activities'), card(null, f, h('div.row', button('Refresh', () => load(1), 'ghost')), box));
+  await load(1);
 }
 
 export const projectPages = { overview, environments, database, auth, storage, activity, keys, cors, settings };

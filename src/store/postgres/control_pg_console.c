@@ -92,6 +92,17 @@ static int pgs_session_delete(void *driver, const char *hash_hex, int *found, bs
     return 0;
 }
 
+static int pgs_tokens_prune(void *driver, const char *name, int64_t now, const char *token_id, int64_t *count, bs_err *err)
+{
+    char at[PG_INT64_TEXT];
+    const char *params[] = {name, pg_fmt_int64(at, now), token_id};
+    *count = 0;
+    return pg_command1(pool_of(driver), "prune console link tokens",
+                       "DELETE FROM operator_tokens WHERE name = $1 AND ((expires_at > 0 AND expires_at <= $2::bigint)"
+                       " OR id = $3::text)",
+                       3, params, count, err);
+}
+
 static int pgs_link_insert(void *driver, const store_console_link *l, bs_err *err)
 {
     if (pgs_prune(driver, "prune console links", "DELETE FROM console_links WHERE expires_at <= $1", l->created_at, err) < 0)
@@ -138,6 +149,7 @@ void pgc_fill_console(store_control_ops *ops)
     ops->console_session_insert = pgs_session_insert;
     ops->console_session_lookup = pgs_session_lookup;
     ops->console_session_delete = pgs_session_delete;
+    ops->console_tokens_prune = pgs_tokens_prune;
     ops->console_link_insert = pgs_link_insert;
     ops->console_link_consume = pgs_link_consume;
 }

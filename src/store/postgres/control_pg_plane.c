@@ -30,7 +30,8 @@
 /* Activity filters: $1 organization, $2 entity type, $3 action, $4 search (NULL = any). */
 #define PGP_ACTIVITY_WHERE                                                                                    \
     " WHERE organization_id = $1 AND ($2::text IS NULL OR entity_type = $2) AND ($3::text IS NULL OR action = $3)" \
-    " AND ($4::text IS NULL OR strpos(" PGP_ASCII_LOWER("message") ", " PGP_ASCII_LOWER("$4") ") > 0)"
+    " AND ($4::text IS NULL OR strpos(" PGP_ASCII_LOWER("message") ", " PGP_ASCII_LOWER("$4") ") > 0)"            \
+    " AND ($5::text IS NULL OR project_id = $5) AND ($6::text IS NULL OR environment = $6)"
 #define PGP_PLACE_COLUMNS "SELECT s.cluster_id, c.kind, s.slot, c.url FROM cluster_slots s JOIN clusters c ON c.id = s.cluster_id"
 /* A cluster's environments now (c: the cluster). */
 #define PGP_CLUSTER_USED "(SELECT count(*) FROM cluster_slots s WHERE s.cluster_id = c.id AND s.environment_id IS NOT NULL)"
@@ -172,7 +173,8 @@ static int activity_read(const PGresult *r, int row, void *dst, bs_err *err)
     int bad = PGP_FIELD(r, row, 1, a->organization_id, err) | PGP_FIELD(r, row, 2, a->project_id, err) |
               PGP_FIELD(r, row, 3, a->actor, err) | PGP_FIELD(r, row, 4, a->actor_type, err) |
               PGP_FIELD(r, row, 5, a->entity_type, err) | PGP_FIELD(r, row, 6, a->entity_id, err) |
-              PGP_FIELD(r, row, 7, a->action, err) | PGP_FIELD(r, row, 8, a->message, err);
+              PGP_FIELD(r, row, 7, a->action, err) | PGP_FIELD(r, row, 8, a->message, err) |
+              PGP_FIELD(r, row, 10, a->environment, err);
     a->at = pg_i64(r, row, 9);
     return bad ? -1 : 0;
 }
@@ -568,11 +570,12 @@ static int pgp_activity_add(void *driver, const store_activity *a, bs_err *err)
 {
     char at[PG_INT64_TEXT];
     const char *params[] = {a->organization_id, a->project_id, a->actor, a->actor_type,
-                            a->entity_type,     a->entity_id,  a->action,   a->message, pg_fmt_int64(at, a->at)};
+                            a->entity_type,     a->entity_id,  a->action,   a->message, pg_fmt_int64(at, a->at),
+                            a->environment};
     return pg_command1(pool_of(driver), "insert activity",
                        "INSERT INTO activity (organization_id, project_id, actor, actor_type, entity_type, entity_id, action,"
-                       " message, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint)",
-                       9, params, NULL, err);
+                       " message, at, environment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint, $10)",
+                       10, params, NULL, err);
 }
 
 /* Newest first: a page of at most q->limit from q->offset, and *total = all that match. */
@@ -582,14 +585,14 @@ static int pgp_activity_list(void *driver, const store_activity_query *q, store_
     *count = 0;
     *total = 0;
     char lim[PG_INT64_TEXT], off[PG_INT64_TEXT];
-    const char *params[] = {q->organization_id, q->entity_type, q->action, q->search, fmt_limit(lim, q->limit),
-                            pg_fmt_int64(off, q->offset < 0 ? 0 : q->offset)};
+    const char *params[] = {q->organization_id, q->entity_type, q->action, q->search, q->project_id, q->environment,
+                            fmt_limit(lim, q->limit), pg_fmt_int64(off, q->offset < 0 ? 0 : q->offset)};
     if (list_rows(driver, "list activity",
-                  "SELECT id, organization_id, project_id, actor, actor_type, entity_type, entity_id, action, message, at"
-                  " FROM activity" PGP_ACTIVITY_WHERE " ORDER BY at DESC, id DESC LIMIT $5 OFFSET $6",
-                  6, params, activity_read, out, sizeof *out, q->limit, count, err) < 0)
+                  "SELECT id, organization_id, project_id, actor, actor_type, entity_type, entity_id, action, message, at,"
+                  " environment FROM activity" PGP_ACTIVITY_WHERE " ORDER BY at DESC, id DESC LIMIT $7 OFFSET $8",
+                  8, params, activity_read, out, sizeof *out, q->limit, count, err) < 0)
         return -1;
-    if (query_int(pool_of(driver), NULL, "count activity", "SELECT count(*) FROM activity" PGP_ACTIVITY_WHERE, 4, params, total,
+    if (query_int(pool_of(driver), NULL, "count activity", "SELECT count(*) FROM activity" PGP_ACTIVITY_WHERE, 6, params, total,
                   err) < 0) {
         *count = 0;
         *total = 0;

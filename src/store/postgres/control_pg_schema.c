@@ -131,6 +131,13 @@ const char *const pgc_schema_v3[] = {
 };
 const size_t pgc_schema_v3_count = sizeof pgc_schema_v3 / sizeof pgc_schema_v3[0];
 
+/* Version 4: the activity log's environment (SQLite's v17) and a project's entries by time. */
+const char *const pgc_schema_v4[] = {
+    "ALTER TABLE activity ADD COLUMN environment TEXT COLLATE \"C\" NOT NULL DEFAULT ''",
+    "CREATE INDEX activity_project ON activity (organization_id, project_id, at DESC, id DESC)",
+};
+const size_t pgc_schema_v4_count = sizeof pgc_schema_v4 / sizeof pgc_schema_v4[0];
+
 /* The unique constraints (PostgreSQL's default names) and what a client is told (as the SQLite driver). */
 const pg_conflict pgc_conflicts[] = {
     {"organizations_slug_key", "organization slug already taken"},

@@ -155,6 +155,7 @@ typedef enum stmt_id {
     ST_CONSOLE_SESSION_INSERT,
     ST_CONSOLE_SESSION_LOOKUP,
     ST_CONSOLE_SESSION_DELETE,
+    ST_CONSOLE_TOKENS_PRUNE,
     ST_CONSOLE_LINK_PRUNE,
     ST_CONSOLE_LINK_INSERT,
     ST_CONSOLE_LINK_CONSUME,
@@ -177,7 +178,8 @@ typedef enum stmt_id {
 /* Activity filters: ?1 organization, ?2 entity type, ?3 action, ?4 search (NULL = any). */
 #define SQ_ACTIVITY_WHERE                                                                                     \
     " WHERE organization_id = ?1 AND (?2 IS NULL OR entity_type = ?2) AND (?3 IS NULL OR action = ?3)"        \
-    " AND (?4 IS NULL OR instr(lower(message), lower(?4)) > 0)"
+    " AND (?4 IS NULL OR instr(lower(message), lower(?4)) > 0) AND (?5 IS NULL OR project_id = ?5)"           \
+    " AND (?6 IS NULL OR environment = ?6)"
 
 /* Team: the columns sq_member_read, sq_token_row_read and sq_invitation_read expect, in their order. A
  * member-bound token has its member's role; one whose member is gone reads as revoked. */
@@ -254,6 +256,8 @@ typedef enum stmt_id {
 static const char *const stmt_sql[ST_COUNT] = {
     /* ---- console sessions and sign-in links (v15) ---- */
     [ST_CONSOLE_SESSION_PRUNE] = "DELETE FROM console_sessions WHERE expires_at <= ?1",
+    [ST_CONSOLE_TOKENS_PRUNE] = "DELETE FROM operator_tokens WHERE name = ?1 AND ((expires_at > 0 AND expires_at <= ?2)"
+                                " OR id = ?3)",
     [ST_CONSOLE_SESSION_INSERT] = "INSERT INTO console_sessions (session_hash, token_id, csrf_token, created_at, expires_at)"
                                   " VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_CONSOLE_SESSION_LOOKUP] = "SELECT s.session_hash, s.token_id, s.csrf_token, s.created_at, s.expires_at, t.id,"
@@ -342,9 +346,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ENV_LIST] = "SELECT " SQ_ENV_COLUMNS " FROM environments WHERE project_id = ?1 ORDER BY created_at, id LIMIT ?2",
     [ST_ENV_SET_STATUS] = "UPDATE environments SET status = ?3, updated_at = ?2 WHERE id = ?1",
     [ST_ACTIVITY_ADD] = "INSERT INTO activity (organization_id, project_id, actor, actor_type, entity_type, entity_id,"
-                        " action, message, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        " action, message, at, environment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_ACTIVITY_LIST] = "SELECT id, organization_id, project_id, actor, actor_type, entity_type, entity_id, action,"
-                         " message, at FROM activity" SQ_ACTIVITY_WHERE " ORDER BY at DESC, id DESC LIMIT ?5 OFFSET ?6",
+                         " message, at, environment FROM activity" SQ_ACTIVITY_WHERE " ORDER BY at DESC, id DESC LIMIT ?7 OFFSET ?8",
     [ST_ACTIVITY_COUNT] = "SELECT count(*) FROM activity" SQ_ACTIVITY_WHERE,
     [ST_ENV_REACTIVATE] = "UPDATE environments SET status = COALESCE(NULLIF(status_before, ''), 'ready'), status_before = '',"
                           " shutdown_at = 0, delete_at = 0, updated_at = ?2 WHERE id = ?1 AND status = 'shutdown'",
@@ -1634,7 +1638,8 @@ static int sq_activity_add(void *driver, const store_activity *a, bs_err *err)
     int rc = SQ_BIND_FIELD(st, 1, a->organization_id) | SQ_BIND_FIELD(st, 2, a->project_id) |
              SQ_BIND_FIELD(st, 3, a->actor) | SQ_BIND_FIELD(st, 4, a->actor_type) |
              SQ_BIND_FIELD(st, 5, a->entity_type) | SQ_BIND_FIELD(st, 6, a->entity_id) |
-             SQ_BIND_FIELD(st, 7, a->action) | SQ_BIND_FIELD(st, 8, a->message) | sqlite3_bind_int64(st, 9, a->at);
+             SQ_BIND_FIELD(st, 7, a->action) | SQ_BIND_FIELD(st, 8, a->message) | sqlite3_bind_int64(st, 9, a->at) |
+             SQ_BIND_FIELD(st, 10, a->environment);
     if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
     return sq_run(c, st, "insert activity", err);
 }
@@ -1655,7 +1660,8 @@ static int sq_activity_bind(sqlite3_stmt *st, const void *query)
 {
     const store_activity_query *q = query;
     return sqlite3_bind_text(st, 1, q->organization_id, -1, SQLITE_STATIC) | sq_bind_opt(st, 2, q->entity_type) |
-           sq_bind_opt(st, 3, q->action) | sq_bind_opt(st, 4, q->search);
+           sq_bind_opt(st, 3, q->action) | sq_bind_opt(st, 4, q->search) | sq_bind_opt(st, 5, q->project_id) |
+           sq_bind_opt(st, 6, q->environment);
 }
 
 static int sq_activity_read(sqlite3_stmt *st, void *dst)
@@ -1665,7 +1671,7 @@ static int sq_activity_read(sqlite3_stmt *st, void *dst)
     int bad = SQ_READ_FIELD(st, 1, a->organization_id) | SQ_READ_FIELD(st, 2, a->project_id) |
               SQ_READ_FIELD(st, 3, a->actor) | SQ_READ_FIELD(st, 4, a->actor_type) |
               SQ_READ_FIELD(st, 5, a->entity_type) | SQ_READ_FIELD(st, 6, a->entity_id) |
-              SQ_READ_FIELD(st, 7, a->action) | SQ_READ_FIELD(st, 8, a->message);
+              SQ_READ_FIELD(st, 7, a->action) | SQ_READ_FIELD(st, 8, a->message) | SQ_READ_FIELD(st, 10, a->environment);
     a->at = sqlite3_column_int64(st, 9);
     return bad ? -1 : 0;
 }
@@ -1673,7 +1679,7 @@ static int sq_activity_read(sqlite3_stmt *st, void *dst)
 static int sq_activity_list(void *driver, const store_activity_query *q, store_activity *out, size_t *count,
                             int64_t *total, bs_err *err)
 {
-    return sq_paged(driver, ST_ACTIVITY_LIST, ST_ACTIVITY_COUNT, sq_activity_bind, q, 5, q->limit, q->offset, sq_activity_read,
+    return sq_paged(driver, ST_ACTIVITY_LIST, ST_ACTIVITY_COUNT, sq_activity_bind, q, 7, q->limit, q->offset, sq_activity_read,
                     out, sizeof *out, count, total, err);
 }
 
@@ -2013,6 +2019,19 @@ static int sq_console_session_lookup(void *driver, const char *hash_hex, store_c
 static int sq_console_session_delete(void *driver, const char *hash_hex, int *found, bs_err *err)
 {
     return sq_change_by_id(driver, ST_CONSOLE_SESSION_DELETE, hash_hex, -1, found, err);
+}
+
+static int sq_console_tokens_prune(void *driver, const char *name, int64_t now, const char *token_id, int64_t *count,
+                                   bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_CONSOLE_TOKENS_PRUNE, err) : NULL;
+    if (!st) return -1;
+    int rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) | sqlite3_bind_int64(st, 2, now) | sq_bind_opt(st, 3, token_id);
+    if (rc != SQLITE_OK) return sq_bind_failed(c, st, err);
+    if (sq_run(c, st, "prune console link tokens", err) != 0) return -1;
+    *count = sqlite3_changes(c->db);
+    return 0;
 }
 
 static int sq_console_link_insert(void *driver, const store_console_link *l, bs_err *err)
@@ -2478,6 +2497,7 @@ const store_control_ops store_sqlite_control_ops = {
     .console_session_insert = sq_console_session_insert,
     .console_session_lookup = sq_console_session_lookup,
     .console_session_delete = sq_console_session_delete,
+    .console_tokens_prune = sq_console_tokens_prune,
     .console_link_insert = sq_console_link_insert,
     .console_link_consume = sq_console_link_consume,
 };

@@ -278,6 +278,12 @@ static const char migration_v15[] =
  * the default --env-store); status 'draining' takes no new placement. */
 static const char migration_v16[] = "ALTER TABLE clusters ADD COLUMN url TEXT NOT NULL DEFAULT '';";
 
+/* v17: the activity log names the environment of an environment-level change ('' = project or
+ * organization level), and a project's entries are read newest first without scanning the organization's. */
+static const char migration_v17[] =
+    "ALTER TABLE activity ADD COLUMN environment TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX activity_project ON activity (organization_id, project_id, at DESC, id DESC);";
+
 static const migration_step migration_steps[] = {
     {1, migration_v1},
     {2, migration_v2},
@@ -295,6 +301,7 @@ static const migration_step migration_steps[] = {
     {14, migration_v14},
     {15, migration_v15},
     {16, migration_v16},
+    {17, migration_v17},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migration_steps / sizeof migration_steps[0]))

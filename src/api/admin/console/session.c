@@ -111,7 +111,7 @@ static void session_create(http_req *req, http_res *res, api_app *app)
     }
     char old[CONSOLE_SECRET_MAX + 1];
     bs_err ignored;
-    if (api_console_cookie(req, old)) console_session_close(app->control, old, &ignored); /* the browser's previous one */
+    if (api_console_cookie(req, old)) console_session_close(app->control, old, clock_now_ms(), &ignored); /* the browser's previous one */
     api_console_set_cookie(app, req, res, cookie, CONSOLE_SESSION_TTL_MS / 1000);
     memset(cookie, 0, sizeof cookie);
     answer_session(app, res, 201, &s);
@@ -124,7 +124,7 @@ static void session_delete(http_req *req, http_res *res, api_app *app)
     store_console_session s;
     char cookie[CONSOLE_SECRET_MAX + 1];
     if (api_console_session(app, req, 1, &s, &err) < 0 ||
-        (api_console_cookie(req, cookie) && console_session_close(app->control, cookie, &err) < 0)) {
+        (api_console_cookie(req, cookie) && console_session_close(app->control, cookie, clock_now_ms(), &err) < 0)) {
         if (err.status == 401) api_console_set_cookie(app, req, res, "", 0); /* a dead session: forget it too */
         http_res_error_from(res, &err);
         return;

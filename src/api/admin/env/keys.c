@@ -177,6 +177,7 @@ static void create_key(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
+    api_env_activity(ctx, &env, "key", key->id, "create", "%s key %s created", key->type, key->name);
     struct json_object *out = key_json(&row, env.name, env.project_id);
     json_object_object_add(out, "key", json_object_new_string(text));
     http_res_json(res, 201, out);
@@ -209,6 +210,7 @@ static void revoke_key(api_ctx *ctx, http_req *req, http_res *res)
             http_res_error_from(res, &err);
             return;
         }
+        api_env_activity(ctx, &env, "key", row.key.id, "revoke", "%s key %s revoked", row.key.type, row.key.name);
     }
     keyauth_forget(ctx->app->keys, row.key.hash);
     struct json_object *out = key_json(&row, env.name, env.project_id);

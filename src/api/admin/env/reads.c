@@ -11,10 +11,14 @@
  * Every role that may view the environment reads (api_admin_env, reads); owner and admin change files
  * (api_admin_env, writes), with the /v1 handlers' code (api/v1/files/files_read.h). Management calls are not
  * metered as /v1 API calls. */
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "api/admin/env/surface.h"
 #include "api/admin_gate.h"
 #include "api/v1/data/records.h"
 #include "api/v1/files/files_read.h"
+#include "store/files.h"
 
 /* The environment of the path, when the caller may view it (changes: when it may change it); else the
  * refusal is answered. */
@@ -44,11 +48,40 @@ static void files_list(api_ctx *ctx, http_req *req, http_res *res)
     if (gated_env(ctx, req, res, 0, &env) == 0) api_files_admin_list(ctx, env.id, req, res);
 }
 
+/* The activity-log entry of a file change that succeeded (register, patch, delete): the file object of
+ * the answer names the file (a delete: `gone`, the name read before it). */
+static void file_activity(api_ctx *ctx, http_req *req, http_res *res, const store_env *env, api_files_op op, const char *gone)
+{
+    int status = http_res_get_status(res);
+    if (status < 200 || status > 299 || op == API_FILES_PRESIGN) return;
+    strbuf *body = http_res_buffer(res);
+    struct json_object *file = body && body->len ? json_tokener_parse(body->data) : NULL;
+    const char *id = json_get_string(file, "id") ? json_get_string(file, "id") : http_req_param(req, "fileId");
+    const char *name = json_get_string(file, "originalName") ? json_get_string(file, "originalName") : "";
+    if (op == API_FILES_REGISTER) api_env_activity(ctx, env, "file", id, "create", "file %s uploaded", name);
+    if (op == API_FILES_PATCH)
+        api_env_activity(ctx, env, "file", id, "update", "file %s changed (visibility %s)", name,
+                         json_get_string(file, "visibility") ? json_get_string(file, "visibility") : "unchanged");
+    if (op == API_FILES_DELETE) api_env_activity(ctx, env, "file", id, "delete", "file %s deleted", gone[0] ? gone : id);
+    json_object_put(file);
+}
+
 static void file_op(api_ctx *ctx, http_req *req, http_res *res, api_files_op op)
 {
     store_env env;
     int change = op != API_FILES_GET && op != API_FILES_DOWNLOAD_URL;
-    if (gated_env(ctx, req, res, change, &env) == 0) api_files_admin_file(ctx, env.id, op, req, res);
+    if (gated_env(ctx, req, res, change, &env) < 0) return;
+    char gone[STORE_FILE_NAME_MAX] = "";
+    if (op == API_FILES_DELETE) { /* its name, for the activity log, before it is gone */
+        store_file *f = calloc(1, sizeof *f);
+        int found = 0;
+        bs_err err;
+        if (f && store_files_get(ctx->app->docs, env.id, http_req_param(req, "fileId"), f, &found, &err) == 0 && found)
+            snprintf(gone, sizeof gone, "%s", f->original_name);
+        free(f);
+    }
+    api_files_admin_file(ctx, env.id, op, req, res);
+    if (change) file_activity(ctx, req, res, &env, op, gone);
 }
 
 static void file_get(api_ctx *ctx, http_req *req, http_res *res) { file_op(ctx, req, res, API_FILES_GET); }

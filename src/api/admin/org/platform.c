@@ -8,7 +8,7 @@
  *   GET/PUT /admin/v1/organizations/:orgId/plan          PUT {plan}: upgrade now; downgrade at the end of the
  *        month (UTC) unless usage is over the lower plan (409 org/downgrade-blocked, details per metric);
  *        PUT of the current plan cancels a scheduled downgrade
- *   GET /admin/v1/organizations/:orgId/activity?page&limit&entityType&action&search
+ *   GET /admin/v1/organizations/:orgId/activity?page&limit&entityType&action&search&projectId&environment
  *   GET/POST /admin/v1/projects[?organizationId]         POST {organizationId, slug, name, description?,
  *        primaryCloud?, primaryRegion?}: also creates its dev environment; maxProjects per plan
  *   GET/PATCH/DELETE /admin/v1/projects/:projectId       PATCH {name, description, settings}
@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "core/alerts.h"
+#include "core/console_session.h"
 #include "api/admin/org/surface.h"
 #include "api/admin/org/team.h"
 #include "store/files.h"
@@ -505,6 +506,8 @@ static void token_create(api_ctx *ctx, http_req *req, http_res *res)
         api_team_token_member(ctx, body, &t, &err) == 0) { /* memberId: bound to the member, with its role (admin_team.c) */
         if (!t.role[0]) snprintf(t.role, sizeof t.role, "member");
         if (!role_known(t.role)) bs_err_set(&err, 400, "common/invalid-parameters", "role: owner, admin, member or billing");
+        else if (!strcmp(t.name, CONSOLE_LINK_TOKEN_NAME))
+            bs_err_set(&err, 400, "common/invalid-parameters", "name: \"%s\" is reserved for one-time console sign-in links", CONSOLE_LINK_TOKEN_NAME);
         else if (!strcmp(t.role, "owner") && strcmp(ctx->token.role, "owner"))
             bs_err_set(&err, 403, "org/permission-denied", "Only an owner grants the owner role");
         else if (json_object_object_get_ex(body, "expiresAt", &exp) && !json_object_is_type(exp, json_type_null) &&
@@ -549,6 +552,7 @@ static struct json_object *activity_json(const store_activity *a)
     json_object_object_add(j, "id", json_object_new_int64(a->id));
     json_object_object_add(j, "organizationId", json_object_new_string(a->organization_id));
     json_object_object_add(j, "projectId", a->project_id[0] ? json_object_new_string(a->project_id) : NULL);
+    json_object_object_add(j, "environment", a->environment[0] ? json_object_new_string(a->environment) : NULL);
     json_object_object_add(j, "actor", json_object_new_string(a->actor));
     json_object_object_add(j, "actorType", json_object_new_string(a->actor_type));
     json_object_object_add(j, "entityType", json_object_new_string(a->entity_type));
@@ -566,7 +570,9 @@ static void activity_list(api_ctx *ctx, http_req *req, http_res *res)
     store_org o;
     int64_t page = api_query_int(req, "page", 1, 1000000), limit = api_query_int(req, "limit", 20, ACTIVITY_PAGE_MAX), total = 0;
     store_activity_query q = {.entity_type = http_req_query(req, "entityType"), .action = http_req_query(req, "action"),
-                              .search = http_req_query(req, "search"), .offset = (page - 1) * limit, .limit = (size_t)limit};
+                              .search = http_req_query(req, "search"), .project_id = http_req_query(req, "projectId"),
+                              .environment = http_req_query(req, "environment"), .offset = (page - 1) * limit,
+                              .limit = (size_t)limit};
     store_activity *rows = calloc((size_t)limit, sizeof *rows);
     size_t n = 0;
     if (!rows) bs_err_internal(&err);
@@ -872,7 +878,7 @@ static void env_post(api_ctx *ctx, http_req *req, http_res *res)
         if (!type && name && plan_env_type_bit(name)) type = name; /* {environment: "staging"} alone */
         if (!env_name_ok(name)) bs_err_set(&err, 400, "common/invalid-parameters", "environment: 1 to 30 of a-z, 0-9 and '-'");
         else if (!plan_env_type_bit(type)) bs_err_set(&err, 400, "common/invalid-parameters", "environmentType: dev, staging, prod or custom");
-        else if (env_create(ctx, &o, &p, name, type, &e, &err) == 0) activity(ctx, o.id, p.id, "environment", e.id, "create", name);
+        else if (env_create(ctx, &o, &p, name, type, &e, &err) == 0) api_env_activity(ctx, &e, "environment", e.id, "create", "%s", name);
     }
     if (err.status) {
         http_res_error_from(res, &err);
@@ -915,7 +921,7 @@ static void env_delete(api_ctx *ctx, http_req *req, http_res *res)
     store_env e;
     env_stores st = api_env_stores(ctx->app);
     if (api_admin_need(ctx, ROLE_MANAGE_ENVIRONMENTS, &err) == 0 && load_env(ctx, req, &p, &e, &err) == 0 && env_lifecycle_remove(&st, &e, &err) == 0)
-        activity(ctx, p.organization_id, p.id, "environment", e.id, "delete", e.name);
+        api_env_activity(ctx, &e, "environment", e.id, "delete", "%s", e.name);
     if (err.status) {
         http_res_error_from(res, &err);
         return;
@@ -938,7 +944,7 @@ static void env_keep(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
-    activity(ctx, p.organization_id, p.id, "environment", e.id, "deletion cancelled", e.name);
+    api_env_activity(ctx, &e, "environment", e.id, "deletion cancelled", "%s", e.name);
     e.delete_at = 0;
     struct json_object *j = env_json(ctx->app->control, &e);
     http_res_json(res, 200, j);

@@ -25,6 +25,7 @@
 #include "api/admin_gate.h"
 #include "api/respond.h"
 #include "api/route.h"
+#include "core/console_session.h"
 #include "core/keys.h"
 #include "core/roles.h"
 #include "util/clock.h"
@@ -578,7 +579,8 @@ static void tokens_list(api_ctx *ctx, http_req *req, http_res *res)
     store_operator_token_row *rows = calloc(TEAM_TOKENS_MAX, sizeof *rows);
     size_t n = 0;
     if (!rows) bs_err_internal(&err);
-    else if (api_admin_org(ctx, req, ROLE_MANAGE_KEYS, &o, &err) == 0)
+    else if (api_admin_org(ctx, req, ROLE_MANAGE_KEYS, &o, &err) == 0 && /* expired link tokens go first */
+             store_control_console_tokens_prune(ctx->app->control, CONSOLE_LINK_TOKEN_NAME, clock_now_ms(), NULL, NULL, &err) == 0)
         store_control_operator_token_list(ctx->app->control, o.id, rows, TEAM_TOKENS_MAX, &n, &err);
     if (err.status) {
         free(rows);

@@ -187,9 +187,19 @@ static int plan_rollback(struct json_object *target, const store_table *t, struc
     return rc;
 }
 
-/* Applies ch and the resulting list as the next index version; answers the table with the change. */
+/* The activity-log action of an index change: rollback, else create when it adds an index, delete when it
+ * only removes, update otherwise. */
+static const char *index_action(const index_change *ch, int rollback)
+{
+    if (rollback) return "rollback";
+    if (json_object_array_length(ch->added)) return "create";
+    return json_object_array_length(ch->removed) && !json_object_array_length(ch->updated) ? "delete" : "update";
+}
+
+/* Applies ch and the resulting list as the next index version (rollback: from an old version); logs it;
+ * answers the table with the change. */
 static void apply_index_change(api_ctx *ctx, http_res *res, store_env *env, store_table *t, index_change *ch,
-                               struct json_object *list, bs_err *err)
+                               struct json_object *list, int rollback, bs_err *err)
 {
     const char *drop[TABLE_MAX_INDEXES];
     for (size_t i = 0; i < ch->ndrop; i++) drop[i] = ch->drop[i];
@@ -206,6 +216,10 @@ static void apply_index_change(api_ctx *ctx, http_res *res, store_env *env, stor
         return;
     }
     table_cache_bump();
+    api_env_activity(ctx, env, "index", t->name, index_action(ch, rollback), "table %s: indexes version %d (added %s, updated %s, removed %s)",
+                     t->name, t->index_version, json_object_to_json_string_ext(ch->added, JSON_C_TO_STRING_PLAIN),
+                     json_object_to_json_string_ext(ch->updated, JSON_C_TO_STRING_PLAIN),
+                     json_object_to_json_string_ext(ch->removed, JSON_C_TO_STRING_PLAIN));
     struct json_object *out = api_table_json(ctx, env, t), *applied = json_object_new_object();
     json_object_object_add(out, "previousIndexVersion", json_object_new_int(previous));
     json_object_object_add(applied, "added", json_object_get(ch->added));
@@ -246,7 +260,7 @@ static void post_indexes(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         store_table_release(&t);
     } else {
-        apply_index_change(ctx, res, &env, &t, ch, list, &err);
+        apply_index_change(ctx, res, &env, &t, ch, list, 0, &err);
     }
     json_object_put(list);
     change_free(ch);
@@ -267,7 +281,7 @@ static void rollback_indexes(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         store_table_release(&t);
     } else {
-        apply_index_change(ctx, res, &env, &t, ch, target, &err);
+        apply_index_change(ctx, res, &env, &t, ch, target, 1, &err);
     }
     json_object_put(target);
     json_object_put(current);

@@ -1,8 +1,9 @@
 /* admin_tables: an environment's tables through the management API (management-api.md):
- *   GET/POST   /admin/v1/projects/:projectId/environments/:env/tables
+ *   GET/POST   /admin/v1/projects/:projectId/environments/:env/tables   (GET: ?page&limit&search&counts)
  *   GET/PATCH/DELETE .../tables/:tableName
  *   PUT        .../tables/:tableName/permissions      (full replacement, client-api.md §5.5)
  * Schemas are checked by compiling them (core/schema), permissions by core/access. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "api/admin/tables/tables.h"
 #include "api/admin/tables/surface.h"
 #include "api/admin_gate.h"
+#include "api/respond.h"
 #include "api/route.h"
 #include "core/table_cache.h"
 #include "core/access.h"
@@ -19,6 +21,8 @@
 #include "util/clock.h"
 
 #define TABLE_DESCRIPTION_MAX 1000
+#define TABLES_PAGE_DEFAULT 20
+#define TABLES_PAGE_MAX 100
 
 static int table_name_valid(const char *name)
 {
@@ -46,6 +50,11 @@ static struct json_object *default_indexes(void)
 
 struct json_object *api_table_json(api_ctx *ctx, const store_env *env, const store_table *t)
 {
+    return api_table_json_counted(ctx, env, t, 1);
+}
+
+struct json_object *api_table_json_counted(api_ctx *ctx, const store_env *env, const store_table *t, int with_count)
+{
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_string(t->id));
     json_object_object_add(o, "tableName", json_object_new_string(t->name));
@@ -62,8 +71,8 @@ struct json_object *api_table_json(api_ctx *ctx, const store_env *env, const sto
     json_object_object_add(o, "permissions", access_effective_permissions(t->permissions_json));
     int64_t count = 0;
     bs_err err;
-    if (store_docs_count(ctx->app->docs, env->id, t->name, &count, &err) < 0) count = 0;
-    json_object_object_add(o, "documentCount", json_object_new_int64(count));
+    if (with_count && store_docs_count(ctx->app->docs, env->id, t->name, &count, &err) < 0) count = 0;
+    json_object_object_add(o, "documentCount", with_count ? json_object_new_int64(count) : NULL);
     json_add_time(o, "createdAt", t->created_at);
     json_add_time(o, "updatedAt", t->updated_at);
     return o;
@@ -143,23 +152,51 @@ static int parse_create(struct json_object *body, store_table *t, bs_err *err)
     return optional_text(body, "description", TABLE_DESCRIPTION_MAX, &t->description, err);
 }
 
+/* 1 when name holds q, ignoring ASCII case ("" holds every q ""). */
+static int name_holds(const char *name, const char *q)
+{
+    size_t n = strlen(name), m = strlen(q);
+    for (size_t i = 0; i + m <= n; i++) {
+        size_t j = 0;
+        while (j < m && tolower((unsigned char)name[i + j]) == tolower((unsigned char)q[j])) j++;
+        if (j == m) return 1;
+    }
+    return 0;
+}
+
+/* GET .../tables?page&limit&search&counts: a page of the environment's tables by name, {items,
+ * pagination}; documentCount (a count of every record) only with counts=true, and then only for the
+ * page's tables, so a list costs the same with 10 tables or 1,000. */
 static void list_tables(api_ctx *ctx, http_req *req, http_res *res)
 {
     bs_err err;
+    bs_err_clear(&err);
     store_env env;
     store_table *tables = NULL;
     size_t n = 0;
-    if (api_admin_env(ctx, req, 0, &env, &err) < 0 || store_docs_table_list(ctx->app->docs, env.id, &tables, &n, &err) < 0) {
+    int64_t page = api_query_int(req, "page", 1, 1000000), limit = api_query_int(req, "limit", TABLES_PAGE_DEFAULT, TABLES_PAGE_MAX);
+    const char *search = http_req_query(req, "search"), *counts = http_req_query(req, "counts");
+    if (counts && strcmp(counts, "true") && strcmp(counts, "false"))
+        bs_err_set(&err, 400, "common/invalid-parameters", "counts: true or false");
+    else if (search && strlen(search) > STORE_TABLE_NAME_MAX)
+        bs_err_set(&err, 400, "common/invalid-parameters", "search: at most %d characters", STORE_TABLE_NAME_MAX);
+    else if (api_admin_env(ctx, req, 0, &env, &err) == 0)
+        store_docs_table_list(ctx->app->docs, env.id, &tables, &n, &err);
+    if (err.status) {
         http_res_error_from(res, &err);
         return;
     }
-    struct json_object *items = json_object_new_array(), *out = json_object_new_object();
-    for (size_t i = 0; i < n; i++) json_object_array_add(items, api_table_json(ctx, &env, &tables[i]));
-    json_object_object_add(out, "items", items);
-    json_object_object_add(out, "total", json_object_new_int64((int64_t)n));
-    http_res_json(res, 200, out);
-    json_object_put(out);
+    int with_count = counts && !strcmp(counts, "true");
+    int64_t total = 0, first = (page - 1) * limit;
+    struct json_object *items = json_object_new_array();
+    for (size_t i = 0; i < n; i++) {
+        if (search && !name_holds(tables[i].name, search)) continue;
+        if (total >= first && total < first + limit)
+            json_object_array_add(items, api_table_json_counted(ctx, &env, &tables[i], with_count));
+        total++;
+    }
     store_table_list_free(tables, n);
+    api_answer_page(res, items, total, page, limit);
 }
 
 static void create_table(api_ctx *ctx, http_req *req, http_res *res)
@@ -177,6 +214,7 @@ static void create_table(api_ctx *ctx, http_req *req, http_res *res)
         return;
     }
     table_cache_bump();
+    api_env_activity(ctx, &env, "table", t.name, "create", "table %s created", t.name);
     int found = 0;
     if (!strcmp(env.status, "ready")) /* platform.md §5.3: the first table makes an environment active */
         store_control_env_set_status(ctx->app->control, env.id, "active", clock_now_ms(), &found, &err);
@@ -222,10 +260,11 @@ static void get_table(api_ctx *ctx, http_req *req, http_res *res)
     api_table_answer(ctx, res, &env, &t, 200);
 }
 
-/* A change to a table's definition: load it, let `change` edit it from the body, save, answer. */
+/* A change to a table's definition: load it, let `change` edit it from the body, save, log (action),
+ * answer. */
 typedef int (*table_change_fn)(struct json_object *body, store_table *t, bs_err *err);
 
-static void change_table(api_ctx *ctx, http_req *req, http_res *res, table_change_fn change)
+static void change_table(api_ctx *ctx, http_req *req, http_res *res, table_change_fn change, const char *action)
 {
     bs_err err;
     store_env env;
@@ -238,6 +277,8 @@ static void change_table(api_ctx *ctx, http_req *req, http_res *res, table_chang
         return;
     }
     table_cache_bump();
+    api_env_activity(ctx, &env, "table", t.name, action, "table %s: %s", t.name,
+                     strcmp(action, "permissions") ? "name or description changed" : "permissions changed");
     api_table_answer(ctx, res, &env, &t, 200);
 }
 
@@ -255,8 +296,11 @@ static int change_permissions(struct json_object *body, store_table *t, bs_err *
     return take_permissions(body, t, err);
 }
 
-static void patch_table(api_ctx *ctx, http_req *req, http_res *res) { change_table(ctx, req, res, change_texts); }
-static void put_permissions(api_ctx *ctx, http_req *req, http_res *res) { change_table(ctx, req, res, change_permissions); }
+static void patch_table(api_ctx *ctx, http_req *req, http_res *res) { change_table(ctx, req, res, change_texts, "update"); }
+static void put_permissions(api_ctx *ctx, http_req *req, http_res *res)
+{
+    change_table(ctx, req, res, change_permissions, "permissions");
+}
 
 static void delete_table(api_ctx *ctx, http_req *req, http_res *res)
 {
@@ -270,6 +314,7 @@ static void delete_table(api_ctx *ctx, http_req *req, http_res *res)
         return;
     }
     table_cache_bump();
+    api_env_activity(ctx, &env, "table", t.name, "delete", "table %s deleted", t.name);
     char body[160];
     int n = snprintf(body, sizeof body, "{\"success\":true,\"tableName\":\"%s\"}", t.name);
     http_res_body(res, 200, "application/json; charset=utf-8", body, (size_t)n);

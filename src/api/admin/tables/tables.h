@@ -13,8 +13,10 @@
 int api_table_load(api_ctx *ctx, http_req *req, int writes, store_env *env, store_table *t, bs_err *err);
 /* api_table_load answering the error itself: 0, or -1 when the answer is already written. */
 int api_table_open(api_ctx *ctx, http_req *req, http_res *res, int writes, store_env *env, store_table *t);
-/* The table object of management-api.md (a new reference). */
+/* The table object of management-api.md (a new reference), with its documentCount. */
 struct json_object *api_table_json(api_ctx *ctx, const store_env *env, const store_table *t);
+/* The same; with_count 0 answers documentCount null without counting the records. */
+struct json_object *api_table_json_counted(api_ctx *ctx, const store_env *env, const store_table *t, int with_count);
 /* Answers the table object with status and releases t. */
 void api_table_answer(api_ctx *ctx, http_res *res, const store_env *env, store_table *t, int status);
 /* The table's compiled schema (free with schema_free), or NULL with err. */

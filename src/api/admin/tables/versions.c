@@ -214,9 +214,10 @@ static int edit_schema(struct json_object *doc, field_change *fc, bs_err *err)
     return 0;
 }
 
-/* Checks the new schema document, stores it as the next version and answers; frees doc. */
+/* Checks the new schema document, stores it as the next version, logs it (action: update | rollback) and
+ * answers; frees doc. */
 static void save_schema(api_ctx *ctx, http_res *res, store_env *env, store_table *t, struct json_object *doc,
-                        struct json_object *applied, bs_err *err)
+                        struct json_object *applied, const char *action, bs_err *err)
 {
     schema *compiled = schema_compile(doc, err);
     int found = 0, previous = t->schema_version;
@@ -231,6 +232,8 @@ static void save_schema(api_ctx *ctx, http_res *res, store_env *env, store_table
     }
     schema_free(compiled);
     table_cache_bump();
+    api_env_activity(ctx, env, "schema", t->name, action, "table %s: schema version %d (%s)", t->name, previous + 1,
+                     strcmp(action, "rollback") ? "fields changed" : "rolled back");
     struct json_object *out = json_object_new_object();
     json_object_object_add(out, "tableName", json_object_new_string(t->name));
     json_object_object_add(out, "projectId", json_object_new_string(env->project_id));
@@ -278,7 +281,7 @@ static void patch_fields(api_ctx *ctx, http_req *req, http_res *res)
         json_object_put(doc);
         json_object_put(applied);
     } else {
-        save_schema(ctx, res, &env, &t, doc, applied, &err);
+        save_schema(ctx, res, &env, &t, doc, applied, "update", &err);
     }
     store_table_release(&t);
 }
@@ -292,7 +295,7 @@ static void rollback_schema(api_ctx *ctx, http_req *req, http_res *res)
     if (api_rollback_target(ctx, req, res, STORE_VERSION_SCHEMA, &env, &t, &v) < 0) return;
     struct json_object *applied = json_object_new_object();
     json_object_object_add(applied, "rolledBackTo", json_object_new_int(v.version));
-    save_schema(ctx, res, &env, &t, json_tokener_parse(v.body), applied, &err);
+    save_schema(ctx, res, &env, &t, json_tokener_parse(v.body), applied, "rollback", &err);
     store_version_release(&v);
     store_table_release(&t);
 }

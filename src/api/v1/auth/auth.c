@@ -425,7 +425,7 @@ static void switch_organization(api_ctx *ctx, http_req *req, http_res *res)
     api_sign_in_answer(ctx, req, res, &u, 200, -1);
 }
 
-static struct json_object *session_json(const store_session *s, const char *current)
+struct json_object *api_session_json(const store_session *s, const char *current)
 {
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_string(s->id));
@@ -453,7 +453,7 @@ static void sessions(api_ctx *ctx, http_req *req, http_res *res)
         return;
     }
     struct json_object *items = json_object_new_array();
-    for (size_t i = 0; i < n; i++) json_object_array_add(items, session_json(&list[i], cur.id));
+    for (size_t i = 0; i < n; i++) json_object_array_add(items, api_session_json(&list[i], cur.id));
     api_answer_page(res, items, total, page, limit);
 }
 

@@ -5,6 +5,8 @@
  *   GET/PUT/DELETE .../auth/templates/:category     {subject, body}; DELETE restores the built-in text
  *   GET        .../auth/users, .../auth/users/:userId   every role that may view the environment; with ban state
  *   PATCH      .../auth/users/:userId               {banned: bool, reason?}
+ *   GET        .../auth/users/:userId/sessions      a user's live sessions, newest first ({items, pagination})
+ *   DELETE     .../auth/users/:userId/sessions/:sessionId   ends one (owner and admin)
  * Settings (defaults): magicLinkEnabled (true), magicLinkExpirationMinutes (15, 1–1440),
  * requireEmailVerification (false), signupEnabled (true), passwordPolicy {minLength 6, maxLength 128,
  * requireUppercase, requireLowercase, requireNumbers, requireSpecialChars (all false)}.
@@ -139,6 +141,7 @@ static void settings_patch(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
+    api_env_activity(ctx, &env, "auth", "settings", "update", "sign-in settings changed");
     http_res_json(res, 200, o);
     json_object_put(o);
 }
@@ -325,8 +328,12 @@ static void template_put(api_ctx *ctx, http_req *req, http_res *res)
         store_control_setting_put(ctx->app->control, env.id, name, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), &err);
         json_object_put(o);
     }
-    if (!t || err.status) http_res_error_from(res, &err);
-    else template_answer(ctx, res, env.id, t, 200);
+    if (!t || err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    api_env_activity(ctx, &env, "template", t->category, "update", "mail template %s changed", t->category);
+    template_answer(ctx, res, env.id, t, 200);
 }
 
 static void template_delete(api_ctx *ctx, http_req *req, http_res *res)
@@ -337,8 +344,12 @@ static void template_delete(api_ctx *ctx, http_req *req, http_res *res)
     char name[64];
     const mail_template *t = template_target(ctx, req, 1, &env, &err);
     if (t) snprintf(name, sizeof name, "template:%s", t->category);
-    if (!t || store_control_setting_delete(ctx->app->control, env.id, name, &found, &err) < 0) http_res_error_from(res, &err);
-    else template_answer(ctx, res, env.id, t, 200);
+    if (!t || store_control_setting_delete(ctx->app->control, env.id, name, &found, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    api_env_activity(ctx, &env, "template", t->category, "delete", "mail template %s back to the built-in text", t->category);
+    template_answer(ctx, res, env.id, t, 200);
 }
 
 /* ---- banning a user ---- */
@@ -380,6 +391,8 @@ static void user_ban(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
+    api_env_activity(ctx, &env, "user", u.id, u.banned_at ? "ban" : "unban", "user %s %s", u.email,
+                     u.banned_at ? "banned" : "unbanned");
     struct json_object *o = operator_user_json(&u);
     http_res_json(res, 200, o);
     json_object_put(o);
@@ -419,6 +432,58 @@ static void user_get(api_ctx *ctx, http_req *req, http_res *res)
     json_object_put(o);
 }
 
+/* ---- a user's sessions ---- */
+
+#define USER_SESSIONS_PAGE_MAX 100
+
+/* The environment (writes: for a change) and the user of the path; 404 user/not-found. */
+static int session_owner(api_ctx *ctx, http_req *req, int writes, store_env *env, store_user *u, bs_err *err)
+{
+    int found = 0;
+    if (api_admin_env(ctx, req, writes, env, err) < 0 ||
+        store_users_by_id(ctx->app->docs, env->id, http_req_param(req, "userId"), u, &found, err) < 0)
+        return -1;
+    return found ? 0 : bs_err_set(err, 404, "user/not-found", "No such user");
+}
+
+static void user_sessions(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    store_env env;
+    store_user u;
+    store_session list[USER_SESSIONS_PAGE_MAX];
+    size_t n = 0;
+    int64_t total = 0, page = api_query_int(req, "page", 1, 1000000), limit = api_query_int(req, "limit", 20, USER_SESSIONS_PAGE_MAX);
+    if (session_owner(ctx, req, 0, &env, &u, &err) < 0 ||
+        store_sessions_list(ctx->app->docs, env.id, u.id, (page - 1) * limit, (size_t)limit, list, &n, &total, &err) < 0) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    struct json_object *items = json_object_new_array();
+    for (size_t i = 0; i < n; i++) json_object_array_add(items, api_session_json(&list[i], ""));
+    api_answer_page(res, items, total, page, limit);
+}
+
+static void user_session_end(api_ctx *ctx, http_req *req, http_res *res)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    store_env env;
+    store_user u;
+    int found = 0;
+    const char *id = http_req_param(req, "sessionId");
+    if (session_owner(ctx, req, 1, &env, &u, &err) == 0 &&
+        store_sessions_revoke(ctx->app->docs, env.id, u.id, id, clock_now_ms(), &found, &err) == 0 && !found)
+        bs_err_set(&err, 404, "auth/session-not-found", "Session not found");
+    if (err.status) {
+        http_res_error_from(res, &err);
+        return;
+    }
+    api_env_activity(ctx, &env, "session", id, "revoke", "a session of user %s ended", u.email);
+    api_message(res, 200, "Session revoked");
+}
+
 int api_auth_settings_register(http_router *router, api_app *app)
 {
     http_route_opts json = {.body = HTTP_BODY_JSON, .max_body = 64 * 1024};
@@ -439,6 +504,10 @@ int api_auth_settings_register(http_router *router, api_app *app)
     if (api_route_admin(router, app, HTTP_GET, path, user_get, NULL) < 0) return -1;
     snprintf(path, sizeof path, "%s/users", base);
     if (api_route_admin(router, app, HTTP_GET, path, users_list, NULL) < 0) return -1;
+    snprintf(path, sizeof path, "%s/users/:userId/sessions", base);
+    if (api_route_admin(router, app, HTTP_GET, path, user_sessions, NULL) < 0) return -1;
+    snprintf(path, sizeof path, "%s/users/:userId/sessions/:sessionId", base);
+    if (api_route_admin(router, app, HTTP_DELETE, path, user_session_end, NULL) < 0) return -1;
     snprintf(path, sizeof path, "%s/users/:userId", base);
     return api_route_admin(router, app, HTTP_PATCH, path, user_ban, &json);
 }

@@ -47,6 +47,10 @@ int api_callback_check(api_ctx *ctx, const char *name, const char *url, bs_err *
 /* Mails u the link that confirms its sign-up e-mail (mail_flows.c). */
 int api_send_signup_confirmation(api_ctx *ctx, const store_user *u, const char *callback, bs_err *err);
 
+/* A session as GET /v1/auth/sessions answers it: {id, userId, userAgent, ipAddress, deviceInfo, current
+ * (its id is current), lastActivityAt, createdAt}. Shared with the management API's user sessions. */
+struct json_object *api_session_json(const store_session *s, const char *current);
+
 /* One page of an environment's users (users.c), the /v1 list's query parameters (page, limit, sortBy,
  * sortDirection, search, searchType) and {items, pagination} answer; admin: e-mails and roles may be
  * sorted and searched; as_json shapes each user. Shared by GET /v1/users and the management API. */

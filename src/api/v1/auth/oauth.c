@@ -118,6 +118,7 @@ static struct json_object *provider_json(api_ctx *ctx, const store_provider *p)
     json_object_object_add(o, "hasSecret", json_object_new_boolean(p->secret_sealed[0] != '\0'));
     json_object_object_add(o, "redirectUris", json_tokener_parse(p->redirect_uris));
     json_object_object_add(o, "enabled", json_object_new_boolean(p->enabled));
+    json_object_object_add(o, "configured", json_object_new_boolean(p->updated_at != 0));
     json_add_time(o, "updatedAt", p->updated_at);
     return o;
 }
@@ -159,20 +160,31 @@ static void provider_put(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
+    api_env_activity(ctx, &env, "provider", name, "update", "sign-in provider %s %s", name, p.enabled ? "enabled" : "disabled");
     struct json_object *o = provider_json(ctx, &p);
     http_res_json(res, 200, o);
     json_object_put(o);
 }
 
+/* A known provider never configured answers its default: no client, no secret, disabled
+ * (configured: false); 404 auth/unsupported-provider for any other name. */
 static void provider_get(api_ctx *ctx, http_req *req, http_res *res)
 {
     bs_err err;
+    bs_err_clear(&err);
     store_env env;
     store_provider p;
     int found = 0;
-    if (api_admin_env(ctx, req, 0, &env, &err) < 0 ||
-        store_control_provider_get(ctx->app->control, env.id, http_req_param(req, "provider"), &p, &found, &err) < 0 ||
-        (!found && bs_err_set(&err, 404, "auth/oauth-not-configured", "This provider is not configured") < 0)) {
+    const char *name = http_req_param(req, "provider");
+    if (api_admin_env(ctx, req, 0, &env, &err) == 0 && !provider_known(name))
+        bs_err_set(&err, 404, "auth/unsupported-provider", "Providers: google, github");
+    else if (!err.status && store_control_provider_get(ctx->app->control, env.id, name, &p, &found, &err) == 0 && !found) {
+        memset(&p, 0, sizeof p);
+        snprintf(p.environment_id, sizeof p.environment_id, "%s", env.id);
+        snprintf(p.provider, sizeof p.provider, "%s", name);
+        snprintf(p.redirect_uris, sizeof p.redirect_uris, "[]");
+    }
+    if (err.status) {
         http_res_error_from(res, &err);
         return;
     }
