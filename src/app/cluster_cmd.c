@@ -24,13 +24,14 @@ static void cluster_usage(FILE *out)
 {
     fprintf(out, "Usage: basalt operator cluster add NAME URL --shared|--dedicated [--capacity N] [--data DIR] [--control-store LOCATION]\n"
                  "       basalt operator cluster list [--data DIR] [--control-store LOCATION]   (also: basalt operator clusters)\n"
-                 "       basalt operator cluster drain NAME [--data DIR] [--control-store LOCATION]\n\n"
+                 "       basalt operator cluster drain|undrain NAME [--data DIR] [--control-store LOCATION]\n\n"
                  "Registers a PostgreSQL server as a cluster (checked: it must answer; for --dedicated its role\n"
                  "needs CREATEDB). New staging, prod and custom environments go to the active dedicated cluster\n"
                  "with the fewest environments below its capacity (a database of their own there); new dev\n"
                  "environments take a slot (a schema) on an active shared one with room. `drain` stops new\n"
-                 "placements on a cluster; its environments stay. `list` shows every cluster with its use; URLs\n"
-                 "are shown without their password. Needs --env-store on PostgreSQL.\n");
+                 "placements on a cluster (its environments stay), `undrain` takes them again. `list` shows every\n"
+                 "cluster with its use; URLs are shown without their password, and stored sealed with\n"
+                 "DATA/master.key (made here when missing). Needs --env-store on PostgreSQL.\n");
 }
 
 /* A cluster name: [a-z0-9-] (PostgreSQL names slot schemas after it, '-' as '_'), not one of the names
@@ -42,7 +43,7 @@ static int name_ok(const char *name)
     return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
 }
 
-/* Checks the positionals of o->sub: add NAME URL, list, drain NAME. */
+/* Checks the positionals of o->sub: add NAME URL, list, drain NAME, undrain NAME. */
 static int positionals(cluster_opts *o, int argc, char **argv)
 {
     int n = argc - optind;
@@ -52,7 +53,7 @@ static int positionals(cluster_opts *o, int argc, char **argv)
     o->name = n > 1 ? argv[optind + 1] : NULL;
     o->url = n > 2 ? argv[optind + 2] : NULL;
     if (!strcmp(o->sub, "list")) return n == 1 ? 0 : -1;
-    if (!strcmp(o->sub, "drain")) return n == 2 ? 0 : -1;
+    if (!strcmp(o->sub, "drain") || !strcmp(o->sub, "undrain")) return n == 2 ? 0 : -1;
     return !strcmp(o->sub, "add") && n == 3 && o->kind ? 0 : -1;
 }
 
@@ -121,7 +122,8 @@ static int cluster_add(store_control *control, const cluster_opts *o, bs_err *er
     if (!name_ok(o->name))
         return bs_err_set(err, 400, "common/invalid-parameters",
                           "NAME: lower-case letters, digits and '-' (not shared-... or dedicated-...), under %d bytes", STORE_ID_MAX);
-    if (strlen(o->url) >= sizeof c.url) return bs_err_set(err, 400, "common/invalid-parameters", "URL too long");
+    if (strlen(o->url) > STORE_CLUSTER_URL_PLAIN_MAX)
+        return bs_err_set(err, 400, "common/invalid-parameters", "URL too long (at most %d bytes)", STORE_CLUSTER_URL_PLAIN_MAX);
     if (store_docs_server_check(o->url, !strcmp(o->kind, "dedicated"), err) < 0) return -1;
     snprintf(c.id, sizeof c.id, "%s", o->name);
     snprintf(c.kind, sizeof c.kind, "%s", o->kind);
@@ -134,12 +136,13 @@ static int cluster_add(store_control *control, const cluster_opts *o, bs_err *er
     return 0;
 }
 
-static int cluster_drain(store_control *control, const cluster_opts *o, bs_err *err)
+/* drain: no new environments (those placed stay); undrain: active again. */
+static int cluster_drain(store_control *control, const cluster_opts *o, int drain, bs_err *err)
 {
     int found = 0;
-    if (store_control_cluster_set_status(control, o->name, "draining", &found, err) < 0) return -1;
+    if (store_control_cluster_set_status(control, o->name, drain ? "draining" : "active", &found, err) < 0) return -1;
     if (!found) return bs_err_set(err, 404, "common/not-found", "no cluster %s", o->name);
-    printf("cluster %s: draining (no new environments; those placed stay)\n", o->name);
+    printf(drain ? "cluster %s: draining (no new environments; those placed stay)\n" : "cluster %s: active\n", o->name);
     return 0;
 }
 
@@ -153,8 +156,8 @@ int cluster_main(int argc, char **argv)
     store_control *control = local_control_open_new(&o.where, &err);
     int rc = !control                     ? -1
              : !strcmp(o.sub, "list")     ? cluster_list(control, &err)
-             : !strcmp(o.sub, "add")      ? cluster_add(control, &o, &err)
-                                          : cluster_drain(control, &o, &err);
+             : !strcmp(o.sub, "add")      ? (local_control_seal_key_make(control, o.where.data, &err) < 0 ? -1 : cluster_add(control, &o, &err))
+                                          : cluster_drain(control, &o, !strcmp(o.sub, "drain"), &err);
     if (rc != 0) fprintf(stderr, "basalt operator cluster: %s\n", err.message);
     store_control_free(control);
     return rc == 0 ? 0 : 1;

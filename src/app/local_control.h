@@ -19,7 +19,11 @@ void local_control_location(const char *control, const char *data, char *out, si
 /* The environment data store's location (--env-store): env_store when set (and not "sqlite"), else the
  * data directory (SQLite files under it). */
 void local_env_store_location(const char *env_store, const char *data, char *out, size_t cap);
-/* Opens the store; the caller frees it with store_control_free. NULL with err filled on failure. */
+/* Opens the store; the caller frees it with store_control_free. NULL with err filled on failure. With
+ * DATA/master.key present, cluster URLs are sealed and opened with it (app/master_key.h). */
 store_control *local_control_open_new(const local_control_opts *o, bs_err *err);
+/* For commands that write secrets (cluster add): DATA (made when missing) and its master.key (made when
+ * missing, as the first start makes it) seal them. 0, or -1 with err. */
+int local_control_seal_key_make(store_control *control, const char *data, bs_err *err);
 
 #endif

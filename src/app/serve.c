@@ -17,6 +17,7 @@
 #include "api/route.h"
 #include "app/config.h"
 #include "app/local_control.h"
+#include "app/master_key.h"
 #include "core/alerts.h"
 #include "core/bootstrap.h"
 #include "core/console_session.h"
@@ -117,6 +118,10 @@ static int open_store(serve_state *s, bs_err *err)
     local_control_location(s->cfg.control, s->cfg.data_dir, location, sizeof location);
     s->control = store_control_open(location, err);
     if (!s->control) return -1;
+    uint8_t key[MASTER_KEY_LEN];
+    if (master_key_load(s->cfg.data_dir, 1, key, err) < 0) return -1;
+    store_control_set_seal_key(s->control, key); /* registered clusters' URLs */
+    memset(key, 0, sizeof key);
     local_env_store_location(s->cfg.env_store, s->cfg.data_dir, location, sizeof location);
     s->docs = store_docs_open(location, err);
     if (!s->docs) return -1;
@@ -127,28 +132,6 @@ static int open_store(serve_state *s, bs_err *err)
     else snprintf(files, sizeof files, "%s/files", s->cfg.data_dir);
     s->blobs = store_blobs_fs_new(files, err);
     return s->blobs ? 0 : -1;
-}
-
-/* The key that seals secrets at rest (OAuth client secrets): DATA/master.key, 32 random bytes, 0600,
- * made on the first start. Kept out of every database so a copied database reveals no secret. */
-static int load_master_key(serve_state *s, bs_err *err)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/master.key", s->cfg.data_dir);
-    FILE *f = fopen(path, "rb");
-    if (f) {
-        size_t n = fread(s->app.master_key, 1, sizeof s->app.master_key, f);
-        fclose(f);
-        return n == sizeof s->app.master_key ? 0 : bs_err_set(err, 500, "config/invalid", "%s is damaged", path);
-    }
-    if (crypto_random_bytes(s->app.master_key, sizeof s->app.master_key) < 0) return bs_err_internal(err);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0 || write(fd, s->app.master_key, sizeof s->app.master_key) != (ssize_t)sizeof s->app.master_key) {
-        if (fd >= 0) close(fd);
-        return bs_err_set(err, 500, "config/invalid", "cannot write %s", path);
-    }
-    close(fd);
-    return 0;
 }
 
 /* --cookie-secure: always 1, never -1, anything else (auto) 0 (api/console_gate.h). */
@@ -194,8 +177,7 @@ static int start_http(serve_state *s, bs_err *err)
     if (!s->router || !s->keys || !s->guard || !s->users || (s->cfg.query_stats && !s->stats)) return bs_err_internal(err);
     find_console(s);
     uint8_t key[32];
-    if (load_master_key(s, err) < 0) return -1;
-    memcpy(key, s->app.master_key, sizeof key);
+    if (master_key_load(s->cfg.data_dir, 1, key, err) < 0) return -1;
     s->app = (api_app){.control = s->control, .docs = s->docs, .keys = s->keys, .guard = s->guard, .shared_cluster_slots = (int)s->cfg.shared_cluster_slots, .users = s->users, .stats = s->stats, .mail = s->mail, .public_url = s->url,
                       .google_token_url = s->cfg.google_token_url, .google_userinfo_url = s->cfg.google_userinfo_url,
                       .google_jwks_url = s->cfg.google_jwks_url, .github_token_url = s->cfg.github_token_url,

@@ -2,6 +2,7 @@
  * ops table plus the driver's own opaque handle; every public call forwards to the ops table. */
 #include "store/control.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,8 @@
 struct store_control {
     const store_control_ops *ops;
     void *driver;
+    uint8_t seal_key[CRYPTO_KEY_LEN]; /* seals cluster URLs at rest (store_control_set_seal_key) */
+    int sealing;
 };
 
 /* Locations the control store understands; the first matching prefix wins. A location with no known
@@ -366,17 +369,56 @@ int store_control_env_cancel_deletion(store_control *store, const char *env_id, 
 
 /* ---- placement ---- */
 
+/* Cluster URLs carry a database password: with a seal key they are stored as CLUSTER_SEALED + crypto_seal
+ * of the URL, and opened on every read. A URL in clear (registered before sealing, or without a key) reads
+ * as it is; a sealed one read without the key stays sealed (it connects nowhere). */
+#define CLUSTER_SEALED "sealed:v1:"
+
+void store_control_set_seal_key(store_control *store, const uint8_t key[32])
+{
+    if (!store) return;
+    memcpy(store->seal_key, key, sizeof store->seal_key);
+    store->sealing = 1;
+}
+
+static int url_open(const store_control *store, char url[STORE_CLUSTER_URL_MAX], bs_err *err)
+{
+    size_t pre = strlen(CLUSTER_SEALED);
+    if (!store->sealing || strncmp(url, CLUSTER_SEALED, pre) != 0) return 0;
+    char plain[STORE_CLUSTER_URL_MAX];
+    if (crypto_open(store->seal_key, url + pre, plain, sizeof plain) < 0)
+        return bs_err_set(err, 500, "config/invalid", "a cluster's URL cannot be opened with this data directory's master.key");
+    snprintf(url, STORE_CLUSTER_URL_MAX, "%s", plain);
+    memset(plain, 0, sizeof plain);
+    return 0;
+}
+
+static int url_seal(const store_control *store, const char *url, char out[STORE_CLUSTER_URL_MAX], bs_err *err)
+{
+    size_t pre = strlen(CLUSTER_SEALED);
+    if (!store->sealing || !url[0]) {
+        snprintf(out, STORE_CLUSTER_URL_MAX, "%s", url);
+        return 0;
+    }
+    memcpy(out, CLUSTER_SEALED, pre); /* bounded: pre < STORE_CLUSTER_URL_MAX */
+    if (strlen(url) > STORE_CLUSTER_URL_PLAIN_MAX || crypto_seal(store->seal_key, url, strlen(url), out + pre, STORE_CLUSTER_URL_MAX - pre) < 0)
+        return bs_err_set(err, 400, "common/validation-error", "A cluster URL holds at most %d bytes", STORE_CLUSTER_URL_PLAIN_MAX);
+    return 0;
+}
+
 int store_control_env_place(store_control *store, const char *env_id, int dedicated, int capacity, int64_t now,
                             store_placement *out, bs_err *err)
 {
     if (!store || !env_id || !out || capacity < 1) return control_no_store(err);
-    return store->ops->env_place(store->driver, env_id, dedicated, capacity, now, out, err);
+    int rc = store->ops->env_place(store->driver, env_id, dedicated, capacity, now, out, err);
+    return rc < 0 ? rc : url_open(store, out->url, err);
 }
 
 int store_control_env_placement(store_control *store, const char *env_id, store_placement *out, int *found, bs_err *err)
 {
     if (!store || !env_id || !out || !found) return control_no_store(err);
-    return store->ops->env_placement(store->driver, env_id, out, found, err);
+    int rc = store->ops->env_placement(store->driver, env_id, out, found, err);
+    return rc < 0 || !*found ? rc : url_open(store, out->url, err);
 }
 
 int store_control_slots_reclaim(store_control *store, int64_t now, int64_t *count, bs_err *err)
@@ -388,13 +430,19 @@ int store_control_slots_reclaim(store_control *store, int64_t now, int64_t *coun
 int store_control_cluster_list(store_control *store, store_cluster *out, size_t max, size_t *count, bs_err *err)
 {
     if (!store || !out || !count) return control_no_store(err);
-    return store->ops->cluster_list(store->driver, out, max, count, err);
+    int rc = store->ops->cluster_list(store->driver, out, max, count, err);
+    for (size_t i = 0; rc == 0 && i < *count; i++) rc = url_open(store, out[i].url, err);
+    return rc;
 }
 
 int store_control_cluster_add(store_control *store, const store_cluster *c, int64_t now, bs_err *err)
 {
     if (!store || !c) return control_no_store(err);
-    return store->ops->cluster_add(store->driver, c, now, err);
+    store_cluster sealed = *c;
+    int rc = url_seal(store, c->url, sealed.url, err);
+    if (rc == 0) rc = store->ops->cluster_add(store->driver, &sealed, now, err);
+    memset(&sealed, 0, sizeof sealed);
+    return rc;
 }
 
 int store_control_cluster_set_status(store_control *store, const char *id, const char *status, int *found,

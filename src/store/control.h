@@ -273,7 +273,13 @@ int store_control_env_deletions_due(store_control *store, int64_t now, store_env
 int store_control_env_cancel_deletion(store_control *store, const char *env_id, int *found, bs_err *err);
 
 /* ---- placement (platform.md §5.1, §5.5) ---- */
-#define STORE_CLUSTER_URL_MAX 512 /* a registered cluster's database server URL, password included */
+#define STORE_CLUSTER_URL_MAX 512 /* a registered cluster's database server URL, password included (sealed at
+                                     rest: the URL itself holds at most STORE_CLUSTER_URL_PLAIN_MAX bytes) */
+#define STORE_CLUSTER_URL_PLAIN_MAX 320
+/* Seals the registered clusters' URLs (their passwords) at rest with key (DATA/master.key): written
+ * sealed by store_control_cluster_add, opened by every read (placement, cluster list). Without it URLs
+ * are written in clear and sealed ones are not opened. */
+void store_control_set_seal_key(store_control *store, const uint8_t key[32]);
 typedef struct store_placement {
     char cluster_id[STORE_ID_MAX];
     char kind[STORE_ENUM_MAX];   /* shared | dedicated */

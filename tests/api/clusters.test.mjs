@@ -10,7 +10,7 @@ import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { test, startServer, req, runOnce, repoRoot, ENV_STORE, envStoreRows, envStoreUrl } from './harness.mjs';
+import { test, startServer, req, runOnce, repoRoot, ENV_STORE, envStoreRows, envStoreUrl, controlStoreBytes } from './harness.mjs';
 
 const PG = ENV_STORE === 'pg';
 const skip = PG ? false : 'registered clusters are PostgreSQL servers: run with BASALT_TEST_ENV=pg under tests/pg/with-pg.sh';
@@ -104,6 +104,16 @@ test('a registered dedicated server takes the prod environment; dev stays; drain
   assert.deepEqual(row, ['big2', 'dedicated', 'draining', '1/5', second.url.replace(PASSWORD, '***')]);
   const alias = await operator('clusters');
   assert.equal(alias.stdout, list.stdout, '`clusters` is `cluster list`');
+  assert.ok(!controlStoreBytes(srv.dataDir).includes(PASSWORD), 'the URL is stored sealed (DATA/master.key)');
+
+  const undrain = await operator('cluster', 'undrain', 'big2');
+  assert.equal(undrain.code, 0, undrain.stderr);
+  const qa = await admin('POST', `/projects/${b.projectId}/environments`, { environment: 'qa', environmentType: 'custom' });
+  assert.equal(qa.status, 201, qa.text);
+  assert.equal(qa.json.cluster.id, 'big2', 'an undrained cluster takes new environments again');
+  await roundTrip(b.projectId, 'qa', await keyOf(b.projectId, 'qa'), 'on the second server again');
+  assert.equal((await admin('DELETE', `/projects/${b.projectId}/environments/qa`)).status, 200);
+  assert.deepEqual(secondRows(`SELECT datname FROM pg_database WHERE datname = 'basalt_${qa.json.id}'`), [], 'its database is dropped there');
 });
 
 test('a registered shared server takes new dev environments as slots (schemas); deleting environments frees their places, the servers stay', { skip }, async () => {

@@ -86,8 +86,8 @@ export function envStoreRows(dir, sql, envId = null) {
 export function controlStoreBytes(dir) {
   const url = controlByDir.get(dir);
   if (!url) {
-    const file = path.join(dir, 'control.db');
-    return fs.existsSync(file) ? fs.readFileSync(file) : Buffer.alloc(0);
+    const files = ['control.db', 'control.db-wal'].map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f));
+    return Buffer.concat(files.map((f) => fs.readFileSync(f))); // recent writes may still be in the WAL
   }
   const schema = /search_path%3D(\w+)/.exec(url)[1];
   return execFileSync('pg_dump', ['--data-only', '--schema', schema, process.env.BASALT_TEST_PG_URL], { maxBuffer: 256 << 20 });
