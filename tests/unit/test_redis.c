@@ -96,6 +96,27 @@ static void a_slow_command_times_out_then_reconnects(void **state)
     bs_redis_free(r);
 }
 
+static void a_connection_the_server_closed_is_replaced_at_once(void **state)
+{
+    (void)state;
+    if (!server()) skip();
+    bs_err err;
+    bs_redis *r = bs_redis_new(server(), 1000, &err), *killer = bs_redis_new(server(), 1000, &err);
+    const char *ping[1] = {"PING"};
+    assert_int_equal(bs_redis_command(r, 1, ping, NULL, &err), 0);
+    const char *kill_all[6] = {"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"};
+    int64_t killed = 0;
+    assert_int_equal(bs_redis_command(killer, 6, kill_all, &killed, &err), 0);
+    assert_true(killed >= 1);
+    assert_int_equal(bs_redis_command(r, 1, ping, NULL, &err), 0); /* as after a restart: no failed call */
+    int64_t errors, connects;
+    bs_redis_stats(r, &errors, &connects);
+    assert_int_equal(connects, 2);
+    assert_int_equal(errors, 0);
+    bs_redis_free(r);
+    bs_redis_free(killer);
+}
+
 static void a_refused_connect_backs_off_and_hides_the_password(void **state)
 {
     (void)state;
@@ -299,6 +320,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(scripts_load_after_a_flush),
         cmocka_unit_test(a_slow_command_times_out_then_reconnects),
+        cmocka_unit_test(a_connection_the_server_closed_is_replaced_at_once),
         cmocka_unit_test(a_refused_connect_backs_off_and_hides_the_password),
         cmocka_unit_test(a_wrong_password_is_refused_without_showing_it),
         cmocka_unit_test(the_script_seeds_checks_and_takes),

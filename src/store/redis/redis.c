@@ -1,5 +1,6 @@
 #include "store/redis/redis.h"
 
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -162,14 +163,15 @@ static redisContext *open_conn(bs_redis *r, char *why, size_t cap)
     return c;
 }
 
-/* An idle connection, else a new one; NULL while backing off or when the connect fails. */
-static redisContext *borrow(bs_redis *r, bs_err *err)
+/* An idle connection (*pooled = 1), else a new one; NULL while backing off or when the connect fails. */
+static redisContext *borrow(bs_redis *r, int *pooled, bs_err *err)
 {
     char why[160] = "";
     pthread_mutex_lock(&r->lock);
     redisContext *c = r->nidle ? r->idle[--r->nidle] : NULL;
     int64_t now = clock_mono_us() / 1000, retry_at = r->retry_at_ms;
     pthread_mutex_unlock(&r->lock);
+    *pooled = c != NULL;
     if (c) return c;
     if (now < retry_at) {
         fail(r, err, "unreachable, retrying shortly");
@@ -200,32 +202,74 @@ static void give_back(bs_redis *r, redisContext *c, int broken)
     redisFree(c);
 }
 
+/* Closes every idle connection: one of them found the server gone (a restart), so are the others. */
+static void drop_idle(bs_redis *r)
+{
+    redisContext *gone[REDIS_POOL_MAX];
+    pthread_mutex_lock(&r->lock);
+    int n = r->nidle;
+    memcpy(gone, r->idle, sizeof gone);
+    r->nidle = 0;
+    pthread_mutex_unlock(&r->lock);
+    for (int i = 0; i < n; i++) redisFree(gone[i]);
+}
+
 /* ---- commands ---- */
+
+typedef redisReply *(*redis_send_fn)(redisContext *c, void *arg);
+
+/* send on a borrowed connection; when a pooled one got no reply (the server closed it: restarted, or
+ * idle connections dropped), once more on a new connection. NULL (*why filled, errors counted) or the reply;
+ * the connection is given back either way. */
+static redisReply *send_once_more(bs_redis *r, redis_send_fn send, void *arg, bs_err *err)
+{
+    int pooled = 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        redisContext *c = borrow(r, &pooled, err);
+        if (!c) return NULL;
+        redisReply *rep = send(c, arg);
+        if (rep) {
+            give_back(r, c, 0);
+            return rep;
+        }
+        char why[160];
+        snprintf(why, sizeof why, "%s", c->errstr[0] ? c->errstr : "no answer");
+        /* closed by the server, not timed out (a timed-out script may still run: never sent twice) */
+        int closed = c->err == REDIS_ERR_EOF || (c->err == REDIS_ERR_IO && (errno == ECONNRESET || errno == EPIPE));
+        give_back(r, c, 1);
+        if (!pooled || !closed) {
+            fail(r, err, why);
+            return NULL;
+        }
+        drop_idle(r);
+    }
+    fail(r, err, "no answer");
+    return NULL;
+}
+
+typedef struct command_args {
+    int argc;
+    const char *const *argv;
+} command_args;
+
+static redisReply *send_command(redisContext *c, void *arg)
+{
+    command_args *a = arg;
+    return run(c, a->argc, a->argv);
+}
 
 int bs_redis_command(bs_redis *r, int argc, const char *const *argv, int64_t *out, bs_err *err)
 {
     if (argc < 1 || argc > BS_REDIS_ARGS_MAX) return bs_err_internal(err);
-    redisContext *c = borrow(r, err);
-    if (!c) return -1;
-    redisReply *rep = run(c, argc, argv);
-    if (!rep) {
-        char why[160];
-        snprintf(why, sizeof why, "%s", c->errstr[0] ? c->errstr : "no answer");
-        give_back(r, c, 1);
-        return fail(r, err, why);
-    }
+    command_args a = {argc, argv};
+    redisReply *rep = send_once_more(r, send_command, &a, err);
+    if (!rep) return -1;
     int ok = rep->type == REDIS_REPLY_INTEGER || rep->type == REDIS_REPLY_STATUS;
     if (out) *out = rep->type == REDIS_REPLY_INTEGER ? (int64_t)rep->integer : 0;
-    if (!ok) {
-        char why[160];
-        snprintf(why, sizeof why, "%.150s", rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
-        freeReplyObject(rep);
-        give_back(r, c, 0);
-        return fail(r, err, why);
-    }
+    char why[160];
+    snprintf(why, sizeof why, "%.150s", rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
     freeReplyObject(rep);
-    give_back(r, c, 0);
-    return 0;
+    return ok ? 0 : fail(r, err, why);
 }
 
 /* EVALSHA, then (NOSCRIPT) SCRIPT LOAD and EVALSHA again, on one connection: the reply or NULL. */
@@ -250,24 +294,33 @@ static redisReply *evalsha(redisContext *c, bs_redis_script *s, int nkeys, const
     return run(c, 3 + nkeys + nargs, argv);
 }
 
+typedef struct eval_args {
+    bs_redis_script *s;
+    int nkeys, nargs;
+    const char *const *keys, *const *args;
+} eval_args;
+
+static redisReply *send_eval(redisContext *c, void *arg)
+{
+    eval_args *a = arg;
+    return evalsha(c, a->s, a->nkeys, a->keys, a->nargs, a->args);
+}
+
 int bs_redis_eval_ints(bs_redis *r, bs_redis_script *s, int nkeys, const char *const *keys, int nargs, const char *const *args,
                        int64_t *out, int cap, int *n, bs_err *err)
 {
     *n = 0;
     if (nkeys < 0 || nargs < 0 || nkeys + nargs > BS_REDIS_ARGS_MAX) return bs_err_internal(err);
-    redisContext *c = borrow(r, err);
-    if (!c) return -1;
-    redisReply *rep = evalsha(c, s, nkeys, keys, nargs, args);
-    int broken = rep == NULL;
+    eval_args a = {s, nkeys, nargs, keys, args};
+    redisReply *rep = send_once_more(r, send_eval, &a, err);
+    if (!rep) return -1;
     char why[160] = "";
-    if (!rep) snprintf(why, sizeof why, "%s", c->errstr[0] ? c->errstr : "no answer");
-    else if (rep->type == REDIS_REPLY_ERROR) snprintf(why, sizeof why, "%.150s", rep->str);
+    if (rep->type == REDIS_REPLY_ERROR) snprintf(why, sizeof why, "%.150s", rep->str);
     else if (rep->type != REDIS_REPLY_ARRAY) snprintf(why, sizeof why, "unexpected reply");
     for (size_t i = 0; !why[0] && i < rep->elements && (int)i < cap; i++) {
         if (rep->element[i]->type != REDIS_REPLY_INTEGER) snprintf(why, sizeof why, "unexpected reply");
         else out[(*n)++] = (int64_t)rep->element[i]->integer;
     }
-    if (rep) freeReplyObject(rep);
-    give_back(r, c, broken);
+    freeReplyObject(rep);
     return why[0] ? fail(r, err, why) : 0;
 }
