@@ -12,7 +12,7 @@ import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test, startServer, req, expectError, runOnce, tempDir, sleep, metricValue, getOnce, repoRoot } from './harness.mjs';
+import { test, startServer, req, expectError, runOnce, tempDir, sleep, metricValue, getOnce, repoRoot, freePort } from './harness.mjs';
 
 const PG = process.env.BASALT_TEST_PG_URL, REDIS = process.env.BASALT_TEST_REDIS_URL;
 const skip = !(PG && REDIS) && 'needs BASALT_TEST_PG_URL and BASALT_TEST_REDIS_URL (tests/pg/with-pg.sh tests/redis/with-redis.sh)';
@@ -184,4 +184,36 @@ test('Redis stopped: fail open for --redis-fail-open seconds, then 503 until it 
     assert.ok(r.json.error.details.used >= 4, r.text); // 3 admitted + 1 refused, as the usage rows count calls
   }
   for (const s of fleet) assert.equal(metricValue(await metrics(s), 'basalt_redis_outage'), 0, 'a restarted Redis: no instance fell back');
+});
+
+// Needs no Redis: one that never answers.
+test('a Redis that does not answer: the instance starts, fails open then closed, and its password shows nowhere', async () => {
+  const badDir = tempDir();
+  const bad = await runOnce(['serve', '--listen', '127.0.0.1:0', '--data', badDir, '--redis', 'http://127.0.0.1:6379']);
+  fs.rmSync(badDir, { recursive: true, force: true });
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /redis:\/\//);
+  const port = await freePort();
+  const s = await startServer({ args: ['--redis', `redis://:hunter2-secret@127.0.0.1:${port}/3`, '--redis-fail-open', '1'] });
+  try {
+    const h = await health(s);
+    assert.equal(h.status, 'ok');
+    assert.deepEqual([h.redis.server, h.redis.status, h.redis.admission], [`127.0.0.1:${port}/3`, 'unreachable', 'shared']);
+    assert.match(h.redis.error, /cannot connect|retrying shortly/);
+    const open = await call(s, s.bootstrap.secretKey);
+    assert.equal(open.status, 404, open.text); // admitted (fail open): the table does not exist
+    assert.equal(open.headers.get('x-ratelimit-remaining'), '9999');
+    assert.equal((await health(s)).redis.admission, 'fail-open');
+    await sleep(1100);
+    expectError(assert, await call(s, s.bootstrap.secretKey), 503, 'common/unavailable');
+    const m = await metrics(s);
+    assert.equal(metricValue(m, 'basalt_redis_fail_open_total'), 1);
+    assert.equal(metricValue(m, 'basalt_redis_fail_closed_total'), 1);
+    assert.equal(metricValue(m, 'basalt_redis_connects_total'), 0);
+    assert.ok(!JSON.stringify(h).includes('hunter2') && !m.includes('hunter2'));
+  } finally {
+    await s.stop({ removeDir: false });
+    assert.ok(!s.stderr().includes('hunter2') && !s.stdout().includes('hunter2'), 'the password is in no log line');
+    fs.rmSync(s.dataDir, { recursive: true, force: true });
+  }
 });
