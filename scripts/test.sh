@@ -7,7 +7,8 @@
 # driver; the PostgreSQL drivers' unit tests run against the server, and the API suite runs a third time
 # with the control and environment stores on it; the console's browser test runs once. A Redis server
 # (tests/redis/with-redis.sh) runs for each sanitizer pass: the Redis client's unit tests and the fleet test
-# (tests/api/fleet_quota.test.mjs: three instances, exact admission, Redis stopped mid-test). A sanitizer report
+# (tests/api/fleet_quota.test.mjs: three instances, exact admission, Redis stopped mid-test), and the quota
+# suite once more with its API calls admitted in Redis (BASALT_TEST_REDIS=1). A sanitizer report
 # fails the server's exit code, and so the test that stopped it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +29,8 @@ suite() {
     set -e
     (cd '"$dir"' && ctest --output-on-failure -j2)
     node --test tests/api/*.test.mjs
-    BASALT_TEST_FILES=s3 node --test tests/api/files.test.mjs tests/api/files_direct.test.mjs tests/api/images.test.mjs'
+    BASALT_TEST_FILES=s3 node --test tests/api/files.test.mjs tests/api/files_direct.test.mjs tests/api/images.test.mjs
+    BASALT_TEST_REDIS=1 node --test tests/api/quota.test.mjs'
 }
 
 suite build-test
