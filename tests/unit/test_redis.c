@@ -3,7 +3,8 @@
  * are skipped): scripts by EVALSHA with the SCRIPT LOAD fallback after a SCRIPT FLUSH, a command timeout
  * and the reconnect after it, the backoff after a failed connect, no password in any message, the
  * check-and-take script (seeds, limits, a daily refusal still taking the month) and three clients racing
- * for the last 100 calls. Without a server: core/quota's fail-open then fail-closed answer. */
+ * for the last 100 calls, core/quota seeding shared counters once through its loader and two quotas (two
+ * processes) deciding on the same counters. Without a server: core/quota's fail-open then fail-closed answer. */
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -269,6 +270,56 @@ static void three_clients_racing_get_exactly_the_last_100(void **state)
     for (int i = 0; i < 3; i++) store_counters_free(clients[i]);
 }
 
+/* ---- core/quota over shared counters ---- */
+
+static int loads;
+
+static int load_counted(void *arg, const char *scope, const char *id, int64_t from, int64_t to, int64_t *used, bs_err *err)
+{
+    (void)arg; (void)id; (void)from; (void)to; (void)err;
+    loads++;
+    *used = !strcmp(scope, "org") ? 40 : 2;
+    return 0;
+}
+
+static void quota_seeds_shared_counters_once_and_two_processes_share_them(void **state)
+{
+    (void)state;
+    if (!server()) skip();
+    bs_err err;
+    store_counters *c1 = store_counters_open(server(), 1000, &err), *c2 = store_counters_open(server(), 1000, &err);
+    quota *a = quota_new(load_counted, NULL), *b = quota_new(load_counted, NULL);
+    quota_set_shared(a, c1, 30000);
+    quota_set_shared(b, c2, 30000);
+    char org[64], project[64];
+    fresh_ids(org, project, sizeof org);
+    int64_t now = clock_now_ms();
+    quota_verdict v;
+    loads = 0;
+    assert_int_equal(quota_admit(a, org, project, 50, 4, now, &v, &err), 0);
+    assert_true(v.admitted);
+    assert_int_equal(loads, 2); /* both counters seeded from the rows: 40 and 2 */
+    assert_int_equal(v.window, QUOTA_DAY);
+    assert_int_equal(v.used, 3);
+    assert_int_equal(quota_admit(b, org, project, 50, 4, now, &v, &err), 0); /* another process: the same counters */
+    assert_true(v.admitted);
+    assert_int_equal(v.used, 4);
+    assert_int_equal(loads, 2); /* no more loads */
+    assert_int_equal(quota_admit(a, org, project, 50, 4, now, &v, &err), 0);
+    assert_false(v.admitted);
+    assert_int_equal(v.window, QUOTA_DAY);
+    assert_int_equal(v.limit, 4);
+    assert_int_equal(quota_admit(b, org, project, 43, -1, now, &v, &err), 0); /* the refused call kept its month unit: 43 */
+    assert_false(v.admitted);
+    assert_int_equal(v.window, QUOTA_MONTH);
+    assert_int_equal(v.used, 43);
+    assert_string_equal(quota_admission_mode(a, now), "shared");
+    quota_free(a);
+    quota_free(b);
+    store_counters_free(c1);
+    store_counters_free(c2);
+}
+
 /* ---- core/quota over shared counters that never answer ---- */
 
 static int load_five(void *arg, const char *scope, const char *id, int64_t from, int64_t to, int64_t *used, bs_err *err)
@@ -325,6 +376,7 @@ int main(void)
         cmocka_unit_test(a_wrong_password_is_refused_without_showing_it),
         cmocka_unit_test(the_script_seeds_checks_and_takes),
         cmocka_unit_test(three_clients_racing_get_exactly_the_last_100),
+        cmocka_unit_test(quota_seeds_shared_counters_once_and_two_processes_share_them),
         cmocka_unit_test(an_unreachable_redis_fails_open_then_closed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
