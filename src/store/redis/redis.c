@@ -219,7 +219,7 @@ static void drop_idle(bs_redis *r)
 typedef redisReply *(*redis_send_fn)(redisContext *c, void *arg);
 
 /* send on a borrowed connection; when a pooled one got no reply (the server closed it: restarted, or
- * idle connections dropped), once more on a new connection. NULL (*why filled, errors counted) or the reply;
+ * idle connections dropped), once more on a new connection. NULL (err filled, errors counted) or the reply;
  * the connection is given back either way. */
 static redisReply *send_once_more(bs_redis *r, redis_send_fn send, void *arg, bs_err *err)
 {
