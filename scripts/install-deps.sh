@@ -6,10 +6,10 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libmicrohttpd-dev libjson-c-dev libsqlite3-dev libinih-dev
-          libssl-dev libpcre2-dev libxxhash-dev libsodium-dev libcurl4-openssl-dev libvips-dev libexpat1-dev libpq-dev ca-certificates
+          libssl-dev libpcre2-dev libxxhash-dev libsodium-dev libcurl4-openssl-dev libvips-dev libexpat1-dev libpq-dev libhiredis-dev ca-certificates
           libjs-chart.js)   # the console's charts, served at /console/vendor/chart.js (--console-chart-js); run and test alike
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libcmocka-dev wrk curl python3-aiosmtpd sqlite3 postgresql-15)   # sqlite3: tests look inside the shared cluster files
+  packages+=(libcmocka-dev wrk curl python3-aiosmtpd sqlite3 postgresql-15 redis-server)   # sqlite3: tests look inside the shared cluster files; redis-server: tests/redis/with-redis.sh
   packages+=(clang libclang-rt-dev)   # the libFuzzer targets (scripts/fuzz.sh, docs/security-testing.md)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)   # installs the local S3 server of the tests (tests/s3)

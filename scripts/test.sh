@@ -5,7 +5,10 @@
 # server (tests/s3/with-s3.sh) and a PostgreSQL 15 server (tests/pg/with-pg.sh) run for the whole suite:
 # the blob-store unit tests and the file API suites run once on the filesystem driver and once on the S3
 # driver; the PostgreSQL drivers' unit tests run against the server, and the API suite runs a third time
-# with the control and environment stores on it; the console's browser test runs once. A sanitizer report
+# with the control and environment stores on it; the console's browser test runs once. A Redis server
+# (tests/redis/with-redis.sh) runs for each sanitizer pass: the Redis client's unit tests and the fleet test
+# (tests/api/fleet_quota.test.mjs: three instances, exact admission, Redis stopped mid-test), and the quota
+# suite once more with its API calls admitted in Redis (BASALT_TEST_REDIS=1). A sanitizer report
 # fails the server's exit code, and so the test that stopped it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,11 +25,12 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-ignore_noninstrumented_modules=1:second_dead
 suite() {
   local dir=$1
   echo "== test pass: $dir =="
-  BASALT_BIN="$PWD/$dir/basalt" tests/pg/with-pg.sh tests/s3/with-s3.sh bash -c '
+  BASALT_BIN="$PWD/$dir/basalt" tests/pg/with-pg.sh tests/s3/with-s3.sh tests/redis/with-redis.sh bash -c '
     set -e
     (cd '"$dir"' && ctest --output-on-failure -j2)
     node --test tests/api/*.test.mjs
-    BASALT_TEST_FILES=s3 node --test tests/api/files.test.mjs tests/api/files_direct.test.mjs tests/api/images.test.mjs'
+    BASALT_TEST_FILES=s3 node --test tests/api/files.test.mjs tests/api/files_direct.test.mjs tests/api/images.test.mjs
+    BASALT_TEST_REDIS=1 node --test tests/api/quota.test.mjs'
 }
 
 suite build-test

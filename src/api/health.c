@@ -5,8 +5,30 @@
 
 #include "api/health.h"
 #include "api/route.h"
+#include "core/quota.h"
+#include "store/counters.h"
 #include "util/clock.h"
 #include "util/strbuf.h"
+
+/* "redis": this instance's view of the fleet's Redis (--redis): whether a PING answers and how calls are
+ * admitted now. An unreachable Redis leaves /healthz at 200: every instance sees the same Redis, and taking
+ * them all out of the balancer would refuse more than the fail-open / fail-closed choice does. */
+static void redis_view(api_app *app, strbuf *b)
+{
+    bs_err err;
+    bs_err_clear(&err);
+    int64_t rtt_us = 0;
+    int up = store_counters_ping(app->counters, &rtt_us, &err) == 0;
+    strbuf_append_str(b, ",\"redis\":{\"server\":");
+    const char *where = store_counters_describe(app->counters);
+    strbuf_append_json_string(b, where, strlen(where));
+    if (up) strbuf_appendf(b, ",\"status\":\"ok\",\"pingMs\":%.3f", (double)rtt_us / 1000.0);
+    else {
+        strbuf_append_str(b, ",\"status\":\"unreachable\",\"error\":");
+        strbuf_append_json_string(b, err.message, strlen(err.message));
+    }
+    strbuf_appendf(b, ",\"admission\":\"%s\"}", quota_admission_mode(app->quota, clock_now_ms()));
+}
 
 static void healthz(http_req *req, http_res *res, void *data)
 {
@@ -23,8 +45,10 @@ static void healthz(http_req *req, http_res *res, void *data)
         return;
     }
     strbuf *b = http_res_buffer(res);
-    strbuf_appendf(b, "{\"status\":\"ok\",\"version\":\"%s\",\"uptimeSeconds\":%lld}", BASALT_VERSION,
+    strbuf_appendf(b, "{\"status\":\"ok\",\"version\":\"%s\",\"uptimeSeconds\":%lld,\"controlStore\":\"ok\"", BASALT_VERSION,
                    (long long)((clock_now_ms() - app->started_ms) / 1000));
+    if (app->counters) redis_view(app, b);
+    strbuf_append_char(b, '}');
     http_res_status(res, 200);
 }
 

@@ -42,6 +42,7 @@ typedef struct api_app {
     env_lifecycle *lifecycle;  /* /v1 use, inactivity shutdown and deletion (core/env_lifecycle.h); may be NULL */
     int shared_cluster_slots;  /* dev environments per shared cluster */
     quota *quota;              /* monthly and daily API-call admission (core/quota); NULL: none */
+    struct store_counters *counters; /* the fleet's shared counters (--redis); NULL: this process alone */
     alerts *alerts;            /* usage alerts: banner rows, mail, webhooks (core/alerts.h); may be NULL */
     usage_cache *usage;        /* storage, MAU, bandwidth used this month, a few seconds old; NULL: unchecked */
     userauth *users;

@@ -79,6 +79,9 @@ static const opt_def opts[] = {
     {"usage-rollup-interval", "BASALT_USAGE_ROLLUP_INTERVAL", L(usage_rollup_interval), "60", 1, 86400, "seconds between usage roll-ups (hourly to daily to monthly) and retention runs"},
     {"usage-check-ms", "BASALT_USAGE_CHECK_MS", L(usage_check_ms), "5000", 1, 600000, "how old the storage, MAU and bandwidth used by an organization may be when its quota is checked"},
     {"query-stats", "BASALT_QUERY_STATS", L(query_stats), "1", 0, 1, "record per-shape list statistics (GET .../query-stats): 1 on, 0 off"},
+    {"redis", "BASALT_REDIS", S(redis), NULL, 0, 0, "join a fleet: redis://[:PASSWORD@]HOST:PORT[/DB] holds what the instances share (API-call admission; docs/operations.md \"Running a fleet\"); unset = this process alone"},
+    {"redis-timeout-ms", "BASALT_REDIS_TIMEOUT_MS", L(redis_timeout_ms), "50", 1, 60000, "milliseconds a Redis connect or command may take before it counts as failed"},
+    {"redis-fail-open", "BASALT_REDIS_FAIL_OPEN", L(redis_fail_open), "30", 0, 86400, "seconds of a Redis outage during which each instance admits API calls by its own counters; past it calls get 503 (0: at once)"},
     {"shutdown-timeout", "BASALT_SHUTDOWN_TIMEOUT", L(shutdown_timeout), "10", 0, 3600, "seconds to let requests in flight finish on SIGTERM/SIGINT"},
     {"config", "BASALT_CONFIG", S(config_file), NULL, 0, 0, "INI file to read (default ./basalt.conf when it exists)"},
 };

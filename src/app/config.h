@@ -47,6 +47,8 @@ typedef struct basalt_config {
     long image_cache_size, image_max_pixels;
     long max_image_size, max_video_size, max_document_size, max_upload_size, multipart_min_part;
     long shutdown_timeout;
+    char *redis;                  /* the fleet's shared counters; NULL: this process alone */
+    long redis_timeout_ms, redis_fail_open;
 } basalt_config;
 
 /* Fills cfg from all sources for argv (the arguments after "serve"). Returns 0, 1 when --help was

@@ -25,6 +25,7 @@
 #include "core/meter.h"
 #include "core/usage_load.h"
 #include "http/server.h"
+#include "store/counters.h"
 #include "store/env_locator.h"
 #include "store/filecache.h"
 #include "util/clock.h"
@@ -40,6 +41,7 @@ typedef struct serve_state {
     project_guard *guard;
     env_lifecycle *lifecycle;
     quota *quota;
+    store_counters *counters;  /* --redis; NULL without */
     alerts *alerts;
     usage_cache *usage;
     userauth *users;
@@ -152,9 +154,24 @@ static int new_meter(serve_state *s, bs_err *err)
     return s->meter ? 0 : -1;
 }
 
-static int meter_section(void *arg, strbuf *out)
+/* /metrics past the HTTP counters: the meter's usage and the Redis lines of the fleet's admission. */
+static int metrics_section(void *arg, strbuf *out)
 {
-    return meter_render_prometheus(arg, out);
+    serve_state *s = arg;
+    if (s->meter && meter_render_prometheus(s->meter, out) < 0) return -1;
+    return quota_render_prometheus(s->quota, out);
+}
+
+/* --redis: the shared counters API calls are admitted in (a connect happens on first use). */
+static int open_counters(serve_state *s, bs_err *err)
+{
+    if (!s->cfg.redis || !*s->cfg.redis) return 0;
+    s->counters = store_counters_open(s->cfg.redis, (int)s->cfg.redis_timeout_ms, err);
+    if (!s->counters) return -1;
+    quota_set_shared(s->quota, s->counters, s->cfg.redis_fail_open * 1000LL);
+    s->app.counters = s->counters;
+    log_info("fleet mode: API calls are admitted in Redis %s", store_counters_describe(s->counters));
+    return 0;
 }
 
 static int start_http(serve_state *s, bs_err *err)
@@ -204,7 +221,7 @@ static int start_http(serve_state *s, bs_err *err)
     if (!s->metrics) return bs_err_internal(err);
     s->app.metrics = s->metrics;
     s->app.meter = s->meter;
-    if (s->meter) http_metrics_set_section(s->metrics, meter_section, s->meter);
+    http_metrics_set_section(s->metrics, metrics_section, s);
     env_stores st = api_env_stores(&s->app);
     s->lifecycle = env_lifecycle_new(&st, s->cfg.inactivity_sweep * 1000LL);
     if (!s->lifecycle) return bs_err_internal(err);
@@ -215,6 +232,7 @@ static int start_http(serve_state *s, bs_err *err)
     s->app.alerts = s->alerts = alerts_new(&ac);
     s->app.usage = s->usage = usage_cache_new(usage_load_metric, s->control, s->cfg.usage_check_ms);
     if (!s->quota || !s->alerts || !s->usage) return bs_err_internal(err);
+    if (open_counters(s, err) < 0) return -1;
     http_server_config hc;
     http_server_config_defaults(&hc);
     hc.listen = s->cfg.listen;
@@ -331,6 +349,7 @@ static void serve_cleanup(serve_state *s)
     env_lifecycle_free(s->lifecycle); /* after the server (requests touch it), before the stores */
     alerts_free(s->alerts);           /* records what requests raised, before the mailer and stores go */
     quota_free(s->quota);
+    store_counters_free(s->counters);
     usage_cache_free(s->usage);
     http_metrics_free(s->metrics);
     http_router_free(s->router);

@@ -3,7 +3,11 @@
  * per (organization, UTC month) and per (project, UTC day) in memory, advanced by compare-and-swap only
  * while below its limit, so with any number of threads no call is admitted past a limit. A counter is
  * loaded once, when first needed, from what was already used (the loader, e.g. the usage rows); after
- * that this process's counter is authoritative (a fleet of servers needs a shared counter: Redis, later).
+ * that this process's counter is authoritative. With shared counters (quota_set_shared: --redis, store/counters.h)
+ * the decision is taken there instead, one atomic check-and-take per call for the whole fleet; a missing
+ * shared counter is seeded through the loader. When the shared counters fail, this process's counters
+ * decide for at most fail_open_ms from the outage's first failure (fail open, counted and logged at most
+ * every 10 s), then calls are refused (fail closed: -1, err 503 common/unavailable) until they answer.
  * A call refused by the daily cap still counts toward the month (every call that reaches authentication
  * is an API call, as the usage rows count it); a counter itself never goes past its limit.
  * Ownership: quota_new/quota_free; the loader's arg is borrowed. Thread-safe. */
@@ -12,7 +16,9 @@
 
 #include <stdint.h>
 
+#include "store/counters.h"
 #include "util/err.h"
+#include "util/strbuf.h"
 
 #define QUOTA_UNLIMITED (-1)
 
@@ -44,6 +50,13 @@ void quota_free(quota *q);
  * QUOTA_UNLIMITED). -1 only when a counter could not be loaded (err filled); a refusal is a verdict. */
 int quota_admit(quota *q, const char *org_id, const char *project_id, int64_t month_limit, int64_t day_limit, int64_t now_ms,
                 quota_verdict *out, bs_err *err);
+/* Decides in shared counters (borrowed; outlives q) from now on, failing open for up to fail_open_ms
+ * (0: fail closed at once). Call before the first quota_admit. */
+void quota_set_shared(quota *q, store_counters *shared, int64_t fail_open_ms);
+/* How calls are admitted now: "local" (no shared counters), "shared", "fail-open" or "fail-closed". */
+const char *quota_admission_mode(quota *q, int64_t now_ms);
+/* basalt_redis_* lines for /metrics (nothing without shared counters). */
+int quota_render_prometheus(quota *q, strbuf *out);
 /* The UTC bounds of the month / day holding now_ms. */
 void quota_window_bounds(quota_window w, int64_t now_ms, int64_t *from_ms, int64_t *to_ms);
 

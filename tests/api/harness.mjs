@@ -184,6 +184,13 @@ function s3Env() {
     ? { BASALT_S3_ACCESS_KEY: process.env.BASALT_TEST_S3_ACCESS_KEY, BASALT_S3_SECRET_KEY: process.env.BASALT_TEST_S3_SECRET_KEY } : {};
 }
 
+// BASALT_TEST_REDIS=1 (with BASALT_TEST_REDIS_URL from tests/redis/with-redis.sh) starts every server with
+// --redis, so a suite runs with its API calls admitted in Redis (docs/quotas.md "Admission with Redis").
+export const REDIS_ADMISSION = process.env.BASALT_TEST_REDIS === '1' && !!process.env.BASALT_TEST_REDIS_URL;
+function redisArgs(args) {
+  return REDIS_ADMISSION && !args.includes('--redis') ? ['--redis', process.env.BASALT_TEST_REDIS_URL, '--redis-timeout-ms', '2000'] : [];
+}
+
 const LISTENING = /listening on http:\/\/(?:\[[^\]]+\]|[^:/\s]+):(\d+)/;
 
 // Options: dataDir (default: a fresh temp dir, removed after stop unless keep), args (extra flags),
@@ -194,7 +201,7 @@ export async function startServer({ dataDir, args = [], env = {}, cwd, keep = fa
   const ownDir = !dataDir;
   const argv = ['serve'];
   if (listen !== null) argv.push('--listen', listen);
-  argv.push('--data', dir, ...args, ...s3Args(dir, args));
+  argv.push('--data', dir, ...args, ...s3Args(dir, args), ...redisArgs(args));
   const control = args.includes('--control') || args.includes('--control-store') ? {} : controlEnv(dir);
   const envStore = args.includes('--env-store') ? {} : envStoreEnv(dir);
   const child = spawn(BIN, argv, { env: serverEnv({ ...s3Env(), ...control, ...envStore, ...env }), cwd: cwd || dir, stdio: ['ignore', 'pipe', 'pipe'] });

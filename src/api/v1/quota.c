@@ -93,7 +93,8 @@ int api_usage_gate(api_app *app, const store_key_context *key, int64_t daily_lim
     quota_verdict v;
     bs_err err;
     bs_err_clear(&err);
-    if (admit(app, key, daily_limit, now, &v, &month_limit, &err) < 0) {
+    if (admit(app, key, daily_limit, now, &v, &month_limit, &err) < 0) { /* the control store or (fail closed) Redis */
+        http_res_header(res, "Retry-After", "5");
         http_res_error(res, 503, "common/unavailable", "Usage could not be checked; try again");
         return -1;
     }
