@@ -533,4 +533,6 @@ const store_docs_ops store_pg_docs_ops = {
     .list = docs_pg_list_op,
     .explain = docs_pg_explain_op,
     .env_bytes = docs_pg_env_bytes,
+    .rows_export = docs_pg_rows_export,
+    .rows_import = docs_pg_rows_import,
 };

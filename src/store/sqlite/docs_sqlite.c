@@ -24,6 +24,7 @@
 #include "store/sqlite/envdb.h"
 #include "store/sqlite/envreg.h"
 #include "store/sqlite/files_sqlite.h"
+#include "store/sqlite/rows_sqlite.h"
 #include "store/sqlite/sq.h"
 #include "store/sqlite/sql_prefix.h"
 #include "store/sqlite/users_sqlite.h"
@@ -2123,4 +2124,6 @@ const store_docs_ops store_sqlite_docs_ops = {
     .list = sqlite_docs_list,
     .explain = sqlite_docs_explain,
     .env_bytes = sqlite_docs_env_bytes,
+    .rows_export = sqlite_rows_export,
+    .rows_import = sqlite_rows_import,
 };
