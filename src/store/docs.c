@@ -751,8 +751,9 @@ static docs_route *route_located(store_docs *docs, const char *env_id, bs_err *e
     if (!routable(env_id))
         return bs_err_set(err, 404, "data/environment-not-found", "Environment not found"), NULL;
     if (store_docs_call_begin(docs, env_id, 0, &call, err) < 0) return NULL;
+    docs_route *r = call.route;
     store_docs_call_end(&call);
-    return call.route ? call.route : (bs_err_internal(err), NULL);
+    return r ? r : (bs_err_internal(err), NULL);
 }
 
 static int route_wait(docs_route *r, int (*done)(const docs_route *), int timeout_ms);
@@ -860,7 +861,7 @@ int store_docs_route_journal_take(store_docs *docs, const char *env_id, char ***
         journal_free(j);
         return bs_err_set(err, 503, "common/unavailable", "Too many writes during the copy: move again");
     }
-    qsort(j->keys, j->n, sizeof *j->keys, key_cmp);
+    if (j->n) qsort(j->keys, j->n, sizeof *j->keys, key_cmp);
     size_t u = 0;
     for (size_t i = 0; i < j->n; i++) {
         if (u && !strcmp(j->keys[u - 1], j->keys[i])) free(j->keys[i]);
