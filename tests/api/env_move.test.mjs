@@ -240,3 +240,30 @@ test('PostgreSQL → another server under load: no acknowledged write lost, writ
   assert.deepEqual(psql(PG_URL, `SELECT count(*) FROM pg_database WHERE datname LIKE '%\\_${envId.toLowerCase()}'`), ['0']);
   assert.deepEqual(psql(second.url, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'users'"), ['1']);
 });
+
+test('basalt env move: the CLI moves through the operator endpoint with progress, and fails with the reason', { skip }, async () => {
+  const beforeMove = await snapshot();
+  const cli = (args, env = {}) => runOnce(['env', 'move', ...args, '--url', srv.url, '--token', b.operatorToken],
+    { env, timeoutMs: 60000 });
+  const noSecret = await cli([b.projectId, 'dev', 'pg1']);
+  assert.equal(noSecret.code, 2, noSecret.stderr);
+  assert.match(noSecret.stderr, /--operator-token-file/);
+  const unknown = await cli([b.projectId, 'dev', 'nope', '--operator-token-file', tokenFile]);
+  assert.equal(unknown.code, 1, unknown.stderr);
+  assert.match(unknown.stderr, /404.*No cluster nope/);
+  const moved = await cli([b.projectId, 'dev', 'pg1'], { BASALT_OPERATOR_TOKEN_FILE: tokenFile });
+  assert.equal(moved.code, 0, moved.stderr);
+  assert.match(moved.stdout, /^dev moved to pg1 \(move mv_[0-9a-f]{16}; writes refused for \d+ ms\)/);
+  const lines = moved.stderr.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.at(-1).state, 'done');
+  assert.ok(lines.at(-1).rowsCopied > 1000, moved.stderr);
+  assert.equal((await admin('GET', '')).json.cluster.id, 'pg1');
+  const after = await snapshot();
+  assert.deepEqual([after.top, after.indexVersions, after.schemaVersions, after.total],
+    [beforeMove.top, beforeMove.indexVersions, beforeMove.schemaVersions, beforeMove.total]);
+  assert.deepEqual(psql(second.url, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'users'"), ['0'],
+    'the slot on the second server is dropped');
+  const again = await cli([b.projectId, 'dev', 'pg1'], { BASALT_OPERATOR_TOKEN_FILE: tokenFile });
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /409/);
+});
