@@ -30,7 +30,7 @@ static void cluster_usage(FILE *out)
                  "with the fewest environments below its capacity (a database of their own there); new dev\n"
                  "environments take a slot (a schema) on an active shared one with room. `drain` stops new\n"
                  "placements on a cluster; its environments stay. `list` shows every cluster with its use; URLs\n"
-                 "are shown without their password. Needs --env-store on PostgreSQL.\n");
+                 "are shown without their password. Environments already placed move with `basalt env move`.\n");
 }
 
 /* A cluster name: [a-z0-9-] (PostgreSQL names slot schemas after it, '-' as '_'), not one of the names

@@ -400,9 +400,8 @@ static int env_locate(sqlite_docs *d, const char *env_id, char *path, size_t siz
     void *arg = d->locate_arg;
     pthread_mutex_unlock(&d->locate_lock);
     if (locate && stat(path, &sb) != 0 && locate(arg, env_id, &loc, err) < 0) return -1;
-    if (loc.url[0]) /* a registered cluster on a database server of its own */
-        return bs_err_set(err, 503, "common/unavailable",
-                          "The environment is placed on a cluster with a database server: run with --env-store on PostgreSQL");
+    if (loc.url[0]) /* a registered server's: store/docs.c routes such environments to its PostgreSQL driver */
+        return bs_err_set(err, 500, "common/internal-error", "The environment lives on a database server");
     int n = location_ok(&loc) ? snprintf(path, size, "%s/%s", d->dir, loc.file) : -1;
     if (n < 0 || (size_t)n >= size || parent_dir_make(path) < 0) {
         log_error("docs store: environment %s: unusable location %.*s", env_id, (int)sizeof loc.file, loc.file);
