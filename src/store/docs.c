@@ -767,8 +767,11 @@ int store_docs_route_pin(store_docs *docs, const char *env_id, const store_env_l
     docs_journal *j = to ? calloc(1, sizeof *j) : NULL;
     if (to && !j) bs_err_internal(err);
     if (!j) return -1;
+    char here[STORE_ENV_URL_MAX + 64] = "", there[STORE_ENV_URL_MAX + 64] = "";
+    to->ops->place_id(to->driver, there, sizeof there);
     pthread_mutex_lock(&r->m);
-    int busy = r->journal || r->pin_drv, same = r->drv == to, late = 0;
+    r->drv->ops->place_id(r->drv->driver, here, sizeof here);
+    int busy = r->journal || r->pin_drv, same = r->drv == to || !strcmp(here, there), late = 0;
     if (!busy && !same) {
         r->journal = j;
         r->pin_drv = to;
@@ -789,7 +792,9 @@ int store_docs_route_pin(store_docs *docs, const char *env_id, const store_env_l
     pthread_mutex_unlock(&r->m);
     free(j);
     if (busy) return bs_err_set(err, 409, "common/conflict", "The environment is already moving");
-    if (same) return bs_err_set(err, 409, "common/conflict", "The environment is already on that database server");
+    if (same)
+        return bs_err_set(err, 409, "common/conflict",
+                          "The environment is already on that database server (the same server and database)");
     if (late) return bs_err_set(err, 503, "common/unavailable", "Writes to the environment did not finish in time");
     return 0;
 }

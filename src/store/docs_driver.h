@@ -80,6 +80,10 @@ typedef struct store_docs_ops {
         size_t max, struct json_object **rows, bs_err *err);
     int (*rows_import)(void *driver, const char *env_id, const char *table, struct json_object *rows, int replace,
         bs_err *err);
+    /* Where the driver's own databases are, as text equal for two handles on the same place (PostgreSQL:
+     * "host:port/database" of its main URL; SQLite: the data directory): a move never targets the place its
+     * source is in (their environments' databases would have the same names). */
+    void (*place_id)(void *driver, char *out, size_t cap);
 
     const struct store_users_ops *users; /* store/users_driver.h, on the same handle */
     const struct store_files_ops *files; /* store/files_driver.h, on the same handle */

@@ -498,6 +498,20 @@ static int docs_pg_env_drop(void *driver, const char *env_id, bs_err *err)
     return rc;
 }
 
+/* "host:port/database" of the main URL (docs_driver.h place_id). */
+static void docs_pg_place_id(void *driver, char *out, size_t cap)
+{
+    docs_pg *d = driver;
+    const char *host = "", *port = "5432";
+    PQconninfoOption *opts = PQconninfoParse(d->url, NULL);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (!strcmp(o->keyword, "host") && o->val) host = o->val;
+        if (!strcmp(o->keyword, "port") && o->val) port = o->val;
+    }
+    snprintf(out, cap, "pg:%s:%s/%s", host, port, d->maindb);
+    PQconninfoFree(opts);
+}
+
 /* ---- the ops table ---- */
 
 const store_docs_ops store_pg_docs_ops = {
@@ -535,4 +549,5 @@ const store_docs_ops store_pg_docs_ops = {
     .env_bytes = docs_pg_env_bytes,
     .rows_export = docs_pg_rows_export,
     .rows_import = docs_pg_rows_import,
+    .place_id = docs_pg_place_id,
 };

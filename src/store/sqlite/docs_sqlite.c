@@ -2090,6 +2090,11 @@ static int sqlite_docs_env_bytes(void *driver, const char *env_id, uint64_t *byt
     return rc;
 }
 
+static void sqlite_docs_place_id(void *driver, char *out, size_t cap)
+{
+    snprintf(out, cap, "sqlite:%s", ((sqlite_docs *)driver)->dir);
+}
+
 const store_docs_ops store_sqlite_docs_ops = {
     .name = "sqlite",
     .open = sqlite_docs_open,
@@ -2125,4 +2130,5 @@ const store_docs_ops store_sqlite_docs_ops = {
     .env_bytes = sqlite_docs_env_bytes,
     .rows_export = sqlite_rows_export,
     .rows_import = sqlite_rows_import,
+    .place_id = sqlite_docs_place_id,
 };
