@@ -18,7 +18,6 @@
 #include <time.h>
 
 #include "store/docs_driver.h"
-#include "store/docs_move.h"
 #include "store/postgres/docs_pg.h"
 #include "store/sqlite/docs_sqlite.h"
 #include "util/hash.h"
@@ -53,7 +52,8 @@ typedef struct docs_route {
     pthread_cond_t changed;          /* a call left, or exclusive use ended */
     docs_drv *drv;                   /* NULL: not located yet */
     int inflight, inflight_writes;
-    int gen, writes_by_gen[2], old_gen;       /* writes inside by the generation they began in (a pin starts one) */
+    int gen, writes_by_gen[2], old_gen;
+    int waiters;                     /* a move waits on `changed` (calls leaving wake it) */       /* writes inside by the generation they began in (a pin starts one) */
     int exclusive, writes_blocked;
     docs_journal *journal;           /* not NULL while a move copies */
     docs_drv *pin_drv;               /* the move's target driver: its locator answers pin for this env */
@@ -291,7 +291,7 @@ int store_docs_call_begin(store_docs *docs, const char *env_id, int write, store
         while (r->exclusive) pthread_cond_wait(&r->changed, &r->m);
         if (write && r->writes_blocked) {
             pthread_mutex_unlock(&r->m);
-            return bs_err_set(err, 503, STORE_ENV_MOVING_CODE,
+            return bs_err_set(err, 503, "environment/moving", /* STORE_ENV_MOVING_CODE */
                               "The environment is moving to another cluster: writes resume within seconds");
         }
         if (r->drv) break;
@@ -325,7 +325,7 @@ void store_docs_call_end(store_docs_call *call)
         r->inflight_writes--;
         r->writes_by_gen[call->gen & 1]--;
     }
-    pthread_cond_broadcast(&r->changed);
+    if (r->waiters) pthread_cond_broadcast(&r->changed);
     pthread_mutex_unlock(&r->m);
     call->route = NULL;
 }
@@ -810,9 +810,12 @@ static int route_wait(docs_route *r, int (*done)(const docs_route *), int timeou
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
     }
-    while (!done(r))
-        if (pthread_cond_timedwait(&r->changed, &r->m, &until) == ETIMEDOUT) return done(r) ? 0 : -1;
-    return 0;
+    int rc = 0;
+    r->waiters++;
+    while (!done(r) && rc == 0)
+        if (pthread_cond_timedwait(&r->changed, &r->m, &until) == ETIMEDOUT) rc = done(r) ? 0 : -1;
+    r->waiters--;
+    return rc;
 }
 
 static int no_writes_inside(const docs_route *r) { return r->inflight_writes == 0; }

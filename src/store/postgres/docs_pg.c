@@ -239,7 +239,8 @@ static int env_where(docs_pg *d, const char *env_id, env_entry *e, bs_err *err)
     void *arg = d->locate_arg;
     pthread_mutex_unlock(&d->lock);
     if (locate && locate(arg, env_id, &loc, err) < 0) return -1; /* no lock: the locator may be slow */
-    if (loc.url[0] && !(e->server = server_get(d, loc.url, err))) return -1;
+    /* a server URL that is the driver's own (a registered server's driver, store/docs.c) is its main pool */
+    if (loc.url[0] && strcmp(loc.url, d->url) != 0 && !(e->server = server_get(d, loc.url, err))) return -1;
     if (loc.prefix[0]) {
         if (slot_schema(loc.prefix, loc.file, e->env.schema) == 0) return 0;
         log_error("docs store: environment %s: unusable slot prefix %.*s", env_id, (int)sizeof loc.prefix, loc.prefix);
