@@ -267,3 +267,40 @@ test('basalt env move: the CLI moves through the operator endpoint with progress
   assert.equal(again.code, 1);
   assert.match(again.stderr, /409/);
 });
+
+test('a move that fails (the target server gone) leaves the environment where it was, writable', { skip }, async () => {
+  execFileSync(startPg, ['stop', second.dir]);
+  const stopped = second;
+  second = null; // stopped here: after() must not stop it again
+  const start = await op('POST', `/environments/${envId}/move`, { cluster: 'pg2' });
+  let failed;
+  if (start.status === 202) {
+    const deadline = Date.now() + 60000;
+    do {
+      await sleep(50);
+      failed = (await op('GET', `/moves/${start.json.id}`)).json;
+    } while (!['done', 'failed'].includes(failed.state) && Date.now() < deadline);
+    assert.equal(failed.state, 'failed', JSON.stringify(failed));
+    assert.ok(failed.error && failed.error.code, JSON.stringify(failed));
+  } else {
+    expectError(assert, start, 503, 'common/unavailable');
+  }
+  assert.equal((await admin('GET', '')).json.cluster.id, 'pg1', 'the placement did not change');
+  const w = await req(srv, 'POST', '/v1/data/notes', { ...sk(), body: { text: 'still here', n: 7 } });
+  assert.equal(w.status, 201, w.text);
+  const g = await req(srv, 'GET', `/v1/data/notes/${w.json.id}`, sk());
+  assert.equal(g.status, 200, g.text);
+  assert.ok(stopped.dir);
+});
+
+test('without --operator-token-file the operator surface answers 404', { skip }, async () => {
+  const plain = await startServer();
+  try {
+    const r = await req(plain, 'GET', '/admin/v1/operator/clusters', { headers: { Authorization: `Bearer ${SECRET}` } });
+    expectError(assert, r, 404, 'common/not-found');
+    const m = await req(plain, 'POST', '/admin/v1/operator/environments/env_x/move', { body: { cluster: 'pg1' } });
+    expectError(assert, m, 404, 'common/not-found');
+  } finally {
+    await plain.stop();
+  }
+});
