@@ -130,17 +130,21 @@ static void *move_run(void *arg)
     bs_err err;
     bs_err_clear(&err);
     int rc = store_docs_move_copy(s->move, &err);
-    int64_t blocked = 0;
+    int64_t blocked = 0, blocked_from = 0;
     if (rc == 0) {
         set_state(s, "catching-up");
         blocked = clock_mono_us();
+        blocked_from = clock_now_ms(); /* just before: no write is refused earlier */
         rc = store_docs_move_block(s->move, ENV_MOVE_BLOCK_WAIT_MS, &err);
     }
     if (rc == 0) rc = store_docs_move_catch_up(s->move, &err);
     if (rc == 0) rc = store_docs_move_switch(s->move, ENV_MOVE_BLOCK_WAIT_MS, switch_placement, s, &err);
     if (blocked) blocked = (clock_mono_us() - blocked) / 1000;
+    int64_t blocked_until = blocked_from ? clock_now_ms() : 0; /* writes are let through again (switch or failure) */
     store_docs_move_free(s->move); /* after a switch: the old copy goes; else the target's */
     pthread_mutex_lock(&s->owner->lock);
+    s->info.blocked_from = blocked_from;
+    s->info.blocked_until = blocked_until;
     s->move = NULL;
     s->running = 0;
     s->info.blocked_ms = blocked;

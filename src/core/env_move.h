@@ -32,6 +32,7 @@ typedef struct env_move_info {
     int64_t rows_done, rows_total;
     int64_t started_at, finished_at;   /* ms; finished 0 while running */
     int64_t blocked_ms;                /* how long writes were refused (catch-up and switch) */
+    int64_t blocked_from, blocked_until; /* ms: when writes were refused, 0 when they were not (yet) */
     bs_err error;                      /* failed: why */
 } env_move_info;
 

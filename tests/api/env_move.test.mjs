@@ -185,18 +185,20 @@ test('PostgreSQL → another server under load: no acknowledged write lost, writ
   const acked = [], refused = [], readFailures = [], otherWrites = [];
   const writer = async (w) => {
     for (let i = 0; !stop; i++) {
+      const sent = Date.now();
       const r = await req(srv, 'POST', '/v1/data/notes', { ...sk(), body: { text: `load ${w}-${i}`, n: 5000 + i } });
       if (r.status === 201) acked.push(r.json.id);
-      else if (r.status === 503) refused.push(r);
+      else if (r.status === 503) refused.push({ ...r, sent, received: Date.now() });
       else otherWrites.push(`${r.status} ${r.text}`);
     }
   };
   const updater = async () => {
     for (let i = 0; !stop; i++) {
       const id = beforeMove.ids[i % beforeMove.ids.length];
+      const sent = Date.now();
       const r = await req(srv, 'PATCH', `/v1/data/notes/${id}`, { ...sk(), body: { text: `updated ${i}` } });
       if (r.status === 200) acked.push(id);
-      else if (r.status === 503) refused.push(r);
+      else if (r.status === 503) refused.push({ ...r, sent, received: Date.now() });
       else otherWrites.push(`${r.status} ${r.text}`);
     }
   };
@@ -215,9 +217,13 @@ test('PostgreSQL → another server under load: no acknowledged write lost, writ
   assert.equal(done.state, 'done', JSON.stringify(done));
   assert.deepEqual(otherWrites, []);
   assert.deepEqual(readFailures, []);
+  assert.ok(done.writesBlockedFrom && done.writesBlockedUntil >= done.writesBlockedFrom, JSON.stringify(done));
   for (const r of refused) {
     assert.equal(r.json.error.code, 'environment/moving', r.text);
     assert.equal(r.headers.get('retry-after'), '1');
+    // refused only inside the catch-up window (the same clock; 5 ms for rounding)
+    assert.ok(r.received >= done.writesBlockedFrom - 5 && r.sent <= done.writesBlockedUntil + 5,
+      `refused at ${r.sent}..${r.received}, outside ${done.writesBlockedFrom}..${done.writesBlockedUntil}`);
   }
   assert.ok(acked.length > 20, `writes went on during the move (${acked.length})`);
   assert.ok(done.writesBlockedMs < 10000, `writes were blocked ${done.writesBlockedMs} ms`);

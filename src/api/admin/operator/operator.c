@@ -44,6 +44,8 @@ static struct json_object *move_json(const env_move_info *m)
     json_object_object_add(p, "rowsTotal", json_object_new_int64(m->rows_total));
     json_object_object_add(o, "progress", p);
     json_object_object_add(o, "writesBlockedMs", json_object_new_int64(m->blocked_ms));
+    json_object_object_add(o, "writesBlockedFrom", m->blocked_from ? json_object_new_int64(m->blocked_from) : NULL);
+    json_object_object_add(o, "writesBlockedUntil", m->blocked_until ? json_object_new_int64(m->blocked_until) : NULL);
     json_object_object_add(o, "startedAt", json_object_new_int64(m->started_at));
     json_object_object_add(o, "finishedAt", m->finished_at ? json_object_new_int64(m->finished_at) : NULL);
     struct json_object *e = NULL;
