@@ -35,8 +35,11 @@ before(async () => {
   envId = env.json.id;
 });
 after(async () => {
-  await srv?.stop();
-  if (second) execFileSync(startPg, ['stop', second.dir]);
+  try {
+    await srv?.stop();
+  } finally {
+    if (second) execFileSync(startPg, ['stop', second.dir]); // even when the server died
+  }
 });
 
 const op = (method, p, body, secret = SECRET) =>
