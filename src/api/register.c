@@ -7,6 +7,7 @@
 
 #include "api/admin/console/surface.h"
 #include "api/admin/env/surface.h"
+#include "api/admin/operator/surface.h"
 #include "api/admin/org/surface.h"
 #include "api/admin/tables/surface.h"
 #include "api/health.h"
@@ -42,6 +43,7 @@ int api_register(http_router *router, api_app *app)
     if (api_admin_audit_register(router, app) < 0) return -1;
     if (api_auth_settings_register(router, app) < 0) return -1;
     if (api_admin_platform_register(router, app) < 0) return -1;
+    if (api_operator_register(router, app) < 0) return -1;
     if (api_admin_usage_register(router, app) < 0) return -1;
     if (api_alerts_register(router, app) < 0) return -1;
     if (api_admin_team_register(router, app) < 0) return -1;

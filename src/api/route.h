@@ -13,6 +13,7 @@
 
 #include "core/alerts.h"
 #include "core/env_lifecycle.h"
+#include "core/env_move.h"
 #include "core/filemeter.h"
 #include "core/keyauth.h"
 #include "core/mailer.h"
@@ -73,6 +74,8 @@ typedef struct api_app {
     const char *chart_js;      /* the chart library served at /console/vendor/chart.js (--console-chart-js), NULL: Debian's */
     int cookie_secure;         /* the console cookie's Secure flag: 1 always, -1 never, 0 auto (api/console_gate.h) */
     int64_t started_ms;
+    const char *operator_secret; /* the instance operator's (--operator-token-file), NULL: the surface is off */
+    env_moves *moves;          /* environment moves (core/env_move.h) */
     _Atomic int ready;         /* 0 until start-up (bootstrap) finished: /healthz answers 503 */
 } api_app;
 

@@ -8,6 +8,9 @@
  * interrupted run can simply be started again.
  * `basalt usage ORG [--metric M] [--days N]` draws the daily usage of the last N days (default 30) as a bar
  * chart on a terminal, or prints it as JSON with --json (docs/usage.md).
+ * `basalt env move PROJECT ENV CLUSTER` moves an environment to another cluster through the instance
+ * operator's endpoint (its secret from --operator-token-file or BASALT_OPERATOR_TOKEN_FILE), polling the
+ * move with a progress bar on stderr (JSON lines when stderr is not a terminal) until it is done or failed.
  * Exit status: 0 on success, 1 when the server refused (its error printed), 2 for usage errors. */
 #include "app/admin_cli.h"
 
@@ -25,7 +28,8 @@
 #define CLI_ANSWER_MAX (16 * 1024 * 1024)
 
 typedef struct cli {
-    char url[512], token[128], data[1024];
+    char url[512], token[256], data[1024];
+    char operator_file[1024];  /* --operator-token-file / BASALT_OPERATOR_TOKEN_FILE: the instance operator's secret */
     int json;       /* 1: raw JSON, 0: tables */
     int progress;   /* 1: long deletions step by step with a progress bar on stderr */
 } cli;
@@ -88,6 +92,7 @@ static void usage(FILE *out)
     fprintf(out, "Usage: basalt GROUP VERB [ARGS] [--url URL] [--token bt_...] [--data DIR] [--json|--table]\n\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  basalt %s %s %s\n", commands[i].group, commands[i].verb, commands[i].args);
+    fprintf(out, "  basalt env move PROJECT ENV CLUSTER [--operator-token-file PATH]\n");
     fprintf(out, "  basalt usage ORG [--metric api_call|db_read|db_write|bandwidth|file_upload|file_download|storage|mau] [--days 30]\n");
     fprintf(out, "\nThe server and token default to BASALT_URL/BASALT_TOKEN, then DATA/bootstrap.json.\n"
                  "org delete and project delete show a progress bar on a terminal (--progress: always).\n");
@@ -112,8 +117,10 @@ static int parse_options(cli *c, int *argc, char **argv)
     snprintf(c->data, sizeof c->data, "./basalt-data");
     for (int i = 0; i < *argc; i++) {
         const char *a = argv[i];
-        char *dst = !strcmp(a, "--url") ? c->url : !strcmp(a, "--token") ? c->token : !strcmp(a, "--data") ? c->data : NULL;
-        size_t size = dst == c->url ? sizeof c->url : dst == c->token ? sizeof c->token : sizeof c->data;
+        char *dst = !strcmp(a, "--url") ? c->url : !strcmp(a, "--token") ? c->token : !strcmp(a, "--data") ? c->data
+                    : !strcmp(a, "--operator-token-file") ? c->operator_file : NULL;
+        size_t size = dst == c->url ? sizeof c->url : dst == c->token ? sizeof c->token
+                      : dst == c->operator_file ? sizeof c->operator_file : sizeof c->data;
         if (dst) {
             if (++i >= *argc) return -1;
             snprintf(dst, size, "%s", argv[i]);
@@ -125,6 +132,8 @@ static int parse_options(cli *c, int *argc, char **argv)
     *argc = out;
     if (!c->url[0] && getenv("BASALT_URL")) snprintf(c->url, sizeof c->url, "%s", getenv("BASALT_URL"));
     if (!c->token[0] && getenv("BASALT_TOKEN")) snprintf(c->token, sizeof c->token, "%s", getenv("BASALT_TOKEN"));
+    if (!c->operator_file[0] && getenv("BASALT_OPERATOR_TOKEN_FILE"))
+        snprintf(c->operator_file, sizeof c->operator_file, "%s", getenv("BASALT_OPERATOR_TOKEN_FILE"));
     if (!c->url[0] || !c->token[0]) from_bootstrap(c);
     c->json = json || (!table && !isatty(STDOUT_FILENO));
     c->progress = c->progress || isatty(STDERR_FILENO);
@@ -155,7 +164,7 @@ static size_t collect(char *data, size_t size, size_t n, void *arg)
 
 static long call(const cli *c, const char *method, const char *path, const char *body, strbuf *answer)
 {
-    char url[2048], auth[200];
+    char url[2048], auth[300];
     long status = 0;
     snprintf(url, sizeof url, "%s%s", c->url, path);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->token);
@@ -461,6 +470,109 @@ static int usage_chart(const cli *c, int argc, char **argv)
     return rc ? 1 : 0;
 }
 
+/* ---- basalt env move PROJECT ENV CLUSTER: the operator endpoint, with a progress bar ---- */
+
+#define MOVE_POLL_MS 200
+#define MOVE_BAR 30
+
+/* The instance operator's secret: the first line of c->operator_file, trimmed. 0, or -1 (said why). */
+static int operator_secret(const cli *c, char *out, size_t cap)
+{
+    FILE *f = c->operator_file[0] ? fopen(c->operator_file, "r") : NULL;
+    if (!f) {
+        fprintf(stderr, "basalt: env move needs the operator secret: --operator-token-file PATH or BASALT_OPERATOR_TOKEN_FILE\n");
+        return -1;
+    }
+    if (!fgets(out, (int)cap, f)) out[0] = '\0';
+    fclose(f);
+    out[strcspn(out, "\r\n")] = '\0';
+    size_t n = strlen(out);
+    while (n && (out[n - 1] == ' ' || out[n - 1] == '\t')) out[--n] = '\0';
+    size_t lead = strspn(out, " \t");
+    memmove(out, out + lead, n - lead + 1); /* bounded: within out, n < cap */
+    if (out[0]) return 0;
+    fprintf(stderr, "basalt: %s holds no secret\n", c->operator_file);
+    return -1;
+}
+
+/* GETs path into *answer and parses it: the JSON object, or NULL (the error printed). */
+static struct json_object *get_json(const cli *c, const char *method, const char *path, const char *body, strbuf *answer)
+{
+    strbuf_reset(answer);
+    long status = call(c, method, path, body, answer);
+    if (status >= 200 && status < 300) return json_tokener_parse(answer->data);
+    fprintf(stderr, "%sbasalt: %ld %s\n", c->progress ? "\n" : "", status, answer->len ? answer->data : "(no answer)");
+    return NULL;
+}
+
+static void move_bar(const cli *c, struct json_object *m)
+{
+    struct json_object *p = NULL, *done = NULL, *total = NULL;
+    json_object_object_get_ex(m, "progress", &p);
+    json_object_object_get_ex(p, "rowsCopied", &done);
+    json_object_object_get_ex(p, "rowsTotal", &total);
+    int64_t d = json_object_get_int64(done), t = json_object_get_int64(total);
+    int fill_n = t > 0 ? (int)(d * MOVE_BAR / t) : 0;
+    if (c->progress)
+        fprintf(stderr, "\r[%.*s%*s] %3d%% %lld/%lld rows  %-12s", fill_n, "##############################",
+                MOVE_BAR - fill_n, "", t > 0 ? (int)(d * 100 / t) : 0, (long long)d, (long long)t, json_get_string(m, "state"));
+    else
+        fprintf(stderr, "{\"state\":\"%s\",\"rowsCopied\":%lld,\"rowsTotal\":%lld}\n", json_get_string(m, "state"),
+                (long long)d, (long long)t);
+}
+
+static int env_move(const cli *c, char **args)
+{
+    cli op = *c;
+    if (operator_secret(c, op.token, sizeof op.token) < 0) return 2;
+    strbuf path, answer;
+    strbuf_init(&path, 4096);
+    strbuf_init(&answer, CLI_ANSWER_MAX);
+    fill("/admin/v1/projects/{1}/environments/{2}", args, 0, &path);
+    struct json_object *env = get_json(c, "GET", path.data, NULL, &answer), *m = NULL;
+    strbuf body;
+    strbuf_init(&body, 1024);
+    fill("{\"cluster\":{3}}", args, 1, &body);
+    strbuf_reset(&path);
+    if (env) {
+        strbuf_append_str(&path, "/admin/v1/operator/environments/");
+        strbuf_append_percent(&path, json_get_string(env, "id"), 0);
+        strbuf_append_str(&path, "/move");
+        m = get_json(&op, "POST", path.data, body.data, &answer);
+    }
+    char id[64] = "";
+    if (m) snprintf(id, sizeof id, "%s", json_get_string(m, "id"));
+    const char *state = m ? json_get_string(m, "state") : NULL;
+    while (m && state && (!strcmp(state, "copying") || !strcmp(state, "catching-up"))) {
+        move_bar(c, m);
+        json_object_put(m);
+        usleep(MOVE_POLL_MS * 1000);
+        strbuf_reset(&path);
+        strbuf_appendf(&path, "/admin/v1/operator/moves/%s", id);
+        m = get_json(&op, "GET", path.data, NULL, &answer);
+        state = m ? json_get_string(m, "state") : NULL;
+    }
+    int rc = m && state && !strcmp(state, "done") ? 0 : 1;
+    if (m) move_bar(c, m);
+    if (m && c->progress) fputc('\n', stderr);
+    struct json_object *e = NULL, *blocked = NULL;
+    if (m && rc) {
+        json_object_object_get_ex(m, "error", &e);
+        fprintf(stderr, "basalt: the move failed: %s (%s); the environment stays where it was\n", json_get_string(e, "message"),
+                json_get_string(e, "code"));
+    } else if (m) {
+        json_object_object_get_ex(m, "writesBlockedMs", &blocked);
+        printf("%s moved to %s (move %s; writes refused for %lld ms)\n", args[1], args[2], id,
+               (long long)json_object_get_int64(blocked));
+    }
+    json_object_put(m);
+    json_object_put(env);
+    strbuf_release(&path);
+    strbuf_release(&body);
+    strbuf_release(&answer);
+    return rc;
+}
+
 int admin_cli_main(int argc, char **argv)
 {
     cli c;
@@ -475,6 +587,17 @@ int admin_cli_main(int argc, char **argv)
             return 2;
         }
         return usage_chart(&c, argc, argv);
+    }
+    if (!strcmp(argv[0], "env") && !strcmp(argv[1], "move")) {
+        if (argc != 5) {
+            fprintf(stderr, "usage: basalt env move PROJECT ENV CLUSTER [--operator-token-file PATH]\n");
+            return 2;
+        }
+        if (!c.url[0] || !c.token[0]) {
+            fprintf(stderr, "basalt: no server or token: give --url and --token, BASALT_URL and BASALT_TOKEN, or --data DIR\n");
+            return 2;
+        }
+        return env_move(&c, argv + 2);
     }
     const command *cmd = NULL;
     for (size_t i = 0; i < NCOMMANDS && !cmd; i++)

@@ -31,7 +31,8 @@ static void cluster_usage(FILE *out)
                  "environments take a slot (a schema) on an active shared one with room. `drain` stops new\n"
                  "placements on a cluster (its environments stay), `undrain` takes them again. `list` shows every\n"
                  "cluster with its use; URLs are shown without their password, and stored sealed with\n"
-                 "DATA/master.key (made here when missing). Needs --env-store on PostgreSQL.\n");
+                 "DATA/master.key (made here when missing). Environments already placed move with\n"
+                 "`basalt env move`.\n");
 }
 
 /* A cluster name: [a-z0-9-] (PostgreSQL names slot schemas after it, '-' as '_'), not one of the names

@@ -27,6 +27,7 @@ static const opt_def opts[] = {
     {"control-store", "BASALT_CONTROL_STORE", S(control), NULL, 0, 0, "control store: sqlite (DATA/control.db, the default), sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB"},
     {"control", "BASALT_CONTROL", S(control), NULL, 0, 0, "older name of --control-store"},
     {"env-store", "BASALT_ENV_STORE", S(env_store), NULL, 0, 0, "where environments' data lives: sqlite (files under DATA, the default) or postgres://USER:PASS@HOST:PORT/DB (slots as schemas of DB, a database per dedicated environment)"},
+    {"operator-token-file", "BASALT_OPERATOR_TOKEN_FILE", S(operator_token_file), NULL, 0, 0, "file holding the instance operator's secret (at least 16 characters): it opens /admin/v1/operator/... (moving environments between clusters) as Authorization: Bearer <secret>; unset: that surface answers 404"},
     {"console-dir", "BASALT_CONSOLE_DIR", S(console_dir), NULL, 0, 0, "directory of the web console (default: web/console beside the binary or the working directory)"},
     {"console-chart-js", "BASALT_CONSOLE_CHART_JS", S(console_chart_js), NULL, 0, 0, "the chart library served at /console/vendor/chart.js (default: the UMD build of Debian's libjs-chart.js in /usr/share/javascript/chart.js)"},
     {"cookie-secure", "BASALT_COOKIE_SECURE", S(cookie_secure), "auto", 0, 0, "Secure flag of the console's session cookie: auto (when --public-url is https, or X-Forwarded-Proto: https comes from a proxy on this host), always or never"},

@@ -17,6 +17,7 @@ typedef struct basalt_config {
     char *control;          /* control store location; default sqlite:DATA/control.db */
     char *env_store;        /* environment data store location; default (sqlite) the data directory */
     char *console_dir;
+    char *operator_token_file; /* the instance operator's secret (/admin/v1/operator/...), NULL: none */
     char *console_chart_js, *cookie_secure; /* the console's chart library; auto | always | never */
     char *public_url;
     char *log_level;

@@ -40,6 +40,8 @@ typedef struct serve_state {
     keyauth *keys;
     project_guard *guard;
     env_lifecycle *lifecycle;
+    env_moves *moves;
+    char operator_secret[256];   /* from --operator-token-file, "" none */
     quota *quota;
     store_counters *counters;  /* --redis; NULL without */
     alerts *alerts;
@@ -136,6 +138,31 @@ static int open_store(serve_state *s, bs_err *err)
     return s->blobs ? 0 : -1;
 }
 
+#define OPERATOR_SECRET_MIN 16
+
+/* The instance operator's secret from --operator-token-file: the file's first line, whitespace trimmed, at
+ * least OPERATOR_SECRET_MIN characters. */
+static int load_operator_secret(serve_state *s, bs_err *err)
+{
+    if (!s->cfg.operator_token_file) return 0;
+    FILE *f = fopen(s->cfg.operator_token_file, "r");
+    if (!f) return bs_err_set(err, 400, "config/invalid", "cannot read --operator-token-file %s: %s",
+                              s->cfg.operator_token_file, strerror(errno));
+    char line[sizeof s->operator_secret];
+    if (!fgets(line, sizeof line, f)) line[0] = '\0';
+    fclose(f);
+    size_t n = strcspn(line, "\r\n");
+    line[n] = '\0';
+    while (n && (line[n - 1] == ' ' || line[n - 1] == '\t')) line[--n] = '\0';
+    const char *start = line + strspn(line, " \t");
+    if (strlen(start) < OPERATOR_SECRET_MIN || strlen(start) >= sizeof s->operator_secret - 1)
+        return bs_err_set(err, 400, "config/invalid", "--operator-token-file must hold a secret of %d to %zu characters",
+                          OPERATOR_SECRET_MIN, sizeof s->operator_secret - 2);
+    snprintf(s->operator_secret, sizeof s->operator_secret, "%s", start);
+    memset(line, 0, sizeof line);
+    return 0;
+}
+
 /* --cookie-secure: always 1, never -1, anything else (auto) 0 (api/console_gate.h). */
 static int cookie_secure_mode(const char *mode)
 {
@@ -194,7 +221,8 @@ static int start_http(serve_state *s, bs_err *err)
     if (!s->router || !s->keys || !s->guard || !s->users || (s->cfg.query_stats && !s->stats)) return bs_err_internal(err);
     find_console(s);
     uint8_t key[32];
-    if (master_key_load(s->cfg.data_dir, 1, key, err) < 0) return -1;
+    if (master_key_load(s->cfg.data_dir, 1, key, err) < 0 || load_operator_secret(s, err) < 0) return -1;
+    if (!(s->moves = env_moves_new(s->control, s->docs))) return bs_err_internal(err);
     s->app = (api_app){.control = s->control, .docs = s->docs, .keys = s->keys, .guard = s->guard, .shared_cluster_slots = (int)s->cfg.shared_cluster_slots, .users = s->users, .stats = s->stats, .mail = s->mail, .public_url = s->url,
                       .google_token_url = s->cfg.google_token_url, .google_userinfo_url = s->cfg.google_userinfo_url,
                       .google_jwks_url = s->cfg.google_jwks_url, .github_token_url = s->cfg.github_token_url,
@@ -213,6 +241,8 @@ static int start_http(serve_state *s, bs_err *err)
                       .image_cache = s->image_cache, .image_max_pixels = (uint64_t)s->cfg.image_max_pixels,
                       .tmp_dir = s->tmp_dir, .s3_direct = s->cfg.s3_direct_urls && !strcmp(store_blobs_driver(s->blobs), "s3")};
     memcpy(s->app.master_key, key, sizeof key);
+    s->app.moves = s->moves;
+    s->app.operator_secret = s->operator_secret[0] ? s->operator_secret : NULL;
     /* storage URLs are signed with a key of their own, derived from the master key */
     crypto_hmac_sha256(key, sizeof key, "basalt storage urls v1", 22, s->app.storage_key);
     memset(key, 0, sizeof key);
@@ -347,6 +377,7 @@ static void serve_cleanup(serve_state *s)
     http_server_free(s->server);
     meter_free(s->meter); /* after the last request, before the stores: flushes what is left */
     env_lifecycle_free(s->lifecycle); /* after the server (requests touch it), before the stores */
+    env_moves_free(s->moves);         /* waits for running moves: they use both stores */
     alerts_free(s->alerts);           /* records what requests raised, before the mailer and stores go */
     quota_free(s->quota);
     store_counters_free(s->counters);

@@ -365,6 +365,7 @@ void http_res_error_from(http_res *res, const bs_err *err)
         return;
     }
     const char *reason = err->reason[0] ? err->reason : err->message;
+    if (err->status == 503) http_res_header(res, "Retry-After", "1"); /* unavailable for a moment: try again */
     error_body(res, err->status, err->code, err->message, err->field[0] ? err->field : NULL, reason, NULL);
 }
 

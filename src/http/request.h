@@ -99,6 +99,7 @@ void http_res_content_type(http_res *res, const char *content_type);
 int http_res_json(http_res *res, int status, struct json_object *obj);
 /* The error envelope of client-api.md §1.6. */
 void http_res_error(http_res *res, int status, const char *code, const char *message);
+/* The same from err; a 503 also carries Retry-After: 1 (a moment, e.g. an environment moving). */
 void http_res_error_from(http_res *res, const bs_err *err);
 /* The same envelope with error.details set to details (any JSON value, borrowed; NULL for none). */
 void http_res_error_details(http_res *res, int status, const char *code, const char *message, struct json_object *details);

@@ -427,6 +427,21 @@ int store_control_slots_reclaim(store_control *store, int64_t now, int64_t *coun
     return store->ops->slots_reclaim(store->driver, now, count, err);
 }
 
+int store_control_env_move_target(store_control *store, const char *env_id, const char *cluster_id,
+                                  store_placement *out, bs_err *err)
+{
+    if (!store) return bs_err_internal(err);
+    int rc = store->ops->env_move_target(store->driver, env_id, cluster_id, out, err);
+    return rc < 0 ? rc : url_open(store, out->url, err);
+}
+
+int store_control_env_move_commit(store_control *store, const char *env_id, const store_placement *to, int64_t now,
+                                  bs_err *err)
+{
+    if (!store) return bs_err_internal(err);
+    return store->ops->env_move_commit(store->driver, env_id, to, now, err);
+}
+
 int store_control_cluster_list(store_control *store, store_cluster *out, size_t max, size_t *count, bs_err *err)
 {
     if (!store || !out || !count) return control_no_store(err);

@@ -310,6 +310,16 @@ int store_control_env_place(store_control *store, const char *env_id, int dedica
                             store_placement *out, bs_err *err);
 /* Where env_id is; *found = 0 when it has no place (yet). */
 int store_control_env_placement(store_control *store, const char *env_id, store_placement *out, int *found, bs_err *err);
+/* Moving an environment to another cluster (docs/operations.md "Moving an environment"). target: the place
+ * env_id would take on cluster_id, nothing written: 404 common/not-found (no such cluster or environment),
+ * 400 common/invalid-parameters (the cluster names no database server), 409 common/conflict (the
+ * environment is there already, the cluster is draining or full). commit: atomically frees the
+ * environment's place (a shared slot joins the reuse queue at now; a dedicated one goes, with its cluster
+ * when Basalt made it) and takes `to` (409 common/conflict when another environment took it meanwhile). */
+int store_control_env_move_target(store_control *store, const char *env_id, const char *cluster_id,
+                                  store_placement *out, bs_err *err);
+int store_control_env_move_commit(store_control *store, const char *env_id, const store_placement *to, int64_t now,
+                                  bs_err *err);
 /* Frees the slots of environments that no longer exist: a shared slot joins the reuse queue at `now`, a
  * dedicated cluster is removed. *count = slots freed. */
 int store_control_slots_reclaim(store_control *store, int64_t now, int64_t *count, bs_err *err);

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "store/control.h"
 #include "util/err.h"
@@ -78,6 +79,8 @@ typedef struct store_control_ops {
     int (*env_place)(void *driver, const char *env_id, int dedicated, int capacity, int64_t now, store_placement *out,
                      bs_err *err);
     int (*env_placement)(void *driver, const char *env_id, store_placement *out, int *found, bs_err *err);
+    int (*env_move_target)(void *driver, const char *env_id, const char *cluster_id, store_placement *out, bs_err *err);
+    int (*env_move_commit)(void *driver, const char *env_id, const store_placement *to, int64_t now, bs_err *err);
     int (*slots_reclaim)(void *driver, int64_t now, int64_t *count, bs_err *err);
     int (*envs_unplaced)(void *driver, store_env *out, size_t max, size_t *count, bs_err *err);
     int (*cluster_list)(void *driver, store_cluster *out, size_t max, size_t *count, bs_err *err);
@@ -138,5 +141,22 @@ typedef struct store_control_ops {
     int (*usage_rollup)(void *driver, int64_t now_ms, bs_err *err);
     int (*usage_envs)(void *driver, store_usage_env *out, size_t max, size_t *count, bs_err *err);
 } store_control_ops;
+
+/* The checks of env_move_target, shared by the drivers: what they read about the cluster (found = 0: none)
+ * and where the environment is (its cluster id, "" none). 0, or -1 with err. */
+static inline int store_move_target_check(int found, const char *status, int capacity, int used, const char *url,
+                                          const char *current, const char *cluster_id, bs_err *err)
+{
+    if (!found) return bs_err_set(err, 404, "common/not-found", "No cluster %.64s", cluster_id);
+    if (!url[0])
+        return bs_err_set(err, 400, "common/invalid-parameters",
+                          "Cluster %.64s names no database server: an environment moves to a registered server", cluster_id);
+    if (!strcmp(current, cluster_id))
+        return bs_err_set(err, 409, "common/conflict", "The environment is on cluster %.64s already", cluster_id);
+    if (strcmp(status, "active") != 0)
+        return bs_err_set(err, 409, "common/conflict", "Cluster %.64s is %.16s: it takes no environment", cluster_id, status);
+    if (used >= capacity) return bs_err_set(err, 409, "common/conflict", "Cluster %.64s is full", cluster_id);
+    return 0;
+}
 
 #endif

@@ -71,6 +71,19 @@ typedef struct store_docs_ops {
     int (*explain)(void *driver, const char *env_id, const char *table, const query_plan *plan,
         const char *created_by_filter, store_explain *out, bs_err *err);
     int (*env_bytes)(void *driver, const char *env_id, uint64_t *bytes, bs_err *err);
+    /* Moving an environment (store/docs_move.c): the rows of one of its tables in the neutral shape of
+     * store/docs_rows.h (a JSON array of rows, each an array of the table's columns as strings or null).
+     * export: rows whose key (first column) is > after (NULL: from the start) or = only (NULL: any), in key
+     * order, at most max (0: all); *rows is owned by the caller (json_object_put). import: inserts rows in
+     * one transaction, deleting every row of the table first when replace. */
+    int (*rows_export)(void *driver, const char *env_id, const char *table, const char *after, const char *only,
+        size_t max, struct json_object **rows, bs_err *err);
+    int (*rows_import)(void *driver, const char *env_id, const char *table, struct json_object *rows, int replace,
+        bs_err *err);
+    /* Where the driver's own databases are, as text equal for two handles on the same place (PostgreSQL:
+     * "host:port/database" of its main URL; SQLite: the data directory): a move never targets the place its
+     * source is in (their environments' databases would have the same names). */
+    void (*place_id)(void *driver, char *out, size_t cap);
 
     const struct store_users_ops *users; /* store/users_driver.h, on the same handle */
     const struct store_files_ops *files; /* store/files_driver.h, on the same handle */
@@ -79,10 +92,50 @@ typedef struct store_docs_ops {
 /* Every driver's transaction starts with this, so store/docs.c can find the ops from a transaction. */
 struct store_docs_tx {
     const store_docs_ops *ops;
+    void *route;                 /* store/docs.c's: the environment's route the transaction is inside */
+    int gen;                     /* store/docs.c's: the call's generation (store_docs_call.gen) */
 };
 
-/* For store/users.c and store/files.c: the driver ops and the driver handle behind docs (not NULL). */
-const store_docs_ops *store_docs_driver_ops(const store_docs *docs);
-void *store_docs_driver(const store_docs *docs);
+/* One call on one environment (store/docs.c, store/users.c, store/files.c): the driver that serves the
+ * environment (its route: the base driver, or a database server's), entered for the call's duration so a
+ * move (docs_move.h) can wait for calls to leave. begin: 0, or -1 with err (503 STORE_ENV_MOVING_CODE for
+ * a write while a move blocks writes); end leaves (once). mark records, while a move copies, that the call
+ * writes the record table/id (id NULL: the table's definition). */
+typedef struct store_docs_call {
+    const store_docs_ops *ops;
+    void *driver;
+    void *route;                 /* NULL: an id no route can name (the driver answers it) */
+    int write;
+    int gen;                     /* a write's generation (0 or 1): a move waits for the writes that began
+                                    before its journal */
+} store_docs_call;
+int store_docs_call_begin(store_docs *docs, const char *env_id, int write, store_docs_call *call, bs_err *err);
+void store_docs_call_end(store_docs_call *call);
+void store_docs_call_mark(store_docs_call *call, const char *table, const char *id);
+
+/* ---- for store/docs_move.c: a move's hold on an environment's route ----
+ * pin: locates env_id, refuses (409 common/conflict) when a move is already running or url's driver is the
+ * one serving it, starts the journal, pins target for url's driver and fills src and dst.
+ * block / unblock: writes answer 503 STORE_ENV_MOVING_CODE; block waits (at most timeout_ms, else 503 and
+ * unblocked) for the writes inside to leave. journal_take: the keys written since pin, sorted, unique
+ * (*keys freed with store_docs_journal_free); -1 when the journal overflowed.
+ * switch_to: exclusive use (waits at most timeout_ms for every call to leave; reads and writes arriving
+ * wait), runs sw, and on success routes the environment to the pinned driver; either way the exclusive use
+ * ends, writes unblock, the journal stops and the pin goes (on failure the pin stays: release it with
+ * unpin after dropping the target's copy). */
+typedef struct store_docs_side {
+    const store_docs_ops *ops;
+    void *driver;
+} store_docs_side;
+typedef int (*store_docs_switch_fn)(void *ctx, bs_err *err);
+int store_docs_route_pin(store_docs *docs, const char *env_id, const store_env_location *target, store_docs_side *src,
+                         store_docs_side *dst, bs_err *err);
+int store_docs_route_block(store_docs *docs, const char *env_id, int timeout_ms, bs_err *err);
+void store_docs_route_unblock(store_docs *docs, const char *env_id);
+int store_docs_route_journal_take(store_docs *docs, const char *env_id, char ***keys, size_t *n, bs_err *err);
+void store_docs_journal_free(char **keys, size_t n);
+int store_docs_route_switch(store_docs *docs, const char *env_id, int timeout_ms, store_docs_switch_fn sw, void *ctx,
+                            bs_err *err);
+void store_docs_route_unpin(store_docs *docs, const char *env_id);
 
 #endif

@@ -19,6 +19,16 @@ int env_locator_locate(void *control, const char *env_id, store_env_location *ou
     int found = 0;
     memset(out, 0, sizeof *out);
     if (store_control_env_placement(control, env_id, &where, &found, err) < 0) return -1;
+    return env_locator_of(found ? &where : NULL, env_id, out, err);
+}
+
+int env_locator_of(const store_placement *place, const char *env_id, store_env_location *out, bs_err *err)
+{
+    int found = place != NULL;
+    store_placement where;
+    memset(out, 0, sizeof *out);
+    memset(&where, 0, sizeof where);
+    if (place) where = *place;
     if (found && snprintf(out->url, sizeof out->url, "%s", where.url) >= (int)sizeof out->url)
         return bs_err_set(err, 500, "common/internal-error", "The environment's cluster URL is too long");
     if (!found || strcmp(where.kind, "shared") != 0) {

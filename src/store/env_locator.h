@@ -18,5 +18,7 @@
 
 /* A store_env_locate_fn: arg is the store_control (borrowed; it must outlive the docs store's use). */
 int env_locator_locate(void *control, const char *env_id, store_env_location *out, bs_err *err);
+/* Where env_id lives at place (NULL: no placement), in the docs store's terms (as above). 0, or -1. */
+int env_locator_of(const store_placement *place, const char *env_id, store_env_location *out, bs_err *err);
 
 #endif

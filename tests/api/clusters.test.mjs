@@ -5,7 +5,8 @@
 // env store), records are written and read in both through /v1, `cluster list` never shows the password,
 // and `cluster drain` stops new placements on it (the environments placed stay). Runs only with
 // BASALT_TEST_ENV=pg (under tests/pg/with-pg.sh): registered servers are PostgreSQL servers. The last
-// test runs the other way (SQLite env store, under with-pg.sh): a placed environment answers 503.
+// test runs the other way (SQLite env store, under with-pg.sh): a placed environment is served from the
+// registered server by the same process that keeps the others on SQLite.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -150,11 +151,12 @@ test('a registered shared server takes new dev environments as slots (schemas); 
   assert.equal(rows.pool2[3], '0/3');
 });
 
-// With the environments on SQLite a registered server cannot serve: an environment placed on one answers
-// 503 with the reason (docs/operations.md). Needs a PostgreSQL server to register (tests/pg/with-pg.sh).
+// With the environments on SQLite, an environment placed on a registered server is served from that server
+// (per-environment routing, docs/operations.md "Clusters as data") while dev stays on SQLite. Needs a
+// PostgreSQL server to register (tests/pg/with-pg.sh).
 const skipSqlite = !PG && process.env.BASALT_TEST_PG_URL ? false
   : 'needs the SQLite env store and a PostgreSQL server to register: run under tests/pg/with-pg.sh without BASALT_TEST_ENV=pg';
-test('on the SQLite env store an environment placed on a registered server answers 503 with the reason', { skip: skipSqlite }, async () => {
+test('on the SQLite env store an environment placed on a registered server lives on that server; dev stays on SQLite', { skip: skipSqlite }, async () => {
   const own = await startServer();
   try {
     const ob = own.bootstrap;
@@ -166,10 +168,17 @@ test('on the SQLite env store an environment placed on a registered server answe
     assert.equal(prod.status, 201, prod.text);
     assert.equal(prod.json.cluster.id, 'big2');
     const k = await call('POST', `/projects/${ob.projectId}/environments/prod/keys`, { type: 'secret', name: 'sk' });
+    const t = await call('POST', `/projects/${ob.projectId}/environments/prod/tables`, { tableName: 'notes' });
+    assert.equal(t.status, 201, t.text);
+    const w = await req(own, 'POST', '/v1/data/notes', { key: k.json.key, body: { text: 'on the server' } });
+    assert.equal(w.status, 201, w.text);
     const r = await req(own, 'GET', '/v1/data/notes', { key: k.json.key });
-    assert.equal(r.status, 503, r.text);
-    assert.equal(r.json.error.code, 'common/unavailable');
-    assert.match(r.json.error.message, /--env-store on PostgreSQL/);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.items.map((i) => i.text), ['on the server']);
+    const envId = prod.json.id;
+    const dbs = execFileSync('psql', [process.env.BASALT_TEST_PG_URL, '-qXAt', '-c',
+      `SELECT datname FROM pg_database WHERE datname LIKE '%${envId.toLowerCase()}'`], { encoding: 'utf8' }).trim();
+    assert.ok(dbs, 'the prod environment has a database on the registered server');
     const dev = await req(own, 'GET', '/v1/data/notes', { key: ob.secretKey });
     assert.equal(dev.status, 404, 'the dev environment on the default store works (no such table)');
   } finally {

@@ -1755,6 +1755,64 @@ static void cs_cluster_add(store_control *store, const char *id, const char *kin
     assert_int_equal(store_control_cluster_add(store, &c, 50, &err), 0);
 }
 
+/* Moving environments: the target's checks (unknown cluster, no server, already there, draining, full) and
+ * the commit: a shared slot joins the reuse queue (and is the next target there), a dedicated cluster Basalt
+ * made goes, a registered server's slot frees, a place taken meanwhile is refused. */
+static void test_env_move_places(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    const char *envs[] = {"env_1", "env_2", "env_3"};
+    cs_add_tree(f->store, envs, 3);
+    bs_err err = {0};
+    store_placement p, t;
+    cs_place(f->store, "env_1", 0, &p); /* shared-1 slot 0 */
+    cs_place(f->store, "env_2", 1, &p); /* dedicated-env_2 */
+    cs_cluster_add(f->store, "big1", "dedicated", 1, "postgres://u:pw@h1:5432/b");
+    assert_int_equal(store_control_env_move_target(f->store, "env_1", "nope", &t, &err), -1);
+    assert_int_equal(err.status, 404);
+    assert_int_equal(store_control_env_move_target(f->store, "env_1", "dedicated-env_2", &t, &err), -1);
+    assert_int_equal(err.status, 400); /* no server */
+    assert_int_equal(store_control_env_move_target(f->store, "env_1", "big1", &t, &err), 0);
+    assert_string_equal(t.kind, "dedicated");
+    assert_string_equal(t.url, "postgres://u:pw@h1:5432/b");
+    assert_int_equal(t.slot, 0);
+    assert_int_equal(store_control_env_move_commit(f->store, "env_1", &t, 200, &err), 0);
+    int found = 0;
+    assert_int_equal(store_control_env_placement(f->store, "env_1", &p, &found, &err), 0);
+    assert_string_equal(p.cluster_id, "big1");
+    store_env e;
+    assert_int_equal(store_control_env_get(f->store, "env_1", &e, &found, &err), 0);
+    assert_string_equal(e.cluster, "big1");
+    assert_int_equal(store_control_env_move_target(f->store, "env_1", "big1", &t, &err), -1);
+    assert_int_equal(err.status, 409); /* there already */
+    assert_int_equal(store_control_env_move_target(f->store, "env_2", "big1", &t, &err), -1);
+    assert_int_equal(err.status, 409); /* full */
+    cs_place(f->store, "env_3", 0, &p); /* the slot env_1 freed is reused */
+    assert_string_equal(p.cluster_id, "shared-1");
+    assert_int_equal(p.slot, 0);
+    assert_int_equal(p.reused, 1);
+    cs_cluster_add(f->store, "pool1", "shared", 3, "postgres://u:pw@h2:5432/b");
+    /* env_2 leaves its dedicated cluster Basalt made: the cluster goes */
+    assert_int_equal(store_control_env_move_target(f->store, "env_2", "pool1", &t, &err), 0);
+    assert_int_equal(t.slot, 0);
+    store_placement stale = t;
+    assert_int_equal(store_control_env_move_commit(f->store, "env_2", &t, 300, &err), 0);
+    store_cluster c[8];
+    size_t n = 0;
+    assert_int_equal(store_control_cluster_list(f->store, c, 8, &n, &err), 0);
+    for (size_t i = 0; i < n; i++) assert_string_not_equal(c[i].id, "dedicated-env_2");
+    /* env_1 leaves big1 (a server's slot frees) for pool1: slot 1 (0 is env_2's); a stale target is refused */
+    assert_int_equal(store_control_env_move_commit(f->store, "env_1", &stale, 400, &err), -1);
+    assert_int_equal(err.status, 409);
+    assert_int_equal(store_control_env_move_target(f->store, "env_1", "pool1", &t, &err), 0);
+    assert_int_equal(t.slot, 1);
+    assert_int_equal(store_control_env_move_commit(f->store, "env_1", &t, 500, &err), 0);
+    assert_int_equal(store_control_env_move_target(f->store, "env_2", "big1", &t, &err), 0); /* room again */
+    assert_int_equal(store_control_cluster_set_status(f->store, "big1", "draining", &found, &err), 0);
+    assert_int_equal(store_control_env_move_target(f->store, "env_2", "big1", &t, &err), -1);
+    assert_int_equal(err.status, 409); /* draining */
+}
+
 /* Clusters as data: a registered dedicated server takes staging/prod environments up to its capacity (the
  * fewest first), a registered shared server takes dev slots first; draining stops new placements; a
  * deleted environment frees its place on a server without removing the server. */
@@ -2655,6 +2713,7 @@ static void test_usage_envs(void **state)
     cmocka_unit_test_setup_teardown(test_inactivity, setup, teardown),                              \
     cmocka_unit_test_setup_teardown(test_placement, setup, teardown),                               \
     cmocka_unit_test_setup_teardown(test_registered_clusters, setup, teardown),                     \
+    cmocka_unit_test_setup_teardown(test_env_move_places, setup, teardown),                         \
     cmocka_unit_test_setup_teardown(test_concurrent_placement, setup, teardown),                    \
     cmocka_unit_test_setup_teardown(test_activity_paging, setup, teardown),                         \
     cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),                                  \

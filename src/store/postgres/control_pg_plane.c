@@ -491,6 +491,82 @@ static int pgp_env_placement(void *driver, const char *env_id, store_placement *
     return 0;
 }
 
+/* ---- moving an environment (store_control_env_move_target / _commit) ---- */
+
+static int pgp_env_move_target(void *driver, const char *env_id, const char *cluster_id, store_placement *out, bs_err *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *params[] = {cluster_id, env_id};
+    PGresult *r = pg_exec1(pool_of(driver), "move target",
+        "SELECT c.kind, c.status, c.capacity, c.url, (SELECT count(*) FROM cluster_slots s WHERE s.cluster_id = c.id"
+        " AND s.environment_id IS NOT NULL), COALESCE((SELECT min(s.slot) FROM cluster_slots s WHERE s.cluster_id = c.id"
+        " AND s.environment_id IS NULL AND c.kind = 'shared'), (SELECT COALESCE(max(s.slot) + 1, 0) FROM cluster_slots s"
+        " WHERE s.cluster_id = c.id)), COALESCE((SELECT s.cluster_id FROM cluster_slots s WHERE s.environment_id = $2), '')"
+        " FROM clusters c WHERE c.id = $1", 2, params, err);
+    if (!r) return -1;
+    int found = PQntuples(r) > 0, rc = 0, capacity = 0, used = 0;
+    char status[STORE_ENUM_MAX] = "", current[STORE_ID_MAX] = "";
+    if (found) {
+        rc = pg_text(r, 0, 0, out->kind, sizeof out->kind, err) | pg_text(r, 0, 1, status, sizeof status, err) |
+             pg_text(r, 0, 3, out->url, sizeof out->url, err) | pg_text(r, 0, 6, current, sizeof current, err);
+        capacity = (int)pg_i64(r, 0, 2);
+        used = (int)pg_i64(r, 0, 4);
+        out->slot = (int)pg_i64(r, 0, 5);
+        snprintf(out->cluster_id, sizeof out->cluster_id, "%s", cluster_id);
+    }
+    PQclear(r);
+    if (rc == 0) rc = store_move_target_check(found, status, capacity, used, out->url, current, cluster_id, err);
+    if (rc < 0) memset(out, 0, sizeof *out);
+    return rc < 0 ? -1 : 0;
+}
+
+typedef struct move_args {
+    const char *env_id;
+    const store_placement *to;
+    int64_t now;
+} move_args;
+
+static int move_on(pg_pool *p, PGconn *c, void *arg, bs_err *err)
+{
+    move_args *a = arg;
+    char slot[PG_INT64_TEXT];
+    const char *where[] = {a->to->cluster_id, pg_fmt_int64(slot, a->to->slot)};
+    if (pg_command(p, c, "placement lock", "SELECT pg_advisory_xact_lock(" PG_LOCK_PLACEMENT ")", 0, NULL, NULL, err) < 0) return -1;
+    PGresult *r = pg_exec(p, c, "move", "SELECT COALESCE(environment_id, '') FROM cluster_slots WHERE cluster_id = $1"
+                          " AND slot = $2::bigint", 2, where, err);
+    if (!r) return -1;
+    int exists = PQntuples(r) > 0, taken = exists && PQgetlength(r, 0, 0) > 0;
+    PQclear(r);
+    if (taken) return bs_err_set(err, 409, "common/conflict", "Another environment took the place meanwhile");
+    store_placement old;
+    memset(&old, 0, sizeof old);
+    int had = place_find(p, c, a->env_id, &old, err), rc = 0;
+    if (had < 0) return -1;
+    char at[PG_INT64_TEXT];
+    const char *env[] = {a->env_id, pg_fmt_int64(at, a->now)}, *cluster[] = {old.cluster_id};
+    if (had && !strcmp(old.kind, "dedicated")) {
+        rc = pg_command(p, c, "move", "DELETE FROM cluster_slots WHERE environment_id = $1", 1, env, NULL, err);
+        if (rc == 0 && !old.url[0]) rc = pg_command(p, c, "move", "DELETE FROM clusters WHERE id = $1", 1, cluster, NULL, err);
+    } else if (had) {
+        rc = pg_command(p, c, "move", "UPDATE cluster_slots SET environment_id = NULL, freed_at = $2::bigint"
+                        " WHERE environment_id = $1", 2, env, NULL, err);
+    }
+    if (rc == 0)
+        rc = run_tit(p, c, "move", exists ? "UPDATE cluster_slots SET environment_id = $3, freed_at = NULL WHERE cluster_id = $1"
+                                            " AND slot = $2::bigint"
+                                          : "INSERT INTO cluster_slots (cluster_id, slot, environment_id) VALUES ($1, $2::bigint, $3)",
+                     a->to->cluster_id, a->to->slot, a->env_id, err);
+    return rc < 0 ? -1
+                  : run_tit(p, c, "set placement", "UPDATE environments SET cluster = $1, slot = $2::bigint WHERE id = $3",
+                            a->to->cluster_id, a->to->slot, a->env_id, err);
+}
+
+static int pgp_env_move_commit(void *driver, const char *env_id, const store_placement *to, int64_t now, bs_err *err)
+{
+    move_args a = {env_id, to, now};
+    return in_tx(driver, move_on, &a, err);
+}
+
 typedef struct reclaim_args {
     int64_t now, *count;
 } reclaim_args;
@@ -750,6 +826,8 @@ void pgc_fill_plane(store_control_ops *ops)
     ops->env_deletions_due = pgp_env_deletions_due;
     ops->env_cancel_deletion = pgp_env_cancel_deletion;
     ops->env_place = pgp_env_place;
+    ops->env_move_target = pgp_env_move_target;
+    ops->env_move_commit = pgp_env_move_commit;
     ops->env_placement = pgp_env_placement;
     ops->slots_reclaim = pgp_slots_reclaim;
     ops->envs_unplaced = pgp_envs_unplaced;

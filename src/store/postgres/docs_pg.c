@@ -243,7 +243,8 @@ static int env_where(docs_pg *d, const char *env_id, env_entry *e, bs_err *err)
     void *arg = d->locate_arg;
     pthread_mutex_unlock(&d->lock);
     if (locate && locate(arg, env_id, &loc, err) < 0) return -1; /* no lock: the locator may be slow */
-    if (loc.url[0] && !(e->server = server_get(d, loc.url, err))) return -1;
+    /* a server URL that is the driver's own (a registered server's driver, store/docs.c) is its main pool */
+    if (loc.url[0] && strcmp(loc.url, d->url) != 0 && !(e->server = server_get(d, loc.url, err))) return -1;
     if (loc.prefix[0]) {
         if (slot_schema(loc.prefix, loc.file, e->env.schema) == 0) return 0;
         log_error("docs store: environment %s: unusable slot prefix %.*s", env_id, (int)sizeof loc.prefix, loc.prefix);
@@ -503,6 +504,20 @@ static int docs_pg_env_drop(void *driver, const char *env_id, bs_err *err)
     return rc;
 }
 
+/* "host:port/database" of the main URL (docs_driver.h place_id). */
+static void docs_pg_place_id(void *driver, char *out, size_t cap)
+{
+    docs_pg *d = driver;
+    const char *host = "", *port = "5432";
+    PQconninfoOption *opts = PQconninfoParse(d->url, NULL);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (!strcmp(o->keyword, "host") && o->val) host = o->val;
+        if (!strcmp(o->keyword, "port") && o->val) port = o->val;
+    }
+    snprintf(out, cap, "pg:%s:%s/%s", host, port, d->maindb);
+    PQconninfoFree(opts);
+}
+
 /* ---- the ops table ---- */
 
 const store_docs_ops store_pg_docs_ops = {
@@ -538,4 +553,7 @@ const store_docs_ops store_pg_docs_ops = {
     .list = docs_pg_list_op,
     .explain = docs_pg_explain_op,
     .env_bytes = docs_pg_env_bytes,
+    .rows_export = docs_pg_rows_export,
+    .rows_import = docs_pg_rows_import,
+    .place_id = docs_pg_place_id,
 };

@@ -11,6 +11,7 @@
 #ifndef BASALT_STORE_POSTGRES_DOCS_PG_CALL_H
 #define BASALT_STORE_POSTGRES_DOCS_PG_CALL_H
 
+#include <json-c/json.h>
 #include <libpq-fe.h>
 #include <stdint.h>
 
@@ -78,6 +79,12 @@ int docs_pg_version_get(void *driver, const char *env_id, const char *table, sto
 int docs_pg_schema_change(void *driver, const char *env_id, const char *table, const char *schema_json, int new_version,
                           const char *created_by, int *found, bs_err *err);
 int docs_pg_env_bytes(void *driver, const char *env_id, uint64_t *bytes, bs_err *err);
+
+/* docs_pg_rows.c */
+int docs_pg_rows_export(void *driver, const char *env_id, const char *table, const char *after, const char *only,
+                        size_t max, struct json_object **rows, bs_err *err);
+int docs_pg_rows_import(void *driver, const char *env_id, const char *table, struct json_object *rows, int replace,
+                        bs_err *err);
 
 /* docs_pg_records.c */
 int docs_pg_count(void *driver, const char *env_id, const char *table, int64_t *count, bs_err *err);

@@ -1569,6 +1569,110 @@ static int sq_env_placement(void *driver, const char *env_id, store_placement *o
     return 0;
 }
 
+/* ---- ops: moving an environment (store_control_env_move_target / _commit) ---- */
+
+#define MV_TARGET_SQL                                                                                          \
+    "SELECT c.kind, c.status, c.capacity, c.url, (SELECT count(*) FROM cluster_slots s WHERE s.cluster_id = c.id" \
+    " AND s.environment_id IS NOT NULL), COALESCE((SELECT min(s.slot) FROM cluster_slots s WHERE s.cluster_id = c.id" \
+    " AND s.environment_id IS NULL AND c.kind = 'shared'), (SELECT COALESCE(max(s.slot) + 1, 0) FROM cluster_slots s" \
+    " WHERE s.cluster_id = c.id)), COALESCE((SELECT s.cluster_id FROM cluster_slots s WHERE s.environment_id = ?2), '')" \
+    " FROM clusters c WHERE c.id = ?1"
+
+/* Prepares sql on c and binds text ?1, integer ?2 and text ?3 where the statement has them. */
+static sqlite3_stmt *mv_prepare(sq_conn *c, const char *sql, const char *t1, int64_t i2, const char *t3, bs_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        sq_fail(c, "move", err);
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    int n = sqlite3_bind_parameter_count(st);
+    if (n >= 1) sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
+    if (n >= 2) sqlite3_bind_int64(st, 2, i2);
+    if (n >= 3) sqlite3_bind_text(st, 3, t3, -1, SQLITE_STATIC);
+    return st;
+}
+
+static int mv_run(sq_conn *c, const char *sql, const char *t1, int64_t i2, const char *t3, bs_err *err)
+{
+    sqlite3_stmt *st = mv_prepare(c, sql, t1, i2, t3, err);
+    if (!st) return -1;
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(c, "move", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_env_move_target(void *driver, const char *env_id, const char *cluster_id, store_placement *out, bs_err *err)
+{
+    memset(out, 0, sizeof *out);
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? mv_prepare(c, MV_TARGET_SQL, cluster_id, 0, NULL, err) : NULL;
+    if (!st) return -1;
+    sqlite3_bind_text(st, 2, env_id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st), rc = 0, found = step == SQLITE_ROW;
+    char status[STORE_ENUM_MAX] = "", current[STORE_ID_MAX] = "";
+    int capacity = 0, used = 0;
+    if (found) {
+        rc = SQ_READ_FIELD(st, 0, out->kind) | SQ_READ_FIELD(st, 1, status) | SQ_READ_FIELD(st, 3, out->url) |
+                     SQ_READ_FIELD(st, 6, current)
+                 ? bs_err_internal(err) : 0;
+        capacity = sqlite3_column_int(st, 2);
+        used = sqlite3_column_int(st, 4);
+        out->slot = sqlite3_column_int(st, 5);
+        snprintf(out->cluster_id, sizeof out->cluster_id, "%s", cluster_id);
+    } else if (step != SQLITE_DONE) {
+        rc = sq_fail(c, "move target", err);
+    }
+    sqlite3_finalize(st);
+    if (rc == 0) rc = store_move_target_check(found, status, capacity, used, out->url, current, cluster_id, err);
+    if (rc < 0) memset(out, 0, sizeof *out);
+    return rc;
+}
+
+/* Inside the transaction: frees env_id's place and takes `to`. */
+static int mv_commit_on(sq_conn *c, const char *env_id, const store_placement *to, int64_t now, bs_err *err)
+{
+    sqlite3_stmt *st = mv_prepare(c, "SELECT COALESCE(environment_id, '') FROM cluster_slots WHERE cluster_id = ?1 AND slot = ?2",
+                                  to->cluster_id, to->slot, NULL, err);
+    if (!st) return -1;
+    int step = sqlite3_step(st), exists = step == SQLITE_ROW;
+    int taken = exists && sqlite3_column_bytes(st, 0) > 0;
+    sqlite3_finalize(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) return sq_fail(c, "move", err);
+    if (taken) return bs_err_set(err, 409, "common/conflict", "Another environment took the place meanwhile");
+    store_placement old;
+    memset(&old, 0, sizeof old);
+    int had = sq_place_row(c, ST_PLACE_FIND, env_id, &old, err);
+    if (had < 0) return -1;
+    int rc = 0;
+    if (had && !strcmp(old.kind, "dedicated")) {
+        rc = mv_run(c, "DELETE FROM cluster_slots WHERE environment_id = ?1", env_id, 0, NULL, err);
+        if (rc == 0 && !old.url[0]) rc = mv_run(c, "DELETE FROM clusters WHERE id = ?1", old.cluster_id, 0, NULL, err);
+    } else if (had) {
+        rc = mv_run(c, "UPDATE cluster_slots SET environment_id = NULL, freed_at = ?2 WHERE environment_id = ?1", env_id, now,
+                    NULL, err);
+    }
+    if (rc == 0)
+        rc = mv_run(c, exists ? "UPDATE cluster_slots SET environment_id = ?3, freed_at = NULL WHERE cluster_id = ?1 AND slot = ?2"
+                              : "INSERT INTO cluster_slots (cluster_id, slot, environment_id) VALUES (?1, ?2, ?3)",
+                    to->cluster_id, to->slot, env_id, err);
+    return rc < 0 ? -1 : sq_run_tit(c, ST_ENV_SET_PLACE, to->cluster_id, to->slot, env_id, err);
+}
+
+static int sq_env_move_commit(void *driver, const char *env_id, const store_placement *to, int64_t now, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    if (!c || sq_exec_id(c, ST_BEGIN, "begin", err) != 0) return -1;
+    int rc = mv_commit_on(c, env_id, to, now, err);
+    if (rc == 0) rc = sq_exec_id(c, ST_COMMIT, "commit", err);
+    if (rc != 0 && !sqlite3_get_autocommit(c->db)) {
+        bs_err ignored;
+        sq_exec_id(c, ST_ROLLBACK, "rollback", &ignored);
+    }
+    return rc;
+}
+
 static int sq_slots_reclaim(void *driver, int64_t now, int64_t *count, bs_err *err)
 {
     *count = 0;
@@ -2460,6 +2564,8 @@ const store_control_ops store_sqlite_control_ops = {
     .env_cancel_deletion = sq_env_cancel_deletion,
     .env_place = sq_env_place,
     .env_placement = sq_env_placement,
+    .env_move_target = sq_env_move_target,
+    .env_move_commit = sq_env_move_commit,
     .slots_reclaim = sq_slots_reclaim,
     .cluster_list = sq_cluster_list,
     .cluster_add = sq_cluster_add_op,

@@ -24,6 +24,7 @@
 #include "store/sqlite/envdb.h"
 #include "store/sqlite/envreg.h"
 #include "store/sqlite/files_sqlite.h"
+#include "store/sqlite/rows_sqlite.h"
 #include "store/sqlite/sq.h"
 #include "store/sqlite/sql_prefix.h"
 #include "store/sqlite/users_sqlite.h"
@@ -399,9 +400,8 @@ static int env_locate(sqlite_docs *d, const char *env_id, char *path, size_t siz
     void *arg = d->locate_arg;
     pthread_mutex_unlock(&d->locate_lock);
     if (locate && stat(path, &sb) != 0 && locate(arg, env_id, &loc, err) < 0) return -1;
-    if (loc.url[0]) /* a registered cluster on a database server of its own */
-        return bs_err_set(err, 503, "common/unavailable",
-                          "The environment is placed on a cluster with a database server: run with --env-store on PostgreSQL");
+    if (loc.url[0]) /* a registered server's: store/docs.c routes such environments to its PostgreSQL driver */
+        return bs_err_set(err, 500, "common/internal-error", "The environment lives on a database server");
     int n = location_ok(&loc) ? snprintf(path, size, "%s/%s", d->dir, loc.file) : -1;
     if (n < 0 || (size_t)n >= size || parent_dir_make(path) < 0) {
         log_error("docs store: environment %s: unusable location %.*s", env_id, (int)sizeof loc.file, loc.file);
@@ -2090,6 +2090,11 @@ static int sqlite_docs_env_bytes(void *driver, const char *env_id, uint64_t *byt
     return rc;
 }
 
+static void sqlite_docs_place_id(void *driver, char *out, size_t cap)
+{
+    snprintf(out, cap, "sqlite:%s", ((sqlite_docs *)driver)->dir);
+}
+
 const store_docs_ops store_sqlite_docs_ops = {
     .name = "sqlite",
     .open = sqlite_docs_open,
@@ -2123,4 +2128,7 @@ const store_docs_ops store_sqlite_docs_ops = {
     .list = sqlite_docs_list,
     .explain = sqlite_docs_explain,
     .env_bytes = sqlite_docs_env_bytes,
+    .rows_export = sqlite_rows_export,
+    .rows_import = sqlite_rows_import,
+    .place_id = sqlite_docs_place_id,
 };
