@@ -402,7 +402,7 @@ static int url_seal(const store_control *store, const char *url, char out[STORE_
     }
     memcpy(out, CLUSTER_SEALED, pre); /* bounded: pre < STORE_CLUSTER_URL_MAX */
     if (strlen(url) > STORE_CLUSTER_URL_PLAIN_MAX || crypto_seal(store->seal_key, url, strlen(url), out + pre, STORE_CLUSTER_URL_MAX - pre) < 0)
-        return bs_err_set(err, 400, "common/validation-error", "A cluster URL holds at most %d bytes", STORE_CLUSTER_URL_PLAIN_MAX);
+        return bs_err_set(err, 400, "common/invalid-parameters", "A cluster URL holds at most %d bytes", STORE_CLUSTER_URL_PLAIN_MAX);
     return 0;
 }
 
