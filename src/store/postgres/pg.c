@@ -34,6 +34,7 @@ static PGconn *conn_open(const char *url, bs_err *err)
     PGconn *c = PQconnectdb(url);
     if (c && PQstatus(c) == CONNECTION_OK) {
         PQsetNoticeProcessor(c, notice_quiet, NULL);
+        pg_stmts_attach(c); /* without it (out of memory) statements run unprepared */
         return c;
     }
     log_warn("postgres: cannot connect: %s", c ? PQerrorMessage(c) : "out of memory");
@@ -165,7 +166,7 @@ int pg_params_check(int n, const char *const *params, bs_err *err)
 PGresult *pg_exec(pg_pool *p, PGconn *c, const char *what, const char *sql, int n, const char *const *params, bs_err *err)
 {
     if (pg_params_check(n, params, err) < 0) return NULL;
-    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    PGresult *r = pg_run(c, sql, n, params);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) return r;
     pg_fail(p, c, r, what, err);
