@@ -4,7 +4,7 @@
  * change under a statement is planned afresh (outside a transaction at once, inside one after the
  * transaction); a failed transaction runs statements unprepared (they fail as before) and the cache serves
  * again after ROLLBACK; a statement whose first run failed (unique violation) stays prepared; multi-statement
- * strings and utility statements run unprepared. Needs BASALT_TEST_PG_URL (tests/pg/with-pg.sh); skipped
+ * strings and utility statements run unprepared; pg_begin's BEGIN travels with the next statement. Needs BASALT_TEST_PG_URL (tests/pg/with-pg.sh); skipped
  * without it. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -222,6 +222,54 @@ static void test_failed_transaction(void **state)
     plain(f->c, "DROP TABLE tx_t");
 }
 
+/* pg_begin sends nothing: BEGIN goes with the next statement (prepared or not, new or cached), one round
+ * trip; a transaction in which nothing ran ends without one. */
+static void test_begin_deferred(void **state)
+{
+    fixture *f = *state;
+    bs_err err = {0};
+    char st[6];
+    plain(f->c, "CREATE TABLE b_t (id TEXT PRIMARY KEY)");
+    uint64_t folded = stats(f->c).begins_folded;
+    assert_int_equal(pg_begin(f->pool, f->c, &err), 0);
+    assert_int_equal(PQtransactionStatus(f->c), PQTRANS_IDLE); /* nothing sent yet */
+    assert_int_equal(pg_commit(f->pool, f->c, &err), 0);        /* nothing ran: nothing to commit */
+    assert_int_equal(PQtransactionStatus(f->c), PQTRANS_IDLE);
+    for (int round = 0; round < 2; round++) { /* the INSERT new, then cached */
+        const char *id[] = {"x"};
+        assert_int_equal(pg_begin(f->pool, f->c, &err), 0);
+        assert_int_equal(pg_command(f->pool, f->c, "insert", "INSERT INTO b_t (id) VALUES ($1)", 1, id, NULL, &err), 0);
+        assert_int_equal(PQtransactionStatus(f->c), PQTRANS_INTRANS);
+        PGresult *r = pg_exec(f->pool, f->c, "count", "SELECT count(*) FROM b_t", 0, NULL, &err);
+        assert_string_equal(PQgetvalue(r, 0, 0), "1");
+        PQclear(r);
+        pg_rollback(f->c);
+        assert_int_equal(plain(f->c, "SELECT count(*) FROM b_t"), 0); /* it was one transaction */
+    }
+    assert_int_equal(stats(f->c).begins_folded, folded + 2);
+    /* unprepared statements, and a first statement the server refuses, open the transaction too */
+    assert_int_equal(pg_begin(f->pool, f->c, &err), 0);
+    assert_int_equal(run(f->c, "SET LOCAL statement_timeout = 1000", 0, NULL), PGRES_COMMAND_OK);
+    assert_int_equal(PQtransactionStatus(f->c), PQTRANS_INTRANS);
+    pg_rollback(f->c);
+    assert_int_equal(pg_begin(f->pool, f->c, &err), 0);
+    run_state(f->c, "SELECT id FROM no_such_table", st);
+    assert_string_equal(st, "42P01");
+    assert_int_equal(PQtransactionStatus(f->c), PQTRANS_INERROR);
+    pg_rollback(f->c);
+    assert_int_equal(PQtransactionStatus(f->c), PQTRANS_IDLE);
+    /* a commit that fails is the caller's -1 (a deferred unique check) */
+    plain(f->c, "CREATE TABLE d_t (id TEXT, CONSTRAINT d_t_u UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)");
+    const char *id[] = {"y"};
+    assert_int_equal(pg_begin(f->pool, f->c, &err), 0);
+    assert_int_equal(pg_command(f->pool, f->c, "insert", "INSERT INTO d_t (id) VALUES ($1)", 1, id, NULL, &err), 0);
+    assert_int_equal(pg_command(f->pool, f->c, "insert", "INSERT INTO d_t (id) VALUES ($1)", 1, id, NULL, &err), 0);
+    assert_int_equal(pg_commit(f->pool, f->c, &err), -1);
+    assert_int_equal(err.status, 409);
+    assert_int_equal(PQtransactionStatus(f->c), PQTRANS_IDLE);
+    plain(f->c, "DROP TABLE b_t, d_t");
+}
+
 /* pg_exec (the drivers' path) goes through the cache too. */
 static void test_pg_exec_prepares(void **state)
 {
@@ -245,6 +293,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reset_empties, setup, teardown),
         cmocka_unit_test_setup_teardown(test_table_changes_under_a_statement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_begin_deferred, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_exec_prepares, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -75,7 +75,10 @@ PGresult *pg_exec1(pg_pool *p, const char *what, const char *sql, int n, const c
  * SQLSTATEs listed in tolerated ("42P04 23505") counts as success. */
 int pg_command_tolerant(pg_pool *p, const char *what, const char *sql, const char *tolerated, bs_err *err);
 
-/* BEGIN, COMMIT, ROLLBACK on c. */
+/* BEGIN, COMMIT, ROLLBACK on c. BEGIN is deferred: it travels with the transaction's first statement (one
+ * round trip for both), so after pg_begin run statements through pg_exec/pg_command/pg_run only, not raw
+ * libpq calls; PQtransactionStatus reads PQTRANS_IDLE until that statement ran. A transaction in which
+ * nothing ran commits and rolls back without a round trip. */
 int pg_begin(pg_pool *p, PGconn *c, bs_err *err);
 int pg_commit(pg_pool *p, PGconn *c, bs_err *err);
 void pg_rollback(PGconn *c);
@@ -104,6 +107,7 @@ int pg_fail(pg_pool *p, PGconn *c, const PGresult *r, const char *what, bs_err *
 /* What one connection's cache did (tests, logs). */
 typedef struct pg_stmts_stats {
     uint64_t prepared, reused, unprepared, evicted, stale, resets;
+    uint64_t begins_folded;     /* BEGINs sent with the statement after them */
     int live;                   /* statements held now */
 } pg_stmts_stats;
 
@@ -113,6 +117,11 @@ int pg_stmts_attach(PGconn *c);
 /* Runs sql with n text parameters on c, prepared when it can be (see above); the result as PQexecParams
  * answers it (NULL when out of memory or the connection is gone). No error mapping: pg_exec does that. */
 PGresult *pg_run(PGconn *c, const char *sql, int n, const char *const *params);
+/* pg_begin's deferred BEGIN: 1 when c will send it with its next pg_run (c idle, with a cache), 0 when the
+ * caller must send it. pg_stmts_take_begin: 1 when a deferred BEGIN was still unsent (now dropped: nothing
+ * ran, so there is nothing to commit or roll back). */
+int pg_stmts_defer_begin(PGconn *c);
+int pg_stmts_take_begin(PGconn *c);
 /* c's counters (zeros when it has no cache). */
 void pg_stmts_stats_get(const PGconn *c, pg_stmts_stats *out);
 

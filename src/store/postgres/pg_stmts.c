@@ -33,6 +33,7 @@ typedef struct pg_stmts {
     uint64_t tick, seq;
     char dead[DEAD_MAX][STMT_NAME_MAX];
     int ndead;
+    int begin_pending;          /* pg_begin was called: BEGIN goes with the next statement */
     pg_stmts_stats stats;
 } pg_stmts;
 
@@ -47,6 +48,7 @@ static void stmts_clear(pg_stmts *s)
     if (!s) return;
     for (int i = 0; i < PG_STMTS_MAX; i++) slot_clear(&s->slots[i]);
     s->ndead = 0;
+    s->begin_pending = 0;
     s->stats.live = 0;
     s->stats.resets++;
 }
@@ -142,35 +144,72 @@ static void dead_flush(PGconn *c, pg_stmts *s)
     PQclear(PQexec(c, sql));
 }
 
-/* Parse + Bind/Execute + Sync in one pipeline; e (a free slot) keeps the statement when the server took
- * it. The statement's result, or the Parse's error. */
-static PGresult *prepare_run(PGconn *c, pg_stmts *s, stmt *e, uint64_t hash, const char *sql, int n,
+/* One pipeline, one round trip: [BEGIN] [Parse name] Execute (of name, or of sql unnamed) Sync. res[0] the
+ * BEGIN's result, res[1] the Parse's, res[2] the Execute's (each NULL when not sent or lost). */
+static void pipeline_run(PGconn *c, int begin, int parse, const char *name, const char *sql, int n,
+                         const char *const *params, PGresult *res[3])
+{
+    res[0] = res[1] = res[2] = NULL;
+    if (!PQenterPipelineMode(c)) return;
+    int sent = (!begin || PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0)) &&
+               (!parse || PQsendPrepare(c, name, sql, n, NULL)) &&
+               (name ? PQsendQueryPrepared(c, name, n, params, NULL, NULL, 0)
+                     : PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 0)) &&
+               PQpipelineSync(c);
+    /* each query's results end with NULL, then the Sync's; a lost connection ends with NULLs */
+    for (int query = begin ? 0 : parse ? 1 : 2, nulls = 0; sent && nulls < 3;) {
+        PGresult *x = PQgetResult(c);
+        if (!x) {
+            nulls++;
+            query += query == 0 && !parse ? 2 : 1;
+            continue;
+        }
+        nulls = 0;
+        if (PQresultStatus(x) == PGRES_PIPELINE_SYNC) {
+            PQclear(x);
+            break;
+        }
+        if (query > 2) {
+            PQclear(x);
+            continue;
+        }
+        PQclear(res[query]);
+        res[query] = x;
+    }
+    PQexitPipelineMode(c);
+}
+
+/* The answer of a pipeline: the BEGIN's error when it failed, else the Execute's result. */
+static PGresult *pipeline_answer(PGresult *res[3])
+{
+    if (res[0] && PQresultStatus(res[0]) != PGRES_COMMAND_OK) {
+        PQclear(res[2]);
+        return res[0];
+    }
+    PQclear(res[0]);
+    return res[2];
+}
+
+/* Runs sql unprepared: PQexecParams, or with the deferred BEGIN in front, one round trip. */
+static PGresult *unprepared_run(PGconn *c, int begin, const char *sql, int n, const char *const *params)
+{
+    if (!begin) return PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    PGresult *res[3];
+    pipeline_run(c, 1, 0, NULL, sql, n, params, res);
+    return pipeline_answer(res);
+}
+
+/* Parse + Execute (after the deferred BEGIN) in one round trip; e (a free slot) keeps the statement when
+ * the server took it. The statement's result, or the Parse's error. */
+static PGresult *prepare_run(PGconn *c, pg_stmts *s, int begin, stmt *e, uint64_t hash, const char *sql, int n,
                              const char *const *params)
 {
     char name[STMT_NAME_MAX];
     snprintf(name, sizeof name, "bs_%llu", (unsigned long long)++s->seq);
-    if (!PQenterPipelineMode(c)) return PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-    PGresult *prep = NULL, *r = NULL;
-    if (PQsendPrepare(c, name, sql, n, NULL) && PQsendQueryPrepared(c, name, n, params, NULL, NULL, 0) && PQpipelineSync(c)) {
-        /* the Parse's results, NULL, the Execute's, NULL, the Sync; a lost connection ends with NULLs */
-        for (int query = 0, nulls = 0; nulls < 3;) {
-            PGresult *x = PQgetResult(c);
-            if (!x) {
-                nulls++;
-                query++;
-                continue;
-            }
-            nulls = 0;
-            if (PQresultStatus(x) == PGRES_PIPELINE_SYNC) {
-                PQclear(x);
-                break;
-            }
-            PGresult **slot = query == 0 ? &prep : &r;
-            PQclear(*slot);
-            *slot = x;
-        }
-    }
-    PQexitPipelineMode(c);
+    PGresult *res[3];
+    pipeline_run(c, begin, 1, name, sql, n, params, res);
+    PGresult *prep = res[1];
+    res[1] = NULL;
     if (prep && PQresultStatus(prep) == PGRES_COMMAND_OK && (e->sql = strdup(sql))) {
         e->hash = hash;
         e->used = ++s->tick;
@@ -178,10 +217,15 @@ static PGresult *prepare_run(PGconn *c, pg_stmts *s, stmt *e, uint64_t hash, con
         s->stats.live++;
         s->stats.prepared++;
         PQclear(prep);
-        return r;
+        return pipeline_answer(res);
     }
-    PQclear(r);
-    return prep; /* the server refused the statement (or NULL: the connection is gone) */
+    if (!prep || (res[0] && PQresultStatus(res[0]) != PGRES_COMMAND_OK)) {
+        PQclear(prep);
+        return pipeline_answer(res); /* the BEGIN failed, or the connection is gone */
+    }
+    PQclear(res[0]);
+    PQclear(res[2]);
+    return prep; /* the server refused the statement */
 }
 
 /* 1 when the prepared statement no longer serves: its plan's result type changed (0A000, "cached plan must
@@ -193,21 +237,50 @@ static int stale(const PGresult *r)
     return state && (!strcmp(state, "0A000") || !strcmp(state, "26000"));
 }
 
+/* Executes the cached e (after the deferred BEGIN). */
+static PGresult *prepared_run(PGconn *c, int begin, const stmt *e, int n, const char *const *params)
+{
+    if (!begin) return PQexecPrepared(c, e->name, n, params, NULL, NULL, 0);
+    PGresult *res[3];
+    pipeline_run(c, 1, 0, e->name, NULL, n, params, res);
+    return pipeline_answer(res);
+}
+
+int pg_stmts_defer_begin(PGconn *c)
+{
+    pg_stmts *s = PQinstanceData(c, stmts_event);
+    if (!s || PQtransactionStatus(c) != PQTRANS_IDLE) return 0;
+    s->begin_pending = 1;
+    return 1;
+}
+
+int pg_stmts_take_begin(PGconn *c)
+{
+    pg_stmts *s = PQinstanceData(c, stmts_event);
+    int pending = s && s->begin_pending;
+    if (s) s->begin_pending = 0;
+    return pending;
+}
+
 PGresult *pg_run(PGconn *c, const char *sql, int n, const char *const *params)
 {
     pg_stmts *s = PQinstanceData(c, stmts_event);
+    if (!s) return PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    int begin = s->begin_pending;
+    s->begin_pending = 0;
+    s->stats.begins_folded += (uint64_t)begin;
     PGTransactionStatusType ts = PQtransactionStatus(c);
-    if (!s || (ts != PQTRANS_IDLE && ts != PQTRANS_INTRANS) || !preparable(sql, n)) {
-        if (s) s->stats.unprepared++;
-        return PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    if ((ts != PQTRANS_IDLE && ts != PQTRANS_INTRANS) || !preparable(sql, n)) {
+        s->stats.unprepared++;
+        return unprepared_run(c, begin, sql, n, params);
     }
     if (s->ndead && ts == PQTRANS_IDLE) dead_flush(c, s);
     uint64_t hash = hash64_str(sql);
     stmt *e = slot_find(s, hash, sql);
-    if (!e) return prepare_run(c, s, slot_take(s), hash, sql, n, params);
+    if (!e) return prepare_run(c, s, begin, slot_take(s), hash, sql, n, params);
     e->used = ++s->tick;
     s->stats.reused++;
-    PGresult *r = PQexecPrepared(c, e->name, n, params, NULL, NULL, 0);
+    PGresult *r = prepared_run(c, begin, e, n, params);
     if (!stale(r)) return r;
     int gone = !strcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE), "26000");
     slot_forget(s, e, !gone);
@@ -215,5 +288,5 @@ PGresult *pg_run(PGconn *c, const char *sql, int n, const char *const *params)
     if (PQtransactionStatus(c) != PQTRANS_IDLE) return r; /* the caller's transaction failed: its error */
     PQclear(r);
     dead_flush(c, s);
-    return prepare_run(c, s, e, hash, sql, n, params); /* once more, planned afresh */
+    return prepare_run(c, s, 0, e, hash, sql, n, params); /* once more, planned afresh */
 }
