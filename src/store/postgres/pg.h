@@ -111,7 +111,7 @@ typedef struct pg_stmts_stats {
     int live;                   /* statements held now */
 } pg_stmts_stats;
 
-/* Gives c its statement cache (pg_borrow does, for every connection it opens); freed by PQfinish. -1 when
+/* Gives c its statement cache (the pool does, for every connection it opens); freed by PQfinish. -1 when
  * out of memory (c then runs every statement unprepared). */
 int pg_stmts_attach(PGconn *c);
 /* Runs sql with n text parameters on c, prepared when it can be (see above); the result as PQexecParams
