@@ -4,8 +4,9 @@
  * it is (jsonb's own text would reorder keys, change spacing and spell large numbers as long integers: the
  * ETag of a write's answer would not match the next read's, and json-c reads integers past 2^64 as
  * 2^64-1); doc, the jsonb the filters and indexes read, is generated from it. Writes run at once on a
- * borrowed connection: the _async calls do the work, then call done on the caller's thread;
- * reads-for-update lock the row (SELECT ... FOR UPDATE). */
+ * borrowed connection; the _async calls queue theirs for the driver's writer threads (docs_pg_writers.h),
+ * which call done; reads-for-update lock the row (SELECT ... FOR UPDATE). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,14 +219,69 @@ int docs_pg_count(void *driver, const char *env_id, const char *table, int64_t *
     return docs_pg_call_end(&call, r ? 0 : -1, err);
 }
 
-/* ---- writes without waiting: done at once, then done(ctx, rc) on this thread ---- */
+/* ---- writes without waiting: queued for a writer thread (docs_pg_writers.h), which runs the write and
+ * then done(ctx, rc) ---- */
+
+/* One queued write: its arguments, borrowed from the caller until done runs (store/docs.h), but for the
+ * environment and table names, copied. */
+typedef struct write_job {
+    docs_pg *d;
+    char env_id[DOCS_PG_ENV_ID_MAX];
+    char table[STORE_TABLE_NAME_MAX + 1];
+    const store_record *records;     /* insert */
+    size_t n, *failed_index;
+    const char *id, *expected, *doc, *updated_at; /* replace */
+    int *replaced;
+    bs_err *err;
+    store_docs_done_fn done;
+    void *ctx;
+} write_job;
+
+static int replace_row(void *driver, const char *env_id, const char *table, const char *id, const char *expected,
+                       const char *doc, const char *updated_at, int *replaced, bs_err *err);
+
+static void insert_job_run(void *arg)
+{
+    write_job *j = arg;
+    int rc = docs_pg_insert(j->d, j->env_id, j->table, j->records, j->n, j->failed_index, j->err);
+    store_docs_done_fn done = j->done;
+    void *ctx = j->ctx;
+    free(j);
+    done(ctx, rc);
+}
+
+static void replace_job_run(void *arg)
+{
+    write_job *j = arg;
+    int rc = replace_row(j->d, j->env_id, j->table, j->id, j->expected, j->doc, j->updated_at, j->replaced, j->err);
+    store_docs_done_fn done = j->done;
+    void *ctx = j->ctx;
+    free(j);
+    done(ctx, rc);
+}
+
+/* Queues j (filled but for the names) to run fn; frees it when it cannot. 0, or -1 with err. */
+static int write_submit(write_job *j, const char *env_id, const char *table, void (*fn)(void *), bs_err *err)
+{
+    if (strlen(env_id) >= sizeof j->env_id) {
+        free(j);
+        return bs_err_set(err, 404, "data/environment-not-found", "Environment not found");
+    }
+    snprintf(j->env_id, sizeof j->env_id, "%s", env_id);
+    snprintf(j->table, sizeof j->table, "%s", table); /* checked: at most STORE_TABLE_NAME_MAX */
+    if (docs_pg_writers_submit(docs_pg_writers_borrow(j->d), fn, j, err) == 0) return 0;
+    free(j);
+    return -1;
+}
 
 int docs_pg_insert_async(void *driver, const char *env_id, const char *table, const store_record *records, size_t n,
                          size_t *failed_index, bs_err *err, store_docs_done_fn done, void *ctx)
 {
     if (batch_check(n, err) < 0 || docs_pg_table_check(table, err) < 0) return -1; /* nothing queued */
-    done(ctx, docs_pg_insert(driver, env_id, table, records, n, failed_index, err));
-    return 0;
+    write_job *j = calloc(1, sizeof *j);
+    if (!j) return bs_err_internal(err);
+    *j = (write_job){.d = driver, .records = records, .n = n, .failed_index = failed_index, .err = err, .done = done, .ctx = ctx};
+    return write_submit(j, env_id ? env_id : "", table, insert_job_run, err);
 }
 
 static int replace_row(void *driver, const char *env_id, const char *table, const char *id, const char *expected,
@@ -254,8 +310,11 @@ int docs_pg_replace_async(void *driver, const char *env_id, const char *table, c
         done(ctx, 0);
         return 0;
     }
-    done(ctx, replace_row(driver, env_id, table, id, expected, doc, updated_at, replaced, err));
-    return 0;
+    write_job *j = calloc(1, sizeof *j);
+    if (!j) return bs_err_internal(err);
+    *j = (write_job){.d = driver, .id = id, .expected = expected, .doc = doc, .updated_at = updated_at, .replaced = replaced,
+                     .err = err, .done = done, .ctx = ctx};
+    return write_submit(j, env_id ? env_id : "", table, replace_job_run, err);
 }
 
 /* ---- transactions: one borrowed connection inside BEGIN ... COMMIT ---- */
