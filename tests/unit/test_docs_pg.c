@@ -7,6 +7,7 @@
  * each run works in a fresh database of its own; skipped without it. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -260,7 +261,14 @@ static void test_records(void **state)
     strbuf_release(&out);
 }
 
-static void async_done(void *ctx, int rc) { *(int *)ctx = rc + 100; }
+/* done runs on a writer thread: the test waits for it (at most 5 s). */
+static void async_done(void *ctx, int rc) { atomic_store((_Atomic int *)ctx, rc + 100); }
+
+static int async_wait(_Atomic int *done)
+{
+    for (int i = 0; i < 5000 && !atomic_load(done); i++) usleep(1000);
+    return atomic_load(done);
+}
 
 static void test_async(void **state)
 {
@@ -269,9 +277,10 @@ static void test_async(void **state)
     bs_err err = {0};
     table_make("env_async", "notes");
     store_record r = record("a1", "{\"id\":\"a1\",\"v\":1}");
-    int done = 0, replaced = -1;
+    _Atomic int done = 0;
+    int replaced = -1;
     assert_int_equal(store_docs_insert_async(docs, "env_async", "notes", &r, 1, NULL, &err, async_done, &done), 0);
-    assert_int_equal(done, 100);
+    assert_int_equal(async_wait(&done), 100);
     strbuf cur;
     strbuf_init(&cur, 0);
     int found = 0;
@@ -279,12 +288,12 @@ static void test_async(void **state)
     done = 0;
     assert_int_equal(store_docs_replace_async(docs, "env_async", "notes", "a1", cur.data, "{\"id\":\"a1\",\"v\":2}", "t2",
                                               &replaced, &err, async_done, &done), 0);
-    assert_int_equal(done, 100);
+    assert_int_equal(async_wait(&done), 100);
     assert_int_equal(replaced, 1);
     done = 0; /* the record changed meanwhile: not replaced */
     assert_int_equal(store_docs_replace_async(docs, "env_async", "notes", "a1", cur.data, "{\"id\":\"a1\",\"v\":3}", "t3",
                                               &replaced, &err, async_done, &done), 0);
-    assert_int_equal(done, 100);
+    assert_int_equal(async_wait(&done), 100);
     assert_int_equal(replaced, 0);
     strbuf_release(&cur);
 }
