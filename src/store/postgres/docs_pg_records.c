@@ -14,6 +14,7 @@
 #include "store/postgres/docs_pg_call.h"
 #include "store/postgres/docs_pg_sql.h"
 #include "util/check.h"
+#include "util/hash.h"
 
 #define RECORD_OWNER_MAX 65          /* store_docs_get's created_by buffer */
 #define STMT_MEM 256
@@ -260,8 +261,53 @@ static void replace_job_run(void *arg)
     done(ctx, rc);
 }
 
-/* Queues j (filled but for the names) to run fn; frees it when it cannot. 0, or -1 with err. */
-static int write_submit(write_job *j, const char *env_id, const char *table, void (*fn)(void *), bs_err *err)
+/* 1 when a and b insert into the same table of the same environment. */
+static int same_table(const write_job *a, const write_job *b)
+{
+    return !strcmp(a->env_id, b->env_id) && !strcmp(a->table, b->table);
+}
+
+/* Inserts the records of jobs[0..n) (same table, at most STORE_MAX_BATCH records) with one statement. 0,
+ * or -1 when any of them failed (then none is inserted). */
+static int inserts_together(write_job *const *jobs, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += jobs[i]->n;
+    store_record *all = total <= STORE_MAX_BATCH ? calloc(total, sizeof *all) : NULL;
+    if (!all) return -1;
+    for (size_t i = 0, at = 0; i < n; at += jobs[i]->n, i++) memcpy(all + at, jobs[i]->records, jobs[i]->n * sizeof *all); /* bounded: total counted above */
+    bs_err scratch = {0};
+    int rc = docs_pg_insert(jobs[0]->d, jobs[0]->env_id, jobs[0]->table, all, total, NULL, &scratch);
+    free(all);
+    return rc;
+}
+
+/* The inserts queued meanwhile (docs_pg_writers_submit_grouped): those into the job's table go as one
+ * INSERT (one statement, one commit); when it fails each runs alone, so that each gets its own answer;
+ * the others (a key collision) run alone. */
+static void insert_jobs_run(void **args, size_t n)
+{
+    write_job *jobs[DOCS_PG_GROUP_MAX];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (same_table(args[0], args[i])) jobs[k++] = args[i];
+        else insert_job_run(args[i]);
+    }
+    if (k == 1 || inserts_together(jobs, k) < 0) {
+        for (size_t i = 0; i < k; i++) insert_job_run(jobs[i]);
+        return;
+    }
+    for (size_t i = 0; i < k; i++) {
+        store_docs_done_fn done = jobs[i]->done;
+        void *ctx = jobs[i]->ctx;
+        free(jobs[i]);
+        done(ctx, 0);
+    }
+}
+
+/* Queues j (filled but for the names) to run fn (or, when grouped, insert_jobs_run); frees it when it
+ * cannot. 0, or -1 with err. */
+static int write_submit(write_job *j, const char *env_id, const char *table, void (*fn)(void *), int grouped, bs_err *err)
 {
     if (strlen(env_id) >= sizeof j->env_id) {
         free(j);
@@ -269,7 +315,10 @@ static int write_submit(write_job *j, const char *env_id, const char *table, voi
     }
     snprintf(j->env_id, sizeof j->env_id, "%s", env_id);
     snprintf(j->table, sizeof j->table, "%s", table); /* checked: at most STORE_TABLE_NAME_MAX */
-    if (docs_pg_writers_submit(docs_pg_writers_borrow(j->d), fn, j, err) == 0) return 0;
+    docs_pg_writers *w = docs_pg_writers_borrow(j->d);
+    uint64_t key = hash64_str_seeded(j->table, hash64_str(j->env_id)) | 1;
+    if ((grouped ? docs_pg_writers_submit_grouped(w, insert_jobs_run, key, j, err) : docs_pg_writers_submit(w, fn, j, err)) == 0)
+        return 0;
     free(j);
     return -1;
 }
@@ -281,7 +330,7 @@ int docs_pg_insert_async(void *driver, const char *env_id, const char *table, co
     write_job *j = calloc(1, sizeof *j);
     if (!j) return bs_err_internal(err);
     *j = (write_job){.d = driver, .records = records, .n = n, .failed_index = failed_index, .err = err, .done = done, .ctx = ctx};
-    return write_submit(j, env_id ? env_id : "", table, insert_job_run, err);
+    return write_submit(j, env_id ? env_id : "", table, insert_job_run, 1, err);
 }
 
 static int replace_row(void *driver, const char *env_id, const char *table, const char *id, const char *expected,
@@ -314,7 +363,7 @@ int docs_pg_replace_async(void *driver, const char *env_id, const char *table, c
     if (!j) return bs_err_internal(err);
     *j = (write_job){.d = driver, .id = id, .expected = expected, .doc = doc, .updated_at = updated_at, .replaced = replaced,
                      .err = err, .done = done, .ctx = ctx};
-    return write_submit(j, env_id ? env_id : "", table, replace_job_run, err);
+    return write_submit(j, env_id ? env_id : "", table, replace_job_run, 0, err);
 }
 
 /* ---- transactions: one borrowed connection inside BEGIN ... COMMIT ---- */

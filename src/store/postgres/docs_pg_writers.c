@@ -1,12 +1,14 @@
 /* docs_pg_writers: see docs_pg_writers.h. A FIFO of jobs under one mutex; the threads sleep on a
- * condition while it is empty. */
+ * condition while it is empty. A thread taking a grouped job takes the later ones of its group with it. */
 #include "store/postgres/docs_pg_writers.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 
 typedef struct job {
-    void (*run)(void *arg);
+    void (*run)(void *arg);                 /* a job alone, or */
+    void (*many)(void **args, size_t n);    /* a job that goes with others of its key */
+    uint64_t key;
     void *arg;
     struct job *next;
 } job;
@@ -20,23 +22,50 @@ struct docs_pg_writers {
     pthread_t threads[DOCS_PG_WRITERS];
 };
 
-/* The next job, or NULL once stopping with none left. */
-static job *job_next(docs_pg_writers *w)
+/* Takes the jobs queued after head (the lock held) that go with it, into group[1..]; their count + 1. */
+static size_t group_take_locked(docs_pg_writers *w, job *head, job **group)
+{
+    size_t n = 1;
+    job **link = &w->head;
+    for (job *j = w->head; j && head->many && n < DOCS_PG_GROUP_MAX; j = *link) {
+        if (j->many != head->many || j->key != head->key) {
+            link = &j->next;
+            continue;
+        }
+        *link = j->next; /* unlinked */
+        group[n++] = j;
+    }
+    w->tail = NULL;
+    for (job *j = w->head; j; j = j->next) w->tail = j;
+    return n;
+}
+
+/* The next jobs (one, or a group), or 0 once stopping with none left. */
+static size_t jobs_next(docs_pg_writers *w, job **group)
 {
     pthread_mutex_lock(&w->lock);
     while (!w->head && !w->stopping) pthread_cond_wait(&w->queued, &w->lock);
-    job *j = w->head;
-    if (j && !(w->head = j->next)) w->tail = NULL;
+    job *head = w->head;
+    size_t n = 0;
+    if (head) {
+        if (!(w->head = head->next)) w->tail = NULL;
+        n = head->many ? group_take_locked(w, head, group) : 1;
+        group[0] = head;
+    }
     pthread_mutex_unlock(&w->lock);
-    return j;
+    return n;
 }
 
 static void *writer_main(void *arg)
 {
     docs_pg_writers *w = arg;
-    for (job *j; (j = job_next(w));) {
-        j->run(j->arg);
-        free(j);
+    job *group[DOCS_PG_GROUP_MAX];
+    void *args[DOCS_PG_GROUP_MAX];
+    for (size_t n; (n = jobs_next(w, group));) {
+        for (size_t i = 0; i < n; i++) args[i] = group[i]->arg;
+        if (group[0]->many) group[0]->many(args, n);
+        else group[0]->run(args[0]);
+        for (size_t i = 0; i < n; i++) free(group[i]);
     }
     return NULL;
 }
@@ -70,11 +99,12 @@ void docs_pg_writers_free(docs_pg_writers *w)
     free(w);
 }
 
-int docs_pg_writers_submit(docs_pg_writers *w, void (*run)(void *arg), void *arg, bs_err *err)
+static int job_queue(docs_pg_writers *w, const job *proto, bs_err *err)
 {
     job *j = malloc(sizeof *j);
     if (!j) return bs_err_internal(err);
-    *j = (job){.run = run, .arg = arg};
+    *j = *proto;
+    j->next = NULL;
     pthread_mutex_lock(&w->lock);
     if (w->tail) w->tail->next = j;
     else w->head = j;
@@ -82,4 +112,15 @@ int docs_pg_writers_submit(docs_pg_writers *w, void (*run)(void *arg), void *arg
     pthread_cond_signal(&w->queued);
     pthread_mutex_unlock(&w->lock);
     return 0;
+}
+
+int docs_pg_writers_submit(docs_pg_writers *w, void (*run)(void *arg), void *arg, bs_err *err)
+{
+    return job_queue(w, &(job){.run = run, .arg = arg}, err);
+}
+
+int docs_pg_writers_submit_grouped(docs_pg_writers *w, void (*many)(void **args, size_t n), uint64_t key, void *arg,
+                                   bs_err *err)
+{
+    return job_queue(w, &(job){.many = many, .key = key, .arg = arg}, err);
 }
