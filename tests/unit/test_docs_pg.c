@@ -7,6 +7,7 @@
  * each run works in a fresh database of its own; skipped without it. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -260,7 +261,52 @@ static void test_records(void **state)
     strbuf_release(&out);
 }
 
-static void async_done(void *ctx, int rc) { *(int *)ctx = rc + 100; }
+/* done runs on a writer thread: the test waits for it (at most 5 s). */
+static void async_done(void *ctx, int rc) { atomic_store((_Atomic int *)ctx, rc + 100); }
+
+static int async_wait(_Atomic int *done)
+{
+    for (int i = 0; i < 5000 && !atomic_load(done); i++) usleep(1000);
+    return atomic_load(done);
+}
+
+/* Many creates queued at once: the writer threads take those queued meanwhile together (one INSERT); one
+ * that clashes (a duplicate id) makes its group run one by one, so it alone fails with 409. */
+#define ASYNC_MANY 300
+typedef struct async_slot {
+    char id[16], doc[48];
+    store_record rec;
+    bs_err err;
+    _Atomic int done;
+} async_slot;
+
+static void test_async_grouped(void **state)
+{
+    (void)state;
+    need_pg();
+    table_make("env_group", "notes");
+    async_slot *slots = calloc(ASYNC_MANY, sizeof *slots);
+    assert_non_null(slots);
+    for (int i = 0; i < ASYNC_MANY; i++) {
+        async_slot *a = &slots[i];
+        snprintf(a->id, sizeof a->id, "g%d", i == 250 ? 100 : i); /* 250 repeats 100's id */
+        snprintf(a->doc, sizeof a->doc, "{\"id\":\"%s\",\"n\":%d}", a->id, i);
+        a->rec = record(a->id, a->doc);
+        assert_int_equal(store_docs_insert_async(docs, "env_group", "notes", &a->rec, 1, NULL, &a->err, async_done, &a->done), 0);
+    }
+    int failed = 0;
+    for (int i = 0; i < ASYNC_MANY; i++) {
+        int rc = async_wait(&slots[i].done) - 100;
+        if (rc < 0) {
+            failed++;
+            assert_int_equal(slots[i].err.status, 409);
+            assert_true(i == 100 || i == 250);
+        }
+    }
+    assert_int_equal(failed, 1);
+    assert_int_equal(count_of("env_group", "notes"), ASYNC_MANY - 1);
+    free(slots);
+}
 
 static void test_async(void **state)
 {
@@ -269,9 +315,10 @@ static void test_async(void **state)
     bs_err err = {0};
     table_make("env_async", "notes");
     store_record r = record("a1", "{\"id\":\"a1\",\"v\":1}");
-    int done = 0, replaced = -1;
+    _Atomic int done = 0;
+    int replaced = -1;
     assert_int_equal(store_docs_insert_async(docs, "env_async", "notes", &r, 1, NULL, &err, async_done, &done), 0);
-    assert_int_equal(done, 100);
+    assert_int_equal(async_wait(&done), 100);
     strbuf cur;
     strbuf_init(&cur, 0);
     int found = 0;
@@ -279,12 +326,12 @@ static void test_async(void **state)
     done = 0;
     assert_int_equal(store_docs_replace_async(docs, "env_async", "notes", "a1", cur.data, "{\"id\":\"a1\",\"v\":2}", "t2",
                                               &replaced, &err, async_done, &done), 0);
-    assert_int_equal(done, 100);
+    assert_int_equal(async_wait(&done), 100);
     assert_int_equal(replaced, 1);
     done = 0; /* the record changed meanwhile: not replaced */
     assert_int_equal(store_docs_replace_async(docs, "env_async", "notes", "a1", cur.data, "{\"id\":\"a1\",\"v\":3}", "t3",
                                               &replaced, &err, async_done, &done), 0);
-    assert_int_equal(done, 100);
+    assert_int_equal(async_wait(&done), 100);
     assert_int_equal(replaced, 0);
     strbuf_release(&cur);
 }
@@ -596,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_records),
         cmocka_unit_test(test_async),
+        cmocka_unit_test(test_async_grouped),
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_versions),
         cmocka_unit_test(test_unique_index),

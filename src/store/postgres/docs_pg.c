@@ -24,7 +24,6 @@
 #define DOCS_PG_BUCKETS 256
 #define DOCS_PG_DEDICATED_CONNS 4   /* connections of one dedicated database's pool */
 #define DOCS_PG_DBNAME_MAX 64       /* a database identifier: at most 63 bytes */
-#define DOCS_PG_ENV_ID_MAX 64
 
 /* A database server other than the main one: a registered cluster's URL. */
 typedef struct pg_server {
@@ -55,6 +54,7 @@ struct docs_pg {
                                         connection out; freed with the driver */
     pg_server *servers;              /* other database servers, added on first use */
     docs_pg_counts *counts;          /* kept totals: this process's hints (docs_pg_counts.h) */
+    docs_pg_writers *writers;        /* run the writes without waiting (docs_pg_writers.h) */
 };
 
 /* ---- the parts of an environment schema, in order ---- */
@@ -94,7 +94,8 @@ static void *docs_pg_open(const char *target, bs_err *err)
     d->counts = docs_pg_counts_new();
     if (!d->url || !d->counts) {
         bs_err_internal(err);
-    } else if ((d->main = pg_pool_new(target, NULL, 0, err)) && maindb_read(d->main, d->maindb, err) == 0) {
+    } else if ((d->main = pg_pool_new(target, NULL, 0, err)) && maindb_read(d->main, d->maindb, err) == 0 &&
+               (d->writers = docs_pg_writers_new(err))) {
         return d;
     }
     docs_pg_free(d);
@@ -115,6 +116,7 @@ static void docs_pg_free(void *driver)
 {
     docs_pg *d = driver;
     if (!d) return;
+    docs_pg_writers_free(d->writers); /* first: the writes still queued use the pools */
     for (size_t i = 0; i < DOCS_PG_BUCKETS; i++) entries_free(d->buckets[i]);
     entries_free(d->retired);
     while (d->servers) {
@@ -445,6 +447,8 @@ static env_entry *env_open(docs_pg *d, const char *env_id, bs_err *err)
     free(e);
     return NULL;
 }
+
+docs_pg_writers *docs_pg_writers_borrow(docs_pg *d) { return d->writers; }
 
 int docs_pg_env_get(docs_pg *d, const char *env_id, docs_pg_env *out, bs_err *err)
 {

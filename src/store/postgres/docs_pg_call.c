@@ -118,7 +118,7 @@ PGresult *docs_pg_exec(const docs_pg_call *call, const char *what, const char *s
                        bs_err *err)
 {
     if (pg_params_check(n, params, err) < 0) return NULL;
-    PGresult *r = PQexecParams(call->conn, sql, n, NULL, params, NULL, NULL, 0);
+    PGresult *r = pg_run(call->conn, sql, n, params);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) return r;
     docs_pg_fail(call, r, what, err);

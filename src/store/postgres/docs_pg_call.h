@@ -2,7 +2,8 @@
  *   docs_pg.c          the handle, locating environments (docs_pg_env.h), env_drop, the ops table;
  *   docs_pg_catalog.c  the "catalog" schema part and the catalog ops (tables, versions, indexes, bytes);
  *   docs_pg_records.c  the records ops (writes, reads, transactions, lists);
- *   docs_pg_call.c     one call on one environment, table names, statements with the data store's errors.
+ *   docs_pg_call.c     one call on one environment, table names, statements with the data store's errors;
+ *   docs_pg_writers.c  the writer threads that run the writes without waiting.
  *
  * A call (docs_pg_call) is one environment located and one connection of its database borrowed, inside a
  * transaction when asked; docs_pg_call_end commits (rc 0) or rolls back and returns the connection. Every

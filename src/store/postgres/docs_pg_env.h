@@ -25,11 +25,13 @@
 
 #include "store/docs_driver.h"
 #include "store/files_driver.h"
+#include "store/postgres/docs_pg_writers.h"
 #include "store/postgres/pg.h"
 #include "store/users_driver.h"
 #include "util/err.h"
 
 #define DOCS_PG_SCHEMA_MAX 64     /* a schema identifier: [a-z0-9_], at most 63 bytes */
+#define DOCS_PG_ENV_ID_MAX 64
 
 typedef struct docs_pg docs_pg;   /* the driver handle (docs_pg.c); `void *driver` in every op */
 typedef struct docs_pg_counts docs_pg_counts; /* list totals kept by the writes (docs_pg_counts.h) */
@@ -40,6 +42,9 @@ typedef struct docs_pg_env {
     char schema[DOCS_PG_SCHEMA_MAX];  /* its schema, safe to splice unquoted: [a-z0-9_] only */
     docs_pg_counts *counts;           /* the driver's hints of kept totals (borrowed; NULL: none kept) */
 } docs_pg_env;
+
+/* The driver's writer threads (docs_pg_writers.h), borrowed for the driver's life. */
+docs_pg_writers *docs_pg_writers_borrow(docs_pg *d);
 
 /* Locates env_id, creating and migrating its database and schema on first use. 0, or -1 with err. */
 int docs_pg_env_get(docs_pg *d, const char *env_id, docs_pg_env *out, bs_err *err);

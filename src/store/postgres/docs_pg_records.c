@@ -4,8 +4,9 @@
  * it is (jsonb's own text would reorder keys, change spacing and spell large numbers as long integers: the
  * ETag of a write's answer would not match the next read's, and json-c reads integers past 2^64 as
  * 2^64-1); doc, the jsonb the filters and indexes read, is generated from it. Writes run at once on a
- * borrowed connection: the _async calls do the work, then call done on the caller's thread;
- * reads-for-update lock the row (SELECT ... FOR UPDATE). */
+ * borrowed connection; the _async calls queue theirs for the driver's writer threads (docs_pg_writers.h),
+ * which call done; reads-for-update lock the row (SELECT ... FOR UPDATE). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #include "store/postgres/docs_pg_call.h"
 #include "store/postgres/docs_pg_sql.h"
 #include "util/check.h"
+#include "util/hash.h"
 
 #define RECORD_OWNER_MAX 65          /* store_docs_get's created_by buffer */
 #define STMT_MEM 256
@@ -218,14 +220,117 @@ int docs_pg_count(void *driver, const char *env_id, const char *table, int64_t *
     return docs_pg_call_end(&call, r ? 0 : -1, err);
 }
 
-/* ---- writes without waiting: done at once, then done(ctx, rc) on this thread ---- */
+/* ---- writes without waiting: queued for a writer thread (docs_pg_writers.h), which runs the write and
+ * then done(ctx, rc) ---- */
+
+/* One queued write: its arguments, borrowed from the caller until done runs (store/docs.h), but for the
+ * environment and table names, copied. */
+typedef struct write_job {
+    docs_pg *d;
+    char env_id[DOCS_PG_ENV_ID_MAX];
+    char table[STORE_TABLE_NAME_MAX + 1];
+    const store_record *records;     /* insert */
+    size_t n, *failed_index;
+    const char *id, *expected, *doc, *updated_at; /* replace */
+    int *replaced;
+    bs_err *err;
+    store_docs_done_fn done;
+    void *ctx;
+} write_job;
+
+static int replace_row(void *driver, const char *env_id, const char *table, const char *id, const char *expected,
+                       const char *doc, const char *updated_at, int *replaced, bs_err *err);
+
+static void insert_job_run(void *arg)
+{
+    write_job *j = arg;
+    int rc = docs_pg_insert(j->d, j->env_id, j->table, j->records, j->n, j->failed_index, j->err);
+    store_docs_done_fn done = j->done;
+    void *ctx = j->ctx;
+    free(j);
+    done(ctx, rc);
+}
+
+static void replace_job_run(void *arg)
+{
+    write_job *j = arg;
+    int rc = replace_row(j->d, j->env_id, j->table, j->id, j->expected, j->doc, j->updated_at, j->replaced, j->err);
+    store_docs_done_fn done = j->done;
+    void *ctx = j->ctx;
+    free(j);
+    done(ctx, rc);
+}
+
+/* 1 when a and b insert into the same table of the same environment. */
+static int same_table(const write_job *a, const write_job *b)
+{
+    return !strcmp(a->env_id, b->env_id) && !strcmp(a->table, b->table);
+}
+
+/* Inserts the records of jobs[0..n) (same table, at most STORE_MAX_BATCH records) with one statement. 0,
+ * or -1 when any of them failed (then none is inserted). */
+static int inserts_together(write_job *const *jobs, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += jobs[i]->n;
+    store_record *all = total <= STORE_MAX_BATCH ? calloc(total, sizeof *all) : NULL;
+    if (!all) return -1;
+    for (size_t i = 0, at = 0; i < n; at += jobs[i]->n, i++) memcpy(all + at, jobs[i]->records, jobs[i]->n * sizeof *all); /* bounded: total counted above */
+    bs_err scratch = {0};
+    int rc = docs_pg_insert(jobs[0]->d, jobs[0]->env_id, jobs[0]->table, all, total, NULL, &scratch);
+    free(all);
+    return rc;
+}
+
+/* The inserts queued meanwhile (docs_pg_writers_submit_grouped): those into the job's table go as one
+ * INSERT (one statement, one commit); when it fails each runs alone, so that each gets its own answer;
+ * the others (a key collision) run alone. */
+static void insert_jobs_run(void **args, size_t n)
+{
+    write_job *jobs[DOCS_PG_GROUP_MAX];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (same_table(args[0], args[i])) jobs[k++] = args[i];
+        else insert_job_run(args[i]);
+    }
+    if (k == 1 || inserts_together(jobs, k) < 0) {
+        for (size_t i = 0; i < k; i++) insert_job_run(jobs[i]);
+        return;
+    }
+    for (size_t i = 0; i < k; i++) {
+        store_docs_done_fn done = jobs[i]->done;
+        void *ctx = jobs[i]->ctx;
+        free(jobs[i]);
+        done(ctx, 0);
+    }
+}
+
+/* Queues j (filled but for the names) to run fn (or, when grouped, insert_jobs_run); frees it when it
+ * cannot. 0, or -1 with err. */
+static int write_submit(write_job *j, const char *env_id, const char *table, void (*fn)(void *), int grouped, bs_err *err)
+{
+    if (strlen(env_id) >= sizeof j->env_id) {
+        free(j);
+        return bs_err_set(err, 404, "data/environment-not-found", "Environment not found");
+    }
+    snprintf(j->env_id, sizeof j->env_id, "%s", env_id);
+    snprintf(j->table, sizeof j->table, "%s", table); /* checked: at most STORE_TABLE_NAME_MAX */
+    docs_pg_writers *w = docs_pg_writers_borrow(j->d);
+    uint64_t key = hash64_str_seeded(j->table, hash64_str(j->env_id)) | 1;
+    if ((grouped ? docs_pg_writers_submit_grouped(w, insert_jobs_run, key, j, err) : docs_pg_writers_submit(w, fn, j, err)) == 0)
+        return 0;
+    free(j);
+    return -1;
+}
 
 int docs_pg_insert_async(void *driver, const char *env_id, const char *table, const store_record *records, size_t n,
                          size_t *failed_index, bs_err *err, store_docs_done_fn done, void *ctx)
 {
     if (batch_check(n, err) < 0 || docs_pg_table_check(table, err) < 0) return -1; /* nothing queued */
-    done(ctx, docs_pg_insert(driver, env_id, table, records, n, failed_index, err));
-    return 0;
+    write_job *j = calloc(1, sizeof *j);
+    if (!j) return bs_err_internal(err);
+    *j = (write_job){.d = driver, .records = records, .n = n, .failed_index = failed_index, .err = err, .done = done, .ctx = ctx};
+    return write_submit(j, env_id ? env_id : "", table, insert_job_run, 1, err);
 }
 
 static int replace_row(void *driver, const char *env_id, const char *table, const char *id, const char *expected,
@@ -254,8 +359,11 @@ int docs_pg_replace_async(void *driver, const char *env_id, const char *table, c
         done(ctx, 0);
         return 0;
     }
-    done(ctx, replace_row(driver, env_id, table, id, expected, doc, updated_at, replaced, err));
-    return 0;
+    write_job *j = calloc(1, sizeof *j);
+    if (!j) return bs_err_internal(err);
+    *j = (write_job){.d = driver, .id = id, .expected = expected, .doc = doc, .updated_at = updated_at, .replaced = replaced,
+                     .err = err, .done = done, .ctx = ctx};
+    return write_submit(j, env_id ? env_id : "", table, replace_job_run, 0, err);
 }
 
 /* ---- transactions: one borrowed connection inside BEGIN ... COMMIT ---- */

@@ -34,6 +34,7 @@ static PGconn *conn_open(const char *url, bs_err *err)
     PGconn *c = PQconnectdb(url);
     if (c && PQstatus(c) == CONNECTION_OK) {
         PQsetNoticeProcessor(c, notice_quiet, NULL);
+        pg_stmts_attach(c); /* without it (out of memory) statements run unprepared */
         return c;
     }
     log_warn("postgres: cannot connect: %s", c ? PQerrorMessage(c) : "out of memory");
@@ -116,6 +117,7 @@ PGconn *pg_borrow(pg_pool *p, bs_err *err)
 void pg_return(pg_pool *p, PGconn *c)
 {
     if (!c) return;
+    pg_stmts_take_begin(c); /* a transaction begun in which nothing ran: nothing to end */
     int reusable = PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE;
     pthread_mutex_lock(&p->lock);
     BS_ASSERT(p->borrowed > 0);
@@ -165,7 +167,7 @@ int pg_params_check(int n, const char *const *params, bs_err *err)
 PGresult *pg_exec(pg_pool *p, PGconn *c, const char *what, const char *sql, int n, const char *const *params, bs_err *err)
 {
     if (pg_params_check(n, params, err) < 0) return NULL;
-    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    PGresult *r = pg_run(c, sql, n, params);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) return r;
     pg_fail(p, c, r, what, err);
@@ -201,16 +203,23 @@ PGresult *pg_exec1(pg_pool *p, const char *what, const char *sql, int n, const c
     return r;
 }
 
-int pg_begin(pg_pool *p, PGconn *c, bs_err *err) { return pg_command(p, c, "begin", "BEGIN", 0, NULL, NULL, err); }
+int pg_begin(pg_pool *p, PGconn *c, bs_err *err)
+{
+    return pg_stmts_defer_begin(c) ? 0 : pg_command(p, c, "begin", "BEGIN", 0, NULL, NULL, err);
+}
 
 int pg_commit(pg_pool *p, PGconn *c, bs_err *err)
 {
+    if (pg_stmts_take_begin(c)) return 0; /* nothing ran */
     if (pg_command(p, c, "commit", "COMMIT", 0, NULL, NULL, err) == 0) return 0;
     pg_rollback(c);
     return -1;
 }
 
-void pg_rollback(PGconn *c) { PQclear(PQexec(c, "ROLLBACK")); }
+void pg_rollback(PGconn *c)
+{
+    if (!pg_stmts_take_begin(c)) PQclear(PQexec(c, "ROLLBACK"));
+}
 
 int pg_text(const PGresult *r, int row, int col, char *buf, size_t cap, bs_err *err)
 {

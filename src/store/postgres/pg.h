@@ -3,8 +3,10 @@
  * policy, as store/sqlite/sq.h: a value that does not fit fails), transactions, the mapping of server
  * errors to bs_err, and versioned schema migrations. Private to src/store/postgres.
  *
- * Statements are run with PQexecParams: parameters are always bound ($1, $2 ...; never spliced into the
- * SQL text), passed as text (pg_fmt_int64 for numbers), NULL for SQL NULL; results come back as text.
+ * Statements run through pg_run: parameters are always bound ($1, $2 ...; never spliced into the SQL
+ * text), passed as text (pg_fmt_int64 for numbers), NULL for SQL NULL; results come back as text. Each
+ * connection keeps its statements prepared (pg_stmts.c, "prepared statements" below), so the server
+ * parses and plans a statement once per connection, not once per call.
  * Integers are BIGINT (epoch milliseconds, counters), booleans INTEGER 0/1 as on SQLite, so rows read the
  * same on both engines.
  *
@@ -73,7 +75,10 @@ PGresult *pg_exec1(pg_pool *p, const char *what, const char *sql, int n, const c
  * SQLSTATEs listed in tolerated ("42P04 23505") counts as success. */
 int pg_command_tolerant(pg_pool *p, const char *what, const char *sql, const char *tolerated, bs_err *err);
 
-/* BEGIN, COMMIT, ROLLBACK on c. */
+/* BEGIN, COMMIT, ROLLBACK on c. BEGIN is deferred: it travels with the transaction's first statement (one
+ * round trip for both), so after pg_begin run statements through pg_exec/pg_command/pg_run only, not raw
+ * libpq calls; PQtransactionStatus reads PQTRANS_IDLE until that statement ran. A transaction in which
+ * nothing ran commits and rolls back without a round trip. */
 int pg_begin(pg_pool *p, PGconn *c, bs_err *err);
 int pg_commit(pg_pool *p, PGconn *c, bs_err *err);
 void pg_rollback(PGconn *c);
@@ -82,6 +87,43 @@ void pg_rollback(PGconn *c);
  * common/conflict with the constraint's message, foreign-key violations 409 "the record it belongs to does
  * not exist", a lost or unreachable server, a deadlock or a serialization failure 503 common/unavailable, anything else 500 (logged). -1. */
 int pg_fail(pg_pool *p, PGconn *c, const PGresult *r, const char *what, bs_err *err);
+
+/* ---- prepared statements (pg_stmts.c) ----
+ * Every connection of a pool carries a cache of at most PG_STMTS_MAX named statements, keyed by the exact
+ * SQL text (its hash, then the text). pg_run sends a statement it does not hold as Parse + Execute in one
+ * pipeline (one round trip, as PQexecParams) and keeps it; later it is only executed (PQexecPrepared). The
+ * least recently used statement makes room (deallocated on the server at the next statement outside a
+ * transaction). Run unprepared, as before: several statements in one string (';'), a statement that is
+ * not SELECT/INSERT/UPDATE/DELETE/WITH (BEGIN, COMMIT, SET, DDL), one longer than PG_STMT_SQL_MAX or with
+ * more than PG_STMT_PARAMS_MAX parameters (multi-row inserts), and any statement inside a failed
+ * transaction (it fails as it would). A reset connection (PQreset) empties its cache. A table whose
+ * columns changed under a statement (0A000 "cached plan must not change result type") or a statement the
+ * server lost (26000) is prepared again and run once more outside a transaction; inside one the error is
+ * the caller's, and the statement is prepared afresh next time. */
+#define PG_STMTS_MAX 256
+#define PG_STMT_SQL_MAX 4096
+#define PG_STMT_PARAMS_MAX 32
+
+/* What one connection's cache did (tests, logs). */
+typedef struct pg_stmts_stats {
+    uint64_t prepared, reused, unprepared, evicted, stale, resets;
+    uint64_t begins_folded;     /* BEGINs sent with the statement after them */
+    int live;                   /* statements held now */
+} pg_stmts_stats;
+
+/* Gives c its statement cache (the pool does, for every connection it opens); freed by PQfinish. -1 when
+ * out of memory (c then runs every statement unprepared). */
+int pg_stmts_attach(PGconn *c);
+/* Runs sql with n text parameters on c, prepared when it can be (see above); the result as PQexecParams
+ * answers it (NULL when out of memory or the connection is gone). No error mapping: pg_exec does that. */
+PGresult *pg_run(PGconn *c, const char *sql, int n, const char *const *params);
+/* pg_begin's deferred BEGIN: 1 when c will send it with its next pg_run (c idle, with a cache), 0 when the
+ * caller must send it. pg_stmts_take_begin: 1 when a deferred BEGIN was still unsent (now dropped: nothing
+ * ran, so there is nothing to commit or roll back). */
+int pg_stmts_defer_begin(PGconn *c);
+int pg_stmts_take_begin(PGconn *c);
+/* c's counters (zeros when it has no cache). */
+void pg_stmts_stats_get(const PGconn *c, pg_stmts_stats *out);
 
 /* ---- reading a row ---- */
 /* Copies cell (row, col) into buf (cap bytes, NUL-terminated; SQL NULL reads as ""); -1 with err (500)
