@@ -9,7 +9,6 @@
 #include "util/clock.h"
 #include "util/hash.h"
 #include "util/log.h"
-#include "store/postgres/docs_pg_call.h"
 #include "util/strbuf.h"
 
 #define HINTS 256                 /* shapes this process remembers something about */
@@ -177,16 +176,14 @@ static int64_t scalar(const docs_pg_env *env, PGconn *c, const char *what, const
 }
 
 /* The table's three statement triggers, made when missing (the table is locked against writes). */
-static int triggers_make(const docs_pg_env *env, PGconn *c, const char *table, bs_err *err)
+static int triggers_make(const docs_pg_env *env, PGconn *c, const char *table, const char *rel, bs_err *err)
 {
-    strbuf rel, sql;
-    strbuf_init(&rel, STMT_MAX);
-    docs_pg_table_sql(&rel, env, table);
-    const char *params[] = {rel.data};
+    strbuf sql;
+    const char *params[] = {rel};
     strbuf_init(&sql, STMT_MAX);
     strbuf_append_str(&sql, "SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass($1)"
                             " AND starts_with(tgname, '" TRIGGER_PREFIX "')");
-    int64_t have = rel.overflow ? -1 : scalar(env, c, "kept total triggers", &sql, 1, params, err);
+    int64_t have = scalar(env, c, "kept total triggers", &sql, 1, params, err);
     static const char *const kinds[][3] = {
         {"ins", "INSERT", "NEW TABLE AS _basalt_new"},
         {"upd", "UPDATE", "OLD TABLE AS _basalt_old NEW TABLE AS _basalt_new"},
@@ -196,14 +193,13 @@ static int triggers_make(const docs_pg_env *env, PGconn *c, const char *table, b
     for (size_t i = 0; rc == 0 && have < 3 && i < 3; i++) {
         strbuf_reset(&sql);
         strbuf_appendf(&sql, "CREATE OR REPLACE TRIGGER " TRIGGER_PREFIX "%s AFTER %s ON %s REFERENCING %s"
-                             " FOR EACH STATEMENT EXECUTE FUNCTION ", kinds[i][0], kinds[i][1], rel.data, kinds[i][2]);
+                             " FOR EACH STATEMENT EXECUTE FUNCTION ", kinds[i][0], kinds[i][1], rel, kinds[i][2]);
         schema_obj(&sql, env, "_basalt_count_touch('");
         strbuf_append_str(&sql, table); /* checked: [A-Za-z0-9_-] (docs_pg_table_ok) */
         strbuf_append_str(&sql, "')");
         rc = command(env, c, "kept total trigger", &sql, 0, NULL, err);
     }
     strbuf_release(&sql);
-    strbuf_release(&rel);
     return rc;
 }
 
@@ -237,8 +233,8 @@ static int room_make(const docs_pg_env *env, PGconn *c, const char *table, bs_er
 
 /* Counts the shape's matches into its slot 0 and inserts it (stale counter rows of the same id, left by a
  * writer of a dropped table of the same name, deleted first). */
-static int shape_insert(const docs_pg_env *env, PGconn *c, const char *table, const char *where_lit, const char *idt,
-                        bs_err *err)
+static int shape_insert(const docs_pg_env *env, PGconn *c, const char *table, const char *rel, const char *where_lit,
+                        const char *idt, bs_err *err)
 {
     const char *params[] = {idt, table, where_lit};
     strbuf sql;
@@ -252,7 +248,7 @@ static int shape_insert(const docs_pg_env *env, PGconn *c, const char *table, co
         strbuf_append_str(&sql, "INSERT INTO ");
         schema_obj(&sql, env, "_basalt_count_slots");
         strbuf_append_str(&sql, " (shape, slot, n) SELECT $1::bigint, 0, count(*) FROM ");
-        docs_pg_table_sql(&sql, env, table);
+        strbuf_append_str(&sql, rel);
         strbuf_append_str(&sql, where_lit); /* the list's WHERE, its values as literals (docs_pg_sql.c) */
         rc = command(env, c, "kept total count", &sql, 1, params, err);
     }
@@ -267,8 +263,8 @@ static int shape_insert(const docs_pg_env *env, PGconn *c, const char *table, co
     return rc;
 }
 
-static int register_on(const docs_pg_env *env, PGconn *c, const char *table, const char *where_lit, int64_t id,
-                       bs_err *err)
+static int register_on(const docs_pg_env *env, PGconn *c, const char *table, const char *rel, const char *where_lit,
+                       int64_t id, bs_err *err)
 {
     char idt[PG_INT64_TEXT];
     const char *params[] = {pg_fmt_int64(idt, id)};
@@ -279,7 +275,7 @@ static int register_on(const docs_pg_env *env, PGconn *c, const char *table, con
     if (rc == 0) { /* waits for the writes in flight, holds back the next ones until COMMIT */
         strbuf_reset(&sql);
         strbuf_append_str(&sql, "LOCK TABLE ");
-        docs_pg_table_sql(&sql, env, table);
+        strbuf_append_str(&sql, rel);
         strbuf_append_str(&sql, " IN SHARE ROW EXCLUSIVE MODE");
         rc = command(env, c, "kept total lock", &sql, 0, NULL, err);
     }
@@ -295,15 +291,16 @@ static int register_on(const docs_pg_env *env, PGconn *c, const char *table, con
     if (exists != 0) return exists < 0 ? -1 : 0;
     int room = room_make(env, c, table, err);
     if (room <= 0) return room;
-    if (triggers_make(env, c, table, err) < 0) return -1;
-    return shape_insert(env, c, table, where_lit, idt, err);
+    if (triggers_make(env, c, table, rel, err) < 0) return -1;
+    return shape_insert(env, c, table, rel, where_lit, idt, err);
 }
 
-static int shape_register(const docs_pg_env *env, PGconn *c, const char *table, const char *where_lit, int64_t id)
+static int shape_register(const docs_pg_env *env, PGconn *c, const char *table, const char *rel, const char *where_lit,
+                          int64_t id)
 {
     bs_err err = {0};
     int rc = pg_begin(env->pool, c, &err);
-    if (rc == 0 && register_on(env, c, table, where_lit, id, &err) < 0) {
+    if (rc == 0 && register_on(env, c, table, rel, where_lit, id, &err) < 0) {
         pg_rollback(c);
         rc = -1;
     } else if (rc == 0) {
@@ -327,7 +324,8 @@ static void shape_touch(const docs_pg_env *env, PGconn *c, int64_t id)
     strbuf_release(&sql);
 }
 
-void docs_pg_counts_after_list(const docs_pg_env *env, PGconn *c, const char *table, const char *where_lit, int kept)
+void docs_pg_counts_after_list(const docs_pg_env *env, PGconn *c, const char *table, const char *rel,
+                               const char *where_lit, int kept)
 {
     docs_pg_counts *k = env->counts;
     if (!k) return;
@@ -344,7 +342,7 @@ void docs_pg_counts_after_list(const docs_pg_env *env, PGconn *c, const char *ta
         shape_touch(env, c, id);
         return;
     }
-    shape_register(env, c, table, where_lit, id);
+    shape_register(env, c, table, rel, where_lit, id);
     pthread_mutex_lock(&k->lock);
     if (h->key == key) h->busy = 0;
     pthread_mutex_unlock(&k->lock);

@@ -64,10 +64,12 @@ void docs_pg_counts_kept_sql(strbuf *sql, const docs_pg_env *env, const char *id
 int docs_pg_counts_read(const docs_pg_env *env, PGconn *c, const char *table, const char *where_lit, int64_t *total,
                         bs_err *err);
 
-/* After a list's transaction ended, on its connection c (idle): registers the shape unless this process
- * is registering it already or tried in the last seconds; or, for a kept shape (kept = 1), marks it used
- * (at most once a minute per process). Failures are not the list's: they are logged and forgotten. */
-void docs_pg_counts_after_list(const docs_pg_env *env, PGconn *c, const char *table, const char *where_lit, int kept);
+/* After a list's transaction ended, on its connection c (idle): registers the shape of table (its records
+ * table rel, schema-qualified SQL: docs_pg_table_sql) unless this process is registering it already or
+ * tried in the last seconds; or, for a kept shape (kept = 1), marks it used (at most once a minute per
+ * process). Failures are not the list's: they are logged and forgotten. */
+void docs_pg_counts_after_list(const docs_pg_env *env, PGconn *c, const char *table, const char *rel,
+                               const char *where_lit, int kept);
 
 /* Inside the caller's transaction on c (a table being dropped): deletes the table's shapes. */
 int docs_pg_counts_drop_table(const docs_pg_env *env, PGconn *c, const char *table, bs_err *err);

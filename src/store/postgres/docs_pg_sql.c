@@ -1121,7 +1121,13 @@ int docs_pg_list(const docs_pg_env *env, const char *table, const query_plan *pl
     after_list after = AFTER_NOTHING;
     if (rc == 0) rc = list_on(env, c, q, page, plan, paging, items, total, &m, &after, err);
     if (page) rc = read_end(env, c, rc, &m, err);
-    if (rc == 0 && after) docs_pg_counts_after_list(env, c, table, shape_text(q), after == AFTER_TOUCH);
+    if (rc == 0 && after) {
+        strbuf rel;
+        strbuf_init(&rel, 0);
+        docs_pg_table_sql(&rel, env, table);
+        if (!rel.overflow) docs_pg_counts_after_list(env, c, table, rel.data, shape_text(q), after == AFTER_TOUCH);
+        strbuf_release(&rel);
+    }
     if (c) pg_return(env->pool, c);
     if (rc == 0 && paging) meter_done(&m, paging);
     else strbuf_release(&m.sql);
