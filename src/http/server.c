@@ -629,7 +629,8 @@ http_server *http_server_new(const http_server_config *cfg, http_router *router,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->header_memory,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        /* no MHD_OPTION_LISTENING_ADDRESS_REUSE: libmicrohttpd's default (SO_REUSEADDR, a restart binds at once)
+         * without SO_REUSEPORT, so a second server on a port in use fails instead of sharing its connections */
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, server,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,

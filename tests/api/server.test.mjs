@@ -23,6 +23,12 @@ async function accessLine(id) {
   return undefined;
 }
 
+test('a second server on a port in use does not start (it would take half the first one\'s connections)', async () => {
+  const port = new URL(srv.url).port;
+  await assert.rejects(startServer({ listen: `127.0.0.1:${port}` }), /did not start/);
+  assert.equal((await req(srv, 'GET', '/healthz')).status, 200, 'the first one keeps serving');
+});
+
 test('/healthz answers 200 JSON', async () => {
   const h = await req(srv, 'GET', '/healthz');
   assert.equal(h.status, 200);
