@@ -103,6 +103,19 @@ static counter *counter_claim(quota *q, size_t start, const char *key, int64_t f
     return spare;
 }
 
+/* counter_claim, a new counter seeded with used calls of window from. */
+static counter *counter_claim_seeded(quota *q, size_t start, const char *key, int64_t from, int64_t used, int *exists)
+{
+    counter *c = counter_claim(q, start, key, from, exists);
+    if (c && !*exists) {
+        snprintf(c->key, sizeof c->key, "%s", key);
+        c->window_start = from;
+        atomic_store(&c->used, used);
+        c->loaded = 1;
+    }
+    return c;
+}
+
 /* The counter of (key, window), created and loaded on first use. The loader (a store read) runs outside
  * the lock, so a first call of one organization never holds up the others; when two callers load the same
  * counter at once, the first to store it wins and the other uses it. NULL when the table is full of current
@@ -124,13 +137,7 @@ static counter *counter_get(quota *q, const char *scope, const char *key, quota_
     }
     int exists = 0;
     pthread_rwlock_wrlock(&q->lock);
-    c = counter_claim(q, start, key, from, &exists);
-    if (c && !exists) {
-        snprintf(c->key, sizeof c->key, "%s", key);
-        c->window_start = from;
-        atomic_store(&c->used, used);
-        c->loaded = 1;
-    }
+    c = counter_claim_seeded(q, start, key, from, used, &exists);
     BS_ASSERT(!c || c->window_start == from); /* a counter is only ever handed out for its own window */
     pthread_rwlock_unlock(&q->lock);
     return c;
@@ -215,13 +222,7 @@ static void counter_raise(quota *q, const char *key, quota_window w, int64_t now
     pthread_rwlock_unlock(&q->lock);
     if (!c) {
         pthread_rwlock_wrlock(&q->lock);
-        c = counter_claim(q, start, key, from, &exists);
-        if (c && !exists) {
-            snprintf(c->key, sizeof c->key, "%s", key);
-            c->window_start = from;
-            atomic_store(&c->used, used);
-            c->loaded = 1;
-        }
+        c = counter_claim_seeded(q, start, key, from, used, &exists);
         pthread_rwlock_unlock(&q->lock);
         if (!c || !exists) return;
     }
