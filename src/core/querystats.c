@@ -133,15 +133,26 @@ static int bucket_of(int64_t us)
     return b < 0 ? 0 : b >= QS_BUCKETS ? QS_BUCKETS - 1 : b;
 }
 
+/* The slot of (env_id, table, shape) with its stripe locked (*lock: unlock it when done); NULL with nothing
+ * locked when the key is too long or qs is NULL; NULL with *lock held when there is no such slot (claim 0). */
+static qs_slot *slot_locked(querystats *qs, const char *env_id, const char *table, const char *shape, int claim,
+                            pthread_mutex_t **lock)
+{
+    char key[QS_KEY_MAX];
+    *lock = NULL;
+    if (!qs || make_key(key, env_id, table, shape) < 0) return NULL;
+    uint64_t h = hash64_str(key);
+    *lock = lock_for(qs, h);
+    pthread_mutex_lock(*lock);
+    return slot_for(qs, key, h, claim);
+}
+
 int querystats_record(querystats *qs, const char *env_id, const char *table, const char *shape, int64_t us,
                       int64_t scanned, int64_t returned, int index_version)
 {
-    char key[QS_KEY_MAX];
-    if (!qs || make_key(key, env_id, table, shape) < 0) return 0;
-    uint64_t h = hash64_str(key);
-    pthread_mutex_t *lock = lock_for(qs, h);
-    pthread_mutex_lock(lock);
-    qs_slot *s = slot_for(qs, key, h, 1);
+    pthread_mutex_t *lock;
+    qs_slot *s = slot_locked(qs, env_id, table, shape, 1, &lock);
+    if (!lock) return 0;
     s->count++;
     s->total_us += us;
     s->scanned += scanned;
@@ -156,12 +167,9 @@ int querystats_record(querystats *qs, const char *env_id, const char *table, con
 void querystats_set_index(querystats *qs, const char *env_id, const char *table, const char *shape,
                           int index_version, const char *index, int full_scan)
 {
-    char key[QS_KEY_MAX];
-    if (!qs || make_key(key, env_id, table, shape) < 0) return;
-    uint64_t h = hash64_str(key);
-    pthread_mutex_t *lock = lock_for(qs, h);
-    pthread_mutex_lock(lock);
-    qs_slot *s = slot_for(qs, key, h, 0);
+    pthread_mutex_t *lock;
+    qs_slot *s = slot_locked(qs, env_id, table, shape, 0, &lock);
+    if (!lock) return;
     if (s) {
         s->index_version = index_version;
         snprintf(s->index, sizeof s->index, "%s", index ? index : "");
@@ -172,12 +180,9 @@ void querystats_set_index(querystats *qs, const char *env_id, const char *table,
 
 int querystats_scans(querystats *qs, const char *env_id, const char *table, const char *shape, int index_version)
 {
-    char key[QS_KEY_MAX];
-    if (!qs || make_key(key, env_id, table, shape) < 0) return 0;
-    uint64_t h = hash64_str(key);
-    pthread_mutex_t *lock = lock_for(qs, h);
-    pthread_mutex_lock(lock);
-    qs_slot *s = slot_for(qs, key, h, 0);
+    pthread_mutex_t *lock;
+    qs_slot *s = slot_locked(qs, env_id, table, shape, 0, &lock);
+    if (!lock) return 0;
     int scans = !s || s->index_version != index_version || s->full_scan;
     pthread_mutex_unlock(lock);
     return scans;
