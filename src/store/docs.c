@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "store/docs_driver.h"
 #include "store/postgres/docs_pg.h"
 #include "store/sqlite/docs_sqlite.h"
+#include "util/check.h"
 #include "util/hash.h"
 #include "util/log.h"
 
@@ -27,6 +29,7 @@
 #define DOCS_ROUTE_ENV_MAX 64
 #define DOCS_PIN_WAIT_MS 30000     /* a move waits this long for the writes begun before it */
 #define DOCS_JOURNAL_MAX 1000000     /* keys a move's journal holds; more and the move fails */
+#define DOCS_ROUTE_STRIPES 8         /* counters of the calls that entered without the route's lock */
 
 /* One driver: the base (url "") or a database server's. */
 typedef struct docs_drv {
@@ -45,15 +48,29 @@ typedef struct docs_journal {
     int overflow;
 } docs_journal;
 
+/* Calls inside a route that entered without its lock, counted on a stripe of their thread's (one cache line
+ * each, so the threads serving one busy environment do not write the same line). */
+typedef struct route_stripe {
+    atomic_int calls, writes;
+    char pad[64 - 2 * sizeof(atomic_int)];
+} route_stripe;
+
+/* A call enters a route in one of two ways. While the route is quiet (located, and no move holds it: no
+ * journal, pin, write block or exclusive use) it enters without the lock: it counts itself on its thread's
+ * stripe, then checks `quiet` again (a move clears `quiet` first, then waits for the stripes to empty, so
+ * either the call sees the move or the move sees the call). Otherwise it takes the lock and the counters
+ * under it, as a move needs (the generation, the journal, the block). */
 typedef struct docs_route {
-    struct docs_route *next;
+    _Atomic(struct docs_route *) next;
     char env_id[DOCS_ROUTE_ENV_MAX];
+    atomic_int quiet;                /* 1: calls may enter without the lock (route_quiet_update sets it) */
+    route_stripe stripes[DOCS_ROUTE_STRIPES];
     pthread_mutex_t m;               /* everything below */
     pthread_cond_t changed;          /* a call left, or exclusive use ended */
-    docs_drv *drv;                   /* NULL: not located yet */
-    int inflight, inflight_writes;
-    int gen, writes_by_gen[2], old_gen;
-    int waiters;                     /* a move waits on `changed` (calls leaving wake it) */       /* writes inside by the generation they began in (a pin starts one) */
+    _Atomic(docs_drv *) drv;         /* NULL: not located yet; written under m, read without it while quiet */
+    int inflight, inflight_writes;   /* calls that entered under the lock */
+    int gen, writes_by_gen[2], old_gen; /* writes inside by the generation they began in (a pin starts one) */
+    int waiters;                     /* a move waits on `changed` (calls leaving wake it) */
     int exclusive, writes_blocked;
     docs_journal *journal;           /* not NULL while a move copies */
     docs_drv *pin_drv;               /* the move's target driver: its locator answers pin for this env */
@@ -67,8 +84,8 @@ struct store_docs {
     pthread_mutex_t locate_lock;     /* locate, locate_arg */
     store_env_locate_fn locate;
     void *locate_arg;
-    pthread_rwlock_t routes_lock;    /* the buckets' chains */
-    docs_route *buckets[DOCS_ROUTE_BUCKETS];
+    pthread_mutex_t routes_lock;     /* adding to the buckets' chains (read without it: routes are only added) */
+    _Atomic(docs_route *) buckets[DOCS_ROUTE_BUCKETS];
 };
 
 /* Locations the data store understands; the first matching prefix wins. A location with no known prefix
@@ -148,9 +165,36 @@ static void journal_free(docs_journal *j)
 
 static docs_route *route_find(store_docs *docs, const char *env_id, uint64_t h)
 {
-    for (docs_route *r = docs->buckets[h % DOCS_ROUTE_BUCKETS]; r; r = r->next)
+    for (docs_route *r = atomic_load_explicit(&docs->buckets[h % DOCS_ROUTE_BUCKETS], memory_order_acquire); r;
+         r = atomic_load_explicit(&r->next, memory_order_acquire))
         if (!strcmp(r->env_id, env_id)) return r;
     return NULL;
+}
+
+/* Sets r->quiet from the state below r->m (held). */
+static void route_quiet_update(docs_route *r)
+{
+    int quiet = atomic_load_explicit(&r->drv, memory_order_relaxed) && !r->journal && !r->pin_drv && !r->exclusive &&
+                !r->writes_blocked;
+    atomic_store(&r->quiet, quiet);
+}
+
+/* The calls (write: the writes) inside r that entered without the lock. */
+static int route_stripes_sum(const docs_route *r, int write)
+{
+    int n = 0;
+    for (int i = 0; i < DOCS_ROUTE_STRIPES; i++) n += atomic_load(write ? &r->stripes[i].writes : &r->stripes[i].calls);
+    BS_ASSERT(n >= 0);
+    return n;
+}
+
+/* This thread's stripe. */
+static int route_stripe_mine(void)
+{
+    static atomic_uint next_stripe;
+    static _Thread_local int mine = -1;
+    if (mine < 0) mine = (int)(atomic_fetch_add_explicit(&next_stripe, 1, memory_order_relaxed) % DOCS_ROUTE_STRIPES);
+    return mine;
 }
 
 /* The route of env_id, created on first use; NULL (err set) only when out of memory or the id is too long. */
@@ -161,19 +205,18 @@ static docs_route *route_get(store_docs *docs, const char *env_id, bs_err *err)
         return NULL;
     }
     uint64_t h = hash64_str(env_id);
-    pthread_rwlock_rdlock(&docs->routes_lock);
     docs_route *r = route_find(docs, env_id, h);
-    pthread_rwlock_unlock(&docs->routes_lock);
     if (r) return r;
-    pthread_rwlock_wrlock(&docs->routes_lock);
+    pthread_mutex_lock(&docs->routes_lock);
     if (!(r = route_find(docs, env_id, h)) && (r = calloc(1, sizeof *r))) {
         snprintf(r->env_id, sizeof r->env_id, "%s", env_id);
         pthread_mutex_init(&r->m, NULL);
         pthread_cond_init(&r->changed, NULL);
-        r->next = docs->buckets[h % DOCS_ROUTE_BUCKETS];
-        docs->buckets[h % DOCS_ROUTE_BUCKETS] = r;
+        _Atomic(docs_route *) *head = &docs->buckets[h % DOCS_ROUTE_BUCKETS];
+        atomic_store_explicit(&r->next, atomic_load_explicit(head, memory_order_relaxed), memory_order_relaxed);
+        atomic_store_explicit(head, r, memory_order_release); /* published whole */
     }
-    pthread_rwlock_unlock(&docs->routes_lock);
+    pthread_mutex_unlock(&docs->routes_lock);
     if (!r) bs_err_internal(err);
     return r;
 }
@@ -271,21 +314,59 @@ static int journal_add(docs_journal *j, const char *table, const char *id)
 /* Records that a write of (table, id) is coming (id NULL: the table's definition) while a move copies. */
 static void route_mark(docs_route *r, const char *table, const char *id)
 {
-    if (!r || !table) return;
+    if (!r || !table || atomic_load(&r->quiet)) return; /* quiet: no journal (a pin waits for this write) */
     pthread_mutex_lock(&r->m);
     if (r->journal) journal_add(r->journal, table, id);
     pthread_mutex_unlock(&r->m);
 }
 
+/* Leaves r entered without the lock; wakes a move waiting for the stripes to empty. */
+static void call_leave_quiet(docs_route *r, const store_docs_call *call)
+{
+    BS_ASSERT(call->stripe >= 0 && call->stripe < DOCS_ROUTE_STRIPES);
+    route_stripe *s = &r->stripes[call->stripe];
+    if (call->write) atomic_fetch_sub(&s->writes, 1);
+    atomic_fetch_sub(&s->calls, 1);
+    if (atomic_load(&r->quiet)) return;
+    pthread_mutex_lock(&r->m);
+    if (r->waiters) pthread_cond_broadcast(&r->changed);
+    pthread_mutex_unlock(&r->m);
+}
+
+/* Enters r without its lock if it is quiet: 1 entered, 0 not (take the lock). */
+static int call_enter_quiet(docs_route *r, int write, store_docs_call *call)
+{
+    if (!atomic_load(&r->quiet)) return 0;
+    route_stripe *s = &r->stripes[route_stripe_mine()];
+    atomic_fetch_add(&s->calls, 1);
+    if (write) atomic_fetch_add(&s->writes, 1);
+    docs_drv *d = atomic_load(&r->quiet) ? atomic_load_explicit(&r->drv, memory_order_acquire) : NULL;
+    call->route = r;
+    call->write = write;
+    call->stripe = (int)(s - r->stripes);
+    if (!d) { /* a move or a drop came between: leave again (waking the move that saw us), the lock decides */
+        call_leave_quiet(r, call);
+        call->route = NULL;
+        call->write = 0;
+        call->stripe = -1;
+        return 0;
+    }
+    call->ops = d->ops;
+    call->driver = d->driver;
+    return 1;
+}
+
 int store_docs_call_begin(store_docs *docs, const char *env_id, int write, store_docs_call *call, bs_err *err)
 {
     memset(call, 0, sizeof *call);
+    call->stripe = -1;
     if (!docs) return bs_err_internal(err);
     call->ops = docs->base->ops;
     call->driver = docs->base->driver;
     if (!routable(env_id)) return 0;
     docs_route *r = route_get(docs, env_id, err);
     if (!r) return -1;
+    if (call_enter_quiet(r, write, call)) return 0;
     pthread_mutex_lock(&r->m);
     for (;;) {
         while (r->exclusive) pthread_cond_wait(&r->changed, &r->m);
@@ -294,21 +375,25 @@ int store_docs_call_begin(store_docs *docs, const char *env_id, int write, store
             return bs_err_set(err, 503, "environment/moving", /* STORE_ENV_MOVING_CODE */
                               "The environment is moving to another cluster: writes resume within seconds");
         }
-        if (r->drv) break;
+        if (atomic_load_explicit(&r->drv, memory_order_relaxed)) break;
         pthread_mutex_unlock(&r->m); /* the locator may be slow */
         docs_drv *d = route_locate(docs, env_id, err);
         if (!d) return -1;
         pthread_mutex_lock(&r->m);
-        if (!r->drv && !r->exclusive) r->drv = d;
+        if (!atomic_load_explicit(&r->drv, memory_order_relaxed) && !r->exclusive) {
+            atomic_store_explicit(&r->drv, d, memory_order_release);
+            route_quiet_update(r);
+        }
     }
+    docs_drv *d = atomic_load_explicit(&r->drv, memory_order_relaxed);
     r->inflight++;
     if (write) {
         r->inflight_writes++;
         call->gen = r->gen & 1;
         r->writes_by_gen[call->gen]++;
     }
-    call->ops = r->drv->ops;
-    call->driver = r->drv->driver;
+    call->ops = d->ops;
+    call->driver = d->driver;
     call->route = r;
     call->write = write;
     pthread_mutex_unlock(&r->m);
@@ -319,6 +404,11 @@ void store_docs_call_end(store_docs_call *call)
 {
     docs_route *r = call->route;
     if (!r) return;
+    if (call->stripe >= 0) {
+        call_leave_quiet(r, call);
+        call->route = NULL;
+        return;
+    }
     pthread_mutex_lock(&r->m);
     r->inflight--;
     if (call->write) {
@@ -344,7 +434,7 @@ store_docs *store_docs_open(const char *data_dir, bs_err *err)
     }
     pthread_mutex_init(&docs->lock, NULL);
     pthread_mutex_init(&docs->locate_lock, NULL);
-    pthread_rwlock_init(&docs->routes_lock, NULL);
+    pthread_mutex_init(&docs->routes_lock, NULL);
     if (!(docs->base = drv_open(docs, data_dir, err))) {
         store_docs_free(docs);
         return NULL;
@@ -363,8 +453,8 @@ void store_docs_free(store_docs *docs)
         docs->extra = next;
     }
     for (size_t i = 0; i < DOCS_ROUTE_BUCKETS; i++) {
-        for (docs_route *r = docs->buckets[i], *next; r; r = next) {
-            next = r->next;
+        for (docs_route *r = atomic_load(&docs->buckets[i]), *next; r; r = next) {
+            next = atomic_load(&r->next);
             journal_free(r->journal);
             pthread_mutex_destroy(&r->m);
             pthread_cond_destroy(&r->changed);
@@ -373,7 +463,7 @@ void store_docs_free(store_docs *docs)
     }
     pthread_mutex_destroy(&docs->lock);
     pthread_mutex_destroy(&docs->locate_lock);
-    pthread_rwlock_destroy(&docs->routes_lock);
+    pthread_mutex_destroy(&docs->routes_lock);
     free(docs);
 }
 
@@ -541,7 +631,10 @@ int store_docs_env_drop(store_docs *docs, const char *env_id, bs_err *err)
     store_docs_call_end(&call);
     if (r) { /* a later use asks the locator again */
         pthread_mutex_lock(&r->m);
-        if (!r->pin_drv) r->drv = NULL;
+        if (!r->pin_drv) {
+            atomic_store(&r->drv, NULL);
+            route_quiet_update(r);
+        }
         pthread_mutex_unlock(&r->m);
     }
     return rc;
@@ -660,13 +753,14 @@ store_docs_tx *store_docs_tx_begin(store_docs *docs, const char *env_id, bs_err 
     }
     tx->route = call.route;
     tx->gen = call.gen;
+    tx->stripe = call.stripe;
     return tx;
 }
 
 /* Leaves the call a transaction entered (its route, a write). */
-static void tx_leave(void *route, int gen)
+static void tx_leave(void *route, int gen, int stripe)
 {
-    store_docs_call call = {.route = route, .write = 1, .gen = gen};
+    store_docs_call call = {.route = route, .write = 1, .gen = gen, .stripe = stripe};
     store_docs_call_end(&call);
 }
 
@@ -674,9 +768,9 @@ int store_docs_tx_commit(store_docs_tx *tx, bs_err *err)
 {
     if (!tx) return bs_err_internal(err);
     void *route = tx->route;
-    int gen = tx->gen;
+    int gen = tx->gen, stripe = tx->stripe;
     int rc = tx->ops->tx_commit(tx, err);
-    tx_leave(route, gen);
+    tx_leave(route, gen, stripe);
     return rc;
 }
 
@@ -684,9 +778,9 @@ void store_docs_tx_abort(store_docs_tx *tx)
 {
     if (!tx) return;
     void *route = tx->route;
-    int gen = tx->gen;
+    int gen = tx->gen, stripe = tx->stripe;
     tx->ops->tx_abort(tx);
-    tx_leave(route, gen);
+    tx_leave(route, gen, stripe);
 }
 
 int store_docs_tx_insert(store_docs_tx *tx, const char *table, const store_record *record, bs_err *err)
@@ -757,7 +851,11 @@ static docs_route *route_located(store_docs *docs, const char *env_id, bs_err *e
 }
 
 static int route_wait(docs_route *r, int (*done)(const docs_route *), int timeout_ms);
-static int old_writes_done(const docs_route *r) { return r->writes_by_gen[r->old_gen] == 0; }
+/* The writes that entered without the lock all began before the pin (it cleared `quiet`): old ones too. */
+static int old_writes_done(const docs_route *r)
+{
+    return r->writes_by_gen[r->old_gen] == 0 && route_stripes_sum(r, 1) == 0;
+}
 
 int store_docs_route_pin(store_docs *docs, const char *env_id, const store_env_location *target, store_docs_side *src,
                          store_docs_side *dst, bs_err *err)
@@ -770,14 +868,17 @@ int store_docs_route_pin(store_docs *docs, const char *env_id, const store_env_l
     char here[STORE_ENV_URL_MAX + 64] = "", there[STORE_ENV_URL_MAX + 64] = "";
     to->ops->place_id(to->driver, there, sizeof there);
     pthread_mutex_lock(&r->m);
-    r->drv->ops->place_id(r->drv->driver, here, sizeof here);
-    int busy = r->journal || r->pin_drv, same = r->drv == to || !strcmp(here, there), late = 0;
+    docs_drv *from = atomic_load_explicit(&r->drv, memory_order_relaxed);
+    BS_ASSERT(from); /* located */
+    from->ops->place_id(from->driver, here, sizeof here);
+    int busy = r->journal || r->pin_drv, same = from == to || !strcmp(here, there), late = 0;
     if (!busy && !same) {
         r->journal = j;
         r->pin_drv = to;
         r->pin = *target;
-        src->ops = r->drv->ops;
-        src->driver = r->drv->driver;
+        route_quiet_update(r); /* from here every call takes the lock (and so the journal) */
+        src->ops = from->ops;
+        src->driver = from->driver;
         dst->ops = to->ops;
         dst->driver = to->driver;
         j = NULL;
@@ -787,6 +888,7 @@ int store_docs_route_pin(store_docs *docs, const char *env_id, const store_env_l
             journal_free(r->journal);
             r->journal = NULL;
             r->pin_drv = NULL;
+            route_quiet_update(r);
         }
     }
     pthread_mutex_unlock(&r->m);
@@ -818,8 +920,8 @@ static int route_wait(docs_route *r, int (*done)(const docs_route *), int timeou
     return rc;
 }
 
-static int no_writes_inside(const docs_route *r) { return r->inflight_writes == 0; }
-static int no_calls_inside(const docs_route *r) { return r->inflight == 0; }
+static int no_writes_inside(const docs_route *r) { return r->inflight_writes == 0 && route_stripes_sum(r, 1) == 0; }
+static int no_calls_inside(const docs_route *r) { return r->inflight == 0 && route_stripes_sum(r, 0) == 0; }
 
 int store_docs_route_block(store_docs *docs, const char *env_id, int timeout_ms, bs_err *err)
 {
@@ -827,9 +929,11 @@ int store_docs_route_block(store_docs *docs, const char *env_id, int timeout_ms,
     if (!r) return -1;
     pthread_mutex_lock(&r->m);
     r->writes_blocked = 1;
+    route_quiet_update(r);
     int rc = route_wait(r, no_writes_inside, timeout_ms);
     if (rc < 0) {
         r->writes_blocked = 0;
+        route_quiet_update(r);
         pthread_cond_broadcast(&r->changed);
     }
     pthread_mutex_unlock(&r->m);
@@ -845,6 +949,7 @@ void store_docs_route_unblock(store_docs *docs, const char *env_id)
     r->writes_blocked = 0;
     journal_free(r->journal);
     r->journal = NULL;
+    route_quiet_update(r);
     pthread_cond_broadcast(&r->changed);
     pthread_mutex_unlock(&r->m);
 }
@@ -894,17 +999,19 @@ int store_docs_route_switch(store_docs *docs, const char *env_id, int timeout_ms
     if (!r) return -1;
     pthread_mutex_lock(&r->m);
     r->exclusive = 1;
+    route_quiet_update(r);
     int rc = route_wait(r, no_calls_inside, timeout_ms);
     if (rc < 0) bs_err_set(err, 503, "common/unavailable", "Calls on the environment did not finish in time");
     else rc = sw(ctx, err); /* under the route's lock: no call can enter meanwhile */
     if (rc == 0) {
-        r->drv = r->pin_drv; /* the pinned driver serves it from now on */
+        atomic_store_explicit(&r->drv, r->pin_drv, memory_order_release); /* the pinned driver serves it from now on */
         r->pin_drv = NULL;
     }
     r->exclusive = 0;
     r->writes_blocked = 0;
     journal_free(r->journal);
     r->journal = NULL;
+    route_quiet_update(r);
     pthread_cond_broadcast(&r->changed);
     pthread_mutex_unlock(&r->m);
     return rc;
@@ -917,5 +1024,6 @@ void store_docs_route_unpin(store_docs *docs, const char *env_id)
     if (!r) return;
     pthread_mutex_lock(&r->m);
     r->pin_drv = NULL;
+    route_quiet_update(r);
     pthread_mutex_unlock(&r->m);
 }

@@ -94,6 +94,7 @@ struct store_docs_tx {
     const store_docs_ops *ops;
     void *route;                 /* store/docs.c's: the environment's route the transaction is inside */
     int gen;                     /* store/docs.c's: the call's generation (store_docs_call.gen) */
+    int stripe;                  /* store/docs.c's: how the call entered (store_docs_call.stripe) */
 };
 
 /* One call on one environment (store/docs.c, store/users.c, store/files.c): the driver that serves the
@@ -108,6 +109,8 @@ typedef struct store_docs_call {
     int write;
     int gen;                     /* a write's generation (0 or 1): a move waits for the writes that began
                                     before its journal */
+    int stripe;                  /* -1: entered under the route's lock; else the counter stripe of a call
+                                    that entered without it (store/docs.c) */
 } store_docs_call;
 int store_docs_call_begin(store_docs *docs, const char *env_id, int write, store_docs_call *call, bs_err *err);
 void store_docs_call_end(store_docs_call *call);

@@ -2,7 +2,9 @@
  * driver ("sqlite:DIR" and a plain directory are SQLite; postgres:// is PostgreSQL (an unreachable server is 503); an
  * unknown scheme and an empty location fail), and that the users, files and transaction calls reach the
  * driver through the ops tables on one handle (users_driver.h, files_driver.h, store_docs_tx), with a
- * NULL handle answered by an error rather than a crash. */
+ * NULL handle answered by an error rather than a crash; and that a move's holds on an environment's route
+ * (block, switch) see every call inside it, those that entered a quiet route without its lock included,
+ * and are woken when such a call leaves. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,12 +14,16 @@
 #include <cmocka.h>
 
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "store/docs.h"
+#include "store/docs_driver.h"
 #include "store/files.h"
 #include "store/users.h"
 
@@ -127,12 +133,94 @@ static void test_null_handle(void **state)
     store_docs_free(NULL);
 }
 
+typedef struct call_ender {
+    store_docs_call *call;
+    int delay_ms;
+} call_ender;
+
+static void *end_later(void *arg)
+{
+    call_ender *e = arg;
+    usleep((useconds_t)e->delay_ms * 1000);
+    store_docs_call_end(e->call);
+    return NULL;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int switch_called;
+static int switch_mark(void *ctx, bs_err *err)
+{
+    (void)ctx;
+    (void)err;
+    switch_called = 1;
+    return 0;
+}
+
+static void test_route_holds(void **state)
+{
+    (void)state;
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/basalt-docsroute-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    bs_err err;
+    store_docs *docs = store_docs_open(dir, &err);
+    assert_non_null(docs);
+    store_docs_call first, w, w2, rd;
+    assert_int_equal(store_docs_call_begin(docs, "env_h", 0, &first, &err), 0); /* locates the route */
+    assert_int_equal(first.stripe, -1);
+    store_docs_call_end(&first);
+
+    assert_int_equal(store_docs_call_begin(docs, "env_h", 1, &w, &err), 0);
+    assert_true(w.stripe >= 0); /* a quiet route: entered without the lock */
+    bs_err_clear(&err);
+    assert_int_equal(store_docs_route_block(docs, "env_h", 100, &err), -1); /* the write is inside */
+    assert_int_equal(err.status, 503);
+
+    call_ender e = {.call = &w, .delay_ms = 150};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, end_later, &e), 0);
+    int64_t t0 = now_ms();
+    assert_int_equal(store_docs_route_block(docs, "env_h", 10000, &err), 0);
+    int64_t waited = now_ms() - t0;
+    pthread_join(t, NULL);
+    assert_true(waited >= 100 && waited < 5000); /* woken by the write leaving, not by the deadline */
+
+    bs_err_clear(&err);
+    assert_int_equal(store_docs_call_begin(docs, "env_h", 1, &w2, &err), -1);
+    assert_int_equal(err.status, 503);
+    assert_string_equal(err.code, "environment/moving");
+    assert_int_equal(store_docs_call_begin(docs, "env_h", 0, &rd, &err), 0);
+    assert_int_equal(rd.stripe, -1); /* not quiet while blocked: under the lock */
+    store_docs_call_end(&rd);
+    store_docs_route_unblock(docs, "env_h");
+
+    assert_int_equal(store_docs_call_begin(docs, "env_h", 0, &rd, &err), 0);
+    assert_true(rd.stripe >= 0);
+    switch_called = 0;
+    assert_int_equal(store_docs_route_switch(docs, "env_h", 100, switch_mark, NULL, &err), -1); /* the read is inside */
+    assert_int_equal(switch_called, 0);
+    store_docs_call_end(&rd);
+    assert_int_equal(store_docs_call_begin(docs, "env_h", 1, &w, &err), 0); /* quiet again after the failed switch */
+    assert_true(w.stripe >= 0);
+    store_docs_call_end(&w);
+
+    store_docs_free(docs);
+    nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_locations),
         cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_null_handle),
+        cmocka_unit_test(test_route_holds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
