@@ -4,7 +4,8 @@
  * change under a statement is planned afresh (outside a transaction at once, inside one after the
  * transaction); a failed transaction runs statements unprepared (they fail as before) and the cache serves
  * again after ROLLBACK; a statement whose first run failed (unique violation) stays prepared; multi-statement
- * strings and utility statements run unprepared; pg_begin's BEGIN travels with the next statement. Needs BASALT_TEST_PG_URL (tests/pg/with-pg.sh); skipped
+ * strings and utility statements run unprepared; pg_begin's BEGIN travels with the next statement; a
+ * statement run after lead statements (pg_run_led) is prepared and reused the same way. Needs BASALT_TEST_PG_URL (tests/pg/with-pg.sh); skipped
  * without it. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -285,6 +286,56 @@ static void test_pg_exec_prepares(void **state)
     assert_int_equal(stats(f->c).reused, reused + 2);
 }
 
+/* pg_run_led (a list's page): the lead statements open the transaction and set it up, then the statement,
+ * prepared once and reused, in one round trip; a failing lead statement is the answer; a statement gone
+ * stale under the lead is prepared afresh and the whole run done once more. */
+static void test_led(void **state)
+{
+    fixture *f = *state;
+    static const char *const lead[] = {"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "SET LOCAL enable_seqscan = off"};
+    plain(f->c, "CREATE TABLE led_t (a INTEGER)");
+    plain(f->c, "INSERT INTO led_t VALUES (7)");
+    uint64_t prepared = stats(f->c).prepared, reused = stats(f->c).reused;
+    const char *seven[] = {"7"};
+    for (int round = 0; round < 3; round++) {
+        PGresult *r = pg_run_led(f->c, lead, 2, "SELECT a, current_setting('enable_seqscan') FROM led_t WHERE a = $1::int",
+                                 1, seven);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        assert_int_equal(PQntuples(r), 1);
+        assert_string_equal(PQgetvalue(r, 0, 1), "off"); /* the lead ran first, in the same transaction */
+        PQclear(r);
+        assert_int_equal(PQtransactionStatus(f->c), PQTRANS_INTRANS); /* left open for the caller */
+        assert_int_equal(plain(f->c, "SELECT count(*) FROM pg_prepared_statements"), (int64_t)stats(f->c).live);
+        plain(f->c, "COMMIT");
+    }
+    assert_int_equal(stats(f->c).prepared, prepared + 1);
+    assert_int_equal(stats(f->c).reused, reused + 2);
+    /* a lead statement that fails is the answer, the statement does not run */
+    static const char *const bad[] = {"BEGIN", "SET LOCAL no_such_setting_at_all = 1"};
+    PGresult *r = pg_run_led(f->c, bad, 2, "SELECT a FROM led_t WHERE a = $1::int", 1, seven);
+    assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+    assert_string_equal(PQresultErrorField(r, PG_DIAG_SQLSTATE), "42704");
+    PQclear(r);
+    assert_int_equal(PQtransactionStatus(f->c), PQTRANS_INERROR);
+    plain(f->c, "ROLLBACK");
+    /* the table's columns change under the statement: planned afresh, run once more */
+    plain(f->c, "ALTER TABLE led_t ADD COLUMN b INTEGER");
+    uint64_t stale = stats(f->c).stale;
+    r = pg_run_led(f->c, lead, 2, "SELECT * FROM led_t", 0, NULL);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    plain(f->c, "COMMIT");
+    plain(f->c, "ALTER TABLE led_t ADD COLUMN c INTEGER");
+    r = pg_run_led(f->c, lead, 2, "SELECT * FROM led_t", 0, NULL);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_int_equal(PQnfields(r), 3);
+    PQclear(r);
+    assert_int_equal(stats(f->c).stale, stale + 1);
+    assert_int_equal(PQtransactionStatus(f->c), PQTRANS_INTRANS);
+    plain(f->c, "COMMIT");
+    plain(f->c, "DROP TABLE led_t");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +346,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_begin_deferred, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_exec_prepares, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_led, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -933,38 +933,18 @@ static int read_begin(const docs_pg_env *env, PGconn *c, const pg_list_sql *q, p
 }
 
 /* BEGIN, the page's planner setting (and $regex's timeout) and the page, in one round trip (libpq's
- * pipeline mode): the page's result, inside the open read transaction; or NULL with err (the transaction
- * rolled back). Not with the meter, whose reads must surround the page. */
+ * pipeline mode), the page a prepared statement of the connection (pg_run_led: parsed once, and planned
+ * once when the server finds its generic plan as good): the page's result, inside the open read
+ * transaction; or NULL with err (the transaction rolled back). Not with the meter, whose reads must
+ * surround the page. */
 static PGresult *page_pipelined(const docs_pg_env *env, PGconn *c, const pg_list_sql *q, bs_err *err)
 {
     const pg_binds *b = &q->page_binds;
     if (pg_params_check(b->n, (const char *const *)b->values, err) < 0) return NULL;
-    const char *lead[] = {"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "SET LOCAL enable_seqscan = off",
-                          DOCS_PG_REGEX_TIMEOUT};
-    size_t nlead = q->has_regex ? 3 : 2;
-    int sent = PQenterPipelineMode(c);
-    for (size_t i = 0; sent && i < nlead; i++) sent = PQsendQueryParams(c, lead[i], 0, NULL, NULL, NULL, NULL, 0);
-    sent = sent && PQsendQueryParams(c, q->page.data, b->n, NULL, b->values, NULL, NULL, 0) && PQpipelineSync(c);
-    PGresult *page = NULL;
-    int failed = !sent;
-    for (size_t i = 0; sent && i <= nlead; i++) { /* each statement's result, then NULL */
-        PGresult *r = PQgetResult(c);
-        if (i == nlead) page = r;
-        else if (PQresultStatus(r) != PGRES_COMMAND_OK && !failed) failed = pg_fail(env->pool, c, r, "list", err);
-        if (i != nlead) PQclear(r);
-        PQclear(PQgetResult(c));
-    }
-    PGresult *sync = sent ? PQgetResult(c) : NULL;
-    if (sent && PQresultStatus(sync) != PGRES_PIPELINE_SYNC) failed = failed ? failed : pg_fail(env->pool, c, sync, "list", err);
-    PQclear(sync);
-    PQexitPipelineMode(c);
-    if (!sent) pg_fail(env->pool, c, NULL, "list", err);
-    if (failed) {
-        PQclear(page);
-        page = NULL;
-    } else {
-        page = checked(env, c, "list", page, err);
-    }
+    static const char *const lead[] = {"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "SET LOCAL enable_seqscan = off",
+                                       DOCS_PG_REGEX_TIMEOUT};
+    PGresult *page = pg_run_led(c, lead, q->has_regex ? 3 : 2, q->page.data, b->n, (const char *const *)b->values);
+    page = checked(env, c, "list", page, err);
     if (!page) pg_rollback(c);
     return page;
 }

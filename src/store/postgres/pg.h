@@ -117,6 +117,12 @@ int pg_stmts_attach(PGconn *c);
 /* Runs sql with n text parameters on c, prepared when it can be (see above); the result as PQexecParams
  * answers it (NULL when out of memory or the connection is gone). No error mapping: pg_exec does that. */
 PGresult *pg_run(PGconn *c, const char *sql, int n, const char *const *params);
+/* Runs the nlead lead statements (no parameters, unprepared: "BEGIN ISOLATION LEVEL ...", "SET LOCAL ...";
+ * the first opens a transaction, c must be idle) and then sql, prepared as pg_run prepares it, in one round
+ * trip (pipeline mode). The result of sql, or the first failing lead statement's error; the transaction
+ * stays open (or failed) for the caller to end. A statement gone stale is prepared afresh and the whole
+ * run done once more (after a ROLLBACK of the failed transaction). */
+PGresult *pg_run_led(PGconn *c, const char *const *lead, int nlead, const char *sql, int n, const char *const *params);
 /* pg_begin's deferred BEGIN: 1 when c will send it with its next pg_run (c idle, with a cache), 0 when the
  * caller must send it. pg_stmts_take_begin: 1 when a deferred BEGIN was still unsent (now dropped: nothing
  * ran, so there is nothing to commit or roll back). */

@@ -144,72 +144,91 @@ static void dead_flush(PGconn *c, pg_stmts *s)
     PQclear(PQexec(c, sql));
 }
 
-/* One pipeline, one round trip: [BEGIN] [Parse name] Execute (of name, or of sql unnamed) Sync. res[0] the
- * BEGIN's result, res[1] the Parse's, res[2] the Execute's (each NULL when not sent or lost). */
-static void pipeline_run(PGconn *c, int begin, int parse, const char *name, const char *sql, int n,
-                         const char *const *params, PGresult *res[3])
+/* What a pipeline answered: the first lead statement that failed (NULL: none did), the Parse's result and
+ * the Execute's (each NULL when not sent or lost). */
+typedef struct pipe_out {
+    PGresult *lead, *parse, *exec;
+} pipe_out;
+
+/* The lead statements of a run: the deferred BEGIN, or the caller's (pg_run_led). */
+typedef struct pipe_lead {
+    const char *const *sql;
+    int n;
+} pipe_lead;
+
+static const char *const begin_sql[] = {"BEGIN"};
+
+/* One pipeline, one round trip: the lead statements (unprepared, no parameters), [Parse name], Execute (of
+ * name, or of sql unnamed), Sync. */
+static void pipeline_run(PGconn *c, pipe_lead lead, int parse, const char *name, const char *sql, int n,
+                         const char *const *params, pipe_out *out)
 {
-    res[0] = res[1] = res[2] = NULL;
+    memset(out, 0, sizeof *out);
     if (!PQenterPipelineMode(c)) return;
-    int sent = (!begin || PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0)) &&
-               (!parse || PQsendPrepare(c, name, sql, n, NULL)) &&
-               (name ? PQsendQueryPrepared(c, name, n, params, NULL, NULL, 0)
-                     : PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 0)) &&
-               PQpipelineSync(c);
+    int sent = 1;
+    for (int i = 0; sent && i < lead.n; i++) sent = PQsendQueryParams(c, lead.sql[i], 0, NULL, NULL, NULL, NULL, 0);
+    sent = sent && (!parse || PQsendPrepare(c, name, sql, n, NULL)) &&
+           (name ? PQsendQueryPrepared(c, name, n, params, NULL, NULL, 0)
+                 : PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 0)) &&
+           PQpipelineSync(c);
     /* each query's results end with NULL, then the Sync's; a lost connection ends with NULLs */
-    for (int query = begin ? 0 : parse ? 1 : 2, nulls = 0; sent && nulls < 3;) {
+    for (int query = 0, nulls = 0; sent && nulls < 3;) {
         PGresult *x = PQgetResult(c);
         if (!x) {
             nulls++;
-            query += query == 0 && !parse ? 2 : 1;
+            query++;
             continue;
         }
         nulls = 0;
-        if (PQresultStatus(x) == PGRES_PIPELINE_SYNC) {
+        ExecStatusType st = PQresultStatus(x);
+        if (st == PGRES_PIPELINE_SYNC) {
             PQclear(x);
             break;
         }
-        if (query > 2) {
+        PGresult **slot = query < lead.n ? (st == PGRES_COMMAND_OK || out->lead ? NULL : &out->lead)
+                          : query == lead.n && parse ? &out->parse
+                          : query == lead.n + parse  ? &out->exec
+                                                     : NULL;
+        if (!slot) {
             PQclear(x);
             continue;
         }
-        PQclear(res[query]);
-        res[query] = x;
+        PQclear(*slot);
+        *slot = x;
     }
     PQexitPipelineMode(c);
 }
 
-/* The answer of a pipeline: the BEGIN's error when it failed, else the Execute's result. */
-static PGresult *pipeline_answer(PGresult *res[3])
+/* The answer of a pipeline: the first failed lead statement's error, else the Execute's result. */
+static PGresult *pipeline_answer(pipe_out *o)
 {
-    if (res[0] && PQresultStatus(res[0]) != PGRES_COMMAND_OK) {
-        PQclear(res[2]);
-        return res[0];
+    if (o->lead) {
+        PQclear(o->exec);
+        return o->lead;
     }
-    PQclear(res[0]);
-    return res[2];
+    return o->exec;
 }
 
-/* Runs sql unprepared: PQexecParams, or with the deferred BEGIN in front, one round trip. */
-static PGresult *unprepared_run(PGconn *c, int begin, const char *sql, int n, const char *const *params)
+/* Runs sql unprepared after the lead statements: PQexecParams when there are none, else one round trip. */
+static PGresult *unprepared_run(PGconn *c, pipe_lead lead, const char *sql, int n, const char *const *params)
 {
-    if (!begin) return PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-    PGresult *res[3];
-    pipeline_run(c, 1, 0, NULL, sql, n, params, res);
-    return pipeline_answer(res);
+    if (!lead.n) return PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    pipe_out o;
+    pipeline_run(c, lead, 0, NULL, sql, n, params, &o);
+    return pipeline_answer(&o);
 }
 
-/* Parse + Execute (after the deferred BEGIN) in one round trip; e (a free slot) keeps the statement when
+/* Parse + Execute (after the lead statements) in one round trip; e (a free slot) keeps the statement when
  * the server took it. The statement's result, or the Parse's error. */
-static PGresult *prepare_run(PGconn *c, pg_stmts *s, int begin, stmt *e, uint64_t hash, const char *sql, int n,
+static PGresult *prepare_run(PGconn *c, pg_stmts *s, pipe_lead lead, stmt *e, uint64_t hash, const char *sql, int n,
                              const char *const *params)
 {
     char name[STMT_NAME_MAX];
     snprintf(name, sizeof name, "bs_%llu", (unsigned long long)++s->seq);
-    PGresult *res[3];
-    pipeline_run(c, begin, 1, name, sql, n, params, res);
-    PGresult *prep = res[1];
-    res[1] = NULL;
+    pipe_out o;
+    pipeline_run(c, lead, 1, name, sql, n, params, &o);
+    PGresult *prep = o.parse;
+    o.parse = NULL;
     if (prep && PQresultStatus(prep) == PGRES_COMMAND_OK && (e->sql = strdup(sql))) {
         e->hash = hash;
         e->used = ++s->tick;
@@ -217,14 +236,13 @@ static PGresult *prepare_run(PGconn *c, pg_stmts *s, int begin, stmt *e, uint64_
         s->stats.live++;
         s->stats.prepared++;
         PQclear(prep);
-        return pipeline_answer(res);
+        return pipeline_answer(&o);
     }
-    if (!prep || (res[0] && PQresultStatus(res[0]) != PGRES_COMMAND_OK)) {
+    if (!prep || o.lead) {
         PQclear(prep);
-        return pipeline_answer(res); /* the BEGIN failed, or the connection is gone */
+        return pipeline_answer(&o); /* a lead statement failed, or the connection is gone */
     }
-    PQclear(res[0]);
-    PQclear(res[2]);
+    PQclear(o.exec);
     return prep; /* the server refused the statement */
 }
 
@@ -237,13 +255,13 @@ static int stale(const PGresult *r)
     return state && (!strcmp(state, "0A000") || !strcmp(state, "26000"));
 }
 
-/* Executes the cached e (after the deferred BEGIN). */
-static PGresult *prepared_run(PGconn *c, int begin, const stmt *e, int n, const char *const *params)
+/* Executes the cached e (after the lead statements). */
+static PGresult *prepared_run(PGconn *c, pipe_lead lead, const stmt *e, int n, const char *const *params)
 {
-    if (!begin) return PQexecPrepared(c, e->name, n, params, NULL, NULL, 0);
-    PGresult *res[3];
-    pipeline_run(c, 1, 0, e->name, NULL, n, params, res);
-    return pipeline_answer(res);
+    if (!lead.n) return PQexecPrepared(c, e->name, n, params, NULL, NULL, 0);
+    pipe_out o;
+    pipeline_run(c, lead, 0, e->name, NULL, n, params, &o);
+    return pipeline_answer(&o);
 }
 
 int pg_stmts_defer_begin(PGconn *c)
@@ -266,21 +284,21 @@ PGresult *pg_run(PGconn *c, const char *sql, int n, const char *const *params)
 {
     pg_stmts *s = PQinstanceData(c, stmts_event);
     if (!s) return PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-    int begin = s->begin_pending;
+    pipe_lead lead = {begin_sql, s->begin_pending};
     s->begin_pending = 0;
-    s->stats.begins_folded += (uint64_t)begin;
+    s->stats.begins_folded += (uint64_t)lead.n;
     PGTransactionStatusType ts = PQtransactionStatus(c);
     if ((ts != PQTRANS_IDLE && ts != PQTRANS_INTRANS) || !preparable(sql, n)) {
         s->stats.unprepared++;
-        return unprepared_run(c, begin, sql, n, params);
+        return unprepared_run(c, lead, sql, n, params);
     }
     if (s->ndead && ts == PQTRANS_IDLE) dead_flush(c, s);
     uint64_t hash = hash64_str(sql);
     stmt *e = slot_find(s, hash, sql);
-    if (!e) return prepare_run(c, s, begin, slot_take(s), hash, sql, n, params);
+    if (!e) return prepare_run(c, s, lead, slot_take(s), hash, sql, n, params);
     e->used = ++s->tick;
     s->stats.reused++;
-    PGresult *r = prepared_run(c, begin, e, n, params);
+    PGresult *r = prepared_run(c, lead, e, n, params);
     if (!stale(r)) return r;
     int gone = !strcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE), "26000");
     slot_forget(s, e, !gone);
@@ -288,5 +306,33 @@ PGresult *pg_run(PGconn *c, const char *sql, int n, const char *const *params)
     if (PQtransactionStatus(c) != PQTRANS_IDLE) return r; /* the caller's transaction failed: its error */
     PQclear(r);
     dead_flush(c, s);
-    return prepare_run(c, s, 0, e, hash, sql, n, params); /* once more, planned afresh */
+    return prepare_run(c, s, (pipe_lead){NULL, 0}, e, hash, sql, n, params); /* once more, planned afresh */
+}
+
+PGresult *pg_run_led(PGconn *c, const char *const *lead_sql, int nlead, const char *sql, int n,
+                     const char *const *params)
+{
+    pg_stmts *s = PQinstanceData(c, stmts_event);
+    pipe_lead lead = {lead_sql, nlead};
+    BS_ASSERT(nlead > 0 && PQtransactionStatus(c) == PQTRANS_IDLE); /* the lead opens the transaction */
+    BS_ASSERT(!s || !s->begin_pending);                              /* no pg_begin before */
+    if (!s || !preparable(sql, n)) {
+        if (s) s->stats.unprepared++;
+        return unprepared_run(c, lead, sql, n, params);
+    }
+    if (s->ndead) dead_flush(c, s);
+    uint64_t hash = hash64_str(sql);
+    stmt *e = slot_find(s, hash, sql);
+    if (!e) return prepare_run(c, s, lead, slot_take(s), hash, sql, n, params);
+    e->used = ++s->tick;
+    s->stats.reused++;
+    PGresult *r = prepared_run(c, lead, e, n, params);
+    if (!stale(r)) return r;
+    int gone = !strcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE), "26000");
+    slot_forget(s, e, !gone);
+    s->stats.stale++;
+    PQclear(r);
+    PQclear(PQexec(c, "ROLLBACK")); /* the transaction the lead opened failed with it: once more, planned afresh */
+    dead_flush(c, s);
+    return prepare_run(c, s, lead, e, hash, sql, n, params);
 }
