@@ -3,7 +3,7 @@
 // default key cache (--key-cache-ms 1000: a stale cache would show). A change made through instance A (or the
 // operator CLI) is in force on B and C on the very next request, with no sleep: a revoked secret key, a new
 // table, a table's permissions, a project's allowedOrigins and ipWhitelist, a plan change, an organization's
-// suspension; bans and ended sessions are read from the shared store on every check. With Redis stopped the
+// suspension, a project's deletion; bans and ended sessions are read from the shared store on every check. With Redis stopped the
 // management call still succeeds (the failure is counted on /metrics); when Redis is back every instance
 // resubscribes and drops its caches.
 // Needs tests/pg/with-pg.sh and tests/redis/with-redis.sh (scripts/test.sh runs it under both); skipped without.
@@ -165,6 +165,15 @@ test('a ban and an ended session made through A apply through B (read from the s
   const ban = await admin('PATCH', `${t.env}/auth/users/${me.json.id}`, { banned: true }, t.token);
   assert.equal(ban.status, 200, ban.text);
   expectError(assert, await post(B, '/v1/auth/email/signin', { email: 'ann@example.com', password: 'secret1' }), 403, 'auth/account-banned');
+});
+
+test('a project deleted through A: its keys are refused by B at once', { skip }, async () => {
+  const t = await tenant('fc-gone');
+  assert.equal((await list(B, t.key)).status, 200); // the key's context (environment present) is cached on B
+  const del = await admin('DELETE', `/projects/${t.project}`, undefined, t.token);
+  assert.ok(del.status === 200 || del.status === 204, del.text);
+  // its keys went with its environments (a stale cache on B would take the key and answer 404 table-not-found)
+  expectError(assert, await list(B, t.key), 401, 'auth/invalid-api-key');
 });
 
 test('Redis stopped: the management call succeeds and is counted; back, every instance resubscribes and drops its caches', { skip }, async () => {

@@ -68,6 +68,7 @@ static int load_org_any(api_ctx *ctx, const char *id, store_org *org, int delete
         org->scheduled_at = 0;
         org->updated_at = clock_now_ms();
         if (store_control_org_update(ctx->app->control, org, &found, err) < 0) return -1;
+        fleet_bus_publish(ctx->app->bus, FLEET_ORG, org->id); /* the lower limits apply to the next /v1 call */
         activity(ctx, org->id, NULL, "plan", org->id, "downgrade", "scheduled downgrade applied");
     }
     return 0;
