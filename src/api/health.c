@@ -11,8 +11,9 @@
 #include "util/strbuf.h"
 
 /* "redis": this instance's view of the fleet's Redis (--redis): whether a PING answers, how calls are
- * admitted now and whether the cache invalidation bus is subscribed. An unreachable Redis leaves /healthz at 200: every instance sees the same Redis, and taking
- * them all out of the balancer would refuse more than the fail-open / fail-closed choice does. */
+ * admitted now and whether the cache invalidation bus is subscribed. An unreachable Redis leaves /healthz
+ * at 200: every instance sees the same Redis, and taking them all out of the balancer would refuse more
+ * than the fail-open / fail-closed choice does. */
 static void redis_view(api_app *app, strbuf *b)
 {
     bs_err err;
