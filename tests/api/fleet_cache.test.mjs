@@ -3,7 +3,8 @@
 // default key cache (--key-cache-ms 1000: a stale cache would show). A change made through instance A (or the
 // operator CLI) is in force on B and C on the very next request, with no sleep: a revoked secret key, a new
 // table, a table's permissions, a project's allowedOrigins and ipWhitelist, a plan change, an organization's
-// suspension, a project's deletion; bans and ended sessions are read from the shared store on every check. With Redis stopped the
+// suspension, a project's deletion; bans and ended sessions are read from the shared store on every check.
+// An instance that does not answer (SIGSTOP) holds a change up for 1 s at most. With Redis stopped the
 // management call still succeeds (the failure is counted on /metrics); when Redis is back every instance
 // resubscribes and drops its caches.
 // Needs tests/pg/with-pg.sh and tests/redis/with-redis.sh (scripts/test.sh runs it under both); skipped without.
@@ -174,6 +175,27 @@ test('a project deleted through A: its keys are refused by B at once', { skip },
   assert.ok(del.status === 200 || del.status === 204, del.text);
   // its keys went with its environments (a stale cache on B would take the key and answer 404 table-not-found)
   expectError(assert, await list(B, t.key), 401, 'auth/invalid-api-key');
+});
+
+test('an instance that does not answer: the change answers after the 1 s bound (counted), the others apply it at once', { skip }, async () => {
+  const t = await tenant('fc-hung');
+  for (const i of [B, C]) assert.equal((await list(i, t.key)).status, 200);
+  const timeouts = metricValue(await metrics(fleet[A]), 'basalt_fleet_invalidation_timeouts_total');
+  process.kill(fleet[C].child.pid, 'SIGSTOP'); // alive in Redis (its presence lasts 3 s), but it acks nothing
+  let took;
+  try {
+    const t0 = Date.now();
+    const del = await admin('DELETE', `${t.env}/keys/${t.keyId}`, undefined, t.token);
+    took = Date.now() - t0;
+    assert.ok(del.status === 200 || del.status === 204, del.text);
+    expectError(assert, await list(B, t.key), 401, 'auth/invalid-api-key');
+  } finally {
+    process.kill(fleet[C].child.pid, 'SIGCONT');
+  }
+  assert.ok(took >= 900 && took < 2500, `answered after ${took} ms: the wait is bounded by 1 s`);
+  assert.equal(metricValue(await metrics(fleet[A]), 'basalt_fleet_invalidation_timeouts_total'), timeouts + 1);
+  expectError(assert, await list(C, t.key), 401, 'auth/invalid-api-key');
+  await allSubscribed();
 });
 
 test('Redis stopped: the management call succeeds and is counted; back, every instance resubscribes and drops its caches', { skip }, async () => {
