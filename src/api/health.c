@@ -10,9 +10,10 @@
 #include "util/clock.h"
 #include "util/strbuf.h"
 
-/* "redis": this instance's view of the fleet's Redis (--redis): whether a PING answers and how calls are
- * admitted now. An unreachable Redis leaves /healthz at 200: every instance sees the same Redis, and taking
- * them all out of the balancer would refuse more than the fail-open / fail-closed choice does. */
+/* "redis": this instance's view of the fleet's Redis (--redis): whether a PING answers, how calls are
+ * admitted now and whether the cache invalidation bus is subscribed. An unreachable Redis leaves /healthz
+ * at 200: every instance sees the same Redis, and taking them all out of the balancer would refuse more
+ * than the fail-open / fail-closed choice does. */
 static void redis_view(api_app *app, strbuf *b)
 {
     bs_err err;
@@ -27,7 +28,10 @@ static void redis_view(api_app *app, strbuf *b)
         strbuf_append_str(b, ",\"status\":\"unreachable\",\"error\":");
         strbuf_append_json_string(b, err.message, strlen(err.message));
     }
-    strbuf_appendf(b, ",\"admission\":\"%s\"}", quota_admission_mode(app->quota, clock_now_ms()));
+    strbuf_appendf(b, ",\"admission\":\"%s\"", quota_admission_mode(app->quota, clock_now_ms()));
+    int bus = fleet_bus_subscribed(app->bus); /* the cache invalidation bus (core/fleet_bus.h) */
+    if (bus >= 0) strbuf_appendf(b, ",\"invalidation\":\"%s\"", bus ? "subscribed" : "unsubscribed");
+    strbuf_append_char(b, '}');
 }
 
 static void healthz(http_req *req, http_res *res, void *data)

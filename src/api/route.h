@@ -15,6 +15,7 @@
 #include "core/env_lifecycle.h"
 #include "core/env_move.h"
 #include "core/filemeter.h"
+#include "core/fleet_bus.h"
 #include "core/keyauth.h"
 #include "core/mailer.h"
 #include "core/meter.h"
@@ -40,6 +41,7 @@ typedef struct api_app {
     store_docs *docs;
     keyauth *keys;
     project_guard *guard;      /* allowedOrigins and ipWhitelist of /v1 requests */
+    fleet_bus *bus;            /* every cache invalidation goes through it (core/fleet_bus.h) */
     env_lifecycle *lifecycle;  /* /v1 use, inactivity shutdown and deletion (core/env_lifecycle.h); may be NULL */
     int shared_cluster_slots;  /* dev environments per shared cluster */
     quota *quota;              /* monthly and daily API-call admission (core/quota); NULL: none */
@@ -82,7 +84,7 @@ typedef struct api_app {
 /* What environment placement and deletion need of the app (core/env_lifecycle.h). */
 static inline env_stores api_env_stores(const api_app *app)
 {
-    return (env_stores){.control = app->control, .docs = app->docs, .blobs = app->blobs, .keys = app->keys,
+    return (env_stores){.control = app->control, .docs = app->docs, .blobs = app->blobs, .bus = app->bus,
                         .shared_cluster_slots = app->shared_cluster_slots};
 }
 

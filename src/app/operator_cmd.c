@@ -7,22 +7,27 @@
 
 #include "app/cluster_cmd.h"
 #include "app/local_control.h"
+#include "app/master_key.h"
+#include "core/fleet_bus.h"
 #include "util/clock.h"
 
 typedef struct operator_opts {
     local_control_opts where;
     const char *verb, *org, *reason, *amount, *metric;
+    const char *redis; /* --redis / BASALT_REDIS: the change is published to the fleet's instances */
 } operator_opts;
 
 static void operator_usage(FILE *out)
 {
-    fprintf(out, "Usage: basalt operator suspend ORG [--reason TEXT] [--data DIR] [--control-store LOCATION]\n"
-                 "       basalt operator resume ORG [--data DIR] [--control-store LOCATION]\n"
+    fprintf(out, "Usage: basalt operator suspend ORG [--reason TEXT] [--data DIR] [--control-store LOCATION] [--redis URL]\n"
+                 "       basalt operator resume ORG [--data DIR] [--control-store LOCATION] [--redis URL]\n"
                  "       basalt operator cluster add|list|drain ... (basalt operator cluster --help; clusters = cluster list)\n"
-                 "       basalt operator quota ORG [api_call|storage|mau|bandwidth] N|plan [--data DIR] [--control-store LOCATION]\n\n"
+                 "       basalt operator quota ORG [api_call|storage|mau|bandwidth] N|plan [--data DIR] [--control-store LOCATION] [--redis URL]\n\n"
                  "Suspends an organization (every /v1 call of its projects answers 403 org/suspended; the\n"
                  "management API stays usable) or makes it active again. Works on the data directory directly,\n"
-                 "also while the server runs (it notices within --key-cache-ms). `cluster` registers, lists and\n"
+                 "also while the server runs: it notices within --key-cache-ms, or before this command returns\n"
+                 "with --redis (BASALT_REDIS; the fleet's Redis, with DATA/master.key of the installation).\n"
+                 "`cluster` registers, lists and\n"
                  "drains clusters (shared ones hold dev environments in slots). `quota` sets an organization's\n"
                  "monthly quota of a metric (a custom contract; api_call when none is named; storage and bandwidth in\n"
                  "bytes) or gives it its plan's again.\n");
@@ -34,10 +39,12 @@ static int parse_opts(int argc, char **argv, operator_opts *o)
                                           {"control", required_argument, NULL, 'c'},
                                           {"control-store", required_argument, NULL, 'c'},
                                           {"reason", required_argument, NULL, 'r'},
+                                          {"redis", required_argument, NULL, 'R'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     local_control_defaults(&o->where);
+    o->redis = getenv("BASALT_REDIS");
     optind = 0;
     int ch;
     argv--; /* getopt skips argv[0], which is here the verb */
@@ -47,6 +54,7 @@ static int parse_opts(int argc, char **argv, operator_opts *o)
         case 'd': o->where.data = optarg; break;
         case 'c': o->where.control = optarg; break;
         case 'r': o->reason = optarg; break;
+        case 'R': o->redis = optarg; break;
         case 'h': operator_usage(stdout); return 1;
         default: operator_usage(stderr); return -1;
         }
@@ -140,6 +148,30 @@ static int set_quota(store_control *control, const operator_opts *o, bs_err *err
     return 0;
 }
 
+/* --redis: the organization's cached keys leave every instance's cache before the command returns
+ * (core/fleet_bus; the namespace comes from DATA/master.key, as the servers'). A failure is only a warning:
+ * the change is stored, and the instances see it within --key-cache-ms. */
+static void publish_change(const operator_opts *o)
+{
+    if (!o->redis || !*o->redis) return;
+    uint8_t key[MASTER_KEY_LEN];
+    char ns[33];
+    bs_err err;
+    bs_err_clear(&err);
+    fleet_caches none = {NULL, NULL};
+    fleet_bus *bus = fleet_bus_new(&none);
+    int loaded = bus ? master_key_load(o->where.data, 0, key, &err) : -1;
+    if (loaded == 1) {
+        fleet_bus_namespace(key, ns);
+        if (fleet_bus_join(bus, o->redis, 2000, ns, 0, &err) == 0) fleet_bus_publish(bus, FLEET_ORG, o->org);
+    }
+    memset(key, 0, sizeof key);
+    if (loaded != 1 || err.status)
+        fprintf(stderr, "basalt operator: not published to the fleet (%s); instances apply it within --key-cache-ms\n",
+                loaded == 0 ? "no DATA/master.key" : err.message);
+    fleet_bus_free(bus);
+}
+
 int operator_main(int argc, char **argv)
 {
     if (argc > 0 && (!strcmp(argv[0], "cluster") || !strcmp(argv[0], "clusters"))) return cluster_main(argc, argv);
@@ -151,6 +183,7 @@ int operator_main(int argc, char **argv)
     store_control *control = local_control_open_new(&o.where, &err);
     int quota = strcmp(o.verb, "quota") == 0;
     int rc = !control ? -1 : quota ? set_quota(control, &o, &err) : set_status(control, &o, &err);
+    if (rc == 0) publish_change(&o);
     if (rc == 0 && !quota) printf("organization %s: %s\n", o.org, strcmp(o.verb, "suspend") == 0 ? "suspended" : "active");
     else if (rc != 0) fprintf(stderr, "basalt operator: %s\n", err.message);
     store_control_free(control);

@@ -21,6 +21,7 @@
 #include "core/alerts.h"
 #include "core/bootstrap.h"
 #include "core/console_session.h"
+#include "core/fleet_bus.h"
 #include "core/image.h"
 #include "core/meter.h"
 #include "core/usage_load.h"
@@ -39,6 +40,7 @@ typedef struct serve_state {
     store_docs *docs;
     keyauth *keys;
     project_guard *guard;
+    fleet_bus *bus;            /* cache invalidations; with --redis across the fleet */
     env_lifecycle *lifecycle;
     env_moves *moves;
     char operator_secret[256];   /* from --operator-token-file, "" none */
@@ -186,6 +188,7 @@ static int metrics_section(void *arg, strbuf *out)
 {
     serve_state *s = arg;
     if (s->meter && meter_render_prometheus(s->meter, out) < 0) return -1;
+    if (fleet_bus_render_prometheus(s->bus, out) < 0) return -1;
     return quota_render_prometheus(s->quota, out);
 }
 
@@ -198,6 +201,20 @@ static int open_counters(serve_state *s, bs_err *err)
     quota_set_shared(s->quota, s->counters, s->cfg.redis_fail_open * 1000LL);
     s->app.counters = s->counters;
     log_info("fleet mode: API calls are admitted in Redis %s", store_counters_describe(s->counters));
+    return 0;
+}
+
+/* The invalidation bus (core/fleet_bus.h): local always; with --redis joined to the fleet's, in the
+ * namespace of this installation's master key (needs s->app.master_key). */
+static int open_fleet_bus(serve_state *s, bs_err *err)
+{
+    fleet_caches caches = {.keys = s->keys, .guard = s->guard};
+    if (!(s->app.bus = s->bus = fleet_bus_new(&caches))) return bs_err_internal(err);
+    if (!s->cfg.redis || !*s->cfg.redis) return 0;
+    char ns[33];
+    fleet_bus_namespace(s->app.master_key, ns);
+    if (fleet_bus_join(s->bus, s->cfg.redis, (int)s->cfg.redis_timeout_ms, ns, 1, err) < 0) return -1;
+    log_info("fleet mode: cache invalidations go through Redis (bus %.8s...)", ns);
     return 0;
 }
 
@@ -246,6 +263,7 @@ static int start_http(serve_state *s, bs_err *err)
     /* storage URLs are signed with a key of their own, derived from the master key */
     crypto_hmac_sha256(key, sizeof key, "basalt storage urls v1", 22, s->app.storage_key);
     memset(key, 0, sizeof key);
+    if (open_fleet_bus(s, err) < 0) return -1;
     if (api_register(s->router, &s->app) < 0) return bs_err_set(err, 500, "common/internal-error", "route table full");
     s->metrics = http_metrics_new(s->router);
     if (!s->metrics) return bs_err_internal(err);
@@ -378,6 +396,7 @@ static void serve_cleanup(serve_state *s)
     meter_free(s->meter); /* after the last request, before the stores: flushes what is left */
     env_lifecycle_free(s->lifecycle); /* after the server (requests touch it), before the stores */
     env_moves_free(s->moves);         /* waits for running moves: they use both stores */
+    fleet_bus_free(s->bus);           /* stops the subscriber before the caches it invalidates go */
     alerts_free(s->alerts);           /* records what requests raised, before the mailer and stores go */
     quota_free(s->quota);
     store_counters_free(s->counters);

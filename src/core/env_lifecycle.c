@@ -41,17 +41,13 @@ static int env_drop_files(const env_stores *st, const char *env_id, bs_err *err)
     return rc;
 }
 
-/* Drops the environment's keys from the key cache, so none is trusted for --key-cache-ms after this. */
+/* Drops the environment's keys from every instance's key cache, so none is trusted for --key-cache-ms
+ * after this (core/fleet_bus). */
 static int env_forget_keys(const env_stores *st, const char *env_id, bs_err *err)
 {
-    enum { KEYS_PER_ENV_MAX = 1000 };
-    store_api_key_row *rows = calloc(KEYS_PER_ENV_MAX, sizeof *rows);
-    size_t n = 0;
-    if (!rows) return bs_err_internal(err);
-    int rc = store_control_api_key_list(st->control, env_id, rows, KEYS_PER_ENV_MAX, &n, err);
-    for (size_t i = 0; rc == 0 && i < n; i++) keyauth_forget(st->keys, rows[i].key.hash);
-    free(rows);
-    return rc;
+    (void)err;
+    fleet_bus_publish(st->bus, FLEET_ENV, env_id);
+    return 0;
 }
 
 int env_lifecycle_remove(const env_stores *st, const store_env *e, bs_err *err)

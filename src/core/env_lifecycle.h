@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "core/keyauth.h"
+#include "core/fleet_bus.h"
 #include "store/blobs.h"
 #include "store/control.h"
 #include "store/docs.h"
@@ -29,11 +29,11 @@ typedef struct env_stores {
     store_control *control;
     store_docs *docs;
     store_blobs *blobs;
-    keyauth *keys;               /* the environment's keys leave this cache at deletion */
+    fleet_bus *bus;              /* the environment's keys leave every instance's key cache at deletion */
     int shared_cluster_slots;    /* dev environments per shared cluster; <= 0: 100 */
 } env_stores;
 
-/* Deletes an environment: mark deleting (its keys stop resolving and leave the key cache), its files, its
+/* Deletes an environment: mark deleting (its keys stop resolving and leave the key caches of the fleet), its files, its
  * database (tables, schemas, indexes, end users, file records), then its record with its keys, secrets
  * and settings. Safe to run again after an interruption. */
 int env_lifecycle_remove(const env_stores *st, const store_env *e, bs_err *err);

@@ -59,6 +59,29 @@ void keyauth_forget_org(keyauth *ka, const char *org_id)
     cache_invalidate_if(ka->keys, of_org, (void *)org_id);
 }
 
+static int of_env(const char *key, const void *value, void *env_id)
+{
+    const cached_key *k = value;
+    (void)key;
+    return k->found && strcmp(k->ctx.environment_id, env_id) == 0;
+}
+
+void keyauth_forget_env(keyauth *ka, const char *env_id)
+{
+    cache_invalidate_if(ka->keys, of_env, (void *)env_id);
+}
+
+static int any(const char *key, const void *value, void *arg)
+{
+    (void)key, (void)value, (void)arg;
+    return 1;
+}
+
+void keyauth_forget_all(keyauth *ka)
+{
+    cache_invalidate_if(ka->keys, any, NULL);
+}
+
 /* A cache reader: whether the key was found, with its context copied to out when it was. */
 static int read_cached(const void *value, void *out)
 {

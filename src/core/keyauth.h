@@ -1,9 +1,11 @@
 /* keyauth: turns a presented X-API-Key into the tenant context of a /v1 request, and an operator token
  * into its organization and role. Verification order (platform.md §10.1): format → SHA-256 → lookup →
  * revoked / expired / environment gone / organization suspended.
- * Lookups are cached per key hash for at most ttl_ms (default 1000), so a revocation made by any
- * instance takes effect within that time without a database round trip on most requests; unknown keys
- * are cached too, so random keys cannot hammer the store. keyauth_forget drops one entry at once.
+ * Lookups are cached per key hash for at most ttl_ms (default 1000), so most requests need no database
+ * round trip; unknown keys are cached too, so random keys cannot hammer the store. The keyauth_forget*
+ * functions drop entries at once; they are called through core/fleet_bus, which with --redis applies
+ * them on every instance of the fleet before the management call answers (ttl_ms then only bounds
+ * staleness while Redis is unreachable).
  * Ownership: keyauth_new borrows the store, which must outlive it. Thread-safe. */
 #ifndef BASALT_CORE_KEYAUTH_H
 #define BASALT_CORE_KEYAUTH_H
@@ -26,7 +28,11 @@ int keyauth_verify(keyauth *ka, const char *presented, store_key_context *out, b
 int keyauth_verify_operator(keyauth *ka, const char *presented, store_token_context *out, bs_err *err);
 /* Drops a cached key (by its SHA-256 hex), e.g. right after revoking it. */
 void keyauth_forget(keyauth *ka, const char *hash_hex);
-/* Drops every cached key of an organization (its plan or quotas changed: limits come with the context). */
+/* Drops every cached key of an organization (its plan, quotas or status changed: they come with the context). */
 void keyauth_forget_org(keyauth *ka, const char *org_id);
+/* Drops every cached key of an environment (it is being deleted). */
+void keyauth_forget_env(keyauth *ka, const char *env_id);
+/* Drops every cached key (the fleet bus may have missed a message). */
+void keyauth_forget_all(keyauth *ka);
 
 #endif

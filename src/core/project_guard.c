@@ -137,3 +137,14 @@ void project_guard_forget(project_guard *g, const char *project_id)
 {
     cache_invalidate(g->projects, project_id);
 }
+
+static int any(const char *key, const void *value, void *arg)
+{
+    (void)key, (void)value, (void)arg;
+    return 1;
+}
+
+void project_guard_forget_all(project_guard *g)
+{
+    cache_invalidate_if(g->projects, any, NULL);
+}

@@ -1,7 +1,8 @@
 /* project_guard: checks a /v1 request against its project's allowedOrigins and ipWhitelist (core/
- * netrules) and tells its daily apiCallLimit, with both cached per project for ttl_ms (the same delay as API keys; a settings change
- * through this server applies at once with project_guard_forget). Most projects have no rules: their
- * entry costs no allocation.
+ * netrules) and tells its daily apiCallLimit, with both cached per project for ttl_ms (--key-cache-ms). A
+ * settings change applies at once through project_guard_forget, called by core/fleet_bus (on every
+ * instance of a fleet with --redis; ttl_ms bounds staleness only while Redis is unreachable). Most
+ * projects have no rules: their entry costs no allocation.
  * Ownership: project_guard_new borrows the store, which must outlive it. Thread-safe. */
 #ifndef BASALT_CORE_PROJECT_GUARD_H
 #define BASALT_CORE_PROJECT_GUARD_H
@@ -22,5 +23,6 @@ int project_guard_check(project_guard *g, const char *project_id, const char *or
 int project_guard_check_limit(project_guard *g, const char *project_id, const char *origin, const char *ip, int *origin_refused,
                               int64_t *daily_limit, bs_err *err);
 void project_guard_forget(project_guard *g, const char *project_id);
+void project_guard_forget_all(project_guard *g);
 
 #endif

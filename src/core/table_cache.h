@@ -1,8 +1,9 @@
 /* table_cache: a table's definition as the data API needs it on every request (catalog row, compiled
  * schema, parsed permissions), cached per worker thread so that the hot path neither reads the catalog
- * nor compiles the schema again. An entry is trusted for at most TABLE_CACHE_TTL_MS, and every change
- * made through this process's management API (table_cache_bump) invalidates all entries at once;
- * changes made by another instance apply within the TTL.
+ * nor compiles the schema again. An entry is trusted for at most TABLE_CACHE_TTL_MS, and every table
+ * change (table_cache_bump, called through core/fleet_bus) invalidates all entries at once: on every
+ * instance of a fleet with --redis, before the management call answers; only while Redis is unreachable
+ * do other instances rely on the TTL.
  * Ownership: the entry returned is borrowed until the same thread's next lookup; never free it. */
 #ifndef BASALT_CORE_TABLE_CACHE_H
 #define BASALT_CORE_TABLE_CACHE_H

@@ -1,6 +1,6 @@
 /* Unit tests of core/keyauth.h against a real SQLite control store in a fresh mkdtemp directory, with the
  * keys core/bootstrap.c creates: absent, malformed, unknown, valid, revoked (inside and after the cache
- * TTL, and with keyauth_forget), expired and deleted-environment keys, and operator tokens. */
+ * TTL, and with keyauth_forget, keyauth_forget_env and keyauth_forget_all), expired and deleted-environment keys, and operator tokens. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -292,6 +292,55 @@ static void test_forget_makes_revocation_immediate(void **state)
     assert_string_equal(after.code, "auth/invalid-api-key");
 }
 
+/* keyauth_forget_env drops the keys of that environment only; keyauth_forget_all drops every key (what the
+ * fleet bus does on environment deletion and on a resubscribe or a gap). */
+static void test_forget_env_and_all(void **state)
+{
+    fixture *f = *state;
+    keyauth *slow = keyauth_new(f->store, 60000);
+    assert_non_null(slow);
+    store_key_context pk, sk;
+    bs_err err = {0};
+    assert_int_equal(keyauth_verify(slow, f->boot.publishable_key, &pk, &err), 0);
+    assert_int_equal(keyauth_verify(slow, f->boot.secret_key, &sk, &err), 0);
+    revoke_key(f, pk.key_id);
+    revoke_key(f, sk.key_id);
+    keyauth_forget_env(slow, "env_someone_else");
+    int pk_cached = keyauth_verify(slow, f->boot.publishable_key, &pk, &err);
+    keyauth_forget_env(slow, pk.environment_id);
+    bs_err after_env = {0}, after_all = {0};
+    int pk_after = keyauth_verify(slow, f->boot.publishable_key, &pk, &after_env);
+    int sk_cached = keyauth_verify(slow, f->boot.secret_key, &sk, &err); /* forget_env dropped it too: same env */
+    keyauth_forget_all(slow);
+    int sk_after = keyauth_verify(slow, f->boot.secret_key, &sk, &after_all);
+    keyauth_free(slow);
+    assert_int_equal(pk_cached, 0);
+    assert_int_equal(pk_after, -1);
+    assert_string_equal(after_env.code, "auth/invalid-api-key");
+    assert_int_equal(sk_cached, -1);
+    assert_int_equal(sk_after, -1);
+    assert_string_equal(after_all.code, "auth/invalid-api-key");
+}
+
+static void test_forget_all_drops_every_key(void **state)
+{
+    fixture *f = *state;
+    keyauth *slow = keyauth_new(f->store, 60000);
+    assert_non_null(slow);
+    store_key_context ctx;
+    bs_err err = {0};
+    assert_int_equal(keyauth_verify(slow, f->boot.secret_key, &ctx, &err), 0);
+    revoke_key(f, ctx.key_id);
+    int cached = keyauth_verify(slow, f->boot.secret_key, &ctx, &err);
+    keyauth_forget_all(slow);
+    bs_err after = {0};
+    int rc = keyauth_verify(slow, f->boot.secret_key, &ctx, &after);
+    keyauth_free(slow);
+    assert_int_equal(cached, 0);
+    assert_int_equal(rc, -1);
+    assert_string_equal(after.code, "auth/invalid-api-key");
+}
+
 static void test_forget_unknown_hash_is_harmless(void **state)
 {
     fixture *f = *state;
@@ -468,6 +517,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_absent_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forget_env_and_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forget_all_drops_every_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_operator_token_is_not_an_api_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),

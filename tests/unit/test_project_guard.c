@@ -1,5 +1,5 @@
 /* project_guard: a project's allowedOrigins, ipWhitelist and apiCallLimit checked from the cache until
- * its ttl or project_guard_forget, projects without rules allowed, and the cached rules (owned by the
+ * its ttl, project_guard_forget or project_guard_forget_all, projects without rules allowed, and the cached rules (owned by the
  * cache) released on replacement, forget and free (ASan). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -109,6 +109,20 @@ static void rules_cached_until_forget(void **state)
     }
 }
 
+/* project_guard_forget_all (the fleet bus after a resubscribe or a gap) drops every project, rules released (ASan). */
+static void forget_all_drops_every_project(void **state)
+{
+    fixture *f = *state;
+    int64_t limit = 0;
+    int refused = 0;
+    set_settings(f, "{\"allowedOrigins\":[\"https://a.example\"]}");
+    assert_int_equal(check(f, f->boot.project_id, "https://b.example", "10.1.2.3", &limit, &refused), 403);
+    set_settings(f, "{}");
+    assert_int_equal(check(f, f->boot.project_id, "https://b.example", "10.1.2.3", &limit, &refused), 403); /* cached */
+    project_guard_forget_all(f->g);
+    assert_int_equal(check(f, f->boot.project_id, "https://b.example", "10.1.2.3", &limit, &refused), 0);
+}
+
 static void unknown_project_allowed(void **state)
 {
     fixture *f = *state;
@@ -125,6 +139,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(rules_cached_until_forget, setup, teardown),
+        cmocka_unit_test_setup_teardown(forget_all_drops_every_project, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_project_allowed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

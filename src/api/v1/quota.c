@@ -70,7 +70,9 @@ static int limits_changed(api_app *app, const store_key_context *key, store_key_
     fresh->storage_quota = o.storage_quota;
     fresh->mau_quota = o.mau_quota;
     fresh->bandwidth_quota = o.bandwidth_quota;
-    if (app->keys) keyauth_forget_org(app->keys, key->organization_id);
+    /* here only: every instance notices a changed row on its own refused calls, and a /v1 call does not
+     * wait for the fleet (core/fleet_bus) */
+    if (app->bus) fleet_bus_apply(app->bus, FLEET_ORG, key->organization_id);
     return 1;
 }
 

@@ -163,6 +163,14 @@ static redisContext *open_conn(bs_redis *r, char *why, size_t cap)
     return c;
 }
 
+struct redisContext *bs_redis_connect_own(bs_redis *r, char *why, size_t cap)
+{
+    why[0] = '\0';
+    redisContext *c = open_conn(r, why, cap);
+    if (!c) atomic_fetch_add(&r->errors, 1);
+    return c;
+}
+
 /* An idle connection (*pooled = 1), else a new one; NULL while backing off or when the connect fails. */
 static redisContext *borrow(bs_redis *r, int *pooled, bs_err *err)
 {

@@ -10,6 +10,7 @@
 #ifndef BASALT_STORE_REDIS_REDIS_H
 #define BASALT_STORE_REDIS_REDIS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -17,6 +18,7 @@
 #define BS_REDIS_ARGS_MAX 16
 
 typedef struct bs_redis bs_redis;
+struct redisContext;
 
 /* A Lua script and its SHA-1 (filled by bs_redis_script_init). */
 typedef struct bs_redis_script {
@@ -39,5 +41,9 @@ int bs_redis_command(bs_redis *r, int argc, const char *const *argv, int64_t *ou
 const char *bs_redis_describe(const bs_redis *r);
 /* Failed commands and connects since start, and connections opened (reconnects included). */
 void bs_redis_stats(bs_redis *r, int64_t *errors, int64_t *connects);
+/* A connection of the caller's own, outside the pool (a subscriber: store/redis/bus.c), with the connect
+ * and command timeouts, AUTH and SELECT done; NULL with why filled (no password in it). The caller frees it
+ * with redisFree. */
+struct redisContext *bs_redis_connect_own(bs_redis *r, char *why, size_t cap);
 
 #endif

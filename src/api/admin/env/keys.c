@@ -212,7 +212,7 @@ static void revoke_key(api_ctx *ctx, http_req *req, http_res *res)
         }
         api_env_activity(ctx, &env, "key", row.key.id, "revoke", "%s key %s revoked", row.key.type, row.key.name);
     }
-    keyauth_forget(ctx->app->keys, row.key.hash);
+    fleet_bus_publish(ctx->app->bus, FLEET_KEY, row.key.hash);
     struct json_object *out = key_json(&row, env.name, env.project_id);
     json_object_object_add(out, "success", json_object_new_boolean(1));
     http_res_json(res, 200, out);

@@ -68,6 +68,7 @@ static int load_org_any(api_ctx *ctx, const char *id, store_org *org, int delete
         org->scheduled_at = 0;
         org->updated_at = clock_now_ms();
         if (store_control_org_update(ctx->app->control, org, &found, err) < 0) return -1;
+        fleet_bus_publish(ctx->app->bus, FLEET_ORG, org->id); /* the lower limits apply to the next /v1 call */
         activity(ctx, org->id, NULL, "plan", org->id, "downgrade", "scheduled downgrade applied");
     }
     return 0;
@@ -462,7 +463,7 @@ static void plan_put(api_ctx *ctx, http_req *req, http_res *res)
         }
         o.updated_at = clock_now_ms();
         if (store_control_org_update(ctx->app->control, &o, &found, &err) == 0) {
-            keyauth_forget_org(ctx->app->keys, o.id); /* the next /v1 call sees the new plan's limits */
+            fleet_bus_publish(ctx->app->bus, FLEET_ORG, o.id); /* the next /v1 call, on any instance, sees the new plan's limits */
             activity(ctx, o.id, NULL, "plan", o.id, what, want->name);
         }
     }
@@ -809,7 +810,7 @@ static void project_patch(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
-    project_guard_forget(ctx->app->guard, p.id); /* new origins and addresses apply to the next request */
+    fleet_bus_publish(ctx->app->bus, FLEET_PROJECT, p.id); /* new origins and addresses apply to the next request, fleet-wide */
     activity(ctx, p.organization_id, p.id, "project", p.id, "update", "project settings changed");
     int envs = 0;
     struct json_object *j = project_json(&p, env_count(ctx, p.id, &envs));

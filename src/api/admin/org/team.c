@@ -72,7 +72,7 @@ static void forget_tokens(api_ctx *ctx, const char *org_id, const char *member_i
     bs_err_clear(&err);
     if (rows && store_control_operator_token_list(ctx->app->control, org_id, rows, TEAM_TOKENS_MAX, &n, &err) == 0)
         for (size_t i = 0; i < n; i++)
-            if (!member_id || !strcmp(rows[i].token.member_id, member_id)) keyauth_forget(ctx->app->keys, rows[i].token.hash);
+            if (!member_id || !strcmp(rows[i].token.member_id, member_id)) fleet_bus_publish(ctx->app->bus, FLEET_KEY, rows[i].token.hash);
     free(rows);
 }
 
@@ -610,7 +610,7 @@ static void token_revoke(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error_from(res, &err);
         return;
     }
-    keyauth_forget(ctx->app->keys, r.token.hash);
+    fleet_bus_publish(ctx->app->bus, FLEET_KEY, r.token.hash);
     api_activity(ctx, o.id, NULL, "token", r.token.id, "revoke", r.token.name);
     api_message(res, 200, "Access token revoked");
 }

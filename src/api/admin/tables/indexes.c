@@ -215,7 +215,7 @@ static void apply_index_change(api_ctx *ctx, http_res *res, store_env *env, stor
         store_table_release(t);
         return;
     }
-    table_cache_bump();
+    fleet_bus_publish(ctx->app->bus, FLEET_TABLES, env->id);
     api_env_activity(ctx, env, "index", t->name, index_action(ch, rollback), "table %s: indexes version %d (added %s, updated %s, removed %s)",
                      t->name, t->index_version, json_object_to_json_string_ext(ch->added, JSON_C_TO_STRING_PLAIN),
                      json_object_to_json_string_ext(ch->updated, JSON_C_TO_STRING_PLAIN),

@@ -213,7 +213,7 @@ static void create_table(api_ctx *ctx, http_req *req, http_res *res)
         store_table_release(&t);
         return;
     }
-    table_cache_bump();
+    fleet_bus_publish(ctx->app->bus, FLEET_TABLES, env.id);
     api_env_activity(ctx, &env, "table", t.name, "create", "table %s created", t.name);
     int found = 0;
     if (!strcmp(env.status, "ready")) /* platform.md §5.3: the first table makes an environment active */
@@ -276,7 +276,7 @@ static void change_table(api_ctx *ctx, http_req *req, http_res *res, table_chang
         store_table_release(&t);
         return;
     }
-    table_cache_bump();
+    fleet_bus_publish(ctx->app->bus, FLEET_TABLES, env.id);
     api_env_activity(ctx, &env, "table", t.name, action, "table %s: %s", t.name,
                      strcmp(action, "permissions") ? "name or description changed" : "permissions changed");
     api_table_answer(ctx, res, &env, &t, 200);
@@ -313,7 +313,7 @@ static void delete_table(api_ctx *ctx, http_req *req, http_res *res)
         store_table_release(&t);
         return;
     }
-    table_cache_bump();
+    fleet_bus_publish(ctx->app->bus, FLEET_TABLES, env.id);
     api_env_activity(ctx, &env, "table", t.name, "delete", "table %s deleted", t.name);
     char body[160];
     int n = snprintf(body, sizeof body, "{\"success\":true,\"tableName\":\"%s\"}", t.name);

@@ -231,7 +231,7 @@ static void save_schema(api_ctx *ctx, http_res *res, store_env *env, store_table
         return;
     }
     schema_free(compiled);
-    table_cache_bump();
+    fleet_bus_publish(ctx->app->bus, FLEET_TABLES, env->id);
     api_env_activity(ctx, env, "schema", t->name, action, "table %s: schema version %d (%s)", t->name, previous + 1,
                      strcmp(action, "rollback") ? "fields changed" : "rolled back");
     struct json_object *out = json_object_new_object();
