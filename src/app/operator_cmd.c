@@ -158,7 +158,7 @@ static void publish_change(const operator_opts *o)
     char ns[33];
     bs_err err;
     bs_err_clear(&err);
-    fleet_caches none = {NULL, NULL};
+    fleet_caches none = {NULL, NULL, NULL};
     fleet_bus *bus = fleet_bus_new(&none);
     int loaded = bus ? master_key_load(o->where.data, 0, key, &err) : -1;
     if (loaded == 1) {

@@ -208,12 +208,13 @@ static int open_counters(serve_state *s, bs_err *err)
  * namespace of this installation's master key (needs s->app.master_key). */
 static int open_fleet_bus(serve_state *s, bs_err *err)
 {
-    fleet_caches caches = {.keys = s->keys, .guard = s->guard};
+    fleet_caches caches = {.keys = s->keys, .guard = s->guard, .docs = s->docs};
     if (!(s->app.bus = s->bus = fleet_bus_new(&caches))) return bs_err_internal(err);
     if (!s->cfg.redis || !*s->cfg.redis) return 0;
     char ns[33];
     fleet_bus_namespace(s->app.master_key, ns);
     if (fleet_bus_join(s->bus, s->cfg.redis, (int)s->cfg.redis_timeout_ms, ns, 1, err) < 0) return -1;
+    if (s->moves) env_moves_set_bus(s->moves, s->bus); /* a move holds its environment on the other instances */
     log_info("fleet mode: cache invalidations go through Redis (bus %.8s...)", ns);
     return 0;
 }

@@ -5,10 +5,12 @@
 
 #include <json-c/json.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fleet_bus.h"
 #include "core/query.h"
 #include "core/schema.h"
 #include "store/docs_move.h"
@@ -16,6 +18,7 @@
 #include "util/clock.h"
 #include "util/crypto.h"
 #include "util/log.h"
+#include "util/ticker.h"
 
 typedef struct move_slot {
     env_move_info info;
@@ -24,11 +27,14 @@ typedef struct move_slot {
     struct env_moves *owner;
     store_docs_move *move;
     store_placement target;
+    ticker *hold;                /* in a fleet: renews the other instances' hold every second */
+    atomic_int hold_lost;        /* a renewal was not applied by every instance: the move must not switch */
 } move_slot;
 
 struct env_moves {
     store_control *control;
     store_docs *docs;
+    fleet_bus *bus;              /* NULL or alone: no other instance to hold */
     pthread_mutex_t lock;
     move_slot slots[ENV_MOVES_MAX];
 };
@@ -42,6 +48,11 @@ env_moves *env_moves_new(store_control *control, store_docs *docs)
     pthread_mutex_init(&m->lock, NULL);
     for (size_t i = 0; i < ENV_MOVES_MAX; i++) m->slots[i].owner = m;
     return m;
+}
+
+void env_moves_set_bus(env_moves *m, fleet_bus *bus)
+{
+    m->bus = bus;
 }
 
 void env_moves_free(env_moves *m)
@@ -124,12 +135,64 @@ static int switch_placement(void *ctx, bs_err *err)
     return store_control_env_move_commit(s->owner->control, s->info.env_id, &s->target, clock_now_ms(), err);
 }
 
+/* ---- the fleet's hold ----
+ * The journal sees this instance's writes only, so in a fleet the other instances refuse writes to the
+ * environment for the whole move (fleet_bus FLEET_ENV_HOLD, after their writes inside left) and take it up
+ * again where the placement says once it ends (FLEET_ENV_RELEASE). The hold is renewed every second; a
+ * renewal that not every instance applied stops the move before it switches (a hold that runs out lets
+ * writes through that the copy does not see). */
+
+static void hold_tick(void *arg)
+{
+    move_slot *s = arg;
+    bs_err err;
+    bs_err_clear(&err);
+    if (fleet_bus_require(s->owner->bus, FLEET_ENV_HOLD, s->info.env_id, &err) == 0) return;
+    if (!atomic_exchange(&s->hold_lost, 1)) log_warn("env move %s: the fleet's hold was not renewed: %s", s->info.id, err.message);
+}
+
+/* Holds env_id on every other instance and starts renewing it: 0, or -1 with err (503). */
+static int hold_start(move_slot *s, const char *env_id, bs_err *err)
+{
+    atomic_store(&s->hold_lost, 0);
+    s->hold = NULL;
+    if (!fleet_bus_joined(s->owner->bus)) return 0;
+    if (fleet_bus_require(s->owner->bus, FLEET_ENV_HOLD, env_id, err) < 0) {
+        fleet_bus_require(s->owner->bus, FLEET_ENV_RELEASE, env_id, &(bs_err){0}); /* those that held */
+        return -1;
+    }
+    if ((s->hold = ticker_new(1000, 0, hold_tick, s))) return 0;
+    fleet_bus_require(s->owner->bus, FLEET_ENV_RELEASE, env_id, &(bs_err){0});
+    return bs_err_internal(err);
+}
+
+/* 0 while every renewal of the hold was applied; -1 with err otherwise. */
+static int hold_kept(move_slot *s, bs_err *err)
+{
+    if (!atomic_load(&s->hold_lost)) return 0;
+    return bs_err_set(err, 503, "common/unavailable", "The other instances of the fleet stopped holding the environment");
+}
+
+/* Stops renewing and releases the other instances (they locate the environment again). */
+static void hold_end(move_slot *s)
+{
+    if (!s->hold) return;
+    ticker_free(s->hold);
+    s->hold = NULL;
+    bs_err err;
+    bs_err_clear(&err);
+    if (fleet_bus_require(s->owner->bus, FLEET_ENV_RELEASE, s->info.env_id, &err) < 0)
+        log_warn("env move %s: not every instance was released (%s): their hold runs out within %d s", s->info.id, err.message,
+                 FLEET_HOLD_MS / 1000);
+}
+
 static void *move_run(void *arg)
 {
     move_slot *s = arg;
     bs_err err;
     bs_err_clear(&err);
     int rc = store_docs_move_copy(s->move, &err);
+    if (rc == 0) rc = hold_kept(s, &err);
     int64_t blocked = 0, blocked_from = 0;
     if (rc == 0) {
         set_state(s, "catching-up");
@@ -138,9 +201,11 @@ static void *move_run(void *arg)
         rc = store_docs_move_block(s->move, ENV_MOVE_BLOCK_WAIT_MS, &err);
     }
     if (rc == 0) rc = store_docs_move_catch_up(s->move, &err);
+    if (rc == 0) rc = hold_kept(s, &err);
     if (rc == 0) rc = store_docs_move_switch(s->move, ENV_MOVE_BLOCK_WAIT_MS, switch_placement, s, &err);
     if (blocked) blocked = (clock_mono_us() - blocked) / 1000;
     int64_t blocked_until = blocked_from ? clock_now_ms() : 0; /* writes are let through again (switch or failure) */
+    hold_end(s);                   /* the other instances read the new placement before the old copy goes */
     store_docs_move_free(s->move); /* after a switch: the old copy goes; else the target's */
     pthread_mutex_lock(&s->owner->lock);
     s->info.blocked_from = blocked_from;
@@ -183,6 +248,11 @@ static int move_prepare(env_moves *m, const char *env_id, const char *cluster_id
     store_docs_move_hooks hooks = {.progress = on_progress, .index_defs = index_defs, .ctx = s};
     if (!(s->move = store_docs_move_new(m->docs, env_id, &loc, &hooks, err))) return -1;
     snprintf(s->info.env_id, sizeof s->info.env_id, "%s", env_id);
+    if (hold_start(s, env_id, err) < 0) {
+        store_docs_move_free(s->move);
+        s->move = NULL;
+        return -1;
+    }
     snprintf(s->info.from, sizeof s->info.from, "%s", env.cluster);
     snprintf(s->info.to, sizeof s->info.to, "%s", cluster_id);
     return 0;

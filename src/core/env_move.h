@@ -6,7 +6,8 @@
  * in the control store and the route's switch at once, then the old copy is dropped. A failure at any step
  * leaves the environment where it was, unblocked, with the target's partial copy dropped. Keys, the
  * environment id and every URL stay as they were; query statistics are kept in memory by environment id
- * and so stay too.
+ * and so stay too. In a fleet the journal sees only this instance's writes: the other instances refuse
+ * writes to the environment for the whole move instead (env_moves_set_bus).
  * Ownership: env_moves_new / env_moves_free (which waits for running moves). The registry keeps the last
  * ENV_MOVES_MAX moves. Thread-safe. */
 #ifndef BASALT_CORE_ENV_MOVE_H
@@ -23,6 +24,7 @@
 #define ENV_MOVE_BLOCK_WAIT_MS 10000 /* writes (then all calls) inside when writes block: waited for at most */
 
 typedef struct env_moves env_moves;
+struct fleet_bus;
 
 typedef struct env_move_info {
     char id[ENV_MOVE_ID_MAX];          /* "mv_<hex>" */
@@ -37,6 +39,10 @@ typedef struct env_move_info {
 } env_move_info;
 
 env_moves *env_moves_new(store_control *control, store_docs *docs);
+/* In a fleet (bus joined): every move holds the environment on the other instances while it runs (writes
+ * refused there, reads go on) and releases it at the end (core/fleet_bus.h FLEET_ENV_HOLD). bus is
+ * borrowed and must outlive m. */
+void env_moves_set_bus(env_moves *m, struct fleet_bus *bus);
 void env_moves_free(env_moves *m);
 /* Starts moving env_id to cluster_id: 0 with *out (state copying), or -1 with err (404 the environment or
  * cluster, 400 a cluster without a database server, 409 already there / moving / draining / full). */

@@ -16,6 +16,7 @@
 
 #include "core/keyauth.h"
 #include "core/project_guard.h"
+#include "store/docs.h"
 #include "util/err.h"
 #include "util/strbuf.h"
 
@@ -26,6 +27,9 @@ typedef enum fleet_kind {
     FLEET_ENV = 3,     /* an environment's keys: deleted */
     FLEET_PROJECT = 4, /* a project's rules: allowedOrigins, ipWhitelist, apiCallLimit; deleted */
     FLEET_TABLES = 5,  /* an environment's tables: created, changed, permissions, indexes, dropped */
+    FLEET_ENV_HOLD = 6,    /* an environment being moved by the publisher: writes refused, the writes inside
+                              drained (fleet_bus_require); renewed every second while the move runs */
+    FLEET_ENV_RELEASE = 7, /* the move ended: writes go on, the environment is located again */
     FLEET_KINDS
 } fleet_kind;
 
@@ -33,7 +37,11 @@ typedef enum fleet_kind {
 typedef struct fleet_caches {
     keyauth *keys;
     project_guard *guard;
+    store_docs *docs; /* an environment's route, held while another instance moves it */
 } fleet_caches;
+
+#define FLEET_HOLD_MS 30000      /* a hold not renewed (the mover died or lost Redis) ends after this */
+#define FLEET_HOLD_DRAIN_MS 500  /* a hold waits this long for the writes inside (under STORE_BUS_WAIT_MS) */
 
 typedef struct fleet_bus fleet_bus;
 
@@ -47,8 +55,15 @@ int fleet_bus_join(fleet_bus *b, const char *url, int timeout_ms, const char *ns
 void fleet_bus_namespace(const uint8_t master_key[32], char out[33]);
 /* Applies (kind, id) here and, joined, on every live instance (see above). Never fails for the caller. */
 void fleet_bus_publish(fleet_bus *b, fleet_kind kind, const char *id);
-/* Applies (kind, id) to this instance's caches only (what a message does on arrival). */
-void fleet_bus_apply(fleet_bus *b, fleet_kind kind, const char *id);
+/* Applies (kind, id) to this instance's caches only (what a message does on arrival): 0, or -1 when it
+ * could not (a hold whose writes did not leave in time). */
+int fleet_bus_apply(fleet_bus *b, fleet_kind kind, const char *id);
+/* Publishes (kind, id) to the other instances only, and requires them all to apply it: 0 when every live
+ * instance did (or this instance is alone), else -1 with err (503: Redis unreachable, an instance did not
+ * answer within STORE_BUS_WAIT_MS, or one could not apply it). */
+int fleet_bus_require(fleet_bus *b, fleet_kind kind, const char *id, bs_err *err);
+/* 1 when the instance is in a fleet (joined the bus). */
+int fleet_bus_joined(const fleet_bus *b);
 /* 1 when joined and subscribed, 0 joined and not subscribed, -1 not joined. */
 int fleet_bus_subscribed(fleet_bus *b);
 /* The basalt_fleet_* series (nothing when not joined). */

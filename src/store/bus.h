@@ -9,7 +9,8 @@
  *                          numbered in the order they are delivered)
  *   basalt:bus:<ns>:alive  hash instance -> expiry (Redis TIME ms), refreshed every STORE_BUS_BEAT_MS,
  *                          expiring STORE_BUS_ALIVE_MS later; only subscribed instances write it
- *   basalt:bus:<ns>:acks   hash instance -> the last sequence number it applied
+ *   basalt:bus:<ns>:acks   hash instance -> the last sequence number it applied, and instance:fail -> the
+ *                          last one it could not apply
  *
  * Subscriber (listen = 1): a thread with a connection of its own SUBSCRIBEs; on every subscribe (first
  * connect and each reconnect) and on any message whose number is not the last one + 1 it calls
@@ -35,8 +36,9 @@
 #define STORE_BUS_POLL_US 1000
 #define STORE_BUS_WAIT_MS 1000
 
-/* Applies one message on this instance (kind 0: drop every cache). Runs on the subscriber thread. */
-typedef void (*store_bus_apply_fn)(void *arg, int kind, const char *id);
+/* Applies one message on this instance (kind 0: drop every cache). Runs on the subscriber thread. 0, or -1
+ * when it could not be applied (the publisher is told: store_bus_publish answers 2). */
+typedef int (*store_bus_apply_fn)(void *arg, int kind, const char *id);
 
 typedef struct store_bus_config {
     const char *url;          /* redis://... */
@@ -61,7 +63,8 @@ store_bus *store_bus_open(const store_bus_config *c, bs_err *err);
 /* Stops the subscriber (it leaves alive and acks) and frees. */
 void store_bus_free(store_bus *b);
 /* Publishes (kind 1..STORE_BUS_KIND_MAX, id) and waits for the fleet: 0 every live peer applied it, 1 the
- * wait ran out (counted), -1 with err (503) when it could not be published (counted). */
+ * wait ran out, 2 a live peer could not apply it (both counted as timeouts), -1 with err (503) when it could
+ * not be published (counted). */
 int store_bus_publish(store_bus *b, int kind, const char *id, bs_err *err);
 void store_bus_stats_get(store_bus *b, store_bus_stats *out);
 const char *store_bus_describe(const store_bus *b);

@@ -22,6 +22,7 @@
 #include "store/postgres/docs_pg.h"
 #include "store/sqlite/docs_sqlite.h"
 #include "util/check.h"
+#include "util/clock.h"
 #include "util/hash.h"
 #include "util/log.h"
 
@@ -72,6 +73,9 @@ typedef struct docs_route {
     int gen, writes_by_gen[2], old_gen; /* writes inside by the generation they began in (a pin starts one) */
     int waiters;                     /* a move waits on `changed` (calls leaving wake it) */
     int exclusive, writes_blocked;
+    int64_t held_until_us;           /* another instance moves the environment (store_docs_route_hold): writes
+                                        refused until released, or until this monotonic moment (then the
+                                        route is located again) */
     docs_journal *journal;           /* not NULL while a move copies */
     docs_drv *pin_drv;               /* the move's target driver: its locator answers pin for this env */
     store_env_location pin;
@@ -175,7 +179,7 @@ static docs_route *route_find(store_docs *docs, const char *env_id, uint64_t h)
 static void route_quiet_update(docs_route *r)
 {
     int quiet = atomic_load_explicit(&r->drv, memory_order_relaxed) && !r->journal && !r->pin_drv && !r->exclusive &&
-                !r->writes_blocked;
+                !r->writes_blocked && !r->held_until_us;
     atomic_store(&r->quiet, quiet);
 }
 
@@ -356,6 +360,16 @@ static int call_enter_quiet(docs_route *r, int write, store_docs_call *call)
     return 1;
 }
 
+/* Ends another instance's hold on r (r->m held): writes go on, and the environment is located again (its
+ * move may have switched it), unless a move of this instance pins it. */
+static void route_release_locked(docs_route *r)
+{
+    r->held_until_us = 0;
+    if (!r->pin_drv) atomic_store(&r->drv, NULL);
+    route_quiet_update(r);
+    pthread_cond_broadcast(&r->changed);
+}
+
 int store_docs_call_begin(store_docs *docs, const char *env_id, int write, store_docs_call *call, bs_err *err)
 {
     memset(call, 0, sizeof *call);
@@ -370,7 +384,8 @@ int store_docs_call_begin(store_docs *docs, const char *env_id, int write, store
     pthread_mutex_lock(&r->m);
     for (;;) {
         while (r->exclusive) pthread_cond_wait(&r->changed, &r->m);
-        if (write && r->writes_blocked) {
+        if (r->held_until_us && clock_mono_us() >= r->held_until_us) route_release_locked(r); /* never released */
+        if (write && (r->writes_blocked || r->held_until_us)) {
             pthread_mutex_unlock(&r->m);
             return bs_err_set(err, 503, "environment/moving", /* STORE_ENV_MOVING_CODE */
                               "The environment is moving to another cluster: writes resume within seconds");
@@ -938,6 +953,28 @@ int store_docs_route_block(store_docs *docs, const char *env_id, int timeout_ms,
     }
     pthread_mutex_unlock(&r->m);
     return rc < 0 ? bs_err_set(err, 503, "common/unavailable", "Writes to the environment did not finish in time") : 0;
+}
+
+int store_docs_route_hold(store_docs *docs, const char *env_id, int hold_ms, int timeout_ms, bs_err *err)
+{
+    docs_route *r = route_located(docs, env_id, err);
+    if (!r) return -1;
+    pthread_mutex_lock(&r->m);
+    r->held_until_us = clock_mono_us() + (int64_t)hold_ms * 1000;
+    route_quiet_update(r);
+    int rc = route_wait(r, no_writes_inside, timeout_ms);
+    pthread_mutex_unlock(&r->m);
+    return rc < 0 ? bs_err_set(err, 503, "common/unavailable", "Writes to the environment did not finish in time") : 0;
+}
+
+void store_docs_route_release(store_docs *docs, const char *env_id)
+{
+    bs_err ignored;
+    docs_route *r = route_located(docs, env_id, &ignored);
+    if (!r) return;
+    pthread_mutex_lock(&r->m);
+    route_release_locked(r);
+    pthread_mutex_unlock(&r->m);
 }
 
 void store_docs_route_unblock(store_docs *docs, const char *env_id)

@@ -134,6 +134,13 @@ typedef int (*store_docs_switch_fn)(void *ctx, bs_err *err);
 int store_docs_route_pin(store_docs *docs, const char *env_id, const store_env_location *target, store_docs_side *src,
                          store_docs_side *dst, bs_err *err);
 int store_docs_route_block(store_docs *docs, const char *env_id, int timeout_ms, bs_err *err);
+/* Another instance of the fleet moves env_id (core/env_move.c through core/fleet_bus): hold refuses writes
+ * here (503 STORE_ENV_MOVING_CODE; reads go on) for hold_ms from now (a move renews it every second while it
+ * runs) and waits at most timeout_ms for the writes inside to leave (-1, 503, when they did not: the hold
+ * stays); release ends the hold and locates the environment again (the move may have switched it). A hold
+ * that runs out without a release ends the same way on the next call. */
+int store_docs_route_hold(store_docs *docs, const char *env_id, int hold_ms, int timeout_ms, bs_err *err);
+void store_docs_route_release(store_docs *docs, const char *env_id);
 void store_docs_route_unblock(store_docs *docs, const char *env_id);
 int store_docs_route_journal_take(store_docs *docs, const char *env_id, char ***keys, size_t *n, bs_err *err);
 void store_docs_journal_free(char **keys, size_t n);

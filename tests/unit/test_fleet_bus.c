@@ -43,7 +43,7 @@ typedef struct seen {
     char ids[SEEN_MAX][STORE_BUS_ID_MAX];
 } seen;
 
-static void record(void *arg, int kind, const char *id)
+static int record(void *arg, int kind, const char *id)
 {
     seen *s = arg;
     pthread_mutex_lock(&s->lock);
@@ -53,6 +53,7 @@ static void record(void *arg, int kind, const char *id)
         snprintf(s->ids[s->n++], STORE_BUS_ID_MAX, "%s", id);
     }
     pthread_mutex_unlock(&s->lock);
+    return strcmp(id, "cannot") ? 0 : -1; /* a message its receiver cannot apply */
 }
 
 static int seen_has(seen *s, int kind, const char *id)
@@ -148,7 +149,7 @@ static void only_the_next_number_is_in_order(void **state)
 static void alone_it_only_applies_locally(void **state)
 {
     (void)state;
-    fleet_caches none = {NULL, NULL};
+    fleet_caches none = {NULL, NULL, NULL};
     fleet_bus *b = fleet_bus_new(&none);
     assert_non_null(b);
     assert_int_equal(fleet_bus_subscribed(b), -1);
@@ -294,6 +295,26 @@ static void a_live_peer_that_never_acks_times_out_a_dead_one_is_not_waited_for(v
     store_bus_free(a);
 }
 
+static void a_peer_that_cannot_apply_fails_the_publish(void **state)
+{
+    (void)state;
+    if (!server()) skip();
+    char ns[24];
+    random_ns(ns);
+    seen sa = {.lock = PTHREAD_MUTEX_INITIALIZER}, sb = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    store_bus *a = open_bus(server(), ns, 1, 1000, &sa), *b = open_bus(server(), ns, 1, 1000, &sb);
+    until_subscribed(a);
+    until_subscribed(b);
+    bs_err err;
+    int64_t t0 = clock_mono_us();
+    assert_int_equal(store_bus_publish(a, 6, "cannot", &err), 2); /* b could not: told at once, not after the wait */
+    assert_true(clock_mono_us() - t0 < 900000);
+    assert_true(seen_has(&sb, 6, "cannot"));
+    assert_int_equal(store_bus_publish(a, 6, "can", &err), 0); /* the next one is b's to apply again */
+    store_bus_free(b);
+    store_bus_free(a);
+}
+
 static void free_leaves_the_fleet(void **state)
 {
     (void)state;
@@ -326,6 +347,7 @@ int main(void)
         cmocka_unit_test(a_message_is_applied_everywhere_before_publish_returns),
         cmocka_unit_test(a_gap_drops_everything),
         cmocka_unit_test(a_live_peer_that_never_acks_times_out_a_dead_one_is_not_waited_for),
+        cmocka_unit_test(a_peer_that_cannot_apply_fails_the_publish),
         cmocka_unit_test(free_leaves_the_fleet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,24 +39,27 @@
     "local all = redis.call('HGETALL', KEYS[1])\n"                                         \
     "for i = 1, #all, 2 do\n"                                                              \
     "  if tonumber(all[i + 1]) < now then\n"                                               \
-    "    redis.call('HDEL', KEYS[1], all[i]) redis.call('HDEL', KEYS[2], all[i])\n"        \
+    "    redis.call('HDEL', KEYS[1], all[i]) redis.call('HDEL', KEYS[2], all[i], all[i] .. ':fail')\n" \
     "  end\n"                                                                              \
     "end\n"                                                                                \
     "return {now}\n"
-/* KEYS: alive, acks; ARGV: seq, this instance. {live peers behind seq, live peers}. */
-#define WAIT_LUA                                                                 \
-    "local t = redis.call('TIME')\n"                                             \
-    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"    \
-    "local all = redis.call('HGETALL', KEYS[1])\n"                               \
-    "local behind, live = 0, 0\n"                                                \
-    "for i = 1, #all, 2 do\n"                                                    \
-    "  if all[i] ~= ARGV[2] and tonumber(all[i + 1]) >= now then\n"              \
-    "    live = live + 1\n"                                                      \
-    "    local a = tonumber(redis.call('HGET', KEYS[2], all[i]) or '0')\n"       \
-    "    if a < tonumber(ARGV[1]) then behind = behind + 1 end\n"                \
-    "  end\n"                                                                    \
-    "end\n"                                                                      \
-    "return {behind, live}\n"
+/* KEYS: alive, acks; ARGV: seq, this instance. {live peers behind seq, live peers, live peers that could not
+ * apply it}. A peer's "<instance>:fail" field in acks is the last number it could not apply. */
+#define WAIT_LUA                                                                           \
+    "local t = redis.call('TIME')\n"                                                       \
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"              \
+    "local all = redis.call('HGETALL', KEYS[1])\n"                                         \
+    "local behind, live, failed = 0, 0, 0\n"                                               \
+    "for i = 1, #all, 2 do\n"                                                              \
+    "  if all[i] ~= ARGV[2] and tonumber(all[i + 1]) >= now then\n"                        \
+    "    live = live + 1\n"                                                                \
+    "    local a = tonumber(redis.call('HGET', KEYS[2], all[i]) or '0')\n"                 \
+    "    local f = tonumber(redis.call('HGET', KEYS[2], all[i] .. ':fail') or '0')\n"      \
+    "    if a < tonumber(ARGV[1]) then behind = behind + 1 end\n"                          \
+    "    if f >= tonumber(ARGV[1]) then failed = failed + 1 end\n"                         \
+    "  end\n"                                                                              \
+    "end\n"                                                                                \
+    "return {behind, live, failed}\n"
 
 struct store_bus {
     bs_redis *redis;                 /* commands: publish, acks, heartbeats, waits */
@@ -141,11 +144,15 @@ static int beat(store_bus *b, int64_t ack, bs_err *err)
     return run_script(b, &b->beat_s, args, 3, &now, 1, err);
 }
 
-static int ack(store_bus *b, int64_t seq, bs_err *err)
+/* Records that this instance applied message seq (failed: that it could not apply it, then that it is
+ * done with it, so the publisher sees the failure first). */
+static int ack(store_bus *b, int64_t seq, int failed, bs_err *err)
 {
-    char v[24];
+    char v[24], fail_field[48];
     snprintf(v, sizeof v, "%" PRId64, seq);
-    const char *argv[4] = {"HSET", b->acks_key, b->instance, v};
+    snprintf(fail_field, sizeof fail_field, "%s:fail", b->instance);
+    const char *nack[4] = {"HSET", b->acks_key, fail_field, v}, *argv[4] = {"HSET", b->acks_key, b->instance, v};
+    if (failed && bs_redis_command(b->redis, 4, nack, NULL, err) < 0) return -1;
     return bs_redis_command(b->redis, 4, argv, NULL, err);
 }
 
@@ -153,9 +160,11 @@ static int ack(store_bus *b, int64_t seq, bs_err *err)
 static void leave(store_bus *b)
 {
     bs_err ignored;
-    const char *a[3] = {"HDEL", b->alive_key, b->instance}, *k[3] = {"HDEL", b->acks_key, b->instance};
+    char fail_field[48];
+    snprintf(fail_field, sizeof fail_field, "%s:fail", b->instance);
+    const char *a[3] = {"HDEL", b->alive_key, b->instance}, *k[4] = {"HDEL", b->acks_key, b->instance, fail_field};
     bs_redis_command(b->redis, 3, a, NULL, &ignored);
-    bs_redis_command(b->redis, 3, k, NULL, &ignored);
+    bs_redis_command(b->redis, 4, k, NULL, &ignored);
 }
 
 /* ---- the subscriber ---- */
@@ -219,10 +228,10 @@ static int on_reply(store_bus *b, redisReply *rep, int64_t *last, bs_err *err)
         b->apply(b->arg, 0, "");
         atomic_fetch_add(&b->resyncs, 1);
     }
-    b->apply(b->arg, kind, id);
+    int failed = b->apply(b->arg, kind, id) < 0;
     atomic_fetch_add(&b->received, 1);
     *last = seq;
-    return ack(b, seq, err);
+    return ack(b, seq, failed, err);
 }
 
 /* Reads and applies messages until the connection fails or the bus stops; heartbeats in between. */
@@ -355,15 +364,17 @@ void store_bus_free(store_bus *b)
     free(b);
 }
 
-/* Polls until no live peer is behind seq, or wait_ms passed: 0, 1 (timed out), -1 (Redis failed). */
+/* Polls until no live peer is behind seq, or wait_ms passed: 0, 1 (timed out), 2 (a peer could not apply
+ * it), -1 (Redis failed). */
 static int wait_acks(store_bus *b, int64_t seq, bs_err *err)
 {
     char s[24];
     snprintf(s, sizeof s, "%" PRId64, seq);
     const char *args[2] = {s, b->instance};
-    int64_t deadline = clock_mono_us() + (int64_t)b->wait_ms * 1000, out[2];
+    int64_t deadline = clock_mono_us() + (int64_t)b->wait_ms * 1000, out[3];
     for (;;) {
-        if (run_script(b, &b->wait_s, args, 2, out, 2, err) < 0) return -1;
+        if (run_script(b, &b->wait_s, args, 2, out, 3, err) < 0) return -1;
+        if (out[2] > 0) return 2;
         if (out[0] == 0) return 0;
         if (clock_mono_us() >= deadline) return 1;
         struct timespec ts = {0, STORE_BUS_POLL_US * 1000L};
@@ -384,8 +395,8 @@ int store_bus_publish(store_bus *b, int kind, const char *id, bs_err *err)
     }
     atomic_fetch_add(&b->published, 1);
     int rc = wait_acks(b, seq, err);
-    if (rc != 0) atomic_fetch_add(&b->wait_timeouts, 1); /* published; some peer may not have applied it yet */
-    return rc != 0 ? 1 : 0;
+    if (rc != 0) atomic_fetch_add(&b->wait_timeouts, 1); /* published; some peer may not have applied it (yet) */
+    return rc == 0 ? 0 : rc == 2 ? 2 : 1;
 }
 
 void store_bus_stats_get(store_bus *b, store_bus_stats *out)
