@@ -838,7 +838,7 @@ static void tick(meter *m, int64_t *next_storage, int64_t *next_rollup)
         if (meter_storage(m, now, &err) < 0) log_warn("usage: storage reading failed: %s", err.message);
         *next_storage = mono + m->cfg.storage_ms;
     }
-    if (mono >= *next_rollup && m->cfg.control) {
+    if (mono >= *next_rollup && m->cfg.control && jobs_lease_held(m->cfg.lease, NULL)) {
         bs_err_clear(&err);
         if (store_control_usage_rollup(m->cfg.control, now, &err) < 0) log_warn("usage: roll-up failed: %s", err.message);
         *next_rollup = mono + m->cfg.rollup_ms;
