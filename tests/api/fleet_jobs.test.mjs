@@ -12,11 +12,14 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { test, startServer, req, runOnce, tempDir, sleep, metricValue, getOnce } from './harness.mjs';
+import path from 'node:path';
+import { test, startServer, req, runOnce, tempDir, sleep, metricValue, getOnce, repoRoot } from './harness.mjs';
 
 const PG = process.env.BASALT_TEST_PG_URL, REDIS = process.env.BASALT_TEST_REDIS_URL;
 const skip = !(PG && REDIS) && 'needs BASALT_TEST_PG_URL and BASALT_TEST_REDIS_URL (tests/pg/with-pg.sh tests/redis/with-redis.sh)';
 const LEASE_MS = 3000;
+const FAIL_OPEN_S = 2;
+const redisCtl = (verb) => execFileSync(path.join(repoRoot, 'tests', 'redis', 'ctl.sh'), [verb], { stdio: 'pipe' });
 
 let dir, control, fleet = [];
 
@@ -38,7 +41,7 @@ before(async () => {
   [control, envStore] = stores();
   dir = tempDir('basalt-jobs-');
   const args = ['--control-store', control, '--env-store', envStore, '--redis', REDIS, '--redis-timeout-ms', '2000',
-    '--key-cache-ms', '1', '--jobs-lease-ms', String(LEASE_MS), '--allow-private-webhooks', '1', '--usage-rollup-interval', '1'];
+    '--key-cache-ms', '1', '--redis-fail-open', String(FAIL_OPEN_S), '--jobs-lease-ms', String(LEASE_MS), '--allow-private-webhooks', '1', '--usage-rollup-interval', '1'];
   fleet.push(await startServer({ dataDir: dir, keep: true, args })); // the first start bootstraps
   fleet.push(...await Promise.all([1, 2].map(() => startServer({ dataDir: dir, keep: true, args }))));
 });
@@ -168,6 +171,68 @@ test('an organization crossing 80 % and 100 % over three instances gets each ale
   } finally {
     hook.server.close();
   }
+});
+
+// n requests, request i on instance i % 3, all at once: their statuses.
+async function raceOver(n, path, body) {
+  const key = boot().publishableKey;
+  return Promise.all(Array.from({ length: n }, async (_, i) => {
+    const r = await req(fleet[i % 3], 'POST', path, { key, body });
+    return r.status === 200 || r.status === 401 ? r.status : `${r.status} ${r.json?.error?.code}`;
+  }));
+}
+const count = (list, v) => list.filter((x) => x === v).length;
+const signin = (s, email, password) => req(s, 'POST', '/v1/auth/email/signin', { key: boot().publishableKey, body: { email, password } });
+
+test('30 wrong sign-ins racing over three instances: exactly 5 are checked, the rest blocked', { skip }, async () => {
+  const up = await req(fleet[0], 'POST', '/v1/auth/email/signup', { key: boot().publishableKey, body: { email: 'race@x.io', password: 'secret1', name: 'R' } });
+  assert.equal(up.status, 201, up.text);
+  const statuses = await raceOver(30, '/v1/auth/email/signin', { email: 'race@x.io', password: 'wrong-one' });
+  assert.equal(count(statuses, 401), 5, `checked: ${statuses}`);
+  assert.equal(count(statuses, '429 auth/too-many-login-attempts'), 25, `${statuses}`);
+  for (const s of fleet) assert.equal((await signin(s, 'race@x.io', 'secret1')).status, 429, 'blocked on every instance, even the right password');
+  const other = await req(fleet[1], 'POST', '/v1/auth/email/signup', { key: boot().publishableKey, body: { email: 'calm@x.io', password: 'secret1', name: 'C' } });
+  assert.equal(other.status, 201);
+  for (let i = 0; i < 4; i++) assert.equal((await signin(fleet[i % 3], 'calm@x.io', 'wrong-one')).status, 401);
+  assert.equal((await signin(fleet[1], 'calm@x.io', 'secret1')).status, 200, 'a success clears the count');
+  for (let i = 0; i < 4; i++) assert.equal((await signin(fleet[(i + 1) % 3], 'calm@x.io', 'wrong-one')).status, 401, `failure ${i + 1} after the success`);
+});
+
+test('30 password-reset mails racing over three instances: exactly 3 sent', { skip }, async () => {
+  const up = await req(fleet[0], 'POST', '/v1/auth/email/signup', { key: boot().publishableKey, body: { email: 'mailrace@x.io', password: 'secret1', name: 'M' } });
+  assert.equal(up.status, 201, up.text);
+  const statuses = await raceOver(30, '/v1/auth/password/reset/request', { email: 'mailrace@x.io' });
+  assert.equal(count(statuses, 200), 3, `sent: ${statuses}`);
+  assert.equal(count(statuses, '429 auth/too-many-code-requests'), 27, `${statuses}`);
+  const outbox = await req(fleet[2], 'GET', `/admin/v1/projects/${boot().projectId}/environments/dev/outbox`, { token: boot().operatorToken });
+  assert.equal(outbox.status, 200, outbox.text);
+  assert.equal(outbox.json.items.filter((m) => m.to === 'mailrace@x.io').length, 3);
+});
+
+test('Redis stopped: the sign-in and mail limits fail open with the API calls (store rows decide), then 503', { skip }, async () => {
+  const up = await req(fleet[0], 'POST', '/v1/auth/email/signup', { key: boot().publishableKey, body: { email: 'outage@x.io', password: 'secret1', name: 'O' } });
+  assert.equal(up.status, 201, up.text);
+  const s = fleet[1];
+  const opened = async () => metricValue(await metrics(s), 'basalt_redis_fail_open_total');
+  redisCtl('stop');
+  try {
+    const before = await opened();
+    const r = await signin(s, 'outage@x.io', 'wrong-one');
+    assert.equal(r.status, 401, r.text);
+    assert.equal(await opened() - before, 2, 'the API call and the sign-in limit both failed open');
+    const m = await req(s, 'POST', '/v1/auth/password/reset/request', { key: boot().publishableKey, body: { email: 'outage@x.io' } });
+    assert.equal(m.status, 200, m.text);
+    assert.equal(await opened() - before, 4);
+    await sleep(FAIL_OPEN_S * 1000 + 300);
+    const closed = await signin(s, 'outage@x.io', 'wrong-one');
+    assert.equal(closed.status, 503, closed.text);
+    assert.equal(closed.json.error.code, 'common/unavailable');
+    assert.ok(metricValue(await metrics(s), 'basalt_redis_fail_closed_total') >= 1);
+  } finally {
+    redisCtl('start');
+  }
+  const back = await until(async () => (await signin(s, 'outage@x.io', 'secret1')).status === 200, 10000);
+  assert.ok(back, 'Redis back: sign-in works again');
 });
 
 test('the jobs lease holder killed with SIGKILL: another instance takes over within the lease TTL', { skip }, async () => {
