@@ -728,7 +728,7 @@ int store_control_lease_take(store_control *store, const char *name, const char 
     if (!store || !fence || !held) return control_no_store(err);
     *fence = 0;
     *held = 0;
-    if (!lease_args_ok(name, holder) || ttl_ms <= 0) return bs_err_set(err, 400, "common/validation-error", "invalid lease");
+    if (!lease_args_ok(name, holder) || ttl_ms <= 0) return bs_err_internal(err); /* a caller's bug: names and holders are the program's own */
     int rc = store->ops->lease_take(store->driver, name, holder, ttl_ms, fence, held, err);
     BS_ASSERT(rc < 0 || !*held || *fence > 0); /* a holding always has a fence */
     return rc;
@@ -737,6 +737,6 @@ int store_control_lease_take(store_control *store, const char *name, const char 
 int store_control_lease_release(store_control *store, const char *name, const char *holder, bs_err *err)
 {
     if (!store) return control_no_store(err);
-    if (!lease_args_ok(name, holder)) return bs_err_set(err, 400, "common/validation-error", "invalid lease");
+    if (!lease_args_ok(name, holder)) return bs_err_internal(err); /* a caller's bug: names and holders are the program's own */
     return store->ops->lease_release(store->driver, name, holder, err);
 }
