@@ -11,7 +11,9 @@
  * when it holds the fleet's jobs lease (core/jobs_lease.h; always in one process). Flushing runs on every
  * instance: each adds its own deltas with an atomic += upsert, so the rows sum every instance's counts. The
  * storage readings stay on every instance too, for the environments its own requests touched: a reading is
- * an absolute value (written as is, not added), so two instances writing one never double count.
+ * an absolute value (written as is, not added), so two instances writing one never double count; in a
+ * fleet no instance repeats an old reading (another's requests may have changed it): the lease holder
+ * measures every environment again once an hour instead.
  * meter_stop flushes what is left and rolls up once more: a graceful stop loses nothing, a crash loses
  * at most the last flush interval (one second) of counts.
  *
