@@ -347,9 +347,9 @@ int quota_render_prometheus(quota *q, strbuf *out)
                         "# TYPE basalt_redis_errors_total counter\nbasalt_redis_errors_total %lld\n"
                         "# HELP basalt_redis_connects_total Redis connections opened (reconnects included)\n"
                         "# TYPE basalt_redis_connects_total counter\nbasalt_redis_connects_total %lld\n"
-                        "# HELP basalt_redis_fail_open_total API calls admitted by this instance alone while Redis failed\n"
+                        "# HELP basalt_redis_fail_open_total API calls and sign-in/mail limit decisions taken by this instance alone while Redis failed\n"
                         "# TYPE basalt_redis_fail_open_total counter\nbasalt_redis_fail_open_total %lld\n"
-                        "# HELP basalt_redis_fail_closed_total API calls refused with 503 while Redis failed past the fail-open time\n"
+                        "# HELP basalt_redis_fail_closed_total API calls and sign-in/mail limit decisions refused with 503 while Redis failed past the fail-open time\n"
                         "# TYPE basalt_redis_fail_closed_total counter\nbasalt_redis_fail_closed_total %lld\n"
                         "# HELP basalt_redis_outage 1 while Redis is failing (since the last failed decision)\n"
                         "# TYPE basalt_redis_outage gauge\nbasalt_redis_outage %d\n",
