@@ -78,6 +78,7 @@ static const opt_def opts[] = {
     {"metering", "BASALT_METERING", L(metering), "1", 0, 1, "usage metering (docs/usage.md): 1 on, 0 off (no usage rows, no usage on /metrics)"},
     {"usage-storage-interval", "BASALT_USAGE_STORAGE_INTERVAL", L(usage_storage_interval), "60", 1, 3600, "seconds between readings of the storage gauge (files + table data) of active environments"},
     {"usage-rollup-interval", "BASALT_USAGE_ROLLUP_INTERVAL", L(usage_rollup_interval), "60", 1, 86400, "seconds between usage roll-ups (hourly to daily to monthly) and retention runs"},
+    {"jobs-lease-ms", "BASALT_JOBS_LEASE_MS", L(jobs_lease_ms), "30000", 300, 600000, "with a PostgreSQL control store: how long the jobs lease lasts unrenewed (ms); the background jobs of a fleet run on the one instance holding it, and another takes over within this time (plus a third of it) after that instance dies"},
     {"usage-check-ms", "BASALT_USAGE_CHECK_MS", L(usage_check_ms), "5000", 1, 600000, "how old the storage, MAU and bandwidth used by an organization may be when its quota is checked"},
     {"query-stats", "BASALT_QUERY_STATS", L(query_stats), "1", 0, 1, "record per-shape list statistics (GET .../query-stats): 1 on, 0 off"},
     {"redis", "BASALT_REDIS", S(redis), NULL, 0, 0, "join a fleet: redis://[:PASSWORD@]HOST:PORT[/DB] holds what the instances share (API-call admission; docs/operations.md \"Running a fleet\"); unset = this process alone"},

@@ -40,6 +40,7 @@ typedef struct basalt_config {
     long allow_private_webhooks;  /* 1: webhooks may go to private, loopback and link-local addresses */
     long refresh_reuse_interval;  /* seconds a rotated refresh token still answers its session's new pair */
     long inactivity_sweep;
+    long jobs_lease_ms;          /* the jobs lease's TTL (core/jobs_lease.h) */
     long shared_cluster_slots;
     long usage_check_ms;
     char *files, *storage_public_read;

@@ -23,6 +23,7 @@
 #include "core/console_session.h"
 #include "core/fleet_bus.h"
 #include "core/image.h"
+#include "core/jobs_lease.h"
 #include "core/meter.h"
 #include "core/usage_load.h"
 #include "http/server.h"
@@ -54,6 +55,7 @@ typedef struct serve_state {
     store_blobs *blobs;
     filemeter *files_meter;
     meter *meter;              /* NULL with --metering 0 */
+    jobs_lease *lease;         /* PostgreSQL control store: who runs the fleet's jobs; NULL: this process */
     store_filecache *image_cache;
     http_router *router;
     http_metrics *metrics;
@@ -177,7 +179,7 @@ static int cookie_secure_mode(const char *mode)
 static int new_meter(serve_state *s, bs_err *err)
 {
     if (!s->cfg.metering) return 0;
-    meter_config mc = {.control = s->control, .docs = s->docs, .files = s->files_meter, .flush_ms = 1000,
+    meter_config mc = {.control = s->control, .docs = s->docs, .files = s->files_meter, .flush_ms = 1000, .lease = s->lease,
                        .storage_ms = s->cfg.usage_storage_interval * 1000LL, .rollup_ms = s->cfg.usage_rollup_interval * 1000LL};
     s->meter = meter_new(&mc, err);
     return s->meter ? 0 : -1;
@@ -189,6 +191,7 @@ static int metrics_section(void *arg, strbuf *out)
     serve_state *s = arg;
     if (s->meter && meter_render_prometheus(s->meter, out) < 0) return -1;
     if (fleet_bus_render_prometheus(s->bus, out) < 0) return -1;
+    if (jobs_lease_render_prometheus(s->lease, out) < 0) return -1;
     return quota_render_prometheus(s->quota, out);
 }
 
@@ -219,8 +222,19 @@ static int open_fleet_bus(serve_state *s, bs_err *err)
     return 0;
 }
 
+/* The fleet's background jobs (docs/operations.md "Background jobs and usage"): with a control store several
+ * instances share (PostgreSQL), the roll-up, webhook delivery and the inactivity sweeper run on the instance
+ * holding the jobs lease; on SQLite (one process) there is no lease and they always run. */
+static int open_jobs_lease(serve_state *s, bs_err *err)
+{
+    if (!store_control_is_shared(s->control)) return 0;
+    s->lease = jobs_lease_new(s->control, s->cfg.jobs_lease_ms, err);
+    return s->lease ? 0 : -1;
+}
+
 static int start_http(serve_state *s, bs_err *err)
 {
+    if (open_jobs_lease(s, err) < 0) return -1;
     s->router = http_router_new();
     s->keys = keyauth_new(s->control, (int)s->cfg.key_cache_ms);
     s->guard = project_guard_new(s->control, (int)s->cfg.key_cache_ms);
@@ -272,12 +286,13 @@ static int start_http(serve_state *s, bs_err *err)
     s->app.meter = s->meter;
     http_metrics_set_section(s->metrics, metrics_section, s);
     env_stores st = api_env_stores(&s->app);
-    s->lifecycle = env_lifecycle_new(&st, s->cfg.inactivity_sweep * 1000LL);
+    s->lifecycle = env_lifecycle_new(&st, s->cfg.inactivity_sweep * 1000LL, s->lease);
     if (!s->lifecycle) return bs_err_internal(err);
     s->app.lifecycle = s->lifecycle;
     s->app.quota = s->quota = quota_new(usage_load_api_calls, s->control); /* counters start from the usage rows */
     alerts_config ac = {.control = s->control, .mail = s->mail, .master_key = s->app.master_key,
-                        .allow_private_webhooks = s->app.allow_private_webhooks, .interval_ms = 1000};
+                        .allow_private_webhooks = s->app.allow_private_webhooks, .interval_ms = 1000,
+                        .lease = s->lease};
     s->app.alerts = s->alerts = alerts_new(&ac);
     s->app.usage = s->usage = usage_cache_new(usage_load_metric, s->control, s->cfg.usage_check_ms);
     if (!s->quota || !s->alerts || !s->usage) return bs_err_internal(err);
@@ -409,6 +424,7 @@ static void serve_cleanup(serve_state *s)
     project_guard_free(s->guard);
     userauth_free(s->users);
     querystats_free(s->stats);
+    jobs_lease_free(s->lease); /* after the jobs that ask it (meter, sweeper, alerts): released for the next holder */
     mailer_free(s->mail); /* after the server: delivers what requests queued */
     store_blobs_free(s->blobs);
     filemeter_free(s->files_meter);

@@ -346,7 +346,7 @@ void alerts_run_once(alerts *a)
     pthread_mutex_unlock(&a->lock);
     for (int i = 0; i < n; i++) alert_record(a, &events[i]);
     free(events);
-    deliver_due(a);
+    if (jobs_lease_held(a->cfg.lease, NULL)) deliver_due(a);
 }
 
 static void worker_tick(void *arg) { alerts_run_once(arg); }

@@ -5,6 +5,9 @@
  * v1=<hex HMAC-SHA256 of "<t>.<body>">" with the project's secret, retried with exponential backoff (1 s,
  * 2 s, 4 s ... at most an hour apart) for 24 hours; every attempt is recorded (webhook deliveries).
  * The request that reaches a threshold only queues the event: a worker thread records and sends.
+ * Across a fleet: the unique alert row decides which instance mails and queues the webhooks (one, however
+ * many evaluate the threshold at once); deliveries are claimed atomically (store_control_deliveries_due) and
+ * are sent only by the instance holding the jobs lease (core/jobs_lease.h).
  * Ownership: alerts_new copies the config, whose pointers are borrowed and must outlive the alerts;
  * alerts_free stops the worker after the queued events. Thread-safe. */
 #ifndef BASALT_CORE_ALERTS_H
@@ -12,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "core/jobs_lease.h"
 #include "core/mailer.h"
 #include "store/control.h"
 
@@ -25,6 +29,7 @@ typedef struct alerts_config {
     const uint8_t *master_key;   /* 32 bytes: webhook secrets are derived from it */
     int allow_private_webhooks;  /* --allow-private-webhooks */
     int64_t interval_ms;         /* how often the worker looks for due webhook deliveries; <= 0: 1 s */
+    jobs_lease *lease;           /* deliveries are sent only while held; NULL: always (one process) */
 } alerts_config;
 
 /* NULL on failure. */

@@ -22,6 +22,7 @@ struct env_lifecycle {
     int64_t interval_ms;
     cache *written;                 /* environments whose use was written less than ENV_TOUCH_INTERVAL_MS ago */
     ticker *sweeper;                /* NULL: no sweeps (interval 0) */
+    jobs_lease *lease;              /* sweeps only while held (NULL: always) */
 };
 
 /* ---- deletion (platform.md §5.6) ---- */
@@ -145,14 +146,16 @@ static void sweep(void *arg)
     env_lifecycle *l = arg;
     bs_err err;
     bs_err_clear(&err);
+    if (!jobs_lease_held(l->lease, NULL)) return; /* another instance of the fleet sweeps */
     if (env_lifecycle_sweep(&l->st, &err) < 0) log_warn("environment sweep failed: %s", err.message);
 }
 
-env_lifecycle *env_lifecycle_new(const env_stores *st, int64_t interval_ms)
+env_lifecycle *env_lifecycle_new(const env_stores *st, int64_t interval_ms, jobs_lease *lease)
 {
     env_lifecycle *l = calloc(1, sizeof *l);
     if (!l) return NULL;
     l->st = *st;
+    l->lease = lease;
     l->interval_ms = interval_ms;
     if (!(l->written = cache_new(TOUCH_SLOTS, TOUCH_LOCKS, 1, ENV_TOUCH_INTERVAL_MS, NULL))) {
         free(l);

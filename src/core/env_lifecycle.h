@@ -6,6 +6,7 @@
  *   - a background sweeper, every interval, shuts down environments unused for 30 days (dev) or 90 days
  *     (staging, prod, custom), scheduling their deletion the same period later, and deletes those whose
  *     time has come. Times come from clock_now_ms, so tests move them with BASALT_TEST_CLOCK_OFFSET_MS.
+ *     In a fleet only the instance holding the jobs lease sweeps (core/jobs_lease.h).
  * Ownership: env_lifecycle_new copies the env_stores, whose pointers are borrowed and must outlive it;
  * env_lifecycle_free stops the sweeper. Thread-safe. */
 #ifndef BASALT_CORE_ENV_LIFECYCLE_H
@@ -14,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/fleet_bus.h"
+#include "core/jobs_lease.h"
 #include "store/blobs.h"
 #include "store/control.h"
 #include "store/docs.h"
@@ -45,8 +47,9 @@ int env_lifecycle_place(const env_stores *st, store_env *e, bs_err *err);
 /* Places the environments created before placement existed, and the bootstrap's (start-up, sweeps). */
 int env_lifecycle_place_unplaced(const env_stores *st, bs_err *err);
 
-/* interval_ms 0: no sweeper (touches still reactivate). NULL on allocation failure. */
-env_lifecycle *env_lifecycle_new(const env_stores *st, int64_t interval_ms);
+/* interval_ms 0: no sweeper (touches still reactivate). The sweeper sweeps only while lease is held (NULL:
+ * always; borrowed). NULL on allocation failure. */
+env_lifecycle *env_lifecycle_new(const env_stores *st, int64_t interval_ms, jobs_lease *lease);
 void env_lifecycle_free(env_lifecycle *l);
 void env_lifecycle_touch(env_lifecycle *l, const char *env_id);
 /* One sweep now (the sweeper's body): shut down the idle, delete the due. */

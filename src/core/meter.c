@@ -765,8 +765,10 @@ static int storage_measure(meter *m, const meter_env *e, int64_t *bytes, bs_err 
 }
 
 /* The gauge of one environment into l: measured again when it was active (or never measured), else its
- * last reading, once an hour. */
-static int storage_env(meter *m, delta_list *l, const store_usage_env *u, int64_t hour)
+ * last reading, once an hour. In a fleet (a jobs lease) another instance's requests may have changed it
+ * since this one's last reading, so a reading is never repeated: the lease holder measures it again once
+ * an hour instead, and the other instances write only what they measure. */
+static int storage_env(meter *m, delta_list *l, const store_usage_env *u, int64_t hour, int holder)
 {
     meter_env *e = meter_env_get(m, u->organization_id, u->project_id, u->environment_id, u->environment);
     if (!e || e == &m->other) return 0;
@@ -780,8 +782,8 @@ static int storage_env(meter *m, delta_list *l, const store_usage_env *u, int64_
         pthread_mutex_unlock(&m->prom_lock);
     }
     meter_gauge *g = &m->gauge[e->slot];
-    int measured = 0;
-    if (!g->known || g->active) {
+    int measured = 0, fleet = m->cfg.lease != NULL;
+    if (!g->known || g->active || (fleet && holder && g->written_hour != hour)) {
         bs_err err;
         bs_err_clear(&err);
         if (storage_measure(m, e, &g->value, &err) < 0) return 0; /* this environment only: try again next time */
@@ -789,7 +791,7 @@ static int storage_env(meter *m, delta_list *l, const store_usage_env *u, int64_
         g->active = 0;
         measured = 1;
     }
-    if (!measured && g->written_hour == hour) return 0;
+    if (!measured && (fleet || g->written_hour == hour)) return 0;
     store_usage_delta *d = delta_push(l, e, "storage", hour);
     if (!d) return -1;
     d->gauge = 1;
@@ -812,7 +814,8 @@ int meter_storage(meter *m, int64_t now_ms, bs_err *err)
     delta_list l;
     memset(&l, 0, sizeof l);
     int rc = store_control_usage_envs(m->cfg.control, list, METER_ENVS, &n, err);
-    for (size_t i = 0; rc == 0 && i < n; i++) rc = storage_env(m, &l, &list[i], hour) < 0 ? bs_err_internal(err) : 0;
+    int holder = jobs_lease_held(m->cfg.lease, NULL);
+    for (size_t i = 0; rc == 0 && i < n; i++) rc = storage_env(m, &l, &list[i], hour, holder) < 0 ? bs_err_internal(err) : 0;
     if (rc == 0) rc = store_control_usage_add(m->cfg.control, l.d, l.n, now_ms, err);
     if (rc < 0) /* written again next time */
         for (size_t i = 0; i < l.n; i++) {
@@ -838,7 +841,7 @@ static void tick(meter *m, int64_t *next_storage, int64_t *next_rollup)
         if (meter_storage(m, now, &err) < 0) log_warn("usage: storage reading failed: %s", err.message);
         *next_storage = mono + m->cfg.storage_ms;
     }
-    if (mono >= *next_rollup && m->cfg.control) {
+    if (mono >= *next_rollup && m->cfg.control && jobs_lease_held(m->cfg.lease, NULL)) {
         bs_err_clear(&err);
         if (store_control_usage_rollup(m->cfg.control, now, &err) < 0) log_warn("usage: roll-up failed: %s", err.message);
         *next_rollup = mono + m->cfg.rollup_ms;

@@ -7,7 +7,13 @@
  * endpoint cells) that only it writes, with relaxed atomic loads and stores: no lock, no read-modify-write
  * shared with another thread. The flusher thread reads every shard, subtracts what it saw last time, adds
  * the deltas to hourly rows of the control store (store_control_usage_add) at least once a second, reads
- * the storage gauge every storage interval, and runs the roll-up and retention job every roll-up interval.
+ * the storage gauge every storage interval, and runs the roll-up and retention job every roll-up interval
+ * when it holds the fleet's jobs lease (core/jobs_lease.h; always in one process). Flushing runs on every
+ * instance: each adds its own deltas with an atomic += upsert, so the rows sum every instance's counts. The
+ * storage readings stay on every instance too, for the environments its own requests touched: a reading is
+ * an absolute value (written as is, not added), so two instances writing one never double count; in a
+ * fleet no instance repeats an old reading (another's requests may have changed it): the lease holder
+ * measures every environment again once an hour instead.
  * meter_stop flushes what is left and rolls up once more: a graceful stop loses nothing, a crash loses
  * at most the last flush interval (one second) of counts.
  *
@@ -29,6 +35,7 @@
 #include <stdint.h>
 
 #include "core/filemeter.h"
+#include "core/jobs_lease.h"
 #include "store/control.h"
 #include "store/docs.h"
 #include "util/err.h"
@@ -51,6 +58,7 @@ typedef struct meter_config {
     int64_t flush_ms;           /* between flushes (<= 1000 for the crash bound); 0 = 1000 */
     int64_t storage_ms;         /* between storage readings; 0 = 60 s */
     int64_t rollup_ms;          /* between roll-ups and retention runs; 0 = 60 s */
+    jobs_lease *lease;          /* roll-ups run only while held; NULL: always (one process) */
 } meter_config;
 
 meter *meter_new(const meter_config *cfg, bs_err *err);

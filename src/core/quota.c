@@ -274,7 +274,7 @@ static int admit_shared(quota *q, const char *org_id, const char *project_id, in
 
 /* After a failure of the shared counters: 1 to decide locally (within fail_open_ms of the outage's
  * start), 0 to refuse (err: 503). Logs at most every OUTAGE_LOG_EVERY_MS. */
-static int fail_open(quota *q, int64_t now_ms, const bs_err *cause, bs_err *err)
+static int fail_open(quota *q, int64_t now_ms, const char *what, const bs_err *cause, bs_err *err)
 {
     int64_t since = 0;
     if (!atomic_compare_exchange_strong(&q->outage_since_ms, &since, now_ms)) now_ms = now_ms < since ? since : now_ms;
@@ -283,10 +283,22 @@ static int fail_open(quota *q, int64_t now_ms, const bs_err *cause, bs_err *err)
     atomic_fetch_add(open ? &q->fail_open_total : &q->fail_closed_total, 1);
     int64_t last = atomic_load(&q->last_log_ms);
     if (now_ms - last >= OUTAGE_LOG_EVERY_MS && atomic_compare_exchange_strong(&q->last_log_ms, &last, now_ms))
-        log_warn("%s; %s", cause->message, open ? "API calls are admitted by this instance's counters (fail open)"
-                                                 : "API calls are refused with 503 until it answers (fail closed)");
+        log_warn("%s; %s %s", cause->message, what, open ? "are admitted by this instance's counters (fail open)"
+                                                          : "are refused with 503 until it answers (fail closed)");
     if (!open) bs_err_set(err, 503, "common/unavailable", "Usage could not be checked; try again");
     return open;
+}
+
+int quota_shared_failed(quota *q, int64_t now_ms, const char *what, const bs_err *cause, bs_err *err)
+{
+    BS_ASSERT(q && q->shared);
+    return fail_open(q, now_ms, what, cause, err);
+}
+
+void quota_shared_answered(quota *q)
+{
+    if (q && atomic_exchange(&q->outage_since_ms, 0))
+        log_info("Redis %s answers again: decisions are fleet-wide", store_counters_describe(q->shared));
 }
 
 void quota_set_shared(quota *q, store_counters *shared, int64_t fail_open_ms)
@@ -309,7 +321,7 @@ int quota_admit(quota *q, const char *org_id, const char *project_id, int64_t mo
                                                                  store_counters_describe(q->shared));
         return 0;
     }
-    if (rc == -2 || !fail_open(q, now_ms, &cause, err)) {
+    if (rc == -2 || !fail_open(q, now_ms, "API calls", &cause, err)) {
         if (rc == -2) *err = cause;
         return -1;
     }
@@ -335,9 +347,9 @@ int quota_render_prometheus(quota *q, strbuf *out)
                         "# TYPE basalt_redis_errors_total counter\nbasalt_redis_errors_total %lld\n"
                         "# HELP basalt_redis_connects_total Redis connections opened (reconnects included)\n"
                         "# TYPE basalt_redis_connects_total counter\nbasalt_redis_connects_total %lld\n"
-                        "# HELP basalt_redis_fail_open_total API calls admitted by this instance alone while Redis failed\n"
+                        "# HELP basalt_redis_fail_open_total API calls and sign-in/mail limit decisions taken by this instance alone while Redis failed\n"
                         "# TYPE basalt_redis_fail_open_total counter\nbasalt_redis_fail_open_total %lld\n"
-                        "# HELP basalt_redis_fail_closed_total API calls refused with 503 while Redis failed past the fail-open time\n"
+                        "# HELP basalt_redis_fail_closed_total API calls and sign-in/mail limit decisions refused with 503 while Redis failed past the fail-open time\n"
                         "# TYPE basalt_redis_fail_closed_total counter\nbasalt_redis_fail_closed_total %lld\n"
                         "# HELP basalt_redis_outage 1 while Redis is failing (since the last failed decision)\n"
                         "# TYPE basalt_redis_outage gauge\nbasalt_redis_outage %d\n",

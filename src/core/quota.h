@@ -53,6 +53,14 @@ int quota_admit(quota *q, const char *org_id, const char *project_id, int64_t mo
 /* Decides in shared counters (borrowed; outlives q) from now on, failing open for up to fail_open_ms
  * (0: fail closed at once). Call before the first quota_admit. */
 void quota_set_shared(quota *q, store_counters *shared, int64_t fail_open_ms);
+/* The same fail-open choice for the other decisions taken in the shared counters (the auth limits of
+ * api/v1/auth/limits.h): after a failure of Redis (cause), 1 to decide locally (within the fail-open time
+ * of the outage's start), 0 to refuse (err: 503 common/unavailable). One outage state and the same
+ * basalt_redis_fail_open_total / basalt_redis_fail_closed_total counters as API calls; what names the
+ * decisions in the log line. Only with shared counters. */
+int quota_shared_failed(quota *q, int64_t now_ms, const char *what, const bs_err *cause, bs_err *err);
+/* A decision in the shared counters worked: the outage, if any, is over. */
+void quota_shared_answered(quota *q);
 /* How calls are admitted now: "local" (no shared counters), "shared", "fail-open" or "fail-closed". */
 const char *quota_admission_mode(quota *q, int64_t now_ms);
 /* basalt_redis_* lines for /metrics (nothing without shared counters). */

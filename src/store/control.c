@@ -9,6 +9,7 @@
 #include "store/control_driver.h"
 #include "store/postgres/control_pg.h"
 #include "store/sqlite/control_sqlite.h"
+#include "util/check.h"
 #include "util/clock.h"
 #include "util/crypto.h"
 
@@ -78,6 +79,11 @@ store_control *store_control_open(const char *location, bs_err *err)
         return NULL;
     }
     return store;
+}
+
+int store_control_is_shared(const store_control *store)
+{
+    return store && store->ops == &store_pg_control_ops;
 }
 
 void store_control_free(store_control *store)
@@ -707,4 +713,30 @@ int store_control_usage_mau_known(store_control *store, const char *env_id, int6
 {
     if (!store || !env_id || !user_id || !known) return control_no_store(err);
     return store->ops->usage_mau_known(store->driver, env_id, month_start, user_id, known, err);
+}
+
+/* ---- leases ---- */
+
+static int lease_args_ok(const char *name, const char *holder)
+{
+    return name && holder && *name && *holder && strlen(name) < STORE_LEASE_NAME_MAX && strlen(holder) < STORE_LEASE_HOLDER_MAX;
+}
+
+int store_control_lease_take(store_control *store, const char *name, const char *holder, int64_t ttl_ms, int64_t *fence,
+                             int *held, bs_err *err)
+{
+    if (!store || !fence || !held) return control_no_store(err);
+    *fence = 0;
+    *held = 0;
+    if (!lease_args_ok(name, holder) || ttl_ms <= 0) return bs_err_internal(err); /* a caller's bug: names and holders are the program's own */
+    int rc = store->ops->lease_take(store->driver, name, holder, ttl_ms, fence, held, err);
+    BS_ASSERT(rc < 0 || !*held || *fence > 0); /* a holding always has a fence */
+    return rc;
+}
+
+int store_control_lease_release(store_control *store, const char *name, const char *holder, bs_err *err)
+{
+    if (!store) return control_no_store(err);
+    if (!lease_args_ok(name, holder)) return bs_err_internal(err); /* a caller's bug: names and holders are the program's own */
+    return store->ops->lease_release(store->driver, name, holder, err);
 }

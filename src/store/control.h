@@ -531,7 +531,11 @@ typedef struct store_delivery {
     int64_t next_at, created_at, updated_at;
 } store_delivery;
 int store_control_delivery_add(store_control *store, const store_delivery *d, bs_err *err);
-/* Pending deliveries due at now, oldest first, at most max. */
+/* Claims the pending deliveries due at now, oldest first, at most max: each is claimed in the same statement
+ * that selects it (its next_at moves to now + STORE_DELIVERY_CLAIM_MS), so two instances asking at the same
+ * moment never get the same delivery; the claimer writes the outcome with store_control_delivery_update,
+ * and a claimer that dies leaves the delivery due again after the claim. */
+#define STORE_DELIVERY_CLAIM_MS 300000
 int store_control_deliveries_due(store_control *store, int64_t now, store_delivery *out, size_t max, size_t *count, bs_err *err);
 /* Writes status, attempts, last_status, last_error, next_at, updated_at by id. */
 int store_control_delivery_update(store_control *store, const store_delivery *d, bs_err *err);
@@ -626,5 +630,21 @@ int store_control_usage_list(store_control *store, const store_usage_query *q, s
 int store_control_usage_rollup(store_control *store, int64_t now_ms, bs_err *err);
 /* Every environment (not being deleted) with its project and organization, at most max into out. */
 int store_control_usage_envs(store_control *store, store_usage_env *out, size_t max, size_t *count, bs_err *err);
+
+/* ---- leases: a background job run by one instance of a fleet at a time (core/jobs_lease.h) ----
+ * One row per name: its holder, its expiry and a fence that grows by one whenever the holder changes.
+ * store_control_lease_take, in one atomic statement, takes the lease when it is free or expired, or renews
+ * it when holder holds it, for ttl_ms from now: *held = 1 and *fence = the fence of this holding; when
+ * another holder's lease has not expired, nothing changes and *held = 0, *fence = 0. "Now" is the database
+ * server's clock on PostgreSQL (one clock for every instance), this process's on SQLite.
+ * store_control_lease_release ends holder's lease at once (a graceful stop), so another takes it without
+ * waiting for the expiry; nothing when holder does not hold it. */
+#define STORE_LEASE_NAME_MAX 64
+#define STORE_LEASE_HOLDER_MAX 128
+/* 1 when several processes may share this store (PostgreSQL), so a lease decides; 0 on SQLite (one process). */
+int store_control_is_shared(const store_control *store);
+int store_control_lease_take(store_control *store, const char *name, const char *holder, int64_t ttl_ms, int64_t *fence,
+                             int *held, bs_err *err);
+int store_control_lease_release(store_control *store, const char *name, const char *holder, bs_err *err);
 
 #endif

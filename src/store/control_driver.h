@@ -140,6 +140,9 @@ typedef struct store_control_ops {
                       bs_err *err);
     int (*usage_rollup)(void *driver, int64_t now_ms, bs_err *err);
     int (*usage_envs)(void *driver, store_usage_env *out, size_t max, size_t *count, bs_err *err);
+    /* leases */
+    int (*lease_take)(void *driver, const char *name, const char *holder, int64_t ttl_ms, int64_t *fence, int *held, bs_err *err);
+    int (*lease_release)(void *driver, const char *name, const char *holder, bs_err *err);
 } store_control_ops;
 
 /* The checks of env_move_target, shared by the drivers: what they read about the cluster (found = 0: none)

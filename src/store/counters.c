@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "store/redis/redis.h"
+#include "util/check.h"
 #include "util/clock.h"
 
 /* KEYS[1] the month's counter, KEYS[2] the day's; ARGV: month limit, day limit (-1: not involved), month
@@ -34,9 +35,56 @@
 
 #define COUNTER_EXPIRY_MS (24LL * 3600 * 1000) /* kept a day past its window */
 
+/* KEYS: the limited keys (a hash each: c units in the window starting w, blocked until b); ARGV: op, now,
+ * window, block, then one max per key. TAKE refuses ({2, b}) while any key is blocked; else takes one unit
+ * of each (a new window once the last is over) and blocks a key whose count reaches its max ({1, b}).
+ * REFUND gives a unit back to every key; CLEAR deletes the first key and refunds the others. A key
+ * expires once neither its window nor its block matters. */
+#define LIMIT_LUA \
+    "local op, now, win, blk = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n" \
+    "local function get(k)\n" \
+    "  local h = redis.call('HMGET', k, 'c', 'w', 'b')\n" \
+    "  return tonumber(h[1]) or 0, tonumber(h[2]) or 0, tonumber(h[3]) or 0\n" \
+    "end\n" \
+    "local function put(k, c, w, b)\n" \
+    "  redis.call('HSET', k, 'c', c, 'w', w, 'b', b)\n" \
+    "  redis.call('PEXPIREAT', k, math.max(w + win, b) + 1000)\n" \
+    "end\n" \
+    "if op ~= 0 then\n" \
+    "  for i, k in ipairs(KEYS) do\n" \
+    "    if op == 2 and i == 1 then redis.call('DEL', k) else\n" \
+    "      local c, w, b = get(k)\n" \
+    "      if c > 0 then put(k, c - 1, w, b) end\n" \
+    "    end\n" \
+    "  end\n" \
+    "  return {0, 0}\n" \
+    "end\n" \
+    "local upto = 0\n" \
+    "for _, k in ipairs(KEYS) do\n" \
+    "  local _, _, b = get(k)\n" \
+    "  if b > now and b > upto then upto = b end\n" \
+    "end\n" \
+    "if upto > 0 then return {2, upto} end\n" \
+    "local status = 0\n" \
+    "for i, k in ipairs(KEYS) do\n" \
+    "  local c, w, b = get(k)\n" \
+    "  if w + win <= now then c, w = 0, now end\n" \
+    "  c = c + 1\n" \
+    "  if c >= tonumber(ARGV[4 + i]) then\n" \
+    "    c, w, b, status = 0, now, now + blk, 1\n" \
+    "    if b > upto then upto = b end\n" \
+    "  end\n" \
+    "  put(k, c, w, b)\n" \
+    "end\n" \
+    "return {status, upto}\n"
+
+#define LIMIT_KEYS_MAX 2
+#define LIMIT_KEY_MAX 512
+
 struct store_counters {
     bs_redis *redis;
     bs_redis_script take_call;
+    bs_redis_script limit;
 };
 
 store_counters *store_counters_open(const char *url, int timeout_ms, bs_err *err)
@@ -52,6 +100,7 @@ store_counters *store_counters_open(const char *url, int timeout_ms, bs_err *err
         return NULL;
     }
     bs_redis_script_init(&c->take_call, TAKE_CALL_LUA);
+    bs_redis_script_init(&c->limit, LIMIT_LUA);
     return c;
 }
 
@@ -82,6 +131,31 @@ int store_counters_take_call(store_counters *c, const store_counters_call *call,
     out->outcome = (int)got[0];
     out->month_used = got[1];
     out->day_used = got[2];
+    return 0;
+}
+
+int store_counters_limit(store_counters *c, store_limit_op op, const char *env_id, int nkeys, const char *const *keys,
+                         const int64_t *maxes, int64_t window_ms, int64_t block_ms, int64_t now_ms, int *status,
+                         int64_t *blocked_until, bs_err *err)
+{
+    BS_ASSERT(nkeys >= 1 && nkeys <= LIMIT_KEYS_MAX);
+    char names[LIMIT_KEYS_MAX][LIMIT_KEY_MAX], num[4 + LIMIT_KEYS_MAX][24];
+    const char *key_args[LIMIT_KEYS_MAX], *args[4 + LIMIT_KEYS_MAX];
+    const int64_t head[4] = {op, now_ms, window_ms, block_ms};
+    for (int i = 0; i < nkeys; i++) {
+        snprintf(names[i], sizeof names[i], "basalt:limit:%s:%s", env_id, keys[i]);
+        key_args[i] = names[i];
+    }
+    for (int i = 0; i < 4 + nkeys; i++) {
+        snprintf(num[i], sizeof num[i], "%lld", (long long)(i < 4 ? head[i] : maxes[i - 4]));
+        args[i] = num[i];
+    }
+    int64_t got[2];
+    int n = 0;
+    if (bs_redis_eval_ints(c->redis, &c->limit, nkeys, key_args, 4 + nkeys, args, got, 2, &n, err) < 0) return -1;
+    if (n != 2) return bs_err_set(err, 503, "common/unavailable", "Redis: unexpected answer to the limit script");
+    *status = (int)got[0];
+    *blocked_until = got[1];
     return 0;
 }
 

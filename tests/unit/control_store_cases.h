@@ -20,9 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/control.h"
 #include "store/control_driver.h"
+#include "util/clock.h"
 
 typedef enum cs_engine { CS_SQLITE, CS_POSTGRES } cs_engine;
 
@@ -2284,8 +2286,8 @@ static void test_deliveries_due_and_update(void **state)
     assert_string_equal(rows[0].id, "whd_b"); /* soonest first */
     assert_string_equal(rows[1].id, "whd_a");
     assert_string_equal(rows[1].payload, a.payload);
-    assert_int_equal(store_control_deliveries_due(f->store, 100, rows, 1, &n, &err), 0);
-    assert_int_equal(n, 1);
+    assert_int_equal(store_control_deliveries_due(f->store, 100, rows, 4, &n, &err), 0);
+    assert_int_equal(n, 0); /* claimed by the first call: no second claimer gets them */
     b.attempts = 1;
     b.last_status = 503;
     snprintf(b.last_error, sizeof b.last_error, "HTTP 503");
@@ -2311,6 +2313,95 @@ static void test_deliveries_due_and_update(void **state)
     assert_int_equal(rows[1].updated_at, 60);
     assert_int_equal(rows[1].created_at, 2);
     assert_string_equal(rows[2].status, "delivered");
+    assert_int_equal(store_control_deliveries_due(f->store, 600 + STORE_DELIVERY_CLAIM_MS, rows, 4, &n, &err), 0);
+    assert_int_equal(n, 2); /* c's claim was never settled (its claimer died): due again after the claim, with b */
+    assert_string_equal(rows[0].id, "whd_b");
+    assert_string_equal(rows[1].id, "whd_c");
+}
+
+/* ---- leases (store_control_lease_take): the jobs one instance of a fleet runs ---- */
+
+static void lease_take(cs_fixture *f, const char *name, const char *holder, int64_t ttl_ms, int want_held, int64_t want_fence)
+{
+    bs_err err = {0};
+    int64_t fence = -1;
+    int held = -1;
+    assert_int_equal(store_control_lease_take(f->store, name, holder, ttl_ms, &fence, &held, &err), 0);
+    assert_int_equal(held, want_held);
+    assert_int_equal(fence, want_fence);
+}
+
+static void test_lease_take_renew_takeover(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    bs_err err = {0};
+    lease_take(f, "jobs", "a", 60000, 1, 1);  /* free: taken, the first fence */
+    lease_take(f, "jobs", "a", 60000, 1, 1);  /* renewed by its holder: the same fence */
+    lease_take(f, "jobs", "b", 60000, 0, 0);  /* held by another: refused */
+    lease_take(f, "other", "b", 60000, 1, 1); /* leases are independent */
+    assert_int_equal(f->raw_exec(f, "UPDATE leases SET expires_at = 0 WHERE name = 'jobs'"), 0); /* a stopped renewing */
+    lease_take(f, "jobs", "b", 60000, 1, 2);  /* taken over: a larger fence */
+    lease_take(f, "jobs", "a", 60000, 0, 0);  /* the old holder is refused */
+    assert_int_equal(store_control_lease_release(f->store, "jobs", "a", &err), 0); /* not a's: nothing */
+    lease_take(f, "jobs", "c", 60000, 0, 0);
+    assert_int_equal(store_control_lease_release(f->store, "jobs", "b", &err), 0); /* a graceful stop */
+    lease_take(f, "jobs", "c", 60000, 1, 3);  /* at once, no expiry to wait for */
+    int64_t fence = 0;
+    int held = 0;
+    assert_int_equal(store_control_lease_take(f->store, "", "c", 1000, &fence, &held, &err), -1);
+    assert_int_equal(store_control_lease_take(f->store, "jobs", "c", 0, &fence, &held, &err), -1);
+}
+
+/* A real expiry, on the store's own clock: a 300 ms lease is refused to another holder, then theirs. */
+static void test_lease_expires(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    lease_take(f, "short", "a", 300, 1, 1);
+    lease_take(f, "short", "b", 300, 0, 0);
+    bs_err err = {0};
+    int64_t fence = 0, deadline = clock_mono_us() + 5000000;
+    int held = 0;
+    while (!held && clock_mono_us() < deadline) {
+        assert_int_equal(store_control_lease_take(f->store, "short", "b", 60000, &fence, &held, &err), 0);
+        if (!held) usleep(20000); /* polled until the expiry, with a deadline */
+    }
+    assert_int_equal(held, 1);
+    assert_int_equal(fence, 2);
+}
+
+typedef struct lease_racer {
+    cs_fixture *f;
+    char holder[32];
+    int held;
+} lease_racer;
+
+static void *lease_race(void *arg)
+{
+    lease_racer *r = arg;
+    bs_err err = {0};
+    int64_t fence = 0;
+    if (store_control_lease_take(r->f->store, "race", r->holder, 60000, &fence, &r->held, &err) < 0) r->held = -1;
+    return NULL;
+}
+
+/* Four instances starting at once: exactly one holds the lease. */
+static void test_lease_race(void **state)
+{
+    cs_fixture *f = cs_fix(state);
+    lease_racer r[LOOKUP_THREADS];
+    pthread_t t[LOOKUP_THREADS];
+    for (int i = 0; i < LOOKUP_THREADS; i++) {
+        r[i] = (lease_racer){.f = f};
+        snprintf(r[i].holder, sizeof r[i].holder, "racer%d", i);
+        assert_int_equal(pthread_create(&t[i], NULL, lease_race, &r[i]), 0);
+    }
+    int holders = 0;
+    for (int i = 0; i < LOOKUP_THREADS; i++) {
+        pthread_join(t[i], NULL);
+        assert_true(r[i].held >= 0);
+        holders += r[i].held;
+    }
+    assert_int_equal(holders, 1);
 }
 
 /* ---- usage ---- */
@@ -2729,6 +2820,9 @@ static void test_usage_envs(void **state)
     cmocka_unit_test_setup_teardown(test_rollup_month_bucket, setup, teardown),                     \
     cmocka_unit_test_setup_teardown(test_retention_and_sums, setup, teardown),                      \
     cmocka_unit_test_setup_teardown(test_rollup_drops_orphans, setup, teardown),                    \
-    cmocka_unit_test_setup_teardown(test_usage_envs, setup, teardown)
+    cmocka_unit_test_setup_teardown(test_usage_envs, setup, teardown),                              \
+    cmocka_unit_test_setup_teardown(test_lease_take_renew_takeover, setup, teardown),               \
+    cmocka_unit_test_setup_teardown(test_lease_expires, setup, teardown),                           \
+    cmocka_unit_test_setup_teardown(test_lease_race, setup, teardown)
 
 #endif

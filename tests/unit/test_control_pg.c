@@ -33,14 +33,14 @@ static void test_migrates_once(void **state)
     assert_int_equal(store_pg_control_ops.ping(d, &err), 0);
     int version = 0, empty = 0;
     assert_int_equal(store_pg_control_ops.version(d, &version, &err), 0);
-    assert_int_equal(version, 4); /* v4: the activity log's environment */
+    assert_int_equal(version, 5); /* v5: the jobs leases */
     assert_int_equal(store_pg_control_ops.is_empty(d, &empty, &err), 0);
     assert_int_equal(empty, 1);
     pgc_driver_free(d);
     d = pgc_driver_open(url, &err); /* again: nothing to do */
     assert_non_null(d);
     assert_int_equal(store_pg_control_ops.version(d, &version, &err), 0);
-    assert_int_equal(version, 4); /* v4: the activity log's environment */
+    assert_int_equal(version, 5); /* v5: the jobs leases */
     assert_int_equal(pg_fixture_exec(url, "SELECT count(*) FROM basalt_schema_version"), 0);
     pgc_driver_free(d);
 }

@@ -3,7 +3,8 @@
  * are skipped): scripts by EVALSHA with the SCRIPT LOAD fallback after a SCRIPT FLUSH, a command timeout
  * and the reconnect after it, the backoff after a failed connect, no password in any message, the
  * check-and-take script (seeds, limits, a daily refusal still taking the month) and three clients racing
- * for the last 100 calls, core/quota seeding shared counters once through its loader and two quotas (two
+ * for the last 100 calls, the auth limits' script (take, block, refund, clear, a new window) and three
+ * clients racing for one limit, core/quota seeding shared counters once through its loader and two quotas (two
  * processes) deciding on the same counters. Without a server: core/quota's fail-open then fail-closed answer. */
 #include <netinet/in.h>
 #include <pthread.h>
@@ -270,6 +271,100 @@ static void three_clients_racing_get_exactly_the_last_100(void **state)
     for (int i = 0; i < 3; i++) store_counters_free(clients[i]);
 }
 
+/* ---- the auth abuse limits' script (store_counters_limit) ---- */
+
+static int limit_op(store_counters *c, store_limit_op op, const char *env, int nkeys, const char *const *keys, const int64_t *maxes,
+                    int64_t now, int64_t *until)
+{
+    bs_err err;
+    int status = -1;
+    assert_int_equal(store_counters_limit(c, op, env, nkeys, keys, maxes, 1000, 5000, now, &status, until, &err), 0);
+    return status;
+}
+
+static void the_limit_script_takes_blocks_refunds_and_clears(void **state)
+{
+    (void)state;
+    if (!server()) skip();
+    bs_err err;
+    store_counters *c = store_counters_open(server(), 1000, &err);
+    assert_non_null(c);
+    char env[64], unused[64];
+    fresh_ids(env, unused, sizeof env);
+    const char *keys[2] = {"signin:a@x.io", "signin-ip:10.0.0.1"};
+    const int64_t maxes[2] = {3, 30};
+    int64_t now = clock_now_ms(), until = -1;
+    assert_int_equal(limit_op(c, STORE_LIMIT_TAKE, env, 2, keys, maxes, now, &until), STORE_LIMIT_TAKEN);
+    assert_int_equal(until, 0);
+    assert_int_equal(limit_op(c, STORE_LIMIT_TAKE, env, 2, keys, maxes, now, &until), STORE_LIMIT_TAKEN);
+    assert_int_equal(limit_op(c, STORE_LIMIT_REFUND, env, 2, keys, maxes, now, &until), STORE_LIMIT_TAKEN); /* back to 1 */
+    assert_int_equal(limit_op(c, STORE_LIMIT_TAKE, env, 2, keys, maxes, now, &until), STORE_LIMIT_TAKEN);
+    assert_int_equal(limit_op(c, STORE_LIMIT_TAKE, env, 2, keys, maxes, now, &until), STORE_LIMIT_BLOCKING); /* the 3rd */
+    assert_int_equal(until, now + 5000);
+    assert_int_equal(limit_op(c, STORE_LIMIT_TAKE, env, 2, keys, maxes, now + 10, &until), STORE_LIMIT_BLOCKED);
+    assert_int_equal(until, now + 5000);
+    assert_int_equal(limit_op(c, STORE_LIMIT_TAKE, env, 1, keys + 1, maxes + 1, now + 10, &until), STORE_LIMIT_TAKEN); /* the IP alone is not */
+    assert_int_equal(limit_op(c, STORE_LIMIT_TAKE, env, 2, keys, maxes, now + 5000, &until), STORE_LIMIT_TAKEN); /* the block is over */
+    assert_int_equal(limit_op(c, STORE_LIMIT_CLEAR, env, 2, keys, maxes, now + 5000, &until), STORE_LIMIT_TAKEN);
+    assert_int_equal(limit_op(c, STORE_LIMIT_TAKE, env, 2, keys, maxes, now + 5001, &until), STORE_LIMIT_TAKEN);
+    assert_int_equal(limit_op(c, STORE_LIMIT_TAKE, env, 2, keys, maxes, now + 5002, &until), STORE_LIMIT_TAKEN);
+    assert_int_equal(limit_op(c, STORE_LIMIT_TAKE, env, 2, keys, maxes, now + 6100, &until), STORE_LIMIT_TAKEN); /* a new window */
+    store_counters_free(c);
+}
+
+typedef struct limit_racer {
+    store_counters *c;
+    const char *env;
+    int evaluated, refused, failed;
+} limit_racer;
+
+static void *limit_race(void *arg)
+{
+    limit_racer *r = arg;
+    const char *keys[1] = {"mail-reset:a@x.io"};
+    const int64_t maxes[1] = {4};
+    for (int i = 0; i < 10; i++) {
+        bs_err err;
+        int status = 0;
+        int64_t until = 0;
+        if (store_counters_limit(r->c, STORE_LIMIT_TAKE, r->env, 1, keys, maxes, 3600000, 7200000, clock_now_ms(), &status, &until, &err) < 0)
+            r->failed++;
+        else if (status == STORE_LIMIT_TAKEN) r->evaluated++;
+        else r->refused++;
+    }
+    return NULL;
+}
+
+/* Three clients (three instances) racing 240 mails of one address: exactly 3 go out (the 4th blocks). */
+static void three_clients_racing_a_limit_get_exactly_it(void **state)
+{
+    (void)state;
+    if (!server()) skip();
+    bs_err err;
+    store_counters *clients[3];
+    for (int i = 0; i < 3; i++) assert_non_null(clients[i] = store_counters_open(server(), 2000, &err));
+    char env[64], unused[64];
+    fresh_ids(env, unused, sizeof env);
+    enum { RACERS = 24 };
+    limit_racer rs[RACERS];
+    pthread_t th[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        rs[i] = (limit_racer){.c = clients[i % 3], .env = env};
+        pthread_create(&th[i], NULL, limit_race, &rs[i]);
+    }
+    int evaluated = 0, refused = 0, failed = 0;
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(th[i], NULL);
+        evaluated += rs[i].evaluated;
+        refused += rs[i].refused;
+        failed += rs[i].failed;
+    }
+    assert_int_equal(failed, 0);
+    assert_int_equal(evaluated, 3);
+    assert_int_equal(refused, RACERS * 10 - 3);
+    for (int i = 0; i < 3; i++) store_counters_free(clients[i]);
+}
+
 /* ---- core/quota over shared counters ---- */
 
 static int loads;
@@ -376,6 +471,8 @@ int main(void)
         cmocka_unit_test(a_wrong_password_is_refused_without_showing_it),
         cmocka_unit_test(the_script_seeds_checks_and_takes),
         cmocka_unit_test(three_clients_racing_get_exactly_the_last_100),
+        cmocka_unit_test(the_limit_script_takes_blocks_refunds_and_clears),
+        cmocka_unit_test(three_clients_racing_a_limit_get_exactly_it),
         cmocka_unit_test(quota_seeds_shared_counters_once_and_two_processes_share_them),
         cmocka_unit_test(an_unreachable_redis_fails_open_then_closed),
     };

@@ -83,7 +83,8 @@ void *pgc_driver_open(const char *url, bs_err *err)
         return NULL;
     }
     const pg_migration steps[] = {{1, pgc_schema_v1, pgc_schema_v1_count}, {2, pgc_schema_v2, pgc_schema_v2_count},
-                                 {3, pgc_schema_v3, pgc_schema_v3_count}, {4, pgc_schema_v4, pgc_schema_v4_count}};
+                                 {3, pgc_schema_v3, pgc_schema_v3_count}, {4, pgc_schema_v4, pgc_schema_v4_count},
+                                 {5, pgc_schema_v5, pgc_schema_v5_count}};
     int version = 0;
     if (!(d->pool = pg_pool_new(url, pgc_conflicts, pgc_conflicts_count, err)) ||
         pg_migrate(d->pool, steps, sizeof steps / sizeof steps[0], &version, err) < 0) {

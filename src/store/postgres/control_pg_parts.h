@@ -35,6 +35,8 @@ extern const char *const pgc_schema_v3[];
 extern const size_t pgc_schema_v3_count;
 extern const char *const pgc_schema_v4[];
 extern const size_t pgc_schema_v4_count;
+extern const char *const pgc_schema_v5[];
+extern const size_t pgc_schema_v5_count;
 /* A driver handle on url, the schema migrated, whether or not every op is filled (the tests of one part use
  * it; store_control_open goes through the ops table's open, which refuses an incomplete table). */
 void *pgc_driver_open(const char *url, bs_err *err);

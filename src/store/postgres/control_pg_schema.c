@@ -138,6 +138,13 @@ const char *const pgc_schema_v4[] = {
 };
 const size_t pgc_schema_v4_count = sizeof pgc_schema_v4 / sizeof pgc_schema_v4[0];
 
+/* Version 5: leases of the background jobs one instance of a fleet runs at a time (SQLite's v18). */
+const char *const pgc_schema_v5[] = {
+    "CREATE TABLE leases (name TEXT COLLATE \"C\" PRIMARY KEY, holder TEXT COLLATE \"C\" NOT NULL, fence BIGINT NOT NULL,"
+    " expires_at BIGINT NOT NULL)",
+};
+const size_t pgc_schema_v5_count = sizeof pgc_schema_v5 / sizeof pgc_schema_v5[0];
+
 /* The unique constraints (PostgreSQL's default names) and what a client is told (as the SQLite driver). */
 const pg_conflict pgc_conflicts[] = {
     {"organizations_slug_key", "organization slug already taken"},

@@ -557,9 +557,12 @@ static int pgt_alert_list(void *driver, const char *org_id, const char *month, s
                     3, params, pgt_alert_read, out, sizeof *out, max, count, err);
 }
 
-#define PGT_DELIVERY_SELECT                                                                                   \
-    "SELECT id, organization_id, project_id, alert_id, url, payload, status, attempts, last_status, last_error,"   \
-    " next_at, created_at, updated_at FROM webhook_deliveries"
+#define PGT_DELIVERY_COLUMNS                                                                                  \
+    "id, organization_id, project_id, alert_id, url, payload, status, attempts, last_status, last_error,"          \
+    " next_at, created_at, updated_at"
+#define PGT_DELIVERY_SELECT "SELECT " PGT_DELIVERY_COLUMNS " FROM webhook_deliveries"
+#define PGT_STR_(x) #x
+#define PGT_STR(x) PGT_STR_(x) /* a numeric macro as SQL text */
 
 static int pgt_delivery_add(void *driver, const store_delivery *d, bs_err *err)
 {
@@ -603,9 +606,13 @@ static int pgt_delivery_read(const PGresult *r, int i, void *dst, bs_err *err)
 static int pgt_deliveries_due(void *driver, int64_t now, store_delivery *out, size_t max, size_t *count, bs_err *err)
 {
     char at[PG_INT64_TEXT];
+    /* claimed in the statement that finds them: rows another instance is claiming are skipped, not waited for */
     return pgt_list_by(pool_of(driver), "due webhook deliveries",
-                       PGT_DELIVERY_SELECT " WHERE status = 'pending' AND next_at <= $1::bigint"
-                                           " ORDER BY next_at, created_at, id" PGT_C " LIMIT $2::bigint",
+                       "WITH due AS (SELECT id, next_at AS was FROM webhook_deliveries WHERE status = 'pending'"
+                       " AND next_at <= $1::bigint ORDER BY next_at, created_at, id" PGT_C " LIMIT $2::bigint"
+                       " FOR UPDATE SKIP LOCKED), claimed AS (UPDATE webhook_deliveries w SET next_at = $1::bigint + "
+                       PGT_STR(STORE_DELIVERY_CLAIM_MS) " FROM due WHERE w.id = due.id RETURNING w.*, due.was)"
+                       " SELECT " PGT_DELIVERY_COLUMNS " FROM claimed ORDER BY was, created_at, id" PGT_C,
                        pg_fmt_int64(at, now), pgt_delivery_read, out, sizeof *out, max, count, err);
 }
 
@@ -994,6 +1001,34 @@ static int pgt_usage_envs(void *driver, store_usage_env *out, size_t max, size_t
                     1, params, pgt_usage_env_read, out, sizeof *out, max, count, err);
 }
 
+/* ---- leases ---- */
+
+/* One statement: now is the server's clock (excluded.expires_at - ttl), the same for every instance. */
+static int pgt_lease_take(void *driver, const char *name, const char *holder, int64_t ttl_ms, int64_t *fence, int *held, bs_err *err)
+{
+    char ttl[PG_INT64_TEXT];
+    const char *params[] = {name, holder, pg_fmt_int64(ttl, ttl_ms)};
+    PGresult *r = pg_exec1(pool_of(driver), "take lease",
+                           "INSERT INTO leases AS l (name, holder, fence, expires_at) VALUES ($1, $2, 1,"
+                           " (extract(epoch FROM clock_timestamp()) * 1000)::bigint + $3::bigint)"
+                           " ON CONFLICT (name) DO UPDATE SET"
+                           " fence = CASE WHEN l.holder = excluded.holder THEN l.fence ELSE l.fence + 1 END,"
+                           " holder = excluded.holder, expires_at = excluded.expires_at"
+                           " WHERE l.holder = excluded.holder OR l.expires_at <= excluded.expires_at - $3::bigint RETURNING fence",
+                           3, params, err);
+    if (!r) return -1;
+    *held = PQntuples(r) == 1;
+    *fence = *held ? pg_i64(r, 0, 0) : 0;
+    PQclear(r);
+    return 0;
+}
+
+static int pgt_lease_release(void *driver, const char *name, const char *holder, bs_err *err)
+{
+    const char *params[] = {name, holder};
+    return pg_command1(pool_of(driver), "release lease", "UPDATE leases SET expires_at = 0 WHERE name = $1 AND holder = $2", 2,
+                       params, NULL, err);
+}
 
 void pgc_fill_team(store_control_ops *ops)
 {
@@ -1024,4 +1059,6 @@ void pgc_fill_team(store_control_ops *ops)
     ops->usage_list = pgt_usage_list;
     ops->usage_rollup = pgt_usage_rollup;
     ops->usage_envs = pgt_usage_envs;
+    ops->lease_take = pgt_lease_take;
+    ops->lease_release = pgt_lease_release;
 }

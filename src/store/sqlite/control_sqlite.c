@@ -29,6 +29,8 @@
 #include "util/log.h"
 
 #define SQ_BUSY_TIMEOUT_MS 5000
+#define SQ_STR_(x) #x
+#define SQ_STR(x) SQ_STR_(x) /* a numeric macro as SQL text */
 #define SQ_SETUP_SQL                                                                                          \
     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "                            \
     "PRAGMA mmap_size=268435456;"
@@ -127,6 +129,7 @@ typedef enum stmt_id {
     ST_ALERT_LIST_ALL,
     ST_DELIVERY_ADD,
     ST_DELIVERY_DUE,
+    ST_DELIVERY_CLAIM,
     ST_DELIVERY_UPDATE,
     ST_DELIVERY_LIST,
     ST_USAGE_SUM,
@@ -159,6 +162,8 @@ typedef enum stmt_id {
     ST_CONSOLE_LINK_PRUNE,
     ST_CONSOLE_LINK_INSERT,
     ST_CONSOLE_LINK_CONSUME,
+    ST_LEASE_TAKE,
+    ST_LEASE_RELEASE,
     ST_COUNT
 } stmt_id;
 
@@ -270,6 +275,13 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_CONSOLE_LINK_INSERT] = "INSERT INTO console_links (code_hash, organization_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
     [ST_CONSOLE_LINK_CONSUME] = "UPDATE console_links SET used_at = ?2 WHERE code_hash = ?1 AND used_at = 0 AND expires_at > ?2"
                                 " RETURNING code_hash, organization_id, created_at, expires_at, used_at",
+    /* ?3 now, ?4 the TTL: free, expired or already ours; the fence grows when the holder changes */
+    [ST_LEASE_TAKE] = "INSERT INTO leases (name, holder, fence, expires_at) VALUES (?1, ?2, 1, ?3 + ?4)"
+                      " ON CONFLICT (name) DO UPDATE SET"
+                      " fence = CASE WHEN leases.holder = excluded.holder THEN leases.fence ELSE leases.fence + 1 END,"
+                      " holder = excluded.holder, expires_at = excluded.expires_at"
+                      " WHERE leases.holder = excluded.holder OR leases.expires_at <= ?3 RETURNING fence",
+    [ST_LEASE_RELEASE] = "UPDATE leases SET expires_at = 0 WHERE name = ?1 AND holder = ?2",
     [ST_PING] = "SELECT 1",
     [ST_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
     [ST_IS_EMPTY] = "SELECT NOT EXISTS (SELECT 1 FROM organizations)",
@@ -432,6 +444,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [ST_DELIVERY_DUE] = "SELECT " SQ_DELIVERY_COLUMNS " FROM webhook_deliveries WHERE ?1 IS NOT NULL AND status = 'pending'"
                         " AND next_at <= CAST(?1 AS INTEGER) ORDER BY next_at LIMIT ?2",
+    /* a claim: only the first of two claimers of a due delivery changes the row */
+    [ST_DELIVERY_CLAIM] = "UPDATE webhook_deliveries SET next_at = ?2 + " SQ_STR(STORE_DELIVERY_CLAIM_MS)
+                          " WHERE id = ?1 AND status = 'pending' AND next_at <= ?2",
     [ST_DELIVERY_UPDATE] = "UPDATE webhook_deliveries SET status = ?7, attempts = ?8, last_status = ?9, last_error = ?10,"
                            " next_at = ?11, updated_at = ?13 WHERE id = ?1",
     [ST_DELIVERY_LIST] = "SELECT " SQ_DELIVERY_COLUMNS " FROM webhook_deliveries WHERE organization_id = ?1"
@@ -2176,6 +2191,38 @@ static int sq_console_link_consume(void *driver, const char *hash_hex, int64_t a
     return rc;
 }
 
+/* ---- ops: leases ---- */
+
+static int sq_fence_read(sqlite3_stmt *st, void *dst)
+{
+    *(int64_t *)dst = sqlite3_column_int64(st, 0);
+    return 0;
+}
+
+static int sq_lease_take(void *driver, const char *name, const char *holder, int64_t ttl_ms, int64_t *fence, int *held, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_LEASE_TAKE, err) : NULL;
+    if (!st) return -1;
+    if ((sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) | sqlite3_bind_text(st, 2, holder, -1, SQLITE_STATIC) |
+         sqlite3_bind_int64(st, 3, clock_now_ms()) | sqlite3_bind_int64(st, 4, ttl_ms)) != SQLITE_OK)
+        return sq_bind_failed(c, st, err);
+    int rc = sq_select_one(st, control_fail_db, sq_fence_read, fence, sizeof *fence, held, err);
+    sq_stmt_done(st);
+    if (!*held) *fence = 0;
+    return rc;
+}
+
+static int sq_lease_release(void *driver, const char *name, const char *holder, bs_err *err)
+{
+    sq_conn *c = sq_conn_get(driver, err);
+    sqlite3_stmt *st = c ? sq_stmt(c, ST_LEASE_RELEASE, err) : NULL;
+    int found = 0;
+    if (!st) return -1;
+    int rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) | sqlite3_bind_text(st, 2, holder, -1, SQLITE_STATIC);
+    return sq_update_bound(c, st, rc, &found, err);
+}
+
 /* ---- ops: usage alerts and webhook deliveries ---- */
 
 static int sq_usage_mau_known(void *driver, const char *env_id, int64_t month_start, const char *user_id, int *known, bs_err *err)
@@ -2282,7 +2329,19 @@ static int sq_deliveries_due(void *driver, int64_t now, store_delivery *out, siz
 {
     char key[24];
     snprintf(key, sizeof key, "%lld", (long long)now); /* sq_list_rows binds ?1 as text: the SQL casts it */
-    return sq_list_rows(driver, ST_DELIVERY_DUE, key, sq_delivery_read, out, sizeof *out, max, count, err);
+    size_t found = 0, kept = 0;
+    if (sq_list_rows(driver, ST_DELIVERY_DUE, key, sq_delivery_read, out, sizeof *out, max, &found, err) < 0) return -1;
+    sq_conn *c = sq_conn_get(driver, err);
+    for (size_t i = 0; c && i < found; i++) { /* each claimed by a conditional update: kept only when this one changed it */
+        sqlite3_stmt *st = sq_stmt(c, ST_DELIVERY_CLAIM, err);
+        int claimed = 0;
+        if (!st || sq_update_bound(c, st, sqlite3_bind_text(st, 1, out[i].id, -1, SQLITE_STATIC) | sqlite3_bind_int64(st, 2, now),
+                                   &claimed, err) < 0)
+            return -1;
+        if (claimed) out[kept++] = out[i];
+    }
+    *count = kept;
+    return c ? 0 : -1;
 }
 
 static int sq_delivery_list(void *driver, const char *org_id, store_delivery *out, size_t max, size_t *count, bs_err *err)
@@ -2606,4 +2665,6 @@ const store_control_ops store_sqlite_control_ops = {
     .console_tokens_prune = sq_console_tokens_prune,
     .console_link_insert = sq_console_link_insert,
     .console_link_consume = sq_console_link_consume,
+    .lease_take = sq_lease_take,
+    .lease_release = sq_lease_release,
 };

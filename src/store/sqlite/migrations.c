@@ -284,6 +284,10 @@ static const char migration_v17[] =
     "ALTER TABLE activity ADD COLUMN environment TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX activity_project ON activity (organization_id, project_id, at DESC, id DESC);";
 
+/* v18: leases of the background jobs one instance of a fleet runs at a time (store_control_lease_take). */
+static const char migration_v18[] =
+    "CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, fence INTEGER NOT NULL, expires_at INTEGER NOT NULL);";
+
 static const migration_step migration_steps[] = {
     {1, migration_v1},
     {2, migration_v2},
@@ -302,6 +306,7 @@ static const migration_step migration_steps[] = {
     {15, migration_v15},
     {16, migration_v16},
     {17, migration_v17},
+    {18, migration_v18},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migration_steps / sizeof migration_steps[0]))

@@ -23,6 +23,7 @@
 #include "api/caller.h"
 #include "api/respond.h"
 #include "api/route.h"
+#include "api/v1/auth/limits.h"
 #include "api/v1/auth/surface.h"
 #include "api/v1/pipeline.h"
 #include "api/v1/quota.h"
@@ -230,17 +231,17 @@ static void signup(api_ctx *ctx, http_req *req, http_res *res)
 }
 
 /* §1.10: an e-mail (or an IP, ten times as many) with too many failed sign-ins is blocked for a while;
- * even the right password gets 429 then. The counters live in the environment database. */
-static int signin_blocked(api_ctx *ctx, http_req *req, http_res *res, const char *by_email, const char *by_ip)
+ * even the right password gets 429 then. The counters live in Redis with --redis, else in the environment
+ * database (api/v1/auth/limits.h). */
+static int signin_blocked(api_ctx *ctx, http_req *req, http_res *res, const char *by_email, const char *by_ip, auth_limits_ticket *t)
 {
     bs_err err;
-    int64_t now = clock_now_ms(), a = 0, b = 0;
-    if (store_limits_blocked(ctx->app->docs, ctx->key.environment_id, by_email, now, &a, &err) < 0 ||
-        store_limits_blocked(ctx->app->docs, ctx->key.environment_id, by_ip, now, &b, &err) < 0) {
+    bs_err_clear(&err);
+    int64_t now = clock_now_ms(), until = 0;
+    if (auth_limits_signin_admit(ctx, by_email, by_ip, t, &until, &err) < 0) {
         http_res_error_from(res, &err);
         return 1;
     }
-    int64_t until = a > b ? a : b;
     if (!until) return 0;
     char retry[24];
     snprintf(retry, sizeof retry, "%lld", (long long)((until - now + 999) / 1000));
@@ -248,17 +249,6 @@ static int signin_blocked(api_ctx *ctx, http_req *req, http_res *res, const char
     api_audit(ctx, req, "signin_blocked", NULL, by_email + 7, NULL);
     http_res_header(res, "Retry-After", retry);
     return 1;
-}
-
-static void signin_failed(api_ctx *ctx, const char *by_email, const char *by_ip)
-{
-    bs_err err;
-    int64_t now = clock_now_ms(), until;
-    store_limit per_email = {ctx->app->signin_max_failures, ctx->app->signin_window_ms, ctx->app->signin_block_ms};
-    store_limit per_ip = per_email;
-    per_ip.max *= 10;
-    store_limits_fail(ctx->app->docs, ctx->key.environment_id, by_email, &per_email, now, &until, &err);
-    store_limits_fail(ctx->app->docs, ctx->key.environment_id, by_ip, &per_ip, now, &until, &err);
 }
 
 static void signin(api_ctx *ctx, http_req *req, http_res *res)
@@ -284,7 +274,8 @@ static void signin(api_ctx *ctx, http_req *req, http_res *res)
     char by_email[16 + STORE_EMAIL_MAX], by_ip[16 + 48];
     snprintf(by_email, sizeof by_email, "signin:%s", email);
     snprintf(by_ip, sizeof by_ip, "signin-ip:%s", http_req_client_ip(req));
-    if (signin_blocked(ctx, req, res, by_email, by_ip) ||
+    auth_limits_ticket ticket = {0};
+    if (signin_blocked(ctx, req, res, by_email, by_ip, &ticket) ||
         store_users_by_email(ctx->app->docs, ctx->key.environment_id, email, &u, &found, &err) < 0) {
         if (err.status) http_res_error_from(res, &err);
         return;
@@ -293,24 +284,26 @@ static void signin(api_ctx *ctx, http_req *req, http_res *res)
     if (!found || !u.password_hash[0]) password_verify_dummy(password, len); /* same cost whether or not the e-mail exists */
     if (!ok) {
         api_audit(ctx, req, "signin_failed", found ? u.id : NULL, email, "password");
-        signin_failed(ctx, by_email, by_ip);
+        auth_limits_signin_failed(ctx, by_email, by_ip, &ticket);
         http_res_error(res, 401, "auth/invalid-credentials", "Invalid e-mail or password");
         return;
     }
     if (u.mfa_enabled_at) { /* the second factor: 403 asks for it, a wrong one counts as a failure */
         const char *code = json_get_string(body, "mfaCode");
         if (!code) {
+            auth_limits_signin_undecided(ctx, by_email, by_ip, &ticket);
             http_res_error(res, 403, "auth/mfa-required", "This account needs mfaCode (a TOTP or backup code)");
             return;
         }
         if (api_mfa_check(ctx, &u, code, &err) < 0) {
             api_audit(ctx, req, "signin_failed", u.id, email, "mfa");
-            if (err.status == 401) signin_failed(ctx, by_email, by_ip);
+            if (err.status == 401) auth_limits_signin_failed(ctx, by_email, by_ip, &ticket);
+            else auth_limits_signin_undecided(ctx, by_email, by_ip, &ticket);
             http_res_error_from(res, &err);
             return;
         }
     }
-    store_limits_clear(ctx->app->docs, ctx->key.environment_id, by_email, &err);
+    auth_limits_signin_succeeded(ctx, by_email, by_ip, &ticket);
     api_auth_settings settings;
     if (api_auth_settings_load(ctx, ctx->key.environment_id, &settings, &err) < 0 ||
         (settings.require_verification && !u.email_verified_at && !u.banned_at &&

@@ -15,6 +15,7 @@
 #include "api/caller.h"
 #include "api/respond.h"
 #include "api/route.h"
+#include "api/v1/auth/limits.h"
 #include "api/v1/auth/surface.h"
 #include "api/v1/pipeline.h"
 #include "core/accounts.h"
@@ -51,8 +52,7 @@ static int send_allowed(api_ctx *ctx, http_res *res, const char *purpose, const 
     bs_err err;
     snprintf(key, sizeof key, "mail-%s:%s", purpose, email);
     store_limit limit = {MAIL_SENDS_PER_HOUR + 1, 3600LL * 1000, MAIL_SEND_BLOCK_MS};
-    if (store_limits_blocked(ctx->app->docs, ctx->key.environment_id, key, now, &until, &err) < 0 ||
-        (!until && store_limits_fail(ctx->app->docs, ctx->key.environment_id, key, &limit, now, &until, &err) < 0)) {
+    if (auth_limits_mail_take(ctx, key, &limit, &until, &err) < 0) { /* in Redis with --redis (api/v1/auth/limits.h) */
         http_res_error_from(res, &err);
         return 0;
     }
