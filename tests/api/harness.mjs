@@ -487,9 +487,10 @@ export async function startBalancer(ports) {
 }
 
 export async function startFleet({ dataDir, args = [], env = {}, cwd, keep = false, size = Math.max(FLEET, 2) } = {}) {
-  if (CONTROL_STORE !== 'pg' || ENV_STORE !== 'pg' || !process.env.BASALT_TEST_REDIS_URL)
-    throw new Error('a fleet needs BASALT_TEST_CONTROL=pg, BASALT_TEST_ENV=pg and BASALT_TEST_REDIS_URL ' +
-      '(tests/pg/with-pg.sh tests/redis/with-redis.sh)');
+  const shared = (flag, store) => store === 'pg' || args.includes(flag);
+  if (!shared('--control-store', CONTROL_STORE) || !shared('--env-store', ENV_STORE) || !(args.includes('--redis') || process.env.BASALT_TEST_REDIS_URL))
+    throw new Error('a fleet needs both stores on PostgreSQL and a Redis: BASALT_TEST_CONTROL=pg, BASALT_TEST_ENV=pg and ' +
+      'BASALT_TEST_REDIS_URL (tests/pg/with-pg.sh tests/redis/with-redis.sh), or --control-store, --env-store and --redis in args');
   const dir = dataDir || tempDir();
   const ownDir = !dataDir;
   const fleetArgs = [...args];
