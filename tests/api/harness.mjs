@@ -197,9 +197,16 @@ const LISTENING = /listening on http:\/\/(?:\[[^\]]+\]|[^:/\s]+):(\d+)/;
 // env (extra variables), cwd (default: the data dir, so no ./basalt.conf is picked up), keep,
 // listen (default '127.0.0.1:0'; null passes no --listen flag, e.g. to test the config file).
 // Under BASALT_TEST_FLEET=N (N ≥ 2) the server is a fleet behind HAProxy (startFleet below), unless the
-// test passes single: true (a test about one process: signals, flags, its stderr, its own /metrics).
+// test passes single: true or picks the address itself with listen (a test about one process).
 export async function startServer({ single = false, ...opts } = {}) {
-  return FLEET >= 2 && !single ? startFleet(opts) : startInstance(opts);
+  return FLEET >= 2 && !single && !('listen' in opts) ? startFleet(opts) : startInstance(opts);
+}
+
+// test() options that skip a test under BASALT_TEST_FLEET, for a test about one process (its connections,
+// signals, flags, stdout, per-process /metrics): `test(name, onlyOneProcess('why'), fn)`. It runs in
+// every other pass.
+export function onlyOneProcess(why, options = {}) {
+  return FLEET >= 2 ? { ...options, skip: `one process (BASALT_TEST_FLEET): ${why}` } : options;
 }
 
 async function startInstance({ dataDir, args = [], env = {}, cwd, keep = false, listen = '127.0.0.1:0' } = {}) {
@@ -440,9 +447,9 @@ export async function balancerServers(socket) {
 }
 
 // HAProxy in front of the given instance ports; resolves once every server is UP and the balancer answers.
-export async function startBalancer(ports) {
+export async function startBalancer(ports, port = 0) {
   const run = tempDir('basalt-lb-');
-  const port = await freePort();
+  port = port || await freePort();
   const socket = path.join(run, 'admin.sock');
   const cfg = path.join(run, 'haproxy.cfg');
   fs.writeFileSync(cfg, haproxyConfig({ port, servers: ports, socket }));
@@ -493,8 +500,12 @@ export async function startFleet({ dataDir, args = [], env = {}, cwd, keep = fal
       'BASALT_TEST_REDIS_URL (tests/pg/with-pg.sh tests/redis/with-redis.sh), or --control-store, --env-store and --redis in args');
   const dir = dataDir || tempDir();
   const ownDir = !dataDir;
+  // The balancer's port is chosen first: every instance names it as --public-url (the documented setting
+  // behind a reverse proxy: storage, image and callback URLs start with the address clients use).
+  const lbPort = await freePort();
   const fleetArgs = [...args];
   if (!args.includes('--redis')) fleetArgs.push('--redis', process.env.BASALT_TEST_REDIS_URL, '--redis-timeout-ms', '2000');
+  if (!args.includes('--public-url')) fleetArgs.push('--public-url', `http://127.0.0.1:${lbPort}`);
   const one = () => startInstance({ dataDir: dir, args: fleetArgs, env, cwd, keep: true });
   const instances = [];
   const stopAll = async () => {
@@ -508,7 +519,7 @@ export async function startFleet({ dataDir, args = [], env = {}, cwd, keep = fal
     for (const r of rest) if (r.status === 'fulfilled') instances.push(r.value);
     const failed = rest.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
-    lb = await startBalancer(instances.map((s) => s.port));
+    lb = await startBalancer(instances.map((s) => s.port), lbPort);
   } catch (e) {
     await stopAll();
     throw e;
