@@ -372,7 +372,7 @@ async function allReadable(key, answers, through) {
 // The restarted instance takes the dead one's place (same port: the balancer's server line names it).
 async function restartInstance(i) {
   const old = fleet.instances[i];
-  const s = await startServer({ single: true, dataDir: fleet.dataDir, keep: true, args: fleetArgs(), listen: `127.0.0.1:${old.port}` });
+  const s = await startServer({ single: true, dataDir: fleet.dataDir, keep: true, args: fleet.args, listen: `127.0.0.1:${old.port}` });
   fleet.instances[i] = s;
   return s;
 }

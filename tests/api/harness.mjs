@@ -244,10 +244,12 @@ async function startInstance({ dataDir, args = [], env = {}, cwd, keep = false, 
   };
 
   const deadline = Date.now() + START_TIMEOUT_MS;
+  // With --public-url the "listening on" line names the public URL: a port given in listen is the one used.
+  const fixedPort = Number((listen && /:(\d+)$/.exec(listen)?.[1]) || 0);
   let port = 0;
   while (!port) {
     const m = LISTENING.exec(stderr) || LISTENING.exec(stdout);
-    if (m) { port = Number(m[1]); break; }
+    if (m) { port = fixedPort || Number(m[1]); break; }
     if (spawnError) return fail(`cannot run: ${spawnError.message}`);
     if (child.exitCode !== null || child.signalCode !== null) return fail('exited before listening');
     if (Date.now() > deadline) return fail('no "listening on" line');
@@ -506,7 +508,7 @@ export async function startFleet({ dataDir, args = [], env = {}, cwd, keep = fal
   const fleetArgs = [...args];
   if (!args.includes('--redis')) fleetArgs.push('--redis', process.env.BASALT_TEST_REDIS_URL, '--redis-timeout-ms', '2000');
   if (!args.includes('--public-url')) fleetArgs.push('--public-url', `http://127.0.0.1:${lbPort}`);
-  const one = () => startInstance({ dataDir: dir, args: fleetArgs, env, cwd, keep: true });
+  const one = async () => startInstance({ dataDir: dir, args: fleetArgs, env, cwd, keep: true, listen: `127.0.0.1:${await freePort()}` });
   const instances = [];
   const stopAll = async () => {
     await Promise.allSettled(instances.map((s) => s.stop({ removeDir: false, signal: 'SIGKILL' })));
@@ -528,7 +530,7 @@ export async function startFleet({ dataDir, args = [], env = {}, cwd, keep = fal
     `[haproxy :${lb.port}]\n${get(lb)}`].join('\n');
   const handle = {
     url: lb.url, port: lb.port, dataDir: dir, bootstrap: instances[0].bootstrap, child: lb.child,
-    instances, balancer: lb,
+    instances, balancer: lb, args: fleetArgs, // args: every instance's flags, to start one again
     stdout: label((s) => s.stdout()),
     stderr: label((s) => s.stderr()),
     exited: Promise.all(instances.map((s) => s.exited)),
