@@ -449,6 +449,32 @@ test('a rolling restart under write load (drain in the balancer, SIGTERM, start 
   await allReadable(t.key, load.answers, [fleet]);
 });
 
+// SIGTERM alone under load (docs/operations.md "Behind a load balancer": draining first is the documented
+// way). The balancer keeps sending requests on its kept-alive connections until its checks fail; the instance
+// answers them while it drains. Known server defect: a write that arrives after the drain found nothing in
+// flight is suspended (grouped commit) when MHD_stop_daemon runs, and libmicrohttpd aborts ("MHD_stop_daemon()
+// called while we have suspended connections", SIGABRT instead of exit 0).
+test('SIGTERM without draining, under write load: the instance exits 0 and no acknowledged write is lost', {
+  skip, todo: 'server defect: SIGTERM under load can abort in MHD_stop_daemon with a suspended connection',
+}, async () => {
+  const t = await tenant('lb-term');
+  const load = writeLoad(t.key);
+  let stopped;
+  try {
+    await until('writes acknowledged', () => load.answers.filter((a) => a.status === 201).length >= 60);
+    stopped = await fleet.instances[2].stop({ removeDir: false }).then((r) => r, (e) => e);
+    await until('the balancer marking basalt3 DOWN', async () => (await statusOf('basalt3'))?.startsWith('DOWN'), 5000);
+  } finally {
+    await load.stop();
+    await restartInstance(2);
+    await until('basalt3 UP', async () => (await statusOf('basalt3')) === 'UP', 8000);
+  }
+  await allReadable(t.key, load.answers, [fleet.instances[0], fleet.instances[1]]);
+  const bad = load.answers.filter((a) => a.status !== 201);
+  assert.ok(bad.every((a) => [0, 502].includes(a.status)), JSON.stringify(bad.slice(0, 3)));
+  assert.ok(!(stopped instanceof Error), `exit 0 after SIGTERM: ${stopped?.message?.split('\n').filter((l) => !l.includes('"msg":"request"')).join('\n')}`);
+});
+
 test('no instance left: the balancer answers 503 common/unavailable in JSON with Retry-After', { skip }, async () => {
   for (let i = 1; i <= fleet.instances.length; i++) await fleet.balancer.admin(`set server basalt/basalt${i} state maint`);
   try {
