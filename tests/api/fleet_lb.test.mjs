@@ -148,6 +148,13 @@ async function tenant(slug) {
   assert.equal(tb.status, 201, tb.text);
   return { org: org.json.id, token: t, project: p.json.id, key: k.json.key };
 }
+// A tenant for a write load: its monthly API calls raised past what a load spends (the Free plan's are few).
+async function loadTenant(slug) {
+  const t = await tenant(slug);
+  const q = await runOnce(['operator', 'quota', t.org, 'api_call', '100000000', '--control-store', control[0]]);
+  assert.equal(q.code, 0, q.stderr);
+  return t;
+}
 
 // How many access-log lines of the given path and status an instance has written so far.
 const served = (s, needle) => s.stderr().split('\n').filter((l) => l.includes(needle)).length;
@@ -378,10 +385,10 @@ async function restartInstance(i) {
 }
 
 test('kill -9 of one instance under write load: no acknowledged write lost, errors stop once the check took it out, a restart rejoins', { skip }, async () => {
-  const t = await tenant('lb-kill');
+  const t = await loadTenant('lb-kill');
   const victim = fleet.instances[1];
   const load = writeLoad(t.key);
-  let killedAt, downAt;
+  let killedAt, downAt, back;
   try {
     await until('writes acknowledged', () => load.answers.filter((a) => a.status === 201).length >= 60);
     killedAt = Date.now() - load.t0;
@@ -393,6 +400,8 @@ test('kill -9 of one instance under write load: no acknowledged write lost, erro
     await until('3 s of load after DOWN', () => Date.now() - load.t0 > downAt + 3000, 5000);
   } finally {
     await load.stop();
+    // the instance starts again whatever failed above (the later tests need all three)
+    if (victim.child.signalCode !== null || victim.child.exitCode !== null) back = await restartInstance(1);
   }
   const bad = load.answers.filter((a) => a.status !== 201);
   const late = bad.filter((a) => a.t > downAt);
@@ -406,19 +415,17 @@ test('kill -9 of one instance under write load: no acknowledged write lost, erro
   }
   const after = load.answers.filter((a) => a.t > downAt && a.status === 201).length;
   assert.ok(after >= 30, `the others kept serving: ${after} writes in the last 3 s`);
-  const n = await allReadable(t.key, load.answers, [fleet.instances[0], fleet.instances[2]]);
-  assert.ok(n >= 100, `${n} acknowledged writes`);
   // the restarted instance rejoins: the balancer marks it UP and sends it requests again
-  const back = await restartInstance(1);
   await until('the balancer marking basalt2 UP', async () => (await statusOf('basalt2')) === 'UP', 8000);
   const needle = '"path":"/v1/data/things","status":200';
   for (let i = 0; i < 9; i++) assert.equal((await req(fleet, 'GET', '/v1/data/things?limit=1', { key: t.key })).status, 200);
   await until('requests reaching the restarted instance', () => served(back, needle) >= 2, 3000);
-  await allReadable(t.key, load.answers, [back]);
+  const n = await allReadable(t.key, load.answers, fleet.instances);
+  assert.ok(n >= 100, `${n} acknowledged writes`);
 });
 
 test('a rolling restart under write load (drain in the balancer, SIGTERM, start again) loses no request', { skip }, async () => {
-  const t = await tenant('lb-roll');
+  const t = await loadTenant('lb-roll');
   const load = writeLoad(t.key);
   try {
     await until('writes acknowledged', () => load.answers.filter((a) => a.status === 201).length >= 30);
@@ -457,7 +464,7 @@ test('a rolling restart under write load (drain in the balancer, SIGTERM, start 
 test('SIGTERM without draining, under write load: the instance exits 0 and no acknowledged write is lost', {
   skip, todo: 'server defect: SIGTERM under load can abort in MHD_stop_daemon with a suspended connection',
 }, async () => {
-  const t = await tenant('lb-term');
+  const t = await loadTenant('lb-term');
   const load = writeLoad(t.key);
   let stopped;
   try {
