@@ -28,7 +28,10 @@ before(async () => {
   second = { url, dir };
   tokenFile = path.join(tempDir('basalt-op-'), 'operator.token');
   fs.writeFileSync(tokenFile, `${SECRET}\n`, { mode: 0o600 });
-  srv = await startServer({ args: ['--operator-token-file', tokenFile] });
+  // single: a move's write block, journal and cached location are the serving process's own (docs/operations.md
+  // "Moving an environment": move environments while one process serves them), so under BASALT_TEST_FLEET too
+  // this file runs against one process
+  srv = await startServer({ single: true, args: ['--operator-token-file', tokenFile] });
   b = srv.bootstrap;
   const env = await req(srv, 'GET', `/admin/v1/projects/${b.projectId}/environments/dev`, { token: b.operatorToken });
   assert.equal(env.status, 200, env.text);
