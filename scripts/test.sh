@@ -31,6 +31,7 @@ suite() {
     (cd '"$dir"' && ctest --output-on-failure -j2)
     node --test tests/api/*.test.mjs
     BASALT_TEST_FILES=s3 node --test tests/api/files.test.mjs tests/api/files_direct.test.mjs tests/api/images.test.mjs
+    BASALT_TEST_FILES=s3 node --test --test-name-pattern="a file uploaded through instance A" tests/api/fleet_lb.test.mjs
     BASALT_TEST_REDIS=1 node --test tests/api/quota.test.mjs'
 }
 
