@@ -197,9 +197,11 @@ const LISTENING = /listening on http:\/\/(?:\[[^\]]+\]|[^:/\s]+):(\d+)/;
 // env (extra variables), cwd (default: the data dir, so no ./basalt.conf is picked up), keep,
 // listen (default '127.0.0.1:0'; null passes no --listen flag, e.g. to test the config file).
 // Under BASALT_TEST_FLEET=N (N ≥ 2) the server is a fleet behind HAProxy (startFleet below), unless the
-// test passes single: true or picks the address itself with listen (a test about one process).
+// test passes single: true, picks the address itself with listen (a test about one process) or names its
+// control store with --control-store (a fleet test that builds its own fleet: fleet_*.test.mjs).
 export async function startServer({ single = false, ...opts } = {}) {
-  return FLEET >= 2 && !single && !('listen' in opts) ? startFleet(opts) : startInstance(opts);
+  const own = 'listen' in opts || (opts.args || []).includes('--control-store');
+  return FLEET >= 2 && !single && !own ? startFleet(opts) : startInstance(opts);
 }
 
 // test() options that skip a test under BASALT_TEST_FLEET, for a test about one process (its connections,
