@@ -28,9 +28,10 @@ before(async () => {
   second = { url, dir };
   tokenFile = path.join(tempDir('basalt-op-'), 'operator.token');
   fs.writeFileSync(tokenFile, `${SECRET}\n`, { mode: 0o600 });
-  // single: a move's write block, journal and cached location are the serving process's own (docs/operations.md
-  // "Moving an environment": move environments while one process serves them), so under BASALT_TEST_FLEET too
-  // this file runs against one process
+  // single: this file is about one process moving an environment (its progress at GET .../moves/{id} lives on
+  // the instance running the move, its write block covers the catch-up only, its query statistics are in
+  // memory: docs/operations.md "Moving an environment"), so under BASALT_TEST_FLEET too it runs against one
+  // process; a move in a fleet is fleet_move.test.mjs's
   srv = await startServer({ single: true, args: ['--operator-token-file', tokenFile] });
   b = srv.bootstrap;
   const env = await req(srv, 'GET', `/admin/v1/projects/${b.projectId}/environments/dev`, { token: b.operatorToken });
