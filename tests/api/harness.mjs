@@ -419,7 +419,6 @@ export function haproxyConfig({ port, servers, socket }) {
     if (/^\s*log\s/.test(code)) { out.push('    log stderr format raw local0'); seen.add('log'); }
     else if (/^\s*stats socket\s/.test(code)) { out.push(`    stats socket ${socket} mode 600 level admin`); seen.add('socket'); }
     else if (/^\s*bind\s/.test(code)) { out.push(`    bind 127.0.0.1:${port}`); seen.add('bind'); }
-    else if (/^\s*maxconn\s/.test(code)) { out.push(code); seen.add('maxconn'); }
     else throw new Error(`deploy/haproxy/basalt.cfg: a "test:" line the harness does not know: ${line}`);
   }
   for (const k of ['server', 'log', 'socket', 'bind'])
