@@ -14,6 +14,7 @@ if [[ "${1:-}" == "--test" ]]; then
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)   # installs the local S3 server of the tests (tests/s3)
   packages+=(chromium)   # the console's browser test (tests/console, driven by puppeteer-core)
+  packages+=(haproxy)    # the load balancer of the fleet tests (tests/lb: run as a plain process, never as the service)
 fi
 
 missing=()

@@ -8,7 +8,8 @@
 # with the control and environment stores on it; the console's browser test runs once. A Redis server
 # (tests/redis/with-redis.sh) runs for each sanitizer pass: the Redis client's unit tests and the fleet test
 # (tests/api/fleet_quota.test.mjs: three instances, exact admission, Redis stopped mid-test), and the quota
-# suite once more with its API calls admitted in Redis (BASALT_TEST_REDIS=1). A sanitizer report
+# suite once more with its API calls admitted in Redis (BASALT_TEST_REDIS=1). On the ASan build the API suite
+# also runs through HAProxy in front of three instances (BASALT_TEST_FLEET=3). A sanitizer report
 # fails the server's exit code, and so the test that stopped it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,7 @@ suite() {
     (cd '"$dir"' && ctest --output-on-failure -j2)
     node --test tests/api/*.test.mjs
     BASALT_TEST_FILES=s3 node --test tests/api/files.test.mjs tests/api/files_direct.test.mjs tests/api/images.test.mjs
+    BASALT_TEST_FILES=s3 node --test --test-name-pattern="a file uploaded through instance A" tests/api/fleet_lb.test.mjs
     BASALT_TEST_REDIS=1 node --test tests/api/quota.test.mjs'
 }
 
@@ -39,6 +41,13 @@ suite build-test
 # environment; docs/operations.md "Running on PostgreSQL").
 echo "== test pass: build-test, control and environment stores on PostgreSQL =="
 BASALT_BIN="$PWD/build-test/basalt" BASALT_TEST_CONTROL=pg BASALT_TEST_ENV=pg tests/pg/with-pg.sh node --test tests/api/*.test.mjs
+# The API suite through a real load balancer: every server a test starts is three instances on one data
+# directory, one PostgreSQL control store and env store and one Redis, behind Debian's HAProxy run from
+# deploy/haproxy/basalt.cfg (docs/operations.md "Behind a load balancer"); tests about one process skip
+# themselves (onlyOneProcess in tests/api/harness.mjs).
+echo "== test pass: build-test, the API suite through HAProxy in front of three instances =="
+BASALT_BIN="$PWD/build-test/basalt" BASALT_TEST_FLEET=3 BASALT_TEST_CONTROL=pg BASALT_TEST_ENV=pg \
+  tests/pg/with-pg.sh tests/s3/with-s3.sh tests/redis/with-redis.sh node --test tests/api/*.test.mjs
 # The web console in Debian's chromium (tests/console; its screenshots go to a scratch directory here, the
 # committed ones in docs/console/ are refreshed by running tests/console/run.sh by hand).
 echo "== test pass: the console in chromium =="

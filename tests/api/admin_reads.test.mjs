@@ -3,7 +3,7 @@
 // to billing (403) and across organizations (404).
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { test, startServer, req, expectError } from './harness.mjs';
+import { test, startServer, req, expectError, onlyOneProcess } from './harness.mjs';
 
 let srv, org, other, tokens, proj, base, secretKey;
 
@@ -141,7 +141,7 @@ test('files: every file with its metadata, paged; billing refused', async () => 
   expectError(assert, await req(srv, 'GET', `/admin/v1${base}/files`, { token: other.ownerToken }), 404, 'org/project-not-found');
 });
 
-test('management reads are not metered as /v1 API calls', async () => {
+test('management reads are not metered as /v1 API calls', onlyOneProcess('it reads one process\'s /metrics counters'), async () => {
   const calls = async () => {
     const m = await req(srv, 'GET', '/metrics');
     assert.equal(m.status, 200, m.text);

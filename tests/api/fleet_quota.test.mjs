@@ -40,8 +40,9 @@ before(async () => {
   dir = tempDir('basalt-fleet-');
   const args = ['--control-store', control, '--env-store', envStore, '--redis', REDIS, '--redis-timeout-ms', '2000',
     '--redis-fail-open', String(FAIL_OPEN_S), '--key-cache-ms', '1'];
-  fleet.push(await startServer({ dataDir: dir, keep: true, args })); // the first start bootstraps
-  fleet.push(...await Promise.all([1, 2].map(() => startServer({ dataDir: dir, keep: true, args }))));
+  // single: this file makes its own fleet (so it runs alike under BASALT_TEST_FLEET)
+  fleet.push(await startServer({ single: true, dataDir: dir, keep: true, args })); // the first start bootstraps
+  fleet.push(...await Promise.all([1, 2].map(() => startServer({ single: true, dataDir: dir, keep: true, args }))));
 });
 after(async () => {
   for (const s of fleet) await s.stop({ removeDir: false });
@@ -194,7 +195,7 @@ test('a Redis that does not answer: the instance starts, fails open then closed,
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /redis:\/\//);
   const port = await freePort();
-  const s = await startServer({ args: ['--redis', `redis://:hunter2-secret@127.0.0.1:${port}/3`, '--redis-fail-open', '1'] });
+  const s = await startServer({ single: true, args: ['--redis', `redis://:hunter2-secret@127.0.0.1:${port}/3`, '--redis-fail-open', '1'] });
   try {
     const h = await health(s);
     assert.equal(h.status, 'ok');

@@ -196,7 +196,22 @@ const LISTENING = /listening on http:\/\/(?:\[[^\]]+\]|[^:/\s]+):(\d+)/;
 // Options: dataDir (default: a fresh temp dir, removed after stop unless keep), args (extra flags),
 // env (extra variables), cwd (default: the data dir, so no ./basalt.conf is picked up), keep,
 // listen (default '127.0.0.1:0'; null passes no --listen flag, e.g. to test the config file).
-export async function startServer({ dataDir, args = [], env = {}, cwd, keep = false, listen = '127.0.0.1:0' } = {}) {
+// Under BASALT_TEST_FLEET=N (N ≥ 2) the server is a fleet behind HAProxy (startFleet below), unless the
+// test passes single: true, picks the address itself with listen (a test about one process) or names its
+// control store with --control-store (a fleet test that builds its own fleet: fleet_*.test.mjs).
+export async function startServer({ single = false, ...opts } = {}) {
+  const own = 'listen' in opts || (opts.args || []).includes('--control-store');
+  return FLEET >= 2 && !single && !own ? startFleet(opts) : startInstance(opts);
+}
+
+// test() options that skip a test under BASALT_TEST_FLEET, for a test about one process (its connections,
+// signals, flags, stdout, per-process /metrics): `test(name, onlyOneProcess('why'), fn)`. It runs in
+// every other pass.
+export function onlyOneProcess(why, options = {}) {
+  return FLEET >= 2 ? { ...options, skip: `one process (BASALT_TEST_FLEET): ${why}` } : options;
+}
+
+async function startInstance({ dataDir, args = [], env = {}, cwd, keep = false, listen = '127.0.0.1:0' } = {}) {
   const dir = dataDir || tempDir();
   const ownDir = !dataDir;
   const argv = ['serve'];
@@ -231,10 +246,12 @@ export async function startServer({ dataDir, args = [], env = {}, cwd, keep = fa
   };
 
   const deadline = Date.now() + START_TIMEOUT_MS;
+  // With --public-url the "listening on" line names the public URL: a port given in listen is the one used.
+  const fixedPort = Number((listen && /:(\d+)$/.exec(listen)?.[1]) || 0);
   let port = 0;
   while (!port) {
     const m = LISTENING.exec(stderr) || LISTENING.exec(stdout);
-    if (m) { port = Number(m[1]); break; }
+    if (m) { port = fixedPort || Number(m[1]); break; }
     if (spawnError) return fail(`cannot run: ${spawnError.message}`);
     if (child.exitCode !== null || child.signalCode !== null) return fail('exited before listening');
     if (Date.now() > deadline) return fail('no "listening on" line');
@@ -363,4 +380,175 @@ export async function userToken(server, sub, { role = 'user', issuedAgo = 0, ttl
   const r = await runOnce(args);
   if (r.code !== 0) throw new Error(`basalt token failed (${r.code}): ${r.stderr}`);
   return r.stdout.trim();
+}
+
+// ---- a fleet behind a load balancer (BASALT_TEST_FLEET=N) ----
+//
+// BASALT_TEST_FLEET=3 (with BASALT_TEST_CONTROL=pg, BASALT_TEST_ENV=pg and BASALT_TEST_REDIS_URL; S3 too under
+// BASALT_TEST_FILES=s3) makes startServer() start three instances on one data directory, one control-store
+// schema, one env-store database and one Redis (--redis), the first alone (it bootstraps) and the others
+// together, then Debian's HAProxy (BASALT_TEST_HAPROXY, default `haproxy`) in front of them with the
+// configuration shipped in deploy/haproxy/basalt.cfg (only its lines marked "test:" changed: addresses, log
+// target, admin socket) and its error files. The handle is the balancer's (url, port) with the usual
+// dataDir, bootstrap, stdout()/stderr() (every process's, labelled) and stop(), which stops every instance
+// with the signal given and the balancer, and throws unless every instance exited 0 (sanitizer reports);
+// handle.instances[i] are the instances' own handles (direct urls), handle.balancer the HAProxy process
+// ({child, port, socket, admin(cmd)}). startFleet is exported for fleet tests that need it whatever
+// BASALT_TEST_FLEET says.
+export const FLEET = Number(process.env.BASALT_TEST_FLEET || 0);
+export const HAPROXY = process.env.BASALT_TEST_HAPROXY || 'haproxy';
+export const HAPROXY_CFG = path.join(repoRoot, 'deploy', 'haproxy', 'basalt.cfg');
+export const HAPROXY_ERRORS = path.join(repoRoot, 'deploy', 'haproxy', 'errors');
+
+// deploy/haproxy/basalt.cfg for a test run: each "test:" line replaced, the error files from the repository.
+export function haproxyConfig({ port, servers, socket }) {
+  const text = fs.readFileSync(HAPROXY_CFG, 'utf8');
+  const out = [];
+  const seen = new Set();
+  for (const line of text.split('\n')) {
+    const marked = /#\s*test:/.test(line);
+    const code = line.replace(/\s*#.*$/, '');
+    if (/^\s*server\s/.test(code)) {
+      if (marked) {
+        servers.forEach((p, i) => out.push(`    server basalt${i + 1} 127.0.0.1:${p}`));
+        seen.add('server');
+      }
+      continue;
+    }
+    if (!marked) { out.push(line.replaceAll('/etc/haproxy/errors/basalt', HAPROXY_ERRORS)); continue; }
+    if (/^\s*log\s/.test(code)) { out.push('    log stderr format raw local0'); seen.add('log'); }
+    else if (/^\s*stats socket\s/.test(code)) { out.push(`    stats socket ${socket} mode 600 level admin`); seen.add('socket'); }
+    else if (/^\s*bind\s/.test(code)) { out.push(`    bind 127.0.0.1:${port}`); seen.add('bind'); }
+    else throw new Error(`deploy/haproxy/basalt.cfg: a "test:" line the harness does not know: ${line}`);
+  }
+  for (const k of ['server', 'log', 'socket', 'bind'])
+    if (!seen.has(k)) throw new Error(`deploy/haproxy/basalt.cfg: no "test:" line for ${k}`);
+  return out.join('\n');
+}
+
+// One command on HAProxy's admin socket; its answer as text.
+export function haproxyAdmin(socket, cmd, { timeoutMs = 3000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(socket);
+    let out = '';
+    const timer = setTimeout(() => c.destroy(new Error(`haproxy admin socket: no answer to ${cmd}`)), timeoutMs);
+    c.on('connect', () => c.end(`${cmd}\n`));
+    c.on('data', (d) => { out += d; });
+    c.on('error', (e) => { clearTimeout(timer); reject(e); });
+    c.on('close', () => { clearTimeout(timer); resolve(out); });
+  });
+}
+
+// The servers of the balancer's backend and their check state: [{name, status}] (status UP, DOWN, MAINT, ...).
+export async function balancerServers(socket) {
+  const csv = await haproxyAdmin(socket, 'show stat');
+  const lines = csv.split('\n');
+  const head = lines[0].replace(/^# /, '').split(',');
+  const [px, sv, st] = ['pxname', 'svname', 'status'].map((k) => head.indexOf(k));
+  return lines.slice(1).map((l) => l.split(',')).filter((f) => f[px] === 'basalt' && !['FRONTEND', 'BACKEND'].includes(f[sv]) && f[sv])
+    .map((f) => ({ name: f[sv], status: f[st] }));
+}
+
+// HAProxy in front of the given instance ports; resolves once every server is UP and the balancer answers.
+export async function startBalancer(ports, port = 0) {
+  const run = tempDir('basalt-lb-');
+  port = port || await freePort();
+  const socket = path.join(run, 'admin.sock');
+  const cfg = path.join(run, 'haproxy.cfg');
+  fs.writeFileSync(cfg, haproxyConfig({ port, servers: ports, socket }));
+  const child = spawn(HAPROXY, ['-f', cfg, '-db'], { cwd: run, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  let spawnError = null;
+  child.on('error', (e) => { spawnError = e; });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const lb = { url: `http://127.0.0.1:${port}`, port, dataDir: `haproxy ${run}`, child, socket, exited,
+    stdout: () => stdout, stderr: () => stderr, admin: (cmd) => haproxyAdmin(socket, cmd), servers: () => balancerServers(socket) };
+  live.add(lb);
+  startedInTest.push(lb);
+  let stopped = null;
+  lb.stop = async () => {
+    if (!stopped) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGUSR1'); // soft stop
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      stopped = await exited;
+      clearTimeout(timer);
+      live.delete(lb);
+      fs.rmSync(run, { recursive: true, force: true });
+    }
+    return stopped;
+  };
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    let up = [];
+    try { up = (await lb.servers()).filter((s) => s.status === 'UP'); } catch { /* not listening yet */ }
+    if (up.length === ports.length) {
+      try { if ((await getOnce(lb.url + '/healthz')).status === 200) break; } catch { /* not yet */ }
+    }
+    if (spawnError || child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      await lb.stop();
+      throw new Error(`haproxy did not start (${spawnError ? spawnError.message : `exit ${child.exitCode ?? child.signalCode}`}; ` +
+        `${up.length}/${ports.length} servers up)\n--- stderr ---\n${tail(stderr, 40)}`);
+    }
+    await sleep(50);
+  }
+  return lb;
+}
+
+export async function startFleet({ dataDir, args = [], env = {}, cwd, keep = false, size = Math.max(FLEET, 2) } = {}) {
+  const shared = (flag, store) => store === 'pg' || args.includes(flag);
+  if (!shared('--control-store', CONTROL_STORE) || !shared('--env-store', ENV_STORE) || !(args.includes('--redis') || process.env.BASALT_TEST_REDIS_URL))
+    throw new Error('a fleet needs both stores on PostgreSQL and a Redis: BASALT_TEST_CONTROL=pg, BASALT_TEST_ENV=pg and ' +
+      'BASALT_TEST_REDIS_URL (tests/pg/with-pg.sh tests/redis/with-redis.sh), or --control-store, --env-store and --redis in args');
+  const dir = dataDir || tempDir();
+  const ownDir = !dataDir;
+  // The balancer's port is chosen first: every instance names it as --public-url (the documented setting
+  // behind a reverse proxy: storage, image and callback URLs start with the address clients use).
+  const lbPort = await freePort();
+  const fleetArgs = [...args];
+  if (!args.includes('--redis')) fleetArgs.push('--redis', process.env.BASALT_TEST_REDIS_URL, '--redis-timeout-ms', '2000');
+  if (!args.includes('--public-url')) fleetArgs.push('--public-url', `http://127.0.0.1:${lbPort}`);
+  const one = async () => startInstance({ dataDir: dir, args: fleetArgs, env, cwd, keep: true, listen: `127.0.0.1:${await freePort()}` });
+  const instances = [];
+  const stopAll = async () => {
+    await Promise.allSettled(instances.map((s) => s.stop({ removeDir: false, signal: 'SIGKILL' })));
+    if (ownDir && !keep) fs.rmSync(dir, { recursive: true, force: true });
+  };
+  let lb;
+  try {
+    instances.push(await one()); // the first start bootstraps an empty data directory
+    const rest = await Promise.allSettled(Array.from({ length: size - 1 }, one));
+    for (const r of rest) if (r.status === 'fulfilled') instances.push(r.value);
+    const failed = rest.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    lb = await startBalancer(instances.map((s) => s.port), lbPort);
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+  const label = (get) => () => [...instances.map((s, i) => `[instance ${i + 1} :${s.port}]\n${get(s)}`),
+    `[haproxy :${lb.port}]\n${get(lb)}`].join('\n');
+  const handle = {
+    url: lb.url, port: lb.port, dataDir: dir, bootstrap: instances[0].bootstrap, child: lb.child,
+    instances, balancer: lb, args: fleetArgs, // args: every instance's flags, to start one again
+    stdout: label((s) => s.stdout()),
+    stderr: label((s) => s.stderr()),
+    exited: Promise.all(instances.map((s) => s.exited)),
+  };
+  let stopped = null;
+  // stop({signal, removeDir, timeoutMs}): every instance (in parallel), then the balancer; throws with every
+  // failing instance's stderr unless all exited 0.
+  handle.stop = async ({ signal = 'SIGTERM', removeDir = ownDir && !keep, timeoutMs = 20000 } = {}) => {
+    if (!stopped) {
+      const results = await Promise.allSettled(handle.instances.map((s) => s.stop({ signal, removeDir: false, timeoutMs })));
+      await lb.stop();
+      if (removeDir) fs.rmSync(dir, { recursive: true, force: true });
+      const bad = results.filter((r) => r.status === 'rejected');
+      stopped = { code: bad.length ? 1 : 0, signal: null };
+      if (bad.length) throw new Error(bad.map((r) => r.reason.message).join('\n'));
+    }
+    return stopped;
+  };
+  return handle;
 }

@@ -7,7 +7,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import {
-  test, startServer, req, expectError, expectAuthenticated, tempDir, runOnce, freePort, metricValue, sleep, BIN,
+  test, startServer, req, expectError, expectAuthenticated, tempDir, runOnce, freePort, metricValue, sleep, BIN, onlyOneProcess,
 } from './harness.mjs';
 
 let srv, key;
@@ -131,7 +131,7 @@ function closedWithin(sock, ms) {
   });
 }
 
-test('idle connections are closed after --idle-timeout', async () => {
+test('idle connections are closed after --idle-timeout', onlyOneProcess('the client connections are the balancer\'s'), async () => {
   const s = await startServer({ args: ['--idle-timeout', '1'] });
   try {
     const idle = await openSocket(s.port);
@@ -141,7 +141,7 @@ test('idle connections are closed after --idle-timeout', async () => {
   } finally { await s.stop(); }
 });
 
-test('connections beyond --max-connections wait until a slot frees', async () => {
+test('connections beyond --max-connections wait until a slot frees', onlyOneProcess('the client connections are the balancer\'s'), async () => {
   const s = await startServer({ args: ['--max-connections', '2', '--threads', '1'] });
   const socks = [];
   try {
@@ -165,7 +165,7 @@ test('connections beyond --max-connections wait until a slot frees', async () =>
   }
 });
 
-test('graceful shutdown: the in-flight request completes, new connections are refused, exit 0', async () => {
+test('graceful shutdown: the in-flight request completes, new connections are refused, exit 0', onlyOneProcess('one process\'s listening socket and in-flight request'), async () => {
   const s = await startServer();
   const b = s.bootstrap;
   const body = Buffer.from(JSON.stringify({ type: 'publishable', name: 'made during shutdown', pad: 'p'.repeat(2000) }));
@@ -227,7 +227,7 @@ test('SIGINT also stops cleanly with exit code 0', async () => {
   assert.match(s.stderr(), /SIGINT/);
 });
 
-test('configuration precedence: basalt.conf < BASALT_ environment < flags', async () => {
+test('configuration precedence: basalt.conf < BASALT_ environment < flags', onlyOneProcess('the listen address comes from one process\'s configuration'), async () => {
   const dir = tempDir('basalt-conf-');
   try {
     const [portFile, portEnv, portFlag] = [await freePort(), await freePort(), await freePort()];

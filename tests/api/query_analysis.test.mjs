@@ -2,7 +2,7 @@
 // suggested index) and query-stats (per query shape, values stripped).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, req, expectError } from './harness.mjs';
+import { startServer, req, expectError, onlyOneProcess } from './harness.mjs';
 
 let srv, b, admin, base;
 before(async () => {
@@ -55,7 +55,7 @@ test('explain: default indexes, sorts in memory, range filters, bad input', asyn
   expectError(assert, await req(srv, 'POST', `${base}/orders/explain`, { key: b.publishableKey, body: {} }), 401, 'auth/unauthorized');
 });
 
-test('query-stats: one entry per shape, values stripped, with time, rows and index', async () => {
+test('query-stats: one entry per shape, values stripped, with time, rows and index', onlyOneProcess('query statistics are kept in memory per server (docs/data-api.md)'), async () => {
   const q = (f) => req(srv, 'GET', `/v1/data/orders?andFilters=${encodeURIComponent(JSON.stringify(f))}&limit=5`, { key: b.secretKey });
   for (const status of ['new', 'paid', 'sent', 'paid']) assert.equal((await q({ status })).status, 200);
   assert.equal((await q({ total: { $lt: 10 } })).status, 200); // the oldest rows: the newest first are read and skipped

@@ -3,7 +3,7 @@
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { test, startServer, req, expectError, expectAuthenticated, rawExchange, metricValue, sleep, getOnce } from './harness.mjs';
+import { test, startServer, req, expectError, expectAuthenticated, rawExchange, metricValue, sleep, getOnce, onlyOneProcess } from './harness.mjs';
 
 let srv, key;
 before(async () => { srv = await startServer(); key = srv.bootstrap.publishableKey; });
@@ -23,7 +23,7 @@ async function accessLine(id) {
   return undefined;
 }
 
-test('a second server on a port in use does not start (it would take half the first one\'s connections)', async () => {
+test('a second server on a port in use does not start (it would take half the first one\'s connections)', onlyOneProcess('a second process on the port of a running one'), async () => {
   const port = new URL(srv.url).port;
   await assert.rejects(startServer({ listen: `127.0.0.1:${port}` }), /did not start/);
   assert.equal((await req(srv, 'GET', '/healthz')).status, 200, 'the first one keeps serving');
@@ -46,7 +46,7 @@ test('/ answers JSON describing the server', async () => {
   assert.equal(typeof root.json.version, 'string');
 });
 
-test('/metrics is Prometheus text with request counters, the duration histogram and open connections', async () => {
+test('/metrics is Prometheus text with request counters, the duration histogram and open connections', onlyOneProcess('per-process counters and open connections'), async () => {
   // requests made before the scrape, on routes whose labels are known
   await req(srv, 'GET', '/healthz');
   await req(srv, 'GET', '/no-such-route');
@@ -358,7 +358,7 @@ test('invalid UTF-8 from the target never reaches a JSON answer (GET /v1/data/%f
   }
 });
 
-test('Transfer-Encoding other than chunked is answered at once with the envelope', async () => {
+test('Transfer-Encoding other than chunked is answered at once with the envelope', onlyOneProcess('the bare server\'s answer to a head; through HAProxy 2.6 its own 400, fleet_lb.test.mjs'), async () => {
   for (const te of ['gzip', 'gzip, chunked', 'identity', 'x-custom']) {
     const r = await rawAnswer(srv.port, `POST /v1/data/posts HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\nTransfer-Encoding: ${te}\r\n\r\nabc`);
     expectRawError(r, 501, 'common/not-implemented', te);
@@ -474,7 +474,7 @@ async function normalClients(srvUrl, ms, timeoutMs) {
   return latencies;
 }
 
-test('slow request heads are cut after --header-timeout while normal clients keep being answered; idle keep-alive is not cut', async () => {
+test('slow request heads are cut after --header-timeout while normal clients keep being answered; idle keep-alive is not cut', onlyOneProcess('the client connections are the balancer\'s'), async () => {
   const own = await startServer({ args: ['--header-timeout', '2', '--max-connections', '64', '--connection-reserve', '16',
     '--max-connections-per-ip', '0', '--threads', '2'] });
   // an idle keep-alive connection outlives the header timeout; one that trickles its next head does not
@@ -502,7 +502,7 @@ test('slow request heads are cut after --header-timeout while normal clients kee
   await own.stop();
 });
 
-test('--connection-reserve keeps room for new clients while slow clients hold every other connection', async () => {
+test('--connection-reserve keeps room for new clients while slow clients hold every other connection', onlyOneProcess('the client connections are the balancer\'s'), async () => {
   const own = await startServer({ args: ['--header-timeout', '60', '--max-connections', '64', '--connection-reserve', '16',
     '--max-connections-per-ip', '0', '--threads', '2'] });
   const flood = trickleFlood(own.port, 100, 1000);
@@ -516,7 +516,7 @@ test('--connection-reserve keeps room for new clients while slow clients hold ev
   await own.stop();
 });
 
-test('--max-connections-per-ip caps one address', async () => {
+test('--max-connections-per-ip caps one address', onlyOneProcess('the client connections are the balancer\'s'), async () => {
   const own = await startServer({ args: ['--max-connections-per-ip', '8'] });
   const socks = [];
   let closedByServer = 0;

@@ -11,7 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { startServer, req, tempDir, ENV_STORE, CONTROL_STORE } from './harness.mjs';
+import { startServer, req, tempDir, ENV_STORE, CONTROL_STORE, onlyOneProcess } from './harness.mjs';
 
 let srv, b, admin, tables;
 const sk = () => ({ key: b.secretKey });
@@ -188,7 +188,7 @@ test('totals stay exact while 1,000 creates, updates and deletes from several cl
   await interleave([srv], 'live');
 });
 
-test('two processes on one PostgreSQL database keep one exact total', { skip: !(ENV_STORE === 'pg' && CONTROL_STORE === 'pg') && 'needs both stores on PostgreSQL' }, async () => {
+test('two processes on one PostgreSQL database keep one exact total', onlyOneProcess('the fleet is already several processes on one database', { skip: !(ENV_STORE === 'pg' && CONTROL_STORE === 'pg') && 'needs both stores on PostgreSQL' }), async () => {
   // a second server on the same control store and environment databases: the same keys, the same rows
   const other = await startServer({ dataDir: srv.dataDir, keep: true });
   try {

@@ -6,7 +6,7 @@
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { test, startServer, req, expectError, tempDir, sleep, runOnce } from './harness.mjs';
+import { test, startServer, req, expectError, tempDir, sleep, runOnce, onlyOneProcess } from './harness.mjs';
 
 const FAST = ['--usage-storage-interval', '1', '--usage-rollup-interval', '1', '--inactivity-sweep', '0'];
 const DAY = 86400e3;
@@ -209,7 +209,7 @@ test('the CLI draws the last 30 days (text on a terminal, JSON with --json)', as
   assert.equal((await cli('--days', '0')).code, 2);
 });
 
-test('/metrics carries the usage counters by organization, project and environment', async () => {
+test('/metrics carries the usage counters by organization, project and environment', onlyOneProcess('per-process /metrics counters'), async () => {
   const text = (await req(srv, 'GET', '/metrics')).text;
   const labels = `organization="${b.organizationId}",project="${b.projectId}",environment="dev"`;
   assert.match(text, new RegExp(`basalt_usage_api_calls_total\\{${labels},outcome="success"\\} ${sent.ok}\\n`));
