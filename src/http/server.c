@@ -23,6 +23,7 @@
 #include "util/log.h"
 
 /* Bytes of a refused body read and dropped before answering (see exchange_body). */
+#define HTTP_STOP_WAIT_MS 30000 /* the stop waits this long for suspended requests to finish */
 #define HTTP_DISCARD_MAX (16u * 1024 * 1024)
 
 struct http_server {
@@ -34,6 +35,8 @@ struct http_server {
     uint16_t port;
     _Atomic long inflight;
     _Atomic int draining;
+    _Atomic int stopping;            /* http_server_free began: no connection is suspended any more */
+    _Atomic long suspending;         /* exchanges that suspended (or are about to) and have not finished */
     MHD_socket quiesced_fd;   /* the listening socket handed back by quiesce, closed after the stop */
 };
 
@@ -269,18 +272,32 @@ void http_req_resume(http_req *req)
 
 /* After a handler deferred: suspend the connection unless the answer is already there (resume and
  * suspend are ordered by defer_lock, so a fast completion never resumes a connection not suspended). */
+/* While the server stops, a deferred answer is waited for on the worker thread instead: libmicrohttpd
+ * aborts when it is stopped with a connection suspended, and a keep-alive connection may bring a request
+ * after the drain. (suspending is counted before stopping is read, and stopping set before suspending is
+ * read, so either this request waits here or the stop waits for it.) */
 static enum MHD_Result after_defer(http_server *server, http_req *req)
 {
+    atomic_fetch_add(&server->suspending, 1);
+    int stopping = atomic_load(&server->stopping);
     pthread_mutex_lock(&req->defer_lock);
     BS_ASSERT(!req->suspended); /* a connection is suspended once per deferred answer */
     int done = req->defer_done;
+    while (stopping && !done) {
+        pthread_mutex_unlock(&req->defer_lock);
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&req->defer_lock);
+        done = req->defer_done;
+    }
     if (!done) {
         MHD_suspend_connection(req->conn);
         req->suspended = 1;
         req->state = EXCHANGE_SUSPENDED;
     }
     pthread_mutex_unlock(&req->defer_lock);
-    if (!done) return MHD_YES;
+    if (!done) return MHD_YES; /* suspending stays counted until the exchange finishes */
+    atomic_fetch_sub(&server->suspending, 1);
     check_status(req);
     return queue_answer(server, req);
 }
@@ -504,6 +521,7 @@ static void exchange_finish(http_server *server, http_req *req)
         access_log(req, status, micros);
         if (req->on_done) done_notify(req, status, micros);
     }
+    if (req->suspended) atomic_fetch_sub(&server->suspending, 1);
     exchange_free(req);
     atomic_fetch_sub(&server->inflight, 1);
 }
@@ -680,9 +698,28 @@ long http_server_drain(http_server *server, int timeout_ms)
     return n;
 }
 
+/* Stops suspending connections and waits (at most HTTP_STOP_WAIT_MS) for the suspended ones to finish: 1
+ * when none is left. */
+static int suspended_gone(http_server *server)
+{
+    atomic_store(&server->stopping, 1);
+    int64_t deadline = clock_mono_us() + (int64_t)HTTP_STOP_WAIT_MS * 1000;
+    while (atomic_load(&server->suspending) > 0 && clock_mono_us() < deadline) {
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return atomic_load(&server->suspending) == 0;
+}
+
 void http_server_free(http_server *server)
 {
     if (!server) return;
+    if (server->daemon && !suspended_gone(server)) {
+        /* a deferred answer never came: stopping the daemon now would abort the process */
+        log_error("http: %ld suspended requests did not finish within %d ms; leaving without stopping the server",
+                  (long)atomic_load(&server->suspending), HTTP_STOP_WAIT_MS);
+        return;
+    }
     if (server->daemon) MHD_stop_daemon(server->daemon);
     if (server->quiesced_fd != MHD_INVALID_SOCKET) close(server->quiesced_fd);
     http_conns_free(server->conns); /* after the daemon: closing connections still report to it */
