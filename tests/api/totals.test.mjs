@@ -104,9 +104,10 @@ async function interleave(srvs, table) {
   const rand = (n) => Math.floor(Math.random() * n);
   const OPS = 1000, CLIENTS = 4;
   let sent = 0;
+  const seen = [];
   const writer = async (w) => {
     const srv = srvs[w % srvs.length];
-    while (sent < OPS) {
+    while (sent < OPS || seen.length < 30) { // (a slow machine or a fleet: writes go on until 30 lists ran beside them)
       sent++;
       const alive = recs.filter((r) => r.id && r.dStart === undefined && !r.busy);
       const roll = rand(100);
@@ -138,7 +139,6 @@ async function interleave(srvs, table) {
       }
     }
   };
-  const seen = [];
   let writing = true;
   const lister = async (which) => {
     const srv = srvs[which % srvs.length];
