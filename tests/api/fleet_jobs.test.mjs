@@ -8,12 +8,11 @@
 // Needs tests/pg/with-pg.sh and tests/redis/with-redis.sh (scripts/test.sh runs it under both); skipped without.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import http from 'node:http';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test, startServer, req, runOnce, tempDir, sleep, metricValue, getOnce, repoRoot } from './harness.mjs';
+import { test, startServer, req, runOnce, tempDir, sleep, metricValue, getOnce, repoRoot, sharedPgStores } from './harness.mjs';
 
 const PG = process.env.BASALT_TEST_PG_URL, REDIS = process.env.BASALT_TEST_REDIS_URL;
 const skip = !(PG && REDIS) && 'needs BASALT_TEST_PG_URL and BASALT_TEST_REDIS_URL (tests/pg/with-pg.sh tests/redis/with-redis.sh)';
@@ -23,17 +22,7 @@ const redisCtl = (verb) => execFileSync(path.join(repoRoot, 'tests', 'redis', 'c
 
 let dir, control, fleet = [];
 
-// A control store in a schema of its own and an environment database of its own, shared by the three.
-function stores() {
-  const schema = `jobs_${crypto.randomBytes(6).toString('hex')}`;
-  execFileSync('psql', [PG, '-qXc', `CREATE SCHEMA ${schema}`]);
-  const ctl = `${PG}${PG.includes('?') ? '&' : '?'}options=-csearch_path%3D${schema}`;
-  const envs = new URL(PG);
-  const db = `jobsenv_${crypto.randomBytes(6).toString('hex')}`;
-  execFileSync('psql', [PG, '-qXc', `CREATE DATABASE ${db}`]);
-  envs.pathname = `/${db}`;
-  return [ctl, envs.href];
-}
+const stores = () => sharedPgStores('jobs');
 
 before(async () => {
   if (skip) return;

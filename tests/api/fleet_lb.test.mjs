@@ -18,8 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   test, startFleet, req, expectError, runOnce, sleep, rawExchange, tempDir, HAPROXY, HAPROXY_ERRORS, HAPROXY_CFG, repoRoot,
-  FILES_DRIVER, startServer,
-} from './harness.mjs';
+  FILES_DRIVER, startServer, sharedPgStores } from './harness.mjs';
 
 const PG = process.env.BASALT_TEST_PG_URL, REDIS = process.env.BASALT_TEST_REDIS_URL;
 let haproxyOk = false;
@@ -110,18 +109,7 @@ test('deploy/haproxy/errors: every file is a whole HTTP answer with the JSON env
 
 // ---- the fleet ----
 
-// A control store in a schema of its own and an environment database of its own, named explicitly, so the
-// three instances share them whatever BASALT_TEST_CONTROL / BASALT_TEST_ENV say (as fleet_quota does).
-function stores() {
-  const schema = `lb_${crypto.randomBytes(6).toString('hex')}`;
-  execFileSync('psql', [PG, '-qXc', `CREATE SCHEMA ${schema}`]);
-  const ctl = `${PG}${PG.includes('?') ? '&' : '?'}options=-csearch_path%3D${schema}`;
-  const envs = new URL(PG);
-  const db = `lbenv_${crypto.randomBytes(6).toString('hex')}`;
-  execFileSync('psql', [PG, '-qXc', `CREATE DATABASE ${db}`]);
-  envs.pathname = `/${db}`;
-  return [ctl, envs.href];
-}
+const stores = () => sharedPgStores('lb');
 
 let fleet, control;
 const fleetArgs = () => ['--control-store', control[0], '--env-store', control[1], '--redis', REDIS, '--redis-timeout-ms', '2000'];

@@ -9,11 +9,10 @@
 // and the old copy is gone. Needs tests/pg/with-pg.sh and tests/redis/with-redis.sh; skipped without.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test, startServer, req, runOnce, tempDir, sleep, repoRoot } from './harness.mjs';
+import { test, startServer, req, runOnce, tempDir, sleep, repoRoot, sharedPgStores } from './harness.mjs';
 
 const PG = process.env.BASALT_TEST_PG_URL, REDIS = process.env.BASALT_TEST_REDIS_URL;
 const skip = !(PG && REDIS) && 'needs BASALT_TEST_PG_URL and BASALT_TEST_REDIS_URL (tests/pg/with-pg.sh tests/redis/with-redis.sh)';
@@ -25,14 +24,7 @@ const psql = (url, sql) => execFileSync('psql', [url, '-qXAt', '-c', sql], { enc
 
 before(async () => {
   if (skip) return;
-  const schema = `fmove_${crypto.randomBytes(6).toString('hex')}`;
-  execFileSync('psql', [PG, '-qXc', `CREATE SCHEMA ${schema}`]);
-  control = `${PG}${PG.includes('?') ? '&' : '?'}options=-csearch_path%3D${schema}`;
-  const db = `fmoveenv_${crypto.randomBytes(6).toString('hex')}`;
-  execFileSync('psql', [PG, '-qXc', `CREATE DATABASE ${db}`]);
-  const u = new URL(PG);
-  u.pathname = `/${db}`;
-  envDb = u.href;
+  [control, envDb] = sharedPgStores('fmove');
   const [url, pgdir] = execFileSync(startPg, { encoding: 'utf8' }).trim().split('\n');
   second = { url, dir: pgdir };
   dir = tempDir('basalt-fleet-move-');

@@ -171,6 +171,21 @@ export function getOnce(url, { timeoutMs = 2000 } = {}) {
   });
 }
 
+// Stores of their own for a test that starts several instances on the same stores (a fleet), whatever
+// BASALT_TEST_CONTROL / BASALT_TEST_ENV say: a control store in a new schema and an environment store in a new
+// database of the server BASALT_TEST_PG_URL names. Returns [control URL, env-store URL]; prefix names them.
+export function sharedPgStores(prefix) {
+  const pg = process.env.BASALT_TEST_PG_URL;
+  const schema = `${prefix}_${crypto.randomBytes(6).toString('hex')}`;
+  execFileSync('psql', [pg, '-qXc', `CREATE SCHEMA ${schema}`]);
+  const control = `${pg}${pg.includes('?') ? '&' : '?'}options=-csearch_path%3D${schema}`;
+  const envs = new URL(pg);
+  const db = `${prefix}env_${crypto.randomBytes(6).toString('hex')}`;
+  execFileSync('psql', [pg, '-qXc', `CREATE DATABASE ${db}`]);
+  envs.pathname = `/${db}`;
+  return [control, envs.href];
+}
+
 // BASALT_TEST_FILES=s3 (with the variables tests/s3/with-s3.sh exports) runs every server on the S3 blob
 // driver, each data directory under its own prefix of the test bucket, so the file suites run on both.
 export const FILES_DRIVER = process.env.BASALT_TEST_FILES === 's3' ? 's3' : 'fs';

@@ -280,6 +280,26 @@ int pg_stmts_take_begin(PGconn *c)
     return pending;
 }
 
+/* Runs sql after lead through the cache (prepared when new, else executed). When the cached statement went
+ * stale, its slot is forgotten and *retry_slot names it (for prepare_run once more); the stale result is
+ * returned, the caller decides. */
+static PGresult *cached_run(PGconn *c, pg_stmts *s, pipe_lead lead, uint64_t hash, const char *sql, int n,
+                            const char *const *params, stmt **retry_slot)
+{
+    *retry_slot = NULL;
+    stmt *e = slot_find(s, hash, sql);
+    if (!e) return prepare_run(c, s, lead, slot_take(s), hash, sql, n, params);
+    e->used = ++s->tick;
+    s->stats.reused++;
+    PGresult *r = prepared_run(c, lead, e, n, params);
+    if (!stale(r)) return r;
+    int gone = !strcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE), "26000");
+    slot_forget(s, e, !gone);
+    s->stats.stale++;
+    *retry_slot = e;
+    return r;
+}
+
 PGresult *pg_run(PGconn *c, const char *sql, int n, const char *const *params)
 {
     pg_stmts *s = PQinstanceData(c, stmts_event);
@@ -294,19 +314,12 @@ PGresult *pg_run(PGconn *c, const char *sql, int n, const char *const *params)
     }
     if (s->ndead && ts == PQTRANS_IDLE) dead_flush(c, s);
     uint64_t hash = hash64_str(sql);
-    stmt *e = slot_find(s, hash, sql);
-    if (!e) return prepare_run(c, s, lead, slot_take(s), hash, sql, n, params);
-    e->used = ++s->tick;
-    s->stats.reused++;
-    PGresult *r = prepared_run(c, lead, e, n, params);
-    if (!stale(r)) return r;
-    int gone = !strcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE), "26000");
-    slot_forget(s, e, !gone);
-    s->stats.stale++;
-    if (PQtransactionStatus(c) != PQTRANS_IDLE) return r; /* the caller's transaction failed: its error */
+    stmt *retry;
+    PGresult *r = cached_run(c, s, lead, hash, sql, n, params, &retry);
+    if (!retry || PQtransactionStatus(c) != PQTRANS_IDLE) return r; /* inside a transaction: the caller's error */
     PQclear(r);
     dead_flush(c, s);
-    return prepare_run(c, s, (pipe_lead){NULL, 0}, e, hash, sql, n, params); /* once more, planned afresh */
+    return prepare_run(c, s, (pipe_lead){NULL, 0}, retry, hash, sql, n, params); /* once more, planned afresh */
 }
 
 PGresult *pg_run_led(PGconn *c, const char *const *lead_sql, int nlead, const char *sql, int n,
@@ -322,17 +335,11 @@ PGresult *pg_run_led(PGconn *c, const char *const *lead_sql, int nlead, const ch
     }
     if (s->ndead) dead_flush(c, s);
     uint64_t hash = hash64_str(sql);
-    stmt *e = slot_find(s, hash, sql);
-    if (!e) return prepare_run(c, s, lead, slot_take(s), hash, sql, n, params);
-    e->used = ++s->tick;
-    s->stats.reused++;
-    PGresult *r = prepared_run(c, lead, e, n, params);
-    if (!stale(r)) return r;
-    int gone = !strcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE), "26000");
-    slot_forget(s, e, !gone);
-    s->stats.stale++;
+    stmt *retry;
+    PGresult *r = cached_run(c, s, lead, hash, sql, n, params, &retry);
+    if (!retry) return r;
     PQclear(r);
     PQclear(PQexec(c, "ROLLBACK")); /* the transaction the lead opened failed with it: once more, planned afresh */
     dead_flush(c, s);
-    return prepare_run(c, s, lead, e, hash, sql, n, params);
+    return prepare_run(c, s, lead, retry, hash, sql, n, params);
 }
