@@ -5,8 +5,8 @@
 #   bench/run-pg.sh bench/run-fleet.sh
 #
 # It starts a Redis 7 of its own (no persistence, a free port), seeds N posts (default 20,000) with the
-# timeline index, then measures get by id, the indexed list and create in four setups, each line in the
-# format of run-parse.sh:
+# timeline index, then measures get by id and the indexed list in four setups, then create in the same
+# four (creates grow the table the lists read), each line in the format of run-parse.sh:
 #   single      one instance without --redis (the process alone: admission in memory)
 #   redis       the same instance with --redis (every /v1 call admitted in Redis: one round trip)
 #   lb1         that instance behind HAProxy (round robin over one server: what the balancer costs)
@@ -61,13 +61,38 @@ balancer() {
   echo $!
 }
 
-# measure LABEL URL: get by id, the indexed list and create through URL
-measure() {
-  local u=$2
-  wait_http "$u/healthz"
-  bench "$1_get_by_id" -s bench/data.lua "$u" -- get "$SK" "$WORK/fleet-ids.txt"
-  bench "$1_list_published_idx" -s bench/data.lua "$u" -- list "$SK"
-  bench "$1_create_post" -s bench/data.lua "$u" -- create "$SK"
+# reads LABEL URL / writes LABEL URL: get by id and the indexed list, or create, through URL
+reads() {
+  wait_http "$2/healthz"
+  bench "$1_get_by_id" -s bench/data.lua "$2" -- get "$SK" "$WORK/fleet-ids.txt"
+  bench "$1_list_published_idx" -s bench/data.lua "$2" -- list "$SK"
+}
+writes() {
+  wait_http "$2/healthz"
+  bench "$1_create_post" -s bench/data.lua "$2" -- create "$SK"
+}
+
+# setup NAME: starts the processes of one setup (sets URL, RUNNING); teardown stops them
+RUNNING=()
+setup() {
+  case $1 in
+    single) RUNNING=("$(serve "$P1" 0)"); URL="http://127.0.0.1:$P1" ;;
+    redis) RUNNING=("$(serve "$P1" 0 --redis "$REDIS")"); URL="http://127.0.0.1:$P1" ;;
+    lb1) RUNNING=("$(serve "$P1" 0 --redis "$REDIS")"); wait_http "http://127.0.0.1:$P1/healthz"
+         RUNNING+=("$(balancer "$P1")"); URL="http://127.0.0.1:$LB" ;;
+    lb2) RUNNING=("$(serve "$P1" 0 --redis "$REDIS")" "$(serve "$P2" 1 --redis "$REDIS")")
+         wait_http "http://127.0.0.1:$P1/healthz"; wait_http "http://127.0.0.1:$P2/healthz"
+         RUNNING+=("$(balancer "$P1" "$P2")"); URL="http://127.0.0.1:$LB"; sleep 1.5 ;; # both seen healthy
+  esac
+  pids+=("${RUNNING[@]}")
+  wait_http "$URL/healthz"
+}
+teardown() {
+  local p rss=""
+  for p in "${RUNNING[@]}"; do [ "$(cat /proc/$p/comm 2>/dev/null)" = basalt ] && rss="$rss $(peak_rss_mb "$p")"; done
+  echo "$1_peak_rss_mb$rss"
+  for p in "${RUNNING[@]}"; do stop_pid "$p"; done
+  RUNNING=()
 }
 
 A=$(serve "$P1" 0); pids+=("$A")
@@ -79,23 +104,10 @@ machine
 seed_posts "http://127.0.0.1:$P1" "$SK" "$N"
 curl -sf -H "X-API-Key: $SK" "http://127.0.0.1:$P1/v1/data/posts?limit=100&select=title" | json_ids >"$WORK/fleet-ids.txt"
 curl -sf -H "X-API-Key: $SK" "http://127.0.0.1:$P1$LIST_PATH" >/dev/null # the list's total, counted once
-echo "# instances pinned: first to CPU $(cpu 0), second to CPU $(cpu 1); $N posts; stores on PostgreSQL"
-
-measure single "http://127.0.0.1:$P1"
-echo "single_peak_rss_mb $(peak_rss_mb "$A")"
 stop_pid "$A"
-
-A=$(serve "$P1" 0 --redis "$REDIS"); pids+=("$A")
-measure redis "http://127.0.0.1:$P1"
-
-H=$(balancer "$P1"); pids+=("$H")
-measure lb1 "http://127.0.0.1:$LB"
-stop_pid "$H"
-
-B=$(serve "$P2" 1 --redis "$REDIS"); pids+=("$B")
-wait_http "http://127.0.0.1:$P2/healthz"
-H=$(balancer "$P1" "$P2"); pids+=("$H")
-sleep 1.5 # both servers seen healthy by the balancer's first checks
-measure lb2 "http://127.0.0.1:$LB"
-echo "lb2_peak_rss_mb $(peak_rss_mb "$A") $(peak_rss_mb "$B")"
+echo "# instances pinned: first to CPU $(cpu 0), second to CPU $(cpu 1); $N posts; stores on PostgreSQL"
+echo "# reads of every setup first, then the creates of every setup (creates grow the table the lists read)"
+for phase in reads writes; do
+  for s in single redis lb1 lb2; do setup "$s"; "$phase" "$s" "$URL"; teardown "$s"; done
+done
 echo "redis $(redis-server --version | awk '{sub("v=", "", $3); print $3}'), haproxy $(haproxy -v | awk 'NR==1{print $3}')"
