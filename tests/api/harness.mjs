@@ -92,6 +92,13 @@ export function controlStoreBytes(dir) {
   const schema = /search_path%3D(\w+)/.exec(url)[1];
   return execFileSync('pg_dump', ['--data-only', '--schema', schema, process.env.BASALT_TEST_PG_URL], { maxBuffer: 256 << 20 });
 }
+// Runs sql on a data directory's control store (psql on its PostgreSQL schema, else sqlite3 on control.db):
+// for tests that put the store in a state the API cannot (a row an instance has not written yet).
+export function controlStoreExec(dir, sql) {
+  const url = controlByDir.get(dir);
+  if (url) execFileSync('psql', [url, '-qXc', sql]);
+  else execFileSync('sqlite3', [path.join(dir, 'control.db'), sql]);
+}
 function dataDirOf(args) {
   const i = args.indexOf('--data');
   return i >= 0 ? args[i + 1] : null;

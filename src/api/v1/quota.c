@@ -149,7 +149,8 @@ int api_usage_refuse(const char *metric, bs_err *err)
     return bs_err_set(err, 429, "usage/quota-exceeded", "The organization's %s quota is used up", metric);
 }
 
-int api_usage_allow_user(api_app *app, const store_key_context *key, const char *user_id, http_res *res)
+int api_usage_allow_user(api_app *app, const store_key_context *key, const char *user_id, int64_t active_ms,
+                         http_res *res)
 {
     const plan *pl = plan_find(key->plan);
     int64_t limit = metric_limit(key, pl, "mau"), used = 0, now = clock_now_ms(), from, to;
@@ -159,6 +160,7 @@ int api_usage_allow_user(api_app *app, const store_key_context *key, const char 
     if (usage_cache_get(app->usage, key->organization_id, "mau", now, &used, &err) < 0 || used < limit)
         return api_usage_allow(app, key, "mau", res); /* below: only the alerts to raise */
     quota_window_bounds(QUOTA_MONTH, now, &from, &to);
+    if (active_ms >= from) return 0; /* active this month already: counted, or about to be */
     int known = 0;
     if (store_control_usage_mau_known(app->control, key->environment_id, from, user_id, &known, &err) == 0 && known) return 0;
     return api_usage_allow(app, key, "mau", res); /* a user new this month past the limit: refused */

@@ -16,8 +16,12 @@ int api_usage_gate(api_app *app, const store_key_context *key, int64_t daily_lim
  * refuses through api_usage_refuse). As of the usage rows a few seconds ago (core/usage_cache). */
 int api_usage_allow(api_app *app, const store_key_context *key, const char *metric, http_res *res);
 /* The MAU check of a sign-in, sign-up or refresh of user_id: a user already active this month is never
- * refused; a new one is once the organization's MAU reached its limit. res as for api_usage_allow. */
-int api_usage_allow_user(api_app *app, const store_key_context *key, const char *user_id, http_res *res);
+ * refused; a new one is once the organization's MAU reached its limit. active_ms: when the caller knows the
+ * user was last active (a previous sign-in, the session's start; 0 unknown): in this month, the user is
+ * one of the month's users even before any instance's meter flushed it (in a fleet another instance may
+ * have seen the user a moment ago). res as for api_usage_allow. */
+int api_usage_allow_user(api_app *app, const store_key_context *key, const char *user_id, int64_t active_ms,
+                         http_res *res);
 /* The refusal of a flow that answers through bs_err (a redirect carries only a code): 429
  * usage/quota-exceeded, without the details api_usage_allow answers. Returns -1. */
 int api_usage_refuse(const char *metric, bs_err *err);

@@ -153,7 +153,8 @@ void api_sign_in_answer(api_ctx *ctx, http_req *req, http_res *res, const store_
 {
     bs_err err;
     bs_err_clear(&err);
-    if (!ctx->mau_admitted && api_usage_allow_user(ctx->app, &ctx->key, u->id, res) < 0) return; /* MAU quota: users new this month */
+    if (!ctx->mau_admitted && api_usage_allow_user(ctx->app, &ctx->key, u->id, u->last_login_at, res) < 0)
+        return; /* MAU quota: users new this month */
     if (api_session_start(ctx, req, u, is_new_user, http_res_buffer(res), &err) < 0) {
         http_res_error_from(res, &err);
         return;
@@ -353,7 +354,7 @@ static void refresh(api_ctx *ctx, http_req *req, http_res *res)
         http_res_error(res, 401, "auth/invalid-refresh-token", "Invalid refresh token");
         return;
     }
-    if (api_usage_allow_user(ctx->app, &ctx->key, s.user_id, res) < 0) return; /* MAU quota */
+    if (api_usage_allow_user(ctx->app, &ctx->key, s.user_id, s.created_at, res) < 0) return; /* MAU quota */
     if (store_users_by_id(ctx->app->docs, ctx->key.environment_id, s.user_id, &u, &found, &err) < 0 ||
         (!found && bs_err_set(&err, 401, "auth/invalid-refresh-token", "Invalid refresh token") < 0) ||
         token_object(ctx, &u, s.id, text, -1, http_res_buffer(res), &err) < 0) {

@@ -235,7 +235,8 @@ static int finish_sign_in(api_ctx *ctx, http_req *req, const char *provider, con
         snprintf(detail, sizeof detail, "%s redirect", provider);
         api_audit(ctx, req, is_new ? "signup" : "signin", u.id, u.email, detail);
         /* the MAU check of a returning user (a new one was admitted before it was made: api_oauth_user) */
-        if (!ctx->mau_admitted && api_usage_allow_user(ctx->app, &ctx->key, u.id, NULL) < 0) rc = api_usage_refuse("mau", err);
+        if (!ctx->mau_admitted && api_usage_allow_user(ctx->app, &ctx->key, u.id, u.last_login_at, NULL) < 0)
+            rc = api_usage_refuse("mau", err);
         else rc = api_session_start(ctx, req, &u, is_new, tokens, err);
     }
     return rc;
