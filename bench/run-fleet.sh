@@ -99,6 +99,9 @@ A=$(serve "$P1" 0); pids+=("$A")
 wait_http "http://127.0.0.1:$P1/healthz"
 SK=$(bootstrap_get "$DATA" secretKey)
 enterprise "http://127.0.0.1:$P1" "$DATA"
+# Enterprise has no monthly API-call quota, so no call would be admitted in Redis: a quota no run reaches
+# makes every /v1 call one Redis decision in the --redis setups (what a fleet pays)
+build/basalt operator quota "$(bootstrap_get "$DATA" organizationId)" api_call 1000000000 --data "$DATA" >/dev/null
 posts_table "http://127.0.0.1:$P1" "$DATA"
 machine
 seed_posts "http://127.0.0.1:$P1" "$SK" "$N"
