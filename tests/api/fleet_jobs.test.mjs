@@ -12,7 +12,7 @@ import http from 'node:http';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test, startServer, req, runOnce, tempDir, sleep, metricValue, getOnce, repoRoot, sharedPgStores } from './harness.mjs';
+import { test, startServer, req, runOnce, tempDir, sleep, metricValue, getOnce, repoRoot, sharedPgStores, fleetTenant } from './harness.mjs';
 
 const PG = process.env.BASALT_TEST_PG_URL, REDIS = process.env.BASALT_TEST_REDIS_URL;
 const skip = !(PG && REDIS) && 'needs BASALT_TEST_PG_URL and BASALT_TEST_REDIS_URL (tests/pg/with-pg.sh tests/redis/with-redis.sh)';
@@ -52,19 +52,8 @@ async function until(fn, ms) {
   return v;
 }
 
-// An organization with a project, a secret key, a table "things" open to guests, on the shared stores.
-async function tenant(slug) {
-  const org = await admin('POST', '/organizations', { name: slug, slug });
-  assert.equal(org.status, 201, org.text);
-  const t = org.json.ownerToken;
-  const p = await admin('POST', '/projects', { organizationId: org.json.id, name: slug, slug: `${slug}-app` }, t);
-  assert.equal(p.status, 201, p.text);
-  const k = await admin('POST', `/projects/${p.json.id}/environments/dev/keys`, { type: 'secret', name: 'server' }, t);
-  assert.equal(k.status, 201, k.text);
-  const tb = await admin('POST', `/projects/${p.json.id}/environments/dev/tables`, { tableName: 'things' }, t);
-  assert.equal(tb.status, 201, tb.text);
-  return { org: org.json.id, token: t, project: p.json.id, key: k.json.key };
-}
+// An organization (Free plan) with a project, a secret key and a table "things" on the shared stores.
+const tenant = (slug) => fleetTenant(assert, fleet[0], slug);
 
 // n calls, call i on instance i % 3, width at a time: their statuses.
 async function spread(key, n, width = 12) {

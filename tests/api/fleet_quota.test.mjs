@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test, startServer, req, expectError, runOnce, tempDir, sleep, metricValue, getOnce, repoRoot, freePort, sharedPgStores } from './harness.mjs';
+import { test, startServer, req, expectError, runOnce, tempDir, sleep, metricValue, getOnce, repoRoot, freePort, sharedPgStores, fleetTenant } from './harness.mjs';
 
 const PG = process.env.BASALT_TEST_PG_URL, REDIS = process.env.BASALT_TEST_REDIS_URL;
 const skip = !(PG && REDIS) && 'needs BASALT_TEST_PG_URL and BASALT_TEST_REDIS_URL (tests/pg/with-pg.sh tests/redis/with-redis.sh)';
@@ -41,18 +41,7 @@ const boot = () => fleet[0].bootstrap;
 const admin = (method, p, body, token = boot().operatorToken) => req(fleet[0], method, '/admin/v1' + p, { token, body });
 
 // An organization (Free plan) with a project, a secret key and a table "things" on the shared stores.
-async function tenant(slug) {
-  const org = await admin('POST', '/organizations', { name: slug, slug });
-  assert.equal(org.status, 201, org.text);
-  const t = org.json.ownerToken;
-  const p = await admin('POST', '/projects', { organizationId: org.json.id, name: slug, slug: `${slug}-app` }, t);
-  assert.equal(p.status, 201, p.text);
-  const k = await admin('POST', `/projects/${p.json.id}/environments/dev/keys`, { type: 'secret', name: 'server' }, t);
-  assert.equal(k.status, 201, k.text);
-  const tb = await admin('POST', `/projects/${p.json.id}/environments/dev/tables`, { tableName: 'things' }, t);
-  assert.equal(tb.status, 201, tb.text);
-  return { org: org.json.id, token: t, project: p.json.id, key: k.json.key };
-}
+const tenant = (slug) => fleetTenant(assert, fleet[0], slug);
 
 const call = (s, key) => req(s, 'GET', '/v1/data/things', { key });
 

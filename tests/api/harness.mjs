@@ -92,6 +92,22 @@ export function controlStoreBytes(dir) {
   const schema = /search_path%3D(\w+)/.exec(url)[1];
   return execFileSync('pg_dump', ['--data-only', '--schema', schema, process.env.BASALT_TEST_PG_URL], { maxBuffer: 256 << 20 });
 }
+// A tenant of its own for fleet tests on shared stores: an organization (Free plan) made with server's
+// operator token, a project, a secret key and a table "things". {org, token (the owner's), project, key}.
+export async function fleetTenant(assert, server, slug) {
+  const admin = (method, p, body, token = server.bootstrap.operatorToken) => req(server, method, '/admin/v1' + p, { token, body });
+  const org = await admin('POST', '/organizations', { name: slug, slug });
+  assert.equal(org.status, 201, org.text);
+  const t = org.json.ownerToken;
+  const p = await admin('POST', '/projects', { organizationId: org.json.id, name: slug, slug: `${slug}-app` }, t);
+  assert.equal(p.status, 201, p.text);
+  const k = await admin('POST', `/projects/${p.json.id}/environments/dev/keys`, { type: 'secret', name: 'server' }, t);
+  assert.equal(k.status, 201, k.text);
+  const tb = await admin('POST', `/projects/${p.json.id}/environments/dev/tables`, { tableName: 'things' }, t);
+  assert.equal(tb.status, 201, tb.text);
+  return { org: org.json.id, token: t, project: p.json.id, key: k.json.key };
+}
+
 // Runs sql on a data directory's control store (psql on its PostgreSQL schema, else sqlite3 on control.db):
 // for tests that put the store in a state the API cannot (a row an instance has not written yet).
 export function controlStoreExec(dir, sql) {
