@@ -8,7 +8,7 @@
 # build-fuzz/crash-TARGET-* and a non-zero exit. Reproduce one with: build-fuzz/fuzz_TARGET FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=(json query router token idtoken storage_key schema xml cookie)
+targets=(json query router token idtoken storage_key schema xml cookie busmsg)
 case "${1:-}" in
   --list) printf '%s\n' "${targets[@]}"; exit 0 ;;
   --all) run=("${targets[@]}"); secs=${2:-10} ;;
