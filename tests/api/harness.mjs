@@ -231,6 +231,18 @@ function redisArgs(args) {
 
 const LISTENING = /listening on http:\/\/(?:\[[^\]]+\]|[^:/\s]+):(\d+)/;
 
+// A long-running child whose output is kept: {child, stdout(), stderr(), exited (a promise of {code,
+// signal}), error() (the spawn error, or null)}.
+function spawnWatched(bin, argv, options) {
+  const child = spawn(bin, argv, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '', spawnError = null;
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  child.on('error', (e) => { spawnError = e; });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return { child, stdout: () => stdout, stderr: () => stderr, exited, error: () => spawnError };
+}
+
 // Options: dataDir (default: a fresh temp dir, removed after stop unless keep), args (extra flags),
 // env (extra variables), cwd (default: the data dir, so no ./basalt.conf is picked up), keep,
 // listen (default '127.0.0.1:0'; null passes no --listen flag, e.g. to test the config file).
@@ -257,18 +269,13 @@ async function startInstance({ dataDir, args = [], env = {}, cwd, keep = false, 
   argv.push('--data', dir, ...args, ...s3Args(dir, args), ...redisArgs(args));
   const control = args.includes('--control') || args.includes('--control-store') ? {} : controlEnv(dir);
   const envStore = args.includes('--env-store') ? {} : envStoreEnv(dir);
-  const child = spawn(BIN, argv, { env: serverEnv({ ...s3Env(), ...control, ...envStore, ...env }), cwd: cwd || dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '', stderr = '';
-  child.stdout.on('data', (d) => { stdout += d; });
-  child.stderr.on('data', (d) => { stderr += d; });
-  let spawnError = null;
-  child.on('error', (e) => { spawnError = e; });
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const w = spawnWatched(BIN, argv, { env: serverEnv({ ...s3Env(), ...control, ...envStore, ...env }), cwd: cwd || dir });
+  const { child, exited } = w;
 
   const handle = {
     url: null, port: 0, dataDir: dir, bootstrap: null, child,
-    stdout: () => stdout,
-    stderr: () => stderr,
+    stdout: w.stdout,
+    stderr: w.stderr,
     exited,
   };
   live.add(handle);
@@ -280,7 +287,7 @@ async function startInstance({ dataDir, args = [], env = {}, cwd, keep = false, 
     live.delete(handle);
     if (ownDir && !keep) fs.rmSync(dir, { recursive: true, force: true });
     throw new Error(`basalt did not start (${why}; exit ${child.exitCode ?? child.signalCode}; bin ${BIN})\n` +
-      `--- stderr ---\n${tail(stderr, 60)}\n--- stdout ---\n${tail(stdout, 20)}`);
+      `--- stderr ---\n${tail(w.stderr(), 60)}\n--- stdout ---\n${tail(w.stdout(), 20)}`);
   };
 
   const deadline = Date.now() + START_TIMEOUT_MS;
@@ -288,9 +295,9 @@ async function startInstance({ dataDir, args = [], env = {}, cwd, keep = false, 
   const fixedPort = Number((listen && /:(\d+)$/.exec(listen)?.[1]) || 0);
   let port = 0;
   while (!port) {
-    const m = LISTENING.exec(stderr) || LISTENING.exec(stdout);
+    const m = LISTENING.exec(w.stderr()) || LISTENING.exec(w.stdout());
     if (m) { port = fixedPort || Number(m[1]); break; }
-    if (spawnError) return fail(`cannot run: ${spawnError.message}`);
+    if (w.error()) return fail(`cannot run: ${w.error().message}`);
     if (child.exitCode !== null || child.signalCode !== null) return fail('exited before listening');
     if (Date.now() > deadline) return fail('no "listening on" line');
     await sleep(20);
@@ -318,7 +325,7 @@ async function startInstance({ dataDir, args = [], env = {}, cwd, keep = false, 
       if (removeDir) fs.rmSync(dir, { recursive: true, force: true });
       if (stopped.code !== 0) {
         throw new Error(`basalt (port ${port}) exited with ${stopped.code ?? stopped.signal} after ${signal}, expected 0;` +
-          ` stderr tail:\n${tail(stderr, 80)}`);
+          ` stderr tail:\n${tail(w.stderr(), 80)}`);
       }
     }
     return stopped;
@@ -494,15 +501,10 @@ export async function startBalancer(ports, port = 0) {
   const socket = path.join(run, 'admin.sock');
   const cfg = path.join(run, 'haproxy.cfg');
   fs.writeFileSync(cfg, haproxyConfig({ port, servers: ports, socket }));
-  const child = spawn(HAPROXY, ['-f', cfg, '-db'], { cwd: run, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '', stderr = '';
-  child.stdout.on('data', (d) => { stdout += d; });
-  child.stderr.on('data', (d) => { stderr += d; });
-  let spawnError = null;
-  child.on('error', (e) => { spawnError = e; });
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const w = spawnWatched(HAPROXY, ['-f', cfg, '-db'], { cwd: run });
+  const { child, exited } = w;
   const lb = { url: `http://127.0.0.1:${port}`, port, dataDir: `haproxy ${run}`, child, socket, exited,
-    stdout: () => stdout, stderr: () => stderr, admin: (cmd) => haproxyAdmin(socket, cmd), servers: () => balancerServers(socket) };
+    stdout: w.stdout, stderr: w.stderr, admin: (cmd) => haproxyAdmin(socket, cmd), servers: () => balancerServers(socket) };
   live.add(lb);
   startedInTest.push(lb);
   let stopped = null;
@@ -524,10 +526,10 @@ export async function startBalancer(ports, port = 0) {
     if (up.length === ports.length) {
       try { if ((await getOnce(lb.url + '/healthz')).status === 200) break; } catch { /* not yet */ }
     }
-    if (spawnError || child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+    if (w.error() || child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
       await lb.stop();
-      throw new Error(`haproxy did not start (${spawnError ? spawnError.message : `exit ${child.exitCode ?? child.signalCode}`}; ` +
-        `${up.length}/${ports.length} servers up)\n--- stderr ---\n${tail(stderr, 40)}`);
+      throw new Error(`haproxy did not start (${w.error() ? w.error().message : `exit ${child.exitCode ?? child.signalCode}`}; ` +
+        `${up.length}/${ports.length} servers up)\n--- stderr ---\n${tail(w.stderr(), 40)}`);
     }
     await sleep(50);
   }

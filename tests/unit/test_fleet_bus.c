@@ -21,6 +21,8 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
+#include "net_fixture.h"
+
 #include "core/fleet_bus.h"
 #include "store/bus.h"
 #include "store/redis/redis.h"
@@ -162,16 +164,12 @@ static void alone_it_only_applies_locally(void **state)
     fleet_bus_free(b);
 }
 
-/* A port nothing listens on (bound, then closed). */
+/* A port nothing listens on. */
 static int closed_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
+    int port = net_fixture_closed_port();
+    assert_true(port > 0);
+    return port;
 }
 
 static void unreachable_redis_fails_the_publish_only(void **state)

@@ -19,6 +19,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "net_fixture.h"
+
 #include "core/quota.h"
 #include "store/counters.h"
 #include "store/redis/redis.h"
@@ -30,16 +32,12 @@ static const char *server(void)
     return url && *url ? url : NULL;
 }
 
-/* A port nothing listens on (bound, then closed). */
+/* A port nothing listens on. */
 static int closed_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
+    int port = net_fixture_closed_port();
+    assert_true(port > 0);
+    return port;
 }
 
 static void scripts_load_after_a_flush(void **state)
